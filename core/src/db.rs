@@ -1,0 +1,150 @@
+//! Opening the phone's database: pragmas, migrations keyed on `PRAGMA user_version`, and
+//! quarantine of a corrupt file.
+//!
+//! Un-synced visits and photos exist nowhere else, so a damaged file is never deleted or reset:
+//! it is renamed aside (with its `-wal`/`-shm`) for support to recover, and the app gets a typed
+//! error. A database written by a newer app version is refused, not downgraded.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use crate::error::{Error, Result, is_corruption};
+
+/// Each entry upgrades the schema from version `index` to `index + 1`, in one IMMEDIATE
+/// transaction. Shipped entries are never edited: `tests/fixtures/schema_v*.sql` pin them.
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/001_init.sql"),
+    include_str!("../migrations/002_reports_photos_reviews.sql"),
+];
+
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Open (creating if needed) and migrate a database file.
+pub fn open_file(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    match prepare(&conn, true).and_then(|()| migrate(&conn)) {
+        Ok(()) => Ok(conn),
+        Err(e) if is_corrupt_error(&e) => {
+            drop(conn);
+            let quarantined_to = quarantine(path)?;
+            tracing::error!(
+                quarantined_to = %quarantined_to.display(),
+                "database file is corrupt; moved aside, not deleted"
+            );
+            Err(Error::DatabaseCorrupt { quarantined_to })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// An in-memory database (tests, previews). Same schema, same rules.
+pub fn open_memory() -> Result<Connection> {
+    let conn = Connection::open_in_memory()?;
+    prepare(&conn, false)?;
+    migrate(&conn)?;
+    Ok(conn)
+}
+
+fn is_corrupt_error(e: &Error) -> bool {
+    matches!(e, Error::Storage(inner) if is_corruption(inner))
+}
+
+fn prepare(conn: &Connection, file: bool) -> Result<()> {
+    // Android has no usable temp directory for SQLite (SQLITE_IOERR_GETTEMPPATH).
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // The first statement that reads the file: a non-database or a damaged header fails here.
+    let _: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+    if file {
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::Internal(format!("journal_mode is {mode}, not wal")));
+        }
+        // FULL: a commit survives power loss too (a dead battery), not only a killed process.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let check: String = conn.query_row("PRAGMA quick_check(1)", [], |r| r.get(0))?;
+        if check != "ok" {
+            return Err(Error::Storage(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
+                Some(check),
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub fn user_version(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
+/// Bring the schema to [`SCHEMA_VERSION`], one transaction per step.
+pub fn migrate(conn: &Connection) -> Result<()> {
+    migrate_to(conn, SCHEMA_VERSION)
+}
+
+/// Migrate up to `target` (tests build old-version databases with it).
+pub fn migrate_to(conn: &Connection, target: i64) -> Result<()> {
+    let found = user_version(conn)?;
+    if found > SCHEMA_VERSION {
+        return Err(Error::DatabaseTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for version in found..target.min(SCHEMA_VERSION) {
+        let step = MIGRATIONS[version as usize];
+        // `unchecked_transaction` because we only hold `&Connection`; nothing else uses it here.
+        let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+        // Re-read inside the write lock: another process may have migrated meanwhile.
+        let current = user_version(&tx)?;
+        if current != version {
+            tx.rollback()?;
+            continue;
+        }
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", version + 1)?;
+        tx.commit()?;
+        tracing::info!(from = version, to = version + 1, "database migrated");
+    }
+    Ok(())
+}
+
+/// Rename the database and its WAL/SHM aside. Returns the new main-file path.
+fn quarantine(path: &Path) -> Result<PathBuf> {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let target = sibling(path, &format!(".corrupt-{stamp}"));
+    std::fs::rename(path, &target)?;
+    for suffix in ["-wal", "-shm"] {
+        let side = sibling(path, suffix);
+        if side.exists() {
+            std::fs::rename(&side, sibling(&target, suffix))?;
+        }
+    }
+    Ok(target)
+}
+
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// The schema as SQLite stores it, sorted: used to prove an upgraded database equals a fresh one.
+pub fn schema_dump(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT type || ' ' || name || ': ' || coalesce(sql, '') FROM sqlite_master
+         WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name",
+    )?;
+    let rows = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}

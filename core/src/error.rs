@@ -1,0 +1,122 @@
+//! The core's public error. Every variant has a stable reason code (`Error::code`) that apps and
+//! the FFI match on; the message is for logs and developers, not for parsing.
+
+use std::path::PathBuf;
+
+use crate::model::MissingItem;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    // --- bad input (nothing was written) --------------------------------------------------
+    #[error("invalid location fix: {0}")]
+    InvalidLocation(String),
+    #[error("answer to item {item_id} must be of kind {expected}, got {got}")]
+    WrongValueKind {
+        item_id: String,
+        expected: &'static str,
+        got: &'static str,
+    },
+    #[error("invalid answer to item {item_id}: {reason}")]
+    InvalidAnswer { item_id: String, reason: String },
+    #[error("item {item_id} is hidden by its show-if condition")]
+    ItemHidden { item_id: String },
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    #[error("reference data refused, nothing loaded: {record}: {reason}")]
+    BadReferenceData { record: String, reason: String },
+
+    // --- unknown ids ----------------------------------------------------------------------
+    #[error("unknown {what}: {id}")]
+    NotFound { what: &'static str, id: String },
+
+    // --- refused by the visit flow ---------------------------------------------------------
+    #[error("user {user_id} already has an open visit {visit_id}")]
+    VisitAlreadyOpen { user_id: String, visit_id: String },
+    #[error("visit {visit_id} is {status} and can no longer be changed")]
+    VisitNotEditable { visit_id: String, status: &'static str },
+    #[error("visit {visit_id} cannot be completed yet: {} thing(s) missing", missing.len())]
+    CompletionLocked {
+        visit_id: String,
+        missing: Vec<MissingItem>,
+    },
+    #[error("visit {visit_id} must be completed before check-out")]
+    NotCompleted { visit_id: String },
+    #[error("check-in refused: {distance_m:.0} m outside the store's geofence (block mode)")]
+    OutsideGeofence { distance_m: f64 },
+    #[error("check-in refused: no location fix and the geofence is in block mode")]
+    FixRequired,
+    #[error("not allowed: {0}")]
+    NotAllowed(String),
+    #[error("no check template for this visit: {0}")]
+    NoTemplate(String),
+
+    // --- storage ---------------------------------------------------------------------------
+    #[error("database schema version {found} is newer than this app supports ({supported})")]
+    DatabaseTooNew { found: i64, supported: i64 },
+    #[error("database file is corrupt; moved aside to {}", quarantined_to.display())]
+    DatabaseCorrupt { quarantined_to: PathBuf },
+    #[error("storage error: {0}")]
+    Storage(#[from] rusqlite::Error),
+    #[error("file error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// Stable reason code for apps. Never reworded once shipped.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidLocation(_) => "invalid_location",
+            Error::WrongValueKind { .. } => "wrong_value_kind",
+            Error::InvalidAnswer { .. } => "invalid_answer",
+            Error::ItemHidden { .. } => "item_hidden",
+            Error::InvalidInput(_) => "invalid_input",
+            Error::BadReferenceData { .. } => "bad_reference_data",
+            Error::NotFound { what, .. } => match *what {
+                "user" => "unknown_user",
+                "store" => "unknown_store",
+                "visit" => "unknown_visit",
+                "item" => "unknown_item",
+                "template" => "unknown_template",
+                "plan" => "unknown_plan",
+                "choice" => "unknown_choice",
+                _ => "not_found",
+            },
+            Error::VisitAlreadyOpen { .. } => "visit_already_open",
+            Error::VisitNotEditable { .. } => "visit_not_editable",
+            Error::CompletionLocked { .. } => "completion_locked",
+            Error::NotCompleted { .. } => "visit_not_completed",
+            Error::OutsideGeofence { .. } => "outside_geofence",
+            Error::FixRequired => "no_fix",
+            Error::NotAllowed(_) => "not_allowed",
+            Error::NoTemplate(_) => "no_template",
+            Error::DatabaseTooNew { .. } => "database_too_new",
+            Error::DatabaseCorrupt { .. } => "database_corrupt",
+            Error::Storage(e) if is_corruption(e) => "database_corrupt",
+            Error::Storage(_) => "storage",
+            Error::Io(_) => "io",
+            Error::Internal(_) => "internal",
+        }
+    }
+
+    pub(crate) fn not_found(what: &'static str, id: impl Into<String>) -> Self {
+        Error::NotFound { what, id: id.into() }
+    }
+}
+
+pub(crate) fn is_corruption(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+    )
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        // Only our own rows are parsed as JSON after load; a failure means a bug or a damaged row.
+        Error::Internal(format!("stored JSON unreadable: {e}"))
+    }
+}

@@ -1,0 +1,172 @@
+//! fieldproof-core: the offline-first field-sales core.
+//!
+//! One [`Core`] per phone database. Every user action (check in, answer, photo, report, complete,
+//! check out, cancel, review) is one SQLite transaction that writes its rows, its outbox operation
+//! and its flags together: kill the process at any instant and the action happened completely or
+//! not at all. Reads never write. No FFI in here: `bindings/` wraps this crate for Kotlin/Swift.
+
+pub mod clock;
+pub mod db;
+mod error;
+pub mod model;
+mod outbox;
+mod queries;
+mod reference;
+pub mod rules;
+mod visits;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{Error, Result};
+pub use model::*;
+pub use outbox::{AuditReport, OutboxSummary};
+pub use visits::{AnswerOutcome, CheckInRequest};
+
+/// Upper bound on one photo handed to the core; a 12 MP phone JPEG is 3–8 MB.
+pub const MAX_PHOTO_BYTES: usize = 32 * 1024 * 1024;
+
+pub struct CoreOptions {
+    pub clock: Arc<dyn Clock>,
+    /// Where photo files live. Default: `<database>.photos/` beside a file database, a fresh
+    /// temporary folder for an in-memory one.
+    pub photo_dir: Option<PathBuf>,
+}
+
+impl Default for CoreOptions {
+    fn default() -> Self {
+        CoreOptions {
+            clock: Arc::new(SystemClock),
+            photo_dir: None,
+        }
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) conn: Connection,
+    /// Published template versions are immutable, so a parsed copy never goes stale.
+    pub(crate) templates: HashMap<(String, u32), Arc<CheckTemplate>>,
+}
+
+pub struct Core {
+    inner: Mutex<Inner>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) photo_dir: PathBuf,
+    device_id: String,
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core")
+            .field("device_id", &self.device_id)
+            .field("photo_dir", &self.photo_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Core {
+    /// Open (create, migrate) the database file with the system clock.
+    pub fn open(path: impl AsRef<Path>) -> Result<Core> {
+        Core::open_with(Some(path.as_ref()), CoreOptions::default())
+    }
+
+    pub fn open_in_memory() -> Result<Core> {
+        Core::open_with(None, CoreOptions::default())
+    }
+
+    /// `path: None` opens an in-memory database.
+    pub fn open_with(path: Option<&Path>, options: CoreOptions) -> Result<Core> {
+        let conn = match path {
+            Some(p) => db::open_file(p)?,
+            None => db::open_memory()?,
+        };
+        let photo_dir = match (options.photo_dir, path) {
+            (Some(d), _) => d,
+            (None, Some(p)) => {
+                let mut s = p.as_os_str().to_owned();
+                s.push(".photos");
+                PathBuf::from(s)
+            }
+            (None, None) => std::env::temp_dir().join(format!("fieldproof-photos-{}", uuid::Uuid::new_v4())),
+        };
+        std::fs::create_dir_all(&photo_dir)?;
+        let device_id = ensure_device(&conn, options.clock.as_ref())?;
+        tracing::info!(schema = db::SCHEMA_VERSION, "fieldproof core opened");
+        Ok(Core {
+            inner: Mutex::new(Inner {
+                conn,
+                templates: HashMap::new(),
+            }),
+            clock: options.clock,
+            photo_dir,
+            device_id,
+        })
+    }
+
+    /// This installation's id, made on first open.
+    pub fn device_id(&self) -> &str {
+        &self.device_id
+    }
+
+    pub fn photo_dir(&self) -> &Path {
+        &self.photo_dir
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave a half-written action: the transaction
+        // was rolled back when it unwound. The connection itself is still usable.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Load head-office reference data. Validated as a whole; nothing is written if any record is bad.
+    pub fn load_reference_data(&self, data: &ReferenceData) -> Result<LoadSummary> {
+        let mut inner = self.lock();
+        let tx = inner
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let summary = reference::load(&tx, data)?;
+        tx.commit()?;
+        tracing::info!(
+            users = summary.users,
+            stores = summary.stores,
+            templates = summary.templates,
+            plans = summary.plans,
+            "reference data loaded"
+        );
+        Ok(summary)
+    }
+
+    /// The same from the JSON document the server sends.
+    pub fn load_reference_json(&self, json: &str) -> Result<LoadSummary> {
+        let data = reference::parse(json).map_err(Error::from)?;
+        self.load_reference_data(&data)
+    }
+
+    /// Remember the server's clock (every sync response carries it) for later clock checks.
+    pub fn record_server_time(&self, server_wall_ms: i64) -> Result<()> {
+        let offset = server_wall_ms - self.clock.wall_ms();
+        self.lock()
+            .conn
+            .execute("UPDATE device SET server_offset_ms = ?1 WHERE id = 1", [offset])?;
+        Ok(())
+    }
+}
+
+fn ensure_device(conn: &Connection, clock: &dyn Clock) -> Result<String> {
+    let existing: Option<String> = conn
+        .query_row("SELECT device_id FROM device WHERE id = 1", [], |r| r.get(0))
+        .optional()?;
+    if let Some(id) = existing {
+        return Ok(id);
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    conn.execute(
+        "INSERT INTO device (id, device_id, created_at_ms, next_seq, last_hlc) VALUES (1, ?1, ?2, 1, 0)",
+        params![id, clock.wall_ms()],
+    )?;
+    Ok(id)
+}
