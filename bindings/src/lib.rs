@@ -1,1 +1,852 @@
+//! fieldproof-ffi: the thin uniffi facade the Android and iOS apps call.
+//!
+//! No business logic lives here. The core's model types cross the boundary as uniffi *remote
+//! types* (the mirrors below list exactly the fields of the core types, so a core change that is
+//! not mirrored fails to compile), every core error becomes one [`FieldproofError`] in
+//! [`From<fieldproof_core::Error>`], and [`FieldproofCore`] forwards each public `Core` method.
 
+use std::sync::Arc;
+
+use fieldproof_core::{
+    Answer, AnswerOutcome, AnswerValue, AuditReport, CheckInRequest, CheckItem, CheckSection, CheckTemplate,
+    Choice, DayPlanEntry, EventTime, Flag, FlagCode, GeofenceMode, GeofenceVerdict, ItemKind, LoadSummary,
+    LocationFix, LocationProvider, MissingItem, Objection, ObjectionKind, OpenException, OutboxOp,
+    OutboxState, OutboxSummary, Photo, PhotoKind, PlanStatus, PlannedVisit, Product, ReferenceData, Review,
+    ReviewVerdict, Role, Score, SectionScore, ShowIf, Store, TemplateKind, TemplateRules, User, Visit,
+    VisitDetail, VisitReport, VisitStatus, VisitSummary,
+};
+
+uniffi::setup_scaffolding!();
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------
+
+/// The one error the apps see. `code` is the core's stable reason code (`wrong_value_kind`,
+/// `unknown_visit`, `completion_locked`, `visit_already_open`, `database_corrupt`, …): match on
+/// it. `detail` is for logs and developers, never for parsing or for showing as is.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum FieldproofError {
+    /// The input was refused before anything was written (bad fix, wrong answer kind, hidden
+    /// item, empty text, bad reference data…).
+    #[error("{code}: {detail}")]
+    InvalidInput { code: String, detail: String },
+    /// An id that does not exist (`unknown_user`, `unknown_store`, `unknown_visit`,
+    /// `unknown_item`, `unknown_template`, `unknown_plan`, `unknown_choice`).
+    #[error("{code}: {detail}")]
+    NotFound { code: String, detail: String },
+    /// The visit flow refused the action (`visit_already_open`, `completion_locked`,
+    /// `outside_geofence`, `not_allowed`…). Nothing was written. `missing` lists what keeps a
+    /// visit from completion for `completion_locked` and is empty otherwise.
+    #[error("{code}: {detail}")]
+    Refused {
+        code: String,
+        detail: String,
+        missing: Vec<MissingItem>,
+    },
+    /// The database or the file system failed (`database_corrupt`, `database_too_new`,
+    /// `storage`, `io`, `internal`).
+    #[error("{code}: {detail}")]
+    Storage { code: String, detail: String },
+}
+
+impl From<fieldproof_core::Error> for FieldproofError {
+    fn from(e: fieldproof_core::Error) -> Self {
+        use fieldproof_core::Error as E;
+        let code = e.code().to_string();
+        let detail = e.to_string();
+        match e {
+            E::InvalidLocation(_)
+            | E::WrongValueKind { .. }
+            | E::InvalidAnswer { .. }
+            | E::ItemHidden { .. }
+            | E::InvalidInput(_)
+            | E::BadReferenceData { .. } => FieldproofError::InvalidInput { code, detail },
+            E::NotFound { .. } => FieldproofError::NotFound { code, detail },
+            E::CompletionLocked { missing, .. } => FieldproofError::Refused {
+                code,
+                detail,
+                missing,
+            },
+            E::VisitAlreadyOpen { .. }
+            | E::VisitNotEditable { .. }
+            | E::NotCompleted { .. }
+            | E::OutsideGeofence { .. }
+            | E::FixRequired
+            | E::NotAllowed(_)
+            | E::NoTemplate(_) => FieldproofError::Refused {
+                code,
+                detail,
+                missing: Vec::new(),
+            },
+            E::DatabaseTooNew { .. }
+            | E::DatabaseCorrupt { .. }
+            | E::Storage(_)
+            | E::Io(_)
+            | E::Internal(_) => FieldproofError::Storage { code, detail },
+        }
+    }
+}
+
+type Result<T, E = FieldproofError> = std::result::Result<T, E>;
+
+// ---------------------------------------------------------------------------------------------
+// The core
+// ---------------------------------------------------------------------------------------------
+
+/// One core per phone database. Every action is one SQLite transaction that writes its rows, its
+/// outbox operation and its flags together; a refused action writes nothing. Safe to call from
+/// any thread; calls are serialised inside. Calls do disk I/O: keep them off the UI thread.
+#[derive(Debug, uniffi::Object)]
+pub struct FieldproofCore {
+    inner: fieldproof_core::Core,
+}
+
+#[uniffi::export]
+impl FieldproofCore {
+    /// Open (create, migrate) the database file at `path`. Photos are kept in `<path>.photos/`.
+    #[uniffi::constructor]
+    pub fn open(path: String) -> Result<Arc<Self>> {
+        Ok(Arc::new(FieldproofCore {
+            inner: fieldproof_core::Core::open(path)?,
+        }))
+    }
+
+    /// Open a fresh in-memory database (tests, previews). Photos go to a new temporary folder.
+    #[uniffi::constructor]
+    pub fn open_in_memory() -> Result<Arc<Self>> {
+        Ok(Arc::new(FieldproofCore {
+            inner: fieldproof_core::Core::open_in_memory()?,
+        }))
+    }
+
+    /// This installation's id, made on first open.
+    pub fn device_id(&self) -> String {
+        self.inner.device_id().to_string()
+    }
+
+    /// The folder photo files are written to.
+    pub fn photo_dir(&self) -> String {
+        self.inner.photo_dir().to_string_lossy().into_owned()
+    }
+
+    /// Load head-office reference data. Validated as a whole; nothing is written if any record is bad.
+    pub fn load_reference_data(&self, data: ReferenceData) -> Result<LoadSummary> {
+        Ok(self.inner.load_reference_data(&data)?)
+    }
+
+    /// The same from the JSON document the server sends.
+    pub fn load_reference_json(&self, json: String) -> Result<LoadSummary> {
+        Ok(self.inner.load_reference_json(&json)?)
+    }
+
+    /// Remember the server's clock (every sync response carries it, Unix ms) for later clock checks.
+    pub fn record_server_time(&self, server_wall_ms: i64) -> Result<()> {
+        Ok(self.inner.record_server_time(server_wall_ms)?)
+    }
+
+    /// A rep's plan for one local date (`YYYY-MM-DD`), in route order, with each stop's status.
+    pub fn day_plan(&self, rep_id: String, date: String) -> Result<Vec<DayPlanEntry>> {
+        Ok(self.inner.day_plan(&rep_id, &date)?)
+    }
+
+    /// Stores in a territory (all stores when `territory` is null), by code.
+    pub fn stores(&self, territory: Option<String>) -> Result<Vec<Store>> {
+        Ok(self.inner.stores(territory.as_deref())?)
+    }
+
+    /// Check in at a store: resolves the template (explicit, the plan's, or the default), runs the
+    /// location rules, and opens the visit. Refused (`visit_already_open`) when the user already
+    /// has an open visit, and (`outside_geofence`, `no_fix`) when the geofence is in block mode
+    /// and the fix is outside or missing.
+    pub fn check_in(&self, request: CheckInRequest) -> Result<Visit> {
+        Ok(self.inner.check_in(&request)?)
+    }
+
+    /// Answer (or correct) one item. Returns what is still missing, which items are hidden and
+    /// the visit's open flags (a price gap shows at once).
+    pub fn answer(
+        &self,
+        visit_id: String,
+        item_id: String,
+        value: AnswerValue,
+        note: Option<String>,
+    ) -> Result<AnswerOutcome> {
+        Ok(self.inner.answer(&visit_id, &item_id, &value, note.as_deref())?)
+    }
+
+    /// Attach a photo (JPEG bytes) to the visit, optionally to a photo item. The file is written
+    /// and synced before the record of it is committed.
+    pub fn add_photo(
+        &self,
+        visit_id: String,
+        item_id: Option<String>,
+        kind: PhotoKind,
+        jpeg: Vec<u8>,
+    ) -> Result<Photo> {
+        Ok(self.inner.add_photo(&visit_id, item_id.as_deref(), kind, &jpeg)?)
+    }
+
+    /// Save (or revise) the visit report. The latest revision is the report; all are kept.
+    pub fn save_report(&self, visit_id: String, report: VisitReport) -> Result<()> {
+        Ok(self.inner.save_report(&visit_id, &report)?)
+    }
+
+    /// Complete the store check and fix its score. Refused with `completion_locked`, carrying the
+    /// exact `missing` list, while a required answer, photo or the report is missing.
+    pub fn complete_visit(&self, visit_id: String) -> Result<Visit> {
+        Ok(self.inner.complete_visit(&visit_id)?)
+    }
+
+    /// Leave the store. Only a completed visit can be checked out (`visit_not_completed`
+    /// otherwise); an unfinished one is cancelled instead.
+    pub fn check_out(&self, visit_id: String, fix: Option<LocationFix>) -> Result<Visit> {
+        Ok(self.inner.check_out(&visit_id, fix.as_ref())?)
+    }
+
+    /// Abandon a visit (store closed, manager absent…). The reason is required.
+    pub fn cancel_visit(&self, visit_id: String, reason: String) -> Result<Visit> {
+        Ok(self.inner.cancel_visit(&visit_id, &reason)?)
+    }
+
+    /// A supervisor accepts or flags a rep's finished visit. Flagging needs a comment and raises
+    /// `supervisor_flag`; a later acceptance clears it. Only the rep's own supervisor may review
+    /// (`not_allowed` otherwise).
+    pub fn review_visit(
+        &self,
+        reviewer_id: String,
+        visit_id: String,
+        verdict: ReviewVerdict,
+        comment: String,
+    ) -> Result<Review> {
+        Ok(self
+            .inner
+            .review_visit(&reviewer_id, &visit_id, verdict, &comment)?)
+    }
+
+    /// One visit with its open flags.
+    pub fn visit(&self, visit_id: String) -> Result<Visit> {
+        Ok(self.inner.visit(&visit_id)?)
+    }
+
+    /// The user's open visit (in progress or completed, not yet checked out), if any.
+    pub fn open_visit(&self, user_id: String) -> Result<Option<Visit>> {
+        Ok(self.inner.open_visit(&user_id)?)
+    }
+
+    /// Everything about one visit, for the visit screen and the supervisor.
+    pub fn visit_detail(&self, visit_id: String) -> Result<VisitDetail> {
+        Ok(self.inner.visit_detail(&visit_id)?)
+    }
+
+    /// Past and current visits at a store, newest first.
+    pub fn store_history(&self, store_id: String, limit: u32) -> Result<Vec<VisitSummary>> {
+        Ok(self.inner.store_history(&store_id, limit)?)
+    }
+
+    /// Every open flag on this device, newest first (异常).
+    pub fn open_exceptions(&self, limit: u32) -> Result<Vec<OpenException>> {
+        Ok(self.inner.open_exceptions(limit)?)
+    }
+
+    /// Operations waiting for the server, oldest first.
+    pub fn pending_ops(&self, limit: u32) -> Result<Vec<OutboxOp>> {
+        Ok(self.inner.pending_ops(limit)?)
+    }
+
+    /// Counts of outbox operations by state, and the last sequence number handed out.
+    pub fn outbox_summary(&self) -> Result<OutboxSummary> {
+        Ok(self.inner.outbox_summary()?)
+    }
+
+    /// Check the invariants that make "nothing is lost" provable: contiguous outbox sequence,
+    /// every action's rows with its operation and every operation with its rows. Clean when
+    /// `problems` is empty.
+    pub fn audit(&self) -> Result<AuditReport> {
+        Ok(self.inner.audit()?)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reference data (remote types: the core's own structs, described to uniffi)
+// ---------------------------------------------------------------------------------------------
+
+/// A user's role.
+#[uniffi::remote(Enum)]
+pub enum Role {
+    Rep,
+    Supervisor,
+}
+
+/// A rep or a supervisor.
+#[uniffi::remote(Record)]
+pub struct User {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    /// A rep's territory; a supervisor may leave it empty.
+    #[uniffi(default)]
+    pub territory: Option<String>,
+    /// The supervisor whose team this rep is on.
+    #[uniffi(default)]
+    pub supervisor_id: Option<String>,
+}
+
+/// How a geofence miss is treated. Set by head office per store or per template.
+#[uniffi::remote(Enum)]
+pub enum GeofenceMode {
+    /// No check at all.
+    Off,
+    /// Check in anyway, flag the visit (the default).
+    Flag,
+    /// Refuse the check-in.
+    Block,
+}
+
+/// A store (门店).
+#[uniffi::remote(Record)]
+pub struct Store {
+    pub id: String,
+    pub code: String,
+    /// Often Chinese (门店名称).
+    pub name: String,
+    pub address: String,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub geofence_radius_m: f64,
+    pub territory: String,
+    /// Overrides the template's geofence mode when set.
+    #[uniffi(default)]
+    pub geofence_mode: Option<GeofenceMode>,
+}
+
+/// A SKU, ours or a competitor's.
+#[uniffi::remote(Record)]
+pub struct Product {
+    pub id: String,
+    pub sku: String,
+    pub name: String,
+    pub brand: String,
+    /// A competitor's SKU (竞品 SKU) rather than one of ours.
+    #[uniffi(default)]
+    pub is_competitor: bool,
+    /// Reference shelf price in minor units (fen, cents).
+    #[uniffi(default)]
+    pub reference_price_cents: Option<i64>,
+}
+
+/// What a check template is for.
+#[uniffi::remote(Enum)]
+pub enum TemplateKind {
+    /// A rep's store check (门店巡检) during a visit.
+    StoreCheck,
+    /// A supervisor's scored inspection of a store.
+    Inspection,
+}
+
+/// The kind of a check item; an answer's kind must match it.
+#[uniffi::remote(Enum)]
+pub enum ItemKind {
+    YesNo,
+    Number,
+    Price,
+    Choice,
+    Text,
+    Photo,
+}
+
+/// One option of a choice item.
+#[uniffi::remote(Record)]
+pub struct Choice {
+    pub id: String,
+    pub label: String,
+    /// Score of this choice in [0, 1].
+    pub score: f64,
+}
+
+/// An item is shown only when an earlier item's answer equals `equals`.
+#[uniffi::remote(Record)]
+pub struct ShowIf {
+    pub item_id: String,
+    pub equals: AnswerValue,
+}
+
+/// One question of a check template.
+#[uniffi::remote(Record)]
+pub struct CheckItem {
+    pub id: String,
+    pub label: String,
+    pub kind: ItemKind,
+    pub required: bool,
+    /// Weight in the section score; 0 means "recorded, not scored".
+    pub weight: f64,
+    #[uniffi(default)]
+    pub show_if: Option<ShowIf>,
+    /// For price items: the SKU being priced.
+    #[uniffi(default)]
+    pub product_id: Option<String>,
+    /// For a competitor's price item: the item holding our own price to compare with.
+    #[uniffi(default)]
+    pub compare_to_item_id: Option<String>,
+    /// For choice items.
+    #[uniffi(default)]
+    pub choices: Vec<Choice>,
+    /// For number items: the value that scores full marks (e.g. facings on the shelf).
+    #[uniffi(default)]
+    pub target: Option<f64>,
+    /// For photo items: how many photos complete the item (default 1).
+    #[uniffi(default)]
+    pub min_photos: Option<u32>,
+}
+
+/// A weighted section of a check template.
+#[uniffi::remote(Record)]
+pub struct CheckSection {
+    pub id: String,
+    pub title: String,
+    pub weight: f64,
+    pub items: Vec<CheckItem>,
+}
+
+/// Rule parameters head office sets per template.
+#[uniffi::remote(Record)]
+pub struct TemplateRules {
+    /// Competitor price below own price by more than this fraction needs a negotiation note.
+    pub price_gap_threshold: f64,
+    #[uniffi(default)]
+    pub geofence_mode: Option<GeofenceMode>,
+    /// A fix less accurate than this is flagged `low_accuracy`.
+    pub max_accuracy_m: f64,
+    /// Whether the visit report must be written before the visit can be completed.
+    pub require_report: bool,
+}
+
+/// A versioned check form. A published (id, version) never changes; visits pin the version.
+#[uniffi::remote(Record)]
+pub struct CheckTemplate {
+    pub id: String,
+    pub version: u32,
+    pub name: String,
+    pub kind: TemplateKind,
+    /// The template used for an unplanned visit.
+    pub is_default: bool,
+    pub rules: TemplateRules,
+    pub sections: Vec<CheckSection>,
+}
+
+/// One line of a rep's visit plan: who visits which store on which day.
+#[uniffi::remote(Record)]
+pub struct PlannedVisit {
+    pub id: String,
+    pub rep_id: String,
+    pub store_id: String,
+    /// Local date, `YYYY-MM-DD`.
+    pub date: String,
+    pub template_id: String,
+    /// Position in the day's route.
+    pub sequence: u32,
+}
+
+/// Everything head office sends down in one load. Loaded as a whole or not at all.
+#[uniffi::remote(Record)]
+pub struct ReferenceData {
+    #[uniffi(default)]
+    pub users: Vec<User>,
+    #[uniffi(default)]
+    pub stores: Vec<Store>,
+    #[uniffi(default)]
+    pub products: Vec<Product>,
+    #[uniffi(default)]
+    pub templates: Vec<CheckTemplate>,
+    #[uniffi(default)]
+    pub plans: Vec<PlannedVisit>,
+}
+
+/// How many records of each kind a reference-data load wrote.
+#[uniffi::remote(Record)]
+pub struct LoadSummary {
+    pub users: u32,
+    pub stores: u32,
+    pub products: u32,
+    pub templates: u32,
+    pub plans: u32,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Field records
+// ---------------------------------------------------------------------------------------------
+
+/// Which location provider produced a fix.
+#[uniffi::remote(Enum)]
+pub enum LocationProvider {
+    Gps,
+    Network,
+    Fused,
+    Unknown,
+}
+
+/// A location fix as the phone's location service reports it.
+#[uniffi::remote(Record)]
+pub struct LocationFix {
+    pub latitude: f64,
+    pub longitude: f64,
+    /// Horizontal accuracy radius in metres (68 % confidence on both platforms).
+    pub accuracy_m: f64,
+    pub provider: LocationProvider,
+    /// Android `Location.isMock()` / iOS `sourceInformation.isSimulatedBySoftware`.
+    pub is_mock: bool,
+    /// When the fix was taken, Unix milliseconds (device clock).
+    pub fix_time_ms: i64,
+}
+
+/// The outcome of the geofence check at check-in.
+#[uniffi::remote(Enum)]
+pub enum GeofenceVerdict {
+    /// Distance minus accuracy within the store's radius.
+    Verified,
+    Outside,
+    NoFix,
+    /// Geofence mode is off for this store/template.
+    NotChecked,
+}
+
+/// Reason codes the UI shows next to a visit. Stable: apps and the server match on them.
+#[uniffi::remote(Enum)]
+pub enum FlagCode {
+    NoFix,
+    OutsideGeofence,
+    MockLocation,
+    LowAccuracy,
+    StaleFix,
+    PriceGapUnexplained,
+    ClockJump,
+    SupervisorFlag,
+}
+
+/// A rule's finding on a visit.
+#[uniffi::remote(Record)]
+pub struct Flag {
+    pub code: FlagCode,
+    /// The item the flag is about, where there is one (price gaps).
+    pub item_id: Option<String>,
+    /// Human-readable detail for head office (no personal data).
+    pub detail: String,
+}
+
+/// Where a visit is in its flow.
+#[uniffi::remote(Enum)]
+pub enum VisitStatus {
+    InProgress,
+    Completed,
+    CheckedOut,
+    Cancelled,
+}
+
+/// When something happened, as the device saw it.
+#[uniffi::remote(Record)]
+pub struct EventTime {
+    /// Device wall clock, Unix milliseconds (may be wrong or tampered with).
+    pub wall_ms: i64,
+    /// Milliseconds since boot, counting deep sleep; cannot be set by the user.
+    pub boot_ms: i64,
+    /// Hybrid logical clock: orders events even when the wall clock goes backwards.
+    pub hlc: i64,
+    /// Last known server time minus device time, if the device has ever synced.
+    pub server_offset_ms: Option<i64>,
+}
+
+/// A store visit (a rep's store check or a supervisor's inspection).
+#[uniffi::remote(Record)]
+pub struct Visit {
+    pub id: String,
+    pub kind: TemplateKind,
+    pub user_id: String,
+    pub store_id: String,
+    pub template_id: String,
+    pub template_version: u32,
+    pub plan_id: Option<String>,
+    pub status: VisitStatus,
+    pub check_in_time: EventTime,
+    pub check_in_fix: Option<LocationFix>,
+    pub geofence: GeofenceVerdict,
+    /// Distance from the store minus fix accuracy, metres (negative: well inside).
+    pub distance_m: Option<f64>,
+    /// Open flags on the visit.
+    pub flags: Vec<Flag>,
+    pub completed_at_ms: Option<i64>,
+    pub checked_out_at_ms: Option<i64>,
+    pub check_out_fix: Option<LocationFix>,
+    /// Total score 0–100, fixed at completion.
+    pub score: Option<f64>,
+    pub cancel_reason: Option<String>,
+}
+
+/// A typed answer. The kind must match the item's kind (`wrong_value_kind` otherwise).
+#[uniffi::remote(Enum)]
+pub enum AnswerValue {
+    YesNo {
+        value: bool,
+    },
+    Number {
+        value: f64,
+    },
+    /// Minor units (fen, cents): prices are never floats.
+    Price {
+        cents: i64,
+    },
+    Choice {
+        choice_id: String,
+    },
+    Text {
+        value: String,
+    },
+}
+
+/// The current answer to one item.
+#[uniffi::remote(Record)]
+pub struct Answer {
+    pub item_id: String,
+    pub value: AnswerValue,
+    /// Free note on the answer; on a price item it is the negotiation note (议价说明).
+    pub note: Option<String>,
+    pub answered_at_ms: i64,
+    /// How many times the answer was given (1 = never corrected).
+    pub revision: u32,
+}
+
+/// What a customer objected to.
+#[uniffi::remote(Enum)]
+pub enum ObjectionKind {
+    Price,
+    Delivery,
+    Qualification,
+    Other,
+}
+
+/// One objection in a visit report.
+#[uniffi::remote(Record)]
+pub struct Objection {
+    pub kind: ObjectionKind,
+    pub detail: String,
+}
+
+/// The rep's visit report (拜访报告).
+#[uniffi::remote(Record)]
+pub struct VisitReport {
+    pub notes: String,
+    #[uniffi(default)]
+    pub objections: Vec<Objection>,
+    #[uniffi(default)]
+    pub next_steps: Vec<String>,
+    /// `YYYY-MM-DD`.
+    #[uniffi(default)]
+    pub follow_up_date: Option<String>,
+}
+
+/// What a photo shows.
+#[uniffi::remote(Enum)]
+pub enum PhotoKind {
+    ShelfOverview,
+    CompetitorCloseUp,
+    DisplayMeasurement,
+    Other,
+}
+
+/// A stored photo.
+#[uniffi::remote(Record)]
+pub struct Photo {
+    pub id: String,
+    pub visit_id: String,
+    pub item_id: Option<String>,
+    pub kind: PhotoKind,
+    /// SHA-256 of the stored file, lowercase hex.
+    pub sha256: String,
+    pub byte_len: i64,
+    /// Absolute path of the stored file.
+    pub path: String,
+    pub taken_at_ms: i64,
+}
+
+/// What still keeps a visit from being completed ("the next step stays locked").
+#[uniffi::remote(Record)]
+pub struct MissingItem {
+    /// `answer`, `photo` or `report`.
+    pub what: String,
+    /// The item id (empty for the report).
+    pub item_id: String,
+    pub label: String,
+}
+
+/// One section's score.
+#[uniffi::remote(Record)]
+pub struct SectionScore {
+    pub section_id: String,
+    pub title: String,
+    /// 0–100, or null when the section has nothing scored.
+    pub score: Option<f64>,
+    pub weight: f64,
+}
+
+/// A visit's weighted score.
+#[uniffi::remote(Record)]
+pub struct Score {
+    /// 0–100, or null when nothing is scored.
+    pub total: Option<f64>,
+    pub sections: Vec<SectionScore>,
+}
+
+/// A supervisor's verdict on a visit.
+#[uniffi::remote(Enum)]
+pub enum ReviewVerdict {
+    Accept,
+    Flag,
+}
+
+/// A supervisor's review of a visit.
+#[uniffi::remote(Record)]
+pub struct Review {
+    pub id: String,
+    pub visit_id: String,
+    pub reviewer_id: String,
+    pub verdict: ReviewVerdict,
+    pub comment: String,
+    pub reviewed_at_ms: i64,
+}
+
+/// Everything about one visit, for the visit screen and the supervisor.
+#[uniffi::remote(Record)]
+pub struct VisitDetail {
+    pub visit: Visit,
+    pub store: Store,
+    pub template: CheckTemplate,
+    /// In template order.
+    pub answers: Vec<Answer>,
+    /// Items currently hidden by show-if conditions.
+    pub hidden_item_ids: Vec<String>,
+    pub photos: Vec<Photo>,
+    pub report: Option<VisitReport>,
+    pub score: Score,
+    /// Empty once the visit is no longer in progress.
+    pub missing: Vec<MissingItem>,
+    pub reviews: Vec<Review>,
+}
+
+/// A day-plan stop's status.
+#[uniffi::remote(Enum)]
+pub enum PlanStatus {
+    NotStarted,
+    InProgress,
+    Completed,
+    Cancelled,
+}
+
+/// One stop of a rep's day plan.
+#[uniffi::remote(Record)]
+pub struct DayPlanEntry {
+    pub plan_id: String,
+    pub sequence: u32,
+    pub store: Store,
+    pub template_id: String,
+    pub status: PlanStatus,
+    /// The latest visit for this stop, if any.
+    pub visit_id: Option<String>,
+}
+
+/// An open flag anywhere, for the exceptions list (异常).
+#[uniffi::remote(Record)]
+pub struct OpenException {
+    pub visit_id: String,
+    pub store_id: String,
+    pub user_id: String,
+    pub flag: Flag,
+    pub raised_at_ms: i64,
+}
+
+/// One line of a store's visit history.
+#[uniffi::remote(Record)]
+pub struct VisitSummary {
+    pub visit_id: String,
+    pub kind: TemplateKind,
+    pub user_id: String,
+    pub status: VisitStatus,
+    pub checked_in_at_ms: i64,
+    pub geofence: GeofenceVerdict,
+    pub score: Option<f64>,
+    /// Open flag codes, as their stable strings (`outside_geofence`, …).
+    pub flag_codes: Vec<String>,
+}
+
+/// Where an outbox operation is on its way to the server.
+#[uniffi::remote(Enum)]
+pub enum OutboxState {
+    /// Waiting to be sent.
+    Pending,
+    /// The server refused it; kept for the user to see, never silently dropped.
+    Rejected,
+    /// The server has it.
+    Acknowledged,
+}
+
+/// One user action waiting to reach the server.
+#[uniffi::remote(Record)]
+pub struct OutboxOp {
+    /// Per-device sequence number: contiguous from 1, never reused.
+    pub seq: i64,
+    pub op_id: String,
+    /// e.g. `visit.check_in`, `visit.answer`.
+    pub kind: String,
+    pub entity_id: String,
+    /// An op that must reach the server first (a photo before the record that needs it).
+    pub depends_on: Option<String>,
+    pub time: EventTime,
+    /// Canonical JSON of the action.
+    pub payload_json: String,
+    pub state: OutboxState,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}
+
+/// Outbox counts by state.
+#[uniffi::remote(Record)]
+pub struct OutboxSummary {
+    pub pending: u32,
+    pub rejected: u32,
+    pub acknowledged: u32,
+    /// Highest sequence number handed out so far (0 before the first action).
+    pub last_seq: i64,
+}
+
+/// The result of `audit()`: clean when `problems` is empty.
+#[uniffi::remote(Record)]
+pub struct AuditReport {
+    /// Operations in the outbox.
+    pub ops: i64,
+    pub problems: Vec<String>,
+}
+
+/// What the visit screen needs after an answer.
+#[uniffi::remote(Record)]
+pub struct AnswerOutcome {
+    /// What still keeps the visit from completion.
+    pub missing: Vec<MissingItem>,
+    /// Items hidden by show-if conditions.
+    pub hidden_item_ids: Vec<String>,
+    /// The visit's open flags.
+    pub flags: Vec<Flag>,
+}
+
+/// A check-in.
+#[uniffi::remote(Record)]
+pub struct CheckInRequest {
+    pub user_id: String,
+    pub store_id: String,
+    /// The plan line being visited, if any.
+    #[uniffi(default)]
+    pub plan_id: Option<String>,
+    /// Overrides the plan's or the default template.
+    #[uniffi(default)]
+    pub template_id: Option<String>,
+    /// Null when the phone has no fix (flagged `no_fix`; refused in block mode).
+    #[uniffi(default)]
+    pub fix: Option<LocationFix>,
+}

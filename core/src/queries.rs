@@ -469,6 +469,35 @@ impl Core {
         outbox::summary(&self.lock().conn)
     }
 
+    /// SQLite's full consistency check of the database file: `["ok"]` when healthy.
+    pub fn integrity_check(&self) -> Result<Vec<String>> {
+        let inner = self.lock();
+        let mut st = inner.conn.prepare("PRAGMA integrity_check")?;
+        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Rows per table, by table name: for diagnostics screens, and for tests that prove a refused
+    /// action wrote nothing.
+    pub fn table_row_counts(&self) -> Result<Vec<(String, i64)>> {
+        let inner = self.lock();
+        let mut st = inner.conn.prepare_cached(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )?;
+        let names = st
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            // Table names come from sqlite_master, not from the caller.
+            let n: i64 = inner
+                .conn
+                .query_row(&format!("SELECT count(*) FROM \"{name}\""), [], |r| r.get(0))?;
+            out.push((name, n));
+        }
+        Ok(out)
+    }
+
     /// Check the invariants that make "nothing is lost" provable: contiguous outbox sequence,
     /// every action's rows with its op and every op with its rows. Used by the crash and property
     /// tests; cheap enough for a support screen.

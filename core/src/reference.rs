@@ -42,6 +42,10 @@ fn bad(record: String, reason: impl Into<String>) -> ReferenceError {
 
 /// Parse the JSON form (what the server sends and the demo embeds).
 pub(crate) fn parse(json: &str) -> Result<ReferenceData, ReferenceError> {
+    // serde would also accept a JSON array as a struct; a document is an object or it is wrong.
+    if !json.trim_start().starts_with('{') {
+        return Err(bad("document".into(), "is not a JSON object"));
+    }
     Ok(serde_json::from_str(json)?)
 }
 

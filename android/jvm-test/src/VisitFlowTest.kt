@@ -1,0 +1,382 @@
+// The visit flow through the generated Kotlin bindings, against the host-built libfieldproof_ffi.
+// Plain `main` (no JUnit here): run by android/jvm-test/run.sh, which passes the fixture and the
+// photo paths. Prints one line per check and ends with "N passed, M failed"; exits 1 on failure.
+
+import dev.fieldproof.core.AnswerValue
+import dev.fieldproof.core.CheckInRequest
+import dev.fieldproof.core.FieldproofCore
+import dev.fieldproof.core.FieldproofException
+import dev.fieldproof.core.FlagCode
+import dev.fieldproof.core.GeofenceVerdict
+import dev.fieldproof.core.LocationFix
+import dev.fieldproof.core.LocationProvider
+import dev.fieldproof.core.MissingItem
+import dev.fieldproof.core.Objection
+import dev.fieldproof.core.ObjectionKind
+import dev.fieldproof.core.PhotoKind
+import dev.fieldproof.core.PlanStatus
+import dev.fieldproof.core.ReviewVerdict
+import dev.fieldproof.core.VisitReport
+import dev.fieldproof.core.VisitStatus
+import java.io.File
+import java.nio.file.Files
+import kotlin.system.exitProcess
+
+private var passed = 0
+private var failed = 0
+private var scope = ""
+
+private fun check(name: String, ok: Boolean, detail: () -> Any? = { null }) {
+    if (ok) {
+        passed++
+        println("  ok    $scope$name")
+    } else {
+        failed++
+        println("  FAIL  $scope$name" + (detail()?.let { " -- $it" } ?: ""))
+    }
+}
+
+private fun <T> checkEq(name: String, actual: T, expected: T) =
+    check(name, actual == expected) { "expected <$expected>, got <$actual>" }
+
+/** The stable reason code of any core error. */
+private val FieldproofException.code: String
+    get() = when (this) {
+        is FieldproofException.InvalidInput -> code
+        is FieldproofException.NotFound -> code
+        is FieldproofException.Refused -> code
+        is FieldproofException.Storage -> code
+    }
+
+/**
+ * Runs [block], which must throw a [FieldproofException] of variant [E] with [code], and must not
+ * write anything (the outbox's last sequence number is unchanged).
+ */
+private inline fun <reified E : FieldproofException> expectError(
+    core: FieldproofCore,
+    name: String,
+    code: String,
+    block: () -> Unit,
+): E? {
+    val before = core.outboxSummary().lastSeq
+    val error = try {
+        block()
+        null
+    } catch (e: FieldproofException) {
+        e
+    }
+    check("$name -> $code", error is E && error.code == code) {
+        if (error == null) "no error" else "${error::class.simpleName}(${error.message})"
+    }
+    checkEq("$name wrote nothing", core.outboxSummary().lastSeq, before)
+    return error as? E
+}
+
+private fun fixAt(lat: Double, lon: Double, accuracy: Double = 10.0) = LocationFix(
+    latitude = lat,
+    longitude = lon,
+    accuracyM = accuracy,
+    provider = LocationProvider.GPS,
+    isMock = false,
+    fixTimeMs = System.currentTimeMillis(),
+)
+
+// Store coordinates from tests/fixtures/reference.json.
+private const val ST001_LAT = 31.2304
+private const val ST001_LON = 121.5200
+private const val ST002_LAT = 31.2360
+private const val ST002_LON = 121.5050
+private const val ST003_LAT = 31.2280
+private const val ST003_LON = 121.5290
+
+/** ~1 km north: 0.009° of latitude is about 1000 m. */
+private const val ONE_KM_LAT = 0.009
+
+private fun flow(core: FieldproofCore, referenceJson: String, photo: ByteArray) {
+    check("device id is set", core.deviceId().isNotBlank())
+    checkEq("outbox starts empty", core.outboxSummary().lastSeq, 0L)
+
+    // --- reference data ------------------------------------------------------------------------
+    val loaded = core.loadReferenceJson(referenceJson)
+    checkEq("loaded users", loaded.users, 5u)
+    checkEq("loaded stores", loaded.stores, 4u)
+    checkEq("loaded templates", loaded.templates, 2u)
+    checkEq("loaded plans", loaded.plans, 4u)
+    expectError<FieldproofException.InvalidInput>(core, "load broken JSON", "bad_reference_data") {
+        core.loadReferenceJson("{\"users\": [")
+    }
+
+    // --- day plan -------------------------------------------------------------------------------
+    val plan = core.dayPlan("rep-li", "2026-11-23")
+    checkEq("rep-li has 3 stops", plan.size, 3)
+    checkEq("stops in route order", plan.map { it.store.id }, listOf("st-001", "st-002", "st-003"))
+    checkEq("sequence 1..3", plan.map { it.sequence }, listOf(1u, 2u, 3u))
+    check("all stops not started", plan.all { it.status == PlanStatus.NOT_STARTED && it.visitId == null })
+    check("Chinese store name survives the FFI", plan[0].store.name == "联华超市（浦东南路店）") { plan[0].store.name }
+    expectError<FieldproofException.NotFound>(core, "day plan of unknown rep", "unknown_user") {
+        core.dayPlan("rep-nobody", "2026-11-23")
+    }
+    expectError<FieldproofException.InvalidInput>(core, "day plan with a bad date", "invalid_input") {
+        core.dayPlan("rep-li", "23.11.2026")
+    }
+
+    // --- geofence: block mode refuses outside ---------------------------------------------------
+    expectError<FieldproofException.Refused>(core, "check-in outside block-mode st-003", "outside_geofence") {
+        core.checkIn(
+            CheckInRequest(
+                userId = "rep-li",
+                storeId = "st-003",
+                planId = plan[2].planId,
+                fix = fixAt(ST003_LAT + ONE_KM_LAT, ST003_LON),
+            ),
+        )
+    }
+    checkEq("refused check-in opened no visit", core.openVisit("rep-li"), null)
+
+    // --- geofence: inside ------------------------------------------------------------------------
+    val visit = core.checkIn(
+        CheckInRequest(
+            userId = "rep-li",
+            storeId = "st-001",
+            planId = plan[0].planId,
+            fix = fixAt(ST001_LAT, ST001_LON),
+        ),
+    )
+    checkEq("check-in at st-001 is VERIFIED", visit.geofence, GeofenceVerdict.VERIFIED)
+    checkEq("verified check-in has no flags", visit.flags, emptyList())
+    checkEq("visit is in progress", visit.status, VisitStatus.IN_PROGRESS)
+    checkEq("visit pins the plan's template", visit.templateId, "tpl-store-check")
+    check("distance minus accuracy is negative", (visit.distanceM ?: 1.0) < 0.0) { visit.distanceM }
+    checkEq("open visit is this one", core.openVisit("rep-li")?.id, visit.id)
+    checkEq("plan stop 1 in progress", core.dayPlan("rep-li", "2026-11-23")[0].status, PlanStatus.IN_PROGRESS)
+
+    expectError<FieldproofException.Refused>(core, "second check-in while one is open", "visit_already_open") {
+        core.checkIn(
+            CheckInRequest(
+                userId = "rep-li",
+                storeId = "st-002",
+                planId = plan[1].planId,
+                fix = fixAt(ST002_LAT, ST002_LON),
+            ),
+        )
+    }
+
+    // --- geofence: outside, flag mode -------------------------------------------------------------
+    val chen = core.checkIn(
+        CheckInRequest(userId = "rep-chen", storeId = "st-002", fix = fixAt(ST002_LAT + ONE_KM_LAT, ST002_LON)),
+    )
+    checkEq("rep-chen 1 km from st-002 is OUTSIDE", chen.geofence, GeofenceVerdict.OUTSIDE)
+    checkEq("outside check-in flagged OUTSIDE_GEOFENCE", chen.flags.map { it.code }, listOf(FlagCode.OUTSIDE_GEOFENCE))
+    check("outside distance is about 1 km", (chen.distanceM ?: 0.0) in 900.0..1100.0) { chen.distanceM }
+
+    // --- answers ----------------------------------------------------------------------------------
+    val before = core.visitDetail(visit.id)
+    check("shelf_issue hidden before shelf_ok is answered", "shelf_issue" in before.hiddenItemIds) {
+        before.hiddenItemIds
+    }
+    check("hidden shelf_issue is not missing", before.missing.none { it.itemId == "shelf_issue" })
+
+    var outcome = core.answer(visit.id, "shelf_ok", AnswerValue.YesNo(false), null)
+    check("shelf_ok=false shows shelf_issue", "shelf_issue" !in outcome.hiddenItemIds) { outcome.hiddenItemIds }
+    check("shelf_issue now missing", outcome.missing.any { it.itemId == "shelf_issue" && it.what == "answer" }) {
+        outcome.missing
+    }
+
+    expectError<FieldproofException.InvalidInput>(core, "yes/no value for number item", "wrong_value_kind") {
+        core.answer(visit.id, "facings", AnswerValue.YesNo(true), null)
+    }
+    expectError<FieldproofException.NotFound>(core, "answer to unknown item", "unknown_item") {
+        core.answer(visit.id, "no_such_item", AnswerValue.YesNo(true), null)
+    }
+    expectError<FieldproofException.NotFound>(core, "answer to unknown visit", "unknown_visit") {
+        core.answer("no-such-visit", "shelf_ok", AnswerValue.YesNo(true), null)
+    }
+    expectError<FieldproofException.NotFound>(core, "unknown choice", "unknown_choice") {
+        core.answer(visit.id, "shelf_issue", AnswerValue.Choice("broken"), null)
+    }
+    expectError<FieldproofException.InvalidInput>(core, "negative facings", "invalid_answer") {
+        core.answer(visit.id, "facings", AnswerValue.Number(-1.0), null)
+    }
+    expectError<FieldproofException.InvalidInput>(core, "photo item answered with a value", "invalid_answer") {
+        core.answer(visit.id, "shelf_photo", AnswerValue.Text("a photo"), null)
+    }
+
+    core.answer(visit.id, "shelf_issue", AnswerValue.Choice("wrong_place"), null)
+    core.answer(visit.id, "facings", AnswerValue.Number(5.0), null)
+    core.answer(visit.id, "backroom", AnswerValue.Choice("low"), null)
+    core.answer(visit.id, "remarks", AnswerValue.Text("  货架整洁  "), null)
+
+    // --- price gap ---------------------------------------------------------------------------------
+    core.answer(visit.id, "own_price", AnswerValue.Price(400), null)
+    outcome = core.answer(visit.id, "comp_price", AnswerValue.Price(300), null)
+    val gap = outcome.flags.filter { it.code == FlagCode.PRICE_GAP_UNEXPLAINED }
+    checkEq("competitor 25 % cheaper raises PRICE_GAP_UNEXPLAINED", gap.map { it.itemId }, listOf("comp_price"))
+    check(
+        "price gap is in open exceptions",
+        core.openExceptions(50u).any { it.visitId == visit.id && it.flag.code == FlagCode.PRICE_GAP_UNEXPLAINED },
+    )
+    outcome = core.answer(visit.id, "comp_price", AnswerValue.Price(300), "门店促销，已与店长议价")
+    check("negotiation note clears the price gap", outcome.flags.none { it.code == FlagCode.PRICE_GAP_UNEXPLAINED }) {
+        outcome.flags
+    }
+    check(
+        "cleared price gap left open exceptions",
+        core.openExceptions(50u).none { it.visitId == visit.id },
+    )
+
+    // --- locked completion ---------------------------------------------------------------------------
+    val locked = expectError<FieldproofException.Refused>(core, "complete too early", "completion_locked") {
+        core.completeVisit(visit.id)
+    }
+    checkEq(
+        "missing list is exactly the photo and the report",
+        locked?.missing,
+        listOf(
+            MissingItem(what = "photo", itemId = "shelf_photo", label = "Shelf overview photo"),
+            MissingItem(what = "report", itemId = "", label = "visit report"),
+        ),
+    )
+    expectError<FieldproofException.Refused>(core, "check out before completion", "visit_not_completed") {
+        core.checkOut(visit.id, fixAt(ST001_LAT, ST001_LON))
+    }
+
+    // --- photo, report, complete, check out -------------------------------------------------------------
+    expectError<FieldproofException.InvalidInput>(core, "photo that is not a JPEG", "invalid_input") {
+        core.addPhoto(visit.id, "shelf_photo", PhotoKind.SHELF_OVERVIEW, byteArrayOf(1, 2, 3))
+    }
+    expectError<FieldproofException.InvalidInput>(core, "photo on a number item", "wrong_value_kind") {
+        core.addPhoto(visit.id, "facings", PhotoKind.SHELF_OVERVIEW, photo)
+    }
+    val stored = core.addPhoto(visit.id, "shelf_photo", PhotoKind.SHELF_OVERVIEW, photo)
+    checkEq("photo byte length", stored.byteLen, photo.size.toLong())
+    checkEq("photo sha256", stored.sha256, sha256Hex(photo))
+    check("photo file written", File(stored.path).length() == photo.size.toLong()) { stored.path }
+
+    expectError<FieldproofException.InvalidInput>(core, "report with empty notes", "invalid_input") {
+        core.saveReport(visit.id, VisitReport(notes = "   "))
+    }
+    expectError<FieldproofException.InvalidInput>(core, "report with a bad follow-up date", "invalid_input") {
+        core.saveReport(visit.id, VisitReport(notes = "ok", followUpDate = "next week"))
+    }
+    val report = VisitReport(
+        notes = "店长同意增加两个排面。",
+        objections = listOf(Objection(ObjectionKind.PRICE, "竞品便宜 1 元")),
+        nextSteps = listOf("送新陈列架", "下周复查价格"),
+        followUpDate = "2026-11-30",
+    )
+    core.saveReport(visit.id, report)
+    checkEq("report reads back", core.visitDetail(visit.id).report, report)
+
+    val completed = core.completeVisit(visit.id)
+    checkEq("visit COMPLETED", completed.status, VisitStatus.COMPLETED)
+    check("completed visit has a score", completed.score != null && completed.score!! in 0.0..100.0) {
+        completed.score
+    }
+    expectError<FieldproofException.Refused>(core, "answer after completion", "visit_not_editable") {
+        core.answer(visit.id, "facings", AnswerValue.Number(6.0), null)
+    }
+
+    val out = core.checkOut(visit.id, fixAt(ST001_LAT, ST001_LON))
+    checkEq("visit CHECKED_OUT", out.status, VisitStatus.CHECKED_OUT)
+    check("check-out time recorded", out.checkedOutAtMs != null)
+    checkEq("no open visit after check-out", core.openVisit("rep-li"), null)
+    checkEq("plan stop 1 completed", core.dayPlan("rep-li", "2026-11-23")[0].status, PlanStatus.COMPLETED)
+
+    // --- supervisor review ------------------------------------------------------------------------------
+    expectError<FieldproofException.InvalidInput>(core, "flag without a comment", "invalid_input") {
+        core.reviewVisit("sup-wang", visit.id, ReviewVerdict.FLAG, " ")
+    }
+    val flagged = core.reviewVisit("sup-wang", visit.id, ReviewVerdict.FLAG, "排面照片不清楚")
+    checkEq("review verdict FLAG", flagged.verdict, ReviewVerdict.FLAG)
+    check(
+        "SUPERVISOR_FLAG is an open exception",
+        core.openExceptions(50u).any { it.visitId == visit.id && it.flag.code == FlagCode.SUPERVISOR_FLAG },
+    )
+    core.reviewVisit("sup-wang", visit.id, ReviewVerdict.ACCEPT, "")
+    check(
+        "ACCEPT clears SUPERVISOR_FLAG",
+        core.openExceptions(50u).none { it.visitId == visit.id },
+    )
+    expectError<FieldproofException.Refused>(core, "sup-liu reviews rep-li's visit", "not_allowed") {
+        core.reviewVisit("sup-liu", visit.id, ReviewVerdict.ACCEPT, "")
+    }
+    expectError<FieldproofException.Refused>(core, "rep reviews a visit", "not_allowed") {
+        core.reviewVisit("rep-zhao", visit.id, ReviewVerdict.ACCEPT, "")
+    }
+
+    val detail = core.visitDetail(visit.id)
+    checkEq("two reviews kept", detail.reviews.map { it.verdict }, listOf(ReviewVerdict.FLAG, ReviewVerdict.ACCEPT))
+    checkEq("comp_price answered twice", detail.answers.first { it.itemId == "comp_price" }.revision, 2u)
+    checkEq("text answer trimmed", detail.answers.first { it.itemId == "remarks" }.value, AnswerValue.Text("货架整洁"))
+    checkEq("missing is empty once completed", detail.missing, emptyList())
+
+    val history = core.storeHistory("st-002", 10u)
+    checkEq("st-002 history has rep-chen's visit", history.map { it.visitId }, listOf(chen.id))
+    checkEq("history shows its flag code", history.firstOrNull()?.flagCodes, listOf("outside_geofence"))
+
+    // --- exceptions, outbox, audit --------------------------------------------------------------------------
+    val exceptions = core.openExceptions(50u)
+    checkEq(
+        "only rep-chen's OUTSIDE_GEOFENCE is still open",
+        exceptions.map { it.visitId to it.flag.code },
+        listOf(chen.id to FlagCode.OUTSIDE_GEOFENCE),
+    )
+    val ops = core.pendingOps(1000u)
+    check("pending ops not empty", ops.isNotEmpty())
+    checkEq("seq contiguous from 1", ops.map { it.seq }, (1L..ops.size.toLong()).toList())
+    checkEq("summary agrees with pending ops", core.outboxSummary().lastSeq, ops.size.toLong())
+    checkEq("first op is the check-in", ops.first().kind, "visit.check_in")
+    val audit = core.audit()
+    checkEq("audit is clean", audit.problems, emptyList())
+    checkEq("audit counted every op", audit.ops, ops.size.toLong())
+}
+
+private fun sha256Hex(bytes: ByteArray): String =
+    java.security.MessageDigest.getInstance("SHA-256").digest(bytes).joinToString("") { "%02x".format(it) }
+
+private fun runScenario(name: String, body: () -> Unit) {
+    println("== $name")
+    scope = "[$name] "
+    try {
+        body()
+    } catch (e: Throwable) {
+        failed++
+        println("  FAIL  ${scope}unexpected ${e::class.qualifiedName}: ${e.message}")
+        e.printStackTrace(System.out)
+    }
+}
+
+fun main(args: Array<String>) {
+    if (args.size != 2) {
+        System.err.println("usage: VisitFlowTestKt <reference.json> <photo.jpg>")
+        exitProcess(2)
+    }
+    val referenceJson = File(args[0]).readText()
+    val photo = File(args[1]).readBytes()
+
+    runScenario("in-memory") {
+        FieldproofCore.openInMemory().use { flow(it, referenceJson, photo) }
+    }
+
+    runScenario("file") {
+        val dir = Files.createTempDirectory("fieldproof-jvm-test").toFile()
+        try {
+            val path = File(dir, "fieldproof.db").path
+            val (deviceId, lastSeq) = FieldproofCore.open(path).use { core ->
+                flow(core, referenceJson, photo)
+                core.deviceId() to core.outboxSummary().lastSeq
+            }
+            FieldproofCore.open(path).use { core ->
+                checkEq("reopened database keeps the device id", core.deviceId(), deviceId)
+                checkEq("reopened database keeps the outbox", core.outboxSummary().lastSeq, lastSeq)
+                checkEq("reopened database audits clean", core.audit().problems, emptyList())
+                checkEq("reopened day plan", core.dayPlan("rep-li", "2026-11-23")[0].status, PlanStatus.COMPLETED)
+            }
+        } finally {
+            dir.deleteRecursively()
+        }
+    }
+
+    println("$passed passed, $failed failed")
+    exitProcess(if (failed == 0) 0 else 1)
+}

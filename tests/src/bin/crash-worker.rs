@@ -1,0 +1,142 @@
+//! Crash-test worker: performs real user actions on a database file in an endless loop and
+//! prints `ack <last_seq>` after every committed action. The crash test kills it with SIGKILL
+//! at random moments and checks what the file holds.
+
+use fieldproof_core::*;
+use std::io::Write;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let (Some(db), Some(seed)) = (args.next(), args.next()) else {
+        eprintln!("usage: crash-worker <database> <seed>");
+        std::process::exit(2);
+    };
+    let seed: u64 = seed.parse().unwrap_or(1);
+    if let Err(e) = run(&db, seed) {
+        eprintln!("crash-worker: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(db: &str, seed: u64) -> Result<()> {
+    let core = Core::open(db)?;
+    if core.stores(None)?.is_empty() {
+        core.load_reference_json(fieldproof_tests::REFERENCE_JSON)?;
+        ack(&core)?;
+    }
+    let photo = std::fs::read(fieldproof_tests::testdata("photo-1920x1080.jpg"))
+        .unwrap_or_else(|_| [&[0xFF, 0xD8, 0xFF, 0xE0][..], &[7u8; 4096]].concat());
+    let mut rng = fastrand(seed);
+    let fix = |lat: f64, lon: f64| LocationFix {
+        latitude: lat,
+        longitude: lon,
+        accuracy_m: 12.0,
+        provider: LocationProvider::Gps,
+        is_mock: false,
+        fix_time_ms: SystemClock.wall_ms(),
+    };
+    loop {
+        let (rep, store, lat, lon) = if rng() % 2 == 0 {
+            ("rep-li", "st-001", 31.2304, 121.52)
+        } else {
+            ("rep-chen", "st-002", 31.2360, 121.5050)
+        };
+        let visit = match core.open_visit(rep)? {
+            Some(v) => v,
+            None => core.check_in(&CheckInRequest {
+                user_id: rep.into(),
+                store_id: store.into(),
+                plan_id: None,
+                template_id: None,
+                fix: Some(fix(lat, lon)),
+            })?,
+        };
+        ack(&core)?;
+        if visit.status == VisitStatus::InProgress {
+            // Answering can reveal show-if items, so ask again until nothing is missing.
+            loop {
+                let missing = core.visit_detail(&visit.id)?.missing;
+                if missing.is_empty() {
+                    break;
+                }
+                for m in missing {
+                    match m.what.as_str() {
+                        "photo" => {
+                            // Vary the bytes so each photo is its own file.
+                            let mut p = photo.clone();
+                            p.extend_from_slice(&rng().to_le_bytes());
+                            core.add_photo(&visit.id, Some(&m.item_id), PhotoKind::ShelfOverview, &p)?;
+                        }
+                        "report" => core.save_report(
+                            &visit.id,
+                            &VisitReport {
+                                notes: format!("巡店记录 {}", rng() % 1000),
+                                objections: vec![],
+                                next_steps: vec!["follow up".into()],
+                                follow_up_date: None,
+                            },
+                        )?,
+                        _ => {
+                            let value = match m.item_id.as_str() {
+                                "shelf_ok" => AnswerValue::YesNo {
+                                    value: rng() % 3 != 0,
+                                },
+                                "shelf_issue" => AnswerValue::Choice {
+                                    choice_id: "wrong_place".into(),
+                                },
+                                "facings" => AnswerValue::Number {
+                                    value: (rng() % 8) as f64,
+                                },
+                                "own_price" => AnswerValue::Price { cents: 400 },
+                                "backroom" => AnswerValue::Choice {
+                                    choice_id: "low".into(),
+                                },
+                                _ => AnswerValue::Text { value: "ok".into() },
+                            };
+                            core.answer(&visit.id, &m.item_id, &value, None)?;
+                        }
+                    }
+                    ack(&core)?;
+                }
+            }
+            // A competitor price, sometimes with a gap, sometimes corrected.
+            core.answer(
+                &visit.id,
+                "comp_price",
+                &AnswerValue::Price {
+                    cents: 250 + (rng() % 200) as i64,
+                },
+                None,
+            )?;
+            ack(&core)?;
+            core.complete_visit(&visit.id)?;
+            ack(&core)?;
+        }
+        core.check_out(&visit.id, Some(&fix(lat, lon)))?;
+        ack(&core)?;
+        if rep == "rep-li" && rng() % 2 == 0 {
+            core.review_visit("sup-wang", &visit.id, ReviewVerdict::Accept, "ok")?;
+            ack(&core)?;
+        }
+    }
+}
+
+fn ack(core: &Core) -> Result<()> {
+    let seq = core.outbox_summary()?.last_seq;
+    let mut out = std::io::stdout().lock();
+    // The parent reads acks to check durability; a closed pipe just means it is done with us.
+    let _ = writeln!(out, "ack {seq}");
+    let _ = out.flush();
+    Ok(())
+}
+
+/// xorshift: enough randomness for choosing actions, no dependency.
+fn fastrand(seed: u64) -> impl FnMut() -> u64 {
+    let mut s = seed.max(1);
+    move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    }
+}
