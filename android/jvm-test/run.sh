@@ -52,14 +52,21 @@ cargo run -q -p uniffi-bindgen -- generate "$lib" --language kotlin --out-dir "$
 generated="$gen/dev/fieldproof/core/fieldproof_ffi.kt"
 [[ -f "$generated" ]] || die "bindgen wrote no $generated"
 
-# --- compile ------------------------------------------------------------------------------------
+# --- compile (kotlinc takes ~20 s; skipped when its inputs are unchanged) ---------------------------
 out="$target/jvm-test"
 mkdir -p "$out"
 jar="$out/visit-flow-test.jar"
-echo "== kotlinc -> $jar"
-rm -f "$jar"
-"$kotlinc" -include-runtime -cp "$jna" -d "$jar" "$generated" "$here/src/VisitFlowTest.kt"
-[[ -f "$jar" ]] || die "kotlinc wrote no jar"
+stamp="$out/inputs.sha256"
+inputs="$(cat "$generated" "$here/src/VisitFlowTest.kt" <(echo "$kotlinc $jna") | sha256sum | cut -d' ' -f1)"
+if [[ -f "$jar" && -f "$stamp" && "$(cat "$stamp")" == "$inputs" ]]; then
+    echo "== kotlinc: $jar is up to date"
+else
+    echo "== kotlinc -> $jar"
+    rm -f "$jar" "$stamp"
+    "$kotlinc" -include-runtime -cp "$jna" -d "$jar" "$generated" "$here/src/VisitFlowTest.kt"
+    [[ -f "$jar" ]] || die "kotlinc wrote no jar"
+    echo "$inputs" >"$stamp"
+fi
 
 # --- run ----------------------------------------------------------------------------------------
 echo "== java VisitFlowTestKt"

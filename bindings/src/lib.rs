@@ -259,12 +259,36 @@ impl FieldproofCore {
         Ok(self.inner.outbox_summary()?)
     }
 
+    /// SQLite's full consistency check of the database file: `["ok"]` when healthy.
+    pub fn integrity_check(&self) -> Result<Vec<String>> {
+        Ok(self.inner.integrity_check()?)
+    }
+
+    /// Rows per table, by table name: for diagnostics screens, and for tests that prove a refused
+    /// action wrote nothing.
+    pub fn table_row_counts(&self) -> Result<Vec<TableRowCount>> {
+        Ok(self
+            .inner
+            .table_row_counts()?
+            .into_iter()
+            .map(|(table, rows)| TableRowCount { table, rows })
+            .collect())
+    }
+
     /// Check the invariants that make "nothing is lost" provable: contiguous outbox sequence,
     /// every action's rows with its operation and every operation with its rows. Clean when
     /// `problems` is empty.
     pub fn audit(&self) -> Result<AuditReport> {
         Ok(self.inner.audit()?)
     }
+}
+
+/// One table's row count. An FFI-side record: the core returns `(String, i64)` tuples, which
+/// uniffi cannot carry.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct TableRowCount {
+    pub table: String,
+    pub rows: i64,
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -48,7 +48,10 @@ fn boot_clock_ms() -> i64 {
     if rc != 0 {
         return 0;
     }
-    ts.tv_sec as i64 * 1000 + ts.tv_nsec as i64 / 1_000_000
+    // time_t and c_long are 32-bit on armv7 Android, 64-bit here: `from` widens where needed.
+    #[allow(clippy::useless_conversion)]
+    let (sec, nsec) = (i64::from(ts.tv_sec), i64::from(ts.tv_nsec));
+    sec * 1000 + nsec / 1_000_000
 }
 
 /// A clock the tests (and the demo) set by hand.

@@ -59,6 +59,7 @@ private inline fun <reified E : FieldproofException> expectError(
     block: () -> Unit,
 ): E? {
     val before = core.outboxSummary().lastSeq
+    val rowsBefore = core.tableRowCounts()
     val error = try {
         block()
         null
@@ -68,7 +69,7 @@ private inline fun <reified E : FieldproofException> expectError(
     check("$name -> $code", error is E && error.code == code) {
         if (error == null) "no error" else "${error::class.simpleName}(${error.message})"
     }
-    checkEq("$name wrote nothing", core.outboxSummary().lastSeq, before)
+    checkEq("$name wrote nothing", core.outboxSummary().lastSeq to core.tableRowCounts(), before to rowsBefore)
     return error as? E
 }
 
@@ -329,6 +330,8 @@ private fun flow(core: FieldproofCore, referenceJson: String, photo: ByteArray) 
     val audit = core.audit()
     checkEq("audit is clean", audit.problems, emptyList())
     checkEq("audit counted every op", audit.ops, ops.size.toLong())
+    checkEq("SQLite integrity check", core.integrityCheck(), listOf("ok"))
+    checkEq("outbox table holds every op", core.tableRowCounts().first { it.table == "outbox" }.rows, ops.size.toLong())
 }
 
 private fun sha256Hex(bytes: ByteArray): String =
@@ -355,7 +358,14 @@ fun main(args: Array<String>) {
     val photo = File(args[1]).readBytes()
 
     runScenario("in-memory") {
-        FieldproofCore.openInMemory().use { flow(it, referenceJson, photo) }
+        FieldproofCore.openInMemory().use { core ->
+            try {
+                flow(core, referenceJson, photo)
+            } finally {
+                // An in-memory core's photo folder is a fresh temporary folder the core never removes.
+                File(core.photoDir()).deleteRecursively()
+            }
+        }
     }
 
     runScenario("file") {

@@ -36,7 +36,7 @@ fn run(db: &str, seed: u64) -> Result<()> {
         fix_time_ms: SystemClock.wall_ms(),
     };
     loop {
-        let (rep, store, lat, lon) = if rng() % 2 == 0 {
+        let (rep, store, lat, lon) = if rng().is_multiple_of(2) {
             ("rep-li", "st-001", 31.2304, 121.52)
         } else {
             ("rep-chen", "st-002", 31.2360, 121.5050)
@@ -79,7 +79,7 @@ fn run(db: &str, seed: u64) -> Result<()> {
                         _ => {
                             let value = match m.item_id.as_str() {
                                 "shelf_ok" => AnswerValue::YesNo {
-                                    value: rng() % 3 != 0,
+                                    value: !rng().is_multiple_of(3),
                                 },
                                 "shelf_issue" => AnswerValue::Choice {
                                     choice_id: "wrong_place".into(),
@@ -114,7 +114,7 @@ fn run(db: &str, seed: u64) -> Result<()> {
         }
         core.check_out(&visit.id, Some(&fix(lat, lon)))?;
         ack(&core)?;
-        if rep == "rep-li" && rng() % 2 == 0 {
+        if rep == "rep-li" && rng().is_multiple_of(2) {
             core.review_visit("sup-wang", &visit.id, ReviewVerdict::Accept, "ok")?;
             ack(&core)?;
         }

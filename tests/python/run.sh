@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Python test of the generated bindings: builds fieldproof-ffi, generates fieldproof_ffi.py into
+# target/bindings/python, copies libfieldproof_ffi.so next to it (uniffi's Python loads the library
+# from its own folder) and runs pytest on tests/python. Extra arguments go to pytest.
+#
+# Needs: cargo, python3 with pytest (pip install pytest).
+# Test photo: $FIELDPROOF_TESTDATA (default <repo>/../shared/testdata).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+target="${CARGO_TARGET_DIR:-$repo/target}"
+python="${PYTHON:-python3}"
+
+die() {
+    echo "run.sh: $*" >&2
+    exit 1
+}
+
+command -v "$python" >/dev/null 2>&1 || die "$python not found"
+"$python" -m pytest --version >/dev/null 2>&1 || die "pytest missing for $python (pip install pytest)"
+testdata="${FIELDPROOF_TESTDATA:-$repo/../shared/testdata}"
+[[ -f "$testdata/photo-1920x1080.jpg" ]] || die "test photo not found in $testdata (set FIELDPROOF_TESTDATA)"
+
+cd "$repo"
+
+echo "== cargo build -p fieldproof-ffi"
+cargo build -p fieldproof-ffi
+lib="$target/debug/libfieldproof_ffi.so"
+[[ -f "$lib" ]] || die "library not built: $lib"
+
+gen="$target/bindings/python"
+echo "== generate Python into $gen"
+rm -rf "$gen"
+cargo run -q -p uniffi-bindgen -- generate "$lib" --language python --out-dir "$gen" --no-format
+[[ -f "$gen/fieldproof_ffi.py" ]] || die "bindgen wrote no $gen/fieldproof_ffi.py"
+cp "$lib" "$gen/"
+
+echo "== pytest tests/python"
+export FIELDPROOF_PY_BINDINGS="$gen" FIELDPROOF_TESTDATA="$testdata"
+# No .pytest_cache in the working tree.
+"$python" -m pytest -q -p no:cacheprovider tests/python "$@"

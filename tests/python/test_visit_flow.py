@@ -1,0 +1,445 @@
+"""The visit flow through the generated Python bindings (uniffi) of fieldproof-ffi.
+
+Run by tests/python/run.sh, which builds the library, generates `fieldproof_ffi.py` into
+target/bindings/python/ and copies libfieldproof_ffi.so next to it. Every test runs on a fresh
+in-memory core and on a fresh file database.
+"""
+
+import hashlib
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BINDINGS = Path(os.environ.get("FIELDPROOF_PY_BINDINGS", REPO / "target" / "bindings" / "python"))
+TESTDATA = Path(os.environ.get("FIELDPROOF_TESTDATA", REPO.parent / "shared" / "testdata"))
+FIXTURE = REPO / "tests" / "fixtures" / "reference.json"
+PHOTO = TESTDATA / "photo-1920x1080.jpg"
+
+sys.path.insert(0, str(BINDINGS))
+
+from fieldproof_ffi import (  # noqa: E402
+    AnswerValue,
+    CheckInRequest,
+    FieldproofCore,
+    FieldproofError,
+    FlagCode,
+    GeofenceVerdict,
+    LocationFix,
+    LocationProvider,
+    MissingItem,
+    Objection,
+    ObjectionKind,
+    PhotoKind,
+    PlanStatus,
+    ReferenceData,
+    ReviewVerdict,
+    Store,
+    User,
+    Role,
+    VisitReport,
+    VisitStatus,
+)
+
+DAY = "2026-11-23"
+# Store coordinates from tests/fixtures/reference.json.
+ST001 = (31.2304, 121.5200)
+ST002 = (31.2360, 121.5050)
+ST003 = (31.2280, 121.5290)
+ONE_KM_LAT = 0.009  # ~1000 m of latitude
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def fix_at(lat, lon, accuracy=10.0):
+    return LocationFix(
+        latitude=lat,
+        longitude=lon,
+        accuracy_m=accuracy,
+        provider=LocationProvider.GPS,
+        is_mock=False,
+        fix_time_ms=int(time.time() * 1000),
+    )
+
+
+def expect_error(core, variant, code, fn, *args):
+    """`fn(*args)` must raise FieldproofError.<variant> with `code` and write nothing."""
+    before = core.outbox_summary().last_seq
+    rows_before = core.table_row_counts()
+    with pytest.raises(variant) as info:
+        fn(*args)
+    assert info.value.code == code, info.value
+    assert core.outbox_summary().last_seq == before, "a refused call wrote to the outbox"
+    assert core.table_row_counts() == rows_before, "a refused call wrote rows"
+    return info.value
+
+
+def check_in_li(core):
+    plan = core.day_plan("rep-li", DAY)
+    return core.check_in(
+        CheckInRequest(user_id="rep-li", store_id="st-001", plan_id=plan[0].plan_id, fix=fix_at(*ST001))
+    )
+
+
+def answer_required(core, visit_id):
+    """Every required answer of tpl-store-check (shelf_ok=false shows shelf_issue)."""
+    core.answer(visit_id, "shelf_ok", AnswerValue.YES_NO(value=False), None)
+    core.answer(visit_id, "shelf_issue", AnswerValue.CHOICE(choice_id="wrong_place"), None)
+    core.answer(visit_id, "facings", AnswerValue.NUMBER(value=5.0), None)
+    core.answer(visit_id, "own_price", AnswerValue.PRICE(cents=400), None)
+    return core.answer(visit_id, "backroom", AnswerValue.CHOICE(choice_id="low"), None)
+
+
+REPORT = VisitReport(
+    notes="店长同意增加两个排面。",
+    objections=[Objection(kind=ObjectionKind.PRICE, detail="竞品便宜 1 元")],
+    next_steps=["送新陈列架", "下周复查价格"],
+    follow_up_date="2026-11-30",
+)
+
+
+def finished_visit(core, photo):
+    """rep-li's visit at st-001, completed and checked out."""
+    visit = check_in_li(core)
+    answer_required(core, visit.id)
+    core.add_photo(visit.id, "shelf_photo", PhotoKind.SHELF_OVERVIEW, photo)
+    core.save_report(visit.id, REPORT)
+    core.complete_visit(visit.id)
+    core.check_out(visit.id, fix_at(*ST001))
+    return visit
+
+
+# --- fixtures -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def photo():
+    if not PHOTO.is_file():
+        pytest.fail(f"test photo missing: {PHOTO} (set FIELDPROOF_TESTDATA)")
+    return PHOTO.read_bytes()
+
+
+@pytest.fixture(params=["memory", "file"])
+def empty_core(request, tmp_path):
+    """A fresh core with nothing loaded, in memory or on a file database."""
+    if request.param == "memory":
+        core = FieldproofCore.open_in_memory()
+    else:
+        core = FieldproofCore.open(str(tmp_path / "fieldproof.db"))
+    photo_dir = core.photo_dir()
+    yield core
+    del core
+    if request.param == "memory":
+        # An in-memory core's photo folder is a fresh temporary folder the core never removes.
+        shutil.rmtree(photo_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def core(empty_core):
+    """A fresh core with tests/fixtures/reference.json loaded."""
+    summary = empty_core.load_reference_json(FIXTURE.read_text(encoding="utf-8"))
+    assert (summary.users, summary.stores, summary.templates, summary.plans) == (5, 4, 2, 4)
+    return empty_core
+
+
+# --- reference data and plan ----------------------------------------------------------------------
+
+
+def test_reference_json_refused_as_a_whole(empty_core):
+    expect_error(empty_core, FieldproofError.InvalidInput, "bad_reference_data",
+                 empty_core.load_reference_json, '{"users": [')
+    expect_error(empty_core, FieldproofError.InvalidInput, "bad_reference_data",
+                 empty_core.load_reference_json, "[]")
+    assert empty_core.stores(None) == []
+
+
+def test_reference_data_as_records(empty_core):
+    data = ReferenceData(
+        users=[User(id="rep-x", name="小王", role=Role.REP, territory="t1", supervisor_id=None)],
+        stores=[Store(id="st-x", code="X-1", name="测试店", address="", latitude=31.0, longitude=121.0,
+                      geofence_radius_m=100.0, territory="t1", geofence_mode=None)],
+    )
+    summary = empty_core.load_reference_data(data)
+    assert (summary.users, summary.stores, summary.templates) == (1, 1, 0)
+    assert [s.name for s in empty_core.stores("t1")] == ["测试店"]
+
+
+def test_day_plan(core):
+    plan = core.day_plan("rep-li", DAY)
+    assert [e.store.id for e in plan] == ["st-001", "st-002", "st-003"]
+    assert [e.sequence for e in plan] == [1, 2, 3]
+    assert all(e.status == PlanStatus.NOT_STARTED and e.visit_id is None for e in plan)
+    assert plan[0].store.name == "联华超市（浦东南路店）"
+    assert core.day_plan("rep-li", "2026-11-24") == []
+    expect_error(core, FieldproofError.NotFound, "unknown_user", core.day_plan, "rep-nobody", DAY)
+    expect_error(core, FieldproofError.InvalidInput, "invalid_input", core.day_plan, "rep-li", "23.11.2026")
+
+
+# --- geofence -----------------------------------------------------------------------------------
+
+
+def test_check_in_inside_geofence_is_verified(core):
+    visit = check_in_li(core)
+    assert visit.geofence == GeofenceVerdict.VERIFIED
+    assert visit.flags == []
+    assert visit.status == VisitStatus.IN_PROGRESS
+    assert visit.distance_m is not None and visit.distance_m < 0
+    assert core.open_visit("rep-li").id == visit.id
+    assert core.day_plan("rep-li", DAY)[0].status == PlanStatus.IN_PROGRESS
+
+    plan = core.day_plan("rep-li", DAY)
+    second = CheckInRequest(user_id="rep-li", store_id="st-002", plan_id=plan[1].plan_id, fix=fix_at(*ST002))
+    expect_error(core, FieldproofError.Refused, "visit_already_open", core.check_in, second)
+
+
+def test_check_in_outside_geofence_is_flagged(core):
+    lat, lon = ST002
+    visit = core.check_in(CheckInRequest(user_id="rep-chen", store_id="st-002", fix=fix_at(lat + ONE_KM_LAT, lon)))
+    assert visit.geofence == GeofenceVerdict.OUTSIDE
+    assert [f.code for f in visit.flags] == [FlagCode.OUTSIDE_GEOFENCE]
+    assert 900 < visit.distance_m < 1100
+
+
+def test_check_in_outside_block_mode_is_refused(core):
+    lat, lon = ST003
+    plan = core.day_plan("rep-li", DAY)
+    req = CheckInRequest(user_id="rep-li", store_id="st-003", plan_id=plan[2].plan_id,
+                         fix=fix_at(lat + ONE_KM_LAT, lon))
+    expect_error(core, FieldproofError.Refused, "outside_geofence", core.check_in, req)
+    no_fix = CheckInRequest(user_id="rep-li", store_id="st-003", plan_id=plan[2].plan_id)
+    expect_error(core, FieldproofError.Refused, "no_fix", core.check_in, no_fix)
+    assert core.open_visit("rep-li") is None
+    # Inside the block-mode fence is fine.
+    assert core.check_in(CheckInRequest(user_id="rep-li", store_id="st-003", plan_id=plan[2].plan_id,
+                                        fix=fix_at(lat, lon))).geofence == GeofenceVerdict.VERIFIED
+
+
+# --- answers ------------------------------------------------------------------------------------
+
+
+def test_show_if_item(core):
+    visit = check_in_li(core)
+    detail = core.visit_detail(visit.id)
+    assert "shelf_issue" in detail.hidden_item_ids
+    assert all(m.item_id != "shelf_issue" for m in detail.missing)
+
+    outcome = core.answer(visit.id, "shelf_ok", AnswerValue.YES_NO(value=False), None)
+    assert "shelf_issue" not in outcome.hidden_item_ids
+    assert MissingItem(what="answer", item_id="shelf_issue", label="What is wrong with the shelf?") in outcome.missing
+
+    outcome = core.answer(visit.id, "shelf_ok", AnswerValue.YES_NO(value=True), None)
+    assert "shelf_issue" in outcome.hidden_item_ids
+    assert all(m.item_id != "shelf_issue" for m in outcome.missing)
+    expect_error(core, FieldproofError.InvalidInput, "item_hidden",
+                 core.answer, visit.id, "shelf_issue", AnswerValue.CHOICE(choice_id="wrong_place"), None)
+    assert core.visit_detail(visit.id).answers[0].revision == 2
+
+
+def test_bad_answers_are_typed_errors_that_write_nothing(core):
+    visit = check_in_li(core)
+    cases = [
+        (FieldproofError.InvalidInput, "wrong_value_kind", "facings", AnswerValue.YES_NO(value=True)),
+        (FieldproofError.InvalidInput, "wrong_value_kind", "own_price", AnswerValue.NUMBER(value=4.0)),
+        (FieldproofError.NotFound, "unknown_item", "no_such_item", AnswerValue.YES_NO(value=True)),
+        (FieldproofError.NotFound, "unknown_choice", "backroom", AnswerValue.CHOICE(choice_id="lots")),
+        (FieldproofError.InvalidInput, "invalid_answer", "facings", AnswerValue.NUMBER(value=-1.0)),
+        (FieldproofError.InvalidInput, "invalid_answer", "facings", AnswerValue.NUMBER(value=float("nan"))),
+        (FieldproofError.InvalidInput, "invalid_answer", "own_price", AnswerValue.PRICE(cents=-5)),
+        (FieldproofError.InvalidInput, "invalid_answer", "remarks", AnswerValue.TEXT(value="   ")),
+        (FieldproofError.InvalidInput, "invalid_answer", "shelf_photo", AnswerValue.TEXT(value="photo")),
+    ]
+    for variant, code, item, value in cases:
+        expect_error(core, variant, code, core.answer, visit.id, item, value, None)
+    expect_error(core, FieldproofError.NotFound, "unknown_visit",
+                 core.answer, "no-such-visit", "facings", AnswerValue.NUMBER(value=1.0), None)
+    assert core.visit_detail(visit.id).answers == []
+    assert core.audit().problems == []
+
+
+def test_price_gap_needs_a_note(core):
+    visit = check_in_li(core)
+    core.answer(visit.id, "own_price", AnswerValue.PRICE(cents=400), None)
+    outcome = core.answer(visit.id, "comp_price", AnswerValue.PRICE(cents=300), None)
+    gaps = [f for f in outcome.flags if f.code == FlagCode.PRICE_GAP_UNEXPLAINED]
+    assert [f.item_id for f in gaps] == ["comp_price"]
+    assert [f.code for f in core.visit(visit.id).flags] == [FlagCode.PRICE_GAP_UNEXPLAINED]
+
+    outcome = core.answer(visit.id, "comp_price", AnswerValue.PRICE(cents=300), "门店促销，已与店长议价")
+    assert outcome.flags == []
+    assert core.visit(visit.id).flags == []
+    answer = next(a for a in core.visit_detail(visit.id).answers if a.item_id == "comp_price")
+    assert (answer.note, answer.revision) == ("门店促销，已与店长议价", 2)
+
+    # Within 15 % needs no note.
+    outcome = core.answer(visit.id, "comp_price", AnswerValue.PRICE(cents=350), None)
+    assert outcome.flags == []
+
+
+# --- completion -----------------------------------------------------------------------------------
+
+
+def test_completion_is_locked_until_photo_and_report(core, photo):
+    visit = check_in_li(core)
+    answer_required(core, visit.id)
+    err = expect_error(core, FieldproofError.Refused, "completion_locked", core.complete_visit, visit.id)
+    assert err.missing == [
+        MissingItem(what="photo", item_id="shelf_photo", label="Shelf overview photo"),
+        MissingItem(what="report", item_id="", label="visit report"),
+    ]
+    assert core.visit_detail(visit.id).missing == err.missing
+    expect_error(core, FieldproofError.Refused, "visit_not_completed", core.check_out, visit.id, fix_at(*ST001))
+
+    core.add_photo(visit.id, "shelf_photo", PhotoKind.SHELF_OVERVIEW, photo)
+    err = expect_error(core, FieldproofError.Refused, "completion_locked", core.complete_visit, visit.id)
+    assert [m.what for m in err.missing] == ["report"]
+
+
+def test_photo_report_complete_and_check_out(core, photo):
+    visit = check_in_li(core)
+    answer_required(core, visit.id)
+
+    expect_error(core, FieldproofError.InvalidInput, "invalid_input",
+                 core.add_photo, visit.id, "shelf_photo", PhotoKind.SHELF_OVERVIEW, b"not a jpeg")
+    expect_error(core, FieldproofError.InvalidInput, "invalid_input",
+                 core.add_photo, visit.id, None, PhotoKind.OTHER, b"")
+    expect_error(core, FieldproofError.InvalidInput, "wrong_value_kind",
+                 core.add_photo, visit.id, "facings", PhotoKind.SHELF_OVERVIEW, photo)
+    stored = core.add_photo(visit.id, "shelf_photo", PhotoKind.SHELF_OVERVIEW, photo)
+    assert stored.byte_len == len(photo)
+    assert stored.sha256 == hashlib.sha256(photo).hexdigest()
+    assert Path(stored.path).read_bytes() == photo
+    assert Path(stored.path).parent == Path(core.photo_dir())
+
+    expect_error(core, FieldproofError.InvalidInput, "invalid_input",
+                 core.save_report, visit.id, VisitReport(notes="  "))
+    expect_error(core, FieldproofError.InvalidInput, "invalid_input",
+                 core.save_report, visit.id, VisitReport(notes="ok", follow_up_date="next week"))
+    core.save_report(visit.id, REPORT)
+    assert core.visit_detail(visit.id).report == REPORT
+
+    completed = core.complete_visit(visit.id)
+    assert completed.status == VisitStatus.COMPLETED
+    assert completed.score is not None and 0 <= completed.score <= 100
+    assert completed.completed_at_ms is not None
+    expect_error(core, FieldproofError.Refused, "visit_not_editable",
+                 core.answer, visit.id, "facings", AnswerValue.NUMBER(value=6.0), None)
+    expect_error(core, FieldproofError.Refused, "visit_already_open", core.check_in,
+                 CheckInRequest(user_id="rep-li", store_id="st-002", fix=fix_at(*ST002)))
+
+    out = core.check_out(visit.id, fix_at(*ST001))
+    assert out.status == VisitStatus.CHECKED_OUT
+    assert out.checked_out_at_ms is not None
+    assert out.flags == []
+    assert core.open_visit("rep-li") is None
+    assert core.day_plan("rep-li", DAY)[0].status == PlanStatus.COMPLETED
+    assert core.visit_detail(visit.id).score.total == completed.score
+    expect_error(core, FieldproofError.Refused, "visit_not_editable", core.cancel_visit, visit.id, "too late")
+
+
+def test_cancel_visit(core):
+    visit = check_in_li(core)
+    expect_error(core, FieldproofError.InvalidInput, "invalid_input", core.cancel_visit, visit.id, " ")
+    cancelled = core.cancel_visit(visit.id, "店铺关门")
+    assert (cancelled.status, cancelled.cancel_reason) == (VisitStatus.CANCELLED, "店铺关门")
+    assert core.day_plan("rep-li", DAY)[0].status == PlanStatus.CANCELLED
+    assert core.open_visit("rep-li") is None
+
+
+# --- supervisor -----------------------------------------------------------------------------------
+
+
+def test_supervisor_review(core, photo):
+    visit = finished_visit(core, photo)
+    expect_error(core, FieldproofError.InvalidInput, "invalid_input",
+                 core.review_visit, "sup-wang", visit.id, ReviewVerdict.FLAG, "  ")
+    expect_error(core, FieldproofError.Refused, "not_allowed",
+                 core.review_visit, "sup-liu", visit.id, ReviewVerdict.ACCEPT, "")
+    expect_error(core, FieldproofError.Refused, "not_allowed",
+                 core.review_visit, "rep-zhao", visit.id, ReviewVerdict.ACCEPT, "")
+    expect_error(core, FieldproofError.NotFound, "unknown_visit",
+                 core.review_visit, "sup-wang", "no-such-visit", ReviewVerdict.ACCEPT, "")
+
+    flagged = core.review_visit("sup-wang", visit.id, ReviewVerdict.FLAG, "排面照片不清楚")
+    assert (flagged.verdict, flagged.reviewer_id, flagged.comment) == (ReviewVerdict.FLAG, "sup-wang", "排面照片不清楚")
+    assert [f.code for f in core.visit(visit.id).flags] == [FlagCode.SUPERVISOR_FLAG]
+
+    core.review_visit("sup-wang", visit.id, ReviewVerdict.ACCEPT, "")
+    assert core.visit(visit.id).flags == []
+    assert [r.verdict for r in core.visit_detail(visit.id).reviews] == [ReviewVerdict.FLAG, ReviewVerdict.ACCEPT]
+
+
+def test_review_of_unfinished_visit_is_refused(core):
+    visit = check_in_li(core)
+    expect_error(core, FieldproofError.Refused, "not_allowed",
+                 core.review_visit, "sup-wang", visit.id, ReviewVerdict.ACCEPT, "")
+
+
+# --- exceptions, history, outbox, audit --------------------------------------------------------------
+
+
+def test_open_exceptions(core, photo):
+    assert core.open_exceptions(50) == []
+    lat, lon = ST002
+    chen = core.check_in(CheckInRequest(user_id="rep-chen", store_id="st-002", fix=fix_at(lat + ONE_KM_LAT, lon)))
+    visit = finished_visit(core, photo)
+
+    core.review_visit("sup-wang", visit.id, ReviewVerdict.FLAG, "排面照片不清楚")
+    exceptions = core.open_exceptions(50)
+    assert [(e.visit_id, e.flag.code) for e in exceptions] == [
+        (visit.id, FlagCode.SUPERVISOR_FLAG),
+        (chen.id, FlagCode.OUTSIDE_GEOFENCE),
+    ]
+    assert (exceptions[1].user_id, exceptions[1].store_id) == ("rep-chen", "st-002")
+    assert len(core.open_exceptions(1)) == 1
+
+    core.review_visit("sup-wang", visit.id, ReviewVerdict.ACCEPT, "")
+    assert [(e.visit_id, e.flag.code) for e in core.open_exceptions(50)] == [(chen.id, FlagCode.OUTSIDE_GEOFENCE)]
+
+    history = core.store_history("st-002", 10)
+    assert [(h.visit_id, h.user_id, h.flag_codes) for h in history] == [(chen.id, "rep-chen", ["outside_geofence"])]
+    expect_error(core, FieldproofError.NotFound, "unknown_store", core.store_history, "st-999", 10)
+
+
+def test_outbox_and_audit(core, photo):
+    assert core.outbox_summary().last_seq == 0
+    visit = finished_visit(core, photo)
+    core.review_visit("sup-wang", visit.id, ReviewVerdict.ACCEPT, "")
+
+    ops = core.pending_ops(1000)
+    assert ops, "no pending ops"
+    assert [op.seq for op in ops] == list(range(1, len(ops) + 1))
+    assert ops[0].kind == "visit.check_in" and ops[-1].kind == "visit.review"
+    assert {op.kind for op in ops} >= {"visit.answer", "visit.photo", "visit.report", "visit.complete",
+                                       "visit.check_out"}
+    assert len({op.op_id for op in ops}) == len(ops)
+    assert [op.seq for op in core.pending_ops(3)] == [1, 2, 3]
+
+    summary = core.outbox_summary()
+    assert (summary.pending, summary.rejected, summary.acknowledged, summary.last_seq) == (len(ops), 0, 0, len(ops))
+    audit = core.audit()
+    assert audit.problems == []
+    assert audit.ops == len(ops)
+    assert core.integrity_check() == ["ok"]
+    counts = {c.table: c.rows for c in core.table_row_counts()}
+    assert counts["outbox"] == len(ops)
+    assert counts["visits"] == 1
+
+
+def test_file_database_survives_reopen(tmp_path, photo):
+    path = str(tmp_path / "fieldproof.db")
+    core = FieldproofCore.open(path)
+    core.load_reference_json(FIXTURE.read_text(encoding="utf-8"))
+    visit = finished_visit(core, photo)
+    device_id, last_seq = core.device_id(), core.outbox_summary().last_seq
+    del core
+
+    core = FieldproofCore.open(path)
+    assert core.device_id() == device_id
+    assert core.outbox_summary().last_seq == last_seq
+    assert core.visit(visit.id).status == VisitStatus.CHECKED_OUT
+    assert core.audit().problems == []

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Every test of the project, as CI runs it: formatting, lints, the Rust tests (unit, property,
+# migration, kill -9 crash test), the generated Kotlin bindings on the JVM, the generated Python
+# bindings under pytest, and the demo.
+#
+#   bash tests/run-all.sh
+#
+# Needs what .ci/run installs: a JDK, JNA (Debian libjna-java), kotlinc (npm kotlin-compiler),
+# pytest (pip), and ../shared/testdata beside the repository.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+started=$SECONDS
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy --workspace --all-targets -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test (core, bindings)"
+cargo test --workspace --exclude fieldproof-tests
+
+step "cargo test (kill -9 crash test; prints its count)"
+cargo test -p fieldproof-tests -- --nocapture
+
+step "Kotlin bindings on the JVM (android/jvm-test)"
+bash android/jvm-test/run.sh
+
+step "Python bindings under pytest (tests/python)"
+bash tests/python/run.sh
+
+step "demo"
+cargo run -q --bin fieldproof-demo -- --db "$(mktemp -d)/demo.db" >/dev/null
+
+printf '\nall suites passed in %d s\n' "$((SECONDS - started))"
