@@ -10,10 +10,10 @@ use std::sync::Arc;
 use fieldproof_core::{
     Answer, AnswerOutcome, AnswerValue, AuditReport, CheckInRequest, CheckItem, CheckSection, CheckTemplate,
     Choice, DayPlanEntry, EventTime, Flag, FlagCode, GeofenceMode, GeofenceVerdict, ItemKind, LoadSummary,
-    LocationFix, LocationProvider, MissingItem, Objection, ObjectionKind, OpenException, OutboxOp,
-    OutboxState, OutboxSummary, Photo, PhotoKind, PlanStatus, PlannedVisit, Product, ReferenceData, Review,
-    ReviewVerdict, Role, Score, SectionScore, ShowIf, Store, TemplateKind, TemplateRules, User, Visit,
-    VisitDetail, VisitReport, VisitStatus, VisitSummary,
+    LocationFix, LocationProvider, MissingItem, MissingKind, Objection, ObjectionKind, OpenException,
+    OutboxOp, OutboxState, OutboxSummary, Photo, PhotoKind, PlanStatus, PlannedVisit, Product, ReferenceData,
+    Review, ReviewVerdict, Role, Score, SectionScore, ShowIf, Store, TemplateKind, TemplateRules, User,
+    Visit, VisitDetail, VisitReport, VisitStatus, VisitSummary,
 };
 
 uniffi::setup_scaffolding!();
@@ -112,7 +112,8 @@ impl FieldproofCore {
         }))
     }
 
-    /// Open a fresh in-memory database (tests, previews). Photos go to a new temporary folder.
+    /// Open a fresh in-memory database (tests, previews). Photos go to a new temporary folder,
+    /// removed when the core is dropped.
     #[uniffi::constructor]
     pub fn open_in_memory() -> Result<Arc<Self>> {
         Ok(Arc::new(FieldproofCore {
@@ -686,18 +687,26 @@ pub struct Photo {
     /// SHA-256 of the stored file, lowercase hex.
     pub sha256: String,
     pub byte_len: i64,
-    /// Absolute path of the stored file.
+    /// Absolute path of the file now. The database keeps only the file name, so the photos
+    /// survive the app container moving (iOS restores and updates do that).
     pub path: String,
     pub taken_at_ms: i64,
+}
+
+/// What kind of thing is missing before a visit can be completed.
+#[uniffi::remote(Enum)]
+pub enum MissingKind {
+    Answer,
+    Photo,
+    Report,
 }
 
 /// What still keeps a visit from being completed ("the next step stays locked").
 #[uniffi::remote(Record)]
 pub struct MissingItem {
-    /// `answer`, `photo` or `report`.
-    pub what: String,
-    /// The item id (empty for the report).
-    pub item_id: String,
+    pub kind: MissingKind,
+    /// The check item; `None` for the report.
+    pub item_id: Option<String>,
     pub label: String,
 }
 
@@ -796,8 +805,8 @@ pub struct VisitSummary {
     pub checked_in_at_ms: i64,
     pub geofence: GeofenceVerdict,
     pub score: Option<f64>,
-    /// Open flag codes, as their stable strings (`outside_geofence`, …).
-    pub flag_codes: Vec<String>,
+    /// Codes of the visit's open flags.
+    pub flag_codes: Vec<FlagCode>,
 }
 
 /// Where an outbox operation is on its way to the server.

@@ -21,7 +21,7 @@ CREATE TABLE photos (
     kind        TEXT    NOT NULL,
     sha256      TEXT    NOT NULL,
     byte_len    INTEGER NOT NULL,
-    path        TEXT    NOT NULL,
+    path        TEXT    NOT NULL, -- file name inside the photo folder
     taken_at_ms INTEGER NOT NULL,
     op_id       TEXT    NOT NULL UNIQUE
 );

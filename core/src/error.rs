@@ -41,7 +41,7 @@ pub enum Error {
         visit_id: String,
         missing: Vec<MissingItem>,
     },
-    #[error("visit {visit_id} must be completed before check-out")]
+    #[error("visit {visit_id} is not completed yet")]
     NotCompleted { visit_id: String },
     #[error("check-in refused: {distance_m:.0} m outside the store's geofence (block mode)")]
     OutsideGeofence { distance_m: f64 },
@@ -90,7 +90,7 @@ impl Error {
             Error::CompletionLocked { .. } => "completion_locked",
             Error::NotCompleted { .. } => "visit_not_completed",
             Error::OutsideGeofence { .. } => "outside_geofence",
-            Error::FixRequired => "no_fix",
+            Error::FixRequired => "fix_required",
             Error::NotAllowed(_) => "not_allowed",
             Error::NoTemplate(_) => "no_template",
             Error::DatabaseTooNew { .. } => "database_too_new",

@@ -56,7 +56,18 @@ pub struct Core {
     inner: Mutex<Inner>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) photo_dir: PathBuf,
+    /// The photo folder was made for an in-memory database and goes with it.
+    owns_photo_dir: bool,
     device_id: String,
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        if self.owns_photo_dir {
+            // Best effort: a leftover temporary folder is harmless.
+            let _ = std::fs::remove_dir_all(&self.photo_dir);
+        }
+    }
 }
 
 impl std::fmt::Debug for Core {
@@ -84,6 +95,7 @@ impl Core {
             Some(p) => db::open_file(p)?,
             None => db::open_memory()?,
         };
+        let owns_photo_dir = options.photo_dir.is_none() && path.is_none();
         let photo_dir = match (options.photo_dir, path) {
             (Some(d), _) => d,
             (None, Some(p)) => {
@@ -103,6 +115,7 @@ impl Core {
             }),
             clock: options.clock,
             photo_dir,
+            owns_photo_dir,
             device_id,
         })
     }

@@ -530,17 +530,26 @@ pub struct Photo {
     /// SHA-256 of the stored file, lowercase hex.
     pub sha256: String,
     pub byte_len: i64,
+    /// Absolute path of the file now. The database keeps only the file name, so the photos
+    /// survive the app container moving (iOS restores and updates do that).
     pub path: String,
     pub taken_at_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MissingKind {
+    Answer,
+    Photo,
+    Report,
 }
 
 /// What still keeps a visit from being completed ("the next step stays locked").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MissingItem {
-    /// `answer`, `photo` or `report`.
-    pub what: String,
-    /// The item id (empty for the report).
-    pub item_id: String,
+    pub kind: MissingKind,
+    /// The check item; `None` for the report.
+    pub item_id: Option<String>,
     pub label: String,
 }
 
@@ -629,7 +638,8 @@ pub struct VisitSummary {
     pub checked_in_at_ms: i64,
     pub geofence: GeofenceVerdict,
     pub score: Option<f64>,
-    pub flag_codes: Vec<String>,
+    /// Codes of the visit's open flags.
+    pub flag_codes: Vec<FlagCode>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

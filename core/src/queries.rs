@@ -356,7 +356,11 @@ impl Core {
                     kind: photo_kind_from(&kind),
                     sha256: r.get(4)?,
                     byte_len: r.get(5)?,
-                    path: r.get(6)?,
+                    path: self
+                        .photo_dir
+                        .join(r.get::<_, String>(6)?)
+                        .to_string_lossy()
+                        .into_owned(),
                     taken_at_ms: r.get(7)?,
                 })
             })?
@@ -433,7 +437,7 @@ impl Core {
                 geofence: geofence_from(&geofence),
                 score: r.get(6)?,
                 flag_codes: codes
-                    .map(|c| c.split(',').map(str::to_string).collect())
+                    .map(|c| c.split(',').filter_map(FlagCode::parse).collect())
                     .unwrap_or_default(),
             })
         })?;

@@ -218,23 +218,23 @@ pub fn missing_for_completion(
             let need = item.min_photos.unwrap_or(1).max(1);
             if photo_counts.get(&item.id).copied().unwrap_or(0) < need {
                 missing.push(MissingItem {
-                    what: "photo".into(),
-                    item_id: item.id.clone(),
+                    kind: MissingKind::Photo,
+                    item_id: Some(item.id.clone()),
                     label: item.label.clone(),
                 });
             }
         } else if !answers.contains_key(&item.id) {
             missing.push(MissingItem {
-                what: "answer".into(),
-                item_id: item.id.clone(),
+                kind: MissingKind::Answer,
+                item_id: Some(item.id.clone()),
                 label: item.label.clone(),
             });
         }
     }
     if template.rules.require_report && !has_report {
         missing.push(MissingItem {
-            what: "report".into(),
-            item_id: String::new(),
+            kind: MissingKind::Report,
+            item_id: None,
             label: "visit report".into(),
         });
     }

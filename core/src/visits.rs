@@ -72,7 +72,12 @@ struct AnswerPayload<'a> {
 
 #[derive(Serialize)]
 struct PhotoPayload<'a> {
-    photo: &'a Photo,
+    photo_id: &'a str,
+    visit_id: &'a str,
+    item_id: Option<&'a str>,
+    kind: PhotoKind,
+    sha256: &'a str,
+    byte_len: i64,
     time: EventTime,
 }
 
@@ -449,7 +454,8 @@ impl Core {
             }
         }
         let sha256 = hex(&Sha256::digest(jpeg));
-        let path = self.photo_dir.join(format!("{sha256}.jpg"));
+        let file_name = format!("{sha256}.jpg");
+        let path = self.photo_dir.join(&file_name);
         write_durably(&path, jpeg)?;
 
         let action = Action::begin(&mut inner.conn, self.clock.as_ref())?;
@@ -473,14 +479,19 @@ impl Core {
                 photo_kind_str(kind),
                 photo.sha256,
                 photo.byte_len,
-                photo.path,
+                file_name,
                 photo.taken_at_ms,
                 action.op_id
             ],
         )?;
         action.flag_clock_jump(visit_id)?;
         let payload = PhotoPayload {
-            photo: &photo,
+            photo_id: &photo.id,
+            visit_id: &photo.visit_id,
+            item_id: photo.item_id.as_deref(),
+            kind,
+            sha256: &photo.sha256,
+            byte_len: photo.byte_len,
             time: action.time,
         };
         action.finish("visit.photo", &visit.id, &payload)?;
@@ -658,7 +669,8 @@ impl Core {
         check_text("reason", reason, 2_000)?;
         let mut inner = self.lock();
         let visit = queries::visit_row(&inner.conn, visit_id)?;
-        if !visit.status.is_open() {
+        // A completed visit has its score fixed: it is checked out, not thrown away.
+        if visit.status != VisitStatus::InProgress {
             return Err(Error::VisitNotEditable {
                 visit_id: visit_id.into(),
                 status: visit.status.as_str(),
@@ -705,11 +717,19 @@ impl Core {
                 "the visit's rep is not on this supervisor's team".into(),
             ));
         }
-        if !matches!(visit.status, VisitStatus::Completed | VisitStatus::CheckedOut) {
-            return Err(Error::NotAllowed(format!(
-                "a {} visit cannot be reviewed yet",
-                visit.status.as_str()
-            )));
+        match visit.status {
+            VisitStatus::Completed | VisitStatus::CheckedOut => {}
+            VisitStatus::InProgress => {
+                return Err(Error::NotCompleted {
+                    visit_id: visit_id.into(),
+                });
+            }
+            VisitStatus::Cancelled => {
+                return Err(Error::VisitNotEditable {
+                    visit_id: visit_id.into(),
+                    status: VisitStatus::Cancelled.as_str(),
+                });
+            }
         }
         let action = Action::begin(&mut inner.conn, self.clock.as_ref())?;
         let review = Review {

@@ -100,7 +100,9 @@ both_backends!(block_mode_refuses_outside_and_missing_fixes, |h| {
             Some(fix_near(31.2280, 121.5290, 500.0, 10.0)),
         )
     });
-    refused(&h.core, "no_fix", || check_in(&h.core, "rep-li", "st-003", None));
+    refused(&h.core, "fix_required", || {
+        check_in(&h.core, "rep-li", "st-003", None)
+    });
     let v = check_in(
         &h.core,
         "rep-li",
@@ -253,7 +255,11 @@ both_backends!(answers_are_validated_by_kind, |h| {
         h.core.answer(id, "shelf_issue", &choice("out_of_stock"), None)
     });
     let out = h.core.answer(id, "shelf_ok", &yes_no(false), None).unwrap();
-    assert!(out.missing.iter().any(|m| m.item_id == "shelf_issue"));
+    assert!(
+        out.missing
+            .iter()
+            .any(|m| m.item_id.as_deref() == Some("shelf_issue"))
+    );
     assert!(out.hidden_item_ids.is_empty());
     h.core
         .answer(id, "shelf_issue", &choice("out_of_stock"), None)
@@ -261,7 +267,11 @@ both_backends!(answers_are_validated_by_kind, |h| {
     // Correcting the controlling answer hides it again, and it no longer counts.
     let out = h.core.answer(id, "shelf_ok", &yes_no(true), None).unwrap();
     assert_eq!(out.hidden_item_ids, ["shelf_issue"]);
-    assert!(!out.missing.iter().any(|m| m.item_id == "shelf_issue"));
+    assert!(
+        !out.missing
+            .iter()
+            .any(|m| m.item_id.as_deref() == Some("shelf_issue"))
+    );
 });
 
 both_backends!(corrections_keep_history_and_same_answer_is_no_op, |h| {
@@ -325,19 +335,18 @@ both_backends!(completion_is_locked_with_the_exact_missing_list, |h| {
     let Error::CompletionLocked { missing, .. } = err else {
         panic!()
     };
-    let got: Vec<(&str, &str)> = missing
-        .iter()
-        .map(|m| (m.what.as_str(), m.item_id.as_str()))
-        .collect();
+    let got: Vec<(MissingKind, Option<&str>)> =
+        missing.iter().map(|m| (m.kind, m.item_id.as_deref())).collect();
+    use MissingKind::*;
     assert_eq!(
         got,
         [
-            ("answer", "shelf_ok"),
-            ("answer", "facings"),
-            ("photo", "shelf_photo"),
-            ("answer", "own_price"),
-            ("answer", "backroom"),
-            ("report", "")
+            (Answer, Some("shelf_ok")),
+            (Answer, Some("facings")),
+            (Photo, Some("shelf_photo")),
+            (Answer, Some("own_price")),
+            (Answer, Some("backroom")),
+            (Report, None)
         ]
     );
     h.core.answer(&v.id, "shelf_ok", &yes_no(false), None).unwrap();
@@ -348,7 +357,10 @@ both_backends!(completion_is_locked_with_the_exact_missing_list, |h| {
     let Error::CompletionLocked { missing, .. } = err else {
         panic!()
     };
-    let got: Vec<&str> = missing.iter().map(|m| m.item_id.as_str()).collect();
+    let got: Vec<&str> = missing
+        .iter()
+        .map(|m| m.item_id.as_deref().unwrap_or(""))
+        .collect();
     assert_eq!(got, ["shelf_issue", "shelf_photo", ""]);
     h.core
         .answer(&v.id, "shelf_issue", &choice("wrong_place"), None)
@@ -392,6 +404,9 @@ both_backends!(a_completed_visit_cannot_change, |h| {
         h.core.save_report(&v.id, &report())
     });
     refused(&h.core, "visit_not_editable", || h.core.complete_visit(&v.id));
+    refused(&h.core, "visit_not_editable", || {
+        h.core.cancel_visit(&v.id, "changed my mind")
+    });
     // Still open: no second visit until check-out.
     refused(&h.core, "visit_already_open", || {
         check_in(&h.core, "rep-li", "st-002", None)
@@ -489,7 +504,7 @@ both_backends!(cancel_needs_a_reason_and_closes_the_visit, |h| {
 
 both_backends!(supervisor_inspects_and_reviews_their_team_only, |h| {
     let v = check_in(&h.core, "rep-li", "st-001", Some(fix_st001())).unwrap();
-    refused(&h.core, "not_allowed", || {
+    refused(&h.core, "visit_not_completed", || {
         h.core.review_visit("sup-wang", &v.id, ReviewVerdict::Accept, "")
     });
     fill_store_check(&h.core, &v.id);
@@ -622,4 +637,43 @@ fn file_database_keeps_everything_across_reopen() {
     assert_eq!(core.visit(&v.id).unwrap().status, VisitStatus::InProgress);
     core.complete_visit(&v.id).unwrap();
     assert!(core.audit().unwrap().is_clean());
+}
+
+#[test]
+fn photos_follow_the_database_when_its_folder_moves() {
+    let h = harness(Backend::File);
+    let v = check_in(&h.core, "rep-li", "st-001", Some(fix_st001())).unwrap();
+    let p = h
+        .core
+        .add_photo(
+            &v.id,
+            Some("shelf_photo"),
+            PhotoKind::ShelfOverview,
+            &photo_bytes(),
+        )
+        .unwrap();
+    let old_dir = h.dir.as_ref().unwrap().path().to_path_buf();
+    assert!(p.path.starts_with(old_dir.to_str().unwrap()));
+    drop(h.core);
+    // An iOS restore or update puts the app container somewhere else.
+    let moved = tempfile::tempdir().unwrap();
+    let new_dir = moved.path().join("container");
+    std::fs::rename(&old_dir, &new_dir).unwrap();
+    let core = Core::open(new_dir.join("fieldproof.db")).unwrap();
+    let photos = core.visit_detail(&v.id).unwrap().photos;
+    assert!(
+        photos[0].path.starts_with(new_dir.to_str().unwrap()),
+        "{}",
+        photos[0].path
+    );
+    assert_eq!(std::fs::read(&photos[0].path).unwrap(), photo_bytes());
+}
+
+#[test]
+fn an_in_memory_core_removes_its_temporary_photo_folder() {
+    let core = Core::open_in_memory().unwrap();
+    let dir = core.photo_dir().to_path_buf();
+    assert!(dir.is_dir());
+    drop(core);
+    assert!(!dir.exists());
 }

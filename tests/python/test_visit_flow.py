@@ -32,6 +32,7 @@ from fieldproof_ffi import (  # noqa: E402
     LocationFix,
     LocationProvider,
     MissingItem,
+    MissingKind,
     Objection,
     ObjectionKind,
     PhotoKind,
@@ -212,7 +213,7 @@ def test_check_in_outside_block_mode_is_refused(core):
                          fix=fix_at(lat + ONE_KM_LAT, lon))
     expect_error(core, FieldproofError.Refused, "outside_geofence", core.check_in, req)
     no_fix = CheckInRequest(user_id="rep-li", store_id="st-003", plan_id=plan[2].plan_id)
-    expect_error(core, FieldproofError.Refused, "no_fix", core.check_in, no_fix)
+    expect_error(core, FieldproofError.Refused, "fix_required", core.check_in, no_fix)
     assert core.open_visit("rep-li") is None
     # Inside the block-mode fence is fine.
     assert core.check_in(CheckInRequest(user_id="rep-li", store_id="st-003", plan_id=plan[2].plan_id,
@@ -230,7 +231,7 @@ def test_show_if_item(core):
 
     outcome = core.answer(visit.id, "shelf_ok", AnswerValue.YES_NO(value=False), None)
     assert "shelf_issue" not in outcome.hidden_item_ids
-    assert MissingItem(what="answer", item_id="shelf_issue", label="What is wrong with the shelf?") in outcome.missing
+    assert MissingItem(kind=MissingKind.ANSWER, item_id="shelf_issue", label="What is wrong with the shelf?") in outcome.missing
 
     outcome = core.answer(visit.id, "shelf_ok", AnswerValue.YES_NO(value=True), None)
     assert "shelf_issue" in outcome.hidden_item_ids
@@ -288,15 +289,15 @@ def test_completion_is_locked_until_photo_and_report(core, photo):
     answer_required(core, visit.id)
     err = expect_error(core, FieldproofError.Refused, "completion_locked", core.complete_visit, visit.id)
     assert err.missing == [
-        MissingItem(what="photo", item_id="shelf_photo", label="Shelf overview photo"),
-        MissingItem(what="report", item_id="", label="visit report"),
+        MissingItem(kind=MissingKind.PHOTO, item_id="shelf_photo", label="Shelf overview photo"),
+        MissingItem(kind=MissingKind.REPORT, item_id=None, label="visit report"),
     ]
     assert core.visit_detail(visit.id).missing == err.missing
     expect_error(core, FieldproofError.Refused, "visit_not_completed", core.check_out, visit.id, fix_at(*ST001))
 
     core.add_photo(visit.id, "shelf_photo", PhotoKind.SHELF_OVERVIEW, photo)
     err = expect_error(core, FieldproofError.Refused, "completion_locked", core.complete_visit, visit.id)
-    assert [m.what for m in err.missing] == ["report"]
+    assert [m.kind for m in err.missing] == [MissingKind.REPORT]
 
 
 def test_photo_report_complete_and_check_out(core, photo):
@@ -375,7 +376,7 @@ def test_supervisor_review(core, photo):
 
 def test_review_of_unfinished_visit_is_refused(core):
     visit = check_in_li(core)
-    expect_error(core, FieldproofError.Refused, "not_allowed",
+    expect_error(core, FieldproofError.Refused, "visit_not_completed",
                  core.review_visit, "sup-wang", visit.id, ReviewVerdict.ACCEPT, "")
 
 
@@ -401,7 +402,7 @@ def test_open_exceptions(core, photo):
     assert [(e.visit_id, e.flag.code) for e in core.open_exceptions(50)] == [(chen.id, FlagCode.OUTSIDE_GEOFENCE)]
 
     history = core.store_history("st-002", 10)
-    assert [(h.visit_id, h.user_id, h.flag_codes) for h in history] == [(chen.id, "rep-chen", ["outside_geofence"])]
+    assert [(h.visit_id, h.user_id, h.flag_codes) for h in history] == [(chen.id, "rep-chen", [FlagCode.OUTSIDE_GEOFENCE])]
     expect_error(core, FieldproofError.NotFound, "unknown_store", core.store_history, "st-999", 10)
 
 

@@ -76,11 +76,10 @@ fn kill_nine_never_leaves_a_partial_action() {
             .filter(|o| o.kind == "visit.photo")
         {
             let p: serde_json::Value = serde_json::from_str(&v.payload_json).unwrap();
-            let path = p["photo"]["path"].as_str().unwrap();
-            assert!(
-                std::path::Path::new(path).exists(),
-                "round {round}: recorded photo without its file"
-            );
+            let file = core
+                .photo_dir()
+                .join(format!("{}.jpg", p["sha256"].as_str().unwrap()));
+            assert!(file.exists(), "round {round}: recorded photo without its file");
         }
     }
     let core = Core::open(&db).unwrap();

@@ -11,6 +11,7 @@ import dev.fieldproof.core.GeofenceVerdict
 import dev.fieldproof.core.LocationFix
 import dev.fieldproof.core.LocationProvider
 import dev.fieldproof.core.MissingItem
+import dev.fieldproof.core.MissingKind
 import dev.fieldproof.core.Objection
 import dev.fieldproof.core.ObjectionKind
 import dev.fieldproof.core.PhotoKind
@@ -179,7 +180,7 @@ private fun flow(core: FieldproofCore, referenceJson: String, photo: ByteArray) 
 
     var outcome = core.answer(visit.id, "shelf_ok", AnswerValue.YesNo(false), null)
     check("shelf_ok=false shows shelf_issue", "shelf_issue" !in outcome.hiddenItemIds) { outcome.hiddenItemIds }
-    check("shelf_issue now missing", outcome.missing.any { it.itemId == "shelf_issue" && it.what == "answer" }) {
+    check("shelf_issue now missing", outcome.missing.any { it.itemId == "shelf_issue" && it.kind == MissingKind.ANSWER }) {
         outcome.missing
     }
 
@@ -233,8 +234,8 @@ private fun flow(core: FieldproofCore, referenceJson: String, photo: ByteArray) 
         "missing list is exactly the photo and the report",
         locked?.missing,
         listOf(
-            MissingItem(what = "photo", itemId = "shelf_photo", label = "Shelf overview photo"),
-            MissingItem(what = "report", itemId = "", label = "visit report"),
+            MissingItem(kind = MissingKind.PHOTO, itemId = "shelf_photo", label = "Shelf overview photo"),
+            MissingItem(kind = MissingKind.REPORT, itemId = null, label = "visit report"),
         ),
     )
     expectError<FieldproofException.Refused>(core, "check out before completion", "visit_not_completed") {
@@ -313,7 +314,7 @@ private fun flow(core: FieldproofCore, referenceJson: String, photo: ByteArray) 
 
     val history = core.storeHistory("st-002", 10u)
     checkEq("st-002 history has rep-chen's visit", history.map { it.visitId }, listOf(chen.id))
-    checkEq("history shows its flag code", history.firstOrNull()?.flagCodes, listOf("outside_geofence"))
+    checkEq("history shows its flag code", history.firstOrNull()?.flagCodes, listOf(FlagCode.OUTSIDE_GEOFENCE))
 
     // --- exceptions, outbox, audit --------------------------------------------------------------------------
     val exceptions = core.openExceptions(50u)

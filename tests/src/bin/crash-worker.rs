@@ -60,14 +60,15 @@ fn run(db: &str, seed: u64) -> Result<()> {
                     break;
                 }
                 for m in missing {
-                    match m.what.as_str() {
-                        "photo" => {
+                    let item = m.item_id.clone().unwrap_or_default();
+                    match m.kind {
+                        MissingKind::Photo => {
                             // Vary the bytes so each photo is its own file.
                             let mut p = photo.clone();
                             p.extend_from_slice(&rng().to_le_bytes());
-                            core.add_photo(&visit.id, Some(&m.item_id), PhotoKind::ShelfOverview, &p)?;
+                            core.add_photo(&visit.id, Some(&item), PhotoKind::ShelfOverview, &p)?;
                         }
-                        "report" => core.save_report(
+                        MissingKind::Report => core.save_report(
                             &visit.id,
                             &VisitReport {
                                 notes: format!("巡店记录 {}", rng() % 1000),
@@ -76,8 +77,8 @@ fn run(db: &str, seed: u64) -> Result<()> {
                                 follow_up_date: None,
                             },
                         )?,
-                        _ => {
-                            let value = match m.item_id.as_str() {
+                        MissingKind::Answer => {
+                            let value = match item.as_str() {
                                 "shelf_ok" => AnswerValue::YesNo {
                                     value: !rng().is_multiple_of(3),
                                 },
@@ -93,7 +94,7 @@ fn run(db: &str, seed: u64) -> Result<()> {
                                 },
                                 _ => AnswerValue::Text { value: "ok".into() },
                             };
-                            core.answer(&visit.id, &m.item_id, &value, None)?;
+                            core.answer(&visit.id, &item, &value, None)?;
                         }
                     }
                     ack(&core)?;

@@ -289,7 +289,11 @@ fn run() -> Result<()> {
             v.user_id,
             v.status.as_str(),
             v.score.map_or("-".into(), |s| format!("{s:.1}")),
-            v.flag_codes.join(", ")
+            v.flag_codes
+                .iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     println!("\nOpen exceptions (异常):");
@@ -344,12 +348,10 @@ fn flags(f: &[Flag]) -> String {
 
 fn missing_list(m: &[MissingItem]) -> String {
     m.iter()
-        .map(|m| {
-            if m.item_id.is_empty() {
-                m.what.clone()
-            } else {
-                format!("{} {}", m.what, m.item_id)
-            }
+        .map(|m| match (&m.kind, &m.item_id) {
+            (MissingKind::Report, _) => "report".to_string(),
+            (MissingKind::Photo, id) => format!("photo {}", id.as_deref().unwrap_or("")),
+            (MissingKind::Answer, id) => format!("answer {}", id.as_deref().unwrap_or("")),
         })
         .collect::<Vec<_>>()
         .join(", ")
