@@ -40,15 +40,7 @@ command -v java >/dev/null 2>&1 || die "java not found"
 cd "$repo"
 
 # --- build the library and generate Kotlin ------------------------------------------------------
-echo "== cargo build -p fieldproof-ffi"
-cargo build -p fieldproof-ffi
-lib="$target/debug/libfieldproof_ffi.so"
-[[ -f "$lib" ]] || die "library not built: $lib"
-
-gen="$target/bindings/kotlin"
-echo "== generate Kotlin into $gen"
-rm -rf "$gen"
-cargo run -q -p uniffi-bindgen -- generate "$lib" --language kotlin --out-dir "$gen" --no-format
+gen="$(bash bindings/generate.sh kotlin)"
 generated="$gen/dev/fieldproof/core/fieldproof_ffi.kt"
 [[ -f "$generated" ]] || die "bindgen wrote no $generated"
 

@@ -9,7 +9,6 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-target="${CARGO_TARGET_DIR:-$repo/target}"
 python="${PYTHON:-python3}"
 
 die() {
@@ -24,17 +23,8 @@ testdata="${FIELDPROOF_TESTDATA:-$repo/../shared/testdata}"
 
 cd "$repo"
 
-echo "== cargo build -p fieldproof-ffi"
-cargo build -p fieldproof-ffi
-lib="$target/debug/libfieldproof_ffi.so"
-[[ -f "$lib" ]] || die "library not built: $lib"
-
-gen="$target/bindings/python"
-echo "== generate Python into $gen"
-rm -rf "$gen"
-cargo run -q -p uniffi-bindgen -- generate "$lib" --language python --out-dir "$gen" --no-format
+gen="$(bash bindings/generate.sh python)"
 [[ -f "$gen/fieldproof_ffi.py" ]] || die "bindgen wrote no $gen/fieldproof_ffi.py"
-cp "$lib" "$gen/"
 
 echo "== pytest tests/python"
 export FIELDPROOF_PY_BINDINGS="$gen" FIELDPROOF_TESTDATA="$testdata"
