@@ -126,6 +126,12 @@ impl FieldproofCore {
         self.inner.device_id().to_string()
     }
 
+    /// The device's Ed25519 public key (64 hex characters), for enrolment. The private key never
+    /// leaves the device database.
+    pub fn device_public_key(&self) -> String {
+        self.inner.device_public_key()
+    }
+
     /// The folder photo files are written to.
     pub fn photo_dir(&self) -> String {
         self.inner.photo_dir().to_string_lossy().into_owned()
@@ -837,6 +843,12 @@ pub struct OutboxOp {
     pub state: OutboxState,
     pub attempts: u32,
     pub last_error: Option<String>,
+    /// The signed chain entry (canonical JSON): what the signature covers.
+    pub entry: Option<String>,
+    /// SHA-256 of `entry`, lowercase hex: the next entry's `prev_hash`.
+    pub entry_hash: Option<String>,
+    /// Ed25519 signature over `entry`, lowercase hex.
+    pub signature_hex: Option<String>,
 }
 
 /// Outbox counts by state.

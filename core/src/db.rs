@@ -16,6 +16,7 @@ use crate::error::{Error, Result, is_corruption};
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/001_init.sql"),
     include_str!("../migrations/002_reports_photos_reviews.sql"),
+    include_str!("../migrations/003_evidence.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -8,6 +8,7 @@
 pub mod clock;
 pub mod db;
 mod error;
+pub mod evidence;
 pub mod model;
 mod outbox;
 mod queries;
@@ -58,7 +59,7 @@ pub struct Core {
     pub(crate) photo_dir: PathBuf,
     /// The photo folder was made for an in-memory database and goes with it.
     owns_photo_dir: bool,
-    device_id: String,
+    pub(crate) signer: evidence::Signer,
 }
 
 impl Drop for Core {
@@ -73,7 +74,7 @@ impl Drop for Core {
 impl std::fmt::Debug for Core {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Core")
-            .field("device_id", &self.device_id)
+            .field("device_id", &self.signer.device_id)
             .field("photo_dir", &self.photo_dir)
             .finish_non_exhaustive()
     }
@@ -106,7 +107,7 @@ impl Core {
             (None, None) => std::env::temp_dir().join(format!("fieldproof-photos-{}", uuid::Uuid::new_v4())),
         };
         std::fs::create_dir_all(&photo_dir)?;
-        let device_id = ensure_device(&conn, options.clock.as_ref())?;
+        let signer = ensure_device(&conn, options.clock.as_ref())?;
         tracing::info!(schema = db::SCHEMA_VERSION, "fieldproof core opened");
         Ok(Core {
             inner: Mutex::new(Inner {
@@ -116,13 +117,19 @@ impl Core {
             clock: options.clock,
             photo_dir,
             owns_photo_dir,
-            device_id,
+            signer,
         })
     }
 
     /// This installation's id, made on first open.
     pub fn device_id(&self) -> &str {
-        &self.device_id
+        &self.signer.device_id
+    }
+
+    /// The device's Ed25519 public key (64 hex characters), for enrolment. The private key never
+    /// leaves the database.
+    pub fn device_public_key(&self) -> String {
+        self.signer.public_key_hex()
     }
 
     pub fn photo_dir(&self) -> &Path {
@@ -169,17 +176,35 @@ impl Core {
     }
 }
 
-fn ensure_device(conn: &Connection, clock: &dyn Clock) -> Result<String> {
-    let existing: Option<String> = conn
-        .query_row("SELECT device_id FROM device WHERE id = 1", [], |r| r.get(0))
+/// The device row and its signing key, made on first open (and on the first open after the
+/// upgrade that introduced signing).
+fn ensure_device(conn: &Connection, clock: &dyn Clock) -> Result<evidence::Signer> {
+    let existing: Option<(String, Option<Vec<u8>>)> = conn
+        .query_row(
+            "SELECT device_id, signing_key FROM device WHERE id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
-    if let Some(id) = existing {
-        return Ok(id);
-    }
-    let id = uuid::Uuid::new_v4().to_string();
-    conn.execute(
-        "INSERT INTO device (id, device_id, created_at_ms, next_seq, last_hlc) VALUES (1, ?1, ?2, 1, 0)",
-        params![id, clock.wall_ms()],
-    )?;
-    Ok(id)
+    let device_id = match existing {
+        Some((id, Some(seed))) => {
+            let seed: [u8; 32] = seed
+                .try_into()
+                .map_err(|_| Error::Internal("stored signing key is not 32 bytes".into()))?;
+            return Ok(evidence::Signer::from_seed(id, seed));
+        }
+        Some((id, None)) => id,
+        None => {
+            let id = uuid::Uuid::new_v4().to_string();
+            conn.execute(
+                "INSERT INTO device (id, device_id, created_at_ms, next_seq, last_hlc) VALUES (1, ?1, ?2, 1, 0)",
+                params![id, clock.wall_ms()],
+            )?;
+            id
+        }
+    };
+    let seed = evidence::Signer::generate_seed()?;
+    conn.execute("UPDATE device SET signing_key = ?1 WHERE id = 1", [&seed[..]])?;
+    tracing::info!("device signing key created");
+    Ok(evidence::Signer::from_seed(device_id, seed))
 }

@@ -689,4 +689,11 @@ pub struct OutboxOp {
     pub state: OutboxState,
     pub attempts: u32,
     pub last_error: Option<String>,
+    /// The signed chain entry (canonical JSON): what the signature covers. `None` only for ops
+    /// written before the database had signed evidence.
+    pub entry: Option<String>,
+    /// SHA-256 of `entry`, lowercase hex: the next entry's `prev_hash`.
+    pub entry_hash: Option<String>,
+    /// Ed25519 signature over `entry`, lowercase hex.
+    pub signature_hex: Option<String>,
 }

@@ -1,15 +1,17 @@
 //! The outbox: every user action as an operation with an op id, a contiguous per-device sequence
-//! number and a hybrid-logical-clock time, written in the same transaction as the action's rows.
+//! number and a hybrid-logical-clock time, written in the same transaction as the action's rows,
+//! and signed: each op is an entry in the device's hash chain (see `evidence`).
 //!
 //! [`Action`] is the only way the core writes field records: it opens the IMMEDIATE transaction,
-//! stamps the event time, and on `finish` appends the outbox op and commits. Dropping it without
-//! `finish` rolls everything back.
+//! stamps the event time, and on `finish` appends the signed outbox op and commits. Dropping it
+//! without `finish` rolls everything back.
 
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 
 use crate::clock::{CLOCK_JUMP_TOLERANCE_MS, Clock, clock_drift_ms, hlc_next};
 use crate::error::Result;
+use crate::evidence::{self, EntryHeader, SignedEntry, Signer};
 use crate::model::{EventTime, Flag, FlagCode, OutboxOp, OutboxState};
 
 pub(crate) struct Action<'c> {
@@ -18,17 +20,19 @@ pub(crate) struct Action<'c> {
     pub time: EventTime,
     /// Wall-clock movement against boot time since the previous event, when beyond tolerance.
     pub clock_jump_ms: Option<i64>,
+    /// Hash of the device's last signed entry: this action's entry links to it.
+    chain_head: String,
 }
 
 impl<'c> Action<'c> {
     pub fn begin(conn: &'c mut Connection, clock: &dyn Clock) -> Result<Action<'c>> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (last_hlc, last_wall, last_boot, offset): (i64, Option<i64>, Option<i64>, Option<i64>) = tx
-            .query_row(
-                "SELECT last_hlc, last_wall_ms, last_boot_ms, server_offset_ms FROM device WHERE id = 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )?;
+        type DeviceRow = (i64, Option<i64>, Option<i64>, Option<i64>, String);
+        let (last_hlc, last_wall, last_boot, offset, chain_head): DeviceRow = tx.query_row(
+            "SELECT last_hlc, last_wall_ms, last_boot_ms, server_offset_ms, chain_head FROM device WHERE id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )?;
         let (wall, boot) = (clock.wall_ms(), clock.boot_ms());
         let hlc = hlc_next(last_hlc, wall);
         let clock_jump_ms = match (last_wall, last_boot) {
@@ -51,6 +55,7 @@ impl<'c> Action<'c> {
                 server_offset_ms: offset,
             },
             clock_jump_ms,
+            chain_head,
         })
     }
 
@@ -96,17 +101,39 @@ impl<'c> Action<'c> {
         Ok(Some(flag))
     }
 
-    /// Append the outbox op and commit: the action is now durable, all of it.
-    pub fn finish(self, kind: &str, entity_id: &str, payload: &impl Serialize) -> Result<String> {
+    /// Append the signed outbox op, move the chain head, and commit: the action is now
+    /// durable, all of it.
+    pub fn finish(
+        self,
+        signer: &Signer,
+        kind: &str,
+        entity_id: &str,
+        payload: &impl Serialize,
+    ) -> Result<String> {
         let seq: i64 = self.tx.query_row(
             "UPDATE device SET next_seq = next_seq + 1 WHERE id = 1 RETURNING next_seq - 1",
             [],
             |r| r.get(0),
         )?;
-        let payload = serde_json::to_string(payload)?;
+        let payload = serde_json::to_value(payload)?;
+        let entry = evidence::entry_bytes(
+            &EntryHeader {
+                device_id: &signer.device_id,
+                seq,
+                op_id: &self.op_id,
+                kind,
+                entity_id,
+                time: self.time,
+                prev_hash: &self.chain_head,
+            },
+            &payload,
+        );
+        let entry_hash = evidence::sha256_hex(entry.as_bytes());
+        let signature = signer.sign_hex(entry.as_bytes());
         self.tx.execute(
-            "INSERT INTO outbox (seq, op_id, kind, entity_id, depends_on, wall_ms, boot_ms, hlc, server_offset_ms, payload)
-             VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO outbox (seq, op_id, kind, entity_id, depends_on, wall_ms, boot_ms, hlc, server_offset_ms,
+                payload, entry, entry_hash, signature)
+             VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 seq,
                 self.op_id,
@@ -116,9 +143,14 @@ impl<'c> Action<'c> {
                 self.time.boot_ms,
                 self.time.hlc,
                 self.time.server_offset_ms,
-                payload
+                evidence::canonical_json(&payload),
+                entry,
+                entry_hash,
+                signature,
             ],
         )?;
+        self.tx
+            .execute("UPDATE device SET chain_head = ?1 WHERE id = 1", [&entry_hash])?;
         self.tx.commit()?;
         tracing::debug!(kind, seq, "action committed");
         Ok(self.op_id)
@@ -137,7 +169,7 @@ pub struct OutboxSummary {
 pub(crate) fn pending(conn: &Connection, limit: u32) -> Result<Vec<OutboxOp>> {
     let mut st = conn.prepare_cached(
         "SELECT seq, op_id, kind, entity_id, depends_on, wall_ms, boot_ms, hlc, server_offset_ms, payload,
-                state, attempts, last_error
+                state, attempts, last_error, entry, entry_hash, signature
          FROM outbox WHERE state = 'pending' ORDER BY seq LIMIT ?1",
     )?;
     let rows = st.query_map([limit], |r| {
@@ -158,6 +190,9 @@ pub(crate) fn pending(conn: &Connection, limit: u32) -> Result<Vec<OutboxOp>> {
             state: OutboxState::parse(&state).unwrap_or(OutboxState::Pending),
             attempts: r.get(11)?,
             last_error: r.get(12)?,
+            entry: r.get(13)?,
+            entry_hash: r.get(14)?,
+            signature_hex: r.get(15)?,
         })
     })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -206,8 +241,9 @@ const OP_ROWS: &[(&str, &str, &str)] = &[
     ("visit.review", "reviews", "op_id"),
 ];
 
-pub(crate) fn audit(conn: &Connection) -> Result<AuditReport> {
+pub(crate) fn audit(conn: &Connection, public_key_hex: &str) -> Result<AuditReport> {
     let mut problems = Vec::new();
+    audit_chain(conn, public_key_hex, &mut problems)?;
     let (count, min, max): (i64, Option<i64>, Option<i64>) =
         conn.query_row("SELECT count(*), min(seq), max(seq) FROM outbox", [], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
@@ -304,4 +340,49 @@ pub(crate) fn audit(conn: &Connection) -> Result<AuditReport> {
         ));
     }
     Ok(AuditReport { ops: count, problems })
+}
+
+/// The signed part of the outbox is one unbroken chain under this device's key, ending at the
+/// recorded head, and every stored hash is the hash of its entry.
+fn audit_chain(conn: &Connection, public_key_hex: &str, problems: &mut Vec<String>) -> Result<()> {
+    let mut st =
+        conn.prepare("SELECT entry, entry_hash, signature FROM outbox WHERE entry IS NOT NULL ORDER BY seq")?;
+    let mut entries = Vec::new();
+    let mut last_hash = None;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        let (entry, hash, signature): (String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        if evidence::sha256_hex(entry.as_bytes()) != hash {
+            problems.push(format!("stored entry hash {hash} is not the hash of its entry"));
+        }
+        last_hash = Some(hash);
+        entries.push(SignedEntry {
+            entry,
+            signature_hex: signature,
+        });
+    }
+    let unsigned_after_signed: i64 = conn.query_row(
+        "SELECT count(*) FROM outbox WHERE entry IS NULL
+           AND seq > (SELECT coalesce(min(seq), 1 << 62) FROM outbox WHERE entry IS NOT NULL)",
+        [],
+        |r| r.get(0),
+    )?;
+    if unsigned_after_signed > 0 {
+        problems.push(format!(
+            "{unsigned_after_signed} unsigned ops after the chain started"
+        ));
+    }
+    for f in evidence::verify_chain(&entries, public_key_hex, None) {
+        problems.push(format!(
+            "chain: {} at entry {} (seq {:?})",
+            f.code.as_str(),
+            f.index,
+            f.seq
+        ));
+    }
+    let head: String = conn.query_row("SELECT chain_head FROM device WHERE id = 1", [], |r| r.get(0))?;
+    if head != last_hash.unwrap_or_else(|| evidence::GENESIS_HASH.to_string()) {
+        problems.push("device chain head is not the last entry's hash".into());
+    }
+    Ok(())
 }

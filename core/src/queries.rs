@@ -506,6 +506,6 @@ impl Core {
     /// every action's rows with its op and every op with its rows. Used by the crash and property
     /// tests; cheap enough for a support screen.
     pub fn audit(&self) -> Result<AuditReport> {
-        outbox::audit(&self.lock().conn)
+        outbox::audit(&self.lock().conn, &self.signer.public_key_hex())
     }
 }

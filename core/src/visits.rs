@@ -299,7 +299,7 @@ impl Core {
             flags: &flags,
             time: action.time,
         };
-        action.finish("visit.check_in", &visit_id, &payload)?;
+        action.finish(&self.signer, "visit.check_in", &visit_id, &payload)?;
         tracing::info!(
             geofence = outcome.verdict.as_str(),
             flags = flags.len(),
@@ -396,7 +396,7 @@ impl Core {
                 cleared: &cleared,
                 time: action.time,
             };
-            action.finish("visit.answer", &visit.id, &payload)?;
+            action.finish(&self.signer, "visit.answer", &visit.id, &payload)?;
         }
         let plain: HashMap<String, AnswerValue> = answers.into_iter().map(|(k, (v, _))| (k, v)).collect();
         let photos = queries::photo_counts(&inner.conn, visit_id)?;
@@ -494,7 +494,7 @@ impl Core {
             byte_len: photo.byte_len,
             time: action.time,
         };
-        action.finish("visit.photo", &visit.id, &payload)?;
+        action.finish(&self.signer, "visit.photo", &visit.id, &payload)?;
         Ok(photo)
     }
 
@@ -556,7 +556,7 @@ impl Core {
             report: &clean,
             time: action.time,
         };
-        action.finish("visit.report", &visit.id, &payload)?;
+        action.finish(&self.signer, "visit.report", &visit.id, &payload)?;
         Ok(())
     }
 
@@ -587,7 +587,7 @@ impl Core {
             score: &score,
             time: action.time,
         };
-        action.finish("visit.complete", &visit.id, &payload)?;
+        action.finish(&self.signer, "visit.complete", &visit.id, &payload)?;
         queries::visit(&inner.conn, visit_id)
     }
 
@@ -656,7 +656,7 @@ impl Core {
             distance_m: distance,
             time: action.time,
         };
-        action.finish("visit.check_out", &visit.id, &payload)?;
+        action.finish(&self.signer, "visit.check_out", &visit.id, &payload)?;
         queries::visit(&inner.conn, visit_id)
     }
 
@@ -687,7 +687,7 @@ impl Core {
             reason,
             time: action.time,
         };
-        action.finish("visit.cancel", &visit.id, &payload)?;
+        action.finish(&self.signer, "visit.cancel", &visit.id, &payload)?;
         queries::visit(&inner.conn, visit_id)
     }
 
@@ -776,7 +776,7 @@ impl Core {
             review: &review,
             time: action.time,
         };
-        action.finish("visit.review", &visit.id, &payload)?;
+        action.finish(&self.signer, "visit.review", &visit.id, &payload)?;
         Ok(review)
     }
 }
