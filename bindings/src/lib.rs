@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use fieldproof_core::evidence::{ChainFinding, ChainHead, KnownKey, PhotoVerdict, SignedEntry, VerifyCode};
 use fieldproof_core::{
     Answer, AnswerOutcome, AnswerValue, AuditReport, CheckInRequest, CheckItem, CheckSection, CheckTemplate,
     Choice, DayPlanEntry, EventTime, Flag, FlagCode, GeofenceMode, GeofenceVerdict, ItemKind, LoadSummary,
@@ -15,6 +16,7 @@ use fieldproof_core::{
     Review, ReviewVerdict, Role, Score, SectionScore, ShowIf, Store, TemplateKind, TemplateRules, User,
     Visit, VisitDetail, VisitReport, VisitStatus, VisitSummary,
 };
+use fieldproof_core::{CaptureOutcome, CaptureRequest, PhotoEvidence};
 
 uniffi::setup_scaffolding!();
 
@@ -61,7 +63,8 @@ impl From<fieldproof_core::Error> for FieldproofError {
             | E::InvalidAnswer { .. }
             | E::ItemHidden { .. }
             | E::InvalidInput(_)
-            | E::BadReferenceData { .. } => FieldproofError::InvalidInput { code, detail },
+            | E::BadReferenceData { .. }
+            | E::Image(_) => FieldproofError::InvalidInput { code, detail },
             E::NotFound { .. } => FieldproofError::NotFound { code, detail },
             E::CompletionLocked { missing, .. } => FieldproofError::Refused {
                 code,
@@ -182,16 +185,38 @@ impl FieldproofCore {
         Ok(self.inner.answer(&visit_id, &item_id, &value, note.as_deref())?)
     }
 
-    /// Attach a photo (JPEG bytes) to the visit, optionally to a photo item. The file is written
-    /// and synced before the record of it is committed.
-    pub fn add_photo(
-        &self,
-        visit_id: String,
-        item_id: Option<String>,
-        kind: PhotoKind,
-        jpeg: Vec<u8>,
-    ) -> Result<Photo> {
-        Ok(self.inner.add_photo(&visit_id, item_id.as_deref(), kind, &jpeg)?)
+    /// Capture a shelf photo from the camera's JPEG bytes: orient, downscale, burn the
+    /// watermark, encode, hash, sign, store, chain. Flags reuse of a photo from another visit.
+    pub fn capture_photo(&self, request: CaptureRequest, jpeg: Vec<u8>) -> Result<CaptureOutcome> {
+        Ok(self.inner.capture_photo(&request, &jpeg)?)
+    }
+
+    /// The same from a JPEG file the camera wrote (read with the size limit).
+    pub fn capture_photo_file(&self, request: CaptureRequest, path: String) -> Result<CaptureOutcome> {
+        Ok(self
+            .inner
+            .capture_photo_file(&request, std::path::Path::new(&path))?)
+    }
+
+    /// Use this CJK font file (TTF/OTF/TTC) for the watermark, so Chinese store and rep names
+    /// render (Android: `/system/fonts/NotoSansCJK-Regular.ttc`). Without one they are left off.
+    pub fn set_cjk_font_file(&self, path: String) -> Result<()> {
+        Ok(self.inner.set_cjk_font_file(std::path::Path::new(&path))?)
+    }
+
+    /// Long-edge limit for stored photos in pixels (`None`: full size). Default 2048.
+    pub fn set_photo_max_long_edge(&self, max_long_edge: Option<u32>) {
+        self.inner.set_photo_max_long_edge(max_long_edge)
+    }
+
+    /// A photo's evidence for export or a verifier: file path, signed manifest, signature, key.
+    pub fn photo_evidence(&self, photo_id: String) -> Result<PhotoEvidence> {
+        Ok(self.inner.photo_evidence(&photo_id)?)
+    }
+
+    /// Verify one of this device's photos: the file as it is now against its signed manifest.
+    pub fn verify_photo(&self, photo_id: String) -> Result<PhotoVerdict> {
+        Ok(self.inner.verify_photo(&photo_id)?)
     }
 
     /// Save (or revise) the visit report. The latest revision is the report; all are kept.
@@ -552,6 +577,7 @@ pub enum FlagCode {
     PriceGapUnexplained,
     ClockJump,
     SupervisorFlag,
+    PossibleReuse,
 }
 
 /// A rule's finding on a visit.
@@ -697,6 +723,14 @@ pub struct Photo {
     /// survive the app container moving (iOS restores and updates do that).
     pub path: String,
     pub taken_at_ms: i64,
+    /// SHA-256 of the camera's JPEG before stamping.
+    pub original_sha256: Option<String>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    /// 64-bit perceptual hash of the unstamped image, 16 hex characters.
+    pub phash: Option<String>,
+    /// The code burned into the photo (防伪码), `XXXX-XXXX`.
+    pub evidence_code: Option<String>,
 }
 
 /// What kind of thing is missing before a visit can be completed.
@@ -894,4 +928,112 @@ pub struct CheckInRequest {
     /// Null when the phone has no fix (flagged `no_fix`; refused in block mode).
     #[uniffi(default)]
     pub fix: Option<LocationFix>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Evidence verification, for anyone holding evidence (a supervisor's phone, the server)
+// ---------------------------------------------------------------------------------------------
+
+/// Verify a photo file against its signed manifest with the verifier's device keys. Reason
+/// codes: `unknown_key`, `revoked_key`, `bad_signature`, `image_hash_mismatch`, `code_mismatch`.
+#[uniffi::export]
+pub fn verify_photo_evidence(image: Vec<u8>, manifest: SignedEntry, keys: Vec<KnownKey>) -> PhotoVerdict {
+    fieldproof_core::evidence::verify_photo(&image, &manifest, &keys)
+}
+
+/// Verify a run of one device's chain entries in the order received. Findings: `bad_signature`,
+/// `chain_gap`, `chain_fork`, `reordered`, `backdated`, `malformed_entry`.
+#[uniffi::export]
+pub fn verify_evidence_chain(
+    entries: Vec<SignedEntry>,
+    public_key_hex: String,
+    after: Option<ChainHead>,
+) -> Vec<ChainFinding> {
+    fieldproof_core::evidence::verify_chain(&entries, &public_key_hex, after.as_ref())
+}
+
+/// What the app knows when the shutter fires.
+#[uniffi::remote(Record)]
+pub struct CaptureRequest {
+    pub visit_id: String,
+    #[uniffi(default)]
+    pub item_id: Option<String>,
+    pub kind: PhotoKind,
+    #[uniffi(default)]
+    pub fix: Option<LocationFix>,
+    /// The device's UTC offset now, in minutes (the watermark shows local time).
+    pub utc_offset_minutes: i32,
+}
+
+#[uniffi::remote(Record)]
+pub struct CaptureOutcome {
+    pub photo: Photo,
+    /// Flags this capture raised (`possible_reuse`, `mock_location`, `clock_jump`).
+    pub flags: Vec<Flag>,
+}
+
+/// A photo's evidence as a third party needs it.
+#[uniffi::remote(Record)]
+pub struct PhotoEvidence {
+    pub photo_id: String,
+    pub path: String,
+    /// The signed manifest: canonical JSON, see docs/evidence-format.md.
+    pub manifest: String,
+    pub signature_hex: String,
+    pub device_id: String,
+    pub public_key_hex: String,
+}
+
+/// A device public key as a verifier knows it.
+#[uniffi::remote(Record)]
+pub struct KnownKey {
+    pub device_id: String,
+    pub public_key_hex: String,
+    pub revoked: bool,
+}
+
+/// One signed entry: the exact bytes and the Ed25519 signature over them.
+#[uniffi::remote(Record)]
+pub struct SignedEntry {
+    pub entry: String,
+    pub signature_hex: String,
+}
+
+/// Where a verifier already is in a device's chain.
+#[uniffi::remote(Record)]
+pub struct ChainHead {
+    pub seq: i64,
+    pub entry_hash: String,
+    pub hlc: i64,
+}
+
+#[uniffi::remote(Enum)]
+pub enum VerifyCode {
+    BadSignature,
+    ImageHashMismatch,
+    CodeMismatch,
+    UnknownKey,
+    RevokedKey,
+    MalformedEntry,
+    NotAPhoto,
+    ChainGap,
+    ChainFork,
+    Reordered,
+    Backdated,
+}
+
+#[uniffi::remote(Record)]
+pub struct PhotoVerdict {
+    pub verified: bool,
+    pub problems: Vec<VerifyCode>,
+    pub device_id: Option<String>,
+    pub evidence_code: Option<String>,
+    pub image_sha256: String,
+}
+
+#[uniffi::remote(Record)]
+pub struct ChainFinding {
+    pub index: u32,
+    pub seq: Option<i64>,
+    pub code: VerifyCode,
 }

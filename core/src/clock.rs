@@ -133,9 +133,56 @@ pub fn clock_drift_ms(last_wall: i64, last_boot: i64, wall: i64, boot: i64) -> O
     Some((wall - last_wall) - (boot - last_boot))
 }
 
+/// `YYYY-MM-DD` of a Unix-millisecond instant shifted by `offset_minutes` (Howard Hinnant's
+/// days-from-civil inverse; no time-zone database needed).
+pub fn civil_date(ms: i64, offset_minutes: i32) -> String {
+    let (y, m, d, _) = civil(ms, offset_minutes);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// `YYYY-MM-DD HH:MM:SS UTC+HH:MM`: the device's local time as the watermark shows it.
+pub fn format_local(ms: i64, offset_minutes: i32) -> String {
+    let (y, m, d, secs) = civil(ms, offset_minutes);
+    let sign = if offset_minutes < 0 { '-' } else { '+' };
+    let off = offset_minutes.unsigned_abs();
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC{sign}{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        off / 60,
+        off % 60
+    )
+}
+
+fn civil(ms: i64, offset_minutes: i32) -> (i64, i64, i64, i64) {
+    let local = ms.div_euclid(1000) + i64::from(offset_minutes) * 60;
+    let secs = local.rem_euclid(86_400);
+    let z = local.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d, secs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_time_is_formatted_with_its_offset() {
+        // 2026-11-23 01:00:00 UTC
+        let t = 1_795_395_600_000;
+        assert_eq!(format_local(t, 480), "2026-11-23 09:00:00 UTC+08:00");
+        assert_eq!(format_local(t, -330), "2026-11-22 19:30:00 UTC-05:30");
+        assert_eq!(civil_date(t, 0), "2026-11-23");
+        assert_eq!(civil_date(951_782_400_000, 0), "2000-02-29");
+    }
 
     #[test]
     fn hlc_is_monotonic_when_the_wall_clock_goes_back() {

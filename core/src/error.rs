@@ -24,6 +24,8 @@ pub enum Error {
     ItemHidden { item_id: String },
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    #[error("photo refused: {0}")]
+    Image(#[from] crate::imaging::ImageError),
     #[error("reference data refused, nothing loaded: {record}: {reason}")]
     BadReferenceData { record: String, reason: String },
 
@@ -75,6 +77,7 @@ impl Error {
             Error::ItemHidden { .. } => "item_hidden",
             Error::InvalidInput(_) => "invalid_input",
             Error::BadReferenceData { .. } => "bad_reference_data",
+            Error::Image(e) => e.code(),
             Error::NotFound { what, .. } => match *what {
                 "user" => "unknown_user",
                 "store" => "unknown_store",
@@ -83,6 +86,7 @@ impl Error {
                 "template" => "unknown_template",
                 "plan" => "unknown_plan",
                 "choice" => "unknown_choice",
+                "photo" => "unknown_photo",
                 _ => "not_found",
             },
             Error::VisitAlreadyOpen { .. } => "visit_already_open",

@@ -5,10 +5,12 @@
 //! and its flags together: kill the process at any instant and the action happened completely or
 //! not at all. Reads never write. No FFI in here: `bindings/` wraps this crate for Kotlin/Swift.
 
+mod capture;
 pub mod clock;
 pub mod db;
 mod error;
 pub mod evidence;
+pub mod imaging;
 pub mod model;
 mod outbox;
 mod queries;
@@ -18,10 +20,11 @@ mod visits;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+pub use capture::{CaptureOutcome, CaptureRequest, PhotoEvidence};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Result};
 pub use model::*;
@@ -31,11 +34,16 @@ pub use visits::{AnswerOutcome, CheckInRequest};
 /// Upper bound on one photo handed to the core; a 12 MP phone JPEG is 3–8 MB.
 pub const MAX_PHOTO_BYTES: usize = 32 * 1024 * 1024;
 
+/// Default long-edge limit of stored photos, pixels.
+pub const DEFAULT_PHOTO_LONG_EDGE: u32 = 2048;
+
 pub struct CoreOptions {
     pub clock: Arc<dyn Clock>,
     /// Where photo files live. Default: `<database>.photos/` beside a file database, a fresh
     /// temporary folder for an in-memory one.
     pub photo_dir: Option<PathBuf>,
+    /// A CJK font (TTF/OTF/TTC bytes) for the watermark; see [`Core::set_cjk_font`].
+    pub cjk_font: Option<Vec<u8>>,
 }
 
 impl Default for CoreOptions {
@@ -43,6 +51,7 @@ impl Default for CoreOptions {
         CoreOptions {
             clock: Arc::new(SystemClock),
             photo_dir: None,
+            cjk_font: None,
         }
     }
 }
@@ -60,6 +69,8 @@ pub struct Core {
     /// The photo folder was made for an in-memory database and goes with it.
     owns_photo_dir: bool,
     pub(crate) signer: evidence::Signer,
+    pub(crate) fonts: RwLock<imaging::Fonts>,
+    pub(crate) photo_options: RwLock<imaging::ProcessOptions>,
 }
 
 impl Drop for Core {
@@ -108,6 +119,15 @@ impl Core {
         };
         std::fs::create_dir_all(&photo_dir)?;
         let signer = ensure_device(&conn, options.clock.as_ref())?;
+        let fonts = match options.cjk_font {
+            Some(bytes) => imaging::Fonts::with_cjk(bytes)?,
+            None => imaging::Fonts::bundled(),
+        };
+        // Evidence photos need to show the shelf, not every grain: 2048 px keeps uploads small.
+        let photo_options = imaging::ProcessOptions {
+            max_long_edge: Some(DEFAULT_PHOTO_LONG_EDGE),
+            ..imaging::ProcessOptions::default()
+        };
         tracing::info!(schema = db::SCHEMA_VERSION, "fieldproof core opened");
         Ok(Core {
             inner: Mutex::new(Inner {
@@ -118,6 +138,8 @@ impl Core {
             photo_dir,
             owns_photo_dir,
             signer,
+            fonts: RwLock::new(fonts),
+            photo_options: RwLock::new(photo_options),
         })
     }
 

@@ -326,6 +326,8 @@ pub enum FlagCode {
     PriceGapUnexplained,
     ClockJump,
     SupervisorFlag,
+    /// A photo perceptually too close to a photo of another visit (重复照片).
+    PossibleReuse,
 }
 
 impl FlagCode {
@@ -339,6 +341,7 @@ impl FlagCode {
             FlagCode::PriceGapUnexplained => "price_gap_unexplained",
             FlagCode::ClockJump => "clock_jump",
             FlagCode::SupervisorFlag => "supervisor_flag",
+            FlagCode::PossibleReuse => "possible_reuse",
         }
     }
 
@@ -347,7 +350,7 @@ impl FlagCode {
     }
 }
 
-pub const ALL_FLAG_CODES: [FlagCode; 8] = [
+pub const ALL_FLAG_CODES: [FlagCode; 9] = [
     FlagCode::NoFix,
     FlagCode::OutsideGeofence,
     FlagCode::MockLocation,
@@ -356,6 +359,7 @@ pub const ALL_FLAG_CODES: [FlagCode; 8] = [
     FlagCode::PriceGapUnexplained,
     FlagCode::ClockJump,
     FlagCode::SupervisorFlag,
+    FlagCode::PossibleReuse,
 ];
 
 /// A rule's finding on a visit.
@@ -534,6 +538,14 @@ pub struct Photo {
     /// survive the app container moving (iOS restores and updates do that).
     pub path: String,
     pub taken_at_ms: i64,
+    /// SHA-256 of the camera's JPEG before stamping.
+    pub original_sha256: Option<String>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    /// 64-bit perceptual hash of the unstamped image, 16 hex characters.
+    pub phash: Option<String>,
+    /// The code burned into the photo (防伪码), `XXXX-XXXX`.
+    pub evidence_code: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -343,8 +343,9 @@ impl Core {
             .map(|a| (a.item_id.clone(), a.value.clone()))
             .collect();
         let mut st = conn.prepare_cached(
-            "SELECT id, visit_id, item_id, kind, sha256, byte_len, path, taken_at_ms FROM photos
-             WHERE visit_id = ?1 ORDER BY taken_at_ms, id",
+            "SELECT id, visit_id, item_id, kind, sha256, byte_len, path, taken_at_ms,
+                original_sha256, width, height, phash, evidence_code
+             FROM photos WHERE visit_id = ?1 ORDER BY taken_at_ms, id",
         )?;
         let photos = st
             .query_map([visit_id], |r| {
@@ -362,6 +363,11 @@ impl Core {
                         .to_string_lossy()
                         .into_owned(),
                     taken_at_ms: r.get(7)?,
+                    original_sha256: r.get(8)?,
+                    width: r.get(9)?,
+                    height: r.get(10)?,
+                    phash: r.get(11)?,
+                    evidence_code: r.get(12)?,
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;

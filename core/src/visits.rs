@@ -12,13 +12,12 @@ use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::model::*;
 use crate::outbox::Action;
 use crate::queries::{self, VisitRow};
-use crate::{Core, Inner, MAX_PHOTO_BYTES, rules};
+use crate::{Core, Inner, rules};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckInRequest {
@@ -67,17 +66,6 @@ struct AnswerPayload<'a> {
     revision: u32,
     raised: &'a [Flag],
     cleared: &'a [String],
-    time: EventTime,
-}
-
-#[derive(Serialize)]
-struct PhotoPayload<'a> {
-    photo_id: &'a str,
-    visit_id: &'a str,
-    item_id: Option<&'a str>,
-    kind: PhotoKind,
-    sha256: &'a str,
-    byte_len: i64,
     time: EventTime,
 }
 
@@ -144,7 +132,7 @@ impl Inner {
     }
 
     /// A visit that may still change, with its template.
-    fn editable_visit(&mut self, visit_id: &str) -> Result<(VisitRow, Arc<CheckTemplate>)> {
+    pub(crate) fn editable_visit(&mut self, visit_id: &str) -> Result<(VisitRow, Arc<CheckTemplate>)> {
         let v = queries::visit_row(&self.conn, visit_id)?;
         if v.status != VisitStatus::InProgress {
             return Err(Error::VisitNotEditable {
@@ -408,94 +396,6 @@ impl Core {
             hidden_item_ids: hidden,
             flags: queries::open_flags(&inner.conn, visit_id)?,
         })
-    }
-
-    /// Attach a shelf photo (JPEG bytes) to the visit, optionally to a photo item. The file is
-    /// content-addressed and written (and synced to disk) before the transaction that records it,
-    /// so a recorded photo always has its file; a crash in between leaves only an unreferenced file.
-    pub fn add_photo(
-        &self,
-        visit_id: &str,
-        item_id: Option<&str>,
-        kind: PhotoKind,
-        jpeg: &[u8],
-    ) -> Result<Photo> {
-        if jpeg.is_empty() {
-            return Err(Error::InvalidInput("photo is empty".into()));
-        }
-        if jpeg.len() > MAX_PHOTO_BYTES {
-            return Err(Error::InvalidInput(format!(
-                "photo is {} bytes, more than the {} byte limit",
-                jpeg.len(),
-                MAX_PHOTO_BYTES
-            )));
-        }
-        if !jpeg.starts_with(&[0xFF, 0xD8, 0xFF]) {
-            return Err(Error::InvalidInput("photo is not a JPEG (no SOI marker)".into()));
-        }
-        let mut inner = self.lock();
-        let (visit, template) = inner.editable_visit(visit_id)?;
-        if let Some(item_id) = item_id {
-            let item = template
-                .item(item_id)
-                .ok_or_else(|| Error::not_found("item", item_id))?;
-            if item.kind != ItemKind::Photo {
-                return Err(Error::WrongValueKind {
-                    item_id: item_id.into(),
-                    expected: item.kind.as_str(),
-                    got: "photo",
-                });
-            }
-            let answers = queries::answers(&inner.conn, visit_id)?;
-            if rules::hidden_items(&template, &answers).contains(item_id) {
-                return Err(Error::ItemHidden {
-                    item_id: item_id.into(),
-                });
-            }
-        }
-        let sha256 = hex(&Sha256::digest(jpeg));
-        let file_name = format!("{sha256}.jpg");
-        let path = self.photo_dir.join(&file_name);
-        write_durably(&path, jpeg)?;
-
-        let action = Action::begin(&mut inner.conn, self.clock.as_ref())?;
-        let photo = Photo {
-            id: uuid::Uuid::now_v7().to_string(),
-            visit_id: visit.id.clone(),
-            item_id: item_id.map(str::to_string),
-            kind,
-            sha256,
-            byte_len: jpeg.len() as i64,
-            path: path.to_string_lossy().into_owned(),
-            taken_at_ms: action.time.wall_ms,
-        };
-        action.tx.execute(
-            "INSERT INTO photos (id, visit_id, item_id, kind, sha256, byte_len, path, taken_at_ms, op_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                photo.id,
-                photo.visit_id,
-                photo.item_id,
-                photo_kind_str(kind),
-                photo.sha256,
-                photo.byte_len,
-                file_name,
-                photo.taken_at_ms,
-                action.op_id
-            ],
-        )?;
-        action.flag_clock_jump(visit_id)?;
-        let payload = PhotoPayload {
-            photo_id: &photo.id,
-            visit_id: &photo.visit_id,
-            item_id: photo.item_id.as_deref(),
-            kind,
-            sha256: &photo.sha256,
-            byte_len: photo.byte_len,
-            time: action.time,
-        };
-        action.finish(&self.signer, "visit.photo", &visit.id, &payload)?;
-        Ok(photo)
     }
 
     /// Save (or revise) the visit report. The latest revision is the report; all are kept.
@@ -797,13 +697,9 @@ pub(crate) fn photo_kind_str(k: PhotoKind) -> &'static str {
     }
 }
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Content-addressed write: temp file, fsync, rename, fsync the folder. An existing file with
 /// the same name already has these bytes.
-fn write_durably(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_durably(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     if path.exists() {
         return Ok(());
     }

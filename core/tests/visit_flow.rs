@@ -457,10 +457,10 @@ both_backends!(reports_and_photos_are_validated, |h| {
     let mut r = report();
     r.next_steps.push(" ".into());
     refused(&h.core, "invalid_input", || h.core.save_report(&v.id, &r));
-    refused(&h.core, "invalid_input", || {
+    refused(&h.core, "image_empty", || {
         h.core.add_photo(&v.id, None, PhotoKind::Other, &[])
     });
-    refused(&h.core, "invalid_input", || {
+    refused(&h.core, "not_jpeg", || {
         h.core
             .add_photo(&v.id, None, PhotoKind::Other, b"\x89PNG\r\n\x1a\n....")
     });
@@ -477,8 +477,12 @@ both_backends!(reports_and_photos_are_validated, |h| {
         .add_photo(&v.id, None, PhotoKind::CompetitorCloseUp, &photo_bytes())
         .unwrap();
     let bytes = std::fs::read(&p.path).unwrap();
-    assert_eq!(bytes, photo_bytes());
-    assert_eq!(p.sha256.len(), 64);
+    assert_eq!(
+        fieldproof_core::evidence::sha256_hex(&bytes),
+        p.sha256,
+        "stored file is the stamped image"
+    );
+    assert_ne!(bytes, photo_bytes());
     h.core.save_report(&v.id, &report()).unwrap();
     let mut r2 = report();
     r2.notes = "revised".into();
@@ -613,7 +617,15 @@ both_backends!(outbox_is_contiguous_and_payloads_are_self_contained, |h| {
     );
     for op in &ops {
         let p: serde_json::Value = serde_json::from_str(&op.payload_json).unwrap();
-        assert!(p.get("time").is_some(), "{}", op.kind);
+        assert!(
+            p.as_object().is_some_and(|o| o.contains_key("visit_id")),
+            "{}",
+            op.kind
+        );
+        // The signed entry carries the payload and the event time.
+        let e: serde_json::Value = serde_json::from_str(op.entry.as_deref().unwrap()).unwrap();
+        assert_eq!(e["payload"], p, "{}", op.kind);
+        assert_eq!(e["time"]["hlc"], op.time.hlc);
         assert_eq!(op.entity_id, v.id);
         assert_eq!(op.state, OutboxState::Pending);
     }
@@ -666,7 +678,10 @@ fn photos_follow_the_database_when_its_folder_moves() {
         "{}",
         photos[0].path
     );
-    assert_eq!(std::fs::read(&photos[0].path).unwrap(), photo_bytes());
+    assert_eq!(
+        fieldproof_core::evidence::sha256_hex(&std::fs::read(&photos[0].path).unwrap()),
+        photos[0].sha256
+    );
 }
 
 #[test]

@@ -33,6 +33,12 @@ from fieldproof_ffi import (  # noqa: E402
     LocationProvider,
     MissingItem,
     MissingKind,
+    CaptureRequest,
+    KnownKey,
+    SignedEntry,
+    VerifyCode,
+    verify_evidence_chain,
+    verify_photo_evidence,
     Objection,
     ObjectionKind,
     PhotoKind,
@@ -80,6 +86,17 @@ def expect_error(core, variant, code, fn, *args):
     return info.value
 
 
+def capture(core, visit_id, item_id, jpeg, kind=None):
+    request = CaptureRequest(
+        visit_id=visit_id,
+        item_id=item_id,
+        kind=kind or PhotoKind.SHELF_OVERVIEW,
+        fix=fix_at(*ST001),
+        utc_offset_minutes=480,
+    )
+    return core.capture_photo(request, jpeg)
+
+
 def check_in_li(core):
     plan = core.day_plan("rep-li", DAY)
     return core.check_in(
@@ -108,7 +125,7 @@ def finished_visit(core, photo):
     """rep-li's visit at st-001, completed and checked out."""
     visit = check_in_li(core)
     answer_required(core, visit.id)
-    core.add_photo(visit.id, "shelf_photo", PhotoKind.SHELF_OVERVIEW, photo)
+    capture(core, visit.id, "shelf_photo", photo)
     core.save_report(visit.id, REPORT)
     core.complete_visit(visit.id)
     core.check_out(visit.id, fix_at(*ST001))
@@ -295,7 +312,7 @@ def test_completion_is_locked_until_photo_and_report(core, photo):
     assert core.visit_detail(visit.id).missing == err.missing
     expect_error(core, FieldproofError.Refused, "visit_not_completed", core.check_out, visit.id, fix_at(*ST001))
 
-    core.add_photo(visit.id, "shelf_photo", PhotoKind.SHELF_OVERVIEW, photo)
+    capture(core, visit.id, "shelf_photo", photo)
     err = expect_error(core, FieldproofError.Refused, "completion_locked", core.complete_visit, visit.id)
     assert [m.kind for m in err.missing] == [MissingKind.REPORT]
 
@@ -304,16 +321,18 @@ def test_photo_report_complete_and_check_out(core, photo):
     visit = check_in_li(core)
     answer_required(core, visit.id)
 
-    expect_error(core, FieldproofError.InvalidInput, "invalid_input",
-                 core.add_photo, visit.id, "shelf_photo", PhotoKind.SHELF_OVERVIEW, b"not a jpeg")
-    expect_error(core, FieldproofError.InvalidInput, "invalid_input",
-                 core.add_photo, visit.id, None, PhotoKind.OTHER, b"")
+    expect_error(core, FieldproofError.InvalidInput, "not_jpeg",
+                 capture, core, visit.id, "shelf_photo", b"not a jpeg")
+    expect_error(core, FieldproofError.InvalidInput, "image_empty",
+                 capture, core, visit.id, None, b"")
     expect_error(core, FieldproofError.InvalidInput, "wrong_value_kind",
-                 core.add_photo, visit.id, "facings", PhotoKind.SHELF_OVERVIEW, photo)
-    stored = core.add_photo(visit.id, "shelf_photo", PhotoKind.SHELF_OVERVIEW, photo)
-    assert stored.byte_len == len(photo)
-    assert stored.sha256 == hashlib.sha256(photo).hexdigest()
-    assert Path(stored.path).read_bytes() == photo
+                 capture, core, visit.id, "facings", photo)
+    stored = capture(core, visit.id, "shelf_photo", photo).photo
+    stamped = Path(stored.path).read_bytes()
+    assert stored.byte_len == len(stamped)
+    assert stored.sha256 == hashlib.sha256(stamped).hexdigest()
+    assert stored.original_sha256 == hashlib.sha256(photo).hexdigest()
+    assert stamped != photo
     assert Path(stored.path).parent == Path(core.photo_dir())
 
     expect_error(core, FieldproofError.InvalidInput, "invalid_input",
@@ -444,3 +463,54 @@ def test_file_database_survives_reopen(tmp_path, photo):
     assert core.outbox_summary().last_seq == last_seq
     assert core.visit(visit.id).status == VisitStatus.CHECKED_OUT
     assert core.audit().problems == []
+
+
+# --- evidence: capture, verify, tamper ---------------------------------------------------------------
+
+def test_captured_photo_verifies_and_tampering_fails(core, photo, tmp_path):
+    visit = check_in_li(core)
+    out = capture(core, visit.id, "shelf_photo", photo)
+    assert out.flags == []
+    assert len(out.photo.evidence_code) == 9 and out.photo.evidence_code[4] == "-"
+    verdict = core.verify_photo(out.photo.id)
+    assert verdict.verified, verdict.problems
+
+    ev = core.photo_evidence(out.photo.id)
+    assert ev.public_key_hex == core.device_public_key()
+    image = Path(ev.path).read_bytes()
+    manifest = SignedEntry(entry=ev.manifest, signature_hex=ev.signature_hex)
+    keys = [KnownKey(device_id=ev.device_id, public_key_hex=ev.public_key_hex, revoked=False)]
+    assert verify_photo_evidence(image, manifest, keys).verified
+
+    flipped = bytearray(image)
+    flipped[len(flipped) // 2] ^= 1
+    assert verify_photo_evidence(bytes(flipped), manifest, keys).problems == [VerifyCode.IMAGE_HASH_MISMATCH]
+    changed = SignedEntry(entry=ev.manifest.replace('"store_code":"SH-E-001"', '"store_code":"SH-E-009"'),
+                          signature_hex=ev.signature_hex)
+    assert changed.entry != ev.manifest
+    assert verify_photo_evidence(image, changed, keys).problems == [VerifyCode.BAD_SIGNATURE]
+    assert verify_photo_evidence(image, manifest, []).problems == [VerifyCode.UNKNOWN_KEY]
+    other_key = KnownKey(device_id=ev.device_id, public_key_hex="11" * 32, revoked=False)
+    assert verify_photo_evidence(image, manifest, [other_key]).problems == [VerifyCode.BAD_SIGNATURE]
+
+    # Tamper with the file on the device itself: the device's own check sees it.
+    Path(ev.path).write_bytes(bytes(flipped))
+    assert core.verify_photo(out.photo.id).problems == [VerifyCode.IMAGE_HASH_MISMATCH]
+
+
+def test_the_chain_verifies_and_a_removed_entry_is_a_gap(core, photo):
+    finished_visit(core, photo)
+    entries = [SignedEntry(entry=op.entry, signature_hex=op.signature_hex) for op in core.pending_ops(1000)]
+    key = core.device_public_key()
+    assert verify_evidence_chain(entries, key, None) == []
+    del entries[2]
+    findings = verify_evidence_chain(entries, key, None)
+    assert [(f.code, f.index) for f in findings] == [(VerifyCode.CHAIN_GAP, 2)]
+
+
+def test_a_reused_photo_is_flagged(core, photo):
+    first = finished_visit(core, photo)
+    visit = core.check_in(CheckInRequest(user_id="rep-li", store_id="st-002", fix=None))
+    out = capture(core, visit.id, "shelf_photo", photo)
+    assert [f.code for f in out.flags] == [FlagCode.POSSIBLE_REUSE]
+    assert first.id in out.flags[0].detail

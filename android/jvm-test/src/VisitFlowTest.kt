@@ -3,6 +3,13 @@
 // photo paths. Prints one line per check and ends with "N passed, M failed"; exits 1 on failure.
 
 import dev.fieldproof.core.AnswerValue
+import dev.fieldproof.core.CaptureRequest
+import dev.fieldproof.core.ChainFinding
+import dev.fieldproof.core.KnownKey
+import dev.fieldproof.core.SignedEntry
+import dev.fieldproof.core.VerifyCode
+import dev.fieldproof.core.verifyEvidenceChain
+import dev.fieldproof.core.verifyPhotoEvidence
 import dev.fieldproof.core.CheckInRequest
 import dev.fieldproof.core.FieldproofCore
 import dev.fieldproof.core.FieldproofException
@@ -243,16 +250,57 @@ private fun flow(core: FieldproofCore, referenceJson: String, photo: ByteArray) 
     }
 
     // --- photo, report, complete, check out -------------------------------------------------------------
-    expectError<FieldproofException.InvalidInput>(core, "photo that is not a JPEG", "invalid_input") {
-        core.addPhoto(visit.id, "shelf_photo", PhotoKind.SHELF_OVERVIEW, byteArrayOf(1, 2, 3))
+    fun shot(item: String?) = CaptureRequest(
+        visitId = visit.id,
+        itemId = item,
+        kind = PhotoKind.SHELF_OVERVIEW,
+        fix = LocationFix(31.2304, 121.52, 10.0, LocationProvider.GPS, false, System.currentTimeMillis()),
+        utcOffsetMinutes = 480,
+    )
+    expectError<FieldproofException.InvalidInput>(core, "photo that is not a JPEG", "not_jpeg") {
+        core.capturePhoto(shot("shelf_photo"), byteArrayOf(1, 2, 3))
     }
     expectError<FieldproofException.InvalidInput>(core, "photo on a number item", "wrong_value_kind") {
-        core.addPhoto(visit.id, "facings", PhotoKind.SHELF_OVERVIEW, photo)
+        core.capturePhoto(shot("facings"), photo)
     }
-    val stored = core.addPhoto(visit.id, "shelf_photo", PhotoKind.SHELF_OVERVIEW, photo)
-    checkEq("photo byte length", stored.byteLen, photo.size.toLong())
-    checkEq("photo sha256", stored.sha256, sha256Hex(photo))
-    check("photo file written", File(stored.path).length() == photo.size.toLong()) { stored.path }
+    val captured = core.capturePhoto(shot("shelf_photo"), photo)
+    val stored = captured.photo
+    val stamped = File(stored.path).readBytes()
+    checkEq("photo byte length", stored.byteLen, stamped.size.toLong())
+    checkEq("photo sha256 is the stamped file's", stored.sha256, sha256Hex(stamped))
+    checkEq("original sha256 kept", stored.originalSha256, sha256Hex(photo))
+    check("photo carries an evidence code", stored.evidenceCode?.length == 9) { stored.evidenceCode.toString() }
+
+    // --- evidence: verify, then tamper ------------------------------------------------------------------
+    check("captured photo verifies", core.verifyPhoto(stored.id).verified)
+    val ev = core.photoEvidence(stored.id)
+    val manifest = SignedEntry(ev.manifest, ev.signatureHex)
+    val keys = listOf(KnownKey(ev.deviceId, ev.publicKeyHex, false))
+    check("verifies with the enrolled key", verifyPhotoEvidence(stamped, manifest, keys).verified)
+    val flipped = stamped.copyOf().also { it[it.size / 2] = (it[it.size / 2].toInt() xor 1).toByte() }
+    checkEq(
+        "one flipped byte → IMAGE_HASH_MISMATCH",
+        verifyPhotoEvidence(flipped, manifest, keys).problems,
+        listOf(VerifyCode.IMAGE_HASH_MISMATCH),
+    )
+    val changed = SignedEntry(ev.manifest.replace("\"store_code\":\"SH-E-001\"", "\"store_code\":\"SH-E-009\""), ev.signatureHex)
+    checkEq(
+        "changed manifest field → BAD_SIGNATURE",
+        verifyPhotoEvidence(stamped, changed, keys).problems,
+        listOf(VerifyCode.BAD_SIGNATURE),
+    )
+    checkEq(
+        "unknown device → UNKNOWN_KEY",
+        verifyPhotoEvidence(stamped, manifest, emptyList()).problems,
+        listOf(VerifyCode.UNKNOWN_KEY),
+    )
+    val chain = core.pendingOps(1000u).map { SignedEntry(it.entry!!, it.signatureHex!!) }
+    checkEq("device chain verifies", verifyEvidenceChain(chain, core.devicePublicKey(), null), emptyList<ChainFinding>())
+    checkEq(
+        "removed chain entry → CHAIN_GAP",
+        verifyEvidenceChain(chain.filterIndexed { i, _ -> i != 1 }, core.devicePublicKey(), null).map { it.code },
+        listOf(VerifyCode.CHAIN_GAP),
+    )
 
     expectError<FieldproofException.InvalidInput>(core, "report with empty notes", "invalid_input") {
         core.saveReport(visit.id, VisitReport(notes = "   "))

@@ -40,6 +40,7 @@ pub fn harness(backend: Backend) -> Harness {
                 CoreOptions {
                     clock: Arc::new(clock.clone()),
                     photo_dir: Some(dir.path().join("photos")),
+                    cjk_font: None,
                 },
             )
             .unwrap();
@@ -52,6 +53,7 @@ pub fn harness(backend: Backend) -> Harness {
                 CoreOptions {
                     clock: Arc::new(clock.clone()),
                     photo_dir: None,
+                    cjk_font: None,
                 },
             )
             .unwrap();
@@ -106,18 +108,41 @@ pub fn choice(c: &str) -> AnswerValue {
     AnswerValue::Choice { choice_id: c.into() }
 }
 
+/// The real 1920x1080 camera photo from `../shared/testdata`.
 pub fn photo_bytes() -> Vec<u8> {
-    // A tiny but real JPEG header is enough for the foundation's photo record.
-    let p = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/testdata/photo-1920x1080.jpg"
-    );
-    std::fs::read(p).unwrap_or_else(|_| {
-        let mut v = vec![0xFF, 0xD8, 0xFF, 0xE0];
-        v.extend_from_slice(&[0u8; 64]);
-        v.extend_from_slice(&[0xFF, 0xD9]);
-        v
-    })
+    static PHOTO: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    PHOTO
+        .get_or_init(|| {
+            let p = concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../shared/testdata/photo-1920x1080.jpg"
+            );
+            std::fs::read(p).expect("../shared/testdata/photo-1920x1080.jpg beside the repository")
+        })
+        .clone()
+}
+
+pub fn capture_request(visit: &str, item: Option<&str>, kind: PhotoKind) -> CaptureRequest {
+    CaptureRequest {
+        visit_id: visit.into(),
+        item_id: item.map(str::to_string),
+        kind,
+        fix: Some(fix_st001()),
+        utc_offset_minutes: 480,
+    }
+}
+
+/// `add_photo` in the tests' words: a capture at st-001 in Shanghai time.
+pub trait CaptureExt {
+    fn add_photo(&self, visit: &str, item: Option<&str>, kind: PhotoKind, jpeg: &[u8]) -> Result<Photo>;
+}
+
+impl CaptureExt for Core {
+    fn add_photo(&self, visit: &str, item: Option<&str>, kind: PhotoKind, jpeg: &[u8]) -> Result<Photo> {
+        Ok(self
+            .capture_photo(&capture_request(visit, item, kind), jpeg)?
+            .photo)
+    }
 }
 
 pub fn report() -> VisitReport {

@@ -24,8 +24,7 @@ fn run(db: &str, seed: u64) -> Result<()> {
         core.load_reference_json(fieldproof_tests::REFERENCE_JSON)?;
         ack(&core)?;
     }
-    let photo = std::fs::read(fieldproof_tests::testdata("photo-1920x1080.jpg"))
-        .unwrap_or_else(|_| [&[0xFF, 0xD8, 0xFF, 0xE0][..], &[7u8; 4096]].concat());
+    let photo = std::fs::read(fieldproof_tests::testdata("photo-1920x1080.jpg"))?;
     let mut rng = fastrand(seed);
     let fix = |lat: f64, lon: f64| LocationFix {
         latitude: lat,
@@ -63,10 +62,16 @@ fn run(db: &str, seed: u64) -> Result<()> {
                     let item = m.item_id.clone().unwrap_or_default();
                     match m.kind {
                         MissingKind::Photo => {
-                            // Vary the bytes so each photo is its own file.
-                            let mut p = photo.clone();
-                            p.extend_from_slice(&rng().to_le_bytes());
-                            core.add_photo(&visit.id, Some(&item), PhotoKind::ShelfOverview, &p)?;
+                            core.capture_photo(
+                                &CaptureRequest {
+                                    visit_id: visit.id.clone(),
+                                    item_id: Some(item.clone()),
+                                    kind: PhotoKind::ShelfOverview,
+                                    fix: Some(fix(lat, lon)),
+                                    utc_offset_minutes: 480,
+                                },
+                                &photo,
+                            )?;
                         }
                         MissingKind::Report => core.save_report(
                             &visit.id,

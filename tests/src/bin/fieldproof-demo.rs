@@ -11,20 +11,6 @@ use fieldproof_core::*;
 const HOUR: i64 = 3_600_000;
 const MIN: i64 = 60_000;
 
-/// A small but real baseline JPEG (8×8 grey), used when the shared test photos are not beside
-/// the repository.
-const TINY_JPEG: &[u8] = &[
-    0xFF, 0xD8, 0xFF, 0xDB, 0x00, 0x43, 0x00, 0x08, 0x06, 0x06, 0x07, 0x06, 0x05, 0x08, 0x07, 0x07, 0x07,
-    0x09, 0x09, 0x08, 0x0A, 0x0C, 0x14, 0x0D, 0x0C, 0x0B, 0x0B, 0x0C, 0x19, 0x12, 0x13, 0x0F, 0x14, 0x1D,
-    0x1A, 0x1F, 0x1E, 0x1D, 0x1A, 0x1C, 0x1C, 0x20, 0x24, 0x2E, 0x27, 0x20, 0x22, 0x2C, 0x23, 0x1C, 0x1C,
-    0x28, 0x37, 0x29, 0x2C, 0x30, 0x31, 0x34, 0x34, 0x34, 0x1F, 0x27, 0x39, 0x3D, 0x38, 0x32, 0x3C, 0x2E,
-    0x33, 0x34, 0x32, 0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x08, 0x00, 0x08, 0x01, 0x01, 0x11, 0x00, 0xFF,
-    0xC4, 0x00, 0x14, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-    0x00, 0x00, 0x00, 0x00, 0x08, 0xFF, 0xC4, 0x00, 0x14, 0x10, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00,
-    0x00, 0x3F, 0x00, 0x2A, 0x9F, 0xFF, 0xD9,
-];
-
 fn main() {
     if let Err(e) = run() {
         eprintln!("demo failed: [{}] {e}", e.code());
@@ -41,12 +27,13 @@ fn run() -> Result<()> {
     let now = SystemClock.wall_ms();
     let today_utc_midnight = now - now.rem_euclid(24 * HOUR);
     let clock = ManualClock::new(today_utc_midnight + HOUR, 2 * HOUR);
-    let day = civil_date(today_utc_midnight);
+    let day = clock::civil_date(today_utc_midnight, 0);
     let core = Core::open_with(
         Some(&db),
         CoreOptions {
             clock: Arc::new(clock.clone()),
             photo_dir: None,
+            cjk_font: None,
         },
     )?;
 
@@ -69,8 +56,19 @@ fn run() -> Result<()> {
             stop.sequence, stop.store.code, stop.store.name, stop.status
         );
     }
-    let photo = std::fs::read(fieldproof_tests::testdata("photo-1920x1080.jpg"))
-        .unwrap_or_else(|_| TINY_JPEG.to_vec());
+    let photo = fieldproof_tests::demo_photo();
+    // Chinese store names need a CJK font on the watermark; use the system's if it has one.
+    if let Some(font) = fieldproof_tests::system_cjk_font() {
+        core.set_cjk_font_file(&font)?;
+        println!("\nWatermark font for Chinese: {}", font.display());
+    }
+    let shot = |visit: &str, f: LocationFix| CaptureRequest {
+        visit_id: visit.into(),
+        item_id: Some("shelf_photo".into()),
+        kind: PhotoKind::ShelfOverview,
+        fix: Some(f),
+        utc_offset_minutes: 480,
+    };
     let fix = |lat: f64, lon: f64, north_m: f64, mock: bool| LocationFix {
         latitude: lat + north_m / 111_195.0,
         longitude: lon,
@@ -123,12 +121,19 @@ fn run() -> Result<()> {
         },
         None,
     )?;
-    let p = core.add_photo(&v1.id, Some("shelf_photo"), PhotoKind::ShelfOverview, &photo)?;
+    let shelf = core
+        .capture_photo(&shot(&v1.id, fix(31.2304, 121.52, 25.0, false)), &photo)?
+        .photo;
+    let verdict = core.verify_photo(&shelf.id)?;
     println!(
-        "  shelf photo stored: {} bytes, sha256 {}…",
-        p.byte_len,
-        &p.sha256[..16]
+        "  shelf photo stamped and signed: 防伪码 {}, {}x{}, {} bytes, verified {}",
+        shelf.evidence_code.as_deref().unwrap_or("-"),
+        shelf.width.unwrap_or(0),
+        shelf.height.unwrap_or(0),
+        shelf.byte_len,
+        verdict.verified
     );
+    println!("  photo file: {}", shelf.path);
     core.save_report(
         &v1.id,
         &VisitReport {
@@ -162,7 +167,7 @@ fn run() -> Result<()> {
     );
     let out = core.answer(&v2.id, "shelf_ok", &AnswerValue::YesNo { value: false }, None)?;
     println!(
-        "  planogram not followed → now required: {}",
+        "  planogram not followed → still missing: {}",
         missing_list(&out.missing)
     );
     core.answer(
@@ -183,7 +188,11 @@ fn run() -> Result<()> {
         },
         None,
     )?;
-    core.add_photo(&v2.id, Some("shelf_photo"), PhotoKind::ShelfOverview, &photo)?;
+    let reused = core.capture_photo(&shot(&v2.id, fix(31.2360, 121.5050, 650.0, true)), &photo)?;
+    println!(
+        "  the same shelf photo as stop 1 submitted again → {}",
+        flags(&reused.flags)
+    );
     clock.set_wall(clock.wall_ms() - 2 * HOUR);
     println!("  (the phone's clock is set back two hours)");
     core.save_report(
@@ -355,18 +364,4 @@ fn missing_list(m: &[MissingItem]) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// `YYYY-MM-DD` of a Unix-millisecond instant, in UTC (Howard Hinnant's days-to-civil).
-fn civil_date(ms: i64) -> String {
-    let z = ms.div_euclid(86_400_000) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
 }
