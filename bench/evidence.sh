@@ -57,16 +57,17 @@ mem_full=$(peak_kib "'$bin' '$photo' 1 full")
 mem_half=$(peak_kib "'$bin' '$photo' 1 2048")
 mem_floor=$(peak_kib "djpeg '$photo' | cjpeg -quality 85 > '$tmp/f2.jpg'")
 
-ratio() { echo "scale=2; $1 / $2" | bc -l; }
+ratio() { printf '%.2f' "$(echo "$1 / $2" | bc -l)"; }
+sec() { printf '%.3f' "$1"; }
 cat <<OUT
 input: $photo (${w}x${h}), median of $runs runs
 | measurement | median s | ratio |
 |---|---|---|
-| Fieldproof capture, full size | $full | $(ratio "$full" "$floor_full")x floor, $(ratio "$full" "$magick")x ImageMagick |
-| floor: djpeg \| cjpeg -quality 85 | $floor_full | 1.00 |
-| Fieldproof capture, <= 2048 px | $half | $(ratio "$half" "$floor_half")x scaled floor |
-| floor: djpeg -scale 1/2 \| cjpeg -quality 85 | $floor_half | 1.00 |
-| ImageMagick convert, same stamp | $magick | |
+| Fieldproof capture, full size | $(sec "$full") | $(ratio "$full" "$floor_full")x floor, $(ratio "$full" "$magick")x ImageMagick |
+| floor: djpeg \| cjpeg -quality 85 | $(sec "$floor_full") | 1.00 |
+| Fieldproof capture, <= 2048 px | $(sec "$half") | $(ratio "$half" "$floor_half")x scaled floor |
+| floor: djpeg -scale 1/2 \| cjpeg -quality 85 | $(sec "$floor_half") | 1.00 |
+| ImageMagick convert, same stamp | $(sec "$magick") | |
 | peak memory, capture full size | $((mem_full / 1024)) MiB | |
 | peak memory, capture <= 2048 px | $((mem_half / 1024)) MiB | |
 | peak memory, djpeg \| cjpeg (largest process) | $((mem_floor / 1024)) MiB | |

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Every test of the project, as CI runs it: formatting, lints, the Rust tests (unit, property,
-# migration, kill -9 crash test), the generated Kotlin bindings on the JVM, the generated Python
-# bindings under pytest, and the demo.
+# migration, evidence, kill -9 crash test), the generated Kotlin bindings on the JVM, the
+# generated Python bindings under pytest, a bounded fuzz run of the photo pipeline, and the demo.
 #
 #   bash tests/run-all.sh
 #
-# Needs what .ci/run installs: a JDK, JNA (Debian libjna-java), kotlinc (npm kotlin-compiler),
-# pytest (pip), and ../shared/testdata beside the repository.
+# Needs what .ci/run installs: cmake + nasm (libjpeg-turbo), a CJK font (fonts-wqy-microhei), a
+# JDK, JNA (Debian libjna-java), kotlinc (npm kotlin-compiler), pytest (pip), and
+# ../shared/testdata beside the repository. cargo-fuzz is installed by core/fuzz/run.sh.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -30,6 +31,9 @@ bash android/jvm-test/run.sh
 
 step "Python bindings under pytest (tests/python)"
 bash tests/python/run.sh
+
+step "fuzz the photo capture pipeline for 60 s (cargo fuzz, libFuzzer + ASan)"
+bash core/fuzz/run.sh 60
 
 step "demo"
 cargo run -q --bin fieldproof-demo -- --db "$(mktemp -d)/demo.db" >/dev/null

@@ -199,9 +199,11 @@ impl FieldproofCore {
     }
 
     /// Use this CJK font file (TTF/OTF/TTC) for the watermark, so Chinese store and rep names
-    /// render (Android: `/system/fonts/NotoSansCJK-Regular.ttc`). Without one they are left off.
-    pub fn set_cjk_font_file(&self, path: String) -> Result<()> {
-        Ok(self.inner.set_cjk_font_file(std::path::Path::new(&path))?)
+    /// render. `face` picks a face of a collection: Android's
+    /// `/system/fonts/NotoSansCJK-Regular.ttc` has Simplified Chinese at face 2. Without a CJK
+    /// font such names are left off the watermark, never drawn as boxes.
+    pub fn set_cjk_font_file(&self, path: String, face: u32) -> Result<()> {
+        Ok(self.inner.set_cjk_font_file(std::path::Path::new(&path), face)?)
     }
 
     /// Long-edge limit for stored photos in pixels (`None`: full size). Default 2048.

@@ -100,18 +100,20 @@ fn e7(deg: f64) -> i64 {
 }
 
 impl Core {
-    /// The fonts the watermark uses. Apps call this once with a CJK font file from the system
-    /// (Android `/system/fonts/NotoSansCJK-Regular.ttc`) or their bundle, so Chinese store names
-    /// render; without one, names the bundled Latin font cannot draw are left off, never boxed.
-    pub fn set_cjk_font(&self, font_bytes: Vec<u8>) -> Result<()> {
-        let fonts = Fonts::with_cjk(font_bytes)?;
+    /// The fonts the watermark uses. Apps call this once with a CJK font from the system
+    /// (Android: `/system/fonts/NotoSansCJK-Regular.ttc`, face 2 = Simplified Chinese) or their
+    /// bundle, so Chinese store names render; without one, names the bundled Latin font cannot
+    /// draw are left off, never boxed. `face` picks the face of a collection (.ttc); 0 otherwise.
+    /// The font stays in memory while the core is open: prefer a subset font where memory is tight.
+    pub fn set_cjk_font(&self, font_bytes: Vec<u8>, face: u32) -> Result<()> {
+        let fonts = Fonts::with_cjk_face(font_bytes, face)?;
         *self.fonts.write().unwrap_or_else(|p| p.into_inner()) = fonts;
         Ok(())
     }
 
     /// The same, from a font file (read once; fonts are large).
-    pub fn set_cjk_font_file(&self, path: &std::path::Path) -> Result<()> {
-        self.set_cjk_font(std::fs::read(path)?)
+    pub fn set_cjk_font_file(&self, path: &std::path::Path, face: u32) -> Result<()> {
+        self.set_cjk_font(std::fs::read(path)?, face)
     }
 
     /// Long-edge limit for stored photos (`None`: keep full size). Default 2048 px.

@@ -42,7 +42,7 @@ pub struct CoreOptions {
     /// Where photo files live. Default: `<database>.photos/` beside a file database, a fresh
     /// temporary folder for an in-memory one.
     pub photo_dir: Option<PathBuf>,
-    /// A CJK font (TTF/OTF/TTC bytes) for the watermark; see [`Core::set_cjk_font`].
+    /// A CJK font (TTF/OTF, or face 0 of a TTC) for the watermark; see [`Core::set_cjk_font`].
     pub cjk_font: Option<Vec<u8>>,
 }
 

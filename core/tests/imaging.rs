@@ -304,7 +304,7 @@ fn a_portrait_12mp_capture_turns_in_place_and_downscaled() {
     };
     let half = process(&tagged, &watermark(), &Fonts::bundled(), &small).unwrap();
     assert_eq!((half.width, half.height), (1500, 2000));
-    // Both paths (in place at 36 MB, copying at 9 MB) give the same picture.
+    // Full size and DCT-scaled, both turned in place, give the same picture.
     assert!(
         hamming(full.phash, half.phash) <= 2,
         "{}",
@@ -567,7 +567,9 @@ fn fonts_refuse_bad_bytes() {
         let e = Fonts::with_cjk(bytes).unwrap_err();
         assert_eq!(e.code(), "bad_font", "{e}");
     }
+    fn shareable<T: Clone + Send + Sync>(_: &T) {}
     let latin = Fonts::bundled();
+    shareable(&latin);
     assert!(latin.covers("2026-11-23 09:14:05 UTC+08:00 31.2304N ±8 m · Evidence code K7QF-3M2X"));
     assert!(!latin.covers("联华"));
 }
@@ -591,6 +593,10 @@ fn chinese_store_names_render_with_the_cjk_font_and_are_never_boxed_without() {
     for c in name.chars() {
         assert!(cjk.covers(&c.to_string()), "{c}");
     }
+    let font = std::fs::read(CJK_FONT).unwrap();
+    // The collection's second face (WenQuanYi Micro Hei Mono) works too; a face it lacks does not.
+    assert!(Fonts::with_cjk_face(font.clone(), 1).unwrap().covers(name));
+    assert_eq!(Fonts::with_cjk_face(font, 7).unwrap_err().code(), "bad_font");
 
     // A dark-grey card, so only text is bright.
     let blank = Pixels {

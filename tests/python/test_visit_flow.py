@@ -514,3 +514,19 @@ def test_a_reused_photo_is_flagged(core, photo):
     out = capture(core, visit.id, "shelf_photo", photo)
     assert [f.code for f in out.flags] == [FlagCode.POSSIBLE_REUSE]
     assert first.id in out.flags[0].detail
+
+
+WQY = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+
+
+def test_cjk_font_for_the_watermark(core, photo, tmp_path):
+    not_a_font = tmp_path / "font.ttf"
+    not_a_font.write_text("not a font")
+    expect_error(core, FieldproofError.InvalidInput, "bad_font", core.set_cjk_font_file, str(not_a_font), 0)
+    expect_error(core, FieldproofError.Storage, "io", core.set_cjk_font_file, str(tmp_path / "missing.ttc"), 0)
+    if not WQY.exists():
+        pytest.skip("fonts-wqy-microhei not installed")
+    core.set_cjk_font_file(str(WQY), 0)
+    visit = check_in_li(core)
+    out = capture(core, visit.id, "shelf_photo", photo)
+    assert core.verify_photo(out.photo.id).verified

@@ -178,7 +178,8 @@ fn corrupt(e: turbojpeg::Error) -> ImageError {
 }
 
 /// A buffer for a decoded image, refused rather than aborting when the allocation fails (a
-/// 32-bit phone can run out of address space long before `max_pixels`).
+/// 32-bit phone can run out of address space long before `max_pixels`). That refusal reports
+/// `max_pixels: 0`: no configured limit was crossed, the device had no room.
 fn zeroed(width: usize, height: usize, channels: usize) -> Result<Vec<u8>, ImageError> {
     let too_large = || ImageError::TooLarge {
         width: width as u32,

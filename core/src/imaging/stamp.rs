@@ -37,11 +37,18 @@ impl Fonts {
     /// The bundled Latin font plus a CJK font the app supplies (TTF/OTF, or the first face of a
     /// TTC), used for every character the Latin font lacks.
     pub fn with_cjk(font_bytes: Vec<u8>) -> Result<Fonts, ImageError> {
+        Fonts::with_cjk_face(font_bytes, 0)
+    }
+
+    /// The same with face `index` of a TTC. Collections order their faces by region: Android's
+    /// `NotoSansCJK-Regular.ttc` has Japanese first and Simplified Chinese at 2, whose forms a
+    /// Chinese store name should use.
+    pub fn with_cjk_face(font_bytes: Vec<u8>, index: u32) -> Result<Fonts, ImageError> {
         if font_bytes.is_empty() {
             return Err(ImageError::Font("the font file is empty".into()));
         }
-        let cjk =
-            FontVec::try_from_vec_and_index(font_bytes, 0).map_err(|e| ImageError::Font(e.to_string()))?;
+        let cjk = FontVec::try_from_vec_and_index(font_bytes, index)
+            .map_err(|e| ImageError::Font(format!("face {index}: {e}")))?;
         if cjk.units_per_em().is_none() || cjk.glyph_count() == 0 {
             return Err(ImageError::Font("the font has no usable glyphs".into()));
         }
@@ -139,13 +146,15 @@ pub(crate) fn burn(img: &mut Rgb, lines: &[String], fonts: &Fonts) {
         *p = ((u16::from(*p) * BAR_KEEP_FIFTHS + 2) / 5) as u8;
     }
 
+    // One baseline per line for every font: the Latin font's ascent..descent box, centred.
+    let Some(first) = fonts.faces.first() else { return };
+    let metrics = first.as_scaled(px_scale(first, em));
+    let (ascent, descent) = (metrics.ascent(), metrics.descent());
     for (i, line) in lines.iter().enumerate() {
         let (placed, _) = layout(line, fonts, em);
         let line_top = top as f32 + pad + i as f32 * line_h;
+        let baseline = line_top + (line_h - (ascent - descent)) / 2.0 + ascent;
         for p in placed {
-            let scaled = p.font.as_scaled(p.glyph.scale);
-            // Centre the font's ascent..descent box in the line.
-            let baseline = line_top + (line_h - (scaled.ascent() - scaled.descent())) / 2.0 + scaled.ascent();
             let mut glyph = p.glyph;
             glyph.position = point(glyph.position.x + pad, glyph.position.y + baseline.round());
             let Some(outline) = p.font.outline_glyph(glyph) else {

@@ -26,7 +26,7 @@ fn run(path: &str, runs: usize, edge: &str) -> Result<()> {
     let core = Core::open(dir.join("bench.db"))?;
     core.load_reference_json(fieldproof_tests::REFERENCE_JSON)?;
     if let Some(font) = fieldproof_tests::system_cjk_font() {
-        core.set_cjk_font_file(&font)?;
+        core.set_cjk_font_file(&font, 0)?;
     }
     core.set_photo_max_long_edge(if edge == "full" { None } else { edge.parse().ok() });
     let fix = LocationFix {

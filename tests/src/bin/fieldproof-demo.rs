@@ -59,7 +59,7 @@ fn run() -> Result<()> {
     let photo = fieldproof_tests::demo_photo();
     // Chinese store names need a CJK font on the watermark; use the system's if it has one.
     if let Some(font) = fieldproof_tests::system_cjk_font() {
-        core.set_cjk_font_file(&font)?;
+        core.set_cjk_font_file(&font, 0)?;
         println!("\nWatermark font for Chinese: {}", font.display());
     }
     let shot = |visit: &str, f: LocationFix| CaptureRequest {
