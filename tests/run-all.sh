@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Every test of the project, as CI runs it: formatting, lints, the Rust tests (unit, property,
 # migration, evidence, kill -9 crash test), the generated Kotlin bindings on the JVM, the
-# generated Python bindings under pytest, a bounded fuzz run of the photo pipeline, and the demo.
+# generated Python bindings under pytest, a bounded fuzz run of the photo pipeline, an aarch64
+# cross-build with the core's tests under qemu, and the demo.
 #
 #   bash tests/run-all.sh
 #
 # Needs what .ci/run installs: cmake + nasm (libjpeg-turbo), a CJK font (fonts-wqy-microhei), a
-# JDK, JNA (Debian libjna-java), kotlinc (npm kotlin-compiler), pytest (pip), and
+# JDK, JNA (Debian libjna-java), kotlinc (npm kotlin-compiler), pytest (pip), the aarch64 cross
+# toolchain (rustup target, gcc-aarch64-linux-gnu, g++-aarch64-linux-gnu, qemu-user), and
 # ../shared/testdata beside the repository. cargo-fuzz is installed by core/fuzz/run.sh.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -34,6 +36,9 @@ bash tests/python/run.sh
 
 step "fuzz the photo capture pipeline for 60 s (cargo fuzz, libFuzzer + ASan)"
 bash core/fuzz/run.sh 60
+
+step "cross-build for 64-bit ARM and run the core's tests under qemu"
+bash tests/cross-aarch64.sh all
 
 step "demo"
 cargo run -q --bin fieldproof-demo -- --db "$(mktemp -d)/demo.db" >/dev/null
