@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test of the project, as CI runs it: formatting, lints, the Rust tests (unit, property,
-# migration, evidence, kill -9 crash test), the generated Kotlin bindings on the JVM, the
+# migration, evidence, the server's API/security tests, kill -9 crash test, end-to-end sync
+# against the real server binary with a fault-injecting proxy and server kills), the generated Kotlin bindings on the JVM, the
 # generated Python bindings under pytest, a bounded fuzz run of the photo pipeline, an aarch64
 # cross-build with the core's tests under qemu, and the demo.
 #
@@ -22,10 +23,10 @@ cargo fmt --all --check
 step "cargo clippy --workspace --all-targets -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
-step "cargo test (core, bindings)"
+step "cargo test (core, bindings, server)"
 cargo test --workspace --exclude fieldproof-tests
 
-step "cargo test (kill -9 crash test; prints its count)"
+step "cargo test (kill -9 crash test, end-to-end sync with faults; they print their counts)"
 cargo test -p fieldproof-tests -- --nocapture
 
 step "Kotlin bindings on the JVM (android/jvm-test)"
@@ -41,6 +42,6 @@ step "cross-build for 64-bit ARM and run the core's tests under qemu"
 bash tests/cross-aarch64.sh all
 
 step "demo"
-cargo run -q --bin fieldproof-demo -- --db "$(mktemp -d)/demo.db" >/dev/null
+cargo run -q --bin fieldproof-demo -- --dir "$(mktemp -d)" >/dev/null
 
 printf '\nall suites passed in %d s\n' "$((SECONDS - started))"

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # JVM test of the generated Kotlin bindings against the host-built library (no Gradle: kotlinc +
-# java directly). Builds fieldproof-ffi, generates Kotlin into target/bindings/kotlin, compiles it
-# with src/VisitFlowTest.kt into one jar and runs it.
+# java directly). Builds fieldproof-ffi and fieldproof-server, generates Kotlin into
+# target/bindings/kotlin, compiles it with src/*.kt into one jar and runs each test's main:
+# VisitFlowTestKt (the core alone) and SyncFlowTestKt (against the real fieldproof-server binary,
+# started on 127.0.0.1:0 with a temporary data folder). Fails if either fails.
 #
 # Needs: cargo, a JDK (java), kotlinc (on PATH, or $KOTLINC, or the npm package
-# `kotlin-compiler` installed globally), JNA (Debian libjna-java, or $JNA_JAR).
+# `kotlin-compiler` installed globally), JNA (Debian libjna-java, or $JNA_JAR), and
+# kotlinx-coroutines-core-jvm for the generated `suspend fun`s (the jar kotlinc ships in its lib/,
+# or $COROUTINES_JAR).
 # Test photo: $FIELDPROOF_TESTDATA (default <repo>/../shared/testdata).
 set -euo pipefail
 
@@ -33,6 +37,9 @@ if [[ -z "$kotlinc" ]]; then
 fi
 jna="${JNA_JAR:-/usr/share/java/jna.jar}"
 [[ -f "$jna" ]] || die "JNA jar not found at $jna (set JNA_JAR, or: apt-get install libjna-java)"
+# uniffi turns async Rust functions (enrol, sync) into suspend functions built on kotlinx.coroutines.
+coroutines="${COROUTINES_JAR:-$(cd "$(dirname "$(readlink -f "$kotlinc")")/.." && pwd)/lib/kotlinx-coroutines-core-jvm.jar}"
+[[ -f "$coroutines" ]] || die "kotlinx-coroutines-core-jvm jar not found at $coroutines (set COROUTINES_JAR)"
 command -v java >/dev/null 2>&1 || die "java not found"
 [[ -f "$photo" ]] || die "test photo not found: $photo (set FIELDPROOF_TESTDATA)"
 [[ -f "$fixture" ]] || die "fixture not found: $fixture"
@@ -41,6 +48,10 @@ cd "$repo"
 
 # --- build the library and generate Kotlin ------------------------------------------------------
 gen="$(bash bindings/generate.sh kotlin)"
+echo "== cargo build -p fieldproof-server"
+cargo build -p fieldproof-server --bin fieldproof-server
+server="$target/debug/fieldproof-server"
+[[ -x "$server" ]] || die "server not built: $server"
 generated="$gen/dev/fieldproof/core/fieldproof_ffi.kt"
 [[ -f "$generated" ]] || die "bindgen wrote no $generated"
 
@@ -49,17 +60,21 @@ out="$target/jvm-test"
 mkdir -p "$out"
 jar="$out/visit-flow-test.jar"
 stamp="$out/inputs.sha256"
-inputs="$(cat "$generated" "$here/src/VisitFlowTest.kt" <(echo "$kotlinc $jna") | sha256sum | cut -d' ' -f1)"
+inputs="$(cat "$generated" "$here"/src/*.kt <(echo "$kotlinc $jna $coroutines") | sha256sum | cut -d' ' -f1)"
 if [[ -f "$jar" && -f "$stamp" && "$(cat "$stamp")" == "$inputs" ]]; then
     echo "== kotlinc: $jar is up to date"
 else
     echo "== kotlinc -> $jar"
     rm -f "$jar" "$stamp"
-    "$kotlinc" -include-runtime -cp "$jna" -d "$jar" "$generated" "$here/src/VisitFlowTest.kt"
+    "$kotlinc" -include-runtime -cp "$jna:$coroutines" -d "$jar" "$generated" "$here"/src/*.kt
     [[ -f "$jar" ]] || die "kotlinc wrote no jar"
     echo "$inputs" >"$stamp"
 fi
 
 # --- run ----------------------------------------------------------------------------------------
+status=0
 echo "== java VisitFlowTestKt"
-java -Djna.library.path="$target/debug" -cp "$jar:$jna" VisitFlowTestKt "$fixture" "$photo"
+java -Djna.library.path="$target/debug" -cp "$jar:$jna:$coroutines" VisitFlowTestKt "$fixture" "$photo" || status=1
+echo "== java SyncFlowTestKt"
+java -Djna.library.path="$target/debug" -cp "$jar:$jna:$coroutines" SyncFlowTestKt "$server" "$fixture" "$photo" || status=1
+exit "$status"

@@ -13,8 +13,9 @@ use fieldproof_core::{
     Choice, DayPlanEntry, EventTime, Flag, FlagCode, GeofenceMode, GeofenceVerdict, ItemKind, LoadSummary,
     LocationFix, LocationProvider, MissingItem, MissingKind, Objection, ObjectionKind, OpenException,
     OutboxOp, OutboxState, OutboxSummary, Photo, PhotoKind, PlanStatus, PlannedVisit, Product, ReferenceData,
-    Review, ReviewVerdict, Role, Score, SectionScore, ShowIf, Store, TemplateKind, TemplateRules, User,
-    Visit, VisitDetail, VisitReport, VisitStatus, VisitSummary,
+    RejectedOp, Review, ReviewVerdict, Role, Score, SectionScore, ServerException, ShowIf, Store,
+    SyncOptions, SyncReport, SyncState, TeamVisit, TeamVisitPhoto, TemplateKind, TemplateRules, User, Visit,
+    VisitDetail, VisitReport, VisitStatus, VisitSummary,
 };
 use fieldproof_core::{CaptureOutcome, CaptureRequest, PhotoEvidence};
 
@@ -50,6 +51,13 @@ pub enum FieldproofError {
     /// `storage`, `io`, `internal`).
     #[error("{code}: {detail}")]
     Storage { code: String, detail: String },
+    /// Enrolment or sync did not finish: `not_enrolled`, `sync_in_progress`, `network` (retries
+    /// exhausted: try later), `sync_protocol`, or the server's refusal (`device_revoked`,
+    /// `unknown_device`, `stale_request`, `replayed_request`, `device_already_enrolled`,
+    /// `invalid_enrol_code`, ...; `server_refused` for a code this version does not know).
+    /// What finished before the error stays done; nothing is lost.
+    #[error("{code}: {detail}")]
+    Sync { code: String, detail: String },
 }
 
 impl From<fieldproof_core::Error> for FieldproofError {
@@ -87,6 +95,11 @@ impl From<fieldproof_core::Error> for FieldproofError {
             | E::Storage(_)
             | E::Io(_)
             | E::Internal(_) => FieldproofError::Storage { code, detail },
+            E::NotEnrolled
+            | E::SyncInProgress
+            | E::Network { .. }
+            | E::ServerRefused { .. }
+            | E::SyncProtocol(_) => FieldproofError::Sync { code, detail },
         }
     }
 }
@@ -314,6 +327,49 @@ impl FieldproofCore {
     /// `problems` is empty.
     pub fn audit(&self) -> Result<AuditReport> {
         Ok(self.inner.audit()?)
+    }
+
+    /// Whether this device is enrolled, as whom, with which server, and how far sync got.
+    pub fn sync_state(&self) -> Result<SyncState> {
+        Ok(self.inner.sync_state()?)
+    }
+
+    /// Operations the server refused for good, oldest first, with the reason. Never resent; the
+    /// app shows them.
+    pub fn rejected_ops(&self) -> Result<Vec<RejectedOp>> {
+        Ok(self.inner.rejected_ops()?)
+    }
+
+    /// A supervisor's read-only mirror of the team's visits (filled by sync), newest first;
+    /// `rep_id` narrows it to one rep.
+    pub fn team_visits(&self, rep_id: Option<String>, limit: u32) -> Result<Vec<TeamVisit>> {
+        Ok(self.inner.team_visits(rep_id.as_deref(), limit)?)
+    }
+
+    /// The sync client's retry and size settings.
+    pub fn sync_options(&self) -> SyncOptions {
+        self.inner.sync_options()
+    }
+
+    /// Change the sync client's settings (`invalid_input` when out of range).
+    pub fn set_sync_options(&self, options: SyncOptions) -> Result<()> {
+        Ok(self.inner.set_sync_options(options)?)
+    }
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl FieldproofCore {
+    /// Enrol this device with the server at `server_url` (https; plain http only to a loopback
+    /// address) using head office's one-time code. Returns the user the device now acts for.
+    pub async fn enrol(&self, server_url: String, code: String) -> Result<User> {
+        Ok(self.inner.enrol(&server_url, &code).await?)
+    }
+
+    /// Push every pending operation (photos first), then pull this user's changes. A second call
+    /// while one runs fails at once with `sync_in_progress`. Cancelling is safe: what was
+    /// answered is kept, the rest is sent again next time (and comes back as duplicates).
+    pub async fn sync(&self) -> Result<SyncReport> {
+        Ok(self.inner.sync().await?)
     }
 }
 
@@ -1038,4 +1094,125 @@ pub struct ChainFinding {
     pub index: u32,
     pub seq: Option<i64>,
     pub code: VerifyCode,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sync
+// ---------------------------------------------------------------------------------------------
+
+/// The sync client's settings. Defaults: backoff 200 ms doubling to 5 s, 8 tries per request,
+/// 200 ops per push, 500 changes per pull page, 1 MiB photo chunks.
+#[uniffi::remote(Record)]
+pub struct SyncOptions {
+    pub initial_backoff_ms: u64,
+    pub max_backoff_ms: u64,
+    /// Tries per request, the first included.
+    pub max_attempts: u32,
+    pub connect_timeout_ms: u64,
+    pub request_timeout_ms: u64,
+    /// 1..=500.
+    pub push_batch: u32,
+    /// 1..=1000.
+    pub pull_limit: u32,
+    /// 1 byte..=4 MiB.
+    pub photo_chunk_bytes: u32,
+}
+
+/// Where this device stands with the server.
+#[uniffi::remote(Record)]
+pub struct SyncState {
+    pub enrolled: bool,
+    pub server_url: Option<String>,
+    /// The user this device acts for, as the server last described it.
+    pub user: Option<User>,
+    pub enrolled_at_ms: Option<i64>,
+    /// Last change-feed position applied (0: nothing pulled yet).
+    pub pull_cursor: i64,
+    /// Device time when the last pull page was applied.
+    pub last_sync_ms: Option<i64>,
+    pub last_server_time_ms: Option<i64>,
+    /// Server clock minus device clock, learned at the last sync.
+    pub server_offset_ms: Option<i64>,
+    pub pending_ops: u32,
+    pub rejected_ops: u32,
+    /// Photos whose bytes the server has not confirmed yet.
+    pub photos_not_uploaded: u32,
+    /// Photos the server refused for good.
+    pub photos_failed: u32,
+}
+
+/// An operation the server refused for good.
+#[uniffi::remote(Record)]
+pub struct RejectedOp {
+    pub seq: i64,
+    pub op_id: String,
+    pub kind: String,
+    pub entity_id: String,
+    /// `bad_signature`, `malformed_entry`, `conflicting_duplicate`, or `unsigned_op` (written
+    /// before the database signed its operations; it can never be sent).
+    pub reason: String,
+    pub exceptions: Vec<String>,
+    pub rejected_at_ms: Option<i64>,
+}
+
+/// An exception the server recorded against an operation it stored.
+#[uniffi::remote(Record)]
+pub struct ServerException {
+    pub seq: i64,
+    pub op_id: String,
+    pub kind: String,
+    /// `outside_geofence`, `chain_gap`, `possible_reuse`, `clock_skew`, ...
+    pub code: String,
+}
+
+/// What one sync did.
+#[uniffi::remote(Record)]
+pub struct SyncReport {
+    /// Operations the server stored now.
+    pub pushed: u32,
+    /// Operations the server already had (a retry after a lost answer).
+    pub duplicates: u32,
+    pub rejected: Vec<RejectedOp>,
+    pub exceptions: Vec<ServerException>,
+    /// Changes applied from the server.
+    pub pulled: u32,
+    pub photos_sent: u32,
+    pub photo_bytes_sent: u64,
+    pub bytes_up: u64,
+    pub bytes_down: u64,
+    pub server_time_ms: i64,
+    /// Operations still pending (written during the sync).
+    pub pending: u32,
+    /// Photos still waiting for their bytes to be confirmed (retried next sync).
+    pub photos_not_uploaded: u32,
+}
+
+/// A rep's visit as their supervisor's phone sees it.
+#[uniffi::remote(Record)]
+pub struct TeamVisit {
+    pub visit_id: String,
+    pub rep_id: String,
+    pub store_id: String,
+    /// `store_check` or `inspection`.
+    pub kind: String,
+    /// `in_progress`, `completed`, `checked_out`, `cancelled`.
+    pub status: String,
+    pub started_wall_ms: i64,
+    pub ended_wall_ms: Option<i64>,
+    /// `inside`, `outside`, `no_fix`, `not_checked`.
+    pub geofence: String,
+    pub exceptions: Vec<String>,
+    pub photos: Vec<TeamVisitPhoto>,
+    pub answers: u32,
+    pub report_summary: Option<String>,
+}
+
+/// One photo of a team visit, as the server verified it.
+#[uniffi::remote(Record)]
+pub struct TeamVisitPhoto {
+    pub photo_id: String,
+    pub sha256: String,
+    pub evidence_code: String,
+    pub photo_kind: String,
+    pub verified: bool,
 }

@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/001_init.sql"),
     include_str!("../migrations/002_reports_photos_reviews.sql"),
     include_str!("../migrations/003_evidence.sql"),
+    include_str!("../migrations/004_sync.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

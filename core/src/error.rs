@@ -54,6 +54,28 @@ pub enum Error {
     #[error("no check template for this visit: {0}")]
     NoTemplate(String),
 
+    // --- sync (`Core::enrol`, `Core::sync`) ---------------------------------------------------
+    #[error("this device is not enrolled with a server")]
+    NotEnrolled,
+    #[error("a sync or enrolment is already running on this core")]
+    SyncInProgress,
+    /// Transient failures (no connection, reset, timeout, truncated or unparsable answer, 5xx)
+    /// outlasted the retries. Nothing was lost: unanswered ops stay pending.
+    #[error("network: {detail}")]
+    Network { detail: String },
+    /// The server answered with a 4xx error body (or a non-JSON 4xx). `code` is the server's
+    /// own reason code as sent; [`Error::code`] maps the known ones to stable codes.
+    #[error("server refused (HTTP {status} {code}): {message}")]
+    ServerRefused {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// The server's answer does not fit the protocol (result count, cursor going backwards...).
+    /// Nothing of that answer was applied.
+    #[error("server answer breaks the sync protocol: {0}")]
+    SyncProtocol(String),
+
     // --- storage ---------------------------------------------------------------------------
     #[error("database schema version {found} is newer than this app supports ({supported})")]
     DatabaseTooNew { found: i64, supported: i64 },
@@ -97,6 +119,11 @@ impl Error {
             Error::FixRequired => "fix_required",
             Error::NotAllowed(_) => "not_allowed",
             Error::NoTemplate(_) => "no_template",
+            Error::NotEnrolled => "not_enrolled",
+            Error::SyncInProgress => "sync_in_progress",
+            Error::Network { .. } => "network",
+            Error::ServerRefused { code, .. } => server_code(code),
+            Error::SyncProtocol(_) => "sync_protocol",
             Error::DatabaseTooNew { .. } => "database_too_new",
             Error::DatabaseCorrupt { .. } => "database_corrupt",
             Error::Storage(e) if is_corruption(e) => "database_corrupt",
@@ -109,6 +136,40 @@ impl Error {
     pub(crate) fn not_found(what: &'static str, id: impl Into<String>) -> Self {
         Error::NotFound { what, id: id.into() }
     }
+}
+
+/// The server's reason codes (`docs/sync-protocol.md`) that [`Error::code`] passes through for
+/// [`Error::ServerRefused`]; any other is `server_refused` (the raw code stays in the variant).
+/// `code()` returns `&'static str`, so a code a newer server invents cannot leak through it.
+pub const SERVER_CODES: &[&str] = &[
+    "missing_signature",
+    "unknown_device",
+    "bad_request_signature",
+    "stale_request",
+    "replayed_request",
+    "device_revoked",
+    "device_mismatch",
+    "device_already_enrolled",
+    "invalid_enrol_code",
+    "enrol_code_expired",
+    "enrol_code_used",
+    "bad_enrol_signature",
+    "body_too_large",
+    "malformed_json",
+    "too_many_ops",
+    "manifest_mismatch",
+    "bad_signature",
+    "photo_too_large",
+    "offset_mismatch",
+    "photo_hash_mismatch",
+];
+
+fn server_code(code: &str) -> &'static str {
+    SERVER_CODES
+        .iter()
+        .copied()
+        .find(|c| *c == code)
+        .unwrap_or("server_refused")
 }
 
 pub(crate) fn is_corruption(e: &rusqlite::Error) -> bool {

@@ -16,6 +16,7 @@ mod outbox;
 mod queries;
 mod reference;
 pub mod rules;
+pub mod sync;
 mod visits;
 
 use std::collections::HashMap;
@@ -29,6 +30,10 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Result};
 pub use model::*;
 pub use outbox::{AuditReport, OutboxSummary};
+#[cfg(feature = "sync-client")]
+pub use sync::client::SyncOptions;
+pub use sync::wire::{TeamVisit, TeamVisitPhoto};
+pub use sync::{RejectedOp, ServerException, SyncReport, SyncState};
 pub use visits::{AnswerOutcome, CheckInRequest};
 
 /// Upper bound on one photo handed to the core; a 12 MP phone JPEG is 3–8 MB.
@@ -71,6 +76,8 @@ pub struct Core {
     pub(crate) signer: evidence::Signer,
     pub(crate) fonts: RwLock<imaging::Fonts>,
     pub(crate) photo_options: RwLock<imaging::ProcessOptions>,
+    #[cfg(feature = "sync-client")]
+    pub(crate) sync_rt: sync::client::SyncRuntime,
 }
 
 impl Drop for Core {
@@ -140,6 +147,8 @@ impl Core {
             signer,
             fonts: RwLock::new(fonts),
             photo_options: RwLock::new(photo_options),
+            #[cfg(feature = "sync-client")]
+            sync_rt: sync::client::SyncRuntime::default(),
         })
     }
 
@@ -191,10 +200,7 @@ impl Core {
     /// Remember the server's clock (every sync response carries it) for later clock checks.
     pub fn record_server_time(&self, server_wall_ms: i64) -> Result<()> {
         let offset = server_wall_ms - self.clock.wall_ms();
-        self.lock()
-            .conn
-            .execute("UPDATE device SET server_offset_ms = ?1 WHERE id = 1", [offset])?;
-        Ok(())
+        sync::local::set_server_offset(&self.lock().conn, offset)
     }
 }
 

@@ -145,3 +145,69 @@ fn a_damaged_page_inside_a_real_database_is_quarantined() {
     };
     assert_eq!(std::fs::read(quarantined_to).unwrap(), bytes);
 }
+
+/// v4 (sync) on a database with history: ops keep their state and have no server answer yet,
+/// the device is not enrolled, and the new tables start empty.
+#[test]
+fn v3_data_upgrades_to_v4_unsynced_and_not_enrolled() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("v3.db");
+    {
+        let c = Connection::open(&p).unwrap();
+        c.execute_batch(V1_FIXTURE).unwrap();
+        db::migrate_to(&c, 3).unwrap();
+        assert_eq!(db::user_version(&c).unwrap(), 3);
+    }
+    let core = Core::open(&p).unwrap();
+    let c = Connection::open(&p).unwrap();
+    assert_eq!(db::user_version(&c).unwrap(), 4);
+    type Answer = (String, Option<String>, Option<String>, Option<i64>);
+    let answers: Vec<Answer> = c
+        .prepare("SELECT state, server_status, server_reason, answered_at_ms FROM outbox ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(answers, vec![("pending".to_string(), None, None, None); 3]);
+    for table in ["sync_state", "photo_uploads", "team_visits"] {
+        let n: i64 = c
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0, "{table}");
+    }
+    let state = core.sync_state().unwrap();
+    assert!(!state.enrolled);
+    assert_eq!(
+        (state.pending_ops, state.rejected_ops, state.pull_cursor),
+        (3, 0, 0)
+    );
+    assert!(core.rejected_ops().unwrap().is_empty());
+    assert!(core.team_visits(None, 10).unwrap().is_empty());
+    assert!(core.audit().unwrap().is_clean(), "{:?}", core.audit().unwrap());
+}
+
+/// The sync tables' constraints hold: one enrolment row, known roles, known upload states.
+#[test]
+fn v4_sync_tables_refuse_bad_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("v4.db");
+    drop(Core::open(&p).unwrap());
+    let c = Connection::open(&p).unwrap();
+    c.pragma_update(None, "foreign_keys", "ON").unwrap();
+    let insert = |id: i64, role: &str| {
+        c.execute(
+            "INSERT INTO sync_state (id, server_url, user_id, user_role, user_json, enrolled_at_ms)
+             VALUES (?1, 'https://x', 'u', ?2, '{}', 1)",
+            rusqlite::params![id, role],
+        )
+    };
+    assert!(insert(2, "rep").is_err(), "a second enrolment row");
+    assert!(insert(1, "admin").is_err(), "an unknown role");
+    insert(1, "supervisor").unwrap();
+    let upload = c.execute(
+        "INSERT INTO photo_uploads (op_id, sha256, size, state, updated_at_ms) VALUES ('no-such-op', 'h', 1, 'complete', 1)",
+        [],
+    );
+    assert!(upload.is_err(), "an upload row needs its outbox op");
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Python test of the generated bindings: builds fieldproof-ffi, generates fieldproof_ffi.py into
 # target/bindings/python, copies libfieldproof_ffi.so next to it (uniffi's Python loads the library
-# from its own folder) and runs pytest on tests/python. Extra arguments go to pytest.
+# from its own folder), builds fieldproof-server (test_sync_server.py starts the real binary, path
+# in FIELDPROOF_SERVER_BIN) and runs pytest on tests/python. Extra arguments go to pytest.
 #
 # Needs: cargo, python3 with pytest (pip install pytest).
 # Test photo: $FIELDPROOF_TESTDATA (default <repo>/../shared/testdata).
@@ -25,8 +26,12 @@ cd "$repo"
 
 gen="$(bash bindings/generate.sh python)"
 [[ -f "$gen/fieldproof_ffi.py" ]] || die "bindgen wrote no $gen/fieldproof_ffi.py"
+echo "== cargo build -p fieldproof-server"
+cargo build -p fieldproof-server --bin fieldproof-server
+server="${CARGO_TARGET_DIR:-$repo/target}/debug/fieldproof-server"
+[[ -x "$server" ]] || die "server not built: $server"
 
 echo "== pytest tests/python"
-export FIELDPROOF_PY_BINDINGS="$gen" FIELDPROOF_TESTDATA="$testdata"
+export FIELDPROOF_PY_BINDINGS="$gen" FIELDPROOF_TESTDATA="$testdata" FIELDPROOF_SERVER_BIN="$server"
 # No .pytest_cache in the working tree.
 "$python" -m pytest -q -p no:cacheprovider tests/python "$@"

@@ -1,5 +1,9 @@
 //! Shared pieces of the end-to-end tests, the crash worker and the demo.
 
+pub mod day;
+pub mod fault_proxy;
+pub mod server;
+
 /// The reference data every test and the demo use: Shanghai stores (Chinese names), three reps,
 /// two supervisors, the standard store check and the supervisor inspection.
 pub const REFERENCE_JSON: &str = include_str!("../fixtures/reference.json");

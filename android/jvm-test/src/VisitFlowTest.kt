@@ -24,11 +24,13 @@ import dev.fieldproof.core.ObjectionKind
 import dev.fieldproof.core.PhotoKind
 import dev.fieldproof.core.PlanStatus
 import dev.fieldproof.core.ReviewVerdict
+import dev.fieldproof.core.SyncOptions
 import dev.fieldproof.core.VisitReport
 import dev.fieldproof.core.VisitStatus
 import java.io.File
 import java.nio.file.Files
 import kotlin.system.exitProcess
+import kotlinx.coroutines.runBlocking
 
 private var passed = 0
 private var failed = 0
@@ -54,6 +56,7 @@ private val FieldproofException.code: String
         is FieldproofException.NotFound -> code
         is FieldproofException.Refused -> code
         is FieldproofException.Storage -> code
+        is FieldproofException.Sync -> code
     }
 
 /**
@@ -383,6 +386,54 @@ private fun flow(core: FieldproofCore, referenceJson: String, photo: ByteArray) 
     checkEq("outbox table holds every op", core.tableRowCounts().first { it.table == "outbox" }.rows, ops.size.toLong())
 }
 
+/**
+ * Sync without a server: `enrol` and `sync` are suspend functions, their errors carry stable
+ * codes, and the sync queries answer on a device that was never enrolled. (End-to-end syncs
+ * against fieldproof-server build on this.)
+ */
+private fun syncWithoutServer(core: FieldproofCore, referenceJson: String) = runBlocking {
+    core.loadReferenceJson(referenceJson)
+    val state = core.syncState()
+    checkEq("a new core is not enrolled", Triple(state.enrolled, state.user, state.pullCursor), Triple(false, null, 0L))
+
+    val notEnrolled = try {
+        core.sync()
+        null
+    } catch (e: FieldproofException) {
+        e
+    }
+    check("sync() before enrolment -> not_enrolled", notEnrolled is FieldproofException.Sync && notEnrolled.code == "not_enrolled") {
+        notEnrolled
+    }
+
+    val fast: SyncOptions = core.syncOptions().copy(initialBackoffMs = 1uL, maxBackoffMs = 2uL, maxAttempts = 2u)
+    core.setSyncOptions(fast)
+    checkEq("sync options are kept", core.syncOptions(), fast)
+    val port = java.net.ServerSocket(0).use { it.localPort }
+    val unreachable = try {
+        core.enrol("http://127.0.0.1:$port", "K7QF-2M9X")
+        null
+    } catch (e: FieldproofException) {
+        e
+    }
+    check("enrol() against a closed port -> network", unreachable is FieldproofException.Sync && unreachable.code == "network") {
+        unreachable
+    }
+    checkEq("still not enrolled", core.syncState().enrolled, false)
+
+    val plainHttp = try {
+        core.enrol("http://sync.example.com", "K7QF-2M9X")
+        null
+    } catch (e: FieldproofException) {
+        e
+    }
+    check("plain http to another host -> invalid_input", plainHttp is FieldproofException.InvalidInput && plainHttp.code == "invalid_input") {
+        plainHttp
+    }
+    checkEq("no rejected ops", core.rejectedOps(), emptyList())
+    checkEq("no team visits", core.teamVisits(null, 10u), emptyList())
+}
+
 private fun sha256Hex(bytes: ByteArray): String =
     java.security.MessageDigest.getInstance("SHA-256").digest(bytes).joinToString("") { "%02x".format(it) }
 
@@ -433,6 +484,16 @@ fun main(args: Array<String>) {
             }
         } finally {
             dir.deleteRecursively()
+        }
+    }
+
+    runScenario("sync without a server") {
+        FieldproofCore.openInMemory().use { core ->
+            try {
+                syncWithoutServer(core, referenceJson)
+            } finally {
+                File(core.photoDir()).deleteRecursively()
+            }
         }
     }
 

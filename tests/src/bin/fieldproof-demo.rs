@@ -1,12 +1,18 @@
-//! The demo: a rep's day (and her supervisor's) on a fresh local database, with the embedded
-//! Shanghai reference data. No set-up, no network. Prints what happened: visits, flags, locked
-//! completions, scores, the outbox.
+//! The demo: the sync server with its embedded defaults on loopback, a rep's day on her phone
+//! (every rule of the visit flow on show), two more reps' days, all synced to the server in the
+//! evening; then the supervisor's phone pulls the team's visits and head office's view of the
+//! server is printed, with where to look. No set-up: the embedded Shanghai reference data, a
+//! fresh folder under the system's temporary directory.
 //!
-//! `cargo run --release --bin fieldproof-demo [-- --db PATH]`
+//! `cargo run --bin fieldproof-demo [-- --dir PATH] [--serve]`
+//!
+//! `--serve` keeps the server running at the end (Ctrl-C to stop) so its API can be explored.
 
 use std::sync::Arc;
 
 use fieldproof_core::*;
+use fieldproof_tests::day::{self, DayClock};
+use fieldproof_tests::server::ServerProcess;
 
 const HOUR: i64 = 3_600_000;
 const MIN: i64 = 60_000;
@@ -19,15 +25,52 @@ fn main() {
 }
 
 fn run() -> Result<()> {
-    let db = match std::env::args().skip_while(|a| a != "--db").nth(1) {
+    let args: Vec<String> = std::env::args().collect();
+    let dir = match args.iter().skip_while(|a| *a != "--dir").nth(1) {
         Some(p) => std::path::PathBuf::from(p),
-        None => std::env::temp_dir().join(format!("fieldproof-demo-{}.db", std::process::id())),
+        None => std::env::temp_dir().join(format!("fieldproof-demo-{}", std::process::id())),
     };
-    // The demo day starts today at 09:00 Shanghai time, on a clock the demo moves by hand.
+    let keep_serving = args.iter().any(|a| a == "--serve");
+    std::fs::create_dir_all(&dir).map_err(|e| Error::Internal(format!("{}: {e}", dir.display())))?;
+    let db = dir.join("li.db");
+
+    // The reps' day ran offline earlier today: 09:00 Shanghai time, on a clock the demo moves by
+    // hand. It must lie in the past, or the server would rightly call every op's time
+    // impossible (`clock_skew`); before 17:00 Shanghai the demo replays yesterday.
     let now = SystemClock.wall_ms();
-    let today_utc_midnight = now - now.rem_euclid(24 * HOUR);
-    let clock = ManualClock::new(today_utc_midnight + HOUR, 2 * HOUR);
-    let day = clock::civil_date(today_utc_midnight, 0);
+    let mut day_start = now - now.rem_euclid(24 * HOUR) + HOUR;
+    if day_start + 8 * HOUR > now {
+        day_start -= 24 * HOUR;
+    }
+    let clock = ManualClock::new(day_start, 2 * HOUR);
+    let day = clock::civil_date(day_start, 480);
+
+    let mut reference: ReferenceData = serde_json::from_str(fieldproof_tests::REFERENCE_JSON)
+        .map_err(|e| Error::Internal(format!("embedded reference data: {e}")))?;
+    for p in &mut reference.plans {
+        p.date = day.clone();
+    }
+
+    // --- The server: embedded SQLite and a photo folder, loopback, a free port -------------------
+    let server_dir = dir.join("server");
+    let mut server = ServerProcess::start(&server_dir).map_err(Error::Internal)?;
+    let reference_file = dir.join("reference.json");
+    std::fs::write(
+        &reference_file,
+        serde_json::to_string_pretty(&reference).map_err(|e| Error::Internal(e.to_string()))?,
+    )
+    .map_err(|e| Error::Internal(e.to_string()))?;
+    server
+        .admin(&["load-reference", &reference_file.to_string_lossy()])
+        .map_err(Error::Internal)?;
+    println!("Fieldproof demo — folder {}", dir.display());
+    println!(
+        "Sync server {} (data in {}), reference data loaded by head office.\n",
+        server.url(),
+        server_dir.display()
+    );
+
+    // Her phone was set up with the day's data (the same reference data) and works offline.
     let core = Core::open_with(
         Some(&db),
         CoreOptions {
@@ -36,16 +79,9 @@ fn run() -> Result<()> {
             cjk_font: None,
         },
     )?;
-
-    let mut reference: ReferenceData = serde_json::from_str(fieldproof_tests::REFERENCE_JSON)
-        .map_err(|e| Error::Internal(format!("embedded reference data: {e}")))?;
-    for p in &mut reference.plans {
-        p.date = day.clone();
-    }
     let loaded = core.load_reference_data(&reference)?;
-    println!("Fieldproof demo — database {}", db.display());
     println!(
-        "Reference data loaded: {} users, {} stores, {} products, {} templates, {} plan lines\n",
+        "李娜's phone, offline: {} users, {} stores, {} products, {} templates, {} plan lines",
         loaded.users, loaded.stores, loaded.products, loaded.templates, loaded.plans
     );
 
@@ -246,45 +282,6 @@ fn run() -> Result<()> {
     core.cancel_visit(&v3.id, "门店装修，暂停营业")?;
     println!("  cancelled: store closed for renovation");
 
-    // --- The supervisor ---------------------------------------------------------------------------
-    clock.advance(2 * HOUR);
-    println!("\n[14:00] 王磊 (sup-wang), supervisor");
-    core.review_visit(
-        "sup-wang",
-        &v2.id,
-        ReviewVerdict::Flag,
-        "虚拟定位 + 时间异常，请解释",
-    )?;
-    core.review_visit("sup-wang", &v1.id, ReviewVerdict::Accept, "")?;
-    println!("  reviewed stop 1: accepted; stop 2: flagged");
-    let insp = core.check_in(&CheckInRequest {
-        user_id: "sup-wang".into(),
-        store_id: "st-001".into(),
-        plan_id: None,
-        template_id: None,
-        fix: Some(fix(31.2304, 121.52, 10.0, false)),
-    })?;
-    core.answer(
-        &insp.id,
-        "display_score",
-        &AnswerValue::Choice {
-            choice_id: "good".into(),
-        },
-        None,
-    )?;
-    core.answer(
-        &insp.id,
-        "pop_material",
-        &AnswerValue::YesNo { value: false },
-        None,
-    )?;
-    let insp = core.complete_visit(&insp.id)?;
-    core.check_out(&insp.id, None)?;
-    println!(
-        "  own inspection of SH-E-001 → score {:.1}",
-        insp.score.unwrap_or(0.0)
-    );
-
     // --- What the phone now holds -------------------------------------------------------------------
     println!("\nPlan at the end of the day:");
     for stop in core.day_plan("rep-li", &day)? {
@@ -341,11 +338,169 @@ fn run() -> Result<()> {
             format!("{:?}", audit.problems)
         }
     );
+    // --- Evening: everyone syncs -----------------------------------------------------------------
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    println!("\n[18:00] Back in signal: 李娜's phone enrols with head office's one-time code and syncs");
+    let code = server.enrol_code("rep-li").map_err(Error::Internal)?;
+    rt.block_on(core.enrol(&server.url(), &code))?;
+    print_sync("李娜", &rt.block_on(core.sync())?);
+
+    // Two more reps' days, also offline and earlier, synced the same way. 赵强 "documents" a
+    // second visit with the photo 李娜 took at SH-E-001: only the server, which sees every rep's
+    // photos, can catch that.
+    let others = [
+        ("rep-zhao", "赵强", "st-101", day::Trouble::default()),
+        (
+            "rep-chen",
+            "陈静",
+            "st-002",
+            day::Trouble {
+                outside_geofence: true,
+                mock_location: false,
+                price_gap_unexplained: false,
+            },
+        ),
+    ];
+    for (n, (rep, name, store_id, trouble)) in others.into_iter().enumerate() {
+        let clock = DayClock::simulated(day_start + HOUR);
+        let phone = day::open_core(&dir.join(format!("{rep}.db")), &clock)?;
+        phone.load_reference_data(&reference)?;
+        let store = phone
+            .stores(None)?
+            .into_iter()
+            .find(|s| s.id == store_id)
+            .ok_or_else(|| Error::Internal(format!("no store {store_id}")))?;
+        let first = day::store_check(
+            &phone,
+            &clock,
+            rep,
+            &store,
+            None,
+            &[day::distinct_photo(10 + n as u32)],
+            trouble,
+        )?;
+        let mut photos = first.photos.len();
+        if rep == "rep-zhao" {
+            let again = day::store_check(
+                &phone,
+                &clock,
+                rep,
+                &store,
+                None,
+                std::slice::from_ref(&photo),
+                day::Trouble::default(),
+            )?;
+            photos += again.photos.len();
+        }
+        let code = server.enrol_code(rep).map_err(Error::Internal)?;
+        rt.block_on(phone.enrol(&server.url(), &code))?;
+        let visits = if rep == "rep-zhao" { 2 } else { 1 };
+        println!(
+            "{name} ({rep}): {visits} visit{} with {photos} photo{} done offline; enrolled",
+            if visits == 1 { "" } else { "s" },
+            if photos == 1 { "" } else { "s" }
+        );
+        print_sync(name, &rt.block_on(phone.sync())?);
+    }
+
+    // --- The supervisor's phone -------------------------------------------------------------------
+    println!("\n王磊 (sup-wang), supervisor: enrols, syncs, and has his team's visits to review offline");
+    let sup_clock = DayClock::real_time();
+    let sup = day::open_core(&dir.join("sup-wang.db"), &sup_clock)?;
+    let code = server.enrol_code("sup-wang").map_err(Error::Internal)?;
+    rt.block_on(sup.enrol(&server.url(), &code))?;
+    print_sync("王磊", &rt.block_on(sup.sync())?);
+    let st001 = sup
+        .stores(None)?
+        .into_iter()
+        .find(|s| s.id == "st-001")
+        .ok_or_else(|| Error::Internal("no st-001".into()))?;
+    let insp = day::inspection(
+        &sup,
+        &sup_clock,
+        "sup-wang",
+        &st001,
+        Some(&day::distinct_photo(20)),
+    )?;
+    println!("  own inspection of SH-E-001 (visit {})", short(&insp.visit_id));
+    print_sync("王磊", &rt.block_on(sup.sync())?);
+    for v in sup.team_visits(None, 50)? {
+        println!(
+            "  team visit {} {:<8} {} {:<12} photos {}/{} verified, exceptions [{}]",
+            short(&v.visit_id),
+            v.rep_id,
+            v.store_id,
+            v.status,
+            v.photos.iter().filter(|p| p.verified).count(),
+            v.photos.len(),
+            v.exceptions.join(", ")
+        );
+    }
+
+    // --- Head office: what the server holds ---------------------------------------------------------
+    let stats = server.stats().map_err(Error::Internal)?;
     println!(
-        "\nThe database stays at {} for a closer look (sqlite3).",
-        db.display()
+        "\nServer: {} ops from {} devices, {} visits, {} photos ({} verified), {} rejected ops",
+        stats["ops"],
+        stats["devices"],
+        stats["visits"],
+        stats["photos"],
+        stats["photos_verified"],
+        stats["rejected_ops"]
     );
+    println!(
+        "Exceptions for head office ({} still open; a price gap explained later resolves itself):",
+        stats["open_exceptions"]
+    );
+    if let Some(by_code) = stats["exceptions_by_code"].as_object() {
+        for (code, n) in by_code {
+            println!("  {code:<24} {n}");
+        }
+    }
+    let data = server.data_dir().display().to_string();
+    println!("\nWhere to look:");
+    println!(
+        "  {}/healthz   {}/metrics   {}/openapi.json",
+        server.url(),
+        server.url(),
+        server.url()
+    );
+    println!("  server database   {data}/fieldproof.db (sqlite3), photos in {data}/photos/");
+    println!("  exception queue   FIELDPROOF_DATA_DIR={data} fieldproof-server admin exceptions");
+    println!("  phones            {}/*.db", dir.display());
+    println!("  serve it again    cargo run --bin fieldproof-server -- serve --data-dir {data}");
+    if keep_serving {
+        println!("\nServing at {} until Ctrl-C.", server.url());
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
+    }
+    server.terminate().map_err(Error::Internal)?;
     Ok(())
+}
+
+fn short(id: &str) -> &str {
+    &id[id.len().saturating_sub(8)..]
+}
+
+fn print_sync(who: &str, r: &SyncReport) {
+    let mut codes: Vec<&str> = r.exceptions.iter().map(|e| e.code.as_str()).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    println!(
+        "  {who} synced: {} ops sent, {} duplicates, {} rejected, {} photos ({} KiB), {} changes pulled; server flagged [{}]",
+        r.pushed,
+        r.duplicates,
+        r.rejected.len(),
+        r.photos_sent,
+        r.photo_bytes_sent / 1024,
+        r.pulled,
+        codes.join(", ")
+    );
 }
 
 fn flags(f: &[Flag]) -> String {

@@ -1,0 +1,268 @@
+//! The sync protocol's messages, shared by the core's sync client and `fieldproof-server`, so
+//! the two cannot drift. JSON over HTTP; `docs/sync-protocol.md` is the prose version.
+//!
+//! Everything here is plain data plus the two byte strings that get signed (a request, an
+//! enrolment). No I/O.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::model::User;
+
+/// Path prefix of every API route.
+pub const API_PREFIX: &str = "/v1";
+
+/// Request-signing headers (lower case, as HTTP/2 and axum see them).
+pub const HEADER_DEVICE: &str = "x-fp-device";
+pub const HEADER_TIME: &str = "x-fp-time";
+pub const HEADER_NONCE: &str = "x-fp-nonce";
+pub const HEADER_SIGNATURE: &str = "x-fp-signature";
+
+/// A signed request is accepted if its time is within this much of the server's clock.
+pub const MAX_REQUEST_SKEW_MS: i64 = 5 * 60 * 1000;
+/// Most ops in one push.
+pub const MAX_PUSH_OPS: usize = 500;
+/// Most changes in one pull page.
+pub const MAX_PULL_LIMIT: u32 = 1000;
+/// Largest photo chunk in one `PUT /v1/photos/{sha256}`.
+pub const MAX_PHOTO_CHUNK: usize = 4 * 1024 * 1024;
+
+/// The bytes a device signs for each request: method, path with query, time, nonce and the
+/// body's SHA-256, one per line. `path_and_query` is exactly what the request line carries
+/// (e.g. `/v1/pull?cursor=10&limit=500`).
+pub fn request_signing_bytes(
+    method: &str,
+    path_and_query: &str,
+    time_ms: i64,
+    nonce: &str,
+    body_sha256_hex: &str,
+) -> String {
+    format!(
+        "fieldproof-request-v1\n{}\n{path_and_query}\n{time_ms}\n{nonce}\n{body_sha256_hex}",
+        method.to_ascii_uppercase()
+    )
+}
+
+/// The bytes a device signs to prove, at enrolment, that it holds the key it presents.
+pub fn enrol_signing_bytes(code: &str, device_id: &str, public_key_hex: &str) -> String {
+    format!("fieldproof-enrol-v1\n{code}\n{device_id}\n{public_key_hex}")
+}
+
+/// Every error response: `{"error": {...}, "server_time_ms": ...}` with the HTTP status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ApiErrorDetail,
+    pub server_time_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiErrorDetail {
+    /// Stable reason code, e.g. `replayed_request`, `device_revoked`, `malformed_json`.
+    pub code: String,
+    /// For people: names the problem (for malformed JSON, the field and position).
+    pub message: String,
+}
+
+// --- enrolment ---------------------------------------------------------------------------------
+
+/// `POST /v1/enrol` (not request-signed: the device is not known yet; the body proves the key).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnrolRequest {
+    /// The one-time code head office issued for this user.
+    pub code: String,
+    pub device_id: String,
+    /// Ed25519 public key, 64 lowercase hex.
+    pub public_key_hex: String,
+    /// Signature over [`enrol_signing_bytes`], 128 lowercase hex.
+    pub signature_hex: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnrolResponse {
+    /// The user this device now acts for.
+    pub user: User,
+    pub server_time_ms: i64,
+}
+
+// --- push --------------------------------------------------------------------------------------
+
+/// One outbox op as uploaded: the signed chain entry (canonical JSON, which carries device id,
+/// seq, op id, kind, entity id, time, prev hash and payload) and its signature.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushOp {
+    pub entry: String,
+    pub signature_hex: String,
+}
+
+/// `POST /v1/push`: ops of the signing device only, in sequence order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushRequest {
+    pub ops: Vec<PushOp>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpStatus {
+    /// Stored now.
+    Applied,
+    /// Already stored, byte for byte (a retried or replayed push). Nothing changed.
+    Duplicate,
+    /// Refused for good; `reason` says why. The device keeps it visible and moves on.
+    Rejected,
+}
+
+/// The answer for one op, in the same position as the op in the request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpResult {
+    /// `None` only when the entry could not be parsed at all.
+    pub op_id: Option<String>,
+    pub seq: Option<i64>,
+    pub status: OpStatus,
+    /// For `rejected`: `bad_signature`, `malformed_entry`, `conflicting_duplicate`, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Exception codes the server recorded against this op (it stores the op anyway):
+    /// `chain_gap`, `outside_geofence`, `mock_location`, `clock_jump`, ...
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exceptions: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushResponse {
+    pub results: Vec<OpResult>,
+    pub server_time_ms: i64,
+}
+
+// --- photos ------------------------------------------------------------------------------------
+
+/// `POST /v1/photos`: announce a photo before sending its bytes. The manifest (the signed entry
+/// of the photo's `visit.photo` op) must name this hash and size and verify with the device key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhotoOffer {
+    pub sha256: String,
+    pub size: u64,
+    pub entry: String,
+    pub signature_hex: String,
+}
+
+/// Where an upload stands. Answer to the offer, each chunk, and `GET /v1/photos/{sha256}`; a
+/// `409 offset_mismatch` carries it too, so the device resumes from `offset`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhotoStatus {
+    pub sha256: String,
+    pub size: u64,
+    /// Bytes the server holds; the next chunk must start here.
+    pub offset: u64,
+    /// All bytes received and their SHA-256 checked.
+    pub complete: bool,
+    pub server_time_ms: i64,
+}
+
+// --- pull --------------------------------------------------------------------------------------
+
+/// What one change carries. Reference kinds are the core's reference types; `team_visit` is a
+/// [`TeamVisit`] (supervisors only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    User,
+    Store,
+    Product,
+    Template,
+    Plan,
+    TeamVisit,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// Position in the server's change feed; strictly increasing within a pull.
+    pub seq: i64,
+    pub kind: ChangeKind,
+    pub id: String,
+    /// The whole record as it is now (upsert).
+    pub body: Value,
+}
+
+/// `GET /v1/pull?cursor=<last seq seen, 0 at first>&limit=<1..=1000>`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullResponse {
+    pub changes: Vec<Change>,
+    /// Pass this back as `cursor` next time (the last change's seq, or the cursor sent).
+    pub cursor: i64,
+    pub has_more: bool,
+    pub server_time_ms: i64,
+}
+
+/// A rep's visit as their supervisor's phone sees it: enough to review it with no signal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeamVisit {
+    pub visit_id: String,
+    pub rep_id: String,
+    pub store_id: String,
+    /// `store_check` or `inspection`.
+    pub kind: String,
+    /// `in_progress`, `completed`, `checked_out`, `cancelled`.
+    pub status: String,
+    pub started_wall_ms: i64,
+    pub ended_wall_ms: Option<i64>,
+    /// Geofence verdict at check-in: `inside`, `outside`, `no_fix`, `not_checked`.
+    pub geofence: String,
+    /// Open exception codes on this visit, server's and device's.
+    pub exceptions: Vec<String>,
+    pub photos: Vec<TeamVisitPhoto>,
+    pub answers: u32,
+    pub report_summary: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeamVisitPhoto {
+    pub photo_id: String,
+    pub sha256: String,
+    pub evidence_code: String,
+    pub photo_kind: String,
+    /// The server verified bytes, manifest and signature.
+    pub verified: bool,
+}
+
+// --- health ------------------------------------------------------------------------------------
+
+/// `GET /healthz`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+    pub server_time_ms: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn signing_bytes_are_line_separated_and_method_is_upper_case() {
+        assert_eq!(
+            request_signing_bytes("post", "/v1/push", 1700000000000, "ab12", "e3b0"),
+            "fieldproof-request-v1\nPOST\n/v1/push\n1700000000000\nab12\ne3b0"
+        );
+        assert_eq!(
+            enrol_signing_bytes("K7QF", "dev", "00ff"),
+            "fieldproof-enrol-v1\nK7QF\ndev\n00ff"
+        );
+    }
+
+    #[test]
+    fn op_results_omit_empty_fields() {
+        let r = OpResult {
+            op_id: Some("o".into()),
+            seq: Some(1),
+            status: OpStatus::Applied,
+            reason: None,
+            exceptions: vec![],
+        };
+        assert_eq!(
+            serde_json::to_string(&r).unwrap(),
+            r#"{"op_id":"o","seq":1,"status":"applied"}"#
+        );
+    }
+}

@@ -1,0 +1,457 @@
+//! The HTTP face of [`Store`]: routes, request signing, size limits and JSON errors.
+//!
+//! Bodies are read by hand with each route's limit (axum's extractors would answer a bad body
+//! in plain text), JSON is decoded with the path of the offending field, and everything that
+//! touches SQLite or the disk runs on the blocking pool.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue, request::Parts};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use fieldproof_core::sync::wire::{
+    EnrolRequest, Health, PhotoOffer, PhotoStatus, PullResponse, PushRequest, PushResponse,
+};
+use futures_util::FutureExt;
+use http_body_util::BodyExt;
+use serde::de::DeserializeOwned;
+
+use crate::auth::{self, Authenticated, SignedHeaders};
+use crate::error::{ApiError, ApiResult};
+use crate::now_ms;
+use crate::store::Store;
+
+/// Every route the router serves, as (method, path template). `openapi.json` must describe
+/// exactly these (a test checks both ways), and metrics are labelled with them.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/healthz"),
+    ("GET", "/metrics"),
+    ("GET", "/openapi.json"),
+    ("POST", "/v1/enrol"),
+    ("POST", "/v1/push"),
+    ("POST", "/v1/photos"),
+    ("GET", "/v1/photos/{sha256}"),
+    ("PUT", "/v1/photos/{sha256}"),
+    ("GET", "/v1/pull"),
+];
+
+pub(crate) const OPENAPI: &str = include_str!("../openapi.json");
+
+/// A body still arriving after this long is abandoned (a stalled or slow-drip client).
+const BODY_TIMEOUT: Duration = Duration::from_secs(120);
+/// Past a route's limit, up to this much more is read and thrown away so the client, still
+/// writing, gets to read the 413 instead of a reset connection.
+const DRAIN_MAX: u64 = 16 * 1024 * 1024;
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub fn app(store: Arc<Store>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .route("/v1/enrol", post(enrol))
+        .route("/v1/push", post(push))
+        .route("/v1/photos", post(photo_offer))
+        .route("/v1/photos/{sha256}", get(photo_status).put(photo_chunk))
+        .route("/v1/pull", get(pull))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(store.clone(), track))
+        .with_state(store)
+}
+
+async fn track(State(store): State<Arc<Store>>, req: Request, next: Next) -> Response {
+    let method = req.method().as_str().to_owned();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned());
+    let started = Instant::now();
+    // Last resort: a panic in a handler becomes a 500 with the JSON body, not a dropped
+    // connection. Handlers do their work in spawn_blocking, whose panics arrive as errors.
+    let response = match std::panic::AssertUnwindSafe(next.run(req)).catch_unwind().await {
+        Ok(r) => r,
+        Err(_) => ApiError::Internal("request handler panicked".into()).into_response(),
+    };
+    let status = response.status().as_u16();
+    store.metrics.record_request(&method, route.as_deref(), status);
+    tracing::info!(
+        method = %method,
+        route = route.as_deref().unwrap_or("-"),
+        status,
+        ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    response
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such route; see /openapi.json".into())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+async fn healthz() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        server_time_ms: now_ms(),
+    })
+}
+
+async fn metrics(State(store): State<Arc<Store>>) -> impl IntoResponse {
+    (
+        [(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        store.metrics.render(),
+    )
+}
+
+async fn openapi() -> impl IntoResponse {
+    (
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        OPENAPI,
+    )
+}
+
+/// Run storage work on the blocking pool; a panic there is a 500, not a lost connection.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> ApiResult<T> + Send + 'static) -> ApiResult<T> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r,
+        Err(e) if e.is_panic() => Err(ApiError::Internal("request handler panicked".into())),
+        Err(_) => Err(ApiError::Internal("request handler was cancelled".into())),
+    }
+}
+
+/// Decode JSON, naming the field (as a path) as well as the line and column of a problem.
+pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." || path.is_empty() {
+            ApiError::MalformedJson(format!("invalid JSON body: {inner}"))
+        } else {
+            ApiError::MalformedJson(format!("invalid JSON body at `{path}`: {inner}"))
+        }
+    })?;
+    de.end()
+        .map_err(|e| ApiError::MalformedJson(format!("invalid JSON body: {e}")))?;
+    Ok(value)
+}
+
+async fn drain(mut body: Body) {
+    let work = async {
+        let mut seen = 0u64;
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Ok(data) = frame.into_data() {
+                seen += data.len() as u64;
+                if seen > DRAIN_MAX {
+                    break;
+                }
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, work).await;
+}
+
+/// Read a whole body, refusing it (413) past `limit` bytes.
+async fn read_body(body: Body, headers: &HeaderMap, limit: u64) -> ApiResult<Bytes> {
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.parse::<u64>().ok());
+    if let Some(n) = declared
+        && n > limit
+    {
+        if n <= limit + DRAIN_MAX {
+            drain(body).await;
+        }
+        return Err(ApiError::BodyTooLarge { limit });
+    }
+    let read = async move {
+        let mut body = body;
+        let mut buf: Vec<u8> = Vec::with_capacity(declared.unwrap_or(0).min(limit) as usize);
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| ApiError::BodyRead(e.to_string()))?;
+            if let Ok(data) = frame.into_data() {
+                if (buf.len() + data.len()) as u64 > limit {
+                    drain(body).await;
+                    return Err(ApiError::BodyTooLarge { limit });
+                }
+                buf.extend_from_slice(&data);
+            }
+        }
+        Ok(Bytes::from(buf))
+    };
+    match tokio::time::timeout(BODY_TIMEOUT, read).await {
+        Ok(r) => r,
+        Err(_) => Err(ApiError::BodyRead(format!(
+            "the body did not arrive within {} s",
+            BODY_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
+fn path_and_query(parts: &Parts) -> String {
+    parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.path().to_string(), |pq| pq.as_str().to_string())
+}
+
+/// The signing headers, checked for form and freshness, and the device for existence, before a
+/// byte of the body is read: nobody without an enrolled device id makes the server buffer 8 MiB.
+async fn signed_headers(store: &Arc<Store>, parts: &Parts) -> ApiResult<SignedHeaders> {
+    let h = auth::parse_headers(&parts.headers)?;
+    auth::check_fresh(h.time_ms, now_ms())?;
+    let (store, device) = (store.clone(), h.device_id.clone());
+    blocking(move || store.check_device_known(&device)).await?;
+    Ok(h)
+}
+
+/// Authenticate, then spend the nonce (for every signed route but push, which records it in
+/// the batch's own transaction).
+fn authenticate_and_consume(
+    store: &Store,
+    method: &str,
+    pq: &str,
+    h: &SignedHeaders,
+    body: &[u8],
+) -> ApiResult<Authenticated> {
+    let now = now_ms();
+    let auth = store.authenticate(method, pq, h, body, now)?;
+    store.consume_nonce(&auth, now)?;
+    Ok(auth)
+}
+
+fn query_param<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
+    query?
+        .split('&')
+        .filter_map(|kv| kv.split_once('=').or(Some((kv, ""))))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn sha_from_path(parts: &Parts) -> ApiResult<String> {
+    let sha = parts
+        .uri
+        .path()
+        .strip_prefix("/v1/photos/")
+        .unwrap_or_default()
+        .to_string();
+    if !auth::is_lower_hex(&sha, 64) {
+        return Err(ApiError::InvalidInput(
+            "the photo's sha256 in the path must be 64 lowercase hex characters".into(),
+        ));
+    }
+    Ok(sha)
+}
+
+async fn enrol(
+    State(store): State<Arc<Store>>,
+    req: Request,
+) -> ApiResult<Json<fieldproof_core::sync::wire::EnrolResponse>> {
+    let (parts, body) = req.into_parts();
+    let bytes = read_body(body, &parts.headers, store.limits.max_other_bytes).await?;
+    let enrol: EnrolRequest = parse_json(&bytes)?;
+    blocking(move || store.enrol(&enrol, now_ms())).await.map(Json)
+}
+
+async fn push(State(store): State<Arc<Store>>, req: Request) -> ApiResult<Json<PushResponse>> {
+    let (parts, body) = req.into_parts();
+    let h = signed_headers(&store, &parts).await?;
+    let bytes = read_body(body, &parts.headers, store.limits.max_push_bytes).await?;
+    let pq = path_and_query(&parts);
+    let method = parts.method.as_str().to_owned();
+    blocking(move || {
+        let now = now_ms();
+        let auth = store.authenticate(&method, &pq, &h, &bytes, now)?;
+        let push: PushRequest = match parse_json(&bytes) {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = store.consume_nonce(&auth, now);
+                return Err(e);
+            }
+        };
+        store.push_signed(&auth, &push, now)
+    })
+    .await
+    .map(Json)
+}
+
+async fn photo_offer(State(store): State<Arc<Store>>, req: Request) -> ApiResult<Json<PhotoStatus>> {
+    let (parts, body) = req.into_parts();
+    let h = signed_headers(&store, &parts).await?;
+    let bytes = read_body(body, &parts.headers, store.limits.max_other_bytes).await?;
+    let pq = path_and_query(&parts);
+    let method = parts.method.as_str().to_owned();
+    blocking(move || {
+        let auth = authenticate_and_consume(&store, &method, &pq, &h, &bytes)?;
+        let offer: PhotoOffer = parse_json(&bytes)?;
+        store.photo_offer(&auth.device_id, &offer, now_ms())
+    })
+    .await
+    .map(Json)
+}
+
+async fn photo_chunk(State(store): State<Arc<Store>>, req: Request) -> ApiResult<Json<PhotoStatus>> {
+    let (parts, body) = req.into_parts();
+    let h = signed_headers(&store, &parts).await?;
+    let sha = sha_from_path(&parts)?;
+    let offset = query_param(parts.uri.query(), "offset")
+        .ok_or_else(|| ApiError::InvalidQuery("query parameter `offset` is required".into()))?
+        .parse::<u64>()
+        .map_err(|e| ApiError::InvalidQuery(format!("query parameter `offset`: {e}")))?;
+    let bytes = read_body(body, &parts.headers, store.limits.max_chunk_bytes).await?;
+    let pq = path_and_query(&parts);
+    let method = parts.method.as_str().to_owned();
+    blocking(move || {
+        let auth = authenticate_and_consume(&store, &method, &pq, &h, &bytes)?;
+        store.photo_chunk(&auth.device_id, &sha, offset, &bytes, now_ms())
+    })
+    .await
+    .map(Json)
+}
+
+async fn photo_status(State(store): State<Arc<Store>>, req: Request) -> ApiResult<Json<PhotoStatus>> {
+    let (parts, body) = req.into_parts();
+    let h = signed_headers(&store, &parts).await?;
+    let sha = sha_from_path(&parts)?;
+    let bytes = read_body(body, &parts.headers, store.limits.max_other_bytes).await?;
+    let pq = path_and_query(&parts);
+    let method = parts.method.as_str().to_owned();
+    blocking(move || {
+        authenticate_and_consume(&store, &method, &pq, &h, &bytes)?;
+        store.photo_status(&sha, now_ms())
+    })
+    .await
+    .map(Json)
+}
+
+async fn pull(State(store): State<Arc<Store>>, req: Request) -> ApiResult<Json<PullResponse>> {
+    let (parts, body) = req.into_parts();
+    let h = signed_headers(&store, &parts).await?;
+    let query = parts.uri.query();
+    let cursor = match query_param(query, "cursor") {
+        None | Some("") => 0,
+        Some(c) => c.parse::<i64>().ok().filter(|c| *c >= 0).ok_or_else(|| {
+            ApiError::InvalidQuery(format!(
+                "query parameter `cursor` {c:?} is not a non-negative integer"
+            ))
+        })?,
+    };
+    let limit = match query_param(query, "limit") {
+        None | Some("") => 500,
+        Some(l) => l.parse::<u32>().ok().filter(|l| *l >= 1).ok_or_else(|| {
+            ApiError::InvalidQuery(format!(
+                "query parameter `limit` {l:?} is not an integer from 1 to 1000"
+            ))
+        })?,
+    };
+    let bytes = read_body(body, &parts.headers, store.limits.max_other_bytes).await?;
+    let pq = path_and_query(&parts);
+    let method = parts.method.as_str().to_owned();
+    blocking(move || {
+        let auth = authenticate_and_consume(&store, &method, &pq, &h, &bytes)?;
+        store.pull(&auth.device_id, cursor, limit, now_ms())
+    })
+    .await
+    .map(Json)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    #[test]
+    fn json_errors_name_the_field_and_position() {
+        let e = parse_json::<PushRequest>(br#"{"ops": [{"entry": 5, "signature_hex": "x"}]}"#).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("ops[0].entry"), "{msg}");
+        assert!(msg.contains("line 1 column"), "{msg}");
+        let e = parse_json::<PushRequest>(b"{\"ops\": [").unwrap_err();
+        assert_eq!(e.code(), "malformed_json");
+        let e = parse_json::<PushRequest>(br#"{"ops": []} x"#).unwrap_err();
+        assert!(e.to_string().contains("trailing"), "{e}");
+        let e = parse_json::<PushRequest>(br#"{}"#).unwrap_err();
+        assert!(e.to_string().contains("missing field `ops`"), "{e}");
+    }
+
+    #[test]
+    fn query_parameters_are_found_by_name() {
+        assert_eq!(query_param(Some("cursor=10&limit=5"), "limit"), Some("5"));
+        assert_eq!(query_param(Some("offset"), "offset"), Some(""));
+        assert_eq!(query_param(None, "offset"), None);
+    }
+
+    #[test]
+    fn openapi_describes_exactly_the_routes() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI).unwrap();
+        assert_eq!(doc["openapi"].as_str().map(|v| v.starts_with("3.1")), Some(true));
+        let paths = doc["paths"].as_object().unwrap();
+        for (method, path) in ROUTES {
+            let op = &paths
+                .get(*path)
+                .unwrap_or_else(|| panic!("{path} missing from openapi.json"))[method.to_lowercase()];
+            assert!(op.is_object(), "{method} {path} missing from openapi.json");
+            assert!(op["responses"].is_object(), "{method} {path} has no responses");
+        }
+        for (path, item) in paths {
+            for method in item.as_object().unwrap().keys() {
+                if ["get", "put", "post", "delete", "patch", "head", "options"].contains(&method.as_str()) {
+                    assert!(
+                        ROUTES
+                            .iter()
+                            .any(|(m, p)| m.eq_ignore_ascii_case(method) && p == path),
+                        "openapi.json describes {method} {path}, which the router does not serve"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The router serves every listed route (none falls through to the 404 fallback).
+    #[tokio::test]
+    async fn router_serves_every_listed_route() {
+        use tower::ServiceExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let app = app(store);
+        for (method, path) in ROUTES {
+            let uri = path.replace("{sha256}", &"a".repeat(64));
+            let req = Request::builder()
+                .method(*method)
+                .uri(&uri)
+                .body(Body::empty())
+                .unwrap();
+            let resp = app.clone().oneshot(req).await.unwrap();
+            let status = resp.status();
+            let body = resp.into_body().collect().await.unwrap().to_bytes();
+            let text = String::from_utf8_lossy(&body);
+            let fell_through = serde_json::from_slice::<serde_json::Value>(&body).is_ok_and(|v| {
+                v["error"]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("no such route"))
+            });
+            assert!(
+                !fell_through,
+                "{method} {path} fell through to the fallback: {status} {text}"
+            );
+            assert!(status.as_u16() < 500, "{method} {path}: {status} {text}");
+        }
+    }
+}

@@ -1,0 +1,1342 @@
+//! Push: a device's outbox ops, each its signed chain entry.
+//!
+//! Work is split around the write lock so that one device's batch does not stall the others:
+//!
+//! 1. without the lock: parse every entry, check every signature and the chain links against the
+//!    device's stored head (`evidence::verify_chain`, the same function phones use);
+//! 2. under the lock, in one transaction: re-read the head (if another request moved it, redo
+//!    the chain check), then per op in order: duplicate / conflicting duplicate / wrong user /
+//!    apply (op row, projection, exceptions), then visit summaries for supervisors, the new head
+//!    and the request nonce. Commit. The answer is sent only after the commit.
+//!
+//! Nothing authentic is refused for being suspicious: a chain gap, a fix outside the geofence, a
+//! skewed clock are stored with the op as exceptions. Only what is not evidence at all
+//! (unreadable, wrongly signed, someone else's, or contradicting what is stored) is rejected.
+
+use std::collections::{BTreeSet, HashMap};
+
+use fieldproof_core::clock::{CLOCK_JUMP_TOLERANCE_MS, clock_drift_ms};
+use fieldproof_core::evidence::{self, ChainHead, KnownKey, SignedEntry, VerifyCode};
+use fieldproof_core::model::{
+    EventTime, FlagCode, GeofenceMode, LocationFix, Review, ReviewVerdict, Store as StoreRecord,
+    TemplateKind, TemplateRules,
+};
+use fieldproof_core::rules;
+use fieldproof_core::sync::wire::{MAX_PUSH_OPS, OpResult, OpStatus, PushRequest, PushResponse};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::auth::Authenticated;
+use crate::error::{ApiError, ApiResult};
+use crate::store::{NewException, Store, Writer, publish_team_visits, raise, resolve};
+
+/// An op whose wall time, corrected by the device's known server offset, is this far from the
+/// server's clock was made on a device whose clock was wrong.
+pub const MAX_CLOCK_SKEW_MS: i64 = 10 * 60 * 1000;
+
+const MAX_SEQ: i64 = 1 << 53;
+/// Year 2200 in Unix ms; also the bound on boot time and on the server offset.
+const MAX_WALL_MS: i64 = 7_258_118_400_000;
+
+/// Longest entry kept in `rejected_ops` (a rejected entry may be garbage of any size).
+const MAX_REJECTED_ENTRY: usize = 16 * 1024;
+
+// --- entries and payloads ----------------------------------------------------------------------
+// Mirrors of the core's payload structs (which are private and serialize-only). Unknown fields
+// are ignored, so a newer core adding a field does not get its ops rejected.
+
+#[derive(Debug, Deserialize)]
+struct EntryFields {
+    v: i64,
+    device_id: String,
+    seq: i64,
+    op_id: String,
+    kind: String,
+    entity_id: String,
+    time: EventTime,
+    prev_hash: String,
+    payload: Value,
+}
+
+/// A flag as the device recorded it. Codes are strings here, not the core's enum: a newer core
+/// with a new flag code must not get its ops rejected.
+#[derive(Debug, Deserialize)]
+struct DeviceFlag {
+    code: String,
+    #[serde(default)]
+    item_id: Option<String>,
+    #[serde(default)]
+    detail: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct CheckInPayload {
+    visit_id: String,
+    kind: TemplateKind,
+    user_id: String,
+    store_id: String,
+    template_id: String,
+    template_version: u32,
+    #[serde(default)]
+    plan_id: Option<String>,
+    #[serde(default)]
+    fix: Option<LocationFix>,
+    #[serde(default)]
+    geofence: Option<String>,
+    #[serde(default)]
+    flags: Vec<DeviceFlag>,
+}
+
+#[derive(Debug, Deserialize)]
+struct AnswerPayload {
+    visit_id: String,
+    item_id: String,
+    value: Value,
+    #[serde(default)]
+    note: Option<String>,
+    revision: u32,
+    #[serde(default)]
+    raised: Vec<DeviceFlag>,
+    #[serde(default)]
+    cleared: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ManifestLocation {
+    #[serde(default)]
+    is_mock: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct PhotoManifest {
+    pub photo_id: String,
+    pub visit_id: String,
+    pub store_id: String,
+    pub user_id: String,
+    #[serde(default)]
+    pub item_id: Option<String>,
+    pub photo_kind: String,
+    pub image_sha256: String,
+    pub byte_len: i64,
+    pub evidence_code: String,
+    #[serde(default)]
+    location: Option<ManifestLocation>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ReportBody {
+    notes: String,
+    #[serde(default)]
+    objections: Vec<Value>,
+    #[serde(default)]
+    next_steps: Vec<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ReportPayload {
+    visit_id: String,
+    report: ReportBody,
+}
+
+#[derive(Debug, Deserialize)]
+struct ScoreBody {
+    #[serde(default)]
+    total: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CompletePayload {
+    visit_id: String,
+    #[serde(default)]
+    score: Option<ScoreBody>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CheckOutPayload {
+    visit_id: String,
+    #[serde(default)]
+    fix: Option<LocationFix>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CancelPayload {
+    visit_id: String,
+    reason: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct ReviewPayload {
+    review: Review,
+}
+
+#[derive(Debug)]
+enum Action {
+    CheckIn(CheckInPayload),
+    Answer(AnswerPayload),
+    Photo(PhotoManifest),
+    Report(ReportPayload),
+    Complete(CompletePayload),
+    CheckOut(CheckOutPayload),
+    Cancel(CancelPayload),
+    Review(ReviewPayload),
+}
+
+impl Action {
+    fn visit_id(&self) -> &str {
+        match self {
+            Action::CheckIn(p) => &p.visit_id,
+            Action::Answer(p) => &p.visit_id,
+            Action::Photo(p) => &p.visit_id,
+            Action::Report(p) => &p.visit_id,
+            Action::Complete(p) => &p.visit_id,
+            Action::CheckOut(p) => &p.visit_id,
+            Action::Cancel(p) => &p.visit_id,
+            Action::Review(p) => &p.review.visit_id,
+        }
+    }
+
+    /// The user the op says acted, where the payload names one.
+    fn named_user(&self) -> Option<&str> {
+        match self {
+            Action::CheckIn(p) => Some(&p.user_id),
+            Action::Photo(p) => Some(&p.user_id),
+            Action::Review(p) => Some(&p.review.reviewer_id),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct ParsedOp {
+    fields: EntryFields,
+    action: Action,
+}
+
+fn bounded_id(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 128
+}
+
+fn parse_action(kind: &str, payload: Value) -> Result<Action, String> {
+    let p = |e: serde_json::Error| format!("{kind} payload: {e}");
+    Ok(match kind {
+        "visit.check_in" => {
+            let c: CheckInPayload = serde_json::from_value(payload).map_err(p)?;
+            if let Some(f) = &c.fix {
+                rules::validate_fix(f)?;
+            }
+            Action::CheckIn(c)
+        }
+        "visit.answer" => Action::Answer(serde_json::from_value(payload).map_err(p)?),
+        "visit.photo" => {
+            let m: PhotoManifest = serde_json::from_value(payload).map_err(p)?;
+            if !crate::auth::is_lower_hex(&m.image_sha256, 64) || m.byte_len < 0 {
+                return Err("photo manifest: image_sha256 or byte_len is not valid".into());
+            }
+            Action::Photo(m)
+        }
+        "visit.report" => Action::Report(serde_json::from_value(payload).map_err(p)?),
+        "visit.complete" => Action::Complete(serde_json::from_value(payload).map_err(p)?),
+        "visit.check_out" => {
+            let c: CheckOutPayload = serde_json::from_value(payload).map_err(p)?;
+            if let Some(f) = &c.fix {
+                rules::validate_fix(f)?;
+            }
+            Action::CheckOut(c)
+        }
+        "visit.cancel" => Action::Cancel(serde_json::from_value(payload).map_err(p)?),
+        "visit.review" => Action::Review(serde_json::from_value(payload).map_err(p)?),
+        other => return Err(format!("unknown op kind {other:?}")),
+    })
+}
+
+/// Parse an entry far enough to apply it. `Err` is a `malformed_entry`.
+fn parse_entry(entry: &str) -> Result<ParsedOp, String> {
+    let mut fields: EntryFields = serde_json::from_str(entry).map_err(|e| e.to_string())?;
+    if fields.v != evidence::ENTRY_VERSION {
+        return Err(format!("entry version {} is not supported", fields.v));
+    }
+    if fields.seq < 1 {
+        return Err(format!("seq {} is not positive", fields.seq));
+    }
+    if !bounded_id(&fields.op_id) || !bounded_id(&fields.entity_id) || !bounded_id(&fields.device_id) {
+        return Err("op_id, entity_id and device_id must be 1-128 bytes".into());
+    }
+    if !crate::auth::is_lower_hex(&fields.prev_hash, 64) {
+        return Err("prev_hash is not a SHA-256".into());
+    }
+    // Bounds far beyond any real device keep the clock arithmetic (here and in the core's
+    // checks) clear of overflow whatever a forged entry says.
+    if fields.seq > MAX_SEQ {
+        return Err(format!("seq {} is out of range", fields.seq));
+    }
+    let t = &fields.time;
+    if !(0..=MAX_WALL_MS).contains(&t.wall_ms)
+        || !(0..=MAX_WALL_MS).contains(&t.boot_ms)
+        || t.hlc < 0
+        || t.server_offset_ms
+            .is_some_and(|o| o.unsigned_abs() > MAX_WALL_MS as u64)
+    {
+        return Err("time fields are out of range".into());
+    }
+    let payload = std::mem::take(&mut fields.payload);
+    let action = parse_action(&fields.kind, payload)?;
+    if action.visit_id() != fields.entity_id {
+        return Err("the payload's visit is not the entry's entity".into());
+    }
+    Ok(ParsedOp { fields, action })
+}
+
+/// One op of the batch on its way through.
+struct Candidate<'a> {
+    signed: &'a fieldproof_core::sync::wire::PushOp,
+    parsed: Result<ParsedOp, String>,
+    entry_hash: String,
+    bad_signature: bool,
+    /// Chain findings (`chain_gap`, ...) for this op, from `verify_chain`.
+    chain: Vec<&'static str>,
+}
+
+/// What the batch found out about a device before taking the lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct DeviceState {
+    public_key_hex: String,
+    user_id: String,
+    revoked: bool,
+    head: ChainHead,
+    head_wall_ms: Option<i64>,
+    head_boot_ms: Option<i64>,
+}
+
+fn device_state(c: &Connection, device_id: &str) -> ApiResult<Option<DeviceState>> {
+    Ok(c.prepare_cached(
+        "SELECT public_key_hex, user_id, revoked_ms, head_seq, head_hash, head_hlc, head_wall_ms, head_boot_ms
+         FROM devices WHERE device_id = ?1",
+    )?
+    .query_row([device_id], |r| {
+        Ok(DeviceState {
+            public_key_hex: r.get(0)?,
+            user_id: r.get(1)?,
+            revoked: r.get::<_, Option<i64>>(2)?.is_some(),
+            head: ChainHead {
+                seq: r.get(3)?,
+                entry_hash: r.get(4)?,
+                hlc: r.get(5)?,
+            },
+            head_wall_ms: r.get(6)?,
+            head_boot_ms: r.get(7)?,
+        })
+    })
+    .optional()?)
+}
+
+/// Signatures and links of the batch's readable entries against `head`. Entries with a bad
+/// signature are not the device's and must not count as links, so they are taken out and the
+/// links checked again (rare: a tampered or corrupted upload).
+fn check_chain(cands: &mut [Candidate<'_>], public_key_hex: &str, head: &ChainHead, signatures_known: bool) {
+    for c in cands.iter_mut() {
+        c.chain.clear();
+    }
+    let run = |cands: &mut [Candidate<'_>], record_signatures: bool| -> bool {
+        let idx: Vec<usize> = (0..cands.len())
+            .filter(|&i| cands[i].parsed.is_ok() && !cands[i].bad_signature)
+            .collect();
+        let entries: Vec<SignedEntry> = idx
+            .iter()
+            .map(|&i| SignedEntry {
+                entry: cands[i].signed.entry.clone(),
+                signature_hex: cands[i].signed.signature_hex.clone(),
+            })
+            .collect();
+        let mut found_bad = false;
+        for f in evidence::verify_chain(&entries, public_key_hex, Some(head)) {
+            let c = &mut cands[idx[f.index as usize]];
+            match f.code {
+                VerifyCode::BadSignature if record_signatures => {
+                    c.bad_signature = true;
+                    found_bad = true;
+                }
+                VerifyCode::ChainGap
+                | VerifyCode::ChainFork
+                | VerifyCode::Reordered
+                | VerifyCode::Backdated
+                    if !c.chain.contains(&f.code.as_str()) =>
+                {
+                    c.chain.push(f.code.as_str());
+                }
+                _ => {}
+            }
+        }
+        found_bad
+    };
+    if run(cands, !signatures_known) {
+        for c in cands.iter_mut() {
+            c.chain.clear();
+        }
+        run(cands, false);
+    }
+}
+
+fn entry_hash(entry: &str) -> String {
+    evidence::sha256_hex(entry.as_bytes())
+}
+
+fn rejected(op: Option<&ParsedOp>, reason: &str, exceptions: Vec<String>) -> OpResult {
+    OpResult {
+        op_id: op.map(|p| p.fields.op_id.clone()),
+        seq: op.map(|p| p.fields.seq),
+        status: OpStatus::Rejected,
+        reason: Some(reason.to_string()),
+        exceptions,
+    }
+}
+
+/// Tallies for metrics, added only once the transaction committed.
+#[derive(Default)]
+struct Tally {
+    applied: u64,
+    duplicate: u64,
+    rejected: HashMap<String, u64>,
+    exceptions: Vec<String>,
+}
+
+impl Store {
+    /// Apply a batch of the device's ops exactly as `POST /v1/push` does, minus HTTP and
+    /// request signing: the device must be enrolled and not revoked. `now_ms` is the server
+    /// clock (clock-skew checks, timestamps).
+    pub fn push(&self, device_id: &str, req: &PushRequest, now_ms: i64) -> ApiResult<PushResponse> {
+        self.push_inner(device_id, None, req, now_ms)
+    }
+
+    /// `POST /v1/push` after the request signature verified: the nonce is recorded in the
+    /// batch's own transaction (one commit per request).
+    pub(crate) fn push_signed(
+        &self,
+        auth: &Authenticated,
+        req: &PushRequest,
+        now_ms: i64,
+    ) -> ApiResult<PushResponse> {
+        let result = self.push_inner(&auth.device_id, Some(auth), req, now_ms);
+        if let Err(e) = &result
+            && !matches!(
+                e,
+                ApiError::ReplayedRequest | ApiError::Busy | ApiError::Internal(_)
+            )
+        {
+            // Refused before the transaction: the nonce is spent all the same. (If that fails
+            // too, the refusal is still the better answer.)
+            let _ = self.consume_nonce(auth, now_ms);
+        }
+        result
+    }
+
+    fn push_inner(
+        &self,
+        device_id: &str,
+        auth: Option<&Authenticated>,
+        req: &PushRequest,
+        now_ms: i64,
+    ) -> ApiResult<PushResponse> {
+        if req.ops.len() > MAX_PUSH_OPS {
+            return Err(ApiError::TooManyOps {
+                count: req.ops.len(),
+                max: MAX_PUSH_OPS,
+            });
+        }
+        // 1. Without the lock.
+        let mut cands: Vec<Candidate<'_>> = req
+            .ops
+            .iter()
+            .map(|op| Candidate {
+                signed: op,
+                parsed: parse_entry(&op.entry),
+                entry_hash: entry_hash(&op.entry),
+                bad_signature: false,
+                chain: Vec::new(),
+            })
+            .collect();
+        for (index, c) in cands.iter().enumerate() {
+            let claimed = match &c.parsed {
+                Ok(p) => Some(p.fields.device_id.clone()),
+                // An unreadable payload still says whose entry it claims to be.
+                Err(_) => serde_json::from_str::<Value>(&c.signed.entry)
+                    .ok()
+                    .and_then(|v| v.get("device_id").and_then(Value::as_str).map(str::to_string)),
+            };
+            if let Some(claimed) = claimed
+                && claimed != device_id
+            {
+                return Err(ApiError::DeviceMismatch {
+                    index,
+                    entry_device: claimed,
+                });
+            }
+        }
+        let snapshot = {
+            let r = self.reader()?;
+            device_state(&r, device_id)?.ok_or(ApiError::UnknownDevice)?
+        };
+        if snapshot.revoked {
+            return Err(ApiError::DeviceRevoked);
+        }
+        check_chain(&mut cands, &snapshot.public_key_hex, &snapshot.head, false);
+
+        // 2. Under the lock, one transaction.
+        let mut tally = Tally::default();
+        let mut w = self.writer();
+        let results = {
+            let Writer { conn, templates, .. } = &mut *w;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if let Some(a) = auth {
+                crate::auth::insert_nonce(&tx, a, now_ms)?;
+            }
+            let device = device_state(&tx, device_id)?.ok_or(ApiError::UnknownDevice)?;
+            if device.revoked {
+                return Err(ApiError::DeviceRevoked);
+            }
+            if device.head != snapshot.head {
+                // Another push of this device committed meanwhile: links are checked against
+                // the head as it is now (signatures are already known).
+                check_chain(&mut cands, &device.public_key_hex, &device.head, true);
+            }
+            let mut ctx = ApplyCtx {
+                tx: &tx,
+                templates,
+                photo_dir: &self.photo_dir,
+                device_id,
+                device_user: &device.user_id,
+                now_ms,
+                touched: BTreeSet::new(),
+                visits: HashMap::new(),
+                exceptions: Vec::new(),
+            };
+            let mut head = device.head.clone();
+            let mut head_time = (device.head_wall_ms, device.head_boot_ms);
+            let mut results = Vec::with_capacity(cands.len());
+            for c in &cands {
+                let result = ctx.one(c, &mut head, &mut head_time)?;
+                match result.status {
+                    OpStatus::Applied => tally.applied += 1,
+                    OpStatus::Duplicate => tally.duplicate += 1,
+                    OpStatus::Rejected => {
+                        *tally
+                            .rejected
+                            .entry(result.reason.clone().unwrap_or_default())
+                            .or_default() += 1;
+                    }
+                }
+                results.push(result);
+            }
+            publish_team_visits(&tx, &ctx.touched, now_ms)?;
+            tally.exceptions = std::mem::take(&mut ctx.exceptions);
+            tx.prepare_cached(
+                "UPDATE devices SET head_seq = ?1, head_hash = ?2, head_hlc = ?3, head_wall_ms = ?4,
+                    head_boot_ms = ?5, last_seen_ms = ?6 WHERE device_id = ?7",
+            )?
+            .execute(params![
+                head.seq,
+                head.entry_hash,
+                head.hlc,
+                head_time.0,
+                head_time.1,
+                now_ms,
+                device_id
+            ])?;
+            tx.commit()?;
+            results
+        };
+        if auth.is_some() {
+            self.maybe_prune_nonces(&mut w, now_ms);
+        }
+        drop(w);
+        self.metrics
+            .record_push(tally.applied, tally.duplicate, &tally.rejected, &tally.exceptions);
+        tracing::debug!(
+            applied = tally.applied,
+            duplicate = tally.duplicate,
+            rejected = tally.rejected.values().sum::<u64>(),
+            "push applied"
+        );
+        Ok(PushResponse {
+            results,
+            server_time_ms: now_ms,
+        })
+    }
+}
+
+struct ApplyCtx<'t, 'c> {
+    tx: &'t rusqlite::Transaction<'c>,
+    templates: &'t mut HashMap<(String, u32), std::sync::Arc<fieldproof_core::model::CheckTemplate>>,
+    photo_dir: &'t std::path::Path,
+    device_id: &'t str,
+    device_user: &'t str,
+    now_ms: i64,
+    /// Visits whose summary changed: one `team_visit` change each at the end of the batch.
+    touched: BTreeSet<String>,
+    /// (user, store) of visits looked up in this batch; a batch is mostly a few visits' ops.
+    visits: HashMap<String, (String, String)>,
+    exceptions: Vec<String>,
+}
+
+/// Where an exception points, for one op.
+struct Scope<'a> {
+    user_id: Option<&'a str>,
+    visit_id: &'a str,
+    store_id: Option<String>,
+    op_id: &'a str,
+}
+
+impl ApplyCtx<'_, '_> {
+    /// A visit's user and store never change once it exists, so they are cached per batch.
+    fn visit(&mut self, visit_id: &str) -> ApiResult<Option<(String, String)>> {
+        if let Some(v) = self.visits.get(visit_id) {
+            return Ok(Some(v.clone()));
+        }
+        let v: Option<(String, String)> = self
+            .tx
+            .prepare_cached("SELECT user_id, store_id FROM visits WHERE id = ?1")?
+            .query_row([visit_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        if let Some(v) = &v {
+            self.visits.insert(visit_id.to_string(), v.clone());
+        }
+        Ok(v)
+    }
+
+    fn raise(
+        &mut self,
+        scope: &Scope<'_>,
+        code: &str,
+        subject: &str,
+        photo: Option<&str>,
+        detail: String,
+    ) -> ApiResult<()> {
+        let e = NewException {
+            code,
+            device_id: Some(self.device_id),
+            user_id: scope.user_id,
+            visit_id: Some(scope.visit_id),
+            store_id: scope.store_id.as_deref(),
+            op_id: Some(scope.op_id),
+            photo_sha256: photo,
+            subject,
+            detail,
+        };
+        if raise(self.tx, &e, self.now_ms)? {
+            self.exceptions.push(code.to_string());
+        }
+        Ok(())
+    }
+
+    fn reject(&mut self, c: &Candidate<'_>, reason: &str, exceptions: Vec<String>) -> ApiResult<OpResult> {
+        let parsed = c.parsed.as_ref().ok();
+        let mut entry = c.signed.entry.as_str();
+        if entry.len() > MAX_REJECTED_ENTRY {
+            let mut end = MAX_REJECTED_ENTRY;
+            while !entry.is_char_boundary(end) {
+                end -= 1;
+            }
+            entry = &entry[..end];
+        }
+        self.tx
+            .prepare_cached(
+                "INSERT INTO rejected_ops (device_id, op_id, seq, kind, entity_id, reason, entry, received_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                self.device_id,
+                parsed.map(|p| &p.fields.op_id),
+                parsed.map(|p| p.fields.seq),
+                parsed.map(|p| &p.fields.kind),
+                parsed.map(|p| &p.fields.entity_id),
+                reason,
+                entry,
+                self.now_ms
+            ])?;
+        Ok(rejected(parsed, reason, exceptions))
+    }
+
+    /// Decide and apply one op.
+    fn one(
+        &mut self,
+        c: &Candidate<'_>,
+        head: &mut ChainHead,
+        head_time: &mut (Option<i64>, Option<i64>),
+    ) -> ApiResult<OpResult> {
+        let op = match &c.parsed {
+            Ok(op) => op,
+            Err(why) => {
+                tracing::debug!(why = %why, "malformed entry");
+                return self.reject(c, "malformed_entry", vec![]);
+            }
+        };
+        let f = &op.fields;
+        let visit_id = f.entity_id.as_str();
+        if c.bad_signature {
+            let scope = Scope {
+                user_id: op.action.named_user(),
+                visit_id,
+                store_id: None,
+                op_id: &f.op_id,
+            };
+            self.raise(
+                &scope,
+                "bad_signature",
+                &f.op_id,
+                None,
+                format!("op seq {} does not verify with the device key", f.seq),
+            )?;
+            return self.reject(c, "bad_signature", vec!["bad_signature".into()]);
+        }
+
+        // Idempotency: by op id, and by position in the device's chain (one statement).
+        let mut same_op: Option<(String, String)> = None;
+        let mut same_seq: Option<String> = None;
+        {
+            let mut st = self.tx.prepare_cached(
+                "SELECT op_id, entry_hash, device_id FROM ops WHERE op_id = ?1
+                 UNION ALL SELECT op_id, entry_hash, device_id FROM ops WHERE device_id = ?2 AND seq = ?3",
+            )?;
+            let mut rows = st.query(params![f.op_id, self.device_id, f.seq])?;
+            while let Some(r) = rows.next()? {
+                let (op_id, hash, dev): (String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+                if op_id == f.op_id {
+                    same_op = Some((hash, dev));
+                } else {
+                    same_seq = Some(op_id);
+                }
+            }
+        }
+        let conflict = match (same_op, same_seq) {
+            (Some((hash, dev)), None) if hash == c.entry_hash && dev == self.device_id => {
+                return Ok(OpResult {
+                    op_id: Some(f.op_id.clone()),
+                    seq: Some(f.seq),
+                    status: OpStatus::Duplicate,
+                    reason: None,
+                    exceptions: vec![],
+                });
+            }
+            (Some(_), _) => Some("another entry with this op id is already stored".to_string()),
+            (None, Some(other)) => Some(format!("op {other} is already stored at seq {}", f.seq)),
+            (None, None) => None,
+        };
+        if let Some(detail) = conflict {
+            let scope = Scope {
+                user_id: Some(self.device_user),
+                visit_id,
+                store_id: None,
+                op_id: &f.op_id,
+            };
+            self.raise(&scope, "chain_fork", &f.op_id, None, detail)?;
+            return self.reject(c, "conflicting_duplicate", vec!["chain_fork".into()]);
+        }
+
+        // The acting user must be the device's user.
+        let visit = self.visit(visit_id)?;
+        let acting = match (op.action.named_user(), &visit) {
+            (Some(u), _) => Some(u.to_string()),
+            (None, Some((u, _))) => Some(u.clone()),
+            (None, None) => {
+                // The check-in may have been refused for this reason already.
+                let refused: Option<i64> = self
+                    .tx
+                    .prepare_cached(
+                        "SELECT 1 FROM rejected_ops WHERE device_id = ?1 AND entity_id = ?2
+                           AND kind = 'visit.check_in' AND reason = 'wrong_user' LIMIT 1",
+                    )?
+                    .query_row(params![self.device_id, visit_id], |r| r.get(0))
+                    .optional()?;
+                refused.map(|_| String::new())
+            }
+        };
+        let advance = |head: &mut ChainHead, head_time: &mut (Option<i64>, Option<i64>)| {
+            if f.seq > head.seq {
+                *head = ChainHead {
+                    seq: f.seq,
+                    entry_hash: c.entry_hash.clone(),
+                    hlc: f.time.hlc,
+                };
+                *head_time = (Some(f.time.wall_ms), Some(f.time.boot_ms));
+            }
+        };
+        if acting.as_deref().is_some_and(|u| u != self.device_user) {
+            // Authentic, so it still links the chain: the next op must not show a gap.
+            advance(head, head_time);
+            return self.reject(c, "wrong_user", vec![]);
+        }
+
+        // Apply.
+        let store_id = match (&op.action, &visit) {
+            (Action::CheckIn(p), _) => Some(p.store_id.clone()),
+            (Action::Photo(p), _) => Some(p.store_id.clone()),
+            (_, Some((_, s))) => Some(s.clone()),
+            _ => None,
+        };
+        let scope = Scope {
+            user_id: Some(self.device_user),
+            visit_id,
+            store_id,
+            op_id: &f.op_id,
+        };
+        let mut codes: Vec<String> = Vec::new();
+        self.tx
+            .prepare_cached(
+                "INSERT INTO ops (op_id, device_id, seq, kind, entity_id, user_id, wall_ms, hlc, entry, entry_hash,
+                    signature, received_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?
+            .execute(params![
+                f.op_id,
+                self.device_id,
+                f.seq,
+                f.kind,
+                f.entity_id,
+                self.device_user,
+                f.time.wall_ms,
+                f.time.hlc,
+                c.signed.entry,
+                c.entry_hash,
+                c.signed.signature_hex,
+                self.now_ms
+            ])?;
+
+        for code in &c.chain {
+            let detail = match *code {
+                "chain_gap" => format!("seq {} follows seq {}: entries are missing", f.seq, head.seq),
+                "reordered" => format!("seq {} arrived after seq {}", f.seq, head.seq),
+                "backdated" => format!("seq {} has an earlier clock than the entry before it", f.seq),
+                _ => format!("seq {} does not link to the previous entry's hash", f.seq),
+            };
+            self.raise(&scope, code, &f.op_id, None, detail)?;
+            push_code(&mut codes, code);
+        }
+
+        // The device's clock: moved against its boot clock since the previous entry (the device
+        // flags this too, but not on every kind of op), or off from the server's.
+        if f.seq > head.seq
+            && let (Some(w), Some(b)) = *head_time
+            && let Some(drift) = clock_drift_ms(w, b, f.time.wall_ms, f.time.boot_ms)
+            && drift.abs() > CLOCK_JUMP_TOLERANCE_MS
+        {
+            self.raise(
+                &scope,
+                "clock_jump",
+                "",
+                None,
+                format!("device clock moved {:+} s against time since boot", drift / 1000),
+            )?;
+            push_code(&mut codes, "clock_jump");
+        }
+        // `server_offset_ms` is what the device last learnt from the server (server minus
+        // device): large means its clock was wrong when the op was made. Without one, an op
+        // time ahead of the server's own clock can only come from a clock set forward.
+        let offset = f.time.server_offset_ms.unwrap_or(0);
+        let ahead = f.time.wall_ms.saturating_add(offset).saturating_sub(self.now_ms);
+        let skew = if offset.abs() > MAX_CLOCK_SKEW_MS {
+            Some(format!(
+                "device clock was {:+} s off server time when the op was made",
+                -offset / 1000
+            ))
+        } else if ahead > MAX_CLOCK_SKEW_MS {
+            Some(format!("op time is {} s ahead of server time", ahead / 1000))
+        } else {
+            None
+        };
+        if let Some(detail) = skew {
+            self.raise(&scope, "clock_skew", "", None, detail)?;
+            push_code(&mut codes, "clock_skew");
+        }
+
+        match &op.action {
+            Action::CheckIn(p) => self.check_in(p, f, &scope, &mut codes)?,
+            Action::Answer(p) => self.answer(p, f, &scope, &mut codes)?,
+            Action::Photo(p) => self.photo(p, f, c, &scope, &mut codes)?,
+            Action::Report(p) => {
+                self.tx
+                    .prepare_cached(
+                        "INSERT INTO reports (op_id, visit_id, body, saved_ms) VALUES (?1, ?2, ?3, ?4)",
+                    )?
+                    .execute(params![
+                        f.op_id,
+                        visit_id,
+                        serde_json::to_string(&f_payload_report(p))?,
+                        f.time.wall_ms
+                    ])?;
+                self.tx
+                    .prepare_cached("UPDATE visits SET report_summary = ?1, updated_ms = ?2 WHERE id = ?3")?
+                    .execute(params![report_summary(&p.report), self.now_ms, visit_id])?;
+            }
+            Action::Complete(p) => {
+                self.tx
+                    .prepare_cached(
+                        "UPDATE visits SET status = 'completed', completed_wall_ms = ?1, score = ?2, updated_ms = ?3
+                         WHERE id = ?4",
+                    )?
+                    .execute(params![
+                        f.time.wall_ms,
+                        p.score.as_ref().and_then(|s| s.total),
+                        self.now_ms,
+                        visit_id
+                    ])?;
+                // The client uploads a photo before pushing its op, so a completed visit's
+                // photo without bytes by now is missing (resolved if the bytes come later).
+                let missing: Vec<(String, String)> = {
+                    let mut st = self.tx.prepare_cached(
+                        "SELECT photo_id, sha256 FROM photos WHERE visit_id = ?1 AND received = 0",
+                    )?;
+                    let rows = st.query_map([visit_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                    rows.collect::<Result<_, _>>()?
+                };
+                for (photo_id, sha) in missing {
+                    self.raise(
+                        &scope,
+                        "photo_missing",
+                        &photo_id,
+                        Some(&sha),
+                        format!("visit completed but the bytes of photo {photo_id} have not arrived"),
+                    )?;
+                    push_code(&mut codes, "photo_missing");
+                }
+            }
+            Action::CheckOut(p) => self.check_out(p, f, &scope, &mut codes)?,
+            Action::Cancel(p) => {
+                self.tx
+                    .prepare_cached(
+                        "UPDATE visits SET status = 'cancelled', ended_wall_ms = ?1, cancel_reason = ?2, updated_ms = ?3
+                         WHERE id = ?4",
+                    )?
+                    .execute(params![f.time.wall_ms, p.reason, self.now_ms, visit_id])?;
+            }
+            Action::Review(p) => {
+                let r = &p.review;
+                self.tx
+                    .prepare_cached(
+                        "INSERT INTO reviews (id, visit_id, reviewer_id, verdict, comment, reviewed_ms, op_id)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+                    )?
+                    .execute(params![
+                        r.id,
+                        r.visit_id,
+                        r.reviewer_id,
+                        match r.verdict {
+                            ReviewVerdict::Accept => "accept",
+                            ReviewVerdict::Flag => "flag",
+                        },
+                        r.comment,
+                        r.reviewed_at_ms,
+                        f.op_id
+                    ])?;
+            }
+        }
+        if visit.is_some() || matches!(op.action, Action::CheckIn(_)) {
+            if !matches!(op.action, Action::Review(_)) {
+                self.touched.insert(visit_id.to_string());
+            }
+        } else if !matches!(op.action, Action::Review(_)) {
+            self.raise(
+                &scope,
+                "unknown_visit",
+                visit_id,
+                None,
+                format!("{} for a visit whose check-in the server does not have", f.kind),
+            )?;
+            push_code(&mut codes, "unknown_visit");
+        }
+        advance(head, head_time);
+        Ok(OpResult {
+            op_id: Some(f.op_id.clone()),
+            seq: Some(f.seq),
+            status: OpStatus::Applied,
+            reason: None,
+            exceptions: codes,
+        })
+    }
+
+    fn store_record(&self, store_id: &str) -> ApiResult<Option<StoreRecord>> {
+        let body: Option<String> = self
+            .tx
+            .prepare_cached("SELECT body FROM stores WHERE id = ?1")?
+            .query_row([store_id], |r| r.get(0))
+            .optional()?;
+        Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
+    }
+
+    fn template_rules(&mut self, id: &str, version: u32) -> ApiResult<(TemplateRules, Option<GeofenceMode>)> {
+        let key = (id.to_string(), version);
+        let t = match self.templates.get(&key) {
+            Some(t) => Some(t.clone()),
+            None => {
+                let body: Option<String> = self
+                    .tx
+                    .prepare_cached("SELECT body FROM templates WHERE id = ?1 AND version = ?2")?
+                    .query_row(params![id, version], |r| r.get(0))
+                    .optional()?;
+                let parsed =
+                    body.and_then(|b| serde_json::from_str::<fieldproof_core::model::CheckTemplate>(&b).ok());
+                parsed.map(|t| {
+                    let t = std::sync::Arc::new(t);
+                    self.templates.insert(key, t.clone());
+                    t
+                })
+            }
+        };
+        Ok(match t {
+            Some(t) => (t.rules.clone(), t.rules.geofence_mode),
+            None => (TemplateRules::default(), None),
+        })
+    }
+
+    fn check_in(
+        &mut self,
+        p: &CheckInPayload,
+        f: &EntryFields,
+        scope: &Scope<'_>,
+        codes: &mut Vec<String>,
+    ) -> ApiResult<()> {
+        let store = self.store_record(&p.store_id)?;
+        let (verdict, distance) = match &store {
+            Some(store) => {
+                let (rules_, template_mode) = self.template_rules(&p.template_id, p.template_version)?;
+                let mode = store
+                    .geofence_mode
+                    .or(template_mode)
+                    .unwrap_or(GeofenceMode::Flag);
+                // Recomputed from the server's store record, at the device's check-in time.
+                let outcome = rules::check_location(store, &rules_, mode, p.fix.as_ref(), f.time.wall_ms);
+                for flag in &outcome.flags {
+                    let code = flag.code.as_str();
+                    self.raise(scope, code, "check_in", None, flag.detail.clone())?;
+                    push_code(codes, code);
+                }
+                (outcome.verdict.as_str(), outcome.distance_m)
+            }
+            None => {
+                self.raise(
+                    scope,
+                    "unknown_store",
+                    &p.store_id,
+                    None,
+                    format!("store {:?} is not in the server's reference data", p.store_id),
+                )?;
+                push_code(codes, "unknown_store");
+                ("not_checked", None)
+            }
+        };
+        self.tx
+            .prepare_cached(
+                "INSERT INTO visits (id, device_id, user_id, store_id, kind, template_id, template_version, plan_id,
+                    status, started_wall_ms, geofence, distance_m, device_geofence, check_in_op, updated_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'in_progress', ?9, ?10, ?11, ?12, ?13, ?14)
+                 ON CONFLICT (id) DO NOTHING",
+            )?
+            .execute(params![
+                p.visit_id,
+                self.device_id,
+                p.user_id,
+                p.store_id,
+                match p.kind {
+                    TemplateKind::StoreCheck => "store_check",
+                    TemplateKind::Inspection => "inspection",
+                },
+                p.template_id,
+                p.template_version,
+                p.plan_id,
+                f.time.wall_ms,
+                verdict,
+                distance,
+                p.geofence,
+                f.op_id,
+                self.now_ms
+            ])?;
+        self.device_flags(&p.flags, scope, codes)
+    }
+
+    /// Flags only the device can know (its boot clock, a price gap it computed) come from the
+    /// signed payload; location flags are recomputed instead.
+    fn device_flags(
+        &mut self,
+        flags: &[DeviceFlag],
+        scope: &Scope<'_>,
+        codes: &mut Vec<String>,
+    ) -> ApiResult<()> {
+        for flag in flags {
+            let (code, subject) = match FlagCode::parse(&flag.code) {
+                Some(FlagCode::ClockJump) => ("clock_jump", ""),
+                Some(FlagCode::PriceGapUnexplained) => {
+                    ("price_gap_unexplained", flag.item_id.as_deref().unwrap_or(""))
+                }
+                _ => continue,
+            };
+            let detail = if flag.detail.is_empty() {
+                format!("{code} flagged by the device")
+            } else {
+                flag.detail.clone()
+            };
+            self.raise(scope, code, subject, None, detail)?;
+            push_code(codes, code);
+        }
+        Ok(())
+    }
+
+    fn answer(
+        &mut self,
+        p: &AnswerPayload,
+        f: &EntryFields,
+        scope: &Scope<'_>,
+        codes: &mut Vec<String>,
+    ) -> ApiResult<()> {
+        let value = serde_json::to_string(&p.value)?;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO answer_history (op_id, visit_id, item_id, value, note, revision, answered_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                f.op_id,
+                p.visit_id,
+                p.item_id,
+                value,
+                p.note,
+                p.revision,
+                f.time.wall_ms
+            ])?;
+        // Latest by the device's logical clock, whatever order the ops arrived in.
+        self.tx
+            .prepare_cached(
+                "INSERT INTO answers (visit_id, item_id, value, note, revision, answered_ms, hlc, op_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (visit_id, item_id) DO UPDATE SET value = excluded.value, note = excluded.note,
+                   revision = excluded.revision, answered_ms = excluded.answered_ms, hlc = excluded.hlc,
+                   op_id = excluded.op_id
+                 WHERE excluded.hlc > answers.hlc",
+            )?
+            .execute(params![
+                p.visit_id,
+                p.item_id,
+                value,
+                p.note,
+                p.revision,
+                f.time.wall_ms,
+                f.time.hlc,
+                f.op_id
+            ])?;
+        // The visit's answer count is brought up to date once per batch (publish_team_visits).
+        self.device_flags(&p.raised, scope, codes)?;
+        for item in &p.cleared {
+            resolve(
+                self.tx,
+                "price_gap_unexplained",
+                &p.visit_id,
+                item,
+                self.device_user,
+                &format!("negotiation note added on the device (op {})", f.op_id),
+                self.now_ms,
+            )?;
+        }
+        Ok(())
+    }
+
+    fn photo(
+        &mut self,
+        p: &PhotoManifest,
+        f: &EntryFields,
+        c: &Candidate<'_>,
+        scope: &Scope<'_>,
+        codes: &mut Vec<String>,
+    ) -> ApiResult<()> {
+        // Bytes that arrived before the op: take the verdict made then if it was made on this
+        // very manifest, else verify this manifest against the stored file now.
+        let blob: Option<(String, bool, Option<String>)> = self
+            .tx
+            .prepare_cached("SELECT manifest_hash, verified, problems FROM blobs WHERE sha256 = ?1")?
+            .query_row([&p.image_sha256], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        let (received, verified, problems) = match blob {
+            None => (false, false, None),
+            Some((hash, verified, problems)) if hash == c.entry_hash => (true, verified, problems),
+            Some(_) => {
+                let verdict = self.verify_stored(&p.image_sha256, c)?;
+                (true, verdict.0, verdict.1)
+            }
+        };
+        self.tx
+            .prepare_cached(
+                "INSERT INTO photos (photo_id, op_id, visit_id, device_id, user_id, store_id, item_id, photo_kind,
+                    sha256, byte_len, evidence_code, received, verified, problems)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                 ON CONFLICT (photo_id) DO NOTHING",
+            )?
+            .execute(params![
+                p.photo_id,
+                f.op_id,
+                p.visit_id,
+                self.device_id,
+                p.user_id,
+                p.store_id,
+                p.item_id,
+                p.photo_kind,
+                p.image_sha256,
+                p.byte_len,
+                p.evidence_code,
+                received,
+                verified,
+                problems
+            ])?;
+        if p.location.as_ref().is_some_and(|l| l.is_mock) {
+            self.raise(
+                scope,
+                "mock_location",
+                &p.photo_id,
+                Some(&p.image_sha256),
+                "the location service reported a mock location when the photo was taken".into(),
+            )?;
+            push_code(codes, "mock_location");
+        }
+        Ok(())
+    }
+
+    fn verify_stored(&self, sha256: &str, c: &Candidate<'_>) -> ApiResult<(bool, Option<String>)> {
+        let path = crate::photos::photo_path(self.photo_dir, sha256);
+        let Ok(bytes) = std::fs::read(&path) else {
+            return Ok((false, Some("file_missing".into())));
+        };
+        let key: String = self
+            .tx
+            .prepare_cached("SELECT public_key_hex FROM devices WHERE device_id = ?1")?
+            .query_row([self.device_id], |r| r.get(0))?;
+        let verdict = evidence::verify_photo(
+            &bytes,
+            &SignedEntry {
+                entry: c.signed.entry.clone(),
+                signature_hex: c.signed.signature_hex.clone(),
+            },
+            &[KnownKey {
+                device_id: self.device_id.to_string(),
+                public_key_hex: key,
+                revoked: false,
+            }],
+        );
+        Ok((verdict.verified, problems_text(&verdict.problems)))
+    }
+
+    fn check_out(
+        &mut self,
+        p: &CheckOutPayload,
+        f: &EntryFields,
+        scope: &Scope<'_>,
+        codes: &mut Vec<String>,
+    ) -> ApiResult<()> {
+        self.tx
+            .prepare_cached(
+                "UPDATE visits SET status = 'checked_out', ended_wall_ms = ?1, updated_ms = ?2 WHERE id = ?3",
+            )?
+            .execute(params![f.time.wall_ms, self.now_ms, p.visit_id])?;
+        let Some(fix) = &p.fix else { return Ok(()) };
+        if fix.is_mock {
+            self.raise(
+                scope,
+                "mock_location",
+                "check_out",
+                None,
+                "mock location at check-out".into(),
+            )?;
+            push_code(codes, "mock_location");
+        }
+        let template: Option<(String, u32)> = self
+            .tx
+            .prepare_cached("SELECT template_id, template_version FROM visits WHERE id = ?1")?
+            .query_row([&p.visit_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let (Some(store_id), Some((tid, tver))) = (scope.store_id.as_deref(), template) else {
+            return Ok(());
+        };
+        let Some(store) = self.store_record(store_id)? else {
+            return Ok(());
+        };
+        let (_, template_mode) = self.template_rules(&tid, tver)?;
+        let mode = store
+            .geofence_mode
+            .or(template_mode)
+            .unwrap_or(GeofenceMode::Flag);
+        let d =
+            rules::distance_m(store.latitude, store.longitude, fix.latitude, fix.longitude) - fix.accuracy_m;
+        if mode != GeofenceMode::Off && d > store.geofence_radius_m {
+            self.raise(
+                scope,
+                "outside_geofence",
+                "check_out",
+                None,
+                format!(
+                    "checked out {:.0} m from the store, radius {:.0} m",
+                    d, store.geofence_radius_m
+                ),
+            )?;
+            push_code(codes, "outside_geofence");
+        }
+        Ok(())
+    }
+}
+
+fn push_code(codes: &mut Vec<String>, code: &str) {
+    if !codes.iter().any(|c| c == code) {
+        codes.push(code.to_string());
+    }
+}
+
+fn f_payload_report(p: &ReportPayload) -> Value {
+    serde_json::json!({
+        "notes": p.report.notes,
+        "objections": p.report.objections,
+        "next_steps": p.report.next_steps,
+    })
+}
+
+/// What a supervisor sees of the report in the visit list: the start of the notes and counts.
+fn report_summary(r: &ReportBody) -> String {
+    const MAX_CHARS: usize = 160;
+    let mut notes: String = r.notes.chars().take(MAX_CHARS).collect();
+    if r.notes.chars().count() > MAX_CHARS {
+        notes.push('…');
+    }
+    format!(
+        "{notes} ({} objection(s), {} next step(s))",
+        r.objections.len(),
+        r.next_steps.len()
+    )
+}
+
+pub(crate) fn problems_text(problems: &[VerifyCode]) -> Option<String> {
+    (!problems.is_empty()).then(|| problems.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(","))
+}
+
+pub(crate) fn parse_photo_manifest(entry: &str) -> Result<(String, String, PhotoManifest), String> {
+    let op = parse_entry(entry)?;
+    match op.action {
+        Action::Photo(m) => Ok((op.fields.device_id, op.fields.op_id, m)),
+        _ => Err(format!(
+            "the manifest is a {} entry, not visit.photo",
+            op.fields.kind
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    #[test]
+    fn malformed_entries_are_named() {
+        assert!(parse_entry("{}").is_err());
+        assert!(parse_entry("[1]").is_err());
+        let e = parse_entry(
+            r#"{"v":1,"device_id":"d","seq":1,"op_id":"o","kind":"visit.nope","entity_id":"v",
+               "time":{"wall_ms":1,"boot_ms":1,"hlc":1,"server_offset_ms":null},
+               "prev_hash":"0000000000000000000000000000000000000000000000000000000000000000","payload":{}}"#,
+        )
+        .unwrap_err();
+        assert!(e.contains("unknown op kind"), "{e}");
+    }
+}

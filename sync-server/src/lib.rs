@@ -1,0 +1,120 @@
+//! fieldproof-server: the head-office end of `docs/sync-protocol.md`.
+//!
+//! - [`Store`] is everything the server does, without HTTP: enrolment, push (verify, store,
+//!   project, flag), photo upload, scoped pull, and the admin operations. Benchmarks and
+//!   end-to-end tests can drive it in process.
+//! - [`app`] wraps a `Store` in the axum router (request signing, size limits, JSON errors,
+//!   metrics); [`serve`] binds, prints `listening on http://IP:PORT` and runs until SIGTERM or
+//!   SIGINT, finishing the requests in flight.
+//!
+//! One SQLite database in WAL mode holds everything but photo bytes, which live in a
+//! content-addressed folder beside it. Writes go through one connection behind a mutex (SQLite
+//! has one writer anyway) and are kept short: signatures, JSON and image work happen before the
+//! lock is taken. Reads (pulls, authentication) use their own connections.
+
+mod auth;
+pub mod db;
+mod error;
+mod http;
+mod ingest;
+mod metrics;
+mod photos;
+mod pull;
+mod store;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use auth::{Authenticated, SignedHeaders, check_fresh, parse_headers};
+pub use error::{ApiError, ApiResult};
+pub use http::{ROUTES, app};
+pub use metrics::Metrics;
+pub use store::{AdminError, DeviceInfo, ExceptionRow, Limits, LoadReport, Stats, Store};
+
+/// Server time, Unix milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// What `fieldproof-server serve` needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    pub limits: Limits,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot open the data directory: {0}")]
+    Open(#[from] AdminError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Open the data directory, bind, announce the address on stdout, and serve until SIGTERM or
+/// SIGINT. Requests in flight are finished before it returns.
+pub async fn serve(config: Config) -> Result<(), ServeError> {
+    let store = Arc::new(Store::open_with(&config.data_dir, config.limits.clone())?);
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+    let local = listener.local_addr()?;
+    {
+        use std::io::Write;
+        // Tests and supervisors parse this exact line to find the port of `--addr IP:0`.
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on http://{local}")?;
+        out.flush()?;
+    }
+    tracing::info!(addr = %local, data_dir = %config.data_dir.display(), "serving");
+    serve_on(listener, store, shutdown_signal()).await?;
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+/// Serve an already bound listener until `shutdown` resolves, then finish the requests in
+/// flight. For in-process tests and benchmarks.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    store: Arc<Store>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(store.clone()))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    store.checkpoint();
+    Ok(())
+}
+
+/// SIGTERM (service managers, `kill`) or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT: finishing requests in flight"),
+        () = term => tracing::info!("SIGTERM: finishing requests in flight"),
+    }
+}

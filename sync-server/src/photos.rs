@@ -1,0 +1,527 @@
+//! Photo bytes: offered with their signed manifest, sent in chunks that append at the current
+//! offset, checked against their SHA-256 when complete, then stored content-addressed.
+//!
+//! Durability: a chunk is fsynced before it is acknowledged, and the offset is the partial
+//! file's length, so after a crash (even SIGKILL) the server resumes exactly where it said it
+//! was. A complete file is renamed into the store and fsynced before it is recorded; a crash in
+//! between leaves a stored file without a record, which the next offer picks up again.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use fieldproof_core::evidence::{self, KnownKey, SignedEntry};
+use fieldproof_core::imaging;
+use fieldproof_core::sync::wire::{PhotoOffer, PhotoStatus};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use sha2::{Digest, Sha256};
+
+use crate::auth::{is_lower_hex, verify_strict, verifying_key};
+use crate::error::{ApiError, ApiResult};
+use crate::ingest::{parse_photo_manifest, problems_text};
+use crate::store::{NewException, PhashEntry, Store, lock, publish_team_visits, raise, resolve};
+
+/// `<photos>/<first two hex>/<sha256>.jpg`: a fan-out keeps folders small at millions of photos.
+pub(crate) fn photo_path(photo_dir: &Path, sha256: &str) -> PathBuf {
+    photo_dir.join(&sha256[..2]).join(format!("{sha256}.jpg"))
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+struct Upload {
+    size: u64,
+    device_id: String,
+    entry: String,
+    signature: String,
+}
+
+impl Store {
+    fn partial_path(&self, sha256: &str) -> PathBuf {
+        self.upload_dir.join(format!("{sha256}.part"))
+    }
+
+    fn partial_len(&self, sha256: &str) -> u64 {
+        std::fs::metadata(self.partial_path(sha256)).map_or(0, |m| m.len())
+    }
+
+    fn blob_size(&self, sha256: &str) -> ApiResult<Option<u64>> {
+        let r = self.reader()?;
+        let size: Option<i64> = r
+            .prepare_cached("SELECT size FROM blobs WHERE sha256 = ?1")?
+            .query_row([sha256], |row| row.get(0))
+            .optional()?;
+        Ok(size.map(|s| s.max(0) as u64))
+    }
+
+    fn upload(&self, sha256: &str) -> ApiResult<Option<Upload>> {
+        let r = self.reader()?;
+        Ok(
+            r.prepare_cached("SELECT size, device_id, entry, signature FROM uploads WHERE sha256 = ?1")?
+                .query_row([sha256], |row| {
+                    Ok(Upload {
+                        size: row.get::<_, i64>(0)?.max(0) as u64,
+                        device_id: row.get(1)?,
+                        entry: row.get(2)?,
+                        signature: row.get(3)?,
+                    })
+                })
+                .optional()?,
+        )
+    }
+
+    fn status(&self, sha256: &str, size: u64, offset: u64, complete: bool, now_ms: i64) -> PhotoStatus {
+        PhotoStatus {
+            sha256: sha256.to_string(),
+            size,
+            offset,
+            complete,
+            server_time_ms: now_ms,
+        }
+    }
+
+    /// `POST /v1/photos`: check the manifest before taking a byte.
+    pub fn photo_offer(&self, device_id: &str, offer: &PhotoOffer, now_ms: i64) -> ApiResult<PhotoStatus> {
+        if !is_lower_hex(&offer.sha256, 64) {
+            return Err(ApiError::InvalidInput(
+                "sha256 must be 64 lowercase hex characters".into(),
+            ));
+        }
+        if offer.size == 0 {
+            return Err(ApiError::InvalidInput("size must be at least 1 byte".into()));
+        }
+        if offer.size > self.limits.max_photo_bytes {
+            return Err(ApiError::PhotoTooLarge {
+                size: offer.size,
+                max: self.limits.max_photo_bytes,
+            });
+        }
+        let (entry_device, _, manifest) = parse_photo_manifest(&offer.entry)
+            .map_err(|e| ApiError::ManifestMismatch(format!("manifest: {e}")))?;
+        if entry_device != device_id {
+            return Err(ApiError::ManifestMismatch(
+                "the manifest is another device's entry".into(),
+            ));
+        }
+        if manifest.image_sha256 != offer.sha256 || u64::try_from(manifest.byte_len).ok() != Some(offer.size)
+        {
+            return Err(ApiError::ManifestMismatch(format!(
+                "the manifest names {} ({} bytes), the offer {} ({} bytes)",
+                manifest.image_sha256, manifest.byte_len, offer.sha256, offer.size
+            )));
+        }
+        let key: String = {
+            let r = self.reader()?;
+            r.prepare_cached("SELECT public_key_hex FROM devices WHERE device_id = ?1")?
+                .query_row([device_id], |row| row.get(0))
+                .optional()?
+                .ok_or(ApiError::UnknownDevice)?
+        };
+        let key = verifying_key(&key).ok_or_else(|| ApiError::internal("stored device key is invalid"))?;
+        if !verify_strict(&key, offer.entry.as_bytes(), &offer.signature_hex) {
+            return Err(ApiError::BadSignature);
+        }
+
+        let guard = self.upload_lock(&offer.sha256);
+        let _held = lock(&guard);
+        if let Some(size) = self.blob_size(&offer.sha256)? {
+            return Ok(self.status(&offer.sha256, size, size, true, now_ms));
+        }
+        let upload = Upload {
+            size: offer.size,
+            device_id: device_id.to_string(),
+            entry: offer.entry.clone(),
+            signature: offer.signature_hex.clone(),
+        };
+        // Stored but not recorded: a crash hit between the rename and the commit.
+        if photo_path(&self.photo_dir, &offer.sha256).exists() {
+            self.finish(&offer.sha256, &upload, true, now_ms)?;
+            return Ok(self.status(&offer.sha256, offer.size, offer.size, true, now_ms));
+        }
+        let existing = self.upload(&offer.sha256)?;
+        let offset = match existing {
+            Some(u) if u.size == offer.size && u.device_id == device_id => self.partial_len(&offer.sha256),
+            Some(u) if u.size == offer.size => {
+                // Another device offers the same bytes (an identical file: the reuse check will
+                // say so). The bytes so far are the same content, so it takes over from there.
+                let w = self.writer();
+                w.conn.execute(
+                    "UPDATE uploads SET device_id = ?1, entry = ?2, signature = ?3 WHERE sha256 = ?4",
+                    params![device_id, offer.entry, offer.signature_hex, offer.sha256],
+                )?;
+                self.partial_len(&offer.sha256)
+            }
+            _ => {
+                // New, or re-offered with another size (one of the two manifests is wrong; the
+                // hash check at the end decides): start from zero with the latest manifest.
+                let _ = std::fs::remove_file(self.partial_path(&offer.sha256));
+                let w = self.writer();
+                w.conn.execute(
+                    "INSERT INTO uploads (sha256, size, device_id, entry, signature, started_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (sha256) DO UPDATE SET size = excluded.size, device_id = excluded.device_id,
+                       entry = excluded.entry, signature = excluded.signature, started_ms = excluded.started_ms",
+                    params![
+                        offer.sha256,
+                        offer.size as i64,
+                        device_id,
+                        offer.entry,
+                        offer.signature_hex,
+                        now_ms
+                    ],
+                )?;
+                0
+            }
+        };
+        Ok(self.status(&offer.sha256, offer.size, offset, false, now_ms))
+    }
+
+    /// `GET /v1/photos/{sha256}`.
+    pub fn photo_status(&self, sha256: &str, now_ms: i64) -> ApiResult<PhotoStatus> {
+        if !is_lower_hex(sha256, 64) {
+            return Err(ApiError::InvalidInput(
+                "sha256 must be 64 lowercase hex characters".into(),
+            ));
+        }
+        if let Some(size) = self.blob_size(sha256)? {
+            return Ok(self.status(sha256, size, size, true, now_ms));
+        }
+        let upload = self.upload(sha256)?.ok_or_else(|| {
+            ApiError::NotFound("no photo and no upload with this hash; offer it first".into())
+        })?;
+        let guard = self.upload_lock(sha256);
+        let _held = lock(&guard);
+        Ok(self.status(sha256, upload.size, self.partial_len(sha256), false, now_ms))
+    }
+
+    /// `PUT /v1/photos/{sha256}?offset=N`: append a chunk at exactly the current offset.
+    pub fn photo_chunk(
+        &self,
+        device_id: &str,
+        sha256: &str,
+        offset: u64,
+        bytes: &[u8],
+        now_ms: i64,
+    ) -> ApiResult<PhotoStatus> {
+        if !is_lower_hex(sha256, 64) {
+            return Err(ApiError::InvalidInput(
+                "sha256 must be 64 lowercase hex characters".into(),
+            ));
+        }
+        let guard = self.upload_lock(sha256);
+        let _held = lock(&guard);
+        if let Some(size) = self.blob_size(sha256)? {
+            return Ok(self.status(sha256, size, size, true, now_ms));
+        }
+        let upload = match self.upload(sha256)? {
+            Some(u) if u.device_id == device_id => u,
+            _ => {
+                return Err(ApiError::NotFound(
+                    "this device has not offered a photo with this hash; POST /v1/photos first".into(),
+                ));
+            }
+        };
+        let current = self.partial_len(sha256);
+        if offset != current {
+            return Err(ApiError::OffsetMismatch {
+                requested: offset,
+                status: self.status(sha256, upload.size, current, false, now_ms),
+            });
+        }
+        if offset.saturating_add(bytes.len() as u64) > upload.size {
+            return Err(ApiError::Unprocessable(format!(
+                "a chunk of {} bytes at offset {offset} runs past the photo's {} bytes",
+                bytes.len(),
+                upload.size
+            )));
+        }
+        if !bytes.is_empty() {
+            let path = self.partial_path(sha256);
+            let mut f = OpenOptions::new().create(true).append(true).open(&path)?;
+            let result = f.write_all(bytes).and_then(|()| f.sync_data());
+            if let Err(e) = result {
+                // Whatever part of the chunk landed is a correct prefix: the offset stays the
+                // file's length, which the client reads back with GET.
+                return Err(e.into());
+            }
+            if offset == 0 {
+                // The file is new: its directory entry must survive a crash too.
+                sync_dir(&self.upload_dir)?;
+            }
+            self.metrics.record_photo_bytes(bytes.len() as u64);
+        }
+        let now_at = offset + bytes.len() as u64;
+        if now_at == upload.size {
+            self.finish(sha256, &upload, false, now_ms)?;
+            return Ok(self.status(sha256, upload.size, upload.size, true, now_ms));
+        }
+        Ok(self.status(sha256, upload.size, now_at, false, now_ms))
+    }
+
+    /// All bytes are in: check the hash, store, verify, hash the pixels, look for reuse, record.
+    /// `already_stored`: the file is already in the store (crash recovery).
+    fn finish(&self, sha256: &str, upload: &Upload, already_stored: bool, now_ms: i64) -> ApiResult<()> {
+        let partial = self.partial_path(sha256);
+        let stored = photo_path(&self.photo_dir, sha256);
+        let source = if already_stored { &stored } else { &partial };
+        let actual = {
+            let mut f = File::open(source)?;
+            let mut h = Sha256::new();
+            let mut buf = vec![0u8; 256 * 1024];
+            loop {
+                let n = f.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                h.update(&buf[..n]);
+            }
+            h.finalize()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        };
+        let manifest = parse_photo_manifest(&upload.entry).ok();
+        if actual != sha256 {
+            let _ = std::fs::remove_file(source);
+            let mut w = self.writer();
+            let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let m = manifest.as_ref().map(|(_, _, m)| m);
+            raise(
+                &tx,
+                &NewException {
+                    code: "photo_hash_mismatch",
+                    device_id: Some(&upload.device_id),
+                    user_id: m.map(|m| m.user_id.as_str()),
+                    visit_id: m.map(|m| m.visit_id.as_str()),
+                    store_id: m.map(|m| m.store_id.as_str()),
+                    op_id: manifest.as_ref().map(|(_, op, _)| op.as_str()),
+                    photo_sha256: Some(sha256),
+                    subject: sha256,
+                    detail: format!("uploaded bytes hash to {actual}; the upload starts again"),
+                },
+                now_ms,
+            )?;
+            tx.commit()?;
+            drop(w);
+            self.metrics
+                .record_exceptions(&["photo_hash_mismatch".to_string()]);
+            return Err(ApiError::PhotoHashMismatch {
+                expected: sha256.to_string(),
+                actual,
+            });
+        }
+        if !already_stored {
+            let dir = stored
+                .parent()
+                .ok_or_else(|| ApiError::internal("photo path has no folder"))?;
+            std::fs::create_dir_all(dir)?;
+            std::fs::rename(&partial, &stored)?;
+            sync_dir(dir)?;
+            sync_dir(&self.upload_dir)?;
+        }
+
+        // The image work, before the write lock.
+        let bytes = std::fs::read(&stored)?;
+        let key: (String, bool) = {
+            let r = self.reader()?;
+            r.prepare_cached(
+                "SELECT public_key_hex, revoked_ms IS NOT NULL FROM devices WHERE device_id = ?1",
+            )?
+            .query_row([&upload.device_id], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?
+            .unwrap_or_default()
+        };
+        let keys = [KnownKey {
+            device_id: upload.device_id.clone(),
+            public_key_hex: key.0,
+            revoked: key.1,
+        }];
+        let verdict = evidence::verify_photo(
+            &bytes,
+            &SignedEntry {
+                entry: upload.entry.clone(),
+                signature_hex: upload.signature.clone(),
+            },
+            &keys,
+        );
+        // The decoder is the core's, fuzzed there; should it still panic on some file, the
+        // photo is flagged unreadable instead of failing every retry of this upload.
+        let phash = std::panic::catch_unwind(|| imaging::phash_of_jpeg(&bytes))
+            .ok()
+            .and_then(Result::ok);
+        let manifest_hash = evidence::sha256_hex(upload.entry.as_bytes());
+        let (visit_id, photo_id, user_id, store_id, op_id) = match &manifest {
+            Some((_, op, m)) => (
+                m.visit_id.clone(),
+                m.photo_id.clone(),
+                Some(m.user_id.clone()),
+                Some(m.store_id.clone()),
+                Some(op.clone()),
+            ),
+            None => (String::new(), String::new(), None, None, None),
+        };
+
+        let mut recorded = Vec::new();
+        let mut w = self.writer();
+        let matches: Vec<(PhashEntry, u32)> = match phash {
+            Some(ph) => w
+                .phashes()?
+                .iter()
+                .filter(|e| e.visit_id != visit_id && e.sha256 != sha256)
+                .filter_map(|e| {
+                    let d = imaging::hamming(ph, e.phash);
+                    (d <= imaging::REUSE_THRESHOLD).then(|| (e.clone(), d))
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO blobs (sha256, size, phash, visit_id, photo_id, device_id, manifest_hash, verified, problems,
+                stored_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (sha256) DO NOTHING",
+            params![
+                sha256,
+                upload.size as i64,
+                phash.map(|p| format!("{p:016x}")),
+                visit_id,
+                photo_id,
+                upload.device_id,
+                manifest_hash,
+                verdict.verified,
+                problems_text(&verdict.problems),
+                now_ms
+            ],
+        )?;
+        // (code, subject, detail) of each finding on these bytes.
+        let mut findings: Vec<(&str, String, String)> = verdict
+            .problems
+            .iter()
+            .map(|p| {
+                (
+                    p.as_str(),
+                    sha256.to_string(),
+                    format!("photo {photo_id}: {}", p.as_str()),
+                )
+            })
+            .collect();
+        if phash.is_none() {
+            findings.push((
+                "photo_unreadable",
+                sha256.to_string(),
+                format!("photo {photo_id} could not be decoded for the perceptual hash"),
+            ));
+        }
+        for (other, d) in &matches {
+            findings.push((
+                "possible_reuse",
+                format!("{sha256}:{}", other.sha256),
+                format!(
+                    "photo {photo_id} (sha256 {sha256}) of visit {visit_id} looks like photo {} (sha256 {}) of \
+                     visit {} from device {} (perceptual distance {d})",
+                    other.photo_id, other.sha256, other.visit_id, other.device_id
+                ),
+            ));
+        }
+        for (code, subject, detail) in findings {
+            let e = NewException {
+                code,
+                device_id: Some(upload.device_id.as_str()),
+                user_id: user_id.as_deref(),
+                visit_id: Some(visit_id.as_str()),
+                store_id: store_id.as_deref(),
+                op_id: op_id.as_deref(),
+                photo_sha256: Some(sha256),
+                subject: &subject,
+                detail,
+            };
+            if raise(&tx, &e, now_ms)? {
+                recorded.push(code.to_string());
+            }
+        }
+        // Photo ops that arrived first now have their bytes.
+        let waiting: Vec<(String, String, String, String)> = {
+            let mut st = tx.prepare_cached(
+                "SELECT photo_id, op_id, visit_id, device_id FROM photos WHERE sha256 = ?1",
+            )?;
+            let rows = st.query_map([sha256], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let mut touched = std::collections::BTreeSet::new();
+        if !visit_id.is_empty() {
+            touched.insert(visit_id.clone());
+        }
+        for (pid, op, vid, dev) in waiting {
+            let (verified, problems) = if op_id.as_deref() == Some(op.as_str()) {
+                (verdict.verified, problems_text(&verdict.problems))
+            } else {
+                // Another op names the same bytes: verify its own manifest.
+                let stored_op: Option<(String, String)> = tx
+                    .query_row("SELECT entry, signature FROM ops WHERE op_id = ?1", [&op], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                    .optional()?;
+                let dev_key: Option<(String, bool)> = tx
+                    .query_row(
+                        "SELECT public_key_hex, revoked_ms IS NOT NULL FROM devices WHERE device_id = ?1",
+                        [&dev],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?;
+                match (stored_op, dev_key) {
+                    (Some((entry, signature_hex)), Some((k, revoked))) => {
+                        let v = evidence::verify_photo(
+                            &bytes,
+                            &SignedEntry { entry, signature_hex },
+                            &[KnownKey {
+                                device_id: dev.clone(),
+                                public_key_hex: k,
+                                revoked,
+                            }],
+                        );
+                        (v.verified, problems_text(&v.problems))
+                    }
+                    _ => (false, Some("unknown_key".to_string())),
+                }
+            };
+            tx.execute(
+                "UPDATE photos SET received = 1, verified = ?1, problems = ?2 WHERE photo_id = ?3",
+                params![verified, problems, pid],
+            )?;
+            resolve(
+                &tx,
+                "photo_missing",
+                &vid,
+                &pid,
+                "server",
+                "the photo's bytes arrived",
+                now_ms,
+            )?;
+            touched.insert(vid);
+        }
+        // Only visits the server knows get a summary (the op may still be on its way).
+        publish_team_visits(&tx, &touched, now_ms)?;
+        tx.execute("DELETE FROM uploads WHERE sha256 = ?1", [sha256])?;
+        tx.commit()?;
+        if let (Some(ph), Some(index)) = (phash, w.phashes.as_mut()) {
+            index.push(PhashEntry {
+                phash: ph,
+                sha256: sha256.to_string(),
+                visit_id,
+                photo_id,
+                device_id: upload.device_id.clone(),
+            });
+        }
+        drop(w);
+        self.metrics.record_photo_completed();
+        self.metrics.record_exceptions(&recorded);
+        tracing::info!(
+            bytes = upload.size,
+            verified = verdict.verified,
+            reuse = matches.len(),
+            "photo stored"
+        );
+        Ok(())
+    }
+}

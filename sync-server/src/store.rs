@@ -1,0 +1,898 @@
+//! [`Store`]: the server's state (database, photo folders, limits, metrics) and the admin
+//! operations. The protocol operations are in `auth`, `ingest`, `photos` and `pull`, as more
+//! `impl Store` blocks.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use fieldproof_core::model::{
+    CheckTemplate, PlannedVisit, Product, ReferenceData, Role, Store as StoreRecord, User,
+};
+use fieldproof_core::sync::wire::{TeamVisit, TeamVisitPhoto};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use serde::Serialize;
+
+use crate::error::{ApiError, ApiResult};
+use crate::metrics::Metrics;
+
+/// Size limits and code lifetime. The defaults are the protocol's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// `POST /v1/push` body.
+    pub max_push_bytes: u64,
+    /// One `PUT /v1/photos/{sha256}` chunk body.
+    pub max_chunk_bytes: u64,
+    /// Every other body (enrolment, photo offer).
+    pub max_other_bytes: u64,
+    /// A whole photo.
+    pub max_photo_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_push_bytes: 8 * 1024 * 1024,
+            // The chunk plus slack for a client that rounds its chunk size up.
+            max_chunk_bytes: (fieldproof_core::sync::wire::MAX_PHOTO_CHUNK + 64 * 1024) as u64,
+            max_other_bytes: 64 * 1024,
+            max_photo_bytes: fieldproof_core::MAX_PHOTO_BYTES as u64,
+        }
+    }
+}
+
+/// Failures of the admin operations (and of opening the data directory).
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("reference data refused, nothing loaded: {0}")]
+    BadReference(String),
+    #[error("unknown user {0:?}: load reference data with this user first")]
+    UnknownUser(String),
+    #[error("unknown device {0:?}")]
+    UnknownDevice(String),
+    #[error("database: {0}")]
+    Db(#[from] crate::db::DbError),
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Api(#[from] ApiError),
+}
+
+/// A perceptual hash of stored photo bytes, kept in memory so the reuse check against every
+/// photo is a scan of a vector under the write lock, not of a table.
+#[derive(Debug, Clone)]
+pub(crate) struct PhashEntry {
+    pub phash: u64,
+    pub sha256: String,
+    pub visit_id: String,
+    pub photo_id: String,
+    pub device_id: String,
+}
+
+pub(crate) struct Writer {
+    pub conn: Connection,
+    /// Published template versions never change, so a parsed copy never goes stale.
+    pub templates: HashMap<(String, u32), Arc<CheckTemplate>>,
+    /// Loaded on first use (the admin CLI never needs it).
+    pub phashes: Option<Vec<PhashEntry>>,
+    pub last_nonce_prune_ms: i64,
+}
+
+impl Writer {
+    pub fn phashes(&mut self) -> rusqlite::Result<&mut Vec<PhashEntry>> {
+        if self.phashes.is_none() {
+            let mut st = self.conn.prepare(
+                "SELECT phash, sha256, coalesce(visit_id, ''), coalesce(photo_id, ''), device_id FROM blobs
+                 WHERE phash IS NOT NULL",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })?;
+            let mut v = Vec::new();
+            for row in rows {
+                let (phash, sha256, visit_id, photo_id, device_id) = row?;
+                if let Ok(phash) = u64::from_str_radix(&phash, 16) {
+                    v.push(PhashEntry {
+                        phash,
+                        sha256,
+                        visit_id,
+                        photo_id,
+                        device_id,
+                    });
+                }
+            }
+            self.phashes = Some(v);
+        }
+        Ok(self.phashes.get_or_insert_with(Vec::new))
+    }
+}
+
+/// The server: database, photo folders, limits, metrics. `Sync`: share it in an `Arc`.
+pub struct Store {
+    pub(crate) data_dir: PathBuf,
+    db_path: PathBuf,
+    pub(crate) photo_dir: PathBuf,
+    pub(crate) upload_dir: PathBuf,
+    pub(crate) limits: Limits,
+    pub(crate) metrics: Arc<Metrics>,
+    writer: Mutex<Writer>,
+    readers: Mutex<Vec<Connection>>,
+    /// One lock per photo being uploaded: two requests appending to the same partial file at
+    /// once (a client retrying while its first attempt is still in flight) would interleave.
+    upload_locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("data_dir", &self.data_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Readers are kept for reuse up to this many; more are opened under load and dropped after.
+const MAX_IDLE_READERS: usize = 8;
+
+pub(crate) struct Reader<'a> {
+    conn: Option<Connection>,
+    pool: &'a Mutex<Vec<Connection>>,
+}
+
+impl std::ops::Deref for Reader<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        // Only `Drop` takes it out.
+        match &self.conn {
+            Some(c) => c,
+            None => unreachable!("reader used after drop"),
+        }
+    }
+}
+
+impl std::ops::DerefMut for Reader<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        match &mut self.conn {
+            Some(c) => c,
+            None => unreachable!("reader used after drop"),
+        }
+    }
+}
+
+impl Drop for Reader<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.take() {
+            let mut pool = lock(self.pool);
+            if pool.len() < MAX_IDLE_READERS {
+                pool.push(c);
+            }
+        }
+    }
+}
+
+/// A poisoned lock only means another request panicked while holding it; its transaction was
+/// rolled back when it unwound, so the state behind the lock is consistent.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+pub(crate) const DB_FILE: &str = "fieldproof.db";
+
+impl Store {
+    /// Open (create, migrate) the data directory with the default limits.
+    pub fn open(data_dir: impl AsRef<Path>) -> Result<Store, AdminError> {
+        Store::open_with(data_dir.as_ref(), Limits::default())
+    }
+
+    pub fn open_with(data_dir: &Path, limits: Limits) -> Result<Store, AdminError> {
+        std::fs::create_dir_all(data_dir)?;
+        let photo_dir = data_dir.join("photos");
+        let upload_dir = data_dir.join("uploads");
+        std::fs::create_dir_all(&photo_dir)?;
+        std::fs::create_dir_all(&upload_dir)?;
+        let db_path = data_dir.join(DB_FILE);
+        let conn = crate::db::open(&db_path)?;
+        Ok(Store {
+            data_dir: data_dir.to_path_buf(),
+            db_path,
+            photo_dir,
+            upload_dir,
+            limits,
+            metrics: Arc::new(Metrics::default()),
+            writer: Mutex::new(Writer {
+                conn,
+                templates: HashMap::new(),
+                phashes: None,
+                last_nonce_prune_ms: 0,
+            }),
+            readers: Mutex::new(Vec::new()),
+            upload_locks: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    pub(crate) fn reader(&self) -> ApiResult<Reader<'_>> {
+        let pooled = lock(&self.readers).pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => crate::db::open(&self.db_path).map_err(|e| ApiError::Internal(e.to_string()))?,
+        };
+        Ok(Reader {
+            conn: Some(conn),
+            pool: &self.readers,
+        })
+    }
+
+    pub(crate) fn writer(&self) -> MutexGuard<'_, Writer> {
+        lock(&self.writer)
+    }
+
+    pub(crate) fn upload_lock(&self, sha256: &str) -> Arc<Mutex<()>> {
+        let mut locks = lock(&self.upload_locks);
+        // Forget locks nobody holds any more, so the map stays as small as the uploads in flight.
+        locks.retain(|_, l| Arc::strong_count(l) > 1);
+        locks.entry(sha256.to_string()).or_default().clone()
+    }
+
+    /// Fold the WAL into the database file (at shutdown; a crash without it loses nothing).
+    pub fn checkpoint(&self) {
+        let w = self.writer();
+        if let Err(e) = w
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        {
+            tracing::warn!(error = %e, "WAL checkpoint at shutdown failed");
+        }
+    }
+
+    // --- admin -----------------------------------------------------------------------------
+
+    /// Load head-office reference data: validated as a whole by the core's own validation
+    /// (against what the server already holds), then upserted in one transaction. Each new or
+    /// changed record appends a change-feed row; an unchanged one does not, so reloading the
+    /// same file sends phones nothing.
+    pub fn load_reference(&self, data: &ReferenceData, now_ms: i64) -> Result<LoadReport, AdminError> {
+        let existing = self.reference_data()?;
+        // The core validates against its own database; a scratch in-memory core holding what
+        // the server has makes "valid on the server" mean exactly "a phone will accept it".
+        let scratch =
+            fieldproof_core::Core::open_in_memory().map_err(|e| AdminError::Invalid(e.to_string()))?;
+        scratch.load_reference_data(&existing).map_err(|e| {
+            AdminError::Invalid(format!("the server's own reference data does not validate: {e}"))
+        })?;
+        scratch.load_reference_data(data).map_err(|e| match e {
+            fieldproof_core::Error::BadReferenceData { record, reason } => {
+                AdminError::BadReference(format!("{record}: {reason}"))
+            }
+            other => AdminError::BadReference(other.to_string()),
+        })?;
+        drop(scratch);
+
+        let mut w = self.writer();
+        let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut report = LoadReport {
+            users: data.users.len() as u32,
+            stores: data.stores.len() as u32,
+            products: data.products.len() as u32,
+            templates: data.templates.len() as u32,
+            plans: data.plans.len() as u32,
+            changes: 0,
+        };
+        // Supervisors first: a phone validates each pulled page on its own, and a rep's
+        // supervisor must already be there.
+        let mut users: Vec<&User> = data.users.iter().collect();
+        users.sort_by_key(|u| u.role != Role::Supervisor);
+        for u in users {
+            let body = serde_json::to_string(u).map_err(ApiError::from)?;
+            let old: Option<String> = tx
+                .query_row("SELECT body FROM users WHERE id = ?1", [&u.id], |r| r.get(0))
+                .optional()?;
+            if old.as_deref() == Some(body.as_str()) {
+                continue;
+            }
+            tx.execute(
+                "INSERT INTO users (id, role, territory, supervisor_id, body) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (id) DO UPDATE SET role = excluded.role, territory = excluded.territory,
+                   supervisor_id = excluded.supervisor_id, body = excluded.body",
+                params![u.id, role_str(u.role), u.territory, u.supervisor_id, body],
+            )?;
+            append_change(&tx, "user", &u.id, Some(&u.id), None, &body, now_ms)?;
+            report.changes += 1;
+        }
+        for s in &data.stores {
+            let body = serde_json::to_string(s).map_err(ApiError::from)?;
+            let old: Option<String> = tx
+                .query_row("SELECT body FROM stores WHERE id = ?1", [&s.id], |r| r.get(0))
+                .optional()?;
+            if old.as_deref() == Some(body.as_str()) {
+                continue;
+            }
+            tx.execute(
+                "INSERT INTO stores (id, territory, body) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (id) DO UPDATE SET territory = excluded.territory, body = excluded.body",
+                params![s.id, s.territory, body],
+            )?;
+            append_change(&tx, "store", &s.id, None, Some(&s.territory), &body, now_ms)?;
+            report.changes += 1;
+        }
+        for p in &data.products {
+            let body = serde_json::to_string(p).map_err(ApiError::from)?;
+            let old: Option<String> = tx
+                .query_row("SELECT body FROM products WHERE id = ?1", [&p.id], |r| r.get(0))
+                .optional()?;
+            if old.as_deref() == Some(body.as_str()) {
+                continue;
+            }
+            tx.execute(
+                "INSERT INTO products (id, body) VALUES (?1, ?2)
+                 ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+                params![p.id, body],
+            )?;
+            append_change(&tx, "product", &p.id, None, None, &body, now_ms)?;
+            report.changes += 1;
+        }
+        for t in &data.templates {
+            let body = serde_json::to_string(t).map_err(ApiError::from)?;
+            // Validation refused a different body for a published version: present = same.
+            let n = tx.execute(
+                "INSERT INTO templates (id, version, body) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                params![t.id, t.version, body],
+            )?;
+            if n == 1 {
+                append_change(&tx, "template", &t.id, None, None, &body, now_ms)?;
+                report.changes += 1;
+            }
+        }
+        for p in &data.plans {
+            let body = serde_json::to_string(p).map_err(ApiError::from)?;
+            let old: Option<String> = tx
+                .query_row("SELECT body FROM plans WHERE id = ?1", [&p.id], |r| r.get(0))
+                .optional()?;
+            if old.as_deref() == Some(body.as_str()) {
+                continue;
+            }
+            // A plan may send a rep outside their territory. The phone validates the plan
+            // against its stores, so the store goes down the feed again just before the plan,
+            // where this rep (and their supervisor) will see it.
+            let store: Option<(String, String)> = tx
+                .query_row(
+                    "SELECT s.territory, s.body FROM stores s WHERE s.id = ?1",
+                    [&p.store_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let rep_territory: Option<String> = tx
+                .query_row("SELECT territory FROM users WHERE id = ?1", [&p.rep_id], |r| {
+                    r.get(0)
+                })
+                .optional()?
+                .flatten();
+            if let Some((territory, store_body)) = store
+                && rep_territory.as_deref() != Some(territory.as_str())
+            {
+                append_change(
+                    &tx,
+                    "store",
+                    &p.store_id,
+                    None,
+                    Some(&territory),
+                    &store_body,
+                    now_ms,
+                )?;
+                report.changes += 1;
+            }
+            tx.execute(
+                "INSERT INTO plans (id, rep_id, store_id, body) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET rep_id = excluded.rep_id, store_id = excluded.store_id,
+                   body = excluded.body",
+                params![p.id, p.rep_id, p.store_id, body],
+            )?;
+            append_change(&tx, "plan", &p.id, Some(&p.rep_id), None, &body, now_ms)?;
+            report.changes += 1;
+        }
+        tx.commit()?;
+        tracing::info!(
+            users = report.users,
+            stores = report.stores,
+            products = report.products,
+            templates = report.templates,
+            plans = report.plans,
+            changes = report.changes,
+            "reference data loaded"
+        );
+        Ok(report)
+    }
+
+    /// The same from the JSON document (`tests/fixtures/reference.json` format).
+    pub fn load_reference_json(&self, json: &str, now_ms: i64) -> Result<LoadReport, AdminError> {
+        if !json.trim_start().starts_with('{') {
+            return Err(AdminError::BadReference("document: is not a JSON object".into()));
+        }
+        let data: ReferenceData =
+            serde_json::from_str(json).map_err(|e| AdminError::BadReference(format!("document: {e}")))?;
+        self.load_reference(&data, now_ms)
+    }
+
+    /// Everything the server holds, as one document.
+    pub fn reference_data(&self) -> Result<ReferenceData, AdminError> {
+        let r = self.reader()?;
+        fn all<T: serde::de::DeserializeOwned>(c: &Connection, sql: &str) -> Result<Vec<T>, AdminError> {
+            let mut st = c.prepare(sql)?;
+            let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+            let mut out = Vec::new();
+            for body in rows {
+                out.push(
+                    serde_json::from_str(&body?)
+                        .map_err(|e| AdminError::Invalid(format!("stored record does not parse: {e}")))?,
+                );
+            }
+            Ok(out)
+        }
+        Ok(ReferenceData {
+            users: all::<User>(&r, "SELECT body FROM users ORDER BY role = 'rep', id")?,
+            stores: all::<StoreRecord>(&r, "SELECT body FROM stores ORDER BY id")?,
+            products: all::<Product>(&r, "SELECT body FROM products ORDER BY id")?,
+            templates: all::<CheckTemplate>(&r, "SELECT body FROM templates ORDER BY id, version")?,
+            plans: all::<PlannedVisit>(&r, "SELECT body FROM plans ORDER BY id")?,
+        })
+    }
+
+    /// Issue a one-time enrolment code for a user. Only its SHA-256 is stored.
+    pub fn issue_enrol_code(&self, user_id: &str, ttl_ms: i64, now_ms: i64) -> Result<String, AdminError> {
+        if ttl_ms < 0 {
+            return Err(AdminError::Invalid(
+                "the code's lifetime cannot be negative".into(),
+            ));
+        }
+        let code = crate::auth::new_enrol_code()?;
+        let w = self.writer();
+        let known: Option<i64> = w
+            .conn
+            .query_row("SELECT 1 FROM users WHERE id = ?1", [user_id], |r| r.get(0))
+            .optional()?;
+        if known.is_none() {
+            return Err(AdminError::UnknownUser(user_id.to_string()));
+        }
+        w.conn.execute(
+            "INSERT INTO enrol_codes (code_sha256, user_id, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                crate::auth::enrol_code_hash(&code),
+                user_id,
+                now_ms,
+                now_ms.saturating_add(ttl_ms)
+            ],
+        )?;
+        tracing::info!("enrolment code issued");
+        Ok(code)
+    }
+
+    /// Revoke a device: every later request of it is refused with `403 device_revoked`, and its
+    /// key shows as revoked when its photos are verified.
+    pub fn revoke_device(&self, device_id: &str, now_ms: i64) -> Result<(), AdminError> {
+        let w = self.writer();
+        let n = w.conn.execute(
+            "UPDATE devices SET revoked_ms = coalesce(revoked_ms, ?1) WHERE device_id = ?2",
+            params![now_ms, device_id],
+        )?;
+        if n == 0 {
+            return Err(AdminError::UnknownDevice(device_id.to_string()));
+        }
+        tracing::info!("device revoked");
+        Ok(())
+    }
+
+    /// Bind a device key to a user without an enrolment code (benchmarks, tests, migrations
+    /// from another system). The HTTP route always goes through a code.
+    pub fn enrol_device(
+        &self,
+        user_id: &str,
+        device_id: &str,
+        public_key_hex: &str,
+        now_ms: i64,
+    ) -> Result<(), AdminError> {
+        if !crate::auth::is_lower_hex(public_key_hex, 64) {
+            return Err(AdminError::Invalid(
+                "public key must be 64 lowercase hex characters".into(),
+            ));
+        }
+        let w = self.writer();
+        let known: Option<i64> = w
+            .conn
+            .query_row("SELECT 1 FROM users WHERE id = ?1", [user_id], |r| r.get(0))
+            .optional()?;
+        if known.is_none() {
+            return Err(AdminError::UnknownUser(user_id.to_string()));
+        }
+        let existing: Option<String> = w
+            .conn
+            .query_row(
+                "SELECT public_key_hex FROM devices WHERE device_id = ?1",
+                [device_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match existing {
+            Some(k) if k != public_key_hex => {
+                return Err(AdminError::Api(ApiError::DeviceAlreadyEnrolled(
+                    device_id.to_string(),
+                )));
+            }
+            Some(_) => {
+                w.conn.execute(
+                    "UPDATE devices SET user_id = ?1 WHERE device_id = ?2",
+                    params![user_id, device_id],
+                )?;
+            }
+            None => {
+                w.conn.execute(
+                    "INSERT INTO devices (device_id, public_key_hex, user_id, enrolled_ms) VALUES (?1, ?2, ?3, ?4)",
+                    params![device_id, public_key_hex, user_id, now_ms],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn devices(&self) -> Result<Vec<DeviceInfo>, AdminError> {
+        let r = self.reader()?;
+        let mut st = r.prepare(
+            "SELECT device_id, user_id, public_key_hex, enrolled_ms, revoked_ms, last_seen_ms, head_seq,
+                    (SELECT count(*) FROM ops o WHERE o.device_id = d.device_id)
+             FROM devices d ORDER BY enrolled_ms, device_id",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok(DeviceInfo {
+                device_id: r.get(0)?,
+                user_id: r.get(1)?,
+                public_key_hex: r.get(2)?,
+                enrolled_ms: r.get(3)?,
+                revoked_ms: r.get(4)?,
+                last_seen_ms: r.get(5)?,
+                head_seq: r.get(6)?,
+                ops: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Counts of what the server holds.
+    pub fn stats(&self) -> Result<Stats, AdminError> {
+        let r = self.reader()?;
+        let count = |sql: &str| -> rusqlite::Result<i64> { r.query_row(sql, [], |row| row.get(0)) };
+        let mut exceptions_by_code = std::collections::BTreeMap::new();
+        {
+            let mut st = r.prepare("SELECT code, count(*) FROM exceptions GROUP BY code ORDER BY code")?;
+            let rows = st.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))?;
+            for row in rows {
+                let (code, n) = row?;
+                exceptions_by_code.insert(code, n);
+            }
+        }
+        Ok(Stats {
+            ops: count("SELECT count(*) FROM ops")?,
+            rejected_ops: count("SELECT count(*) FROM rejected_ops")?,
+            visits: count("SELECT count(*) FROM visits")?,
+            answers: count("SELECT count(*) FROM answer_history")?,
+            photos: count("SELECT count(*) FROM photos")?,
+            photos_received: count("SELECT count(*) FROM photos WHERE received = 1")?,
+            photos_verified: count("SELECT count(*) FROM photos WHERE verified = 1")?,
+            photo_blobs: count("SELECT count(*) FROM blobs")?,
+            uploads_in_progress: count("SELECT count(*) FROM uploads")?,
+            reviews: count("SELECT count(*) FROM reviews")?,
+            exceptions: count("SELECT count(*) FROM exceptions")?,
+            open_exceptions: count("SELECT count(*) FROM exceptions WHERE resolved_ms IS NULL")?,
+            exceptions_by_code,
+            devices: count("SELECT count(*) FROM devices")?,
+            revoked_devices: count("SELECT count(*) FROM devices WHERE revoked_ms IS NOT NULL")?,
+            users: count("SELECT count(*) FROM users")?,
+            stores: count("SELECT count(*) FROM stores")?,
+            changes: count("SELECT count(*) FROM changes")?,
+        })
+    }
+
+    /// Head office's exception queue, newest first.
+    pub fn exceptions(&self, only_open: bool, limit: u32) -> Result<Vec<ExceptionRow>, AdminError> {
+        let r = self.reader()?;
+        let mut st = r.prepare(
+            "SELECT id, code, device_id, user_id, visit_id, store_id, op_id, photo_sha256, detail, created_ms,
+                    resolved_by, resolved_ms, resolution_comment
+             FROM exceptions WHERE (?1 = 0 OR resolved_ms IS NULL) ORDER BY id DESC LIMIT ?2",
+        )?;
+        let rows = st.query_map(params![only_open, limit], |r| {
+            Ok(ExceptionRow {
+                id: r.get(0)?,
+                code: r.get(1)?,
+                device_id: r.get(2)?,
+                user_id: r.get(3)?,
+                visit_id: r.get(4)?,
+                store_id: r.get(5)?,
+                op_id: r.get(6)?,
+                photo_sha256: r.get(7)?,
+                detail: r.get(8)?,
+                created_ms: r.get(9)?,
+                resolved_by: r.get(10)?,
+                resolved_ms: r.get(11)?,
+                resolution_comment: r.get(12)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// The summary a supervisor's phone gets for one visit, as it stands.
+    pub fn team_visit(&self, visit_id: &str) -> Result<Option<TeamVisit>, AdminError> {
+        let r = self.reader()?;
+        Ok(team_visit(&r, visit_id)?)
+    }
+}
+
+pub(crate) fn role_str(r: Role) -> &'static str {
+    match r {
+        Role::Rep => "rep",
+        Role::Supervisor => "supervisor",
+    }
+}
+
+pub(crate) fn append_change(
+    tx: &Connection,
+    kind: &str,
+    id: &str,
+    scope_user: Option<&str>,
+    scope_territory: Option<&str>,
+    body: &str,
+    now_ms: i64,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO changes (kind, id, scope_user, scope_territory, body, created_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![kind, id, scope_user, scope_territory, body, now_ms])?;
+    Ok(())
+}
+
+/// An exception about to be recorded.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct NewException<'a> {
+    pub code: &'a str,
+    pub device_id: Option<&'a str>,
+    pub user_id: Option<&'a str>,
+    pub visit_id: Option<&'a str>,
+    pub store_id: Option<&'a str>,
+    pub op_id: Option<&'a str>,
+    pub photo_sha256: Option<&'a str>,
+    pub subject: &'a str,
+    pub detail: String,
+}
+
+/// Record an exception unless the same one (code, visit, subject) is already open.
+pub(crate) fn raise(tx: &Connection, e: &NewException<'_>, now_ms: i64) -> rusqlite::Result<bool> {
+    let n = tx
+        .prepare_cached(
+            "INSERT INTO exceptions (code, device_id, user_id, visit_id, store_id, op_id, photo_sha256, subject,
+                detail, created_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![
+            e.code,
+            e.device_id,
+            e.user_id,
+            e.visit_id,
+            e.store_id,
+            e.op_id,
+            e.photo_sha256,
+            e.subject,
+            e.detail,
+            now_ms
+        ])?;
+    Ok(n == 1)
+}
+
+/// Resolve open exceptions whose cause went away; the row stays with who resolved it and why.
+pub(crate) fn resolve(
+    tx: &Connection,
+    code: &str,
+    visit_id: &str,
+    subject: &str,
+    by: &str,
+    comment: &str,
+    now_ms: i64,
+) -> rusqlite::Result<usize> {
+    tx.prepare_cached(
+        "UPDATE exceptions SET resolved_by = ?1, resolved_ms = ?2, resolution_comment = ?3
+         WHERE code = ?4 AND visit_id = ?5 AND subject = ?6 AND resolved_ms IS NULL",
+    )?
+    .execute(params![by, now_ms, comment, code, visit_id, subject])
+}
+
+/// The geofence verdict as `TeamVisit` spells it.
+pub(crate) fn team_geofence(verdict: &str) -> &str {
+    match verdict {
+        "verified" => "inside",
+        other => other,
+    }
+}
+
+pub(crate) fn team_visit(c: &Connection, visit_id: &str) -> rusqlite::Result<Option<TeamVisit>> {
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        i64,
+        Option<i64>,
+        String,
+        u32,
+        Option<String>,
+    );
+    let row: Option<Row> = c
+        .prepare_cached(
+            "SELECT user_id, store_id, kind, status, started_wall_ms, coalesce(ended_wall_ms, completed_wall_ms),
+                    geofence, answers, report_summary
+             FROM visits WHERE id = ?1",
+        )?
+        .query_row([visit_id], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+            ))
+        })
+        .optional()?;
+    let Some((rep_id, store_id, kind, status, started, ended, geofence, answers, report_summary)) = row
+    else {
+        return Ok(None);
+    };
+    let mut exceptions = Vec::new();
+    {
+        let mut st = c.prepare_cached(
+            "SELECT DISTINCT code FROM exceptions WHERE visit_id = ?1 AND resolved_ms IS NULL ORDER BY code",
+        )?;
+        let rows = st.query_map([visit_id], |r| r.get::<_, String>(0))?;
+        for code in rows {
+            exceptions.push(code?);
+        }
+    }
+    let mut photos = Vec::new();
+    {
+        let mut st = c.prepare_cached(
+            "SELECT photo_id, sha256, evidence_code, photo_kind, verified FROM photos WHERE visit_id = ?1
+             ORDER BY rowid",
+        )?;
+        let rows = st.query_map([visit_id], |r| {
+            Ok(TeamVisitPhoto {
+                photo_id: r.get(0)?,
+                sha256: r.get(1)?,
+                evidence_code: r.get(2)?,
+                photo_kind: r.get(3)?,
+                verified: r.get(4)?,
+            })
+        })?;
+        for p in rows {
+            photos.push(p?);
+        }
+    }
+    Ok(Some(TeamVisit {
+        visit_id: visit_id.to_string(),
+        rep_id,
+        store_id,
+        kind,
+        status,
+        started_wall_ms: started,
+        ended_wall_ms: ended,
+        geofence: team_geofence(&geofence).to_string(),
+        exceptions,
+        photos,
+        answers,
+        report_summary,
+    }))
+}
+
+/// Append the current summary of each visit to the change feed, for the rep's supervisor.
+pub(crate) fn publish_team_visits<'a>(
+    tx: &Transaction<'_>,
+    visits: impl IntoIterator<Item = &'a String>,
+    now_ms: i64,
+) -> rusqlite::Result<()> {
+    for visit_id in visits {
+        tx.prepare_cached(
+            "UPDATE visits SET answers = (SELECT count(*) FROM answers WHERE visit_id = ?1), updated_ms = ?2
+             WHERE id = ?1",
+        )?
+        .execute(params![visit_id, now_ms])?;
+        if let Some(tv) = team_visit(tx, visit_id)? {
+            let body =
+                serde_json::to_string(&tv).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+            append_change(tx, "team_visit", visit_id, Some(&tv.rep_id), None, &body, now_ms)?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LoadReport {
+    pub users: u32,
+    pub stores: u32,
+    pub products: u32,
+    pub templates: u32,
+    pub plans: u32,
+    /// Change-feed rows appended (new or changed records).
+    pub changes: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceInfo {
+    pub device_id: String,
+    pub user_id: String,
+    pub public_key_hex: String,
+    pub enrolled_ms: i64,
+    pub revoked_ms: Option<i64>,
+    pub last_seen_ms: Option<i64>,
+    pub head_seq: i64,
+    pub ops: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    pub ops: i64,
+    pub rejected_ops: i64,
+    pub visits: i64,
+    pub answers: i64,
+    /// `visit.photo` ops applied (photos expected).
+    pub photos: i64,
+    pub photos_received: i64,
+    pub photos_verified: i64,
+    /// Distinct photo files stored.
+    pub photo_blobs: i64,
+    pub uploads_in_progress: i64,
+    pub reviews: i64,
+    pub exceptions: i64,
+    pub open_exceptions: i64,
+    pub exceptions_by_code: std::collections::BTreeMap<String, i64>,
+    pub devices: i64,
+    pub revoked_devices: i64,
+    pub users: i64,
+    pub stores: i64,
+    pub changes: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExceptionRow {
+    pub id: i64,
+    pub code: String,
+    pub device_id: Option<String>,
+    pub user_id: Option<String>,
+    pub visit_id: Option<String>,
+    pub store_id: Option<String>,
+    pub op_id: Option<String>,
+    pub photo_sha256: Option<String>,
+    pub detail: String,
+    pub created_ms: i64,
+    pub resolved_by: Option<String>,
+    pub resolved_ms: Option<i64>,
+    pub resolution_comment: Option<String>,
+}

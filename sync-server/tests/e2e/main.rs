@@ -1,0 +1,12 @@
+//! End-to-end tests of the real `fieldproof-server` binary over real HTTP, with real cores
+//! producing the signed ops and photos. One test binary (link time), many modules.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+mod enrol;
+mod lifecycle;
+mod photos;
+mod pull;
+mod push;
+mod security;

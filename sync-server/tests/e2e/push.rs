@@ -1,0 +1,283 @@
+use fieldproof_core::evidence::{EntryHeader, entry_bytes};
+use fieldproof_core::model::EventTime;
+use fieldproof_core::sync::wire::PushOp;
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+#[test]
+fn a_replayed_batch_is_all_duplicates_and_changes_nothing() {
+    let (_dir, s) = server();
+    let phone = Phone::new();
+    s.enrol_as(&phone.device, "rep-li");
+    let v = store_check(&phone.core, "rep-li", "st-001", Some("plan-li-1"), fix_st001());
+    phone.upload_photo(s.addr, &v.photo_id, 1);
+    let ops = phone.ops();
+    assert_eq!(ops.len(), 9);
+
+    let r = phone.device.push(s.addr, &ops);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let body = r.json();
+    assert_eq!(statuses(&body), vec!["applied"; 9], "{body}");
+    for res in body["results"].as_array().unwrap() {
+        assert!(res.get("exceptions").is_none(), "an honest visit raised {res}");
+    }
+    let before = s.stats();
+    assert_eq!(before["ops"], 9);
+    assert_eq!(before["visits"], 1);
+    assert_eq!(before["photos_verified"], 1);
+
+    let r = phone.device.push(s.addr, &ops);
+    assert_eq!(r.status, 200);
+    assert_eq!(statuses(&r.json()), vec!["duplicate"; 9]);
+    let after = s.stats();
+    assert_eq!(before, after, "a replayed batch changed the server");
+
+    // Half of it again, with the rest: duplicates then nothing new.
+    let r = phone.device.push(s.addr, &ops[4..]);
+    assert_eq!(statuses(&r.json()), vec!["duplicate"; 5]);
+}
+
+/// A forged entry of the same device, signed with its key, reusing a stored op id and seq.
+fn forged_same_position(phone: &Phone, original: &PushOp) -> PushOp {
+    let e: Value = serde_json::from_str(&original.entry).unwrap();
+    let mut payload = e["payload"].clone();
+    payload["value"] = json!({"kind": "yes_no", "value": false});
+    let entry = entry_bytes(
+        &EntryHeader {
+            device_id: e["device_id"].as_str().unwrap(),
+            seq: e["seq"].as_i64().unwrap(),
+            op_id: e["op_id"].as_str().unwrap(),
+            kind: e["kind"].as_str().unwrap(),
+            entity_id: e["entity_id"].as_str().unwrap(),
+            time: serde_json::from_value::<EventTime>(e["time"].clone()).unwrap(),
+            prev_hash: e["prev_hash"].as_str().unwrap(),
+        },
+        &payload,
+    );
+    PushOp {
+        signature_hex: phone.device.signer.sign_hex(entry.as_bytes()),
+        entry,
+    }
+}
+
+#[test]
+fn a_different_entry_under_a_stored_op_id_is_a_conflicting_duplicate() {
+    let (_dir, s) = server();
+    let phone = Phone::new();
+    s.enrol_as(&phone.device, "rep-li");
+    store_check(&phone.core, "rep-li", "st-001", Some("plan-li-1"), fix_st001());
+    let ops = phone.ops();
+    let r = phone.device.push(s.addr, &ops[..3]);
+    assert_eq!(statuses(&r.json()), vec!["applied"; 3]);
+
+    // ops[1] is the first answer (shelf_ok = yes); the forgery says no.
+    let forged = forged_same_position(&phone, &ops[1]);
+    let r = phone.device.push(s.addr, &[forged]);
+    let res = &r.json()["results"][0];
+    assert_eq!(res["status"], "rejected");
+    assert_eq!(res["reason"], "conflicting_duplicate");
+    assert_eq!(res["exceptions"], json!(["chain_fork"]));
+    assert_eq!(s.stats()["ops"], 3, "the stored op stays");
+    assert!(s.exceptions().iter().any(|e| e["code"] == "chain_fork"));
+
+    // A bad signature is rejected by itself; the ops behind it are applied.
+    let mut tampered = ops[3].clone();
+    tampered.signature_hex = phone.device.signer.sign_hex(b"something else");
+    let r = phone.device.push(s.addr, &[tampered, ops[4].clone()]);
+    let body = r.json();
+    assert_eq!(body["results"][0]["status"], "rejected");
+    assert_eq!(body["results"][0]["reason"], "bad_signature");
+    assert_eq!(body["results"][1]["status"], "applied");
+    // The server's copy of the chain now misses seq 4.
+    assert!(
+        body["results"][1]["exceptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "chain_gap"),
+        "{body}"
+    );
+}
+
+#[test]
+fn a_missing_entry_shows_as_a_chain_gap_and_the_op_is_still_stored() {
+    let (_dir, s) = server();
+    let phone = Phone::new();
+    s.enrol_as(&phone.device, "rep-li");
+    store_check(&phone.core, "rep-li", "st-001", Some("plan-li-1"), fix_st001());
+    let ops = phone.ops();
+    let r = phone.device.push(s.addr, &ops[..3]);
+    assert_eq!(statuses(&r.json()), vec!["applied"; 3]);
+    // seq 4 never arrives.
+    let r = phone.device.push(s.addr, &ops[4..]);
+    let body = r.json();
+    assert_eq!(statuses(&body), vec!["applied"; 5], "{body}");
+    assert_eq!(body["results"][0]["seq"], 5);
+    assert_eq!(body["results"][0]["exceptions"], json!(["chain_gap"]));
+    assert!(body["results"][1].get("exceptions").is_none(), "{body}");
+    assert_eq!(s.stats()["ops"], 8);
+    let gap = s
+        .exceptions()
+        .into_iter()
+        .find(|e| e["code"] == "chain_gap")
+        .expect("chain_gap recorded");
+    assert_eq!(gap["device_id"], phone.device.id());
+    assert_eq!(gap["user_id"], "rep-li");
+    assert_eq!(gap["store_id"], "st-001");
+    // The late entry arrives after all: stored, flagged as reordered.
+    let r = phone.device.push(s.addr, &ops[3..4]);
+    let body = r.json();
+    assert_eq!(body["results"][0]["status"], "applied");
+    assert_eq!(body["results"][0]["exceptions"], json!(["reordered"]));
+}
+
+#[test]
+fn a_check_in_outside_the_geofence_is_flagged_by_the_server() {
+    let (_dir, s) = server();
+    let phone = Phone::new();
+    s.enrol_as(&phone.device, "rep-li");
+    // ~7.7 km north of st-001; the template's geofence mode is `flag`, so the core checks in.
+    let far = fix_at(31.30, 121.52);
+    store_check(&phone.core, "rep-li", "st-001", Some("plan-li-1"), far);
+    let r = phone.device.push(s.addr, &phone.ops());
+    let body = r.json();
+    assert_eq!(body["results"][0]["status"], "applied");
+    let codes = body["results"][0]["exceptions"].as_array().unwrap();
+    assert!(codes.iter().any(|c| c == "outside_geofence"), "{body}");
+    // The check-out is outside too.
+    let last = body["results"].as_array().unwrap().last().unwrap();
+    assert!(
+        last["exceptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "outside_geofence")
+    );
+    let ex = s.exceptions();
+    let e = ex
+        .iter()
+        .find(|e| e["code"] == "outside_geofence" && e["detail"].as_str().unwrap().contains("radius"))
+        .unwrap();
+    assert_eq!(e["store_id"], "st-001");
+    assert!(e["resolved_ms"].is_null());
+}
+
+#[test]
+fn ops_acting_for_another_user_are_rejected() {
+    let (_dir, s) = server();
+    let phone = Phone::new();
+    // Enrolled as rep-li, but the visit is rep-zhao's.
+    s.enrol_as(&phone.device, "rep-li");
+    let fix = fix_at(31.1960, 121.3970);
+    store_check(&phone.core, "rep-zhao", "st-101", Some("plan-zhao-1"), fix);
+    let r = phone.device.push(s.addr, &phone.ops());
+    let body = r.json();
+    for res in body["results"].as_array().unwrap() {
+        assert_eq!(res["status"], "rejected", "{body}");
+        assert_eq!(res["reason"], "wrong_user", "{body}");
+    }
+    assert_eq!(s.stats()["ops"], 0);
+    assert_eq!(s.stats()["rejected_ops"], 9);
+    // Rejections are final but do not break the chain: rep-li's next visit is clean.
+    store_check(&phone.core, "rep-li", "st-001", Some("plan-li-1"), fix_st001());
+    let ops = phone.ops();
+    let r = phone.device.push(s.addr, &ops[9..]);
+    let body = r.json();
+    assert_eq!(statuses(&body), vec!["applied"; 9]);
+    assert!(body["results"][0].get("exceptions").is_none(), "{body}");
+}
+
+/// Entries the device really signed but that no honest core writes: extreme numbers, wrong
+/// types, missing fields, unknown kinds. Each is rejected or stored on its own; none is a 5xx
+/// (`common::http` asserts that on every response) and the server keeps serving.
+#[test]
+fn hostile_signed_entries_never_break_the_server() {
+    let (_dir, s) = server();
+    let phone = Phone::new();
+    s.enrol_as(&phone.device, "rep-li");
+    store_check(&phone.core, "rep-li", "st-001", Some("plan-li-1"), fix_st001());
+    let ops = phone.ops();
+    let originals: Vec<Value> = ops
+        .iter()
+        .map(|o| serde_json::from_str(&o.entry).unwrap())
+        .collect();
+    let wild = [
+        json!(null),
+        json!(-1),
+        json!(i64::MAX),
+        json!(i64::MIN),
+        json!(1e300),
+        json!(""),
+        json!("x".repeat(300)),
+        json!([]),
+        json!({}),
+        json!({"kind": "yes_no", "value": "no"}),
+    ];
+    // A small deterministic generator: the same mutations on every run.
+    let mut state: u64 = std::env::var("FP_FUZZ_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x9e37_79b9_7f4a_7c15);
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    fn paths(v: &Value, prefix: &str, out: &mut Vec<String>) {
+        if let Value::Object(m) = v {
+            for (k, child) in m {
+                let p = format!("{prefix}/{k}");
+                out.push(p.clone());
+                paths(child, &p, out);
+            }
+        }
+    }
+    // FP_FUZZ_ROUNDS=500 for a longer run; a few rounds by default keep the suite quick.
+    let rounds: u64 = std::env::var("FP_FUZZ_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(6);
+    for round in 0..rounds {
+        let mut batch = Vec::new();
+        for _ in 0..40 {
+            let mut e = originals[(next() % originals.len() as u64) as usize].clone();
+            for _ in 0..=(next() % 3) {
+                let mut ps = Vec::new();
+                paths(&e, "", &mut ps);
+                if ps.is_empty() {
+                    break;
+                }
+                let p = ps[(next() % ps.len() as u64) as usize].clone();
+                let w = wild[(next() % wild.len() as u64) as usize].clone();
+                if next() % 5 == 0 {
+                    // Remove the field instead.
+                    let (parent, key) = p.rsplit_once('/').unwrap();
+                    if let Some(Value::Object(m)) = e.pointer_mut(parent) {
+                        m.remove(key);
+                    }
+                } else if let Some(slot) = e.pointer_mut(&p) {
+                    *slot = w;
+                }
+            }
+            // Keep it this device's, so the batch is not refused as a whole.
+            e["device_id"] = json!(phone.device.id());
+            if round % 2 == 0 {
+                e["seq"] = json!(1000 + next() % 1000);
+            }
+            let entry = fieldproof_core::evidence::canonical_json(&e);
+            batch.push(PushOp {
+                signature_hex: phone.device.signer.sign_hex(entry.as_bytes()),
+                entry,
+            });
+        }
+        let r = phone.device.push(s.addr, &batch);
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["results"].as_array().unwrap().len(), 40);
+    }
+    // Still serving, and the honest ops still go in (as duplicates or applied).
+    let r = phone.device.push(s.addr, &ops);
+    assert_eq!(r.status, 200);
+    assert_eq!(get(s.addr, "/healthz").status, 200);
+}
