@@ -179,6 +179,16 @@ impl Drop for Reader<'_> {
     }
 }
 
+/// Whether the reference record `id` in `table` already has exactly this body: reloading the
+/// same data must add nothing to the change feed (phones would pull it again for nothing).
+fn body_unchanged(tx: &Transaction<'_>, table: &'static str, id: &str, body: &str) -> rusqlite::Result<bool> {
+    let old: Option<String> = tx
+        .prepare_cached(&format!("SELECT body FROM {table} WHERE id = ?1"))?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    Ok(old.as_deref() == Some(body))
+}
+
 /// A poisoned lock only means another request panicked while holding it; its transaction was
 /// rolled back when it unwound, so the state behind the lock is consistent.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -304,10 +314,7 @@ impl Store {
         users.sort_by_key(|u| u.role != Role::Supervisor);
         for u in users {
             let body = serde_json::to_string(u).map_err(ApiError::from)?;
-            let old: Option<String> = tx
-                .query_row("SELECT body FROM users WHERE id = ?1", [&u.id], |r| r.get(0))
-                .optional()?;
-            if old.as_deref() == Some(body.as_str()) {
+            if body_unchanged(&tx, "users", &u.id, &body)? {
                 continue;
             }
             tx.execute(
@@ -321,10 +328,7 @@ impl Store {
         }
         for s in &data.stores {
             let body = serde_json::to_string(s).map_err(ApiError::from)?;
-            let old: Option<String> = tx
-                .query_row("SELECT body FROM stores WHERE id = ?1", [&s.id], |r| r.get(0))
-                .optional()?;
-            if old.as_deref() == Some(body.as_str()) {
+            if body_unchanged(&tx, "stores", &s.id, &body)? {
                 continue;
             }
             tx.execute(
@@ -337,10 +341,7 @@ impl Store {
         }
         for p in &data.products {
             let body = serde_json::to_string(p).map_err(ApiError::from)?;
-            let old: Option<String> = tx
-                .query_row("SELECT body FROM products WHERE id = ?1", [&p.id], |r| r.get(0))
-                .optional()?;
-            if old.as_deref() == Some(body.as_str()) {
+            if body_unchanged(&tx, "products", &p.id, &body)? {
                 continue;
             }
             tx.execute(
@@ -365,10 +366,7 @@ impl Store {
         }
         for p in &data.plans {
             let body = serde_json::to_string(p).map_err(ApiError::from)?;
-            let old: Option<String> = tx
-                .query_row("SELECT body FROM plans WHERE id = ?1", [&p.id], |r| r.get(0))
-                .optional()?;
-            if old.as_deref() == Some(body.as_str()) {
+            if body_unchanged(&tx, "plans", &p.id, &body)? {
                 continue;
             }
             // A plan may send a rep outside their territory. The phone validates the plan

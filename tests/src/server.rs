@@ -214,3 +214,29 @@ pub fn admin(bin: &Path, data_dir: &Path, args: &[&str]) -> Result<String, Strin
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
+
+/// The photos a server data folder holds (`photos/<2 hex>/<sha256>.jpg`), each file re-hashed:
+/// an error names any file whose bytes do not hash to its name.
+pub fn stored_photos_rehashed(data_dir: &Path) -> Result<std::collections::BTreeSet<String>, String> {
+    let mut found = std::collections::BTreeSet::new();
+    let shards = std::fs::read_dir(data_dir.join("photos")).map_err(|e| e.to_string())?;
+    for shard in shards {
+        let shard = shard.map_err(|e| e.to_string())?.path();
+        for file in std::fs::read_dir(&shard).map_err(|e| e.to_string())? {
+            let path = file.map_err(|e| e.to_string())?.path();
+            let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let name = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_string();
+            if fieldproof_core::evidence::sha256_hex(&bytes) != name {
+                return Err(format!("{} does not hash to its name", path.display()));
+            }
+            if !found.insert(name) {
+                return Err(format!("{} stored twice", path.display()));
+            }
+        }
+    }
+    Ok(found)
+}

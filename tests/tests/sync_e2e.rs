@@ -60,10 +60,6 @@ fn server_db(data: &Path) -> rusqlite::Connection {
     .expect("server db")
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    fieldproof_core::evidence::sha256_hex(bytes)
-}
-
 #[test]
 fn two_reps_and_a_supervisor_sync_a_full_day_exactly_once() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -311,20 +307,7 @@ fn two_reps_and_a_supervisor_sync_a_full_day_exactly_once() {
         server_photos.iter().map(|p| p.0.clone()).collect::<BTreeSet<_>>(),
         device_photos
     );
-    let mut on_disk = BTreeSet::new();
-    for shard in std::fs::read_dir(data.join("photos")).expect("photo dir") {
-        for f in std::fs::read_dir(shard.expect("entry").path()).expect("shard") {
-            let path = f.expect("file").path();
-            let bytes = std::fs::read(&path).expect("read");
-            let name = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or("")
-                .to_string();
-            assert_eq!(sha256_hex(&bytes), name, "{}", path.display());
-            on_disk.insert(name);
-        }
-    }
+    let on_disk = fieldproof_tests::server::stored_photos_rehashed(&data).expect("photo files");
     assert_eq!(on_disk, device_photos);
 
     // Exceptions where the data has them, and nowhere else.

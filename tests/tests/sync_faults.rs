@@ -256,20 +256,7 @@ fn every_op_and_photo_arrives_exactly_once_through_faults_and_server_kills() {
         .collect::<Result<_, _>>()
         .expect("rows");
     assert_eq!(server_photos, device_photos);
-    let mut on_disk = BTreeSet::new();
-    for shard in std::fs::read_dir(data.join("photos")).expect("photo dir") {
-        for f in std::fs::read_dir(shard.expect("entry").path()).expect("shard") {
-            let path = f.expect("file").path();
-            let bytes = std::fs::read(&path).expect("read");
-            let name = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or("")
-                .to_string();
-            assert_eq!(fieldproof_core::evidence::sha256_hex(&bytes), name);
-            assert!(on_disk.insert(name), "a photo stored twice");
-        }
-    }
+    let on_disk = fieldproof_tests::server::stored_photos_rehashed(&data).expect("photo files");
     assert_eq!(on_disk, device_photos, "photo files on the server");
     println!(
         "server holds {OPS} ops and {PHOTOS} verified photos, each once; {} photo files re-hashed",
