@@ -721,14 +721,6 @@ pub(crate) fn resolve(
     .execute(params![by, now_ms, comment, code, visit_id, subject])
 }
 
-/// The geofence verdict as `TeamVisit` spells it.
-pub(crate) fn team_geofence(verdict: &str) -> &str {
-    match verdict {
-        "verified" => "inside",
-        other => other,
-    }
-}
-
 pub(crate) fn team_visit(c: &Connection, visit_id: &str) -> rusqlite::Result<Option<TeamVisit>> {
     type Row = (
         String,
@@ -802,7 +794,7 @@ pub(crate) fn team_visit(c: &Connection, visit_id: &str) -> rusqlite::Result<Opt
         status,
         started_wall_ms: started,
         ended_wall_ms: ended,
-        geofence: team_geofence(&geofence).to_string(),
+        geofence,
         exceptions,
         photos,
         answers,

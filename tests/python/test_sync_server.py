@@ -394,7 +394,7 @@ def test_supervisor_sees_the_visit_with_its_photo_verified(sup, rep_visit):
     assert [t.visit_id for t in sup["team"]] == [rep_visit["visit"].id]
     tv = sup["team"][0]
     assert (tv.rep_id, tv.store_id, tv.kind, tv.status) == ("rep-li", "st-001", "store_check", "checked_out")
-    assert (tv.geofence, tv.exceptions, tv.answers) == ("inside", [], 6)
+    assert (tv.geofence, tv.exceptions, tv.answers) == ("verified", [], 6)
     assert tv.report_summary == f"{NOTES} (0 objection(s), 1 next step(s))"
     photo = rep_visit["captured"].photo
     assert [(p.photo_id, p.sha256, p.evidence_code, p.verified) for p in tv.photos] == [

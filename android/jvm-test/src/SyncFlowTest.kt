@@ -280,7 +280,7 @@ private fun syncFlow(server: Server, dir: File, referenceJson: String, photo: By
             checkEq("team visits: exactly rep-li's visit", team.map { it.visitId }, listOf(visit.id))
             val tv = team.firstOrNull()
             checkEq("team visit: rep, store, kind, status", listOf(tv?.repId, tv?.storeId, tv?.kind, tv?.status), listOf("rep-li", "st-001", "store_check", "checked_out"))
-            checkEq("team visit: geofence inside, no exceptions", tv?.geofence to tv?.exceptions, "inside" to emptyList<String>())
+            checkEq("team visit: geofence verified, no exceptions", tv?.geofence to tv?.exceptions, "verified" to emptyList<String>())
             checkEq("team visit: 6 answers", tv?.answers, 6u)
             checkEq("team visit: report summary", tv?.reportSummary, "陈列良好，库存充足。 (0 objection(s), 1 next step(s))")
             checkEq(

@@ -205,7 +205,8 @@ pub struct TeamVisit {
     pub status: String,
     pub started_wall_ms: i64,
     pub ended_wall_ms: Option<i64>,
-    /// Geofence verdict at check-in: `inside`, `outside`, `no_fix`, `not_checked`.
+    /// Geofence verdict at check-in, spelled as on the rep's phone (`GeofenceVerdict::as_str`):
+    /// `verified`, `outside`, `no_fix`, `not_checked`.
     pub geofence: String,
     /// Open exception codes on this visit, server's and device's.
     pub exceptions: Vec<String>,

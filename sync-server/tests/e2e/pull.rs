@@ -84,7 +84,7 @@ fn pulls_are_scoped_to_the_user_and_team_visits_reach_only_the_supervisor() {
     assert_eq!(latest["visit_id"], v.visit_id.as_str());
     assert_eq!(latest["rep_id"], "rep-li");
     assert_eq!(latest["status"], "checked_out");
-    assert_eq!(latest["geofence"], "inside");
+    assert_eq!(latest["geofence"], "verified");
     assert_eq!(latest["answers"], 4);
     assert_eq!(latest["photos"][0]["photo_id"], v.photo_id.as_str());
     assert_eq!(latest["photos"][0]["verified"], true);
