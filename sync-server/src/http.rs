@@ -61,6 +61,7 @@ pub fn app(store: Arc<Store>) -> Router {
         .route("/v1/photos", post(photo_offer))
         .route("/v1/photos/{sha256}", get(photo_status).put(photo_chunk))
         .route("/v1/pull", get(pull))
+        .merge(crate::web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(store.clone(), track))
@@ -92,8 +93,20 @@ async fn track(State(store): State<Arc<Store>>, req: Request, next: Next) -> Res
     response
 }
 
-async fn not_found() -> ApiError {
-    ApiError::NotFound("no such route; see /openapi.json".into())
+async fn not_found(uri: axum::http::Uri) -> Response {
+    if uri.path() == "/" {
+        return crate::web::redirect("/app");
+    }
+    if uri.path().starts_with("/app/") {
+        // The web pages answer in HTML; the sync API in JSON.
+        return (
+            axum::http::StatusCode::NOT_FOUND,
+            [(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))],
+            "<!doctype html><title>404</title><p>Not found · 未找到</p><p><a href=\"/app\">/app</a></p>",
+        )
+            .into_response();
+    }
+    ApiError::NotFound("no such route; see /openapi.json".into()).into_response()
 }
 
 async fn method_not_allowed() -> ApiError {
@@ -126,7 +139,9 @@ async fn openapi() -> impl IntoResponse {
 }
 
 /// Run storage work on the blocking pool; a panic there is a 500, not a lost connection.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> ApiResult<T> + Send + 'static) -> ApiResult<T> {
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
     match tokio::task::spawn_blocking(f).await {
         Ok(r) => r,
         Err(e) if e.is_panic() => Err(ApiError::Internal("request handler panicked".into())),
@@ -167,7 +182,7 @@ async fn drain(mut body: Body) {
 }
 
 /// Read a whole body, refusing it (413) past `limit` bytes.
-async fn read_body(body: Body, headers: &HeaderMap, limit: u64) -> ApiResult<Bytes> {
+pub(crate) async fn read_body(body: Body, headers: &HeaderMap, limit: u64) -> ApiResult<Bytes> {
     let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())

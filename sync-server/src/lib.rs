@@ -15,12 +15,15 @@
 mod auth;
 pub mod db;
 mod error;
+pub mod export;
 mod http;
+pub mod import;
 mod ingest;
 mod metrics;
 mod photos;
 mod pull;
 mod store;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use fieldproof_server::export::{ExportFilter, ExportKind};
+use fieldproof_server::import::{ImportKind, import_csv, import_file};
 use fieldproof_server::{AdminError, Config, Limits, Store, now_ms};
 
 #[derive(Parser)]
@@ -72,6 +74,32 @@ enum AdminCommand {
     Devices,
     /// Counts of what the server holds (JSON).
     Stats,
+    /// Export visits (with scores), answers, exceptions and photos' metadata as one XLSX
+    /// workbook, one sheet per kind. Dates are local (UTC+08:00).
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        filter: FilterArgs,
+    },
+    /// Export one kind as CSV (UTF-8 with a byte-order mark), the workbook's columns.
+    ExportCsv {
+        /// visits, answers, exceptions or photos.
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        filter: FilterArgs,
+    },
+    /// Import stores, products and plans from XLSX (sheets Stores/Products/Plans) or CSV:
+    /// validated as a whole, all or nothing; a bad file is refused with every problem listed.
+    Import {
+        file: PathBuf,
+        /// For a CSV whose name does not say: stores, products or plans.
+        #[arg(long)]
+        kind: Option<String>,
+    },
     /// The exception queue, newest first (JSON).
     Exceptions {
         /// Only unresolved ones.
@@ -80,6 +108,79 @@ enum AdminCommand {
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },
+    /// Create (or replace the password, name and role of) a head-office web user.
+    CreateUser(CreateUserArgs),
+}
+
+/// `admin create-user` (the web pages' sign-in; see docs/HEAD-OFFICE.md).
+#[derive(Args)]
+struct CreateUserArgs {
+    #[arg(long)]
+    id: String,
+    #[arg(long)]
+    name: String,
+    /// admin, head_office or supervisor.
+    #[arg(long)]
+    role: String,
+    /// For a supervisor: the reference-data supervisor whose team they see (default: --id).
+    #[arg(long)]
+    supervisor_id: Option<String>,
+    /// Read the password from the first line of stdin.
+    #[arg(long, conflicts_with = "password")]
+    password_stdin: bool,
+    /// The password on the command line (visible in the process list: prefer --password-stdin).
+    #[arg(long)]
+    password: Option<String>,
+}
+
+fn create_user(store: &Store, a: CreateUserArgs) -> Result<String, AdminError> {
+    let password = match (a.password_stdin, a.password) {
+        (true, _) => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+        (false, Some(p)) => p,
+        (false, None) => return Err(AdminError::Invalid("give --password-stdin or --password".into())),
+    };
+    let (id, name, role, sup) = (a.id, a.name, a.role, a.supervisor_id);
+    fieldproof_server::web::auth::create_user(store, &id, &name, &role, sup.as_deref(), &password, now_ms())
+}
+
+/// The export filters (the head-office pages' filters).
+#[derive(Args)]
+struct FilterArgs {
+    /// First local date (YYYY-MM-DD, UTC+08:00) of visit start, inclusive.
+    #[arg(long)]
+    from: Option<String>,
+    /// Last local date, inclusive.
+    #[arg(long)]
+    to: Option<String>,
+    #[arg(long)]
+    rep: Option<String>,
+    /// Store id.
+    #[arg(long)]
+    store: Option<String>,
+    #[arg(long)]
+    territory: Option<String>,
+    /// Only this supervisor's team (and the supervisor's own visits).
+    #[arg(long)]
+    team_of: Option<String>,
+}
+
+impl FilterArgs {
+    fn filter(self) -> Result<ExportFilter, AdminError> {
+        let f = ExportFilter {
+            from: self.from,
+            to: self.to,
+            rep_id: self.rep,
+            store_id: self.store,
+            territory: self.territory,
+            team_of: self.team_of,
+        };
+        f.validate().map_err(|e| AdminError::Invalid(e.to_string()))?;
+        Ok(f)
+    }
 }
 
 fn init_logging(default: &str) {
@@ -143,6 +244,12 @@ fn json(v: &impl serde::Serialize) -> Result<String, AdminError> {
     serde_json::to_string_pretty(v).map_err(|e| AdminError::Invalid(e.to_string()))
 }
 
+fn write_out(out: &std::path::Path, bytes: &[u8]) -> Result<String, AdminError> {
+    std::fs::write(out, bytes)
+        .map_err(|e| AdminError::Invalid(format!("cannot write {}: {e}", out.display())))?;
+    Ok(format!("wrote {} ({} bytes)", out.display(), bytes.len()))
+}
+
 fn admin(data_dir: &std::path::Path, command: AdminCommand) -> Result<String, AdminError> {
     let store = Store::open(data_dir)?;
     match command {
@@ -160,6 +267,33 @@ fn admin(data_dir: &std::path::Path, command: AdminCommand) -> Result<String, Ad
         }
         AdminCommand::Devices => json(&store.devices()?),
         AdminCommand::Stats => json(&store.stats()?),
+        AdminCommand::Export { out, filter } => {
+            let bytes = fieldproof_server::export::export_xlsx(&store, &filter.filter()?)
+                .map_err(|e| AdminError::Invalid(e.to_string()))?;
+            write_out(&out, &bytes)
+        }
+        AdminCommand::ExportCsv { kind, out, filter } => {
+            let kind = ExportKind::parse(&kind).map_err(|e| AdminError::Invalid(e.to_string()))?;
+            let text = fieldproof_server::export::export_csv(&store, kind, &filter.filter()?)
+                .map_err(|e| AdminError::Invalid(e.to_string()))?;
+            write_out(&out, text.as_bytes())
+        }
+        AdminCommand::Import { file, kind } => {
+            let bytes = std::fs::read(&file)
+                .map_err(|e| AdminError::Invalid(format!("cannot read {}: {e}", file.display())))?;
+            let report = match kind {
+                Some(k) => {
+                    let kind = ImportKind::parse(&k).ok_or_else(|| {
+                        AdminError::Invalid(format!("unknown kind {k:?} (stores, products, plans)"))
+                    })?;
+                    import_csv(&store, kind, &bytes, now_ms())
+                }
+                None => import_file(&store, &file.to_string_lossy(), &bytes, now_ms()),
+            }
+            .map_err(|e| AdminError::Invalid(e.to_string()))?;
+            json(&report)
+        }
         AdminCommand::Exceptions { open, limit } => json(&store.exceptions(open, limit)?),
+        AdminCommand::CreateUser(args) => create_user(&store, args),
     }
 }

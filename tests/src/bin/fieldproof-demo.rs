@@ -4,9 +4,11 @@
 //! server is printed, with where to look. No set-up: the embedded Shanghai reference data, a
 //! fresh folder under the system's temporary directory.
 //!
-//! `cargo run --bin fieldproof-demo [-- --dir PATH] [--serve]`
+//! `cargo run --bin fieldproof-demo [-- --dir PATH] [--serve | --no-serve]`
 //!
-//! `--serve` keeps the server running at the end (Ctrl-C to stop) so its API can be explored.
+//! It ends with the head-office page's address and a demo account, and keeps serving until
+//! Ctrl-C when run in a terminal (`--serve` / `--no-serve` decide explicitly; scripts and CI get
+//! `--no-serve` by default because their output is not a terminal).
 
 use std::sync::Arc;
 
@@ -30,7 +32,11 @@ fn run() -> Result<()> {
         Some(p) => std::path::PathBuf::from(p),
         None => std::env::temp_dir().join(format!("fieldproof-demo-{}", std::process::id())),
     };
-    let keep_serving = args.iter().any(|a| a == "--serve");
+    let keep_serving = if args.iter().any(|a| a == "--no-serve") {
+        false
+    } else {
+        args.iter().any(|a| a == "--serve") || std::io::IsTerminal::is_terminal(&std::io::stdout())
+    };
     std::fs::create_dir_all(&dir).map_err(|e| Error::Internal(format!("{}: {e}", dir.display())))?;
     let db = dir.join("li.db");
 
@@ -461,6 +467,25 @@ fn run() -> Result<()> {
             println!("  {code:<24} {n}");
         }
     }
+    // Head office's own account for the web pages (issue 5): a fresh password per demo run.
+    let password = format!(
+        "demo-{}",
+        &fieldproof_core::evidence::sha256_hex(format!("{}-{now}", std::process::id()).as_bytes())[..12]
+    );
+    server
+        .admin(&[
+            "create-user",
+            "--id",
+            "demo",
+            "--name",
+            "总部 Head office (demo)",
+            "--role",
+            "head_office",
+            "--password",
+            &password,
+        ])
+        .map_err(Error::Internal)?;
+
     let data = server.data_dir().display().to_string();
     println!("\nWhere to look:");
     println!(
@@ -473,8 +498,12 @@ fn run() -> Result<()> {
     println!("  exception queue   FIELDPROOF_DATA_DIR={data} fieldproof-server admin exceptions");
     println!("  phones            {}/*.db", dir.display());
     println!("  serve it again    cargo run --bin fieldproof-server -- serve --data-dir {data}");
+    println!(
+        "\nHead office's page: {}/app/login?next=%2Fapp%2Fexceptions   user demo   password {password}",
+        server.url()
+    );
     if keep_serving {
-        println!("\nServing at {} until Ctrl-C.", server.url());
+        println!("Serving until Ctrl-C.");
         loop {
             std::thread::sleep(std::time::Duration::from_secs(3600));
         }

@@ -1,0 +1,359 @@
+//! Every string the pages show, in English and Simplified Chinese (terms from the field: see
+//! `DESIGN.md`, "Words"). The language comes from `?lang=`, then the `lang` cookie, then
+//! `Accept-Language` (`zh*` → zh-CN, anything else → en).
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Zh,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh-CN",
+        }
+    }
+
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::En => Lang::Zh,
+            Lang::Zh => Lang::En,
+        }
+    }
+
+    /// `en`, `zh`, `zh-CN` (any case); anything else is not a language we have.
+    pub fn parse(s: &str) -> Option<Lang> {
+        let s = s.trim().to_ascii_lowercase();
+        if s == "en" || s.starts_with("en-") {
+            Some(Lang::En)
+        } else if s == "zh" || s.starts_with("zh-") || s.starts_with("zh_") {
+            Some(Lang::Zh)
+        } else {
+            None
+        }
+    }
+
+    /// The first language of `Accept-Language` we have, by the browser's order (q values are
+    /// taken as given in order; browsers list them descending).
+    pub fn from_accept_language(header: &str) -> Lang {
+        for part in header.split(',') {
+            let tag = part.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            if tag.starts_with("zh") {
+                return Lang::Zh;
+            }
+            if tag.starts_with("en") {
+                return Lang::En;
+            }
+        }
+        Lang::En
+    }
+
+    /// The page string for `key`; a key missing from the table shows as itself.
+    pub fn t(self, key: &str) -> &str {
+        match TABLE.iter().find(|(k, _, _)| *k == key) {
+            Some((_, en, zh)) => match self {
+                Lang::En => en,
+                Lang::Zh => zh,
+            },
+            None => key,
+        }
+    }
+
+    /// An exception or photo-problem code in words; an unknown code shows as itself.
+    pub fn code_words(self, code: &str) -> String {
+        match CODES.iter().find(|(k, _, _)| *k == code) {
+            Some((_, en, zh)) => match self {
+                Lang::En => (*en).to_string(),
+                Lang::Zh => (*zh).to_string(),
+            },
+            None => code.to_string(),
+        }
+    }
+}
+
+/// (key, English, 中文)
+pub const TABLE: &[(&str, &str, &str)] = &[
+    ("app_name", "Fieldproof head office", "Fieldproof 总部"),
+    ("nav_today", "Visits", "拜访"),
+    ("nav_exceptions", "Exceptions", "异常"),
+    ("nav_gallery", "Photos", "照片"),
+    ("nav_health", "Process health", "流程健康"),
+    ("nav_data", "Export / import", "导出 / 导入"),
+    ("switch_lang", "中文", "English"),
+    ("sign_in", "Sign in", "登录"),
+    ("sign_out", "Sign out", "退出登录"),
+    ("user_id", "User ID", "用户名"),
+    ("password", "Password", "密码"),
+    ("bad_login", "Wrong user ID or password.", "用户名或密码错误。"),
+    (
+        "too_many_logins",
+        "Too many failed sign-ins; wait 15 minutes.",
+        "登录失败次数过多，请 15 分钟后再试。",
+    ),
+    ("role_admin", "admin", "管理员"),
+    ("role_head_office", "head office", "总部"),
+    ("role_supervisor", "supervisor", "督导"),
+    ("date", "Date", "日期"),
+    ("show", "Show", "查看"),
+    ("visits_on", "Visits on", "拜访日期"),
+    ("by_rep", "By rep", "按业务员"),
+    ("by_store", "By store", "按门店"),
+    ("rep", "Rep", "业务员"),
+    ("store", "Store", "门店"),
+    ("time", "Time", "时间"),
+    ("status", "Status", "状态"),
+    ("duration", "Duration", "时长"),
+    ("geofence", "Geofence", "地理围栏"),
+    ("flags", "Exceptions", "异常"),
+    ("visit", "Visit", "拜访"),
+    ("open", "Open", "打开"),
+    ("none", "None", "无"),
+    ("no_visits", "No visits on this day.", "当天没有拜访。"),
+    ("visits", "Visits", "拜访数"),
+    ("completed", "Completed", "已完成"),
+    ("min", "min", "分钟"),
+    ("exceptions_queue", "Exception queue", "异常队列"),
+    ("code", "Code", "类型"),
+    ("detail", "Detail", "详情"),
+    ("created", "Raised", "发现时间"),
+    ("resolution", "Resolution", "处理"),
+    ("resolve", "Resolve", "处理完成"),
+    ("comment", "Comment", "处理说明"),
+    ("resolved_by", "Resolved by", "处理人"),
+    ("st_open", "Open", "待处理"),
+    ("st_resolved", "Resolved", "已处理"),
+    ("st_all", "All", "全部"),
+    ("all", "All", "全部"),
+    ("filter", "Filter", "筛选"),
+    ("no_exceptions", "No exceptions match.", "没有符合条件的异常。"),
+    (
+        "comment_required",
+        "A comment is required to resolve an exception.",
+        "处理异常需要填写处理说明。",
+    ),
+    (
+        "already_resolved",
+        "This exception was already resolved.",
+        "该异常已被处理。",
+    ),
+    ("visit_page", "Visit", "拜访详情"),
+    ("started", "Started", "开始"),
+    ("ended", "Ended", "结束"),
+    ("distance", "Distance to store", "距门店距离"),
+    ("score", "Score", "得分"),
+    ("answers", "Answers", "检查项"),
+    ("item", "Item", "项目"),
+    ("value", "Value", "结果"),
+    ("note", "Note", "备注"),
+    ("report", "Visit report", "拜访报告"),
+    ("no_report", "No report.", "没有拜访报告。"),
+    ("photos", "Photos", "照片"),
+    ("no_photos", "No photos.", "没有照片。"),
+    ("badge_verified", "verified", "已验证"),
+    ("badge_tampered", "tampered", "已篡改"),
+    ("badge_unknown_key", "unknown key", "未知密钥"),
+    ("badge_not_received", "not received", "未收到"),
+    ("badge_unverified", "not verified", "未验证"),
+    ("manifest", "Manifest", "照片清单"),
+    ("evidence_code", "Evidence code", "防伪码"),
+    ("device", "Device", "设备"),
+    ("location", "Location", "位置"),
+    ("problems", "Problems", "问题"),
+    ("kind", "Kind", "类型"),
+    ("gallery", "Photo gallery", "照片库"),
+    ("reuse_pairs", "Possible reused photos", "疑似重复照片"),
+    ("this_photo", "This photo", "本照片"),
+    ("looks_like", "Looks like", "相似于"),
+    ("other_team", "another team's photo", "其他团队的照片"),
+    ("health", "Process health", "流程健康"),
+    ("last_14_days", "Last 14 days up to", "最近 14 天，截至"),
+    ("kac_rate", "Key-action completion rate", "关键动作完成率"),
+    (
+        "kac_formula",
+        "visits with every key action (check-in inside the geofence or explained, store check complete, photo, report) ÷ visits started",
+        "完成全部关键动作的拜访（在地理围栏内签到或异常已说明、门店巡检完成、有照片、有拜访报告）÷ 开始的拜访",
+    ),
+    ("ontime_rate", "On-time visit rate", "按计划准时拜访率"),
+    (
+        "ontime_formula",
+        "planned visits done on their planned date ÷ planned visits",
+        "在计划日期完成的计划拜访 ÷ 计划拜访",
+    ),
+    ("resolution_rate", "Exception resolution rate", "异常处理率"),
+    (
+        "resolution_formula",
+        "exceptions resolved ÷ exceptions raised",
+        "已处理的异常 ÷ 发现的异常",
+    ),
+    ("goal", "Goal", "目标"),
+    ("no_goal", "no fixed goal", "无固定目标"),
+    ("period_total", "14-day figure", "14 天合计"),
+    ("day", "Day", "日期"),
+    ("daily_table", "Daily figures", "每日数据"),
+    ("numerator", "Numerator", "分子"),
+    ("denominator", "Denominator", "分母"),
+    ("rate", "Rate", "比率"),
+    ("meets_goal", "meets the goal", "达标"),
+    ("below_goal", "below the goal", "未达标"),
+    (
+        "compliance",
+        "Store compliance score over time",
+        "门店合规得分趋势",
+    ),
+    (
+        "compliance_note",
+        "average score of the store's completed visits per day",
+        "每天该门店已完成拜访的平均得分",
+    ),
+    ("no_data", "no data", "无数据"),
+    ("export", "Export", "导出"),
+    (
+        "export_note",
+        "With the filters below (empty = everything you may see).",
+        "按以下条件导出（留空 = 你可查看的全部数据）。",
+    ),
+    ("from", "From", "开始日期"),
+    ("to", "To", "结束日期"),
+    ("territory", "Territory", "区域"),
+    ("team_of", "Team of", "督导团队"),
+    ("import", "Import", "导入"),
+    ("import_file", "File (.xlsx or .csv)", "文件（.xlsx 或 .csv）"),
+    ("import_done", "Imported.", "导入完成。"),
+    (
+        "import_refused",
+        "Import refused; nothing was changed. Problems:",
+        "导入被拒绝，未做任何更改。问题：",
+    ),
+    (
+        "import_unreadable",
+        "The file could not be read.",
+        "无法读取该文件。",
+    ),
+    ("sheet", "Sheet", "工作表"),
+    ("row", "Row", "行"),
+    ("column", "Column", "列"),
+    ("message", "Problem", "问题"),
+    ("not_found", "Not found", "未找到"),
+    (
+        "not_found_text",
+        "There is nothing here, or you may not see it.",
+        "此处没有内容，或你无权查看。",
+    ),
+    ("bad_request", "Bad request", "请求无效"),
+    ("forbidden", "Forbidden", "禁止访问"),
+    (
+        "csrf_failed",
+        "The form expired or did not come from this site. Go back, reload and try again.",
+        "表单已过期或并非来自本站。请返回、刷新后重试。",
+    ),
+    ("error", "Something went wrong", "出错了"),
+    (
+        "error_text",
+        "The server could not do this. Try again; if it persists, tell the administrator.",
+        "服务器无法完成该操作。请重试；如果仍然失败，请联系管理员。",
+    ),
+    (
+        "bad_date",
+        "Dates are written YYYY-MM-DD.",
+        "日期格式应为 YYYY-MM-DD。",
+    ),
+    ("back", "Back", "返回"),
+    ("vs_completed", "completed", "已完成"),
+    ("vs_checked_out", "checked out", "已签退"),
+    ("vs_in_progress", "in progress", "进行中"),
+    ("vs_cancelled", "cancelled", "已取消"),
+    ("gf_verified", "inside", "围栏内"),
+    ("gf_outside", "outside", "围栏外"),
+    ("gf_no_fix", "no location", "无定位"),
+    ("gf_low_accuracy", "low accuracy", "定位精度低"),
+    ("gf_stale_fix", "stale location", "定位过时"),
+    ("gf_off", "not checked", "未检查"),
+    ("gf_unknown_store", "unknown store", "未知门店"),
+];
+
+/// Exception codes and photo problems in words: (code, English, 中文).
+pub const CODES: &[(&str, &str, &str)] = &[
+    (
+        "outside_geofence",
+        "Checked in outside the geofence",
+        "在地理围栏外签到",
+    ),
+    ("mock_location", "Mock location (fake GPS)", "虚拟定位"),
+    (
+        "clock_jump",
+        "Clock jump (time changed on the phone)",
+        "篡改时间（手机时间跳变）",
+    ),
+    (
+        "clock_skew",
+        "Phone clock far from server time",
+        "手机时间与服务器相差过大",
+    ),
+    ("possible_reuse", "Reused photo", "重复照片"),
+    ("chain_gap", "Gap in the device's record chain", "设备记录链缺失"),
+    ("chain_fork", "Forked device record chain", "设备记录链分叉"),
+    ("reordered", "Records out of order", "记录顺序错乱"),
+    ("backdated", "Backdated record", "记录时间倒填"),
+    (
+        "price_gap_unexplained",
+        "Price gap without a negotiation note",
+        "价格差异未填写议价说明",
+    ),
+    ("bad_signature", "Bad signature", "签名无效"),
+    (
+        "image_hash_mismatch",
+        "Photo bytes changed after signing",
+        "照片签名后被修改",
+    ),
+    ("code_mismatch", "Evidence code does not match", "防伪码不符"),
+    ("unknown_key", "Signed by an unknown key", "未知密钥签名"),
+    ("revoked_key", "Signed by a revoked device", "已吊销设备签名"),
+    ("malformed_entry", "Malformed record", "记录格式错误"),
+    ("not_a_photo", "Not a photo", "不是照片"),
+    ("photo_missing", "Photo not received", "照片未上传"),
+    ("photo_unreadable", "Photo cannot be decoded", "照片无法解码"),
+    (
+        "photo_hash_mismatch",
+        "Upload did not match its hash",
+        "上传内容与哈希不符",
+    ),
+    ("no_fix", "No location fix", "无定位"),
+    ("low_accuracy", "Low location accuracy", "定位精度低"),
+    ("stale_fix", "Stale location fix", "定位过时"),
+    ("unknown_store", "Unknown store", "未知门店"),
+    ("unknown_visit", "Unknown visit", "未知拜访"),
+    ("supervisor_flag", "Flagged by a supervisor", "督导标记"),
+];
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn keys_are_unique_and_both_languages_filled() {
+        let mut seen = std::collections::HashSet::new();
+        for (k, en, zh) in TABLE.iter().chain(CODES) {
+            assert!(seen.insert(*k), "duplicate key {k}");
+            assert!(!en.is_empty() && !zh.is_empty(), "{k}");
+        }
+    }
+
+    #[test]
+    fn language_is_chosen_from_the_header() {
+        assert_eq!(Lang::from_accept_language("zh-CN,zh;q=0.9,en;q=0.8"), Lang::Zh);
+        assert_eq!(Lang::from_accept_language("zh-TW"), Lang::Zh);
+        assert_eq!(Lang::from_accept_language("en-US,en;q=0.9"), Lang::En);
+        assert_eq!(Lang::from_accept_language("fr-FR,zh;q=0.5"), Lang::Zh);
+        assert_eq!(Lang::from_accept_language("de"), Lang::En);
+        assert_eq!(Lang::from_accept_language(""), Lang::En);
+        assert_eq!(Lang::parse("zh-CN"), Some(Lang::Zh));
+        assert_eq!(Lang::parse("EN"), Some(Lang::En));
+        assert_eq!(Lang::parse("<script>"), None);
+        assert_eq!(Lang::Zh.t("sign_in"), "登录");
+        assert_eq!(Lang::En.code_words("mock_location"), "Mock location (fake GPS)");
+        assert_eq!(Lang::En.code_words("new_code"), "new_code");
+    }
+}

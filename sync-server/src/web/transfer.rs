@@ -1,0 +1,266 @@
+//! Export (XLSX, CSV) with the pages' filters, and import (multipart upload) of stores,
+//! products and plans, over `crate::export` / `crate::import`.
+//!
+//! Export: everyone signed in; a supervisor's export is always restricted to their team
+//! (`team_of` is forced). Import: admin and head office only.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::auth::WebUser;
+use super::{Ctx, esc};
+use crate::error::ApiError;
+use crate::export::{self, ExportFilter, ExportKind};
+use crate::http::blocking;
+use crate::import::{self, ImportError};
+use crate::now_ms;
+use crate::store::Store;
+
+/// Largest import upload.
+const IMPORT_LIMIT: usize = 16 * 1024 * 1024;
+
+/// The filter of `query`, restricted to what `user` may see.
+fn filter_for(user: &WebUser, query: &str) -> Result<ExportFilter, String> {
+    // The pages' own parameters (`lang`) are not export filters.
+    let q: Vec<&str> = query
+        .split('&')
+        .filter(|kv| !kv.is_empty() && !kv.starts_with("lang="))
+        .collect();
+    let mut f = ExportFilter::from_query(&q.join("&")).map_err(|e| e.to_string())?;
+    if let Some(sup) = user.scope() {
+        f.team_of = Some(sup.to_string());
+    }
+    Ok(f)
+}
+
+/// Export links for a page's filters.
+pub fn export_links(ctx: &Ctx, filter: &ExportFilter) -> String {
+    let q = filter.to_query();
+    let sep = if q.is_empty() { "" } else { "?" };
+    let mut h = format!(
+        "<p class=\"exports\">{}: <a id=\"export-xlsx\" href=\"/app/export.xlsx{sep}{}\">XLSX</a>",
+        esc(ctx.t("export")),
+        esc(&q)
+    );
+    for k in ExportKind::ALL {
+        h.push_str(&format!(
+            " · <a href=\"/app/export/{}.csv{sep}{}\">{} CSV</a>",
+            k.as_str(),
+            esc(&q),
+            k.sheet_name()
+        ));
+    }
+    h.push_str("</p>");
+    h
+}
+
+/// A filter or kind the user got wrong is their 400; only storage and writing are ours.
+fn export_error(e: export::ExportError) -> ApiError {
+    match e {
+        export::ExportError::BadFilter(_) | export::ExportError::UnknownKind(_) => {
+            ApiError::InvalidInput(e.to_string())
+        }
+        export::ExportError::Storage(_) | export::ExportError::Write(_) => ApiError::Internal(e.to_string()),
+    }
+}
+
+fn download(bytes: Vec<u8>, content_type: &'static str, name: &str) -> Response {
+    let mut r = (StatusCode::OK, bytes).into_response();
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(CONTENT_DISPOSITION, v);
+    }
+    r
+}
+
+pub async fn export_xlsx(State(store): State<Arc<Store>>, req: Request) -> Response {
+    let (parts, _) = req.into_parts();
+    let (ctx, user) = match Ctx::signed_in(&store, &parts).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let filter = match filter_for(&user, parts.uri.query().unwrap_or("")) {
+        Ok(f) => f,
+        Err(m) => return ctx.bad_request(&m),
+    };
+    let s = store.clone();
+    match blocking(move || export::export_xlsx(&s, &filter).map_err(export_error)).await {
+        Ok(bytes) => download(
+            bytes,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "fieldproof-export.xlsx",
+        ),
+        Err(e) => ctx.error(&e),
+    }
+}
+
+pub async fn export_csv(State(store): State<Arc<Store>>, req: Request) -> Response {
+    let (parts, _) = req.into_parts();
+    let (ctx, user) = match Ctx::signed_in(&store, &parts).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let kind = parts
+        .uri
+        .path()
+        .strip_prefix("/app/export/")
+        .and_then(|k| k.strip_suffix(".csv"))
+        .and_then(|k| ExportKind::parse(k).ok());
+    let Some(kind) = kind else {
+        return ctx.not_found();
+    };
+    let filter = match filter_for(&user, parts.uri.query().unwrap_or("")) {
+        Ok(f) => f,
+        Err(m) => return ctx.bad_request(&m),
+    };
+    let s = store.clone();
+    match blocking(move || export::export_csv(&s, kind, &filter).map_err(export_error)).await {
+        Ok(text) => download(
+            text.into_bytes(),
+            "text/csv; charset=utf-8",
+            &format!("fieldproof-{}.csv", kind.as_str()),
+        ),
+        Err(e) => ctx.error(&e),
+    }
+}
+
+fn data_page(ctx: &Ctx, user: &WebUser, result: &str, status: StatusCode) -> Response {
+    let f = |name: &str, key: &str, kind: &str| {
+        format!(
+            "<label>{} <input type=\"{kind}\" name=\"{name}\" value=\"{}\"></label> ",
+            esc(ctx.t(key)),
+            esc(ctx.q(name))
+        )
+    };
+    let mut body = format!(
+        "<h2>{}</h2><p class=\"muted\">{}</p><form method=\"get\" action=\"/app/export.xlsx\" id=\"export-form\">{}{}{}{}{}<button>XLSX</button></form>",
+        esc(ctx.t("export")),
+        esc(ctx.t("export_note")),
+        f("from", "from", "date"),
+        f("to", "to", "date"),
+        f("rep_id", "rep", "text"),
+        f("store_id", "store", "text"),
+        f("territory", "territory", "text"),
+    );
+    body.push_str(&export_links(ctx, &ExportFilter::default()));
+    if !user.sees_all() {
+        return ctx.page(status, ctx.t("nav_data"), &body);
+    }
+    body.push_str(&format!(
+        "<h2>{}</h2>{result}<form method=\"post\" action=\"/app/import\" enctype=\"multipart/form-data\" id=\"import-form\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{}\"><label>{} <input type=\"file\" name=\"file\" accept=\".xlsx,.csv\" required></label> \
+         <button>{}</button></form>",
+        esc(ctx.t("import")),
+        esc(&user.csrf),
+        esc(ctx.t("import_file")),
+        esc(ctx.t("import")),
+    ));
+    ctx.page(status, ctx.t("nav_data"), &body)
+}
+
+pub async fn data(State(store): State<Arc<Store>>, req: Request) -> Response {
+    let (parts, _) = req.into_parts();
+    let (ctx, user) = match Ctx::signed_in(&store, &parts).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    data_page(&ctx, &user, "", StatusCode::OK)
+}
+
+pub async fn import(State(store): State<Arc<Store>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let (ctx, user) = match Ctx::signed_in(&store, &parts).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if !super::same_origin(&parts) {
+        return ctx.forbidden();
+    }
+    if !user.sees_all() {
+        return ctx.not_found();
+    }
+    let req = Request::from_parts(
+        parts,
+        axum::body::Body::new(http_body_util::Limited::new(body, IMPORT_LIMIT)),
+    );
+    let mut mp = match Multipart::from_request(req, &()).await {
+        Ok(m) => m,
+        Err(e) => return ctx.bad_request(&e.body_text()),
+    };
+    let (mut csrf, mut file) = (String::new(), None);
+    loop {
+        match mp.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or("").to_string();
+                let file_name = field.file_name().unwrap_or("upload").to_string();
+                match field.bytes().await {
+                    Ok(b) if name == "csrf" => csrf = String::from_utf8_lossy(&b).into_owned(),
+                    Ok(b) if name == "file" => file = Some((file_name, b)),
+                    Ok(_) => {}
+                    Err(e) => return ctx.bad_request(&e.body_text()),
+                }
+            }
+            Ok(None) => break,
+            Err(e) => return ctx.bad_request(&e.body_text()),
+        }
+    }
+    // The token is checked before anything in the file is looked at.
+    if !super::auth::same_token(&csrf, &user.csrf) {
+        return ctx.forbidden();
+    }
+    let Some((name, bytes)) = file else {
+        return ctx.bad_request(ctx.t("import_unreadable"));
+    };
+    let s = store.clone();
+    let result = blocking(move || Ok(import::import_file(&s, &name, &bytes, now_ms()))).await;
+    let (html, status) = match result {
+        Ok(Ok(report)) => (
+            format!(
+                "<p class=\"ok\" id=\"import-result\">{} stores {} · products {} · plans {}</p>",
+                esc(ctx.t("import_done")),
+                report.stores,
+                report.products,
+                report.plans
+            ),
+            StatusCode::OK,
+        ),
+        Ok(Err(ImportError::Refused(problems))) => {
+            let mut h = format!(
+                "<div class=\"err\" id=\"import-result\"><p>{}</p><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+                esc(ctx.t("import_refused")),
+                esc(ctx.t("sheet")),
+                esc(ctx.t("row")),
+                esc(ctx.t("column")),
+                esc(ctx.t("message"))
+            );
+            for p in &problems {
+                h.push_str(&format!(
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(&p.sheet),
+                    p.row,
+                    esc(&p.column),
+                    esc(&p.message)
+                ));
+            }
+            h.push_str("</table></div>");
+            (h, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Ok(Err(ImportError::Unreadable(m))) => (
+            format!(
+                "<p class=\"err\" id=\"import-result\">{} {}</p>",
+                esc(ctx.t("import_unreadable")),
+                esc(&m)
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Ok(Err(ImportError::Storage(m))) => return ctx.error(&ApiError::Internal(m)),
+        Err(e) => return ctx.error(&e),
+    };
+    data_page(&ctx, &user, &html, status)
+}

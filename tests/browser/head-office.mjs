@@ -1,0 +1,165 @@
+// Acceptance 1 of issue #5: the head-office pages in headless Chromium against the real server
+// with the demo's seeded data (and its fraud cases) plus a tampered photo.
+//
+// Env: BASE_URL, FP_USER, FP_PASSWORD, EXPECT_CODES (comma-separated exception codes seeded),
+// CHROMIUM (default /usr/bin/chromium), ARTIFACTS (default ./artifacts).
+import { chromium } from 'playwright-core';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { inflateRawSync } from 'node:zlib';
+
+const base = process.env.BASE_URL;
+const user = process.env.FP_USER;
+const password = process.env.FP_PASSWORD;
+const expected = (process.env.EXPECT_CODES || '').split(',').filter(Boolean);
+const artifacts = process.env.ARTIFACTS || new URL('./artifacts', import.meta.url).pathname;
+mkdirSync(artifacts, { recursive: true });
+
+/** One member of a zip archive (stored or deflated), by name; null if absent. */
+function unzipEntry(buf, wanted) {
+  let eocd = buf.length - 22;
+  while (eocd >= 0 && buf.readUInt32LE(eocd) !== 0x06054b50) eocd -= 1;
+  if (eocd < 0) return null;
+  let at = buf.readUInt32LE(eocd + 16);
+  const count = buf.readUInt16LE(eocd + 10);
+  for (let i = 0; i < count; i += 1) {
+    const method = buf.readUInt16LE(at + 10);
+    const size = buf.readUInt32LE(at + 20);
+    const nameLen = buf.readUInt16LE(at + 28);
+    const extraLen = buf.readUInt16LE(at + 30);
+    const commentLen = buf.readUInt16LE(at + 32);
+    const local = buf.readUInt32LE(at + 42);
+    const name = buf.toString('utf8', at + 46, at + 46 + nameLen);
+    if (name === wanted) {
+      const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
+      const data = buf.subarray(start, start + size);
+      return (method === 0 ? data : inflateRawSync(data)).toString('utf8');
+    }
+    at += 46 + nameLen + extraLen + commentLen;
+  }
+  return null;
+}
+
+let step = 0;
+const results = [];
+function ok(name) {
+  results.push(name);
+  console.log(`ok ${results.length} - ${name}`);
+}
+function check(cond, msg) {
+  if (!cond) throw new Error(`check failed: ${msg}`);
+}
+async function shot(page, name) {
+  step += 1;
+  const file = join(artifacts, `${String(step).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-dev-shm-usage', '--lang=en-US'],
+});
+try {
+  const context = await browser.newContext({
+    acceptDownloads: true,
+    locale: 'en-US',
+    viewport: { width: 1280, height: 900 },
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+
+  // 1. Sign in (a wrong password first).
+  await page.goto(`${base}/app/exceptions?status=all`);
+  check(page.url().includes('/app/login'), `redirected to sign-in, at ${page.url()}`);
+  await page.fill('#user', user);
+  await page.fill('#password', 'not-the-password');
+  await page.click('#sign-in');
+  check(await page.isVisible('#login-error'), 'a wrong password is refused');
+  await shot(page, 'sign-in-refused');
+  await page.fill('#user', user);
+  await page.fill('#password', password);
+  await page.click('#sign-in');
+  await page.waitForURL(/\/app\/exceptions/);
+  ok('sign in');
+
+  // 2. The exception queue lists every seeded case.
+  const codes = await page.$$eval('#exceptions tr[data-code]', (rows) => rows.map((r) => r.dataset.code));
+  for (const c of expected) check(codes.includes(c), `queue lists ${c} (has ${[...new Set(codes)].join(',')})`);
+  await shot(page, 'exceptions-queue');
+  ok(`exception queue lists ${expected.join(', ')}`);
+
+  // 3. The tampered photo's visit shows the tampered badge.
+  const tampered = process.env.TAMPERED_VISIT;
+  await page.goto(`${base}/app/visits/${encodeURIComponent(tampered)}`);
+  await page.waitForSelector('[data-badge="tampered"]');
+  const badgeText = await page.textContent('[data-badge="tampered"]');
+  check(badgeText.trim() === 'tampered', `badge says ${badgeText}`);
+  check((await page.$$('[data-badge="verified"]')).length >= 1, 'the honest photo is verified beside it');
+  await page.locator('[data-badge="tampered"]').first().scrollIntoViewIfNeeded();
+  await shot(page, 'visit-tampered-photo');
+  ok('tampered badge on the visit page');
+
+  // 4. Resolve an exception with a comment; who and when are shown.
+  await page.goto(`${base}/app/exceptions?status=open&code=mock_location`);
+  const before = await page.$$eval('#exceptions tr[data-code]', (r) => r.length);
+  check(before >= 1, 'an open mock_location exception');
+  const row = page.locator('#exceptions tr[data-code="mock_location"]').first();
+  const rowId = await row.getAttribute('id');
+  await row.locator('input[name="comment"]').fill('Called the rep: GPS spoofing app removed, warned in writing.');
+  await row.locator('form.resolve button').click();
+  await page.waitForLoadState('load');
+  await page.goto(`${base}/app/exceptions?status=resolved&code=mock_location`);
+  const resolvedRow = page.locator(`#${rowId}`);
+  const text = await resolvedRow.textContent();
+  check(text.includes('GPS spoofing app removed') && text.includes(user), `resolved row shows comment and who: ${text}`);
+  await shot(page, 'exception-resolved');
+  ok('resolve an exception (who, when, comment recorded)');
+
+  // 5. Switch language: a known zh-CN string, then back.
+  await page.goto(`${base}/app/exceptions?status=all`);
+  await page.click('#lang-switch');
+  await page.waitForURL(/lang=zh-CN/);
+  const h1 = await page.textContent('h1');
+  check(h1.includes('异常队列'), `zh-CN title, got ${h1}`);
+  check((await page.content()).includes('虚拟定位'), 'exception codes in Chinese');
+  await shot(page, 'exceptions-zh-CN');
+  await page.goto(`${base}/app/health`);
+  check((await page.content()).includes('关键动作完成率'), 'the language stays (cookie)');
+  await shot(page, 'health-zh-CN');
+  await page.goto(`${base}/app/gallery?lang=en`);
+  await shot(page, 'gallery');
+  ok('switch language');
+
+  // 6. Download the XLSX export from the day's page: a zip with the expected sheets.
+  await page.goto(`${base}/app`);
+  await shot(page, 'today');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-xlsx')]);
+  const file = join(artifacts, 'export.xlsx');
+  await download.saveAs(file);
+  const bytes = readFileSync(file);
+  check(bytes[0] === 0x50 && bytes[1] === 0x4b, 'the export is a zip');
+  const workbook = unzipEntry(bytes, 'xl/workbook.xml');
+  check(workbook, 'the zip has xl/workbook.xml');
+  const sheets = [...workbook.matchAll(/<sheet [^>]*name="([^"]+)"/g)].map((m) => m[1]);
+  for (const sheet of ['Visits', 'Answers', 'Exceptions', 'Photos']) {
+    check(sheets.includes(sheet), `workbook has sheet ${sheet} (has ${sheets.join(', ')})`);
+  }
+  ok('download the XLSX export (zip with sheets Visits, Answers, Exceptions, Photos)');
+
+  // 7. Sign out.
+  await page.click('#sign-out');
+  await page.waitForURL(/\/app\/login/);
+  ok('sign out');
+  console.log(`# ${results.length} checks passed; screenshots in ${artifacts}`);
+} catch (e) {
+  console.error(`not ok - ${e.message}`);
+  try {
+    const pages = browser.contexts().flatMap((c) => c.pages());
+    if (pages.length) await shot(pages[pages.length - 1], 'failure');
+  } catch {}
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Acceptance 1 of issue #5: head-office pages in headless Chromium against the real server.
+#
+#   tests/browser/run.sh            (needs: apt chromium, node + npm; runs `npm ci` if needed)
+#
+# 1. builds fieldproof-server and the demo; 2. seeds a data directory with the demo (three
+# reps' days with the fraud cases: outside geofence, mock location, clock jump, reused photos,
+# a price gap explained later); 3. serves it on a free port and adds a tampered photo (a
+# second phone of rep-li attaches a picture whose evidence code it forged: the server marks it
+# `code_mismatch` on receipt; see `seed_forged_evidence_code_photo` in sync-server/tests/web.rs);
+# 4. creates an admin web user; 5. runs head-office.mjs (Playwright driving /usr/bin/chromium).
+# Screenshots: tests/browser/artifacts/. `--update-docs` copies three of them to docs/screenshots/.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+cd "$root"
+
+chromium_bin="${CHROMIUM:-/usr/bin/chromium}"
+[ -x "$chromium_bin" ] || { echo "run.sh: $chromium_bin missing (apt-get install -y chromium)" >&2; exit 1; }
+[ -d "$here/node_modules/playwright-core" ] || (cd "$here" && npm ci --no-audit --no-fund)
+
+cargo build -q -p fieldproof-server --bin fieldproof-server
+cargo build -q -p fieldproof-tests --bin fieldproof-demo
+bin="$root/target/debug/fieldproof-server"
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/fieldproof-browser.XXXXXX")"
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  if [ "${KEEP_DATA:-0}" != 1 ]; then rm -rf "$work"; else echo "data kept in $work"; fi
+}
+trap cleanup EXIT
+
+echo "== seeding with the demo ($work)"
+"$root/target/debug/fieldproof-demo" --dir "$work" --no-serve > "$work/demo.log" 2>&1 || { cat "$work/demo.log"; exit 1; }
+data="$work/server"
+
+echo "== serving"
+"$bin" serve --data-dir "$data" --addr 127.0.0.1:0 > "$work/serve.out" 2> "$work/serve.log" &
+server_pid=$!
+for _ in $(seq 1 100); do grep -q '^listening on ' "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
+url="$(sed -n 's/^listening on //p' "$work/serve.out" | head -n1)"
+[ -n "$url" ] || { cat "$work/serve.log"; exit 1; }
+echo "   $url"
+
+echo "== seeding a tampered photo"
+FP_SEED_DATA_DIR="$data" FP_SEED_ADDR="${url#http://}" \
+  cargo test -q -p fieldproof-server --test web -- --ignored --exact seed_forged_evidence_code_photo --nocapture \
+  > "$work/seed.log" 2>&1 || { cat "$work/seed.log"; exit 1; }
+tampered_visit="$(sed -n 's/^tampered photo [0-9a-f]* on visit //p' "$work/seed.log" | head -n1)"
+[ -n "$tampered_visit" ] || { cat "$work/seed.log"; exit 1; }
+
+password="browser-test-$(date +%s)-pw"
+printf '%s\n' "$password" | "$bin" admin --data-dir "$data" create-user --id ho-admin --name "Head Office 总部" \
+  --role admin --password-stdin > /dev/null
+
+# Every code the seeding produced must be listed (queried, not hard-coded, and checked non-empty).
+codes="$("$bin" admin --data-dir "$data" stats \
+  | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(Object.keys(JSON.parse(s).exceptions_by_code).join(",")))')"
+for c in outside_geofence mock_location clock_jump possible_reuse price_gap_unexplained code_mismatch; do
+  case ",$codes," in *",$c,"*) ;; *) echo "run.sh: seeding did not produce $c (have $codes)" >&2; exit 1;; esac
+done
+
+echo "== browser"
+rm -rf "$here/artifacts"
+BASE_URL="$url" FP_USER=ho-admin FP_PASSWORD="$password" EXPECT_CODES="$codes" \
+  TAMPERED_VISIT="$tampered_visit" CHROMIUM="$chromium_bin" ARTIFACTS="$here/artifacts" \
+  node "$here/head-office.mjs"
+
+if [ "${1:-}" = "--update-docs" ]; then
+  mkdir -p "$root/docs/screenshots"
+  cp "$here"/artifacts/*-exceptions-queue.png "$root/docs/screenshots/exceptions-queue.png"
+  cp "$here"/artifacts/*-visit-tampered-photo.png "$root/docs/screenshots/visit-tampered-photo.png"
+  cp "$here"/artifacts/*-health-zh-CN.png "$root/docs/screenshots/health-zh-CN.png"
+  echo "== screenshots copied to docs/screenshots/"
+fi
