@@ -158,7 +158,25 @@ pub fn format_local(ms: i64, offset_minutes: i32) -> String {
 fn civil(ms: i64, offset_minutes: i32) -> (i64, i64, i64, i64) {
     let local = ms.div_euclid(1000) + i64::from(offset_minutes) * 60;
     let secs = local.rem_euclid(86_400);
-    let z = local.div_euclid(86_400) + 719_468;
+    let (y, m, d) = civil_from_days(local.div_euclid(86_400));
+    (y, m, d, secs)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+/// Month and day are not checked: round-trip through [`civil_from_days`] to validate a date.
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// (year, month, day) of a count of days since 1970-01-01 (Hinnant's `civil_from_days`).
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
     let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
@@ -167,7 +185,7 @@ fn civil(ms: i64, offset_minutes: i32) -> (i64, i64, i64, i64) {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d, secs)
+    (y, m, d)
 }
 
 #[cfg(test)]
@@ -182,6 +200,11 @@ mod tests {
         assert_eq!(format_local(t, -330), "2026-11-22 19:30:00 UTC-05:30");
         assert_eq!(civil_date(t, 0), "2026-11-23");
         assert_eq!(civil_date(951_782_400_000, 0), "2000-02-29");
+        for days in [-800_000, -1, 0, 11_016, 20_415, 2_932_896] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+        assert_eq!(civil_from_days(20_415), (2025, 11, 23));
     }
 
     #[test]

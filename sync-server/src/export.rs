@@ -361,7 +361,7 @@ pub(crate) fn parse_date(s: &str) -> Option<i64> {
     if !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
         return None;
     }
-    Some(days_from_civil(y, m, d))
+    Some(fieldproof_core::clock::days_from_civil(y, m, d))
 }
 
 fn days_in_month(y: i64, m: i64) -> i64 {
@@ -373,33 +373,9 @@ fn days_in_month(y: i64, m: i64) -> i64 {
     }
 }
 
-/// Howard Hinnant's algorithm.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 /// `YYYY-MM-DD` of a day number (days since 1970-01-01).
 pub(crate) fn date_string(days: i64) -> String {
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = fieldproof_core::clock::civil_from_days(days);
     format!("{y:04}-{m:02}-{d:02}")
 }
 

@@ -418,36 +418,6 @@ pub fn tz_offset_ms() -> i64 {
     })
 }
 
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (
-        if m <= 2 {
-            yoe + era * 400 + 1
-        } else {
-            yoe + era * 400
-        },
-        m,
-        d,
-    )
-}
-
 /// `YYYY-MM-DD` → the day number (days since 1970-01-01), refusing impossible dates.
 pub fn parse_day(s: &str) -> Option<i64> {
     let b = s.as_bytes();
@@ -460,12 +430,12 @@ pub fn parse_day(s: &str) -> Option<i64> {
     if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         return None;
     }
-    let n = days_from_civil(y, m, d);
-    (civil_from_days(n) == (y, m, d)).then_some(n)
+    let n = fieldproof_core::clock::days_from_civil(y, m, d);
+    (fieldproof_core::clock::civil_from_days(n) == (y, m, d)).then_some(n)
 }
 
 pub fn day_string(day: i64) -> String {
-    let (y, m, d) = civil_from_days(day);
+    let (y, m, d) = fieldproof_core::clock::civil_from_days(day);
     format!("{y:04}-{m:02}-{d:02}")
 }
 
