@@ -110,6 +110,14 @@ enum AdminCommand {
     },
     /// Create (or replace the password, name and role of) a head-office web user.
     CreateUser(CreateUserArgs),
+    /// Print a one-time sign-in link path (`/app/login/link?token=...`) for a web user.
+    SignInLink {
+        #[arg(long)]
+        user: String,
+        /// Minutes the link stays valid (1 to 1440); it works once.
+        #[arg(long, default_value_t = 60)]
+        ttl_minutes: u32,
+    },
 }
 
 /// `admin create-user` (the web pages' sign-in; see docs/HEAD-OFFICE.md).
@@ -295,5 +303,11 @@ fn admin(data_dir: &std::path::Path, command: AdminCommand) -> Result<String, Ad
         }
         AdminCommand::Exceptions { open, limit } => json(&store.exceptions(open, limit)?),
         AdminCommand::CreateUser(args) => create_user(&store, args),
+        AdminCommand::SignInLink { user, ttl_minutes } => fieldproof_server::web::auth::issue_sign_in_link(
+            &store,
+            &user,
+            i64::from(ttl_minutes) * 60_000,
+            now_ms(),
+        ),
     }
 }

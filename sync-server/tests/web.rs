@@ -386,6 +386,70 @@ fn no_page_photo_export_or_form_works_without_a_session() {
 }
 
 #[test]
+fn a_sign_in_link_works_once_and_only_for_a_while() {
+    let (dir, s) = seeded();
+    let path = admin_ok(dir.path(), &["sign-in-link", "--user", "sup-wang"]);
+    let path = path.trim();
+    assert!(path.starts_with("/app/login/link?token="), "{path}");
+    let link = format!("{path}&next=%2Fapp%2Fexceptions");
+    let r = http(s.addr, "GET", &link, &[], b"");
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("url=/app/exceptions"), "{}", r.text());
+    let session = cookie_value(&r, "fp_session").expect("a session cookie");
+    let cookie = set_cookies(&r)
+        .into_iter()
+        .find(|c| c.starts_with("fp_session="))
+        .unwrap();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    // The session is the supervisor's: his team only.
+    let page = http(
+        s.addr,
+        "GET",
+        "/app/exceptions?status=all",
+        &[h("Cookie", &format!("fp_session={session}"))],
+        b"",
+    );
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("data-code=\"mock_location\""));
+    assert!(!page.text().contains("data-code=\"outside_geofence\""));
+    // Once only; a made-up token or a bad one never signs in.
+    for bad in [
+        link.clone(),
+        format!("/app/login/link?token={}", "ab".repeat(32)),
+        "/app/login/link?token=xyz".to_string(),
+        "/app/login/link".to_string(),
+    ] {
+        let r = http(s.addr, "GET", &bad, &[], b"");
+        assert_eq!(r.status, 401, "{bad}");
+        assert!(cookie_value(&r, "fp_session").is_none(), "{bad}");
+    }
+    // Unknown users and silly lifetimes are refused by the admin command.
+    assert!(
+        !admin(dir.path(), &["sign-in-link", "--user", "nobody"])
+            .status
+            .success()
+    );
+    assert!(
+        !admin(
+            dir.path(),
+            &["sign-in-link", "--user", "boss", "--ttl-minutes", "0"]
+        )
+        .status
+        .success()
+    );
+    // An expired link is refused: age the one just issued in the database.
+    let path = admin_ok(dir.path(), &["sign-in-link", "--user", "boss"]);
+    Connection::open(dir.path().join("fieldproof.db"))
+        .unwrap()
+        .execute(
+            "UPDATE web_sign_in_links SET expires_ms = ?1 WHERE used_ms IS NULL",
+            params![now_ms() - 1],
+        )
+        .unwrap();
+    assert_eq!(http(s.addr, "GET", path.trim(), &[], b"").status, 401);
+}
+
+#[test]
 fn posts_without_the_csrf_token_are_refused() {
     let (dir, s) = seeded();
     let boss = Session::new(s.addr, "boss", ADMIN_PW);

@@ -224,17 +224,84 @@ pub fn login(
         return Ok(Err(LoginError::BadCredentials));
     }
     lock(failures()).remove(&key);
+    let w = store.writer();
+    Ok(Ok(open_session(&w.conn, id, now_ms)?))
+}
+
+/// A new session for `user_id`: (token for the cookie, CSRF token). Only the token's hash is
+/// stored.
+fn open_session(conn: &rusqlite::Connection, user_id: &str, now_ms: i64) -> ApiResult<(String, String)> {
     let token = random_hex(32)?;
     let csrf = random_hex(32)?;
-    let w = store.writer();
-    w.conn
-        .execute("DELETE FROM web_sessions WHERE expires_ms <= ?1", [now_ms])?;
-    w.conn.execute(
+    conn.execute("DELETE FROM web_sessions WHERE expires_ms <= ?1", [now_ms])?;
+    conn.execute(
         "INSERT INTO web_sessions (token_sha256, user_id, csrf_token, created_ms, expires_ms)
          VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![sha256_hex(&token), id, csrf, now_ms, now_ms + SESSION_TTL_MS],
+        params![sha256_hex(&token), user_id, csrf, now_ms, now_ms + SESSION_TTL_MS],
     )?;
-    Ok(Ok((token, csrf)))
+    Ok((token, csrf))
+}
+
+/// Longest a sign-in link may live.
+pub const MAX_SIGN_IN_LINK_TTL_MS: i64 = 24 * 3_600_000;
+
+/// A one-time sign-in link for a web user (`admin sign-in-link`): returns the path with its
+/// token, `/app/login/link?token=...`. The token is random, stored hashed, works once and
+/// expires after `ttl_ms`; it is as good as the user's password for that long, so it is for
+/// handing over in person (the demo) or on a trusted channel.
+pub fn issue_sign_in_link(
+    store: &Store,
+    user_id: &str,
+    ttl_ms: i64,
+    now_ms: i64,
+) -> Result<String, AdminError> {
+    if !(60_000..=MAX_SIGN_IN_LINK_TTL_MS).contains(&ttl_ms) {
+        return Err(AdminError::Invalid(
+            "a sign-in link lives between 1 minute and 24 hours".into(),
+        ));
+    }
+    let token = random_hex(32)?;
+    let w = store.writer();
+    let known: Option<String> = w
+        .conn
+        .query_row("SELECT id FROM web_users WHERE id = ?1", [user_id], |r| r.get(0))
+        .optional()?;
+    if known.is_none() {
+        return Err(AdminError::Invalid(format!(
+            "unknown web user {user_id:?}: create it with admin create-user first"
+        )));
+    }
+    w.conn
+        .execute("DELETE FROM web_sign_in_links WHERE expires_ms <= ?1", [now_ms])?;
+    w.conn.execute(
+        "INSERT INTO web_sign_in_links (token_sha256, user_id, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4)",
+        params![sha256_hex(&token), user_id, now_ms, now_ms + ttl_ms],
+    )?;
+    Ok(format!("/app/login/link?token={token}"))
+}
+
+/// Redeem a sign-in link: marks it used and opens a session, in one transaction, so a link
+/// opened twice at once still signs in once. `None`: unknown, used or expired.
+pub fn redeem_sign_in_link(store: &Store, token: &str, now_ms: i64) -> ApiResult<Option<(String, String)>> {
+    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    let mut w = store.writer();
+    let tx = w.conn.transaction()?;
+    let user: Option<String> = tx
+        .query_row(
+            "UPDATE web_sign_in_links SET used_ms = ?2
+             WHERE token_sha256 = ?1 AND used_ms IS NULL AND expires_ms > ?2 RETURNING user_id",
+            params![sha256_hex(token), now_ms],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(user) = user else {
+        return Ok(None);
+    };
+    let session = open_session(&tx, &user, now_ms)?;
+    tx.commit()?;
+    Ok(Some(session))
 }
 
 /// The user of a live session token.

@@ -88,6 +88,16 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("password", "Password", "密码"),
     ("bad_login", "Wrong user ID or password.", "用户名或密码错误。"),
     (
+        "link_invalid",
+        "This sign-in link is unknown, used or expired. Sign in with your password.",
+        "登录链接无效、已使用或已过期，请用密码登录。",
+    ),
+    (
+        "link_signed_in",
+        "Signed in. Opening the page…",
+        "已登录，正在打开页面…",
+    ),
+    (
         "too_many_logins",
         "Too many failed sign-ins; wait 15 minutes.",
         "登录失败次数过多，请 15 分钟后再试。",

@@ -37,6 +37,7 @@ pub const WEB_ROUTES: &[(&str, &str)] = &[
     ("GET", "/app"),
     ("GET", "/app/login"),
     ("POST", "/app/login"),
+    ("GET", "/app/login/link"),
     ("POST", "/app/logout"),
     ("GET", "/app/exceptions"),
     ("POST", "/app/exceptions/{id}/resolve"),
@@ -54,6 +55,7 @@ pub fn routes() -> Router<Arc<Store>> {
     Router::new()
         .route("/app", get(pages::today))
         .route("/app/login", get(pages::login_form).post(pages::login))
+        .route("/app/login/link", get(pages::sign_in_link))
         .route("/app/logout", post(pages::logout))
         .route("/app/exceptions", get(pages::exceptions))
         .route("/app/exceptions/{id}/resolve", post(pages::resolve))

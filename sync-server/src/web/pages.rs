@@ -236,6 +236,49 @@ pub async fn login(State(store): State<Arc<Store>>, req: Request) -> Response {
     }
 }
 
+/// `GET /app/login/link?token=...&next=...`: a one-time sign-in link (`admin sign-in-link`).
+/// Answers with a page that moves on by itself rather than a redirect: a `SameSite=Strict`
+/// cookie set while following a link from another site (a chat, a terminal) is not sent on that
+/// same navigation's redirect, but it is on the next one the page starts.
+pub async fn sign_in_link(State(store): State<Arc<Store>>, req: Request) -> Response {
+    let (parts, _) = req.into_parts();
+    let ctx = match Ctx::new(&store, &parts).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let next = super::safe_next(ctx.q("next")).to_string();
+    let token = ctx.q("token").to_string();
+    let s = store.clone();
+    match blocking(move || auth::redeem_sign_in_link(&s, &token, now_ms())).await {
+        Ok(Some((session, _csrf))) => {
+            let target = super::esc(&next);
+            let mut resp = (
+                StatusCode::OK,
+                [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                format!(
+                    "<!doctype html><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"0; url={target}\">\
+                     <title>Fieldproof</title><p><a href=\"{target}\">{}</a></p>",
+                    super::esc(ctx.t("link_signed_in"))
+                ),
+            )
+                .into_response();
+            let secure = if ctx.secure { "; Secure" } else { "" };
+            set_cookie(
+                &mut resp,
+                &format!(
+                    "{}={session}; Path=/app; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+                    auth::SESSION_COOKIE,
+                    auth::SESSION_TTL_MS / 1000
+                ),
+            );
+            resp
+        }
+        Ok(None) => login_page(&ctx, &next, Some(ctx.t("link_invalid")), StatusCode::UNAUTHORIZED)
+            .unwrap_or_else(|e| ctx.error(&e)),
+        Err(e) => ctx.error(&e),
+    }
+}
+
 pub async fn logout(State(store): State<Arc<Store>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let (ctx, user) = match Ctx::signed_in(&store, &parts).await {

@@ -498,8 +498,16 @@ fn run() -> Result<()> {
     println!("  exception queue   FIELDPROOF_DATA_DIR={data} fieldproof-server admin exceptions");
     println!("  phones            {}/*.db", dir.display());
     println!("  serve it again    cargo run --bin fieldproof-server -- serve --data-dir {data}");
+    let link = server
+        .admin(&["sign-in-link", "--user", "demo", "--ttl-minutes", "1440"])
+        .map_err(Error::Internal)?;
     println!(
-        "\nHead office's page: {}/app/login?next=%2Fapp%2Fexceptions   user demo   password {password}",
+        "\nHead office's page, signed in as the demo user (the link works once, for 24 h):\n  {}{}&next=%2Fapp%2Fexceptions",
+        server.url(),
+        link.trim()
+    );
+    println!(
+        "  later: {}/app/login   user demo   password {password}",
         server.url()
     );
     if keep_serving {
