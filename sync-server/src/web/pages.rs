@@ -129,8 +129,7 @@ fn selected_day(ctx: &Ctx, name: &str) -> Result<Option<i64>, Response> {
     }
 }
 
-async fn form_body(store: &Arc<Store>, parts: &Parts, body: Body) -> ApiResult<HashMap<String, String>> {
-    let _ = store;
+async fn form_body(parts: &Parts, body: Body) -> ApiResult<HashMap<String, String>> {
     let bytes = read_body(body, &parts.headers, FORM_LIMIT).await?;
     Ok(super::parse_form(&String::from_utf8_lossy(&bytes)))
 }
@@ -138,6 +137,24 @@ async fn form_body(store: &Arc<Store>, parts: &Parts, body: Body) -> ApiResult<H
 /// The CSRF check of every signed-in POST: same origin and the session's token in the form.
 fn csrf_ok(parts: &Parts, user: &WebUser, form: &HashMap<String, String>) -> bool {
     super::same_origin(parts) && form.get("csrf").is_some_and(|t| auth::same_token(t, &user.csrf))
+}
+
+/// The start of every signed-in form POST: the session, the form, the CSRF check. `Err` is the
+/// answer to send (sign-in redirect, error page, 403).
+async fn signed_in_form(
+    store: &Arc<Store>,
+    parts: &Parts,
+    body: Body,
+) -> Result<(Ctx, WebUser, HashMap<String, String>), Response> {
+    let (ctx, user) = Ctx::signed_in(store, parts).await?;
+    let form = match form_body(parts, body).await {
+        Ok(f) => f,
+        Err(e) => return Err(ctx.error(&e)),
+    };
+    if !csrf_ok(parts, &user, &form) {
+        return Err(ctx.forbidden());
+    }
+    Ok((ctx, user, form))
 }
 
 // --- sign-in -----------------------------------------------------------------------------------
@@ -188,7 +205,7 @@ pub async fn login(State(store): State<Arc<Store>>, req: Request) -> Response {
         Ok(c) => c,
         Err(r) => return r,
     };
-    let form = match form_body(&store, &parts, body).await {
+    let form = match form_body(&parts, body).await {
         Ok(f) => f,
         Err(e) => return ctx.error(&e),
     };
@@ -281,17 +298,10 @@ pub async fn sign_in_link(State(store): State<Arc<Store>>, req: Request) -> Resp
 
 pub async fn logout(State(store): State<Arc<Store>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let (ctx, user) = match Ctx::signed_in(&store, &parts).await {
+    let (ctx, _, _) = match signed_in_form(&store, &parts, body).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let form = match form_body(&store, &parts, body).await {
-        Ok(f) => f,
-        Err(e) => return ctx.error(&e),
-    };
-    if !csrf_ok(&parts, &user, &form) {
-        return ctx.forbidden();
-    }
     if let Some(token) = ctx.token.clone() {
         let s = store.clone();
         if let Err(e) = blocking(move || auth::logout(&s, &token)).await {
@@ -664,17 +674,10 @@ pub async fn exceptions(State(store): State<Arc<Store>>, req: Request) -> Respon
 
 pub async fn resolve(State(store): State<Arc<Store>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let (ctx, user) = match Ctx::signed_in(&store, &parts).await {
+    let (ctx, user, form) = match signed_in_form(&store, &parts, body).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let form = match form_body(&store, &parts, body).await {
-        Ok(f) => f,
-        Err(e) => return ctx.error(&e),
-    };
-    if !csrf_ok(&parts, &user, &form) {
-        return ctx.forbidden();
-    }
     let id: i64 = match parts
         .uri
         .path()
