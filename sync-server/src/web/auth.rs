@@ -89,9 +89,9 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The stored form of a session or sign-in-link token: the same hex SHA-256 as everywhere else.
 pub fn sha256_hex(s: &str) -> String {
-    use sha2::{Digest, Sha256};
-    hex(&Sha256::digest(s.as_bytes()))
+    fieldproof_core::evidence::sha256_hex(s.as_bytes())
 }
 
 pub fn hash_password(password: &str) -> Result<String, AdminError> {
