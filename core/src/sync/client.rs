@@ -444,12 +444,10 @@ impl Core {
             }
             let start = status.offset;
             let mut counted = false;
-            let chunk_result = if start == p.size {
-                // Every byte is there but the server has not confirmed: ask again.
-                Err(NetError::Transient(
-                    "photo has all bytes but is not complete".into(),
-                ))
-            } else {
+            // When the server holds every byte but has not completed the upload (it died after
+            // the last chunk was durable, before the hash check), this is an empty chunk at the
+            // end, which makes it complete: asking for the status again would never move it.
+            let chunk_result = {
                 let end = (start + u64::from(options.photo_chunk_bytes)).min(p.size);
                 let chunk = bytes[start as usize..end as usize].to_vec();
                 let path = format!("{status_path}?offset={start}");
