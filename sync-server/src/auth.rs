@@ -15,6 +15,10 @@ use crate::store::Store;
 
 /// Nonces are remembered this long: past the ±5 min window a replay is refused as stale anyway.
 const NONCE_RETENTION_MS: i64 = 15 * 60 * 1000;
+/// Longest enrolment code accepted (`openapi.json` states it).
+pub const MAX_ENROL_CODE_LEN: usize = 64;
+/// Longest device id accepted, in the enrolment and the `x-fp-device` header.
+pub const MAX_DEVICE_ID_LEN: usize = 128;
 const NONCE_PRUNE_EVERY_MS: i64 = 60 * 1000;
 
 /// The four signing headers, checked for form only.
@@ -63,7 +67,7 @@ pub(crate) fn verify_strict(key: &VerifyingKey, message: &[u8], signature_hex: &
 }
 
 fn valid_device_id(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic())
+    !s.is_empty() && s.len() <= MAX_DEVICE_ID_LEN && s.bytes().all(|b| b.is_ascii_graphic())
 }
 
 pub fn parse_headers(headers: &axum::http::HeaderMap) -> ApiResult<SignedHeaders> {
@@ -223,8 +227,10 @@ impl Store {
                 "device_id must be 1-128 printable ASCII characters".into(),
             ));
         }
-        if req.code.trim().is_empty() || req.code.len() > 64 {
-            return Err(ApiError::InvalidInput("code must be 1-64 characters".into()));
+        if req.code.trim().is_empty() || req.code.len() > MAX_ENROL_CODE_LEN {
+            return Err(ApiError::InvalidInput(format!(
+                "code must be 1-{MAX_ENROL_CODE_LEN} characters"
+            )));
         }
         if !is_lower_hex(&req.public_key_hex, 64) {
             return Err(ApiError::InvalidInput(

@@ -19,6 +19,8 @@ pub enum ApiError {
     InvalidInput(String),
     #[error("could not read the request body: {0}")]
     BodyRead(String),
+    #[error("the request body did not arrive within {seconds} s")]
+    BodyTimeout { seconds: u64 },
 
     // --- 401/403: who is asking ---------------------------------------------------------------
     #[error("{0}")]
@@ -77,6 +79,8 @@ pub enum ApiError {
     // --- 5xx: bugs and outages (clients retry) ------------------------------------------------
     #[error("the database is busy; retry")]
     Busy,
+    #[error("the server is serving its limit of {cap} connections; retry")]
+    TooManyConnections { cap: usize },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -88,6 +92,7 @@ impl ApiError {
             ApiError::InvalidQuery(_) => "invalid_query",
             ApiError::InvalidInput(_) => "invalid_input",
             ApiError::BodyRead(_) => "body_read_failed",
+            ApiError::BodyTimeout { .. } => "body_timeout",
             ApiError::MissingSignature(_) => "missing_signature",
             ApiError::UnknownDevice => "unknown_device",
             ApiError::BadRequestSignature => "bad_request_signature",
@@ -111,6 +116,7 @@ impl ApiError {
             ApiError::PhotoHashMismatch { .. } => "photo_hash_mismatch",
             ApiError::Unprocessable(_) => "unprocessable",
             ApiError::Busy => "busy",
+            ApiError::TooManyConnections { .. } => "too_many_connections",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -121,6 +127,7 @@ impl ApiError {
             | ApiError::InvalidQuery(_)
             | ApiError::InvalidInput(_)
             | ApiError::BodyRead(_) => StatusCode::BAD_REQUEST,
+            ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::MissingSignature(_)
             | ApiError::UnknownDevice
             | ApiError::BadRequestSignature
@@ -141,7 +148,7 @@ impl ApiError {
             | ApiError::BadSignature
             | ApiError::PhotoHashMismatch { .. }
             | ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Busy | ApiError::TooManyConnections { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

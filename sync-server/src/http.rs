@@ -44,8 +44,6 @@ pub const ROUTES: &[(&str, &str)] = &[
 
 pub(crate) const OPENAPI: &str = include_str!("../openapi.json");
 
-/// A body still arriving after this long is abandoned (a stalled or slow-drip client).
-const BODY_TIMEOUT: Duration = Duration::from_secs(120);
 /// Past a route's limit, up to this much more is read and thrown away so the client, still
 /// writing, gets to read the 413 instead of a reset connection.
 const DRAIN_MAX: u64 = 16 * 1024 * 1024;
@@ -181,8 +179,14 @@ async fn drain(mut body: Body) {
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, work).await;
 }
 
-/// Read a whole body, refusing it (413) past `limit` bytes.
-pub(crate) async fn read_body(body: Body, headers: &HeaderMap, limit: u64) -> ApiResult<Bytes> {
+/// Read a whole body, refusing it (413) past `limit` bytes and abandoning it (408) when it has
+/// not arrived whole within `timeout` (a stalled or trickling client).
+pub(crate) async fn read_body(
+    body: Body,
+    headers: &HeaderMap,
+    limit: u64,
+    timeout: Duration,
+) -> ApiResult<Bytes> {
     let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -210,12 +214,11 @@ pub(crate) async fn read_body(body: Body, headers: &HeaderMap, limit: u64) -> Ap
         }
         Ok(Bytes::from(buf))
     };
-    match tokio::time::timeout(BODY_TIMEOUT, read).await {
+    match tokio::time::timeout(timeout, read).await {
         Ok(r) => r,
-        Err(_) => Err(ApiError::BodyRead(format!(
-            "the body did not arrive within {} s",
-            BODY_TIMEOUT.as_secs()
-        ))),
+        Err(_) => Err(ApiError::BodyTimeout {
+            seconds: timeout.as_secs(),
+        }),
     }
 }
 
@@ -279,7 +282,13 @@ async fn enrol(
     req: Request,
 ) -> ApiResult<Json<fieldproof_core::sync::wire::EnrolResponse>> {
     let (parts, body) = req.into_parts();
-    let bytes = read_body(body, &parts.headers, store.limits.max_other_bytes).await?;
+    let bytes = read_body(
+        body,
+        &parts.headers,
+        store.limits.max_other_bytes,
+        store.limits.body_timeout,
+    )
+    .await?;
     let enrol: EnrolRequest = parse_json(&bytes)?;
     blocking(move || store.enrol(&enrol, now_ms())).await.map(Json)
 }
@@ -287,7 +296,13 @@ async fn enrol(
 async fn push(State(store): State<Arc<Store>>, req: Request) -> ApiResult<Json<PushResponse>> {
     let (parts, body) = req.into_parts();
     let h = signed_headers(&store, &parts).await?;
-    let bytes = read_body(body, &parts.headers, store.limits.max_push_bytes).await?;
+    let bytes = read_body(
+        body,
+        &parts.headers,
+        store.limits.max_push_bytes,
+        store.limits.body_timeout,
+    )
+    .await?;
     let pq = path_and_query(&parts);
     let method = parts.method.as_str().to_owned();
     blocking(move || {
@@ -309,7 +324,13 @@ async fn push(State(store): State<Arc<Store>>, req: Request) -> ApiResult<Json<P
 async fn photo_offer(State(store): State<Arc<Store>>, req: Request) -> ApiResult<Json<PhotoStatus>> {
     let (parts, body) = req.into_parts();
     let h = signed_headers(&store, &parts).await?;
-    let bytes = read_body(body, &parts.headers, store.limits.max_other_bytes).await?;
+    let bytes = read_body(
+        body,
+        &parts.headers,
+        store.limits.max_other_bytes,
+        store.limits.body_timeout,
+    )
+    .await?;
     let pq = path_and_query(&parts);
     let method = parts.method.as_str().to_owned();
     blocking(move || {
@@ -329,7 +350,13 @@ async fn photo_chunk(State(store): State<Arc<Store>>, req: Request) -> ApiResult
         .ok_or_else(|| ApiError::InvalidQuery("query parameter `offset` is required".into()))?
         .parse::<u64>()
         .map_err(|e| ApiError::InvalidQuery(format!("query parameter `offset`: {e}")))?;
-    let bytes = read_body(body, &parts.headers, store.limits.max_chunk_bytes).await?;
+    let bytes = read_body(
+        body,
+        &parts.headers,
+        store.limits.max_chunk_bytes,
+        store.limits.body_timeout,
+    )
+    .await?;
     let pq = path_and_query(&parts);
     let method = parts.method.as_str().to_owned();
     blocking(move || {
@@ -344,7 +371,13 @@ async fn photo_status(State(store): State<Arc<Store>>, req: Request) -> ApiResul
     let (parts, body) = req.into_parts();
     let h = signed_headers(&store, &parts).await?;
     let sha = sha_from_path(&parts)?;
-    let bytes = read_body(body, &parts.headers, store.limits.max_other_bytes).await?;
+    let bytes = read_body(
+        body,
+        &parts.headers,
+        store.limits.max_other_bytes,
+        store.limits.body_timeout,
+    )
+    .await?;
     let pq = path_and_query(&parts);
     let method = parts.method.as_str().to_owned();
     blocking(move || {
@@ -375,7 +408,13 @@ async fn pull(State(store): State<Arc<Store>>, req: Request) -> ApiResult<Json<P
             ))
         })?,
     };
-    let bytes = read_body(body, &parts.headers, store.limits.max_other_bytes).await?;
+    let bytes = read_body(
+        body,
+        &parts.headers,
+        store.limits.max_other_bytes,
+        store.limits.body_timeout,
+    )
+    .await?;
     let pq = path_and_query(&parts);
     let method = parts.method.as_str().to_owned();
     blocking(move || {
@@ -437,6 +476,77 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Every limit the server enforces is in `openapi.json`, with the value it enforces.
+    #[test]
+    fn openapi_states_every_limit_the_server_enforces() {
+        use fieldproof_core::sync::wire::{MAX_PULL_LIMIT, MAX_PUSH_OPS, MAX_REQUEST_SKEW_MS};
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI).unwrap();
+        let l = crate::Limits::default();
+        let x = &doc["info"]["x-limits"];
+        let expect = [
+            ("header_timeout_seconds", l.header_timeout.as_secs()),
+            ("body_timeout_seconds", l.body_timeout.as_secs()),
+            ("max_connections", l.max_connections as u64),
+            ("max_connections_per_ip", l.max_connections_per_ip as u64),
+            ("max_request_skew_ms", MAX_REQUEST_SKEW_MS as u64),
+            ("max_push_ops", MAX_PUSH_OPS as u64),
+            ("max_pull_limit", u64::from(MAX_PULL_LIMIT)),
+            ("max_photo_bytes", l.max_photo_bytes),
+            ("max_chunk_bytes", l.max_chunk_bytes),
+            ("max_other_body_bytes", l.max_other_bytes),
+            ("max_push_body_bytes", l.max_push_bytes),
+        ];
+        for (name, value) in expect {
+            assert_eq!(x[name].as_u64(), Some(value), "info.x-limits.{name}");
+        }
+        assert_eq!(
+            x.as_object().unwrap().len(),
+            expect.len(),
+            "no stale limit in x-limits"
+        );
+        // Each route's body limit.
+        for (method, path, limit) in [
+            ("post", "/v1/enrol", l.max_other_bytes),
+            ("post", "/v1/push", l.max_push_bytes),
+            ("post", "/v1/photos", l.max_other_bytes),
+            ("get", "/v1/photos/{sha256}", l.max_other_bytes),
+            ("put", "/v1/photos/{sha256}", l.max_chunk_bytes),
+            ("get", "/v1/pull", l.max_other_bytes),
+        ] {
+            let op = &doc["paths"][path][method];
+            assert_eq!(op["x-max-body-bytes"].as_u64(), Some(limit), "{method} {path}");
+            assert!(op["responses"]["408"].is_object(), "{method} {path} has no 408");
+        }
+        for (method, path) in ROUTES {
+            let op = &doc["paths"][*path][method.to_lowercase()];
+            let d = op["responses"]["503"]["description"].as_str().unwrap_or("");
+            assert!(d.contains("too_many_connections"), "{method} {path}: 503 {d:?}");
+        }
+        // Field limits.
+        let s = &doc["components"]["schemas"];
+        let code = &s["EnrolRequest"]["properties"]["code"];
+        assert_eq!(code["minLength"].as_u64(), Some(1));
+        assert_eq!(code["maxLength"].as_u64(), Some(auth::MAX_ENROL_CODE_LEN as u64));
+        let device = &s["EnrolRequest"]["properties"]["device_id"];
+        assert_eq!(device["maxLength"].as_u64(), Some(auth::MAX_DEVICE_ID_LEN as u64));
+        let header = &doc["components"]["parameters"]["Device"]["schema"];
+        assert_eq!(header["maxLength"].as_u64(), Some(auth::MAX_DEVICE_ID_LEN as u64));
+        assert_eq!(
+            s["PushRequest"]["properties"]["ops"]["maxItems"].as_u64(),
+            Some(MAX_PUSH_OPS as u64)
+        );
+        assert_eq!(
+            s["PhotoOffer"]["properties"]["size"]["maximum"].as_u64(),
+            Some(l.max_photo_bytes)
+        );
+        let pull = doc["paths"]["/v1/pull"]["get"]["parameters"].as_array().unwrap();
+        let limit = pull.iter().find(|p| p["name"] == "limit").unwrap();
+        assert_eq!(
+            limit["schema"]["maximum"].as_u64(),
+            Some(u64::from(MAX_PULL_LIMIT))
+        );
     }
 
     /// The router serves every listed route (none falls through to the 404 fallback).

@@ -19,7 +19,9 @@ pub mod export;
 mod http;
 pub mod import;
 mod ingest;
+mod listen;
 mod metrics;
+mod password;
 mod photos;
 mod pull;
 mod store;
@@ -66,6 +68,8 @@ pub enum ServeError {
 /// Open the data directory, bind, announce the address on stdout, and serve until SIGTERM or
 /// SIGINT. Requests in flight are finished before it returns.
 pub async fn serve(config: Config) -> Result<(), ServeError> {
+    let fds = listen::raise_fd_limit();
+    tracing::info!(open_file_limit = fds, "file descriptors");
     let store = Arc::new(Store::open_with(&config.data_dir, config.limits.clone())?);
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
@@ -94,9 +98,14 @@ pub async fn serve_on(
     store: Arc<Store>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(store.clone()))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    listen::serve_connections(
+        listener,
+        app(store.clone()),
+        &store.limits,
+        store.metrics.clone(),
+        shutdown,
+    )
+    .await?;
     store.checkpoint();
     Ok(())
 }

@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use fieldproof_server::export::{ExportFilter, ExportKind};
@@ -51,6 +52,69 @@ struct ServeArgs {
     /// Largest photo chunk body, bytes.
     #[arg(long, env = "FIELDPROOF_MAX_CHUNK_BYTES", default_value_t = Limits::default().max_chunk_bytes)]
     max_chunk_bytes: u64,
+    /// Seconds a request's headers may take to arrive; also how long a kept-alive connection
+    /// may sit idle between requests.
+    #[arg(long, env = "FIELDPROOF_HEADER_TIMEOUT_SECS", default_value_t = Limits::default().header_timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_timeout_secs: u64,
+    /// Seconds a request body may take to arrive whole (every route).
+    #[arg(long, env = "FIELDPROOF_BODY_TIMEOUT_SECS", default_value_t = Limits::default().body_timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    body_timeout_secs: u64,
+    /// Connections served at once (kept below the open-file limit); more are answered 503.
+    #[arg(long, env = "FIELDPROOF_MAX_CONNECTIONS", default_value_t = Limits::default().max_connections as u32,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
+    /// Connections served at once from one client address (IPv6: one /64). Behind a reverse
+    /// proxy, set it to --max-connections.
+    #[arg(long, env = "FIELDPROOF_MAX_CONNECTIONS_PER_IP", default_value_t = Limits::default().max_connections_per_ip as u32,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections_per_ip: u32,
+    /// Web sign-in password checks (Argon2id, ~19 MiB each) running at once. Default: cores.
+    #[arg(long, env = "FIELDPROOF_PASSWORD_CHECKS", default_value_t = Limits::default().password_checks as u32,
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    password_checks: u32,
+    /// Milliseconds a sign-in may wait for a password check before it is answered 429.
+    #[arg(long, env = "FIELDPROOF_PASSWORD_WAIT_MS", default_value_t = Limits::default().password_wait.as_millis() as u64,
+          value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    password_wait_ms: u64,
+    /// Failed web sign-ins per user id within the window before the id is locked.
+    #[arg(long, env = "FIELDPROOF_LOGIN_FAILURES_PER_USER", default_value_t = Limits::default().login_failures_per_user,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    login_failures_per_user: u32,
+    /// Failed web sign-ins per client address within the window before it is locked.
+    #[arg(long, env = "FIELDPROOF_LOGIN_FAILURES_PER_IP", default_value_t = Limits::default().login_failures_per_ip,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    login_failures_per_ip: u32,
+    /// The sign-in throttle's window, minutes.
+    #[arg(long, env = "FIELDPROOF_LOGIN_WINDOW_MINUTES", default_value_t = Limits::default().login_window.as_secs() / 60,
+          value_parser = clap::value_parser!(u64).range(1..=1440))]
+    login_window_minutes: u64,
+    /// Take the client address for throttling from the last X-Forwarded-For hop. Only behind a
+    /// reverse proxy that sets it.
+    #[arg(long, env = "FIELDPROOF_TRUST_FORWARDED_FOR")]
+    trust_forwarded_for: bool,
+}
+
+impl ServeArgs {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_push_bytes: self.max_push_bytes,
+            max_photo_bytes: self.max_photo_bytes,
+            max_chunk_bytes: self.max_chunk_bytes,
+            header_timeout: Duration::from_secs(self.header_timeout_secs),
+            body_timeout: Duration::from_secs(self.body_timeout_secs),
+            max_connections: self.max_connections as usize,
+            max_connections_per_ip: self.max_connections_per_ip as usize,
+            password_checks: self.password_checks as usize,
+            password_wait: Duration::from_millis(self.password_wait_ms),
+            login_failures_per_user: self.login_failures_per_user,
+            login_failures_per_ip: self.login_failures_per_ip,
+            login_window: Duration::from_secs(self.login_window_minutes * 60),
+            trust_forwarded_for: self.trust_forwarded_for,
+            ..Limits::default()
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -210,14 +274,16 @@ fn main() -> ExitCode {
             let config = Config {
                 addr: args.addr,
                 data_dir: cli.data_dir,
-                limits: Limits {
-                    max_push_bytes: args.max_push_bytes,
-                    max_photo_bytes: args.max_photo_bytes,
-                    max_chunk_bytes: args.max_chunk_bytes,
-                    ..Limits::default()
-                },
+                limits: args.limits(),
             };
-            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            // Blocking work (SQLite, files, images) is bounded: each blocking thread may hold a
+            // database connection and buffers, so an unbounded pool (tokio's default is 512)
+            // lets a request storm grow memory without limit.
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .max_blocking_threads(64)
+                .enable_all()
+                .build()
+            {
                 Ok(r) => r,
                 Err(e) => {
                     eprintln!("fieldproof-server: cannot start the runtime: {e}");

@@ -23,6 +23,7 @@ pub struct Metrics {
     photos_completed: AtomicU64,
     pull_changes: AtomicU64,
     exceptions: Mutex<BTreeMap<String, u64>>,
+    connections_refused: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -36,11 +37,16 @@ impl Default for Metrics {
             photos_completed: AtomicU64::new(0),
             pull_changes: AtomicU64::new(0),
             exceptions: Mutex::new(BTreeMap::new()),
+            connections_refused: AtomicU64::new(0),
         }
     }
 }
 
 impl Metrics {
+    pub(crate) fn record_refused_connection(&self) {
+        self.connections_refused.fetch_add(1, Relaxed);
+    }
+
     pub(crate) fn record_request(&self, method: &str, route: Option<&str>, status: u16) {
         let i = route
             .and_then(|r| ROUTES.iter().position(|(m, p)| *m == method && *p == r))
@@ -136,6 +142,16 @@ impl Metrics {
         for (reason, n) in rejected {
             let _ = writeln!(out, "fieldproof_ops_rejected_total{{reason=\"{reason}\"}} {n}");
         }
+        let _ = writeln!(
+            out,
+            "# HELP fieldproof_connections_refused_total Connections answered 503 at a connection cap."
+        );
+        let _ = writeln!(out, "# TYPE fieldproof_connections_refused_total counter");
+        let _ = writeln!(
+            out,
+            "fieldproof_connections_refused_total {}",
+            self.connections_refused.load(Relaxed)
+        );
         let _ = writeln!(
             out,
             "# HELP fieldproof_photo_bytes_received_total Photo chunk bytes stored."

@@ -12,7 +12,7 @@ mod common;
 use std::net::SocketAddr;
 use std::path::Path;
 
-use common::{Resp, Server, admin, http, now_ms, reference_file};
+use common::{Server, Session, admin, cookie_value, h, http, now_ms, reference_file, set_cookies, sign_in};
 use rusqlite::{Connection, params};
 
 const ADMIN_PW: &str = "admin-password-1";
@@ -138,87 +138,6 @@ fn seeded() -> (tempfile::TempDir, Server) {
     );
     let server = Server::start(d);
     (dir, server)
-}
-
-fn h(k: &str, v: &str) -> (String, String) {
-    (k.to_string(), v.to_string())
-}
-
-fn set_cookies(r: &Resp) -> Vec<String> {
-    r.headers
-        .iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
-        .map(|(_, v)| v.clone())
-        .collect()
-}
-
-fn cookie_value(r: &Resp, name: &str) -> Option<String> {
-    set_cookies(r).iter().find_map(|c| {
-        c.split(';')
-            .next()?
-            .strip_prefix(&format!("{name}="))
-            .map(str::to_string)
-    })
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    let key = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&key)
-        .unwrap_or_else(|| panic!("no {name} field in {html}"))
-        + key.len();
-    html[start..start + html[start..].find('"').unwrap()].to_string()
-}
-
-/// Sign in through the form; the response and the session cookie (if any).
-fn sign_in(addr: SocketAddr, user: &str, password: &str) -> (Resp, Option<String>) {
-    let form = http(addr, "GET", "/app/login", &[], b"");
-    assert_eq!(form.status, 200);
-    let token = cookie_value(&form, "fp_login_csrf").unwrap();
-    assert_eq!(hidden(&form.text(), "csrf"), token);
-    let body = format!("csrf={token}&next=%2Fapp%2Fexceptions&user={user}&password={password}");
-    let r = http(
-        addr,
-        "POST",
-        "/app/login",
-        &[
-            h("Cookie", &format!("fp_login_csrf={token}")),
-            h("Content-Type", "application/x-www-form-urlencoded"),
-        ],
-        body.as_bytes(),
-    );
-    let session = cookie_value(&r, "fp_session");
-    (r, session)
-}
-
-struct Session {
-    addr: SocketAddr,
-    cookie: String,
-}
-
-impl Session {
-    fn new(addr: SocketAddr, user: &str, password: &str) -> Session {
-        let (r, s) = sign_in(addr, user, password);
-        assert_eq!(r.status, 303, "{}", r.text());
-        Session {
-            addr,
-            cookie: format!("fp_session={}", s.unwrap()),
-        }
-    }
-    fn get(&self, pq: &str) -> Resp {
-        http(self.addr, "GET", pq, &[h("Cookie", &self.cookie)], b"")
-    }
-    fn post(&self, pq: &str, body: &str, extra: &[(String, String)]) -> Resp {
-        let mut headers = vec![
-            h("Cookie", &self.cookie),
-            h("Content-Type", "application/x-www-form-urlencoded"),
-        ];
-        headers.extend_from_slice(extra);
-        http(self.addr, "POST", pq, &headers, body.as_bytes())
-    }
-    fn csrf(&self) -> String {
-        hidden(&self.get("/app").text(), "csrf")
-    }
 }
 
 fn exception_id(dir: &Path, code: &str) -> i64 {

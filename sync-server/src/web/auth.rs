@@ -4,23 +4,25 @@
 //! when the request came through HTTPS, told by the reverse proxy's `X-Forwarded-Proto`); the
 //! database keeps only its SHA-256, with the user, the session's CSRF token and its expiry
 //! (12 h). Every POST carries the CSRF token as a hidden field and is refused (403) without it.
+//!
+//! Sign-in throttling lives in the database (`web_login_throttle`), so it survives a restart and
+//! holds across several server processes on one database: each attempt first *reserves* a
+//! count against its user id and its client address in one write transaction, and only then is
+//! the password checked (by the bounded pool in [`crate::password`]). Forty guesses sent at once
+//! therefore get at most the limit's worth of checks; a success gives its reservation back.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::net::IpAddr;
+use std::sync::Arc;
 
-use argon2::Argon2;
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use crate::error::{ApiError, ApiResult};
-use crate::store::{AdminError, Store, lock};
+use crate::http::blocking;
+use crate::password::{Verdict, hash_password};
+use crate::store::{AdminError, Store};
 
 pub const SESSION_COOKIE: &str = "fp_session";
 pub const SESSION_TTL_MS: i64 = 12 * 3_600_000;
-/// Failed sign-ins per user id allowed in `LOGIN_WINDOW_MS` before further tries are refused.
-const LOGIN_MAX_FAILURES: u32 = 10;
-const LOGIN_WINDOW_MS: i64 = 15 * 60_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WebRole {
@@ -94,29 +96,6 @@ pub fn sha256_hex(s: &str) -> String {
     fieldproof_core::evidence::sha256_hex(s.as_bytes())
 }
 
-pub fn hash_password(password: &str) -> Result<String, AdminError> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| AdminError::Invalid(format!("cannot hash the password: {e}")))
-}
-
-/// Constant-time comparison inside the crate; a malformed stored hash never matches.
-pub fn verify_password(password: &str, phc: &str) -> bool {
-    match PasswordHash::new(phc) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
-        Err(_) => false,
-    }
-}
-
-/// A hash to verify against when the user id is unknown, so both cases take the same time.
-fn dummy_hash() -> &'static str {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| hash_password("fieldproof-dummy-password").unwrap_or_default())
-}
-
 /// `fieldproof-server admin create-user`: create a web user, or replace the name, role and
 /// password of an existing one (and end its sessions).
 pub fn create_user(
@@ -163,7 +142,7 @@ pub fn create_user(
         }
         _ => None,
     };
-    let hash = hash_password(password)?;
+    let hash = hash_password(password).map_err(AdminError::Invalid)?;
     let w = store.writer();
     w.conn.execute(
         "INSERT INTO web_users (id, name, role, supervisor_id, password_hash, created_ms)
@@ -179,53 +158,151 @@ pub fn create_user(
 #[derive(Debug, PartialEq, Eq)]
 pub enum LoginError {
     BadCredentials,
-    TooManyAttempts,
+    /// The user id or the client address used up its failures for the window.
+    TooManyAttempts {
+        retry_after_s: u64,
+    },
+    /// Every password check is taken; try again in a moment (nothing was counted).
+    Busy,
 }
 
-fn failures() -> &'static Mutex<HashMap<String, (u32, i64)>> {
-    static F: OnceLock<Mutex<HashMap<String, (u32, i64)>>> = OnceLock::new();
-    F.get_or_init(Default::default)
+/// Who is signing in, for throttling: the user id typed and the client's address.
+pub struct Attempt<'a> {
+    pub user_id: &'a str,
+    pub client: Option<IpAddr>,
+}
+
+impl Attempt<'_> {
+    fn user_key(&self) -> String {
+        format!("user:{}", self.user_id)
+    }
+
+    /// IPv6 clients are counted per /64: one host usually holds a whole /64.
+    fn client_key(&self) -> Option<String> {
+        self.client.map(|ip| match ip {
+            IpAddr::V4(v4) => format!("ip:{v4}"),
+            IpAddr::V6(v6) => {
+                let s = v6.segments();
+                format!("ip:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        })
+    }
+}
+
+/// Count one attempt against each `(key, limit)`, all or none, in one write transaction; `Err`
+/// holds the milliseconds until the first full key's window ends.
+fn reserve_attempt(store: &Store, keys: &[(String, u32)], now_ms: i64) -> ApiResult<Result<(), i64>> {
+    let window = store.limits.login_window.as_millis() as i64;
+    let mut w = store.writer();
+    let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute(
+        "DELETE FROM web_login_throttle WHERE window_start_ms <= ?1",
+        [now_ms - window],
+    )?;
+    for (key, limit) in keys {
+        let row: Option<(u32, i64)> = tx
+            .query_row(
+                "SELECT attempts, window_start_ms FROM web_login_throttle WHERE key = ?1",
+                [key],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        if let Some((n, start)) = row
+            && n >= *limit
+        {
+            return Ok(Err((start + window - now_ms).max(1000)));
+        }
+    }
+    for (key, _) in keys {
+        tx.execute(
+            "INSERT INTO web_login_throttle (key, attempts, window_start_ms) VALUES (?1, 1, ?2)
+             ON CONFLICT (key) DO UPDATE SET attempts = attempts + 1",
+            params![key, now_ms],
+        )?;
+    }
+    tx.commit()?;
+    Ok(Ok(()))
+}
+
+/// Give reservations back: after a success (the user's count starts again) or when the check
+/// never ran (busy).
+fn release_attempt(store: &Store, keys: &[String], forget: bool) -> ApiResult<()> {
+    let w = store.writer();
+    for key in keys {
+        if forget {
+            w.conn
+                .execute("DELETE FROM web_login_throttle WHERE key = ?1", [key])?;
+        } else {
+            w.conn.execute(
+                "UPDATE web_login_throttle SET attempts = max(attempts - 1, 0) WHERE key = ?1",
+                [key],
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// Check the password; on success open a session and return its (token, csrf).
-pub fn login(
-    store: &Store,
-    id: &str,
-    password: &str,
+pub async fn login(
+    store: &Arc<Store>,
+    attempt: &Attempt<'_>,
+    password: String,
     now_ms: i64,
 ) -> ApiResult<Result<(String, String), LoginError>> {
-    // Keyed by data directory too, so two servers in one process (tests) do not share counts.
-    let key = format!("{}\u{0}{id}", store.data_dir().display());
-    {
-        let mut f = lock(failures());
-        f.retain(|_, (_, since)| now_ms - *since < LOGIN_WINDOW_MS);
-        if f.get(&key).is_some_and(|(n, _)| *n >= LOGIN_MAX_FAILURES) {
-            return Ok(Err(LoginError::TooManyAttempts));
-        }
-    }
-    let stored: Option<String> = {
-        let r = store.reader()?;
-        r.query_row("SELECT password_hash FROM web_users WHERE id = ?1", [id], |row| {
-            row.get(0)
-        })
-        .optional()?
+    let Some(_admitted) = store.passwords().admit() else {
+        return Ok(Err(LoginError::Busy));
     };
-    let ok = match &stored {
-        Some(h) => verify_password(password, h),
-        None => {
-            let _ = verify_password(password, dummy_hash());
-            false
+    let user_key = attempt.user_key();
+    let client_key = attempt.client_key();
+    let mut keys = vec![(user_key.clone(), store.limits.login_failures_per_user)];
+    if let Some(k) = &client_key {
+        keys.push((k.clone(), store.limits.login_failures_per_ip));
+    }
+    let (s, id) = (store.clone(), attempt.user_id.to_string());
+    let reserved = blocking(move || {
+        if let Err(ms) = reserve_attempt(&s, &keys, now_ms)? {
+            return Ok(Err(ms));
+        }
+        let r = s.reader()?;
+        let stored: Option<String> = r
+            .query_row(
+                "SELECT password_hash FROM web_users WHERE id = ?1",
+                [&id],
+                |row| row.get(0),
+            )
+            .optional()?;
+        Ok(Ok(stored))
+    })
+    .await?;
+    let stored = match reserved {
+        Ok(stored) => stored,
+        Err(ms) => {
+            return Ok(Err(LoginError::TooManyAttempts {
+                retry_after_s: (ms as u64).div_ceil(1000),
+            }));
         }
     };
-    if !ok {
-        let mut f = lock(failures());
-        let e = f.entry(key).or_insert((0, now_ms));
-        e.0 += 1;
-        return Ok(Err(LoginError::BadCredentials));
-    }
-    lock(failures()).remove(&key);
-    let w = store.writer();
-    Ok(Ok(open_session(&w.conn, id, now_ms)?))
+    let verdict = store.passwords().verify(password, stored).await;
+    let (s, id) = (store.clone(), attempt.user_id.to_string());
+    blocking(move || match verdict {
+        Verdict::Match => {
+            release_attempt(&s, &[user_key], true)?;
+            if let Some(k) = client_key {
+                release_attempt(&s, &[k], false)?;
+            }
+            let w = s.writer();
+            Ok(Ok(open_session(&w.conn, &id, now_ms)?))
+        }
+        // The reservation stays: it was a failure.
+        Verdict::NoMatch => Ok(Err(LoginError::BadCredentials)),
+        Verdict::Busy => {
+            let mut keys = vec![user_key];
+            keys.extend(client_key);
+            release_attempt(&s, &keys, false)?;
+            Ok(Err(LoginError::Busy))
+        }
+    })
+    .await
 }
 
 /// A new session for `user_id`: (token for the cookie, CSRF token). Only the token's hash is
@@ -355,16 +432,6 @@ pub fn same_token(a: &str, b: &str) -> bool {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-
-    #[test]
-    fn passwords_hash_to_argon2id_phc_and_verify() {
-        let h = hash_password("correct horse battery").unwrap();
-        assert!(h.starts_with("$argon2id$v=19$"), "{h}");
-        assert!(verify_password("correct horse battery", &h));
-        assert!(!verify_password("correct horse batterx", &h));
-        assert!(!verify_password("x", "not a phc string"));
-        assert_ne!(h, hash_password("correct horse battery").unwrap(), "salted");
-    }
 
     #[test]
     fn tokens_compare() {

@@ -99,8 +99,13 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ),
     (
         "too_many_logins",
-        "Too many failed sign-ins; wait 15 minutes.",
-        "登录失败次数过多，请 15 分钟后再试。",
+        "Too many failed sign-ins; try again in {minutes} min.",
+        "登录失败次数过多，请 {minutes} 分钟后再试。",
+    ),
+    (
+        "login_busy",
+        "The server is checking many sign-ins right now; try again in a few seconds.",
+        "服务器正在处理大量登录请求，请几秒钟后再试。",
     ),
     ("role_admin", "admin", "管理员"),
     ("role_head_office", "head office", "总部"),
@@ -252,6 +257,23 @@ pub const TABLE: &[(&str, &str, &str)] = &[
         "此处没有内容，或你无权查看。",
     ),
     ("bad_request", "Bad request", "请求无效"),
+    ("too_large", "Too large", "内容过大"),
+    (
+        "too_large_text",
+        "What was sent is larger than the server accepts here (at most {kib} KiB).",
+        "提交的内容超过了服务器在此处允许的大小（最多 {kib} KiB）。",
+    ),
+    ("timed_out", "Took too long", "请求超时"),
+    (
+        "timed_out_text",
+        "What was sent did not arrive in time. Check the connection and try again.",
+        "提交的内容未能及时送达。请检查网络后重试。",
+    ),
+    (
+        "bad_form_text",
+        "The form arrived incomplete or unreadable. Go back and send it again.",
+        "表单不完整或无法读取。请返回后重新提交。",
+    ),
     ("forbidden", "Forbidden", "禁止访问"),
     (
         "csrf_failed",

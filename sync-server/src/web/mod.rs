@@ -321,14 +321,33 @@ impl Ctx {
         self.page(StatusCode::FORBIDDEN, self.t("forbidden"), &body)
     }
 
+    /// The page for a failed request. Whatever the client sent wrong is a 4xx page in the
+    /// reader's language (413 too large, 408 too slow, 400 unreadable); only the server's own
+    /// failures are a 5xx, and only those are logged as errors.
     pub fn error(&self, e: &ApiError) -> Response {
+        let back = format!("<p><a href=\"/app\">{}</a></p>", esc(self.t("back")));
         match e {
             ApiError::NotFound(_) => self.not_found(),
             ApiError::InvalidInput(m) | ApiError::InvalidQuery(m) => self.bad_request(m),
+            ApiError::BodyTooLarge { limit } => {
+                let text = self
+                    .t("too_large_text")
+                    .replace("{kib}", &limit.div_ceil(1024).to_string());
+                let body = format!("<p>{}</p>{back}", esc(&text));
+                self.page(StatusCode::PAYLOAD_TOO_LARGE, self.t("too_large"), &body)
+            }
+            ApiError::BodyTimeout { .. } => {
+                let body = format!("<p>{}</p>{back}", esc(self.t("timed_out_text")));
+                self.page(StatusCode::REQUEST_TIMEOUT, self.t("timed_out"), &body)
+            }
+            e if e.status().is_client_error() => {
+                let body = format!("<p>{}</p>{back}", esc(self.t("bad_form_text")));
+                self.page(e.status(), self.t("bad_request"), &body)
+            }
             _ => {
                 tracing::error!(error = %e, "web page failed");
                 let body = format!("<p>{}</p>", esc(self.t("error_text")));
-                self.page(StatusCode::INTERNAL_SERVER_ERROR, self.t("error"), &body)
+                self.page(e.status(), self.t("error"), &body)
             }
         }
     }
@@ -372,6 +391,27 @@ pub fn same_origin(parts: &Parts) -> bool {
         .or_else(|| origin.strip_prefix("http://"))
         .unwrap_or("\u{0}");
     !host.is_empty() && bare.eq_ignore_ascii_case(host)
+}
+
+/// The client's address for sign-in throttling: the TCP peer, or with `trust_forwarded_for`
+/// (behind a reverse proxy) the last hop the proxy appended to `X-Forwarded-For`.
+pub fn client_ip(parts: &Parts, trust_forwarded_for: bool) -> Option<std::net::IpAddr> {
+    if trust_forwarded_for
+        && let Some(ip) = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|hop| hop.trim().parse::<std::net::IpAddr>().ok())
+            .next_back()
+    {
+        return Some(ip);
+    }
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
 }
 
 /// A `next=` target: only a path on this site under /app (no `//host` open redirect).

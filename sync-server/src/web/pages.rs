@@ -129,8 +129,8 @@ fn selected_day(ctx: &Ctx, name: &str) -> Result<Option<i64>, Response> {
     }
 }
 
-async fn form_body(parts: &Parts, body: Body) -> ApiResult<HashMap<String, String>> {
-    let bytes = read_body(body, &parts.headers, FORM_LIMIT).await?;
+async fn form_body(store: &Store, parts: &Parts, body: Body) -> ApiResult<HashMap<String, String>> {
+    let bytes = read_body(body, &parts.headers, FORM_LIMIT, store.limits().body_timeout).await?;
     Ok(super::parse_form(&String::from_utf8_lossy(&bytes)))
 }
 
@@ -147,7 +147,7 @@ async fn signed_in_form(
     body: Body,
 ) -> Result<(Ctx, WebUser, HashMap<String, String>), Response> {
     let (ctx, user) = Ctx::signed_in(store, parts).await?;
-    let form = match form_body(parts, body).await {
+    let form = match form_body(store, parts, body).await {
         Ok(f) => f,
         Err(e) => return Err(ctx.error(&e)),
     };
@@ -205,7 +205,7 @@ pub async fn login(State(store): State<Arc<Store>>, req: Request) -> Response {
         Ok(c) => c,
         Err(r) => return r,
     };
-    let form = match form_body(&parts, body).await {
+    let form = match form_body(&store, &parts, body).await {
         Ok(f) => f,
         Err(e) => return ctx.error(&e),
     };
@@ -218,9 +218,11 @@ pub async fn login(State(store): State<Arc<Store>>, req: Request) -> Response {
     let next = super::safe_next(form.get("next").map_or("", String::as_str)).to_string();
     let user = form.get("user").map_or("", |s| s.trim()).to_string();
     let password = form.get("password").cloned().unwrap_or_default();
-    let s = store.clone();
-    let result = blocking(move || auth::login(&s, &user, &password, now_ms())).await;
-    match result {
+    let attempt = auth::Attempt {
+        user_id: &user,
+        client: super::client_ip(&parts, store.limits().trust_forwarded_for),
+    };
+    match auth::login(&store, &attempt, password, now_ms()).await {
         Ok(Ok((token, _csrf))) => {
             let mut resp = redirect(&next);
             let secure = if ctx.secure { "; Secure" } else { "" };
@@ -242,15 +244,32 @@ pub async fn login(State(store): State<Arc<Store>>, req: Request) -> Response {
             login_page(&ctx, &next, Some(ctx.t("bad_login")), StatusCode::UNAUTHORIZED)
                 .unwrap_or_else(|e| ctx.error(&e))
         }
-        Ok(Err(LoginError::TooManyAttempts)) => login_page(
-            &ctx,
-            &next,
-            Some(ctx.t("too_many_logins")),
-            StatusCode::TOO_MANY_REQUESTS,
-        )
-        .unwrap_or_else(|e| ctx.error(&e)),
+        Ok(Err(LoginError::TooManyAttempts { retry_after_s })) => {
+            let text = ctx
+                .t("too_many_logins")
+                .replace("{minutes}", &retry_after_s.div_ceil(60).to_string());
+            let resp = login_page(&ctx, &next, Some(&text), StatusCode::TOO_MANY_REQUESTS);
+            with_retry_after(resp.unwrap_or_else(|e| ctx.error(&e)), retry_after_s)
+        }
+        Ok(Err(LoginError::Busy)) => {
+            let resp = login_page(
+                &ctx,
+                &next,
+                Some(ctx.t("login_busy")),
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+            with_retry_after(resp.unwrap_or_else(|e| ctx.error(&e)), 2)
+        }
         Err(e) => ctx.error(&e),
     }
+}
+
+fn with_retry_after(mut resp: Response, seconds: u64) -> Response {
+    resp.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from(seconds),
+    );
+    resp
 }
 
 /// `GET /app/login/link?token=...&next=...`: a one-time sign-in link (`admin sign-in-link`).

@@ -149,6 +149,89 @@ pub fn get(addr: SocketAddr, path: &str) -> Resp {
     http(addr, "GET", path, &[], b"")
 }
 
+// --- web sign-in -----------------------------------------------------------------------------
+
+pub fn h(k: &str, v: &str) -> (String, String) {
+    (k.to_string(), v.to_string())
+}
+
+pub fn set_cookies(r: &Resp) -> Vec<String> {
+    r.headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
+pub fn cookie_value(r: &Resp, name: &str) -> Option<String> {
+    set_cookies(r).iter().find_map(|c| {
+        c.split(';')
+            .next()?
+            .strip_prefix(&format!("{name}="))
+            .map(str::to_string)
+    })
+}
+
+pub fn hidden(html: &str, name: &str) -> String {
+    let key = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {name} field in {html}"))
+        + key.len();
+    html[start..start + html[start..].find('"').unwrap()].to_string()
+}
+
+/// Sign in through the form; the response and the session cookie (if any).
+pub fn sign_in(addr: SocketAddr, user: &str, password: &str) -> (Resp, Option<String>) {
+    let form = http(addr, "GET", "/app/login", &[], b"");
+    assert_eq!(form.status, 200);
+    let token = cookie_value(&form, "fp_login_csrf").unwrap();
+    assert_eq!(hidden(&form.text(), "csrf"), token);
+    let body = format!("csrf={token}&next=%2Fapp%2Fexceptions&user={user}&password={password}");
+    let r = http(
+        addr,
+        "POST",
+        "/app/login",
+        &[
+            h("Cookie", &format!("fp_login_csrf={token}")),
+            h("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        body.as_bytes(),
+    );
+    let session = cookie_value(&r, "fp_session");
+    (r, session)
+}
+
+pub struct Session {
+    pub addr: SocketAddr,
+    pub cookie: String,
+}
+
+impl Session {
+    pub fn new(addr: SocketAddr, user: &str, password: &str) -> Session {
+        let (r, s) = sign_in(addr, user, password);
+        assert_eq!(r.status, 303, "{}", r.text());
+        Session {
+            addr,
+            cookie: format!("fp_session={}", s.unwrap()),
+        }
+    }
+    pub fn get(&self, pq: &str) -> Resp {
+        http(self.addr, "GET", pq, &[h("Cookie", &self.cookie)], b"")
+    }
+    pub fn post(&self, pq: &str, body: &str, extra: &[(String, String)]) -> Resp {
+        let mut headers = vec![
+            h("Cookie", &self.cookie),
+            h("Content-Type", "application/x-www-form-urlencoded"),
+        ];
+        headers.extend_from_slice(extra);
+        http(self.addr, "POST", pq, &headers, body.as_bytes())
+    }
+    pub fn csrf(&self) -> String {
+        hidden(&self.get("/app").text(), "csrf")
+    }
+}
+
 // --- devices -------------------------------------------------------------------------------
 
 static NONCES: AtomicU64 = AtomicU64::new(0);
@@ -266,14 +349,29 @@ pub struct Server {
 
 impl Server {
     pub fn start(data_dir: &Path) -> Server {
+        Server::start_with(data_dir, &[], None)
+    }
+
+    /// With extra `serve` flags and, if given, an open-file limit (soft and hard, as `ulimit -n`
+    /// sets it) on the server process.
+    pub fn start_with(data_dir: &Path, args: &[&str], nofile: Option<u32>) -> Server {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(data_dir.join("server.log"))
             .unwrap();
-        let mut child = Command::new(BIN)
+        let mut cmd = match nofile {
+            Some(n) => {
+                let mut c = Command::new("sh");
+                c.args(["-c", &format!("ulimit -n {n} && exec \"$0\" \"$@\""), BIN]);
+                c
+            }
+            None => Command::new(BIN),
+        };
+        let mut child = cmd
             .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(args)
             .env("FIELDPROOF_LOG", "info")
             .env("RUST_BACKTRACE", "0")
             .stdout(Stdio::piped())
@@ -336,6 +434,16 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// A `/proc/PID/status` figure of the server process in KiB (`VmRSS`, `VmHWM`, ...).
+    pub fn proc_kib(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{field}:")))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {field} in /proc status"))
     }
 
     pub fn log(&self) -> String {

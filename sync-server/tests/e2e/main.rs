@@ -5,6 +5,7 @@
 
 mod common;
 mod enrol;
+mod hardening;
 mod lifecycle;
 mod photos;
 mod pull;
