@@ -296,13 +296,16 @@ mod tests {
             let (base, base_sha, base_visit) = &stored[rng.below(stored.len() as u64) as usize];
             let query = match q % 4 {
                 0 => *base,
-                1 => rng.flip(*base, rng.below(12) as u32 + 1),
+                1 => {
+                    let bits = rng.below(12) as u32 + 1;
+                    rng.flip(*base, bits)
+                }
                 2 => rng.flip(*base, 12),
                 _ => rng.flip(*base, 13),
             };
             let visit = format!("v{}", rng.below(5_000));
-            let by_index = index.matches(query, &sha(q), &visit, usize::MAX);
-            let by_scan = index.matches_by_scan(query, &sha(q), &visit, usize::MAX);
+            let by_index = index.matches(query, &sha(u64::MAX - q), &visit, usize::MAX);
+            let by_scan = index.matches_by_scan(query, &sha(u64::MAX - q), &visit, usize::MAX);
             assert_eq!(by_index, by_scan, "query {query:016x}");
             assert_eq!(by_index.0, by_index.1.len());
             let has_base = by_index.1.iter().any(|f| &f.sha256 == base_sha);

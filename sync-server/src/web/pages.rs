@@ -495,8 +495,7 @@ fn reuse_matches_html(ctx: &Ctx, params: Option<&str>) -> Option<String> {
     );
     for m in &p.matches {
         out.push_str(&format!(
-            "<li data-sha=\"{sha}\"><a href=\"/app/visits/{href}\">{photo}</a> ({visit}) · {dist}: {d}</li>",
-            sha = esc(&m.sha256),
+            "<li><a href=\"/app/visits/{href}\">{photo}</a> ({visit}) · {dist}: {d}</li>",
             href = esc(&url_enc(&m.visit_id)),
             photo = esc(&m.photo_id),
             visit = esc(&m.visit_id),
