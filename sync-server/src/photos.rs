@@ -422,9 +422,7 @@ impl Store {
         let mut w = self.writer();
         // Under the writer lock, so no photo is stored between this search and the insert below.
         let (matches_total, found) = match phash {
-            Some(ph) => w
-                .reuse_index()?
-                .matches(ph, sha256, &visit_id, REUSE_LISTED),
+            Some(ph) => w.reuse_index()?.matches(ph, sha256, &visit_id, REUSE_LISTED),
             None => (0, Vec::new()),
         };
         let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -755,9 +755,16 @@ fn reuse_pairs_and_matches_show_from_the_exception_params() {
             pair.find(&format!("/app/photos/{this}")),
             pair.find(&format!("/app/photos/{other}")),
         );
-        assert!(a.is_some() && b.is_some() && a < b, "this photo, then the one it looks like: {pair}");
+        assert!(
+            a.is_some() && b.is_some() && a < b,
+            "this photo, then the one it looks like: {pair}"
+        );
     }
-    assert!(pairs[0].contains("Perceptual distance: 4") && pairs[0].contains(": 37"), "{}", pairs[0]);
+    assert!(
+        pairs[0].contains("Perceptual distance: 4") && pairs[0].contains(": 37"),
+        "{}",
+        pairs[0]
+    );
     assert!(pairs[1].contains("an old pair"), "{}", pairs[1]);
 
     // rep-li's supervisor sees the pair, not sup-liu's team's photo.
@@ -769,11 +776,15 @@ fn reuse_pairs_and_matches_show_from_the_exception_params() {
 
     let visit = boss.get("/app/visits/visit-li?lang=en").text();
     assert!(
-        visit.contains("<a href=\"/app/visits/visit-chen\">ph-chen</a> (visit-chen) · Perceptual distance: 4"),
+        visit
+            .contains("<a href=\"/app/visits/visit-chen\">ph-chen</a> (visit-chen) · Perceptual distance: 4"),
         "{visit}"
     );
     assert!(visit.contains(": 37<ul"), "{visit}");
-    assert!(!visit.contains("text for the export"), "the page renders the params");
+    assert!(
+        !visit.contains("text for the export"),
+        "the page renders the params"
+    );
 }
 
 /// Not a test: the browser tests' seeding step (`tests/browser/run.sh`) for a tampered photo,

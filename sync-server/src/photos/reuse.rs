@@ -52,7 +52,9 @@ pub(crate) struct ReuseIndex {
 
 impl std::fmt::Debug for ReuseIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReuseIndex").field("len", &self.len()).finish_non_exhaustive()
+        f.debug_struct("ReuseIndex")
+            .field("len", &self.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -179,7 +181,13 @@ impl ReuseIndex {
     /// The same answer as [`ReuseIndex::matches`] by comparing with every row: the reference
     /// for the tests and the benchmark.
     #[allow(dead_code)] // the server itself only ever uses the index
-    pub fn matches_by_scan(&self, phash: u64, sha256: &str, visit_id: &str, limit: usize) -> (usize, Vec<Found>) {
+    pub fn matches_by_scan(
+        &self,
+        phash: u64,
+        sha256: &str,
+        visit_id: &str,
+        limit: usize,
+    ) -> (usize, Vec<Found>) {
         let visit = visit_key(visit_id);
         let own = sha_bytes(sha256);
         let mut rows: Vec<(u32, &[u8; 32])> = self
@@ -332,7 +340,10 @@ mod tests {
         assert_eq!(hamming(base, at_12), 12);
         assert_eq!(hamming(base, at_13), 13);
         let (n, found) = index.matches(at_12, &sha(2), "later", 20);
-        assert_eq!((n, found[0].distance, found[0].sha256.as_str()), (1, 12, sha(1).as_str()));
+        assert_eq!(
+            (n, found[0].distance, found[0].sha256.as_str()),
+            (1, 12, sha(1).as_str())
+        );
         assert_eq!(index.matches(at_13, &sha(2), "later", 20), (0, vec![]));
         // The same visit, or the same bytes, are not reuse.
         assert_eq!(index.matches(base, &sha(2), "earlier", 20), (0, vec![]));
@@ -349,7 +360,10 @@ mod tests {
         }
         let (n, found) = index.matches(base, &sha(999), "new", 20);
         assert_eq!((n, found.len()), (50, 20));
-        assert!(found.windows(2).all(|w| w[0].distance <= w[1].distance), "{found:?}");
+        assert!(
+            found.windows(2).all(|w| w[0].distance <= w[1].distance),
+            "{found:?}"
+        );
         // 8 rows (i = 0, 7, ..., 49) are the hash itself.
         assert_eq!(found.iter().filter(|f| f.distance == 0).count(), 8);
     }

@@ -135,7 +135,10 @@ fn the_same_shelf_photo_in_visits_of_two_devices_is_flagged_as_possible_reuse() 
     let m = &p["matches"][0];
     assert_eq!(m["photo_id"], a.photo_id.as_str());
     assert_eq!(m["visit_id"], a.visit_id.as_str());
-    assert_eq!((m["user_id"].as_str(), m["device_id"].as_str()), (Some("rep-li"), Some(li.device.id())));
+    assert_eq!(
+        (m["user_id"].as_str(), m["device_id"].as_str()),
+        (Some("rep-li"), Some(li.device.id()))
+    );
     assert!(m["distance"].as_u64().is_some_and(|d| d <= 12), "{p}");
     // The stamped photos differ (other store, rep, time), so it is the pixels that matched.
     let ea = li.core.photo_evidence(&a.photo_id).unwrap();
@@ -162,14 +165,22 @@ fn eighty_two_photos_of_one_scene_make_at_most_eighty_two_exceptions() {
     let (before, after) = ops.split_at(PHOTOS / 2 * 9);
     for batch in before.chunks(300) {
         let r = li.device.push(s.addr, batch);
-        assert!(statuses(&r.json()).iter().all(|st| st == "applied"), "{}", r.text());
+        assert!(
+            statuses(&r.json()).iter().all(|st| st == "applied"),
+            "{}",
+            r.text()
+        );
     }
     for v in &visits {
         assert_eq!(li.upload_photo(s.addr, &v.photo_id, 1)["complete"], true);
     }
     for batch in after.chunks(300) {
         let r = li.device.push(s.addr, batch);
-        assert!(statuses(&r.json()).iter().all(|st| st == "applied"), "{}", r.text());
+        assert!(
+            statuses(&r.json()).iter().all(|st| st == "applied"),
+            "{}",
+            r.text()
+        );
     }
 
     let reuse: Vec<Value> = s
