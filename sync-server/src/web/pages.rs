@@ -1158,7 +1158,7 @@ pub async fn gallery(State(store): State<Arc<Store>>, req: Request) -> Response 
     let scope = user.scope().map(str::to_string);
     let s = store.clone();
     let sf = store_filter.clone();
-    let ctx_words = (
+    let reuse_words = (
         ctx.t("reuse_distance").to_string(),
         ctx.t("reuse_total").to_string(),
     );
@@ -1215,7 +1215,7 @@ pub async fn gallery(State(store): State<Arc<Store>>, req: Request) -> Response 
                         .map(|m| {
                             let words = format!(
                                 "{}: {} · {}: {}",
-                                ctx_words.0, m.distance, ctx_words.1, p.matches_total
+                                reuse_words.0, m.distance, reuse_words.1, p.matches_total
                             );
                             (p.sha256.clone(), m.sha256.clone(), words)
                         })
