@@ -126,6 +126,9 @@ impl BkTree {
     }
 }
 
+/// Searches of the BK-tree per kind of query.
+const BK_QUERIES: usize = 50;
+
 fn sha(i: u64) -> String {
     format!("{i:064x}")
 }
@@ -218,19 +221,22 @@ fn main() {
             let t = Instant::now();
             let by_scan = index.matches_by_scan(query, &own, "new-visit", 20);
             t_scan.push(t.elapsed());
-            let t = Instant::now();
-            let (bk_found, bk_visited) = bk.count_within(query);
-            t_bk.push(t.elapsed());
             assert_eq!(
                 by_index, by_scan,
                 "the index and the scan disagree on {query:016x}"
             );
-            assert_eq!(
-                bk_found, by_scan.0,
-                "the BK-tree and the scan disagree on {query:016x}"
-            );
             matched += by_index.0;
-            visited += bk_visited;
+            // The BK-tree takes ~200 ms a search: a sample says enough.
+            if q < BK_QUERIES {
+                let t = Instant::now();
+                let (bk_found, bk_visited) = bk.count_within(query);
+                t_bk.push(t.elapsed());
+                assert_eq!(
+                    bk_found, by_scan.0,
+                    "the BK-tree and the scan disagree on {query:016x}"
+                );
+                visited += bk_visited;
+            }
         }
         let n = (queries / 2).max(1);
         let (i50, i99) = percentiles(t_index);
@@ -238,9 +244,9 @@ fn main() {
         let (b50, b99) = percentiles(t_bk);
         println!(
             "{kind}: {:.1} matches on average; per check p50 / p99: multi-index {i50:.3} / {i99:.3} ms, \
-             linear scan {s50:.3} / {s99:.3} ms, BK-tree {b50:.3} / {b99:.3} ms ({:.0} % of nodes visited)",
+             linear scan {s50:.3} / {s99:.3} ms, BK-tree {b50:.3} / {b99:.3} ms ({BK_QUERIES} searches, {:.0} % of nodes visited)",
             matched as f64 / n as f64,
-            visited as f64 * 100.0 / (n * photos.max(1)) as f64
+            visited as f64 * 100.0 / (n.min(BK_QUERIES) * photos.max(1)) as f64
         );
     }
 }
