@@ -621,6 +621,7 @@ impl ApplyCtx<'_, '_> {
             photo_sha256: photo,
             subject,
             detail,
+            params: None,
         };
         if raise(self.tx, &e, self.now_ms)? {
             self.exceptions.push(code.to_string());

@@ -14,12 +14,67 @@ use fieldproof_core::evidence::{self, KnownKey, SignedEntry};
 use fieldproof_core::imaging;
 use fieldproof_core::sync::wire::{PhotoOffer, PhotoStatus};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::auth::{is_lower_hex, verify_strict, verifying_key};
 use crate::error::{ApiError, ApiResult};
 use crate::ingest::{parse_photo_manifest, problems_text};
-use crate::store::{NewException, PhashEntry, Store, lock, publish_team_visits, raise, resolve};
+use crate::store::{NewException, Store, lock, publish_team_visits, raise, resolve};
+
+pub(crate) mod reuse;
+
+/// How many matches one `possible_reuse` exception lists (the closest); `matches_total` counts
+/// them all. A scene photographed a thousand times is one exception per photo naming a
+/// readable handful, not a thousand pairs.
+pub(crate) const REUSE_LISTED: usize = 20;
+
+/// The `params` of a `possible_reuse` exception (see `migrations/004_exception_params.sql`).
+///
+/// The rule: a photo's exception lists the photos stored before it (in the order the server
+/// stored the bytes) that it looks like; a photo stored later names it in its own exception,
+/// and an exception is never rewritten. So N photos of one scene make at most N open
+/// exceptions, an exception head office resolved stays resolved, and whether a photo's op or
+/// its bytes came first does not matter (the check runs on the bytes, with the visit from the
+/// signed manifest that came with them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ReuseParams {
+    pub photo_id: String,
+    pub sha256: String,
+    pub threshold: u32,
+    /// All earlier photos of other visits within the threshold.
+    pub matches_total: usize,
+    /// The closest [`REUSE_LISTED`] of them, closest first.
+    pub matches: Vec<ReuseMatch>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ReuseMatch {
+    pub sha256: String,
+    pub distance: u32,
+    pub photo_id: String,
+    pub visit_id: String,
+    pub device_id: String,
+    /// The rep of the matched photo's op, or of its device when the op has not arrived.
+    pub user_id: Option<String>,
+}
+
+impl ReuseParams {
+    /// The one-line `detail` for text-only readers (admin CLI, CSV/XLSX export); pages render
+    /// the params themselves.
+    fn detail(&self) -> String {
+        let closest = self.matches.first().map_or(String::new(), |m| {
+            format!(
+                "; closest: photo {} (sha256 {}) of visit {} from device {}, perceptual distance {}",
+                m.photo_id, m.sha256, m.visit_id, m.device_id, m.distance
+            )
+        });
+        format!(
+            "photo {} (sha256 {}) looks like {} earlier photo(s) of other visits{closest}",
+            self.photo_id, self.sha256, self.matches_total
+        )
+    }
+}
 
 /// `<photos>/<first two hex>/<sha256>.jpg`: a fan-out keeps folders small at millions of photos.
 pub(crate) fn photo_path(photo_dir: &Path, sha256: &str) -> PathBuf {
@@ -299,6 +354,7 @@ impl Store {
                     photo_sha256: Some(sha256),
                     subject: sha256,
                     detail: format!("uploaded bytes hash to {actual}; the upload starts again"),
+                    params: None,
                 },
                 now_ms,
             )?;
@@ -364,17 +420,10 @@ impl Store {
 
         let mut recorded = Vec::new();
         let mut w = self.writer();
-        let matches: Vec<(PhashEntry, u32)> = match phash {
-            Some(ph) => w
-                .phashes()?
-                .iter()
-                .filter(|e| e.visit_id != visit_id && e.sha256 != sha256)
-                .filter_map(|e| {
-                    let d = imaging::hamming(ph, e.phash);
-                    (d <= imaging::REUSE_THRESHOLD).then(|| (e.clone(), d))
-                })
-                .collect(),
-            None => Vec::new(),
+        // Under the writer lock, so no photo is stored between this search and the insert below.
+        let (matches_total, found) = match phash {
+            Some(ph) => w.reuse_index()?.matches(ph, sha256, &visit_id, REUSE_LISTED),
+            None => (0, Vec::new()),
         };
         let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
@@ -394,37 +443,56 @@ impl Store {
                 now_ms
             ],
         )?;
-        // (code, subject, detail) of each finding on these bytes.
-        let mut findings: Vec<(&str, String, String)> = verdict
+        // (code, detail, params) of each finding on these bytes; the subject is the bytes.
+        let mut findings: Vec<(&str, String, Option<String>)> = verdict
             .problems
             .iter()
-            .map(|p| {
-                (
-                    p.as_str(),
-                    sha256.to_string(),
-                    format!("photo {photo_id}: {}", p.as_str()),
-                )
-            })
+            .map(|p| (p.as_str(), format!("photo {photo_id}: {}", p.as_str()), None))
             .collect();
         if phash.is_none() {
             findings.push((
                 "photo_unreadable",
-                sha256.to_string(),
                 format!("photo {photo_id} could not be decoded for the perceptual hash"),
+                None,
             ));
         }
-        for (other, d) in &matches {
+        if matches_total > 0 {
+            let mut matches = Vec::with_capacity(found.len());
+            let mut st = tx.prepare_cached(
+                "SELECT coalesce(b.photo_id, ''), coalesce(b.visit_id, ''), b.device_id,
+                        coalesce((SELECT p.user_id FROM photos p WHERE p.sha256 = b.sha256 LIMIT 1), d.user_id)
+                 FROM blobs b LEFT JOIN devices d ON d.device_id = b.device_id WHERE b.sha256 = ?1",
+            )?;
+            for f in found {
+                // Every indexed hash is a committed row (see `Writer::reuse`).
+                let row = st
+                    .query_row([&f.sha256], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                    .optional()?;
+                if let Some((photo_id, visit_id, device_id, user_id)) = row {
+                    matches.push(ReuseMatch {
+                        sha256: f.sha256,
+                        distance: f.distance,
+                        photo_id,
+                        visit_id,
+                        device_id,
+                        user_id,
+                    });
+                }
+            }
+            let params = ReuseParams {
+                photo_id: photo_id.clone(),
+                sha256: sha256.to_string(),
+                threshold: imaging::REUSE_THRESHOLD,
+                matches_total,
+                matches,
+            };
             findings.push((
                 "possible_reuse",
-                format!("{sha256}:{}", other.sha256),
-                format!(
-                    "photo {photo_id} (sha256 {sha256}) of visit {visit_id} looks like photo {} (sha256 {}) of \
-                     visit {} from device {} (perceptual distance {d})",
-                    other.photo_id, other.sha256, other.visit_id, other.device_id
-                ),
+                params.detail(),
+                Some(serde_json::to_string(&params)?),
             ));
         }
-        for (code, subject, detail) in findings {
+        for (code, detail, params) in findings {
             let e = NewException {
                 code,
                 device_id: Some(upload.device_id.as_str()),
@@ -433,8 +501,9 @@ impl Store {
                 store_id: store_id.as_deref(),
                 op_id: op_id.as_deref(),
                 photo_sha256: Some(sha256),
-                subject: &subject,
+                subject: sha256,
                 detail,
+                params,
             };
             if raise(&tx, &e, now_ms)? {
                 recorded.push(code.to_string());
@@ -504,14 +573,10 @@ impl Store {
         publish_team_visits(&tx, &touched, now_ms)?;
         tx.execute("DELETE FROM uploads WHERE sha256 = ?1", [sha256])?;
         tx.commit()?;
-        if let (Some(ph), Some(index)) = (phash, w.phashes.as_mut()) {
-            index.push(PhashEntry {
-                phash: ph,
-                sha256: sha256.to_string(),
-                visit_id,
-                photo_id,
-                device_id: upload.device_id.clone(),
-            });
+        // After the commit, still under the writer lock: a transaction that failed left no
+        // entry, and the next search sees this photo.
+        if let (Some(ph), Some(index)) = (phash, w.reuse.as_mut()) {
+            index.insert(ph, sha256, &visit_id);
         }
         drop(w);
         self.metrics.record_photo_completed();
@@ -519,7 +584,7 @@ impl Store {
         tracing::info!(
             bytes = upload.size,
             verified = verdict.verified,
-            reuse = matches.len(),
+            reuse = matches_total,
             "photo stored"
         );
         Ok(())

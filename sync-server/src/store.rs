@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::error::{ApiError, ApiResult};
 use crate::metrics::Metrics;
+use crate::photos::reuse::ReuseIndex;
 
 /// Size limits, timeouts and throttles. The defaults are the protocol's (docs/sync-protocol.md,
 /// "Limits"); `serve` takes each from a flag or an environment variable.
@@ -102,58 +103,45 @@ pub enum AdminError {
     Api(#[from] ApiError),
 }
 
-/// A perceptual hash of stored photo bytes, kept in memory so the reuse check against every
-/// photo is a scan of a vector under the write lock, not of a table.
-#[derive(Debug, Clone)]
-pub(crate) struct PhashEntry {
-    pub phash: u64,
-    pub sha256: String,
-    pub visit_id: String,
-    pub photo_id: String,
-    pub device_id: String,
-}
-
 pub(crate) struct Writer {
     pub conn: Connection,
     /// Published template versions never change, so a parsed copy never goes stale.
     pub templates: HashMap<(String, u32), Arc<CheckTemplate>>,
-    /// Loaded on first use (the admin CLI never needs it).
-    pub phashes: Option<Vec<PhashEntry>>,
+    /// Every stored photo's perceptual hash, for the reuse check. Only changed under this
+    /// writer's lock, and only after the transaction that stored the photo committed, so it
+    /// holds exactly the committed `blobs` rows (a rolled-back photo never enters it). Loaded
+    /// on first use or by [`Store::load_reuse_index`] (the admin CLI never needs it).
+    pub reuse: Option<ReuseIndex>,
     pub last_nonce_prune_ms: i64,
 }
 
 impl Writer {
-    pub fn phashes(&mut self) -> rusqlite::Result<&mut Vec<PhashEntry>> {
-        if self.phashes.is_none() {
+    pub fn reuse_index(&mut self) -> rusqlite::Result<&mut ReuseIndex> {
+        if self.reuse.is_none() {
+            let started = std::time::Instant::now();
+            let mut index = ReuseIndex::new();
             let mut st = self.conn.prepare(
-                "SELECT phash, sha256, coalesce(visit_id, ''), coalesce(photo_id, ''), device_id FROM blobs
-                 WHERE phash IS NOT NULL",
+                "SELECT phash, sha256, coalesce(visit_id, '') FROM blobs WHERE phash IS NOT NULL ORDER BY rowid",
             )?;
-            let rows = st.query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                ))
-            })?;
-            let mut v = Vec::new();
-            for row in rows {
-                let (phash, sha256, visit_id, photo_id, device_id) = row?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                let phash: String = r.get(0)?;
+                let sha256: String = r.get(1)?;
+                let visit_id: String = r.get(2)?;
+                // Written by `finish` as 16 hex digits; anything else was never a hash.
                 if let Ok(phash) = u64::from_str_radix(&phash, 16) {
-                    v.push(PhashEntry {
-                        phash,
-                        sha256,
-                        visit_id,
-                        photo_id,
-                        device_id,
-                    });
+                    index.insert(phash, &sha256, &visit_id);
                 }
             }
-            self.phashes = Some(v);
+            tracing::info!(
+                photos = index.len(),
+                bytes = index.heap_bytes(),
+                ms = started.elapsed().as_millis() as u64,
+                "reuse index loaded"
+            );
+            self.reuse = Some(index);
         }
-        Ok(self.phashes.get_or_insert_with(Vec::new))
+        Ok(self.reuse.get_or_insert_with(ReuseIndex::new))
     }
 }
 
@@ -263,7 +251,7 @@ impl Store {
             writer: Mutex::new(Writer {
                 conn,
                 templates: HashMap::new(),
-                phashes: None,
+                reuse: None,
                 last_nonce_prune_ms: 0,
             }),
             readers: Mutex::new(Vec::new()),
@@ -312,6 +300,14 @@ impl Store {
         // Forget locks nobody holds any more, so the map stays as small as the uploads in flight.
         locks.retain(|_, l| Arc::strong_count(l) > 1);
         locks.entry(sha256.to_string()).or_default().clone()
+    }
+
+    /// Load the reuse check's index of every stored photo's perceptual hash now, so the first
+    /// photo uploaded after a start does not wait for it (about a second per million photos).
+    /// Returns the number of photos in it.
+    pub fn load_reuse_index(&self) -> Result<usize, AdminError> {
+        let mut w = self.writer();
+        Ok(w.reuse_index()?.len())
     }
 
     /// Fold the WAL into the database file (at shutdown; a crash without it loses nothing).
@@ -663,7 +659,7 @@ impl Store {
         let r = self.reader()?;
         let mut st = r.prepare(
             "SELECT id, code, device_id, user_id, visit_id, store_id, op_id, photo_sha256, detail, created_ms,
-                    resolved_by, resolved_ms, resolution_comment
+                    resolved_by, resolved_ms, resolution_comment, params
              FROM exceptions WHERE (?1 = 0 OR resolved_ms IS NULL) ORDER BY id DESC LIMIT ?2",
         )?;
         let rows = st.query_map(params![only_open, limit], |r| {
@@ -681,6 +677,9 @@ impl Store {
                 resolved_by: r.get(10)?,
                 resolved_ms: r.get(11)?,
                 resolution_comment: r.get(12)?,
+                params: r
+                    .get::<_, Option<String>>(13)?
+                    .and_then(|p| serde_json::from_str(&p).ok()),
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -729,6 +728,8 @@ pub(crate) struct NewException<'a> {
     pub photo_sha256: Option<&'a str>,
     pub subject: &'a str,
     pub detail: String,
+    /// The code's parameters as a JSON object (see `migrations/004_exception_params.sql`).
+    pub params: Option<String>,
 }
 
 /// Record an exception unless the same one (code, visit, subject) is already open.
@@ -736,8 +737,8 @@ pub(crate) fn raise(tx: &Connection, e: &NewException<'_>, now_ms: i64) -> rusql
     let n = tx
         .prepare_cached(
             "INSERT INTO exceptions (code, device_id, user_id, visit_id, store_id, op_id, photo_sha256, subject,
-                detail, created_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING",
+                detail, created_ms, params)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT DO NOTHING",
         )?
         .execute(params![
             e.code,
@@ -749,7 +750,8 @@ pub(crate) fn raise(tx: &Connection, e: &NewException<'_>, now_ms: i64) -> rusql
             e.photo_sha256,
             e.subject,
             e.detail,
-            now_ms
+            now_ms,
+            e.params
         ])?;
     Ok(n == 1)
 }
@@ -935,4 +937,6 @@ pub struct ExceptionRow {
     pub resolved_by: Option<String>,
     pub resolved_ms: Option<i64>,
     pub resolution_comment: Option<String>,
+    /// The code's parameters (`migrations/004_exception_params.sql`), when it has any.
+    pub params: Option<serde_json::Value>,
 }

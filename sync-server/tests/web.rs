@@ -639,6 +639,73 @@ fn every_page_renders_and_the_export_is_a_workbook() {
     }
 }
 
+/// A `possible_reuse` exception lists its matches in `params`: the gallery shows one pair per
+/// listed match (the other team's photo hidden from a supervisor), the visit page links each
+/// match to its visit with the distance and the total. A row from before schema v4 (one pair
+/// per exception, subject "<sha>:<sha>", no params) still shows as its pair.
+#[test]
+fn reuse_pairs_and_matches_show_from_the_exception_params() {
+    use serde_json::json;
+    let (dir, s) = seeded();
+    let params = json!({"photo_id": "ph-li", "sha256": SHA_LI, "threshold": 12, "matches_total": 37,
+        "matches": [{"sha256": SHA_CHEN, "distance": 4, "photo_id": "ph-chen", "visit_id": "visit-chen",
+                     "device_id": "dev", "user_id": "rep-chen"}]});
+    {
+        let c = Connection::open(dir.path().join("fieldproof.db")).unwrap();
+        c.execute(
+            "INSERT INTO exceptions (code, user_id, visit_id, store_id, subject, detail, params, created_ms)
+             VALUES ('possible_reuse', 'rep-li', 'visit-li', 'st-001', ?1, 'text for the export', ?2, ?3)",
+            params![SHA_LI, params.to_string(), now_ms()],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO exceptions (code, user_id, visit_id, store_id, subject, detail, created_ms)
+             VALUES ('possible_reuse', 'rep-chen', 'visit-chen', 'st-002', ?1, 'an old pair', ?2)",
+            params![format!("{SHA_CHEN}:{SHA_LI}"), now_ms()],
+        )
+        .unwrap();
+    }
+    let boss = Session::new(s.addr, "boss", ADMIN_PW);
+    let gallery = boss.get("/app/gallery?lang=en").text();
+    let pairs: Vec<&str> = gallery.split("<div class=\"pair\">").skip(1).collect();
+    assert_eq!(pairs.len(), 2, "{gallery}");
+    for (pair, this, other) in [(pairs[0], SHA_LI, SHA_CHEN), (pairs[1], SHA_CHEN, SHA_LI)] {
+        let (a, b) = (
+            pair.find(&format!("/app/photos/{this}")),
+            pair.find(&format!("/app/photos/{other}")),
+        );
+        assert!(
+            a.is_some() && b.is_some() && a < b,
+            "this photo, then the one it looks like: {pair}"
+        );
+    }
+    assert!(
+        pairs[0].contains("Perceptual distance: 4") && pairs[0].contains(": 37"),
+        "{}",
+        pairs[0]
+    );
+    assert!(pairs[1].contains("an old pair"), "{}", pairs[1]);
+
+    // rep-li's supervisor sees the pair, not sup-liu's team's photo.
+    let wang = Session::new(s.addr, "sup-wang", WANG_PW);
+    let gallery = wang.get("/app/gallery?lang=en").text();
+    assert_eq!(gallery.matches("<div class=\"pair\">").count(), 1, "{gallery}");
+    assert!(gallery.contains(&format!("/app/photos/{SHA_LI}")) && !gallery.contains(SHA_CHEN));
+    assert!(gallery.contains("another team"), "{gallery}");
+
+    let visit = boss.get("/app/visits/visit-li?lang=en").text();
+    assert!(
+        visit
+            .contains("<a href=\"/app/visits/visit-chen\">ph-chen</a> (visit-chen) · Perceptual distance: 4"),
+        "{visit}"
+    );
+    assert!(visit.contains(": 37<ul"), "{visit}");
+    assert!(
+        !visit.contains("text for the export"),
+        "the page renders the params"
+    );
+}
+
 /// Not a test: the browser tests' seeding step (`tests/browser/run.sh`) for a tampered photo,
 /// run against a live server with `--ignored`. The realistic case the server itself marks
 /// tampered on receipt: a second phone of rep-li (a modified app) attaches a picture to her

@@ -182,6 +182,12 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("this_photo", "This photo", "本照片"),
     ("looks_like", "Looks like", "相似于"),
     ("other_team", "another team's photo", "其他团队的照片"),
+    ("reuse_distance", "Perceptual distance", "感知距离"),
+    (
+        "reuse_total",
+        "Similar earlier photos of other visits",
+        "其他拜访中相似的较早照片",
+    ),
     ("health", "Process health", "流程健康"),
     ("last_14_days", "Last 14 days up to", "最近 14 天，截至"),
     ("kac_rate", "Key-action completion rate", "关键动作完成率"),

@@ -15,6 +15,7 @@ use super::{Ctx, day_bounds, day_of, day_string, esc, fmt_datetime, fmt_time, pa
 use crate::error::{ApiError, ApiResult};
 use crate::http::{blocking, read_body};
 use crate::now_ms;
+use crate::photos::ReuseParams;
 use crate::store::Store;
 
 const FORM_LIMIT: u64 = 64 * 1024;
@@ -501,6 +502,30 @@ pub async fn today(State(store): State<Arc<Store>>, req: Request) -> Response {
 
 // --- exceptions ----------------------------------------------------------------------------------
 
+/// A `possible_reuse` exception's listed matches, each linked to its visit, and how many there
+/// are in all: `None` for other codes and for rows from before schema v4 (their detail is the
+/// whole story).
+fn reuse_matches_html(ctx: &Ctx, params: Option<&str>) -> Option<String> {
+    let p: ReuseParams = serde_json::from_str(params?).ok()?;
+    let mut out = format!(
+        "{}: {}<ul class=\"reuse\">",
+        esc(ctx.t("reuse_total")),
+        p.matches_total
+    );
+    for m in &p.matches {
+        out.push_str(&format!(
+            "<li><a href=\"/app/visits/{href}\">{photo}</a> ({visit}) · {dist}: {d}</li>",
+            href = esc(&url_enc(&m.visit_id)),
+            photo = esc(&m.photo_id),
+            visit = esc(&m.visit_id),
+            dist = esc(ctx.t("reuse_distance")),
+            d = m.distance,
+        ));
+    }
+    out.push_str("</ul>");
+    Some(out)
+}
+
 struct ExRow {
     id: i64,
     code: String,
@@ -915,11 +940,14 @@ pub async fn visit(State(store): State<Arc<Store>>, req: Request) -> Response {
             })?
             .collect::<Result<_, _>>()?;
         let mut st = c.prepare(
-            "SELECT code, detail, created_ms, resolved_by, resolved_ms FROM exceptions WHERE visit_id = ?1 ORDER BY id",
+            "SELECT code, detail, created_ms, resolved_by, resolved_ms, params FROM exceptions WHERE visit_id = ?1
+             ORDER BY id",
         )?;
-        type Ex = (String, String, i64, Option<String>, Option<i64>);
+        type Ex = (String, String, i64, Option<String>, Option<i64>, Option<String>);
         let exs: Vec<Ex> = st
-            .query_map([&visit.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+            .query_map([&visit.id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            })?
             .collect::<Result<_, _>>()?;
         Ok((Names::load(&c)?, visit, extra, labels, answers, report, photos, exs))
     })
@@ -954,7 +982,7 @@ pub async fn visit(State(store): State<Arc<Store>>, req: Request) -> Response {
         body.push_str(&format!("<p class=\"muted\">{}</p>", esc(ctx.t("none"))));
     } else {
         body.push_str("<table>");
-        for (code, detail, created, by, at) in &exs {
+        for (code, detail, created, by, at, params) in &exs {
             let res = match at {
                 Some(ms) => format!(
                     "<span class=\"ok\">{}</span> {} · {}",
@@ -967,7 +995,7 @@ pub async fn visit(State(store): State<Arc<Store>>, req: Request) -> Response {
             body.push_str(&format!(
                 "<tr><td><span class=\"code\">{}</span></td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&ctx.lang.code_words(code)),
-                esc(detail),
+                reuse_matches_html(&ctx, params.as_deref()).unwrap_or_else(|| esc(detail)),
                 esc(&fmt_datetime(*created)),
                 res
             ));
@@ -1149,6 +1177,10 @@ pub async fn gallery(State(store): State<Arc<Store>>, req: Request) -> Response 
     let scope = user.scope().map(str::to_string);
     let s = store.clone();
     let sf = store_filter.clone();
+    let reuse_words = (
+        ctx.t("reuse_distance").to_string(),
+        ctx.t("reuse_total").to_string(),
+    );
     let data = blocking(move || {
         let c = s.reader()?;
         let (from, to) = day_bounds(day);
@@ -1166,25 +1198,59 @@ pub async fn gallery(State(store): State<Arc<Store>>, req: Request) -> Response 
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
             })?
             .collect::<Result<_, _>>()?;
-        // Reuse pairs: the exception's subject is "<this sha256>:<matched sha256>".
+        // Reuse pairs: one per match a `possible_reuse` exception lists (rows from before
+        // schema v4 are one pair each, subject "<this sha256>:<matched sha256>"). The matched
+        // photo shows only when it is in the viewer's scope.
         let sql = format!(
-            "SELECT e.subject, e.visit_id, e.user_id, e.detail,
-                    (SELECT p2.visit_id FROM photos p2 WHERE p2.sha256 = substr(e.subject, 66) AND {s2} LIMIT 1)
+            "SELECT e.subject, e.visit_id, e.user_id, e.detail, e.params
              FROM exceptions e LEFT JOIN visits v ON v.id = e.visit_id
              WHERE e.code = 'possible_reuse' AND {s1}
                AND ((v.started_wall_ms >= ?2 AND v.started_wall_ms < ?3) OR (e.created_ms >= ?2 AND e.created_ms < ?3))
                AND (?4 = '' OR e.store_id = ?4)
              ORDER BY e.id",
             s1 = scope_sql("e.user_id", 1),
-            s2 = scope_sql("p2.user_id", 1),
         );
         let mut st = c.prepare(&sql)?;
-        type Pair = (String, Option<String>, Option<String>, String, Option<String>);
-        let pairs: Vec<Pair> = st
+        type Ex = (String, Option<String>, Option<String>, String, Option<String>);
+        let exs: Vec<Ex> = st
             .query_map(params![scope, from, to, sf], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             })?
             .collect::<Result<_, _>>()?;
+        let mut visible = c.prepare(&format!(
+            "SELECT p2.visit_id FROM photos p2 WHERE p2.sha256 = ?2 AND {} LIMIT 1",
+            scope_sql("p2.user_id", 1)
+        ))?;
+        // (this sha256, matched sha256, visit, rep, words, matched photo's visit if visible)
+        type Pair = (String, String, Option<String>, Option<String>, String, Option<String>);
+        let mut pairs: Vec<Pair> = Vec::new();
+        for (subject, visit, rep, detail, params) in exs {
+            // (this sha256, matched sha256, the words under the pair)
+            let listed: Vec<(String, String, String)> =
+                match params.and_then(|p| serde_json::from_str::<ReuseParams>(&p).ok()) {
+                    Some(p) => p
+                        .matches
+                        .iter()
+                        .map(|m| {
+                            let words = format!(
+                                "{}: {} · {}: {}",
+                                reuse_words.0, m.distance, reuse_words.1, p.matches_total
+                            );
+                            (p.sha256.clone(), m.sha256.clone(), words)
+                        })
+                        .collect(),
+                    None => {
+                        let (this, other) = subject.split_once(':').unwrap_or((subject.as_str(), ""));
+                        vec![(this.to_string(), other.to_string(), detail)]
+                    }
+                };
+            for (this, other, words) in listed {
+                let other_visit: Option<String> = visible
+                    .query_row(params![scope, other], |r| r.get(0))
+                    .optional()?;
+                pairs.push((this, other, visit.clone(), rep.clone(), words, other_visit));
+            }
+        }
         Ok((Names::load(&c)?, photos, pairs))
     })
     .await;
@@ -1217,8 +1283,7 @@ pub async fn gallery(State(store): State<Arc<Store>>, req: Request) -> Response 
     if pairs.is_empty() {
         body.push_str(&format!("<p class=\"muted\">{}</p>", esc(ctx.t("none"))));
     }
-    for (subject, visit, rep, detail, other_visit) in &pairs {
-        let (this, other) = subject.split_once(':').unwrap_or((subject.as_str(), ""));
+    for (this, other, visit, rep, detail, other_visit) in &pairs {
         let side = |sha: &str, visit: Option<&str>, label: &str, visible: bool| {
             let img = if visible && crate::auth::is_lower_hex(sha, 64) {
                 format!("<img class=\"thumb\" src=\"/app/photos/{sha}\" alt=\"{sha}\">")

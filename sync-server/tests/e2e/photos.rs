@@ -1,5 +1,5 @@
 use fieldproof_core::evidence::sha256_hex;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::common::*;
 
@@ -128,8 +128,95 @@ fn the_same_shelf_photo_in_visits_of_two_devices_is_flagged_as_possible_reuse() 
         "{detail}"
     );
     assert!(detail.contains(&a.visit_id), "{detail}");
+    // The data itself is structured: the photo, and the one earlier photo it looks like.
+    let p = &e["params"];
+    assert_eq!(p["photo_id"], b.photo_id.as_str());
+    assert_eq!(p["matches_total"], 1);
+    let m = &p["matches"][0];
+    assert_eq!(m["photo_id"], a.photo_id.as_str());
+    assert_eq!(m["visit_id"], a.visit_id.as_str());
+    assert_eq!(
+        (m["user_id"].as_str(), m["device_id"].as_str()),
+        (Some("rep-li"), Some(li.device.id()))
+    );
+    assert!(m["distance"].as_u64().is_some_and(|d| d <= 12), "{p}");
     // The stamped photos differ (other store, rep, time), so it is the pixels that matched.
     let ea = li.core.photo_evidence(&a.photo_id).unwrap();
     let eb = chen.core.photo_evidence(&b.photo_id).unwrap();
     assert_ne!(std::fs::read(ea.path).unwrap(), std::fs::read(eb.path).unwrap());
+}
+
+/// The finding of issue 9: 82 photos of one shelf (one source photo, stamped per visit, so 82
+/// near-duplicates) made 3,280 open exceptions, one per pair. Now each photo's bytes raise at
+/// most one, listing the closest earlier photos of other visits (at most 20) and how many
+/// there are. Half the visits' ops arrive before their photos' bytes, half after.
+#[test]
+fn eighty_two_photos_of_one_scene_make_at_most_eighty_two_exceptions() {
+    const PHOTOS: usize = 82;
+    const LISTED: usize = 20;
+    let (_dir, s) = server();
+    let li = Phone::new();
+    s.enrol_as(&li.device, "rep-li");
+    let visits: Vec<VisitOutcome> = (0..PHOTOS)
+        .map(|_| store_check(&li.core, "rep-li", "st-001", None, fix_st001()))
+        .collect();
+    let ops = li.ops();
+    assert_eq!(ops.len(), PHOTOS * 9);
+    let (before, after) = ops.split_at(PHOTOS / 2 * 9);
+    for batch in before.chunks(300) {
+        let r = li.device.push(s.addr, batch);
+        assert!(
+            statuses(&r.json()).iter().all(|st| st == "applied"),
+            "{}",
+            r.text()
+        );
+    }
+    for v in &visits {
+        assert_eq!(li.upload_photo(s.addr, &v.photo_id, 1)["complete"], true);
+    }
+    for batch in after.chunks(300) {
+        let r = li.device.push(s.addr, batch);
+        assert!(
+            statuses(&r.json()).iter().all(|st| st == "applied"),
+            "{}",
+            r.text()
+        );
+    }
+
+    let reuse: Vec<Value> = s
+        .exceptions()
+        .into_iter()
+        .filter(|e| e["code"] == "possible_reuse")
+        .collect();
+    assert!(reuse.len() <= PHOTOS, "{} exceptions", reuse.len());
+    // The first photo had nothing earlier to look like; every later one has all before it.
+    assert_eq!(reuse.len(), PHOTOS - 1);
+    let mut totals = Vec::new();
+    for e in &reuse {
+        let p = &e["params"];
+        let sha = p["sha256"].as_str().unwrap();
+        assert_eq!(e["photo_sha256"], sha);
+        let i = visits
+            .iter()
+            .position(|v| v.visit_id == e["visit_id"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(p["photo_id"], visits[i].photo_id.as_str());
+        // Uploaded in visit order: photo i looks like the i photos before it.
+        assert_eq!(p["matches_total"], i, "{p}");
+        let matches = p["matches"].as_array().unwrap();
+        assert_eq!(matches.len(), i.min(LISTED), "{p}");
+        let earlier: Vec<&str> = visits[..i].iter().map(|v| v.visit_id.as_str()).collect();
+        let mut last = 0;
+        for m in matches {
+            assert!(earlier.contains(&m["visit_id"].as_str().unwrap()), "{m}");
+            assert_eq!(m["user_id"], "rep-li");
+            assert_eq!(m["device_id"], li.device.id());
+            let d = m["distance"].as_u64().unwrap();
+            assert!(d >= last && d <= 12, "closest first, within the threshold: {p}");
+            last = d;
+        }
+        totals.push(i);
+    }
+    totals.sort_unstable();
+    assert_eq!(totals, (1..PHOTOS).collect::<Vec<_>>());
 }
