@@ -27,6 +27,9 @@ pub struct Limits {
     pub max_other_bytes: u64,
     /// A whole photo.
     pub max_photo_bytes: u64,
+    /// Head-office imports (web upload and `admin import`): file size, upload time, and what a
+    /// file may make the server hold. See [`crate::import::ImportLimits`].
+    pub import: crate::import::ImportLimits,
 }
 
 impl Default for Limits {
@@ -37,6 +40,7 @@ impl Default for Limits {
             max_chunk_bytes: (fieldproof_core::sync::wire::MAX_PHOTO_CHUNK + 64 * 1024) as u64,
             max_other_bytes: 64 * 1024,
             max_photo_bytes: fieldproof_core::MAX_PHOTO_BYTES as u64,
+            import: crate::import::ImportLimits::default(),
         }
     }
 }
