@@ -288,9 +288,9 @@ impl std::fmt::Display for LimitError {
 
 /// `16 MiB`, `4 KiB`, `100 bytes`: sizes as the limits are set, whole units when they are.
 fn size_text(n: u64) -> String {
-    if n >= MIB && n % MIB == 0 {
+    if n >= MIB && n.is_multiple_of(MIB) {
         format!("{} MiB", n / MIB)
-    } else if n >= 1024 && n % 1024 == 0 {
+    } else if n >= 1024 && n.is_multiple_of(1024) {
         format!("{} KiB", n / 1024)
     } else {
         format!("{n} bytes")
@@ -1501,5 +1501,138 @@ fn locate(message: &str, origins: &Origins) -> CellProblem {
         row,
         column: String::new(),
         message: message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    /// One of each refusal, so a new one cannot be added without its words.
+    fn every_limit_error() -> Vec<LimitError> {
+        let (sheet, cell) = ("Stores".to_string(), "Z300000".to_string());
+        vec![
+            LimitError::FileTooLarge { limit: 16 * MIB },
+            LimitError::TooManyMembers { limit: 1000 },
+            LimitError::MemberTooLarge {
+                member: "xl/worksheets/sheet1.xml".into(),
+                limit: 32 * MIB,
+            },
+            LimitError::UnpackedTooLarge { limit: 64 * MIB },
+            LimitError::SharedStringsTooLarge { limit: 16 * MIB },
+            LimitError::TooManySharedStrings { limit: 1_000_000 },
+            LimitError::SheetTooLarge {
+                sheet: sheet.clone(),
+                dimension: "A1:XFD1048576".into(),
+                max_rows: 100_000,
+                max_columns: 64,
+            },
+            LimitError::CellOutOfRange {
+                sheet: sheet.clone(),
+                cell: cell.clone(),
+                max_rows: 100_000,
+                max_columns: 64,
+            },
+            LimitError::TooManyRows {
+                sheet: sheet.clone(),
+                limit: 100_000,
+            },
+            LimitError::TooManyCells { limit: 1_000_000 },
+            LimitError::CellTooLong {
+                sheet,
+                cell,
+                limit: 4096,
+            },
+            LimitError::TooMuchText { limit: 32 * MIB },
+        ]
+    }
+
+    #[test]
+    fn every_limit_error_has_its_words_with_every_parameter_in_both_languages() {
+        use crate::web::i18n::{Lang, MESSAGES};
+        for e in every_limit_error() {
+            assert!(
+                MESSAGES.iter().any(|(k, _, _)| *k == e.code()),
+                "{} has no words",
+                e.code()
+            );
+            for lang in [Lang::En, Lang::Zh] {
+                let text = lang.message(e.code(), &e.params());
+                assert!(!text.contains('{') && !text.contains(e.code()), "{text}");
+                for (name, value) in e.params() {
+                    assert!(
+                        text.contains(&value),
+                        "{} {lang:?}: {{{name}}} missing in {text}",
+                        e.code()
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            LimitError::CellOutOfRange {
+                sheet: "Stores".into(),
+                cell: "XFD1048576".into(),
+                max_rows: 100_000,
+                max_columns: 64
+            }
+            .to_string(),
+            "Sheet Stores: cell XFD1048576 is beyond what an import reads (rows 1 to 100001, \
+             columns A to BL). Delete it, or split the file."
+        );
+    }
+
+    #[test]
+    fn cell_names_and_sizes_read_as_excel_and_people_write_them() {
+        assert_eq!(column_name(0), "A");
+        assert_eq!(column_name(25), "Z");
+        assert_eq!(column_name(26), "AA");
+        assert_eq!(column_name(63), "BL");
+        assert_eq!(column_name(16_383), "XFD");
+        assert_eq!(column_name(u32::MAX), "MWLQKWV");
+        assert_eq!(cell_name(1_048_575, 16_383), "XFD1048576");
+        assert_eq!(cell_name(u32::MAX, 0), "A4294967296");
+        assert_eq!(size_text(16 * MIB), "16 MiB");
+        assert_eq!(size_text(4096), "4 KiB");
+        assert_eq!(size_text(1000), "1000 bytes");
+    }
+
+    #[test]
+    fn csv_blank_lines_are_skipped_and_rows_numbered_by_record() {
+        let limits = ImportLimits::default();
+        let g = read_csv(
+            ImportKind::Stores,
+            b"\xEF\xBB\xBFa,b\r\n\r\n\"x,y\",2\nlast",
+            &limits,
+        )
+        .unwrap();
+        let rows: Vec<(u32, usize)> = g.rows.iter().map(|(r, c)| (*r, c.len())).collect();
+        assert_eq!(rows, vec![(1, 2), (2, 2), (3, 1)]);
+        assert_eq!(g.rows[1].1[0], Raw::Text("x,y".into()));
+        assert!(
+            read_csv(ImportKind::Stores, b"", &limits)
+                .unwrap()
+                .rows
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_zip_whose_end_record_claims_too_many_members_is_refused_unopened() {
+        let limits = ImportLimits::default();
+        // An end-of-central-directory record alone, claiming 65534 entries; and a zip64 one
+        // claiming 2^40.
+        let mut eocd = b"PK\x05\x06\0\0\0\0\xFE\xFF\xFE\xFF".to_vec();
+        eocd.extend_from_slice(&[0; 10]);
+        let mut zip64 = b"PK\x06\x06".to_vec();
+        zip64.extend_from_slice(&[0; 28]);
+        zip64.extend_from_slice(&(1u64 << 40).to_le_bytes());
+        zip64.extend_from_slice(&[0; 16]);
+        for bytes in [eocd, zip64] {
+            assert_eq!(
+                check_zip(&bytes, &limits),
+                Err(ImportError::Limit(LimitError::TooManyMembers { limit: 1000 }))
+            );
+        }
     }
 }

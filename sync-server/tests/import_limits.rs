@@ -317,13 +317,13 @@ fn build_bombs() -> Vec<Bomb> {
         workbook(&sheet(None, &format!("{}{rows}", good_rows()))),
         "import_cell_out_of_range",
     );
-    // 20,000 rows of 55 numbers: 1.1 million cells, each row and column within the limits.
-    let row: String = "<c><v>1</v></c>".repeat(55);
-    let rows: String = (3..20_003)
-        .map(|r| format!(r#"<row r="{r}">{row}</row>"#))
+    // 15,700 rows with one number in column BL: 15,700 values, but each row is stored with
+    // the 63 blanks before it, so 1,004,800 cells.
+    let rows: String = (3..15_703)
+        .map(|r| format!(r#"<row r="{r}"><c r="BL{r}"><v>1</v></c></row>"#))
         .collect();
     add(
-        "1.1 million cells",
+        "15700 rows reaching column BL (1004800 cells)",
         "bomb.xlsx",
         workbook(&sheet(None, &format!("{}{rows}", good_rows()))),
         "import_too_many_cells",
@@ -790,6 +790,23 @@ fn a_stalled_or_trickling_upload_ends_with_408() {
             });
         } else {
             s.write_all(most).unwrap();
+            // Meanwhile the stalled upload holds the import: another one is turned away.
+            std::thread::sleep(Duration::from_millis(200));
+            let r = http(
+                addr,
+                "POST",
+                "/app/import",
+                &[
+                    h("Cookie", &session.cookie),
+                    h(
+                        "Content-Type",
+                        &format!("multipart/form-data; boundary={BOUNDARY}"),
+                    ),
+                ],
+                &body,
+            );
+            assert_eq!(r.status, 409, "{}", r.text());
+            assert_eq!(data_code(&r.text()).as_deref(), Some("import_busy"));
         }
         let mut raw = Vec::new();
         let _ = s.read_to_end(&mut raw);

@@ -152,6 +152,11 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "工作表 {sheet}：单元格 {cell} 的文字超过 {limit}。",
     ),
     (
+        "import_busy",
+        "Another import is running. Try again when it is done.",
+        "另一个导入正在进行，请在其完成后重试。",
+    ),
+    (
         "import_body_timeout",
         "The file did not arrive within {seconds} seconds. Check the connection and try again.",
         "文件未在 {seconds} 秒内上传完成。请检查网络后重试。",

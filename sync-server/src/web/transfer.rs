@@ -5,6 +5,7 @@
 //! (`team_of` is forced). Import: admin and head office only.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
@@ -177,6 +178,28 @@ pub async fn data(State(store): State<Arc<Store>>, req: Request) -> Response {
     data_page(&ctx, &user, "", StatusCode::OK)
 }
 
+/// One import at a time in this process: the memory bound of `import::ImportLimits` holds
+/// for the server, not for each of however many uploads a signed-in user starts at once.
+/// Taken before the body is read, released when the import (or its refusal) is done.
+static IMPORT_RUNNING: AtomicBool = AtomicBool::new(false);
+
+struct ImportSlot;
+
+impl ImportSlot {
+    fn take() -> Option<ImportSlot> {
+        IMPORT_RUNNING
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .ok()
+            .map(|_| ImportSlot)
+    }
+}
+
+impl Drop for ImportSlot {
+    fn drop(&mut self) {
+        IMPORT_RUNNING.store(false, Ordering::Release);
+    }
+}
+
 /// The import form's page with a refusal of the upload itself: too large (413) or too slow
 /// (408). The connection is closed: the rest of the body is not read.
 fn upload_refused(
@@ -229,6 +252,13 @@ pub async fn import(State(store): State<Arc<Store>>, req: Request) -> Response {
         }
         return too_large(&ctx, &user, limits.max_file_bytes);
     }
+    // 409, not 503: nothing is wrong with the server, the user's other import is running.
+    let Some(slot) = ImportSlot::take() else {
+        if declared.is_some_and(|n| n <= body_limit) {
+            crate::http::drain(body).await;
+        }
+        return upload_refused(&ctx, &user, StatusCode::CONFLICT, "import_busy", &[]);
+    };
     let req = Request::from_parts(
         parts,
         axum::body::Body::new(http_body_util::Limited::new(
@@ -287,7 +317,11 @@ pub async fn import(State(store): State<Arc<Store>>, req: Request) -> Response {
         return ctx.bad_request(ctx.t("import_unreadable"));
     };
     let s = store.clone();
-    let result = blocking(move || Ok(import::import_file(&s, &name, &bytes, now_ms()))).await;
+    let result = blocking(move || {
+        let _slot = slot;
+        Ok(import::import_file(&s, &name, &bytes, now_ms()))
+    })
+    .await;
     let (html, status) = match result {
         Ok(Ok(report)) => (
             format!(
