@@ -839,3 +839,125 @@ fn a_stalled_or_trickling_upload_ends_with_408() {
     assert!(r.status == 200 || r.status == 422, "{}", r.text());
     assert!(r.text().contains("id=\"import-result\""));
 }
+
+// --- the fuzz target's seeds ---------------------------------------------------------------------
+
+/// A workbook as Excel-like writers make it (shared strings, styles, a date cell), sheets
+/// Stores and Plans.
+fn written_workbook() -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let date = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+    let ws = book.add_worksheet();
+    ws.set_name("Stores").unwrap();
+    for (c, v) in [
+        "code",
+        "name",
+        "latitude",
+        "longitude",
+        "geofence_radius_m",
+        "territory",
+        "geofence_mode",
+    ]
+    .iter()
+    .enumerate()
+    {
+        ws.write_string(0, c as u16, *v).unwrap();
+    }
+    for (r, code) in [(1, "SH-NEW-001"), (2, "SH-NEW-002")] {
+        ws.write_string(r, 0, code).unwrap();
+        ws.write_string(r, 1, "门店").unwrap();
+        ws.write_number(r, 2, 31.2).unwrap();
+        ws.write_number(r, 3, 121.5).unwrap();
+        ws.write_number(r, 4, 100).unwrap();
+        ws.write_string(r, 5, "shanghai-east").unwrap();
+        ws.write_string(r, 6, "flag").unwrap();
+    }
+    let ws = book.add_worksheet();
+    ws.set_name("Plans").unwrap();
+    for (c, v) in ["rep_id", "store_code", "date", "template_id", "sequence"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string(0, c as u16, *v).unwrap();
+    }
+    ws.write_string(1, 0, "rep-li").unwrap();
+    ws.write_string(1, 1, "SH-NEW-001").unwrap();
+    ws.write_number_with_format(1, 2, 46_357.0, &date).unwrap();
+    ws.write_string(1, 3, "tpl-store-check").unwrap();
+    ws.write_boolean(1, 4, false).unwrap();
+    book.save_to_buffer().unwrap()
+}
+
+fn fuzz_seed(name: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fuzz/seeds")
+            .join(name),
+    )
+    .unwrap()
+}
+
+/// The committed seeds are the files these builders make (regenerate them with
+/// `FIELDPROOF_WRITE_FUZZ_SEEDS=1`; `written.xlsx` carries its writer's timestamp, so it is
+/// written but not compared), and each reads as it should: the valid ones within the
+/// limits, the hostile ones refused with their limit.
+#[test]
+fn the_fuzz_seeds_are_current_and_read_as_they_should() {
+    let far = workbook(&sheet(
+        Some("A1:F2"),
+        &format!(
+            r#"{}<row r="300000"><c r="Z300000"><v>1</v></c></row>"#,
+            good_rows()
+        ),
+    ));
+    let claimed = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{MAIN_NS}" count="1" uniqueCount="4000000000"><si><t>a</t></si></sst>"#
+    );
+    let rows = format!(r#"{}<row r="3"><c r="A3" t="s"><v>0</v></c></row>"#, good_rows());
+    let seeds: [(&str, Vec<u8>, Option<&str>); 6] = [
+        ("valid.xlsx", good_workbook(), None),
+        ("written.xlsx", written_workbook(), None),
+        ("valid.csv", GOOD_CSV.as_bytes().to_vec(), None),
+        ("far-cell.xlsx", far, Some("import_cell_out_of_range")),
+        (
+            "dimension-lie.xlsx",
+            workbook(&sheet(Some("A1:XFD1048576"), &good_rows())),
+            Some("import_sheet_too_large"),
+        ),
+        (
+            "shared-strings.xlsx",
+            workbook_with(
+                sheet(None, &rows).as_bytes(),
+                Some(claimed.into_bytes()),
+                Vec::new(),
+            ),
+            Some("import_too_many_shared_strings"),
+        ),
+    ];
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
+    for (name, bytes, refusal) in seeds {
+        if std::env::var_os("FIELDPROOF_WRITE_FUZZ_SEEDS").is_some() {
+            std::fs::write(dir.join(name), &bytes).unwrap();
+        }
+        // rust_xlsxwriter stamps the time into its files: that seed is only read, not compared.
+        let bytes = if name == "written.xlsx" {
+            fuzz_seed(name)
+        } else {
+            bytes
+        };
+        assert!(
+            fuzz_seed(name) == bytes,
+            "{name} is stale: FIELDPROOF_WRITE_FUZZ_SEEDS=1"
+        );
+        let file = if name.ends_with(".csv") {
+            "stores.csv"
+        } else {
+            name
+        };
+        match (parse_file(file, &bytes, &ImportLimits::default()), refusal) {
+            (Ok(p), None) => assert!(p.rows() >= 2, "{name}: {p:?}"),
+            (Err(e), Some(code)) => assert_eq!(refusal_code(&e), Some(code), "{name}: {e}"),
+            (r, _) => panic!("{name}: {r:?}"),
+        }
+    }
+}
