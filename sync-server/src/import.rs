@@ -121,6 +121,10 @@ pub struct ImportLimits {
     /// All cells' text together, bytes. A shared string used by many cells counts each time:
     /// this is what stops a small string table from being copied into a huge import.
     pub max_text_bytes: u64,
+    /// Sheets of the names an import reads (Stores, Products, Plans, 门店, 产品, 计划): each is
+    /// read through, so a workbook naming the same huge sheet thousands of times would cost
+    /// that many reads.
+    pub max_sheets: usize,
     /// Members (files) in an XLSX zip; a workbook from Excel has about ten.
     pub max_members: usize,
     /// One zip member once decompressed, bytes.
@@ -142,6 +146,7 @@ impl Default for ImportLimits {
             max_cells: 1_000_000,
             max_cell_bytes: 4 * 1024,
             max_text_bytes: 32 * MIB,
+            max_sheets: 6,
             max_members: 1_000,
             max_member_bytes: 32 * MIB,
             max_unpacked_bytes: 64 * MIB,
@@ -176,6 +181,9 @@ pub enum LimitError {
     },
     TooManySharedStrings {
         limit: u64,
+    },
+    TooManySheets {
+        limit: usize,
     },
     /// The sheet's own `<dimension ref>` reaches beyond the rows or columns an import reads.
     SheetTooLarge {
@@ -218,6 +226,7 @@ impl LimitError {
             LimitError::UnpackedTooLarge { .. } => "import_unpacked_too_large",
             LimitError::SharedStringsTooLarge { .. } => "import_shared_strings_too_large",
             LimitError::TooManySharedStrings { .. } => "import_too_many_shared_strings",
+            LimitError::TooManySheets { .. } => "import_too_many_sheets",
             LimitError::SheetTooLarge { .. } => "import_sheet_too_large",
             LimitError::CellOutOfRange { .. } => "import_cell_out_of_range",
             LimitError::TooManyRows { .. } => "import_too_many_rows",
@@ -241,7 +250,9 @@ impl LimitError {
             | LimitError::UnpackedTooLarge { limit }
             | LimitError::SharedStringsTooLarge { limit }
             | LimitError::TooMuchText { limit } => vec![("limit", size_text(*limit))],
-            LimitError::TooManyMembers { limit } => vec![("limit", limit.to_string())],
+            LimitError::TooManyMembers { limit } | LimitError::TooManySheets { limit } => {
+                vec![("limit", limit.to_string())]
+            }
             LimitError::MemberTooLarge { member, limit } => {
                 vec![("member", member.clone()), ("limit", size_text(*limit))]
             }
@@ -883,10 +894,17 @@ fn read_xlsx(bytes: &[u8], limits: &ImportLimits) -> Result<Vec<Grid>, ImportErr
         text: 0,
     };
     let mut grids = Vec::new();
-    for name in book.sheet_names() {
-        let Some(kind) = ImportKind::parse(&name) else {
-            continue;
-        };
+    let names: Vec<(String, ImportKind)> = book
+        .sheet_names()
+        .into_iter()
+        .filter_map(|n| ImportKind::parse(&n).map(|k| (n, k)))
+        .collect();
+    if names.len() > limits.max_sheets {
+        return Err(ImportError::Limit(LimitError::TooManySheets {
+            limit: limits.max_sheets,
+        }));
+    }
+    for (name, kind) in names {
         let unreadable = |e: calamine::XlsxError| ImportError::Unreadable(format!("sheet {name:?}: {e}"));
         let out_of_range = |(row, column): (u32, u32)| {
             ImportError::Limit(LimitError::CellOutOfRange {
@@ -1522,6 +1540,7 @@ mod tests {
             LimitError::UnpackedTooLarge { limit: 64 * MIB },
             LimitError::SharedStringsTooLarge { limit: 16 * MIB },
             LimitError::TooManySharedStrings { limit: 1_000_000 },
+            LimitError::TooManySheets { limit: 6 },
             LimitError::SheetTooLarge {
                 sheet: sheet.clone(),
                 dimension: "A1:XFD1048576".into(),

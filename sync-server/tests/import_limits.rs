@@ -54,6 +54,21 @@ const PKG_NS: &str = "http://schemas.openxmlformats.org/package/2006/relationshi
 /// A minimal workbook: one sheet named Stores with this XML, and a shared-strings part when
 /// given, plus `extra` members.
 fn workbook_with(sheet_xml: &[u8], shared: Option<Vec<u8>>, extra: Vec<(String, Vec<u8>)>) -> Vec<u8> {
+    workbook_named(&["Stores"], sheet_xml, shared, extra)
+}
+
+/// The same, with sheets of these names all pointing at the one sheet part.
+fn workbook_named(
+    names: &[&str],
+    sheet_xml: &[u8],
+    shared: Option<Vec<u8>>,
+    extra: Vec<(String, Vec<u8>)>,
+) -> Vec<u8> {
+    let sheets: String = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!(r#"<sheet name="{n}" sheetId="{}" r:id="rId1"/>"#, i + 1))
+        .collect();
     let mut members: Vec<(String, Vec<u8>)> = vec![
         (
             "[Content_Types].xml".into(),
@@ -65,7 +80,7 @@ fn workbook_with(sheet_xml: &[u8], shared: Option<Vec<u8>>, extra: Vec<(String, 
         ),
         (
             "xl/workbook.xml".into(),
-            format!(r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"><sheets><sheet name="Stores" sheetId="1" r:id="rId1"/></sheets></workbook>"#).into_bytes(),
+            format!(r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"><sheets>{sheets}</sheets></workbook>"#).into_bytes(),
         ),
         (
             "xl/_rels/workbook.xml.rels".into(),
@@ -250,6 +265,17 @@ fn build_bombs() -> Vec<Bomb> {
             (0..3).map(big).collect(),
         ),
         "import_unpacked_too_large",
+    );
+    add(
+        "seven sheets of import names",
+        "bomb.xlsx",
+        workbook_named(
+            &["Stores", "stores", "门店", "Products", "产品", "Plans", "计划"],
+            sheet(Some("A1:F2"), &good_rows()).as_bytes(),
+            None,
+            Vec::new(),
+        ),
+        "import_too_many_sheets",
     );
     add(
         "2000 members",

@@ -28,6 +28,7 @@ fuzz_target!(|data: &[u8]| {
         max_member_bytes: 256 * 1024,
         max_unpacked_bytes: 512 * 1024,
         max_shared_strings_bytes: 64 * 1024,
+        max_sheets: 3,
         ..ImportLimits::default()
     };
     for limits in [small, ImportLimits::default()] {

@@ -127,6 +127,11 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "工作簿的文本表超过 {limit} 条。",
     ),
     (
+        "import_too_many_sheets",
+        "The workbook has more than {limit} sheets named Stores, Products or Plans (门店, 产品, 计划).",
+        "工作簿中名为 Stores、Products、Plans（门店、产品、计划）的工作表超过 {limit} 个。",
+    ),
+    (
         "import_sheet_too_large",
         "Sheet {sheet} says it spans {dimension}, beyond what an import reads (rows 1 to {last_row}, columns A to {last_column}). Delete the rows and columns after your data and save again.",
         "工作表 {sheet} 的范围为 {dimension}，超出导入读取的范围（第 1 至 {last_row} 行，A 至 {last_column} 列）。请删除数据之后的行和列，然后重新保存。",
