@@ -761,6 +761,35 @@ fn an_upload_over_the_limit_is_413_in_the_readers_language() {
         assert_eq!(data_code(&r.text()).as_deref(), Some("import_file_too_large"));
         assert!(r.text().contains(text), "{}", r.text());
     }
+    // Without a Content-Length (chunked), the body is cut off at the limit while it is read.
+    let body = multipart(&session.csrf, "stores.csv", &big);
+    let mut s = TcpStream::connect(server.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let head = format!(
+        "POST /app/import HTTP/1.1\r\nHost: {}\r\nCookie: {}\r\nConnection: close\r\n\
+         Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nTransfer-Encoding: chunked\r\n\r\n",
+        server.addr, session.cookie
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    for chunk in body.chunks(256 * 1024) {
+        // The server may answer and close before the end: keep what it said.
+        if s.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).is_err()
+            || s.write_all(chunk).is_err()
+            || s.write_all(b"\r\n").is_err()
+        {
+            break;
+        }
+    }
+    let _ = s.write_all(b"0\r\n\r\n");
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw);
+    assert!(
+        text.starts_with("HTTP/1.1 413"),
+        "{}",
+        &text[..text.len().min(300)]
+    );
+    assert!(text.contains("import_file_too_large"));
     assert_eq!(http(server.addr, "GET", "/healthz", &[], b"").status, 200);
 }
 
