@@ -26,6 +26,14 @@
 //! check template. Then the whole file goes through [`Store::load_reference`]: the core's own
 //! validation, one transaction, change-feed rows for the phones. Nothing is written when
 //! anything is wrong.
+//!
+//! Limits: the file is read within [`ImportLimits`] (the store's `Limits::import`) by
+//! [`parse_file`] / [`parse_csv`], the pure half of an import that the fuzz target drives: an
+//! XLSX's zip members are measured before calamine opens it, its sheets go through calamine's
+//! streaming cell reader into sparse rows, CSV goes field by field through csv-core. A file
+//! past a limit is a [`LimitError`]: a code and parameters, in words through the web
+//! catalogue. (The per-cell problems of [`CellProblem`] are still English sentences; giving
+//! them codes the same way is the next step.)
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufReader, Read};

@@ -200,8 +200,9 @@ impl Drop for ImportSlot {
     }
 }
 
-/// The import form's page with a refusal of the upload itself: too large (413) or too slow
-/// (408). The connection is closed: the rest of the body is not read.
+/// The import form's page with a refusal of the upload itself: too large (413), too slow
+/// (408) or another import running (409). The connection is closed: the rest of the body is
+/// not read.
 fn upload_refused(
     ctx: &Ctx,
     user: &WebUser,
