@@ -3,8 +3,8 @@
 # migration, evidence, the server's API/security/web/Excel tests, kill -9 crash test, end-to-end
 # sync against the real server binary with a fault-injecting proxy and server kills), the
 # generated Kotlin bindings on the JVM, the generated Python bindings under pytest, the
-# head-office pages in headless Chromium, a bounded fuzz run of the photo pipeline, an aarch64
-# cross-build with the core's tests under qemu, and the demo.
+# head-office pages in headless Chromium, bounded fuzz runs of the photo pipeline and of the
+# import's XLSX/CSV readers, an aarch64 cross-build with the core's tests under qemu, and the demo.
 #
 #   bash tests/run-all.sh
 #
@@ -12,7 +12,7 @@
 # JDK, JNA (Debian libjna-java), kotlinc (npm kotlin-compiler), pytest (pip), the aarch64 cross
 # toolchain (rustup target, gcc-aarch64-linux-gnu, g++-aarch64-linux-gnu, qemu-user), chromium +
 # playwright-core (npm, tests/browser), and ../shared/testdata beside the repository. cargo-fuzz
-# is installed by core/fuzz/run.sh.
+# is installed by core/fuzz/run.sh (and sync-server/fuzz/run.sh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -42,6 +42,9 @@ bash tests/browser/run.sh
 
 step "fuzz the photo capture pipeline for 60 s (cargo fuzz, libFuzzer + ASan)"
 bash core/fuzz/run.sh 60
+
+step "fuzz the head-office import's readers (XLSX, CSV) for 30 s (cargo fuzz, libFuzzer + ASan)"
+bash sync-server/fuzz/run.sh 30
 
 step "cross-build for 64-bit ARM and run the core's tests under qemu"
 bash tests/cross-aarch64.sh all

@@ -164,7 +164,7 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     Ok(value)
 }
 
-async fn drain(mut body: Body) {
+pub(crate) async fn drain(mut body: Body) {
     let work = async {
         let mut seen = 0u64;
         while let Some(Ok(frame)) = body.frame().await {

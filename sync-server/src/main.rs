@@ -353,8 +353,9 @@ fn admin(data_dir: &std::path::Path, command: AdminCommand) -> Result<String, Ad
             write_out(&out, text.as_bytes())
         }
         AdminCommand::Import { file, kind } => {
-            let bytes = std::fs::read(&file)
-                .map_err(|e| AdminError::Invalid(format!("cannot read {}: {e}", file.display())))?;
+            // Within the import's file limit: never a whole huge file (or device) in memory.
+            let bytes = fieldproof_server::import::read_file(&file, &store.limits().import)
+                .map_err(|e| AdminError::Invalid(e.to_string()))?;
             let report = match kind {
                 Some(k) => {
                     let kind = ImportKind::parse(&k).ok_or_else(|| {

@@ -58,6 +58,9 @@ pub struct Limits {
     /// Take the client address for throttling from the last `X-Forwarded-For` hop (only behind
     /// a reverse proxy that sets it; otherwise anyone could pick their own address).
     pub trust_forwarded_for: bool,
+    /// Head-office imports (web upload and `admin import`): file size, upload time, and what a
+    /// file may make the server hold. See [`crate::import::ImportLimits`].
+    pub import: crate::import::ImportLimits,
 }
 
 impl Default for Limits {
@@ -78,6 +81,7 @@ impl Default for Limits {
             login_failures_per_ip: 50,
             login_window: Duration::from_secs(15 * 60),
             trust_forwarded_for: false,
+            import: crate::import::ImportLimits::default(),
         }
     }
 }

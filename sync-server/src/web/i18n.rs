@@ -73,6 +73,106 @@ impl Lang {
     }
 }
 
+/// A message given as a code and parameters (e.g. an import limit), in words: the code's
+/// template from [`MESSAGES`] with each `{name}` replaced by its parameter. An unknown code
+/// shows as itself with its parameters, so nothing said is lost.
+impl Lang {
+    pub fn message(self, code: &str, params: &[(&str, String)]) -> String {
+        let Some((_, en, zh)) = MESSAGES.iter().find(|(k, _, _)| *k == code) else {
+            let list: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            return format!("{code} ({})", list.join(", "));
+        };
+        let mut out = match self {
+            Lang::En => (*en).to_string(),
+            Lang::Zh => (*zh).to_string(),
+        };
+        for (k, v) in params {
+            out = out.replace(&format!("{{{k}}}"), v);
+        }
+        out
+    }
+}
+
+/// Messages with parameters: (code, English, 中文), `{name}` for a parameter. The import's
+/// limits (`crate::import::LimitError`); the CLI prints the English.
+pub const MESSAGES: &[(&str, &str, &str)] = &[
+    (
+        "import_file_too_large",
+        "The file is larger than {limit}, the most an import takes. Split it into several files.",
+        "文件超过 {limit}，超出导入上限。请拆分为多个文件。",
+    ),
+    (
+        "import_too_many_members",
+        "The workbook holds more than {limit} parts; it is not a spreadsheet this reads.",
+        "该工作簿包含超过 {limit} 个部件，不是可读取的电子表格。",
+    ),
+    (
+        "import_member_too_large",
+        "The workbook part {member} unpacks to more than {limit}.",
+        "工作簿部件 {member} 解压后超过 {limit}。",
+    ),
+    (
+        "import_unpacked_too_large",
+        "The workbook unpacks to more than {limit}. Split it into several files.",
+        "工作簿解压后超过 {limit}。请拆分为多个文件。",
+    ),
+    (
+        "import_shared_strings_too_large",
+        "The workbook's text table unpacks to more than {limit}. Split it into several files.",
+        "工作簿的文本表解压后超过 {limit}。请拆分为多个文件。",
+    ),
+    (
+        "import_too_many_shared_strings",
+        "The workbook's text table holds more than {limit} entries.",
+        "工作簿的文本表超过 {limit} 条。",
+    ),
+    (
+        "import_too_many_sheets",
+        "The workbook has more than {limit} sheets named Stores, Products or Plans (门店, 产品, 计划).",
+        "工作簿中名为 Stores、Products、Plans（门店、产品、计划）的工作表超过 {limit} 个。",
+    ),
+    (
+        "import_sheet_too_large",
+        "Sheet {sheet} says it spans {dimension}, beyond what an import reads (rows 1 to {last_row}, columns A to {last_column}). Delete the rows and columns after your data and save again.",
+        "工作表 {sheet} 的范围为 {dimension}，超出导入读取的范围（第 1 至 {last_row} 行，A 至 {last_column} 列）。请删除数据之后的行和列，然后重新保存。",
+    ),
+    (
+        "import_cell_out_of_range",
+        "Sheet {sheet}: cell {cell} is beyond what an import reads (rows 1 to {last_row}, columns A to {last_column}). Delete it, or split the file.",
+        "工作表 {sheet}：单元格 {cell} 超出导入读取的范围（第 1 至 {last_row} 行，A 至 {last_column} 列）。请删除该单元格或拆分文件。",
+    ),
+    (
+        "import_too_many_rows",
+        "Sheet {sheet} has more than {limit} rows after the header. Split it into several files.",
+        "工作表 {sheet} 除表头外超过 {limit} 行。请拆分为多个文件。",
+    ),
+    (
+        "import_too_many_cells",
+        "The file holds more than {limit} cells. Split it into several files.",
+        "文件超过 {limit} 个单元格。请拆分为多个文件。",
+    ),
+    (
+        "import_cell_too_long",
+        "Sheet {sheet}: cell {cell} holds more than {limit} of text.",
+        "工作表 {sheet}：单元格 {cell} 的文字超过 {limit}。",
+    ),
+    (
+        "import_busy",
+        "Another import is running. Try again when it is done.",
+        "另一个导入正在进行，请在其完成后重试。",
+    ),
+    (
+        "import_body_timeout",
+        "The file did not arrive within {seconds} seconds. Check the connection and try again.",
+        "文件未在 {seconds} 秒内上传完成。请检查网络后重试。",
+    ),
+    (
+        "import_too_much_text",
+        "The file's cells hold more than {limit} of text together. Split it into several files.",
+        "文件中单元格的文字合计超过 {limit}。请拆分为多个文件。",
+    ),
+];
+
 /// (key, English, 中文)
 pub const TABLE: &[(&str, &str, &str)] = &[
     ("app_name", "Fieldproof head office", "Fieldproof 总部"),
@@ -252,6 +352,11 @@ pub const TABLE: &[(&str, &str, &str)] = &[
         "The file could not be read.",
         "无法读取该文件。",
     ),
+    (
+        "import_refused_limit",
+        "Import refused; nothing was changed. The file is beyond what an import reads:",
+        "导入被拒绝，未做任何更改。文件超出导入的限制：",
+    ),
     ("sheet", "Sheet", "工作表"),
     ("row", "Row", "行"),
     ("column", "Column", "列"),
@@ -373,7 +478,7 @@ mod tests {
     #[test]
     fn keys_are_unique_and_both_languages_filled() {
         let mut seen = std::collections::HashSet::new();
-        for (k, en, zh) in TABLE.iter().chain(CODES) {
+        for (k, en, zh) in TABLE.iter().chain(CODES).chain(MESSAGES) {
             assert!(seen.insert(*k), "duplicate key {k}");
             assert!(!en.is_empty() && !zh.is_empty(), "{k}");
         }
@@ -393,5 +498,41 @@ mod tests {
         assert_eq!(Lang::Zh.t("sign_in"), "登录");
         assert_eq!(Lang::En.code_words("mock_location"), "Mock location (fake GPS)");
         assert_eq!(Lang::En.code_words("new_code"), "new_code");
+    }
+
+    #[test]
+    fn messages_fill_their_parameters_in_both_languages() {
+        let params = [
+            ("sheet", "Stores".to_string()),
+            ("cell", "XFD1048576".to_string()),
+        ];
+        for lang in [Lang::En, Lang::Zh] {
+            let m = lang.message(
+                "import_cell_too_long",
+                &[params[0].clone(), params[1].clone(), ("limit", "4 KiB".into())],
+            );
+            assert!(
+                m.contains("Stores") && m.contains("XFD1048576") && m.contains("4 KiB"),
+                "{m}"
+            );
+            assert!(!m.contains('{'), "{m}");
+        }
+        assert_eq!(
+            Lang::Zh.message("new_code", &params),
+            "new_code (sheet=Stores, cell=XFD1048576)"
+        );
+        // Every placeholder of a template is in both languages (a translation cannot drop one).
+        for (code, en, zh) in MESSAGES {
+            let names = |t: &str| {
+                let mut v: Vec<String> = t
+                    .split('{')
+                    .skip(1)
+                    .filter_map(|p| p.split_once('}').map(|(n, _)| n.to_string()))
+                    .collect();
+                v.sort();
+                v
+            };
+            assert_eq!(names(en), names(zh), "{code}");
+        }
     }
 }

@@ -66,7 +66,12 @@ pub fn routes() -> Router<Arc<Store>> {
         .route("/app/data", get(transfer::data))
         .route("/app/export.xlsx", get(transfer::export_xlsx))
         .route("/app/export/{file}", get(transfer::export_csv))
-        .route("/app/import", post(transfer::import))
+        // The import handler bounds its own body (size and time); axum's default 2 MB cap on
+        // Multipart would refuse uploads long before the import's limit.
+        .route(
+            "/app/import",
+            post(transfer::import).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
 }
 
 /// HTML-escape text or an attribute value (always quoted with `"`).

@@ -5,9 +5,10 @@
 //! (`team_of` is forced). Import: admin and head office only.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::extract::{FromRequest, Multipart, Request, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -16,12 +17,16 @@ use super::{Ctx, esc};
 use crate::error::ApiError;
 use crate::export::{self, ExportFilter, ExportKind};
 use crate::http::blocking;
-use crate::import::{self, ImportError};
+use crate::import::{self, ImportError, LimitError};
 use crate::now_ms;
 use crate::store::Store;
 
-/// Largest import upload.
-const IMPORT_LIMIT: usize = 16 * 1024 * 1024;
+/// Room in an import upload's body, beyond the file itself, for the form's other field and
+/// the multipart boundaries and headers.
+const FORM_SLACK: u64 = 64 * 1024;
+/// A declared body up to this much over the limit is read and thrown away, so the browser,
+/// still sending, reads the 413 page instead of a reset connection.
+const DRAIN_MAX: u64 = 16 * 1024 * 1024;
 
 /// The filter of `query`, restricted to what `user` may see.
 fn filter_for(user: &WebUser, query: &str) -> Result<ExportFilter, String> {
@@ -173,6 +178,54 @@ pub async fn data(State(store): State<Arc<Store>>, req: Request) -> Response {
     data_page(&ctx, &user, "", StatusCode::OK)
 }
 
+/// One import at a time in this process: the memory bound of `import::ImportLimits` holds
+/// for the server, not for each of however many uploads a signed-in user starts at once.
+/// Taken before the body is read, released when the import (or its refusal) is done.
+static IMPORT_RUNNING: AtomicBool = AtomicBool::new(false);
+
+struct ImportSlot;
+
+impl ImportSlot {
+    fn take() -> Option<ImportSlot> {
+        IMPORT_RUNNING
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .ok()
+            .map(|_| ImportSlot)
+    }
+}
+
+impl Drop for ImportSlot {
+    fn drop(&mut self) {
+        IMPORT_RUNNING.store(false, Ordering::Release);
+    }
+}
+
+/// The import form's page with a refusal of the upload itself: too large (413), too slow
+/// (408) or another import running (409). The connection is closed: the rest of the body is
+/// not read.
+fn upload_refused(
+    ctx: &Ctx,
+    user: &WebUser,
+    status: StatusCode,
+    code: &str,
+    params: &[(&str, String)],
+) -> Response {
+    let html = format!(
+        "<p class=\"err\" id=\"import-result\" data-code=\"{}\">{}</p>",
+        esc(code),
+        esc(&ctx.lang.message(code, params))
+    );
+    let mut r = data_page(ctx, user, &html, status);
+    r.headers_mut()
+        .insert(axum::http::header::CONNECTION, HeaderValue::from_static("close"));
+    r
+}
+
+fn too_large(ctx: &Ctx, user: &WebUser, limit: u64) -> Response {
+    let e = LimitError::FileTooLarge { limit };
+    upload_refused(ctx, user, StatusCode::PAYLOAD_TOO_LARGE, e.code(), &e.params())
+}
+
 pub async fn import(State(store): State<Arc<Store>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let (ctx, user) = match Ctx::signed_in(&store, &parts).await {
@@ -185,31 +238,78 @@ pub async fn import(State(store): State<Arc<Store>>, req: Request) -> Response {
     if !user.sees_all() {
         return ctx.not_found();
     }
+    let limits = store.limits().import.clone();
+    let body_limit = limits.max_file_bytes.saturating_add(FORM_SLACK);
+    let declared = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.parse::<u64>().ok());
+    if let Some(n) = declared
+        && n > body_limit
+    {
+        if n <= body_limit.saturating_add(DRAIN_MAX) {
+            crate::http::drain(body).await;
+        }
+        return too_large(&ctx, &user, limits.max_file_bytes);
+    }
+    // 409, not 503: nothing is wrong with the server, the user's other import is running.
+    let Some(slot) = ImportSlot::take() else {
+        if declared.is_some_and(|n| n <= body_limit) {
+            crate::http::drain(body).await;
+        }
+        return upload_refused(&ctx, &user, StatusCode::CONFLICT, "import_busy", &[]);
+    };
     let req = Request::from_parts(
         parts,
-        axum::body::Body::new(http_body_util::Limited::new(body, IMPORT_LIMIT)),
+        axum::body::Body::new(http_body_util::Limited::new(
+            body,
+            usize::try_from(body_limit).unwrap_or(usize::MAX),
+        )),
     );
-    let mut mp = match Multipart::from_request(req, &()).await {
-        Ok(m) => m,
-        Err(e) => return ctx.bad_request(&e.body_text()),
-    };
-    let (mut csrf, mut file) = (String::new(), None);
-    loop {
-        match mp.next_field().await {
-            Ok(Some(field)) => {
-                let name = field.name().unwrap_or("").to_string();
-                let file_name = field.file_name().unwrap_or("upload").to_string();
-                match field.bytes().await {
-                    Ok(b) if name == "csrf" => csrf = String::from_utf8_lossy(&b).into_owned(),
-                    Ok(b) if name == "file" => file = Some((file_name, b)),
-                    Ok(_) => {}
-                    Err(e) => return ctx.bad_request(&e.body_text()),
+    // The whole form within the body timeout: a client that stalls or trickles its upload
+    // gets a 408 instead of holding the connection and its buffers indefinitely.
+    let read = async {
+        let too_large = || too_large(&ctx, &user, limits.max_file_bytes);
+        let mut mp = match Multipart::from_request(req, &()).await {
+            Ok(m) => m,
+            Err(e) => return Err(ctx.bad_request(&e.body_text())),
+        };
+        let (mut csrf, mut file) = (String::new(), None);
+        loop {
+            match mp.next_field().await {
+                Ok(Some(field)) => {
+                    let name = field.name().unwrap_or("").to_string();
+                    let file_name = field.file_name().unwrap_or("upload").to_string();
+                    match field.bytes().await {
+                        Ok(b) if name == "csrf" => csrf = String::from_utf8_lossy(&b).into_owned(),
+                        Ok(b) if name == "file" => file = Some((file_name, b)),
+                        Ok(_) => {}
+                        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
+                        Err(e) => return Err(ctx.bad_request(&e.body_text())),
+                    }
                 }
+                Ok(None) => break,
+                Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
+                Err(e) => return Err(ctx.bad_request(&e.body_text())),
             }
-            Ok(None) => break,
-            Err(e) => return ctx.bad_request(&e.body_text()),
         }
-    }
+        Ok((csrf, file))
+    };
+    let (csrf, file) = match tokio::time::timeout(limits.body_timeout, read).await {
+        Ok(Ok(v)) => v,
+        Ok(Err(r)) => return r,
+        Err(_) => {
+            let seconds = limits.body_timeout.as_secs().to_string();
+            return upload_refused(
+                &ctx,
+                &user,
+                StatusCode::REQUEST_TIMEOUT,
+                "import_body_timeout",
+                &[("seconds", seconds)],
+            );
+        }
+    };
     // The token is checked before anything in the file is looked at.
     if !super::auth::same_token(&csrf, &user.csrf) {
         return ctx.forbidden();
@@ -218,7 +318,11 @@ pub async fn import(State(store): State<Arc<Store>>, req: Request) -> Response {
         return ctx.bad_request(ctx.t("import_unreadable"));
     };
     let s = store.clone();
-    let result = blocking(move || Ok(import::import_file(&s, &name, &bytes, now_ms()))).await;
+    let result = blocking(move || {
+        let _slot = slot;
+        Ok(import::import_file(&s, &name, &bytes, now_ms()))
+    })
+    .await;
     let (html, status) = match result {
         Ok(Ok(report)) => (
             format!(
@@ -251,6 +355,19 @@ pub async fn import(State(store): State<Arc<Store>>, req: Request) -> Response {
             h.push_str("</table></div>");
             (h, StatusCode::UNPROCESSABLE_ENTITY)
         }
+        Ok(Err(ImportError::Limit(LimitError::FileTooLarge { limit }))) => {
+            return too_large(&ctx, &user, limit);
+        }
+        // A limit is a message for the person: its code, in their language.
+        Ok(Err(ImportError::Limit(e))) => (
+            format!(
+                "<div class=\"err\" id=\"import-result\" data-code=\"{}\"><p>{}</p><p>{}</p></div>",
+                esc(e.code()),
+                esc(ctx.t("import_refused_limit")),
+                esc(&ctx.lang.message(e.code(), &e.params()))
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
         Ok(Err(ImportError::Unreadable(m))) => (
             format!(
                 "<p class=\"err\" id=\"import-result\">{} {}</p>",
