@@ -1044,7 +1044,7 @@ pub async fn visit(State(store): State<Arc<Store>>, req: Request) -> Response {
     body.push_str("<div class=\"cards\">");
     for (photo_id, sha, code, kind, received, verified, problems, entry, device) in &photos {
         let img = if *received {
-            format!("{}", thumb_link(sha, photo_id))
+            thumb_link(sha, photo_id)
         } else {
             String::new()
         };
