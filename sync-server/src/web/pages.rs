@@ -1444,8 +1444,8 @@ pub async fn gallery(State(store): State<Arc<Store>>, req: Request) -> Response 
     ctx.page(StatusCode::OK, ctx.t("gallery"), &body)
 }
 
-/// Photos on one gallery page: a day of one rep's visits fits on the first, and 60 previews
-/// are ~0.6 MB.
+/// Photos on one gallery page: a day of one rep's visits fits on the first, and the page with
+/// its 60 previews is ~0.7 MB (`docs/PERFORMANCE.md`).
 const GALLERY_PAGE: u64 = 60;
 
 /// "Photos 1–60 of 134" with the previous / next links (none when everything fits on one).
