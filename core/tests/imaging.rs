@@ -754,3 +754,51 @@ fn phash_matches_edited_copies_and_separates_distinct_images() {
     assert!(false_positives.is_empty(), "{false_positives:?}");
     assert!(distinct.len() >= 10);
 }
+
+/// Head office's gallery previews: at most 320 px on the long edge, oriented, a small fraction
+/// of the photo's bytes, and the same picture (its perceptual hash within the reuse threshold).
+#[test]
+fn thumbnails_of_real_photos_are_small_oriented_and_the_same_picture() {
+    for (original, size) in [(photo_1080(), (320, 180)), (photo_12mp(), (320, 240))] {
+        let started = Instant::now();
+        let t = thumbnail(&original, 320, 75).unwrap();
+        let took = started.elapsed();
+        assert_eq!((t.width, t.height), size);
+        let px = decode(&t.jpeg);
+        assert_eq!((px.width as u32, px.height as u32), size);
+        assert!(
+            t.jpeg.len() * 20 < original.len() && t.jpeg.len() < 40_000,
+            "{} bytes from {}",
+            t.jpeg.len(),
+            original.len()
+        );
+        let d = hamming(phash_of_jpeg(&t.jpeg).unwrap(), phash_of_jpeg(&original).unwrap());
+        assert!(d <= REUSE_THRESHOLD, "distance {d}");
+        eprintln!(
+            "thumbnail {}x{} of {} bytes: {} bytes in {took:?}",
+            t.width,
+            t.height,
+            original.len(),
+            t.jpeg.len()
+        );
+    }
+    // Orientation 6 (the phone held upright): a portrait preview, red corner top-right.
+    let c = card(640, 480).jpeg(90);
+    let t = thumbnail(&with_orientation(&c, 6), 320, 90).unwrap();
+    assert_eq!((t.width, t.height), (240, 320));
+    let px = decode(&t.jpeg);
+    assert!(
+        close(px.at(px.width - 10, 10), [230, 20, 20]),
+        "{:?}",
+        px.at(px.width - 10, 10)
+    );
+    // Small images are not enlarged; bad input is a typed error.
+    let small = card(200, 100).jpeg(90);
+    let t = thumbnail(&small, 320, 75).unwrap();
+    assert_eq!((t.width, t.height), (200, 100));
+    assert_eq!(
+        thumbnail(b"\xff\xd8\xff\xd9", 320, 75).unwrap_err().code(),
+        "image_corrupt"
+    );
+    assert_eq!(thumbnail(b"", 320, 75).unwrap_err().code(), "image_empty");
+}

@@ -23,6 +23,7 @@ use crate::ingest::{parse_photo_manifest, problems_text};
 use crate::store::{NewException, Store, lock, publish_team_visits, raise, resolve};
 
 pub(crate) mod reuse;
+pub(crate) mod thumbs;
 
 /// How many matches one `possible_reuse` exception lists (the closest); `matches_total` counts
 /// them all. A scene photographed a thousand times is one exception per photo naming a
@@ -587,6 +588,12 @@ impl Store {
             reuse = matches_total,
             "photo stored"
         );
+        // The gallery's preview, made once now that the bytes are stored and verified, outside
+        // the writer lock. The photo is recorded whatever happens here: the web page makes a
+        // missing preview on its first request.
+        if let Err(e) = thumbs::make(&self.photo_dir, &self.thumb_dir, sha256) {
+            tracing::warn!(sha256, error = %e, "no thumbnail for the stored photo");
+        }
         Ok(())
     }
 }

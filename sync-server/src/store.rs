@@ -155,6 +155,8 @@ pub struct Store {
     db_path: PathBuf,
     pub(crate) photo_dir: PathBuf,
     pub(crate) upload_dir: PathBuf,
+    /// Gallery previews of stored photos (`photos::thumbs`): a cache, made again when missing.
+    pub(crate) thumb_dir: PathBuf,
     pub(crate) limits: Limits,
     pub(crate) metrics: Arc<Metrics>,
     writer: Mutex<Writer>,
@@ -241,8 +243,10 @@ impl Store {
         std::fs::create_dir_all(data_dir)?;
         let photo_dir = data_dir.join("photos");
         let upload_dir = data_dir.join("uploads");
+        let thumb_dir = data_dir.join("thumbs");
         std::fs::create_dir_all(&photo_dir)?;
         std::fs::create_dir_all(&upload_dir)?;
+        std::fs::create_dir_all(&thumb_dir)?;
         let db_path = data_dir.join(DB_FILE);
         let conn = crate::db::open(&db_path)?;
         Ok(Store {
@@ -250,6 +254,7 @@ impl Store {
             db_path,
             photo_dir,
             upload_dir,
+            thumb_dir,
             limits,
             metrics: Arc::new(Metrics::default()),
             writer: Mutex::new(Writer {

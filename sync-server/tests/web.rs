@@ -786,3 +786,292 @@ fn seed_forged_evidence_code_photo() {
     );
     println!("tampered photo {sha} on visit {visit}");
 }
+
+/// The bytes a response put on the wire: status line, headers, body.
+fn wire_bytes(r: &common::Resp) -> usize {
+    let headers: usize = r.headers.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
+    "HTTP/1.1 200 OK\r\n\r\n".len() + headers + r.body.len()
+}
+
+/// Every `src="..."` of `<img>` on a page, in order, without repeats (a browser fetches each
+/// once).
+fn img_srcs(html: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for part in html.split("<img ").skip(1) {
+        let src = part
+            .split("src=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .unwrap_or_default()
+            .replace("&amp;", "&");
+        if !out.contains(&src) {
+            out.push(src);
+        }
+    }
+    out
+}
+
+/// The camera test photo with `tag` appended after its end marker: a different file (hash)
+/// that decodes to the same picture, at the full photo's size.
+fn photo_variant(tag: &str) -> Vec<u8> {
+    let mut b = std::fs::read(common::test_photo()).unwrap();
+    b.extend_from_slice(tag.as_bytes());
+    b
+}
+
+/// `n` photos of rep-li's visits on 2026-11-23 (China time), stored as real camera photos
+/// without previews (as photos stored before previews existed). Returns their hashes.
+fn seed_day_of_photos(dir: &Path, n: usize, first: usize) -> Vec<String> {
+    use fieldproof_core::evidence::sha256_hex;
+    let day_start = fieldproof_core::clock::days_from_civil(2026, 11, 23) * 86_400_000 - 8 * 3_600_000;
+    let c = Connection::open(dir.join("fieldproof.db")).unwrap();
+    let mut shas = Vec::new();
+    for i in first..first + n {
+        let bytes = photo_variant(&format!("visit {i}"));
+        let sha = sha256_hex(&bytes);
+        let path = dir.join("photos").join(&sha[..2]);
+        std::fs::create_dir_all(&path).unwrap();
+        std::fs::write(path.join(format!("{sha}.jpg")), &bytes).unwrap();
+        let (visit, started) = (
+            format!("visit-day-{i:03}"),
+            day_start + 8 * 3_600_000 + i as i64 * 300_000,
+        );
+        let store = if i % 2 == 0 { "st-001" } else { "st-002" };
+        c.execute(
+            "INSERT INTO visits (id, device_id, user_id, store_id, kind, template_id, template_version, status,
+                started_wall_ms, completed_wall_ms, ended_wall_ms, geofence, score, check_in_op, updated_ms)
+             VALUES (?1, 'dev', 'rep-li', ?2, 'store_check', 'tpl-store-check', 1, 'checked_out', ?3, ?4, ?4,
+                'verified', 90.5, 'op', ?3)",
+            params![visit, store, started, started + 600_000],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO photos (photo_id, op_id, visit_id, device_id, user_id, store_id, photo_kind, sha256,
+                byte_len, evidence_code, received, verified, problems)
+             VALUES (?1, ?1, ?2, 'dev', 'rep-li', ?3, 'shelf_overview', ?4, ?5, 'AAAA-BBBB', 1, 1, NULL)",
+            params![format!("ph-day-{i:03}"), visit, store, sha, bytes.len() as i64],
+        )
+        .unwrap();
+        shas.push(sha);
+    }
+    shas
+}
+
+/// Acceptance (issue 11): the gallery page of a day with 60 photos, and every image it shows,
+/// fetched over HTTP from the real server as a browser would, is under 1.5 MB. The same page
+/// with the full photos would be ~50 MB, so the bound fails without previews.
+#[test]
+fn a_days_gallery_of_60_photos_transfers_under_1_5_mb() {
+    let (dir, s) = seeded();
+    let shas = seed_day_of_photos(dir.path(), 60, 0);
+    let boss = Session::new(s.addr, "boss", ADMIN_PW);
+    let page = boss.get("/app/gallery?date=2026-11-23&lang=zh-CN");
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    assert!(html.contains("第 1–60 张，共 60 张"), "{html}");
+    assert!(!html.contains("rel=\"next\""), "one page holds 60");
+    let srcs = img_srcs(&html);
+    assert_eq!(srcs.len(), 60, "{srcs:?}");
+    let started = std::time::Instant::now();
+    let mut images = 0;
+    for src in &srcs {
+        let mut r = boss.get(src);
+        images += wire_bytes(&r);
+        // Followed as a browser would (a photo with no preview answers with its full photo).
+        if r.status == 303 {
+            r = boss.get(r.header("location").unwrap());
+            images += wire_bytes(&r);
+        }
+        assert_eq!(r.status, 200, "{src}");
+        assert_eq!(r.header("content-type"), Some("image/jpeg"), "{src}");
+    }
+    let made = started.elapsed();
+    let total = wire_bytes(&page) + images;
+    let full: u64 = shas
+        .iter()
+        .map(|sha| {
+            std::fs::metadata(
+                dir.path()
+                    .join("photos")
+                    .join(&sha[..2])
+                    .join(format!("{sha}.jpg")),
+            )
+            .unwrap()
+            .len()
+        })
+        .sum();
+    eprintln!(
+        "gallery of 60: page {} B + previews {images} B = {total} B (full photos {full} B); 60 previews made on demand in {made:?}",
+        wire_bytes(&page)
+    );
+    assert!(total < 1_500_000, "{total} bytes");
+    assert!(
+        full > 1_500_000 * 10,
+        "the photos themselves are far over the bound: {full}"
+    );
+    // Each photo shows as its preview, linking to the full photo.
+    for sha in &shas {
+        assert!(srcs.contains(&format!("/app/thumbs/{sha}")), "{sha}");
+        assert!(
+            html.contains(&format!("<a href=\"/app/photos/{sha}\"><img")),
+            "the full photo opens on click"
+        );
+    }
+    // Made once: the next visit reads the stored previews.
+    assert!(shas.iter().all(|sha| {
+        dir.path()
+            .join("thumbs")
+            .join(&sha[..2])
+            .join(format!("{sha}.jpg"))
+            .exists()
+    }));
+}
+
+/// Past 60 photos the gallery pages its results, in both languages, keeping the filters.
+#[test]
+fn the_gallery_pages_its_photos() {
+    let (dir, s) = seeded();
+    let shas = seed_day_of_photos(dir.path(), 65, 0);
+    let boss = Session::new(s.addr, "boss", ADMIN_PW);
+    let first = boss.get("/app/gallery?date=2026-11-23&lang=en").text();
+    assert!(first.contains("Photos 1–60 of 65"), "{first}");
+    assert!(
+        first.contains("<a rel=\"next\" href=\"/app/gallery?date=2026-11-23&amp;page=2\">Next →</a>"),
+        "{first}"
+    );
+    assert!(!first.contains("rel=\"prev\""));
+    assert_eq!(img_srcs(&first).len(), 60);
+    let second = boss.get("/app/gallery?date=2026-11-23&page=2").text();
+    assert!(second.contains("Photos 61–65 of 65"), "{second}");
+    assert!(second.contains("rel=\"prev\"") && !second.contains("rel=\"next\""));
+    let on_second = img_srcs(&second);
+    assert_eq!(on_second.len(), 5);
+    // Every photo is on exactly one page.
+    let mut all: Vec<String> = img_srcs(&first).into_iter().chain(on_second).collect();
+    all.sort();
+    let mut expected: Vec<String> = shas.iter().map(|s| format!("/app/thumbs/{s}")).collect();
+    expected.sort();
+    assert_eq!(all, expected);
+    // One store's photos: 33 of them, one page, the filter kept in the links.
+    let st = boss
+        .get("/app/gallery?date=2026-11-23&store=st-001&lang=zh-CN")
+        .text();
+    assert!(st.contains("第 1–33 张，共 33 张"), "{st}");
+    // Past the end shows the last page; nonsense is a 400.
+    let late = boss.get("/app/gallery?date=2026-11-23&page=99").text();
+    assert!(
+        late.contains("Photos 61–65 of 65") || late.contains("第 61–65 张"),
+        "{late}"
+    );
+    for bad in ["0", "-1", "x", "99999999999"] {
+        let r = boss.get(&format!("/app/gallery?date=2026-11-23&page={bad}"));
+        assert_eq!(r.status, 400, "page={bad}");
+    }
+}
+
+/// Previews: the photo's access rules, cached for good by the browser (the name is the hash),
+/// made on demand when missing and stored, at most 320 px and a small part of the photo.
+#[test]
+fn thumbnails_follow_the_photo_rules_and_are_cached() {
+    let (dir, s) = seeded();
+    // rep-li's photo becomes a real camera photo (the seeded bytes are a bare JPEG frame).
+    let photo = photo_variant("");
+    let photo_file = dir
+        .path()
+        .join("photos")
+        .join(&SHA_LI[..2])
+        .join(format!("{SHA_LI}.jpg"));
+    std::fs::write(&photo_file, &photo).unwrap();
+    let thumb_file = dir
+        .path()
+        .join("thumbs")
+        .join(&SHA_LI[..2])
+        .join(format!("{SHA_LI}.jpg"));
+    assert!(!thumb_file.exists());
+
+    // No session: the sign-in page, no bytes.
+    let r = http(s.addr, "GET", &format!("/app/thumbs/{SHA_LI}"), &[], b"");
+    assert_eq!(r.status, 303);
+    assert!(r.header("location").unwrap().starts_with("/app/login"));
+    assert!(!thumb_file.exists(), "nothing is made for a stranger");
+
+    let wang = Session::new(s.addr, "sup-wang", WANG_PW);
+    let r = wang.get(&format!("/app/thumbs/{SHA_LI}"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("image/jpeg"));
+    assert_eq!(
+        r.header("cache-control"),
+        Some("private, max-age=31536000, immutable")
+    );
+    let etag = r.header("etag").unwrap().to_string();
+    assert!(etag.contains(SHA_LI), "{etag}");
+    // Made on demand and kept.
+    assert_eq!(std::fs::read(&thumb_file).unwrap(), r.body);
+    let t = fieldproof_core::imaging::thumbnail(&r.body, u32::MAX, 90).unwrap();
+    assert_eq!((t.width, t.height), (320, 180));
+    assert!(
+        r.body.len() * 20 < photo.len(),
+        "{} of {}",
+        r.body.len(),
+        photo.len()
+    );
+    // The browser's copy is current: 304 with no body.
+    let r = http(
+        s.addr,
+        "GET",
+        &format!("/app/thumbs/{SHA_LI}"),
+        &[h("Cookie", &wang.cookie), h("If-None-Match", &etag)],
+        b"",
+    );
+    assert_eq!(r.status, 304);
+    assert!(r.body.is_empty());
+    // The stored preview is what is served (not made again).
+    std::fs::write(&thumb_file, b"stored preview").unwrap();
+    assert_eq!(wang.get(&format!("/app/thumbs/{SHA_LI}")).body, b"stored preview");
+
+    // Another team's photo does not exist for this supervisor, preview or not, even with a tag.
+    assert_eq!(wang.get(&format!("/app/thumbs/{SHA_CHEN}")).status, 404);
+    let r = http(
+        s.addr,
+        "GET",
+        &format!("/app/thumbs/{SHA_CHEN}"),
+        &[h("Cookie", &wang.cookie), h("If-None-Match", "*")],
+        b"",
+    );
+    assert_eq!(r.status, 404);
+    for bad in [
+        "not-a-sha".to_string(),
+        "3".repeat(64),
+        format!("{}A", &SHA_LI[..63]),
+    ] {
+        assert_eq!(wang.get(&format!("/app/thumbs/{bad}")).status, 404, "{bad}");
+    }
+    // The full photo: the same caching, its own tag.
+    let r = wang.get(&format!("/app/photos/{SHA_LI}"));
+    assert_eq!(r.body, photo);
+    assert_eq!(
+        r.header("cache-control"),
+        Some("private, max-age=31536000, immutable")
+    );
+    assert_eq!(r.header("etag"), Some(format!("\"{SHA_LI}\"").as_str()));
+
+    // Bytes the decoder refuses have no preview: the browser is sent the photo itself.
+    let boss = Session::new(s.addr, "boss", ADMIN_PW);
+    let r = boss.get(&format!("/app/thumbs/{SHA_CHEN}"));
+    assert_eq!(r.status, 303);
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/app/photos/{SHA_CHEN}").as_str())
+    );
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+
+    // The visit page shows the preview, linking to the full photo.
+    let visit = wang.get("/app/visits/visit-li").text();
+    assert!(
+        visit.contains(&format!(
+            "<a href=\"/app/photos/{SHA_LI}\"><img class=\"thumb\" src=\"/app/thumbs/{SHA_LI}\""
+        )),
+        "{visit}"
+    );
+    assert!(!visit.contains(&format!("src=\"/app/photos/{SHA_LI}\"")));
+}

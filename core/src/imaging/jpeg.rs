@@ -118,6 +118,17 @@ pub(crate) fn thumbnail_scale(info: &Info, min_edge: u32) -> u8 {
         .unwrap_or(8)
 }
 
+/// The smallest n/8 scale whose long edge is still at least `min_long_edge` (8/8 if none is):
+/// the cheapest decode that a final area-average shrink can take to exactly that size.
+pub(crate) fn preview_scale(info: &Info, min_long_edge: u32) -> u8 {
+    (1..=8)
+        .find(|&n| {
+            let (w, h) = scaled(info, n);
+            w.max(h) as u64 >= u64::from(min_long_edge)
+        })
+        .unwrap_or(8)
+}
+
 /// Decode at `eighths`/8 scale into RGB. A libjpeg-turbo warning (a truncated or damaged
 /// stream, which it would otherwise paper over with grey) is an error here: evidence is decoded
 /// whole or not at all.
@@ -316,6 +327,15 @@ mod tests {
         assert_eq!(thumbnail_scale(&info(4000, 3000), 32), 1);
         assert_eq!(thumbnail_scale(&info(200, 100), 32), 3);
         assert_eq!(thumbnail_scale(&info(20, 20), 32), 8);
+    }
+
+    #[test]
+    fn preview_scale_keeps_the_long_edge() {
+        assert_eq!(preview_scale(&info(1920, 1080), 320), 2);
+        assert_eq!(preview_scale(&info(4000, 3000), 320), 1);
+        assert_eq!(preview_scale(&info(1080, 1920), 320), 2);
+        assert_eq!(preview_scale(&info(640, 480), 320), 4);
+        assert_eq!(preview_scale(&info(200, 100), 320), 8);
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod exif;
 mod jpeg;
 mod orient;
 mod phash;
+mod resize;
 mod stamp;
 
 pub use phash::hamming;
@@ -144,6 +145,35 @@ pub fn phash_of_jpeg(bytes: &[u8]) -> Result<u64, ImageError> {
     let mut img = jpeg::decode(bytes, &info, scale)?;
     orient::apply(&mut img, info.orientation);
     Ok(phash::phash(&img))
+}
+
+/// A small preview of a photo (see [`thumbnail`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Thumbnail {
+    /// Baseline, 4:2:0, JFIF only, orientation applied.
+    pub jpeg: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// A preview of any JPEG: oriented, at most `max_long_edge` px on its long edge (never
+/// enlarged), encoded at `quality`. Decodes at the smallest DCT scale that still covers
+/// `max_long_edge` (1/4 or 1/8 for a camera photo, so a 12 MP file never becomes 36 MB of
+/// pixels), then area-averages down to the exact size. The input limits are
+/// [`ProcessOptions::default`]'s.
+pub fn thumbnail(bytes: &[u8], max_long_edge: u32, quality: u8) -> Result<Thumbnail, ImageError> {
+    let limits = ProcessOptions::default();
+    let info = jpeg::inspect(bytes, limits.max_input_bytes, limits.max_pixels)?;
+    let max_long_edge = max_long_edge.max(1);
+    let mut img = jpeg::decode(bytes, &info, jpeg::preview_scale(&info, max_long_edge))?;
+    orient::apply(&mut img, info.orientation);
+    let (width, height) = resize::fit(img.width, img.height, max_long_edge as usize);
+    let img = resize::shrink(img, width, height);
+    Ok(Thumbnail {
+        jpeg: jpeg::encode(&img, quality)?,
+        width: img.width as u32,
+        height: img.height as u32,
+    })
 }
 
 /// An 8-bit RGB image, rows packed without padding.

@@ -266,6 +266,18 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("no_report", "No report.", "没有拜访报告。"),
     ("photos", "Photos", "照片"),
     ("no_photos", "No photos.", "没有照片。"),
+    (
+        "photos_range",
+        "Photos {from}–{to} of {total}",
+        "第 {from}–{to} 张，共 {total} 张",
+    ),
+    ("prev_page", "← Previous", "← 上一页"),
+    ("next_page", "Next →", "下一页 →"),
+    (
+        "bad_page",
+        "The page number must be a whole number from 1.",
+        "页码须为从 1 开始的整数。",
+    ),
     ("badge_verified", "verified", "已验证"),
     ("badge_tampered", "tampered", "已篡改"),
     ("badge_unknown_key", "unknown key", "未知密钥"),

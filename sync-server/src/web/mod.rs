@@ -43,6 +43,7 @@ pub const WEB_ROUTES: &[(&str, &str)] = &[
     ("POST", "/app/exceptions/{id}/resolve"),
     ("GET", "/app/visits/{id}"),
     ("GET", "/app/photos/{sha256}"),
+    ("GET", "/app/thumbs/{sha256}"),
     ("GET", "/app/gallery"),
     ("GET", "/app/health"),
     ("GET", "/app/data"),
@@ -61,6 +62,7 @@ pub fn routes() -> Router<Arc<Store>> {
         .route("/app/exceptions/{id}/resolve", post(pages::resolve))
         .route("/app/visits/{id}", get(pages::visit))
         .route("/app/photos/{sha256}", get(pages::photo))
+        .route("/app/thumbs/{sha256}", get(pages::thumb))
         .route("/app/gallery", get(pages::gallery))
         .route("/app/health", get(health::health))
         .route("/app/data", get(transfer::data))
@@ -445,7 +447,7 @@ th{background:#eef2f7}form.inline{display:inline}button,input,select{font:inheri
 .ok{color:#2f855a}.bad{color:#c53030}.muted{color:#7b8794}.err{background:#fde8e8;padding:.5rem;border-left:4px solid #c53030}
 .cards{display:flex;flex-wrap:wrap;gap:1rem}.card{background:#fff;padding:.6rem;border:1px solid #e4e7eb;border-radius:.4rem}
 .pair{display:flex;gap:1rem;align-items:flex-start;background:#fff;padding:.6rem;margin:.5rem 0;border:1px solid #e4e7eb}
-img.thumb{max-width:260px;max-height:200px;display:block}dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{color:#52606d}dd{margin:0;word-break:break-all}
+img.thumb{max-width:260px;max-height:200px;min-width:120px;min-height:90px;object-fit:contain;display:block}.pager{display:flex;gap:1rem;align-items:center}dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{color:#52606d}dd{margin:0;word-break:break-all}
 .login{max-width:22rem;background:#fff;padding:1rem;border:1px solid #e4e7eb}.login label{display:block;margin:.5rem 0}.login input{width:100%;box-sizing:border-box}
 ";
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, SET_COOKIE};
 use axum::http::{HeaderValue, StatusCode, request::Parts};
 use axum::response::{IntoResponse, Response};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -15,7 +15,7 @@ use super::{Ctx, day_bounds, day_of, day_string, esc, fmt_datetime, fmt_time, pa
 use crate::error::{ApiError, ApiResult};
 use crate::http::{blocking, read_body};
 use crate::now_ms;
-use crate::photos::ReuseParams;
+use crate::photos::{ReuseParams, thumbs};
 use crate::store::Store;
 
 const FORM_LIMIT: u64 = 64 * 1024;
@@ -1044,11 +1044,7 @@ pub async fn visit(State(store): State<Arc<Store>>, req: Request) -> Response {
     body.push_str("<div class=\"cards\">");
     for (photo_id, sha, code, kind, received, verified, problems, entry, device) in &photos {
         let img = if *received {
-            format!(
-                "<a href=\"/app/photos/{sha}\"><img class=\"thumb\" src=\"/app/photos/{sha}\" alt=\"{}\"></a>",
-                esc(photo_id),
-                sha = esc(&url_enc(sha))
-            )
+            thumb_link(sha, photo_id)
         } else {
             String::new()
         };
@@ -1105,60 +1101,140 @@ pub async fn visit(State(store): State<Arc<Store>>, req: Request) -> Response {
     ctx.page(StatusCode::OK, &title, &body)
 }
 
-// --- photo bytes ---------------------------------------------------------------------------------
+// --- photo bytes and previews -------------------------------------------------------------------
 
-pub async fn photo(State(store): State<Arc<Store>>, req: Request) -> Response {
+/// Both image routes name their bytes by content hash, so a browser may keep them for good
+/// (`private`: they are behind sign-in, so no shared cache may store them).
+const IMMUTABLE: &str = "private, max-age=31536000, immutable";
+
+/// A received photo as a preview linking to the full photo (which opens on click). The
+/// preview's size is bounded by the `img.thumb` CSS; `loading="lazy"` fetches only the
+/// previews scrolled into view.
+fn thumb_link(sha: &str, alt: &str) -> String {
+    format!(
+        "<a href=\"/app/photos/{sha}\"><img class=\"thumb\" src=\"/app/thumbs/{sha}\" alt=\"{}\" loading=\"lazy\"></a>",
+        esc(alt),
+        sha = esc(&url_enc(sha))
+    )
+}
+
+/// Whether the viewer may see photo `sha256`: an op of their scope names it, or a device of
+/// their scope uploaded it (bytes whose op has not arrived). Another team's photo is "not
+/// found", never "forbidden": its existence is not theirs to learn.
+fn photo_visible(c: &Connection, sha: &str, scope: Option<&str>) -> ApiResult<bool> {
+    let sql = format!(
+        "SELECT 1 FROM photos WHERE sha256 = ?1 AND {} UNION ALL
+         SELECT 1 FROM blobs b JOIN devices d ON d.device_id = b.device_id WHERE b.sha256 = ?1 AND {}",
+        scope_sql("user_id", 2),
+        scope_sql("d.user_id", 2)
+    );
+    Ok(c.query_row(&sql, params![sha, scope], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ImageKind {
+    Photo,
+    Thumb,
+}
+
+enum Served {
+    Bytes(Vec<u8>),
+    /// The browser's copy is current (`If-None-Match`).
+    NotModified,
+    /// No preview can be made of these bytes (the decoder refuses them): show the photo
+    /// itself, which a browser may still render.
+    Full,
+}
+
+/// `GET /app/photos/{sha256}` and `GET /app/thumbs/{sha256}`.
+async fn image(store: Arc<Store>, req: Request, kind: ImageKind) -> Response {
     let (parts, _) = req.into_parts();
     let (ctx, user) = match Ctx::signed_in(&store, &parts).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let sha = parts
-        .uri
-        .path()
-        .strip_prefix("/app/photos/")
-        .unwrap_or("")
-        .to_string();
+    let prefix = match kind {
+        ImageKind::Photo => "/app/photos/",
+        ImageKind::Thumb => "/app/thumbs/",
+    };
+    let sha = parts.uri.path().strip_prefix(prefix).unwrap_or("").to_string();
     if !crate::auth::is_lower_hex(&sha, 64) {
         return ctx.not_found();
     }
+    // A preview's tag names its size too, so previews made another way never match.
+    let etag = match kind {
+        ImageKind::Photo => format!("\"{sha}\""),
+        ImageKind::Thumb => format!("\"t{}-{sha}\"", thumbs::EDGE),
+    };
+    let fresh = parts
+        .headers
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
     let scope = user.scope().map(str::to_string);
     let s = store.clone();
+    let sha2 = sha.clone();
     let data = blocking(move || {
-        let c = s.reader()?;
-        let sql = format!(
-            "SELECT 1 FROM photos WHERE sha256 = ?1 AND {} UNION ALL
-             SELECT 1 FROM blobs b JOIN devices d ON d.device_id = b.device_id WHERE b.sha256 = ?1 AND {}",
-            scope_sql("user_id", 2),
-            scope_sql("d.user_id", 2)
-        );
-        let visible = c
-            .query_row(&sql, params![sha, scope], |_| Ok(()))
-            .optional()?
-            .is_some();
+        let visible = photo_visible(&*s.reader()?, &sha2, scope.as_deref())?;
         if !visible {
             return Err(ApiError::NotFound("photo".into()));
         }
-        match std::fs::read(crate::photos::photo_path(&s.photo_dir, &sha)) {
-            Ok(b) => Ok(b),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Err(ApiError::NotFound("photo bytes".into()))
-            }
-            Err(e) => Err(e.into()),
+        if fresh {
+            return Ok(Served::NotModified);
+        }
+        match kind {
+            ImageKind::Photo => match std::fs::read(crate::photos::photo_path(&s.photo_dir, &sha2)) {
+                Ok(b) => Ok(Served::Bytes(b)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    Err(ApiError::NotFound("photo bytes".into()))
+                }
+                Err(e) => Err(e.into()),
+            },
+            ImageKind::Thumb => match thumbs::read_or_make(&s.photo_dir, &s.thumb_dir, &sha2) {
+                Ok(b) => Ok(Served::Bytes(b)),
+                Err(thumbs::ThumbError::NoPhoto) => Err(ApiError::NotFound("photo bytes".into())),
+                Err(thumbs::ThumbError::Io(e)) => Err(e.into()),
+                Err(e) => {
+                    tracing::warn!(sha256 = %sha2, error = %e, "no thumbnail: sending the photo");
+                    Ok(Served::Full)
+                }
+            },
         }
     })
     .await;
+    let cached = |mut r: Response| {
+        let h = r.headers_mut();
+        h.insert(CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
+        if let Ok(v) = HeaderValue::from_str(&etag) {
+            h.insert(ETAG, v);
+        }
+        h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+        r
+    };
     match data {
-        Ok(bytes) => (
-            [
-                (CONTENT_TYPE, HeaderValue::from_static("image/jpeg")),
-                (CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600")),
-            ],
-            bytes,
-        )
-            .into_response(),
+        Ok(Served::Bytes(bytes)) => {
+            cached(([(CONTENT_TYPE, HeaderValue::from_static("image/jpeg"))], bytes).into_response())
+        }
+        Ok(Served::NotModified) => cached(StatusCode::NOT_MODIFIED.into_response()),
+        Ok(Served::Full) => {
+            // Not cached: a later preview (a better decoder) replaces it.
+            let mut r = redirect(&format!("/app/photos/{sha}"));
+            r.headers_mut()
+                .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
         Err(e) => ctx.error(&e),
     }
+}
+
+pub async fn photo(State(store): State<Arc<Store>>, req: Request) -> Response {
+    image(store, req, ImageKind::Photo).await
+}
+
+pub async fn thumb(State(store): State<Arc<Store>>, req: Request) -> Response {
+    image(store, req, ImageKind::Thumb).await
 }
 
 // --- gallery -------------------------------------------------------------------------------------
@@ -1173,6 +1249,13 @@ pub async fn gallery(State(store): State<Arc<Store>>, req: Request) -> Response 
         Ok(d) => d.unwrap_or_else(|| day_of(now_ms())),
         Err(r) => return r,
     };
+    let page: u32 = match ctx.q("page") {
+        "" => 1,
+        p => match p.parse::<u32>() {
+            Ok(n) if n >= 1 => n,
+            _ => return ctx.bad_request(ctx.t("bad_page")),
+        },
+    };
     let store_filter = ctx.q("store").to_string();
     let scope = user.scope().map(str::to_string);
     let s = store.clone();
@@ -1184,19 +1267,32 @@ pub async fn gallery(State(store): State<Arc<Store>>, req: Request) -> Response 
     let data = blocking(move || {
         let c = s.reader()?;
         let (from, to) = day_bounds(day);
+        let matching = format!(
+            "FROM photos p JOIN visits v ON v.id = p.visit_id
+             WHERE v.started_wall_ms >= ?1 AND v.started_wall_ms < ?2 AND (?3 = '' OR p.store_id = ?3) AND {}",
+            scope_sql("p.user_id", 4)
+        );
+        let total: i64 = c.query_row(
+            &format!("SELECT count(*) {matching}"),
+            params![from, to, sf, scope],
+            |r| r.get(0),
+        )?;
+        let total = total.max(0) as u64;
+        // Past the end shows the last page: a link from a day that has since shrunk still
+        // lands on photos.
+        let last = total.div_ceil(GALLERY_PAGE).max(1);
+        let page = u64::from(page).min(last);
         let sql = format!(
             "SELECT p.store_id, p.sha256, p.visit_id, p.user_id, p.received, p.verified, p.problems, v.started_wall_ms
-             FROM photos p JOIN visits v ON v.id = p.visit_id
-             WHERE v.started_wall_ms >= ?1 AND v.started_wall_ms < ?2 AND (?3 = '' OR p.store_id = ?3) AND {}
-             ORDER BY p.store_id, v.started_wall_ms",
-            scope_sql("p.user_id", 4)
+             {matching} ORDER BY p.store_id, v.started_wall_ms, p.photo_id LIMIT ?5 OFFSET ?6"
         );
         let mut st = c.prepare(&sql)?;
         type P = (String, String, String, String, bool, bool, Option<String>, i64);
         let photos: Vec<P> = st
-            .query_map(params![from, to, sf, scope], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
-            })?
+            .query_map(
+                params![from, to, sf, scope, GALLERY_PAGE as i64, ((page - 1) * GALLERY_PAGE) as i64],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)),
+            )?
             .collect::<Result<_, _>>()?;
         // Reuse pairs: one per match a `possible_reuse` exception lists (rows from before
         // schema v4 are one pair each, subject "<this sha256>:<matched sha256>"). The matched
@@ -1251,10 +1347,10 @@ pub async fn gallery(State(store): State<Arc<Store>>, req: Request) -> Response 
                 pairs.push((this, other, visit.clone(), rep.clone(), words, other_visit));
             }
         }
-        Ok((Names::load(&c)?, photos, pairs))
+        Ok((Names::load(&c)?, photos, pairs, total, page))
     })
     .await;
-    let (names, photos, pairs) = match data {
+    let (names, photos, pairs, total, page) = match data {
         Ok(d) => d,
         Err(e) => return ctx.error(&e),
     };
@@ -1286,7 +1382,7 @@ pub async fn gallery(State(store): State<Arc<Store>>, req: Request) -> Response 
     for (this, other, visit, rep, detail, other_visit) in &pairs {
         let side = |sha: &str, visit: Option<&str>, label: &str, visible: bool| {
             let img = if visible && crate::auth::is_lower_hex(sha, 64) {
-                format!("<img class=\"thumb\" src=\"/app/photos/{sha}\" alt=\"{sha}\">")
+                thumb_link(sha, sha)
             } else {
                 format!("<p class=\"muted\">{}</p>", esc(ctx.t("other_team")))
             };
@@ -1316,22 +1412,21 @@ pub async fn gallery(State(store): State<Arc<Store>>, req: Request) -> Response 
     let mut by_store: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (store_id, sha, visit, rep, received, verified, problems, started) in &photos {
         let img = if *received {
-            format!(
-                "<a href=\"/app/visits/{}\"><img class=\"thumb\" src=\"/app/photos/{sha}\" alt=\"{sha}\"></a>",
-                esc(&url_enc(visit)),
-                sha = esc(&url_enc(sha))
-            )
+            thumb_link(sha, sha)
         } else {
             String::new()
         };
         by_store.entry(names.store(store_id)).or_default().push(format!(
-            "<div class=\"card\">{img}<p>{} · {} {}</p></div>",
+            "<div class=\"card\">{img}<p><a href=\"/app/visits/{}\">{}</a> · {} {}</p></div>",
+            esc(&url_enc(visit)),
             esc(&fmt_time(*started)),
             esc(&names.user(rep)),
             badge_html(&ctx, *received, *verified, problems.as_deref())
         ));
     }
     body.push_str(&format!("<h2>{}</h2>", esc(ctx.t("photos"))));
+    let pager = gallery_pager(&ctx, day, &store_filter, page, total, photos.len() as u64);
+    body.push_str(&pager);
     if by_store.is_empty() {
         body.push_str(&format!("<p class=\"muted\">{}</p>", esc(ctx.t("no_photos"))));
     }
@@ -1342,7 +1437,53 @@ pub async fn gallery(State(store): State<Arc<Store>>, req: Request) -> Response 
             cards.join("")
         ));
     }
+    if photos.len() > 12 {
+        // A long page repeats the links at its foot.
+        body.push_str(&pager);
+    }
     ctx.page(StatusCode::OK, ctx.t("gallery"), &body)
+}
+
+/// Photos on one gallery page: a day of one rep's visits fits on the first, and the page with
+/// its 60 previews is ~0.7 MB (`docs/PERFORMANCE.md`).
+const GALLERY_PAGE: u64 = 60;
+
+/// "Photos 1–60 of 134" with the previous / next links (none when everything fits on one).
+fn gallery_pager(ctx: &Ctx, day: i64, store_filter: &str, page: u64, total: u64, shown: u64) -> String {
+    if total == 0 {
+        return String::new();
+    }
+    let first = (page - 1) * GALLERY_PAGE + 1;
+    let range = ctx
+        .t("photos_range")
+        .replace("{from}", &first.to_string())
+        .replace("{to}", &(first + shown.max(1) - 1).to_string())
+        .replace("{total}", &total.to_string());
+    let href = |p: u64| {
+        let store = if store_filter.is_empty() {
+            String::new()
+        } else {
+            format!("&store={}", url_enc(store_filter))
+        };
+        format!("/app/gallery?date={}{store}&page={p}", day_string(day))
+    };
+    let mut h = format!("<p class=\"pager\"><span class=\"range\">{}</span>", esc(&range));
+    if page > 1 {
+        h.push_str(&format!(
+            " <a rel=\"prev\" href=\"{}\">{}</a>",
+            esc(&href(page - 1)),
+            esc(ctx.t("prev_page"))
+        ));
+    }
+    if page * GALLERY_PAGE < total {
+        h.push_str(&format!(
+            " <a rel=\"next\" href=\"{}\">{}</a>",
+            esc(&href(page + 1)),
+            esc(ctx.t("next_page"))
+        ));
+    }
+    h.push_str("</p>");
+    h
 }
 
 #[cfg(test)]

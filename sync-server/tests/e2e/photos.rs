@@ -89,6 +89,27 @@ fn a_photo_upload_resumes_across_a_server_restart() {
             .join(format!("{sha}.jpg"))
             .exists()
     );
+    // The gallery's preview was made with it, before the upload answered "complete".
+    let thumb = std::fs::read(
+        dir.path()
+            .join("thumbs")
+            .join(&sha[..2])
+            .join(format!("{sha}.jpg")),
+    )
+    .expect("thumbnail made at upload");
+    let t = fieldproof_core::imaging::thumbnail(&thumb, u32::MAX, 90).unwrap();
+    assert!(
+        t.width.max(t.height) <= 320 && t.width.max(t.height) >= 300,
+        "{}x{}",
+        t.width,
+        t.height
+    );
+    assert!(
+        thumb.len() * 10 < bytes.len(),
+        "{} of {} bytes",
+        thumb.len(),
+        bytes.len()
+    );
     let r = phone.device.call_json(s.addr, "POST", "/v1/photos", &offer);
     assert_eq!(r.json()["complete"], true);
     let metrics = get(s.addr, "/metrics").text();
