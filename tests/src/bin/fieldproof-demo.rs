@@ -28,7 +28,7 @@ data; three reps work a day offline on their phones (check-ins with GPS, store c
 photos with the evidence watermark, a mock GPS fix, a clock set back, a photo reused) and sync in
 the evening; the supervisor's phone pulls the team's visits; prints what the server caught and
 where to look, and ends with a one-time link that opens head office's web page signed in.
-Takes about a minute once built; needs no set-up.
+Takes a few seconds once built; needs no set-up.
 
 Options:
   --dir PATH    folder for the phones' databases and the server's data
