@@ -1,28 +1,42 @@
 #!/usr/bin/env bash
 # Evidence capture benchmark, with its floors measured in the same run (issue 3).
 #
-#   bash bench/evidence.sh [photo.jpg] [runs]
+#   bash bench/evidence.sh [photo.jpg] [runs]      release build, median of 7 runs (~2 min cold)
+#   bash bench/evidence.sh --quick [photo.jpg]     smoke run: 1 run each, the dev build the tests
+#                                                  already made; seconds, figures not comparable
 #
-# Default input: ../shared/testdata/photo-4000x3000.jpg (12 MP). Compares
+# Default input: tests/data/photo-4000x3000.jpg (12 MP, in this repository). Compares
 #   - Fieldproof's full capture (decode → orient → stamp → encode → hash → sign → SQLite + file)
 #     at full size and downscaled to <= 2048 px (DCT-domain 1/2 scale),
 #   - the floors: `djpeg | cjpeg -quality 85` and `djpeg -scale 1/2 | cjpeg -quality 85`,
 #   - ImageMagick `convert` burning a comparable watermark bar,
 # and prints medians, ratios and peak memory (max RSS of one capture in its own process).
-# Needs: libjpeg-turbo-progs (djpeg, cjpeg), imagemagick, time (GNU /usr/bin/time).
+# Needs: libjpeg-turbo-progs (djpeg, cjpeg), imagemagick, time (GNU /usr/bin/time), bc.
+# Honours CARGO_TARGET_DIR. The quick mode runs in tests/run-all.sh (through tests/fresh-clone.sh).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-photo="${1:-$repo/../shared/testdata/photo-4000x3000.jpg}"
-runs="${2:-7}"
-for tool in djpeg cjpeg /usr/bin/time; do
-    command -v "$tool" >/dev/null || { echo "bench: $tool missing (apt-get install libjpeg-turbo-progs time)" >&2; exit 1; }
+quick=0
+if [[ "${1:-}" == --quick ]]; then
+    quick=1
+    shift
+fi
+photo="${1:-$repo/tests/data/photo-4000x3000.jpg}"
+if ((quick)); then runs=1; else runs="${2:-7}"; fi
+for tool in djpeg cjpeg identify bc /usr/bin/time; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool missing (apt-get install libjpeg-turbo-progs imagemagick time bc)" >&2; exit 1; }
 done
 convert -version 2>/dev/null | grep -q ImageMagick || { echo "bench: ImageMagick convert missing (apt-get install imagemagick)" >&2; exit 1; }
 [[ -f "$photo" ]] || { echo "bench: no $photo" >&2; exit 1; }
 
 cd "$repo"
-cargo build -q --release --bin evidence-bench
-bin="$repo/target/release/evidence-bench"
+target="${CARGO_TARGET_DIR:-$repo/target}"
+if ((quick)); then
+    cargo build -q --bin evidence-bench
+    bin="$target/debug/evidence-bench"
+else
+    cargo build -q --release --bin evidence-bench
+    bin="$target/release/evidence-bench"
+fi
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
@@ -32,7 +46,7 @@ median() {
     for _ in $(seq "$runs"); do
         local s e
         s=$(date +%s.%N)
-        bash -c "$cmd" >/dev/null 2>&1
+        bash -c "$cmd" >/dev/null 2>&1 || { echo "bench: failed: $cmd" >&2; exit 1; }
         e=$(date +%s.%N)
         t+=("$(echo "$e - $s" | bc -l)")
     done
@@ -40,15 +54,16 @@ median() {
 }
 peak_kib() { /usr/bin/time -f %M bash -c "$1" 2>&1 >/dev/null | tail -1; }
 
-full=$("$bin" "$photo" "$runs" full 2>/dev/null | awk '/median_s/ {print $2}')
-half=$("$bin" "$photo" "$runs" 2048 2>/dev/null | awk '/median_s/ {print $2}')
+capture() { "$bin" "$photo" "$runs" "$1" 2>"$tmp/bench.err" | awk '/median_s/ {print $2}'; }
+full=$(capture full) && [[ -n "$full" ]] || { cat "$tmp/bench.err" >&2; echo "bench: no capture figure" >&2; exit 1; }
+half=$(capture 2048) && [[ -n "$half" ]] || { cat "$tmp/bench.err" >&2; echo "bench: no capture figure" >&2; exit 1; }
 floor_full=$(median "djpeg '$photo' | cjpeg -quality 85 > '$tmp/f.jpg'")
 floor_half=$(median "djpeg -scale 1/2 '$photo' | cjpeg -quality 85 > '$tmp/h.jpg'")
 read -r w h < <(identify -format '%w %h\n' "$photo")
 bar=$((h / 7))
 pt=$((w / 55))
 magick_cmd="convert '$photo' -auto-orient -fill '#00000090' -draw 'rectangle 0,$((h - bar)) $w,$h' \
-  -fill white -pointsize $pt -annotate +$((pt / 2))+$((h - bar + pt + 4)) '2026-11-23 09:14:05 UTC+08:00' \
+  -fill white -font '$repo/core/fonts/DejaVuSans.ttf' -pointsize $pt -annotate +$((pt / 2))+$((h - bar + pt + 4)) '2026-11-23 09:14:05 UTC+08:00' \
   -annotate +$((pt / 2))+$((h - bar + 2 * pt + 12)) '31.230400N 121.520000E ±8 m' \
   -annotate +$((pt / 2))+$((h - bar + 3 * pt + 20)) 'SH-E-001  Rep rep-li  Device 0b6f5a6e' \
   -annotate +$((pt / 2))+$((h - bar + 4 * pt + 28)) 'Evidence code K7QF-3M2X' -quality 85 '$tmp/m.jpg'"
@@ -57,10 +72,12 @@ mem_full=$(peak_kib "'$bin' '$photo' 1 full")
 mem_half=$(peak_kib "'$bin' '$photo' 1 2048")
 mem_floor=$(peak_kib "djpeg '$photo' | cjpeg -quality 85 > '$tmp/f2.jpg'")
 
+mode=""
+((quick)) && mode=", quick mode (dev build, 1 run: figures not comparable)"
 ratio() { printf '%.2f' "$(echo "$1 / $2" | bc -l)"; }
 sec() { printf '%.3f' "$1"; }
 cat <<OUT
-input: $photo (${w}x${h}), median of $runs runs
+input: $photo (${w}x${h}), median of $runs runs$mode
 | measurement | median s | ratio |
 |---|---|---|
 | Fieldproof capture, full size | $(sec "$full") | $(ratio "$full" "$floor_full")x floor, $(ratio "$full" "$magick")x ImageMagick |

@@ -15,7 +15,8 @@
 # with the host build. Installs nothing; it stops and says what is missing. On Debian/Ubuntu:
 #   rustup target add aarch64-unknown-linux-gnu
 #   apt-get install -y gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user cmake file
-# The tests also read ../shared/testdata beside the repository and the CJK font
+# The tests also read the photos in tests/data (compiled-in paths, read by qemu from the host
+# file system) and the CJK font
 # /usr/share/fonts/truetype/wqy/wqy-microhei.ttc (fonts-wqy-microhei; without it the CJK tests
 # print SKIPPED and pass).
 set -euo pipefail
@@ -43,8 +44,8 @@ if [[ "$what" != build ]]; then
     command -v qemu-aarch64 >/dev/null || missing+=("qemu-aarch64: apt-get install qemu-user")
     [[ -e "$sysroot/lib/ld-linux-aarch64.so.1" ]] ||
         missing+=("aarch64 glibc in $sysroot: apt-get install libc6-arm64-cross (comes with gcc-aarch64-linux-gnu)")
-    [[ -f "$repo/../shared/testdata/photo-1920x1080.jpg" ]] ||
-        missing+=("../shared/testdata/photo-1920x1080.jpg beside the repository")
+    [[ -f "$repo/tests/data/photo-1920x1080.jpg" && -f "$repo/tests/data/photo-4000x3000.jpg" ]] ||
+        missing+=("the photos in $repo/tests/data")
 fi
 if ((${#missing[@]})); then
     echo "cross-aarch64: missing:" >&2

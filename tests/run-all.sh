@@ -3,21 +3,40 @@
 # migration, evidence, the server's API/security/web/Excel tests, kill -9 crash test, end-to-end
 # sync against the real server binary with a fault-injecting proxy and server kills), the
 # generated Kotlin bindings on the JVM, the generated Python bindings under pytest, the
-# head-office pages in headless Chromium, bounded fuzz runs of the photo pipeline and of the
-# import's XLSX/CSV readers, an aarch64 cross-build with the core's tests under qemu, and the demo.
+# head-office pages in headless Chromium, the Kotlin/Python tests and the evidence benchmark's
+# quick mode again in a fresh clone of HEAD in an empty folder, bounded fuzz runs of the photo
+# pipeline and of the import's XLSX/CSV readers, an aarch64 cross-build with the core's tests
+# under qemu, the demo; and last, that the suites left the working tree as they found it (on a
+# clean clone: `git status --porcelain` empty).
 #
-#   bash tests/run-all.sh
+#   bash tests/run-all.sh          ~30 min on 2 cores from a cold build (see the README)
 #
-# Needs what .ci/run installs: cmake + nasm (libjpeg-turbo), a CJK font (fonts-wqy-microhei), a
-# JDK, JNA (Debian libjna-java), kotlinc (npm kotlin-compiler), pytest (pip), the aarch64 cross
-# toolchain (rustup target, gcc-aarch64-linux-gnu, g++-aarch64-linux-gnu, qemu-user), chromium +
-# playwright-core (npm, tests/browser), and ../shared/testdata beside the repository. cargo-fuzz
-# is installed by core/fuzz/run.sh (and sync-server/fuzz/run.sh).
+# Needs what .ci/run installs (the README lists it): cmake + nasm (libjpeg-turbo), a CJK font
+# (fonts-wqy-microhei), a JDK, JNA (Debian libjna-java), kotlinc (npm kotlin-compiler), pytest
+# (pip), the aarch64 cross toolchain (rustup target, gcc-aarch64-linux-gnu, g++-aarch64-linux-gnu,
+# libc6-dev-arm64-cross, qemu-user, file), chromium + playwright-core (npm, tests/browser),
+# libjpeg-turbo-progs + imagemagick + time + bc (bench/evidence.sh), cargo-fuzz 0.13.2 (cargo
+# install). Test data: tests/data in this repository; nothing outside the repository is read.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 started=$SECONDS
+
+# The working tree (tracked and untracked files, not ignored ones) as a git tree id, through a
+# throw-away index: the last step compares it with the state at the start.
+tree_state() {
+    local idx
+    idx="$(mktemp)"
+    rm -f "$idx"
+    GIT_INDEX_FILE="$idx" git add -A
+    GIT_INDEX_FILE="$idx" git write-tree
+    rm -f "$idx"
+}
+start_tree="$(tree_state)"
+if [[ -n "$(git status --porcelain)" ]]; then
+    echo "run-all: note: the working tree has uncommitted changes; the last step checks that the suites did not add to them" >&2
+fi
 
 step "cargo fmt --check"
 cargo fmt --all --check
@@ -40,7 +59,10 @@ bash tests/python/run.sh
 step "head-office pages in headless Chromium (tests/browser; screenshots in tests/browser/artifacts)"
 bash tests/browser/run.sh
 
-step "fuzz the photo capture pipeline for 60 s (cargo fuzz, libFuzzer + ASan)"
+step "a fresh clone of HEAD in an empty folder: Kotlin, Python, evidence benchmark --quick find their data"
+bash tests/fresh-clone.sh
+
+step "fuzz the photo capture pipeline for 60 s (cargo fuzz, libFuzzer + ASan; the committed lock, unchanged)"
 bash core/fuzz/run.sh 60
 
 step "fuzz the head-office import's readers (XLSX, CSV) for 30 s (cargo fuzz, libFuzzer + ASan)"
@@ -49,7 +71,20 @@ bash sync-server/fuzz/run.sh 30
 step "cross-build for 64-bit ARM and run the core's tests under qemu"
 bash tests/cross-aarch64.sh all
 
-step "demo"
+step "demo: --help prints its usage (and runs nothing), then the whole demo"
+[[ "$(cargo run -q --bin fieldproof-demo -- --help)" == "Usage: fieldproof-demo"* ]]
 cargo run -q --bin fieldproof-demo -- --dir "$(mktemp -d)" --no-serve >/dev/null
+
+step "the suites left the working tree as they found it (git status --porcelain)"
+end_tree="$(tree_state)"
+if [[ "$end_tree" != "$start_tree" ]]; then
+    echo "run-all: the suites changed the working tree; commit what belongs in the repository, write" >&2
+    echo "generated files under target/ or .gitignore them:" >&2
+    git diff --name-status "$start_tree" "$end_tree" >&2
+    git status --porcelain >&2
+    exit 1
+fi
+git status --porcelain
+echo "clean"
 
 printf '\nall suites passed in %d s\n' "$((SECONDS - started))"

@@ -9,14 +9,13 @@
 # `kotlin-compiler` installed globally), JNA (Debian libjna-java, or $JNA_JAR), and
 # kotlinx-coroutines-core-jvm for the generated `suspend fun`s (the jar kotlinc ships in its lib/,
 # or $COROUTINES_JAR).
-# Test photo: $FIELDPROOF_TESTDATA (default <repo>/../shared/testdata).
+# Test photo: tests/data/photo-1920x1080.jpg in this repository.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 target="${CARGO_TARGET_DIR:-$repo/target}"
-testdata="${FIELDPROOF_TESTDATA:-$repo/../shared/testdata}"
-photo="$testdata/photo-1920x1080.jpg"
+photo="$repo/tests/data/photo-1920x1080.jpg"
 fixture="$repo/tests/fixtures/reference.json"
 
 die() {
@@ -41,7 +40,7 @@ jna="${JNA_JAR:-/usr/share/java/jna.jar}"
 coroutines="${COROUTINES_JAR:-$(cd "$(dirname "$(readlink -f "$kotlinc")")/.." && pwd)/lib/kotlinx-coroutines-core-jvm.jar}"
 [[ -f "$coroutines" ]] || die "kotlinx-coroutines-core-jvm jar not found at $coroutines (set COROUTINES_JAR)"
 command -v java >/dev/null 2>&1 || die "java not found"
-[[ -f "$photo" ]] || die "test photo not found: $photo (set FIELDPROOF_TESTDATA)"
+[[ -f "$photo" ]] || die "test photo not found: $photo"
 [[ -f "$fixture" ]] || die "fixture not found: $fixture"
 
 cd "$repo"

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use fieldproof_core::imaging::thumbnail;
 use turbojpeg::{Decompressor, Image, PixelFormat, ScalingFactor, Subsamp};
 
-const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/testdata");
+const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data");
 
 fn median(mut v: Vec<Duration>) -> f64 {
     v.sort();

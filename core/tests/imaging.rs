@@ -9,12 +9,12 @@ use std::time::Instant;
 use fieldproof_core::imaging::*;
 use turbojpeg::{Compressor, Image, PixelFormat, ScalingFactor, Subsamp};
 
-const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/testdata");
+const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data");
 const CJK_FONT: &str = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc";
 
 fn photo(name: &str) -> Vec<u8> {
     let path = format!("{TESTDATA}/{name}");
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e} (the repo is cloned next to shared/)"))
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e} (the repository's tests/data)"))
 }
 
 fn photo_1080() -> Vec<u8> {

@@ -21,7 +21,8 @@ chromium_bin="${CHROMIUM:-/usr/bin/chromium}"
 
 cargo build -q -p fieldproof-server --bin fieldproof-server
 cargo build -q -p fieldproof-tests --bin fieldproof-demo
-bin="$root/target/debug/fieldproof-server"
+target="${CARGO_TARGET_DIR:-$root/target}"
+bin="$target/debug/fieldproof-server"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/fieldproof-browser.XXXXXX")"
 server_pid=""
@@ -32,7 +33,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== seeding with the demo ($work)"
-"$root/target/debug/fieldproof-demo" --dir "$work" --no-serve > "$work/demo.log" 2>&1 || { cat "$work/demo.log"; exit 1; }
+"$target/debug/fieldproof-demo" --dir "$work" --no-serve > "$work/demo.log" 2>&1 || { cat "$work/demo.log"; exit 1; }
 data="$work/server"
 
 echo "== serving"

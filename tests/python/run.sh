@@ -5,7 +5,7 @@
 # in FIELDPROOF_SERVER_BIN) and runs pytest on tests/python. Extra arguments go to pytest.
 #
 # Needs: cargo, python3 with pytest (pip install pytest).
-# Test photo: $FIELDPROOF_TESTDATA (default <repo>/../shared/testdata).
+# Test photo: tests/data/photo-1920x1080.jpg in this repository.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -19,8 +19,7 @@ die() {
 
 command -v "$python" >/dev/null 2>&1 || die "$python not found"
 "$python" -m pytest --version >/dev/null 2>&1 || die "pytest missing for $python (pip install pytest)"
-testdata="${FIELDPROOF_TESTDATA:-$repo/../shared/testdata}"
-[[ -f "$testdata/photo-1920x1080.jpg" ]] || die "test photo not found in $testdata (set FIELDPROOF_TESTDATA)"
+[[ -f "$repo/tests/data/photo-1920x1080.jpg" ]] || die "test photo not found: $repo/tests/data/photo-1920x1080.jpg"
 
 cd "$repo"
 
@@ -32,6 +31,6 @@ server="${CARGO_TARGET_DIR:-$repo/target}/debug/fieldproof-server"
 [[ -x "$server" ]] || die "server not built: $server"
 
 echo "== pytest tests/python"
-export FIELDPROOF_PY_BINDINGS="$gen" FIELDPROOF_TESTDATA="$testdata" FIELDPROOF_SERVER_BIN="$server"
+export FIELDPROOF_PY_BINDINGS="$gen" FIELDPROOF_SERVER_BIN="$server"
 # No .pytest_cache in the working tree.
 "$python" -m pytest -q -p no:cacheprovider tests/python "$@"

@@ -29,7 +29,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 BINDINGS = Path(os.environ.get("FIELDPROOF_PY_BINDINGS", REPO / "target" / "bindings" / "python"))
-TESTDATA = Path(os.environ.get("FIELDPROOF_TESTDATA", REPO.parent / "shared" / "testdata"))
+TESTDATA = REPO / "tests" / "data"
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
 SERVER_BIN = Path(os.environ.get("FIELDPROOF_SERVER_BIN", TARGET / "debug" / "fieldproof-server"))
 FIXTURE = REPO / "tests" / "fixtures" / "reference.json"

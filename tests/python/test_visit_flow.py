@@ -16,7 +16,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 BINDINGS = Path(os.environ.get("FIELDPROOF_PY_BINDINGS", REPO / "target" / "bindings" / "python"))
-TESTDATA = Path(os.environ.get("FIELDPROOF_TESTDATA", REPO.parent / "shared" / "testdata"))
+TESTDATA = REPO / "tests" / "data"
 FIXTURE = REPO / "tests" / "fixtures" / "reference.json"
 PHOTO = TESTDATA / "photo-1920x1080.jpg"
 
@@ -138,7 +138,7 @@ def finished_visit(core, photo):
 @pytest.fixture(scope="session")
 def photo():
     if not PHOTO.is_file():
-        pytest.fail(f"test photo missing: {PHOTO} (set FIELDPROOF_TESTDATA)")
+        pytest.fail(f"test photo missing: {PHOTO} (the repository's tests/data)")
     return PHOTO.read_bytes()
 
 

@@ -11,15 +11,13 @@ pub const REFERENCE_JSON: &str = include_str!("../fixtures/reference.json");
 /// The date the fixture's plans are for.
 pub const FIXTURE_DAY: &str = "2026-11-23";
 
-/// Path of a file in the shared test data folder (`../shared/testdata` beside the repository).
+/// Path of a file in the repository's test data folder, `tests/data/` (see its README).
 pub fn testdata(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/testdata")
-        .join(name)
+    std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data")).join(name)
 }
 
-/// The demo's shelf photo: the real camera photo beside the repository when it is there, else a
-/// synthetic shelf (rows of coloured packs) made here, so the demo needs no set-up.
+/// The demo's shelf photo: the real camera photo from `tests/data/`, else (a demo binary run
+/// away from its source tree) a synthetic shelf (rows of coloured packs) made here.
 pub fn demo_photo() -> Vec<u8> {
     if let Ok(bytes) = std::fs::read(testdata("photo-1920x1080.jpg")) {
         return bytes;

@@ -108,16 +108,13 @@ pub fn choice(c: &str) -> AnswerValue {
     AnswerValue::Choice { choice_id: c.into() }
 }
 
-/// The real 1920x1080 camera photo from `../shared/testdata`.
+/// The real 1920x1080 camera photo from the repository's `tests/data/`.
 pub fn photo_bytes() -> Vec<u8> {
     static PHOTO: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     PHOTO
         .get_or_init(|| {
-            let p = concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../shared/testdata/photo-1920x1080.jpg"
-            );
-            std::fs::read(p).expect("../shared/testdata/photo-1920x1080.jpg beside the repository")
+            let p = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/photo-1920x1080.jpg");
+            std::fs::read(p).expect("tests/data/photo-1920x1080.jpg in the repository")
         })
         .clone()
 }

@@ -28,7 +28,10 @@ pub fn reference_file() -> PathBuf {
 }
 
 pub fn test_photo() -> PathBuf {
-    workspace().join("../shared/testdata/photo-1920x1080.jpg")
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/data/photo-1920x1080.jpg"
+    ))
 }
 
 pub fn now_ms() -> i64 {

@@ -4,7 +4,7 @@
 //! server is printed, with where to look. No set-up: the embedded Shanghai reference data, a
 //! fresh folder under the system's temporary directory.
 //!
-//! `cargo run --bin fieldproof-demo [-- --dir PATH] [--serve | --no-serve]`
+//! `cargo run --bin fieldproof-demo [-- --dir PATH] [--serve | --no-serve]`, `-- --help` for usage.
 //!
 //! It ends with the head-office page's address and a demo account, and keeps serving until
 //! Ctrl-C when run in a terminal (`--serve` / `--no-serve` decide explicitly; scripts and CI get
@@ -19,24 +19,82 @@ use fieldproof_tests::server::ServerProcess;
 const HOUR: i64 = 3_600_000;
 const MIN: i64 = 60_000;
 
+const USAGE: &str = "\
+Usage: fieldproof-demo [--dir PATH] [--serve | --no-serve]
+       cargo run --bin fieldproof-demo [-- OPTIONS]
+
+Starts the sync server (embedded SQLite, loopback, a free port) with the Shanghai reference
+data; three reps work a day offline on their phones (check-ins with GPS, store checks, shelf
+photos with the evidence watermark, a mock GPS fix, a clock set back, a photo reused) and sync in
+the evening; the supervisor's phone pulls the team's visits; prints what the server caught and
+where to look, and ends with a one-time link that opens head office's web page signed in.
+Takes a few seconds once built; needs no set-up.
+
+Options:
+  --dir PATH    folder for the phones' databases and the server's data
+                (default: a new folder under the system's temporary directory)
+  --serve       keep serving head office's page until Ctrl-C (the default in a terminal)
+  --no-serve    stop the server at the end (the default when output is not a terminal)
+  -h, --help    print this help and exit
+";
+
+struct Options {
+    dir: Option<std::path::PathBuf>,
+    serve: Option<bool>,
+}
+
+/// `Ok(None)`: help was asked for. `Err`: what is wrong with the arguments.
+fn parse_args(args: impl IntoIterator<Item = String>) -> std::result::Result<Option<Options>, String> {
+    let mut opts = Options {
+        dir: None,
+        serve: None,
+    };
+    let mut args = args.into_iter();
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--dir" => match args.next() {
+                Some(p) if !p.starts_with("--") => opts.dir = Some(p.into()),
+                _ => return Err("--dir needs a folder".into()),
+            },
+            "--serve" | "--no-serve" => {
+                let serve = a == "--serve";
+                if opts.serve.is_some_and(|s| s != serve) {
+                    return Err("--serve and --no-serve together".into());
+                }
+                opts.serve = Some(serve);
+            }
+            _ => return Err(format!("unknown argument {a:?}")),
+        }
+    }
+    Ok(Some(opts))
+}
+
 fn main() {
-    if let Err(e) = run() {
+    let opts = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(opts)) => opts,
+        Ok(None) => {
+            print!("{USAGE}");
+            return;
+        }
+        Err(e) => {
+            eprint!("fieldproof-demo: {e}\n\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = run(opts) {
         eprintln!("demo failed: [{}] {e}", e.code());
         std::process::exit(1);
     }
 }
 
-fn run() -> Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let dir = match args.iter().skip_while(|a| *a != "--dir").nth(1) {
-        Some(p) => std::path::PathBuf::from(p),
-        None => std::env::temp_dir().join(format!("fieldproof-demo-{}", std::process::id())),
-    };
-    let keep_serving = if args.iter().any(|a| a == "--no-serve") {
-        false
-    } else {
-        args.iter().any(|a| a == "--serve") || std::io::IsTerminal::is_terminal(&std::io::stdout())
-    };
+fn run(opts: Options) -> Result<()> {
+    let dir = opts
+        .dir
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("fieldproof-demo-{}", std::process::id())));
+    let keep_serving = opts
+        .serve
+        .unwrap_or_else(|| std::io::IsTerminal::is_terminal(&std::io::stdout()));
     std::fs::create_dir_all(&dir).map_err(|e| Error::Internal(format!("{}: {e}", dir.display())))?;
     let db = dir.join("li.db");
 

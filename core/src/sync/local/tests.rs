@@ -469,9 +469,9 @@ fn photo_upload_state_decides_what_is_sent_again() {
     assert!(photos_of_ops(&core.lock().conn, &ops).unwrap().is_empty());
     let jpeg = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/testdata/photo-1920x1080.jpg"
+        "/../tests/data/photo-1920x1080.jpg"
     ))
-    .expect("../shared/testdata/photo-1920x1080.jpg beside the repository");
+    .expect("tests/data/photo-1920x1080.jpg in the repository");
     let shot = core
         .capture_photo(
             &crate::CaptureRequest {
