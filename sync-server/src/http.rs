@@ -222,6 +222,11 @@ pub(crate) async fn read_body(
     }
 }
 
+/// A sync route's body: its own size limit, the server's body timeout.
+async fn route_body(store: &Store, parts: &Parts, body: Body, limit: u64) -> ApiResult<Bytes> {
+    read_body(body, &parts.headers, limit, store.limits.body_timeout).await
+}
+
 fn path_and_query(parts: &Parts) -> String {
     parts
         .uri
@@ -282,13 +287,7 @@ async fn enrol(
     req: Request,
 ) -> ApiResult<Json<fieldproof_core::sync::wire::EnrolResponse>> {
     let (parts, body) = req.into_parts();
-    let bytes = read_body(
-        body,
-        &parts.headers,
-        store.limits.max_other_bytes,
-        store.limits.body_timeout,
-    )
-    .await?;
+    let bytes = route_body(&store, &parts, body, store.limits.max_other_bytes).await?;
     let enrol: EnrolRequest = parse_json(&bytes)?;
     blocking(move || store.enrol(&enrol, now_ms())).await.map(Json)
 }
@@ -296,13 +295,7 @@ async fn enrol(
 async fn push(State(store): State<Arc<Store>>, req: Request) -> ApiResult<Json<PushResponse>> {
     let (parts, body) = req.into_parts();
     let h = signed_headers(&store, &parts).await?;
-    let bytes = read_body(
-        body,
-        &parts.headers,
-        store.limits.max_push_bytes,
-        store.limits.body_timeout,
-    )
-    .await?;
+    let bytes = route_body(&store, &parts, body, store.limits.max_push_bytes).await?;
     let pq = path_and_query(&parts);
     let method = parts.method.as_str().to_owned();
     blocking(move || {
@@ -324,13 +317,7 @@ async fn push(State(store): State<Arc<Store>>, req: Request) -> ApiResult<Json<P
 async fn photo_offer(State(store): State<Arc<Store>>, req: Request) -> ApiResult<Json<PhotoStatus>> {
     let (parts, body) = req.into_parts();
     let h = signed_headers(&store, &parts).await?;
-    let bytes = read_body(
-        body,
-        &parts.headers,
-        store.limits.max_other_bytes,
-        store.limits.body_timeout,
-    )
-    .await?;
+    let bytes = route_body(&store, &parts, body, store.limits.max_other_bytes).await?;
     let pq = path_and_query(&parts);
     let method = parts.method.as_str().to_owned();
     blocking(move || {
@@ -350,13 +337,7 @@ async fn photo_chunk(State(store): State<Arc<Store>>, req: Request) -> ApiResult
         .ok_or_else(|| ApiError::InvalidQuery("query parameter `offset` is required".into()))?
         .parse::<u64>()
         .map_err(|e| ApiError::InvalidQuery(format!("query parameter `offset`: {e}")))?;
-    let bytes = read_body(
-        body,
-        &parts.headers,
-        store.limits.max_chunk_bytes,
-        store.limits.body_timeout,
-    )
-    .await?;
+    let bytes = route_body(&store, &parts, body, store.limits.max_chunk_bytes).await?;
     let pq = path_and_query(&parts);
     let method = parts.method.as_str().to_owned();
     blocking(move || {
@@ -371,13 +352,7 @@ async fn photo_status(State(store): State<Arc<Store>>, req: Request) -> ApiResul
     let (parts, body) = req.into_parts();
     let h = signed_headers(&store, &parts).await?;
     let sha = sha_from_path(&parts)?;
-    let bytes = read_body(
-        body,
-        &parts.headers,
-        store.limits.max_other_bytes,
-        store.limits.body_timeout,
-    )
-    .await?;
+    let bytes = route_body(&store, &parts, body, store.limits.max_other_bytes).await?;
     let pq = path_and_query(&parts);
     let method = parts.method.as_str().to_owned();
     blocking(move || {
@@ -408,13 +383,7 @@ async fn pull(State(store): State<Arc<Store>>, req: Request) -> ApiResult<Json<P
             ))
         })?,
     };
-    let bytes = read_body(
-        body,
-        &parts.headers,
-        store.limits.max_other_bytes,
-        store.limits.body_timeout,
-    )
-    .await?;
+    let bytes = route_body(&store, &parts, body, store.limits.max_other_bytes).await?;
     let pq = path_and_query(&parts);
     let method = parts.method.as_str().to_owned();
     blocking(move || {

@@ -15,8 +15,6 @@ use argon2::password_hash::PasswordHasher;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 
-use crate::store::lock;
-
 /// Queued checks per worker, beyond the one it is running.
 const QUEUE_PER_WORKER: usize = 16;
 /// The most Argon2 memory a stored hash may ask for (64 MiB; ours use 19 MiB): a hash with a
@@ -163,7 +161,8 @@ impl Checker {
 fn work(rx: &Mutex<Receiver<Job>>) {
     let mut blocks = Vec::new();
     loop {
-        let job = match lock(rx).recv() {
+        // A poisoned lock only means another worker panicked while waiting: the receiver is fine.
+        let job = match rx.lock().unwrap_or_else(|p| p.into_inner()).recv() {
             Ok(job) => job,
             Err(_) => return,
         };

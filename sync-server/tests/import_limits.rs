@@ -17,7 +17,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{Resp, Server, admin, http, reference_file};
+use common::{Resp, Server, Session, admin, admin_ok, h, http, reference_file};
 use fieldproof_server::import::{
     ImportError, ImportKind, ImportLimits, LimitError, import_csv, import_file, parse_csv, parse_file,
 };
@@ -536,66 +536,21 @@ fn limits_are_exact_and_errors_name_the_place() {
 
 // --- the real server ------------------------------------------------------------------------
 
-fn vm_hwm_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM in /proc/PID/status")
-}
-
-fn h(k: &str, v: &str) -> (String, String) {
-    (k.to_string(), v.to_string())
-}
-
-fn cookie_value(r: &Resp, name: &str) -> Option<String> {
-    r.headers
-        .iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
-        .find_map(|(_, c)| {
-            c.split(';')
-                .next()?
-                .strip_prefix(&format!("{name}="))
-                .map(str::to_string)
-        })
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    let key = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&key)
-        .unwrap_or_else(|| panic!("no {name} field in {html}"))
-        + key.len();
-    html[start..start + html[start..].find('"').unwrap()].to_string()
-}
-
-/// Signed in as head office: the session cookie and the form token of the import form.
-struct Session {
+/// Signed in as head office (the shared sign-in helper), with the import form's token.
+struct Importer {
     addr: SocketAddr,
     cookie: String,
     csrf: String,
 }
 
-fn sign_in(addr: SocketAddr) -> Session {
-    let form = http(addr, "GET", "/app/login", &[], b"");
-    let token = cookie_value(&form, "fp_login_csrf").unwrap();
-    let body = format!("csrf={token}&next=%2Fapp%2Fdata&user=boss&password={ADMIN_PW}");
-    let r = http(
+fn sign_in(addr: SocketAddr) -> Importer {
+    let session = Session::new(addr, "boss", ADMIN_PW);
+    let csrf = session.csrf();
+    Importer {
         addr,
-        "POST",
-        "/app/login",
-        &[
-            h("Cookie", &format!("fp_login_csrf={token}")),
-            h("Content-Type", "application/x-www-form-urlencoded"),
-        ],
-        body.as_bytes(),
-    );
-    assert_eq!(r.status, 303, "{}", r.text());
-    let cookie = format!("fp_session={}", cookie_value(&r, "fp_session").unwrap());
-    let page = http(addr, "GET", "/app/data", &[h("Cookie", &cookie)], b"");
-    let csrf = hidden(&page.text(), "csrf");
-    Session { addr, cookie, csrf }
+        cookie: session.cookie,
+        csrf,
+    }
 }
 
 const BOUNDARY: &str = "fieldproof-import-test-7d3f0c";
@@ -612,7 +567,7 @@ fn multipart(csrf: &str, file_name: &str, bytes: &[u8]) -> Vec<u8> {
     body
 }
 
-impl Session {
+impl Importer {
     fn import(&self, file_name: &str, bytes: &[u8], lang: &str) -> Resp {
         http(
             self.addr,
@@ -634,15 +589,6 @@ impl Session {
 fn data_code(html: &str) -> Option<String> {
     let start = html.find("data-code=\"")? + "data-code=\"".len();
     Some(html[start..start + html[start..].find('"')?].to_string())
-}
-
-fn admin_ok(dir: &Path, args: &[&str]) {
-    let out = admin(dir, args);
-    assert!(
-        out.status.success(),
-        "admin {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn server_with_head_office() -> (tempfile::TempDir, Server) {
@@ -674,7 +620,7 @@ fn the_server_refuses_every_bomb_in_bounded_memory_and_stays_up() {
     let (dir, server) = server_with_head_office();
     let session = sign_in(server.addr);
     let stores = store_count(dir.path());
-    let baseline = vm_hwm_kib(server.pid());
+    let baseline = server.proc_kib("VmHWM");
     for (i, b) in bombs().iter().enumerate() {
         // Both languages, alternately: the refusal is the code's text in the reader's language.
         let (lang, word) = match (i % 2 == 0, b.code == UNREADABLE) {
@@ -693,7 +639,7 @@ fn the_server_refuses_every_bomb_in_bounded_memory_and_stays_up() {
         assert_eq!(health.status, 200, "{}", b.name);
         assert_eq!(store_count(dir.path()), stores, "{}: nothing imported", b.name);
     }
-    let peak = vm_hwm_kib(server.pid());
+    let peak = server.proc_kib("VmHWM");
     println!(
         "server peak memory (VmHWM): {} KiB at start, {} KiB after every bomb (bound {} KiB)",
         baseline, peak, SERVER_PEAK_BOUND_KIB
