@@ -164,17 +164,7 @@ impl ReuseIndex {
                 rows.push((d, sha));
             }
         });
-        let total = rows.len();
-        rows.sort_unstable();
-        let found = rows
-            .into_iter()
-            .take(limit)
-            .map(|(distance, sha)| Found {
-                sha256: sha_hex(sha),
-                distance,
-            })
-            .collect();
-        (total, found)
+        closest(rows, limit)
     }
 
     /// The same answer as [`ReuseIndex::matches`] by comparing with every row: the reference
@@ -189,7 +179,7 @@ impl ReuseIndex {
     ) -> (usize, Vec<Found>) {
         let visit = visit_key(visit_id);
         let own = sha_bytes(sha256);
-        let mut rows: Vec<(u32, &[u8; 32])> = self
+        let rows: Vec<(u32, &[u8; 32])> = self
             .hashes
             .iter()
             .zip(&self.visits)
@@ -199,17 +189,7 @@ impl ReuseIndex {
                 (d <= REUSE_THRESHOLD && v != visit && Some(sha) != own.as_ref()).then_some((d, sha))
             })
             .collect();
-        let total = rows.len();
-        rows.sort_unstable();
-        let found = rows
-            .into_iter()
-            .take(limit)
-            .map(|(distance, sha)| Found {
-                sha256: sha_hex(sha),
-                distance,
-            })
-            .collect();
-        (total, found)
+        closest(rows, limit)
     }
 
     /// Bytes held (the columns' and tables' allocations).
@@ -223,6 +203,22 @@ impl ReuseIndex {
         let headers = self.tables.len() * BUCKETS * std::mem::size_of::<Vec<(u64, u32)>>();
         self.hashes.capacity() * 8 + self.visits.capacity() * 8 + self.shas.capacity() * 32 + slots + headers
     }
+}
+
+/// (all matches, the `limit` closest, closest first): the one ordering of the index's answer and
+/// the scan's, so the two can be compared exactly.
+fn closest(mut rows: Vec<(u32, &[u8; 32])>, limit: usize) -> (usize, Vec<Found>) {
+    let total = rows.len();
+    rows.sort_unstable();
+    let found = rows
+        .into_iter()
+        .take(limit)
+        .map(|(distance, sha)| Found {
+            sha256: sha_hex(sha),
+            distance,
+        })
+        .collect();
+    (total, found)
 }
 
 #[cfg(test)]
