@@ -301,7 +301,7 @@ impl LimitError {
 
 impl std::fmt::Display for LimitError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&crate::web::i18n::Lang::En.message(self.code(), &self.params()))
+        f.write_str(&crate::i18n::Lang::En.message(self.code(), &self.params()))
     }
 }
 
@@ -1577,7 +1577,7 @@ mod tests {
 
     #[test]
     fn every_limit_error_has_its_words_with_every_parameter_in_both_languages() {
-        use crate::web::i18n::{Lang, MESSAGES};
+        use crate::i18n::{Lang, MESSAGES};
         for e in every_limit_error() {
             assert!(
                 MESSAGES.iter().any(|(k, _, _)| *k == e.code()),

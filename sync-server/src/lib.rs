@@ -17,6 +17,7 @@ pub mod db;
 mod error;
 pub mod export;
 mod http;
+pub mod i18n;
 pub mod import;
 mod ingest;
 mod listen;

@@ -1,0 +1,275 @@
+//! The reader's language and the catalogues of coded messages (exception and photo-problem
+//! codes, import refusals) in English and Simplified Chinese. A leaf: the pages, the export and
+//! the import all use it without depending on each other. The page strings themselves live in
+//! `web::i18n`.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Zh,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh-CN",
+        }
+    }
+
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::En => Lang::Zh,
+            Lang::Zh => Lang::En,
+        }
+    }
+
+    /// `en`, `zh`, `zh-CN` (any case); anything else is not a language we have.
+    pub fn parse(s: &str) -> Option<Lang> {
+        let s = s.trim().to_ascii_lowercase();
+        if s == "en" || s.starts_with("en-") {
+            Some(Lang::En)
+        } else if s == "zh" || s.starts_with("zh-") || s.starts_with("zh_") {
+            Some(Lang::Zh)
+        } else {
+            None
+        }
+    }
+
+    /// The first language of `Accept-Language` we have, by the browser's order (q values are
+    /// taken as given in order; browsers list them descending).
+    pub fn from_accept_language(header: &str) -> Lang {
+        for part in header.split(',') {
+            let tag = part.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            if tag.starts_with("zh") {
+                return Lang::Zh;
+            }
+            if tag.starts_with("en") {
+                return Lang::En;
+            }
+        }
+        Lang::En
+    }
+
+    /// An exception or photo-problem code in words; an unknown code shows as itself.
+    pub fn code_words(self, code: &str) -> String {
+        match CODES.iter().find(|(k, _, _)| *k == code) {
+            Some((_, en, zh)) => match self {
+                Lang::En => (*en).to_string(),
+                Lang::Zh => (*zh).to_string(),
+            },
+            None => code.to_string(),
+        }
+    }
+}
+
+/// A message given as a code and parameters (e.g. an import limit), in words: the code's
+/// template from [`MESSAGES`] with each `{name}` replaced by its parameter. An unknown code
+/// shows as itself with its parameters, so nothing said is lost.
+impl Lang {
+    pub fn message(self, code: &str, params: &[(&str, String)]) -> String {
+        let Some((_, en, zh)) = MESSAGES.iter().find(|(k, _, _)| *k == code) else {
+            let list: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            return format!("{code} ({})", list.join(", "));
+        };
+        let mut out = match self {
+            Lang::En => (*en).to_string(),
+            Lang::Zh => (*zh).to_string(),
+        };
+        for (k, v) in params {
+            out = out.replace(&format!("{{{k}}}"), v);
+        }
+        out
+    }
+}
+
+/// Messages with parameters: (code, English, 中文), `{name}` for a parameter. The import's
+/// limits (`crate::import::LimitError`); the CLI prints the English.
+pub const MESSAGES: &[(&str, &str, &str)] = &[
+    (
+        "import_file_too_large",
+        "The file is larger than {limit}, the most an import takes. Split it into several files.",
+        "文件超过 {limit}，超出导入上限。请拆分为多个文件。",
+    ),
+    (
+        "import_too_many_members",
+        "The workbook holds more than {limit} parts; it is not a spreadsheet this reads.",
+        "该工作簿包含超过 {limit} 个部件，不是可读取的电子表格。",
+    ),
+    (
+        "import_member_too_large",
+        "The workbook part {member} unpacks to more than {limit}.",
+        "工作簿部件 {member} 解压后超过 {limit}。",
+    ),
+    (
+        "import_unpacked_too_large",
+        "The workbook unpacks to more than {limit}. Split it into several files.",
+        "工作簿解压后超过 {limit}。请拆分为多个文件。",
+    ),
+    (
+        "import_shared_strings_too_large",
+        "The workbook's text table unpacks to more than {limit}. Split it into several files.",
+        "工作簿的文本表解压后超过 {limit}。请拆分为多个文件。",
+    ),
+    (
+        "import_too_many_shared_strings",
+        "The workbook's text table holds more than {limit} entries.",
+        "工作簿的文本表超过 {limit} 条。",
+    ),
+    (
+        "import_too_many_sheets",
+        "The workbook has more than {limit} sheets named Stores, Products or Plans (门店, 产品, 计划).",
+        "工作簿中名为 Stores、Products、Plans（门店、产品、计划）的工作表超过 {limit} 个。",
+    ),
+    (
+        "import_sheet_too_large",
+        "Sheet {sheet} says it spans {dimension}, beyond what an import reads (rows 1 to {last_row}, columns A to {last_column}). Delete the rows and columns after your data and save again.",
+        "工作表 {sheet} 的范围为 {dimension}，超出导入读取的范围（第 1 至 {last_row} 行，A 至 {last_column} 列）。请删除数据之后的行和列，然后重新保存。",
+    ),
+    (
+        "import_cell_out_of_range",
+        "Sheet {sheet}: cell {cell} is beyond what an import reads (rows 1 to {last_row}, columns A to {last_column}). Delete it, or split the file.",
+        "工作表 {sheet}：单元格 {cell} 超出导入读取的范围（第 1 至 {last_row} 行，A 至 {last_column} 列）。请删除该单元格或拆分文件。",
+    ),
+    (
+        "import_too_many_rows",
+        "Sheet {sheet} has more than {limit} rows after the header. Split it into several files.",
+        "工作表 {sheet} 除表头外超过 {limit} 行。请拆分为多个文件。",
+    ),
+    (
+        "import_too_many_cells",
+        "The file holds more than {limit} cells. Split it into several files.",
+        "文件超过 {limit} 个单元格。请拆分为多个文件。",
+    ),
+    (
+        "import_cell_too_long",
+        "Sheet {sheet}: cell {cell} holds more than {limit} of text.",
+        "工作表 {sheet}：单元格 {cell} 的文字超过 {limit}。",
+    ),
+    (
+        "import_busy",
+        "Another import is running. Try again when it is done.",
+        "另一个导入正在进行，请在其完成后重试。",
+    ),
+    (
+        "import_body_timeout",
+        "The file did not arrive within {seconds} seconds. Check the connection and try again.",
+        "文件未在 {seconds} 秒内上传完成。请检查网络后重试。",
+    ),
+    (
+        "import_too_much_text",
+        "The file's cells hold more than {limit} of text together. Split it into several files.",
+        "文件中单元格的文字合计超过 {limit}。请拆分为多个文件。",
+    ),
+];
+
+/// Exception codes and photo problems in words: (code, English, 中文).
+pub const CODES: &[(&str, &str, &str)] = &[
+    (
+        "outside_geofence",
+        "Checked in outside the geofence",
+        "在地理围栏外签到",
+    ),
+    ("mock_location", "Mock location (fake GPS)", "虚拟定位"),
+    (
+        "clock_jump",
+        "Clock jump (time changed on the phone)",
+        "篡改时间（手机时间跳变）",
+    ),
+    (
+        "clock_skew",
+        "Phone clock far from server time",
+        "手机时间与服务器相差过大",
+    ),
+    ("possible_reuse", "Reused photo", "重复照片"),
+    ("chain_gap", "Gap in the device's record chain", "设备记录链缺失"),
+    ("chain_fork", "Forked device record chain", "设备记录链分叉"),
+    ("reordered", "Records out of order", "记录顺序错乱"),
+    ("backdated", "Backdated record", "记录时间倒填"),
+    (
+        "price_gap_unexplained",
+        "Price gap without a negotiation note",
+        "价格差异未填写议价说明",
+    ),
+    ("bad_signature", "Bad signature", "签名无效"),
+    (
+        "image_hash_mismatch",
+        "Photo bytes changed after signing",
+        "照片签名后被修改",
+    ),
+    ("code_mismatch", "Evidence code does not match", "防伪码不符"),
+    ("unknown_key", "Signed by an unknown key", "未知密钥签名"),
+    ("revoked_key", "Signed by a revoked device", "已吊销设备签名"),
+    ("malformed_entry", "Malformed record", "记录格式错误"),
+    ("not_a_photo", "Not a photo", "不是照片"),
+    ("photo_missing", "Photo not received", "照片未上传"),
+    ("photo_unreadable", "Photo cannot be decoded", "照片无法解码"),
+    (
+        "photo_hash_mismatch",
+        "Upload did not match its hash",
+        "上传内容与哈希不符",
+    ),
+    ("no_fix", "No location fix", "无定位"),
+    ("low_accuracy", "Low location accuracy", "定位精度低"),
+    ("stale_fix", "Stale location fix", "定位过时"),
+    ("unknown_store", "Unknown store", "未知门店"),
+    ("unknown_visit", "Unknown visit", "未知拜访"),
+    ("supervisor_flag", "Flagged by a supervisor", "督导标记"),
+];
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn language_is_chosen_from_the_header() {
+        assert_eq!(Lang::from_accept_language("zh-CN,zh;q=0.9,en;q=0.8"), Lang::Zh);
+        assert_eq!(Lang::from_accept_language("zh-TW"), Lang::Zh);
+        assert_eq!(Lang::from_accept_language("en-US,en;q=0.9"), Lang::En);
+        assert_eq!(Lang::from_accept_language("fr-FR,zh;q=0.5"), Lang::Zh);
+        assert_eq!(Lang::from_accept_language("de"), Lang::En);
+        assert_eq!(Lang::from_accept_language(""), Lang::En);
+        assert_eq!(Lang::parse("zh-CN"), Some(Lang::Zh));
+        assert_eq!(Lang::parse("EN"), Some(Lang::En));
+        assert_eq!(Lang::parse("<script>"), None);
+        assert_eq!(Lang::En.code_words("mock_location"), "Mock location (fake GPS)");
+        assert_eq!(Lang::En.code_words("new_code"), "new_code");
+    }
+
+    #[test]
+    fn messages_fill_their_parameters_in_both_languages() {
+        let params = [
+            ("sheet", "Stores".to_string()),
+            ("cell", "XFD1048576".to_string()),
+        ];
+        for lang in [Lang::En, Lang::Zh] {
+            let m = lang.message(
+                "import_cell_too_long",
+                &[params[0].clone(), params[1].clone(), ("limit", "4 KiB".into())],
+            );
+            assert!(
+                m.contains("Stores") && m.contains("XFD1048576") && m.contains("4 KiB"),
+                "{m}"
+            );
+            assert!(!m.contains('{'), "{m}");
+        }
+        assert_eq!(
+            Lang::Zh.message("new_code", &params),
+            "new_code (sheet=Stores, cell=XFD1048576)"
+        );
+        // Every placeholder of a template is in both languages (a translation cannot drop one).
+        for (code, en, zh) in MESSAGES {
+            let names = |t: &str| {
+                let mut v: Vec<String> = t
+                    .split('{')
+                    .skip(1)
+                    .filter_map(|p| p.split_once('}').map(|(n, _)| n.to_string()))
+                    .collect();
+                v.sort();
+                v
+            };
+            assert_eq!(names(en), names(zh), "{code}");
+        }
+    }
+}
