@@ -28,6 +28,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::auth::Authenticated;
+use crate::codes::{self, Action as Acted, ExceptionParams as P};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{NewException, Store, Writer, publish_team_visits, raise, resolve};
 
@@ -131,6 +132,9 @@ struct ReportBody {
     objections: Vec<Value>,
     #[serde(default)]
     next_steps: Vec<Value>,
+    /// `YYYY-MM-DD`, when the rep set a follow-up.
+    #[serde(default)]
+    follow_up_date: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -610,7 +614,9 @@ impl ApplyCtx<'_, '_> {
         subject: &str,
         photo: Option<&str>,
         detail: String,
+        params: P,
     ) -> ApiResult<()> {
+        let params = params.to_json();
         let e = NewException {
             code,
             device_id: Some(self.device_id),
@@ -621,7 +627,7 @@ impl ApplyCtx<'_, '_> {
             photo_sha256: photo,
             subject,
             detail,
-            params: None,
+            params: Some(params),
         };
         if raise(self.tx, &e, self.now_ms)? {
             self.exceptions.push(code.to_string());
@@ -686,6 +692,7 @@ impl ApplyCtx<'_, '_> {
                 &f.op_id,
                 None,
                 format!("op seq {} does not verify with the device key", f.seq),
+                P::BadSignature(codes::BadSignature { seq: f.seq }),
             )?;
             return self.reject(c, "bad_signature", vec!["bad_signature".into()]);
         }
@@ -718,18 +725,32 @@ impl ApplyCtx<'_, '_> {
                     exceptions: vec![],
                 });
             }
-            (Some(_), _) => Some("another entry with this op id is already stored".to_string()),
-            (None, Some(other)) => Some(format!("op {other} is already stored at seq {}", f.seq)),
+            (Some(_), _) => Some((
+                "another entry with this op id is already stored".to_string(),
+                codes::Fork::OpIdReused,
+                None,
+            )),
+            (None, Some(other)) => Some((
+                format!("op {other} is already stored at seq {}", f.seq),
+                codes::Fork::SeqTaken,
+                Some(other),
+            )),
             (None, None) => None,
         };
-        if let Some(detail) = conflict {
+        if let Some((detail, fork, other_op_id)) = conflict {
             let scope = Scope {
                 user_id: Some(self.device_user),
                 visit_id,
                 store_id: None,
                 op_id: &f.op_id,
             };
-            self.raise(&scope, "chain_fork", &f.op_id, None, detail)?;
+            let params = P::Chain(codes::Chain {
+                seq: f.seq,
+                previous_seq: None,
+                fork: Some(fork),
+                other_op_id,
+            });
+            self.raise(&scope, "chain_fork", &f.op_id, None, detail, params)?;
             return self.reject(c, "conflicting_duplicate", vec!["chain_fork".into()]);
         }
 
@@ -809,7 +830,13 @@ impl ApplyCtx<'_, '_> {
                 "backdated" => format!("seq {} has an earlier clock than the entry before it", f.seq),
                 _ => format!("seq {} does not link to the previous entry's hash", f.seq),
             };
-            self.raise(&scope, code, &f.op_id, None, detail)?;
+            let params = P::Chain(codes::Chain {
+                seq: f.seq,
+                previous_seq: Some(head.seq),
+                fork: (*code == "chain_fork").then_some(codes::Fork::BrokenLink),
+                other_op_id: None,
+            });
+            self.raise(&scope, code, &f.op_id, None, detail, params)?;
             push_code(&mut codes, code);
         }
 
@@ -826,6 +853,11 @@ impl ApplyCtx<'_, '_> {
                 "",
                 None,
                 format!("device clock moved {:+} s against time since boot", drift / 1000),
+                P::ClockJump(codes::ClockJump {
+                    observer: codes::Observer::Server,
+                    drift_s: Some(drift / 1000),
+                    seq: f.seq,
+                }),
             )?;
             push_code(&mut codes, "clock_jump");
         }
@@ -835,17 +867,30 @@ impl ApplyCtx<'_, '_> {
         let offset = f.time.server_offset_ms.unwrap_or(0);
         let ahead = f.time.wall_ms.saturating_add(offset).saturating_sub(self.now_ms);
         let skew = if offset.abs() > MAX_CLOCK_SKEW_MS {
-            Some(format!(
-                "device clock was {:+} s off server time when the op was made",
-                -offset / 1000
+            Some((
+                format!(
+                    "device clock was {:+} s off server time when the op was made",
+                    -offset / 1000
+                ),
+                codes::SkewKind::Offset,
+                -offset / 1000,
             ))
         } else if ahead > MAX_CLOCK_SKEW_MS {
-            Some(format!("op time is {} s ahead of server time", ahead / 1000))
+            Some((
+                format!("op time is {} s ahead of server time", ahead / 1000),
+                codes::SkewKind::Ahead,
+                ahead / 1000,
+            ))
         } else {
             None
         };
-        if let Some(detail) = skew {
-            self.raise(&scope, "clock_skew", "", None, detail)?;
+        if let Some((detail, kind, seconds)) = skew {
+            let params = P::ClockSkew(codes::ClockSkew {
+                kind,
+                seconds,
+                seq: f.seq,
+            });
+            self.raise(&scope, "clock_skew", "", None, detail, params)?;
             push_code(&mut codes, "clock_skew");
         }
 
@@ -896,6 +941,10 @@ impl ApplyCtx<'_, '_> {
                         &photo_id,
                         Some(&sha),
                         format!("visit completed but the bytes of photo {photo_id} have not arrived"),
+                        P::Photo(codes::PhotoRef {
+                            photo_id: photo_id.clone(),
+                            sha256: sha.clone(),
+                        }),
                     )?;
                     push_code(&mut codes, "photo_missing");
                 }
@@ -941,6 +990,10 @@ impl ApplyCtx<'_, '_> {
                 visit_id,
                 None,
                 format!("{} for a visit whose check-in the server does not have", f.kind),
+                P::UnknownVisit(codes::UnknownVisit {
+                    op_kind: f.kind.clone(),
+                    seq: f.seq,
+                }),
             )?;
             push_code(&mut codes, "unknown_visit");
         }
@@ -964,6 +1017,18 @@ impl ApplyCtx<'_, '_> {
     }
 
     fn template_rules(&mut self, id: &str, version: u32) -> ApiResult<(TemplateRules, Option<GeofenceMode>)> {
+        Ok(match self.template(id, version)? {
+            Some(t) => (t.rules.clone(), t.rules.geofence_mode),
+            None => (TemplateRules::default(), None),
+        })
+    }
+
+    /// A visit's template, cached per batch; None when the server does not have it.
+    fn template(
+        &mut self,
+        id: &str,
+        version: u32,
+    ) -> ApiResult<Option<std::sync::Arc<fieldproof_core::model::CheckTemplate>>> {
         let key = (id.to_string(), version);
         let t = match self.templates.get(&key) {
             Some(t) => Some(t.clone()),
@@ -982,10 +1047,7 @@ impl ApplyCtx<'_, '_> {
                 })
             }
         };
-        Ok(match t {
-            Some(t) => (t.rules.clone(), t.rules.geofence_mode),
-            None => (TemplateRules::default(), None),
-        })
+        Ok(t)
     }
 
     fn check_in(
@@ -1007,7 +1069,8 @@ impl ApplyCtx<'_, '_> {
                 let outcome = rules::check_location(store, &rules_, mode, p.fix.as_ref(), f.time.wall_ms);
                 for flag in &outcome.flags {
                     let code = flag.code.as_str();
-                    self.raise(scope, code, "check_in", None, flag.detail.clone())?;
+                    let params = check_in_params(flag.code, store, &rules_, p.fix.as_ref(), &outcome, f);
+                    self.raise(scope, code, "check_in", None, flag.detail.clone(), params)?;
                     push_code(codes, code);
                 }
                 (outcome.verdict.as_str(), outcome.distance_m)
@@ -1019,6 +1082,9 @@ impl ApplyCtx<'_, '_> {
                     &p.store_id,
                     None,
                     format!("store {:?} is not in the server's reference data", p.store_id),
+                    P::UnknownStore(codes::UnknownStore {
+                        store_id: p.store_id.clone(),
+                    }),
                 )?;
                 push_code(codes, "unknown_store");
                 ("not_checked", None)
@@ -1050,7 +1116,7 @@ impl ApplyCtx<'_, '_> {
                 f.op_id,
                 self.now_ms
             ])?;
-        self.device_flags(&p.flags, scope, codes)
+        self.device_flags(&p.flags, f.seq, scope, codes)
     }
 
     /// Flags only the device can know (its boot clock, a price gap it computed) come from the
@@ -1058,14 +1124,28 @@ impl ApplyCtx<'_, '_> {
     fn device_flags(
         &mut self,
         flags: &[DeviceFlag],
+        seq: i64,
         scope: &Scope<'_>,
         codes: &mut Vec<String>,
     ) -> ApiResult<()> {
         for flag in flags {
-            let (code, subject) = match FlagCode::parse(&flag.code) {
-                Some(FlagCode::ClockJump) => ("clock_jump", ""),
+            let (code, subject, params) = match FlagCode::parse(&flag.code) {
+                Some(FlagCode::ClockJump) => (
+                    "clock_jump",
+                    "",
+                    P::ClockJump(codes::ClockJump {
+                        observer: codes::Observer::Device,
+                        drift_s: device_drift_s(&flag.detail),
+                        seq,
+                    }),
+                ),
                 Some(FlagCode::PriceGapUnexplained) => {
-                    ("price_gap_unexplained", flag.item_id.as_deref().unwrap_or(""))
+                    let item = flag.item_id.as_deref().unwrap_or("");
+                    (
+                        "price_gap_unexplained",
+                        item,
+                        P::PriceGap(self.price_gap(scope, item)?),
+                    )
                 }
                 _ => continue,
             };
@@ -1074,10 +1154,59 @@ impl ApplyCtx<'_, '_> {
             } else {
                 flag.detail.clone()
             };
-            self.raise(scope, code, subject, None, detail)?;
+            self.raise(scope, code, subject, None, detail, params)?;
             push_code(codes, code);
         }
         Ok(())
+    }
+
+    /// The parameters of a price gap the device flagged on `item_id` (the competitor's price
+    /// item): the prices are the visit's answers as the server holds them now, the threshold the
+    /// visit's template's. What the server lacks stays absent.
+    fn price_gap(&mut self, scope: &Scope<'_>, item_id: &str) -> ApiResult<codes::PriceGap> {
+        let template: Option<(String, u32)> = self
+            .tx
+            .prepare_cached("SELECT template_id, template_version FROM visits WHERE id = ?1")?
+            .query_row([scope.visit_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let template = match template {
+            Some((id, version)) => self.template(&id, version)?,
+            None => None,
+        };
+        let own_item_id = template
+            .as_ref()
+            .and_then(|t| t.item(item_id))
+            .and_then(|i| i.compare_to_item_id.clone());
+        let price = |item: &str| -> ApiResult<Option<i64>> {
+            let value: Option<String> = self
+                .tx
+                .prepare_cached("SELECT value FROM answers WHERE visit_id = ?1 AND item_id = ?2")?
+                .query_row([scope.visit_id, item], |r| r.get(0))
+                .optional()?;
+            Ok(value.and_then(|v| match serde_json::from_str(&v) {
+                Ok(fieldproof_core::model::AnswerValue::Price { cents }) => Some(cents),
+                _ => None,
+            }))
+        };
+        let competitor_cents = price(item_id)?;
+        let own_cents = match &own_item_id {
+            Some(own) => price(own)?,
+            None => None,
+        };
+        let gap_pct = match (competitor_cents, own_cents) {
+            (Some(theirs), Some(ours)) if ours > 0 => {
+                Some(((ours - theirs) as f64 / ours as f64 * 1000.0).round() / 10.0)
+            }
+            _ => None,
+        };
+        Ok(codes::PriceGap {
+            item_id: item_id.to_string(),
+            own_item_id,
+            competitor_cents,
+            own_cents,
+            gap_pct,
+            threshold_pct: template.map(|t| (t.rules.price_gap_threshold * 1000.0).round() / 10.0),
+        })
     }
 
     fn answer(
@@ -1123,7 +1252,7 @@ impl ApplyCtx<'_, '_> {
                 f.op_id
             ])?;
         // The visit's answer count is brought up to date once per batch (publish_team_visits).
-        self.device_flags(&p.raised, scope, codes)?;
+        self.device_flags(&p.raised, f.seq, scope, codes)?;
         for item in &p.cleared {
             resolve(
                 self.tx,
@@ -1191,6 +1320,11 @@ impl ApplyCtx<'_, '_> {
                 &p.photo_id,
                 Some(&p.image_sha256),
                 "the location service reported a mock location when the photo was taken".into(),
+                P::MockLocation(codes::MockLocation {
+                    action: Acted::Photo,
+                    photo_id: Some(p.photo_id.clone()),
+                    sha256: Some(p.image_sha256.clone()),
+                }),
             )?;
             push_code(codes, "mock_location");
         }
@@ -1241,6 +1375,11 @@ impl ApplyCtx<'_, '_> {
                 "check_out",
                 None,
                 "mock location at check-out".into(),
+                P::MockLocation(codes::MockLocation {
+                    action: Acted::CheckOut,
+                    photo_id: None,
+                    sha256: None,
+                }),
             )?;
             push_code(codes, "mock_location");
         }
@@ -1272,11 +1411,61 @@ impl ApplyCtx<'_, '_> {
                     "checked out {:.0} m from the store, radius {:.0} m",
                     d, store.geofence_radius_m
                 ),
+                P::OutsideGeofence(codes::OutsideGeofence {
+                    action: Acted::CheckOut,
+                    distance_m: d,
+                    radius_m: store.geofence_radius_m,
+                }),
             )?;
             push_code(codes, "outside_geofence");
         }
         Ok(())
     }
+}
+
+/// The parameters of a check-in location finding, from the values the rule was given (the
+/// core's flag carries only an English line).
+fn check_in_params(
+    code: FlagCode,
+    store: &StoreRecord,
+    rules_: &TemplateRules,
+    fix: Option<&LocationFix>,
+    outcome: &rules::GeofenceOutcome,
+    f: &EntryFields,
+) -> P {
+    let action = Acted::CheckIn;
+    match (code, fix) {
+        (FlagCode::MockLocation, _) => P::MockLocation(codes::MockLocation {
+            action,
+            photo_id: None,
+            sha256: None,
+        }),
+        (FlagCode::LowAccuracy, Some(fix)) => P::LowAccuracy(codes::LowAccuracy {
+            action,
+            accuracy_m: fix.accuracy_m,
+            limit_m: rules_.max_accuracy_m,
+        }),
+        (FlagCode::StaleFix, Some(fix)) => P::StaleFix(codes::StaleFix {
+            action,
+            age_s: (f.time.wall_ms - fix.fix_time_ms) / 1000,
+            limit_s: rules::MAX_FIX_AGE_MS / 1000,
+        }),
+        (FlagCode::OutsideGeofence, _) => P::OutsideGeofence(codes::OutsideGeofence {
+            action,
+            distance_m: outcome.distance_m.unwrap_or(f64::NAN),
+            radius_m: store.geofence_radius_m,
+        }),
+        _ => P::NoFix(codes::NoFix { action }),
+    }
+}
+
+/// The seconds of a clock jump the device flagged, from the core's line ("device clock moved
+/// +3600 s against time since boot"); None when the line says otherwise.
+fn device_drift_s(detail: &str) -> Option<i64> {
+    let rest = detail.strip_prefix("device clock moved ")?;
+    let (n, tail) = rest.split_once(' ')?;
+    tail.starts_with("s ").then_some(())?;
+    n.trim_start_matches('+').parse().ok()
 }
 
 fn push_code(codes: &mut Vec<String>, code: &str) {
@@ -1290,6 +1479,7 @@ fn f_payload_report(p: &ReportPayload) -> Value {
         "notes": p.report.notes,
         "objections": p.report.objections,
         "next_steps": p.report.next_steps,
+        "follow_up_date": p.report.follow_up_date,
     })
 }
 
@@ -1339,5 +1529,19 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("unknown op kind"), "{e}");
+    }
+
+    #[test]
+    fn device_clock_jump_seconds_are_read_from_the_cores_line() {
+        assert_eq!(
+            device_drift_s("device clock moved +3600 s against time since boot"),
+            Some(3600)
+        );
+        assert_eq!(
+            device_drift_s("device clock moved -90 s against time since boot"),
+            Some(-90)
+        );
+        assert_eq!(device_drift_s("clock_jump flagged by the device"), None);
+        assert_eq!(device_drift_s("device clock moved x s"), None);
     }
 }

@@ -13,6 +13,7 @@
 //! lock is taken. Reads (pulls, authentication) use their own connections.
 
 mod auth;
+pub mod codes;
 pub mod db;
 mod error;
 pub mod export;

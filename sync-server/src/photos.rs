@@ -14,10 +14,13 @@ use fieldproof_core::evidence::{self, KnownKey, SignedEntry};
 use fieldproof_core::imaging;
 use fieldproof_core::sync::wire::{PhotoOffer, PhotoStatus};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::auth::{is_lower_hex, verify_strict, verifying_key};
+use crate::codes::{ExceptionParams, PhotoHashMismatch, PhotoRef, ReuseMatch};
+// The reuse parameters live with every other exception's (`crate::codes`); the pages still name
+// them here.
+pub(crate) use crate::codes::ReuseParams;
 use crate::error::{ApiError, ApiResult};
 use crate::ingest::{parse_photo_manifest, problems_text};
 use crate::store::{NewException, Store, lock, publish_team_visits, raise, resolve};
@@ -29,53 +32,6 @@ pub(crate) mod thumbs;
 /// them all. A scene photographed a thousand times is one exception per photo naming a
 /// readable handful, not a thousand pairs.
 pub(crate) const REUSE_LISTED: usize = 20;
-
-/// The `params` of a `possible_reuse` exception (see `migrations/004_exception_params.sql`).
-///
-/// The rule: a photo's exception lists the photos stored before it (in the order the server
-/// stored the bytes) that it looks like; a photo stored later names it in its own exception,
-/// and an exception is never rewritten. So N photos of one scene make at most N open
-/// exceptions, an exception head office resolved stays resolved, and whether a photo's op or
-/// its bytes came first does not matter (the check runs on the bytes, with the visit from the
-/// signed manifest that came with them).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct ReuseParams {
-    pub photo_id: String,
-    pub sha256: String,
-    pub threshold: u32,
-    /// All earlier photos of other visits within the threshold.
-    pub matches_total: usize,
-    /// The closest [`REUSE_LISTED`] of them, closest first.
-    pub matches: Vec<ReuseMatch>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct ReuseMatch {
-    pub sha256: String,
-    pub distance: u32,
-    pub photo_id: String,
-    pub visit_id: String,
-    pub device_id: String,
-    /// The rep of the matched photo's op, or of its device when the op has not arrived.
-    pub user_id: Option<String>,
-}
-
-impl ReuseParams {
-    /// The one-line `detail` for text-only readers (admin CLI, CSV/XLSX export); pages render
-    /// the params themselves.
-    fn detail(&self) -> String {
-        let closest = self.matches.first().map_or(String::new(), |m| {
-            format!(
-                "; closest: photo {} (sha256 {}) of visit {} from device {}, perceptual distance {}",
-                m.photo_id, m.sha256, m.visit_id, m.device_id, m.distance
-            )
-        });
-        format!(
-            "photo {} (sha256 {}) looks like {} earlier photo(s) of other visits{closest}",
-            self.photo_id, self.sha256, self.matches_total
-        )
-    }
-}
 
 /// `<photos>/<first two hex>/<sha256>.jpg`: a fan-out keeps folders small at millions of photos.
 pub(crate) fn photo_path(photo_dir: &Path, sha256: &str) -> PathBuf {
@@ -355,7 +311,14 @@ impl Store {
                     photo_sha256: Some(sha256),
                     subject: sha256,
                     detail: format!("uploaded bytes hash to {actual}; the upload starts again"),
-                    params: None,
+                    params: Some(
+                        ExceptionParams::PhotoHashMismatch(PhotoHashMismatch {
+                            photo_id: m.map(|m| m.photo_id.clone()),
+                            expected_sha256: sha256.to_string(),
+                            actual_sha256: actual.clone(),
+                        })
+                        .to_json(),
+                    ),
                 },
                 now_ms,
             )?;
@@ -445,16 +408,29 @@ impl Store {
             ],
         )?;
         // (code, detail, params) of each finding on these bytes; the subject is the bytes.
-        let mut findings: Vec<(&str, String, Option<String>)> = verdict
+        let this_photo = || {
+            ExceptionParams::Photo(PhotoRef {
+                photo_id: photo_id.clone(),
+                sha256: sha256.to_string(),
+            })
+            .to_json()
+        };
+        let mut findings: Vec<(&str, String, String)> = verdict
             .problems
             .iter()
-            .map(|p| (p.as_str(), format!("photo {photo_id}: {}", p.as_str()), None))
+            .map(|p| {
+                (
+                    p.as_str(),
+                    format!("photo {photo_id}: {}", p.as_str()),
+                    this_photo(),
+                )
+            })
             .collect();
         if phash.is_none() {
             findings.push((
                 "photo_unreadable",
                 format!("photo {photo_id} could not be decoded for the perceptual hash"),
-                None,
+                this_photo(),
             ));
         }
         if matches_total > 0 {
@@ -490,7 +466,7 @@ impl Store {
             findings.push((
                 "possible_reuse",
                 params.detail(),
-                Some(serde_json::to_string(&params)?),
+                ExceptionParams::Reuse(params).to_json(),
             ));
         }
         for (code, detail, params) in findings {
@@ -504,7 +480,7 @@ impl Store {
                 photo_sha256: Some(sha256),
                 subject: sha256,
                 detail,
-                params,
+                params: Some(params),
             };
             if raise(&tx, &e, now_ms)? {
                 recorded.push(code.to_string());
