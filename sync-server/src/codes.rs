@@ -92,6 +92,8 @@ pub struct OutsideGeofence {
     pub action: Action,
     pub distance_m: f64,
     pub radius_m: f64,
+    /// The store measured against.
+    pub store_id: String,
 }
 
 /// `mock_location`: the location service said the fix was simulated.
@@ -388,6 +390,7 @@ mod tests {
                     action: Action::CheckOut,
                     distance_m: 590.0,
                     radius_m: 150.0,
+                    store_id: "s".into(),
                 }),
             ),
             (

@@ -165,11 +165,7 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
 
 /// Exception codes and photo problems in words: (code, English, 中文).
 pub const CODES: &[(&str, &str, &str)] = &[
-    (
-        "outside_geofence",
-        "Checked in outside the geofence",
-        "在地理围栏外签到",
-    ),
+    ("outside_geofence", "Outside the geofence", "不在地理围栏内"),
     ("mock_location", "Mock location (fake GPS)", "虚拟定位"),
     (
         "clock_jump",
@@ -215,6 +211,13 @@ pub const CODES: &[(&str, &str, &str)] = &[
     ("unknown_store", "Unknown store", "未知门店"),
     ("unknown_visit", "Unknown visit", "未知拜访"),
     ("supervisor_flag", "Flagged by a supervisor", "督导标记"),
+    ("file_missing", "Photo file missing", "照片文件缺失"),
+    (
+        "conflicting_duplicate",
+        "Different record under a used id",
+        "编号重复的不同记录",
+    ),
+    ("wrong_user", "Record of another user", "其他用户的记录"),
 ];
 
 #[cfg(test)]

@@ -1415,6 +1415,7 @@ impl ApplyCtx<'_, '_> {
                     action: Acted::CheckOut,
                     distance_m: d,
                     radius_m: store.geofence_radius_m,
+                    store_id: store.id.clone(),
                 }),
             )?;
             push_code(codes, "outside_geofence");
@@ -1454,6 +1455,7 @@ fn check_in_params(
             action,
             distance_m: outcome.distance_m.unwrap_or(f64::NAN),
             radius_m: store.geofence_radius_m,
+            store_id: store.id.clone(),
         }),
         _ => P::NoFix(codes::NoFix { action }),
     }

@@ -22,11 +22,13 @@ pub mod i18n;
 pub mod import;
 mod ingest;
 mod listen;
+pub mod messages;
 mod metrics;
 mod password;
 mod photos;
 mod pull;
 mod store;
+pub mod values;
 pub mod web;
 
 use std::net::SocketAddr;
