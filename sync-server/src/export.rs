@@ -10,6 +10,10 @@
 //! numbers are numbers, yes/no are booleans, the rest text. The header row is bold and frozen.
 //! CSV has the same columns, UTF-8 with a byte-order mark (Excel then reads Chinese correctly),
 //! dates as `YYYY-MM-DD` and times as `YYYY-MM-DD HH:MM:SS` (local).
+//!
+//! Language: sheet names, column headers and the values people read (visit kind, status,
+//! geofence, exception codes and sentences, photo kinds and problems, template item and choice
+//! labels) follow the reader's language; ids, codes of stores, numbers and dates do not.
 
 use std::collections::HashMap;
 
@@ -18,6 +22,9 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 
 use crate::Store;
+use crate::i18n::Lang;
+use crate::messages::{self, PhotoName};
+use crate::values::{self, TemplateLabels};
 
 /// Local time offset: UTC+08:00.
 pub const LOCAL_OFFSET_MS: i64 = 8 * 3_600_000;
@@ -99,14 +106,39 @@ impl ExportKind {
         }
     }
 
-    /// The sheet's name: `Visits`, `Answers`, `Exceptions`, `Photos`.
+    /// The sheet's English name: `Visits`, `Answers`, `Exceptions`, `Photos`.
     pub fn sheet_name(self) -> &'static str {
-        match self {
-            ExportKind::Visits => "Visits",
-            ExportKind::Answers => "Answers",
-            ExportKind::Exceptions => "Exceptions",
-            ExportKind::Photos => "Photos",
+        self.sheet_title(Lang::En)
+    }
+
+    /// The sheet's name in `lang` (拜访, 检查项, 异常, 照片): also the CSV's name in links.
+    pub fn sheet_title(self, lang: Lang) -> &'static str {
+        let (en, zh) = match self {
+            ExportKind::Visits => ("Visits", "拜访"),
+            ExportKind::Answers => ("Answers", "检查项"),
+            ExportKind::Exceptions => ("Exceptions", "异常"),
+            ExportKind::Photos => ("Photos", "照片"),
+        };
+        match lang {
+            Lang::En => en,
+            Lang::Zh => zh,
         }
+    }
+
+    /// The column headers in `lang`, in the order of [`ExportKind::columns`].
+    pub fn headers(self, lang: Lang) -> Vec<&'static str> {
+        self.columns()
+            .iter()
+            .map(|c| {
+                HEADERS
+                    .iter()
+                    .find(|(k, _, _)| k == c)
+                    .map_or(*c, |(_, en, zh)| match lang {
+                        Lang::En => en,
+                        Lang::Zh => zh,
+                    })
+            })
+            .collect()
     }
 
     /// Case-insensitive [`ExportKind::as_str`].
@@ -117,7 +149,7 @@ impl ExportKind {
             .ok_or_else(|| ExportError::UnknownKind(s.to_string()))
     }
 
-    /// The column headers, in order (the sheet's row 1, the CSV's first line).
+    /// The columns' stable keys, in order (the headers people see are [`ExportKind::headers`]).
     pub fn columns(self) -> &'static [&'static str] {
         match self {
             ExportKind::Visits => &[
@@ -182,6 +214,48 @@ impl ExportKind {
         }
     }
 }
+
+/// Column headers: (key, English, 中文).
+const HEADERS: &[(&str, &str, &str)] = &[
+    ("visit_id", "Visit ID", "拜访编号"),
+    ("date", "Date", "日期"),
+    ("started", "Started", "开始时间"),
+    ("ended", "Ended", "结束时间"),
+    ("duration_min", "Duration (min)", "时长（分钟）"),
+    ("rep_id", "Rep ID", "业务员编号"),
+    ("rep_name", "Rep", "业务员"),
+    ("store_code", "Store code", "门店编码"),
+    ("store_name", "Store", "门店名称"),
+    ("territory", "Territory", "区域"),
+    ("kind", "Kind", "类型"),
+    ("status", "Status", "状态"),
+    ("geofence", "Geofence", "地理围栏"),
+    ("distance_m", "Distance (m)", "距离（米）"),
+    ("score", "Score", "得分"),
+    ("answers", "Answers", "检查项数"),
+    ("photos", "Photos", "照片数"),
+    ("photos_verified", "Verified photos", "已验证照片数"),
+    ("open_exceptions", "Open exceptions", "未处理异常"),
+    ("item_id", "Item", "检查项"),
+    ("value", "Value", "结果"),
+    ("note", "Note", "备注"),
+    ("revision", "Revision", "修改次数"),
+    ("answered_at", "Answered at", "填写时间"),
+    ("id", "No.", "序号"),
+    ("code", "Exception", "异常类型"),
+    ("detail", "Detail", "详情"),
+    ("created_at", "Raised at", "发现时间"),
+    ("resolved_by", "Resolved by", "处理人"),
+    ("resolved_at", "Resolved at", "处理时间"),
+    ("resolution_comment", "Resolution comment", "处理说明"),
+    ("photo_id", "Photo ID", "照片编号"),
+    ("sha256", "SHA-256", "SHA-256"),
+    ("byte_len", "Size (bytes)", "大小（字节）"),
+    ("evidence_code", "Evidence code", "防伪码"),
+    ("received", "Received", "已收到"),
+    ("verified", "Verified", "已验证"),
+    ("problems", "Problems", "问题"),
+];
 
 impl std::fmt::Display for ExportKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -452,15 +526,24 @@ fn format_number(n: f64) -> String {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
     pub kind: ExportKind,
+    /// The columns' stable keys.
     pub columns: &'static [&'static str],
+    /// The headers in the table's language.
+    pub headers: Vec<&'static str>,
     pub rows: Vec<Vec<Cell>>,
 }
 
-/// The rows of one kind under a filter, in a stable order (visit start, then id).
-pub fn table(store: &Store, kind: ExportKind, filter: &ExportFilter) -> Result<Table, ExportError> {
+/// The rows of one kind under a filter, in a stable order (visit start, then id), with the
+/// words people read in `lang`.
+pub fn table(
+    store: &Store,
+    kind: ExportKind,
+    filter: &ExportFilter,
+    lang: Lang,
+) -> Result<Table, ExportError> {
     filter.validate()?;
     let conn = store.reader()?;
-    let lookups = Lookups::load(&conn)?;
+    let lookups = Lookups::load(&conn, lang)?;
     let rows = match kind {
         ExportKind::Visits => visits(&conn, &lookups, filter)?,
         ExportKind::Answers => answers(&conn, &lookups, filter)?,
@@ -470,19 +553,49 @@ pub fn table(store: &Store, kind: ExportKind, filter: &ExportFilter) -> Result<T
     Ok(Table {
         kind,
         columns: kind.columns(),
+        headers: kind.headers(lang),
         rows,
     })
 }
 
-/// Names and codes from the reference data's JSON bodies.
+/// Names and codes from the reference data's JSON bodies, and the reader's language.
 struct Lookups {
+    lang: Lang,
     user_names: HashMap<String, String>,
     /// id -> (code, name, territory)
     stores: HashMap<String, (String, String, String)>,
+    /// (template id, version) -> its labels
+    templates: HashMap<(String, i64), TemplateLabels>,
+}
+
+/// What an exception's sentence names, for a sheet: stores and reps by name, items by the
+/// visit's template; no photo links in a spreadsheet.
+struct SheetNames<'a> {
+    lk: &'a Lookups,
+    labels: Option<&'a TemplateLabels>,
+}
+
+impl messages::Names for SheetNames<'_> {
+    fn store(&self, store_id: &str) -> Option<String> {
+        self.lk
+            .stores
+            .get(store_id)
+            .map(|s| s.1.clone())
+            .filter(|n| !n.is_empty())
+    }
+    fn user(&self, user_id: &str) -> Option<String> {
+        self.lk.user_names.get(user_id).cloned().filter(|n| !n.is_empty())
+    }
+    fn photo(&self, _photo_id: &str) -> Option<PhotoName> {
+        None
+    }
+    fn item(&self, item_id: &str) -> Option<String> {
+        self.labels.and_then(|l| l.item(item_id)).map(str::to_string)
+    }
 }
 
 impl Lookups {
-    fn load(conn: &Connection) -> Result<Lookups, ExportError> {
+    fn load(conn: &Connection, lang: Lang) -> Result<Lookups, ExportError> {
         let mut user_names = HashMap::new();
         let mut st = conn.prepare("SELECT id, body FROM users")?;
         let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
@@ -509,7 +622,45 @@ impl Lookups {
                 .unwrap_or_else(|_| (id.clone(), String::new()));
             stores.insert(id, (code, name, territory));
         }
-        Ok(Lookups { user_names, stores })
+        let mut templates = HashMap::new();
+        let mut st = conn.prepare("SELECT id, version, body FROM templates")?;
+        let rows = st.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (id, version, body) = row?;
+            if let Some(labels) = TemplateLabels::from_body(&body) {
+                templates.insert((id, version), labels);
+            }
+        }
+        Ok(Lookups {
+            lang,
+            user_names,
+            stores,
+            templates,
+        })
+    }
+
+    fn labels(&self, template_id: Option<String>, version: Option<i64>) -> Option<&TemplateLabels> {
+        self.templates.get(&(template_id?, version?))
+    }
+
+    /// Comma-separated codes (exceptions, photo problems) in words.
+    fn code_list(&self, codes: Option<String>) -> Cell {
+        let sep = match self.lang {
+            Lang::En => ", ",
+            Lang::Zh => "、",
+        };
+        Cell::text(codes.filter(|c| !c.is_empty()).map(|c| {
+            c.split(',')
+                .map(|code| self.lang.code_words(code))
+                .collect::<Vec<_>>()
+                .join(sep)
+        }))
     }
 
     /// The store's code; the id when the store is unknown (an `unknown_store` visit).
@@ -552,28 +703,33 @@ fn visits(conn: &Connection, lk: &Lookups, filter: &ExportFilter) -> Result<Vec<
             Cell::Text(lk.code(&store_id)),
             Cell::text(store.map(|s| s.1.clone())),
             Cell::text(store.map(|s| s.2.clone())),
-            Cell::Text(r.get(5)?),
-            Cell::Text(r.get(6)?),
-            Cell::Text(r.get(7)?),
+            Cell::Text(values::visit_kind(lk.lang, &r.get::<_, String>(5)?)),
+            Cell::Text(values::visit_status(lk.lang, &r.get::<_, String>(6)?)),
+            Cell::Text(values::geofence(lk.lang, &r.get::<_, String>(7)?)),
             Cell::num(r.get::<_, Option<f64>>(8)?.map(|d| (d * 10.0).round() / 10.0)),
             Cell::num(r.get(9)?),
             Cell::Number(r.get::<_, i64>(10)? as f64),
             Cell::Number(r.get::<_, i64>(11)? as f64),
             Cell::Number(r.get::<_, i64>(12)? as f64),
-            Cell::text(r.get(13)?),
+            lk.code_list(r.get(13)?),
         ]);
     }
     Ok(out)
 }
 
 /// A stored answer value (the core's `AnswerValue` JSON) as a cell: numbers as numbers,
-/// prices in yuan, yes/no as booleans, a choice as its id; anything unreadable as its text.
-pub fn answer_cell(stored: &str) -> Cell {
+/// prices in yuan, yes/no as booleans, a choice as its template label (its id when the
+/// template does not have it); anything unreadable as its text.
+pub fn answer_cell(stored: &str, item_id: &str, labels: Option<&TemplateLabels>) -> Cell {
     match serde_json::from_str::<AnswerValue>(stored) {
         Ok(AnswerValue::YesNo { value }) => Cell::Bool(value),
         Ok(AnswerValue::Number { value }) => Cell::Number(value),
         Ok(AnswerValue::Price { cents }) => Cell::Number(cents as f64 / 100.0),
-        Ok(AnswerValue::Choice { choice_id }) => Cell::Text(choice_id),
+        Ok(AnswerValue::Choice { choice_id }) => Cell::Text(
+            labels
+                .and_then(|l| l.choice(item_id, &choice_id))
+                .map_or(choice_id, str::to_string),
+        ),
         Ok(AnswerValue::Text { value }) => Cell::Text(value),
         Err(_) => Cell::Text(stored.to_string()),
     }
@@ -583,7 +739,7 @@ fn answers(conn: &Connection, lk: &Lookups, filter: &ExportFilter) -> Result<Vec
     let (cond, args) = filter.sql("v.started_wall_ms", "v.user_id", "v.store_id")?;
     let sql = format!(
         "SELECT a.visit_id, v.started_wall_ms, v.user_id, v.store_id, a.item_id, a.value, a.note,
-                a.revision, a.answered_ms
+                a.revision, a.answered_ms, v.template_id, v.template_version
          FROM answers a JOIN visits v ON v.id = a.visit_id
          WHERE {cond} ORDER BY v.started_wall_ms, a.visit_id, a.item_id"
     );
@@ -592,14 +748,20 @@ fn answers(conn: &Connection, lk: &Lookups, filter: &ExportFilter) -> Result<Vec
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
         let store_id: String = r.get(3)?;
+        let item_id: String = r.get(4)?;
         let value: String = r.get(5)?;
+        let labels = lk.labels(r.get(9)?, r.get(10)?);
+        // The template's label; the item's id when the template does not have it.
+        let item = labels
+            .and_then(|l| l.item(&item_id))
+            .map_or_else(|| item_id.clone(), str::to_string);
         out.push(vec![
             Cell::Text(r.get(0)?),
             Cell::Date(r.get(1)?),
             Cell::Text(r.get(2)?),
             Cell::Text(lk.code(&store_id)),
-            Cell::Text(r.get(4)?),
-            answer_cell(&value),
+            Cell::Text(item),
+            answer_cell(&value, &item_id, labels),
             Cell::text(r.get(6)?),
             Cell::Number(r.get::<_, i64>(7)? as f64),
             Cell::DateTime(r.get(8)?),
@@ -616,8 +778,9 @@ fn exceptions(conn: &Connection, lk: &Lookups, filter: &ExportFilter) -> Result<
     )?;
     let sql = format!(
         "SELECT e.id, e.code, e.visit_id, coalesce(v.started_wall_ms, e.created_ms),
-                coalesce(v.user_id, e.user_id), coalesce(v.store_id, e.store_id), e.detail,
-                e.created_ms, e.resolved_by, e.resolved_ms, e.resolution_comment
+                coalesce(v.user_id, e.user_id), coalesce(v.store_id, e.store_id), e.params,
+                e.created_ms, e.resolved_by, e.resolved_ms, e.resolution_comment, v.template_id,
+                v.template_version
          FROM exceptions e LEFT JOIN visits v ON v.id = e.visit_id
          WHERE {cond} ORDER BY e.id"
     );
@@ -626,14 +789,23 @@ fn exceptions(conn: &Connection, lk: &Lookups, filter: &ExportFilter) -> Result<
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
         let store_id: Option<String> = r.get(5)?;
+        let code: String = r.get(1)?;
+        let params: Option<serde_json::Value> = r
+            .get::<_, Option<String>>(6)?
+            .and_then(|p| serde_json::from_str(&p).ok());
+        let names = SheetNames {
+            lk,
+            labels: lk.labels(r.get(11)?, r.get(12)?),
+        };
+        let said = messages::render(lk.lang, &code, params.as_ref(), &names);
         out.push(vec![
             Cell::Number(r.get::<_, i64>(0)? as f64),
-            Cell::Text(r.get(1)?),
+            Cell::Text(said.title),
             Cell::text(r.get(2)?),
             Cell::Date(r.get(3)?),
             Cell::text(r.get(4)?),
             Cell::text(store_id.map(|s| lk.code(&s))),
-            Cell::Text(r.get(6)?),
+            Cell::Text(said.sentence),
             Cell::DateTime(r.get(7)?),
             Cell::text(r.get(8)?),
             Cell::datetime(r.get(9)?),
@@ -662,21 +834,27 @@ fn photos(conn: &Connection, lk: &Lookups, filter: &ExportFilter) -> Result<Vec<
             Cell::Date(r.get(2)?),
             Cell::Text(r.get(3)?),
             Cell::Text(lk.code(&store_id)),
-            Cell::Text(r.get(5)?),
+            Cell::Text(values::photo_kind(lk.lang, &r.get::<_, String>(5)?)),
             Cell::Text(r.get(6)?),
             Cell::Number(r.get::<_, i64>(7)? as f64),
             Cell::Text(r.get(8)?),
             Cell::Bool(r.get::<_, i64>(9)? != 0),
             Cell::Bool(r.get::<_, i64>(10)? != 0),
-            Cell::text(r.get(11)?),
+            lk.code_list(r.get(11)?),
         ]);
     }
     Ok(out)
 }
 
-/// The whole workbook: sheets Visits, Answers, Exceptions, Photos, in that order. Scores are
-/// the Visits sheet's `score` column (the visit's total; the server keeps no per-section score).
+/// [`export_xlsx_in`] in English (the admin CLI's).
 pub fn export_xlsx(store: &Store, filter: &ExportFilter) -> Result<Vec<u8>, ExportError> {
+    export_xlsx_in(store, filter, Lang::En)
+}
+
+/// The whole workbook: sheets Visits, Answers, Exceptions, Photos (拜访, 检查项, 异常, 照片), in
+/// that order, in `lang`. Scores are the Visits sheet's `score` column (the visit's total; the
+/// server keeps no per-section score).
+pub fn export_xlsx_in(store: &Store, filter: &ExportFilter, lang: Lang) -> Result<Vec<u8>, ExportError> {
     use rust_xlsxwriter::{Format, Workbook};
     filter.validate()?;
     let mut book = Workbook::new();
@@ -684,11 +862,11 @@ pub fn export_xlsx(store: &Store, filter: &ExportFilter) -> Result<Vec<u8>, Expo
     let date = Format::new().set_num_format("yyyy-mm-dd");
     let datetime = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
     for kind in ExportKind::ALL {
-        let t = table(store, kind, filter)?;
+        let t = table(store, kind, filter, lang)?;
         let sheet = book.add_worksheet();
-        sheet.set_name(kind.sheet_name())?;
-        let mut widths: Vec<usize> = t.columns.iter().map(|c| c.len()).collect();
-        for (c, name) in t.columns.iter().enumerate() {
+        sheet.set_name(kind.sheet_title(lang))?;
+        let mut widths: Vec<usize> = t.headers.iter().map(|h| text_width(h)).collect();
+        for (c, name) in t.headers.iter().enumerate() {
             sheet.write_string_with_format(0, col(c)?, *name, &header)?;
         }
         for (i, row) in t.rows.iter().enumerate() {
@@ -699,8 +877,7 @@ pub fn export_xlsx(store: &Store, filter: &ExportFilter) -> Result<Vec<u8>, Expo
                     Cell::Empty => 0,
                     Cell::Text(s) => {
                         sheet.write_string(r, cc, s)?;
-                        // CJK characters are about two columns wide.
-                        s.chars().map(|ch| if ch.is_ascii() { 1 } else { 2 }).sum()
+                        text_width(s)
                     }
                     Cell::Number(n) => {
                         sheet.write_number(r, cc, *n)?;
@@ -733,20 +910,35 @@ pub fn export_xlsx(store: &Store, filter: &ExportFilter) -> Result<Vec<u8>, Expo
     Ok(book.save_to_buffer()?)
 }
 
+/// How many columns a text takes: CJK characters are about two wide.
+fn text_width(s: &str) -> usize {
+    s.chars().map(|ch| if ch.is_ascii() { 1 } else { 2 }).sum()
+}
+
 fn col(c: usize) -> Result<u16, ExportError> {
     u16::try_from(c).map_err(|_| ExportError::Write("too many columns".into()))
 }
 
-/// One kind as CSV: UTF-8 with a byte-order mark (so Excel reads Chinese correctly), CRLF line
-/// ends, the sheet's columns; dates `YYYY-MM-DD`, times `YYYY-MM-DD HH:MM:SS` (UTC+08:00),
-/// booleans `TRUE`/`FALSE`.
+/// [`export_csv_in`] in English (the admin CLI's).
 pub fn export_csv(store: &Store, kind: ExportKind, filter: &ExportFilter) -> Result<String, ExportError> {
-    let t = table(store, kind, filter)?;
+    export_csv_in(store, kind, filter, Lang::En)
+}
+
+/// One kind as CSV in `lang`: UTF-8 with a byte-order mark (so Excel reads Chinese correctly),
+/// CRLF line ends, the sheet's columns; dates `YYYY-MM-DD`, times `YYYY-MM-DD HH:MM:SS`
+/// (UTC+08:00), booleans `TRUE`/`FALSE`.
+pub fn export_csv_in(
+    store: &Store,
+    kind: ExportKind,
+    filter: &ExportFilter,
+    lang: Lang,
+) -> Result<String, ExportError> {
+    let t = table(store, kind, filter, lang)?;
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
     let err = |e: csv::Error| ExportError::Write(e.to_string());
-    w.write_record(t.columns).map_err(err)?;
+    w.write_record(&t.headers).map_err(err)?;
     for row in &t.rows {
         w.write_record(row.iter().map(Cell::to_csv)).map_err(err)?;
     }
@@ -772,6 +964,24 @@ mod tests {
         // 2026-11-23T16:30:00Z is 2026-11-24 00:30 in Shanghai.
         let ms = (parse_date("2026-11-23").unwrap() * DAY_MS) + 16 * 3_600_000 + 30 * 60_000;
         assert_eq!(local_datetime(ms), "2026-11-24 00:30:00");
+    }
+
+    #[test]
+    fn every_column_and_sheet_has_words_in_both_languages() {
+        for kind in ExportKind::ALL {
+            for lang in [Lang::En, Lang::Zh] {
+                let headers = kind.headers(lang);
+                assert_eq!(headers.len(), kind.columns().len());
+                for (h, key) in headers.iter().zip(kind.columns()) {
+                    assert_ne!(h, key, "{kind}: {key} has no header in {lang:?}");
+                }
+            }
+            assert_ne!(kind.sheet_title(Lang::Zh), kind.sheet_title(Lang::En));
+        }
+        let mut keys: Vec<&str> = HEADERS.iter().map(|(k, _, _)| *k).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), HEADERS.len(), "a header key twice");
     }
 
     #[test]

@@ -48,6 +48,18 @@ const WORDS: &[(&str, &str, &str)] = &[
         "Option no longer in the template",
         "模板中已没有该选项",
     ),
+    ("visit_status.in_progress", "In progress", "进行中"),
+    ("visit_status.completed", "Completed", "已完成"),
+    ("visit_status.checked_out", "Checked out", "已签退"),
+    ("visit_status.cancelled", "Cancelled", "已取消"),
+    ("geofence.verified", "Inside", "围栏内"),
+    ("geofence.outside", "Outside", "围栏外"),
+    ("geofence.no_fix", "No location", "无定位"),
+    ("geofence.low_accuracy", "Low accuracy", "定位精度低"),
+    ("geofence.stale_fix", "Stale location", "定位过时"),
+    ("geofence.not_checked", "Not checked", "未检查"),
+    ("geofence.off", "Not checked", "未检查"),
+    ("geofence.unknown_store", "Unknown store", "未知门店"),
     ("unit.m", "m", "米"),
     ("unit.s", "s", "秒"),
     ("unit.min", "min", "分钟"),
@@ -147,6 +159,16 @@ pub fn objection_kind(lang: Lang, kind: &str) -> String {
     } else {
         word(lang, "objection.other").to_string()
     }
+}
+
+/// A visit's status (`visits.status`) in words; an unknown status shows as itself.
+pub fn visit_status(lang: Lang, status: &str) -> String {
+    word(lang, &format!("visit_status.{status}")).replace("visit_status.", "")
+}
+
+/// A visit's geofence verdict (`visits.geofence`) in words; an unknown verdict shows as itself.
+pub fn geofence(lang: Lang, verdict: &str) -> String {
+    word(lang, &format!("geofence.{verdict}")).replace("geofence.", "")
 }
 
 /// The labels a check template gives its sections, items and choices, as head office wrote
@@ -457,6 +479,10 @@ mod tests {
         assert_eq!(photo_kind(Lang::Zh, "x"), "其他照片");
         assert_eq!(objection_kind(Lang::Zh, "price"), "价格");
         assert_eq!(objection_kind(Lang::En, "delivery"), "Delivery");
+        assert_eq!(visit_status(Lang::Zh, "checked_out"), "已签退");
+        assert_eq!(visit_status(Lang::En, "paused"), "paused");
+        assert_eq!(geofence(Lang::Zh, "outside"), "围栏外");
+        assert_eq!(geofence(Lang::En, "not_checked"), "Not checked");
     }
 
     #[test]

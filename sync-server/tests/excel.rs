@@ -18,8 +18,12 @@ use calamine::{Data, Reader, Xlsx};
 use fieldproof_core::evidence::{EntryHeader, GENESIS_HASH, Signer, entry_bytes, sha256_hex};
 use fieldproof_core::model::EventTime;
 use fieldproof_core::sync::wire::{OpStatus, PushOp, PushRequest};
-use fieldproof_server::export::{ExportFilter, ExportKind, export_csv, export_xlsx};
+use fieldproof_server::export::{
+    ExportFilter, ExportKind, export_csv, export_csv_in, export_xlsx, export_xlsx_in,
+};
+use fieldproof_server::i18n::Lang;
 use fieldproof_server::import::{CellProblem, ImportError, ImportKind, import_csv, import_file};
+use fieldproof_server::values;
 use fieldproof_server::{Store, now_ms};
 use serde_json::{Value, json};
 
@@ -250,9 +254,18 @@ fn day_serial(ms: i64) -> f64 {
 }
 
 fn sheets(bytes: &[u8]) -> BTreeMap<String, Vec<Vec<Data>>> {
+    sheets_in(bytes, Lang::En)
+}
+
+/// The workbook's sheets, checked to be in order and named in `lang`.
+fn sheets_in(bytes: &[u8], lang: Lang) -> BTreeMap<String, Vec<Vec<Data>>> {
     let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
     let names = book.sheet_names();
-    assert_eq!(names, ["Visits", "Answers", "Exceptions", "Photos"]);
+    let expected = match lang {
+        Lang::En => ["Visits", "Answers", "Exceptions", "Photos"],
+        Lang::Zh => ["拜访", "检查项", "异常", "照片"],
+    };
+    assert_eq!(names, expected);
     names
         .iter()
         .map(|n| {
@@ -293,7 +306,7 @@ fn close(a: f64, b: f64) -> bool {
 }
 
 fn header(kind: ExportKind) -> Vec<Data> {
-    kind.columns()
+    kind.headers(Lang::En)
         .iter()
         .map(|c| Data::String((*c).to_string()))
         .collect()
@@ -416,14 +429,14 @@ fn workbook_matches_the_database() {
                 "shanghai-east"
             }
         );
-        assert_eq!(text(&row[10]).unwrap(), "store_check");
-        assert_eq!(text(&row[11]).unwrap(), v.status);
-        assert_eq!(text(&row[12]).unwrap(), v.geofence);
+        assert_eq!(text(&row[10]).unwrap(), "Store check");
+        assert_eq!(text(&row[11]).unwrap(), values::visit_status(Lang::En, &v.status));
+        assert_eq!(text(&row[12]).unwrap(), values::geofence(Lang::En, &v.geofence));
         assert_eq!(num(&row[14]), v.score);
         assert_eq!(num(&row[15]).unwrap(), v.answers as f64);
         assert_eq!(num(&row[16]).unwrap(), v.photos as f64);
         assert_eq!(num(&row[17]).unwrap(), 0.0);
-        assert_eq!(text(&row[18]), v.open);
+        assert_eq!(text(&row[18]), in_words(v.open.as_deref()));
     }
     // The seed did what it says: the local date of chen's 16:30 UTC visit is the next day.
     assert_eq!(rows[2][0], Data::String("v-chen-1".into()));
@@ -433,9 +446,12 @@ fn workbook_matches_the_database() {
     ));
     assert_eq!(num(&rows[1][14]), Some(85.0));
     let zhao = &rows[3];
-    assert!(text(&zhao[18]).unwrap().contains("outside_geofence"), "{zhao:?}");
     assert!(
-        text(&rows[1][18]).unwrap().contains("photo_missing"),
+        text(&zhao[18]).unwrap().contains("Outside the geofence"),
+        "{zhao:?}"
+    );
+    assert!(
+        text(&rows[1][18]).unwrap().contains("Photo not received"),
         "{:?}",
         rows[1]
     );
@@ -484,13 +500,20 @@ fn workbook_matches_the_database() {
         assert!(close(datetime(&row[1]).unwrap(), day_serial(a.1)));
         assert_eq!(text(&row[2]).unwrap(), a.2);
         assert_eq!(text(&row[3]).unwrap(), store_code(&a.3));
-        assert_eq!(text(&row[4]).unwrap(), a.4);
+        assert_eq!(text(&row[4]).unwrap(), item_label(&a.4), "the template's label");
         let v: Value = serde_json::from_str(&a.5).unwrap();
         match v["kind"].as_str().unwrap() {
             "yes_no" => assert_eq!(row[5], Data::Bool(v["value"].as_bool().unwrap())),
             "number" => assert_eq!(num(&row[5]).unwrap(), v["value"].as_f64().unwrap()),
             "price" => assert!(close(num(&row[5]).unwrap(), v["cents"].as_f64().unwrap() / 100.0)),
-            "choice" => assert_eq!(text(&row[5]).unwrap(), v["choice_id"].as_str().unwrap()),
+            "choice" => {
+                assert_eq!(v["choice_id"], "full");
+                assert_eq!(
+                    text(&row[5]).unwrap(),
+                    "full",
+                    "a choice the template lacks keeps its id"
+                );
+            }
             "text" => assert_eq!(text(&row[5]).unwrap(), v["value"].as_str().unwrap()),
             other => panic!("{other}"),
         }
@@ -500,12 +523,12 @@ fn workbook_matches_the_database() {
     }
     let own_price = rows
         .iter()
-        .find(|r| r[4] == Data::String("own_price".into()))
+        .find(|r| r[4] == Data::String("Shelf price FP-TEA-500".into()))
         .unwrap();
     assert_eq!(own_price[5], Data::Float(4.5));
     let remarks = rows
         .iter()
-        .find(|r| r[4] == Data::String("remarks".into()))
+        .find(|r| r[4] == Data::String("Remarks".into()))
         .unwrap();
     assert_eq!(remarks[5], Data::String("店长说下周补货".into()));
 
@@ -547,10 +570,17 @@ fn workbook_matches_the_database() {
     assert_eq!(rows.len(), 1 + exceptions.len());
     for (row, e) in rows[1..].iter().zip(&exceptions) {
         assert_eq!(num(&row[0]).unwrap(), e.0 as f64);
-        assert_eq!(text(&row[1]).unwrap(), e.1);
+        // The exception in words, not its code nor the server's English line.
+        let title = text(&row[1]).unwrap();
+        assert!(!title.is_empty() && !title.contains('_'), "{title}");
         assert_eq!(text(&row[2]), e.2);
         assert_eq!(text(&row[4]), e.3);
-        assert_eq!(text(&row[6]).unwrap(), e.4);
+        let sentence = text(&row[6]).unwrap();
+        assert_ne!(sentence, e.4);
+        assert!(
+            !sentence.contains("ph-v-") && !sentence.contains('_'),
+            "{sentence}"
+        );
         assert!(close(datetime(&row[7]).unwrap(), serial(e.5)));
         assert_eq!(text(&row[8]), e.6);
         assert_eq!(datetime(&row[9]).is_some(), e.7.is_some());
@@ -586,7 +616,8 @@ fn workbook_matches_the_database() {
         assert_eq!(text(&row[0]).unwrap(), p.0);
         assert_eq!(text(&row[1]).unwrap(), p.1);
         assert!(datetime(&row[2]).is_some());
-        assert_eq!(text(&row[5]).unwrap(), "shelf");
+        // `shelf` is not a kind the core knows.
+        assert_eq!(text(&row[5]).unwrap(), "Other photo");
         assert_eq!(text(&row[6]).unwrap(), p.2);
         assert_eq!(num(&row[7]).unwrap(), p.3 as f64);
         assert_eq!(text(&row[8]).unwrap(), p.4);
@@ -631,7 +662,7 @@ fn csv_matches_the_database_and_the_sheet() {
     let (dir, store) = seeded();
     let all = ExportFilter::default();
     let rows = csv_rows(&export_csv(&store, ExportKind::Visits, &all).unwrap());
-    assert_eq!(rows[0], ExportKind::Visits.columns());
+    assert_eq!(rows[0], ExportKind::Visits.headers(Lang::En));
     let expected = visits_db(dir.path(), "1");
     assert_eq!(rows.len(), 1 + expected.len());
     let dates = ["2026-11-20", "2026-11-21", "2026-11-22"];
@@ -649,7 +680,10 @@ fn csv_matches_the_database_and_the_sheet() {
         assert_eq!(row[14].parse::<f64>().ok(), v.score);
         assert_eq!(row[15], v.answers.to_string());
         assert_eq!(row[16], v.photos.to_string());
-        assert_eq!(Some(row[18].clone()).filter(|s| !s.is_empty()), v.open);
+        assert_eq!(
+            Some(row[18].clone()).filter(|s| !s.is_empty()),
+            in_words(v.open.as_deref())
+        );
     }
     assert_eq!(rows[1][6], "李娜");
     assert_eq!(rows[1][8], "联华超市（浦东南路店）");
@@ -675,13 +709,112 @@ fn csv_matches_the_database_and_the_sheet() {
         }
     }
     let answers = csv_rows(&export_csv(&store, ExportKind::Answers, &all).unwrap());
-    let own = answers.iter().find(|r| r[4] == "own_price").unwrap();
+    let own = answers.iter().find(|r| r[4] == "Shelf price FP-TEA-500").unwrap();
     assert_eq!(own[5], "4.5");
     let ok = answers
         .iter()
-        .find(|r| r[4] == "shelf_ok" && r[0] == "v-li-1")
+        .find(|r| r[4] == "Planogram followed?" && r[0] == "v-li-1")
         .unwrap();
     assert_eq!(ok[5], "TRUE");
+}
+
+/// Comma-separated exception codes as the English export shows them.
+fn in_words(codes: Option<&str>) -> Option<String> {
+    codes.map(|codes| {
+        codes
+            .split(',')
+            .map(|c| Lang::En.code_words(c))
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
+}
+
+/// The fixture template's label of an item.
+fn item_label(item_id: &str) -> &'static str {
+    match item_id {
+        "shelf_ok" => "Planogram followed?",
+        "facings" => "Facings of FP-TEA-500",
+        "own_price" => "Shelf price FP-TEA-500",
+        "comp_price" => "Shelf price CP-TEA-500 (竞品)",
+        "backroom" => "Back-room stock level",
+        "remarks" => "Remarks",
+        other => panic!("{other}"),
+    }
+}
+
+/// The Chinese export: sheet names, headers and the words people read are Chinese; ids, store
+/// codes, numbers and dates are the same as in English; no exception reads in English.
+#[test]
+fn chinese_export_names_sheets_columns_and_values_in_chinese() {
+    let (_dir, store) = seeded();
+    let all = ExportFilter::default();
+    let zh = sheets_in(&export_xlsx_in(&store, &all, Lang::Zh).unwrap(), Lang::Zh);
+    let en = sheets(&export_xlsx(&store, &all).unwrap());
+    for kind in ExportKind::ALL {
+        let rows = &zh[kind.sheet_title(Lang::Zh)];
+        let headers: Vec<Data> = kind
+            .headers(Lang::Zh)
+            .iter()
+            .map(|h| Data::String((*h).to_string()))
+            .collect();
+        assert_eq!(rows[0], headers, "{kind}");
+        for h in kind.headers(Lang::Zh) {
+            assert!(
+                h == "SHA-256" || !h.chars().any(|c| c.is_ascii_alphabetic()),
+                "{kind}: {h}"
+            );
+        }
+        assert_eq!(rows.len(), en[kind.sheet_name()].len(), "{kind}: same rows");
+    }
+    assert_eq!(ExportKind::Visits.headers(Lang::Zh)[0], "拜访编号");
+
+    let visits = &zh["拜访"];
+    let zhao = visits
+        .iter()
+        .find(|r| r[0] == Data::String("v-zhao-1".into()))
+        .unwrap();
+    assert_eq!(text(&zhao[10]).unwrap(), "巡店");
+    assert_eq!(text(&zhao[11]).unwrap(), "已签退");
+    assert_eq!(text(&zhao[12]).unwrap(), "围栏外");
+    assert_eq!(text(&zhao[18]).unwrap(), "不在地理围栏内、照片未上传");
+
+    let answers = &zh["检查项"];
+    let ok = answers
+        .iter()
+        .find(|r| r[0] == Data::String("v-li-1".into()) && r[4] == Data::String("Planogram followed?".into()))
+        .unwrap();
+    assert_eq!(ok[5], Data::Bool(true), "a yes/no stays a typed cell");
+
+    // Zhao checked in and out far from 家乐福（古北店）: two exceptions that say which.
+    let exceptions = &zh["异常"];
+    let zhao_rows: Vec<(String, String)> = exceptions[1..]
+        .iter()
+        .filter(|r| text(&r[2]).as_deref() == Some("v-zhao-1"))
+        .map(|r| (text(&r[1]).unwrap(), text(&r[6]).unwrap()))
+        .collect();
+    let titles: Vec<&str> = zhao_rows.iter().map(|(t, _)| t.as_str()).collect();
+    assert!(titles.contains(&"在地理围栏外签到"), "{zhao_rows:?}");
+    assert!(titles.contains(&"在地理围栏外签退"), "{zhao_rows:?}");
+    for (title, sentence) in exceptions[1..]
+        .iter()
+        .map(|r| (text(&r[1]).unwrap(), text(&r[6]).unwrap()))
+    {
+        assert!(!title.chars().any(|c| c.is_ascii_alphabetic()), "{title}");
+        assert!(!sentence.chars().any(|c| c.is_ascii_alphabetic()), "{sentence}");
+    }
+    let checked_out = &zhao_rows.iter().find(|(t, _)| t == "在地理围栏外签退").unwrap().1;
+    assert!(
+        checked_out.starts_with("在距家乐福（古北店） ")
+            && checked_out.contains("米 处签退，地理围栏半径为 200 米"),
+        "{checked_out}"
+    );
+    assert_eq!(text(&zh["照片"][1][5]).unwrap(), "其他照片");
+
+    // CSV: the same headers and words, and its first line is Chinese.
+    let csv = csv_rows(&export_csv_in(&store, ExportKind::Exceptions, &all, Lang::Zh).unwrap());
+    assert_eq!(csv[0], ExportKind::Exceptions.headers(Lang::Zh));
+    assert_eq!(csv.len(), exceptions.len());
+    assert!(csv[1..].iter().any(|r| r[1] == "在地理围栏外签退"));
 }
 
 fn visit_ids(store: &Store, filter: &ExportFilter, kind: ExportKind) -> Vec<String> {
