@@ -623,7 +623,8 @@ fn every_page_renders_and_the_export_is_a_workbook() {
     assert_eq!(x.status, 200);
     assert!(x.body.starts_with(b"PK"), "a zip");
     let csv = boss.get("/app/export/exceptions.csv");
-    assert!(csv.text().contains("mock_location"));
+    // The exception in words (the export's words follow the reader's language).
+    assert!(csv.text().contains("Mock location (fake GPS)"));
     // Every listed web route is served (none falls through to the JSON 404).
     for (method, path) in fieldproof_server::web::WEB_ROUTES {
         let pq = path
