@@ -461,8 +461,35 @@ impl Server {
         serde_json::from_str(&self.admin(&["stats"])).unwrap()
     }
 
+    /// Every exception, as the admin CLI lists them. Each is checked on the way: the server
+    /// stored it with parameters of its code's shape, and it reads in Chinese without a word of
+    /// English, an id or a hash (whichever test raised it).
     pub fn exceptions(&self) -> Vec<Value> {
-        serde_json::from_str::<Vec<Value>>(&self.admin(&["exceptions", "--limit", "1000"])).unwrap()
+        let rows =
+            serde_json::from_str::<Vec<Value>>(&self.admin(&["exceptions", "--limit", "1000"])).unwrap();
+        for e in &rows {
+            let code = e["code"].as_str().unwrap();
+            assert!(
+                fieldproof_server::codes::EXCEPTION_CODES.contains(&code),
+                "{code} is not in codes::EXCEPTION_CODES"
+            );
+            let params = &e["params"];
+            assert!(
+                fieldproof_server::codes::ExceptionParams::parse(code, params).is_some(),
+                "{code} stored without its parameters: {e}"
+            );
+            let names = fieldproof_server::messages::NameTable::default();
+            let zh = fieldproof_server::messages::render(
+                fieldproof_server::i18n::Lang::Zh,
+                code,
+                Some(params),
+                &names,
+            );
+            for text in [&zh.title, &zh.sentence] {
+                assert!(!text.chars().any(|c| c.is_ascii_alphabetic()), "{code}: {text}");
+            }
+        }
+        rows
     }
 
     /// Issue a code for `user` and enrol a new device with it.

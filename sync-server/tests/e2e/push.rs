@@ -125,6 +125,7 @@ fn a_missing_entry_shows_as_a_chain_gap_and_the_op_is_still_stored() {
     assert_eq!(gap["device_id"], phone.device.id());
     assert_eq!(gap["user_id"], "rep-li");
     assert_eq!(gap["store_id"], "st-001");
+    assert_eq!(gap["params"], json!({"seq": 5, "previous_seq": 3}));
     // The late entry arrives after all: stored, flagged as reordered.
     let r = phone.device.push(s.addr, &ops[3..4]);
     let body = r.json();
@@ -161,6 +162,22 @@ fn a_check_in_outside_the_geofence_is_flagged_by_the_server() {
         .unwrap();
     assert_eq!(e["store_id"], "st-001");
     assert!(e["resolved_ms"].is_null());
+    // Which action was far away is part of the exception: the check-in and the check-out each.
+    let mut actions: Vec<&str> = ex
+        .iter()
+        .filter(|e| e["code"] == "outside_geofence")
+        .map(|e| {
+            let p = &e["params"];
+            assert_eq!(p["store_id"], "st-001");
+            assert!(
+                p["distance_m"].as_f64().unwrap() > p["radius_m"].as_f64().unwrap(),
+                "{p}"
+            );
+            p["action"].as_str().unwrap()
+        })
+        .collect();
+    actions.sort_unstable();
+    assert_eq!(actions, ["check_in", "check_out"]);
 }
 
 #[test]
