@@ -79,6 +79,17 @@ fn word(lang: Lang, key: &str) -> &str {
     }
 }
 
+/// The word for `<group>.<value>`, when the table has one.
+fn known(lang: Lang, group: &str, value: &str) -> Option<&'static str> {
+    WORDS
+        .iter()
+        .find(|(k, _, _)| k.strip_prefix(group).and_then(|r| r.strip_prefix('.')) == Some(value))
+        .map(|(_, en, zh)| match lang {
+            Lang::En => *en,
+            Lang::Zh => *zh,
+        })
+}
+
 /// 是 / 否, Yes / No.
 pub fn yes_no(lang: Lang, value: bool) -> String {
     word(lang, if value { "yes" } else { "no" }).to_string()
@@ -133,42 +144,33 @@ pub fn duration_s(lang: Lang, seconds: i64) -> String {
 /// A visit's kind (`visits.kind`): 巡店 for a rep's store check, 督导检查 for a supervisor's
 /// inspection; a kind this server does not know reads as a visit.
 pub fn visit_kind(lang: Lang, kind: &str) -> String {
-    let key = format!("visit_kind.{kind}");
-    if WORDS.iter().any(|(k, _, _)| *k == key) {
-        word(lang, &key).to_string()
-    } else {
-        word(lang, "visit_kind.other").to_string()
-    }
+    known(lang, "visit_kind", kind)
+        .unwrap_or(word(lang, "visit_kind.other"))
+        .to_string()
 }
 
 /// A photo's kind (`photos.photo_kind`); an unknown kind reads as "other photo".
 pub fn photo_kind(lang: Lang, kind: &str) -> String {
-    let key = format!("photo_kind.{kind}");
-    if WORDS.iter().any(|(k, _, _)| *k == key) {
-        word(lang, &key).to_string()
-    } else {
-        word(lang, "photo_kind.other").to_string()
-    }
+    known(lang, "photo_kind", kind)
+        .unwrap_or(word(lang, "photo_kind.other"))
+        .to_string()
 }
 
 /// An objection's kind in a visit report; an unknown kind reads as "other".
 pub fn objection_kind(lang: Lang, kind: &str) -> String {
-    let key = format!("objection.{kind}");
-    if WORDS.iter().any(|(k, _, _)| *k == key) {
-        word(lang, &key).to_string()
-    } else {
-        word(lang, "objection.other").to_string()
-    }
+    known(lang, "objection", kind)
+        .unwrap_or(word(lang, "objection.other"))
+        .to_string()
 }
 
 /// A visit's status (`visits.status`) in words; an unknown status shows as itself.
 pub fn visit_status(lang: Lang, status: &str) -> String {
-    word(lang, &format!("visit_status.{status}")).replace("visit_status.", "")
+    known(lang, "visit_status", status).unwrap_or(status).to_string()
 }
 
 /// A visit's geofence verdict (`visits.geofence`) in words; an unknown verdict shows as itself.
 pub fn geofence(lang: Lang, verdict: &str) -> String {
-    word(lang, &format!("geofence.{verdict}")).replace("geofence.", "")
+    known(lang, "geofence", verdict).unwrap_or(verdict).to_string()
 }
 
 /// The labels a check template gives its sections, items and choices, as head office wrote
