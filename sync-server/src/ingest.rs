@@ -614,9 +614,11 @@ impl ApplyCtx<'_, '_> {
         subject: &str,
         photo: Option<&str>,
         detail: String,
-        params: P,
+        // Always given, except for a finding the core may add later whose values this server
+        // cannot name (it then reads with its code's generic sentence).
+        params: impl Into<Option<P>>,
     ) -> ApiResult<()> {
-        let params = params.to_json();
+        let params = params.into().map(|p| p.to_json());
         let e = NewException {
             code,
             device_id: Some(self.device_id),
@@ -627,7 +629,7 @@ impl ApplyCtx<'_, '_> {
             photo_sha256: photo,
             subject,
             detail,
-            params: Some(params),
+            params,
         };
         if raise(self.tx, &e, self.now_ms)? {
             self.exceptions.push(code.to_string());
@@ -1433,9 +1435,10 @@ fn check_in_params(
     fix: Option<&LocationFix>,
     outcome: &rules::GeofenceOutcome,
     f: &EntryFields,
-) -> P {
+) -> Option<P> {
     let action = Acted::CheckIn;
-    match (code, fix) {
+    Some(match (code, fix) {
+        (FlagCode::NoFix, _) => P::NoFix(codes::NoFix { action }),
         (FlagCode::MockLocation, _) => P::MockLocation(codes::MockLocation {
             action,
             photo_id: None,
@@ -1453,12 +1456,12 @@ fn check_in_params(
         }),
         (FlagCode::OutsideGeofence, _) => P::OutsideGeofence(codes::OutsideGeofence {
             action,
-            distance_m: outcome.distance_m.unwrap_or(f64::NAN),
+            distance_m: outcome.distance_m?,
             radius_m: store.geofence_radius_m,
             store_id: store.id.clone(),
         }),
-        _ => P::NoFix(codes::NoFix { action }),
-    }
+        _ => return None,
+    })
 }
 
 /// The seconds of a clock jump the device flagged, from the core's line ("device clock moved

@@ -298,3 +298,194 @@ fn hostile_signed_entries_never_break_the_server() {
     assert_eq!(r.status, 200);
     assert_eq!(get(s.addr, "/healthz").status, 200);
 }
+
+/// Signed entries of one device, chained, with times chosen by the test.
+struct Chain<'a> {
+    device: &'a Device,
+    seq: i64,
+    prev: String,
+    ops: Vec<PushOp>,
+}
+
+impl Chain<'_> {
+    fn op(&mut self, kind: &str, entity: &str, wall_ms: i64, boot_ms: i64, offset_ms: i64, payload: Value) {
+        self.seq += 1;
+        let time = EventTime {
+            wall_ms,
+            boot_ms,
+            hlc: wall_ms << 16 | self.seq,
+            server_offset_ms: Some(offset_ms),
+        };
+        let op_id = format!("{}-op-{}", self.device.id(), self.seq);
+        let entry = entry_bytes(
+            &EntryHeader {
+                device_id: self.device.id(),
+                seq: self.seq,
+                op_id: &op_id,
+                kind,
+                entity_id: entity,
+                time,
+                prev_hash: &self.prev,
+            },
+            &payload,
+        );
+        self.prev = fieldproof_core::evidence::sha256_hex(entry.as_bytes());
+        self.ops.push(PushOp {
+            signature_hex: self.device.signer.sign_hex(entry.as_bytes()),
+            entry,
+        });
+    }
+}
+
+/// Every location, clock, price and reference finding a push can raise is stored as its code
+/// with the values it is about (`Server::exceptions` checks each renders in Chinese): which
+/// action (check-in, check-out, photo), distances, accuracy, age, drift, prices.
+#[test]
+fn findings_are_stored_with_their_parameters() {
+    let (_dir, s) = server();
+    let device = s.enrolled("rep-li");
+    let mut chain = Chain {
+        device: &device,
+        seq: 0,
+        prev: fieldproof_core::evidence::GENESIS_HASH.to_string(),
+        ops: Vec::new(),
+    };
+    let t0 = now_ms() - 3_600_000;
+    // ~7.7 km north of st-001, 250 m accuracy, simulated, 10 minutes old.
+    let far = |t: i64| {
+        json!({"latitude": 31.30, "longitude": 121.52, "accuracy_m": 250.0, "provider": "gps",
+               "is_mock": true, "fix_time_ms": t - 600_000})
+    };
+    chain.op(
+        "visit.check_in",
+        "v-1",
+        t0,
+        1_000_000,
+        0,
+        json!({"visit_id": "v-1", "kind": "store_check", "user_id": "rep-li", "store_id": "st-001",
+               "template_id": "tpl-store-check", "template_version": 1, "fix": far(t0),
+               "flags": [{"code": "clock_jump", "detail": "device clock moved +3600 s against time since boot"}]}),
+    );
+    chain.op(
+        "visit.answer",
+        "v-1",
+        t0 + 60_000,
+        1_060_000,
+        0,
+        json!({"visit_id": "v-1", "item_id": "own_price", "value": {"kind": "price", "cents": 1500},
+               "revision": 1}),
+    );
+    chain.op(
+        "visit.answer",
+        "v-1",
+        t0 + 120_000,
+        1_120_000,
+        0,
+        json!({"visit_id": "v-1", "item_id": "comp_price", "value": {"kind": "price", "cents": 990},
+               "revision": 1, "raised": [{"code": "price_gap_unexplained", "item_id": "comp_price",
+               "detail": "competitor 9.90 is 34.0 % below own price 15.00"}]}),
+    );
+    let sha = "ab".repeat(32);
+    chain.op(
+        "visit.photo",
+        "v-1",
+        t0 + 180_000,
+        1_180_000,
+        0,
+        json!({"photo_id": "ph-1", "visit_id": "v-1", "store_id": "st-001", "user_id": "rep-li",
+               "photo_kind": "shelf_overview", "image_sha256": sha, "byte_len": 1000,
+               "evidence_code": "AAAA-BBBB", "location": {"is_mock": true}}),
+    );
+    chain.op(
+        "visit.complete",
+        "v-1",
+        t0 + 240_000,
+        1_240_000,
+        0,
+        json!({"visit_id": "v-1"}),
+    );
+    chain.op(
+        "visit.check_out",
+        "v-1",
+        t0 + 300_000,
+        1_300_000,
+        0,
+        json!({"visit_id": "v-1", "fix": far(t0 + 300_000)}),
+    );
+    // The wall clock jumps two hours while one second passes since boot; the phone's last known
+    // offset from the server is 20 minutes; the store is not in the reference data.
+    let t1 = t0 + 300_000 + 2 * 3_600_000;
+    chain.op(
+        "visit.check_in",
+        "v-2",
+        t1,
+        1_301_000,
+        -1_200_000,
+        json!({"visit_id": "v-2", "kind": "store_check", "user_id": "rep-li", "store_id": "st-gone",
+               "template_id": "tpl-store-check", "template_version": 1, "fix": null}),
+    );
+    chain.op(
+        "visit.answer",
+        "v-ghost",
+        t1 + 1000,
+        1_302_000,
+        0,
+        json!({"visit_id": "v-ghost", "item_id": "own_price", "value": {"kind": "price", "cents": 1}, "revision": 1}),
+    );
+    chain.op(
+        "visit.check_in",
+        "v-3",
+        t1 + 2000,
+        1_303_000,
+        0,
+        json!({"visit_id": "v-3", "kind": "store_check", "user_id": "rep-li", "store_id": "st-002",
+               "template_id": "tpl-store-check", "template_version": 1, "fix": null}),
+    );
+    let r = device.push(s.addr, &chain.ops);
+    let body = r.json();
+    assert_eq!(statuses(&body), vec!["applied"; chain.ops.len()], "{body}");
+
+    let ex = s.exceptions();
+    let params = |code: &str, key: &str, value: &str| -> Value {
+        ex.iter()
+            .find(|e| e["code"] == code && e["params"][key] == value)
+            .unwrap_or_else(|| panic!("no {code} with {key} = {value}: {ex:#?}"))["params"]
+            .clone()
+    };
+    for action in ["check_in", "check_out", "photo"] {
+        params("mock_location", "action", action);
+    }
+    assert_eq!(params("mock_location", "action", "photo")["photo_id"], "ph-1");
+    for action in ["check_in", "check_out"] {
+        let p = params("outside_geofence", "action", action);
+        assert_eq!(p["store_id"], "st-001");
+        assert_eq!(p["radius_m"], 150.0);
+        assert!(p["distance_m"].as_f64().unwrap() > 7000.0, "{p}");
+    }
+    let p = params("low_accuracy", "action", "check_in");
+    assert_eq!(
+        (p["accuracy_m"].as_f64(), p["limit_m"].as_f64()),
+        (Some(250.0), Some(100.0))
+    );
+    let p = params("stale_fix", "action", "check_in");
+    assert_eq!(
+        (p["age_s"].as_i64(), p["limit_s"].as_i64()),
+        (Some(600), Some(300))
+    );
+    let p = params("clock_jump", "observer", "device");
+    assert_eq!(p["drift_s"], 3600);
+    let p = params("clock_jump", "observer", "server");
+    assert!(p["drift_s"].as_i64().unwrap() > 7000, "{p}");
+    let p = params("clock_skew", "kind", "offset");
+    assert_eq!(p["seconds"], 1200);
+    let p = params("price_gap_unexplained", "item_id", "comp_price");
+    assert_eq!(
+        p,
+        json!({"item_id": "comp_price", "own_item_id": "own_price", "competitor_cents": 990,
+               "own_cents": 1500, "gap_pct": 34.0, "threshold_pct": 15.0})
+    );
+    assert_eq!(params("photo_missing", "photo_id", "ph-1")["sha256"], sha);
+    params("unknown_store", "store_id", "st-gone");
+    params("unknown_visit", "op_kind", "visit.answer");
+    params("no_fix", "action", "check_in");
+}
