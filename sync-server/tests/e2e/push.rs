@@ -385,7 +385,9 @@ fn findings_are_stored_with_their_parameters() {
                "revision": 1, "raised": [{"code": "price_gap_unexplained", "item_id": "comp_price",
                "detail": "competitor 9.90 is 34.0 % below own price 15.00"}]}),
     );
-    let sha = "ab".repeat(32);
+    // Bytes that are no photo, signed for as one.
+    let not_a_photo = b"these bytes are not a JPEG".to_vec();
+    let sha = fieldproof_core::evidence::sha256_hex(&not_a_photo);
     chain.op(
         "visit.photo",
         "v-1",
@@ -393,7 +395,7 @@ fn findings_are_stored_with_their_parameters() {
         1_180_000,
         0,
         json!({"photo_id": "ph-1", "visit_id": "v-1", "store_id": "st-001", "user_id": "rep-li",
-               "photo_kind": "shelf_overview", "image_sha256": sha, "byte_len": 1000,
+               "photo_kind": "shelf_overview", "image_sha256": sha, "byte_len": not_a_photo.len(),
                "evidence_code": "AAAA-BBBB", "location": {"is_mock": true}}),
     );
     chain.op(
@@ -445,6 +447,14 @@ fn findings_are_stored_with_their_parameters() {
     let body = r.json();
     assert_eq!(statuses(&body), vec!["applied"; chain.ops.len()], "{body}");
 
+    let photo_op = &chain.ops[3];
+    let offer = json!({"sha256": sha, "size": not_a_photo.len(), "entry": photo_op.entry,
+                       "signature_hex": photo_op.signature_hex});
+    let r = device.call_json(s.addr, "POST", "/v1/photos", &offer);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = device.call(s.addr, "PUT", &format!("/v1/photos/{sha}?offset=0"), &not_a_photo);
+    assert_eq!(r.status, 200, "{}", r.text());
+
     let ex = s.exceptions();
     let params = |code: &str, key: &str, value: &str| -> Value {
         ex.iter()
@@ -478,6 +488,8 @@ fn findings_are_stored_with_their_parameters() {
     assert!(p["drift_s"].as_i64().unwrap() > 7000, "{p}");
     let p = params("clock_skew", "kind", "offset");
     assert_eq!(p["seconds"], 1200);
+    // The ops after the jump carry no offset but are an hour ahead of the server's clock.
+    assert!(params("clock_skew", "kind", "ahead")["seconds"].as_i64().unwrap() > 3000);
     let p = params("price_gap_unexplained", "item_id", "comp_price");
     assert_eq!(
         p,
@@ -488,4 +500,8 @@ fn findings_are_stored_with_their_parameters() {
     params("unknown_store", "store_id", "st-gone");
     params("unknown_visit", "op_kind", "visit.answer");
     params("no_fix", "action", "check_in");
+    // The photo's own findings name the photo and its bytes.
+    for code in ["code_mismatch", "photo_unreadable"] {
+        assert_eq!(params(code, "photo_id", "ph-1")["sha256"], sha);
+    }
 }
