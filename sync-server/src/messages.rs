@@ -543,6 +543,18 @@ pub fn photo_problem(lang: Lang, code: &str) -> String {
     lang.code_words(code)
 }
 
+/// A photo's stored problems (`photos.problems`, comma-separated codes) in words, for the list
+/// beside its badge; none for a photo without problems.
+pub fn photo_problems(lang: Lang, problems: Option<&str>) -> Vec<String> {
+    problems
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| photo_problem(lang, c))
+        .collect()
+}
+
 /// Why a pushed op was refused, in one sentence.
 pub fn refusal(lang: Lang, reason: &str) -> String {
     generic(lang, reason)
@@ -1057,6 +1069,12 @@ mod tests {
         for code in codes::PHOTO_PROBLEM_CODES {
             assert_ne!(photo_problem(Lang::Zh, code), *code);
         }
+        assert_eq!(
+            photo_problems(Lang::Zh, Some("code_mismatch,unknown_key")),
+            ["防伪码不符", "未知密钥签名"]
+        );
+        assert!(photo_problems(Lang::En, None).is_empty());
+        assert!(photo_problems(Lang::En, Some("")).is_empty());
         for code in codes::REFUSAL_CODES {
             assert!(!refusal(Lang::Zh, code).chars().any(|c| c.is_ascii_alphabetic()));
         }
