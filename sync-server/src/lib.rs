@@ -13,6 +13,7 @@
 //! lock is taken. Reads (pulls, authentication) use their own connections.
 
 mod auth;
+pub mod calendar;
 pub mod db;
 mod error;
 pub mod export;
@@ -32,6 +33,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use auth::{Authenticated, SignedHeaders, check_fresh, parse_headers};
+pub use calendar::Calendar;
 pub use error::{ApiError, ApiResult};
 pub use http::{ROUTES, app};
 pub use metrics::Metrics;

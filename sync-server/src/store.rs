@@ -18,8 +18,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::metrics::Metrics;
 use crate::photos::reuse::ReuseIndex;
 
-/// Size limits, timeouts and throttles. The defaults are the protocol's (docs/sync-protocol.md,
-/// "Limits"); `serve` takes each from a flag or an environment variable.
+/// Size limits, timeouts and throttles, and the field's calendar. The defaults are the
+/// protocol's (docs/sync-protocol.md, "Limits"); `serve` takes each from a flag or an
+/// environment variable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// `POST /v1/push` body.
@@ -61,6 +62,9 @@ pub struct Limits {
     /// Head-office imports (web upload and `admin import`): file size, upload time, and what a
     /// file may make the server hold. See [`crate::import::ImportLimits`].
     pub import: crate::import::ImportLimits,
+    /// The field's time zone: which day a visit, an exception, a page's `?date=` or an
+    /// export's date filter is on (`--time-zone`). See [`crate::calendar`].
+    pub calendar: crate::calendar::Calendar,
 }
 
 impl Default for Limits {
@@ -82,6 +86,7 @@ impl Default for Limits {
             login_window: Duration::from_secs(15 * 60),
             trust_forwarded_for: false,
             import: crate::import::ImportLimits::default(),
+            calendar: crate::calendar::Calendar::default(),
         }
     }
 }
@@ -275,6 +280,11 @@ impl Store {
 
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// The field's calendar (time zone) this store's days are counted in.
+    pub fn calendar(&self) -> crate::calendar::Calendar {
+        self.limits.calendar
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
