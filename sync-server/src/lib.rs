@@ -25,6 +25,8 @@ mod metrics;
 mod password;
 mod photos;
 mod pull;
+pub mod queue;
+pub mod scope;
 mod store;
 pub mod web;
 
