@@ -27,7 +27,7 @@ struct Cli {
     /// Asia/Shanghai): which day a visit and its exceptions are on, on pages and in exports.
     /// Zones with daylight saving time are not supported.
     #[arg(long, global = true, env = "FIELDPROOF_TIME_ZONE", default_value = "+08:00",
-          value_parser = Calendar::parse)]
+          allow_hyphen_values = true, value_parser = Calendar::parse)]
     time_zone: Calendar,
     #[command(subcommand)]
     command: Command,

@@ -6,7 +6,13 @@
 //! The exceptions are seeded straight into the database (ingest raises them in its own tests):
 //! this is about listing and changing them.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::too_many_lines,
+    // Rows read back from SQLite are compared as plain tuples, column by column.
+    clippy::type_complexity
+)]
 
 use std::collections::BTreeSet;
 use std::path::Path;
