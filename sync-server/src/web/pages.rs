@@ -1293,7 +1293,7 @@ pub async fn gallery(State(store): State<Arc<Store>>, req: Request) -> Response 
             "SELECT e.subject, e.visit_id, e.user_id, e.detail, e.params
              FROM exceptions e LEFT JOIN visits v ON v.id = e.visit_id
              WHERE e.code = 'possible_reuse' AND {s1}
-               AND ((v.started_wall_ms >= ?2 AND v.started_wall_ms < ?3) OR (e.created_ms >= ?2 AND e.created_ms < ?3))
+               AND ((v.started_wall_ms >= ?2 AND v.started_wall_ms < ?3) OR (v.id IS NULL AND e.event_ms >= ?2 AND e.event_ms < ?3))
                AND (?4 = '' OR e.store_id = ?4)
              ORDER BY e.id",
             s1 = scope_sql("e.user_id", 1),
