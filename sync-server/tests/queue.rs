@@ -650,3 +650,85 @@ fn the_status_and_closing_columns_stay_in_step() {
     )
     .unwrap();
 }
+
+#[test]
+fn a_database_from_before_v6_gets_days_states_and_history() {
+    // Schema v5 with a visit, two exceptions (one resolved) and one about no visit, as an older
+    // server left them; opening it with this server migrates and fills them in.
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let c = db(dir.path());
+        for sql in [
+            include_str!("../migrations/001_init.sql"),
+            include_str!("../migrations/002_web.sql"),
+            include_str!("../migrations/003_sign_in_links.sql"),
+            include_str!("../migrations/004_exception_params.sql"),
+            include_str!("../migrations/005_login_throttle.sql"),
+        ] {
+            c.execute_batch(sql).unwrap();
+        }
+        c.pragma_update(None, "user_version", 5).unwrap();
+        // Checked in at 2026-11-20 23:30 in Shanghai (15:30 UTC), received two days later.
+        let start = DAY0 * 86_400_000 + 15 * 3_600_000 + 30 * 60_000;
+        c.execute(
+            "INSERT INTO visits (id, device_id, user_id, store_id, kind, template_id, template_version, status,
+                started_wall_ms, geofence, check_in_op, updated_ms)
+             VALUES ('v1', 'dev', 'rep-li', 'st-001', 'store_check', 'tpl-store-check', 1, 'checked_out', ?1,
+                'outside', 'op-1', ?1)",
+            [start],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO ops (op_id, device_id, seq, kind, entity_id, user_id, wall_ms, hlc, entry, entry_hash,
+                signature, received_ms)
+             VALUES ('op-2', 'dev', 2, 'visit.check_out', 'v1', 'rep-li', ?1, 1, '{}', 'h', 's', ?2)",
+            params![start + 3_600_000, start + 2 * 86_400_000],
+        )
+        .unwrap();
+        let later = start + 2 * 86_400_000;
+        c.execute_batch(&format!(
+            "INSERT INTO exceptions (code, user_id, visit_id, op_id, subject, detail, created_ms)
+               VALUES ('outside_geofence', 'rep-li', 'v1', 'op-2', 'check_out', 'far', {later});
+             INSERT INTO exceptions (code, user_id, visit_id, subject, detail, created_ms, resolved_by, resolved_ms,
+                 resolution_comment)
+               VALUES ('photo_missing', 'rep-li', 'v1', 'ph', 'late', {later}, 'server', {}, 'arrived');
+             INSERT INTO exceptions (code, user_id, subject, detail, created_ms)
+               VALUES ('chain_gap', 'rep-li', 'op-9', 'gap', {later});",
+            later + 1000
+        ))
+        .unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let c = db(dir.path());
+    let rows: Vec<(String, String, i64, i64)> = c
+        .prepare("SELECT code, status, visit_day, event_ms FROM exceptions ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let start = DAY0 * 86_400_000 + 15 * 3_600_000 + 30 * 60_000;
+    let later = start + 2 * 86_400_000;
+    assert_eq!(
+        rows,
+        vec![
+            // The op's time is the event; the visit's day (the 20th in Shanghai) is the day.
+            ("outside_geofence".into(), "open".into(), DAY0, start + 3_600_000),
+            ("photo_missing".into(), "resolved".into(), DAY0, start),
+            // No visit: the day it was received, the only time known.
+            ("chain_gap".into(), "open".into(), DAY0 + 2, later),
+        ]
+    );
+    let h = queue::history(&c, &boss(), 2).unwrap();
+    assert_eq!(h.len(), 2);
+    assert_eq!(
+        (
+            h[1].action.as_str(),
+            h[1].actor_id.as_deref(),
+            h[1].comment.as_deref()
+        ),
+        ("resolve", Some("server"), Some("arrived"))
+    );
+    let p = queue::list(&store, &boss(), &filter("date=2026-11-20&status=all")).unwrap();
+    assert_eq!((p.total, p.counts.open, p.counts.resolved), (2, 1, 1));
+}
