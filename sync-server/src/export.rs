@@ -1,10 +1,12 @@
 //! Export of visits, answers, exceptions and photos' metadata as one XLSX workbook (one sheet
 //! per kind) or as CSV (one kind per file), with the filters of the head-office pages.
 //!
-//! Time zone: every date and time is local time at UTC+08:00 (China Standard Time, no daylight
-//! saving). A visit's `date` is the local date of its `started_wall_ms`; the date filters select
-//! visits by that date. Answers and photos follow their visit. An exception follows its visit
-//! when it has one, else its own user, store and `created_ms`.
+//! Time zone: every date and time is local time in the store's calendar ([`crate::calendar`],
+//! `--time-zone`, default UTC+08:00). A visit's `date` is the local date of its
+//! `started_wall_ms`; the date filters select visits by that date. Answers and photos follow
+//! their visit. An exception's `date` is its `visit_day` (its visit's day, or for a finding
+//! without a visit the day of the event it is about), whenever the server received it; its
+//! user and store are its visit's when it has one.
 //!
 //! Cells are typed: dates and times are real Excel date-times (numbers with a date format),
 //! numbers are numbers, yes/no are booleans, the rest text. The header row is bold and frozen.
@@ -22,18 +24,16 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 
 use crate::Store;
+use crate::calendar::{Calendar, day_string, excel_day_serial, parse_day};
 use crate::i18n::Lang;
 use crate::messages::{self, PhotoName};
 use crate::values::{self, TemplateLabels};
 
-/// Local time offset: UTC+08:00.
-pub const LOCAL_OFFSET_MS: i64 = 8 * 3_600_000;
-const DAY_MS: i64 = 86_400_000;
-
 /// The filters of the head-office pages. All set filters apply together.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExportFilter {
-    /// Local date `YYYY-MM-DD`, inclusive: the visit's `started_wall_ms` at UTC+08:00.
+    /// Local date `YYYY-MM-DD`, inclusive: the day of the visit's `started_wall_ms` (an
+    /// exception's `visit_day`).
     pub from: Option<String>,
     /// Local date `YYYY-MM-DD`, inclusive.
     pub to: Option<String>,
@@ -196,6 +196,9 @@ impl ExportKind {
                 "resolved_by",
                 "resolved_at",
                 "resolution_comment",
+                "status",
+                "assignee_id",
+                "event_at",
             ],
             ExportKind::Photos => &[
                 "photo_id",
@@ -248,6 +251,8 @@ const HEADERS: &[(&str, &str, &str)] = &[
     ("resolved_by", "Resolved by", "处理人"),
     ("resolved_at", "Resolved at", "处理时间"),
     ("resolution_comment", "Resolution comment", "处理说明"),
+    ("assignee_id", "Assigned to", "负责人"),
+    ("event_at", "Happened at", "发生时间"),
     ("photo_id", "Photo ID", "照片编号"),
     ("sha256", "SHA-256", "SHA-256"),
     ("byte_len", "Size (bytes)", "大小（字节）"),
@@ -313,50 +318,62 @@ impl ExportFilter {
 
     /// Checks the dates (and that `from` is not after `to`).
     pub fn validate(&self) -> Result<(), ExportError> {
-        let from = self.start_ms()?;
-        let to = self.end_ms()?;
-        if let (Some(a), Some(b)) = (from, to)
-            && a >= b
+        if let (Some(a), Some(b)) = (self.first_day()?, self.last_day()?)
+            && a > b
         {
             return Err(ExportError::BadFilter("`from` is after `to`".into()));
         }
         Ok(())
     }
 
-    fn start_ms(&self) -> Result<Option<i64>, ExportError> {
+    /// The day of `from`.
+    fn first_day(&self) -> Result<Option<i64>, ExportError> {
         self.from
             .as_deref()
             .map(|d| {
-                parse_date(d)
-                    .map(|days| days * DAY_MS - LOCAL_OFFSET_MS)
+                parse_day(d)
                     .ok_or_else(|| ExportError::BadFilter(format!("from: {d:?} is not a date YYYY-MM-DD")))
             })
             .transpose()
     }
 
-    fn end_ms(&self) -> Result<Option<i64>, ExportError> {
+    /// The day of `to`.
+    fn last_day(&self) -> Result<Option<i64>, ExportError> {
         self.to
             .as_deref()
             .map(|d| {
-                parse_date(d)
-                    .map(|days| (days + 1) * DAY_MS - LOCAL_OFFSET_MS)
+                parse_day(d)
                     .ok_or_else(|| ExportError::BadFilter(format!("to: {d:?} is not a date YYYY-MM-DD")))
             })
             .transpose()
     }
 
-    /// A SQL condition on the given expressions (visit start ms, user id, store id) and its
-    /// parameters. The store's territory and the user's supervisor are looked up by id.
-    fn sql(&self, time: &str, user: &str, store: &str) -> Result<(String, Vec<Value>), ExportError> {
+    /// A SQL condition on the given expressions (the row's time or day, user id, store id) and
+    /// its parameters. The store's territory and the user's supervisor are looked up by id.
+    fn sql(
+        &self,
+        cal: Calendar,
+        when: When<'_>,
+        user: &str,
+        store: &str,
+    ) -> Result<(String, Vec<Value>), ExportError> {
         let mut cond = vec!["1".to_string()];
         let mut args: Vec<Value> = Vec::new();
-        if let Some(ms) = self.start_ms()? {
-            args.push(Value::Integer(ms));
-            cond.push(format!("{time} >= ?{}", args.len()));
+        if let Some(day) = self.first_day()? {
+            let (expr, value) = match when {
+                When::Instant(e) => (e, cal.day_bounds(day).0),
+                When::Day(e) => (e, day),
+            };
+            args.push(Value::Integer(value));
+            cond.push(format!("{expr} >= ?{}", args.len()));
         }
-        if let Some(ms) = self.end_ms()? {
-            args.push(Value::Integer(ms));
-            cond.push(format!("{time} < ?{}", args.len()));
+        if let Some(day) = self.last_day()? {
+            let (expr, value) = match when {
+                When::Instant(e) => (e, cal.day_bounds(day).1),
+                When::Day(e) => (e, day + 1),
+            };
+            args.push(Value::Integer(value));
+            cond.push(format!("{expr} < ?{}", args.len()));
         }
         if let Some(rep) = &self.rep_id {
             args.push(Value::Text(rep.clone()));
@@ -382,6 +399,14 @@ impl ExportFilter {
         }
         Ok((cond.join(" AND "), args))
     }
+}
+
+/// What the date filters apply to: a Unix-ms column (a visit's start) or a day column (an
+/// exception's `visit_day`).
+#[derive(Debug, Clone, Copy)]
+enum When<'a> {
+    Instant(&'a str),
+    Day(&'a str),
 }
 
 fn percent_decode(s: &str) -> Result<String, ExportError> {
@@ -419,63 +444,6 @@ fn percent_encode(s: &str) -> String {
     out
 }
 
-/// Days since 1970-01-01 of a `YYYY-MM-DD` date, or None.
-pub(crate) fn parse_date(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let part = s.get(r)?;
-        part.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| part.parse().ok())?
-    };
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    if !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
-        return None;
-    }
-    Some(fieldproof_core::clock::days_from_civil(y, m, d))
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// `YYYY-MM-DD` of a day number (days since 1970-01-01).
-pub(crate) fn date_string(days: i64) -> String {
-    let (y, m, d) = fieldproof_core::clock::civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// `YYYY-MM-DD` local (UTC+08:00) date of a Unix-ms instant.
-pub fn local_date(ms: i64) -> String {
-    date_string((ms + LOCAL_OFFSET_MS).div_euclid(DAY_MS))
-}
-
-/// `YYYY-MM-DD HH:MM:SS` local (UTC+08:00) time of a Unix-ms instant.
-pub fn local_datetime(ms: i64) -> String {
-    let local = ms + LOCAL_OFFSET_MS;
-    let secs = local.rem_euclid(DAY_MS) / 1000;
-    format!(
-        "{} {:02}:{:02}:{:02}",
-        local_date(ms),
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
-/// The Excel serial date-time (days since 1899-12-30) of a Unix-ms instant, local time.
-pub fn excel_serial(ms: i64) -> f64 {
-    (ms + LOCAL_OFFSET_MS) as f64 / DAY_MS as f64 + 25_569.0
-}
-
 /// One typed cell of an export.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
@@ -483,9 +451,9 @@ pub enum Cell {
     Text(String),
     Number(f64),
     Bool(bool),
-    /// A local date (the instant's UTC+08:00 day), Unix ms.
+    /// A local date: a day number ([`crate::calendar`]).
     Date(i64),
-    /// A local date-time, Unix ms.
+    /// An instant, Unix ms, shown as local date and time.
     DateTime(i64),
 }
 
@@ -500,15 +468,15 @@ impl Cell {
         ms.map_or(Cell::Empty, Cell::DateTime)
     }
 
-    /// How the cell reads in CSV.
-    pub fn to_csv(&self) -> String {
+    /// How the cell reads in CSV, times in this calendar.
+    pub fn to_csv(&self, cal: Calendar) -> String {
         match self {
             Cell::Empty => String::new(),
             Cell::Text(s) => s.clone(),
             Cell::Number(n) => format_number(*n),
             Cell::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
-            Cell::Date(ms) => local_date(*ms),
-            Cell::DateTime(ms) => local_datetime(*ms),
+            Cell::Date(day) => day_string(*day),
+            Cell::DateTime(ms) => cal.datetime_secs(*ms),
         }
     }
 }
@@ -526,6 +494,8 @@ fn format_number(n: f64) -> String {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
     pub kind: ExportKind,
+    /// The calendar its dates and times are local to.
+    pub calendar: Calendar,
     /// The columns' stable keys.
     pub columns: &'static [&'static str],
     /// The headers in the table's language.
@@ -544,14 +514,16 @@ pub fn table(
     filter.validate()?;
     let conn = store.reader()?;
     let lookups = Lookups::load(&conn, lang)?;
+    let cal = store.calendar();
     let rows = match kind {
-        ExportKind::Visits => visits(&conn, &lookups, filter)?,
-        ExportKind::Answers => answers(&conn, &lookups, filter)?,
-        ExportKind::Exceptions => exceptions(&conn, &lookups, filter)?,
-        ExportKind::Photos => photos(&conn, &lookups, filter)?,
+        ExportKind::Visits => visits(&conn, cal, &lookups, filter)?,
+        ExportKind::Answers => answers(&conn, cal, &lookups, filter)?,
+        ExportKind::Exceptions => exceptions(&conn, cal, &lookups, filter)?,
+        ExportKind::Photos => photos(&conn, cal, &lookups, filter)?,
     };
     Ok(Table {
         kind,
+        calendar: cal,
         columns: kind.columns(),
         headers: kind.headers(lang),
         rows,
@@ -671,8 +643,13 @@ impl Lookups {
     }
 }
 
-fn visits(conn: &Connection, lk: &Lookups, filter: &ExportFilter) -> Result<Vec<Vec<Cell>>, ExportError> {
-    let (cond, args) = filter.sql("v.started_wall_ms", "v.user_id", "v.store_id")?;
+fn visits(
+    conn: &Connection,
+    cal: Calendar,
+    lk: &Lookups,
+    filter: &ExportFilter,
+) -> Result<Vec<Vec<Cell>>, ExportError> {
+    let (cond, args) = filter.sql(cal, When::Instant("v.started_wall_ms"), "v.user_id", "v.store_id")?;
     let sql = format!(
         "SELECT v.id, v.started_wall_ms, coalesce(v.ended_wall_ms, v.completed_wall_ms), v.user_id,
                 v.store_id, v.kind, v.status, v.geofence, v.distance_m, v.score, v.answers,
@@ -694,7 +671,7 @@ fn visits(conn: &Connection, lk: &Lookups, filter: &ExportFilter) -> Result<Vec<
         let store = lk.stores.get(&store_id);
         out.push(vec![
             Cell::Text(r.get(0)?),
-            Cell::Date(started),
+            Cell::Date(cal.day_of(started)),
             Cell::DateTime(started),
             Cell::datetime(ended),
             Cell::num(ended.map(|e| ((e - started) as f64 / 60_000.0 * 10.0).round() / 10.0)),
@@ -735,8 +712,13 @@ pub fn answer_cell(stored: &str, item_id: &str, labels: Option<&TemplateLabels>)
     }
 }
 
-fn answers(conn: &Connection, lk: &Lookups, filter: &ExportFilter) -> Result<Vec<Vec<Cell>>, ExportError> {
-    let (cond, args) = filter.sql("v.started_wall_ms", "v.user_id", "v.store_id")?;
+fn answers(
+    conn: &Connection,
+    cal: Calendar,
+    lk: &Lookups,
+    filter: &ExportFilter,
+) -> Result<Vec<Vec<Cell>>, ExportError> {
+    let (cond, args) = filter.sql(cal, When::Instant("v.started_wall_ms"), "v.user_id", "v.store_id")?;
     let sql = format!(
         "SELECT a.visit_id, v.started_wall_ms, v.user_id, v.store_id, a.item_id, a.value, a.note,
                 a.revision, a.answered_ms, v.template_id, v.template_version
@@ -757,7 +739,7 @@ fn answers(conn: &Connection, lk: &Lookups, filter: &ExportFilter) -> Result<Vec
             .map_or_else(|| item_id.clone(), str::to_string);
         out.push(vec![
             Cell::Text(r.get(0)?),
-            Cell::Date(r.get(1)?),
+            Cell::Date(cal.day_of(r.get(1)?)),
             Cell::Text(r.get(2)?),
             Cell::Text(lk.code(&store_id)),
             Cell::Text(item),
@@ -770,17 +752,23 @@ fn answers(conn: &Connection, lk: &Lookups, filter: &ExportFilter) -> Result<Vec
     Ok(out)
 }
 
-fn exceptions(conn: &Connection, lk: &Lookups, filter: &ExportFilter) -> Result<Vec<Vec<Cell>>, ExportError> {
+fn exceptions(
+    conn: &Connection,
+    cal: Calendar,
+    lk: &Lookups,
+    filter: &ExportFilter,
+) -> Result<Vec<Vec<Cell>>, ExportError> {
     let (cond, args) = filter.sql(
-        "coalesce(v.started_wall_ms, e.created_ms)",
+        cal,
+        When::Day("e.visit_day"),
         "coalesce(v.user_id, e.user_id)",
         "coalesce(v.store_id, e.store_id)",
     )?;
     let sql = format!(
-        "SELECT e.id, e.code, e.visit_id, coalesce(v.started_wall_ms, e.created_ms),
+        "SELECT e.id, e.code, e.visit_id, e.visit_day,
                 coalesce(v.user_id, e.user_id), coalesce(v.store_id, e.store_id), e.params,
-                e.created_ms, e.resolved_by, e.resolved_ms, e.resolution_comment, v.template_id,
-                v.template_version
+                e.created_ms, e.resolved_by, e.resolved_ms, e.resolution_comment,
+                e.status, e.assignee_id, e.event_ms, v.template_id, v.template_version
          FROM exceptions e LEFT JOIN visits v ON v.id = e.visit_id
          WHERE {cond} ORDER BY e.id"
     );
@@ -795,7 +783,7 @@ fn exceptions(conn: &Connection, lk: &Lookups, filter: &ExportFilter) -> Result<
             .and_then(|p| serde_json::from_str(&p).ok());
         let names = SheetNames {
             lk,
-            labels: lk.labels(r.get(11)?, r.get(12)?),
+            labels: lk.labels(r.get(14)?, r.get(15)?),
         };
         let said = messages::render(lk.lang, &code, params.as_ref(), &names);
         out.push(vec![
@@ -810,13 +798,21 @@ fn exceptions(conn: &Connection, lk: &Lookups, filter: &ExportFilter) -> Result<
             Cell::text(r.get(8)?),
             Cell::datetime(r.get(9)?),
             Cell::text(r.get(10)?),
+            Cell::Text(values::exception_status(lk.lang, &r.get::<_, String>(11)?)),
+            Cell::text(r.get(12)?),
+            Cell::DateTime(r.get(13)?),
         ]);
     }
     Ok(out)
 }
 
-fn photos(conn: &Connection, lk: &Lookups, filter: &ExportFilter) -> Result<Vec<Vec<Cell>>, ExportError> {
-    let (cond, args) = filter.sql("v.started_wall_ms", "v.user_id", "v.store_id")?;
+fn photos(
+    conn: &Connection,
+    cal: Calendar,
+    lk: &Lookups,
+    filter: &ExportFilter,
+) -> Result<Vec<Vec<Cell>>, ExportError> {
+    let (cond, args) = filter.sql(cal, When::Instant("v.started_wall_ms"), "v.user_id", "v.store_id")?;
     let sql = format!(
         "SELECT p.photo_id, p.visit_id, v.started_wall_ms, p.user_id, p.store_id, p.photo_kind,
                 p.sha256, p.byte_len, p.evidence_code, p.received, p.verified, p.problems
@@ -831,7 +827,7 @@ fn photos(conn: &Connection, lk: &Lookups, filter: &ExportFilter) -> Result<Vec<
         out.push(vec![
             Cell::Text(r.get(0)?),
             Cell::Text(r.get(1)?),
-            Cell::Date(r.get(2)?),
+            Cell::Date(cal.day_of(r.get(2)?)),
             Cell::Text(r.get(3)?),
             Cell::Text(lk.code(&store_id)),
             Cell::Text(values::photo_kind(lk.lang, &r.get::<_, String>(5)?)),
@@ -887,13 +883,12 @@ pub fn export_xlsx_in(store: &Store, filter: &ExportFilter, lang: Lang) -> Resul
                         sheet.write_boolean(r, cc, *b)?;
                         5
                     }
-                    Cell::Date(ms) => {
-                        let day = (ms + LOCAL_OFFSET_MS).div_euclid(DAY_MS) as f64 + 25_569.0;
-                        sheet.write_number_with_format(r, cc, day, &date)?;
+                    Cell::Date(day) => {
+                        sheet.write_number_with_format(r, cc, excel_day_serial(*day), &date)?;
                         10
                     }
                     Cell::DateTime(ms) => {
-                        sheet.write_number_with_format(r, cc, excel_serial(*ms), &datetime)?;
+                        sheet.write_number_with_format(r, cc, t.calendar.excel_serial(*ms), &datetime)?;
                         19
                     }
                 };
@@ -926,7 +921,7 @@ pub fn export_csv(store: &Store, kind: ExportKind, filter: &ExportFilter) -> Res
 
 /// One kind as CSV in `lang`: UTF-8 with a byte-order mark (so Excel reads Chinese correctly),
 /// CRLF line ends, the sheet's columns; dates `YYYY-MM-DD`, times `YYYY-MM-DD HH:MM:SS`
-/// (UTC+08:00), booleans `TRUE`/`FALSE`.
+/// (in the server's time zone), booleans `TRUE`/`FALSE`.
 pub fn export_csv_in(
     store: &Store,
     kind: ExportKind,
@@ -940,7 +935,8 @@ pub fn export_csv_in(
     let err = |e: csv::Error| ExportError::Write(e.to_string());
     w.write_record(&t.headers).map_err(err)?;
     for row in &t.rows {
-        w.write_record(row.iter().map(Cell::to_csv)).map_err(err)?;
+        w.write_record(row.iter().map(|c| c.to_csv(t.calendar)))
+            .map_err(err)?;
     }
     let bytes = w.into_inner().map_err(|e| ExportError::Write(e.to_string()))?;
     let body = String::from_utf8(bytes).map_err(|e| ExportError::Write(e.to_string()))?;
@@ -953,17 +949,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dates_round_trip() {
-        for d in ["1970-01-01", "2000-02-29", "2026-11-23", "2026-12-31"] {
-            let days = parse_date(d).unwrap();
-            assert_eq!(local_date(days * DAY_MS - LOCAL_OFFSET_MS), d);
-        }
-        assert_eq!(parse_date("2026-02-29"), None);
-        assert_eq!(parse_date("2026-13-01"), None);
-        assert_eq!(parse_date("26-1-1"), None);
+    fn cells_are_local_to_the_calendar() {
         // 2026-11-23T16:30:00Z is 2026-11-24 00:30 in Shanghai.
-        let ms = (parse_date("2026-11-23").unwrap() * DAY_MS) + 16 * 3_600_000 + 30 * 60_000;
-        assert_eq!(local_datetime(ms), "2026-11-24 00:30:00");
+        let day = parse_day("2026-11-23").unwrap();
+        let ms = day * crate::calendar::DAY_MS + 16 * 3_600_000 + 30 * 60_000;
+        assert_eq!(Cell::DateTime(ms).to_csv(Calendar::CHINA), "2026-11-24 00:30:00");
+        assert_eq!(Cell::DateTime(ms).to_csv(Calendar::UTC), "2026-11-23 16:30:00");
+        assert_eq!(Cell::Date(day).to_csv(Calendar::UTC), "2026-11-23");
+        assert!(ExportFilter::from_query("from=2026-11-23&to=2026-11-23").is_ok());
     }
 
     #[test]

@@ -965,7 +965,9 @@ fn read_xlsx(bytes: &[u8], limits: &ImportLimits) -> Result<Vec<Grid>, ImportErr
                     // Excel's dates run from 1900-01-01 to 9999-12-31 (serial 2958465); a
                     // serial outside is a number, not a date to convert.
                     if (0.0..2_958_466.0).contains(&serial) {
-                        Raw::Date(crate::export::date_string(serial.floor() as i64 - 25_569))
+                        Raw::Date(crate::calendar::day_string(crate::calendar::day_of_excel_serial(
+                            serial,
+                        )))
                     } else {
                         Raw::Number(serial)
                     }
@@ -1424,7 +1426,7 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                             None
                         }
                         Raw::Date(d) => Some(d),
-                        Raw::Text(t) if crate::export::parse_date(&t).is_some() => Some(t),
+                        Raw::Text(t) if crate::calendar::parse_day(&t).is_some() => Some(t),
                         other => {
                             sheet.problem(row, "date", format!("{} is not a date YYYY-MM-DD", show(&other)));
                             None

@@ -30,7 +30,9 @@ use serde_json::Value;
 use crate::auth::Authenticated;
 use crate::codes::{self, Action as Acted, ExceptionParams as P};
 use crate::error::{ApiError, ApiResult};
-use crate::store::{NewException, Store, Writer, publish_team_visits, raise, resolve};
+use crate::store::{
+    NewException, Store, Writer, publish_team_visits, raise, resolve, settle_visit_day, visit_day,
+};
 
 /// An op whose wall time, corrected by the device's known server offset, is this far from the
 /// server's clock was made on a device whose clock was wrong.
@@ -510,6 +512,7 @@ impl Store {
                 device_id,
                 device_user: &device.user_id,
                 now_ms,
+                calendar: self.calendar(),
                 touched: BTreeSet::new(),
                 visits: HashMap::new(),
                 exceptions: Vec::new(),
@@ -575,6 +578,8 @@ struct ApplyCtx<'t, 'c> {
     device_id: &'t str,
     device_user: &'t str,
     now_ms: i64,
+    /// The days exceptions count on.
+    calendar: crate::calendar::Calendar,
     /// Visits whose summary changed: one `team_visit` change each at the end of the batch.
     touched: BTreeSet<String>,
     /// (user, store) of visits looked up in this batch; a batch is mostly a few visits' ops.
@@ -588,6 +593,8 @@ struct Scope<'a> {
     visit_id: &'a str,
     store_id: Option<String>,
     op_id: &'a str,
+    /// The op's device wall time: when what its exceptions are about happened.
+    event_ms: i64,
 }
 
 impl ApplyCtx<'_, '_> {
@@ -620,6 +627,8 @@ impl ApplyCtx<'_, '_> {
     ) -> ApiResult<()> {
         let params = params.into().map(|p| p.to_json());
         let e = NewException {
+            event_ms: scope.event_ms,
+            visit_day: visit_day(self.tx, self.calendar, Some(scope.visit_id), scope.event_ms)?,
             code,
             device_id: Some(self.device_id),
             user_id: scope.user_id,
@@ -687,6 +696,7 @@ impl ApplyCtx<'_, '_> {
                 visit_id,
                 store_id: None,
                 op_id: &f.op_id,
+                event_ms: f.time.wall_ms,
             };
             self.raise(
                 &scope,
@@ -745,6 +755,7 @@ impl ApplyCtx<'_, '_> {
                 visit_id,
                 store_id: None,
                 op_id: &f.op_id,
+                event_ms: f.time.wall_ms,
             };
             let params = P::Chain(codes::Chain {
                 seq: f.seq,
@@ -802,6 +813,7 @@ impl ApplyCtx<'_, '_> {
             visit_id,
             store_id,
             op_id: &f.op_id,
+            event_ms: f.time.wall_ms,
         };
         let mut codes: Vec<String> = Vec::new();
         self.tx
@@ -1092,7 +1104,8 @@ impl ApplyCtx<'_, '_> {
                 ("not_checked", None)
             }
         };
-        self.tx
+        let inserted = self
+            .tx
             .prepare_cached(
                 "INSERT INTO visits (id, device_id, user_id, store_id, kind, template_id, template_version, plan_id,
                     status, started_wall_ms, geofence, distance_m, device_geofence, check_in_op, updated_ms)
@@ -1118,6 +1131,9 @@ impl ApplyCtx<'_, '_> {
                 f.op_id,
                 self.now_ms
             ])?;
+        if inserted == 1 {
+            settle_visit_day(self.tx, self.calendar, &p.visit_id, f.time.wall_ms)?;
+        }
         self.device_flags(&p.flags, f.seq, scope, codes)
     }
 
@@ -1504,6 +1520,12 @@ fn report_summary(r: &ReportBody) -> String {
 
 pub(crate) fn problems_text(problems: &[VerifyCode]) -> Option<String> {
     (!problems.is_empty()).then(|| problems.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(","))
+}
+
+/// The device wall time of a signed entry (a photo's capture time for a `visit.photo`), if the
+/// entry reads as one.
+pub(crate) fn entry_wall_ms(entry: &str) -> Option<i64> {
+    parse_entry(entry).ok().map(|op| op.fields.time.wall_ms)
 }
 
 pub(crate) fn parse_photo_manifest(entry: &str) -> Result<(String, String, PhotoManifest), String> {

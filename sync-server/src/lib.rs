@@ -13,6 +13,7 @@
 //! lock is taken. Reads (pulls, authentication) use their own connections.
 
 mod auth;
+pub mod calendar;
 pub mod codes;
 pub mod db;
 mod error;
@@ -27,6 +28,8 @@ mod metrics;
 mod password;
 mod photos;
 mod pull;
+pub mod queue;
+pub mod scope;
 mod store;
 pub mod values;
 pub mod web;
@@ -36,6 +39,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use auth::{Authenticated, SignedHeaders, check_fresh, parse_headers};
+pub use calendar::Calendar;
 pub use error::{ApiError, ApiResult};
 pub use http::{ROUTES, app};
 pub use metrics::Metrics;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use fieldproof_server::export::{ExportFilter, ExportKind};
 use fieldproof_server::import::{ImportKind, import_csv, import_file};
-use fieldproof_server::{AdminError, Config, Limits, Store, now_ms};
+use fieldproof_server::{AdminError, Calendar, Config, Limits, Store, now_ms};
 
 #[derive(Parser)]
 #[command(name = "fieldproof-server", version, about = "Fieldproof sync server")]
@@ -23,6 +23,12 @@ struct Cli {
         default_value = "./fieldproof-data"
     )]
     data_dir: PathBuf,
+    /// The field's time zone, a fixed offset from UTC (+08:00, -05:30, UTC or a name such as
+    /// Asia/Shanghai): which day a visit and its exceptions are on, on pages and in exports.
+    /// Zones with daylight saving time are not supported.
+    #[arg(long, global = true, env = "FIELDPROOF_TIME_ZONE", default_value = "+08:00",
+          allow_hyphen_values = true, value_parser = Calendar::parse)]
+    time_zone: Calendar,
     #[command(subcommand)]
     command: Command,
 }
@@ -97,8 +103,9 @@ struct ServeArgs {
 }
 
 impl ServeArgs {
-    fn limits(&self) -> Limits {
+    fn limits(&self, calendar: Calendar) -> Limits {
         Limits {
+            calendar,
             max_push_bytes: self.max_push_bytes,
             max_photo_bytes: self.max_photo_bytes,
             max_chunk_bytes: self.max_chunk_bytes,
@@ -139,7 +146,7 @@ enum AdminCommand {
     /// Counts of what the server holds (JSON).
     Stats,
     /// Export visits (with scores), answers, exceptions and photos' metadata as one XLSX
-    /// workbook, one sheet per kind. Dates are local (UTC+08:00).
+    /// workbook, one sheet per kind. Dates are local (--time-zone).
     Export {
         #[arg(long)]
         out: PathBuf,
@@ -222,7 +229,7 @@ fn create_user(store: &Store, a: CreateUserArgs) -> Result<String, AdminError> {
 /// The export filters (the head-office pages' filters).
 #[derive(Args)]
 struct FilterArgs {
-    /// First local date (YYYY-MM-DD, UTC+08:00) of visit start, inclusive.
+    /// First local date (YYYY-MM-DD, --time-zone) of the visit's start, inclusive.
     #[arg(long)]
     from: Option<String>,
     /// Last local date, inclusive.
@@ -274,7 +281,7 @@ fn main() -> ExitCode {
             let config = Config {
                 addr: args.addr,
                 data_dir: cli.data_dir,
-                limits: args.limits(),
+                limits: args.limits(cli.time_zone),
             };
             // Blocking work (SQLite, files, images) is bounded: each blocking thread may hold a
             // database connection and buffers, so an unbounded pool (tokio's default is 512)
@@ -300,7 +307,7 @@ fn main() -> ExitCode {
         }
         Command::Admin { command } => {
             init_logging("warn");
-            match admin(&cli.data_dir, command) {
+            match admin(&cli.data_dir, cli.time_zone, command) {
                 Ok(out) => {
                     println!("{out}");
                     ExitCode::SUCCESS
@@ -324,8 +331,18 @@ fn write_out(out: &std::path::Path, bytes: &[u8]) -> Result<String, AdminError> 
     Ok(format!("wrote {} ({} bytes)", out.display(), bytes.len()))
 }
 
-fn admin(data_dir: &std::path::Path, command: AdminCommand) -> Result<String, AdminError> {
-    let store = Store::open(data_dir)?;
+fn admin(
+    data_dir: &std::path::Path,
+    calendar: Calendar,
+    command: AdminCommand,
+) -> Result<String, AdminError> {
+    let store = Store::open_with(
+        data_dir,
+        Limits {
+            calendar,
+            ..Limits::default()
+        },
+    )?;
     match command {
         AdminCommand::LoadReference { file } => {
             let text = std::fs::read_to_string(&file)

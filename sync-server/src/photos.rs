@@ -23,7 +23,7 @@ use crate::codes::{ExceptionParams, PhotoHashMismatch, PhotoRef, ReuseMatch};
 pub(crate) use crate::codes::ReuseParams;
 use crate::error::{ApiError, ApiResult};
 use crate::ingest::{parse_photo_manifest, problems_text};
-use crate::store::{NewException, Store, lock, publish_team_visits, raise, resolve};
+use crate::store::{NewException, Store, lock, publish_team_visits, raise, resolve, visit_day};
 
 pub(crate) mod reuse;
 pub(crate) mod thumbs;
@@ -299,13 +299,17 @@ impl Store {
             let mut w = self.writer();
             let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let m = manifest.as_ref().map(|(_, _, m)| m);
+            let event_ms = crate::ingest::entry_wall_ms(&upload.entry).unwrap_or(now_ms);
+            let visit = m.map(|m| m.visit_id.as_str());
             raise(
                 &tx,
                 &NewException {
+                    event_ms,
+                    visit_day: visit_day(&tx, self.calendar(), visit, event_ms)?,
                     code: "photo_hash_mismatch",
                     device_id: Some(&upload.device_id),
                     user_id: m.map(|m| m.user_id.as_str()),
-                    visit_id: m.map(|m| m.visit_id.as_str()),
+                    visit_id: visit,
                     store_id: m.map(|m| m.store_id.as_str()),
                     op_id: manifest.as_ref().map(|(_, op, _)| op.as_str()),
                     photo_sha256: Some(sha256),
@@ -469,8 +473,13 @@ impl Store {
                 ExceptionParams::Reuse(params).to_json(),
             ));
         }
+        // The photo's capture time (its op's device time), and the day of its visit.
+        let event_ms = crate::ingest::entry_wall_ms(&upload.entry).unwrap_or(now_ms);
+        let day = visit_day(&tx, self.calendar(), Some(visit_id.as_str()), event_ms)?;
         for (code, detail, params) in findings {
             let e = NewException {
+                event_ms,
+                visit_day: day,
                 code,
                 device_id: Some(upload.device_id.as_str()),
                 user_id: user_id.as_deref(),

@@ -18,8 +18,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::metrics::Metrics;
 use crate::photos::reuse::ReuseIndex;
 
-/// Size limits, timeouts and throttles. The defaults are the protocol's (docs/sync-protocol.md,
-/// "Limits"); `serve` takes each from a flag or an environment variable.
+/// Size limits, timeouts and throttles, and the field's calendar. The defaults are the
+/// protocol's (docs/sync-protocol.md, "Limits"); `serve` takes each from a flag or an
+/// environment variable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// `POST /v1/push` body.
@@ -61,6 +62,9 @@ pub struct Limits {
     /// Head-office imports (web upload and `admin import`): file size, upload time, and what a
     /// file may make the server hold. See [`crate::import::ImportLimits`].
     pub import: crate::import::ImportLimits,
+    /// The field's time zone: which day a visit, an exception, a page's `?date=` or an
+    /// export's date filter is on (`--time-zone`). See [`crate::calendar`].
+    pub calendar: crate::calendar::Calendar,
 }
 
 impl Default for Limits {
@@ -82,6 +86,7 @@ impl Default for Limits {
             login_window: Duration::from_secs(15 * 60),
             trust_forwarded_for: false,
             import: crate::import::ImportLimits::default(),
+            calendar: crate::calendar::Calendar::default(),
         }
     }
 }
@@ -249,6 +254,10 @@ impl Store {
         std::fs::create_dir_all(&thumb_dir)?;
         let db_path = data_dir.join(DB_FILE);
         let conn = crate::db::open(&db_path)?;
+        let filled = fill_visit_days(&conn, limits.calendar)?;
+        if filled > 0 {
+            tracing::info!(exceptions = filled, calendar = %limits.calendar, "visit days filled in");
+        }
         Ok(Store {
             data_dir: data_dir.to_path_buf(),
             db_path,
@@ -275,6 +284,11 @@ impl Store {
 
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// The field's calendar (time zone) this store's days are counted in.
+    pub fn calendar(&self) -> crate::calendar::Calendar {
+        self.limits.calendar
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
@@ -663,12 +677,12 @@ impl Store {
         })
     }
 
-    /// Head office's exception queue, newest first.
+    /// Head office's exception queue, newest first (the admin CLI; pages use [`crate::queue`]).
     pub fn exceptions(&self, only_open: bool, limit: u32) -> Result<Vec<ExceptionRow>, AdminError> {
         let r = self.reader()?;
         let mut st = r.prepare(
             "SELECT id, code, device_id, user_id, visit_id, store_id, op_id, photo_sha256, detail, created_ms,
-                    resolved_by, resolved_ms, resolution_comment, params
+                    resolved_by, resolved_ms, resolution_comment, params, event_ms, visit_day, status, assignee_id
              FROM exceptions WHERE (?1 = 0 OR resolved_ms IS NULL) ORDER BY id DESC LIMIT ?2",
         )?;
         let rows = st.query_map(params![only_open, limit], |r| {
@@ -689,6 +703,10 @@ impl Store {
                 params: r
                     .get::<_, Option<String>>(13)?
                     .and_then(|p| serde_json::from_str(&p).ok()),
+                event_ms: r.get(14)?,
+                visit_date: r.get::<_, Option<i64>>(15)?.map(crate::calendar::day_string),
+                status: r.get(16)?,
+                assignee_id: r.get(17)?,
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -728,6 +746,10 @@ pub(crate) fn append_change(
 /// An exception about to be recorded.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct NewException<'a> {
+    /// When what it is about happened (the op's device time, the photo's capture time).
+    pub event_ms: i64,
+    /// The store-local day of its visit ([`visit_day`]).
+    pub visit_day: i64,
     pub code: &'a str,
     pub device_id: Option<&'a str>,
     pub user_id: Option<&'a str>,
@@ -746,8 +768,8 @@ pub(crate) fn raise(tx: &Connection, e: &NewException<'_>, now_ms: i64) -> rusql
     let n = tx
         .prepare_cached(
             "INSERT INTO exceptions (code, device_id, user_id, visit_id, store_id, op_id, photo_sha256, subject,
-                detail, created_ms, params)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT DO NOTHING",
+                detail, created_ms, params, event_ms, visit_day)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT DO NOTHING",
         )?
         .execute(params![
             e.code,
@@ -760,12 +782,65 @@ pub(crate) fn raise(tx: &Connection, e: &NewException<'_>, now_ms: i64) -> rusql
             e.subject,
             e.detail,
             now_ms,
-            e.params
+            e.params,
+            e.event_ms,
+            e.visit_day
         ])?;
     Ok(n == 1)
 }
 
-/// Resolve open exceptions whose cause went away; the row stays with who resolved it and why.
+/// The store-local day an exception about an event at `event_ms` counts on: its visit's day
+/// (the day of the visit's check-in) when the server has the visit, else the event's own day.
+pub(crate) fn visit_day(
+    c: &Connection,
+    calendar: crate::calendar::Calendar,
+    visit_id: Option<&str>,
+    event_ms: i64,
+) -> rusqlite::Result<i64> {
+    let started: Option<i64> = match visit_id.filter(|v| !v.is_empty()) {
+        Some(v) => c
+            .prepare_cached("SELECT started_wall_ms FROM visits WHERE id = ?1")?
+            .query_row([v], |r| r.get(0))
+            .optional()?,
+        None => None,
+    };
+    Ok(calendar.day_of(started.unwrap_or(event_ms)))
+}
+
+/// Give exceptions without a `visit_day` (rows from before schema v6, or written by a tool that
+/// left it out) theirs, in this calendar; and a visit's exceptions raised before its check-in
+/// arrived move to the visit's day once it is there (see [`settle_visit_day`]).
+pub(crate) fn fill_visit_days(
+    c: &Connection,
+    calendar: crate::calendar::Calendar,
+) -> rusqlite::Result<usize> {
+    let sql = format!(
+        "UPDATE exceptions SET
+            event_ms = coalesce(event_ms, created_ms),
+            visit_day = {}
+         WHERE visit_day IS NULL",
+        crate::calendar::Calendar::sql_day(
+            "coalesce((SELECT v.started_wall_ms FROM visits v WHERE v.id = exceptions.visit_id), event_ms, created_ms)",
+            "?1"
+        )
+    );
+    c.execute(&sql, [calendar.offset_ms()])
+}
+
+/// A visit's check-in has been stored: its exceptions raised before (ops that overtook the
+/// check-in) count on its day from now on.
+pub(crate) fn settle_visit_day(
+    c: &Connection,
+    calendar: crate::calendar::Calendar,
+    visit_id: &str,
+    started_ms: i64,
+) -> rusqlite::Result<usize> {
+    c.prepare_cached("UPDATE exceptions SET visit_day = ?1 WHERE visit_id = ?2 AND visit_day <> ?1")?
+        .execute(params![calendar.day_of(started_ms), visit_id])
+}
+
+/// Resolve open (or assigned) exceptions whose cause went away; the row stays with who resolved
+/// it and why, and the change is in its history like a person's.
 pub(crate) fn resolve(
     tx: &Connection,
     code: &str,
@@ -775,11 +850,46 @@ pub(crate) fn resolve(
     comment: &str,
     now_ms: i64,
 ) -> rusqlite::Result<usize> {
+    let ids: Vec<i64> = {
+        let mut st = tx.prepare_cached(
+            "UPDATE exceptions SET status = 'resolved', resolved_by = ?1, resolved_ms = ?2, resolution_comment = ?3
+             WHERE code = ?4 AND visit_id = ?5 AND subject = ?6 AND resolved_ms IS NULL
+             RETURNING id",
+        )?;
+        let rows = st.query_map(params![by, now_ms, comment, code, visit_id, subject], |r| {
+            r.get(0)
+        })?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for id in &ids {
+        record_history(tx, *id, "resolve", by, now_ms, Some(comment), None)?;
+    }
+    Ok(ids.len())
+}
+
+/// One line of an exception's history (`exception_history`).
+pub(crate) fn record_history(
+    tx: &Connection,
+    exception_id: i64,
+    action: &str,
+    actor_id: &str,
+    at_ms: i64,
+    comment: Option<&str>,
+    assignee_id: Option<&str>,
+) -> rusqlite::Result<()> {
     tx.prepare_cached(
-        "UPDATE exceptions SET resolved_by = ?1, resolved_ms = ?2, resolution_comment = ?3
-         WHERE code = ?4 AND visit_id = ?5 AND subject = ?6 AND resolved_ms IS NULL",
+        "INSERT INTO exception_history (exception_id, action, actor_id, at_ms, comment, assignee_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute(params![by, now_ms, comment, code, visit_id, subject])
+    .execute(params![
+        exception_id,
+        action,
+        actor_id,
+        at_ms,
+        comment,
+        assignee_id
+    ])?;
+    Ok(())
 }
 
 pub(crate) fn team_visit(c: &Connection, visit_id: &str) -> rusqlite::Result<Option<TeamVisit>> {
@@ -948,4 +1058,11 @@ pub struct ExceptionRow {
     pub resolution_comment: Option<String>,
     /// The code's parameters (`migrations/004_exception_params.sql`), when it has any.
     pub params: Option<serde_json::Value>,
+    /// When what it is about happened (device time), Unix ms.
+    pub event_ms: Option<i64>,
+    /// `YYYY-MM-DD`: the store-local day of its visit.
+    pub visit_date: Option<String>,
+    /// open, assigned, resolved or dismissed.
+    pub status: String,
+    pub assignee_id: Option<String>,
 }

@@ -52,6 +52,10 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("visit_status.completed", "Completed", "已完成"),
     ("visit_status.checked_out", "Checked out", "已签退"),
     ("visit_status.cancelled", "Cancelled", "已取消"),
+    ("exception_status.open", "Open", "待处理"),
+    ("exception_status.assigned", "Assigned", "已指派"),
+    ("exception_status.resolved", "Resolved", "已解决"),
+    ("exception_status.dismissed", "Dismissed", "已驳回"),
     ("geofence.verified", "Inside", "围栏内"),
     ("geofence.outside", "Outside", "围栏外"),
     ("geofence.no_fix", "No location", "无定位"),
@@ -166,6 +170,12 @@ pub fn objection_kind(lang: Lang, kind: &str) -> String {
 /// A visit's status (`visits.status`) in words; an unknown status shows as itself.
 pub fn visit_status(lang: Lang, status: &str) -> String {
     known(lang, "visit_status", status).unwrap_or(status).to_string()
+}
+
+/// An exception's state in the queue (`exceptions.status`) in words; an unknown state shows as
+/// itself.
+pub fn exception_status(lang: Lang, status: &str) -> String {
+    known(lang, "exception_status", status).unwrap_or(status).to_string()
 }
 
 /// A visit's geofence verdict (`visits.geofence`) in words; an unknown verdict shows as itself.

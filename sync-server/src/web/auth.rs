@@ -78,7 +78,7 @@ impl WebUser {
 
 /// SQL: is the user in column `col` visible to scope parameter `?N`? (NULL scope = all.)
 pub fn scope_sql(col: &str, n: usize) -> String {
-    format!("(?{n} IS NULL OR {col} = ?{n} OR {col} IN (SELECT id FROM users WHERE supervisor_id = ?{n}))")
+    crate::scope::scope_sql(col, n)
 }
 
 pub fn random_hex(n: usize) -> ApiResult<String> {

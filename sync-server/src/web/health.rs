@@ -66,14 +66,15 @@ pub fn figures(c: &rusqlite::Connection, scope: Option<&str>, first: i64, last: 
         let (d, n, ok): (i64, i64, i64) = r?;
         f.kac.insert(d, (ok, n));
     }
-    // Exceptions raised per day, and how many of them are resolved.
+    // Exceptions of each visit day (whenever the server received them), and how many of them
+    // are closed (resolved or dismissed).
     let sql = format!(
-        "SELECT (created_ms + ?3) / 86400000 AS day, count(*), count(resolved_ms)
-         FROM exceptions WHERE created_ms >= ?1 AND created_ms < ?2 AND {} GROUP BY day",
-        scope_sql("user_id", 4)
+        "SELECT visit_day, count(*), count(resolved_ms)
+         FROM exceptions WHERE visit_day >= ?1 AND visit_day <= ?2 AND {} GROUP BY visit_day",
+        scope_sql("user_id", 3)
     );
     let mut st = c.prepare(&sql)?;
-    for r in st.query_map(params![from, to, off, scope], |r| {
+    for r in st.query_map(params![first, last, scope], |r| {
         Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?))
     })? {
         let (d, n, ok): (i64, i64, i64) = r?;

@@ -451,61 +451,38 @@ img.thumb{max-width:260px;max-height:200px;min-width:120px;min-height:90px;objec
 .login{max-width:22rem;background:#fff;padding:1rem;border:1px solid #e4e7eb}.login label{display:block;margin:.5rem 0}.login input{width:100%;box-sizing:border-box}
 ";
 
-// --- dates: pages show and pick days in the field's time zone ------------------------------------
+// --- dates: pages show and pick days in the field's time zone ([`crate::calendar`]) -----------
 
-/// Minutes east of UTC of the days the pages show (`FIELDPROOF_TZ_OFFSET_MINUTES`, default
-/// 480 = China Standard Time, where the field works).
+/// Milliseconds east of UTC of the days the pages show (the store's `--time-zone`).
 pub fn tz_offset_ms() -> i64 {
-    static OFF: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
-    *OFF.get_or_init(|| {
-        std::env::var("FIELDPROOF_TZ_OFFSET_MINUTES")
-            .ok()
-            .and_then(|v| v.parse::<i64>().ok())
-            .filter(|m| m.abs() <= 14 * 60)
-            .unwrap_or(480)
-            * 60_000
-    })
+    crate::calendar::pages().offset_ms()
 }
 
 /// `YYYY-MM-DD` → the day number (days since 1970-01-01), refusing impossible dates.
 pub fn parse_day(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    let y: i64 = s.get(0..4)?.parse().ok()?;
-    let m: i64 = s.get(5..7)?.parse().ok()?;
-    let d: i64 = s.get(8..10)?.parse().ok()?;
-    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
-    }
-    let n = fieldproof_core::clock::days_from_civil(y, m, d);
-    (fieldproof_core::clock::civil_from_days(n) == (y, m, d)).then_some(n)
+    crate::calendar::parse_day(s)
 }
 
 pub fn day_string(day: i64) -> String {
-    let (y, m, d) = fieldproof_core::clock::civil_from_days(day);
-    format!("{y:04}-{m:02}-{d:02}")
+    crate::calendar::day_string(day)
 }
 
 /// The local day of a Unix-ms instant.
 pub fn day_of(ms: i64) -> i64 {
-    (ms + tz_offset_ms()).div_euclid(86_400_000)
+    crate::calendar::pages().day_of(ms)
 }
 
 /// [start, end) Unix ms of a local day.
 pub fn day_bounds(day: i64) -> (i64, i64) {
-    let start = day * 86_400_000 - tz_offset_ms();
-    (start, start + 86_400_000)
+    crate::calendar::pages().day_bounds(day)
 }
 
 pub fn fmt_time(ms: i64) -> String {
-    let local = (ms + tz_offset_ms()).rem_euclid(86_400_000) / 60_000;
-    format!("{:02}:{:02}", local / 60, local % 60)
+    crate::calendar::pages().time(ms)
 }
 
 pub fn fmt_datetime(ms: i64) -> String {
-    format!("{} {}", day_string(day_of(ms)), fmt_time(ms))
+    crate::calendar::pages().datetime(ms)
 }
 
 #[cfg(test)]
@@ -533,29 +510,6 @@ mod tests {
         assert_eq!(f["e"], "");
         assert_eq!(f["f"], "%4");
         assert_eq!(url_dec(&url_enc("a b/中?&=")), "a b/中?&=");
-    }
-
-    #[test]
-    fn dates_round_trip_and_refuse_nonsense() {
-        assert_eq!(parse_day("1970-01-01"), Some(0));
-        let d = parse_day("2026-11-23").unwrap();
-        assert_eq!(day_string(d), "2026-11-23");
-        for bad in [
-            "2026-02-30",
-            "2026-13-01",
-            "20261123",
-            "2026-1-23",
-            "",
-            "abcd-ef-gh",
-            "2026-11-2x",
-            "２０２６-11-23",
-        ] {
-            assert_eq!(parse_day(bad), None, "{bad}");
-        }
-        let (s, e) = day_bounds(d);
-        assert_eq!(day_of(s), d);
-        assert_eq!(day_of(e - 1), d);
-        assert_eq!(day_of(e), d + 1);
     }
 
     #[test]

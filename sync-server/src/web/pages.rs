@@ -562,11 +562,12 @@ pub async fn exceptions(State(store): State<Arc<Store>>, req: Request) -> Respon
     let (code_q, rep_q) = (code.clone(), rep.clone());
     let data = blocking(move || {
         let c = s.reader()?;
-        let (from, to) = day.map_or((i64::MIN, i64::MAX), day_bounds);
+        // The visit's day, not the day the server received it.
+        let (from, to) = day.map_or((i64::MIN, i64::MAX), |d| (d, d + 1));
         let sql = format!(
             "SELECT id, code, user_id, visit_id, store_id, detail, created_ms, resolved_by, resolved_ms, resolution_comment
              FROM exceptions WHERE {} AND (?2 = '' OR code = ?2) AND (?3 = '' OR user_id = ?3)
-               AND created_ms >= ?4 AND created_ms < ?5
+               AND visit_day >= ?4 AND visit_day < ?5
                AND (?6 = 'all' OR (?6 = 'open') = (resolved_ms IS NULL))
              ORDER BY id DESC LIMIT 500",
             scope_sql("user_id", 1)
@@ -738,31 +739,22 @@ pub async fn resolve(State(store): State<Arc<Store>>, req: Request) -> Response 
     }
     let back = super::safe_next(form.get("back").map_or("", String::as_str)).to_string();
     let s = store.clone();
-    let (uid, scope) = (user.id.clone(), user.scope().map(str::to_string));
+    let actor = crate::queue::Actor {
+        id: user.id.clone(),
+        scope: user.scope().map(str::to_string),
+    };
     let result = blocking(move || {
-        let w = s.writer();
-        let sql = format!(
-            "UPDATE exceptions SET resolved_by = ?1, resolved_ms = ?2, resolution_comment = ?3
-             WHERE id = ?4 AND resolved_ms IS NULL AND {}",
-            scope_sql("user_id", 5)
-        );
-        let n = w.conn.execute(&sql, params![uid, now_ms(), comment, id, scope])?;
-        if n == 1 {
-            return Ok(true);
-        }
-        let visible_sql = format!(
-            "SELECT 1 FROM exceptions WHERE id = ?1 AND {}",
-            scope_sql("user_id", 2)
-        );
-        let visible = w
-            .conn
-            .query_row(&visible_sql, params![id, scope], |_| Ok(()))
-            .optional()?
-            .is_some();
-        if visible {
-            Ok(false)
-        } else {
-            Err(ApiError::NotFound("exception".into()))
+        match crate::queue::act(
+            &s,
+            &actor,
+            &[id],
+            &crate::queue::QueueAction::Resolve,
+            &comment,
+            now_ms(),
+        ) {
+            Ok(_) => Ok(true),
+            Err(crate::queue::QueueError::WrongState { .. }) => Ok(false),
+            Err(e) => Err(ApiError::from(e)),
         }
     })
     .await;
@@ -1301,7 +1293,7 @@ pub async fn gallery(State(store): State<Arc<Store>>, req: Request) -> Response 
             "SELECT e.subject, e.visit_id, e.user_id, e.detail, e.params
              FROM exceptions e LEFT JOIN visits v ON v.id = e.visit_id
              WHERE e.code = 'possible_reuse' AND {s1}
-               AND ((v.started_wall_ms >= ?2 AND v.started_wall_ms < ?3) OR (e.created_ms >= ?2 AND e.created_ms < ?3))
+               AND ((v.started_wall_ms >= ?2 AND v.started_wall_ms < ?3) OR (v.id IS NULL AND e.event_ms >= ?2 AND e.event_ms < ?3))
                AND (?4 = '' OR e.store_id = ?4)
              ORDER BY e.id",
             s1 = scope_sql("e.user_id", 1),
