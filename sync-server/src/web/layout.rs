@@ -186,14 +186,16 @@ header{display:flex;gap:.4rem 1rem;align-items:center;background:#243b53;color:#
 header a{color:#d9e2ec;text-decoration:none;padding:.2rem 0}header a.cur{color:#fff;font-weight:600;border-bottom:2px solid #f0b429}
 header nav{flex:1;display:flex;align-items:center;flex-wrap:wrap;gap:.2rem .9rem}.who{color:#bcccdc}
 main{padding:1rem 1.5rem;max-width:1200px}h1{font-size:1.4rem;overflow-wrap:anywhere}h2{font-size:1.1rem;margin-top:1.6rem}
-table{border-collapse:collapse;width:100%;background:#fff;margin:.5rem 0}th,td{border-bottom:1px solid #e4e7eb;padding:.35rem .5rem;text-align:left;vertical-align:top;font-size:.92rem;overflow-wrap:anywhere}
+table{border-collapse:collapse;width:100%;background:#fff;margin:.5rem 0}th,td{border-bottom:1px solid #e4e7eb;padding:.35rem .5rem;text-align:left;vertical-align:top;font-size:.92rem;overflow-wrap:break-word}
 th{background:#eef2f7}form.inline{display:inline}button,input,select{font:inherit;padding:.25rem .5rem;max-width:100%}
 form.filters{display:flex;flex-wrap:wrap;gap:.4rem .8rem;align-items:flex-end}
 .badge{display:inline-block;padding:.1rem .5rem;border-radius:.8rem;font-size:.8rem;font-weight:600;color:#fff}
 .b-verified{background:#2f855a}.b-tampered{background:#c53030}.b-unknown_key{background:#b7791f}.b-not_received,.b-unverified{background:#718096}
 .code{display:inline-block;background:#fde8e8;color:#9b1c1c;border-radius:.3rem;padding:0 .35rem;margin:1px;font-size:.82rem}
 .ok{color:#2f855a}.bad{color:#c53030}.muted{color:#7b8794}.err{background:#fde8e8;padding:.5rem;border-left:4px solid #c53030}
-.nowrap{white-space:nowrap}.exports{overflow-wrap:anywhere}
+.nowrap,.code{white-space:nowrap}.exports{overflow-wrap:anywhere}
+/* Long text (hashes, ids) may break anywhere; names keep a readable width (CJK breaks between any two characters). */
+td.long{overflow-wrap:anywhere;min-width:14em}td.name{min-width:8em}
 .cards{display:flex;flex-wrap:wrap;gap:1rem}.card{background:#fff;padding:.6rem;border:1px solid #e4e7eb;border-radius:.4rem;max-width:100%}
 .pair{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-start;background:#fff;padding:.6rem;margin:.5rem 0;border:1px solid #e4e7eb}
 img.thumb{max-width:260px;max-height:200px;min-width:120px;min-height:90px;object-fit:contain;display:block}
@@ -207,9 +209,9 @@ main{padding:.8rem}header{padding:.5rem .8rem}header nav{flex-basis:100%;order:3
 table.rows,table.rows tbody,table.rows tr,table.rows td{display:block;width:100%}
 table.rows thead{display:none}table.rows{background:none}
 table.rows tr{background:#fff;border:1px solid #e4e7eb;border-radius:.4rem;margin:.5rem 0;padding:.3rem 0}
-table.rows td{border:0;display:grid;grid-template-columns:6.5rem minmax(0,1fr);gap:.6rem;padding:.2rem .6rem}
-table.rows td::before{content:attr(data-label);color:#52606d;font-size:.85rem}
-table.rows td:empty{display:none}
+table.rows td{border:0;position:relative;padding:.2rem .6rem .2rem 7.4rem;min-height:1.6rem}
+table.rows td::before{content:attr(data-label);color:#52606d;font-size:.85rem;position:absolute;left:.6rem;width:6.4rem;overflow-wrap:anywhere}
+table.rows td:empty{display:none}table.rows td.long,table.rows td.name{min-width:0}.code{white-space:normal}
 dl{grid-template-columns:minmax(0,7rem) minmax(0,1fr)}
 img.thumb{max-width:100%}
 }

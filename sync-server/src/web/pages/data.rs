@@ -324,7 +324,7 @@ pub async fn import(State(store): State<Arc<Store>>, who: SignedIn, req: Request
                                     td data-label=(t("sheet")) { (p.sheet) }
                                     td data-label=(t("row")) { (p.row) }
                                     td data-label=(t("column")) { (p.column) }
-                                    td data-label=(t("message")) { (p.message) }
+                                    td.long data-label=(t("message")) { (p.message) }
                                 }
                             }
                         }

@@ -144,17 +144,17 @@ fn queue_table(page: &Viewer, names: &Names, rows: &[ExceptionRow], csrf: &str) 
                 @for e in rows {
                     tr data-code=(e.code) id={ "ex-" (e.id) } {
                         td data-label=(t("code")) {
-                            span.code { (page.lang.code_words(&e.code)) } br; small.muted { (e.code) }
+                            span.code title=(e.code) { (page.lang.code_words(&e.code)) }
                         }
-                        td data-label=(t("visit")) {
+                        td.nowrap data-label=(t("visit")) {
                             @if let Some(v) = e.visit_id.as_deref().filter(|v| !v.is_empty()) {
                                 a href=(visit_href(v)) { (v.get(v.len().saturating_sub(8)..).unwrap_or(v)) }
                             }
                         }
-                        td data-label=(t("rep")) { (e.user_id.as_deref().map(|u| names.user(u)).unwrap_or_default()) }
-                        td data-label=(t("store")) { (e.store_id.as_deref().map(|s| names.store(s)).unwrap_or_default()) }
-                        td data-label=(t("detail")) { (e.detail) }
-                        td data-label=(t("created")) { (fmt_datetime(e.created_ms)) }
+                        td.name data-label=(t("rep")) { (e.user_id.as_deref().map(|u| names.user(u)).unwrap_or_default()) }
+                        td.name data-label=(t("store")) { (e.store_id.as_deref().map(|s| names.store(s)).unwrap_or_default()) }
+                        td.long data-label=(t("detail")) { (e.detail) }
+                        td.nowrap data-label=(t("created")) { (fmt_datetime(e.created_ms)) }
                         td data-label=(t("resolution")) { (resolution_cell(page, e, csrf)) }
                     }
                 }

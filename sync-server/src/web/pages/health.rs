@@ -146,7 +146,7 @@ pub async fn page(
                         @for s in &series {
                             @for (d, v) in &s.points {
                                 tr {
-                                    td data-label=(t("store")) { (s.name) }
+                                    td.name data-label=(t("store")) { (s.name) }
                                     td data-label=(t("day")) { (day_string(*d)) }
                                     td data-label=(t("score")) { (format!("{v:.1}")) }
                                 }

@@ -55,9 +55,9 @@ fn visit_table(page: &Viewer, names: &Names, visits: &[&VisitRow], lead: Lead) -
                         Lead::Store => (names.store(&v.store_id), names.user(&v.user_id)),
                     };
                     tr {
-                        td data-label=(t(first)) { (a) }
+                        td.name data-label=(t(first)) { (a) }
                         td.nowrap data-label=(t("time")) { (fmt_time(v.started)) }
-                        td data-label=(t(second)) { (b) }
+                        td.name data-label=(t(second)) { (b) }
                         td data-label=(t("status")) { (status_words(page.lang, &v.status)) }
                         td.nowrap data-label=(t("duration")) { (duration(page, v)) }
                         td data-label=(t("geofence")) { (geofence(page.lang, &v.geofence)) }

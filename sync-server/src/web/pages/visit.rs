@@ -122,10 +122,10 @@ fn exceptions(page: &Viewer, d: &VisitDetail) -> Markup {
                     @for e in &d.exceptions {
                         tr {
                             td data-label=(t("code")) { span.code { (page.lang.code_words(&e.code)) } }
-                            td data-label=(t("detail")) {
+                            td.long data-label=(t("detail")) {
                                 @if let Some(m) = reuse_matches(page, e.params.as_deref()) { (m) } @else { (e.detail) }
                             }
-                            td data-label=(t("created")) { (fmt_datetime(e.created_ms)) }
+                            td.nowrap data-label=(t("created")) { (fmt_datetime(e.created_ms)) }
                             td data-label=(t("resolution")) {
                                 @if let Some(ms) = e.resolved_ms {
                                     span.ok { (t("st_resolved")) } " " (e.resolved_by.as_deref().unwrap_or("")) " · " (fmt_datetime(ms))
@@ -154,7 +154,7 @@ fn answers_and_report(page: &Viewer, d: &VisitDetail) -> Markup {
             tbody {
                 @for a in &d.answers {
                     tr {
-                        td data-label=(t("item")) {
+                        td.name data-label=(t("item")) {
                             @if let Some(l) = d.item_labels.get(&a.item_id) { (l) " (" (a.item_id) ")" } @else { (a.item_id) }
                         }
                         td data-label=(t("value")) { (answer_text(&a.value)) }
