@@ -623,11 +623,20 @@ fn a_bad_query_gets_a_page_in_the_readers_language() {
     let boss = Session::new(s.addr, "boss", ADMIN_PW);
     for (pq, said) in [
         ("/app/gallery?page=0&lang=zh-CN", "页码须为从 1 开始的整数。"),
-        ("/app/gallery?page=x&lang=en", "The page number must be a whole number from 1."),
+        (
+            "/app/gallery?page=x&lang=en",
+            "The page number must be a whole number from 1.",
+        ),
         ("/app?date=2026-02-30&lang=zh-CN", "日期格式应为 YYYY-MM-DD。"),
         ("/app/health?date=nope&lang=en", "Dates are written YYYY-MM-DD."),
-        ("/app/exceptions?status=nope&lang=zh-CN", "状态只能是未处理、已处理或全部。"),
-        ("/app/exceptions?rep=a&rep=b&lang=en", "This link&#39;s parameters are not valid."),
+        (
+            "/app/exceptions?status=nope&lang=zh-CN",
+            "状态只能是未处理、已处理或全部。",
+        ),
+        (
+            "/app/exceptions?rep=a&rep=b&lang=en",
+            "This link&#39;s parameters are not valid.",
+        ),
         ("/app/exceptions?rep=a&rep=b&lang=zh-CN", "链接中的参数无效。"),
     ] {
         let r = boss.get(pq);
@@ -647,7 +656,12 @@ fn card_tables_label_every_cell() {
     let (_dir, s) = seeded();
     let boss = Session::new(s.addr, "boss", ADMIN_PW);
     let mut cells = 0;
-    for pq in ["/app", "/app/exceptions?status=all", "/app/visits/visit-li", "/app/health"] {
+    for pq in [
+        "/app",
+        "/app/exceptions?status=all",
+        "/app/visits/visit-li",
+        "/app/health",
+    ] {
         let page = boss.get(pq).text();
         for table in page.split("<table class=\"rows\"").skip(1) {
             let table = table.split("</table>").next().unwrap_or("");

@@ -11,6 +11,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use serde::de::{Deserializer, Error as _};
 
+use super::{WithNames, read_with_names};
 use crate::export::ExportFilter;
 use crate::http::blocking;
 use crate::now_ms;
@@ -19,7 +20,7 @@ use crate::store::Store;
 use crate::web::actions::{Resolved, resolve_exception};
 use crate::web::components::{export_links, visit_href};
 use crate::web::extract::{PageQuery, SignedForm, SignedIn, Viewer, opt_day, trimmed};
-use crate::web::read::exceptions::{ExceptionFilter, ExceptionRow, Resolution, choices, queue};
+use crate::web::read::exceptions::{ExceptionFilter, ExceptionRow, QueuePage, Resolution, queue_page};
 use crate::web::read::names::Names;
 use crate::web::{day_bounds, day_string, fmt_datetime, redirect, safe_next};
 
@@ -170,23 +171,18 @@ pub async fn page(
 ) -> Response {
     let SignedIn { user, page } = who;
     let scope = user.scope().map(str::to_string);
-    let s = store.clone();
     let filter = ExceptionFilter {
         code: q.code.clone(),
         rep: q.rep.clone(),
         status: q.status,
         between: q.date.map(day_bounds),
     };
-    let data = blocking(move || {
-        let c = s.reader()?;
-        let rows = queue(&c, scope.as_deref(), &filter)?;
-        Ok((Names::load(&c)?, rows, choices(&c, scope.as_deref())?))
-    })
-    .await;
-    let (names, rows, choices) = match data {
+    let read = read_with_names(&store, move |c| queue_page(c, scope.as_deref(), &filter)).await;
+    let WithNames { names, data: q_page } = match read {
         Ok(d) => d,
         Err(e) => return page.error(&e),
     };
+    let QueuePage { rows, choices } = q_page;
     let date = q.date.map(day_string);
     let export = ExportFilter {
         from: date.clone(),

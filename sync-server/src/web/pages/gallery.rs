@@ -9,7 +9,7 @@ use axum::response::Response;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use crate::http::blocking;
+use super::{WithNames, read_with_names};
 use crate::now_ms;
 use crate::store::Store;
 use crate::web::components::{Pager, badge_html, pager, thumb_link, visit_href};
@@ -89,16 +89,13 @@ pub async fn page(
     let SignedIn { user, page } = who;
     let day = q.date.unwrap_or_else(|| day_of(now_ms()));
     let scope = user.scope().map(str::to_string);
-    let s = store.clone();
     let store_filter = q.store.clone();
     let asked = u64::from(q.page.unwrap_or(1));
-    let data = blocking(move || {
-        let c = s.reader()?;
-        let g = gallery(&c, scope.as_deref(), day_bounds(day), &store_filter, asked)?;
-        Ok((Names::load(&c)?, g))
+    let read = read_with_names(&store, move |c| {
+        gallery(c, scope.as_deref(), day_bounds(day), &store_filter, asked)
     })
     .await;
-    let (names, g) = match data {
+    let WithNames { names, data: g } = match read {
         Ok(d) => d,
         Err(e) => return page.error(&e),
     };

@@ -10,7 +10,7 @@ use axum::response::Response;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use crate::http::blocking;
+use super::{WithNames, read_with_names};
 use crate::now_ms;
 use crate::store::Store;
 use crate::web::charts::{Series, bar_chart, line_chart};
@@ -18,7 +18,6 @@ use crate::web::day_of;
 use crate::web::day_string;
 use crate::web::extract::{PageQuery, SignedIn, Viewer, opt_day};
 use crate::web::read::health::{DAYS, KAC_GOAL, RESOLUTION_GOAL, Ratio, figures};
-use crate::web::read::names::Names;
 
 #[derive(Deserialize)]
 pub struct HealthQuery {
@@ -85,13 +84,8 @@ pub async fn page(
     let last = q.date.unwrap_or_else(|| day_of(now_ms()));
     let first = last - (DAYS - 1);
     let scope = user.scope().map(str::to_string);
-    let s = store.clone();
-    let data = blocking(move || {
-        let c = s.reader()?;
-        Ok((Names::load(&c)?, figures(&c, scope.as_deref(), first, last)?))
-    })
-    .await;
-    let (names, f) = match data {
+    let read = read_with_names(&store, move |c| figures(c, scope.as_deref(), first, last)).await;
+    let WithNames { names, data: f } = match read {
         Ok(d) => d,
         Err(e) => return page.error(&e),
     };

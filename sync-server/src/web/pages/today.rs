@@ -8,8 +8,8 @@ use axum::response::Response;
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::{WithNames, read_with_names};
 use crate::export::ExportFilter;
-use crate::http::blocking;
 use crate::now_ms;
 use crate::store::Store;
 use crate::web::components::{code_chips, export_links, geofence, status_words, visit_href};
@@ -78,14 +78,9 @@ pub async fn page(
     let SignedIn { user, page } = who;
     let day = q.date.unwrap_or_else(|| day_of(now_ms()));
     let scope = user.scope().map(str::to_string);
-    let s = store.clone();
-    let data = blocking(move || {
-        let c = s.reader()?;
-        let (from, to) = day_bounds(day);
-        Ok((Names::load(&c)?, visits_between(&c, scope.as_deref(), from, to)?))
-    })
-    .await;
-    let (names, visits) = match data {
+    let (from, to) = day_bounds(day);
+    let read = read_with_names(&store, move |c| visits_between(c, scope.as_deref(), from, to)).await;
+    let WithNames { names, data: visits } = match read {
         Ok(d) => d,
         Err(e) => return page.error(&e),
     };

@@ -10,7 +10,7 @@ use axum::response::Response;
 use maud::{Markup, html};
 
 use super::exceptions::reuse_matches;
-use crate::http::blocking;
+use super::{WithNames, read_with_names};
 use crate::store::Store;
 use crate::web::components::{badge_html, geofence, status_words, thumb_link};
 use crate::web::extract::{SignedIn, Viewer};
@@ -213,13 +213,8 @@ pub async fn page(
         return page.not_found();
     };
     let scope = user.scope().map(str::to_string);
-    let s = store.clone();
-    let data = blocking(move || {
-        let c = s.reader()?;
-        Ok((Names::load(&c)?, visit_detail(&c, scope.as_deref(), &id)?))
-    })
-    .await;
-    let (names, d) = match data {
+    let read = read_with_names(&store, move |c| visit_detail(c, scope.as_deref(), &id)).await;
+    let WithNames { names, data: d } = match read {
         Ok(d) => d,
         Err(e) => return page.error(&e),
     };

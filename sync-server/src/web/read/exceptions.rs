@@ -87,7 +87,20 @@ pub struct QueueChoices {
     pub reps: Vec<String>,
 }
 
-pub fn choices(c: &Connection, scope: Option<&str>) -> ApiResult<QueueChoices> {
+/// The queue page: its rows and its filter's choices.
+pub struct QueuePage {
+    pub rows: Vec<ExceptionRow>,
+    pub choices: QueueChoices,
+}
+
+pub fn queue_page(c: &Connection, scope: Option<&str>, f: &ExceptionFilter) -> ApiResult<QueuePage> {
+    Ok(QueuePage {
+        rows: queue(c, scope, f)?,
+        choices: choices(c, scope)?,
+    })
+}
+
+fn choices(c: &Connection, scope: Option<&str>) -> ApiResult<QueueChoices> {
     let sql = format!(
         "SELECT DISTINCT code FROM exceptions WHERE {} ORDER BY code",
         scope_sql("user_id", 1)

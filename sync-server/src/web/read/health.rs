@@ -46,6 +46,40 @@ pub struct Figures {
     pub compliance: BTreeMap<String, BTreeMap<i64, f64>>,
 }
 
+/// A planned visit: the plan's id and its local day `YYYY-MM-DD`.
+struct Plan {
+    id: String,
+    date: String,
+}
+
+/// A done visit of a plan and the local day it was done on.
+struct DoneVisit {
+    plan_id: String,
+    day: i64,
+}
+
+/// One day's counts: the day number, then (ok, all) in the query's columns 2 and 1.
+struct DayRatio {
+    day: i64,
+    ratio: Ratio,
+}
+
+fn day_ratio(r: &rusqlite::Row<'_>) -> rusqlite::Result<DayRatio> {
+    Ok(DayRatio {
+        day: r.get(0)?,
+        ratio: Ratio {
+            num: r.get(2)?,
+            den: r.get(1)?,
+        },
+    })
+}
+
+struct StoreDayScore {
+    store_id: String,
+    day: i64,
+    score: f64,
+}
+
 pub fn figures(c: &rusqlite::Connection, scope: Option<&str>, first: i64, last: i64) -> ApiResult<Figures> {
     let (from, _) = day_bounds(first);
     let (_, to) = day_bounds(last);
@@ -74,11 +108,9 @@ pub fn figures(c: &rusqlite::Connection, scope: Option<&str>, first: i64, last: 
         scope_sql("v.user_id", 4)
     );
     let mut st = c.prepare(&sql)?;
-    for r in st.query_map(params![from, to, off, scope], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?))
-    })? {
-        let (d, n, ok): (i64, i64, i64) = r?;
-        f.kac.insert(d, Ratio { num: ok, den: n });
+    for r in st.query_map(params![from, to, off, scope], day_ratio)? {
+        let r = r?;
+        f.kac.insert(r.day, r.ratio);
     }
     // Exceptions raised per day, and how many of them are resolved.
     let sql = format!(
@@ -87,11 +119,9 @@ pub fn figures(c: &rusqlite::Connection, scope: Option<&str>, first: i64, last: 
         scope_sql("user_id", 4)
     );
     let mut st = c.prepare(&sql)?;
-    for r in st.query_map(params![from, to, off, scope], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?))
-    })? {
-        let (d, n, ok): (i64, i64, i64) = r?;
-        f.resolution.insert(d, Ratio { num: ok, den: n });
+    for r in st.query_map(params![from, to, off, scope], day_ratio)? {
+        let r = r?;
+        f.resolution.insert(r.day, r.ratio);
     }
     // Planned visits of each day, and those done (completed or checked out) on that day.
     let sql = format!(
@@ -100,10 +130,6 @@ pub fn figures(c: &rusqlite::Connection, scope: Option<&str>, first: i64, last: 
         scope_sql("p.rep_id", 3)
     );
     let mut st = c.prepare(&sql)?;
-    struct Plan {
-        id: String,
-        date: String,
-    }
     let plans: Vec<Plan> = st
         .query_map(params![day_string(first), day_string(last), scope], |r| {
             Ok(Plan {
@@ -112,6 +138,7 @@ pub fn figures(c: &rusqlite::Connection, scope: Option<&str>, first: i64, last: 
             })
         })?
         .collect::<Result<_, _>>()?;
+    // Plan id → the days a visit of it was done on.
     let mut done_on: HashMap<String, Vec<i64>> = HashMap::new();
     {
         let mut st = c.prepare(
@@ -119,10 +146,13 @@ pub fn figures(c: &rusqlite::Connection, scope: Option<&str>, first: i64, last: 
              AND status IN ('completed', 'checked_out') AND started_wall_ms >= ?1 AND started_wall_ms < ?2",
         )?;
         for r in st.query_map(params![from, to], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            Ok(DoneVisit {
+                plan_id: r.get(0)?,
+                day: day_of(r.get(1)?),
+            })
         })? {
-            let (plan, started) = r?;
-            done_on.entry(plan).or_default().push(day_of(started));
+            let done = r?;
+            done_on.entry(done.plan_id).or_default().push(done.day);
         }
     }
     for plan in plans {
@@ -142,10 +172,14 @@ pub fn figures(c: &rusqlite::Connection, scope: Option<&str>, first: i64, last: 
     );
     let mut st = c.prepare(&sql)?;
     for r in st.query_map(params![from, to, off, scope], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, f64>(2)?))
+        Ok(StoreDayScore {
+            store_id: r.get(0)?,
+            day: r.get(1)?,
+            score: r.get(2)?,
+        })
     })? {
-        let (store, d, score) = r?;
-        f.compliance.entry(store).or_default().insert(d, score);
+        let r = r?;
+        f.compliance.entry(r.store_id).or_default().insert(r.day, r.score);
     }
     Ok(f)
 }
