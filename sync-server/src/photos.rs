@@ -17,10 +17,7 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
 use crate::auth::{is_lower_hex, verify_strict, verifying_key};
-use crate::codes::{ExceptionParams, PhotoHashMismatch, PhotoRef, ReuseMatch};
-// The reuse parameters live with every other exception's (`crate::codes`); the pages still name
-// them here.
-pub(crate) use crate::codes::ReuseParams;
+use crate::codes::{ExceptionParams, PhotoHashMismatch, PhotoRef, ReuseMatch, ReuseParams};
 use crate::error::{ApiError, ApiResult};
 use crate::ingest::{parse_photo_manifest, problems_text};
 use crate::store::{NewException, Store, lock, publish_team_visits, raise, resolve, visit_day};

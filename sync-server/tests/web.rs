@@ -598,6 +598,83 @@ fn bad_input_gets_an_error_page_not_a_crash() {
     );
 }
 
+/// The menu follows the role: a supervisor may export their team's data but not import, so
+/// their menu says 导出 and their data page has no import form; head office sees 导出 / 导入.
+#[test]
+fn the_menu_follows_the_role() {
+    let (_dir, s) = seeded();
+    let wang = Session::new(s.addr, "sup-wang", WANG_PW);
+    let page = wang.get("/app?lang=zh-CN").text();
+    assert!(page.contains("<a href=\"/app/data\">导出</a>"), "{page}");
+    assert!(!page.contains("导入"), "{page}");
+    let data = wang.get("/app/data").text();
+    assert!(data.contains("export-form") && !data.contains("import-form") && !data.contains("导入"));
+    let boss = Session::new(s.addr, "boss", ADMIN_PW);
+    let page = boss.get("/app?lang=zh-CN").text();
+    assert!(page.contains("<a href=\"/app/data\">导出 / 导入</a>"), "{page}");
+    assert!(boss.get("/app/data").text().contains("import-form"));
+}
+
+/// A mistyped link gets a 400 page in the reader's language saying what is wrong (not axum's
+/// plain-text rejection), with the menu; nothing about the request's internals.
+#[test]
+fn a_bad_query_gets_a_page_in_the_readers_language() {
+    let (_dir, s) = seeded();
+    let boss = Session::new(s.addr, "boss", ADMIN_PW);
+    for (pq, said) in [
+        ("/app/gallery?page=0&lang=zh-CN", "页码须为从 1 开始的整数。"),
+        (
+            "/app/gallery?page=x&lang=en",
+            "The page number must be a whole number from 1.",
+        ),
+        ("/app?date=2026-02-30&lang=zh-CN", "日期格式应为 YYYY-MM-DD。"),
+        ("/app/health?date=nope&lang=en", "Dates are written YYYY-MM-DD."),
+        (
+            "/app/exceptions?status=nope&lang=zh-CN",
+            "状态只能是未处理、已处理或全部。",
+        ),
+        (
+            "/app/exceptions?rep=a&rep=b&lang=en",
+            "This link&#39;s parameters are not valid.",
+        ),
+        ("/app/exceptions?rep=a&rep=b&lang=zh-CN", "链接中的参数无效。"),
+    ] {
+        let r = boss.get(pq);
+        assert_eq!(r.status, 400, "{pq}");
+        assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"), "{pq}");
+        let text = r.text().replace("'", "&#39;");
+        assert!(text.contains(said), "{pq}: {text}");
+        assert!(text.contains("id=\"sign-out\""), "{pq}: the page keeps its menu");
+        assert!(!text.contains("deserialize"), "{pq}: {text}");
+    }
+}
+
+/// Tables that turn into cards on a phone label every cell (`data-label`), so a card reads
+/// "门店  SH-E-001 …" without its header row.
+#[test]
+fn card_tables_label_every_cell() {
+    let (_dir, s) = seeded();
+    let boss = Session::new(s.addr, "boss", ADMIN_PW);
+    let mut cells = 0;
+    for pq in [
+        "/app",
+        "/app/exceptions?status=all",
+        "/app/visits/visit-li",
+        "/app/health",
+    ] {
+        let page = boss.get(pq).text();
+        for table in page.split("<table class=\"rows\"").skip(1) {
+            let table = table.split("</table>").next().unwrap_or("");
+            for td in table.split("<td").skip(1) {
+                let tag = td.split('>').next().unwrap_or("");
+                assert!(tag.contains("data-label="), "{pq}: <td{tag}>");
+                cells += 1;
+            }
+        }
+    }
+    assert!(cells > 20, "{cells} cells checked");
+}
+
 #[test]
 fn every_page_renders_and_the_export_is_a_workbook() {
     let (_dir, s) = seeded();

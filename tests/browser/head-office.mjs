@@ -148,10 +148,88 @@ try {
   }
   ok('download the XLSX export (zip with sheets Visits, Answers, Exceptions, Photos)');
 
-  // 7. Sign out.
+  // 7. Every page at a desktop width and a phone's (390 px), in both languages: nothing wider
+  // than the screen, the resolve button and the header's controls on screen, table cells wide
+  // enough that a store's name does not stand one character per line.
+  await page.goto(`${base}/app/visits/${encodeURIComponent(tampered)}?lang=en`);
+  const day = ((await page.textContent('main dl')).match(/\d{4}-\d{2}-\d{2}/) || [])[0];
+  check(day, 'the tampered visit shows its day');
+  const pages = [
+    ['today', `/app?date=${day}`],
+    ['today-default', '/app'],
+    ['exceptions', '/app/exceptions?status=all'],
+    ['exceptions-open', '/app/exceptions'],
+    ['visit', `/app/visits/${encodeURIComponent(tampered)}`],
+    ['gallery', `/app/gallery?date=${day}`],
+    ['health', `/app/health?date=${day}`],
+    ['data', '/app/data'],
+    ['bad-query', '/app/gallery?page=0'],
+    ['not-found', '/app/visits/no-such-visit'],
+  ];
+  let visited = 0;
+  for (const lang of ['zh-CN', 'en']) {
+    for (const width of [1366, 390]) {
+      await page.setViewportSize({ width, height: 900 });
+      for (const [name, path] of pages) {
+        const sep = path.includes('?') ? '&' : '?';
+        await page.goto(`${base}${path}${sep}lang=${lang}`);
+        const m = await page.evaluate(() => {
+          const inView = (sel) => {
+            const el = document.querySelector(sel);
+            if (!el) return null;
+            const r = el.getBoundingClientRect();
+            return r.left >= 0 && r.right <= window.innerWidth;
+          };
+          // A cell squeezed so narrow that its text stands a character or two per line.
+          const squeezed = [...document.querySelectorAll('main td, main th')].filter((cell) => {
+            const text = cell.textContent.trim();
+            if (text.length < 4 || cell.getBoundingClientRect().width === 0) return false;
+            const range = document.createRange();
+            range.selectNodeContents(cell);
+            const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+            return lines >= 3 && text.length / lines < 3;
+          }).length;
+          return {
+            scrollWidth: document.documentElement.scrollWidth,
+            innerWidth: window.innerWidth,
+            lang: document.documentElement.lang,
+            resolveInView: inView('form.resolve button'),
+            signOutInView: inView('#sign-out'),
+            switchInView: inView('#lang-switch'),
+            squeezed,
+          };
+        });
+        const where = `${name} ${lang} ${width}px`;
+        check(m.lang === lang, `${where}: page language ${m.lang}`);
+        check(m.scrollWidth <= m.innerWidth, `${where}: ${m.scrollWidth} px wide in a ${m.innerWidth} px window`);
+        check(m.signOutInView !== false && m.switchInView !== false, `${where}: header controls on screen`);
+        check(m.resolveInView !== false, `${where}: the resolve button is on screen`);
+        check(m.squeezed === 0, `${where}: ${m.squeezed} table cells squeezed to a character or two per line`);
+        if (name.startsWith('exceptions') && width === 390) {
+          check(m.resolveInView === true || name === 'exceptions', `${where}: an open exception to resolve`);
+        }
+        await shot(page, `${name}-${lang}-${width}`);
+        visited += 1;
+      }
+    }
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+  ok(`${visited} page views at 1366 and 390 px in zh-CN and en: no horizontal overflow, actions on screen`);
+
+  // 8. Sign out.
   await page.click('#sign-out');
   await page.waitForURL(/\/app\/login/);
   ok('sign out');
+  for (const width of [1366, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    for (const lang of ['zh-CN', 'en']) {
+      await page.goto(`${base}/app/login?lang=${lang}`);
+      const w = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+      check(w[0] <= w[1], `sign-in ${lang} ${width}px: ${w[0]} px wide in ${w[1]}`);
+      await shot(page, `sign-in-${lang}-${width}`);
+    }
+  }
+  ok('the sign-in page fits 1366 and 390 px in both languages');
   console.log(`# ${results.length} checks passed; screenshots in ${artifacts}`);
 } catch (e) {
   console.error(`not ok - ${e.message}`);

@@ -9,7 +9,8 @@
 # second phone of rep-li attaches a picture whose evidence code it forged: the server marks it
 # `code_mismatch` on receipt; see `seed_forged_evidence_code_photo` in sync-server/tests/web.rs);
 # 4. creates an admin web user; 5. runs head-office.mjs (Playwright driving /usr/bin/chromium).
-# Screenshots: tests/browser/artifacts/. `--update-docs` copies three of them to docs/screenshots/.
+# Screenshots: tests/browser/artifacts/ (every page at 1366 and 390 px in zh-CN and en).
+# `--update-docs` copies five of them to docs/screenshots/.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -73,5 +74,7 @@ if [ "${1:-}" = "--update-docs" ]; then
   cp "$here"/artifacts/*-exceptions-queue.png "$root/docs/screenshots/exceptions-queue.png"
   cp "$here"/artifacts/*-visit-tampered-photo.png "$root/docs/screenshots/visit-tampered-photo.png"
   cp "$here"/artifacts/*-health-zh-CN.png "$root/docs/screenshots/health-zh-CN.png"
+  cp "$here"/artifacts/*-exceptions-open-zh-CN-390.png "$root/docs/screenshots/exceptions-zh-CN-390.png"
+  cp "$here"/artifacts/*-today-zh-CN-390.png "$root/docs/screenshots/today-zh-CN-390.png"
   echo "== screenshots copied to docs/screenshots/"
 fi

@@ -270,6 +270,17 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("gf_stale_fix", "stale location", "定位过时"),
     ("gf_off", "not checked", "未检查"),
     ("gf_unknown_store", "unknown store", "未知门店"),
+    ("nav_export", "Export", "导出"),
+    (
+        "bad_query",
+        "This link's parameters are not valid.",
+        "链接中的参数无效。",
+    ),
+    (
+        "bad_status",
+        "Status must be open, resolved or all.",
+        "状态只能是未处理、已处理或全部。",
+    ),
 ];
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! Export (XLSX, CSV) with the pages' filters, and import (multipart upload) of stores,
-//! products and plans, over `crate::export` / `crate::import`.
+//! `GET /app/data`: export (XLSX, CSV) with filters, and for admin and head office the import
+//! form; `GET /app/export.xlsx`, `GET /app/export/{kind}.csv`: the downloads; `POST
+//! /app/import`: the upload (multipart), over `crate::export` / `crate::import`.
 //!
 //! Export: everyone signed in; a supervisor's export is always restricted to their team
 //! (`team_of` is forced). Import: admin and head office only.
@@ -7,19 +8,23 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
 
-use super::auth::WebUser;
-use super::{Ctx, esc};
 use crate::error::ApiError;
 use crate::export::{self, ExportFilter, ExportKind};
 use crate::http::blocking;
 use crate::import::{self, ImportError, LimitError};
 use crate::now_ms;
 use crate::store::Store;
+use crate::web::auth::WebUser;
+use crate::web::components::export_links;
+use crate::web::extract::{PageQuery, SignedIn, Viewer};
 
 /// Room in an import upload's body, beyond the file itself, for the form's other field and
 /// the multipart boundaries and headers.
@@ -27,6 +32,21 @@ const FORM_SLACK: u64 = 64 * 1024;
 /// A declared body up to this much over the limit is read and thrown away, so the browser,
 /// still sending, reads the 413 page instead of a reset connection.
 const DRAIN_MAX: u64 = 16 * 1024 * 1024;
+
+/// The export form's fields, kept when the page is shown again.
+#[derive(Deserialize, Default)]
+pub struct DataQuery {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    rep_id: String,
+    #[serde(default)]
+    store_id: String,
+    #[serde(default)]
+    territory: String,
+}
 
 /// The filter of `query`, restricted to what `user` may see.
 fn filter_for(user: &WebUser, query: &str) -> Result<ExportFilter, String> {
@@ -40,27 +60,6 @@ fn filter_for(user: &WebUser, query: &str) -> Result<ExportFilter, String> {
         f.team_of = Some(sup.to_string());
     }
     Ok(f)
-}
-
-/// Export links for a page's filters.
-pub fn export_links(ctx: &Ctx, filter: &ExportFilter) -> String {
-    let q = filter.to_query();
-    let sep = if q.is_empty() { "" } else { "?" };
-    let mut h = format!(
-        "<p class=\"exports\">{}: <a id=\"export-xlsx\" href=\"/app/export.xlsx{sep}{}\">XLSX</a>",
-        esc(ctx.t("export")),
-        esc(&q)
-    );
-    for k in ExportKind::ALL {
-        h.push_str(&format!(
-            " · <a href=\"/app/export/{}.csv{sep}{}\">{} CSV</a>",
-            k.as_str(),
-            esc(&q),
-            k.sheet_name()
-        ));
-    }
-    h.push_str("</p>");
-    h
 }
 
 /// A filter or kind the user got wrong is their 400; only storage and writing are ours.
@@ -84,15 +83,11 @@ fn download(bytes: Vec<u8>, content_type: &'static str, name: &str) -> Response 
     r
 }
 
-pub async fn export_xlsx(State(store): State<Arc<Store>>, req: Request) -> Response {
-    let (parts, _) = req.into_parts();
-    let (ctx, user) = match Ctx::signed_in(&store, &parts).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let filter = match filter_for(&user, parts.uri.query().unwrap_or("")) {
+pub async fn export_xlsx(State(store): State<Arc<Store>>, who: SignedIn, RawQuery(q): RawQuery) -> Response {
+    let SignedIn { user, page } = who;
+    let filter = match filter_for(&user, q.as_deref().unwrap_or("")) {
         Ok(f) => f,
-        Err(m) => return ctx.bad_request(&m),
+        Err(m) => return page.bad_request(&m),
     };
     let s = store.clone();
     match blocking(move || export::export_xlsx(&s, &filter).map_err(export_error)).await {
@@ -101,28 +96,26 @@ pub async fn export_xlsx(State(store): State<Arc<Store>>, req: Request) -> Respo
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             "fieldproof-export.xlsx",
         ),
-        Err(e) => ctx.error(&e),
+        Err(e) => page.error(&e),
     }
 }
 
-pub async fn export_csv(State(store): State<Arc<Store>>, req: Request) -> Response {
-    let (parts, _) = req.into_parts();
-    let (ctx, user) = match Ctx::signed_in(&store, &parts).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let kind = parts
-        .uri
-        .path()
-        .strip_prefix("/app/export/")
-        .and_then(|k| k.strip_suffix(".csv"))
-        .and_then(|k| ExportKind::parse(k).ok());
+pub async fn export_csv(
+    State(store): State<Arc<Store>>,
+    who: SignedIn,
+    file: Result<Path<String>, PathRejection>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let SignedIn { user, page } = who;
+    let kind = file
+        .ok()
+        .and_then(|Path(f)| f.strip_suffix(".csv").and_then(|k| ExportKind::parse(k).ok()));
     let Some(kind) = kind else {
-        return ctx.not_found();
+        return page.not_found();
     };
-    let filter = match filter_for(&user, parts.uri.query().unwrap_or("")) {
+    let filter = match filter_for(&user, q.as_deref().unwrap_or("")) {
         Ok(f) => f,
-        Err(m) => return ctx.bad_request(&m),
+        Err(m) => return page.bad_request(&m),
     };
     let s = store.clone();
     match blocking(move || export::export_csv(&s, kind, &filter).map_err(export_error)).await {
@@ -131,51 +124,44 @@ pub async fn export_csv(State(store): State<Arc<Store>>, req: Request) -> Respon
             "text/csv; charset=utf-8",
             &format!("fieldproof-{}.csv", kind.as_str()),
         ),
-        Err(e) => ctx.error(&e),
+        Err(e) => page.error(&e),
     }
 }
 
-fn data_page(ctx: &Ctx, user: &WebUser, result: &str, status: StatusCode) -> Response {
-    let f = |name: &str, key: &str, kind: &str| {
-        format!(
-            "<label>{} <input type=\"{kind}\" name=\"{name}\" value=\"{}\"></label> ",
-            esc(ctx.t(key)),
-            esc(ctx.q(name))
-        )
+/// The page: the export form, and for those who may import, the import form with `result`
+/// (the last upload's outcome) above it.
+fn data_page(page: &Viewer, user: &WebUser, q: &DataQuery, result: Markup, status: StatusCode) -> Response {
+    let t = |k| page.t(k);
+    let field = |name: &str, key: &str, kind: &str, value: &str| {
+        html! { label { (page.t(key)) " " input type=(kind) name=(name) value=(value); } }
     };
-    let mut body = format!(
-        "<h2>{}</h2><p class=\"muted\">{}</p><form method=\"get\" action=\"/app/export.xlsx\" id=\"export-form\">{}{}{}{}{}<button>XLSX</button></form>",
-        esc(ctx.t("export")),
-        esc(ctx.t("export_note")),
-        f("from", "from", "date"),
-        f("to", "to", "date"),
-        f("rep_id", "rep", "text"),
-        f("store_id", "store", "text"),
-        f("territory", "territory", "text"),
-    );
-    body.push_str(&export_links(ctx, &ExportFilter::default()));
-    if !user.sees_all() {
-        return ctx.page(status, ctx.t("nav_data"), &body);
-    }
-    body.push_str(&format!(
-        "<h2>{}</h2>{result}<form method=\"post\" action=\"/app/import\" enctype=\"multipart/form-data\" id=\"import-form\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{}\"><label>{} <input type=\"file\" name=\"file\" accept=\".xlsx,.csv\" required></label> \
-         <button>{}</button></form>",
-        esc(ctx.t("import")),
-        esc(&user.csrf),
-        esc(ctx.t("import_file")),
-        esc(ctx.t("import")),
-    ));
-    ctx.page(status, ctx.t("nav_data"), &body)
+    let body = html! {
+        h2 { (t("export")) }
+        p.muted { (t("export_note")) }
+        form.filters method="get" action="/app/export.xlsx" id="export-form" {
+            (field("from", "from", "date", &q.from))
+            (field("to", "to", "date", &q.to))
+            (field("rep_id", "rep", "text", &q.rep_id))
+            (field("store_id", "store", "text", &q.store_id))
+            (field("territory", "territory", "text", &q.territory))
+            button { "XLSX" }
+        }
+        (export_links(page.lang, &ExportFilter::default()))
+        @if user.sees_all() {
+            h2 { (t("import")) }
+            (result)
+            form.filters method="post" action="/app/import" enctype="multipart/form-data" id="import-form" {
+                input type="hidden" name="csrf" value=(user.csrf);
+                label { (t("import_file")) " " input type="file" name="file" accept=".xlsx,.csv" required; }
+                button { (t("import")) }
+            }
+        }
+    };
+    page.page(status, t("nav_data"), body)
 }
 
-pub async fn data(State(store): State<Arc<Store>>, req: Request) -> Response {
-    let (parts, _) = req.into_parts();
-    let (ctx, user) = match Ctx::signed_in(&store, &parts).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    data_page(&ctx, &user, "", StatusCode::OK)
+pub async fn page(who: SignedIn, PageQuery(q): PageQuery<DataQuery>) -> Response {
+    data_page(&who.page, &who.user, &q, html! {}, StatusCode::OK)
 }
 
 /// One import at a time in this process: the memory bound of `import::ImportLimits` holds
@@ -204,35 +190,28 @@ impl Drop for ImportSlot {
 /// (408) or another import running (409). The connection is closed: the rest of the body is
 /// not read.
 fn upload_refused(
-    ctx: &Ctx,
+    page: &Viewer,
     user: &WebUser,
     status: StatusCode,
     code: &str,
     params: &[(&str, String)],
 ) -> Response {
-    let html = format!(
-        "<p class=\"err\" id=\"import-result\" data-code=\"{}\">{}</p>",
-        esc(code),
-        esc(&ctx.lang.message(code, params))
-    );
-    let mut r = data_page(ctx, user, &html, status);
+    let result = html! { p.err id="import-result" data-code=(code) { (page.lang.message(code, params)) } };
+    let mut r = data_page(page, user, &DataQuery::default(), result, status);
     r.headers_mut()
         .insert(axum::http::header::CONNECTION, HeaderValue::from_static("close"));
     r
 }
 
-fn too_large(ctx: &Ctx, user: &WebUser, limit: u64) -> Response {
+fn too_large(page: &Viewer, user: &WebUser, limit: u64) -> Response {
     let e = LimitError::FileTooLarge { limit };
-    upload_refused(ctx, user, StatusCode::PAYLOAD_TOO_LARGE, e.code(), &e.params())
+    upload_refused(page, user, StatusCode::PAYLOAD_TOO_LARGE, e.code(), &e.params())
 }
 
-pub async fn import(State(store): State<Arc<Store>>, req: Request) -> Response {
+pub async fn import(State(store): State<Arc<Store>>, who: SignedIn, req: Request) -> Response {
+    let SignedIn { user, page: ctx } = who;
     let (parts, body) = req.into_parts();
-    let (ctx, user) = match Ctx::signed_in(&store, &parts).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if !super::same_origin(&parts) {
+    if !crate::web::same_origin(&parts) {
         return ctx.forbidden();
     }
     if !user.sees_all() {
@@ -311,7 +290,7 @@ pub async fn import(State(store): State<Arc<Store>>, req: Request) -> Response {
         }
     };
     // The token is checked before anything in the file is looked at.
-    if !super::auth::same_token(&csrf, &user.csrf) {
+    if !crate::web::auth::same_token(&csrf, &user.csrf) {
         return ctx.forbidden();
     }
     let Some((name, bytes)) = file else {
@@ -323,61 +302,56 @@ pub async fn import(State(store): State<Arc<Store>>, req: Request) -> Response {
         Ok(import::import_file(&s, &name, &bytes, now_ms()))
     })
     .await;
+    let t = |k| ctx.t(k);
     let (html, status) = match result {
         Ok(Ok(report)) => (
-            format!(
-                "<p class=\"ok\" id=\"import-result\">{} stores {} · products {} · plans {}</p>",
-                esc(ctx.t("import_done")),
-                report.stores,
-                report.products,
-                report.plans
-            ),
+            html! {
+                p.ok id="import-result" {
+                    (t("import_done")) " stores " (report.stores) " · products " (report.products) " · plans " (report.plans)
+                }
+            },
             StatusCode::OK,
         ),
-        Ok(Err(ImportError::Refused(problems))) => {
-            let mut h = format!(
-                "<div class=\"err\" id=\"import-result\"><p>{}</p><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-                esc(ctx.t("import_refused")),
-                esc(ctx.t("sheet")),
-                esc(ctx.t("row")),
-                esc(ctx.t("column")),
-                esc(ctx.t("message"))
-            );
-            for p in &problems {
-                h.push_str(&format!(
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    esc(&p.sheet),
-                    p.row,
-                    esc(&p.column),
-                    esc(&p.message)
-                ));
-            }
-            h.push_str("</table></div>");
-            (h, StatusCode::UNPROCESSABLE_ENTITY)
-        }
+        Ok(Err(ImportError::Refused(problems))) => (
+            html! {
+                div.err id="import-result" {
+                    p { (t("import_refused")) }
+                    table.rows {
+                        thead { tr { th { (t("sheet")) } th { (t("row")) } th { (t("column")) } th { (t("message")) } } }
+                        tbody {
+                            @for p in &problems {
+                                tr {
+                                    td data-label=(t("sheet")) { (p.sheet) }
+                                    td data-label=(t("row")) { (p.row) }
+                                    td data-label=(t("column")) { (p.column) }
+                                    td.long data-label=(t("message")) { (p.message) }
+                                }
+                            }
+                        }
+                    }
+                }
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
         Ok(Err(ImportError::Limit(LimitError::FileTooLarge { limit }))) => {
             return too_large(&ctx, &user, limit);
         }
         // A limit is a message for the person: its code, in their language.
         Ok(Err(ImportError::Limit(e))) => (
-            format!(
-                "<div class=\"err\" id=\"import-result\" data-code=\"{}\"><p>{}</p><p>{}</p></div>",
-                esc(e.code()),
-                esc(ctx.t("import_refused_limit")),
-                esc(&ctx.lang.message(e.code(), &e.params()))
-            ),
+            html! {
+                div.err id="import-result" data-code=(e.code()) {
+                    p { (t("import_refused_limit")) }
+                    p { (ctx.lang.message(e.code(), &e.params())) }
+                }
+            },
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         Ok(Err(ImportError::Unreadable(m))) => (
-            format!(
-                "<p class=\"err\" id=\"import-result\">{} {}</p>",
-                esc(ctx.t("import_unreadable")),
-                esc(&m)
-            ),
+            html! { p.err id="import-result" { (t("import_unreadable")) " " (m) } },
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         Ok(Err(ImportError::Storage(m))) => return ctx.error(&ApiError::Internal(m)),
         Err(e) => return ctx.error(&e),
     };
-    data_page(&ctx, &user, &html, status)
+    data_page(&ctx, &user, &DataQuery::default(), html, status)
 }

@@ -1,0 +1,218 @@
+//! The page frame: head, header with the menu for the user's role, language switch and
+//! sign-out; the CSS (one sheet, inline: the CSP allows no other source); the error pages.
+//!
+//! Narrow screens (a supervisor's phone, 390 px): the header wraps into rows, tables marked
+//! `.rows` become one card per row (each cell labelled by its `data-label`), charts and photos
+//! scale down; nothing is wider than the screen.
+
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, PreEscaped, html};
+
+use super::auth::{WebRole, WebUser};
+use super::extract::Viewer;
+use super::url_enc;
+use crate::error::ApiError;
+
+/// Written out rather than maud's `DOCTYPE` (`<!DOCTYPE html>`): the same thing, in the
+/// lower case the pages have always sent.
+pub const DOCTYPE_HTML: &str = "<!doctype html>";
+
+/// The menu: (link, page-string key) for what `user` may use. Supervisors may export their
+/// team's data but not import, so their entry says only "export".
+pub fn menu(user: &WebUser) -> Vec<(&'static str, &'static str)> {
+    let mut m = vec![
+        ("/app", "nav_today"),
+        ("/app/exceptions", "nav_exceptions"),
+        ("/app/gallery", "nav_gallery"),
+        ("/app/health", "nav_health"),
+    ];
+    m.push(if user.sees_all() {
+        ("/app/data", "nav_data")
+    } else {
+        ("/app/data", "nav_export")
+    });
+    m
+}
+
+fn role_key(role: WebRole) -> &'static str {
+    match role {
+        WebRole::Admin => "role_admin",
+        WebRole::HeadOffice => "role_head_office",
+        WebRole::Supervisor => "role_supervisor",
+    }
+}
+
+/// An HTML answer with the headers every page carries.
+pub fn html_response(status: StatusCode, markup: Markup) -> Response {
+    let mut resp = (
+        status,
+        [(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))],
+        markup.into_string(),
+    )
+        .into_response();
+    let h = resp.headers_mut();
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "content-security-policy",
+        HeaderValue::from_static(
+            "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+        ),
+    );
+    resp
+}
+
+impl Viewer {
+    /// This page in the other language: the same path and query (sorted), `lang` replaced.
+    fn switch_href(&self) -> String {
+        let mut q: Vec<String> = self
+            .query
+            .iter()
+            .filter(|(k, _)| k.as_str() != "lang")
+            .map(|(k, v)| format!("{}={}", url_enc(k), url_enc(v)))
+            .collect();
+        q.sort();
+        q.push(format!("lang={}", self.lang.other().code()));
+        format!("{}?{}", self.path, q.join("&"))
+    }
+
+    /// A whole page: the frame around `body` under the heading `title`.
+    pub fn page(&self, status: StatusCode, title: &str, body: Markup) -> Response {
+        let t = |k| self.t(k);
+        let markup = html! {
+            (PreEscaped(DOCTYPE_HTML))
+            html lang=(self.lang.code()) {
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    title { (title) " · " (t("app_name")) }
+                    style { (PreEscaped(CSS)) }
+                }
+                body {
+                    header {
+                        strong.brand { (t("app_name")) }
+                        @if let Some(u) = &self.user {
+                            nav {
+                                @for (href, key) in menu(u) {
+                                    @if self.path == href {
+                                        a.cur href=(href) aria-current="page" { (t(key)) }
+                                    } @else {
+                                        a href=(href) { (t(key)) }
+                                    }
+                                }
+                            }
+                            span.who { (u.name) " · " (t(role_key(u.role))) }
+                            form.inline method="post" action="/app/logout" {
+                                input type="hidden" name="csrf" value=(u.csrf);
+                                button id="sign-out" { (t("sign_out")) }
+                            }
+                        }
+                        a id="lang-switch" href=(self.switch_href()) { (t("switch_lang")) }
+                    }
+                    main {
+                        h1 { (title) }
+                        (body)
+                    }
+                }
+            }
+        };
+        let mut resp = html_response(status, markup);
+        if self.remember_lang {
+            let c = format!(
+                "lang={}; Path=/app; Max-Age=31536000; SameSite=Lax",
+                self.lang.code()
+            );
+            if let Ok(v) = HeaderValue::from_str(&c) {
+                resp.headers_mut().append(SET_COOKIE, v);
+            }
+        }
+        resp
+    }
+
+    fn message_page(&self, status: StatusCode, title_key: &str, text: &str) -> Response {
+        let body = html! {
+            p.err { (text) }
+            p { a href="/app" { (self.t("back")) } }
+        };
+        self.page(status, self.t(title_key), body)
+    }
+
+    pub fn not_found(&self) -> Response {
+        self.message_page(StatusCode::NOT_FOUND, "not_found", self.t("not_found_text"))
+    }
+
+    pub fn bad_request(&self, text: &str) -> Response {
+        self.message_page(StatusCode::BAD_REQUEST, "bad_request", text)
+    }
+
+    pub fn forbidden(&self) -> Response {
+        self.message_page(StatusCode::FORBIDDEN, "forbidden", self.t("csrf_failed"))
+    }
+
+    /// The page for a failed request. Whatever the client sent wrong is a 4xx page in the
+    /// reader's language (413 too large, 408 too slow, 400 unreadable); only the server's own
+    /// failures are a 5xx, and only those are logged as errors.
+    pub fn error(&self, e: &ApiError) -> Response {
+        match e {
+            ApiError::NotFound(_) => self.not_found(),
+            ApiError::InvalidInput(m) | ApiError::InvalidQuery(m) => self.bad_request(m),
+            ApiError::BodyTooLarge { limit } => {
+                let text = self
+                    .t("too_large_text")
+                    .replace("{kib}", &limit.div_ceil(1024).to_string());
+                self.message_page(StatusCode::PAYLOAD_TOO_LARGE, "too_large", &text)
+            }
+            ApiError::BodyTimeout { .. } => {
+                self.message_page(StatusCode::REQUEST_TIMEOUT, "timed_out", self.t("timed_out_text"))
+            }
+            e if e.status().is_client_error() => {
+                self.message_page(e.status(), "bad_request", self.t("bad_form_text"))
+            }
+            _ => {
+                tracing::error!(error = %e, "web page failed");
+                self.message_page(e.status(), "error", self.t("error_text"))
+            }
+        }
+    }
+}
+
+const CSS: &str = "
+*{box-sizing:border-box}
+body{font-family:system-ui,-apple-system,'Segoe UI','PingFang SC','Noto Sans CJK SC',sans-serif;margin:0;color:#1f2933;background:#f5f7fa}
+header{display:flex;gap:.4rem 1rem;align-items:center;background:#243b53;color:#fff;padding:.6rem 1rem;flex-wrap:wrap}
+header a{color:#d9e2ec;text-decoration:none;padding:.2rem 0}header a.cur{color:#fff;font-weight:600;border-bottom:2px solid #f0b429}
+header nav{flex:1;display:flex;align-items:center;flex-wrap:wrap;gap:.2rem .9rem}.who{color:#bcccdc}
+main{padding:1rem 1.5rem;max-width:1200px}h1{font-size:1.4rem;overflow-wrap:anywhere}h2{font-size:1.1rem;margin-top:1.6rem}
+table{border-collapse:collapse;width:100%;background:#fff;margin:.5rem 0}th,td{border-bottom:1px solid #e4e7eb;padding:.35rem .5rem;text-align:left;vertical-align:top;font-size:.92rem;overflow-wrap:break-word}
+th{background:#eef2f7}form.inline{display:inline}button,input,select{font:inherit;padding:.25rem .5rem;max-width:100%}
+form.filters{display:flex;flex-wrap:wrap;gap:.4rem .8rem;align-items:flex-end}
+.badge{display:inline-block;padding:.1rem .5rem;border-radius:.8rem;font-size:.8rem;font-weight:600;color:#fff}
+.b-verified{background:#2f855a}.b-tampered{background:#c53030}.b-unknown_key{background:#b7791f}.b-not_received,.b-unverified{background:#718096}
+.code{display:inline-block;background:#fde8e8;color:#9b1c1c;border-radius:.3rem;padding:0 .35rem;margin:1px;font-size:.82rem}
+.ok{color:#2f855a}.bad{color:#c53030}.muted{color:#7b8794}.err{background:#fde8e8;padding:.5rem;border-left:4px solid #c53030}
+.nowrap,.code{white-space:nowrap}.exports{overflow-wrap:anywhere}
+/* Long text (hashes, ids) may break anywhere; names keep a readable width (CJK breaks between any two characters). */
+td.long{overflow-wrap:anywhere;min-width:14em}td.name{min-width:8em}
+.cards{display:flex;flex-wrap:wrap;gap:1rem}.card{background:#fff;padding:.6rem;border:1px solid #e4e7eb;border-radius:.4rem;max-width:100%}
+.pair{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-start;background:#fff;padding:.6rem;margin:.5rem 0;border:1px solid #e4e7eb}
+img.thumb{max-width:260px;max-height:200px;min-width:120px;min-height:90px;object-fit:contain;display:block}
+.pager{display:flex;flex-wrap:wrap;gap:1rem;align-items:center}
+dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.2rem 1rem}dt{color:#52606d}dd{margin:0;overflow-wrap:anywhere}
+form.resolve{display:flex;flex-wrap:wrap;gap:.3rem}form.resolve input{flex:1;min-width:8rem}
+svg{max-width:100%;height:auto}
+.login{max-width:22rem;background:#fff;padding:1rem;border:1px solid #e4e7eb}.login label{display:block;margin:.5rem 0}.login input{width:100%}
+@media (max-width:700px){
+main{padding:.8rem}header{padding:.5rem .8rem}header nav{flex-basis:100%;order:3}
+table.rows,table.rows tbody,table.rows tr,table.rows td{display:block;width:100%}
+table.rows thead{display:none}table.rows{background:none}
+table.rows tr{background:#fff;border:1px solid #e4e7eb;border-radius:.4rem;margin:.5rem 0;padding:.3rem 0}
+table.rows td{border:0;position:relative;padding:.2rem .6rem .2rem 7.4rem;min-height:1.6rem}
+table.rows td::before{content:attr(data-label);color:#52606d;font-size:.85rem;position:absolute;left:.6rem;width:6.4rem;overflow-wrap:anywhere}
+table.rows td:empty{display:none}table.rows td.long,table.rows td.name{min-width:0}.code{white-space:normal}
+dl{grid-template-columns:minmax(0,7rem) minmax(0,1fr)}
+img.thumb{max-width:100%}
+}
+";

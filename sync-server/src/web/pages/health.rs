@@ -1,0 +1,155 @@
+//! `GET /app/health`: process health over 14 days: three rates with their formulas and goals
+//! (charts and daily tables), and each store's compliance score over time.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::{WithNames, read_with_names};
+use crate::now_ms;
+use crate::store::Store;
+use crate::web::charts::{Series, bar_chart, line_chart};
+use crate::web::day_of;
+use crate::web::day_string;
+use crate::web::extract::{PageQuery, SignedIn, Viewer, opt_day};
+use crate::web::read::health::{DAYS, KAC_GOAL, RESOLUTION_GOAL, Ratio, figures};
+
+#[derive(Deserialize)]
+pub struct HealthQuery {
+    /// The last day shown.
+    #[serde(default, deserialize_with = "opt_day")]
+    date: Option<i64>,
+}
+
+/// One rate as the page shows it.
+struct Metric<'a> {
+    id: &'a str,
+    title_key: &'a str,
+    formula_key: &'a str,
+    days: &'a BTreeMap<i64, Ratio>,
+    goal: Option<f64>,
+}
+
+fn pct(r: Option<f64>) -> String {
+    r.map_or("–".to_string(), |r| format!("{:.1} %", r * 100.0))
+}
+
+fn metric(page: &Viewer, m: &Metric<'_>) -> Markup {
+    let t = |k| page.t(k);
+    let total = Ratio::total(m.days.values());
+    let r = total.rate();
+    let goal_text = m
+        .goal
+        .map_or(t("no_goal").to_string(), |g| format!("≥ {:.0} %", g * 100.0));
+    html! {
+        section id={ "metric-" (m.id) } {
+            h2 { (t(m.title_key)) }
+            p { strong { (t(m.title_key)) } " = " (t(m.formula_key)) }
+            p {
+                (t("goal")) ": " (goal_text) " · " (t("period_total")) ": " strong { (pct(r)) }
+                " (" (total.num) " / " (total.den) ") "
+                @match (m.goal, r) {
+                    (Some(g), Some(r)) if r >= g => span.ok { (t("meets_goal")) },
+                    (Some(_), Some(_)) => span.bad { (t("below_goal")) },
+                    _ => {},
+                }
+            }
+            (bar_chart(&format!("chart-{}", m.id), m.days, m.goal, t("no_data")))
+            details {
+                summary { (t("daily_table")) }
+                table {
+                    thead { tr { th { (t("day")) } th { (t("numerator")) } th { (t("denominator")) } th { (t("rate")) } } }
+                    tbody {
+                        @for (day, r) in m.days {
+                            tr { td { (day_string(*day)) } td { (r.num) } td { (r.den) } td { (pct(r.rate())) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub async fn page(
+    State(store): State<Arc<Store>>,
+    who: SignedIn,
+    PageQuery(q): PageQuery<HealthQuery>,
+) -> Response {
+    let SignedIn { user, page } = who;
+    let last = q.date.unwrap_or_else(|| day_of(now_ms()));
+    let first = last - (DAYS - 1);
+    let scope = user.scope().map(str::to_string);
+    let read = read_with_names(&store, move |c| figures(c, scope.as_deref(), first, last)).await;
+    let WithNames { names, data: f } = match read {
+        Ok(d) => d,
+        Err(e) => return page.error(&e),
+    };
+    let t = |k| page.t(k);
+    let metrics = [
+        Metric {
+            id: "kac",
+            title_key: "kac_rate",
+            formula_key: "kac_formula",
+            days: &f.kac,
+            goal: Some(KAC_GOAL),
+        },
+        Metric {
+            id: "ontime",
+            title_key: "ontime_rate",
+            formula_key: "ontime_formula",
+            days: &f.ontime,
+            goal: None,
+        },
+        Metric {
+            id: "resolution",
+            title_key: "resolution_rate",
+            formula_key: "resolution_formula",
+            days: &f.resolution,
+            goal: Some(RESOLUTION_GOAL),
+        },
+    ];
+    let series: Vec<Series> = f
+        .compliance
+        .iter()
+        .map(|(store, points)| Series {
+            name: names.store(store),
+            points: points.clone(),
+        })
+        .collect();
+    let body = html! {
+        form.filters method="get" action="/app/health" {
+            label { (t("last_14_days")) " " input type="date" name="date" value=(day_string(last)); }
+            button { (t("show")) }
+        }
+        @for m in &metrics { (metric(&page, m)) }
+        section id="compliance" {
+            h2 { (t("compliance")) }
+            p.muted { (t("compliance_note")) }
+            @if series.is_empty() {
+                p.muted { (t("no_data")) }
+            } @else {
+                (line_chart(&series, first, last))
+                table.rows {
+                    thead { tr { th { (t("store")) } th { (t("day")) } th { (t("score")) } } }
+                    tbody {
+                        @for s in &series {
+                            @for (d, v) in &s.points {
+                                tr {
+                                    td.name data-label=(t("store")) { (s.name) }
+                                    td data-label=(t("day")) { (day_string(*d)) }
+                                    td data-label=(t("score")) { (format!("{v:.1}")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page.page(StatusCode::OK, t("health"), body)
+}

@@ -1,0 +1,186 @@
+//! Process health: three rates per day (key-action completion, on-time plans, exception
+//! resolution) and each store's compliance score per day.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rusqlite::params;
+
+use crate::error::ApiResult;
+use crate::web::auth::scope_sql;
+use crate::web::{day_bounds, day_of, day_string, parse_day, tz_offset_ms};
+
+/// A rate's parts on one day.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Ratio {
+    pub num: i64,
+    pub den: i64,
+}
+
+impl Ratio {
+    /// `None` without a denominator.
+    pub fn rate(self) -> Option<f64> {
+        (self.den > 0).then(|| self.num as f64 / self.den as f64)
+    }
+
+    /// The sum over days.
+    pub fn total<'a>(days: impl IntoIterator<Item = &'a Ratio>) -> Ratio {
+        days.into_iter().fold(Ratio::default(), |a, r| Ratio {
+            num: a.num + r.num,
+            den: a.den + r.den,
+        })
+    }
+}
+
+pub const DAYS: i64 = 14;
+/// Goals: key-action completion ≥ 92 %, exception resolution ≥ 80 %. On-time has none fixed.
+pub const KAC_GOAL: f64 = 0.92;
+pub const RESOLUTION_GOAL: f64 = 0.80;
+
+#[derive(Debug, Default, Clone)]
+pub struct Figures {
+    /// Per day.
+    pub kac: BTreeMap<i64, Ratio>,
+    pub ontime: BTreeMap<i64, Ratio>,
+    pub resolution: BTreeMap<i64, Ratio>,
+    /// store id → day → average score
+    pub compliance: BTreeMap<String, BTreeMap<i64, f64>>,
+}
+
+/// A planned visit: the plan's id and its local day `YYYY-MM-DD`.
+struct Plan {
+    id: String,
+    date: String,
+}
+
+/// A done visit of a plan and the local day it was done on.
+struct DoneVisit {
+    plan_id: String,
+    day: i64,
+}
+
+/// One day's counts: the day number, then (ok, all) in the query's columns 2 and 1.
+struct DayRatio {
+    day: i64,
+    ratio: Ratio,
+}
+
+fn day_ratio(r: &rusqlite::Row<'_>) -> rusqlite::Result<DayRatio> {
+    Ok(DayRatio {
+        day: r.get(0)?,
+        ratio: Ratio {
+            num: r.get(2)?,
+            den: r.get(1)?,
+        },
+    })
+}
+
+struct StoreDayScore {
+    store_id: String,
+    day: i64,
+    score: f64,
+}
+
+pub fn figures(c: &rusqlite::Connection, scope: Option<&str>, first: i64, last: i64) -> ApiResult<Figures> {
+    let (from, _) = day_bounds(first);
+    let (_, to) = day_bounds(last);
+    let off = tz_offset_ms();
+    let mut f = Figures::default();
+    for d in first..=last {
+        f.kac.insert(d, Ratio::default());
+        f.ontime.insert(d, Ratio::default());
+        f.resolution.insert(d, Ratio::default());
+    }
+    // Key actions: check-in inside the geofence (or its location exceptions all resolved:
+    // explained), store check complete, a received photo, a report.
+    let sql = format!(
+        "SELECT (v.started_wall_ms + ?3) / 86400000 AS day, count(*),
+                sum(CASE WHEN (v.geofence = 'verified'
+                               OR (EXISTS (SELECT 1 FROM exceptions e WHERE e.visit_id = v.id
+                                           AND e.code IN ('outside_geofence', 'no_fix', 'low_accuracy', 'stale_fix'))
+                                   AND NOT EXISTS (SELECT 1 FROM exceptions e WHERE e.visit_id = v.id AND e.resolved_ms IS NULL
+                                           AND e.code IN ('outside_geofence', 'no_fix', 'low_accuracy', 'stale_fix'))))
+                          AND v.completed_wall_ms IS NOT NULL
+                          AND EXISTS (SELECT 1 FROM photos p WHERE p.visit_id = v.id AND p.received = 1)
+                          AND EXISTS (SELECT 1 FROM reports r WHERE r.visit_id = v.id)
+                    THEN 1 ELSE 0 END)
+         FROM visits v WHERE v.started_wall_ms >= ?1 AND v.started_wall_ms < ?2 AND {}
+         GROUP BY day",
+        scope_sql("v.user_id", 4)
+    );
+    let mut st = c.prepare(&sql)?;
+    for r in st.query_map(params![from, to, off, scope], day_ratio)? {
+        let r = r?;
+        f.kac.insert(r.day, r.ratio);
+    }
+    // Exceptions of each visit day (whenever the server received them), and how many of them
+    // are closed (resolved or dismissed).
+    let sql = format!(
+        "SELECT visit_day, count(*), count(resolved_ms)
+         FROM exceptions WHERE visit_day >= ?1 AND visit_day <= ?2 AND {} GROUP BY visit_day",
+        scope_sql("user_id", 3)
+    );
+    let mut st = c.prepare(&sql)?;
+    for r in st.query_map(params![first, last, scope], day_ratio)? {
+        let r = r?;
+        f.resolution.insert(r.day, r.ratio);
+    }
+    // Planned visits of each day, and those done (completed or checked out) on that day.
+    let sql = format!(
+        "SELECT p.id, json_extract(p.body, '$.date') FROM plans p
+         WHERE json_extract(p.body, '$.date') BETWEEN ?1 AND ?2 AND {}",
+        scope_sql("p.rep_id", 3)
+    );
+    let mut st = c.prepare(&sql)?;
+    let plans: Vec<Plan> = st
+        .query_map(params![day_string(first), day_string(last), scope], |r| {
+            Ok(Plan {
+                id: r.get(0)?,
+                date: r.get(1)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    // Plan id → the days a visit of it was done on.
+    let mut done_on: HashMap<String, Vec<i64>> = HashMap::new();
+    {
+        let mut st = c.prepare(
+            "SELECT plan_id, started_wall_ms FROM visits WHERE plan_id IS NOT NULL
+             AND status IN ('completed', 'checked_out') AND started_wall_ms >= ?1 AND started_wall_ms < ?2",
+        )?;
+        for r in st.query_map(params![from, to], |r| {
+            Ok(DoneVisit {
+                plan_id: r.get(0)?,
+                day: day_of(r.get(1)?),
+            })
+        })? {
+            let done = r?;
+            done_on.entry(done.plan_id).or_default().push(done.day);
+        }
+    }
+    for plan in plans {
+        let Some(d) = parse_day(&plan.date) else { continue };
+        let on_time = done_on.get(&plan.id).is_some_and(|days| days.contains(&d));
+        let e = f.ontime.entry(d).or_default();
+        e.den += 1;
+        if on_time {
+            e.num += 1;
+        }
+    }
+    let sql = format!(
+        "SELECT store_id, (started_wall_ms + ?3) / 86400000 AS day, avg(score) FROM visits
+         WHERE score IS NOT NULL AND started_wall_ms >= ?1 AND started_wall_ms < ?2 AND {}
+         GROUP BY store_id, day",
+        scope_sql("user_id", 4)
+    );
+    let mut st = c.prepare(&sql)?;
+    for r in st.query_map(params![from, to, off, scope], |r| {
+        Ok(StoreDayScore {
+            store_id: r.get(0)?,
+            day: r.get(1)?,
+            score: r.get(2)?,
+        })
+    })? {
+        let r = r?;
+        f.compliance.entry(r.store_id).or_default().insert(r.day, r.score);
+    }
+    Ok(f)
+}

@@ -1,0 +1,11 @@
+//! The pages' read models: each function takes a `&Connection` and the viewer's scope
+//! (`None`: everything; `Some(supervisor)`: that supervisor's team, see
+//! [`super::auth::WebUser::scope`]) and returns named structs. All the pages' SQL is here (their
+//! one write, resolving an exception, is in [`super::actions`]); pages only render.
+
+pub mod exceptions;
+pub mod gallery;
+pub mod health;
+pub mod names;
+pub mod photos;
+pub mod visits;

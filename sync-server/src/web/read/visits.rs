@@ -1,0 +1,235 @@
+//! Visits: a day's list, and one visit whole (answers, report, photos, exceptions).
+
+use std::collections::HashMap;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::error::{ApiError, ApiResult};
+use crate::web::auth::scope_sql;
+
+/// A visit as the lists show it.
+pub struct VisitRow {
+    pub id: String,
+    pub user_id: String,
+    pub store_id: String,
+    pub status: String,
+    pub started: i64,
+    pub ended: Option<i64>,
+    pub geofence: String,
+    pub score: Option<f64>,
+    /// Its exceptions' distinct codes, sorted.
+    pub codes: Vec<String>,
+}
+
+impl VisitRow {
+    /// Completed or checked out.
+    pub fn done(&self) -> bool {
+        self.status == "completed" || self.status == "checked_out"
+    }
+
+    /// Minutes from start to end, when it ended after it started.
+    pub fn minutes(&self) -> Option<i64> {
+        self.ended
+            .filter(|e| *e >= self.started)
+            .map(|e| (e - self.started) / 60_000)
+    }
+}
+
+/// The visits started in [from, to) Unix ms, in start order.
+pub fn visits_between(c: &Connection, scope: Option<&str>, from: i64, to: i64) -> ApiResult<Vec<VisitRow>> {
+    let sql = format!(
+        "SELECT id, user_id, store_id, status, started_wall_ms, coalesce(ended_wall_ms, completed_wall_ms), geofence, score,
+                (SELECT group_concat(code) FROM (SELECT DISTINCT code FROM exceptions e WHERE e.visit_id = v.id ORDER BY code))
+         FROM visits v WHERE started_wall_ms >= ?1 AND started_wall_ms < ?2 AND {}
+         ORDER BY started_wall_ms",
+        scope_sql("user_id", 3)
+    );
+    let mut st = c.prepare(&sql)?;
+    let rows = st.query_map(params![from, to, scope], |r| {
+        let codes: Option<String> = r.get(8)?;
+        Ok(VisitRow {
+            id: r.get(0)?,
+            user_id: r.get(1)?,
+            store_id: r.get(2)?,
+            status: r.get(3)?,
+            started: r.get(4)?,
+            ended: r.get(5)?,
+            geofence: r.get(6)?,
+            score: r.get(7)?,
+            codes: codes
+                .map(|s| s.split(',').map(str::to_string).collect())
+                .unwrap_or_default(),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// One answer of a visit's checklist, as stored (`value` is the phone's JSON).
+pub struct Answer {
+    pub item_id: String,
+    pub value: String,
+    pub note: Option<String>,
+}
+
+/// One photo of a visit, with the manifest entry and device of the op that attached it.
+pub struct VisitPhoto {
+    pub photo_id: String,
+    pub sha256: String,
+    pub evidence_code: String,
+    pub kind: String,
+    pub received: bool,
+    pub verified: bool,
+    pub problems: Option<String>,
+    /// The op's entry JSON (time, location), when the op has arrived.
+    pub entry: Option<String>,
+    pub device_id: Option<String>,
+}
+
+/// One exception raised on a visit.
+pub struct VisitException {
+    pub code: String,
+    pub detail: String,
+    /// Structured parameters (a `possible_reuse`'s matches), JSON.
+    pub params: Option<String>,
+    pub created_ms: i64,
+    pub resolved_by: Option<String>,
+    pub resolved_ms: Option<i64>,
+}
+
+/// A visit whole, for its page.
+pub struct VisitDetail {
+    pub visit: VisitRow,
+    pub kind: String,
+    pub distance_m: Option<f64>,
+    /// Template item id → its label, from the template version the visit used.
+    pub item_labels: HashMap<String, String>,
+    pub answers: Vec<Answer>,
+    /// The latest saved report's JSON.
+    pub report: Option<String>,
+    pub photos: Vec<VisitPhoto>,
+    pub exceptions: Vec<VisitException>,
+}
+
+/// Visit `id` when the scope sees it; `NotFound` otherwise.
+pub fn visit_detail(c: &Connection, scope: Option<&str>, id: &str) -> ApiResult<VisitDetail> {
+    let sql = format!(
+        "SELECT id, user_id, store_id, status, started_wall_ms, coalesce(ended_wall_ms, completed_wall_ms), geofence, score,
+                distance_m, kind, template_id, template_version
+         FROM visits WHERE id = ?1 AND {}",
+        scope_sql("user_id", 2)
+    );
+    struct Head {
+        visit: VisitRow,
+        distance_m: Option<f64>,
+        kind: String,
+        template_id: String,
+        template_version: i64,
+    }
+    let head = c
+        .query_row(&sql, params![id, scope], |r| {
+            Ok(Head {
+                visit: VisitRow {
+                    id: r.get(0)?,
+                    user_id: r.get(1)?,
+                    store_id: r.get(2)?,
+                    status: r.get(3)?,
+                    started: r.get(4)?,
+                    ended: r.get(5)?,
+                    geofence: r.get(6)?,
+                    score: r.get(7)?,
+                    codes: Vec::new(),
+                },
+                distance_m: r.get(8)?,
+                kind: r.get(9)?,
+                template_id: r.get(10)?,
+                template_version: r.get(11)?,
+            })
+        })
+        .optional()?
+        .ok_or_else(|| ApiError::NotFound("visit".into()))?;
+    let vid = head.visit.id.as_str();
+    let mut st = c.prepare("SELECT item_id, value, note FROM answers WHERE visit_id = ?1 ORDER BY rowid")?;
+    let answers = st
+        .query_map([vid], |r| {
+            Ok(Answer {
+                item_id: r.get(0)?,
+                value: r.get(1)?,
+                note: r.get(2)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    let report = c
+        .query_row(
+            "SELECT body FROM reports WHERE visit_id = ?1 ORDER BY saved_ms DESC LIMIT 1",
+            [vid],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let mut st = c.prepare(
+        "SELECT p.photo_id, p.sha256, p.evidence_code, p.photo_kind, p.received, p.verified, p.problems, o.entry, o.device_id
+         FROM photos p LEFT JOIN ops o ON o.op_id = p.op_id WHERE p.visit_id = ?1 ORDER BY p.rowid",
+    )?;
+    let photos = st
+        .query_map([vid], |r| {
+            Ok(VisitPhoto {
+                photo_id: r.get(0)?,
+                sha256: r.get(1)?,
+                evidence_code: r.get(2)?,
+                kind: r.get(3)?,
+                received: r.get(4)?,
+                verified: r.get(5)?,
+                problems: r.get(6)?,
+                entry: r.get(7)?,
+                device_id: r.get(8)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut st = c.prepare(
+        "SELECT code, detail, params, created_ms, resolved_by, resolved_ms FROM exceptions WHERE visit_id = ?1
+         ORDER BY id",
+    )?;
+    let exceptions = st
+        .query_map([vid], |r| {
+            Ok(VisitException {
+                code: r.get(0)?,
+                detail: r.get(1)?,
+                params: r.get(2)?,
+                created_ms: r.get(3)?,
+                resolved_by: r.get(4)?,
+                resolved_ms: r.get(5)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(VisitDetail {
+        item_labels: item_labels(c, &head.template_id, head.template_version)?,
+        visit: head.visit,
+        kind: head.kind,
+        distance_m: head.distance_m,
+        answers,
+        report,
+        photos,
+        exceptions,
+    })
+}
+
+/// Template item labels by id, from the stored template JSON.
+fn item_labels(c: &Connection, template: &str, version: i64) -> ApiResult<HashMap<String, String>> {
+    let body: Option<String> = c
+        .query_row(
+            "SELECT body FROM templates WHERE id = ?1 AND version = ?2",
+            params![template, version],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let mut out = HashMap::new();
+    if let Some(v) = body.and_then(|b| serde_json::from_str::<serde_json::Value>(&b).ok()) {
+        for s in v["sections"].as_array().into_iter().flatten() {
+            for i in s["items"].as_array().into_iter().flatten() {
+                if let (Some(id), Some(label)) = (i["id"].as_str(), i["label"].as_str()) {
+                    out.insert(id.to_string(), label.to_string());
+                }
+            }
+        }
+    }
+    Ok(out)
+}
