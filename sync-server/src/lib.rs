@@ -22,9 +22,11 @@ mod ingest;
 mod listen;
 mod metrics;
 mod password;
+pub mod people;
 mod photos;
 mod pull;
 mod store;
+mod structure;
 pub mod web;
 
 use std::net::SocketAddr;

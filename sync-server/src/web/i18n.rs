@@ -171,6 +171,112 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "The file's cells hold more than {limit} of text together. Split it into several files.",
         "文件中单元格的文字合计超过 {limit}。请拆分为多个文件。",
     ),
+    // --- people and structure (crate::people::PeopleError) -------------------------------------
+    (
+        "people_not_allowed",
+        "Only head office and admins manage people; only an admin manages admin accounts.",
+        "只有总部和管理员可以管理人员；只有管理员可以管理管理员账号。",
+    ),
+    (
+        "people_invalid_id",
+        "\"{value}\" cannot be an ID or code: use 1 to 64 characters without spaces.",
+        "“{value}”不能作为编号或代码：请使用 1 至 64 个字符，不含空格。",
+    ),
+    (
+        "people_invalid_name",
+        "The name must be 1 to 200 characters.",
+        "名称须为 1 至 200 个字符。",
+    ),
+    (
+        "people_invalid_phone",
+        "\"{value}\" is not a phone number (digits, spaces, + - ( ), at most 32 characters).",
+        "“{value}”不是有效的电话号码（数字、空格、+ - ( )，最多 32 个字符）。",
+    ),
+    (
+        "people_password_too_short",
+        "The password must be at least {min} characters.",
+        "密码至少需要 {min} 个字符。",
+    ),
+    (
+        "people_id_taken",
+        "{id} already exists.",
+        "{id} 已存在。",
+    ),
+    (
+        "people_unknown_field_user",
+        "There is no rep or supervisor {id}.",
+        "没有编号为 {id} 的业务员或督导。",
+    ),
+    (
+        "people_unknown_web_user",
+        "There is no web user {id}.",
+        "没有账号 {id}。",
+    ),
+    (
+        "people_unknown_territory",
+        "There is no territory {code}. Create it first.",
+        "没有代码为 {code} 的区域，请先创建。",
+    ),
+    (
+        "people_unknown_team",
+        "There is no team {code}. Create it first.",
+        "没有代码为 {code} 的团队，请先创建。",
+    ),
+    (
+        "people_unknown_device",
+        "There is no device {id}.",
+        "没有设备 {id}。",
+    ),
+    (
+        "people_rep_needs_territory",
+        "A rep needs a territory.",
+        "业务员必须属于一个区域。",
+    ),
+    (
+        "people_not_a_supervisor",
+        "{id} is not a supervisor.",
+        "{id} 不是督导。",
+    ),
+    (
+        "people_leads_team",
+        "{id} leads team {team}. Give that team another supervisor first.",
+        "{id} 是团队 {team} 的督导，请先为该团队指定其他督导。",
+    ),
+    (
+        "people_has_reps",
+        "{reps} reps still report to {id}. Move them to another team first.",
+        "仍有 {reps} 名业务员隶属 {id}，请先将他们调到其他团队。",
+    ),
+    (
+        "people_deactivated",
+        "{id} is deactivated.",
+        "{id} 已停用。",
+    ),
+    (
+        "people_own_account",
+        "You cannot deactivate your own account or change its role.",
+        "不能停用自己的账号或更改自己的角色。",
+    ),
+    (
+        "people_bad_server_url",
+        "\"{value}\" is not an address a phone connects to (https://…).",
+        "“{value}”不是手机可以连接的地址（https://…）。",
+    ),
+    (
+        "people_bad_lifetime",
+        "That validity is out of range (sign-in links: 1 minute to 24 hours; enrolment codes: 1 hour to 30 days).",
+        "有效期超出范围（登录链接：1 分钟至 24 小时；激活码：1 小时至 30 天）。",
+    ),
+    (
+        "people_rejected",
+        "The record was refused: {detail}",
+        "记录被拒绝：{detail}",
+    ),
+    (
+        "people_storage",
+        "The server could not save this. Try again; if it persists, tell the administrator.",
+        "服务器未能保存，请重试；如仍失败，请联系管理员。",
+    ),
 ];
 
 /// (key, English, 中文)
