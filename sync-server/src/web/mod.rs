@@ -50,6 +50,7 @@ pub const WEB_ROUTES: &[(&str, &str)] = &[
     ("GET", "/app/export.xlsx"),
     ("GET", "/app/export/{file}"),
     ("POST", "/app/import"),
+    ("GET", "/app/import/template.xlsx"),
 ];
 
 pub fn routes() -> Router<Arc<Store>> {
@@ -68,6 +69,7 @@ pub fn routes() -> Router<Arc<Store>> {
         .route("/app/data", get(transfer::data))
         .route("/app/export.xlsx", get(transfer::export_xlsx))
         .route("/app/export/{file}", get(transfer::export_csv))
+        .route("/app/import/template.xlsx", get(transfer::import_template))
         // The import handler bounds its own body (size and time); axum's default 2 MB cap on
         // Multipart would refuse uploads long before the import's limit.
         .route(

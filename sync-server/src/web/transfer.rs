@@ -17,7 +17,7 @@ use super::{Ctx, esc};
 use crate::error::ApiError;
 use crate::export::{self, ExportFilter, ExportKind};
 use crate::http::blocking;
-use crate::import::{self, ImportError, LimitError};
+use crate::import::{self, ImportError, ImportKind, LimitError};
 use crate::now_ms;
 use crate::store::Store;
 
@@ -160,11 +160,24 @@ fn data_page(ctx: &Ctx, user: &WebUser, result: &str, status: StatusCode) -> Res
     body.push_str(&format!(
         "<h2>{}</h2>{result}<form method=\"post\" action=\"/app/import\" enctype=\"multipart/form-data\" id=\"import-form\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{}\"><label>{} <input type=\"file\" name=\"file\" accept=\".xlsx,.csv\" required></label> \
-         <button>{}</button></form>",
+         <label>{} <select name=\"kind\"><option value=\"\">{}</option>{}</select></label> \
+         <button>{}</button></form><p>{}: <a id=\"import-template-zh\" href=\"/app/import/template.xlsx?lang=zh-CN\">中文</a> · \
+         <a id=\"import-template-en\" href=\"/app/import/template.xlsx?lang=en\">English</a></p>",
         esc(ctx.t("import")),
         esc(&user.csrf),
         esc(ctx.t("import_file")),
+        esc(ctx.t("import_kind")),
+        esc(ctx.t("import_kind_from_sheets")),
+        ImportKind::ALL
+            .into_iter()
+            .map(|k| format!(
+                "<option value=\"{}\">{}</option>",
+                k.as_str(),
+                esc(k.sheet_name_in(ctx.lang == super::i18n::Lang::Zh))
+            ))
+            .collect::<String>(),
         esc(ctx.t("import")),
+        esc(ctx.t("import_template")),
     ));
     ctx.page(status, ctx.t("nav_data"), &body)
 }
@@ -275,7 +288,7 @@ pub async fn import(State(store): State<Arc<Store>>, req: Request) -> Response {
             Ok(m) => m,
             Err(e) => return Err(ctx.bad_request(&e.body_text())),
         };
-        let (mut csrf, mut file) = (String::new(), None);
+        let (mut csrf, mut file, mut kind) = (String::new(), None, None);
         loop {
             match mp.next_field().await {
                 Ok(Some(field)) => {
@@ -284,6 +297,8 @@ pub async fn import(State(store): State<Arc<Store>>, req: Request) -> Response {
                     match field.bytes().await {
                         Ok(b) if name == "csrf" => csrf = String::from_utf8_lossy(&b).into_owned(),
                         Ok(b) if name == "file" => file = Some((file_name, b)),
+                        // What a CSV holds, chosen on the form (blank: a workbook's sheet names say).
+                        Ok(b) if name == "kind" => kind = ImportKind::parse(&String::from_utf8_lossy(&b)),
                         Ok(_) => {}
                         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
                         Err(e) => return Err(ctx.bad_request(&e.body_text())),
@@ -294,9 +309,9 @@ pub async fn import(State(store): State<Arc<Store>>, req: Request) -> Response {
                 Err(e) => return Err(ctx.bad_request(&e.body_text())),
             }
         }
-        Ok((csrf, file))
+        Ok((csrf, file, kind))
     };
-    let (csrf, file) = match tokio::time::timeout(limits.body_timeout, read).await {
+    let (csrf, file, kind) = match tokio::time::timeout(limits.body_timeout, read).await {
         Ok(Ok(v)) => v,
         Ok(Err(r)) => return r,
         Err(_) => {
@@ -320,18 +335,32 @@ pub async fn import(State(store): State<Arc<Store>>, req: Request) -> Response {
     let s = store.clone();
     let result = blocking(move || {
         let _slot = slot;
-        Ok(import::import_file(&s, &name, &bytes, now_ms()))
+        Ok(import::import_file(&s, &name, &bytes, kind, now_ms()))
     })
     .await;
     let (html, status) = match result {
         Ok(Ok(report)) => (
-            format!(
-                "<p class=\"ok\" id=\"import-result\">{} stores {} · products {} · plans {}</p>",
-                esc(ctx.t("import_done")),
-                report.stores,
-                report.products,
-                report.plans
-            ),
+            {
+                let zh = ctx.lang == super::i18n::Lang::Zh;
+                let counts: Vec<String> = [
+                    (ImportKind::Territories, report.territories),
+                    (ImportKind::Supervisors, report.supervisors),
+                    (ImportKind::Teams, report.teams),
+                    (ImportKind::Reps, report.reps),
+                    (ImportKind::Stores, report.stores),
+                    (ImportKind::Products, report.products),
+                    (ImportKind::Plans, report.plans),
+                ]
+                .into_iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(k, n)| format!("{} {n}", k.sheet_name_in(zh)))
+                .collect();
+                format!(
+                    "<p class=\"ok\" id=\"import-result\">{} {}</p>",
+                    esc(ctx.t("import_done")),
+                    esc(&counts.join(" · "))
+                )
+            },
             StatusCode::OK,
         ),
         Ok(Err(ImportError::Refused(problems))) => {
@@ -345,11 +374,12 @@ pub async fn import(State(store): State<Arc<Store>>, req: Request) -> Response {
             );
             for p in &problems {
                 h.push_str(&format!(
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    "<tr data-code=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(p.code),
                     esc(&p.sheet),
                     p.row,
                     esc(&p.column),
-                    esc(&p.message)
+                    esc(&ctx.lang.message(p.code, &p.params))
                 ));
             }
             h.push_str("</table></div>");
@@ -368,11 +398,14 @@ pub async fn import(State(store): State<Arc<Store>>, req: Request) -> Response {
             ),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
-        Ok(Err(ImportError::Unreadable(m))) => (
+        Ok(Err(ImportError::Unreadable(u))) => (
             format!(
-                "<p class=\"err\" id=\"import-result\">{} {}</p>",
+                "<div class=\"err\" id=\"import-result\" data-code=\"{}\"><p>{} {}</p><details><summary>{}</summary><p>{}</p></details></div>",
+                esc(u.code),
                 esc(ctx.t("import_unreadable")),
-                esc(&m)
+                esc(&ctx.lang.message(u.code, &[])),
+                esc(ctx.t("technical")),
+                esc(&u.detail)
             ),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
@@ -380,4 +413,27 @@ pub async fn import(State(store): State<Arc<Store>>, req: Request) -> Response {
         Err(e) => return ctx.error(&e),
     };
     data_page(&ctx, &user, &html, status)
+}
+
+/// `GET /app/import/template.xlsx?lang=zh-CN|en`: the import's template workbook (one sheet per
+/// kind with headers and an example row, and a notes sheet), in the chosen language.
+pub async fn import_template(State(store): State<Arc<Store>>, req: Request) -> Response {
+    let (parts, _) = req.into_parts();
+    let (ctx, _user) = match Ctx::signed_in(&store, &parts).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let zh = ctx.lang == super::i18n::Lang::Zh;
+    match blocking(move || import::template_xlsx(zh).map_err(|e| ApiError::Internal(e.to_string()))).await {
+        Ok(bytes) => download(
+            bytes,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            if zh {
+                "fieldproof-import-template-zh.xlsx"
+            } else {
+                "fieldproof-import-template-en.xlsx"
+            },
+        ),
+        Err(e) => ctx.error(&e),
+    }
 }
