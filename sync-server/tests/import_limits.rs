@@ -267,10 +267,13 @@ fn build_bombs() -> Vec<Bomb> {
         "import_unpacked_too_large",
     );
     add(
-        "seven sheets of import names",
+        "fifteen sheets of import names",
         "bomb.xlsx",
         workbook_named(
-            &["Stores", "stores", "门店", "Products", "产品", "Plans", "计划"],
+            &[
+                "Stores", "stores", "门店", "STORES", "Products", "产品", "Plans", "计划", "Reps", "业务员",
+                "Teams", "团队", "Territories", "区域", "督导",
+            ],
             sheet(Some("A1:F2"), &good_rows()).as_bytes(),
             None,
             Vec::new(),

@@ -128,8 +128,8 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
     ),
     (
         "import_too_many_sheets",
-        "The workbook has more than {limit} sheets named Stores, Products or Plans (门店, 产品, 计划).",
-        "工作簿中名为 Stores、Products、Plans（门店、产品、计划）的工作表超过 {limit} 个。",
+        "The workbook has more than {limit} sheets of the names an import reads (Stores, Reps, 门店, 业务员, …).",
+        "工作簿中可导入名称的工作表（门店、业务员、Stores、Reps 等）超过 {limit} 个。",
     ),
     (
         "import_sheet_too_large",
