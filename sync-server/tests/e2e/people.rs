@@ -174,3 +174,88 @@ fn reps_imported_from_a_workbook_enrol_and_pull_their_data() {
     let sup = s.enrolled("sup-wang");
     assert!(users(&sup.pull_all(s.addr)).iter().any(|u| u["id"] == "rep-su"));
 }
+
+const BOUNDARY: &str = "fieldproof-people-test-41c9";
+
+fn upload(session: &Session, lang: &str, kind: &str, file_name: &str, bytes: &[u8]) -> Resp {
+    let csrf = session.csrf();
+    let mut body = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\n{kind}\r\n\
+         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    http(
+        session.addr,
+        "POST",
+        &format!("/app/import?lang={lang}"),
+        &[
+            h("Cookie", &session.cookie),
+            h("Content-Type", &format!("multipart/form-data; boundary={BOUNDARY}")),
+            h("Origin", &format!("http://{}", session.addr)),
+        ],
+        &body,
+    )
+}
+
+#[test]
+fn the_import_page_takes_the_kind_from_the_form_and_refuses_in_the_pages_language() {
+    let (dir, s) = server();
+    admin_ok(
+        dir.path(),
+        &[
+            "create-user",
+            "--id",
+            "ho-zhang",
+            "--name",
+            "张总",
+            "--role",
+            "head_office",
+            "--password",
+            "a long enough password",
+        ],
+    );
+    let session = Session::new(s.addr, "ho-zhang", "a long enough password");
+
+    // 门店.csv imports as stores because the form says so.
+    let csv = "门店编码,门店名称,纬度,经度,围栏半径（米）,区域\nSH-E-090,浦东新店,31.23,121.52,100,shanghai-east\n";
+    let r = upload(&session, "zh-CN", "stores", "门店.csv", csv.as_bytes());
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("id=\"import-result\""), "{}", r.text());
+    let data = fieldproof_server::Store::open(&s.data_dir).unwrap().reference_data().unwrap();
+    assert!(data.stores.iter().any(|st| st.code == "SH-E-090"));
+    // Without the choice the page asks for it, in Chinese.
+    let r = upload(&session, "zh-CN", "", "门店.csv", csv.as_bytes());
+    assert_eq!(r.status, 422);
+    assert!(r.text().contains("请选择 CSV 文件的数据类型"), "{}", r.text());
+
+    // A bad rep sheet: every problem by sheet, row and column, in the page's language.
+    let bad = "业务员编号,姓名,区域,团队\nrep-a,甲,mars,\nrep b,,shanghai-east,nope\n";
+    for (lang, words) in [("zh-CN", "没有区域“mars”"), ("en", "There is no territory \"mars\"")] {
+        let r = upload(&session, lang, "reps", "reps.csv", bad.as_bytes());
+        assert_eq!(r.status, 422, "{}", r.text());
+        let html = r.text();
+        for code in ["import_unknown_territory", "import_bad_id", "import_value_missing", "import_unknown_team"] {
+            assert!(html.contains(&format!("data-code=\"{code}\"")), "{code}: {html}");
+        }
+        let words = words.replace('"', "&quot;");
+        assert!(html.contains(&words), "{lang}: {html}");
+    }
+    assert!(fieldproof_server::people::field_user(&fieldproof_server::Store::open(&s.data_dir).unwrap(), "rep-a")
+        .unwrap()
+        .is_none());
+
+    // The template workbook, in each language.
+    for (lang, sheet) in [("zh-CN", "业务员"), ("en", "Reps")] {
+        let r = session.get(&format!("/app/import/template.xlsx?lang={lang}"));
+        assert_eq!(r.status, 200);
+        assert!(r.header("content-disposition").unwrap().contains("template"));
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(r.body)).unwrap();
+        let mut book = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name("xl/workbook.xml").unwrap(), &mut book).unwrap();
+        assert!(book.contains(&format!("name=\"{sheet}\"")), "{book}");
+    }
+}
