@@ -863,7 +863,11 @@ fn count_shared_strings(reader: impl Read, limits: &ImportLimits) -> Result<(), 
 /// An XLSX through calamine's streaming cell reader (not `worksheet_range`, which allocates a
 /// dense rectangle from the cell positions): each cell's position is checked against the
 /// limits before it is stored, rows are kept sparse, and text is budgeted before it is copied.
-fn read_xlsx(bytes: &[u8], chosen: Option<ImportKind>, limits: &ImportLimits) -> Result<Vec<Grid>, ImportError> {
+fn read_xlsx(
+    bytes: &[u8],
+    chosen: Option<ImportKind>,
+    limits: &ImportLimits,
+) -> Result<Vec<Grid>, ImportError> {
     use calamine::{DataRef, Reader, Xlsx};
     check_zip(bytes, limits)?;
     let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes))
@@ -1082,7 +1086,11 @@ impl Sheet<'_> {
                     row,
                     key,
                     "import_out_of_range",
-                    vec![("value", n.to_string()), ("min", min.to_string()), ("max", max.to_string())],
+                    vec![
+                        ("value", n.to_string()),
+                        ("min", min.to_string()),
+                        ("max", max.to_string()),
+                    ],
                 );
                 None
             }
@@ -1142,7 +1150,12 @@ impl Sheet<'_> {
         match crate::people::check_phone(v.as_deref()) {
             Ok(p) => Some(p),
             Err(_) => {
-                self.problem(row, key, "import_bad_phone", vec![("value", v.unwrap_or_default())]);
+                self.problem(
+                    row,
+                    key,
+                    "import_bad_phone",
+                    vec![("value", v.unwrap_or_default())],
+                );
                 None
             }
         }
@@ -1337,7 +1350,12 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                         && !territory_known(t)
                     {
                         let value = t.clone();
-                        sheet.problem(row, "territory", "import_unknown_territory", vec![("value", value)]);
+                        sheet.problem(
+                            row,
+                            "territory",
+                            "import_unknown_territory",
+                            vec![("value", value)],
+                        );
                     }
                     let fresh = match &id {
                         Some(id) => sheet.unique(row, "id", id, &mut file_users),
@@ -1351,12 +1369,20 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                             && file_team_supervisor.get(team).is_none_or(|s| s == id)
                         {
                             let (value, team) = (id.clone(), team.clone());
-                            sheet.problem(row, "id", "import_leads_team", vec![("value", value), ("team", team)]);
+                            sheet.problem(
+                                row,
+                                "id",
+                                "import_leads_team",
+                                vec![("value", value), ("team", team)],
+                            );
                         }
                         supervisor_id = match sheet.optional_code(row, cells, "team") {
                             None => None,
                             Some(None) => Some(None),
-                            Some(Some(team)) => match file_team_supervisor.get(&team).or_else(|| known.teams.get(&team)) {
+                            Some(Some(team)) => match file_team_supervisor
+                                .get(&team)
+                                .or_else(|| known.teams.get(&team))
+                            {
                                 Some(sup) => Some(Some(sup.clone())),
                                 None => {
                                     sheet.problem(row, "team", "import_unknown_team", vec![("value", team)]);
@@ -1399,18 +1425,33 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                             Some(Role::Supervisor) => {
                                 if let Some(first) = file_leaders.get(s) {
                                     let params = vec![("value", s.clone()), ("first_row", first.to_string())];
-                                    sheet.problem(row, "supervisor_id", "import_supervisor_two_teams", params);
+                                    sheet.problem(
+                                        row,
+                                        "supervisor_id",
+                                        "import_supervisor_two_teams",
+                                        params,
+                                    );
                                 } else {
                                     file_leaders.insert(s.clone(), row);
                                 }
                             }
                             Some(Role::Rep) => {
                                 let value = s.clone();
-                                sheet.problem(row, "supervisor_id", "import_not_a_supervisor", vec![("value", value)]);
+                                sheet.problem(
+                                    row,
+                                    "supervisor_id",
+                                    "import_not_a_supervisor",
+                                    vec![("value", value)],
+                                );
                             }
                             None => {
                                 let value = s.clone();
-                                sheet.problem(row, "supervisor_id", "import_unknown_supervisor", vec![("value", value)]);
+                                sheet.problem(
+                                    row,
+                                    "supervisor_id",
+                                    "import_unknown_supervisor",
+                                    vec![("value", value)],
+                                );
                             }
                         }
                     }
@@ -1418,7 +1459,8 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                         Some(c) => sheet.unique(row, "code", c, &mut file_teams),
                         None => false,
                     };
-                    if let (Some(code), Some(name), Some(supervisor), true) = (code, name, supervisor, fresh) {
+                    if let (Some(code), Some(name), Some(supervisor), true) = (code, name, supervisor, fresh)
+                    {
                         file_team_supervisor.insert(code.clone(), supervisor.clone());
                         change.teams.push((code, name, supervisor));
                         report.teams += 1;
@@ -1438,16 +1480,29 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                         && !territory_known(t)
                     {
                         let value = t.clone();
-                        sheet.problem(row, "territory", "import_unknown_territory", vec![("value", value)]);
+                        sheet.problem(
+                            row,
+                            "territory",
+                            "import_unknown_territory",
+                            vec![("value", value)],
+                        );
                     }
-                    let mode = match sheet.text(cells, "geofence_mode").map(|m| m.trim().to_lowercase()) {
+                    let mode = match sheet
+                        .text(cells, "geofence_mode")
+                        .map(|m| m.trim().to_lowercase())
+                    {
                         None => Some(None),
                         Some(m) => match m.as_str() {
                             "off" | "关闭" => Some(Some(GeofenceMode::Off)),
                             "flag" | "标记" => Some(Some(GeofenceMode::Flag)),
                             "block" | "禁止" => Some(Some(GeofenceMode::Block)),
                             _ => {
-                                sheet.problem(row, "geofence_mode", "import_bad_geofence_mode", vec![("value", m)]);
+                                sheet.problem(
+                                    row,
+                                    "geofence_mode",
+                                    "import_bad_geofence_mode",
+                                    vec![("value", m)],
+                                );
                                 None
                             }
                         },
@@ -1508,7 +1563,12 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                             "true" | "yes" | "y" | "1" | "是" => Some(true),
                             "false" | "no" | "n" | "0" | "否" => Some(false),
                             _ => {
-                                sheet.problem(row, "is_competitor", "import_not_yes_no", vec![("value", show(&other))]);
+                                sheet.problem(
+                                    row,
+                                    "is_competitor",
+                                    "import_not_yes_no",
+                                    vec![("value", show(&other))],
+                                );
                                 None
                             }
                         },
@@ -1519,10 +1579,20 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                         Some(Some(yuan)) => {
                             let cents = yuan * 100.0;
                             if yuan < 0.0 {
-                                sheet.problem(row, "reference_price", "import_negative_price", vec![("value", yuan.to_string())]);
+                                sheet.problem(
+                                    row,
+                                    "reference_price",
+                                    "import_negative_price",
+                                    vec![("value", yuan.to_string())],
+                                );
                                 None
                             } else if (cents - cents.round()).abs() > 1e-6 || cents > 1e15 {
-                                sheet.problem(row, "reference_price", "import_price_decimals", vec![("value", yuan.to_string())]);
+                                sheet.problem(
+                                    row,
+                                    "reference_price",
+                                    "import_price_decimals",
+                                    vec![("value", yuan.to_string())],
+                                );
                                 None
                             } else {
                                 Some(Some(cents.round() as i64))
@@ -1565,9 +1635,19 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                         match file_roles.get(rep).or_else(|| known.user_roles.get(rep)) {
                             Some(Role::Rep) => {}
                             Some(Role::Supervisor) => {
-                                sheet.problem(row, "rep_id", "import_is_supervisor", vec![("value", rep.clone())]);
+                                sheet.problem(
+                                    row,
+                                    "rep_id",
+                                    "import_is_supervisor",
+                                    vec![("value", rep.clone())],
+                                );
                             }
-                            None => sheet.problem(row, "rep_id", "import_unknown_rep", vec![("value", rep.clone())]),
+                            None => sheet.problem(
+                                row,
+                                "rep_id",
+                                "import_unknown_rep",
+                                vec![("value", rep.clone())],
+                            ),
                         }
                     }
                     let store_code = sheet.required(row, cells, "store_code");
@@ -1578,7 +1658,12 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                             .or_else(|| known.store_codes.get(c).cloned())
                     });
                     if let (Some(c), None) = (&store_code, &store_id) {
-                        sheet.problem(row, "store_code", "import_unknown_store_code", vec![("value", c.clone())]);
+                        sheet.problem(
+                            row,
+                            "store_code",
+                            "import_unknown_store_code",
+                            vec![("value", c.clone())],
+                        );
                     }
                     let date = match sheet.raw(cells, "date").clone() {
                         Raw::Empty => {
@@ -1597,10 +1682,20 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                         match known.templates.get(t) {
                             Some(TemplateKind::StoreCheck) => {}
                             Some(TemplateKind::Inspection) => {
-                                sheet.problem(row, "template_id", "import_inspection_template", vec![("value", t.clone())]);
+                                sheet.problem(
+                                    row,
+                                    "template_id",
+                                    "import_inspection_template",
+                                    vec![("value", t.clone())],
+                                );
                             }
                             None => {
-                                sheet.problem(row, "template_id", "import_unknown_template", vec![("value", t.clone())]);
+                                sheet.problem(
+                                    row,
+                                    "template_id",
+                                    "import_unknown_template",
+                                    vec![("value", t.clone())],
+                                );
                             }
                         }
                     }
@@ -1611,7 +1706,12 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                             Some(n as u32)
                         }
                         Some(Some(n)) => {
-                            sheet.problem(row, "sequence", "import_not_whole", vec![("value", n.to_string())]);
+                            sheet.problem(
+                                row,
+                                "sequence",
+                                "import_not_whole",
+                                vec![("value", n.to_string())],
+                            );
                             None
                         }
                     };
@@ -1671,12 +1771,14 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
 
 /// A problem the core's validation found (`stores[3] (code "X"): reason`), on its row.
 fn locate(message: &str, origins: &Origins) -> CellProblem {
-    let found = ["users", "stores", "products", "plans"].into_iter().find_map(|k| {
-        let rest = message.strip_prefix(k)?.strip_prefix('[')?;
-        let (index, _) = rest.split_once(']')?;
-        let index: usize = index.parse().ok()?;
-        origins.get(k)?.get(index).cloned()
-    });
+    let found = ["users", "stores", "products", "plans"]
+        .into_iter()
+        .find_map(|k| {
+            let rest = message.strip_prefix(k)?.strip_prefix('[')?;
+            let (index, _) = rest.split_once(']')?;
+            let index: usize = index.parse().ok()?;
+            origins.get(k)?.get(index).cloned()
+        });
     let (sheet, row) = found.unwrap_or_default();
     CellProblem {
         sheet,

@@ -216,7 +216,9 @@ impl From<crate::error::ApiError> for PeopleError {
 impl From<AdminError> for PeopleError {
     fn from(e: AdminError) -> Self {
         match e {
-            AdminError::BadReference(detail) | AdminError::Invalid(detail) => PeopleError::Rejected { detail },
+            AdminError::BadReference(detail) | AdminError::Invalid(detail) => {
+                PeopleError::Rejected { detail }
+            }
             AdminError::UnknownUser(id) => PeopleError::UnknownFieldUser { id },
             AdminError::UnknownDevice(id) => PeopleError::UnknownDevice { id },
             AdminError::DeactivatedUser(id) => PeopleError::Deactivated { id },
@@ -235,7 +237,10 @@ pub const MIN_PASSWORD_CHARS: usize = 10;
 /// An id or code as typed: trimmed; 1 to 64 characters without spaces or control characters.
 pub fn check_id(value: &str) -> Result<String, PeopleError> {
     let v = value.trim();
-    if v.is_empty() || v.chars().count() > MAX_ID_CHARS || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if v.is_empty()
+        || v.chars().count() > MAX_ID_CHARS
+        || v.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
         return Err(PeopleError::InvalidId { value: v.to_string() });
     }
     Ok(v.to_string())
@@ -581,13 +586,17 @@ fn team_supervisor(c: &Connection, code: &str) -> Result<String, PeopleError> {
     c.prepare_cached("SELECT supervisor_id FROM teams WHERE code = ?1")?
         .query_row([code], |r| r.get(0))
         .optional()?
-        .ok_or_else(|| PeopleError::UnknownTeam { code: code.to_string() })
+        .ok_or_else(|| PeopleError::UnknownTeam {
+            code: code.to_string(),
+        })
 }
 
 fn team_of(c: &Connection, supervisor: &str) -> Result<Option<String>, PeopleError> {
-    Ok(c.prepare_cached("SELECT code FROM teams WHERE supervisor_id = ?1")?
-        .query_row([supervisor], |r| r.get(0))
-        .optional()?)
+    Ok(
+        c.prepare_cached("SELECT code FROM teams WHERE supervisor_id = ?1")?
+            .query_row([supervisor], |r| r.get(0))
+            .optional()?,
+    )
 }
 
 fn territory_known(c: &Connection, code: &str) -> Result<bool, PeopleError> {
@@ -635,7 +644,12 @@ pub struct TeamInput {
 /// Create a team, rename it or give it another supervisor. With another supervisor the reps
 /// move along (their `supervisor_id` changes: `user` changes in the feed), and the new
 /// supervisor leaves any team they led (it must have no reps left).
-pub fn save_team(store: &Store, by: Manager<'_>, input: &TeamInput, now_ms: i64) -> Result<LoadReport, PeopleError> {
+pub fn save_team(
+    store: &Store,
+    by: Manager<'_>,
+    input: &TeamInput,
+    now_ms: i64,
+) -> Result<LoadReport, PeopleError> {
     by.manages_people()?;
     let code = check_id(&input.code)?;
     let name = check_name(&input.name)?;
@@ -645,19 +659,26 @@ pub fn save_team(store: &Store, by: Manager<'_>, input: &TeamInput, now_ms: i64)
         let r = store.reader()?;
         match stored_user(&r, &supervisor)? {
             None => return Err(PeopleError::UnknownFieldUser { id: supervisor }),
-            Some(u) if u.user.role != Role::Supervisor => return Err(PeopleError::NotASupervisor { id: supervisor }),
+            Some(u) if u.user.role != Role::Supervisor => {
+                return Err(PeopleError::NotASupervisor { id: supervisor });
+            }
             Some(u) if u.deactivated => return Err(PeopleError::Deactivated { id: supervisor }),
             Some(_) => {}
         }
         let previous: Option<String> = r
-            .query_row("SELECT supervisor_id FROM teams WHERE code = ?1", [&code], |r| r.get(0))
+            .query_row("SELECT supervisor_id FROM teams WHERE code = ?1", [&code], |r| {
+                r.get(0)
+            })
             .optional()?;
         if let Some(led) = team_of(&r, &supervisor)?
             && led != code
         {
             let reps = active_reps_of(&r, &supervisor)?;
             if reps > 0 {
-                return Err(PeopleError::LeadsTeam { id: supervisor, team: led });
+                return Err(PeopleError::LeadsTeam {
+                    id: supervisor,
+                    team: led,
+                });
             }
         }
         if let Some(previous) = previous.filter(|p| *p != supervisor) {
@@ -797,7 +818,12 @@ fn put_field_user(
 /// Deactivate a field user: their devices are revoked and their unused enrolment codes
 /// expire, in one transaction. The record stays (visits name it). A supervisor with active
 /// reps is refused: move the reps to another team first.
-pub fn deactivate_field_user(store: &Store, by: Manager<'_>, id: &str, now_ms: i64) -> Result<(), PeopleError> {
+pub fn deactivate_field_user(
+    store: &Store,
+    by: Manager<'_>,
+    id: &str,
+    now_ms: i64,
+) -> Result<(), PeopleError> {
     by.manages_people()?;
     let mut w = store.writer();
     let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -816,7 +842,10 @@ pub fn deactivate_field_user(store: &Store, by: Manager<'_>, id: &str, now_ms: i
             });
         }
     }
-    tx.execute("UPDATE users SET deactivated_ms = ?2 WHERE id = ?1", params![id, now_ms])?;
+    tx.execute(
+        "UPDATE users SET deactivated_ms = ?2 WHERE id = ?1",
+        params![id, now_ms],
+    )?;
     let devices: Vec<String> = {
         let mut st = tx.prepare("SELECT device_id FROM devices WHERE user_id = ?1 AND revoked_ms IS NULL")?;
         st.query_map([id], |r| r.get(0))?.collect::<Result<_, _>>()?
@@ -835,7 +864,12 @@ pub fn deactivate_field_user(store: &Store, by: Manager<'_>, id: &str, now_ms: i
 
 /// Make a deactivated field user active again. Their old devices stay revoked: the phone
 /// enrols again with a new code.
-pub fn reactivate_field_user(store: &Store, by: Manager<'_>, id: &str, _now_ms: i64) -> Result<(), PeopleError> {
+pub fn reactivate_field_user(
+    store: &Store,
+    by: Manager<'_>,
+    id: &str,
+    _now_ms: i64,
+) -> Result<(), PeopleError> {
     by.manages_people()?;
     let w = store.writer();
     let n = w
@@ -855,7 +889,9 @@ pub enum FirstSignIn {
     Password(String),
     /// A one-time sign-in link valid this long (1 minute to 24 hours); the account has no
     /// password until it sets one.
-    Link { ttl_ms: i64 },
+    Link {
+        ttl_ms: i64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -889,7 +925,9 @@ fn check_account(
             let sup = check_id(input.supervisor_id.as_deref().unwrap_or(&id))?;
             match stored_user(c, &sup)? {
                 None => return Err(PeopleError::UnknownFieldUser { id: sup }),
-                Some(u) if u.user.role != Role::Supervisor => return Err(PeopleError::NotASupervisor { id: sup }),
+                Some(u) if u.user.role != Role::Supervisor => {
+                    return Err(PeopleError::NotASupervisor { id: sup });
+                }
                 Some(_) => Some(sup),
             }
         }
@@ -953,7 +991,9 @@ pub fn create_web_user(
     )?;
     tx.execute("DELETE FROM web_sessions WHERE user_id = ?1", [&id])?;
     let link = match (first, token) {
-        (FirstSignIn::Link { ttl_ms }, Some(token)) => Some(insert_sign_in_link(&tx, &id, &token, *ttl_ms, now_ms)?),
+        (FirstSignIn::Link { ttl_ms }, Some(token)) => {
+            Some(insert_sign_in_link(&tx, &id, &token, *ttl_ms, now_ms)?)
+        }
         _ => None,
     };
     tx.commit()?;
@@ -1032,7 +1072,13 @@ pub fn deactivate_web_user(store: &Store, by: Manager<'_>, id: &str, now_ms: i64
 
 /// A one-time sign-in link's path for an active web user (`admin sign-in-link`, the people
 /// pages). Only the token's SHA-256 is stored.
-pub fn issue_sign_in_link(store: &Store, by: Manager<'_>, id: &str, ttl_ms: i64, now_ms: i64) -> Result<String, PeopleError> {
+pub fn issue_sign_in_link(
+    store: &Store,
+    by: Manager<'_>,
+    id: &str,
+    ttl_ms: i64,
+    now_ms: i64,
+) -> Result<String, PeopleError> {
     by.manages_people()?;
     if !(60_000..=MAX_SIGN_IN_LINK_TTL_MS).contains(&ttl_ms) {
         return Err(PeopleError::BadLifetime);
@@ -1041,9 +1087,11 @@ pub fn issue_sign_in_link(store: &Store, by: Manager<'_>, id: &str, ttl_ms: i64,
     let mut w = store.writer();
     let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let found: Option<(String, Option<i64>)> = tx
-        .query_row("SELECT role, deactivated_ms FROM web_users WHERE id = ?1", [id], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT role, deactivated_ms FROM web_users WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
     match found {
         None => return Err(PeopleError::UnknownWebUser { id: id.to_string() }),
@@ -1064,7 +1112,13 @@ fn random_token() -> Result<String, PeopleError> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-fn insert_sign_in_link(tx: &Connection, id: &str, token: &str, ttl_ms: i64, now_ms: i64) -> rusqlite::Result<String> {
+fn insert_sign_in_link(
+    tx: &Connection,
+    id: &str,
+    token: &str,
+    ttl_ms: i64,
+    now_ms: i64,
+) -> rusqlite::Result<String> {
     tx.execute("DELETE FROM web_sign_in_links WHERE expires_ms <= ?1", [now_ms])?;
     tx.execute(
         "INSERT INTO web_sign_in_links (token_sha256, user_id, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4)",
@@ -1110,7 +1164,9 @@ pub fn issue_enrol_code(
 /// this machine (a developer's server).
 pub fn enrol_payload(server_url: &str, code: &str) -> Result<String, PeopleError> {
     let url = server_url.trim().trim_end_matches('/');
-    let bad = || PeopleError::BadServerUrl { value: url.to_string() };
+    let bad = || PeopleError::BadServerUrl {
+        value: url.to_string(),
+    };
     let rest = if let Some(rest) = url.strip_prefix("https://") {
         rest
     } else if let Some(rest) = url.strip_prefix("http://") {
@@ -1129,7 +1185,10 @@ pub fn enrol_payload(server_url: &str, code: &str) -> Result<String, PeopleError
     } else {
         return Err(bad());
     };
-    if rest.is_empty() || rest.contains(['?', '#', '@']) || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if rest.is_empty()
+        || rest.contains(['?', '#', '@'])
+        || url.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
         return Err(bad());
     }
     let code = code.trim();
@@ -1154,7 +1213,12 @@ pub fn enrol_qr_svg(server_url: &str, code: &str) -> Result<String, PeopleError>
 }
 
 /// Revoke a device ([`Store::revoke_device`]).
-pub fn revoke_device(store: &Store, by: Manager<'_>, device_id: &str, now_ms: i64) -> Result<(), PeopleError> {
+pub fn revoke_device(
+    store: &Store,
+    by: Manager<'_>,
+    device_id: &str,
+    now_ms: i64,
+) -> Result<(), PeopleError> {
     by.manages_people()?;
     Ok(store.revoke_device(device_id, now_ms)?)
 }
@@ -1188,7 +1252,10 @@ mod tests {
             );
         }
         let svg = enrol_qr_svg("https://hq.example.com", "ABCD-EFGH-JKMN").unwrap();
-        assert!(svg.starts_with("<?xml") && svg.contains("<svg") && svg.contains("<path"), "{svg}");
+        assert!(
+            svg.starts_with("<?xml") && svg.contains("<svg") && svg.contains("<path"),
+            "{svg}"
+        );
     }
 
     #[test]
@@ -1197,7 +1264,10 @@ mod tests {
         assert!(check_id("").is_err() && check_id("a b").is_err() && check_id(&"x".repeat(65)).is_err());
         assert_eq!(check_id("华东一区").unwrap(), "华东一区");
         assert!(check_name(" ").is_err());
-        assert_eq!(check_phone(Some(" +86 138-0013-8000 ")).unwrap().as_deref(), Some("+86 138-0013-8000"));
+        assert_eq!(
+            check_phone(Some(" +86 138-0013-8000 ")).unwrap().as_deref(),
+            Some("+86 138-0013-8000")
+        );
         assert_eq!(check_phone(Some("  ")).unwrap(), None);
         assert!(check_phone(Some("call me")).is_err());
     }

@@ -413,7 +413,9 @@ impl Store {
         let w = self.writer();
         let known: Option<Option<i64>> = w
             .conn
-            .query_row("SELECT deactivated_ms FROM users WHERE id = ?1", [user_id], |r| r.get(0))
+            .query_row("SELECT deactivated_ms FROM users WHERE id = ?1", [user_id], |r| {
+                r.get(0)
+            })
             .optional()?;
         match known {
             None => return Err(AdminError::UnknownUser(user_id.to_string())),

@@ -957,7 +957,14 @@ fn good_csv_imports() {
     store.load_reference_json(REFERENCE, now_ms()).unwrap();
     let stores = "\u{feff}code,name,address,latitude,longitude,geofence_radius_m,territory\r\n\
                   SH-W-102,\"华联超市（虹桥店, 二楼）\",上海市长宁区,31.2,121.4,100,shanghai-west\r\n";
-    let r = import_file(&store, "stores-2026-11.csv", stores.as_bytes(), Some(ImportKind::Stores), now_ms()).unwrap();
+    let r = import_file(
+        &store,
+        "stores-2026-11.csv",
+        stores.as_bytes(),
+        Some(ImportKind::Stores),
+        now_ms(),
+    )
+    .unwrap();
     assert_eq!(r.stores, 1);
     let plans =
         "rep_id,store_code,date,template_id,sequence\nrep-zhao,SH-W-102,2026-11-26,tpl-store-check,2\n";
@@ -965,9 +972,15 @@ fn good_csv_imports() {
     assert_eq!(r.plans, 1);
     let products = "sku,name,brand,is_competitor,reference_price\nFP-JUICE,橙汁,Fieldproof Drinks,no,3\n";
     assert_eq!(
-        import_file(&store, "Products.CSV", products.as_bytes(), Some(ImportKind::Products), now_ms())
-            .unwrap()
-            .products,
+        import_file(
+            &store,
+            "Products.CSV",
+            products.as_bytes(),
+            Some(ImportKind::Products),
+            now_ms()
+        )
+        .unwrap()
+        .products,
         1
     );
     let data = store.reference_data().unwrap();
@@ -1186,8 +1199,13 @@ fn bad_csv_and_unreadable_files_are_refused() {
                SH-E-021,纬度,200,121.5,100,shanghai-east\n\
                SH-E-020,重复,31.2,121.5,100,shanghai-east\n\
                GZ-001,广州,23.1,113.3,100,guangzhou\n";
-    let Err(ImportError::Refused(problems)) = import_file(&store, "stores.csv", csv.as_bytes(), Some(ImportKind::Stores), now_ms())
-    else {
+    let Err(ImportError::Refused(problems)) = import_file(
+        &store,
+        "stores.csv",
+        csv.as_bytes(),
+        Some(ImportKind::Stores),
+        now_ms(),
+    ) else {
         panic!("accepted");
     };
     assert!(has(&problems, "Stores", 3, "code"), "{problems:#?}");

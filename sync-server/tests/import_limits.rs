@@ -271,8 +271,21 @@ fn build_bombs() -> Vec<Bomb> {
         "bomb.xlsx",
         workbook_named(
             &[
-                "Stores", "stores", "门店", "STORES", "Products", "产品", "Plans", "计划", "Reps", "业务员",
-                "Teams", "团队", "Territories", "区域", "督导",
+                "Stores",
+                "stores",
+                "门店",
+                "STORES",
+                "Products",
+                "产品",
+                "Plans",
+                "计划",
+                "Reps",
+                "业务员",
+                "Teams",
+                "团队",
+                "Territories",
+                "区域",
+                "督导",
             ],
             sheet(Some("A1:F2"), &good_rows()).as_bytes(),
             None,
@@ -970,7 +983,10 @@ fn the_fuzz_seeds_are_current_and_read_as_they_should() {
         } else {
             name
         };
-        match (parse_file(file, &bytes, kind_of(file), &ImportLimits::default()), refusal) {
+        match (
+            parse_file(file, &bytes, kind_of(file), &ImportLimits::default()),
+            refusal,
+        ) {
             (Ok(p), None) => assert!(p.rows() >= 2, "{name}: {p:?}"),
             (Err(e), Some(code)) => assert_eq!(refusal_code(&e), Some(code), "{name}: {e}"),
             (r, _) => panic!("{name}: {r:?}"),

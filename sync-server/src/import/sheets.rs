@@ -113,7 +113,15 @@ const TEAMS: &[Column] = &[
         "Unique, no spaces. Reps name their team by this code.",
         "唯一，不含空格。业务员用此代码指定团队。",
     ),
-    col("name", "Team name", "团队名称", true, "东区一组", "What people call it.", "团队的显示名称。"),
+    col(
+        "name",
+        "Team name",
+        "团队名称",
+        true,
+        "东区一组",
+        "What people call it.",
+        "团队的显示名称。",
+    ),
     col(
         "supervisor_id",
         "Supervisor ID",
@@ -175,7 +183,15 @@ const STORES: &[Column] = &[
         "Unique, no spaces. Re-importing a code updates that store.",
         "唯一，不含空格。再次导入同一编码会更新该门店。",
     ),
-    col("name", "Store name", "门店名称", true, "联华超市（浦东南路店）", "", ""),
+    col(
+        "name",
+        "Store name",
+        "门店名称",
+        true,
+        "联华超市（浦东南路店）",
+        "",
+        "",
+    ),
     col(
         "address",
         "Address",
@@ -185,8 +201,24 @@ const STORES: &[Column] = &[
         "Optional.",
         "选填。",
     ),
-    col("latitude", "Latitude", "纬度", true, "31.2304", "-90 to 90.", "-90 至 90。"),
-    col("longitude", "Longitude", "经度", true, "121.52", "-180 to 180.", "-180 至 180。"),
+    col(
+        "latitude",
+        "Latitude",
+        "纬度",
+        true,
+        "31.2304",
+        "-90 to 90.",
+        "-90 至 90。",
+    ),
+    col(
+        "longitude",
+        "Longitude",
+        "经度",
+        true,
+        "121.52",
+        "-180 to 180.",
+        "-180 至 180。",
+    ),
     col(
         "geofence_radius_m",
         "Geofence radius (m)",
@@ -380,7 +412,9 @@ impl ImportKind {
 
     /// Whether the name is Chinese (problems then name columns by their Chinese headers).
     pub fn is_zh_name(s: &str) -> bool {
-        ImportKind::ALL.into_iter().any(|k| s.trim() == k.sheet_name_in(true))
+        ImportKind::ALL
+            .into_iter()
+            .any(|k| s.trim() == k.sheet_name_in(true))
     }
 
     pub fn columns(self) -> &'static [Column] {
@@ -412,7 +446,9 @@ impl ImportKind {
             (ImportKind::Supervisors, false) => {
                 "Supervisors. A new supervisor leads a new team coded by their ID unless the Teams sheet gives them one."
             }
-            (ImportKind::Supervisors, true) => "督导。新督导若未在团队表中指定团队，系统会以其编号建立一个团队。",
+            (ImportKind::Supervisors, true) => {
+                "督导。新督导若未在团队表中指定团队，系统会以其编号建立一个团队。"
+            }
             (ImportKind::Teams, false) => "Teams: a name and the supervisor who leads it.",
             (ImportKind::Teams, true) => "团队：名称及带领该团队的督导。",
             (ImportKind::Reps, false) => "Reps (sales representatives): their territory and team.",
@@ -495,7 +531,12 @@ pub fn template_xlsx(zh: bool) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
                     _ => sheet.write_string(1, c, column.example)?,
                 };
             }
-            let width = column.header(zh).chars().count().max(column.example.chars().count()) + 4;
+            let width = column
+                .header(zh)
+                .chars()
+                .count()
+                .max(column.example.chars().count())
+                + 4;
             sheet.set_column_width(c, width.min(40) as f64)?;
         }
     }
@@ -518,7 +559,10 @@ mod tests {
                 for h in [c.key.to_string(), c.en.to_lowercase(), c.zh.to_string()] {
                     assert_eq!(k.column(&h).map(|c| c.key), Some(c.key), "{k:?} {h}");
                 }
-                assert!(seen.insert(c.en.to_lowercase()) && seen.insert(c.zh.to_string()), "{k:?}");
+                assert!(
+                    seen.insert(c.en.to_lowercase()) && seen.insert(c.zh.to_string()),
+                    "{k:?}"
+                );
             }
         }
         assert_eq!(ImportKind::parse("rep"), Some(ImportKind::Reps));

@@ -173,7 +173,11 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
     ),
     // --- import problems (crate::import::CellProblem, UnreadableFile) --------------------------
     ("import_value_missing", "This value is required.", "此项为必填。"),
-    ("import_not_number", "\"{value}\" is not a number.", "“{value}”不是数字。"),
+    (
+        "import_not_number",
+        "\"{value}\" is not a number.",
+        "“{value}”不是数字。",
+    ),
     (
         "import_out_of_range",
         "{value} is out of range ({min} to {max}).",
@@ -370,11 +374,7 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "The password must be at least {min} characters.",
         "密码至少需要 {min} 个字符。",
     ),
-    (
-        "people_id_taken",
-        "{id} already exists.",
-        "{id} 已存在。",
-    ),
+    ("people_id_taken", "{id} already exists.", "{id} 已存在。"),
     (
         "people_unknown_field_user",
         "There is no rep or supervisor {id}.",
@@ -420,11 +420,7 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "{reps} reps still report to {id}. Move them to another team first.",
         "仍有 {reps} 名业务员隶属 {id}，请先将他们调到其他团队。",
     ),
-    (
-        "people_deactivated",
-        "{id} is deactivated.",
-        "{id} 已停用。",
-    ),
+    ("people_deactivated", "{id} is deactivated.", "{id} 已停用。"),
     (
         "people_own_account",
         "You cannot deactivate your own account or change its role.",
@@ -633,7 +629,11 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("import", "Import", "导入"),
     ("import_file", "File (.xlsx or .csv)", "文件（.xlsx 或 .csv）"),
     ("import_kind", "A CSV file holds", "CSV 文件的数据类型"),
-    ("import_kind_from_sheets", "(workbook: by sheet names)", "（工作簿：按工作表名称）"),
+    (
+        "import_kind_from_sheets",
+        "(workbook: by sheet names)",
+        "（工作簿：按工作表名称）",
+    ),
     ("import_template", "Template workbook", "模板工作簿"),
     ("technical", "Technical details", "技术详情"),
     ("import_done", "Imported.", "导入完成。"),

@@ -17,7 +17,11 @@ const HEAD_OFFICE: Manager<'static> = Manager {
 };
 
 fn users(changes: &[Value]) -> Vec<&Value> {
-    changes.iter().filter(|c| c["kind"] == "user").map(|c| &c["body"]).collect()
+    changes
+        .iter()
+        .filter(|c| c["kind"] == "user")
+        .map(|c| &c["body"])
+        .collect()
 }
 
 fn enrol_new_phone(s: &Server, store: &fieldproof_server::Store, user: &str) -> Device {
@@ -79,20 +83,39 @@ fn a_rep_created_by_head_office_enrols_and_pulls_their_territory_and_team() {
     )
     .unwrap();
     // A store in the new territory, by import (a CSV named in Chinese, the kind chosen).
-    let csv = "门店编码,门店名称,纬度,经度,围栏半径（米）,区域\nHZ-001,杭州湖滨店,30.26,120.16,100,hangzhou\n";
-    import_file(&store, "门店.csv", csv.as_bytes(), Some(ImportKind::Stores), now_ms()).unwrap();
+    let csv =
+        "门店编码,门店名称,纬度,经度,围栏半径（米）,区域\nHZ-001,杭州湖滨店,30.26,120.16,100,hangzhou\n";
+    import_file(
+        &store,
+        "门店.csv",
+        csv.as_bytes(),
+        Some(ImportKind::Stores),
+        now_ms(),
+    )
+    .unwrap();
 
     let rep = enrol_new_phone(&s, &store, "rep-hz");
     let changes = rep.pull_all(s.addr);
-    let me: Vec<&Value> = users(&changes).into_iter().filter(|u| u["id"] == "rep-hz").collect();
+    let me: Vec<&Value> = users(&changes)
+        .into_iter()
+        .filter(|u| u["id"] == "rep-hz")
+        .collect();
     assert_eq!(me.len(), 1, "{changes:#?}");
     assert_eq!(
         (&me[0]["territory"], &me[0]["supervisor_id"], &me[0]["name"]),
-        (&Value::from("hangzhou"), &Value::from("sup-sun"), &Value::from("何珊"))
+        (
+            &Value::from("hangzhou"),
+            &Value::from("sup-sun"),
+            &Value::from("何珊")
+        )
     );
     // Their supervisor's record and the territory's store come too; other territories' do not.
     assert!(users(&changes).iter().any(|u| u["id"] == "sup-sun"));
-    let stores: Vec<&Value> = changes.iter().filter(|c| c["kind"] == "store").map(|c| &c["body"]).collect();
+    let stores: Vec<&Value> = changes
+        .iter()
+        .filter(|c| c["kind"] == "store")
+        .map(|c| &c["body"])
+        .collect();
     assert_eq!(stores.len(), 1, "{stores:#?}");
     assert_eq!(stores[0]["code"], "HZ-001");
 
@@ -119,9 +142,17 @@ fn a_rep_created_by_head_office_enrols_and_pulls_their_territory_and_team() {
         now_ms(),
     )
     .unwrap();
-    let r = rep.call(s.addr, "GET", &format!("/v1/pull?cursor={cursor}&limit=1000"), b"");
+    let r = rep.call(
+        s.addr,
+        "GET",
+        &format!("/v1/pull?cursor={cursor}&limit=1000"),
+        b"",
+    );
     let later = r.json()["changes"].as_array().unwrap().clone();
-    let me: Vec<&Value> = users(&later).into_iter().filter(|u| u["id"] == "rep-hz").collect();
+    let me: Vec<&Value> = users(&later)
+        .into_iter()
+        .filter(|u| u["id"] == "rep-hz")
+        .collect();
     assert_eq!(me.len(), 1, "{later:#?}");
     assert_eq!(me[0]["supervisor_id"], "sup-wang");
 
@@ -138,10 +169,19 @@ fn reps_imported_from_a_workbook_enrol_and_pull_their_data() {
     let mut book = rust_xlsxwriter::Workbook::new();
     let rows: &[(&str, &[&[&str]])] = &[
         ("区域", &[&["区域代码", "区域名称"], &["suzhou", "苏州"]]),
-        ("团队", &[&["团队代码", "团队名称", "督导编号"], &["east", "东区组", "sup-wang"]]),
+        (
+            "团队",
+            &[
+                &["团队代码", "团队名称", "督导编号"],
+                &["east", "东区组", "sup-wang"],
+            ],
+        ),
         (
             "业务员",
-            &[&["业务员编号", "姓名", "区域", "团队"], &["rep-su", "苏明", "suzhou", "east"]],
+            &[
+                &["业务员编号", "姓名", "区域", "团队"],
+                &["rep-su", "苏明", "suzhou", "east"],
+            ],
         ),
         (
             "门店",
@@ -162,14 +202,27 @@ fn reps_imported_from_a_workbook_enrol_and_pull_their_data() {
     }
     let bytes = book.save_to_buffer().unwrap();
     let report = import_file(&store, "人员.xlsx", &bytes, None, now_ms()).unwrap();
-    assert_eq!((report.territories, report.teams, report.reps, report.stores), (1, 1, 1, 1));
+    assert_eq!(
+        (report.territories, report.teams, report.reps, report.stores),
+        (1, 1, 1, 1)
+    );
 
     let rep = enrol_new_phone(&s, &store, "rep-su");
     let changes = rep.pull_all(s.addr);
-    let me: Vec<&Value> = users(&changes).into_iter().filter(|u| u["id"] == "rep-su").collect();
+    let me: Vec<&Value> = users(&changes)
+        .into_iter()
+        .filter(|u| u["id"] == "rep-su")
+        .collect();
     assert_eq!(me.len(), 1, "{changes:#?}");
-    assert_eq!((&me[0]["territory"], &me[0]["supervisor_id"]), (&Value::from("suzhou"), &Value::from("sup-wang")));
-    assert!(changes.iter().any(|c| c["kind"] == "store" && c["body"]["code"] == "SZ-001"));
+    assert_eq!(
+        (&me[0]["territory"], &me[0]["supervisor_id"]),
+        (&Value::from("suzhou"), &Value::from("sup-wang"))
+    );
+    assert!(
+        changes
+            .iter()
+            .any(|c| c["kind"] == "store" && c["body"]["code"] == "SZ-001")
+    );
     // The supervisor already enrolled sees the imported rep join the team.
     let sup = s.enrolled("sup-wang");
     assert!(users(&sup.pull_all(s.addr)).iter().any(|u| u["id"] == "rep-su"));
@@ -194,7 +247,10 @@ fn upload(session: &Session, lang: &str, kind: &str, file_name: &str, bytes: &[u
         &format!("/app/import?lang={lang}"),
         &[
             h("Cookie", &session.cookie),
-            h("Content-Type", &format!("multipart/form-data; boundary={BOUNDARY}")),
+            h(
+                "Content-Type",
+                &format!("multipart/form-data; boundary={BOUNDARY}"),
+            ),
             h("Origin", &format!("http://{}", session.addr)),
         ],
         &body,
@@ -221,11 +277,15 @@ fn the_import_page_takes_the_kind_from_the_form_and_refuses_in_the_pages_languag
     let session = Session::new(s.addr, "ho-zhang", "a long enough password");
 
     // 门店.csv imports as stores because the form says so.
-    let csv = "门店编码,门店名称,纬度,经度,围栏半径（米）,区域\nSH-E-090,浦东新店,31.23,121.52,100,shanghai-east\n";
+    let csv =
+        "门店编码,门店名称,纬度,经度,围栏半径（米）,区域\nSH-E-090,浦东新店,31.23,121.52,100,shanghai-east\n";
     let r = upload(&session, "zh-CN", "stores", "门店.csv", csv.as_bytes());
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(r.text().contains("id=\"import-result\""), "{}", r.text());
-    let data = fieldproof_server::Store::open(&s.data_dir).unwrap().reference_data().unwrap();
+    let data = fieldproof_server::Store::open(&s.data_dir)
+        .unwrap()
+        .reference_data()
+        .unwrap();
     assert!(data.stores.iter().any(|st| st.code == "SH-E-090"));
     // Without the choice the page asks for it, in Chinese.
     let r = upload(&session, "zh-CN", "", "门店.csv", csv.as_bytes());
@@ -234,19 +294,29 @@ fn the_import_page_takes_the_kind_from_the_form_and_refuses_in_the_pages_languag
 
     // A bad rep sheet: every problem by sheet, row and column, in the page's language.
     let bad = "业务员编号,姓名,区域,团队\nrep-a,甲,mars,\nrep b,,shanghai-east,nope\n";
-    for (lang, words) in [("zh-CN", "没有区域“mars”"), ("en", "There is no territory \"mars\"")] {
+    for (lang, words) in [
+        ("zh-CN", "没有区域“mars”"),
+        ("en", "There is no territory \"mars\""),
+    ] {
         let r = upload(&session, lang, "reps", "reps.csv", bad.as_bytes());
         assert_eq!(r.status, 422, "{}", r.text());
         let html = r.text();
-        for code in ["import_unknown_territory", "import_bad_id", "import_value_missing", "import_unknown_team"] {
+        for code in [
+            "import_unknown_territory",
+            "import_bad_id",
+            "import_value_missing",
+            "import_unknown_team",
+        ] {
             assert!(html.contains(&format!("data-code=\"{code}\"")), "{code}: {html}");
         }
         let words = words.replace('"', "&quot;");
         assert!(html.contains(&words), "{lang}: {html}");
     }
-    assert!(fieldproof_server::people::field_user(&fieldproof_server::Store::open(&s.data_dir).unwrap(), "rep-a")
-        .unwrap()
-        .is_none());
+    assert!(
+        fieldproof_server::people::field_user(&fieldproof_server::Store::open(&s.data_dir).unwrap(), "rep-a")
+            .unwrap()
+            .is_none()
+    );
 
     // The template workbook, in each language.
     for (lang, sheet) in [("zh-CN", "业务员"), ("en", "Reps")] {
