@@ -1869,6 +1869,29 @@ mod tests {
     }
 
     #[test]
+    fn every_problem_code_the_import_raises_has_words_in_both_languages() {
+        use crate::web::i18n::{Lang, MESSAGES};
+        let source = include_str!("import.rs");
+        let mut codes: Vec<&str> = source
+            .split('"')
+            .filter(|s| {
+                s.len() > 7
+                    && s.starts_with("import_")
+                    && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+            })
+            .collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert!(codes.len() > 30, "{codes:?}");
+        for code in codes {
+            assert!(MESSAGES.iter().any(|(k, _, _)| *k == code), "{code} has no words");
+            for lang in [Lang::En, Lang::Zh] {
+                assert!(!lang.message(code, &[]).contains(code), "{code}");
+            }
+        }
+    }
+
+    #[test]
     fn cell_names_and_sizes_read_as_excel_and_people_write_them() {
         assert_eq!(column_name(0), "A");
         assert_eq!(column_name(25), "Z");

@@ -875,3 +875,31 @@ fn the_template_workbook_documents_every_column_and_imports_as_it_is() {
         );
     }
 }
+
+#[test]
+fn head_office_docs_describe_every_import_sheet_and_column() {
+    let docs = include_str!("../../docs/HEAD-OFFICE.md");
+    for kind in ImportKind::ALL {
+        let title = format!("**{} / {}**", kind.sheet_name_in(true), kind.sheet_name_in(false));
+        let at = docs
+            .find(&title)
+            .unwrap_or_else(|| panic!("docs/HEAD-OFFICE.md has no section {title}"));
+        // The sheet's table: up to the next sheet's title or section.
+        let rest = &docs[at + title.len()..];
+        let end = rest
+            .find("\n**")
+            .or_else(|| rest.find("\n## "))
+            .unwrap_or(rest.len());
+        let table = &rest[..end];
+        for c in kind.columns() {
+            let row = format!(
+                "| {} | {} | `{}` | {} |",
+                c.zh,
+                c.en,
+                c.key,
+                if c.required { "yes" } else { "no" }
+            );
+            assert!(table.contains(&row), "{kind:?}: no row {row}");
+        }
+    }
+}
