@@ -1213,16 +1213,21 @@ pub fn enrol_payload(server_url: &str, code: &str) -> Result<String, PeopleError
 }
 
 /// [`enrol_payload`] as an SVG QR code (medium error correction: readable off a phone screen
-/// held to another phone's camera, or printed). Sized by its `viewBox`; a page sets the width.
+/// held to another phone's camera, or printed): one `<svg>` element, without an XML
+/// declaration, to put inline in a page. Sized by its `viewBox`; a page sets the width.
 pub fn enrol_qr_svg(server_url: &str, code: &str) -> Result<String, PeopleError> {
     let payload = enrol_payload(server_url, code)?;
     let qr = qrcode::QrCode::with_error_correction_level(payload.as_bytes(), qrcode::EcLevel::M)
         .map_err(|e| PeopleError::Storage(format!("QR code: {e}")))?;
-    Ok(qr
+    let svg = qr
         .render::<qrcode::render::svg::Color<'_>>()
         .min_dimensions(200, 200)
         .quiet_zone(true)
-        .build())
+        .build();
+    Ok(match svg.find("<svg") {
+        Some(at) => svg[at..].to_string(),
+        None => svg,
+    })
 }
 
 /// Revoke a device ([`Store::revoke_device`]).

@@ -903,3 +903,59 @@ fn head_office_docs_describe_every_import_sheet_and_column() {
         }
     }
 }
+
+/// Draw the SVG the way a screen would (its `<path>` is rectangles `M{x} {y}h{w}v{h}H{x}V{y}`)
+/// and scan it with a QR reader: what the phone's camera would get.
+fn scan_svg(svg: &str) -> String {
+    let attr = |name: &str| -> usize {
+        let at = svg.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+        svg[at..at + svg[at..].find('"').unwrap()].parse().unwrap()
+    };
+    let (w, h) = (attr("width"), attr("height"));
+    let mut dark = vec![false; w * h];
+    let d_at = svg.find(" d=\"").unwrap() + 4;
+    let d = &svg[d_at..d_at + svg[d_at..].find('"').unwrap()];
+    for rect in d.split('M').filter(|r| !r.is_empty()) {
+        let nums: Vec<usize> = rect
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|n| !n.is_empty())
+            .map(|n| n.parse().unwrap())
+            .collect();
+        let (x, y, rw, rh) = (nums[0], nums[1], nums[2], nums[3]);
+        for yy in y..y + rh {
+            for xx in x..x + rw {
+                dark[yy * w + xx] = true;
+            }
+        }
+    }
+    let mut img =
+        rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| if dark[y * w + x] { 0 } else { 255 });
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code in the picture");
+    grids[0].decode().unwrap().1
+}
+
+#[test]
+fn the_enrolment_qr_code_scans_back_to_the_server_and_the_code() {
+    let (_dir, store) = seeded();
+    let issued = people::issue_enrol_code(&store, HEAD_OFFICE, "rep-li", 72 * 3_600_000, now_ms()).unwrap();
+    let svg = people::enrol_qr_svg("https://hq.example.com/fieldproof/", &issued.code).unwrap();
+    let scanned = scan_svg(&svg);
+    assert_eq!(
+        scanned,
+        format!(
+            "fieldproof://enrol?server=https%3A%2F%2Fhq.example.com%2Ffieldproof&code={}",
+            issued.code
+        )
+    );
+    assert_eq!(
+        scanned,
+        people::enrol_payload("https://hq.example.com/fieldproof", &issued.code).unwrap()
+    );
+    assert_eq!(
+        people::enrol_qr_svg("http://hq.example.com", &issued.code)
+            .unwrap_err()
+            .code(),
+        "people_bad_server_url"
+    );
+}
