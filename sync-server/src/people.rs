@@ -320,6 +320,8 @@ pub struct WebAccount {
     pub supervisor_id: Option<String>,
     pub created_ms: i64,
     pub deactivated_ms: Option<i64>,
+    /// False for an account made with a sign-in link that has not set a password yet.
+    pub has_password: bool,
 }
 
 /// An enrolment code not yet used nor expired. The code itself is not kept (only its hash):
@@ -441,9 +443,10 @@ pub fn field_user(store: &Store, id: &str) -> Result<Option<FieldUser>, PeopleEr
 pub fn web_users(store: &Store) -> Result<Vec<WebAccount>, PeopleError> {
     let r = store.reader()?;
     let mut st = r.prepare(
-        "SELECT id, name, role, supervisor_id, created_ms, deactivated_ms FROM web_users ORDER BY id",
+        "SELECT id, name, role, supervisor_id, created_ms, deactivated_ms, password_hash <> ?1
+         FROM web_users ORDER BY id",
     )?;
-    let rows = st.query_map([], |r| {
+    let rows = st.query_map([NO_PASSWORD], |r| {
         let role: String = r.get(2)?;
         Ok(WebAccount {
             id: r.get(0)?,
@@ -453,6 +456,7 @@ pub fn web_users(store: &Store) -> Result<Vec<WebAccount>, PeopleError> {
             supervisor_id: r.get(3)?,
             created_ms: r.get(4)?,
             deactivated_ms: r.get(5)?,
+            has_password: r.get(6)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -1052,6 +1056,54 @@ pub fn change_web_role(
         params![id, role.as_str(), sup],
     )?;
     tx.execute("DELETE FROM web_sessions WHERE user_id = ?1", [id])?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Set a web user's password: their own (after signing in with a link), or anyone's but an
+/// admin's by head office (an admin's by an admin). Their other sessions end.
+pub fn set_password(
+    store: &Store,
+    by: Manager<'_>,
+    id: &str,
+    password: &str,
+    keep_session: Option<&str>,
+) -> Result<(), PeopleError> {
+    if by.id != id {
+        by.manages_people()?;
+    }
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(PeopleError::PasswordTooShort {
+            min: MIN_PASSWORD_CHARS,
+        });
+    }
+    let hash = crate::password::hash_password(password).map_err(PeopleError::Storage)?;
+    let mut w = store.writer();
+    let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found: Option<(String, Option<i64>)> = tx
+        .query_row(
+            "SELECT role, deactivated_ms FROM web_users WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    match found {
+        None => return Err(PeopleError::UnknownWebUser { id: id.to_string() }),
+        Some((_, Some(_))) => return Err(PeopleError::Deactivated { id: id.to_string() }),
+        Some((role, None)) if role == "admin" && by.id != id && by.role != AccountRole::Admin => {
+            return Err(PeopleError::NotAllowed);
+        }
+        Some(_) => {}
+    }
+    tx.execute(
+        "UPDATE web_users SET password_hash = ?2 WHERE id = ?1",
+        params![id, hash],
+    )?;
+    // `keep_session`: the SHA-256 of the session that made the change stays signed in.
+    tx.execute(
+        "DELETE FROM web_sessions WHERE user_id = ?1 AND token_sha256 IS NOT ?2",
+        params![id, keep_session],
+    )?;
     tx.commit()?;
     Ok(())
 }

@@ -520,7 +520,31 @@ fn web_users_are_created_with_a_password_or_a_link_and_roles_are_guarded() {
         .code(),
         "people_not_allowed"
     );
+    // The account made with a link has no password until its user sets one.
+    let has_password = |id: &str| {
+        people::web_users(&store)
+            .unwrap()
+            .into_iter()
+            .find(|a| a.id == id)
+            .unwrap()
+            .has_password
+    };
+    assert!(!has_password("wang-web") && has_password("ho-zhang"));
+    let wang = Manager {
+        id: "wang-web",
+        role: AccountRole::HeadOffice,
+    };
+    assert_eq!(
+        people::set_password(&store, wang, "wang-web", "short", None)
+            .unwrap_err()
+            .code(),
+        "people_password_too_short"
+    );
+    people::set_password(&store, wang, "wang-web", "now a long password", None).unwrap();
+    assert!(has_password("wang-web"));
+
     people::deactivate_web_user(&store, HEAD_OFFICE, "wang-web", now_ms()).unwrap();
+    assert!(!has_password("wang-web"));
     let accounts: BTreeMap<String, (AccountRole, bool)> = people::web_users(&store)
         .unwrap()
         .into_iter()
