@@ -22,7 +22,7 @@
 //! holds with that code (so re-importing updates it), else the code. Products likewise by SKU.
 //! A plan's id is its `id` column, else `REP:DATE:STORE_ID` (one plan per rep, day and store).
 //! A rep's team sets their supervisor (the team's); a team named again with another supervisor
-//! keeps its reps only as the Reps sheet lists them.
+//! takes its reps along (those the Reps sheet lists go where it says), as on the people pages.
 //!
 //! Limits: the file is read within [`ImportLimits`] (the store's `Limits::import`) by
 //! [`parse_file`] / [`parse_csv`], the pure half of an import that the fuzz target drives: an
@@ -1308,6 +1308,8 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
     // team code -> supervisor; supervisor -> first row leading a team
     let mut file_team_supervisor: HashMap<String, String> = HashMap::new();
     let mut file_leaders: HashMap<String, u32> = HashMap::new();
+    // team code -> (sheet, row, supervisor column's header), for problems found after the sheets
+    let mut team_rows: HashMap<String, (String, u32, String)> = HashMap::new();
     let mut file_codes: HashMap<String, (String, u32)> = HashMap::new();
     let mut file_store_ids: HashMap<String, u32> = HashMap::new();
     let mut file_skus: HashMap<String, u32> = HashMap::new();
@@ -1461,6 +1463,11 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                     };
                     if let (Some(code), Some(name), Some(supervisor), true) = (code, name, supervisor, fresh)
                     {
+                        let column = sheet
+                            .columns
+                            .get("supervisor_id")
+                            .map_or(String::new(), |(_, h)| h.clone());
+                        team_rows.insert(code.clone(), (grid.sheet.clone(), row, column));
                         file_team_supervisor.insert(code.clone(), supervisor.clone());
                         change.teams.push((code, name, supervisor));
                         report.teams += 1;
@@ -1753,6 +1760,48 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                             .push((grid.sheet.clone(), row));
                     }
                 }
+            }
+        }
+    }
+    // A team given another supervisor takes its reps along, as on the people pages (those the
+    // Reps sheet lists go where it says). A supervisor leads one team, so their reps come with
+    // them; when both teams have reps that would merge two teams, which is refused unless the
+    // file gives the supervisor's old team someone else.
+    for (code, _, new_sup) in &change.teams {
+        let Some((sheet, row, column)) = team_rows.get(code) else {
+            continue;
+        };
+        let takes_over = known.teams.get(code).is_some_and(|old| old != new_sup);
+        // Only a merge is refused: a supervisor named on a new team code takes their reps to it.
+        if let Some(other) = known
+            .team_of_supervisor
+            .get(new_sup)
+            .filter(|o| *o != code && takes_over)
+        {
+            let reassigned = file_team_supervisor.get(other).is_some_and(|s| s != new_sup);
+            let stranded = existing.users.iter().any(|u| {
+                u.role == Role::Rep
+                    && u.supervisor_id.as_deref() == Some(new_sup.as_str())
+                    && !file_users.contains_key(&u.id)
+            });
+            if stranded && !reassigned {
+                problems.push(CellProblem {
+                    sheet: sheet.clone(),
+                    row: *row,
+                    column: column.clone(),
+                    code: "import_supervisor_busy",
+                    params: vec![("value", new_sup.clone()), ("team", other.clone())],
+                });
+            }
+        }
+        if let Some(old_sup) = known.teams.get(code).filter(|s| *s != new_sup) {
+            for u in existing.users.iter().filter(|u| {
+                u.supervisor_id.as_deref() == Some(old_sup.as_str()) && !file_users.contains_key(&u.id)
+            }) {
+                let mut moved = u.clone();
+                moved.supervisor_id = Some(new_sup.clone());
+                data.users.push(moved);
+                origins.entry("users").or_default().push((sheet.clone(), *row));
             }
         }
     }

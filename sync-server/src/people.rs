@@ -659,8 +659,10 @@ pub struct TeamInput {
 }
 
 /// Create a team, rename it or give it another supervisor. With another supervisor the reps
-/// move along (their `supervisor_id` changes: `user` changes in the feed), and the new
-/// supervisor leaves any team they led (it must have no reps left).
+/// move along (their `supervisor_id` changes: `user` changes in the feed). The supervisor
+/// leaves any team they led: a new team code recodes their team (their reps come along); a
+/// team with another supervisor's reps is refused while the supervisor's own team has reps
+/// (that would merge two teams).
 pub fn save_team(
     store: &Store,
     by: Manager<'_>,
@@ -687,16 +689,18 @@ pub fn save_team(
                 r.get(0)
             })
             .optional()?;
+        // A supervisor leads one team and their reps come with them: named on a new team code
+        // their team is recoded; named on a team that has another supervisor's reps, the two
+        // teams would merge, which is refused while the supervisor's own team has reps.
         if let Some(led) = team_of(&r, &supervisor)?
             && led != code
+            && previous.as_ref().is_some_and(|p| *p != supervisor)
+            && active_reps_of(&r, &supervisor)? > 0
         {
-            let reps = active_reps_of(&r, &supervisor)?;
-            if reps > 0 {
-                return Err(PeopleError::LeadsTeam {
-                    id: supervisor,
-                    team: led,
-                });
-            }
+            return Err(PeopleError::LeadsTeam {
+                id: supervisor,
+                team: led,
+            });
         }
         if let Some(previous) = previous.filter(|p| *p != supervisor) {
             let mut st = r.prepare("SELECT body FROM users WHERE supervisor_id = ?1 ORDER BY id")?;

@@ -983,3 +983,89 @@ fn the_enrolment_qr_code_scans_back_to_the_server_and_the_code() {
         "people_bad_server_url"
     );
 }
+
+#[test]
+fn a_team_given_another_supervisor_takes_its_reps_and_two_teams_never_merge_silently() {
+    let (_dir, store) = seeded();
+    let before = snapshot(&store);
+    // sup-wang (rep-li, rep-zhao) named on sup-liu's team (rep-chen): a merge, refused.
+    let merge = workbook(&[(
+        "Teams",
+        &[
+            &["code", "name", "supervisor_id"],
+            &["sup-liu", "刘洋组", "sup-wang"],
+        ],
+    )]);
+    let Err(ImportError::Refused(problems)) = import_file(&store, "t.xlsx", &merge, None, now_ms()) else {
+        panic!("merge accepted");
+    };
+    let found: Vec<(&str, u32, &str, &str)> = problems
+        .iter()
+        .map(|p| (p.sheet.as_str(), p.row, p.column.as_str(), p.code))
+        .collect();
+    assert_eq!(found, [("Teams", 2, "supervisor_id", "import_supervisor_busy")]);
+    assert_eq!(snapshot(&store), before);
+
+    // A new supervisor for sup-liu's team: rep-chen goes along, in the feed.
+    let handover = workbook(&[
+        ("督导", &[&["督导编号", "姓名"], &["sup-new", "牛新"]]),
+        (
+            "团队",
+            &[
+                &["团队代码", "团队名称", "督导编号"],
+                &["sup-liu", "浦东组", "sup-new"],
+            ],
+        ),
+    ]);
+    import_file(&store, "t.xlsx", &handover, None, now_ms()).unwrap();
+    assert_eq!(
+        user_changes(&store, "rep-chen").1.unwrap()["supervisor_id"],
+        "sup-new"
+    );
+    let team = people::teams(&store)
+        .unwrap()
+        .into_iter()
+        .find(|t| t.code == "sup-liu")
+        .unwrap();
+    assert_eq!(
+        (team.name.as_str(), team.supervisor_id.as_str(), team.reps),
+        ("浦东组", "sup-new", 1)
+    );
+
+    // On the pages: a supervisor named on a new team code recodes their team (no phone change);
+    // on a team with another supervisor's reps, refused.
+    let changes = store.stats().unwrap().changes;
+    let report = people::save_team(
+        &store,
+        HEAD_OFFICE,
+        &TeamInput {
+            code: "pudong-1".into(),
+            name: "浦东一组".into(),
+            supervisor_id: "sup-wang".into(),
+        },
+        now_ms(),
+    )
+    .unwrap();
+    assert_eq!((report.changes, store.stats().unwrap().changes), (0, changes));
+    let teams = people::teams(&store).unwrap();
+    assert!(!teams.iter().any(|t| t.code == "sup-wang"));
+    assert_eq!(teams.iter().find(|t| t.code == "pudong-1").unwrap().reps, 2);
+    let err = people::save_team(
+        &store,
+        HEAD_OFFICE,
+        &TeamInput {
+            code: "sup-liu".into(),
+            name: "浦东组".into(),
+            supervisor_id: "sup-wang".into(),
+        },
+        now_ms(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        PeopleError::LeadsTeam {
+            id: "sup-wang".into(),
+            team: "pudong-1".into()
+        }
+    );
+}

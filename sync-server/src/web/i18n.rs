@@ -239,6 +239,11 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "“{value}”是团队 {team} 的督导：请先为该团队指定其他督导，再将其改为业务员。",
     ),
     (
+        "import_supervisor_busy",
+        "\"{value}\" leads team {team}, which has reps: this would merge the two teams. Give team {team} another supervisor first (in this file or on the people pages).",
+        "“{value}”是团队 {team} 的督导，该团队有业务员：这样会合并两个团队。请先为团队 {team} 指定其他督导（可在本文件或人员页面中）。",
+    ),
+    (
         "import_bad_geofence_mode",
         "\"{value}\" is not a geofence mode (off, flag or block; 关闭, 标记 or 禁止).",
         "“{value}”不是围栏模式（关闭、标记或禁止；off、flag 或 block）。",
