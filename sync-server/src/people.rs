@@ -885,12 +885,7 @@ pub fn deactivate_field_user(
 
 /// Make a deactivated field user active again. Their old devices stay revoked: the phone
 /// enrols again with a new code.
-pub fn reactivate_field_user(
-    store: &Store,
-    by: Manager<'_>,
-    id: &str,
-    _now_ms: i64,
-) -> Result<(), PeopleError> {
+pub fn reactivate_field_user(store: &Store, by: Manager<'_>, id: &str) -> Result<(), PeopleError> {
     by.manages_people()?;
     let w = store.writer();
     let n = w
@@ -1030,7 +1025,6 @@ pub fn change_web_role(
     id: &str,
     role: AccountRole,
     supervisor_id: Option<&str>,
-    _now_ms: i64,
 ) -> Result<(), PeopleError> {
     if by.id == id {
         return Err(PeopleError::OwnAccount);

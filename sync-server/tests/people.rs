@@ -382,7 +382,7 @@ fn deactivating_a_field_user_revokes_devices_and_expires_codes_in_one_go() {
     );
     // With rep-chen gone, sup-liu has no active reps and may go too; back again later.
     people::deactivate_field_user(&store, HEAD_OFFICE, "sup-liu", now_ms()).unwrap();
-    people::reactivate_field_user(&store, HEAD_OFFICE, "rep-chen", now_ms()).unwrap();
+    people::reactivate_field_user(&store, HEAD_OFFICE, "rep-chen").unwrap();
     people::issue_enrol_code(&store, HEAD_OFFICE, "rep-chen", 3_600_000, now_ms()).unwrap();
     assert_eq!(
         people::revoke_device(&store, HEAD_OFFICE, "nope", now_ms())
@@ -485,15 +485,7 @@ fn web_users_are_created_with_a_password_or_a_link_and_roles_are_guarded() {
         assert_eq!(r.unwrap_err().code(), code);
     }
 
-    people::change_web_role(
-        &store,
-        HEAD_OFFICE,
-        "wang-web",
-        AccountRole::HeadOffice,
-        None,
-        now_ms(),
-    )
-    .unwrap();
+    people::change_web_role(&store, HEAD_OFFICE, "wang-web", AccountRole::HeadOffice, None).unwrap();
     assert_eq!(
         people::change_web_role(
             &store,
@@ -501,23 +493,15 @@ fn web_users_are_created_with_a_password_or_a_link_and_roles_are_guarded() {
             "ho-zhang",
             AccountRole::Supervisor,
             Some("sup-wang"),
-            now_ms()
         )
         .unwrap_err()
         .code(),
         "people_own_account"
     );
     assert_eq!(
-        people::change_web_role(
-            &store,
-            HEAD_OFFICE,
-            "wang-web",
-            AccountRole::Admin,
-            None,
-            now_ms()
-        )
-        .unwrap_err()
-        .code(),
+        people::change_web_role(&store, HEAD_OFFICE, "wang-web", AccountRole::Admin, None,)
+            .unwrap_err()
+            .code(),
         "people_not_allowed"
     );
     // The account made with a link has no password until its user sets one.
