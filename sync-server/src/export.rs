@@ -432,7 +432,7 @@ fn percent_decode(s: &str) -> Result<String, ExportError> {
     String::from_utf8(out).map_err(|_| ExportError::BadFilter(format!("{s:?} is not UTF-8")))
 }
 
-fn percent_encode(s: &str) -> String {
+pub(crate) fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {

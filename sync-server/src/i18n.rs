@@ -118,8 +118,8 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
     ),
     (
         "import_too_many_sheets",
-        "The workbook has more than {limit} sheets named Stores, Products or Plans (门店, 产品, 计划).",
-        "工作簿中名为 Stores、Products、Plans（门店、产品、计划）的工作表超过 {limit} 个。",
+        "The workbook has more than {limit} sheets of the names an import reads (Stores, Reps, 门店, 业务员, …).",
+        "工作簿中可导入名称的工作表（门店、业务员、Stores、Reps 等）超过 {limit} 个。",
     ),
     (
         "import_sheet_too_large",
@@ -160,6 +160,286 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "import_too_much_text",
         "The file's cells hold more than {limit} of text together. Split it into several files.",
         "文件中单元格的文字合计超过 {limit}。请拆分为多个文件。",
+    ),
+    // --- import problems (crate::import::CellProblem, UnreadableFile) --------------------------
+    ("import_value_missing", "This value is required.", "此项为必填。"),
+    (
+        "import_not_number",
+        "\"{value}\" is not a number.",
+        "“{value}”不是数字。",
+    ),
+    (
+        "import_out_of_range",
+        "{value} is out of range ({min} to {max}).",
+        "{value} 超出范围（{min} 至 {max}）。",
+    ),
+    (
+        "import_too_long",
+        "Longer than {limit} characters.",
+        "超过 {limit} 个字符。",
+    ),
+    (
+        "import_bad_id",
+        "\"{value}\" cannot be an ID or code: use 1 to 64 characters without spaces.",
+        "“{value}”不能作为编号或代码：请使用 1 至 64 个字符，不含空格。",
+    ),
+    (
+        "import_bad_phone",
+        "\"{value}\" is not a phone number (digits, spaces, + - ( ), at most 32 characters).",
+        "“{value}”不是有效的电话号码（数字、空格、+ - ( )，最多 32 个字符）。",
+    ),
+    (
+        "import_duplicate",
+        "\"{value}\" appears twice (also on row {first_row}).",
+        "“{value}”重复（第 {first_row} 行也有）。",
+    ),
+    (
+        "import_duplicate_plan",
+        "Plan \"{value}\" appears twice (also on row {first_row}): one plan per rep, day and store.",
+        "计划“{value}”重复（第 {first_row} 行也有）：每个业务员每天每家门店只能有一条计划。",
+    ),
+    (
+        "import_unknown_territory",
+        "There is no territory \"{value}\" (in the Territories sheet or the system).",
+        "没有区域“{value}”（区域表和系统中均没有）。",
+    ),
+    (
+        "import_unknown_team",
+        "There is no team \"{value}\" (in the Teams sheet or the system).",
+        "没有团队“{value}”（团队表和系统中均没有）。",
+    ),
+    (
+        "import_unknown_supervisor",
+        "There is no supervisor \"{value}\" (in the Supervisors sheet or the system).",
+        "没有督导“{value}”（督导表和系统中均没有）。",
+    ),
+    (
+        "import_not_a_supervisor",
+        "\"{value}\" is a rep, not a supervisor.",
+        "“{value}”是业务员，不是督导。",
+    ),
+    (
+        "import_supervisor_two_teams",
+        "Supervisor \"{value}\" already leads a team on row {first_row}: one team per supervisor.",
+        "督导“{value}”已在第 {first_row} 行带领一个团队：每名督导只带一个团队。",
+    ),
+    (
+        "import_leads_team",
+        "\"{value}\" is the supervisor of team {team}: give that team another supervisor before making them a rep.",
+        "“{value}”是团队 {team} 的督导：请先为该团队指定其他督导，再将其改为业务员。",
+    ),
+    (
+        "import_supervisor_busy",
+        "\"{value}\" leads team {team}, which has reps: this would merge the two teams. Give team {team} another supervisor first (in this file or on the people pages).",
+        "“{value}”是团队 {team} 的督导，该团队有业务员：这样会合并两个团队。请先为团队 {team} 指定其他督导（可在本文件或人员页面中）。",
+    ),
+    (
+        "import_bad_geofence_mode",
+        "\"{value}\" is not a geofence mode (off, flag or block; 关闭, 标记 or 禁止).",
+        "“{value}”不是围栏模式（关闭、标记或禁止；off、flag 或 block）。",
+    ),
+    (
+        "import_not_yes_no",
+        "\"{value}\" is not yes or no.",
+        "“{value}”不是“是”或“否”。",
+    ),
+    (
+        "import_negative_price",
+        "The price {value} is negative.",
+        "价格 {value} 为负数。",
+    ),
+    (
+        "import_price_decimals",
+        "{value} has more than 2 decimals.",
+        "{value} 超过两位小数。",
+    ),
+    (
+        "import_is_supervisor",
+        "\"{value}\" is a supervisor, not a rep.",
+        "“{value}”是督导，不是业务员。",
+    ),
+    (
+        "import_unknown_rep",
+        "There is no rep \"{value}\" (in the Reps sheet or the system).",
+        "没有业务员“{value}”（业务员表和系统中均没有）。",
+    ),
+    (
+        "import_unknown_store_code",
+        "There is no store with code \"{value}\" (in the Stores sheet or the system).",
+        "没有编码为“{value}”的门店（门店表和系统中均没有）。",
+    ),
+    (
+        "import_not_date",
+        "\"{value}\" is not a date (YYYY-MM-DD).",
+        "“{value}”不是日期（YYYY-MM-DD）。",
+    ),
+    (
+        "import_inspection_template",
+        "\"{value}\" is an inspection template; plans need a store-check template.",
+        "“{value}”是督导检查模板；计划需要巡店模板。",
+    ),
+    (
+        "import_unknown_template",
+        "There is no template \"{value}\".",
+        "没有模板“{value}”。",
+    ),
+    (
+        "import_not_whole",
+        "{value} is not a whole number 0 or more.",
+        "{value} 不是大于等于 0 的整数。",
+    ),
+    (
+        "import_sheet_empty",
+        "The sheet is empty: row 1 must be the header.",
+        "工作表为空：第 1 行必须是表头。",
+    ),
+    (
+        "import_unknown_column",
+        "Unknown column \"{column}\". The columns are: {expected}.",
+        "未知的列“{column}”。可用的列：{expected}。",
+    ),
+    (
+        "import_column_twice",
+        "Column \"{column}\" appears twice.",
+        "列“{column}”出现了两次。",
+    ),
+    (
+        "import_column_missing",
+        "The header has no column \"{column}\", which is required.",
+        "表头缺少必填列“{column}”。",
+    ),
+    (
+        "import_invalid_record",
+        "The record was refused: {detail}",
+        "该记录被拒绝：{detail}",
+    ),
+    (
+        "import_not_a_spreadsheet",
+        "This is not an XLSX or CSV file. Save it as Excel Workbook (.xlsx) or CSV UTF-8.",
+        "不是 XLSX 或 CSV 文件。请另存为 Excel 工作簿（.xlsx）或 CSV UTF-8。",
+    ),
+    (
+        "import_no_known_sheet",
+        "No sheet has a name the import knows (区域, 督导, 团队, 业务员, 门店, 产品, 计划 or Territories, Supervisors, Teams, Reps, Stores, Products, Plans).",
+        "没有可识别名称的工作表（区域、督导、团队、业务员、门店、产品、计划，或对应英文名）。",
+    ),
+    (
+        "import_csv_needs_kind",
+        "Choose what the CSV file holds (stores, reps, …).",
+        "请选择 CSV 文件的数据类型（门店、业务员等）。",
+    ),
+    (
+        "import_csv_not_utf8",
+        "The CSV is not UTF-8. In Excel, save it as \"CSV UTF-8\".",
+        "CSV 文件不是 UTF-8 编码。请在 Excel 中另存为“CSV UTF-8”。",
+    ),
+    (
+        "import_bad_workbook",
+        "The workbook cannot be read. Open it in Excel and save it again as .xlsx.",
+        "无法读取该工作簿。请在 Excel 中打开并重新另存为 .xlsx。",
+    ),
+    (
+        "import_cannot_read",
+        "The file cannot be read.",
+        "无法读取该文件。",
+    ),
+    // --- people and structure (crate::people::PeopleError) -------------------------------------
+    (
+        "people_not_allowed",
+        "Only head office and admins manage people; only an admin manages admin accounts.",
+        "只有总部和管理员可以管理人员；只有管理员可以管理管理员账号。",
+    ),
+    (
+        "people_invalid_id",
+        "\"{value}\" cannot be an ID or code: use 1 to 64 characters without spaces.",
+        "“{value}”不能作为编号或代码：请使用 1 至 64 个字符，不含空格。",
+    ),
+    (
+        "people_invalid_name",
+        "The name must be 1 to 200 characters.",
+        "名称须为 1 至 200 个字符。",
+    ),
+    (
+        "people_invalid_phone",
+        "\"{value}\" is not a phone number (digits, spaces, + - ( ), at most 32 characters).",
+        "“{value}”不是有效的电话号码（数字、空格、+ - ( )，最多 32 个字符）。",
+    ),
+    (
+        "people_password_too_short",
+        "The password must be at least {min} characters.",
+        "密码至少需要 {min} 个字符。",
+    ),
+    ("people_id_taken", "{id} already exists.", "{id} 已存在。"),
+    (
+        "people_unknown_field_user",
+        "There is no rep or supervisor {id}.",
+        "没有编号为 {id} 的业务员或督导。",
+    ),
+    (
+        "people_unknown_web_user",
+        "There is no web user {id}.",
+        "没有账号 {id}。",
+    ),
+    (
+        "people_unknown_territory",
+        "There is no territory {code}. Create it first.",
+        "没有代码为 {code} 的区域，请先创建。",
+    ),
+    (
+        "people_unknown_team",
+        "There is no team {code}. Create it first.",
+        "没有代码为 {code} 的团队，请先创建。",
+    ),
+    (
+        "people_unknown_device",
+        "There is no device {id}.",
+        "没有设备 {id}。",
+    ),
+    (
+        "people_rep_needs_territory",
+        "A rep needs a territory.",
+        "业务员必须属于一个区域。",
+    ),
+    (
+        "people_not_a_supervisor",
+        "{id} is not a supervisor.",
+        "{id} 不是督导。",
+    ),
+    (
+        "people_leads_team",
+        "{id} leads team {team}. Give that team another supervisor first.",
+        "{id} 是团队 {team} 的督导，请先为该团队指定其他督导。",
+    ),
+    (
+        "people_has_reps",
+        "{reps} reps still report to {id}. Move them to another team first.",
+        "仍有 {reps} 名业务员隶属 {id}，请先将他们调到其他团队。",
+    ),
+    ("people_deactivated", "{id} is deactivated.", "{id} 已停用。"),
+    (
+        "people_own_account",
+        "You cannot deactivate your own account or change its role.",
+        "不能停用自己的账号或更改自己的角色。",
+    ),
+    (
+        "people_bad_server_url",
+        "\"{value}\" is not an address a phone connects to (https://…).",
+        "“{value}”不是手机可以连接的地址（https://…）。",
+    ),
+    (
+        "people_bad_lifetime",
+        "That validity is out of range (sign-in links: 1 minute to 24 hours; enrolment codes: 1 hour to 30 days).",
+        "有效期超出范围（登录链接：1 分钟至 24 小时；激活码：1 小时至 30 天）。",
+    ),
+    (
+        "people_rejected",
+        "The record was refused: {detail}",
+        "记录被拒绝：{detail}",
+    ),
+    (
+        "people_storage",
+        "The server could not save this. Try again; if it persists, tell the administrator.",
+        "服务器未能保存，请重试；如仍失败，请联系管理员。",
     ),
 ];
 

@@ -1,59 +1,68 @@
-//! Import of stores, products and plans from XLSX or CSV, validated as a whole.
+//! Import of head office's data from XLSX or CSV, validated as a whole: territories,
+//! supervisors, teams, reps, stores, products and plans.
 //!
-//! - XLSX: sheets named `Stores`, `Products`, `Plans` (any subset, case-insensitive; `门店`,
-//!   `产品`, `计划` too). Other sheets (instructions, notes) are ignored.
-//! - CSV: one kind per file, from the file name (`stores*.csv`, `products*.csv`, `plans*.csv`)
-//!   or given ([`import_csv`]); UTF-8, a byte-order mark is fine.
+//! - XLSX: the kind of each sheet comes from its name, English or Chinese (`Stores` / `门店`,
+//!   `Reps` / `业务员`, ...: [`ImportKind::parse`]); other sheets (notes) are ignored. A workbook
+//!   with no sheet of a known name is read by its first sheet as the kind chosen on the form.
+//! - CSV: one kind per file, chosen on the form (`kind`) or with `admin import --kind`; never
+//!   from the file's name. UTF-8, a byte-order mark is fine.
 //!
-//! Row 1 is the header (column names, case-insensitive, any order); blank rows are skipped.
+//! Row 1 is the header: each column by its English or Chinese header or its key, any order
+//! (`sheets.rs` holds the table; docs/HEAD-OFFICE.md describes every sheet and column, and
+//! [`template_xlsx`] writes the template workbook from the same table). Blank rows are skipped.
 //!
-//! | sheet | columns (required in bold in the docs: all but the optional ones) |
-//! |---|---|
-//! | Stores | code, name, address (optional), latitude, longitude, geofence_radius_m, territory, geofence_mode (optional: off, flag, block), id (optional) |
-//! | Products | sku, name, brand, is_competitor (optional: true/false, yes/no, 1/0, 是/否), reference_price (optional, yuan, at most 2 decimals), id (optional) |
-//! | Plans | rep_id, store_code, date (YYYY-MM-DD or a date cell), template_id, sequence (optional, default 0), id (optional) |
+//! Every problem in the file is collected, each with its sheet, row (as Excel shows it, the
+//! header is row 1), column (as the file writes it) and a code with parameters that the pages
+//! render in the reader's language (the catalogue's `import_*` messages). Then the whole file
+//! goes through [`crate::people::apply`]: the core's own validation, one transaction with the
+//! territories and teams, change-feed rows for the phones. Nothing is written when anything
+//! is wrong.
 //!
 //! Ids: a store's id is its `id` column when given, else the id of the store the server already
 //! holds with that code (so re-importing updates it), else the code. Products likewise by SKU.
 //! A plan's id is its `id` column, else `REP:DATE:STORE_ID` (one plan per rep, day and store).
-//!
-//! Rules: every problem in the file is collected, each with its sheet, row (as Excel shows it,
-//! the header is row 1) and column. Codes, SKUs and plan ids must be unique within the file.
-//! Latitude is -90..90, longitude -180..180, the geofence radius 1..50000 m. **A store's
-//! territory must already be known**: the territory of a user or a store the server holds (a
-//! new territory comes with its rep, through `load-reference`). A plan's rep must be a known
-//! rep, its store a store of the file or of the server (by code), its template a known store
-//! check template. Then the whole file goes through [`Store::load_reference`]: the core's own
-//! validation, one transaction, change-feed rows for the phones. Nothing is written when
-//! anything is wrong.
+//! A rep's team sets their supervisor (the team's); a team named again with another supervisor
+//! takes its reps along (those the Reps sheet lists go where it says), as on the people pages.
 //!
 //! Limits: the file is read within [`ImportLimits`] (the store's `Limits::import`) by
 //! [`parse_file`] / [`parse_csv`], the pure half of an import that the fuzz target drives: an
 //! XLSX's zip members are measured before calamine opens it, its sheets go through calamine's
 //! streaming cell reader into sparse rows, CSV goes field by field through csv-core. A file
-//! past a limit is a [`LimitError`]: a code and parameters, in words through the web
-//! catalogue. (The per-cell problems of [`CellProblem`] are still English sentences; giving
-//! them codes the same way is the next step.)
+//! past a limit is a [`LimitError`]: a code and parameters, in words through the catalogue.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufReader, Read};
 use std::time::Duration;
 
 use fieldproof_core::model::{
-    GeofenceMode, PlannedVisit, Product, ReferenceData, Role, Store as StoreRecord, TemplateKind,
+    GeofenceMode, PlannedVisit, Product, ReferenceData, Role, Store as StoreRecord, TemplateKind, User,
 };
 
+use crate::people::StructureChange;
 use crate::{AdminError, Store};
 
-/// One thing wrong with an imported file.
+mod sheets;
+pub use sheets::{Column, ImportKind, template_xlsx};
+
+/// One thing wrong with an imported file: where, and what as a code with parameters (the
+/// catalogue's `import_*` messages; `Display` is the English).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CellProblem {
     pub sheet: String,
     /// 1-based as Excel shows it; the header is row 1. 0 when the problem is not one row's.
     pub row: u32,
-    /// Header name, e.g. "latitude"; empty when the problem is the whole row's.
+    /// The column's header as the file writes it (a missing one: its header in the sheet's
+    /// language); empty when the problem is the whole row's.
     pub column: String,
-    pub message: String,
+    pub code: &'static str,
+    pub params: Vec<(&'static str, String)>,
+}
+
+impl CellProblem {
+    /// The problem in words, in English (the CLI's); pages use `code` and `params`.
+    pub fn message(&self) -> String {
+        crate::i18n::Lang::En.message(self.code, &self.params)
+    }
 }
 
 impl std::fmt::Display for CellProblem {
@@ -62,13 +71,17 @@ impl std::fmt::Display for CellProblem {
         if !self.column.is_empty() {
             write!(f, " column {}", self.column)?;
         }
-        write!(f, ": {}", self.message)
+        write!(f, ": {}", self.message())
     }
 }
 
 /// What an import loaded (records in the file; unchanged ones send phones nothing).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ImportReport {
+    pub territories: u32,
+    pub supervisors: u32,
+    pub teams: u32,
+    pub reps: u32,
     pub stores: u32,
     pub products: u32,
     pub plans: u32,
@@ -79,7 +92,7 @@ pub enum ImportError {
     /// The file was read but something in it is wrong: every problem found. Nothing imported.
     Refused(Vec<CellProblem>),
     /// Not an XLSX / CSV file this understands (or no sheet of a known name).
-    Unreadable(String),
+    Unreadable(UnreadableFile),
     /// The file is beyond one of the [`ImportLimits`]. Nothing imported.
     Limit(LimitError),
     Storage(String),
@@ -95,7 +108,13 @@ impl std::fmt::Display for ImportError {
                 }
                 Ok(())
             }
-            ImportError::Unreadable(m) => write!(f, "cannot read the file: {m}"),
+            ImportError::Unreadable(u) => {
+                write!(f, "{}", crate::i18n::Lang::En.message(u.code, &[]))?;
+                if !u.detail.is_empty() {
+                    write!(f, " ({})", u.detail)?;
+                }
+                Ok(())
+            }
             ImportError::Limit(e) => write!(f, "file refused, nothing imported: {e}"),
             ImportError::Storage(m) => write!(f, "database: {m}"),
         }
@@ -103,6 +122,22 @@ impl std::fmt::Display for ImportError {
 }
 
 impl std::error::Error for ImportError {}
+
+/// Why a file could not be read at all: a code for people (`import_not_a_spreadsheet`,
+/// `import_no_known_sheet`, `import_csv_not_utf8`, `import_csv_needs_kind`,
+/// `import_bad_workbook`) and the reader's own words for the technical section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadableFile {
+    pub code: &'static str,
+    pub detail: String,
+}
+
+fn unreadable(code: &'static str, detail: impl Into<String>) -> ImportError {
+    ImportError::Unreadable(UnreadableFile {
+        code,
+        detail: detail.into(),
+    })
+}
 
 /// What an import may make the server read and hold. Every bound is checked while the file is
 /// read, before the work or the memory it would cost: nothing a file claims about itself (zip
@@ -129,9 +164,9 @@ pub struct ImportLimits {
     /// All cells' text together, bytes. A shared string used by many cells counts each time:
     /// this is what stops a small string table from being copied into a huge import.
     pub max_text_bytes: u64,
-    /// Sheets of the names an import reads (Stores, Products, Plans, 门店, 产品, 计划): each is
-    /// read through, so a workbook naming the same huge sheet thousands of times would cost
-    /// that many reads.
+    /// Sheets of the names an import reads (Stores, Reps, 门店, 业务员, …: seven kinds, each
+    /// perhaps in both languages): each is read through, so a workbook naming the same huge
+    /// sheet thousands of times would cost that many reads.
     pub max_sheets: usize,
     /// Members (files) in an XLSX zip; a workbook from Excel has about ten.
     pub max_members: usize,
@@ -154,7 +189,7 @@ impl Default for ImportLimits {
             max_cells: 1_000_000,
             max_cell_bytes: 4 * 1024,
             max_text_bytes: 32 * MIB,
-            max_sheets: 6,
+            max_sheets: 14,
             max_members: 1_000,
             max_member_bytes: 32 * MIB,
             max_unpacked_bytes: 64 * MIB,
@@ -167,7 +202,7 @@ const MIB: u64 = 1024 * 1024;
 
 /// A file beyond one of the [`ImportLimits`]: found before the work it would cost, nothing
 /// imported. Shown to people as [`code`](Self::code) plus [`params`](Self::params), rendered
-/// in their language by the web catalogue (`web::i18n`); `Display` is the English rendering
+/// in their language by the catalogue (`crate::i18n`); `Display` is the English rendering
 /// (the CLI's).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LimitError {
@@ -382,70 +417,6 @@ impl Budget<'_> {
     }
 }
 
-/// Which table a CSV file (a sheet) holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ImportKind {
-    Stores,
-    Products,
-    Plans,
-}
-
-impl ImportKind {
-    pub const ALL: [ImportKind; 3] = [ImportKind::Stores, ImportKind::Products, ImportKind::Plans];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ImportKind::Stores => "stores",
-            ImportKind::Products => "products",
-            ImportKind::Plans => "plans",
-        }
-    }
-
-    /// The sheet name problems are reported under: `Stores`, `Products`, `Plans`.
-    pub fn sheet_name(self) -> &'static str {
-        match self {
-            ImportKind::Stores => "Stores",
-            ImportKind::Products => "Products",
-            ImportKind::Plans => "Plans",
-        }
-    }
-
-    /// `stores`, `products`, `plans` (case-insensitive), or `门店`, `产品`, `计划`.
-    pub fn parse(s: &str) -> Option<ImportKind> {
-        let s = s.trim().to_lowercase();
-        match s.as_str() {
-            "stores" | "门店" => Some(ImportKind::Stores),
-            "products" | "产品" => Some(ImportKind::Products),
-            "plans" | "计划" => Some(ImportKind::Plans),
-            _ => None,
-        }
-    }
-
-    fn columns(self) -> (&'static [&'static str], &'static [&'static str]) {
-        match self {
-            ImportKind::Stores => (
-                &[
-                    "code",
-                    "name",
-                    "latitude",
-                    "longitude",
-                    "geofence_radius_m",
-                    "territory",
-                ],
-                &["address", "geofence_mode", "id"],
-            ),
-            ImportKind::Products => (
-                &["sku", "name", "brand"],
-                &["is_competitor", "reference_price", "id"],
-            ),
-            ImportKind::Plans => (
-                &["rep_id", "store_code", "date", "template_id"],
-                &["sequence", "id"],
-            ),
-        }
-    }
-}
-
 /// A cell as read.
 #[derive(Debug, Clone, PartialEq)]
 enum Raw {
@@ -461,6 +432,8 @@ enum Raw {
 struct Grid {
     kind: ImportKind,
     sheet: String,
+    /// A Chinese sheet name (problems then name missing columns by their Chinese headers).
+    zh: bool,
     /// (row number as Excel shows it, cells); the first is the header.
     rows: Vec<(u32, Vec<Raw>)>,
 }
@@ -529,8 +502,15 @@ impl Parsed {
     }
 }
 
-/// Read an `.xlsx` or `.csv` file (a CSV's kind from its name) within `limits`.
-pub fn parse_file(file_name: &str, bytes: &[u8], limits: &ImportLimits) -> Result<Parsed, ImportError> {
+/// Read an XLSX or CSV file within `limits`. A workbook is told by its content (a zip) or an
+/// `.xlsx` name; anything else is read as CSV of the chosen `kind`. The kind of data is never
+/// taken from the file's name: a workbook's sheet names say it, or `kind` (the form's choice).
+pub fn parse_file(
+    file_name: &str,
+    bytes: &[u8],
+    kind: Option<ImportKind>,
+    limits: &ImportLimits,
+) -> Result<Parsed, ImportError> {
     if bytes.len() as u64 > limits.max_file_bytes {
         return Err(ImportError::Limit(LimitError::FileTooLarge {
             limit: limits.max_file_bytes,
@@ -541,24 +521,17 @@ pub fn parse_file(file_name: &str, bytes: &[u8], limits: &ImportLimits) -> Resul
         .next()
         .unwrap_or(file_name)
         .to_lowercase();
-    if base.ends_with(".xlsx") {
-        Ok(Parsed {
-            grids: read_xlsx(bytes, limits)?,
-        })
-    } else if base.ends_with(".csv") {
-        let kind = ImportKind::ALL
-            .into_iter()
-            .find(|k| base.starts_with(k.as_str()))
-            .ok_or_else(|| {
-                ImportError::Unreadable(format!(
-                    "{file_name:?}: a CSV file's name must start with stores, products or plans"
-                ))
-            })?;
-        parse_csv(kind, bytes, limits)
-    } else {
-        Err(ImportError::Unreadable(format!(
-            "{file_name:?}: not an .xlsx or .csv file"
-        )))
+    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") || base.ends_with(".xlsx") {
+        return Ok(Parsed {
+            grids: read_xlsx(bytes, kind, limits)?,
+        });
+    }
+    if base.ends_with(".xls") || base.ends_with(".numbers") || base.ends_with(".ods") {
+        return Err(unreadable("import_not_a_spreadsheet", file_name));
+    }
+    match kind {
+        Some(kind) => parse_csv(kind, bytes, limits),
+        None => Err(unreadable("import_csv_needs_kind", file_name)),
     }
 }
 
@@ -577,7 +550,7 @@ pub fn parse_csv(kind: ImportKind, bytes: &[u8], limits: &ImportLimits) -> Resul
 /// Read a file for `admin import`, refusing it past `limits.max_file_bytes` without reading
 /// more than that (the path may be a huge file or a device that never ends).
 pub fn read_file(path: &std::path::Path, limits: &ImportLimits) -> Result<Vec<u8>, ImportError> {
-    let cannot = |e: std::io::Error| ImportError::Unreadable(format!("cannot read {}: {e}", path.display()));
+    let cannot = |e: std::io::Error| unreadable("import_cannot_read", format!("{}: {e}", path.display()));
     let too_large = || {
         ImportError::Limit(LimitError::FileTooLarge {
             limit: limits.max_file_bytes,
@@ -597,15 +570,16 @@ pub fn read_file(path: &std::path::Path, limits: &ImportLimits) -> Result<Vec<u8
     Ok(bytes)
 }
 
-/// Import an `.xlsx` or `.csv` file within the store's [`ImportLimits`]. A CSV's kind comes
-/// from its name (`stores*.csv`, `products*.csv`, `plans*.csv`, case-insensitive).
+/// Import an XLSX or CSV file within the store's [`ImportLimits`]: [`parse_file`] with the
+/// form's `kind`, then checked and loaded as a whole.
 pub fn import_file(
     store: &Store,
     file_name: &str,
     bytes: &[u8],
+    kind: Option<ImportKind>,
     now_ms: i64,
 ) -> Result<ImportReport, ImportError> {
-    let parsed = parse_file(file_name, bytes, &store.limits().import)?;
+    let parsed = parse_file(file_name, bytes, kind, &store.limits().import)?;
     import_grids(store, parsed.grids, now_ms)
 }
 
@@ -626,9 +600,7 @@ pub fn import_csv(
 fn read_csv(kind: ImportKind, bytes: &[u8], limits: &ImportLimits) -> Result<Grid, ImportError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if std::str::from_utf8(bytes).is_err() {
-        return Err(ImportError::Unreadable(
-            "the CSV is not UTF-8 (in Excel, save as \"CSV UTF-8\")".into(),
-        ));
+        return Err(unreadable("import_csv_not_utf8", ""));
     }
     let sheet = kind.sheet_name();
     let mut budget = Budget {
@@ -685,7 +657,7 @@ fn read_csv(kind: ImportKind, bytes: &[u8], limits: &ImportLimits) -> Result<Gri
                 }
                 // Whole UTF-8 input split at ASCII delimiters and quotes stays UTF-8.
                 let text = std::str::from_utf8(&field[..filled])
-                    .map_err(|_| ImportError::Unreadable("the CSV is not UTF-8".into()))?
+                    .map_err(|_| unreadable("import_csv_not_utf8", ""))?
                     .trim();
                 let value = if text.is_empty() {
                     Raw::Empty
@@ -712,6 +684,7 @@ fn read_csv(kind: ImportKind, bytes: &[u8], limits: &ImportLimits) -> Result<Gri
     Ok(Grid {
         kind,
         sheet: sheet.to_string(),
+        zh: false,
         rows,
     })
 }
@@ -755,8 +728,7 @@ fn check_zip(bytes: &[u8], limits: &ImportLimits) -> Result<(), ImportError> {
             return limit(too_many);
         }
     }
-    let unreadable =
-        |e: &dyn std::fmt::Display| ImportError::Unreadable(format!("not an XLSX workbook: {e}"));
+    let unreadable = |e: &dyn std::fmt::Display| unreadable("import_bad_workbook", e.to_string());
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
     if zip.len() > limits.max_members {
         return limit(too_many);
@@ -891,29 +863,39 @@ fn count_shared_strings(reader: impl Read, limits: &ImportLimits) -> Result<(), 
 /// An XLSX through calamine's streaming cell reader (not `worksheet_range`, which allocates a
 /// dense rectangle from the cell positions): each cell's position is checked against the
 /// limits before it is stored, rows are kept sparse, and text is budgeted before it is copied.
-fn read_xlsx(bytes: &[u8], limits: &ImportLimits) -> Result<Vec<Grid>, ImportError> {
+fn read_xlsx(
+    bytes: &[u8],
+    chosen: Option<ImportKind>,
+    limits: &ImportLimits,
+) -> Result<Vec<Grid>, ImportError> {
     use calamine::{DataRef, Reader, Xlsx};
     check_zip(bytes, limits)?;
     let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes))
-        .map_err(|e| ImportError::Unreadable(format!("not an XLSX workbook: {e}")))?;
+        .map_err(|e: calamine::XlsxError| unreadable("import_bad_workbook", e.to_string()))?;
     let mut budget = Budget {
         limits,
         cells: 0,
         text: 0,
     };
     let mut grids = Vec::new();
-    let names: Vec<(String, ImportKind)> = book
-        .sheet_names()
-        .into_iter()
-        .filter_map(|n| ImportKind::parse(&n).map(|k| (n, k)))
+    let all = book.sheet_names();
+    let mut names: Vec<(String, ImportKind)> = all
+        .iter()
+        .filter_map(|n| ImportKind::parse(n).map(|k| (n.clone(), k)))
         .collect();
+    // A workbook of one unnamed sheet ("Sheet1") holds what the form says.
+    if names.is_empty()
+        && let (Some(kind), Some(first)) = (chosen, all.first())
+    {
+        names.push((first.clone(), kind));
+    }
     if names.len() > limits.max_sheets {
         return Err(ImportError::Limit(LimitError::TooManySheets {
             limit: limits.max_sheets,
         }));
     }
     for (name, kind) in names {
-        let unreadable = |e: calamine::XlsxError| ImportError::Unreadable(format!("sheet {name:?}: {e}"));
+        let unreadable = |e: calamine::XlsxError| unreadable("import_bad_workbook", format!("{name}: {e}"));
         let out_of_range = |(row, column): (u32, u32)| {
             ImportError::Limit(LimitError::CellOutOfRange {
                 sheet: name.clone(),
@@ -982,15 +964,14 @@ fn read_xlsx(bytes: &[u8], limits: &ImportLimits) -> Result<Vec<Grid>, ImportErr
         }
         grids.push(Grid {
             kind,
+            zh: ImportKind::is_zh_name(&name),
             sheet: name.clone(),
             // 1-based as Excel shows it; within max_rows + 1, so no overflow.
             rows: rows.into_iter().map(|(r, c)| (r + 1, c)).collect(),
         });
     }
     if grids.is_empty() {
-        return Err(ImportError::Unreadable(
-            "no sheet named Stores, Products or Plans (门店, 产品, 计划)".into(),
-        ));
+        return Err(unreadable("import_no_known_sheet", all.join(", ")));
     }
     Ok(grids)
 }
@@ -998,6 +979,10 @@ fn read_xlsx(bytes: &[u8], limits: &ImportLimits) -> Result<Vec<Grid>, ImportErr
 /// What the server holds that the file is checked against.
 struct Known {
     territories: HashSet<String>,
+    /// team code -> supervisor id
+    teams: HashMap<String, String>,
+    /// supervisor id -> team code
+    team_of_supervisor: HashMap<String, String>,
     /// code -> id
     store_codes: HashMap<String, String>,
     /// sku -> id
@@ -1007,33 +992,49 @@ struct Known {
     templates: HashMap<String, TemplateKind>,
 }
 
-/// Collects the problems of one sheet.
+/// One sheet being checked: where its columns are, and the problems found.
 struct Sheet<'a> {
     name: &'a str,
-    columns: HashMap<String, usize>,
+    kind: ImportKind,
+    /// Problems name columns by their Chinese headers (a Chinese sheet name or headers).
+    zh: bool,
+    /// column key -> (index, header as the file writes it)
+    columns: HashMap<&'static str, (usize, String)>,
     problems: &'a mut Vec<CellProblem>,
 }
 
+type Params = Vec<(&'static str, String)>;
+
 impl Sheet<'_> {
-    fn problem(&mut self, row: u32, column: &str, message: impl Into<String>) {
+    fn problem(&mut self, row: u32, key: &str, code: &'static str, params: Params) {
+        let column = match self.columns.get(key) {
+            Some((_, header)) => header.clone(),
+            None => self
+                .kind
+                .columns()
+                .iter()
+                .find(|c| c.key == key)
+                .map_or(String::new(), |c| c.header(self.zh).to_string()),
+        };
         self.problems.push(CellProblem {
             sheet: self.name.to_string(),
             row,
-            column: column.to_string(),
-            message: message.into(),
+            column,
+            code,
+            params,
         });
     }
 
-    fn raw<'r>(&self, cells: &'r [Raw], column: &str) -> &'r Raw {
+    fn raw<'r>(&self, cells: &'r [Raw], key: &str) -> &'r Raw {
         self.columns
-            .get(column)
-            .and_then(|&i| cells.get(i))
+            .get(key)
+            .and_then(|(i, _)| cells.get(*i))
             .unwrap_or(&Raw::Empty)
     }
 
     /// The cell as text, None when blank.
-    fn text(&self, cells: &[Raw], column: &str) -> Option<String> {
-        match self.raw(cells, column) {
+    fn text(&self, cells: &[Raw], key: &str) -> Option<String> {
+        match self.raw(cells, key) {
             Raw::Empty => None,
             Raw::Text(s) | Raw::Date(s) => Some(s.clone()),
             Raw::Number(n) => Some(if n.fract() == 0.0 && n.abs() < 1e15 {
@@ -1046,140 +1047,235 @@ impl Sheet<'_> {
     }
 
     /// Required text.
-    fn required(&mut self, row: u32, cells: &[Raw], column: &str) -> Option<String> {
-        let v = self.text(cells, column);
+    fn required(&mut self, row: u32, cells: &[Raw], key: &str) -> Option<String> {
+        let v = self.text(cells, key);
         if v.is_none() {
-            self.problem(row, column, format!("{column} is missing"));
+            self.problem(row, key, "import_value_missing", vec![]);
         }
         v
     }
 
     /// An optional number; a problem when present and not a number.
-    fn number(&mut self, row: u32, cells: &[Raw], column: &str) -> Option<Option<f64>> {
-        match self.raw(cells, column) {
+    fn number(&mut self, row: u32, cells: &[Raw], key: &str) -> Option<Option<f64>> {
+        match self.raw(cells, key) {
             Raw::Empty => Some(None),
             Raw::Number(n) if n.is_finite() => Some(Some(*n)),
             Raw::Text(s) => match s.replace(',', "").parse::<f64>() {
                 Ok(n) if n.is_finite() => Some(Some(n)),
                 _ => {
-                    self.problem(row, column, format!("{s:?} is not a number"));
+                    let value = s.clone();
+                    self.problem(row, key, "import_not_number", vec![("value", value)]);
                     None
                 }
             },
             other => {
-                self.problem(row, column, format!("{} is not a number", show(other)));
+                let value = show(other);
+                self.problem(row, key, "import_not_number", vec![("value", value)]);
                 None
             }
         }
     }
 
     /// A required number within `min..=max`.
-    fn ranged(&mut self, row: u32, cells: &[Raw], column: &str, min: f64, max: f64) -> Option<f64> {
-        match self.number(row, cells, column)? {
+    fn ranged(&mut self, row: u32, cells: &[Raw], key: &str, min: f64, max: f64) -> Option<f64> {
+        match self.number(row, cells, key)? {
             None => {
-                self.problem(row, column, format!("{column} is missing"));
+                self.problem(row, key, "import_value_missing", vec![]);
                 None
             }
             Some(n) if n < min || n > max => {
-                self.problem(row, column, format!("{n} is out of range ({min} to {max})"));
+                self.problem(
+                    row,
+                    key,
+                    "import_out_of_range",
+                    vec![
+                        ("value", n.to_string()),
+                        ("min", min.to_string()),
+                        ("max", max.to_string()),
+                    ],
+                );
                 None
             }
             Some(n) => Some(n),
         }
     }
 
-    /// A text that is an id: at most 128 bytes.
-    fn id(&mut self, row: u32, column: &str, v: Option<String>) -> Option<String> {
+    /// A text that is an id of a store, product or plan: at most 128 bytes.
+    fn id(&mut self, row: u32, key: &str, v: Option<String>) -> Option<String> {
         let v = v?;
         if v.len() > 128 {
-            self.problem(row, column, "longer than 128 bytes");
+            self.problem(row, key, "import_too_long", vec![("limit", "128".into())]);
             return None;
         }
         Some(v)
+    }
+
+    /// A required code of a person, territory or team, as the people pages take it.
+    fn code(&mut self, row: u32, cells: &[Raw], key: &str) -> Option<String> {
+        let v = self.required(row, cells, key)?;
+        match crate::people::check_id(&v) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                self.problem(row, key, "import_bad_id", vec![("value", v)]);
+                None
+            }
+        }
+    }
+
+    /// An optional code (blank is none; `Some(None)`), `None` when it is not one.
+    fn optional_code(&mut self, row: u32, cells: &[Raw], key: &str) -> Option<Option<String>> {
+        match self.text(cells, key) {
+            None => Some(None),
+            Some(v) => match crate::people::check_id(&v) {
+                Ok(v) => Some(Some(v)),
+                Err(_) => {
+                    self.problem(row, key, "import_bad_id", vec![("value", v)]);
+                    None
+                }
+            },
+        }
+    }
+
+    fn name(&mut self, row: u32, cells: &[Raw], key: &str) -> Option<String> {
+        let v = self.required(row, cells, key)?;
+        match crate::people::check_name(&v) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                self.problem(row, key, "import_too_long", vec![("limit", "200".into())]);
+                None
+            }
+        }
+    }
+
+    fn phone(&mut self, row: u32, cells: &[Raw], key: &str) -> Option<Option<String>> {
+        let v = self.text(cells, key);
+        match crate::people::check_phone(v.as_deref()) {
+            Ok(p) => Some(p),
+            Err(_) => {
+                self.problem(
+                    row,
+                    key,
+                    "import_bad_phone",
+                    vec![("value", v.unwrap_or_default())],
+                );
+                None
+            }
+        }
+    }
+
+    /// A duplicate of a key value within the file: a problem naming the first row.
+    fn unique(&mut self, row: u32, key: &str, value: &str, seen: &mut HashMap<String, u32>) -> bool {
+        if let Some(first) = seen.get(value) {
+            let first = *first;
+            self.problem(
+                row,
+                key,
+                "import_duplicate",
+                vec![("value", value.to_string()), ("first_row", first.to_string())],
+            );
+            false
+        } else {
+            seen.insert(value.to_string(), row);
+            true
+        }
     }
 }
 
 fn show(r: &Raw) -> String {
     match r {
-        Raw::Empty => "blank".into(),
-        Raw::Text(s) | Raw::Date(s) => format!("{s:?}"),
+        Raw::Empty => String::new(),
+        Raw::Text(s) | Raw::Date(s) => s.clone(),
         Raw::Number(n) => n.to_string(),
         Raw::Bool(b) => b.to_string(),
     }
 }
 
-/// Header → column positions; problems for missing and unknown columns.
-fn header(grid: &Grid, problems: &mut Vec<CellProblem>) -> Option<HashMap<String, usize>> {
-    let (required, optional) = grid.kind.columns();
+/// The sheet's header: where each column is, whether it reads Chinese, and problems for
+/// unknown, repeated and missing columns.
+fn header<'a>(grid: &'a Grid, problems: &'a mut Vec<CellProblem>) -> Option<Sheet<'a>> {
+    let kind = grid.kind;
+    let mut sheet = Sheet {
+        name: &grid.sheet,
+        kind,
+        zh: grid.zh,
+        columns: HashMap::new(),
+        problems,
+    };
     let Some((row, cells)) = grid.rows.first() else {
-        problems.push(CellProblem {
-            sheet: grid.sheet.clone(),
-            row: 1,
-            column: String::new(),
-            message: "the sheet is empty (row 1 must be the header)".into(),
-        });
+        sheet.problem(1, "", "import_sheet_empty", vec![]);
         return None;
     };
-    let mut columns = HashMap::new();
     let mut ok = true;
+    let mut found = Vec::new();
     for (i, c) in cells.iter().enumerate() {
-        let name = match c {
+        let text = match c {
             Raw::Empty => continue,
-            Raw::Text(s) => s.trim().to_lowercase(),
             other => show(other),
         };
-        let problem = if !required.contains(&name.as_str()) && !optional.contains(&name.as_str()) {
-            Some(format!(
-                "unknown column {name:?} (expected {})",
-                required
-                    .iter()
-                    .chain(optional)
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-        } else if columns.insert(name.clone(), i).is_some() {
-            Some("column appears twice".to_string())
-        } else {
-            None
-        };
-        if let Some(message) = problem {
-            ok = false;
-            problems.push(CellProblem {
-                sheet: grid.sheet.clone(),
-                row: *row,
-                column: name,
-                message,
-            });
+        let column = kind.column(&text);
+        if column.is_some_and(|c| c.zh == text.trim()) {
+            sheet.zh = true;
+        }
+        found.push((i, text, column));
+    }
+    for (i, text, column) in found {
+        match column {
+            None => {
+                ok = false;
+                let expected: Vec<&str> = kind.columns().iter().map(|c| c.header(sheet.zh)).collect();
+                let problem = CellProblem {
+                    sheet: grid.sheet.clone(),
+                    row: *row,
+                    column: text.clone(),
+                    code: "import_unknown_column",
+                    params: vec![
+                        ("column", text),
+                        ("expected", expected.join(if sheet.zh { "、" } else { ", " })),
+                    ],
+                };
+                sheet.problems.push(problem);
+            }
+            Some(c) if sheet.columns.contains_key(c.key) => {
+                ok = false;
+                sheet.columns.insert(c.key, (i, text.clone()));
+                sheet.problem(*row, c.key, "import_column_twice", vec![("column", text)]);
+            }
+            Some(c) => {
+                sheet.columns.insert(c.key, (i, text));
+            }
         }
     }
-    for r in required {
-        if !columns.contains_key(*r) {
+    for c in kind.columns().iter().filter(|c| c.required) {
+        if !sheet.columns.contains_key(c.key) {
             ok = false;
-            problems.push(CellProblem {
-                sheet: grid.sheet.clone(),
-                row: *row,
-                column: (*r).to_string(),
-                message: "required column is missing from the header".into(),
-            });
+            let label = c.header(sheet.zh).to_string();
+            sheet.problem(*row, c.key, "import_column_missing", vec![("column", label)]);
         }
     }
-    ok.then_some(columns)
+    ok.then_some(sheet)
 }
 
-/// Where a record came from, to name the row of a problem the core finds.
-type Origins = HashMap<ImportKind, Vec<(String, u32)>>;
+/// Where a record came from (by its list in the reference data: `users`, `stores`, ...), to
+/// name the row of a problem the core's validation finds.
+type Origins = HashMap<&'static str, Vec<(String, u32)>>;
 
 fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportReport, ImportError> {
-    let existing = store
-        .reference_data()
-        .map_err(|e| ImportError::Storage(e.to_string()))?;
+    let storage = |e: &dyn std::fmt::Display| ImportError::Storage(e.to_string());
+    let existing = store.reference_data().map_err(|e| storage(&e))?;
+    let teams = crate::people::teams(store).map_err(|e| storage(&e))?;
     let known = Known {
-        territories: existing
-            .users
+        territories: crate::people::territories(store)
+            .map_err(|e| storage(&e))?
+            .into_iter()
+            .map(|t| t.code)
+            .collect(),
+        teams: teams
             .iter()
-            .filter_map(|u| u.territory.clone())
-            .chain(existing.stores.iter().map(|s| s.territory.clone()))
+            .map(|t| (t.code.clone(), t.supervisor_id.clone()))
+            .collect(),
+        team_of_supervisor: teams
+            .iter()
+            .map(|t| (t.supervisor_id.clone(), t.code.clone()))
             .collect(),
         store_codes: existing
             .stores
@@ -1201,34 +1297,184 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
 
     let mut problems = Vec::new();
     let mut data = ReferenceData::default();
+    let mut change = StructureChange::default();
+    let mut report = ImportReport::default();
     let mut origins: Origins = HashMap::new();
-    // Stores before plans: a plan may name a store of the same file.
+    // Territories, supervisors and teams before the reps, stores and plans that name them.
     let mut ordered: Vec<&Grid> = grids.iter().collect();
-    ordered.sort_by_key(|g| match g.kind {
-        ImportKind::Stores => 0,
-        ImportKind::Products => 1,
-        ImportKind::Plans => 2,
-    });
+    ordered.sort_by_key(|g| g.kind);
+    let mut file_territories: HashMap<String, u32> = HashMap::new();
+    let mut file_users: HashMap<String, u32> = HashMap::new();
+    let mut file_roles: HashMap<String, Role> = HashMap::new();
+    let mut file_teams: HashMap<String, u32> = HashMap::new();
+    // team code -> supervisor; supervisor -> first row leading a team
+    let mut file_team_supervisor: HashMap<String, String> = HashMap::new();
+    let mut file_leaders: HashMap<String, u32> = HashMap::new();
+    // team code -> (sheet, row, supervisor column's header), for problems found after the sheets
+    let mut team_rows: HashMap<String, (String, u32, String)> = HashMap::new();
     let mut file_codes: HashMap<String, (String, u32)> = HashMap::new();
     let mut file_store_ids: HashMap<String, u32> = HashMap::new();
     let mut file_skus: HashMap<String, u32> = HashMap::new();
     let mut file_product_ids: HashMap<String, u32> = HashMap::new();
     let mut file_plan_ids: HashMap<String, u32> = HashMap::new();
     for grid in ordered {
-        let Some(columns) = header(grid, &mut problems) else {
+        let Some(mut sheet) = header(grid, &mut problems) else {
             continue;
-        };
-        let mut sheet = Sheet {
-            name: &grid.sheet,
-            columns,
-            problems: &mut problems,
         };
         for (row, cells) in grid.rows.iter().skip(1) {
             let row = *row;
             if cells.iter().all(|c| *c == Raw::Empty) {
                 continue;
             }
+            let territory_known = |t: &str| known.territories.contains(t) || file_territories.contains_key(t);
             match grid.kind {
+                ImportKind::Territories => {
+                    let code = sheet.code(row, cells, "code");
+                    let name = sheet.name(row, cells, "name");
+                    let fresh = match &code {
+                        Some(c) => sheet.unique(row, "code", c, &mut file_territories),
+                        None => false,
+                    };
+                    if let (Some(code), Some(name), true) = (code, name, fresh) {
+                        change.territories.push((code, name));
+                        report.territories += 1;
+                    }
+                }
+                ImportKind::Supervisors | ImportKind::Reps => {
+                    let rep = grid.kind == ImportKind::Reps;
+                    let id = sheet.code(row, cells, "id");
+                    let name = sheet.name(row, cells, "name");
+                    let phone = sheet.phone(row, cells, "phone");
+                    let territory = if rep {
+                        sheet.code(row, cells, "territory").map(Some)
+                    } else {
+                        sheet.optional_code(row, cells, "territory")
+                    };
+                    if let Some(Some(t)) = &territory
+                        && !territory_known(t)
+                    {
+                        let value = t.clone();
+                        sheet.problem(
+                            row,
+                            "territory",
+                            "import_unknown_territory",
+                            vec![("value", value)],
+                        );
+                    }
+                    let fresh = match &id {
+                        Some(id) => sheet.unique(row, "id", id, &mut file_users),
+                        None => false,
+                    };
+                    let mut supervisor_id = Some(None);
+                    if rep {
+                        if let Some(id) = &id
+                            && known.user_roles.get(id) == Some(&Role::Supervisor)
+                            && let Some(team) = known.team_of_supervisor.get(id)
+                            && file_team_supervisor.get(team).is_none_or(|s| s == id)
+                        {
+                            let (value, team) = (id.clone(), team.clone());
+                            sheet.problem(
+                                row,
+                                "id",
+                                "import_leads_team",
+                                vec![("value", value), ("team", team)],
+                            );
+                        }
+                        supervisor_id = match sheet.optional_code(row, cells, "team") {
+                            None => None,
+                            Some(None) => Some(None),
+                            Some(Some(team)) => match file_team_supervisor
+                                .get(&team)
+                                .or_else(|| known.teams.get(&team))
+                            {
+                                Some(sup) => Some(Some(sup.clone())),
+                                None => {
+                                    sheet.problem(row, "team", "import_unknown_team", vec![("value", team)]);
+                                    None
+                                }
+                            },
+                        };
+                    }
+                    if let (Some(id), Some(name), Some(phone), Some(territory), Some(supervisor_id), true) =
+                        (id, name, phone, territory, supervisor_id, fresh)
+                    {
+                        let role = if rep { Role::Rep } else { Role::Supervisor };
+                        file_roles.insert(id.clone(), role);
+                        change.phones.push((id.clone(), phone));
+                        data.users.push(User {
+                            id,
+                            name,
+                            role,
+                            territory,
+                            supervisor_id,
+                        });
+                        origins
+                            .entry("users")
+                            .or_default()
+                            .push((grid.sheet.clone(), row));
+                        if rep {
+                            report.reps += 1;
+                        } else {
+                            report.supervisors += 1;
+                        }
+                    }
+                }
+                ImportKind::Teams => {
+                    let code = sheet.code(row, cells, "code");
+                    let name = sheet.name(row, cells, "name");
+                    let supervisor = sheet.code(row, cells, "supervisor_id");
+                    if let Some(s) = &supervisor {
+                        let role = file_roles.get(s).or_else(|| known.user_roles.get(s));
+                        match role {
+                            Some(Role::Supervisor) => {
+                                if let Some(first) = file_leaders.get(s) {
+                                    let params = vec![("value", s.clone()), ("first_row", first.to_string())];
+                                    sheet.problem(
+                                        row,
+                                        "supervisor_id",
+                                        "import_supervisor_two_teams",
+                                        params,
+                                    );
+                                } else {
+                                    file_leaders.insert(s.clone(), row);
+                                }
+                            }
+                            Some(Role::Rep) => {
+                                let value = s.clone();
+                                sheet.problem(
+                                    row,
+                                    "supervisor_id",
+                                    "import_not_a_supervisor",
+                                    vec![("value", value)],
+                                );
+                            }
+                            None => {
+                                let value = s.clone();
+                                sheet.problem(
+                                    row,
+                                    "supervisor_id",
+                                    "import_unknown_supervisor",
+                                    vec![("value", value)],
+                                );
+                            }
+                        }
+                    }
+                    let fresh = match &code {
+                        Some(c) => sheet.unique(row, "code", c, &mut file_teams),
+                        None => false,
+                    };
+                    if let (Some(code), Some(name), Some(supervisor), true) = (code, name, supervisor, fresh)
+                    {
+                        let column = sheet
+                            .columns
+                            .get("supervisor_id")
+                            .map_or(String::new(), |(_, h)| h.clone());
+                        team_rows.insert(code.clone(), (grid.sheet.clone(), row, column));
+                        file_team_supervisor.insert(code.clone(), supervisor.clone());
+                        change.teams.push((code, name, supervisor));
+                        report.teams += 1;
+                    }
+                }
                 ImportKind::Stores => {
                     let code = sheet.required(row, cells, "code");
                     let code = sheet.id(row, "code", code);
@@ -1240,25 +1486,31 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                     let territory = sheet.required(row, cells, "territory");
                     let territory = sheet.id(row, "territory", territory);
                     if let Some(t) = &territory
-                        && !known.territories.contains(t)
+                        && !territory_known(t)
                     {
+                        let value = t.clone();
                         sheet.problem(
                             row,
                             "territory",
-                            format!("unknown territory {t:?} (not the territory of any user or store)"),
+                            "import_unknown_territory",
+                            vec![("value", value)],
                         );
                     }
-                    let mode = match sheet.text(cells, "geofence_mode").map(|m| m.to_lowercase()) {
+                    let mode = match sheet
+                        .text(cells, "geofence_mode")
+                        .map(|m| m.trim().to_lowercase())
+                    {
                         None => Some(None),
                         Some(m) => match m.as_str() {
-                            "off" => Some(Some(GeofenceMode::Off)),
-                            "flag" => Some(Some(GeofenceMode::Flag)),
-                            "block" => Some(Some(GeofenceMode::Block)),
+                            "off" | "关闭" => Some(Some(GeofenceMode::Off)),
+                            "flag" | "标记" => Some(Some(GeofenceMode::Flag)),
+                            "block" | "禁止" => Some(Some(GeofenceMode::Block)),
                             _ => {
                                 sheet.problem(
                                     row,
                                     "geofence_mode",
-                                    format!("{m:?} is not off, flag or block"),
+                                    "import_bad_geofence_mode",
+                                    vec![("value", m)],
                                 );
                                 None
                             }
@@ -1270,12 +1522,8 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                     if let Some(code) = &code
                         && let Some((_, first)) = file_codes.get(code)
                     {
-                        let first = *first;
-                        sheet.problem(
-                            row,
-                            "code",
-                            format!("duplicate code {code:?} (also on row {first})"),
-                        );
+                        let params = vec![("value", code.clone()), ("first_row", first.to_string())];
+                        sheet.problem(row, "code", "import_duplicate", params);
                         duplicate = true;
                     }
                     let id = id_col.or_else(|| {
@@ -1284,12 +1532,7 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                     });
                     // An id made from a duplicate code is that duplicate again: said once.
                     if let Some(id) = id.as_ref().filter(|_| !duplicate) {
-                        if let Some(first) = file_store_ids.get(id) {
-                            let first = *first;
-                            sheet.problem(row, "id", format!("duplicate id {id:?} (also on row {first})"));
-                        } else {
-                            file_store_ids.insert(id.clone(), row);
-                        }
+                        sheet.unique(row, "id", id, &mut file_store_ids);
                     }
                     if let (Some(code), Some(id)) = (&code, &id) {
                         file_codes.entry(code.clone()).or_insert((id.clone(), row));
@@ -1311,7 +1554,7 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                             geofence_mode,
                         });
                         origins
-                            .entry(ImportKind::Stores)
+                            .entry("stores")
                             .or_default()
                             .push((grid.sheet.clone(), row));
                     }
@@ -1325,14 +1568,15 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                         Raw::Empty => Some(false),
                         Raw::Bool(b) => Some(b),
                         Raw::Number(n) if n == 0.0 || n == 1.0 => Some(n == 1.0),
-                        other => match show(&other).trim_matches('"').to_lowercase().as_str() {
+                        other => match show(&other).trim().to_lowercase().as_str() {
                             "true" | "yes" | "y" | "1" | "是" => Some(true),
                             "false" | "no" | "n" | "0" | "否" => Some(false),
                             _ => {
                                 sheet.problem(
                                     row,
                                     "is_competitor",
-                                    format!("{} is not true or false", show(&other)),
+                                    "import_not_yes_no",
+                                    vec![("value", show(&other))],
                                 );
                                 None
                             }
@@ -1344,13 +1588,19 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                         Some(Some(yuan)) => {
                             let cents = yuan * 100.0;
                             if yuan < 0.0 {
-                                sheet.problem(row, "reference_price", "negative price");
+                                sheet.problem(
+                                    row,
+                                    "reference_price",
+                                    "import_negative_price",
+                                    vec![("value", yuan.to_string())],
+                                );
                                 None
                             } else if (cents - cents.round()).abs() > 1e-6 || cents > 1e15 {
                                 sheet.problem(
                                     row,
                                     "reference_price",
-                                    format!("{yuan} has more than 2 decimals"),
+                                    "import_price_decimals",
+                                    vec![("value", yuan.to_string())],
                                 );
                                 None
                             } else {
@@ -1360,27 +1610,16 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                     };
                     let id_col = sheet.text(cells, "id");
                     let id_col = sheet.id(row, "id", id_col);
-                    let mut duplicate = false;
-                    if let Some(sku) = &sku {
-                        if let Some(first) = file_skus.get(sku) {
-                            let first = *first;
-                            sheet.problem(row, "sku", format!("duplicate sku {sku:?} (also on row {first})"));
-                            duplicate = true;
-                        } else {
-                            file_skus.insert(sku.clone(), row);
-                        }
-                    }
+                    let duplicate = match &sku {
+                        Some(sku) => !sheet.unique(row, "sku", sku, &mut file_skus),
+                        None => false,
+                    };
                     let id = id_col.or_else(|| {
                         sku.as_ref()
                             .map(|s| known.product_skus.get(s).cloned().unwrap_or_else(|| s.clone()))
                     });
                     if let Some(id) = id.as_ref().filter(|_| !duplicate) {
-                        if let Some(first) = file_product_ids.get(id) {
-                            let first = *first;
-                            sheet.problem(row, "id", format!("duplicate id {id:?} (also on row {first})"));
-                        } else {
-                            file_product_ids.insert(id.clone(), row);
-                        }
+                        sheet.unique(row, "id", id, &mut file_product_ids);
                     }
                     if let (Some(id), Some(sku), Some(name), Some(brand), Some(is_competitor), Some(price)) =
                         (id, sku, name, brand, is_competitor, price)
@@ -1394,7 +1633,7 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                             reference_price_cents: price,
                         });
                         origins
-                            .entry(ImportKind::Products)
+                            .entry("products")
                             .or_default()
                             .push((grid.sheet.clone(), row));
                     }
@@ -1402,12 +1641,22 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                 ImportKind::Plans => {
                     let rep_id = sheet.required(row, cells, "rep_id");
                     if let Some(rep) = &rep_id {
-                        match known.user_roles.get(rep) {
+                        match file_roles.get(rep).or_else(|| known.user_roles.get(rep)) {
                             Some(Role::Rep) => {}
                             Some(Role::Supervisor) => {
-                                sheet.problem(row, "rep_id", format!("{rep:?} is a supervisor, not a rep"));
+                                sheet.problem(
+                                    row,
+                                    "rep_id",
+                                    "import_is_supervisor",
+                                    vec![("value", rep.clone())],
+                                );
                             }
-                            None => sheet.problem(row, "rep_id", format!("unknown rep {rep:?}")),
+                            None => sheet.problem(
+                                row,
+                                "rep_id",
+                                "import_unknown_rep",
+                                vec![("value", rep.clone())],
+                            ),
                         }
                     }
                     let store_code = sheet.required(row, cells, "store_code");
@@ -1418,17 +1667,22 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                             .or_else(|| known.store_codes.get(c).cloned())
                     });
                     if let (Some(c), None) = (&store_code, &store_id) {
-                        sheet.problem(row, "store_code", format!("unknown store code {c:?}"));
+                        sheet.problem(
+                            row,
+                            "store_code",
+                            "import_unknown_store_code",
+                            vec![("value", c.clone())],
+                        );
                     }
                     let date = match sheet.raw(cells, "date").clone() {
                         Raw::Empty => {
-                            sheet.problem(row, "date", "date is missing");
+                            sheet.problem(row, "date", "import_value_missing", vec![]);
                             None
                         }
                         Raw::Date(d) => Some(d),
                         Raw::Text(t) if crate::calendar::parse_day(&t).is_some() => Some(t),
                         other => {
-                            sheet.problem(row, "date", format!("{} is not a date YYYY-MM-DD", show(&other)));
+                            sheet.problem(row, "date", "import_not_date", vec![("value", show(&other))]);
                             None
                         }
                     };
@@ -1437,9 +1691,21 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                         match known.templates.get(t) {
                             Some(TemplateKind::StoreCheck) => {}
                             Some(TemplateKind::Inspection) => {
-                                sheet.problem(row, "template_id", format!("{t:?} is an inspection template"));
+                                sheet.problem(
+                                    row,
+                                    "template_id",
+                                    "import_inspection_template",
+                                    vec![("value", t.clone())],
+                                );
                             }
-                            None => sheet.problem(row, "template_id", format!("unknown template {t:?}")),
+                            None => {
+                                sheet.problem(
+                                    row,
+                                    "template_id",
+                                    "import_unknown_template",
+                                    vec![("value", t.clone())],
+                                );
+                            }
                         }
                     }
                     let sequence = match sheet.number(row, cells, "sequence") {
@@ -1449,7 +1715,12 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                             Some(n as u32)
                         }
                         Some(Some(n)) => {
-                            sheet.problem(row, "sequence", format!("{n} is not a whole number 0 or more"));
+                            sheet.problem(
+                                row,
+                                "sequence",
+                                "import_not_whole",
+                                vec![("value", n.to_string())],
+                            );
                             None
                         }
                     };
@@ -1462,14 +1733,8 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                         });
                     if let Some(id) = &id {
                         if let Some(first) = file_plan_ids.get(id) {
-                            let first = *first;
-                            sheet.problem(
-                                row,
-                                "id",
-                                format!(
-                                    "duplicate plan {id:?} (also on row {first}; one per rep, day and store)"
-                                ),
-                            );
+                            let params = vec![("value", id.clone()), ("first_row", first.to_string())];
+                            sheet.problem(row, "id", "import_duplicate_plan", params);
                         } else {
                             file_plan_ids.insert(id.clone(), row);
                         }
@@ -1492,7 +1757,7 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                             sequence,
                         });
                         origins
-                            .entry(ImportKind::Plans)
+                            .entry("plans")
                             .or_default()
                             .push((grid.sheet.clone(), row));
                     }
@@ -1500,15 +1765,55 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
             }
         }
     }
+    // A team given another supervisor takes its reps along, as on the people pages (those the
+    // Reps sheet lists go where it says). A supervisor leads one team, so their reps come with
+    // them; when both teams have reps that would merge two teams, which is refused unless the
+    // file gives the supervisor's old team someone else.
+    for (code, _, new_sup) in &change.teams {
+        let Some((sheet, row, column)) = team_rows.get(code) else {
+            continue;
+        };
+        let takes_over = known.teams.get(code).is_some_and(|old| old != new_sup);
+        // Only a merge is refused: a supervisor named on a new team code takes their reps to it.
+        if let Some(other) = known
+            .team_of_supervisor
+            .get(new_sup)
+            .filter(|o| *o != code && takes_over)
+        {
+            let reassigned = file_team_supervisor.get(other).is_some_and(|s| s != new_sup);
+            let stranded = existing.users.iter().any(|u| {
+                u.role == Role::Rep
+                    && u.supervisor_id.as_deref() == Some(new_sup.as_str())
+                    && !file_users.contains_key(&u.id)
+            });
+            if stranded && !reassigned {
+                problems.push(CellProblem {
+                    sheet: sheet.clone(),
+                    row: *row,
+                    column: column.clone(),
+                    code: "import_supervisor_busy",
+                    params: vec![("value", new_sup.clone()), ("team", other.clone())],
+                });
+            }
+        }
+        if let Some(old_sup) = known.teams.get(code).filter(|s| *s != new_sup) {
+            for u in existing.users.iter().filter(|u| {
+                u.supervisor_id.as_deref() == Some(old_sup.as_str()) && !file_users.contains_key(&u.id)
+            }) {
+                let mut moved = u.clone();
+                moved.supervisor_id = Some(new_sup.clone());
+                data.users.push(moved);
+                origins.entry("users").or_default().push((sheet.clone(), *row));
+            }
+        }
+    }
     if !problems.is_empty() {
         return Err(ImportError::Refused(problems));
     }
-    let report = ImportReport {
-        stores: data.stores.len() as u32,
-        products: data.products.len() as u32,
-        plans: data.plans.len() as u32,
-    };
-    match store.load_reference(&data, now_ms) {
+    report.stores = data.stores.len() as u32;
+    report.products = data.products.len() as u32;
+    report.plans = data.plans.len() as u32;
+    match crate::people::apply(store, &change, &data, now_ms) {
         Ok(_) => Ok(report),
         Err(AdminError::BadReference(message)) => Err(ImportError::Refused(vec![locate(&message, &origins)])),
         Err(e) => Err(ImportError::Storage(e.to_string())),
@@ -1517,18 +1822,21 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
 
 /// A problem the core's validation found (`stores[3] (code "X"): reason`), on its row.
 fn locate(message: &str, origins: &Origins) -> CellProblem {
-    let found = ImportKind::ALL.into_iter().find_map(|k| {
-        let rest = message.strip_prefix(k.as_str())?.strip_prefix('[')?;
-        let (index, _) = rest.split_once(']')?;
-        let index: usize = index.parse().ok()?;
-        origins.get(&k)?.get(index).cloned()
-    });
+    let found = ["users", "stores", "products", "plans"]
+        .into_iter()
+        .find_map(|k| {
+            let rest = message.strip_prefix(k)?.strip_prefix('[')?;
+            let (index, _) = rest.split_once(']')?;
+            let index: usize = index.parse().ok()?;
+            origins.get(k)?.get(index).cloned()
+        });
     let (sheet, row) = found.unwrap_or_default();
     CellProblem {
         sheet,
         row,
         column: String::new(),
-        message: message.to_string(),
+        code: "import_invalid_record",
+        params: vec![("detail", message.to_string())],
     }
 }
 
@@ -1609,6 +1917,29 @@ mod tests {
             "Sheet Stores: cell XFD1048576 is beyond what an import reads (rows 1 to 100001, \
              columns A to BL). Delete it, or split the file."
         );
+    }
+
+    #[test]
+    fn every_problem_code_the_import_raises_has_words_in_both_languages() {
+        use crate::i18n::{Lang, MESSAGES};
+        let source = include_str!("import.rs");
+        let mut codes: Vec<&str> = source
+            .split('"')
+            .filter(|s| {
+                s.len() > 7
+                    && s.starts_with("import_")
+                    && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+            })
+            .collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert!(codes.len() > 30, "{codes:?}");
+        for code in codes {
+            assert!(MESSAGES.iter().any(|(k, _, _)| *k == code), "{code} has no words");
+            for lang in [Lang::En, Lang::Zh] {
+                assert!(!lang.message(code, &[]).contains(code), "{code}");
+            }
+        }
     }
 
     #[test]

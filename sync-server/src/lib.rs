@@ -26,11 +26,13 @@ mod listen;
 pub mod messages;
 mod metrics;
 mod password;
+pub mod people;
 mod photos;
 mod pull;
 pub mod queue;
 pub mod scope;
 mod store;
+mod structure;
 pub mod values;
 pub mod web;
 

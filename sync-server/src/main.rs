@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use fieldproof_server::export::{ExportFilter, ExportKind};
-use fieldproof_server::import::{ImportKind, import_csv, import_file};
+use fieldproof_server::import::{ImportKind, import_file};
 use fieldproof_server::{AdminError, Calendar, Config, Limits, Store, now_ms};
 
 #[derive(Parser)]
@@ -163,11 +163,13 @@ enum AdminCommand {
         #[command(flatten)]
         filter: FilterArgs,
     },
-    /// Import stores, products and plans from XLSX (sheets Stores/Products/Plans) or CSV:
-    /// validated as a whole, all or nothing; a bad file is refused with every problem listed.
+    /// Import territories, supervisors, teams, reps, stores, products and plans from XLSX (one
+    /// sheet per kind, named in English or Chinese) or CSV: validated as a whole, all or
+    /// nothing; a bad file is refused with every problem listed.
     Import {
         file: PathBuf,
-        /// For a CSV whose name does not say: stores, products or plans.
+        /// What a CSV holds (a workbook's sheet names say it): territories, supervisors, teams,
+        /// reps, stores, products or plans.
         #[arg(long)]
         kind: Option<String>,
     },
@@ -373,16 +375,17 @@ fn admin(
             // Within the import's file limit: never a whole huge file (or device) in memory.
             let bytes = fieldproof_server::import::read_file(&file, &store.limits().import)
                 .map_err(|e| AdminError::Invalid(e.to_string()))?;
-            let report = match kind {
-                Some(k) => {
-                    let kind = ImportKind::parse(&k).ok_or_else(|| {
-                        AdminError::Invalid(format!("unknown kind {k:?} (stores, products, plans)"))
-                    })?;
-                    import_csv(&store, kind, &bytes, now_ms())
-                }
-                None => import_file(&store, &file.to_string_lossy(), &bytes, now_ms()),
-            }
-            .map_err(|e| AdminError::Invalid(e.to_string()))?;
+            let kind = kind
+                .map(|k| {
+                    ImportKind::parse(&k).ok_or_else(|| {
+                        AdminError::Invalid(format!(
+                            "unknown kind {k:?} (territories, supervisors, teams, reps, stores, products, plans)"
+                        ))
+                    })
+                })
+                .transpose()?;
+            let report = import_file(&store, &file.to_string_lossy(), &bytes, kind, now_ms())
+                .map_err(|e| AdminError::Invalid(e.to_string()))?;
             json(&report)
         }
         AdminCommand::Exceptions { open, limit } => json(&store.exceptions(open, limit)?),

@@ -102,6 +102,8 @@ pub enum AdminError {
     UnknownUser(String),
     #[error("unknown device {0:?}")]
     UnknownDevice(String),
+    #[error("user {0:?} is deactivated")]
+    DeactivatedUser(String),
     #[error("database: {0}")]
     Db(#[from] crate::db::DbError),
     #[error("database: {0}")]
@@ -351,6 +353,17 @@ impl Store {
     /// changed record appends a change-feed row; an unchanged one does not, so reloading the
     /// same file sends phones nothing.
     pub fn load_reference(&self, data: &ReferenceData, now_ms: i64) -> Result<LoadReport, AdminError> {
+        self.validate_reference(data)?;
+        let mut w = self.writer();
+        let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let report = write_reference(&tx, data, now_ms)?;
+        tx.commit()?;
+        Ok(report)
+    }
+
+    /// The core's own validation of `data` against what the server holds: `Ok` means a phone
+    /// will accept it. Run before [`write_reference`], outside the write lock.
+    pub(crate) fn validate_reference(&self, data: &ReferenceData) -> Result<(), AdminError> {
         let existing = self.reference_data()?;
         // The core validates against its own database; a scratch in-memory core holding what
         // the server has makes "valid on the server" mean exactly "a phone will accept it".
@@ -366,128 +379,7 @@ impl Store {
             other => AdminError::BadReference(other.to_string()),
         })?;
         drop(scratch);
-
-        let mut w = self.writer();
-        let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut report = LoadReport {
-            users: data.users.len() as u32,
-            stores: data.stores.len() as u32,
-            products: data.products.len() as u32,
-            templates: data.templates.len() as u32,
-            plans: data.plans.len() as u32,
-            changes: 0,
-        };
-        // Supervisors first: a phone validates each pulled page on its own, and a rep's
-        // supervisor must already be there.
-        let mut users: Vec<&User> = data.users.iter().collect();
-        users.sort_by_key(|u| u.role != Role::Supervisor);
-        for u in users {
-            let body = serde_json::to_string(u).map_err(ApiError::from)?;
-            if body_unchanged(&tx, "users", &u.id, &body)? {
-                continue;
-            }
-            tx.execute(
-                "INSERT INTO users (id, role, territory, supervisor_id, body) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (id) DO UPDATE SET role = excluded.role, territory = excluded.territory,
-                   supervisor_id = excluded.supervisor_id, body = excluded.body",
-                params![u.id, role_str(u.role), u.territory, u.supervisor_id, body],
-            )?;
-            append_change(&tx, "user", &u.id, Some(&u.id), None, &body, now_ms)?;
-            report.changes += 1;
-        }
-        for s in &data.stores {
-            let body = serde_json::to_string(s).map_err(ApiError::from)?;
-            if body_unchanged(&tx, "stores", &s.id, &body)? {
-                continue;
-            }
-            tx.execute(
-                "INSERT INTO stores (id, territory, body) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (id) DO UPDATE SET territory = excluded.territory, body = excluded.body",
-                params![s.id, s.territory, body],
-            )?;
-            append_change(&tx, "store", &s.id, None, Some(&s.territory), &body, now_ms)?;
-            report.changes += 1;
-        }
-        for p in &data.products {
-            let body = serde_json::to_string(p).map_err(ApiError::from)?;
-            if body_unchanged(&tx, "products", &p.id, &body)? {
-                continue;
-            }
-            tx.execute(
-                "INSERT INTO products (id, body) VALUES (?1, ?2)
-                 ON CONFLICT (id) DO UPDATE SET body = excluded.body",
-                params![p.id, body],
-            )?;
-            append_change(&tx, "product", &p.id, None, None, &body, now_ms)?;
-            report.changes += 1;
-        }
-        for t in &data.templates {
-            let body = serde_json::to_string(t).map_err(ApiError::from)?;
-            // Validation refused a different body for a published version: present = same.
-            let n = tx.execute(
-                "INSERT INTO templates (id, version, body) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-                params![t.id, t.version, body],
-            )?;
-            if n == 1 {
-                append_change(&tx, "template", &t.id, None, None, &body, now_ms)?;
-                report.changes += 1;
-            }
-        }
-        for p in &data.plans {
-            let body = serde_json::to_string(p).map_err(ApiError::from)?;
-            if body_unchanged(&tx, "plans", &p.id, &body)? {
-                continue;
-            }
-            // A plan may send a rep outside their territory. The phone validates the plan
-            // against its stores, so the store goes down the feed again just before the plan,
-            // where this rep (and their supervisor) will see it.
-            let store: Option<(String, String)> = tx
-                .query_row(
-                    "SELECT s.territory, s.body FROM stores s WHERE s.id = ?1",
-                    [&p.store_id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            let rep_territory: Option<String> = tx
-                .query_row("SELECT territory FROM users WHERE id = ?1", [&p.rep_id], |r| {
-                    r.get(0)
-                })
-                .optional()?
-                .flatten();
-            if let Some((territory, store_body)) = store
-                && rep_territory.as_deref() != Some(territory.as_str())
-            {
-                append_change(
-                    &tx,
-                    "store",
-                    &p.store_id,
-                    None,
-                    Some(&territory),
-                    &store_body,
-                    now_ms,
-                )?;
-                report.changes += 1;
-            }
-            tx.execute(
-                "INSERT INTO plans (id, rep_id, store_id, body) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (id) DO UPDATE SET rep_id = excluded.rep_id, store_id = excluded.store_id,
-                   body = excluded.body",
-                params![p.id, p.rep_id, p.store_id, body],
-            )?;
-            append_change(&tx, "plan", &p.id, Some(&p.rep_id), None, &body, now_ms)?;
-            report.changes += 1;
-        }
-        tx.commit()?;
-        tracing::info!(
-            users = report.users,
-            stores = report.stores,
-            products = report.products,
-            templates = report.templates,
-            plans = report.plans,
-            changes = report.changes,
-            "reference data loaded"
-        );
-        Ok(report)
+        Ok(())
     }
 
     /// The same from the JSON document (`tests/fixtures/reference.json` format).
@@ -533,12 +425,16 @@ impl Store {
         }
         let code = crate::auth::new_enrol_code()?;
         let w = self.writer();
-        let known: Option<i64> = w
+        let known: Option<Option<i64>> = w
             .conn
-            .query_row("SELECT 1 FROM users WHERE id = ?1", [user_id], |r| r.get(0))
+            .query_row("SELECT deactivated_ms FROM users WHERE id = ?1", [user_id], |r| {
+                r.get(0)
+            })
             .optional()?;
-        if known.is_none() {
-            return Err(AdminError::UnknownUser(user_id.to_string()));
+        match known {
+            None => return Err(AdminError::UnknownUser(user_id.to_string())),
+            Some(Some(_)) => return Err(AdminError::DeactivatedUser(user_id.to_string())),
+            Some(None) => {}
         }
         w.conn.execute(
             "INSERT INTO enrol_codes (code_sha256, user_id, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4)",
@@ -557,10 +453,7 @@ impl Store {
     /// key shows as revoked when its photos are verified.
     pub fn revoke_device(&self, device_id: &str, now_ms: i64) -> Result<(), AdminError> {
         let w = self.writer();
-        let n = w.conn.execute(
-            "UPDATE devices SET revoked_ms = coalesce(revoked_ms, ?1) WHERE device_id = ?2",
-            params![now_ms, device_id],
-        )?;
+        let n = revoke(&w.conn, device_id, now_ms)?;
         if n == 0 {
             return Err(AdminError::UnknownDevice(device_id.to_string()));
         }
@@ -717,6 +610,145 @@ impl Store {
         let r = self.reader()?;
         Ok(team_visit(&r, visit_id)?)
     }
+}
+
+/// Upsert validated reference data in the caller's transaction (one user action, one
+/// transaction: `load-reference`, an import, a change made on the people pages). Each new or
+/// changed record appends a change-feed row; an unchanged one does not. Every territory code
+/// in use gets a territory row and every supervisor a team (`crate::structure`), so the named
+/// structure never lags behind the data.
+pub(crate) fn write_reference(
+    tx: &Transaction<'_>,
+    data: &ReferenceData,
+    now_ms: i64,
+) -> Result<LoadReport, AdminError> {
+    let mut report = LoadReport {
+        users: data.users.len() as u32,
+        stores: data.stores.len() as u32,
+        products: data.products.len() as u32,
+        templates: data.templates.len() as u32,
+        plans: data.plans.len() as u32,
+        changes: 0,
+    };
+    // Supervisors first: a phone validates each pulled page on its own, and a rep's
+    // supervisor must already be there.
+    let mut users: Vec<&User> = data.users.iter().collect();
+    users.sort_by_key(|u| u.role != Role::Supervisor);
+    for u in users {
+        let body = serde_json::to_string(u).map_err(ApiError::from)?;
+        if body_unchanged(tx, "users", &u.id, &body)? {
+            continue;
+        }
+        tx.execute(
+            "INSERT INTO users (id, role, territory, supervisor_id, body) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (id) DO UPDATE SET role = excluded.role, territory = excluded.territory,
+               supervisor_id = excluded.supervisor_id, body = excluded.body",
+            params![u.id, role_str(u.role), u.territory, u.supervisor_id, body],
+        )?;
+        append_change(tx, "user", &u.id, Some(&u.id), None, &body, now_ms)?;
+        report.changes += 1;
+    }
+    crate::structure::ensure_for_users(tx, &data.users, now_ms)?;
+    for s in &data.stores {
+        let body = serde_json::to_string(s).map_err(ApiError::from)?;
+        if body_unchanged(tx, "stores", &s.id, &body)? {
+            continue;
+        }
+        tx.execute(
+            "INSERT INTO stores (id, territory, body) VALUES (?1, ?2, ?3)
+             ON CONFLICT (id) DO UPDATE SET territory = excluded.territory, body = excluded.body",
+            params![s.id, s.territory, body],
+        )?;
+        append_change(tx, "store", &s.id, None, Some(&s.territory), &body, now_ms)?;
+        report.changes += 1;
+    }
+    crate::structure::ensure_territories(tx, data.stores.iter().map(|s| s.territory.as_str()), now_ms)?;
+    for p in &data.products {
+        let body = serde_json::to_string(p).map_err(ApiError::from)?;
+        if body_unchanged(tx, "products", &p.id, &body)? {
+            continue;
+        }
+        tx.execute(
+            "INSERT INTO products (id, body) VALUES (?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+            params![p.id, body],
+        )?;
+        append_change(tx, "product", &p.id, None, None, &body, now_ms)?;
+        report.changes += 1;
+    }
+    for t in &data.templates {
+        let body = serde_json::to_string(t).map_err(ApiError::from)?;
+        // Validation refused a different body for a published version: present = same.
+        let n = tx.execute(
+            "INSERT INTO templates (id, version, body) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            params![t.id, t.version, body],
+        )?;
+        if n == 1 {
+            append_change(tx, "template", &t.id, None, None, &body, now_ms)?;
+            report.changes += 1;
+        }
+    }
+    for p in &data.plans {
+        let body = serde_json::to_string(p).map_err(ApiError::from)?;
+        if body_unchanged(tx, "plans", &p.id, &body)? {
+            continue;
+        }
+        // A plan may send a rep outside their territory. The phone validates the plan
+        // against its stores, so the store goes down the feed again just before the plan,
+        // where this rep (and their supervisor) will see it.
+        let store: Option<(String, String)> = tx
+            .query_row(
+                "SELECT s.territory, s.body FROM stores s WHERE s.id = ?1",
+                [&p.store_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let rep_territory: Option<String> = tx
+            .query_row("SELECT territory FROM users WHERE id = ?1", [&p.rep_id], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .flatten();
+        if let Some((territory, store_body)) = store
+            && rep_territory.as_deref() != Some(territory.as_str())
+        {
+            append_change(
+                tx,
+                "store",
+                &p.store_id,
+                None,
+                Some(&territory),
+                &store_body,
+                now_ms,
+            )?;
+            report.changes += 1;
+        }
+        tx.execute(
+            "INSERT INTO plans (id, rep_id, store_id, body) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (id) DO UPDATE SET rep_id = excluded.rep_id, store_id = excluded.store_id,
+               body = excluded.body",
+            params![p.id, p.rep_id, p.store_id, body],
+        )?;
+        append_change(tx, "plan", &p.id, Some(&p.rep_id), None, &body, now_ms)?;
+        report.changes += 1;
+    }
+    tracing::info!(
+        users = report.users,
+        stores = report.stores,
+        products = report.products,
+        templates = report.templates,
+        plans = report.plans,
+        changes = report.changes,
+        "reference data loaded"
+    );
+    Ok(report)
+}
+
+/// Revoke one device in the caller's transaction (kept revoked at its first revocation time);
+/// the number of devices of that id (0: unknown).
+pub(crate) fn revoke(tx: &Connection, device_id: &str, now_ms: i64) -> rusqlite::Result<usize> {
+    tx.prepare_cached("UPDATE devices SET revoked_ms = coalesce(revoked_ms, ?1) WHERE device_id = ?2")?
+        .execute(params![now_ms, device_id])
 }
 
 pub(crate) fn role_str(r: Role) -> &'static str {

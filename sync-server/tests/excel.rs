@@ -1034,7 +1034,7 @@ fn good_xlsx_imports_and_feeds_the_phones() {
     let store = Store::open(dir.path()).unwrap();
     store.load_reference_json(REFERENCE, now_ms()).unwrap();
     let changes_before = store.stats().unwrap().changes;
-    let report = import_file(&store, "head-office.xlsx", &good_workbook(), now_ms()).unwrap();
+    let report = import_file(&store, "head-office.xlsx", &good_workbook(), None, now_ms()).unwrap();
     assert_eq!((report.stores, report.products, report.plans), (2, 2, 2));
     let data = store.reference_data().unwrap();
     let new = data.stores.iter().find(|s| s.code == "SH-E-004").unwrap();
@@ -1079,7 +1079,7 @@ fn good_xlsx_imports_and_feeds_the_phones() {
 
     // Importing the same file again changes nothing.
     let changes = store.stats().unwrap().changes;
-    import_file(&store, "head-office.xlsx", &good_workbook(), now_ms()).unwrap();
+    import_file(&store, "head-office.xlsx", &good_workbook(), None, now_ms()).unwrap();
     assert_eq!(store.stats().unwrap().changes, changes);
 }
 
@@ -1090,7 +1090,14 @@ fn good_csv_imports() {
     store.load_reference_json(REFERENCE, now_ms()).unwrap();
     let stores = "\u{feff}code,name,address,latitude,longitude,geofence_radius_m,territory\r\n\
                   SH-W-102,\"华联超市（虹桥店, 二楼）\",上海市长宁区,31.2,121.4,100,shanghai-west\r\n";
-    let r = import_file(&store, "stores-2026-11.csv", stores.as_bytes(), now_ms()).unwrap();
+    let r = import_file(
+        &store,
+        "stores-2026-11.csv",
+        stores.as_bytes(),
+        Some(ImportKind::Stores),
+        now_ms(),
+    )
+    .unwrap();
     assert_eq!(r.stores, 1);
     let plans =
         "rep_id,store_code,date,template_id,sequence\nrep-zhao,SH-W-102,2026-11-26,tpl-store-check,2\n";
@@ -1098,9 +1105,15 @@ fn good_csv_imports() {
     assert_eq!(r.plans, 1);
     let products = "sku,name,brand,is_competitor,reference_price\nFP-JUICE,橙汁,Fieldproof Drinks,no,3\n";
     assert_eq!(
-        import_file(&store, "Products.CSV", products.as_bytes(), now_ms())
-            .unwrap()
-            .products,
+        import_file(
+            &store,
+            "Products.CSV",
+            products.as_bytes(),
+            Some(ImportKind::Products),
+            now_ms()
+        )
+        .unwrap()
+        .products,
         1
     );
     let data = store.reference_data().unwrap();
@@ -1226,13 +1239,17 @@ fn bad_xlsx_is_refused_whole_with_every_row_named() {
             ],
         ),
     ]);
-    let Err(ImportError::Refused(problems)) = import_file(&store, "bad.xlsx", &bytes, now_ms()) else {
+    let Err(ImportError::Refused(problems)) = import_file(&store, "bad.xlsx", &bytes, None, now_ms()) else {
         panic!("bad file accepted");
     };
     assert!(has(&problems, "Stores", 3, "code"), "{problems:#?}");
     assert!(has(&problems, "Stores", 4, "latitude"), "{problems:#?}");
     assert!(has(&problems, "Stores", 5, "code"), "{problems:#?}");
-    assert!(problems.iter().any(|p| p.row == 5 && p.message.contains("row 2")));
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.row == 5 && p.params.contains(&("first_row", "2".to_string())))
+    );
     assert!(has(&problems, "Stores", 6, "territory"), "{problems:#?}");
     assert!(has(&problems, "Stores", 7, "latitude"), "{problems:#?}");
     assert!(has(&problems, "Stores", 7, "geofence_mode"), "{problems:#?}");
@@ -1281,7 +1298,7 @@ fn bad_xlsx_is_refused_whole_with_every_row_named() {
             ],
         ],
     )]);
-    let Err(ImportError::Refused(problems)) = import_file(&store, "x.xlsx", &bytes, now_ms()) else {
+    let Err(ImportError::Refused(problems)) = import_file(&store, "x.xlsx", &bytes, None, now_ms()) else {
         panic!("accepted");
     };
     assert_eq!(problems.len(), 1, "{problems:#?}");
@@ -1294,11 +1311,12 @@ fn bad_xlsx_is_refused_whole_with_every_row_named() {
 
     // Missing and unknown header columns.
     let bytes = workbook(&[("Stores", &[&[S("code"), S("nmae")], &[S("X"), S("Y")]])]);
-    let Err(ImportError::Refused(problems)) = import_file(&store, "x.xlsx", &bytes, now_ms()) else {
+    let Err(ImportError::Refused(problems)) = import_file(&store, "x.xlsx", &bytes, None, now_ms()) else {
         panic!("accepted");
     };
     assert!(
-        has(&problems, "Stores", 1, "nmae") && has(&problems, "Stores", 1, "latitude"),
+        // A missing column is named by its header in the sheet's language.
+        has(&problems, "Stores", 1, "nmae") && has(&problems, "Stores", 1, "Latitude"),
         "{problems:#?}"
     );
     assert_eq!(snapshot(&store), before);
@@ -1314,8 +1332,13 @@ fn bad_csv_and_unreadable_files_are_refused() {
                SH-E-021,纬度,200,121.5,100,shanghai-east\n\
                SH-E-020,重复,31.2,121.5,100,shanghai-east\n\
                GZ-001,广州,23.1,113.3,100,guangzhou\n";
-    let Err(ImportError::Refused(problems)) = import_file(&store, "stores.csv", csv.as_bytes(), now_ms())
-    else {
+    let Err(ImportError::Refused(problems)) = import_file(
+        &store,
+        "stores.csv",
+        csv.as_bytes(),
+        Some(ImportKind::Stores),
+        now_ms(),
+    ) else {
         panic!("accepted");
     };
     assert!(has(&problems, "Stores", 3, "code"), "{problems:#?}");
@@ -1335,7 +1358,7 @@ fn bad_csv_and_unreadable_files_are_refused() {
     ] {
         assert!(
             matches!(
-                import_file(&store, name, &bytes, now_ms()),
+                import_file(&store, name, &bytes, None, now_ms()),
                 Err(ImportError::Unreadable(_))
             ),
             "{name}"
@@ -1422,7 +1445,10 @@ fn admin_commands_export_and_import() {
     let o = admin(dir.path(), &["import", good.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let report: Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(report, json!({"stores": 2, "products": 2, "plans": 2}));
+    assert_eq!(
+        report,
+        json!({"territories": 0, "supervisors": 0, "teams": 0, "reps": 0, "stores": 2, "products": 2, "plans": 2})
+    );
 
     let bad = out.path().join("list.csv");
     std::fs::write(

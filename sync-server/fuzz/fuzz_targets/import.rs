@@ -32,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
         ..ImportLimits::default()
     };
     for limits in [small, ImportLimits::default()] {
-        if let Ok(p) = parse_file("fuzz.xlsx", data, &limits) {
+        if let Ok(p) = parse_file("fuzz.xlsx", data, None, &limits) {
             within(&p, &limits);
         }
         if let Ok(p) = parse_csv(ImportKind::Stores, data, &limits) {

@@ -18,7 +18,7 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use crate::error::{ApiError, ApiResult};
 use crate::http::blocking;
-use crate::password::{Verdict, hash_password};
+use crate::password::Verdict;
 use crate::store::{AdminError, Store};
 
 pub const SESSION_COOKIE: &str = "fp_session";
@@ -107,52 +107,27 @@ pub fn create_user(
     password: &str,
     now_ms: i64,
 ) -> Result<String, AdminError> {
-    let role = WebRole::parse(role).ok_or_else(|| {
+    use crate::people::{AccountRole, FirstSignIn, Manager, WebUserInput};
+    let role = AccountRole::parse(role).ok_or_else(|| {
         AdminError::Invalid(format!("unknown role {role:?}: admin, head_office or supervisor"))
     })?;
-    if id.trim().is_empty() || id.len() > 64 || id.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(AdminError::Invalid(
-            "the id must be 1 to 64 characters without spaces".into(),
-        ));
-    }
-    if name.trim().is_empty() || name.len() > 200 {
-        return Err(AdminError::Invalid("the name must be 1 to 200 characters".into()));
-    }
-    if password.chars().count() < 10 {
-        return Err(AdminError::Invalid(
-            "the password must be at least 10 characters".into(),
-        ));
-    }
-    let sup = match role {
-        WebRole::Supervisor => {
-            let sup = supervisor_id.unwrap_or(id);
-            let r = store.reader()?;
-            let found: Option<String> = r
-                .query_row("SELECT role FROM users WHERE id = ?1", [sup], |row| row.get(0))
-                .optional()?;
-            match found.as_deref() {
-                Some("supervisor") => Some(sup.to_string()),
-                Some(_) => {
-                    return Err(AdminError::Invalid(format!(
-                        "reference user {sup:?} is not a supervisor"
-                    )));
-                }
-                None => return Err(AdminError::UnknownUser(sup.to_string())),
-            }
-        }
-        _ => None,
+    let input = WebUserInput {
+        id: id.to_string(),
+        name: name.to_string(),
+        role,
+        supervisor_id: supervisor_id.map(str::to_string),
     };
-    let hash = hash_password(password).map_err(AdminError::Invalid)?;
-    let w = store.writer();
-    w.conn.execute(
-        "INSERT INTO web_users (id, name, role, supervisor_id, password_hash, created_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (id) DO UPDATE SET name = ?2, role = ?3, supervisor_id = ?4, password_hash = ?5",
-        params![id, name, role.as_str(), sup, hash, now_ms],
-    )?;
-    w.conn
-        .execute("DELETE FROM web_sessions WHERE user_id = ?1", [id])?;
-    Ok(format!("web user {id} ({}) saved", role.as_str()))
+    // One implementation: the people pages' own (the CLI acts as an admin, and replaces).
+    crate::people::create_web_user(
+        store,
+        Manager::CLI,
+        &input,
+        &FirstSignIn::Password(password.to_string()),
+        true,
+        now_ms,
+    )
+    .map_err(|e| AdminError::Invalid(e.to_string()))?;
+    Ok(format!("web user {} ({}) saved", input.id.trim(), role.as_str()))
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -320,7 +295,7 @@ fn open_session(conn: &rusqlite::Connection, user_id: &str, now_ms: i64) -> ApiR
 }
 
 /// Longest a sign-in link may live.
-pub const MAX_SIGN_IN_LINK_TTL_MS: i64 = 24 * 3_600_000;
+pub use crate::people::MAX_SIGN_IN_LINK_TTL_MS;
 
 /// A one-time sign-in link for a web user (`admin sign-in-link`): returns the path with its
 /// token, `/app/login/link?token=...`. The token is random, stored hashed, works once and
@@ -332,29 +307,8 @@ pub fn issue_sign_in_link(
     ttl_ms: i64,
     now_ms: i64,
 ) -> Result<String, AdminError> {
-    if !(60_000..=MAX_SIGN_IN_LINK_TTL_MS).contains(&ttl_ms) {
-        return Err(AdminError::Invalid(
-            "a sign-in link lives between 1 minute and 24 hours".into(),
-        ));
-    }
-    let token = random_hex(32)?;
-    let w = store.writer();
-    let known: Option<String> = w
-        .conn
-        .query_row("SELECT id FROM web_users WHERE id = ?1", [user_id], |r| r.get(0))
-        .optional()?;
-    if known.is_none() {
-        return Err(AdminError::Invalid(format!(
-            "unknown web user {user_id:?}: create it with admin create-user first"
-        )));
-    }
-    w.conn
-        .execute("DELETE FROM web_sign_in_links WHERE expires_ms <= ?1", [now_ms])?;
-    w.conn.execute(
-        "INSERT INTO web_sign_in_links (token_sha256, user_id, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4)",
-        params![sha256_hex(&token), user_id, now_ms, now_ms + ttl_ms],
-    )?;
-    Ok(format!("/app/login/link?token={token}"))
+    crate::people::issue_sign_in_link(store, crate::people::Manager::CLI, user_id, ttl_ms, now_ms)
+        .map_err(|e| AdminError::Invalid(e.to_string()))
 }
 
 /// Redeem a sign-in link: marks it used and opens a session, in one transaction, so a link

@@ -197,6 +197,14 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("team_of", "Team of", "督导团队"),
     ("import", "Import", "导入"),
     ("import_file", "File (.xlsx or .csv)", "文件（.xlsx 或 .csv）"),
+    ("import_kind", "A CSV file holds", "CSV 文件的数据类型"),
+    (
+        "import_kind_from_sheets",
+        "(workbook: by sheet names)",
+        "（工作簿：按工作表名称）",
+    ),
+    ("import_template", "Template workbook", "模板工作簿"),
+    ("technical", "Technical details", "技术详情"),
     ("import_done", "Imported.", "导入完成。"),
     (
         "import_refused",

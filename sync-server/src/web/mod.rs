@@ -59,6 +59,7 @@ pub const WEB_ROUTES: &[(&str, &str)] = &[
     ("GET", "/app/export.xlsx"),
     ("GET", "/app/export/{file}"),
     ("POST", "/app/import"),
+    ("GET", "/app/import/template.xlsx"),
 ];
 
 pub fn routes() -> Router<Arc<Store>> {
@@ -78,6 +79,7 @@ pub fn routes() -> Router<Arc<Store>> {
         .route("/app/data", get(data::page))
         .route("/app/export.xlsx", get(data::export_xlsx))
         .route("/app/export/{file}", get(data::export_csv))
+        .route("/app/import/template.xlsx", get(data::import_template))
         // The import handler bounds its own body (size and time); axum's default 2 MB cap on
         // Multipart would refuse uploads long before the import's limit.
         .route(

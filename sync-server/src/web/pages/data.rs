@@ -19,12 +19,13 @@ use serde::Deserialize;
 use crate::error::ApiError;
 use crate::export::{self, ExportFilter, ExportKind};
 use crate::http::blocking;
-use crate::import::{self, ImportError, LimitError};
+use crate::import::{self, ImportError, ImportKind, LimitError};
 use crate::now_ms;
 use crate::store::Store;
 use crate::web::auth::WebUser;
 use crate::web::components::export_links;
 use crate::web::extract::{PageQuery, SignedIn, Viewer};
+use crate::i18n::Lang;
 
 /// Room in an import upload's body, beyond the file itself, for the form's other field and
 /// the multipart boundaries and headers.
@@ -153,7 +154,22 @@ fn data_page(page: &Viewer, user: &WebUser, q: &DataQuery, result: Markup, statu
             form.filters method="post" action="/app/import" enctype="multipart/form-data" id="import-form" {
                 input type="hidden" name="csrf" value=(user.csrf);
                 label { (t("import_file")) " " input type="file" name="file" accept=".xlsx,.csv" required; }
+                label {
+                    (t("import_kind")) " "
+                    select name="kind" {
+                        option value="" { (t("import_kind_from_sheets")) }
+                        @for k in ImportKind::ALL {
+                            option value=(k.as_str()) { (k.sheet_name_in(page.lang == Lang::Zh)) }
+                        }
+                    }
+                }
                 button { (t("import")) }
+            }
+            p {
+                (t("import_template")) ": "
+                a id="import-template-zh" href="/app/import/template.xlsx?lang=zh-CN" { "中文" }
+                " · "
+                a id="import-template-en" href="/app/import/template.xlsx?lang=en" { "English" }
             }
         }
     };
@@ -254,7 +270,7 @@ pub async fn import(State(store): State<Arc<Store>>, who: SignedIn, req: Request
             Ok(m) => m,
             Err(e) => return Err(ctx.bad_request(&e.body_text())),
         };
-        let (mut csrf, mut file) = (String::new(), None);
+        let (mut csrf, mut file, mut kind) = (String::new(), None, None);
         loop {
             match mp.next_field().await {
                 Ok(Some(field)) => {
@@ -263,6 +279,8 @@ pub async fn import(State(store): State<Arc<Store>>, who: SignedIn, req: Request
                     match field.bytes().await {
                         Ok(b) if name == "csrf" => csrf = String::from_utf8_lossy(&b).into_owned(),
                         Ok(b) if name == "file" => file = Some((file_name, b)),
+                        // What a CSV holds, chosen on the form (blank: a workbook's sheet names say).
+                        Ok(b) if name == "kind" => kind = ImportKind::parse(&String::from_utf8_lossy(&b)),
                         Ok(_) => {}
                         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
                         Err(e) => return Err(ctx.bad_request(&e.body_text())),
@@ -273,9 +291,9 @@ pub async fn import(State(store): State<Arc<Store>>, who: SignedIn, req: Request
                 Err(e) => return Err(ctx.bad_request(&e.body_text())),
             }
         }
-        Ok((csrf, file))
+        Ok((csrf, file, kind))
     };
-    let (csrf, file) = match tokio::time::timeout(limits.body_timeout, read).await {
+    let (csrf, file, kind) = match tokio::time::timeout(limits.body_timeout, read).await {
         Ok(Ok(v)) => v,
         Ok(Err(r)) => return r,
         Err(_) => {
@@ -299,16 +317,28 @@ pub async fn import(State(store): State<Arc<Store>>, who: SignedIn, req: Request
     let s = store.clone();
     let result = blocking(move || {
         let _slot = slot;
-        Ok(import::import_file(&s, &name, &bytes, now_ms()))
+        Ok(import::import_file(&s, &name, &bytes, kind, now_ms()))
     })
     .await;
     let t = |k| ctx.t(k);
     let (html, status) = match result {
         Ok(Ok(report)) => (
-            html! {
-                p.ok id="import-result" {
-                    (t("import_done")) " stores " (report.stores) " · products " (report.products) " · plans " (report.plans)
-                }
+            {
+                let zh = ctx.lang == Lang::Zh;
+                let counts: Vec<String> = [
+                    (ImportKind::Territories, report.territories),
+                    (ImportKind::Supervisors, report.supervisors),
+                    (ImportKind::Teams, report.teams),
+                    (ImportKind::Reps, report.reps),
+                    (ImportKind::Stores, report.stores),
+                    (ImportKind::Products, report.products),
+                    (ImportKind::Plans, report.plans),
+                ]
+                .into_iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(k, n)| format!("{} {n}", k.sheet_name_in(zh)))
+                .collect();
+                html! { p.ok id="import-result" { (t("import_done")) " " (counts.join(" · ")) } }
             },
             StatusCode::OK,
         ),
@@ -320,11 +350,11 @@ pub async fn import(State(store): State<Arc<Store>>, who: SignedIn, req: Request
                         thead { tr { th { (t("sheet")) } th { (t("row")) } th { (t("column")) } th { (t("message")) } } }
                         tbody {
                             @for p in &problems {
-                                tr {
+                                tr data-code=(p.code) {
                                     td data-label=(t("sheet")) { (p.sheet) }
                                     td data-label=(t("row")) { (p.row) }
                                     td data-label=(t("column")) { (p.column) }
-                                    td.long data-label=(t("message")) { (p.message) }
+                                    td.long data-label=(t("message")) { (ctx.lang.message(p.code, &p.params)) }
                                 }
                             }
                         }
@@ -346,12 +376,35 @@ pub async fn import(State(store): State<Arc<Store>>, who: SignedIn, req: Request
             },
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
-        Ok(Err(ImportError::Unreadable(m))) => (
-            html! { p.err id="import-result" { (t("import_unreadable")) " " (m) } },
+        Ok(Err(ImportError::Unreadable(u))) => (
+            html! {
+                div.err id="import-result" data-code=(u.code) {
+                    p { (t("import_unreadable")) " " (ctx.lang.message(u.code, &[])) }
+                    details.tech { summary { (t("technical")) } p { (u.detail) } }
+                }
+            },
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         Ok(Err(ImportError::Storage(m))) => return ctx.error(&ApiError::Internal(m)),
         Err(e) => return ctx.error(&e),
     };
     data_page(&ctx, &user, &DataQuery::default(), html, status)
+}
+
+/// `GET /app/import/template.xlsx?lang=zh-CN|en`: the import's template workbook (one sheet per
+/// kind with headers and an example row, and a notes sheet), in the chosen language.
+pub async fn import_template(who: SignedIn) -> Response {
+    let zh = who.page.lang == Lang::Zh;
+    match blocking(move || import::template_xlsx(zh).map_err(|e| ApiError::Internal(e.to_string()))).await {
+        Ok(bytes) => download(
+            bytes,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            if zh {
+                "fieldproof-import-template-zh.xlsx"
+            } else {
+                "fieldproof-import-template-en.xlsx"
+            },
+        ),
+        Err(e) => who.page.error(&e),
+    }
 }
