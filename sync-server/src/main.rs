@@ -100,6 +100,17 @@ struct ServeArgs {
     /// reverse proxy that sets it.
     #[arg(long, env = "FIELDPROOF_TRUST_FORWARDED_FOR")]
     trust_forwarded_for: bool,
+    /// The address phones reach this server at (https://…), carried by enrolment QR codes.
+    /// Default: the address head office's browser used (Host, X-Forwarded-Proto).
+    #[arg(long, env = "FIELDPROOF_PUBLIC_URL", value_parser = public_url)]
+    public_url: Option<String>,
+}
+
+/// `--public-url`: an address a phone connects to (checked as the phone checks it).
+fn public_url(s: &str) -> Result<String, String> {
+    fieldproof_server::people::enrol_payload(s, "check")
+        .map(|_| s.trim().trim_end_matches('/').to_string())
+        .map_err(|e| e.to_string())
 }
 
 impl ServeArgs {
@@ -119,6 +130,7 @@ impl ServeArgs {
             login_failures_per_ip: self.login_failures_per_ip,
             login_window: Duration::from_secs(self.login_window_minutes * 60),
             trust_forwarded_for: self.trust_forwarded_for,
+            public_url: self.public_url.clone(),
             ..Limits::default()
         }
     }

@@ -65,6 +65,10 @@ pub struct Limits {
     /// The field's time zone: which day a visit, an exception, a page's `?date=` or an
     /// export's date filter is on (`--time-zone`). See [`crate::calendar`].
     pub calendar: crate::calendar::Calendar,
+    /// The address phones reach this server at (`--public-url`, e.g. `https://hq.example.com`):
+    /// what an enrolment QR code carries. `None`: the people pages take the address head
+    /// office's browser used (its `Host`, and `X-Forwarded-Proto` behind a proxy).
+    pub public_url: Option<String>,
 }
 
 impl Default for Limits {
@@ -87,6 +91,7 @@ impl Default for Limits {
             trust_forwarded_for: false,
             import: crate::import::ImportLimits::default(),
             calendar: crate::calendar::Calendar::default(),
+            public_url: None,
         }
     }
 }

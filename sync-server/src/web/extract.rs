@@ -13,10 +13,12 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, Deserializer, Error as _};
 
-use super::auth::{self, WebUser};
+use super::auth::{self, WebRole, WebUser};
 use super::i18n::Lang;
 use super::{cookie, parse_day, redirect, url_enc};
 use crate::error::ApiResult;
+use crate::people::{AccountRole, Manager};
+use axum::http::StatusCode;
 use crate::http::{blocking, read_body};
 use crate::store::Store;
 
@@ -139,6 +141,26 @@ impl FromRequestParts<Arc<Store>> for SignedIn {
                 Err(redirect(&format!("/app/login?next={}", url_enc(next))))
             }
         }
+    }
+}
+
+impl SignedIn {
+    /// Who manages people on the people pages: admins and head office ([`crate::people`]
+    /// decides what each may do). Anyone else (a supervisor) gets a 403 page in their language
+    /// before anything is read or changed.
+    pub fn manager(&self) -> Result<Manager<'_>, Response> {
+        let role = match self.user.role {
+            WebRole::Admin => AccountRole::Admin,
+            WebRole::HeadOffice => AccountRole::HeadOffice,
+            WebRole::Supervisor => {
+                let e = crate::people::PeopleError::NotAllowed;
+                return Err(self.page.refused(StatusCode::FORBIDDEN, e.code(), &e.params()));
+            }
+        };
+        Ok(Manager {
+            id: &self.user.id,
+            role,
+        })
     }
 }
 

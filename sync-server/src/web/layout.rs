@@ -33,6 +33,15 @@ pub fn menu(user: &WebUser) -> Vec<(&'static str, &'static str)> {
     } else {
         ("/app/data", "nav_export")
     });
+    // People and structure: head office's (and admins'); supervisors manage nobody.
+    if user.sees_all() {
+        m.extend([
+            ("/app/people", "nav_people"),
+            ("/app/accounts", "nav_accounts"),
+            ("/app/structure", "nav_structure"),
+            ("/app/devices", "nav_devices"),
+        ]);
+    }
     m
 }
 
@@ -152,6 +161,13 @@ impl Viewer {
         self.message_page(StatusCode::FORBIDDEN, "forbidden", self.t("csrf_failed"))
     }
 
+    /// A refusal page: a catalogue message (`code` + `params`, [`crate::i18n::MESSAGES`]) in
+    /// the reader's language, under the heading of `status` (403 "forbidden", else "bad request").
+    pub fn refused(&self, status: StatusCode, code: &str, params: &[(&str, String)]) -> Response {
+        let title = if status == StatusCode::FORBIDDEN { "forbidden" } else { "bad_request" };
+        self.message_page(status, title, &self.lang.message(code, params))
+    }
+
     /// The page for a failed request. Whatever the client sent wrong is a 4xx page in the
     /// reader's language (413 too large, 408 too slow, 400 unreadable); only the server's own
     /// failures are a 5xx, and only those are logged as errors.
@@ -203,6 +219,8 @@ img.thumb{max-width:260px;max-height:200px;min-width:120px;min-height:90px;objec
 dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.2rem 1rem}dt{color:#52606d}dd{margin:0;overflow-wrap:anywhere}
 form.resolve{display:flex;flex-wrap:wrap;gap:.3rem}form.resolve input{flex:1;min-width:8rem}
 svg{max-width:100%;height:auto}
+.bigcode{font:700 2rem/1.2 ui-monospace,monospace;letter-spacing:.08em;overflow-wrap:anywhere}.qr svg{width:240px;display:block}
+form.row-edit{display:flex;flex-wrap:wrap;gap:.3rem}form.row-edit input{flex:1;min-width:7rem}fieldset{border:1px solid #e4e7eb}
 .login{max-width:22rem;background:#fff;padding:1rem;border:1px solid #e4e7eb}.login label{display:block;margin:.5rem 0}.login input{width:100%}
 @media (max-width:700px){
 main{padding:.8rem}header{padding:.5rem .8rem}header nav{flex-basis:100%;order:3}

@@ -60,6 +60,28 @@ pub const WEB_ROUTES: &[(&str, &str)] = &[
     ("GET", "/app/export/{file}"),
     ("POST", "/app/import"),
     ("GET", "/app/import/template.xlsx"),
+    // People and structure (admin and head office).
+    ("GET", "/app/people"),
+    ("POST", "/app/people"),
+    ("GET", "/app/people/{id}"),
+    ("POST", "/app/people/{id}"),
+    ("POST", "/app/people/{id}/deactivate"),
+    ("POST", "/app/people/{id}/reactivate"),
+    ("POST", "/app/people/{id}/enrol-code"),
+    ("GET", "/app/accounts"),
+    ("POST", "/app/accounts"),
+    ("GET", "/app/accounts/{id}"),
+    ("POST", "/app/accounts/{id}/role"),
+    ("POST", "/app/accounts/{id}/link"),
+    ("POST", "/app/accounts/{id}/deactivate"),
+    ("GET", "/app/structure"),
+    ("POST", "/app/structure/territories"),
+    ("POST", "/app/structure/teams"),
+    ("GET", "/app/devices"),
+    ("GET", "/app/devices/{id}/revoke"),
+    ("POST", "/app/devices/{id}/revoke"),
+    ("GET", "/app/password"),
+    ("POST", "/app/password"),
 ];
 
 pub fn routes() -> Router<Arc<Store>> {
@@ -80,12 +102,35 @@ pub fn routes() -> Router<Arc<Store>> {
         .route("/app/export.xlsx", get(data::export_xlsx))
         .route("/app/export/{file}", get(data::export_csv))
         .route("/app/import/template.xlsx", get(data::import_template))
+        .merge(people_routes())
         // The import handler bounds its own body (size and time); axum's default 2 MB cap on
         // Multipart would refuse uploads long before the import's limit.
         .route(
             "/app/import",
             post(data::import).layer(axum::extract::DefaultBodyLimit::disable()),
         )
+}
+
+/// The people and structure pages' routes (admin and head office; see [`pages::people`]).
+fn people_routes() -> Router<Arc<Store>> {
+    use pages::{accounts, devices, password, people, structure};
+    Router::new()
+        .route("/app/people", get(people::list).post(people::create))
+        .route("/app/people/{id}", get(people::show).post(people::update))
+        .route("/app/people/{id}/deactivate", post(people::deactivate))
+        .route("/app/people/{id}/reactivate", post(people::reactivate))
+        .route("/app/people/{id}/enrol-code", post(people::issue_code))
+        .route("/app/accounts", get(accounts::list).post(accounts::create))
+        .route("/app/accounts/{id}", get(accounts::show))
+        .route("/app/accounts/{id}/role", post(accounts::change_role))
+        .route("/app/accounts/{id}/link", post(accounts::new_link))
+        .route("/app/accounts/{id}/deactivate", post(accounts::deactivate))
+        .route("/app/structure", get(structure::page))
+        .route("/app/structure/territories", post(structure::save_territory))
+        .route("/app/structure/teams", post(structure::save_team))
+        .route("/app/devices", get(devices::list))
+        .route("/app/devices/{id}/revoke", get(devices::confirm).post(devices::revoke))
+        .route("/app/password", get(password::form).post(password::set))
 }
 
 /// Percent-encode for a URL query value or path segment (the pages' links).

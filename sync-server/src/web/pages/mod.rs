@@ -2,12 +2,17 @@
 //! ([`super::extract`]), reads through [`super::read`] on the blocking pool, and renders with
 //! [`super::layout`] and [`super::components`].
 
+pub mod accounts;
 pub mod data;
+pub mod devices;
 pub mod exceptions;
 pub mod gallery;
 pub mod health;
 pub mod login;
+pub mod password;
+pub mod people;
 pub mod photo;
+pub mod structure;
 pub mod today;
 pub mod visit;
 

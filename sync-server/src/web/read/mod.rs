@@ -7,5 +7,6 @@ pub mod exceptions;
 pub mod gallery;
 pub mod health;
 pub mod names;
+pub mod people;
 pub mod photos;
 pub mod visits;
