@@ -165,6 +165,12 @@ try {
     ['data', '/app/data'],
     ['bad-query', '/app/gallery?page=0'],
     ['not-found', '/app/visits/no-such-visit'],
+    ['people', '/app/people?active=all'],
+    ['person', '/app/people/rep-li'],
+    ['accounts', '/app/accounts'],
+    ['account', '/app/accounts/ho-admin'],
+    ['structure', '/app/structure'],
+    ['devices', '/app/devices'],
   ];
   let visited = 0;
   for (const lang of ['zh-CN', 'en']) {
@@ -215,6 +221,29 @@ try {
   }
   await page.setViewportSize({ width: 1280, height: 900 });
   ok(`${visited} page views at 1366 and 390 px in zh-CN and en: no horizontal overflow, actions on screen`);
+
+  // 7b. An enrolment code issued on a rep's page: shown big with its QR code, fitting a phone.
+  for (const lang of ['zh-CN', 'en']) {
+    for (const width of [1366, 390]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.goto(`${base}/app/people/rep-li?lang=${lang}`);
+      await page.click('#issue-code button');
+      await page.waitForSelector('#enrol-code');
+      const m = await page.evaluate(() => ({
+        scrollWidth: document.documentElement.scrollWidth,
+        innerWidth: window.innerWidth,
+        code: document.querySelector('#enrol-code').textContent.trim(),
+        qr: !!document.querySelector('#enrol-qr svg'),
+      }));
+      const where = `enrol-code ${lang} ${width}px`;
+      check(/^[0-9A-Z]{4}(-[0-9A-Z]{4})+$/.test(m.code), `${where}: the code is shown (${m.code})`);
+      check(m.qr, `${where}: the QR code is shown`);
+      check(m.scrollWidth <= m.innerWidth, `${where}: ${m.scrollWidth} px wide in a ${m.innerWidth} px window`);
+      await shot(page, `enrol-code-${lang}-${width}`);
+    }
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+  ok('an enrolment code with its QR code on a rep\'s page at 1366 and 390 px in zh-CN and en');
 
   // 8. Sign out.
   await page.click('#sign-out');

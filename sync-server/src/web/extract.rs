@@ -17,10 +17,10 @@ use super::auth::{self, WebRole, WebUser};
 use super::i18n::Lang;
 use super::{cookie, parse_day, redirect, url_enc};
 use crate::error::ApiResult;
-use crate::people::{AccountRole, Manager};
-use axum::http::StatusCode;
 use crate::http::{blocking, read_body};
+use crate::people::{AccountRole, Manager};
 use crate::store::Store;
+use axum::http::StatusCode;
 
 /// The most a page's form (a comment, a sign-in) may send.
 pub const FORM_LIMIT: u64 = 64 * 1024;

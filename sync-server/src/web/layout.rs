@@ -164,7 +164,11 @@ impl Viewer {
     /// A refusal page: a catalogue message (`code` + `params`, [`crate::i18n::MESSAGES`]) in
     /// the reader's language, under the heading of `status` (403 "forbidden", else "bad request").
     pub fn refused(&self, status: StatusCode, code: &str, params: &[(&str, String)]) -> Response {
-        let title = if status == StatusCode::FORBIDDEN { "forbidden" } else { "bad_request" };
+        let title = if status == StatusCode::FORBIDDEN {
+            "forbidden"
+        } else {
+            "bad_request"
+        };
         self.message_page(status, title, &self.lang.message(code, params))
     }
 

@@ -129,7 +129,10 @@ fn people_routes() -> Router<Arc<Store>> {
         .route("/app/structure/territories", post(structure::save_territory))
         .route("/app/structure/teams", post(structure::save_team))
         .route("/app/devices", get(devices::list))
-        .route("/app/devices/{id}/revoke", get(devices::confirm).post(devices::revoke))
+        .route(
+            "/app/devices/{id}/revoke",
+            get(devices::confirm).post(devices::revoke),
+        )
         .route("/app/password", get(password::form).post(password::set))
 }
 

@@ -113,9 +113,20 @@ fn sees(data: &Accounts, a: &WebAccount) -> String {
         .unwrap_or_default()
 }
 
-fn list_page(page: &Viewer, csrf: &str, data: &Accounts, form: &AccountForm, notice: Markup, status: StatusCode) -> Response {
+fn list_page(
+    page: &Viewer,
+    csrf: &str,
+    data: &Accounts,
+    form: &AccountForm,
+    notice: Markup,
+    status: StatusCode,
+) -> Response {
     let t = |k| page.t(k);
-    let role_chosen = if form.role.is_empty() { "head_office" } else { &form.role };
+    let role_chosen = if form.role.is_empty() {
+        "head_office"
+    } else {
+        &form.role
+    };
     let body = html! {
         table.rows id="accounts" {
             thead { tr {
@@ -159,7 +170,13 @@ fn list_page(page: &Viewer, csrf: &str, data: &Accounts, form: &AccountForm, not
     page.page(status, t("accounts_title"), body)
 }
 
-async fn show_list(store: &Arc<Store>, who: &SignedIn, form: &AccountForm, notice: Markup, status: StatusCode) -> Response {
+async fn show_list(
+    store: &Arc<Store>,
+    who: &SignedIn,
+    form: &AccountForm,
+    notice: Markup,
+    status: StatusCode,
+) -> Response {
     match run(store, accounts).await {
         Ok(data) => list_page(&who.page, &who.user.csrf, &data, form, notice, status),
         Err(r) => r.page(&who.page),
@@ -180,7 +197,11 @@ fn acting(who: &SignedIn) -> Result<(String, AccountRole), Response> {
 /// A sign-in link, shown once, as a full address to send. An account without a password goes
 /// on to set one.
 fn link_block(page: &Viewer, base: &str, path: &str, name: &str, hours: i64, has_password: bool) -> Markup {
-    let next = if has_password { "" } else { "&next=%2Fapp%2Fpassword" };
+    let next = if has_password {
+        ""
+    } else {
+        "&next=%2Fapp%2Fpassword"
+    };
     let href = format!("{base}{path}{next}");
     let until = fmt_datetime(now_ms().saturating_add(hours.saturating_mul(3_600_000)));
     html! {
@@ -202,7 +223,11 @@ fn first_sign_in(form: &AccountForm) -> FirstSignIn {
 }
 
 /// `POST /app/accounts`.
-pub async fn create(State(store): State<Arc<Store>>, headers: HeaderMap, f: SignedForm<AccountForm>) -> Response {
+pub async fn create(
+    State(store): State<Arc<Store>>,
+    headers: HeaderMap,
+    f: SignedForm<AccountForm>,
+) -> Response {
     let SignedForm { who, form } = f;
     let by = match acting(&who) {
         Ok(b) => b,
@@ -215,11 +240,22 @@ pub async fn create(State(store): State<Arc<Store>>, headers: HeaderMap, f: Sign
         id: form.id.clone(),
         name: form.name.clone(),
         role,
-        supervisor_id: (role == AccountRole::Supervisor && !form.supervisor.is_empty()).then(|| form.supervisor.clone()),
+        supervisor_id: (role == AccountRole::Supervisor && !form.supervisor.is_empty())
+            .then(|| form.supervisor.clone()),
     };
     let first = first_sign_in(&form);
     let done = run(&store, move |s| {
-        people::create_web_user(s, Manager { id: &by.0, role: by.1 }, &input, &first, false, now_ms())
+        people::create_web_user(
+            s,
+            Manager {
+                id: &by.0,
+                role: by.1,
+            },
+            &input,
+            &first,
+            false,
+            now_ms(),
+        )
     })
     .await;
     match done {
@@ -228,7 +264,14 @@ pub async fn create(State(store): State<Arc<Store>>, headers: HeaderMap, f: Sign
             let notice = match link {
                 Some(path) => {
                     let hours = form.hours.parse::<i64>().unwrap_or(0);
-                    link_block(&who.page, &server_url(&store, &headers), &path, &form.name, hours, false)
+                    link_block(
+                        &who.page,
+                        &server_url(&store, &headers),
+                        &path,
+                        &form.name,
+                        hours,
+                        false,
+                    )
                 }
                 None => html! { p.ok id="done" { (who.page.t("done_saved")) } },
             };
@@ -250,7 +293,14 @@ pub async fn create(State(store): State<Arc<Store>>, headers: HeaderMap, f: Sign
 
 type AccountId = Result<Path<String>, PathRejection>;
 
-fn account_page(page: &Viewer, csrf: &str, data: &Accounts, a: &WebAccount, notice: Markup, status: StatusCode) -> Response {
+fn account_page(
+    page: &Viewer,
+    csrf: &str,
+    data: &Accounts,
+    a: &WebAccount,
+    notice: Markup,
+    status: StatusCode,
+) -> Response {
     let t = |k| page.t(k);
     let here = format!("/app/accounts/{}", url_enc(&a.id));
     let body = html! {
@@ -289,7 +339,13 @@ fn account_page(page: &Viewer, csrf: &str, data: &Accounts, a: &WebAccount, noti
     page.page(status, &a.name, body)
 }
 
-async fn show_account(store: &Arc<Store>, who: &SignedIn, id: String, notice: Markup, status: StatusCode) -> Response {
+async fn show_account(
+    store: &Arc<Store>,
+    who: &SignedIn,
+    id: String,
+    notice: Markup,
+    status: StatusCode,
+) -> Response {
     match run(store, accounts).await {
         Ok(data) => match data.accounts.iter().find(|a| a.id == id) {
             Some(a) => account_page(&who.page, &who.user.csrf, &data, a, notice, status),
@@ -334,7 +390,11 @@ pub struct RoleForm {
 }
 
 /// `POST /app/accounts/{id}/role`: their sessions end; they sign in again with the new role.
-pub async fn change_role(State(store): State<Arc<Store>>, id: AccountId, f: SignedForm<RoleForm>) -> Response {
+pub async fn change_role(
+    State(store): State<Arc<Store>>,
+    id: AccountId,
+    f: SignedForm<RoleForm>,
+) -> Response {
     let SignedForm { who, form } = f;
     let by = match acting(&who) {
         Ok(b) => b,
@@ -346,17 +406,33 @@ pub async fn change_role(State(store): State<Arc<Store>>, id: AccountId, f: Sign
     let Some(role) = AccountRole::parse(&form.role) else {
         return who.page.bad_request(who.page.t("bad_form_text"));
     };
-    let sup = (role == AccountRole::Supervisor && !form.supervisor.is_empty()).then(|| form.supervisor.clone());
+    let sup =
+        (role == AccountRole::Supervisor && !form.supervisor.is_empty()).then(|| form.supervisor.clone());
     let target = id.clone();
     let done = run(&store, move |s| {
-        people::change_web_role(s, Manager { id: &by.0, role: by.1 }, &target, role, sup.as_deref())
+        people::change_web_role(
+            s,
+            Manager {
+                id: &by.0,
+                role: by.1,
+            },
+            &target,
+            role,
+            sup.as_deref(),
+        )
     })
     .await;
     after(&store, &who, id, done, "saved").await
 }
 
 /// Where an account action goes: its page with a note, or with the refusal.
-async fn after(store: &Arc<Store>, who: &SignedIn, id: String, done: Result<(), super::people::Refusal>, note: &str) -> Response {
+async fn after(
+    store: &Arc<Store>,
+    who: &SignedIn,
+    id: String,
+    done: Result<(), super::people::Refusal>,
+    note: &str,
+) -> Response {
     match done {
         Ok(()) => redirect(&format!("/app/accounts/{}?done={note}", url_enc(&id))),
         Err(r) if r.status == StatusCode::FORBIDDEN => r.page(&who.page),
@@ -379,7 +455,15 @@ pub async fn deactivate(State(store): State<Arc<Store>>, id: AccountId, f: Signe
     };
     let target = id.clone();
     let done = run(&store, move |s| {
-        people::deactivate_web_user(s, Manager { id: &by.0, role: by.1 }, &target, now_ms())
+        people::deactivate_web_user(
+            s,
+            Manager {
+                id: &by.0,
+                role: by.1,
+            },
+            &target,
+            now_ms(),
+        )
     })
     .await;
     after(&store, &who, id, done, "deactivated").await
@@ -409,7 +493,10 @@ pub async fn new_link(
     let hours = form.hours.parse::<i64>().unwrap_or(0);
     let target = id.clone();
     let done = run(&store, move |s| {
-        let by = Manager { id: &by.0, role: by.1 };
+        let by = Manager {
+            id: &by.0,
+            role: by.1,
+        };
         let (name, has_password) = people::web_users(s)?
             .into_iter()
             .find(|a| a.id == target)

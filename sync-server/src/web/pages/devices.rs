@@ -26,7 +26,11 @@ pub struct DevicesQuery {
     done: String,
 }
 
-pub async fn list(State(store): State<Arc<Store>>, who: SignedIn, PageQuery(q): PageQuery<DevicesQuery>) -> Response {
+pub async fn list(
+    State(store): State<Arc<Store>>,
+    who: SignedIn,
+    PageQuery(q): PageQuery<DevicesQuery>,
+) -> Response {
     if let Err(r) = who.manager() {
         return r;
     }
@@ -99,7 +103,15 @@ pub async fn revoke(State(store): State<Arc<Store>>, id: DeviceId, f: SignedForm
         return who.page.not_found();
     };
     match run(&store, move |s| {
-        people::revoke_device(s, Manager { id: &by.0, role: by.1 }, &id, now_ms())
+        people::revoke_device(
+            s,
+            Manager {
+                id: &by.0,
+                role: by.1,
+            },
+            &id,
+            now_ms(),
+        )
     })
     .await
     {

@@ -60,7 +60,8 @@ fn form_page(who: &SignedIn, notice: Markup, status: StatusCode) -> Response {
 
 fn has_one(who: &SignedIn) -> Response {
     let body = html! { p id="has-password" { (who.page.t("password_exists")) } p { a href="/app" { (who.page.t("back")) } } };
-    who.page.page(StatusCode::OK, who.page.t("set_password_title"), body)
+    who.page
+        .page(StatusCode::OK, who.page.t("set_password_title"), body)
 }
 
 pub async fn form(State(store): State<Arc<Store>>, who: SignedIn) -> Response {

@@ -233,7 +233,12 @@ impl PersonForm {
 }
 
 /// The fields of a field user (without the id): name, phone, role, territory, team.
-fn person_fields(page: &Viewer, f: &PersonForm, territories: &[people::Territory], teams: &[people::Team]) -> Markup {
+fn person_fields(
+    page: &Viewer,
+    f: &PersonForm,
+    territories: &[people::Territory],
+    teams: &[people::Team],
+) -> Markup {
     let t = |k| page.t(k);
     html! {
         label { (t("name")) " " input name="name" value=(f.name) required maxlength="200"; }
@@ -256,14 +261,25 @@ fn person_fields(page: &Viewer, f: &PersonForm, territories: &[people::Territory
             select name="team" {
                 option value="" selected[f.team.is_empty()] { (t("none")) }
                 @for tm in teams {
-                    option value=(tm.code) selected[tm.code == f.team] { (tm.name) " · " (tm.supervisor_name) }
+                    option value=(tm.code) selected[tm.code == f.team] {
+                        (tm.name)
+                        @if tm.supervisor_name != tm.name { " · " (tm.supervisor_name) }
+                    }
                 }
             }
         }
     }
 }
 
-fn list_page(page: &Viewer, csrf: &str, q: &PeopleQuery, list: &PeopleList, form: &PersonForm, notice: Markup, status: StatusCode) -> Response {
+fn list_page(
+    page: &Viewer,
+    csrf: &str,
+    q: &PeopleQuery,
+    list: &PeopleList,
+    form: &PersonForm,
+    notice: Markup,
+    status: StatusCode,
+) -> Response {
     let t = |k| page.t(k);
     let count = t("people_count")
         .replace("{shown}", &list.users.len().to_string())
@@ -344,7 +360,11 @@ fn list_page(page: &Viewer, csrf: &str, q: &PeopleQuery, list: &PeopleList, form
     page.page(status, t("people_title"), body)
 }
 
-pub async fn list(State(store): State<Arc<Store>>, who: SignedIn, PageQuery(q): PageQuery<PeopleQuery>) -> Response {
+pub async fn list(
+    State(store): State<Arc<Store>>,
+    who: SignedIn,
+    PageQuery(q): PageQuery<PeopleQuery>,
+) -> Response {
     if let Err(r) = who.manager() {
         return r;
     }
@@ -355,7 +375,15 @@ pub async fn list(State(store): State<Arc<Store>>, who: SignedIn, PageQuery(q): 
         activity: q.active,
     };
     match run(&store, move |s| people_list(s, &filter)).await {
-        Ok(list) => list_page(&who.page, &who.user.csrf, &q, &list, &PersonForm::default(), html! {}, StatusCode::OK),
+        Ok(list) => list_page(
+            &who.page,
+            &who.user.csrf,
+            &q,
+            &list,
+            &PersonForm::default(),
+            html! {},
+            StatusCode::OK,
+        ),
         Err(r) => r.page(&who.page),
     }
 }
@@ -370,7 +398,10 @@ pub async fn create(State(store): State<Arc<Store>>, f: SignedForm<PersonForm>) 
     let input = form.input(&form.id);
     let id = input.id.trim().to_string();
     let done = run(&store, move |s| {
-        let by = people::Manager { id: &by.0, role: by.1 };
+        let by = people::Manager {
+            id: &by.0,
+            role: by.1,
+        };
         people::create_field_user(s, by, &input, now_ms())
     })
     .await;
@@ -425,7 +456,14 @@ pub struct CodeForm {
 #[derive(Deserialize)]
 pub struct NoFields {}
 
-fn person_page(page: &Viewer, csrf: &str, p: &Person, form: &PersonForm, notice: Markup, status: StatusCode) -> Response {
+fn person_page(
+    page: &Viewer,
+    csrf: &str,
+    p: &Person,
+    form: &PersonForm,
+    notice: Markup,
+    status: StatusCode,
+) -> Response {
     let t = |k| page.t(k);
     let u = &p.user;
     let here = format!("/app/people/{}", url_enc(&u.id));
@@ -570,7 +608,14 @@ fn issued_block(page: &Viewer, name: &str, issued: &IssuedCode, url: &str) -> Ma
 
 type PersonId = Result<Path<String>, PathRejection>;
 
-async fn show_person(store: &Arc<Store>, who: &SignedIn, id: String, form: Option<PersonForm>, notice: Markup, status: StatusCode) -> Response {
+async fn show_person(
+    store: &Arc<Store>,
+    who: &SignedIn,
+    id: String,
+    form: Option<PersonForm>,
+    notice: Markup,
+    status: StatusCode,
+) -> Response {
     match run(store, move |s| person(s, &id, now_ms())).await {
         Ok(Some(p)) => {
             let form = form.unwrap_or_else(|| PersonForm::of(&p.user));
@@ -581,7 +626,12 @@ async fn show_person(store: &Arc<Store>, who: &SignedIn, id: String, form: Optio
     }
 }
 
-pub async fn show(State(store): State<Arc<Store>>, id: PersonId, who: SignedIn, PageQuery(q): PageQuery<PersonQuery>) -> Response {
+pub async fn show(
+    State(store): State<Arc<Store>>,
+    id: PersonId,
+    who: SignedIn,
+    PageQuery(q): PageQuery<PersonQuery>,
+) -> Response {
     if let Err(r) = who.manager() {
         return r;
     }
@@ -609,7 +659,15 @@ pub async fn update(State(store): State<Arc<Store>>, id: PersonId, f: SignedForm
     };
     let input = form.input(&id);
     let done = run(&store, move |s| {
-        people::update_field_user(s, people::Manager { id: &by.0, role: by.1 }, &input, now_ms())
+        people::update_field_user(
+            s,
+            people::Manager {
+                id: &by.0,
+                role: by.1,
+            },
+            &input,
+            now_ms(),
+        )
     })
     .await;
     match done {
@@ -637,7 +695,18 @@ async fn person_action(
         return who.page.not_found();
     };
     let target = id.clone();
-    match run(&store, move |s| act(s, people::Manager { id: &by.0, role: by.1 }, &target)).await {
+    match run(&store, move |s| {
+        act(
+            s,
+            people::Manager {
+                id: &by.0,
+                role: by.1,
+            },
+            &target,
+        )
+    })
+    .await
+    {
         Ok(()) => redirect(&format!("/app/people/{}?done={done}", url_enc(&id))),
         Err(r) if r.status == StatusCode::FORBIDDEN => r.page(&who.page),
         Err(r) => {
@@ -681,8 +750,13 @@ pub async fn issue_code(
     let url = server_url(&store, &headers);
     let target = id.clone();
     let issued = run(&store, move |s| {
-        let by = people::Manager { id: &by.0, role: by.1 };
-        let name = people::field_user(s, &target)?.map(|u| u.name).unwrap_or_default();
+        let by = people::Manager {
+            id: &by.0,
+            role: by.1,
+        };
+        let name = people::field_user(s, &target)?
+            .map(|u| u.name)
+            .unwrap_or_default();
         let issued = people::issue_enrol_code(s, by, &target, hours.saturating_mul(3_600_000), now_ms())?;
         Ok((name, issued))
     })

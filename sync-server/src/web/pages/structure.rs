@@ -53,7 +53,14 @@ fn supervisor_options(supervisors: &[FieldUser], chosen: &str) -> Markup {
     }
 }
 
-fn structure_page(page: &Viewer, csrf: &str, data: &Structure, failed: Failed<'_>, notice: Markup, status: StatusCode) -> Response {
+fn structure_page(
+    page: &Viewer,
+    csrf: &str,
+    data: &Structure,
+    failed: Failed<'_>,
+    notice: Markup,
+    status: StatusCode,
+) -> Response {
     let t = |k| page.t(k);
     let blank = UnitForm::default();
     let (terr_form, terr_err, team_form, team_err) = match failed {
@@ -68,11 +75,11 @@ fn structure_page(page: &Viewer, csrf: &str, data: &Structure, failed: Failed<'_
             p.muted { (t("no_territories")) }
         } @else {
             table.rows id="territory-list" {
-                thead { tr { th { (t("name")) } th { (t("unit_code")) } th { (t("reps_count")) } th { (t("stores_count")) } th { (t("rename")) } } }
+                thead { tr { th { (t("unit_name")) } th { (t("unit_code")) } th { (t("reps_count")) } th { (t("stores_count")) } th { (t("rename")) } } }
                 tbody {
                     @for tr in &data.territories {
                         tr id={ "territory-" (tr.code) } {
-                            td.name data-label=(t("name")) { (tr.name) }
+                            td.name data-label=(t("unit_name")) { (tr.name) }
                             td data-label=(t("unit_code")) { (tr.code) }
                             td data-label=(t("reps_count")) {
                                 a href={ "/app/people?territory=" (url_enc(&tr.code)) } { (tr.reps) }
@@ -82,7 +89,7 @@ fn structure_page(page: &Viewer, csrf: &str, data: &Structure, failed: Failed<'_
                                 form.row-edit method="post" action="/app/structure/territories" {
                                     input type="hidden" name="csrf" value=(csrf);
                                     input type="hidden" name="code" value=(tr.code);
-                                    input name="name" value=(tr.name) required maxlength="200" aria-label=(t("name"));
+                                    input name="name" value=(tr.name) required maxlength="200" aria-label=(t("unit_name"));
                                     button { (t("save")) }
                                 }
                             }
@@ -97,7 +104,7 @@ fn structure_page(page: &Viewer, csrf: &str, data: &Structure, failed: Failed<'_
             input type="hidden" name="csrf" value=(csrf);
             input type="hidden" name="new" value="1";
             label { (t("unit_code")) " " input name="code" value=(terr_form.code) required maxlength="64"; }
-            label { (t("name")) " " input name="name" value=(terr_form.name) required maxlength="200"; }
+            label { (t("unit_name")) " " input name="name" value=(terr_form.name) required maxlength="200"; }
             button { (t("create")) }
         }
         h2 id="teams" { (t("teams")) }
@@ -105,11 +112,11 @@ fn structure_page(page: &Viewer, csrf: &str, data: &Structure, failed: Failed<'_
             p.muted { (t("no_teams")) }
         } @else {
             table.rows id="team-list" {
-                thead { tr { th { (t("name")) } th { (t("unit_code")) } th { (t("supervisor")) } th { (t("team_reps")) } th { (t("edit")) } } }
+                thead { tr { th { (t("unit_name")) } th { (t("unit_code")) } th { (t("supervisor")) } th { (t("team_reps")) } th { (t("edit")) } } }
                 tbody {
                     @for tw in &data.teams {
                         tr id={ "team-" (tw.team.code) } {
-                            td.name data-label=(t("name")) { (tw.team.name) }
+                            td.name data-label=(t("unit_name")) { (tw.team.name) }
                             td data-label=(t("unit_code")) { (tw.team.code) }
                             td.name data-label=(t("supervisor")) {
                                 a href={ "/app/people/" (url_enc(&tw.team.supervisor_id)) } { (tw.team.supervisor_name) }
@@ -125,7 +132,7 @@ fn structure_page(page: &Viewer, csrf: &str, data: &Structure, failed: Failed<'_
                                 form.row-edit method="post" action="/app/structure/teams" {
                                     input type="hidden" name="csrf" value=(csrf);
                                     input type="hidden" name="code" value=(tw.team.code);
-                                    input name="name" value=(tw.team.name) required maxlength="200" aria-label=(t("name"));
+                                    input name="name" value=(tw.team.name) required maxlength="200" aria-label=(t("unit_name"));
                                     select name="supervisor" aria-label=(t("supervisor")) {
                                         (supervisor_options(&data.supervisors, &tw.team.supervisor_id))
                                     }
@@ -143,7 +150,7 @@ fn structure_page(page: &Viewer, csrf: &str, data: &Structure, failed: Failed<'_
             input type="hidden" name="csrf" value=(csrf);
             input type="hidden" name="new" value="1";
             label { (t("unit_code")) " " input name="code" value=(team_form.code) required maxlength="64"; }
-            label { (t("name")) " " input name="name" value=(team_form.name) required maxlength="200"; }
+            label { (t("unit_name")) " " input name="name" value=(team_form.name) required maxlength="200"; }
             label { (t("supervisor")) " "
                 select name="supervisor" {
                     option value="" selected[team_form.supervisor.is_empty()] { (t("none")) }
@@ -156,7 +163,11 @@ fn structure_page(page: &Viewer, csrf: &str, data: &Structure, failed: Failed<'_
     page.page(status, t("structure_title"), body)
 }
 
-pub async fn page(State(store): State<Arc<Store>>, who: SignedIn, PageQuery(q): PageQuery<StructureQuery>) -> Response {
+pub async fn page(
+    State(store): State<Arc<Store>>,
+    who: SignedIn,
+    PageQuery(q): PageQuery<StructureQuery>,
+) -> Response {
     if let Err(r) = who.manager() {
         return r;
     }
@@ -166,7 +177,14 @@ pub async fn page(State(store): State<Arc<Store>>, who: SignedIn, PageQuery(q): 
         html! {}
     };
     match run(&store, structure).await {
-        Ok(data) => structure_page(&who.page, &who.user.csrf, &data, Failed::None, notice, StatusCode::OK),
+        Ok(data) => structure_page(
+            &who.page,
+            &who.user.csrf,
+            &data,
+            Failed::None,
+            notice,
+            StatusCode::OK,
+        ),
         Err(r) => r.page(&who.page),
     }
 }
@@ -209,7 +227,10 @@ pub async fn save_territory(State(store): State<Arc<Store>>, f: SignedForm<UnitF
     };
     let f2 = form.clone();
     let done = run(&store, move |s| {
-        let by = Manager { id: &by.0, role: by.1 };
+        let by = Manager {
+            id: &by.0,
+            role: by.1,
+        };
         let code = people::check_id(&f2.code)?;
         let exists = people::territories(s)?.iter().any(|t| t.code == code);
         if !f2.new.is_empty() && exists {
@@ -233,7 +254,10 @@ pub async fn save_team(State(store): State<Arc<Store>>, f: SignedForm<UnitForm>)
     };
     let f2 = form.clone();
     let done = run(&store, move |s| {
-        let by = Manager { id: &by.0, role: by.1 };
+        let by = Manager {
+            id: &by.0,
+            role: by.1,
+        };
         let code = people::check_id(&f2.code)?;
         let exists = people::teams(s)?.iter().any(|t| t.code == code);
         if !f2.new.is_empty() && exists {
