@@ -19,13 +19,13 @@ use serde::Deserialize;
 use crate::error::ApiError;
 use crate::export::{self, ExportFilter, ExportKind};
 use crate::http::blocking;
-use crate::i18n::Lang;
 use crate::import::{self, ImportError, ImportKind, LimitError};
 use crate::now_ms;
 use crate::store::Store;
 use crate::web::auth::WebUser;
 use crate::web::components::export_links;
 use crate::web::extract::{PageQuery, SignedIn, Viewer};
+use crate::i18n::Lang;
 
 /// Room in an import upload's body, beyond the file itself, for the form's other field and
 /// the multipart boundaries and headers.

@@ -2,8 +2,8 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::codes::ReuseParams;
 use crate::error::ApiResult;
+use crate::codes::ReuseParams;
 use crate::web::auth::scope_sql;
 
 /// Photos on one gallery page: a day of one rep's visits fits on the first, and the page with
