@@ -556,6 +556,9 @@ fn web_users_are_created_change_role_and_are_deactivated_in_the_pages() {
     assert!(r.text().contains("只有管理员可以管理管理员账号"), "{}", r.text());
     let r = submit(&ho, "/app/accounts/boss/role", &[("role", "head_office")]);
     assert_eq!(r.status, 403);
+    // Its page offers head office no forms for it.
+    let boss_page = ho.get("/app/accounts/boss?lang=zh-CN").text();
+    assert!(boss_page.contains("id=\"admin-only\"") && !boss_page.contains("change-role"));
     assert_eq!(snapshot(dir.path()), before);
 }
 
@@ -822,6 +825,20 @@ fn bad_input_is_refused_in_the_readers_language_and_changes_nothing() {
         assert!(!said.contains(code), "{said}");
         assert_eq!(snapshot(dir.path()), before, "{path} {code} changed something");
     }
+    // A role the form does not offer (a crafted form) is a bad form, not a rep.
+    let r = submit(
+        &ho,
+        "/app/people",
+        &[
+            ("id", "rep-x"),
+            ("name", "X"),
+            ("role", "boss"),
+            ("territory", "shanghai-east"),
+        ],
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("表单不完整或无法读取"), "{}", r.text());
+    assert_eq!(snapshot(dir.path()), before);
     // What was typed is kept; the English page says it in English.
     let r = ho.post(
         "/app/people?lang=en",

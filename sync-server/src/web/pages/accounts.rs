@@ -303,6 +303,10 @@ fn account_page(
 ) -> Response {
     let t = |k| page.t(k);
     let here = format!("/app/accounts/{}", url_enc(&a.id));
+    let viewer_is_admin = page
+        .user
+        .as_ref()
+        .is_some_and(|u| u.role == crate::web::auth::WebRole::Admin);
     let body = html! {
         (notice)
         dl id="account" {
@@ -314,7 +318,9 @@ fn account_page(
             dt { (t("created_at")) } dd { (fmt_datetime(a.created_ms)) }
             dt { (t("status")) } dd { (state_words(page, a)) }
         }
-        @if a.deactivated_ms.is_none() {
+        @if a.role == AccountRole::Admin && !viewer_is_admin {
+            p.muted id="admin-only" { (page.lang.message("people_not_allowed", &[])) }
+        } @else if a.deactivated_ms.is_none() {
             h2 { (t("change_role")) }
             form.filters method="post" action={ (here) "/role" } id="change-role" {
                 input type="hidden" name="csrf" value=(csrf);

@@ -215,20 +215,22 @@ impl PersonForm {
         }
     }
 
-    fn input(&self, id: &str) -> FieldUserInput {
+    /// The action's input; `None` for a role the form does not offer (a crafted form).
+    fn input(&self, id: &str) -> Option<FieldUserInput> {
         let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
-        FieldUserInput {
+        let role = match self.role.as_str() {
+            "rep" => Role::Rep,
+            "supervisor" => Role::Supervisor,
+            _ => return None,
+        };
+        Some(FieldUserInput {
             id: id.to_string(),
             name: self.name.clone(),
-            role: if self.role == "supervisor" {
-                Role::Supervisor
-            } else {
-                Role::Rep
-            },
+            role,
             phone: opt(&self.phone),
             territory: opt(&self.territory),
             team: opt(&self.team),
-        }
+        })
     }
 }
 
@@ -395,7 +397,9 @@ pub async fn create(State(store): State<Arc<Store>>, f: SignedForm<PersonForm>) 
         Ok(m) => (m.id.to_string(), m.role),
         Err(r) => return r,
     };
-    let input = form.input(&form.id);
+    let Some(input) = form.input(&form.id) else {
+        return who.page.bad_request(who.page.t("bad_form_text"));
+    };
     let id = input.id.trim().to_string();
     let done = run(&store, move |s| {
         let by = people::Manager {
@@ -453,8 +457,7 @@ pub struct CodeForm {
     hours: String,
 }
 
-#[derive(Deserialize)]
-pub struct NoFields {}
+pub use super::login::NoFields;
 
 fn person_page(
     page: &Viewer,
@@ -657,7 +660,9 @@ pub async fn update(State(store): State<Arc<Store>>, id: PersonId, f: SignedForm
     let Ok(Path(id)) = id else {
         return who.page.not_found();
     };
-    let input = form.input(&id);
+    let Some(input) = form.input(&id) else {
+        return who.page.bad_request(who.page.t("bad_form_text"));
+    };
     let done = run(&store, move |s| {
         people::update_field_user(
             s,

@@ -152,8 +152,7 @@ fn structure_page(
             label { (t("unit_code")) " " input name="code" value=(team_form.code) required maxlength="64"; }
             label { (t("unit_name")) " " input name="name" value=(team_form.name) required maxlength="200"; }
             label { (t("supervisor")) " "
-                select name="supervisor" {
-                    option value="" selected[team_form.supervisor.is_empty()] { (t("none")) }
+                select name="supervisor" required {
                     (supervisor_options(&data.supervisors, &team_form.supervisor))
                 }
             }
