@@ -154,6 +154,9 @@ try {
   await page.goto(`${base}/app/visits/${encodeURIComponent(tampered)}?lang=en`);
   const day = ((await page.textContent('main dl')).match(/\d{4}-\d{2}-\d{2}/) || [])[0];
   check(day, 'the tampered visit shows its day');
+  await page.goto(`${base}/app/devices?lang=en`);
+  const revokeHref = await page.getAttribute('a.revoke', 'href');
+  check(revokeHref, 'the devices page links a device to revoke');
   const pages = [
     ['today', `/app?date=${day}`],
     ['today-default', '/app'],
@@ -171,6 +174,8 @@ try {
     ['account', '/app/accounts/ho-admin'],
     ['structure', '/app/structure'],
     ['devices', '/app/devices'],
+    ['revoke-confirm', revokeHref],
+    ['password', '/app/password'],
   ];
   let visited = 0;
   for (const lang of ['zh-CN', 'en']) {
