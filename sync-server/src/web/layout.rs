@@ -203,6 +203,9 @@ img.thumb{max-width:260px;max-height:200px;min-width:120px;min-height:90px;objec
 dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.2rem 1rem}dt{color:#52606d}dd{margin:0;overflow-wrap:anywhere}
 form.resolve{display:flex;flex-wrap:wrap;gap:.3rem}form.resolve input{flex:1;min-width:8rem}
 svg{max-width:100%;height:auto}
+nav.daynav{display:flex;flex-wrap:wrap;gap:.4rem 1rem;align-items:center;margin:.3rem 0 .8rem}nav.daynav form{margin:0}
+details.tech{margin:.4rem 0;font-size:.85rem;color:#52606d}details.tech summary{cursor:pointer}details.tech dd{overflow-wrap:anywhere;font-family:ui-monospace,monospace}
+.msg-photos{display:flex;flex-wrap:wrap;gap:.6rem}.msg-photos figure{margin:0;max-width:100%}.msg-photos figcaption{font-size:.85rem;color:#52606d}
 .login{max-width:22rem;background:#fff;padding:1rem;border:1px solid #e4e7eb}.login label{display:block;margin:.5rem 0}.login input{width:100%}
 @media (max-width:700px){
 main{padding:.8rem}header{padding:.5rem .8rem}header nav{flex-basis:100%;order:3}

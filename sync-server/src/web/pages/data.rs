@@ -23,7 +23,7 @@ use crate::import::{self, ImportError, LimitError};
 use crate::now_ms;
 use crate::store::Store;
 use crate::web::auth::WebUser;
-use crate::web::components::export_links;
+use crate::web::components::{export_links, tech_details};
 use crate::web::extract::{PageQuery, SignedIn, Viewer};
 
 /// Room in an import upload's body, beyond the file itself, for the form's other field and
@@ -72,12 +72,22 @@ fn export_error(e: export::ExportError) -> ApiError {
     }
 }
 
-fn download(bytes: Vec<u8>, content_type: &'static str, name: &str) -> Response {
+/// `attachment` with an ASCII file name every client takes (`fieldproof-visits.csv`) and the
+/// name in the reader's language (`拜访.csv`) as RFC 6266 / 5987 `filename*`, which browsers
+/// prefer.
+fn disposition(ascii: &str, named: &str) -> String {
+    format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        crate::web::url_enc(named)
+    )
+}
+
+fn download(bytes: Vec<u8>, content_type: &'static str, ascii: &str, named: &str) -> Response {
     let mut r = (StatusCode::OK, bytes).into_response();
     let h = r.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+    if let Ok(v) = HeaderValue::from_str(&disposition(ascii, named)) {
         h.insert(CONTENT_DISPOSITION, v);
     }
     r
@@ -90,11 +100,13 @@ pub async fn export_xlsx(State(store): State<Arc<Store>>, who: SignedIn, RawQuer
         Err(m) => return page.bad_request(&m),
     };
     let s = store.clone();
-    match blocking(move || export::export_xlsx(&s, &filter).map_err(export_error)).await {
+    let lang = page.lang;
+    match blocking(move || export::export_xlsx_in(&s, &filter, lang).map_err(export_error)).await {
         Ok(bytes) => download(
             bytes,
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             "fieldproof-export.xlsx",
+            &format!("fieldproof-{}.xlsx", page.t("export")),
         ),
         Err(e) => page.error(&e),
     }
@@ -118,11 +130,13 @@ pub async fn export_csv(
         Err(m) => return page.bad_request(&m),
     };
     let s = store.clone();
-    match blocking(move || export::export_csv(&s, kind, &filter).map_err(export_error)).await {
+    let lang = page.lang;
+    match blocking(move || export::export_csv_in(&s, kind, &filter, lang).map_err(export_error)).await {
         Ok(text) => download(
             text.into_bytes(),
             "text/csv; charset=utf-8",
             &format!("fieldproof-{}.csv", kind.as_str()),
+            &format!("{}.csv", kind.sheet_title(lang)),
         ),
         Err(e) => page.error(&e),
     }
@@ -144,7 +158,7 @@ fn data_page(page: &Viewer, user: &WebUser, q: &DataQuery, result: Markup, statu
             (field("rep_id", "rep", "text", &q.rep_id))
             (field("store_id", "store", "text", &q.store_id))
             (field("territory", "territory", "text", &q.territory))
-            button { "XLSX" }
+            button { (t("download_xlsx")) }
         }
         (export_links(page.lang, &ExportFilter::default()))
         @if user.sees_all() {
@@ -307,7 +321,10 @@ pub async fn import(State(store): State<Arc<Store>>, who: SignedIn, req: Request
         Ok(Ok(report)) => (
             html! {
                 p.ok id="import-result" {
-                    (t("import_done")) " stores " (report.stores) " · products " (report.products) " · plans " (report.plans)
+                    (t("import_done")) " "
+                    (t("import_stores")) " " (report.stores) " · "
+                    (t("import_products")) " " (report.products) " · "
+                    (t("import_plans")) " " (report.plans)
                 }
             },
             StatusCode::OK,
@@ -346,8 +363,14 @@ pub async fn import(State(store): State<Arc<Store>>, who: SignedIn, req: Request
             },
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
+        // What the reader could not make of the file is the parser's own English: folded away.
         Ok(Err(ImportError::Unreadable(m))) => (
-            html! { p.err id="import-result" { (t("import_unreadable")) " " (m) } },
+            html! {
+                div.err id="import-result" {
+                    p { (t("import_unreadable")) }
+                    (tech_details(ctx.lang, &[(t("message").to_string(), m)]))
+                }
+            },
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         Ok(Err(ImportError::Storage(m))) => return ctx.error(&ApiError::Internal(m)),

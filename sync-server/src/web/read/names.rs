@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use rusqlite::Connection;
 
 use crate::error::ApiResult;
+use crate::messages::{NameTable, PhotoName};
 
 /// A store as the pages name it: its code and its name.
 pub struct StoreName {
@@ -45,12 +46,9 @@ impl Names {
         Ok(Names { users, stores })
     }
 
-    /// "Name (id)", or the id of an unknown user.
+    /// The user's name (people are named, not numbered), or the id of an unknown user.
     pub fn user(&self, id: &str) -> String {
-        match self.users.get(id) {
-            Some(n) => format!("{n} ({id})"),
-            None => id.to_string(),
-        }
+        self.users.get(id).cloned().unwrap_or_else(|| id.to_string())
     }
 
     /// "CODE Name", or the id of an unknown store.
@@ -58,6 +56,17 @@ impl Names {
         match self.stores.get(id) {
             Some(s) => format!("{} {}", s.code, s.name),
             None => id.to_string(),
+        }
+    }
+
+    /// The names a coded message (`crate::messages::render`) fills in: these stores and people,
+    /// the photos given (those the viewer may see) and a template's items.
+    pub fn table(&self, photos: HashMap<String, PhotoName>, items: HashMap<String, String>) -> NameTable {
+        NameTable {
+            stores: self.stores.keys().map(|id| (id.clone(), self.store(id))).collect(),
+            users: self.users.clone(),
+            photos,
+            items,
         }
     }
 
