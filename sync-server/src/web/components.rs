@@ -37,7 +37,9 @@ pub fn geofence(lang: Lang, g: &str) -> Markup {
 
 /// The weekday of a day number (1970-01-01 was a Thursday), as a page-string key.
 fn weekday_key(day: i64) -> &'static str {
-    const KEYS: [&str; 7] = ["wd_mon", "wd_tue", "wd_wed", "wd_thu", "wd_fri", "wd_sat", "wd_sun"];
+    const KEYS: [&str; 7] = [
+        "wd_mon", "wd_tue", "wd_wed", "wd_thu", "wd_fri", "wd_sat", "wd_sun",
+    ];
     KEYS[(day + 3).rem_euclid(7) as usize]
 }
 
@@ -64,9 +66,9 @@ pub fn day_nav(lang: Lang, n: DayNav<'_>) -> Markup {
     };
     html! {
         nav.daynav aria-label=(lang.t("day_nav")) {
-            a.day-prev rel="prev" href=(href(n.day - 1)) { (lang.t("prev_day")) }
+            a.day-prev href=(href(n.day - 1)) { (lang.t("prev_day")) }
             strong.day-shown { (day_string(n.day)) " " (lang.t(weekday_key(n.day))) }
-            a.day-next rel="next" href=(href(n.day + 1)) { (lang.t("next_day")) }
+            a.day-next href=(href(n.day + 1)) { (lang.t("next_day")) }
             @if n.day != n.today {
                 a.day-today href=(href(n.today)) { (lang.t("today")) }
             }

@@ -286,7 +286,11 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("no_answers", "No answers.", "没有检查项结果。"),
     ("other_items", "Other items", "其他项目"),
     ("technical", "Technical details", "技术信息"),
-    ("other_team_photos", "Photos of another team are not shown.", "其他团队的照片不显示。"),
+    (
+        "other_team_photos",
+        "Photos of another team are not shown.",
+        "其他团队的照片不显示。",
+    ),
     ("nav_export", "Export", "导出"),
     (
         "bad_query",

@@ -12,10 +12,10 @@ use serde::Deserialize;
 use serde::de::{Deserializer, Error as _};
 
 use super::{WithNames, read_with_names};
+use crate::codes::ReuseParams;
 use crate::export::ExportFilter;
 use crate::http::blocking;
 use crate::now_ms;
-use crate::codes::ReuseParams;
 use crate::store::Store;
 use crate::web::actions::{Resolved, resolve_exception};
 use crate::web::components::{export_links, visit_href};

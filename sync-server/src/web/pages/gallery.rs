@@ -11,10 +11,9 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::{WithNames, read_with_names};
+use crate::messages::{NameTable, render};
 use crate::now_ms;
 use crate::store::Store;
-use crate::codes::ReuseParams;
-use crate::messages::{NameTable, PhotoName, render};
 use crate::values::photo_kind;
 use crate::web::components::{
     DayNav, Pager, badge_html, day_nav, message_photos, pager, tech_details, thumb_link, visit_href,
@@ -24,19 +23,6 @@ use crate::web::read::gallery::{GALLERY_PAGE, GalleryPhoto, ReuseFinding, galler
 use crate::web::read::names::Names;
 use crate::web::read::visits::default_day;
 use crate::web::{day_string, fmt_time, url_enc};
-
-/// How many of a finding's photos (this one and its matches) the viewer may see.
-fn seen(visible: &HashMap<String, PhotoName>, f: &ReuseFinding) -> usize {
-    f.params
-        .as_ref()
-        .and_then(|p| serde_json::from_value::<ReuseParams>(p.clone()).ok())
-        .map_or(0, |p| {
-            std::iter::once(&p.photo_id)
-                .chain(p.matches.iter().map(|m| &m.photo_id))
-                .filter(|id| visible.contains_key(*id))
-                .count()
-        })
-}
 
 #[derive(Deserialize)]
 pub struct GalleryQuery {
@@ -50,19 +36,14 @@ pub struct GalleryQuery {
 
 /// A possible-reuse finding in words (`messages::render`): its sentence, this photo and the
 /// similar ones as previews, a link to the visit, and its ids and hashes folded away.
-fn reuse_html(page: &Viewer, names: &NameTable, photos_seen: usize, f: &ReuseFinding) -> Markup {
+fn reuse_html(page: &Viewer, names: &NameTable, f: &ReuseFinding) -> Markup {
     let m = render(page.lang, "possible_reuse", f.params.as_ref(), names);
-    let listed = f
-        .params
-        .as_ref()
-        .and_then(|p| serde_json::from_value::<ReuseParams>(p.clone()).ok())
-        .map_or(0, |p| p.matches.len() + 1);
     html! {
         div.pair {
             p { strong { (m.title) } " " (m.sentence) }
             (message_photos(&m.photos))
             @for sha in &f.legacy_shas { (thumb_link(sha, page.t("this_photo"))) }
-            @if listed > photos_seen {
+            @if f.hidden > 0 {
                 p.muted { (page.t("other_team_photos")) }
             }
             @if let Some(v) = &f.visit_id {
@@ -104,10 +85,23 @@ pub async fn page(
             Some(d) => d,
             None => default_day(c, cal, scope.as_deref(), today)?,
         };
-        Ok((day, gallery(c, lang, scope.as_deref(), cal.day_bounds(day), &store_filter, asked)?))
+        Ok((
+            day,
+            gallery(
+                c,
+                lang,
+                scope.as_deref(),
+                cal.day_bounds(day),
+                &store_filter,
+                asked,
+            )?,
+        ))
     })
     .await;
-    let WithNames { names, data: (day, g) } = match read {
+    let WithNames {
+        names,
+        data: (day, g),
+    } = match read {
         Ok(d) => d,
         Err(e) => return page.error(&e),
     };
@@ -164,7 +158,7 @@ pub async fn page(
             p.muted { (t("none")) }
         }
         @for f in &g.reuse {
-            (reuse_html(&page, &table, seen(&g.reuse_photos, f), f))
+            (reuse_html(&page, &table, f))
         }
         h2 { (t("photos")) }
         (pages)

@@ -16,9 +16,9 @@ use crate::store::Store;
 use crate::web::charts::{Series, bar_chart, line_chart};
 use crate::web::components::{DayNav, day_nav};
 use crate::web::day_string;
-use crate::web::read::visits::default_day;
 use crate::web::extract::{PageQuery, SignedIn, Viewer, opt_day};
 use crate::web::read::health::{DAYS, KAC_GOAL, RESOLUTION_GOAL, Ratio, figures};
+use crate::web::read::visits::default_day;
 
 #[derive(Deserialize)]
 pub struct HealthQuery {

@@ -13,9 +13,7 @@ use super::{WithNames, read_with_names};
 use crate::export::ExportFilter;
 use crate::now_ms;
 use crate::store::Store;
-use crate::web::components::{
-    DayNav, code_chips, day_nav, export_links, geofence, status_words, visit_href,
-};
+use crate::web::components::{DayNav, code_chips, day_nav, export_links, geofence, status_words, visit_href};
 use crate::web::extract::{PageQuery, SignedIn, Viewer, opt_day};
 use crate::web::read::names::Names;
 use crate::web::read::visits::{VisitRow, default_day, visits_between};

@@ -12,8 +12,8 @@ use maud::{Markup, html};
 
 use super::exceptions::reuse_matches;
 use super::{WithNames, read_with_names};
-use crate::store::Store;
 use crate::messages::photo_problems;
+use crate::store::Store;
 use crate::values::{self, AnswerView, ReportView, metres, number, photo_kind, visit_kind};
 use crate::web::components::{badge_html, geofence, status_words, tech_details, thumb_link};
 use crate::web::extract::{SignedIn, Viewer};
@@ -43,9 +43,9 @@ fn manifest(page: &Viewer, p: &VisitPhoto) -> Vec<(String, String)> {
         }
         let loc = &m["payload"]["location"];
         if let (Some(lat), Some(lon)) = (loc["lat_e7"].as_i64(), loc["lon_e7"].as_i64()) {
-            let acc = loc["accuracy_cm"].as_f64().map_or(String::new(), |a| {
-                format!(" ±{}", metres(page.lang, a / 100.0))
-            });
+            let acc = loc["accuracy_cm"]
+                .as_f64()
+                .map_or(String::new(), |a| format!(" ±{}", metres(page.lang, a / 100.0)));
             let mock = if loc["is_mock"].as_bool() == Some(true) {
                 format!(" · {}", t("mock_location_word"))
             } else {
@@ -82,7 +82,10 @@ fn facts(page: &Viewer, names: &Names, d: &VisitDetail) -> Markup {
         (t("store_id").to_string(), v.store_id.clone()),
     ];
     if let Some(l) = &d.labels {
-        technical.push((t("template").to_string(), format!("{} ({})", l.name, d.template_id)));
+        technical.push((
+            t("template").to_string(),
+            format!("{} ({})", l.name, d.template_id),
+        ));
     }
     html! {
         dl.facts {

@@ -36,6 +36,8 @@ pub struct ReuseFinding {
     /// A row from before schema v4: the two photos of its subject `<sha256>:<matched sha256>`
     /// that the viewer may see (sha256s), this one first.
     pub legacy_shas: Vec<String>,
+    /// Listed matches left out because they are another team's photos.
+    pub hidden: usize,
 }
 
 pub struct GalleryPage {
@@ -152,12 +154,33 @@ fn reuse_findings(
             })
         })?
         .collect::<Result<_, _>>()?;
+    // A supervisor learns nothing of another team's photos: matches outside the scope are left
+    // out (their ids, hashes and devices too); the total still counts them.
+    let mut in_scope = c.prepare(&format!(
+        "SELECT 1 FROM photos WHERE photo_id = ?1 AND {}",
+        scope_sql("user_id", 2)
+    ))?;
     let mut out = Vec::new();
     for e in raised {
-        let params = e
+        let mut hidden = 0;
+        let mut parsed = e
             .params
             .as_deref()
-            .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok());
+            .and_then(|p| serde_json::from_str::<ReuseParams>(p).ok());
+        if let Some(p) = parsed.as_mut()
+            && scope.is_some()
+        {
+            let mut kept = Vec::new();
+            for m in std::mem::take(&mut p.matches) {
+                if in_scope.exists(params![m.photo_id, scope])? {
+                    kept.push(m);
+                } else {
+                    hidden += 1;
+                }
+            }
+            p.matches = kept;
+        }
+        let params = parsed.and_then(|p| serde_json::to_value(p).ok());
         let mut legacy_shas = Vec::new();
         if params.is_none() {
             for sha in e.subject.split(':') {
@@ -170,6 +193,7 @@ fn reuse_findings(
             visit_id: e.visit_id,
             params,
             legacy_shas,
+            hidden,
         });
     }
     Ok(out)

@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use rusqlite::params;
 
+use crate::calendar::{Calendar, day_string, parse_day};
 use crate::error::ApiResult;
 use crate::web::auth::scope_sql;
-use crate::calendar::{Calendar, day_string, parse_day};
 
 /// A rate's parts on one day.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

@@ -63,7 +63,11 @@ impl Names {
     /// the photos given (those the viewer may see) and a template's items.
     pub fn table(&self, photos: HashMap<String, PhotoName>, items: HashMap<String, String>) -> NameTable {
         NameTable {
-            stores: self.stores.keys().map(|id| (id.clone(), self.store(id))).collect(),
+            stores: self
+                .stores
+                .keys()
+                .map(|id| (id.clone(), self.store(id)))
+                .collect(),
             users: self.users.clone(),
             photos,
             items,
