@@ -776,7 +776,7 @@ fn reuse_pairs_and_matches_show_from_the_exception_params() {
     }
     let boss = Session::new(s.addr, "boss", ADMIN_PW);
     let gallery = boss.get("/app/gallery?lang=en").text();
-    let pairs: Vec<&str> = gallery.split("<div class=\"pair\">").skip(1).collect();
+    let pairs: Vec<&str> = gallery.split("<div class=\"reuse\">").skip(1).collect();
     assert_eq!(pairs.len(), 2, "{gallery}");
     // In words, from `messages::render`: the count and the closest photo's rep by name; this
     // photo, then the one it looks like, as previews opening the full photo.
@@ -837,7 +837,7 @@ fn reuse_pairs_and_matches_show_from_the_exception_params() {
     // rep-li's supervisor sees the pair, not sup-liu's team's photo.
     let wang = Session::new(s.addr, "sup-wang", WANG_PW);
     let gallery = wang.get("/app/gallery?lang=en").text();
-    assert_eq!(gallery.matches("<div class=\"pair\">").count(), 1, "{gallery}");
+    assert_eq!(gallery.matches("<div class=\"reuse\">").count(), 1, "{gallery}");
     assert!(gallery.contains(&format!("/app/photos/{SHA_LI}")) && !gallery.contains(SHA_CHEN));
     assert!(
         gallery.contains("Photos of another team are not shown."),
@@ -1083,6 +1083,58 @@ fn exports_follow_the_pages_language() {
     for sheet in ["拜访", "检查项", "异常", "照片"] {
         assert!(workbook.contains(&format!("name=\"{sheet}\"")), "{workbook}");
     }
+}
+
+/// The English catalogue of coded messages (exception titles and sentences, the words filled
+/// into them, photo problems, import refusals) cut into the fragments between `{placeholders}`
+/// that are long enough to mean something: none of them may appear on a zh-CN page.
+fn en_catalogue_fragments() -> Vec<String> {
+    use fieldproof_server::{i18n, messages};
+    let mut out: Vec<String> = i18n::CODES
+        .iter()
+        .chain(i18n::MESSAGES)
+        .chain(messages::TEXTS)
+        .flat_map(|(_, en, _)| {
+            en.split(['{', '}'])
+                .step_by(2)
+                .map(|f| {
+                    f.trim_matches(|c: char| c.is_whitespace() || ".,;:()".contains(c))
+                        .to_string()
+                })
+                .collect::<Vec<_>>()
+        })
+        .filter(|f| f.chars().count() >= 8 && f.chars().any(|c| c.is_ascii_alphabetic()))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The fragments are a fair test: none of them is part of the Chinese catalogue itself.
+#[test]
+fn no_english_catalogue_fragment_is_in_the_chinese_catalogue() {
+    use fieldproof_server::{i18n, messages};
+    let fragments = en_catalogue_fragments();
+    assert!(fragments.len() > 100, "{}", fragments.len());
+    for (key, _, zh) in i18n::CODES.iter().chain(i18n::MESSAGES).chain(messages::TEXTS) {
+        for f in &fragments {
+            assert!(!zh.contains(f.as_str()), "{key}: {zh:?} contains {f:?}");
+        }
+    }
+}
+
+/// Not a test: a step of `tests/browser/run.sh`, which checks that no zh-CN page shows any of
+/// these: writes [`en_catalogue_fragments`] as JSON to `FP_CATALOGUE_OUT`.
+#[test]
+#[ignore = "step of tests/browser/run.sh; needs FP_CATALOGUE_OUT"]
+fn dump_en_catalogue() {
+    let out = std::env::var("FP_CATALOGUE_OUT").expect("FP_CATALOGUE_OUT");
+    let json = serde_json::json!({ "lang": "en", "fragments": en_catalogue_fragments() });
+    std::fs::write(&out, json.to_string()).unwrap();
+    println!(
+        "wrote {} fragments to {out}",
+        json["fragments"].as_array().unwrap().len()
+    );
 }
 
 /// Not a test: the browser tests' seeding step (`tests/browser/run.sh`) for a tampered photo,

@@ -63,10 +63,16 @@ for c in outside_geofence mock_location clock_jump possible_reuse price_gap_unex
   case ",$codes," in *",$c,"*) ;; *) echo "run.sh: seeding did not produce $c (have $codes)" >&2; exit 1;; esac
 done
 
+# The English catalogue's fragments, which no zh-CN page may show (written by the real catalogue).
+FP_CATALOGUE_OUT="$work/en-catalogue.json" \
+  cargo test -q -p fieldproof-server --test web -- --ignored --exact dump_en_catalogue --nocapture \
+  > "$work/catalogue.log" 2>&1 || { cat "$work/catalogue.log"; exit 1; }
+
 echo "== browser"
 rm -rf "$here/artifacts"
 BASE_URL="$url" FP_USER=ho-admin FP_PASSWORD="$password" EXPECT_CODES="$codes" \
   TAMPERED_VISIT="$tampered_visit" CHROMIUM="$chromium_bin" ARTIFACTS="$here/artifacts" \
+  EN_CATALOGUE="$work/en-catalogue.json" REFERENCE_JSON="$root/tests/fixtures/reference.json" \
   node "$here/head-office.mjs"
 
 if [ "${1:-}" = "--update-docs" ]; then

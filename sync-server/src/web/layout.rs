@@ -197,7 +197,6 @@ form.filters{display:flex;flex-wrap:wrap;gap:.4rem .8rem;align-items:flex-end}
 /* Long text (hashes, ids) may break anywhere; names keep a readable width (CJK breaks between any two characters). */
 td.long{overflow-wrap:anywhere;min-width:14em}td.name{min-width:8em}
 .cards{display:flex;flex-wrap:wrap;gap:1rem}.card{background:#fff;padding:.6rem;border:1px solid #e4e7eb;border-radius:.4rem;max-width:100%}
-.pair{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-start;background:#fff;padding:.6rem;margin:.5rem 0;border:1px solid #e4e7eb}
 img.thumb{max-width:260px;max-height:200px;min-width:120px;min-height:90px;object-fit:contain;display:block}
 .pager{display:flex;flex-wrap:wrap;gap:1rem;align-items:center}
 dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.2rem 1rem}dt{color:#52606d}dd{margin:0;overflow-wrap:anywhere}
@@ -205,6 +204,7 @@ form.resolve{display:flex;flex-wrap:wrap;gap:.3rem}form.resolve input{flex:1;min
 svg{max-width:100%;height:auto}
 nav.daynav{display:flex;flex-wrap:wrap;gap:.4rem 1rem;align-items:center;margin:.3rem 0 .8rem}nav.daynav form{margin:0}
 details.tech{margin:.4rem 0;font-size:.85rem;color:#52606d}details.tech summary{cursor:pointer}details.tech dd{overflow-wrap:anywhere;font-family:ui-monospace,monospace}
+.reuse{background:#fff;padding:.6rem;margin:.5rem 0;border:1px solid #e4e7eb}.reuse p{margin:.3rem 0}h3{font-size:1rem;margin:1rem 0 .3rem}
 .msg-photos{display:flex;flex-wrap:wrap;gap:.6rem}.msg-photos figure{margin:0;max-width:100%}.msg-photos figcaption{font-size:.85rem;color:#52606d}
 .login{max-width:22rem;background:#fff;padding:1rem;border:1px solid #e4e7eb}.login label{display:block;margin:.5rem 0}.login input{width:100%}
 @media (max-width:700px){

@@ -39,7 +39,7 @@ pub struct GalleryQuery {
 fn reuse_html(page: &Viewer, names: &NameTable, f: &ReuseFinding) -> Markup {
     let m = render(page.lang, "possible_reuse", f.params.as_ref(), names);
     html! {
-        div.pair {
+        div.reuse {
             p { strong { (m.title) } " " (m.sentence) }
             (message_photos(&m.photos))
             @for sha in &f.legacy_shas { (thumb_link(sha, page.t("this_photo"))) }

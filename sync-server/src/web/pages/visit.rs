@@ -243,7 +243,7 @@ pub async fn page(
     };
     let body = html! {
         (facts(&page, &names, &d))
-        (exceptions(&page, &d))
+        section #visit-exceptions { (exceptions(&page, &d)) }
         (answers_and_report(&page, &d))
         (photos(&page, &d))
     };

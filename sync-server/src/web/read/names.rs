@@ -80,3 +80,23 @@ impl Names {
         v
     }
 }
+
+/// What the export form offers to choose from, in the viewer's scope: its field users (reps
+/// and supervisors) and the stores' territories, by id (the page shows names).
+pub struct ExportChoices {
+    pub users: Vec<String>,
+    pub territories: Vec<String>,
+}
+
+pub fn export_choices(c: &Connection, scope: Option<&str>) -> ApiResult<ExportChoices> {
+    let mut st = c.prepare(&format!(
+        "SELECT id FROM users WHERE {} ORDER BY coalesce(json_extract(body, '$.name'), id)",
+        crate::web::auth::scope_sql("id", 1)
+    ))?;
+    let users = st.query_map([scope], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    let mut st = c.prepare(
+        "SELECT DISTINCT json_extract(body, '$.territory') AS t FROM stores WHERE t IS NOT NULL AND t != '' ORDER BY t",
+    )?;
+    let territories = st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    Ok(ExportChoices { users, territories })
+}
