@@ -10,7 +10,7 @@
 # `code_mismatch` on receipt; see `seed_forged_evidence_code_photo` in sync-server/tests/web.rs);
 # 4. creates an admin web user; 5. runs head-office.mjs (Playwright driving /usr/bin/chromium).
 # Screenshots: tests/browser/artifacts/ (every page at 1366 and 390 px in zh-CN and en).
-# `--update-docs` copies five of them to docs/screenshots/.
+# `--update-docs` copies seven of them to docs/screenshots/.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -82,5 +82,7 @@ if [ "${1:-}" = "--update-docs" ]; then
   cp "$here"/artifacts/*-health-zh-CN.png "$root/docs/screenshots/health-zh-CN.png"
   cp "$here"/artifacts/*-exceptions-open-zh-CN-390.png "$root/docs/screenshots/exceptions-zh-CN-390.png"
   cp "$here"/artifacts/*-today-zh-CN-390.png "$root/docs/screenshots/today-zh-CN-390.png"
+  cp "$here"/artifacts/*-visit-zh-CN-1366.png "$root/docs/screenshots/visit-zh-CN.png"
+  cp "$here"/artifacts/*-gallery-zh-CN-1366.png "$root/docs/screenshots/gallery-zh-CN.png"
   echo "== screenshots copied to docs/screenshots/"
 fi

@@ -217,5 +217,6 @@ table.rows td::before{content:attr(data-label);color:#52606d;font-size:.85rem;po
 table.rows td:empty{display:none}table.rows td.long,table.rows td.name{min-width:0}.code{white-space:normal}
 dl{grid-template-columns:minmax(0,7rem) minmax(0,1fr)}
 img.thumb{max-width:100%}
+.msg-photos figure{flex:0 1 calc(50% - .3rem)}.msg-photos img.thumb{min-width:0;width:100%}
 }
 ";
