@@ -86,6 +86,112 @@ impl Lang {
 /// Messages with parameters: (code, English, 中文), `{name}` for a parameter. The import's
 /// limits (`crate::import::LimitError`); the CLI prints the English.
 pub const MESSAGES: &[(&str, &str, &str)] = &[
+    // --- a cell or row of an imported file (`crate::import::CellProblem`) ---
+    ("import_missing", "{column} is missing", "缺少 {column}"),
+    (
+        "import_not_a_number",
+        "{value} is not a number",
+        "{value} 不是数字",
+    ),
+    (
+        "import_out_of_range",
+        "{value} is out of range ({min} to {max})",
+        "{value} 超出范围（{min} 至 {max}）",
+    ),
+    ("import_id_too_long", "longer than 128 bytes", "超过 128 字节"),
+    (
+        "import_sheet_empty",
+        "the sheet is empty (row 1 must be the header)",
+        "工作表为空（第 1 行须为表头）",
+    ),
+    (
+        "import_unknown_column",
+        "unknown column {name} (expected {expected})",
+        "未知的列 {name}（应为 {expected}）",
+    ),
+    ("import_column_twice", "column appears twice", "该列出现了两次"),
+    (
+        "import_column_missing",
+        "required column is missing from the header",
+        "表头缺少必填列",
+    ),
+    (
+        "import_unknown_territory",
+        "unknown territory {value} (not the territory of any user or store)",
+        "未知区域 {value}（不是任何人员或门店的区域）",
+    ),
+    (
+        "import_bad_geofence_mode",
+        "{value} is not off, flag or block",
+        "{value} 不是 off、flag 或 block",
+    ),
+    (
+        "import_duplicate_code",
+        "duplicate code {value} (also on row {first})",
+        "门店编码 {value} 重复（第 {first} 行也有）",
+    ),
+    (
+        "import_duplicate_id",
+        "duplicate id {value} (also on row {first})",
+        "编号 {value} 重复（第 {first} 行也有）",
+    ),
+    (
+        "import_duplicate_sku",
+        "duplicate sku {value} (also on row {first})",
+        "SKU {value} 重复（第 {first} 行也有）",
+    ),
+    (
+        "import_duplicate_plan",
+        "duplicate plan {value} (also on row {first}; one per rep, day and store)",
+        "计划 {value} 重复（第 {first} 行也有；每位业务员每天每家门店只能有一条）",
+    ),
+    (
+        "import_not_bool",
+        "{value} is not true or false",
+        "{value} 不是 是/否（true/false）",
+    ),
+    ("import_negative_price", "negative price", "价格为负数"),
+    (
+        "import_price_decimals",
+        "{value} has more than 2 decimals",
+        "{value} 的小数超过 2 位",
+    ),
+    (
+        "import_supervisor_not_rep",
+        "{value} is a supervisor, not a rep",
+        "{value} 是督导，不是业务员",
+    ),
+    ("import_unknown_rep", "unknown rep {value}", "未知业务员 {value}"),
+    (
+        "import_unknown_store_code",
+        "unknown store code {value}",
+        "未知门店编码 {value}",
+    ),
+    (
+        "import_not_a_date",
+        "{value} is not a date YYYY-MM-DD",
+        "{value} 不是日期（YYYY-MM-DD）",
+    ),
+    (
+        "import_inspection_template",
+        "{value} is an inspection template",
+        "{value} 是督导检查模板，不能用于拜访计划",
+    ),
+    (
+        "import_unknown_template",
+        "unknown template {value}",
+        "未知检查模板 {value}",
+    ),
+    (
+        "import_not_whole",
+        "{value} is not a whole number 0 or more",
+        "{value} 不是 0 或更大的整数",
+    ),
+    (
+        "import_reference_invalid",
+        "{detail}",
+        "参考数据校验未通过：{detail}",
+    ),
     (
         "import_file_too_large",
         "The file is larger than {limit}, the most an import takes. Split it into several files.",

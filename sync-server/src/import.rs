@@ -53,7 +53,34 @@ pub struct CellProblem {
     pub row: u32,
     /// Header name, e.g. "latitude"; empty when the problem is the whole row's.
     pub column: String,
+    /// What is wrong, as a code of `crate::i18n::MESSAGES` (`import_not_a_number`)…
+    pub code: String,
+    /// …and its parameters (`value` = `"abc"`): the page says it in the reader's language.
+    pub params: Vec<(String, String)>,
+    /// The same in English (the CLI's words).
     pub message: String,
+}
+
+impl CellProblem {
+    fn new(sheet: &str, row: u32, column: &str, code: &str, params: &[(&str, String)]) -> CellProblem {
+        CellProblem {
+            sheet: sheet.to_string(),
+            row,
+            column: column.to_string(),
+            code: code.to_string(),
+            params: params
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), v.clone()))
+                .collect(),
+            message: crate::i18n::Lang::En.message(code, params),
+        }
+    }
+
+    /// The problem in `lang`.
+    pub fn text(&self, lang: crate::i18n::Lang) -> String {
+        let params: Vec<(&str, String)> = self.params.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        lang.message(&self.code, &params)
+    }
 }
 
 impl std::fmt::Display for CellProblem {
@@ -1015,13 +1042,9 @@ struct Sheet<'a> {
 }
 
 impl Sheet<'_> {
-    fn problem(&mut self, row: u32, column: &str, message: impl Into<String>) {
-        self.problems.push(CellProblem {
-            sheet: self.name.to_string(),
-            row,
-            column: column.to_string(),
-            message: message.into(),
-        });
+    fn problem(&mut self, row: u32, column: &str, code: &str, params: &[(&str, String)]) {
+        self.problems
+            .push(CellProblem::new(self.name, row, column, code, params));
     }
 
     fn raw<'r>(&self, cells: &'r [Raw], column: &str) -> &'r Raw {
@@ -1049,7 +1072,7 @@ impl Sheet<'_> {
     fn required(&mut self, row: u32, cells: &[Raw], column: &str) -> Option<String> {
         let v = self.text(cells, column);
         if v.is_none() {
-            self.problem(row, column, format!("{column} is missing"));
+            self.problem(row, column, "import_missing", &[("column", column.to_string())]);
         }
         v
     }
@@ -1062,12 +1085,12 @@ impl Sheet<'_> {
             Raw::Text(s) => match s.replace(',', "").parse::<f64>() {
                 Ok(n) if n.is_finite() => Some(Some(n)),
                 _ => {
-                    self.problem(row, column, format!("{s:?} is not a number"));
+                    self.problem(row, column, "import_not_a_number", &[("value", format!("{s:?}"))]);
                     None
                 }
             },
             other => {
-                self.problem(row, column, format!("{} is not a number", show(other)));
+                self.problem(row, column, "import_not_a_number", &[("value", show(other))]);
                 None
             }
         }
@@ -1077,11 +1100,20 @@ impl Sheet<'_> {
     fn ranged(&mut self, row: u32, cells: &[Raw], column: &str, min: f64, max: f64) -> Option<f64> {
         match self.number(row, cells, column)? {
             None => {
-                self.problem(row, column, format!("{column} is missing"));
+                self.problem(row, column, "import_missing", &[("column", column.to_string())]);
                 None
             }
             Some(n) if n < min || n > max => {
-                self.problem(row, column, format!("{n} is out of range ({min} to {max})"));
+                self.problem(
+                    row,
+                    column,
+                    "import_out_of_range",
+                    &[
+                        ("value", n.to_string()),
+                        ("min", min.to_string()),
+                        ("max", max.to_string()),
+                    ],
+                );
                 None
             }
             Some(n) => Some(n),
@@ -1092,7 +1124,7 @@ impl Sheet<'_> {
     fn id(&mut self, row: u32, column: &str, v: Option<String>) -> Option<String> {
         let v = v?;
         if v.len() > 128 {
-            self.problem(row, column, "longer than 128 bytes");
+            self.problem(row, column, "import_id_too_long", &[]);
             return None;
         }
         Some(v)
@@ -1112,12 +1144,7 @@ fn show(r: &Raw) -> String {
 fn header(grid: &Grid, problems: &mut Vec<CellProblem>) -> Option<HashMap<String, usize>> {
     let (required, optional) = grid.kind.columns();
     let Some((row, cells)) = grid.rows.first() else {
-        problems.push(CellProblem {
-            sheet: grid.sheet.clone(),
-            row: 1,
-            column: String::new(),
-            message: "the sheet is empty (row 1 must be the header)".into(),
-        });
+        problems.push(CellProblem::new(&grid.sheet, 1, "", "import_sheet_empty", &[]));
         return None;
     };
     let mut columns = HashMap::new();
@@ -1129,39 +1156,36 @@ fn header(grid: &Grid, problems: &mut Vec<CellProblem>) -> Option<HashMap<String
             other => show(other),
         };
         let problem = if !required.contains(&name.as_str()) && !optional.contains(&name.as_str()) {
-            Some(format!(
-                "unknown column {name:?} (expected {})",
-                required
-                    .iter()
-                    .chain(optional)
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join(", ")
+            let expected = required
+                .iter()
+                .chain(optional)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ");
+            Some((
+                "import_unknown_column",
+                vec![("name", format!("{name:?}")), ("expected", expected)],
             ))
         } else if columns.insert(name.clone(), i).is_some() {
-            Some("column appears twice".to_string())
+            Some(("import_column_twice", vec![]))
         } else {
             None
         };
-        if let Some(message) = problem {
+        if let Some((code, params)) = problem {
             ok = false;
-            problems.push(CellProblem {
-                sheet: grid.sheet.clone(),
-                row: *row,
-                column: name,
-                message,
-            });
+            problems.push(CellProblem::new(&grid.sheet, *row, &name, code, &params));
         }
     }
     for r in required {
         if !columns.contains_key(*r) {
             ok = false;
-            problems.push(CellProblem {
-                sheet: grid.sheet.clone(),
-                row: *row,
-                column: (*r).to_string(),
-                message: "required column is missing from the header".into(),
-            });
+            problems.push(CellProblem::new(
+                &grid.sheet,
+                *row,
+                r,
+                "import_column_missing",
+                &[],
+            ));
         }
     }
     ok.then_some(columns)
@@ -1245,7 +1269,8 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                         sheet.problem(
                             row,
                             "territory",
-                            format!("unknown territory {t:?} (not the territory of any user or store)"),
+                            "import_unknown_territory",
+                            &[("value", format!("{t:?}"))],
                         );
                     }
                     let mode = match sheet.text(cells, "geofence_mode").map(|m| m.to_lowercase()) {
@@ -1258,7 +1283,8 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                                 sheet.problem(
                                     row,
                                     "geofence_mode",
-                                    format!("{m:?} is not off, flag or block"),
+                                    "import_bad_geofence_mode",
+                                    &[("value", format!("{m:?}"))],
                                 );
                                 None
                             }
@@ -1274,7 +1300,8 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                         sheet.problem(
                             row,
                             "code",
-                            format!("duplicate code {code:?} (also on row {first})"),
+                            "import_duplicate_code",
+                            &[("value", format!("{code:?}")), ("first", first.to_string())],
                         );
                         duplicate = true;
                     }
@@ -1286,7 +1313,12 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                     if let Some(id) = id.as_ref().filter(|_| !duplicate) {
                         if let Some(first) = file_store_ids.get(id) {
                             let first = *first;
-                            sheet.problem(row, "id", format!("duplicate id {id:?} (also on row {first})"));
+                            sheet.problem(
+                                row,
+                                "id",
+                                "import_duplicate_id",
+                                &[("value", format!("{id:?}")), ("first", first.to_string())],
+                            );
                         } else {
                             file_store_ids.insert(id.clone(), row);
                         }
@@ -1332,7 +1364,8 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                                 sheet.problem(
                                     row,
                                     "is_competitor",
-                                    format!("{} is not true or false", show(&other)),
+                                    "import_not_bool",
+                                    &[("value", show(&other))],
                                 );
                                 None
                             }
@@ -1344,13 +1377,14 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                         Some(Some(yuan)) => {
                             let cents = yuan * 100.0;
                             if yuan < 0.0 {
-                                sheet.problem(row, "reference_price", "negative price");
+                                sheet.problem(row, "reference_price", "import_negative_price", &[]);
                                 None
                             } else if (cents - cents.round()).abs() > 1e-6 || cents > 1e15 {
                                 sheet.problem(
                                     row,
                                     "reference_price",
-                                    format!("{yuan} has more than 2 decimals"),
+                                    "import_price_decimals",
+                                    &[("value", yuan.to_string())],
                                 );
                                 None
                             } else {
@@ -1364,7 +1398,12 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                     if let Some(sku) = &sku {
                         if let Some(first) = file_skus.get(sku) {
                             let first = *first;
-                            sheet.problem(row, "sku", format!("duplicate sku {sku:?} (also on row {first})"));
+                            sheet.problem(
+                                row,
+                                "sku",
+                                "import_duplicate_sku",
+                                &[("value", format!("{sku:?}")), ("first", first.to_string())],
+                            );
                             duplicate = true;
                         } else {
                             file_skus.insert(sku.clone(), row);
@@ -1377,7 +1416,12 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                     if let Some(id) = id.as_ref().filter(|_| !duplicate) {
                         if let Some(first) = file_product_ids.get(id) {
                             let first = *first;
-                            sheet.problem(row, "id", format!("duplicate id {id:?} (also on row {first})"));
+                            sheet.problem(
+                                row,
+                                "id",
+                                "import_duplicate_id",
+                                &[("value", format!("{id:?}")), ("first", first.to_string())],
+                            );
                         } else {
                             file_product_ids.insert(id.clone(), row);
                         }
@@ -1405,9 +1449,19 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                         match known.user_roles.get(rep) {
                             Some(Role::Rep) => {}
                             Some(Role::Supervisor) => {
-                                sheet.problem(row, "rep_id", format!("{rep:?} is a supervisor, not a rep"));
+                                sheet.problem(
+                                    row,
+                                    "rep_id",
+                                    "import_supervisor_not_rep",
+                                    &[("value", format!("{rep:?}"))],
+                                );
                             }
-                            None => sheet.problem(row, "rep_id", format!("unknown rep {rep:?}")),
+                            None => sheet.problem(
+                                row,
+                                "rep_id",
+                                "import_unknown_rep",
+                                &[("value", format!("{rep:?}"))],
+                            ),
                         }
                     }
                     let store_code = sheet.required(row, cells, "store_code");
@@ -1418,17 +1472,22 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                             .or_else(|| known.store_codes.get(c).cloned())
                     });
                     if let (Some(c), None) = (&store_code, &store_id) {
-                        sheet.problem(row, "store_code", format!("unknown store code {c:?}"));
+                        sheet.problem(
+                            row,
+                            "store_code",
+                            "import_unknown_store_code",
+                            &[("value", format!("{c:?}"))],
+                        );
                     }
                     let date = match sheet.raw(cells, "date").clone() {
                         Raw::Empty => {
-                            sheet.problem(row, "date", "date is missing");
+                            sheet.problem(row, "date", "import_missing", &[("column", "date".to_string())]);
                             None
                         }
                         Raw::Date(d) => Some(d),
                         Raw::Text(t) if crate::calendar::parse_day(&t).is_some() => Some(t),
                         other => {
-                            sheet.problem(row, "date", format!("{} is not a date YYYY-MM-DD", show(&other)));
+                            sheet.problem(row, "date", "import_not_a_date", &[("value", show(&other))]);
                             None
                         }
                     };
@@ -1437,9 +1496,19 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                         match known.templates.get(t) {
                             Some(TemplateKind::StoreCheck) => {}
                             Some(TemplateKind::Inspection) => {
-                                sheet.problem(row, "template_id", format!("{t:?} is an inspection template"));
+                                sheet.problem(
+                                    row,
+                                    "template_id",
+                                    "import_inspection_template",
+                                    &[("value", format!("{t:?}"))],
+                                );
                             }
-                            None => sheet.problem(row, "template_id", format!("unknown template {t:?}")),
+                            None => sheet.problem(
+                                row,
+                                "template_id",
+                                "import_unknown_template",
+                                &[("value", format!("{t:?}"))],
+                            ),
                         }
                     }
                     let sequence = match sheet.number(row, cells, "sequence") {
@@ -1449,7 +1518,7 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                             Some(n as u32)
                         }
                         Some(Some(n)) => {
-                            sheet.problem(row, "sequence", format!("{n} is not a whole number 0 or more"));
+                            sheet.problem(row, "sequence", "import_not_whole", &[("value", n.to_string())]);
                             None
                         }
                     };
@@ -1466,9 +1535,8 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                             sheet.problem(
                                 row,
                                 "id",
-                                format!(
-                                    "duplicate plan {id:?} (also on row {first}; one per rep, day and store)"
-                                ),
+                                "import_duplicate_plan",
+                                &[("value", format!("{id:?}")), ("first", first.to_string())],
                             );
                         } else {
                             file_plan_ids.insert(id.clone(), row);
@@ -1524,12 +1592,13 @@ fn locate(message: &str, origins: &Origins) -> CellProblem {
         origins.get(&k)?.get(index).cloned()
     });
     let (sheet, row) = found.unwrap_or_default();
-    CellProblem {
-        sheet,
+    CellProblem::new(
+        &sheet,
         row,
-        column: String::new(),
-        message: message.to_string(),
-    }
+        "",
+        "import_reference_invalid",
+        &[("detail", message.to_string())],
+    )
 }
 
 #[cfg(test)]

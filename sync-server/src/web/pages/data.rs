@@ -424,9 +424,9 @@ pub async fn import(State(store): State<Arc<Store>>, who: SignedIn, req: Request
                             @for p in &problems {
                                 tr {
                                     td data-label=(t("sheet")) { (p.sheet) }
-                                    td data-label=(t("row")) { (p.row) }
+                                    td data-label=(t("row")) { @if p.row > 0 { (p.row) } }
                                     td data-label=(t("column")) { (p.column) }
-                                    td.long data-label=(t("message")) { (p.message) }
+                                    td.long data-label=(t("message")) { (p.text(ctx.lang)) }
                                 }
                             }
                         }
