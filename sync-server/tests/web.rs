@@ -1117,6 +1117,8 @@ fn no_english_catalogue_fragment_is_in_the_chinese_catalogue() {
     let fragments = en_catalogue_fragments();
     assert!(fragments.len() > 100, "{}", fragments.len());
     for (key, _, zh) in i18n::CODES.iter().chain(i18n::MESSAGES).chain(messages::TEXTS) {
+        // Its words, not its `{placeholders}`' names.
+        let zh: String = zh.split(['{', '}']).step_by(2).collect::<Vec<_>>().join(" ");
         for f in &fragments {
             assert!(!zh.contains(f.as_str()), "{key}: {zh:?} contains {f:?}");
         }

@@ -15,7 +15,7 @@ pub fn code_chips(lang: Lang, codes: &[String]) -> Markup {
             span.muted { (lang.t("none")) }
         }
         @for c in codes {
-            span.code title=(c) { (lang.code_words(c)) }
+            span.code { (lang.code_words(c)) }
         }
     }
 }
