@@ -173,19 +173,10 @@ pub fn safe_next(next: &str) -> &str {
 
 // --- dates: pages show and pick days in the store's calendar ([`crate::calendar`]) ------------
 // Every helper takes the calendar the request's [`extract::Viewer`] carries (`Store::calendar`):
-// one calendar, no process-wide copy of it.
+// one calendar, no process-wide copy of it. Days and bounds: `page.cal.day_of(ms)`,
+// `page.cal.day_bounds(day)`.
 
 pub use crate::calendar::{day_string, parse_day};
-
-/// The local day of a Unix-ms instant.
-pub fn day_of(cal: Calendar, ms: i64) -> i64 {
-    cal.day_of(ms)
-}
-
-/// [start, end) Unix ms of a local day.
-pub fn day_bounds(cal: Calendar, day: i64) -> (i64, i64) {
-    cal.day_bounds(day)
-}
 
 /// `HH:MM`, local.
 pub fn fmt_time(cal: Calendar, ms: i64) -> String {
