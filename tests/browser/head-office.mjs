@@ -179,6 +179,21 @@ try {
   }
   ok('download the XLSX export (zip with sheets Visits, Answers, Exceptions, Photos)');
 
+  // 6b. The day navigator: /app opens on a day with visits (today, or the latest day with any),
+  // previous / next move a day, the date picker shows the chosen day.
+  await page.goto(`${base}/app?lang=en`);
+  const shownDay = await page.inputValue('nav.daynav input[type="date"]');
+  check((await page.$$('main table.rows tbody tr')).length > 0, `the default day ${shownDay} has visits`);
+  await page.click('nav.daynav a.day-prev');
+  const prevDay = await page.inputValue('nav.daynav input[type="date"]');
+  check(new Date(shownDay) - new Date(prevDay) === 86400000, `previous day of ${shownDay} is ${prevDay}`);
+  await page.click('nav.daynav a.day-next');
+  check((await page.inputValue('nav.daynav input[type="date"]')) === shownDay, 'next day goes back');
+  await page.fill('nav.daynav input[type="date"]', prevDay);
+  await page.click('nav.daynav form button');
+  check(page.url().includes(`date=${prevDay}`), `the picker's form asks for ${prevDay}: ${page.url()}`);
+  ok(`day navigator: opens on ${shownDay} (a day with visits), previous / next / pick`);
+
   // 7. Every page at a desktop width and a phone's (390 px), in both languages: nothing wider
   // than the screen, the resolve button and the header's controls on screen, table cells wide
   // enough that a store's name does not stand one character per line.
