@@ -13,8 +13,6 @@
 //! A day is a count of days since 1970-01-01 (the same numbering as the core's civil-date
 //! functions); days are stored as such (`exceptions.visit_day`) and written `YYYY-MM-DD`.
 
-use std::sync::atomic::{AtomicI64, Ordering};
-
 pub const DAY_MS: i64 = 86_400_000;
 /// Excel's serial day number of 1970-01-01 (its serials count days from 1899-12-30).
 const EXCEL_EPOCH_SERIAL: i64 = 25_569;
@@ -266,24 +264,6 @@ pub fn excel_day_serial(day: i64) -> f64 {
 /// The day of an Excel date serial (a date cell read back; the time of day is dropped).
 pub fn day_of_excel_serial(serial: f64) -> i64 {
     serial.floor() as i64 - EXCEL_EPOCH_SERIAL
-}
-
-// --- the pages' calendar -------------------------------------------------------------------------
-
-/// The calendar of the store whose pages this process serves, for the page helpers that are
-/// called without the store at hand (`web::day_of` and friends). Set by [`crate::app`] from
-/// [`crate::Store::calendar`]; until then the default. One server process serves one store, so
-/// this is that store's setting, not a second source of it.
-static PAGES_OFFSET_MINUTES: AtomicI64 = AtomicI64::new(480);
-
-pub(crate) fn serve_pages_in(calendar: Calendar) {
-    PAGES_OFFSET_MINUTES.store(i64::from(calendar.offset_minutes), Ordering::Relaxed);
-}
-
-/// The calendar the pages are served in.
-pub fn pages() -> Calendar {
-    let m = PAGES_OFFSET_MINUTES.load(Ordering::Relaxed);
-    Calendar::fixed(i32::try_from(m).unwrap_or(480)).unwrap_or_default()
 }
 
 #[cfg(test)]

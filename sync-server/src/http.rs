@@ -50,8 +50,6 @@ const DRAIN_MAX: u64 = 16 * 1024 * 1024;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub fn app(store: Arc<Store>) -> Router {
-    // The pages' day helpers are called without the store at hand: they read its calendar here.
-    crate::calendar::serve_pages_in(store.calendar());
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))

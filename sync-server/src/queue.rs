@@ -612,11 +612,17 @@ fn order_by(sort: QueueSort, dir: SortDir) -> String {
 /// One page of the queue as `actor` sees it.
 pub fn list(store: &Store, actor: &Actor, filter: &QueueFilter) -> Result<QueuePage, QueueError> {
     let c = store.reader()?;
-    list_on(&c, actor, filter)
+    list_on(&c, store.calendar(), actor, filter)
 }
 
-/// [`list`] on a connection the caller holds (a page that reads more in the same snapshot).
-pub fn list_on(c: &Connection, actor: &Actor, filter: &QueueFilter) -> Result<QueuePage, QueueError> {
+/// [`list`] on a connection the caller holds (a page that reads more in the same snapshot), with
+/// the store's calendar (the day of a row written without a visit day).
+pub fn list_on(
+    c: &Connection,
+    calendar: crate::calendar::Calendar,
+    actor: &Actor,
+    filter: &QueueFilter,
+) -> Result<QueuePage, QueueError> {
     let checked = filter.check()?;
     let cond = filter.conditions(&checked, actor);
 
@@ -673,7 +679,7 @@ pub fn list_on(c: &Connection, actor: &Actor, filter: &QueueFilter) -> Result<Qu
         let event_ms: Option<i64> = r.get(7)?;
         // Filled when the database is opened; a row written since without one counts on the
         // day the server received it.
-        let visit_day = visit_day.unwrap_or_else(|| crate::calendar::pages().day_of(created));
+        let visit_day = visit_day.unwrap_or_else(|| calendar.day_of(created));
         items.push(QueueItem {
             id: r.get(0)?,
             code: r.get(1)?,

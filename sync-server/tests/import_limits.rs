@@ -993,3 +993,37 @@ fn the_fuzz_seeds_are_current_and_read_as_they_should() {
         }
     }
 }
+
+/// A refused file lists every problem by sheet, row and column, each said in the reader's
+/// language (a code and its parameters, not the parser's English).
+#[test]
+fn a_refused_files_problems_read_in_the_readers_language() {
+    let (_dir, s) = server_with_head_office();
+    let importer = sign_in(s.addr);
+    let bad = "code,name,latitude,longitude,geofence_radius_m,territory\n\
+               SH-X-1,店一,abc,121.5,100,shanghai-east\n\
+               SH-X-1,店二,31.2,500,100,nowhere\n";
+    let zh = importer.import("stores.csv", bad.as_bytes(), "zh-CN");
+    assert_eq!(zh.status, 422);
+    let html = zh.text();
+    for want in [
+        "“abc”不是数字。",
+        "500 超出范围（-180 至 180）。",
+        "“SH-X-1”重复（第 2 行也有）。",
+        "没有区域“nowhere”",
+    ] {
+        assert!(html.contains(want), "{want}: {html}");
+    }
+    assert!(
+        !html.contains("is not a number") && !html.contains("out of range"),
+        "{html}"
+    );
+    let en = importer.import("stores.csv", bad.as_bytes(), "en").text();
+    for want in [
+        "&quot;abc&quot; is not a number.",
+        "500 is out of range (-180 to 180).",
+        "&quot;SH-X-1&quot; appears twice (also on row 2).",
+    ] {
+        assert!(en.contains(want), "{want}: {en}");
+    }
+}

@@ -2,7 +2,8 @@
 // with the demo's seeded data (and its fraud cases) plus a tampered photo.
 //
 // Env: BASE_URL, FP_USER, FP_PASSWORD, EXPECT_CODES (comma-separated exception codes seeded),
-// CHROMIUM (default /usr/bin/chromium), ARTIFACTS (default ./artifacts).
+// CHROMIUM (default /usr/bin/chromium), ARTIFACTS (default ./artifacts), EN_CATALOGUE (the en
+// catalogue's fragments, JSON), REFERENCE_JSON (the reference data the demo loaded).
 import { chromium } from 'playwright-core';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +15,52 @@ const password = process.env.FP_PASSWORD;
 const expected = (process.env.EXPECT_CODES || '').split(',').filter(Boolean);
 const artifacts = process.env.ARTIFACTS || new URL('./artifacts', import.meta.url).pathname;
 mkdirSync(artifacts, { recursive: true });
+let step = 0;
+const results = [];
+function ok(name) {
+  results.push(name);
+  console.log(`ok ${results.length} - ${name}`);
+}
+function check(cond, msg) {
+  if (!cond) throw new Error(`check failed: ${msg}`);
+}
+const pending = [];
+async function shot(page, name) {
+  step += 1;
+  const file = join(artifacts, `${String(step).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+// Fragments of the English catalogue of coded messages (exception titles and sentences…):
+// none may appear on a zh-CN page (`dump_en_catalogue` in sync-server/tests/web.rs).
+const enFragments = JSON.parse(readFileSync(process.env.EN_CATALOGUE, 'utf8')).fragments;
+check(enFragments.length > 100, `the en catalogue has fragments (${enFragments.length})`);
+// The check templates' labels as head office wrote them (the demo loads this reference data).
+const reference = JSON.parse(readFileSync(process.env.REFERENCE_JSON, 'utf8'));
+const templateLabels = new Set(reference.templates.flatMap((t) => t.sections.flatMap((s) => s.items.map((i) => i.label))));
+const sectionTitles = new Set(reference.templates.flatMap((t) => t.sections.map((s) => s.title)));
+
+// The exception queue page and the visit page's exceptions section are being rewritten in
+// parallel (messages as data on the queue); until that is merged, content findings that are
+// ONLY there are reported as pending instead of failing. Lead: set to false after the merge.
+const PENDING_QUEUE_REWRITE = true;
+
+/** What a person must never read outside a page's technical sections. */
+function contentProblems(text, lang) {
+  const found = [];
+  const uuid = text.match(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i);
+  if (uuid) found.push(`UUID ${uuid[0]}`);
+  const hex = text.match(/(?<![0-9a-z])[0-9a-f]{16,}(?![0-9a-z])/i);
+  if (hex) found.push(`hex hash ${hex[0]}`);
+  const snake = text.match(/(?<![A-Za-z0-9_])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![A-Za-z0-9_])/);
+  if (snake) found.push(`key ${snake[0]}`);
+  if (lang === 'zh-CN') {
+    const en = enFragments.find((f) => text.includes(f));
+    if (en) found.push(`English catalogue text "${en}"`);
+  }
+  return found;
+}
 
 /** One member of a zip archive (stored or deflated), by name; null if absent. */
 function unzipEntry(buf, wanted) {
@@ -38,22 +85,6 @@ function unzipEntry(buf, wanted) {
     at += 46 + nameLen + extraLen + commentLen;
   }
   return null;
-}
-
-let step = 0;
-const results = [];
-function ok(name) {
-  results.push(name);
-  console.log(`ok ${results.length} - ${name}`);
-}
-function check(cond, msg) {
-  if (!cond) throw new Error(`check failed: ${msg}`);
-}
-async function shot(page, name) {
-  step += 1;
-  const file = join(artifacts, `${String(step).padStart(2, '0')}-${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  return file;
 }
 
 const browser = await chromium.launch({
@@ -148,6 +179,21 @@ try {
   }
   ok('download the XLSX export (zip with sheets Visits, Answers, Exceptions, Photos)');
 
+  // 6b. The day navigator: /app opens on a day with visits (today, or the latest day with any),
+  // previous / next move a day, the date picker shows the chosen day.
+  await page.goto(`${base}/app?lang=en`);
+  const shownDay = await page.inputValue('nav.daynav input[type="date"]');
+  check((await page.$$('main table.rows tbody tr')).length > 0, `the default day ${shownDay} has visits`);
+  await page.click('nav.daynav a.day-prev');
+  const prevDay = await page.inputValue('nav.daynav input[type="date"]');
+  check(new Date(shownDay) - new Date(prevDay) === 86400000, `previous day of ${shownDay} is ${prevDay}`);
+  await page.click('nav.daynav a.day-next');
+  check((await page.inputValue('nav.daynav input[type="date"]')) === shownDay, 'next day goes back');
+  await page.fill('nav.daynav input[type="date"]', prevDay);
+  await page.click('nav.daynav form button');
+  check(page.url().includes(`date=${prevDay}`), `the picker's form asks for ${prevDay}: ${page.url()}`);
+  ok(`day navigator: opens on ${shownDay} (a day with visits), previous / next / pick`);
+
   // 7. Every page at a desktop width and a phone's (390 px), in both languages: nothing wider
   // than the screen, the resolve button and the header's controls on screen, table cells wide
   // enough that a store's name does not stand one character per line.
@@ -220,12 +266,43 @@ try {
           check(m.resolveInView === true || name === 'exceptions', `${where}: an open exception to resolve`);
         }
         await shot(page, `${name}-${lang}-${width}`);
+        // What a person reads: every folded section opened except the technical ones, which
+        // are taken out (ids and hashes belong there only).
+        const text = await page.evaluate(() => {
+          for (const d of document.querySelectorAll('details')) d.open = true;
+          for (const d of document.querySelectorAll('details.tech')) d.remove();
+          const all = document.body.innerText;
+          for (const el of document.querySelectorAll('#visit-exceptions')) el.remove();
+          return { all, outsidePending: document.body.innerText };
+        });
+        const problems = contentProblems(text.all, lang);
+        if (problems.length) {
+          const inPendingOnly = name.startsWith('exceptions') || contentProblems(text.outsidePending, lang).length === 0;
+          if (PENDING_QUEUE_REWRITE && inPendingOnly) {
+            pending.push(`${where}: ${problems.join('; ')}`);
+          } else {
+            check(false, `${where}: ${problems.join('; ')} (outside the technical sections)`);
+          }
+        }
+        if (name === 'visit') {
+          // The answers by the template's sections, each item by its label.
+          const items = await page.$$eval('table.answers td:first-child', (cells) => cells.map((c) => c.innerText.trim()));
+          check(items.length >= 3, `${where}: answers shown (${items.length})`);
+          for (const item of items) check(templateLabels.has(item), `${where}: answer item "${item}" is a template label`);
+          const titles = await page.$$eval('main h3', (hs) => hs.map((h) => h.innerText.trim()));
+          check(titles.some((t) => sectionTitles.has(t)), `${where}: section titles shown (${titles.join(', ')})`);
+        }
         visited += 1;
       }
     }
   }
   await page.setViewportSize({ width: 1280, height: 900 });
   ok(`${visited} page views at 1366 and 390 px in zh-CN and en: no horizontal overflow, actions on screen`);
+  ok('no UUID, hex hash, key or (zh-CN) English catalogue text outside the technical sections; template labels on the visit page');
+  if (pending.length) {
+    console.log(`# PENDING (queue rewrite, PENDING_QUEUE_REWRITE): ${pending.length} content findings only on the old queue page / the visit page's exceptions section:`);
+    for (const p of pending) console.log(`#   ${p}`);
+  }
 
   // 7b. An enrolment code issued on a rep's page: shown big with its QR code, fitting a phone.
   for (const lang of ['zh-CN', 'en']) {

@@ -10,7 +10,7 @@
 # `code_mismatch` on receipt; see `seed_forged_evidence_code_photo` in sync-server/tests/web.rs);
 # 4. creates an admin web user; 5. runs head-office.mjs (Playwright driving /usr/bin/chromium).
 # Screenshots: tests/browser/artifacts/ (every page at 1366 and 390 px in zh-CN and en).
-# `--update-docs` copies six of them to docs/screenshots/.
+# `--update-docs` copies eight of them to docs/screenshots/.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -63,10 +63,16 @@ for c in outside_geofence mock_location clock_jump possible_reuse price_gap_unex
   case ",$codes," in *",$c,"*) ;; *) echo "run.sh: seeding did not produce $c (have $codes)" >&2; exit 1;; esac
 done
 
+# The English catalogue's fragments, which no zh-CN page may show (written by the real catalogue).
+FP_CATALOGUE_OUT="$work/en-catalogue.json" \
+  cargo test -q -p fieldproof-server --test web -- --ignored --exact dump_en_catalogue --nocapture \
+  > "$work/catalogue.log" 2>&1 || { cat "$work/catalogue.log"; exit 1; }
+
 echo "== browser"
 rm -rf "$here/artifacts"
 BASE_URL="$url" FP_USER=ho-admin FP_PASSWORD="$password" EXPECT_CODES="$codes" \
   TAMPERED_VISIT="$tampered_visit" CHROMIUM="$chromium_bin" ARTIFACTS="$here/artifacts" \
+  EN_CATALOGUE="$work/en-catalogue.json" REFERENCE_JSON="$root/tests/fixtures/reference.json" \
   node "$here/head-office.mjs"
 
 if [ "${1:-}" = "--update-docs" ]; then
@@ -77,5 +83,7 @@ if [ "${1:-}" = "--update-docs" ]; then
   cp "$here"/artifacts/*-exceptions-open-zh-CN-390.png "$root/docs/screenshots/exceptions-zh-CN-390.png"
   cp "$here"/artifacts/*-today-zh-CN-390.png "$root/docs/screenshots/today-zh-CN-390.png"
   cp "$here"/artifacts/*-enrol-code-zh-CN-390.png "$root/docs/screenshots/enrol-code-zh-CN-390.png"
+  cp "$here"/artifacts/*-visit-zh-CN-1366.png "$root/docs/screenshots/visit-zh-CN.png"
+  cp "$here"/artifacts/*-gallery-zh-CN-1366.png "$root/docs/screenshots/gallery-zh-CN.png"
   echo "== screenshots copied to docs/screenshots/"
 fi

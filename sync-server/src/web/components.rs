@@ -4,8 +4,9 @@
 use maud::{Markup, html};
 
 use super::i18n::Lang;
-use super::url_enc;
+use super::{day_string, url_enc};
 use crate::export::{ExportFilter, ExportKind};
+use crate::messages::PhotoLink;
 
 /// The exception codes of a visit as chips in words ("none" when there are none).
 pub fn code_chips(lang: Lang, codes: &[String]) -> Markup {
@@ -14,35 +15,70 @@ pub fn code_chips(lang: Lang, codes: &[String]) -> Markup {
             span.muted { (lang.t("none")) }
         }
         @for c in codes {
-            span.code title=(c) { (lang.code_words(c)) }
+            span.code { (lang.code_words(c)) }
         }
     }
 }
 
-/// A page string `{prefix}{value}`, or the value itself when the table has no such key.
-fn words(lang: Lang, prefix: &str, value: &str) -> String {
-    let key = format!("{prefix}{value}");
-    let w = lang.t(&key);
-    if w == key {
-        value.to_string()
-    } else {
-        w.to_string()
-    }
-}
-
-/// A visit's status (`completed`, `checked_out`…) in words.
+/// A visit's status (`completed`, `checked_out`…) in words ([`crate::values::visit_status`]).
 pub fn status_words(lang: Lang, status: &str) -> String {
-    words(lang, "vs_", status)
+    crate::values::visit_status(lang, status)
 }
 
-/// A visit's geofence verdict in words, green inside, red outside.
+/// A visit's geofence verdict in words ([`crate::values::geofence`]), green inside, red outside.
 pub fn geofence(lang: Lang, g: &str) -> Markup {
     let class = match g {
         "verified" => "ok",
         "outside" => "bad",
         _ => "muted",
     };
-    html! { span class=(class) { (words(lang, "gf_", g)) } }
+    html! { span class=(class) { (crate::values::geofence(lang, g)) } }
+}
+
+/// The weekday of a day number (1970-01-01 was a Thursday), as a page-string key.
+fn weekday_key(day: i64) -> &'static str {
+    const KEYS: [&str; 7] = [
+        "wd_mon", "wd_tue", "wd_wed", "wd_thu", "wd_fri", "wd_sat", "wd_sun",
+    ];
+    KEYS[(day + 3).rem_euclid(7) as usize]
+}
+
+/// A day page's navigator: the day shown (with its weekday), links to the previous and next
+/// day and to today, and a date picker (a GET form, no script). `keep` are the page's other
+/// parameters, carried by the links; `controls` are the page's own filter fields, sent with
+/// the picker's form.
+pub struct DayNav<'a> {
+    /// The page's path (`/app`, `/app/gallery`…).
+    pub path: &'a str,
+    pub day: i64,
+    pub today: i64,
+    pub keep: &'a [(&'a str, &'a str)],
+    pub controls: Markup,
+}
+
+pub fn day_nav(lang: Lang, n: DayNav<'_>) -> Markup {
+    let href = |day: i64| {
+        let mut h = format!("{}?date={}", n.path, day_string(day));
+        for (k, v) in n.keep.iter().filter(|(_, v)| !v.is_empty()) {
+            h.push_str(&format!("&{k}={}", url_enc(v)));
+        }
+        h
+    };
+    html! {
+        nav.daynav aria-label=(lang.t("day_nav")) {
+            a.day-prev href=(href(n.day - 1)) { (lang.t("prev_day")) }
+            strong.day-shown { (day_string(n.day)) " " (lang.t(weekday_key(n.day))) }
+            a.day-next href=(href(n.day + 1)) { (lang.t("next_day")) }
+            @if n.day != n.today {
+                a.day-today href=(href(n.today)) { (lang.t("today")) }
+            }
+            form.filters.day-pick method="get" action=(n.path) {
+                label { (lang.t("date")) " " input type="date" name="date" value=(day_string(n.day)); }
+                (n.controls)
+                button { (lang.t("show")) }
+            }
+        }
+    }
 }
 
 /// The badge of a photo: (class, page-string key).
@@ -90,6 +126,37 @@ pub fn thumb_link(sha: &str, alt: &str) -> Markup {
     }
 }
 
+/// Technical facts (ids, hashes, devices) that a person rarely needs, folded away in an
+/// expandable `details.tech` section: the only place a page shows them.
+pub fn tech_details(lang: Lang, facts: &[(String, String)]) -> Markup {
+    html! {
+        @if !facts.is_empty() {
+            details.tech {
+                summary { (lang.t("technical")) }
+                dl {
+                    @for (k, v) in facts { dt { (k) } dd.long { (v) } }
+                }
+            }
+        }
+    }
+}
+
+/// The photos a message is about, as labelled previews each opening the full photo.
+pub fn message_photos(photos: &[PhotoLink]) -> Markup {
+    html! {
+        @if !photos.is_empty() {
+            div.msg-photos {
+                @for p in photos {
+                    figure {
+                        a href=(p.full_url) { img.thumb src=(p.thumb_url) alt=(p.label) loading="lazy"; }
+                        figcaption { (p.label) }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A link to a visit's page.
 pub fn visit_href(id: &str) -> String {
     format!("/app/visits/{}", url_enc(id))
@@ -130,17 +197,18 @@ pub fn pager(lang: Lang, p: &Pager<'_>) -> Markup {
     }
 }
 
-/// Export links for a page's filters: the workbook and each sheet as CSV.
+/// Export links for a page's filters: the workbook and each sheet as CSV, named as the sheet is
+/// in the reader's language (拜访.csv); the downloads come in that language too.
 pub fn export_links(lang: Lang, filter: &ExportFilter) -> Markup {
     let q = filter.to_query();
     let sep = if q.is_empty() { "" } else { "?" };
     html! {
         p.exports {
             (lang.t("export")) ": "
-            a id="export-xlsx" href={ "/app/export.xlsx" (sep) (q) } { "XLSX" }
+            a id="export-xlsx" href={ "/app/export.xlsx" (sep) (q) } { (lang.t("workbook")) " (XLSX)" }
             @for k in ExportKind::ALL {
                 " · "
-                a href={ "/app/export/" (k.as_str()) ".csv" (sep) (q) } { (k.sheet_name()) " CSV" }
+                a.csv href={ "/app/export/" (k.as_str()) ".csv" (sep) (q) } { (k.sheet_title(lang)) ".csv" }
             }
         }
     }

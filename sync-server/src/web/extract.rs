@@ -16,6 +16,7 @@ use serde::de::{DeserializeOwned, Deserializer, Error as _};
 use super::auth::{self, WebRole, WebUser};
 use super::i18n::Lang;
 use super::{cookie, parse_day, redirect, url_enc};
+use crate::calendar::Calendar;
 use crate::error::ApiResult;
 use crate::http::{blocking, read_body};
 use crate::people::{AccountRole, Manager};
@@ -30,6 +31,8 @@ pub const FORM_LIMIT: u64 = 64 * 1024;
 #[derive(Clone)]
 pub struct Viewer {
     pub lang: Lang,
+    /// The store's calendar: the days and times the page shows and picks.
+    pub cal: Calendar,
     /// `?lang=` was given: remember it in the cookie.
     pub remember_lang: bool,
     /// The request's path and its query pairs (first value of each name): the language
@@ -99,6 +102,7 @@ impl FromRequestParts<Arc<Store>> for Viewer {
         let token = cookie(&parts.headers, auth::SESSION_COOKIE).map(str::to_string);
         let mut viewer = Viewer {
             lang,
+            cal: store.calendar(),
             remember_lang,
             path: parts.uri.path().to_string(),
             query,

@@ -217,7 +217,6 @@ form.filters{display:flex;flex-wrap:wrap;gap:.4rem .8rem;align-items:flex-end}
 /* Long text (hashes, ids) may break anywhere; names keep a readable width (CJK breaks between any two characters). */
 td.long{overflow-wrap:anywhere;min-width:14em}td.name{min-width:8em}
 .cards{display:flex;flex-wrap:wrap;gap:1rem}.card{background:#fff;padding:.6rem;border:1px solid #e4e7eb;border-radius:.4rem;max-width:100%}
-.pair{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-start;background:#fff;padding:.6rem;margin:.5rem 0;border:1px solid #e4e7eb}
 img.thumb{max-width:260px;max-height:200px;min-width:120px;min-height:90px;object-fit:contain;display:block}
 .pager{display:flex;flex-wrap:wrap;gap:1rem;align-items:center}
 dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.2rem 1rem}dt{color:#52606d}dd{margin:0;overflow-wrap:anywhere}
@@ -225,6 +224,10 @@ form.resolve{display:flex;flex-wrap:wrap;gap:.3rem}form.resolve input{flex:1;min
 svg{max-width:100%;height:auto}
 .bigcode{font:700 2rem/1.2 ui-monospace,monospace;letter-spacing:.08em;overflow-wrap:anywhere}.qr svg{width:240px;display:block}
 form.row-edit{display:flex;flex-wrap:wrap;gap:.3rem}form.row-edit input{flex:1;min-width:7rem}fieldset{border:1px solid #e4e7eb}
+nav.daynav{display:flex;flex-wrap:wrap;gap:.4rem 1rem;align-items:center;margin:.3rem 0 .8rem}nav.daynav form{margin:0}
+details.tech{margin:.4rem 0;font-size:.85rem;color:#52606d}details.tech summary{cursor:pointer}details.tech dd{overflow-wrap:anywhere;font-family:ui-monospace,monospace}
+.reuse{background:#fff;padding:.6rem;margin:.5rem 0;border:1px solid #e4e7eb}.reuse p{margin:.3rem 0}h3{font-size:1rem;margin:1rem 0 .3rem}
+.msg-photos{display:flex;flex-wrap:wrap;gap:.6rem}.msg-photos figure{margin:0;max-width:100%}.msg-photos figcaption{font-size:.85rem;color:#52606d}
 .login{max-width:22rem;background:#fff;padding:1rem;border:1px solid #e4e7eb}.login label{display:block;margin:.5rem 0}.login input{width:100%}
 @media (max-width:700px){
 main{padding:.8rem}header{padding:.5rem .8rem}header nav{flex-basis:100%;order:3}
@@ -236,5 +239,6 @@ table.rows td::before{content:attr(data-label);color:#52606d;font-size:.85rem;po
 table.rows td:empty{display:none}table.rows td.long,table.rows td.name{min-width:0}.code{white-space:normal}
 dl{grid-template-columns:minmax(0,7rem) minmax(0,1fr)}
 img.thumb{max-width:100%}
+.msg-photos figure{flex:0 1 calc(50% - .3rem)}.msg-photos img.thumb{min-width:0;width:100%}
 }
 ";

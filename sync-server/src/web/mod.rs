@@ -39,6 +39,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, request::Parts};
 use axum::response::Response;
 use axum::routing::{get, post};
 
+use crate::calendar::Calendar;
 use crate::store::Store;
 
 /// Every web route, as (method, path template).
@@ -220,38 +221,21 @@ pub fn safe_next(next: &str) -> &str {
     }
 }
 
-// --- dates: pages show and pick days in the field's time zone ([`crate::calendar`]) -----------
+// --- dates: pages show and pick days in the store's calendar ([`crate::calendar`]) ------------
+// Every helper takes the calendar the request's [`extract::Viewer`] carries (`Store::calendar`):
+// one calendar, no process-wide copy of it. Days and bounds: `page.cal.day_of(ms)`,
+// `page.cal.day_bounds(day)`.
 
-/// Milliseconds east of UTC of the days the pages show (the store's `--time-zone`).
-pub fn tz_offset_ms() -> i64 {
-    crate::calendar::pages().offset_ms()
+pub use crate::calendar::{day_string, parse_day};
+
+/// `HH:MM`, local.
+pub fn fmt_time(cal: Calendar, ms: i64) -> String {
+    cal.time(ms)
 }
 
-/// `YYYY-MM-DD` → the day number (days since 1970-01-01), refusing impossible dates.
-pub fn parse_day(s: &str) -> Option<i64> {
-    crate::calendar::parse_day(s)
-}
-
-pub fn day_string(day: i64) -> String {
-    crate::calendar::day_string(day)
-}
-
-/// The local day of a Unix-ms instant.
-pub fn day_of(ms: i64) -> i64 {
-    crate::calendar::pages().day_of(ms)
-}
-
-/// [start, end) Unix ms of a local day.
-pub fn day_bounds(day: i64) -> (i64, i64) {
-    crate::calendar::pages().day_bounds(day)
-}
-
-pub fn fmt_time(ms: i64) -> String {
-    crate::calendar::pages().time(ms)
-}
-
-pub fn fmt_datetime(ms: i64) -> String {
-    crate::calendar::pages().datetime(ms)
+/// `YYYY-MM-DD HH:MM`, local.
+pub fn fmt_datetime(cal: Calendar, ms: i64) -> String {
+    cal.datetime(ms)
 }
 
 #[cfg(test)]

@@ -91,7 +91,7 @@ fn hours_select(page: &Viewer) -> Markup {
 fn state_words(page: &Viewer, a: &WebAccount) -> Markup {
     html! {
         @if let Some(ms) = a.deactivated_ms {
-            span.bad { (page.t("deactivated_on").replace("{time}", &fmt_datetime(ms))) }
+            span.bad { (page.t("deactivated_on").replace("{time}", &fmt_datetime(page.cal, ms))) }
         } @else if !a.has_password {
             span.muted { (page.t("no_password_yet")) }
         } @else {
@@ -140,7 +140,7 @@ fn list_page(
                         td data-label=(t("user_id")) { (a.id) }
                         td data-label=(t("role")) { (t(role_key(a.role))) }
                         td.name data-label=(t("sees_team_of")) { (sees(data, a)) }
-                        td.nowrap data-label=(t("created_at")) { (fmt_datetime(a.created_ms)) }
+                        td.nowrap data-label=(t("created_at")) { (fmt_datetime(page.cal, a.created_ms)) }
                         td data-label=(t("status")) { (state_words(page, a)) }
                     }
                 }
@@ -203,7 +203,7 @@ fn link_block(page: &Viewer, base: &str, path: &str, name: &str, hours: i64, has
         "&next=%2Fapp%2Fpassword"
     };
     let href = format!("{base}{path}{next}");
-    let until = fmt_datetime(now_ms().saturating_add(hours.saturating_mul(3_600_000)));
+    let until = fmt_datetime(page.cal, now_ms().saturating_add(hours.saturating_mul(3_600_000)));
     html! {
         section.card id="sign-in-link" {
             p { (page.t("link_shown_once").replace("{name}", name).replace("{time}", &until)) }
@@ -315,7 +315,7 @@ fn account_page(
             @if a.role == AccountRole::Supervisor {
                 dt { (t("sees_team_of")) } dd { (sees(data, a)) }
             }
-            dt { (t("created_at")) } dd { (fmt_datetime(a.created_ms)) }
+            dt { (t("created_at")) } dd { (fmt_datetime(page.cal, a.created_ms)) }
             dt { (t("status")) } dd { (state_words(page, a)) }
         }
         @if a.role == AccountRole::Admin && !viewer_is_admin {

@@ -19,13 +19,14 @@ use serde::Deserialize;
 use crate::error::ApiError;
 use crate::export::{self, ExportFilter, ExportKind};
 use crate::http::blocking;
+use crate::i18n::Lang;
 use crate::import::{self, ImportError, ImportKind, LimitError};
 use crate::now_ms;
 use crate::store::Store;
 use crate::web::auth::WebUser;
-use crate::web::components::export_links;
+use crate::web::components::{export_links, tech_details};
 use crate::web::extract::{PageQuery, SignedIn, Viewer};
-use crate::i18n::Lang;
+use crate::web::read::names::{ExportChoices, Names, export_choices};
 
 /// Room in an import upload's body, beyond the file itself, for the form's other field and
 /// the multipart boundaries and headers.
@@ -73,12 +74,22 @@ fn export_error(e: export::ExportError) -> ApiError {
     }
 }
 
-fn download(bytes: Vec<u8>, content_type: &'static str, name: &str) -> Response {
+/// `attachment` with an ASCII file name every client takes (`fieldproof-visits.csv`) and the
+/// name in the reader's language (`拜访.csv`) as RFC 6266 / 5987 `filename*`, which browsers
+/// prefer.
+fn disposition(ascii: &str, named: &str) -> String {
+    format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        crate::web::url_enc(named)
+    )
+}
+
+fn download(bytes: Vec<u8>, content_type: &'static str, ascii: &str, named: &str) -> Response {
     let mut r = (StatusCode::OK, bytes).into_response();
     let h = r.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+    if let Ok(v) = HeaderValue::from_str(&disposition(ascii, named)) {
         h.insert(CONTENT_DISPOSITION, v);
     }
     r
@@ -91,11 +102,13 @@ pub async fn export_xlsx(State(store): State<Arc<Store>>, who: SignedIn, RawQuer
         Err(m) => return page.bad_request(&m),
     };
     let s = store.clone();
-    match blocking(move || export::export_xlsx(&s, &filter).map_err(export_error)).await {
+    let lang = page.lang;
+    match blocking(move || export::export_xlsx_in(&s, &filter, lang).map_err(export_error)).await {
         Ok(bytes) => download(
             bytes,
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             "fieldproof-export.xlsx",
+            &format!("fieldproof-{}.xlsx", page.t("export")),
         ),
         Err(e) => page.error(&e),
     }
@@ -119,33 +132,65 @@ pub async fn export_csv(
         Err(m) => return page.bad_request(&m),
     };
     let s = store.clone();
-    match blocking(move || export::export_csv(&s, kind, &filter).map_err(export_error)).await {
+    let lang = page.lang;
+    match blocking(move || export::export_csv_in(&s, kind, &filter, lang).map_err(export_error)).await {
         Ok(text) => download(
             text.into_bytes(),
             "text/csv; charset=utf-8",
             &format!("fieldproof-{}.csv", kind.as_str()),
+            &format!("{}.csv", kind.sheet_title(lang)),
         ),
         Err(e) => page.error(&e),
     }
 }
 
-/// The page: the export form, and for those who may import, the import form with `result`
-/// (the last upload's outcome) above it.
-fn data_page(page: &Viewer, user: &WebUser, q: &DataQuery, result: Markup, status: StatusCode) -> Response {
+/// The page: the export form (people and stores chosen by name), and for those who may import,
+/// the import form with `result` (the last upload's outcome) above it. `names` and `choices`
+/// are None when they could not be read: the form then takes ids as text.
+fn data_page(
+    page: &Viewer,
+    user: &WebUser,
+    form: &ExportForm,
+    result: Markup,
+    status: StatusCode,
+) -> Response {
     let t = |k| page.t(k);
-    let field = |name: &str, key: &str, kind: &str, value: &str| {
-        html! { label { (page.t(key)) " " input type=(kind) name=(name) value=(value); } }
+    let q = &form.query;
+    let date = |name: &str, key: &str, value: &str| {
+        html! { label { (page.t(key)) " " input type="date" name=(name) value=(value); } }
+    };
+    let select = |name: &str, key: &str, chosen: &str, options: Vec<(String, String)>| {
+        html! {
+            label { (page.t(key)) " "
+                select name=(name) {
+                    option value="" { (page.t("all")) }
+                    @for (value, label) in &options {
+                        option value=(value) selected[value == chosen] { (label) }
+                    }
+                }
+            }
+        }
+    };
+    let fields = match (&form.names, &form.choices) {
+        (Some(names), Some(choices)) => html! {
+            (select("rep_id", "rep", &q.rep_id, choices.users.iter().map(|u| (u.clone(), names.user(u))).collect()))
+            (select("store_id", "store", &q.store_id, names.store_ids().into_iter().map(|s| { let l = names.store(&s); (s, l) }).collect()))
+            (select("territory", "territory", &q.territory, choices.territories.iter().map(|x| (x.clone(), x.clone())).collect()))
+        },
+        _ => html! {
+            label { (t("rep")) " " input type="text" name="rep_id" value=(q.rep_id); }
+            label { (t("store")) " " input type="text" name="store_id" value=(q.store_id); }
+            label { (t("territory")) " " input type="text" name="territory" value=(q.territory); }
+        },
     };
     let body = html! {
         h2 { (t("export")) }
         p.muted { (t("export_note")) }
         form.filters method="get" action="/app/export.xlsx" id="export-form" {
-            (field("from", "from", "date", &q.from))
-            (field("to", "to", "date", &q.to))
-            (field("rep_id", "rep", "text", &q.rep_id))
-            (field("store_id", "store", "text", &q.store_id))
-            (field("territory", "territory", "text", &q.territory))
-            button { "XLSX" }
+            (date("from", "from", &q.from))
+            (date("to", "to", &q.to))
+            (fields)
+            button { (t("download_xlsx")) }
         }
         (export_links(page.lang, &ExportFilter::default()))
         @if user.sees_all() {
@@ -176,8 +221,48 @@ fn data_page(page: &Viewer, user: &WebUser, q: &DataQuery, result: Markup, statu
     page.page(status, t("nav_data"), body)
 }
 
-pub async fn page(who: SignedIn, PageQuery(q): PageQuery<DataQuery>) -> Response {
-    data_page(&who.page, &who.user, &q, html! {}, StatusCode::OK)
+/// The export form's values and what it offers.
+#[derive(Default)]
+struct ExportForm {
+    query: DataQuery,
+    names: Option<Names>,
+    choices: Option<ExportChoices>,
+}
+
+impl ExportForm {
+    /// The choices in `user`'s scope; without them (a storage error) the form takes ids as text.
+    async fn read(store: &Arc<Store>, user: &WebUser, query: DataQuery) -> ExportForm {
+        let scope = user.scope().map(str::to_string);
+        let s = store.clone();
+        let read = blocking(move || {
+            let c = s.reader()?;
+            Ok((Names::load(&c)?, export_choices(&c, scope.as_deref())?))
+        })
+        .await;
+        match read {
+            Ok((names, choices)) => ExportForm {
+                query,
+                names: Some(names),
+                choices: Some(choices),
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "export form without choices");
+                ExportForm {
+                    query,
+                    ..ExportForm::default()
+                }
+            }
+        }
+    }
+}
+
+pub async fn page(
+    State(store): State<Arc<Store>>,
+    who: SignedIn,
+    PageQuery(q): PageQuery<DataQuery>,
+) -> Response {
+    let form = ExportForm::read(&store, &who.user, q).await;
+    data_page(&who.page, &who.user, &form, html! {}, StatusCode::OK)
 }
 
 /// One import at a time in this process: the memory bound of `import::ImportLimits` holds
@@ -205,7 +290,8 @@ impl Drop for ImportSlot {
 /// The import form's page with a refusal of the upload itself: too large (413), too slow
 /// (408) or another import running (409). The connection is closed: the rest of the body is
 /// not read.
-fn upload_refused(
+async fn upload_refused(
+    store: &Arc<Store>,
     page: &Viewer,
     user: &WebUser,
     status: StatusCode,
@@ -213,15 +299,24 @@ fn upload_refused(
     params: &[(&str, String)],
 ) -> Response {
     let result = html! { p.err id="import-result" data-code=(code) { (page.lang.message(code, params)) } };
-    let mut r = data_page(page, user, &DataQuery::default(), result, status);
+    let form = ExportForm::read(store, user, DataQuery::default()).await;
+    let mut r = data_page(page, user, &form, result, status);
     r.headers_mut()
         .insert(axum::http::header::CONNECTION, HeaderValue::from_static("close"));
     r
 }
 
-fn too_large(page: &Viewer, user: &WebUser, limit: u64) -> Response {
+async fn too_large(store: &Arc<Store>, page: &Viewer, user: &WebUser, limit: u64) -> Response {
     let e = LimitError::FileTooLarge { limit };
-    upload_refused(page, user, StatusCode::PAYLOAD_TOO_LARGE, e.code(), &e.params())
+    upload_refused(
+        store,
+        page,
+        user,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        e.code(),
+        &e.params(),
+    )
+    .await
 }
 
 pub async fn import(State(store): State<Arc<Store>>, who: SignedIn, req: Request) -> Response {
@@ -246,14 +341,14 @@ pub async fn import(State(store): State<Arc<Store>>, who: SignedIn, req: Request
         if n <= body_limit.saturating_add(DRAIN_MAX) {
             crate::http::drain(body).await;
         }
-        return too_large(&ctx, &user, limits.max_file_bytes);
+        return too_large(&store, &ctx, &user, limits.max_file_bytes).await;
     }
     // 409, not 503: nothing is wrong with the server, the user's other import is running.
     let Some(slot) = ImportSlot::take() else {
         if declared.is_some_and(|n| n <= body_limit) {
             crate::http::drain(body).await;
         }
-        return upload_refused(&ctx, &user, StatusCode::CONFLICT, "import_busy", &[]);
+        return upload_refused(&store, &ctx, &user, StatusCode::CONFLICT, "import_busy", &[]).await;
     };
     let req = Request::from_parts(
         parts,
@@ -265,7 +360,7 @@ pub async fn import(State(store): State<Arc<Store>>, who: SignedIn, req: Request
     // The whole form within the body timeout: a client that stalls or trickles its upload
     // gets a 408 instead of holding the connection and its buffers indefinitely.
     let read = async {
-        let too_large = || too_large(&ctx, &user, limits.max_file_bytes);
+        let too_large = || too_large(&store, &ctx, &user, limits.max_file_bytes);
         let mut mp = match Multipart::from_request(req, &()).await {
             Ok(m) => m,
             Err(e) => return Err(ctx.bad_request(&e.body_text())),
@@ -282,12 +377,14 @@ pub async fn import(State(store): State<Arc<Store>>, who: SignedIn, req: Request
                         // What a CSV holds, chosen on the form (blank: a workbook's sheet names say).
                         Ok(b) if name == "kind" => kind = ImportKind::parse(&String::from_utf8_lossy(&b)),
                         Ok(_) => {}
-                        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
+                        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                            return Err(too_large().await);
+                        }
                         Err(e) => return Err(ctx.bad_request(&e.body_text())),
                     }
                 }
                 Ok(None) => break,
-                Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
+                Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large().await),
                 Err(e) => return Err(ctx.bad_request(&e.body_text())),
             }
         }
@@ -299,12 +396,14 @@ pub async fn import(State(store): State<Arc<Store>>, who: SignedIn, req: Request
         Err(_) => {
             let seconds = limits.body_timeout.as_secs().to_string();
             return upload_refused(
+                &store,
                 &ctx,
                 &user,
                 StatusCode::REQUEST_TIMEOUT,
                 "import_body_timeout",
                 &[("seconds", seconds)],
-            );
+            )
+            .await;
         }
     };
     // The token is checked before anything in the file is looked at.
@@ -352,7 +451,7 @@ pub async fn import(State(store): State<Arc<Store>>, who: SignedIn, req: Request
                             @for p in &problems {
                                 tr data-code=(p.code) {
                                     td data-label=(t("sheet")) { (p.sheet) }
-                                    td data-label=(t("row")) { (p.row) }
+                                    td data-label=(t("row")) { @if p.row > 0 { (p.row) } }
                                     td data-label=(t("column")) { (p.column) }
                                     td.long data-label=(t("message")) { (ctx.lang.message(p.code, &p.params)) }
                                 }
@@ -364,7 +463,7 @@ pub async fn import(State(store): State<Arc<Store>>, who: SignedIn, req: Request
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         Ok(Err(ImportError::Limit(LimitError::FileTooLarge { limit }))) => {
-            return too_large(&ctx, &user, limit);
+            return too_large(&store, &ctx, &user, limit).await;
         }
         // A limit is a message for the person: its code, in their language.
         Ok(Err(ImportError::Limit(e))) => (
@@ -380,7 +479,7 @@ pub async fn import(State(store): State<Arc<Store>>, who: SignedIn, req: Request
             html! {
                 div.err id="import-result" data-code=(u.code) {
                     p { (t("import_unreadable")) " " (ctx.lang.message(u.code, &[])) }
-                    details.tech { summary { (t("technical")) } p { (u.detail) } }
+                    (tech_details(ctx.lang, &[(t("message").to_string(), u.detail)]))
                 }
             },
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -388,7 +487,8 @@ pub async fn import(State(store): State<Arc<Store>>, who: SignedIn, req: Request
         Ok(Err(ImportError::Storage(m))) => return ctx.error(&ApiError::Internal(m)),
         Err(e) => return ctx.error(&e),
     };
-    data_page(&ctx, &user, &DataQuery::default(), html, status)
+    let form = ExportForm::read(&store, &user, DataQuery::default()).await;
+    data_page(&ctx, &user, &form, html, status)
 }
 
 /// `GET /app/import/template.xlsx?lang=zh-CN|en`: the import's template workbook (one sheet per
@@ -403,6 +503,11 @@ pub async fn import_template(who: SignedIn) -> Response {
                 "fieldproof-import-template-zh.xlsx"
             } else {
                 "fieldproof-import-template-en.xlsx"
+            },
+            if zh {
+                "导入模板.xlsx"
+            } else {
+                "import-template.xlsx"
             },
         ),
         Err(e) => who.page.error(&e),

@@ -73,12 +73,12 @@ pub async fn confirm(State(store): State<Arc<Store>>, id: DeviceId, who: SignedI
     let name = d.user_name.clone().unwrap_or_else(|| d.user_id.clone());
     let body = html! {
         @if let Some(ms) = d.revoked_ms {
-            p.muted id="already-revoked" { (t("revoked")) " " (fmt_datetime(ms)) }
+            p.muted id="already-revoked" { (t("revoked")) " " (fmt_datetime(page.cal, ms)) }
         } @else {
             p id="revoke-question" {
                 (t("revoke_question")
                     .replace("{name}", &name)
-                    .replace("{enrolled}", &fmt_datetime(d.enrolled_ms)))
+                    .replace("{enrolled}", &fmt_datetime(page.cal, d.enrolled_ms)))
             }
             form.inline method="post" action={ "/app/devices/" (url_enc(&d.device_id)) "/revoke" } id="revoke" {
                 input type="hidden" name="csrf" value=(who.user.csrf);

@@ -12,10 +12,10 @@ use serde::Deserialize;
 use serde::de::{Deserializer, Error as _};
 
 use super::{WithNames, read_with_names};
+use crate::codes::ReuseParams;
 use crate::export::ExportFilter;
 use crate::http::blocking;
 use crate::now_ms;
-use crate::codes::ReuseParams;
 use crate::store::Store;
 use crate::web::actions::{Resolved, resolve_exception};
 use crate::web::components::{export_links, visit_href};
@@ -119,7 +119,7 @@ fn resolution_cell(page: &Viewer, e: &ExceptionRow, csrf: &str) -> Markup {
     let t = |k| page.t(k);
     html! {
         @if let Some(ms) = e.resolved_ms {
-            span.ok { (t("st_resolved")) } " " (e.resolved_by.as_deref().unwrap_or("")) " · " (fmt_datetime(ms))
+            span.ok { (t("st_resolved")) } " " (e.resolved_by.as_deref().unwrap_or("")) " · " (fmt_datetime(page.cal, ms))
             br;
             span.muted { (e.comment.as_deref().unwrap_or("")) }
         } @else {
@@ -155,7 +155,7 @@ fn queue_table(page: &Viewer, names: &Names, rows: &[ExceptionRow], csrf: &str) 
                         td.name data-label=(t("rep")) { (e.user_id.as_deref().map(|u| names.user(u)).unwrap_or_default()) }
                         td.name data-label=(t("store")) { (e.store_id.as_deref().map(|s| names.store(s)).unwrap_or_default()) }
                         td.long data-label=(t("detail")) { (e.detail) }
-                        td.nowrap data-label=(t("created")) { (fmt_datetime(e.created_ms)) }
+                        td.nowrap data-label=(t("created")) { (fmt_datetime(page.cal, e.created_ms)) }
                         td data-label=(t("resolution")) { (resolution_cell(page, e, csrf)) }
                     }
                 }

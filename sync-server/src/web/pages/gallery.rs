@@ -1,6 +1,7 @@
-//! `GET /app/gallery`: a day's photos by store (paged previews), and its possible-reuse pairs.
+//! `GET /app/gallery`: a day's photos by store (paged previews), and its possible-reuse findings
+//! in words with the photos side by side.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -10,13 +11,18 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::{WithNames, read_with_names};
+use crate::messages::{NameTable, render};
 use crate::now_ms;
 use crate::store::Store;
-use crate::web::components::{Pager, badge_html, pager, thumb_link, visit_href};
+use crate::values::photo_kind;
+use crate::web::components::{
+    DayNav, Pager, badge_html, day_nav, message_photos, pager, tech_details, thumb_link, visit_href,
+};
 use crate::web::extract::{PageQuery, SignedIn, Viewer, opt_day, opt_page, trimmed};
-use crate::web::read::gallery::{GALLERY_PAGE, GalleryPhoto, PairNote, ReusePair, gallery};
+use crate::web::read::gallery::{GALLERY_PAGE, GalleryPhoto, ReuseFinding, gallery};
 use crate::web::read::names::Names;
-use crate::web::{day_bounds, day_of, day_string, fmt_time, url_enc};
+use crate::web::read::visits::default_day;
+use crate::web::{day_string, fmt_time, url_enc};
 
 #[derive(Deserialize)]
 pub struct GalleryQuery {
@@ -28,53 +34,34 @@ pub struct GalleryQuery {
     store: String,
 }
 
-fn pair_html(page: &Viewer, names: &Names, p: &ReusePair) -> Markup {
-    let t = |k| page.t(k);
-    let side = |sha: &str, visit: Option<&str>, label: &str, visible: bool| {
-        html! {
-            div {
-                strong { (label) }
-                @if visible && crate::auth::is_lower_hex(sha, 64) {
-                    (thumb_link(sha, sha))
-                } @else {
-                    p.muted { (t("other_team")) }
-                }
-                @if let Some(v) = visit {
-                    a href=(visit_href(v)) { (t("visit")) }
-                }
-            }
-        }
-    };
-    let note = match &p.note {
-        PairNote::Match {
-            distance,
-            matches_total,
-        } => format!(
-            "{}: {distance} · {}: {matches_total}",
-            t("reuse_distance"),
-            t("reuse_total")
-        ),
-        PairNote::Legacy(text) => text.clone(),
-    };
+/// A possible-reuse finding in words (`messages::render`): its sentence, this photo and the
+/// similar ones as previews, a link to the visit, and its ids and hashes folded away.
+fn reuse_html(page: &Viewer, names: &NameTable, f: &ReuseFinding) -> Markup {
+    let m = render(page.lang, "possible_reuse", f.params.as_ref(), names);
     html! {
-        div.pair {
-            (side(&p.this_sha256, p.visit_id.as_deref(), t("this_photo"), true))
-            (side(&p.other_sha256, p.other_visit_id.as_deref(), t("looks_like"), p.other_visit_id.is_some()))
-            div {
-                p { (p.user_id.as_deref().map(|r| names.user(r)).unwrap_or_default()) }
-                p.muted { (note) }
+        div.reuse {
+            p { strong { (m.title) } " " (m.sentence) }
+            (message_photos(&m.photos))
+            @for sha in &f.legacy_shas { (thumb_link(sha, page.t("this_photo"))) }
+            @if f.hidden > 0 {
+                p.muted { (page.t("other_team_photos")) }
             }
+            @if let Some(v) = &f.visit_id {
+                p { a href=(visit_href(v)) { (page.t("open_visit")) } }
+            }
+            (tech_details(page.lang, &m.technical))
         }
     }
 }
 
 fn photo_card(page: &Viewer, names: &Names, p: &GalleryPhoto) -> Markup {
+    let kind = photo_kind(page.lang, &p.kind);
     html! {
         div.card {
-            @if p.received { (thumb_link(&p.sha256, &p.sha256)) }
+            @if p.received { (thumb_link(&p.sha256, &kind)) }
             p {
-                a href=(visit_href(&p.visit_id)) { (fmt_time(p.visit_started)) }
-                " · " (names.user(&p.user_id)) " "
+                a href=(visit_href(&p.visit_id)) { (fmt_time(page.cal, p.visit_started)) }
+                " · " (names.user(&p.user_id)) " · " (kind) " "
                 (badge_html(page.lang, p.received, p.verified, p.problems.as_deref()))
             }
         }
@@ -87,15 +74,34 @@ pub async fn page(
     PageQuery(q): PageQuery<GalleryQuery>,
 ) -> Response {
     let SignedIn { user, page } = who;
-    let day = q.date.unwrap_or_else(|| day_of(now_ms()));
+    let (cal, lang) = (page.cal, page.lang);
+    let today = cal.day_of(now_ms());
+    let asked_day = q.date;
     let scope = user.scope().map(str::to_string);
     let store_filter = q.store.clone();
     let asked = u64::from(q.page.unwrap_or(1));
     let read = read_with_names(&store, move |c| {
-        gallery(c, scope.as_deref(), day_bounds(day), &store_filter, asked)
+        let day = match asked_day {
+            Some(d) => d,
+            None => default_day(c, cal, scope.as_deref(), today)?,
+        };
+        Ok((
+            day,
+            gallery(
+                c,
+                lang,
+                scope.as_deref(),
+                cal.day_bounds(day),
+                &store_filter,
+                asked,
+            )?,
+        ))
     })
     .await;
-    let WithNames { names, data: g } = match read {
+    let WithNames {
+        names,
+        data: (day, g),
+    } = match read {
         Ok(d) => d,
         Err(e) => return page.error(&e),
     };
@@ -123,25 +129,36 @@ pub async fn page(
             href: &href,
         },
     );
-    let body = html! {
-        form.filters method="get" action="/app/gallery" {
-            label { (t("date")) " " input type="date" name="date" value=(day_string(day)); }
-            label { (t("store")) " "
-                select name="store" {
-                    option value="" { (t("all")) }
-                    @for id in names.store_ids() {
-                        option value=(id) selected[id == q.store] { (names.store(&id)) }
-                    }
+    let controls = html! {
+        label { (t("store")) " "
+            select name="store" {
+                option value="" { (t("all")) }
+                @for id in names.store_ids() {
+                    option value=(id) selected[id == q.store] { (names.store(&id)) }
                 }
             }
-            button { (t("show")) }
         }
+    };
+    let keep = [("store", q.store.as_str())];
+    let nav = day_nav(
+        page.lang,
+        DayNav {
+            path: "/app/gallery",
+            day,
+            today,
+            keep: &keep,
+            controls,
+        },
+    );
+    let table = names.table(g.reuse_photos.clone(), HashMap::new());
+    let body = html! {
+        (nav)
         h2 { (t("reuse_pairs")) }
-        @if g.pairs.is_empty() {
+        @if g.reuse.is_empty() {
             p.muted { (t("none")) }
         }
-        @for p in &g.pairs {
-            (pair_html(&page, &names, p))
+        @for f in &g.reuse {
+            (reuse_html(&page, &table, f))
         }
         h2 { (t("photos")) }
         (pages)

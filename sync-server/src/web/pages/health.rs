@@ -14,10 +14,11 @@ use super::{WithNames, read_with_names};
 use crate::now_ms;
 use crate::store::Store;
 use crate::web::charts::{Series, bar_chart, line_chart};
-use crate::web::day_of;
+use crate::web::components::{DayNav, day_nav};
 use crate::web::day_string;
 use crate::web::extract::{PageQuery, SignedIn, Viewer, opt_day};
 use crate::web::read::health::{DAYS, KAC_GOAL, RESOLUTION_GOAL, Ratio, figures};
+use crate::web::read::visits::default_day;
 
 #[derive(Deserialize)]
 pub struct HealthQuery {
@@ -81,14 +82,26 @@ pub async fn page(
     PageQuery(q): PageQuery<HealthQuery>,
 ) -> Response {
     let SignedIn { user, page } = who;
-    let last = q.date.unwrap_or_else(|| day_of(now_ms()));
-    let first = last - (DAYS - 1);
+    let cal = page.cal;
+    let today = cal.day_of(now_ms());
+    let asked = q.date;
     let scope = user.scope().map(str::to_string);
-    let read = read_with_names(&store, move |c| figures(c, scope.as_deref(), first, last)).await;
-    let WithNames { names, data: f } = match read {
+    let read = read_with_names(&store, move |c| {
+        let last = match asked {
+            Some(d) => d,
+            None => default_day(c, cal, scope.as_deref(), today)?,
+        };
+        Ok((last, figures(c, cal, scope.as_deref(), last - (DAYS - 1), last)?))
+    })
+    .await;
+    let WithNames {
+        names,
+        data: (last, f),
+    } = match read {
         Ok(d) => d,
         Err(e) => return page.error(&e),
     };
+    let first = last - (DAYS - 1);
     let t = |k| page.t(k);
     let metrics = [
         Metric {
@@ -122,10 +135,8 @@ pub async fn page(
         })
         .collect();
     let body = html! {
-        form.filters method="get" action="/app/health" {
-            label { (t("last_14_days")) " " input type="date" name="date" value=(day_string(last)); }
-            button { (t("show")) }
-        }
+        p.muted { (t("last_14_days")) " " (day_string(last)) }
+        (day_nav(page.lang, DayNav { path: "/app/health", day: last, today, keep: &[], controls: html! {} }))
         @for m in &metrics { (metric(&page, m)) }
         section id="compliance" {
             h2 { (t("compliance")) }

@@ -484,7 +484,7 @@ fn person_page(
             dt { (t("phone")) } dd { (opt(&u.phone)) }
             dt { (t("status")) } dd {
                 @if let Some(ms) = u.deactivated_ms {
-                    span.bad { (t("deactivated_on").replace("{time}", &fmt_datetime(ms))) }
+                    span.bad { (t("deactivated_on").replace("{time}", &fmt_datetime(page.cal, ms))) }
                 } @else {
                     span.ok { (t("st_active")) }
                 }
@@ -511,8 +511,8 @@ fn person_page(
                     tbody {
                         @for c in &p.codes {
                             tr {
-                                td.nowrap data-label=(t("issued_at")) { (fmt_datetime(c.created_ms)) }
-                                td.nowrap data-label=(t("expires")) { (fmt_datetime(c.expires_ms)) }
+                                td.nowrap data-label=(t("issued_at")) { (fmt_datetime(page.cal, c.created_ms)) }
+                                td.nowrap data-label=(t("expires")) { (fmt_datetime(page.cal, c.expires_ms)) }
                             }
                         }
                     }
@@ -564,11 +564,11 @@ pub fn device_table(page: &Viewer, devices: &[people::Device], with_user: bool) 
                                     a href={ "/app/people/" (url_enc(&d.user_id)) } { (d.user_name.clone().unwrap_or_else(|| d.user_id.clone())) }
                                 }
                             }
-                            td.nowrap data-label=(t("enrolled")) { (fmt_datetime(d.enrolled_ms)) }
-                            td.nowrap data-label=(t("last_seen")) { (d.last_seen_ms.map(fmt_datetime).unwrap_or_default()) }
+                            td.nowrap data-label=(t("enrolled")) { (fmt_datetime(page.cal, d.enrolled_ms)) }
+                            td.nowrap data-label=(t("last_seen")) { (d.last_seen_ms.map(|ms| fmt_datetime(page.cal, ms)).unwrap_or_default()) }
                             td data-label=(t("status")) {
                                 @if let Some(ms) = d.revoked_ms {
-                                    span.bad { (t("revoked")) } " " span.muted { (fmt_datetime(ms)) }
+                                    span.bad { (t("revoked")) } " " span.muted { (fmt_datetime(page.cal, ms)) }
                                 } @else {
                                     span.ok { (t("in_use")) } " · "
                                     a.revoke href={ "/app/devices/" (url_enc(&d.device_id)) "/revoke" } { (t("revoke")) }
@@ -595,7 +595,7 @@ fn issued_block(page: &Viewer, name: &str, issued: &IssuedCode, url: &str) -> Ma
         section.card id="issued" {
             h2 { (t("code_issued").replace("{name}", name)) }
             p.bigcode id="enrol-code" { (issued.code) }
-            p { (t("code_expires").replace("{time}", &fmt_datetime(issued.expires_ms))) }
+            p { (t("code_expires").replace("{time}", &fmt_datetime(page.cal, issued.expires_ms))) }
             @match &qr {
                 Ok(svg) => {
                     div.qr id="enrol-qr" { (PreEscaped(svg)) }

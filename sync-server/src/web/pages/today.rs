@@ -1,4 +1,5 @@
-//! `GET /app`: a day's visits (today by default), by rep and by store, with the day's export.
+//! `GET /app`: a day's visits (today when it has any, else the latest day with visits), by rep
+//! and by store, with the day navigator and the day's export.
 
 use std::sync::Arc;
 
@@ -12,11 +13,11 @@ use super::{WithNames, read_with_names};
 use crate::export::ExportFilter;
 use crate::now_ms;
 use crate::store::Store;
-use crate::web::components::{code_chips, export_links, geofence, status_words, visit_href};
+use crate::web::components::{DayNav, code_chips, day_nav, export_links, geofence, status_words, visit_href};
 use crate::web::extract::{PageQuery, SignedIn, Viewer, opt_day};
 use crate::web::read::names::Names;
-use crate::web::read::visits::{VisitRow, visits_between};
-use crate::web::{day_bounds, day_of, day_string, fmt_time};
+use crate::web::read::visits::{VisitRow, default_day, visits_between};
+use crate::web::{day_string, fmt_time};
 
 #[derive(Deserialize)]
 pub struct DayQuery {
@@ -56,7 +57,7 @@ fn visit_table(page: &Viewer, names: &Names, visits: &[&VisitRow], lead: Lead) -
                     };
                     tr {
                         td.name data-label=(t(first)) { (a) }
-                        td.nowrap data-label=(t("time")) { (fmt_time(v.started)) }
+                        td.nowrap data-label=(t("time")) { (fmt_time(page.cal, v.started)) }
                         td.name data-label=(t(second)) { (b) }
                         td data-label=(t("status")) { (status_words(page.lang, &v.status)) }
                         td.nowrap data-label=(t("duration")) { (duration(page, v)) }
@@ -76,11 +77,23 @@ pub async fn page(
     PageQuery(q): PageQuery<DayQuery>,
 ) -> Response {
     let SignedIn { user, page } = who;
-    let day = q.date.unwrap_or_else(|| day_of(now_ms()));
+    let cal = page.cal;
+    let today = cal.day_of(now_ms());
+    let asked = q.date;
     let scope = user.scope().map(str::to_string);
-    let (from, to) = day_bounds(day);
-    let read = read_with_names(&store, move |c| visits_between(c, scope.as_deref(), from, to)).await;
-    let WithNames { names, data: visits } = match read {
+    let read = read_with_names(&store, move |c| {
+        let day = match asked {
+            Some(d) => d,
+            None => default_day(c, cal, scope.as_deref(), today)?,
+        };
+        let (from, to) = cal.day_bounds(day);
+        Ok((day, visits_between(c, scope.as_deref(), from, to)?))
+    })
+    .await;
+    let WithNames {
+        names,
+        data: (day, visits),
+    } = match read {
         Ok(d) => d,
         Err(e) => return page.error(&e),
     };
@@ -96,10 +109,7 @@ pub async fn page(
         ..Default::default()
     };
     let body = html! {
-        form.filters method="get" action="/app" {
-            label { (t("date")) " " input type="date" name="date" value=(date); }
-            button { (t("show")) }
-        }
+        (day_nav(page.lang, DayNav { path: "/app", day, today, keep: &[], controls: html! {} }))
         @if visits.is_empty() {
             p.muted { (t("no_visits")) }
         } @else {

@@ -1,5 +1,6 @@
-//! `GET /app/visits/{id}`: one visit whole: its facts, exceptions, answers, report and photos
-//! with their verification badges and manifests.
+//! `GET /app/visits/{id}`: one visit whole: its facts, exceptions, answers (with the template's
+//! labels), report and photos with their verification badges and manifests, all in words; ids,
+//! hashes and devices only in the folded technical sections.
 
 use std::sync::Arc;
 
@@ -11,57 +12,26 @@ use maud::{Markup, html};
 
 use super::exceptions::reuse_matches;
 use super::{WithNames, read_with_names};
+use crate::messages::photo_problems;
 use crate::store::Store;
-use crate::web::components::{badge_html, geofence, status_words, thumb_link};
+use crate::values::{self, AnswerView, ReportView, metres, number, photo_kind, visit_kind};
+use crate::web::components::{badge_html, geofence, status_words, tech_details, thumb_link};
 use crate::web::extract::{SignedIn, Viewer};
 use crate::web::fmt_datetime;
 use crate::web::read::names::Names;
 use crate::web::read::visits::{VisitDetail, VisitPhoto, visit_detail};
 
-fn json_value_text(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => String::new(),
-        serde_json::Value::Array(a) => a.iter().map(json_value_text).collect::<Vec<_>>().join("; "),
-        serde_json::Value::Object(o) => o
-            .iter()
-            .map(|(k, v)| format!("{k}: {}", json_value_text(v)))
-            .collect::<Vec<_>>()
-            .join(", "),
-        other => other.to_string(),
-    }
-}
-
-/// An answer value as the phone stored it (`{"kind":"price","cents":400}` …) in words.
-fn answer_text(raw: &str) -> String {
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(raw) else {
-        return raw.to_string();
-    };
-    match v.get("kind").and_then(|k| k.as_str()) {
-        Some("price") => v
-            .get("cents")
-            .and_then(serde_json::Value::as_i64)
-            .map_or_else(|| raw.to_string(), |c| format!("¥{}.{:02}", c / 100, c % 100)),
-        Some("choice") => v
-            .get("choice_id")
-            .map_or_else(|| raw.to_string(), json_value_text),
-        Some(_) => v.get("value").map_or_else(|| raw.to_string(), json_value_text),
-        None => json_value_text(&v),
-    }
-}
-
-/// A photo's manifest facts: (label, value) in the page's language.
+/// A photo's manifest facts a person reads: (label, value) in the page's language. Its hash,
+/// ids and device go to [`photo_technical`].
 fn manifest(page: &Viewer, p: &VisitPhoto) -> Vec<(String, String)> {
     let t = |k: &str| page.t(k).to_string();
     let mut out = vec![
+        (t("kind"), photo_kind(page.lang, &p.kind)),
         (t("evidence_code"), p.evidence_code.clone()),
-        ("sha256".to_string(), p.sha256.clone()),
-        (t("kind"), p.kind.clone()),
-        (t("device"), p.device_id.clone().unwrap_or_default()),
     ];
-    if let Some(problems) = &p.problems {
-        let words: Vec<String> = problems.split(',').map(|c| page.lang.code_words(c)).collect();
-        out.push((t("problems"), words.join(", ")));
+    let problems = photo_problems(page.lang, p.problems.as_deref());
+    if !problems.is_empty() {
+        out.push((t("problems"), problems.join("、")));
     }
     if let Some(m) = p
         .entry
@@ -69,17 +39,17 @@ fn manifest(page: &Viewer, p: &VisitPhoto) -> Vec<(String, String)> {
         .and_then(|e| serde_json::from_str::<serde_json::Value>(e).ok())
     {
         if let Some(at) = m["time"]["wall_ms"].as_i64() {
-            out.push((t("time"), fmt_datetime(at)));
+            out.push((t("taken_at"), fmt_datetime(page.cal, at)));
         }
         let loc = &m["payload"]["location"];
         if let (Some(lat), Some(lon)) = (loc["lat_e7"].as_i64(), loc["lon_e7"].as_i64()) {
             let acc = loc["accuracy_cm"]
-                .as_i64()
-                .map_or(String::new(), |a| format!(" ±{} m", a / 100));
+                .as_f64()
+                .map_or(String::new(), |a| format!(" ±{}", metres(page.lang, a / 100.0)));
             let mock = if loc["is_mock"].as_bool() == Some(true) {
-                " (mock)"
+                format!(" · {}", t("mock_location_word"))
             } else {
-                ""
+                String::new()
             };
             out.push((
                 t("location"),
@@ -90,23 +60,50 @@ fn manifest(page: &Viewer, p: &VisitPhoto) -> Vec<(String, String)> {
     out
 }
 
+/// A photo's technical facts: its hash, id and the phone that took it.
+fn photo_technical(page: &Viewer, p: &VisitPhoto) -> Vec<(String, String)> {
+    let mut out = vec![
+        ("SHA-256".to_string(), p.sha256.clone()),
+        (page.t("photo_id").to_string(), p.photo_id.clone()),
+    ];
+    if let Some(d) = &p.device_id {
+        out.push((page.t("device").to_string(), d.clone()));
+    }
+    out
+}
+
 fn facts(page: &Viewer, names: &Names, d: &VisitDetail) -> Markup {
     let t = |k| page.t(k);
     let v = &d.visit;
     let dash = || "–".to_string();
+    let mut technical = vec![
+        (t("visit_id").to_string(), v.id.clone()),
+        (t("rep_id").to_string(), v.user_id.clone()),
+        (t("store_id").to_string(), v.store_id.clone()),
+    ];
+    if let Some(l) = &d.labels {
+        technical.push((
+            t("template").to_string(),
+            format!("{} ({})", l.name, d.template_id),
+        ));
+    }
     html! {
-        dl {
+        dl.facts {
             dt { (t("rep")) } dd { (names.user(&v.user_id)) }
             dt { (t("store")) } dd { (names.store(&v.store_id)) }
-            dt { (t("kind")) } dd { (d.kind) }
+            dt { (t("kind")) } dd { (visit_kind(page.lang, &d.kind)) }
+            @if let Some(l) = &d.labels {
+                dt { (t("template")) } dd { (l.name) }
+            }
             dt { (t("status")) } dd { (status_words(page.lang, &v.status)) }
-            dt { (t("started")) } dd { (fmt_datetime(v.started)) }
-            dt { (t("ended")) } dd { (v.ended.map_or_else(dash, fmt_datetime)) }
+            dt { (t("started")) } dd { (fmt_datetime(page.cal, v.started)) }
+            dt { (t("ended")) } dd { (v.ended.map_or_else(dash, |e| fmt_datetime(page.cal, e))) }
             dt { (t("duration")) } dd { (v.minutes().map_or_else(dash, |m| format!("{m} {}", t("min")))) }
             dt { (t("geofence")) } dd { (geofence(page.lang, &v.geofence)) }
-            dt { (t("distance")) } dd { (d.distance_m.map_or_else(dash, |m| format!("{m:.0} m"))) }
-            dt { (t("score")) } dd { (v.score.map_or_else(dash, |s| format!("{s:.1}"))) }
+            dt { (t("distance")) } dd { (d.distance_m.map_or_else(dash, |m| metres(page.lang, m))) }
+            dt { (t("score")) } dd { (v.score.map_or_else(dash, number)) }
         }
+        (tech_details(page.lang, &technical))
     }
 }
 
@@ -125,10 +122,10 @@ fn exceptions(page: &Viewer, d: &VisitDetail) -> Markup {
                             td.long data-label=(t("detail")) {
                                 @if let Some(m) = reuse_matches(page, e.params.as_deref()) { (m) } @else { (e.detail) }
                             }
-                            td.nowrap data-label=(t("created")) { (fmt_datetime(e.created_ms)) }
+                            td.nowrap data-label=(t("created")) { (fmt_datetime(page.cal, e.created_ms)) }
                             td data-label=(t("resolution")) {
                                 @if let Some(ms) = e.resolved_ms {
-                                    span.ok { (t("st_resolved")) } " " (e.resolved_by.as_deref().unwrap_or("")) " · " (fmt_datetime(ms))
+                                    span.ok { (t("st_resolved")) } " " (e.resolved_by.as_deref().unwrap_or("")) " · " (fmt_datetime(page.cal, ms))
                                 } @else {
                                     span.bad { (t("st_open")) }
                                 }
@@ -141,37 +138,62 @@ fn exceptions(page: &Viewer, d: &VisitDetail) -> Markup {
     }
 }
 
+/// The answers by the template's sections, in its order, with its labels; then the report.
 fn answers_and_report(page: &Viewer, d: &VisitDetail) -> Markup {
     let t = |k| page.t(k);
+    let answers = values::answers(page.lang, &d.answers, d.labels.as_ref());
+    // Consecutive answers of one section (the template's order keeps them together).
+    let mut sections: Vec<(Option<String>, Vec<&AnswerView>)> = Vec::new();
+    for a in &answers {
+        match sections.last_mut() {
+            Some((s, list)) if *s == a.section => list.push(a),
+            _ => sections.push((a.section.clone(), vec![a])),
+        }
+    }
     let report = d
         .report
         .as_deref()
-        .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok());
+        .and_then(|r| ReportView::from_body(page.lang, r))
+        .map(|r| r.rows(page.lang))
+        .unwrap_or_default();
     html! {
         h2 { (t("answers")) }
-        table.rows {
-            thead { tr { th { (t("item")) } th { (t("value")) } th { (t("note")) } } }
-            tbody {
-                @for a in &d.answers {
-                    tr {
-                        td.name data-label=(t("item")) {
-                            @if let Some(l) = d.item_labels.get(&a.item_id) { (l) " (" (a.item_id) ")" } @else { (a.item_id) }
+        @if answers.is_empty() {
+            p.muted { (t("no_answers")) }
+        }
+        @for (section, list) in &sections {
+            @if sections.len() > 1 || section.is_some() {
+                h3 { (section.as_deref().unwrap_or(t("other_items"))) }
+            }
+            table.rows.answers {
+                thead { tr { th { (t("item")) } th { (t("value")) } th { (t("note")) } } }
+                tbody {
+                    @for a in list {
+                        tr {
+                            td.name data-label=(t("item")) { (a.item) }
+                            td data-label=(t("value")) { (a.value) }
+                            td data-label=(t("note")) { (a.note.as_deref().unwrap_or("")) }
                         }
-                        td data-label=(t("value")) { (answer_text(&a.value)) }
-                        td data-label=(t("note")) { (a.note.as_deref().unwrap_or("")) }
                     }
                 }
             }
         }
         h2 { (t("report")) }
-        @if let Some(serde_json::Value::Object(o)) = &report {
-            dl {
-                @for (k, v) in o {
-                    dt { (k) } dd { (json_value_text(v)) }
+        @if report.is_empty() {
+            p.muted { (t("no_report")) }
+        } @else {
+            dl.report {
+                @for row in &report {
+                    dt { (row.label) }
+                    dd {
+                        @if row.lines.len() == 1 {
+                            (row.lines[0])
+                        } @else {
+                            ul { @for l in &row.lines { li { (l) } } }
+                        }
+                    }
                 }
             }
-        } @else {
-            p.muted { (t("no_report")) }
         }
     }
 }
@@ -186,7 +208,7 @@ fn photos(page: &Viewer, d: &VisitDetail) -> Markup {
         div.cards {
             @for p in &d.photos {
                 div.card.photo data-sha=(p.sha256) {
-                    @if p.received { (thumb_link(&p.sha256, &p.photo_id)) }
+                    @if p.received { (thumb_link(&p.sha256, &photo_kind(page.lang, &p.kind))) }
                     p { (badge_html(page.lang, p.received, p.verified, p.problems.as_deref())) }
                     details open {
                         summary { (t("manifest")) }
@@ -196,6 +218,7 @@ fn photos(page: &Viewer, d: &VisitDetail) -> Markup {
                             }
                         }
                     }
+                    (tech_details(page.lang, &photo_technical(page, p)))
                 }
             }
         }
@@ -220,23 +243,10 @@ pub async fn page(
     };
     let body = html! {
         (facts(&page, &names, &d))
-        (exceptions(&page, &d))
+        section #visit-exceptions { (exceptions(&page, &d)) }
         (answers_and_report(&page, &d))
         (photos(&page, &d))
     };
     let title = format!("{} · {}", page.t("visit_page"), names.store(&d.visit.store_id));
     page.page(StatusCode::OK, &title, body)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn answers_read_as_words() {
-        assert_eq!(answer_text(r#"{"cents":405,"kind":"price"}"#), "¥4.05");
-        assert_eq!(answer_text(r#"{"kind":"yes_no","value":true}"#), "true");
-        assert_eq!(answer_text(r#"{"choice_id":"low","kind":"choice"}"#), "low");
-        assert_eq!(answer_text("not json"), "not json");
-    }
 }

@@ -1,10 +1,15 @@
-//! The photo gallery of a day: one page of photos, and the day's possible-reuse pairs.
+//! The photo gallery of a day: one page of photos, and the day's possible-reuse findings.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashMap;
 
-use crate::error::ApiResult;
+use rusqlite::{Connection, params};
+
 use crate::codes::ReuseParams;
+use crate::error::ApiResult;
+use crate::i18n::Lang;
+use crate::messages::PhotoName;
 use crate::web::auth::scope_sql;
+use crate::web::read::photos::{photo_names, photo_visible};
 
 /// Photos on one gallery page: a day of one rep's visits fits on the first, and the page with
 /// its 60 previews is ~0.7 MB (`docs/PERFORMANCE.md`).
@@ -18,32 +23,28 @@ pub struct GalleryPhoto {
     pub received: bool,
     pub verified: bool,
     pub problems: Option<String>,
+    /// `photos.photo_kind` (`shelf_overview`…).
+    pub kind: String,
     pub visit_started: i64,
 }
 
-/// What a reuse pair says under its two photos.
-pub enum PairNote {
-    /// From the exception's params: this match's perceptual distance, and how many matches
-    /// the photo has in all.
-    Match { distance: u32, matches_total: usize },
-    /// A row from before schema v4: its text.
-    Legacy(String),
-}
-
-/// A photo that looks like an earlier one of another visit.
-pub struct ReusePair {
-    pub this_sha256: String,
-    pub other_sha256: String,
+/// A `possible_reuse` exception of the day, for [`crate::messages::render`].
+pub struct ReuseFinding {
     pub visit_id: Option<String>,
-    pub user_id: Option<String>,
-    pub note: PairNote,
-    /// The matched photo's visit, when the viewer's scope sees it (else it is not shown).
-    pub other_visit_id: Option<String>,
+    /// Its stored parameters (None: a row from before schema v4).
+    pub params: Option<serde_json::Value>,
+    /// A row from before schema v4: the two photos of its subject `<sha256>:<matched sha256>`
+    /// that the viewer may see (sha256s), this one first.
+    pub legacy_shas: Vec<String>,
+    /// Listed matches left out because they are another team's photos.
+    pub hidden: usize,
 }
 
 pub struct GalleryPage {
     pub photos: Vec<GalleryPhoto>,
-    pub pairs: Vec<ReusePair>,
+    pub reuse: Vec<ReuseFinding>,
+    /// The photos the reuse findings name that the viewer may see, by photo id.
+    pub reuse_photos: HashMap<String, PhotoName>,
     /// Photos of the day (and store) in all.
     pub total: u64,
     /// The page shown: the one asked for, or the last one when that is past the end.
@@ -51,9 +52,10 @@ pub struct GalleryPage {
 }
 
 /// Page `page` (from 1) of the photos of visits started in [from, to), of store `store` (""
-/// = all), and the reuse pairs of those days and store.
+/// = all), and the reuse findings of those days and store with the photos they name.
 pub fn gallery(
     c: &Connection,
+    lang: Lang,
     scope: Option<&str>,
     (from, to): (i64, i64),
     store: &str,
@@ -75,7 +77,7 @@ pub fn gallery(
     let last = total.div_ceil(GALLERY_PAGE).max(1);
     let page = page.clamp(1, last);
     let sql = format!(
-        "SELECT p.store_id, p.sha256, p.visit_id, p.user_id, p.received, p.verified, p.problems, v.started_wall_ms
+        "SELECT p.store_id, p.sha256, p.visit_id, p.user_id, p.received, p.verified, p.problems, v.started_wall_ms, p.photo_kind
          {matching} ORDER BY p.store_id, v.started_wall_ms, p.photo_id LIMIT ?5 OFFSET ?6"
     );
     let mut st = c.prepare(&sql)?;
@@ -99,35 +101,42 @@ pub fn gallery(
                     verified: r.get(5)?,
                     problems: r.get(6)?,
                     visit_started: r.get(7)?,
+                    kind: r.get(8)?,
                 })
             },
         )?
         .collect::<Result<_, _>>()?;
+    let reuse = reuse_findings(c, scope, (from, to), store)?;
+    let ids = reuse
+        .iter()
+        .filter_map(|f| f.params.as_ref())
+        .filter_map(|p| serde_json::from_value::<ReuseParams>(p.clone()).ok())
+        .flat_map(|p| std::iter::once(p.photo_id).chain(p.matches.into_iter().map(|m| m.photo_id)));
+    let reuse_photos = photo_names(c, lang, scope, ids.collect::<Vec<_>>())?;
     Ok(GalleryPage {
         photos,
-        pairs: reuse_pairs(c, scope, (from, to), store)?,
+        reuse,
+        reuse_photos,
         total,
         page,
     })
 }
 
-/// One pair per match a `possible_reuse` exception lists (rows from before schema v4 are one
-/// pair each, subject "<this sha256>:<matched sha256>").
-fn reuse_pairs(
+/// The day's `possible_reuse` exceptions (by their visit's day; one without a visit by the day
+/// its photo was taken), of store `store` ("" = all).
+fn reuse_findings(
     c: &Connection,
     scope: Option<&str>,
     (from, to): (i64, i64),
     store: &str,
-) -> ApiResult<Vec<ReusePair>> {
+) -> ApiResult<Vec<ReuseFinding>> {
     struct Raised {
         subject: String,
         visit_id: Option<String>,
-        user_id: Option<String>,
-        detail: String,
         params: Option<String>,
     }
     let sql = format!(
-        "SELECT e.subject, e.visit_id, e.user_id, e.detail, e.params
+        "SELECT e.subject, e.visit_id, e.params
          FROM exceptions e LEFT JOIN visits v ON v.id = e.visit_id
          WHERE e.code = 'possible_reuse' AND {}
            AND ((v.started_wall_ms >= ?2 AND v.started_wall_ms < ?3) OR (v.id IS NULL AND e.event_ms >= ?2 AND e.event_ms < ?3))
@@ -141,52 +150,51 @@ fn reuse_pairs(
             Ok(Raised {
                 subject: r.get(0)?,
                 visit_id: r.get(1)?,
-                user_id: r.get(2)?,
-                detail: r.get(3)?,
-                params: r.get(4)?,
+                params: r.get(2)?,
             })
         })?
         .collect::<Result<_, _>>()?;
-    let mut visible = c.prepare(&format!(
-        "SELECT p2.visit_id FROM photos p2 WHERE p2.sha256 = ?2 AND {} LIMIT 1",
-        scope_sql("p2.user_id", 1)
+    // A supervisor learns nothing of another team's photos: matches outside the scope are left
+    // out (their ids, hashes and devices too); the total still counts them.
+    let mut in_scope = c.prepare(&format!(
+        "SELECT 1 FROM photos WHERE photo_id = ?1 AND {}",
+        scope_sql("user_id", 2)
     ))?;
-    let mut pairs = Vec::new();
+    let mut out = Vec::new();
     for e in raised {
-        // (this sha256, matched sha256, note)
-        let listed: Vec<(String, String, PairNote)> = match e
+        let mut hidden = 0;
+        let mut parsed = e
             .params
-            .and_then(|p| serde_json::from_str::<ReuseParams>(&p).ok())
+            .as_deref()
+            .and_then(|p| serde_json::from_str::<ReuseParams>(p).ok());
+        if let Some(p) = parsed.as_mut()
+            && scope.is_some()
         {
-            Some(p) => p
-                .matches
-                .iter()
-                .map(|m| {
-                    let note = PairNote::Match {
-                        distance: m.distance,
-                        matches_total: p.matches_total,
-                    };
-                    (p.sha256.clone(), m.sha256.clone(), note)
-                })
-                .collect(),
-            None => {
-                let (this, other) = e.subject.split_once(':').unwrap_or((e.subject.as_str(), ""));
-                vec![(this.to_string(), other.to_string(), PairNote::Legacy(e.detail))]
+            let mut kept = Vec::new();
+            for m in std::mem::take(&mut p.matches) {
+                if in_scope.exists(params![m.photo_id, scope])? {
+                    kept.push(m);
+                } else {
+                    hidden += 1;
+                }
             }
-        };
-        for (this, other, note) in listed {
-            let other_visit_id: Option<String> = visible
-                .query_row(params![scope, other], |r| r.get(0))
-                .optional()?;
-            pairs.push(ReusePair {
-                this_sha256: this,
-                other_sha256: other,
-                visit_id: e.visit_id.clone(),
-                user_id: e.user_id.clone(),
-                note,
-                other_visit_id,
-            });
+            p.matches = kept;
         }
+        let params = parsed.and_then(|p| serde_json::to_value(p).ok());
+        let mut legacy_shas = Vec::new();
+        if params.is_none() {
+            for sha in e.subject.split(':') {
+                if crate::auth::is_lower_hex(sha, 64) && photo_visible(c, sha, scope)? {
+                    legacy_shas.push(sha.to_string());
+                }
+            }
+        }
+        out.push(ReuseFinding {
+            visit_id: e.visit_id,
+            params,
+            legacy_shas,
+            hidden,
+        });
     }
-    Ok(pairs)
+    Ok(out)
 }

@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use rusqlite::params;
 
+use crate::calendar::{Calendar, day_string, parse_day};
 use crate::error::ApiResult;
 use crate::web::auth::scope_sql;
-use crate::web::{day_bounds, day_of, day_string, parse_day, tz_offset_ms};
 
 /// A rate's parts on one day.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -80,10 +80,17 @@ struct StoreDayScore {
     score: f64,
 }
 
-pub fn figures(c: &rusqlite::Connection, scope: Option<&str>, first: i64, last: i64) -> ApiResult<Figures> {
-    let (from, _) = day_bounds(first);
-    let (_, to) = day_bounds(last);
-    let off = tz_offset_ms();
+/// The figures of days `first..=last` in the store's calendar `cal`.
+pub fn figures(
+    c: &rusqlite::Connection,
+    cal: Calendar,
+    scope: Option<&str>,
+    first: i64,
+    last: i64,
+) -> ApiResult<Figures> {
+    let (from, _) = cal.day_bounds(first);
+    let (_, to) = cal.day_bounds(last);
+    let off = cal.offset_ms();
     let mut f = Figures::default();
     for d in first..=last {
         f.kac.insert(d, Ratio::default());
@@ -149,7 +156,7 @@ pub fn figures(c: &rusqlite::Connection, scope: Option<&str>, first: i64, last: 
         for r in st.query_map(params![from, to], |r| {
             Ok(DoneVisit {
                 plan_id: r.get(0)?,
-                day: day_of(r.get(1)?),
+                day: cal.day_of(r.get(1)?),
             })
         })? {
             let done = r?;

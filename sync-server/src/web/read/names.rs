@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use rusqlite::Connection;
 
 use crate::error::ApiResult;
+use crate::messages::{NameTable, PhotoName};
 
 /// A store as the pages name it: its code and its name.
 pub struct StoreName {
@@ -45,12 +46,9 @@ impl Names {
         Ok(Names { users, stores })
     }
 
-    /// "Name (id)", or the id of an unknown user.
+    /// The user's name (people are named, not numbered), or the id of an unknown user.
     pub fn user(&self, id: &str) -> String {
-        match self.users.get(id) {
-            Some(n) => format!("{n} ({id})"),
-            None => id.to_string(),
-        }
+        self.users.get(id).cloned().unwrap_or_else(|| id.to_string())
     }
 
     /// "CODE Name", or the id of an unknown store.
@@ -61,9 +59,44 @@ impl Names {
         }
     }
 
+    /// The names a coded message (`crate::messages::render`) fills in: these stores and people,
+    /// the photos given (those the viewer may see) and a template's items.
+    pub fn table(&self, photos: HashMap<String, PhotoName>, items: HashMap<String, String>) -> NameTable {
+        NameTable {
+            stores: self
+                .stores
+                .keys()
+                .map(|id| (id.clone(), self.store(id)))
+                .collect(),
+            users: self.users.clone(),
+            photos,
+            items,
+        }
+    }
+
     pub fn store_ids(&self) -> Vec<String> {
         let mut v: Vec<String> = self.stores.keys().cloned().collect();
         v.sort();
         v
     }
+}
+
+/// What the export form offers to choose from, in the viewer's scope: its field users (reps
+/// and supervisors) and the stores' territories, by id (the page shows names).
+pub struct ExportChoices {
+    pub users: Vec<String>,
+    pub territories: Vec<String>,
+}
+
+pub fn export_choices(c: &Connection, scope: Option<&str>) -> ApiResult<ExportChoices> {
+    let mut st = c.prepare(&format!(
+        "SELECT id FROM users WHERE {} ORDER BY coalesce(json_extract(body, '$.name'), id)",
+        crate::web::auth::scope_sql("id", 1)
+    ))?;
+    let users = st.query_map([scope], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    let mut st = c.prepare(
+        "SELECT DISTINCT json_extract(body, '$.territory') AS t FROM stores WHERE t IS NOT NULL AND t != '' ORDER BY t",
+    )?;
+    let territories = st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    Ok(ExportChoices { users, territories })
 }

@@ -1,10 +1,10 @@
 //! Visits: a day's list, and one visit whole (answers, report, photos, exceptions).
 
-use std::collections::HashMap;
-
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::calendar::Calendar;
 use crate::error::{ApiError, ApiResult};
+use crate::values::{StoredAnswer, TemplateLabels};
 use crate::web::auth::scope_sql;
 
 /// A visit as the lists show it.
@@ -64,11 +64,20 @@ pub fn visits_between(c: &Connection, scope: Option<&str>, from: i64, to: i64) -
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// One answer of a visit's checklist, as stored (`value` is the phone's JSON).
-pub struct Answer {
-    pub item_id: String,
-    pub value: String,
-    pub note: Option<String>,
+/// The day a day page opens on when no date is asked for: today when the viewer's scope has
+/// visits today, else the latest earlier day with visits (Monday morning opens on Friday),
+/// else today.
+pub fn default_day(c: &Connection, cal: Calendar, scope: Option<&str>, today: i64) -> ApiResult<i64> {
+    let (_, end_of_today) = cal.day_bounds(today);
+    let latest: Option<i64> = c.query_row(
+        &format!(
+            "SELECT max(started_wall_ms) FROM visits WHERE started_wall_ms < ?1 AND {}",
+            scope_sql("user_id", 2)
+        ),
+        params![end_of_today, scope],
+        |r| r.get(0),
+    )?;
+    Ok(latest.map_or(today, |ms| cal.day_of(ms)))
 }
 
 /// One photo of a visit, with the manifest entry and device of the op that attached it.
@@ -99,11 +108,13 @@ pub struct VisitException {
 /// A visit whole, for its page.
 pub struct VisitDetail {
     pub visit: VisitRow,
+    /// `visits.kind` (`store_check`, `inspection`).
     pub kind: String,
+    pub template_id: String,
     pub distance_m: Option<f64>,
-    /// Template item id → its label, from the template version the visit used.
-    pub item_labels: HashMap<String, String>,
-    pub answers: Vec<Answer>,
+    /// The labels of the template version the visit used (None: that template is not stored).
+    pub labels: Option<TemplateLabels>,
+    pub answers: Vec<StoredAnswer>,
     /// The latest saved report's JSON.
     pub report: Option<String>,
     pub photos: Vec<VisitPhoto>,
@@ -151,7 +162,7 @@ pub fn visit_detail(c: &Connection, scope: Option<&str>, id: &str) -> ApiResult<
     let mut st = c.prepare("SELECT item_id, value, note FROM answers WHERE visit_id = ?1 ORDER BY rowid")?;
     let answers = st
         .query_map([vid], |r| {
-            Ok(Answer {
+            Ok(StoredAnswer {
                 item_id: r.get(0)?,
                 value: r.get(1)?,
                 note: r.get(2)?,
@@ -201,9 +212,10 @@ pub fn visit_detail(c: &Connection, scope: Option<&str>, id: &str) -> ApiResult<
         })?
         .collect::<Result<_, _>>()?;
     Ok(VisitDetail {
-        item_labels: item_labels(c, &head.template_id, head.template_version)?,
+        labels: template_labels(c, &head.template_id, head.template_version)?,
         visit: head.visit,
         kind: head.kind,
+        template_id: head.template_id,
         distance_m: head.distance_m,
         answers,
         report,
@@ -212,8 +224,8 @@ pub fn visit_detail(c: &Connection, scope: Option<&str>, id: &str) -> ApiResult<
     })
 }
 
-/// Template item labels by id, from the stored template JSON.
-fn item_labels(c: &Connection, template: &str, version: i64) -> ApiResult<HashMap<String, String>> {
+/// The labels of a stored template version.
+fn template_labels(c: &Connection, template: &str, version: i64) -> ApiResult<Option<TemplateLabels>> {
     let body: Option<String> = c
         .query_row(
             "SELECT body FROM templates WHERE id = ?1 AND version = ?2",
@@ -221,15 +233,5 @@ fn item_labels(c: &Connection, template: &str, version: i64) -> ApiResult<HashMa
             |r| r.get(0),
         )
         .optional()?;
-    let mut out = HashMap::new();
-    if let Some(v) = body.and_then(|b| serde_json::from_str::<serde_json::Value>(&b).ok()) {
-        for s in v["sections"].as_array().into_iter().flatten() {
-            for i in s["items"].as_array().into_iter().flatten() {
-                if let (Some(id), Some(label)) = (i["id"].as_str(), i["label"].as_str()) {
-                    out.insert(id.to_string(), label.to_string());
-                }
-            }
-        }
-    }
-    Ok(out)
+    Ok(body.as_deref().and_then(TemplateLabels::from_body))
 }
