@@ -13,6 +13,7 @@ use super::{WithNames, read_with_names};
 use crate::now_ms;
 use crate::store::Store;
 use crate::web::components::{Pager, badge_html, pager, thumb_link, visit_href};
+use crate::web::exception_view::state_chip;
 use crate::web::extract::{PageQuery, SignedIn, Viewer, opt_day, opt_page, trimmed};
 use crate::web::read::gallery::{GALLERY_PAGE, GalleryPhoto, PairNote, ReusePair, gallery};
 use crate::web::read::names::Names;
@@ -54,14 +55,16 @@ fn pair_html(page: &Viewer, names: &Names, p: &ReusePair) -> Markup {
             t("reuse_distance"),
             t("reuse_total")
         ),
-        PairNote::Legacy(text) => text.clone(),
+        PairNote::Legacy => page.t("reuse_legacy").to_string(),
     };
+    let closed = p.status.is_closed();
     html! {
-        div.pair {
+        div class={ "pair" @if closed { " closed" } } data-status=(p.status.as_str()) {
             (side(&p.this_sha256, p.visit_id.as_deref(), t("this_photo"), true))
             (side(&p.other_sha256, p.other_visit_id.as_deref(), t("looks_like"), p.other_visit_id.is_some()))
             div {
-                p { (p.user_id.as_deref().map(|r| names.user(r)).unwrap_or_default()) }
+                p { (state_chip(page.lang, p.status)) }
+                p { (p.user_id.as_deref().and_then(|r| names.user_name(r)).unwrap_or_default()) }
                 p.muted { (note) }
             }
         }
@@ -75,7 +78,7 @@ fn photo_card(page: &Viewer, names: &Names, p: &GalleryPhoto) -> Markup {
             p {
                 a href=(visit_href(&p.visit_id)) { (fmt_time(p.visit_started)) }
                 " · " (names.user(&p.user_id)) " "
-                (badge_html(page.lang, p.received, p.verified, p.problems.as_deref()))
+                (badge_html(page.lang, p.received, p.verified, p.problems.as_deref(), &p.open_codes))
             }
         }
     }

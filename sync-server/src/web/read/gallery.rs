@@ -4,6 +4,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::ApiResult;
 use crate::codes::ReuseParams;
+use crate::queue::Status;
 use crate::web::auth::scope_sql;
 
 /// Photos on one gallery page: a day of one rep's visits fits on the first, and the page with
@@ -19,6 +20,8 @@ pub struct GalleryPhoto {
     pub verified: bool,
     pub problems: Option<String>,
     pub visit_started: i64,
+    /// The codes of the photo's open exceptions (reused, mock location…), for its badge.
+    pub open_codes: Vec<String>,
 }
 
 /// What a reuse pair says under its two photos.
@@ -26,8 +29,8 @@ pub enum PairNote {
     /// From the exception's params: this match's perceptual distance, and how many matches
     /// the photo has in all.
     Match { distance: u32, matches_total: usize },
-    /// A row from before schema v4: its text.
-    Legacy(String),
+    /// A row from before schema v4: no distance kept.
+    Legacy,
 }
 
 /// A photo that looks like an earlier one of another visit.
@@ -39,6 +42,8 @@ pub struct ReusePair {
     pub note: PairNote,
     /// The matched photo's visit, when the viewer's scope sees it (else it is not shown).
     pub other_visit_id: Option<String>,
+    /// The exception's state: a resolved or dismissed pair shows as closed.
+    pub status: Status,
 }
 
 pub struct GalleryPage {
@@ -75,7 +80,9 @@ pub fn gallery(
     let last = total.div_ceil(GALLERY_PAGE).max(1);
     let page = page.clamp(1, last);
     let sql = format!(
-        "SELECT p.store_id, p.sha256, p.visit_id, p.user_id, p.received, p.verified, p.problems, v.started_wall_ms
+        "SELECT p.store_id, p.sha256, p.visit_id, p.user_id, p.received, p.verified, p.problems, v.started_wall_ms,
+                (SELECT group_concat(DISTINCT e.code) FROM exceptions e
+                 WHERE e.visit_id = p.visit_id AND e.photo_sha256 = p.sha256 AND e.resolved_ms IS NULL)
          {matching} ORDER BY p.store_id, v.started_wall_ms, p.photo_id LIMIT ?5 OFFSET ?6"
     );
     let mut st = c.prepare(&sql)?;
@@ -99,6 +106,10 @@ pub fn gallery(
                     verified: r.get(5)?,
                     problems: r.get(6)?,
                     visit_started: r.get(7)?,
+                    open_codes: r
+                        .get::<_, Option<String>>(8)?
+                        .map(|c| c.split(',').map(str::to_string).collect())
+                        .unwrap_or_default(),
                 })
             },
         )?
@@ -123,11 +134,11 @@ fn reuse_pairs(
         subject: String,
         visit_id: Option<String>,
         user_id: Option<String>,
-        detail: String,
         params: Option<String>,
+        status: Status,
     }
     let sql = format!(
-        "SELECT e.subject, e.visit_id, e.user_id, e.detail, e.params
+        "SELECT e.subject, e.visit_id, e.user_id, e.status, e.params
          FROM exceptions e LEFT JOIN visits v ON v.id = e.visit_id
          WHERE e.code = 'possible_reuse' AND {}
            AND ((v.started_wall_ms >= ?2 AND v.started_wall_ms < ?3) OR (v.id IS NULL AND e.event_ms >= ?2 AND e.event_ms < ?3))
@@ -142,7 +153,7 @@ fn reuse_pairs(
                 subject: r.get(0)?,
                 visit_id: r.get(1)?,
                 user_id: r.get(2)?,
-                detail: r.get(3)?,
+                status: Status::parse(&r.get::<_, String>(3)?).unwrap_or(Status::Open),
                 params: r.get(4)?,
             })
         })?
@@ -171,7 +182,7 @@ fn reuse_pairs(
                 .collect(),
             None => {
                 let (this, other) = e.subject.split_once(':').unwrap_or((e.subject.as_str(), ""));
-                vec![(this.to_string(), other.to_string(), PairNote::Legacy(e.detail))]
+                vec![(this.to_string(), other.to_string(), PairNote::Legacy)]
             }
         };
         for (this, other, note) in listed {
@@ -185,6 +196,7 @@ fn reuse_pairs(
                 user_id: e.user_id.clone(),
                 note,
                 other_visit_id,
+                status: e.status,
             });
         }
     }
