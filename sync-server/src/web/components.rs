@@ -163,7 +163,7 @@ pub fn export_links(lang: Lang, filter: &ExportFilter) -> Markup {
             a id="export-xlsx" href={ "/app/export.xlsx" (sep) (q) } { "XLSX" }
             @for k in ExportKind::ALL {
                 " · "
-                a href={ "/app/export/" (k.as_str()) ".csv" (sep) (q) } { (k.sheet_name()) " CSV" }
+                a href={ "/app/export/" (k.as_str()) ".csv" (sep) (q) } { (k.sheet_title(lang)) " CSV" }
             }
         }
     }
