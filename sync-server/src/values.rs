@@ -175,7 +175,9 @@ pub fn visit_status(lang: Lang, status: &str) -> String {
 /// An exception's state in the queue (`exceptions.status`) in words; an unknown state shows as
 /// itself.
 pub fn exception_status(lang: Lang, status: &str) -> String {
-    known(lang, "exception_status", status).unwrap_or(status).to_string()
+    known(lang, "exception_status", status)
+        .unwrap_or(status)
+        .to_string()
 }
 
 /// A visit's geofence verdict (`visits.geofence`) in words; an unknown verdict shows as itself.

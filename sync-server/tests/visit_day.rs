@@ -297,11 +297,23 @@ fn exceptions_received_days_later_count_on_the_visit_day() {
             to: Some(day.into()),
             ..ExportFilter::default()
         };
-        let t = fieldproof_server::export::table(&store, ExportKind::Exceptions, &on("2026-11-20"), fieldproof_server::i18n::Lang::En).unwrap();
+        let t = fieldproof_server::export::table(
+            &store,
+            ExportKind::Exceptions,
+            &on("2026-11-20"),
+            fieldproof_server::i18n::Lang::En,
+        )
+        .unwrap();
         assert_eq!(t.rows.len() as i64, n);
         assert!(t.rows.iter().all(|r| r[3] == Cell::Date(visit_day)));
         for day in ["2026-11-21", "2026-11-22"] {
-            let t = fieldproof_server::export::table(&store, ExportKind::Exceptions, &on(day), fieldproof_server::i18n::Lang::En).unwrap();
+            let t = fieldproof_server::export::table(
+                &store,
+                ExportKind::Exceptions,
+                &on(day),
+                fieldproof_server::i18n::Lang::En,
+            )
+            .unwrap();
             assert!(t.rows.is_empty(), "{day}");
         }
     }

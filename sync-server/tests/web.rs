@@ -457,8 +457,14 @@ fn resolving_an_exception_records_who_and_when() {
     // English line (which it would have escaped).
     let open = boss.get("/app/exceptions").text();
     assert!(!open.contains("data-code=\"mock_location\""), "{open}");
-    assert!(page.contains("The phone reported a simulated (fake) location."), "{page}");
-    assert!(!page.contains("<b>mock") && !page.contains("li &lt;b&gt;mock"), "{page}");
+    assert!(
+        page.contains("The phone reported a simulated (fake) location."),
+        "{page}"
+    );
+    assert!(
+        !page.contains("<b>mock") && !page.contains("li &lt;b&gt;mock"),
+        "{page}"
+    );
 }
 
 #[test]
@@ -764,7 +770,11 @@ fn reuse_pairs_and_matches_show_from_the_exception_params() {
         "{}",
         pairs[0]
     );
-    assert!(pairs[1].contains("Looks like a photo of another visit."), "{}", pairs[1]);
+    assert!(
+        pairs[1].contains("Looks like a photo of another visit."),
+        "{}",
+        pairs[1]
+    );
 
     // rep-li's supervisor sees the pair, not sup-liu's team's photo.
     let wang = Session::new(s.addr, "sup-wang", WANG_PW);
@@ -777,13 +787,21 @@ fn reuse_pairs_and_matches_show_from_the_exception_params() {
     // The visit page says it in words with the reps' names and shows both photos; the ids are
     // only in the technical section.
     assert!(
-        visit.contains("This photo looks like 37 earlier photo(s) of other visits; the closest was taken by 陈静."),
+        visit.contains(
+            "This photo looks like 37 earlier photo(s) of other visits; the closest was taken by 陈静."
+        ),
         "{visit}"
     );
     let row = visit.split("data-code=\"possible_reuse\"").nth(1).unwrap();
     let (shown, tech) = row.split_once("<details class=\"tech\">").unwrap();
-    assert!(shown.contains(&format!("/app/thumbs/{SHA_LI}")) && shown.contains(&format!("/app/thumbs/{SHA_CHEN}")));
-    assert!(!shown.contains(">ph-chen") && tech.contains("ph-chen") && tech.contains("visit-chen"), "{row}");
+    assert!(
+        shown.contains(&format!("/app/thumbs/{SHA_LI}"))
+            && shown.contains(&format!("/app/thumbs/{SHA_CHEN}"))
+    );
+    assert!(
+        !shown.contains(">ph-chen") && tech.contains("ph-chen") && tech.contains("visit-chen"),
+        "{row}"
+    );
     assert!(
         !visit.contains("text for the export"),
         "the page renders the params"

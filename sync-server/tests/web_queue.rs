@@ -16,7 +16,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Server, Session, admin_ok, reference_file};
+use common::{Server, Session, admin_ok, now_ms, reference_file};
 use rusqlite::{Connection, params};
 use serde_json::json;
 
@@ -114,7 +114,10 @@ fn seeded() -> (tempfile::TempDir, Server) {
         let detail = if i == 7 {
             "price 100%_off on the shelf".to_string()
         } else {
-            format!("photo {photo} (sha256 {sha}) of visit {} looks like another", visit_of(i))
+            format!(
+                "photo {photo} (sha256 {sha}) of visit {} looks like another",
+                visit_of(i)
+            )
         };
         tx.execute(
             "INSERT INTO exceptions (code, user_id, device_id, visit_id, store_id, photo_sha256, subject, detail, params,
@@ -196,7 +199,11 @@ fn rows(html: &str) -> Vec<Row> {
 /// The text of the row's cell labelled `label`.
 fn cell(row: &Row, label: &str) -> String {
     let k = format!("data-label=\"{label}\">");
-    let at = row.html.find(&k).unwrap_or_else(|| panic!("no {label} in {}", row.html)) + k.len();
+    let at = row
+        .html
+        .find(&k)
+        .unwrap_or_else(|| panic!("no {label} in {}", row.html))
+        + k.len();
     let inner = &row.html[at..at + row.html[at..].find("</td>").unwrap()];
     strip_tags(inner)
 }
@@ -248,7 +255,11 @@ fn snapshot(dir: &Path) -> (Vec<(i64, String, Option<String>)>, i64) {
 fn act(s: &Session, body: &str) -> common::Resp {
     let csrf = s.csrf();
     // The answer's language: the page's `?lang=` (the test's session keeps no cookie).
-    s.post("/app/exceptions/act?lang=zh-CN", &format!("csrf={csrf}&{body}"), &[])
+    s.post(
+        "/app/exceptions/act?lang=zh-CN",
+        &format!("csrf={csrf}&{body}"),
+        &[],
+    )
 }
 
 fn zh(s: &Session, q: &str) -> String {
@@ -265,13 +276,25 @@ fn paging_shows_totals_past_500_and_counts_per_state() {
     let first = zh(&boss, "/app/exceptions");
     assert!(first.contains("第 1–50 条，共 620 条"), "{first}");
     assert_eq!(rows(&first).len(), 50);
-    assert!(first.contains("rel=\"next\" href=\"/app/exceptions?page=2\""), "{first}");
+    assert!(
+        first.contains("rel=\"next\" href=\"/app/exceptions?page=2\""),
+        "{first}"
+    );
     // Each state's tab with its count (all open).
-    for (state, n) in [("active", 620), ("open", 620), ("assigned", 0), ("resolved", 0), ("all", 620)] {
+    for (state, n) in [
+        ("active", 620),
+        ("open", 620),
+        ("assigned", 0),
+        ("resolved", 0),
+        ("all", 620),
+    ] {
         assert!(
             first.contains(&format!("data-status=\"{state}\">")) && {
                 let tab = first.split(&format!("data-status=\"{state}\">")).nth(1).unwrap();
-                tab.split("</a>").next().unwrap().contains(&format!("<span class=\"n\">{n}</span>"))
+                tab.split("</a>")
+                    .next()
+                    .unwrap()
+                    .contains(&format!("<span class=\"n\">{n}</span>"))
             },
             "{state}: {n}"
         );
@@ -286,17 +309,33 @@ fn paging_shows_totals_past_500_and_counts_per_state() {
             assert!(seen.insert(r.id), "{} on two pages", r.id);
         }
     }
-    assert_eq!(seen.len() as i64, N, "every exception is on a page: no silent limit");
+    assert_eq!(
+        seen.len() as i64,
+        N,
+        "every exception is on a page: no silent limit"
+    );
     let last = zh(&boss, "/app/exceptions?per_page=200&page=4");
     assert!(last.contains("第 601–620 条，共 620 条"), "{last}");
     // Past the end: none listed, the total still said, a way back.
     let past = zh(&boss, "/app/exceptions?page=99");
-    assert!(rows(&past).is_empty() && past.contains("本页没有异常，共 620 条。"), "{past}");
-    for bad in ["page=0", "per_page=0", "per_page=500", "from=2026-11-22&to=2026-11-20", "date=2026-02-30"] {
+    assert!(
+        rows(&past).is_empty() && past.contains("本页没有异常，共 620 条。"),
+        "{past}"
+    );
+    for bad in [
+        "page=0",
+        "per_page=0",
+        "per_page=500",
+        "from=2026-11-22&to=2026-11-20",
+        "date=2026-02-30",
+    ] {
         let r = boss.get(&format!("/app/exceptions?{bad}&lang=zh-CN"));
         assert_eq!(r.status, 400, "{bad}");
     }
 }
+
+/// What a listing is sorted by, read off a row.
+type RowKey<'a> = dyn Fn(&Row) -> String + 'a;
 
 #[test]
 fn every_column_sorts_both_ways() {
@@ -307,11 +346,21 @@ fn every_column_sorts_both_ways() {
     assert_eq!(act(&boss, "ids=3&action=dismiss&comment=no").status, 303);
     assert_eq!(act(&boss, "ids=4&action=assign&assignee=wang").status, 303);
     assert_eq!(status_of(dir.path(), 4).0, "assigned");
-    let state_rank = |s: &str| ["open", "assigned", "resolved", "dismissed"].iter().position(|x| *x == s).unwrap();
-    let store_name = |r: &Row| cell(r, "门店").split_once(' ').map(|(_, n)| n.to_string()).unwrap_or_default();
+    let state_rank = |s: &str| {
+        ["open", "assigned", "resolved", "dismissed"]
+            .iter()
+            .position(|x| *x == s)
+            .unwrap()
+    };
+    let store_name = |r: &Row| {
+        cell(r, "门店")
+            .split_once(' ')
+            .map(|(_, n)| n.to_string())
+            .unwrap_or_default()
+    };
     for dir in ["asc", "desc"] {
         // (sort, key of a row)
-        let keys: [(&str, &dyn Fn(&Row) -> String); 5] = [
+        let keys: [(&str, &RowKey); 5] = [
             ("code", &|r: &Row| r.code.clone()),
             ("status", &|r: &Row| state_rank(&r.status).to_string()),
             ("store", &store_name),
@@ -335,13 +384,19 @@ fn every_column_sorts_both_ways() {
             }
             assert_eq!(ks, sorted, "sort={sort}&dir={dir}");
             if sort != "status" || dir == "desc" {
-                assert!(ks.first() != ks.last(), "sort={sort}&dir={dir}: more than one value on the page");
+                assert!(
+                    ks.first() != ks.last(),
+                    "sort={sort}&dir={dir}: more than one value on the page"
+                );
             }
         }
     }
     // The columns' headers are the sort links (the current one links the other way round).
     let html = zh(&boss, "/app/exceptions?sort=store&dir=asc");
-    assert!(html.contains("href=\"/app/exceptions?sort=store&amp;dir=desc\" data-sort=\"store\""), "{html}");
+    assert!(
+        html.contains("href=\"/app/exceptions?sort=store&amp;dir=desc\" data-sort=\"store\""),
+        "{html}"
+    );
     assert!(html.contains("data-sort=\"rep\"") && html.contains("data-sort=\"visit_day\""));
 }
 
@@ -363,7 +418,10 @@ fn search_and_every_filter() {
     assert_eq!(q("team=sup-liu"), count(|i| rep_of(i) == "rep-chen"));
     assert_eq!(q("territory=shanghai-west"), zhao);
     assert_eq!(q("store=st-001"), count(|i| store_of(i) == "st-001"));
-    assert_eq!(q("from=2026-11-21&to=2026-11-22"), count(|i| (1..=2).contains(&(i % 7))));
+    assert_eq!(
+        q("from=2026-11-21&to=2026-11-22"),
+        count(|i| (1..=2).contains(&(i % 7)))
+    );
     assert_eq!(q("date=2026-11-20"), count(|i| i % 7 == 0));
     assert_eq!(
         q("code=outside_geofence&rep=rep-li&from=2026-11-20&to=2026-11-23"),
@@ -371,7 +429,11 @@ fn search_and_every_filter() {
     );
     // The rows shown are the ones the filter names.
     let html = zh(&boss, "/app/exceptions?store=st-101&code=clock_skew");
-    assert!(rows(&html).iter().all(|r| r.code == "clock_skew" && cell(r, "门店").contains("家乐福（古北店）")));
+    assert!(
+        rows(&html)
+            .iter()
+            .all(|r| r.code == "clock_skew" && cell(r, "门店").contains("家乐福（古北店）"))
+    );
     // State and assignee.
     assert_eq!(act(&boss, "ids=1&ids=2&action=assign&assignee=wang").status, 303);
     assert_eq!(act(&boss, "ids=5&action=resolve&comment=done").status, 303);
@@ -379,11 +441,21 @@ fn search_and_every_filter() {
     assert_eq!(total(&zh(&boss, "/app/exceptions?status=assigned")), 2);
     assert_eq!(total(&zh(&boss, "/app/exceptions?status=resolved")), 1);
     assert_eq!(total(&zh(&boss, "/app/exceptions?status=closed")), 1);
-    assert_eq!(total(&zh(&boss, "/app/exceptions")), 619, "the default: not closed");
+    assert_eq!(
+        total(&zh(&boss, "/app/exceptions")),
+        619,
+        "the default: not closed"
+    );
     // The form keeps what was asked.
-    let html = zh(&boss, "/app/exceptions?q=%E8%B5%B5&code=mock_location&from=2026-11-21");
+    let html = zh(
+        &boss,
+        "/app/exceptions?q=%E8%B5%B5&code=mock_location&from=2026-11-21",
+    );
     assert!(html.contains("name=\"q\" value=\"赵\""), "{html}");
-    assert!(html.contains("<option value=\"mock_location\" selected>"), "{html}");
+    assert!(
+        html.contains("<option value=\"mock_location\" selected>"),
+        "{html}"
+    );
     assert!(html.contains("name=\"from\" value=\"2026-11-21\""), "{html}");
 }
 
@@ -394,7 +466,9 @@ fn bulk_resolve_and_dismiss_with_a_comment_and_the_history_shown() {
     let boss = Session::new(s.addr, "boss", PW);
     // The page's bulk form: checkboxes tied to it, its actions.
     let page = zh(&boss, "/app/exceptions");
-    assert!(page.contains("<form class=\"bulk\" id=\"bulk\" method=\"post\" action=\"/app/exceptions/act\">"));
+    assert!(
+        page.contains("<form class=\"bulk\" id=\"bulk\" method=\"post\" action=\"/app/exceptions/act\">")
+    );
     assert_eq!(page.matches("type=\"checkbox\" name=\"ids\"").count(), 50);
     assert_eq!(page.matches("form=\"bulk\" aria-label").count(), 50, "{page}");
     let picked = zh(&boss, "/app/exceptions?pick=all");
@@ -405,7 +479,10 @@ fn bulk_resolve_and_dismiss_with_a_comment_and_the_history_shown() {
         "ids=1&ids=2&ids=3&action=resolve&comment=%E5%B7%B2%E6%A0%B8%E5%AE%9E&back=%2Fapp%2Fexceptions%3Fcode%3Doutside_geofence",
     );
     assert_eq!(r.status, 303, "{}", r.text());
-    assert_eq!(r.header("location"), Some("/app/exceptions?code=outside_geofence&done=resolve&n=3"));
+    assert_eq!(
+        r.header("location"),
+        Some("/app/exceptions?code=outside_geofence&done=resolve&n=3")
+    );
     for id in 1..=3 {
         assert_eq!(status_of(d, id), ("resolved".into(), None, Some("已核实".into())));
     }
@@ -424,11 +501,19 @@ fn bulk_resolve_and_dismiss_with_a_comment_and_the_history_shown() {
     let one = rs.iter().find(|r| r.id == 1).unwrap();
     assert!(one.html.contains("class=\"closed\""), "{}", one.html);
     assert!(one.html.contains("<span class=\"code closed\">"), "{}", one.html);
-    assert!(one.html.contains("<span class=\"state st-resolved\">已解决</span>"), "{}", one.html);
+    assert!(
+        one.html
+            .contains("<span class=\"state st-resolved\">已解决</span>"),
+        "{}",
+        one.html
+    );
     let history = one.html.split("<details class=\"history\">").nth(1).unwrap();
     let history = strip_tags(history);
     assert!(history.starts_with("处理记录 (2)"), "{history}");
-    assert!(history.contains("发现") && history.contains("总部张 · 解决 : 已核实"), "{history}");
+    assert!(
+        history.contains("发现") && history.contains("总部张 · 解决 : 已核实"),
+        "{history}"
+    );
     let four = rs.iter().find(|r| r.id == 4).unwrap();
     assert!(four.html.contains("st-dismissed\">已驳回") && four.html.contains("误报"));
     // A closed one offers reopen, not resolve.
@@ -439,25 +524,46 @@ fn bulk_resolve_and_dismiss_with_a_comment_and_the_history_shown() {
     let r = act(&boss, "ids=6&ids=1&action=dismiss&comment=x");
     assert_eq!(r.status, 400);
     let text = r.text();
-    assert!(text.contains("所选异常中有 1 条状态为“已解决”，无法驳回，未做任何更改。"), "{text}");
+    assert!(
+        text.contains("所选异常中有 1 条状态为“已解决”，无法驳回，未做任何更改。"),
+        "{text}"
+    );
     assert_eq!(snapshot(d), before);
     // Nothing ticked, no comment: refused in words.
     let r = act(&boss, "action=resolve&comment=x");
-    assert!(r.status == 400 && r.text().contains("没有选择任何异常"), "{}", r.text());
+    assert!(
+        r.status == 400 && r.text().contains("没有选择任何异常"),
+        "{}",
+        r.text()
+    );
     let r = act(&boss, "ids=6&action=resolve&comment=+");
     assert!(r.status == 400 && r.text().contains("处理说明"), "{}", r.text());
     assert_eq!(act(&boss, "ids=abc&action=resolve&comment=x").status, 400);
     assert_eq!(snapshot(d), before);
 
     // Reopen brings one back with its history.
-    assert_eq!(act(&boss, "ids=1&action=reopen&comment=%E5%86%8D%E6%9F%A5").status, 303);
+    assert_eq!(
+        act(&boss, "ids=1&action=reopen&comment=%E5%86%8D%E6%9F%A5").status,
+        303
+    );
     assert_eq!(status_of(d, 1).0, "open");
-    let open = zh(&boss, "/app/exceptions?code=outside_geofence&sort=visit_day&dir=asc&per_page=200");
+    let open = zh(
+        &boss,
+        "/app/exceptions?code=outside_geofence&sort=visit_day&dir=asc&per_page=200",
+    );
     let again = rows(&open).into_iter().find(|r| r.id == 1).unwrap();
     assert!(strip_tags(&again.html).contains("处理记录 (3)"), "{}", again.html);
-    assert!(strip_tags(&again.html).contains("重新打开 : 再查"), "{}", again.html);
+    assert!(
+        strip_tags(&again.html).contains("重新打开 : 再查"),
+        "{}",
+        again.html
+    );
     // Without the CSRF token nothing happens.
-    assert_eq!(boss.post("/app/exceptions/act", "ids=6&action=resolve&comment=x", &[]).status, 403);
+    assert_eq!(
+        boss.post("/app/exceptions/act", "ids=6&action=resolve&comment=x", &[])
+            .status,
+        403
+    );
     assert_eq!(status_of(d, 6).0, "open");
 }
 
@@ -471,7 +577,11 @@ fn assign_to_a_person_who_can_see_it() {
     let page = zh(&boss, "/app/exceptions?rep=rep-li");
     let row = &rows(&page)[0];
     let assign = row.html.split("<form class=\"assign\"").nth(1).unwrap();
-    assert!(assign.contains("value=\"wang\"") && assign.contains("value=\"boss\"") && !assign.contains("value=\"liu\""));
+    assert!(
+        assign.contains("value=\"wang\"")
+            && assign.contains("value=\"boss\"")
+            && !assign.contains("value=\"liu\"")
+    );
 
     assert_eq!(act(&boss, "ids=1&action=assign&assignee=wang").status, 303);
     assert_eq!(status_of(d, 1), ("assigned".into(), Some("wang".into()), None));
@@ -488,7 +598,11 @@ fn assign_to_a_person_who_can_see_it() {
     let before = snapshot(d);
     let r = act(&boss, "ids=3&action=assign&assignee=wang");
     assert_eq!(r.status, 400);
-    assert!(r.text().contains("所选的指派对象无权查看所选异常中的 1 条"), "{}", r.text());
+    assert!(
+        r.text().contains("所选的指派对象无权查看所选异常中的 1 条"),
+        "{}",
+        r.text()
+    );
     let r = act(&boss, "ids=2&action=assign&assignee=nobody");
     assert_eq!(r.status, 400);
     assert_eq!(snapshot(d), before);
@@ -505,18 +619,32 @@ fn resolve_from_the_visit_page() {
     assert_eq!(rs.len(), 1, "{section}");
     let text = strip_tags(&rs[0].html);
     assert!(text.contains("在地理围栏外签退"), "{text}");
-    assert!(text.contains("在距联华超市（浦东南路店） 590 米 处签退，地理围栏半径为 150 米。"), "{text}");
-    assert!(rs[0].html.contains(&format!("name=\"back\" value=\"{path}\"")), "{}", rs[0].html);
+    assert!(
+        text.contains("在距联华超市（浦东南路店） 590 米 处签退，地理围栏半径为 150 米。"),
+        "{text}"
+    );
+    assert!(
+        rs[0].html.contains(&format!("name=\"back\" value=\"{path}\"")),
+        "{}",
+        rs[0].html
+    );
     let r = act(
         &boss,
-        &format!("ids=1&action=resolve&comment=%E5%B7%B2%E6%A0%B8%E5%AE%9E&back={}", common_enc(&path)),
+        &format!(
+            "ids=1&action=resolve&comment=%E5%B7%B2%E6%A0%B8%E5%AE%9E&back={}",
+            common_enc(&path)
+        ),
     );
     assert_eq!(r.status, 303);
     assert_eq!(r.header("location"), Some(path.as_str()));
     assert_eq!(status_of(dir.path(), 1).0, "resolved");
     let after = zh(&boss, &path);
     let row = &rows(after.split("id=\"exceptions-section\"").nth(1).unwrap())[0];
-    assert!(row.html.contains("st-resolved\">已解决") && row.html.contains("已核实"), "{}", row.html);
+    assert!(
+        row.html.contains("st-resolved\">已解决") && row.html.contains("已核实"),
+        "{}",
+        row.html
+    );
     // Assign and dismiss from there too.
     assert_eq!(act(&boss, "ids=1&action=reopen&comment=x").status, 303);
     assert_eq!(act(&boss, "ids=1&action=assign&assignee=wang").status, 303);
@@ -562,7 +690,10 @@ fn a_supervisor_sees_and_changes_only_their_team() {
     assert_eq!(status_of(d, 2).0, "resolved");
     // liu sees the other team only.
     let liu = Session::new(s.addr, "liu", PW);
-    assert_eq!(total(&zh(&liu, "/app/exceptions")), count(|i| rep_of(i) == "rep-chen"));
+    assert_eq!(
+        total(&zh(&liu, "/app/exceptions")),
+        count(|i| rep_of(i) == "rep-chen")
+    );
 }
 
 /// Runs of hex digits (and dashes) long enough to be an id or a hash.
@@ -586,7 +717,10 @@ fn ids_in(text: &str) -> Vec<String> {
 /// removed.
 fn visible_outside_tech(html: &str) -> String {
     let mut s = html.to_string();
-    for (open, close) in [("<style>", "</style>"), ("<details class=\"tech\">", "</details>")] {
+    for (open, close) in [
+        ("<style>", "</style>"),
+        ("<details class=\"tech\">", "</details>"),
+    ] {
         while let Some(a) = s.find(open) {
             let b = a + s[a..].find(close).unwrap() + close.len();
             s.replace_range(a..b, " ");
@@ -597,11 +731,45 @@ fn visible_outside_tech(html: &str) -> String {
 
 #[test]
 fn a_chinese_queue_shows_no_ids_and_no_english() {
-    let (_dir, s) = seeded();
+    let (dir, s) = seeded();
     let boss = Session::new(s.addr, "boss", PW);
     // Some history and states on the page too.
-    assert_eq!(act(&boss, "ids=1&ids=2&action=resolve&comment=%E5%B7%B2%E6%A0%B8%E5%AE%9E").status, 303);
+    assert_eq!(
+        act(
+            &boss,
+            "ids=1&ids=2&action=resolve&comment=%E5%B7%B2%E6%A0%B8%E5%AE%9E"
+        )
+        .status,
+        303
+    );
     assert_eq!(act(&boss, "ids=3&action=assign&assignee=liu").status, 303);
+    // A finding the server closed itself (the photo arrived), with its English log line.
+    {
+        let c = db(dir.path());
+        c.execute(
+            "UPDATE exceptions SET status = 'resolved', resolved_by = 'server', resolved_ms = ?1,
+                resolution_comment = 'the photo''s bytes arrived' WHERE id = 13",
+            [now_ms()],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO exception_history (exception_id, action, actor_id, at_ms, comment)
+             VALUES (13, 'resolve', 'server', ?1, 'the photo''s bytes arrived')",
+            [now_ms()],
+        )
+        .unwrap();
+    }
+    let closed = zh(&boss, "/app/exceptions?status=resolved");
+    let auto = rows(&closed).into_iter().find(|r| r.id == 13).unwrap();
+    let text = visible_outside_tech(&auto.html);
+    assert!(
+        text.contains("服务器 · ") && text.contains("照片已补传。"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("bytes arrived") && auto.html.contains("bytes arrived"),
+        "in the technical facts only"
+    );
     let en: Vec<&str> = fieldproof_server::messages::TEXTS
         .iter()
         .chain(fieldproof_server::i18n::CODES)
@@ -622,7 +790,10 @@ fn a_chinese_queue_shows_no_ids_and_no_english() {
     ];
     for p in &pages {
         let html = zh(&boss, p);
-        assert!(html.contains("<details class=\"tech\">"), "{p}: technical sections");
+        assert!(
+            html.contains("<details class=\"tech\">"),
+            "{p}: technical sections"
+        );
         let seen = visible_outside_tech(&html);
         let ids = ids_in(&seen);
         assert!(ids.is_empty(), "{p}: ids outside the technical sections: {ids:?}");
@@ -634,7 +805,13 @@ fn a_chinese_queue_shows_no_ids_and_no_english() {
     }
     // Each code's title from the Chinese catalogue.
     let all = visible_outside_tech(&zh(&boss, "/app/exceptions?status=all"));
-    for t in ["在地理围栏外签退", "拍照时虚拟定位", "照片未上传", "重复照片", "手机时间与服务器相差过大"] {
+    for t in [
+        "在地理围栏外签退",
+        "拍照时虚拟定位",
+        "照片未上传",
+        "重复照片",
+        "手机时间与服务器相差过大",
+    ] {
         assert!(all.contains(t), "{t}");
     }
 }

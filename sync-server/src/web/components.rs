@@ -76,7 +76,13 @@ pub fn badge(received: bool, verified: bool, problems: Option<&str>) -> (&'stati
 /// A photo's badge and, beside it, everything wrong with it: its verification problems and the
 /// codes of its open exceptions (reused, mock location…), so a verified photo that is flagged
 /// never shows as a lone green "verified" (its badge turns amber).
-pub fn badge_html(lang: Lang, received: bool, verified: bool, problems: Option<&str>, open_codes: &[String]) -> Markup {
+pub fn badge_html(
+    lang: Lang,
+    received: bool,
+    verified: bool,
+    problems: Option<&str>,
+    open_codes: &[String],
+) -> Markup {
     let (class, key) = badge(received, verified, problems);
     let mut wrong = crate::messages::photo_problems(lang, problems);
     for c in open_codes {
@@ -187,13 +193,36 @@ mod tests {
     #[test]
     fn a_flagged_verified_photo_lists_what_is_wrong() {
         let clean = badge_html(Lang::Zh, true, true, None, &[]).into_string();
-        assert!(clean.contains("b-verified\"") && !clean.contains("flag"), "{clean}");
-        let reused = badge_html(Lang::Zh, true, true, None, &["possible_reuse".into(), "mock_location".into()])
-            .into_string();
+        assert!(
+            clean.contains("b-verified\"") && !clean.contains("flag"),
+            "{clean}"
+        );
+        let reused = badge_html(
+            Lang::Zh,
+            true,
+            true,
+            None,
+            &["possible_reuse".into(), "mock_location".into()],
+        )
+        .into_string();
         assert!(reused.contains("b-verified b-flagged"), "{reused}");
-        assert!(reused.contains("重复照片") && reused.contains("虚拟定位"), "{reused}");
-        let tampered = badge_html(Lang::En, true, false, Some("code_mismatch"), &["code_mismatch".into()]).into_string();
-        assert_eq!(tampered.matches("Evidence code does not match").count(), 1, "{tampered}");
+        assert!(
+            reused.contains("重复照片") && reused.contains("虚拟定位"),
+            "{reused}"
+        );
+        let tampered = badge_html(
+            Lang::En,
+            true,
+            false,
+            Some("code_mismatch"),
+            &["code_mismatch".into()],
+        )
+        .into_string();
+        assert_eq!(
+            tampered.matches("Evidence code does not match").count(),
+            1,
+            "{tampered}"
+        );
     }
 
     #[test]

@@ -16,6 +16,9 @@ use crate::messages::{self, PhotoName};
 use crate::queue::{HistoryEntry, QueueError, QueueItem, Status};
 use crate::values;
 
+/// Previews one row shows (a reuse may list 20 matches; the gallery shows them all as pairs).
+const MAX_THUMBS: usize = 6;
+
 /// Where the pages' exception forms post: `ids` (one or several), `action`, `comment`,
 /// `assignee`, `back`, `csrf`.
 pub const ACT_PATH: &str = "/app/exceptions/act";
@@ -72,7 +75,27 @@ fn person(page: &Viewer, id: Option<&str>, name: Option<&str>) -> String {
     }
 }
 
-fn history_list(page: &Viewer, entries: &[HistoryEntry]) -> Markup {
+/// Whether a change was made by the system itself rather than a person at head office: the
+/// server (the photo's bytes arrived) or the rep's phone (a negotiation note was added). Its
+/// stored comment is an English line for the log, so the pages say it in words instead (and
+/// keep the line among the technical facts).
+fn by_system(e: &QueueItem, actor: Option<&str>) -> bool {
+    actor == Some("server") || (actor.is_some() && actor == e.rep_id.as_deref())
+}
+
+/// A change's comment as the page shows it.
+fn comment_words<'a>(page: &Viewer, e: &QueueItem, actor: Option<&str>, comment: &'a str) -> &'a str {
+    if !by_system(e, actor) {
+        return comment;
+    }
+    page.t(match e.code.as_str() {
+        "photo_missing" => "auto_photo_missing",
+        "price_gap_unexplained" => "auto_price_gap_unexplained",
+        _ => "auto_closed",
+    })
+}
+
+fn history_list(page: &Viewer, e: &QueueItem, entries: &[HistoryEntry]) -> Markup {
     html! {
         details.history {
             summary { (page.t("history")) " (" (entries.len()) ")" }
@@ -88,7 +111,7 @@ fn history_list(page: &Viewer, entries: &[HistoryEntry]) -> Markup {
                             " → " (h.assignee_name.as_deref().unwrap_or(a))
                         }
                         @if let Some(c) = &h.comment {
-                            ": " span.comment { (c) }
+                            ": " span.comment { (comment_words(page, e, h.actor_id.as_deref(), c)) }
                         }
                     }
                 }
@@ -118,7 +141,7 @@ fn handling(page: &Viewer, view: &ExceptionsView, e: &QueueItem, opts: &RowOptio
             }
         }
         @if let Some(c) = &e.closing_comment {
-            p.comment { (c) }
+            p.comment { (comment_words(page, e, e.closed_by.as_deref(), c)) }
         }
         @if e.status.is_closed() {
             form.reopen method="post" action=(ACT_PATH) {
@@ -144,13 +167,18 @@ fn handling(page: &Viewer, view: &ExceptionsView, e: &QueueItem, opts: &RowOptio
             }
         }
         @if let Some(h) = view.history.get(&e.id) {
-            (history_list(page, h))
+            (history_list(page, e, h))
         }
     }
 }
 
 /// The technical facts of an exception: only inside the folded `details.tech`.
-fn technical(page: &Viewer, e: &QueueItem, from_message: Vec<(String, String)>) -> Markup {
+fn technical(
+    page: &Viewer,
+    e: &QueueItem,
+    from_message: Vec<(String, String)>,
+    closing_note: Option<&String>,
+) -> Markup {
     let t = |k: &str| page.t(k).to_string();
     let mut facts = vec![(t("tech_exception"), e.id.to_string())];
     facts.extend(from_message);
@@ -166,6 +194,9 @@ fn technical(page: &Viewer, e: &QueueItem, from_message: Vec<(String, String)>) 
     add("tech_photo", e.photo_sha256.as_ref());
     facts.push((t("tech_event"), fmt_datetime(e.event_ms)));
     facts.push((t("tech_received"), fmt_datetime(e.received_ms)));
+    if let Some(note) = closing_note {
+        facts.push((t("tech_closing_note"), note.clone()));
+    }
     html! {
         details.tech {
             summary { (t("technical")) }
@@ -182,6 +213,10 @@ fn row(page: &Viewer, names: &Names, view: &ExceptionsView, e: &QueueItem, opts:
     let t = |k| page.t(k);
     let r = messages::render(page.lang, &e.code, e.params.as_ref(), &PageNames { names, view });
     let closed = e.status.is_closed();
+    let closing_note = e
+        .closing_comment
+        .as_ref()
+        .filter(|_| by_system(e, e.closed_by.as_deref()));
     html! {
         tr data-code=(e.code) data-status=(e.status.as_str()) id={ "ex-" (e.id) } class=[closed.then_some("closed")] {
             @if let Some(form) = opts.bulk_form {
@@ -198,15 +233,18 @@ fn row(page: &Viewer, names: &Names, view: &ExceptionsView, e: &QueueItem, opts:
                 p.sentence { (r.sentence) }
                 @if !r.photos.is_empty() {
                     div.thumbs {
-                        @for p in &r.photos {
+                        @for p in r.photos.iter().take(MAX_THUMBS) {
                             figure {
                                 (thumb_anchor(&p.thumb_url, &p.full_url, &p.label))
                                 figcaption { (p.label) }
                             }
                         }
+                        @if r.photos.len() > MAX_THUMBS {
+                            span.muted { (page.t("photos_more").replace("{n}", &(r.photos.len() - MAX_THUMBS).to_string())) }
+                        }
                     }
                 }
-                (technical(page, e, r.technical))
+                (technical(page, e, r.technical, closing_note))
             }
             @if opts.show_visit {
                 td.name data-label=(t("store")) {
@@ -232,7 +270,13 @@ fn row(page: &Viewer, names: &Names, view: &ExceptionsView, e: &QueueItem, opts:
 }
 
 /// The exceptions as a table (cards on a phone), with their actions.
-pub fn exception_table(page: &Viewer, names: &Names, view: &ExceptionsView, opts: &RowOptions<'_>, head: Markup) -> Markup {
+pub fn exception_table(
+    page: &Viewer,
+    names: &Names,
+    view: &ExceptionsView,
+    opts: &RowOptions<'_>,
+    head: Markup,
+) -> Markup {
     html! {
         table.rows.exceptions id="exceptions" {
             (head)
@@ -259,9 +303,14 @@ pub fn queue_error_text(lang: Lang, e: &QueueError) -> String {
         ],
         QueueError::CommentTooLong => vec![("limit", crate::queue::MAX_COMMENT_CHARS.to_string())],
         QueueError::NotVisible(ids) | QueueError::AlreadyOpen(ids) => vec![("count", n(ids))],
-        QueueError::WrongState { action: a, status, ids } => vec![
+        QueueError::WrongState {
+            action: a,
+            status,
+            ids,
+        } => vec![
             ("count", n(ids)),
-            ("status", values::exception_status(lang, status)),
+            // Mid-sentence: "are resolved".
+            ("status", values::exception_status(lang, status).to_lowercase()),
             ("action", action(a)),
         ],
         QueueError::UnknownAssignee(_) => vec![],
@@ -273,4 +322,104 @@ pub fn queue_error_text(lang: Lang, e: &QueueError) -> String {
         | QueueError::Storage(_) => vec![],
     };
     lang.message(e.code(), &params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every page string this module names, the ones it builds from a value too, is in the
+    /// table in both languages (a missing one would show as its key).
+    #[test]
+    fn every_string_used_is_in_the_table() {
+        let mut keys = vec![
+            "the_server",
+            "history",
+            "assigned_to",
+            "comment",
+            "reopen",
+            "resolve",
+            "dismiss",
+            "assign_to",
+            "assign",
+            "technical",
+            "tech_exception",
+            "tech_visit",
+            "tech_rep",
+            "tech_store",
+            "tech_device",
+            "tech_photo",
+            "tech_event",
+            "tech_received",
+            "tech_closing_note",
+            "pick",
+            "pick_this",
+            "exception",
+            "detail",
+            "store",
+            "rep",
+            "visit_day",
+            "time",
+            "handling",
+            "photos_more",
+            "auto_closed",
+            "auto_photo_missing",
+            "auto_price_gap_unexplained",
+        ];
+        let built: Vec<String> = ["raised", "assign", "resolve", "dismiss", "reopen"]
+            .iter()
+            .map(|a| format!("h_{a}"))
+            .collect();
+        keys.extend(built.iter().map(String::as_str));
+        for k in keys {
+            for lang in [Lang::En, Lang::Zh] {
+                assert_ne!(lang.t(k), k, "{k} in {lang:?}");
+            }
+        }
+        for a in ["resolve", "dismiss", "assign", "reopen"] {
+            let k = format!("queue_action_{a}");
+            assert_ne!(Lang::Zh.message(&k, &[]), format!("{k} ()"), "{k}");
+        }
+    }
+
+    #[test]
+    fn refusals_read_as_sentences_without_ids() {
+        let e = QueueError::WrongState {
+            action: "dismiss",
+            status: "resolved",
+            ids: vec![17, 23],
+        };
+        assert_eq!(
+            queue_error_text(Lang::Zh, &e),
+            "所选异常中有 2 条状态为“已解决”，无法驳回，未做任何更改。"
+        );
+        assert_eq!(
+            queue_error_text(Lang::En, &e),
+            "2 of the selected exceptions are resolved: they cannot be dismissed. Nothing was changed."
+        );
+        for e in [
+            QueueError::BadDate("x".into()),
+            QueueError::BadRange,
+            QueueError::BadPageSize(0),
+            QueueError::BadPage,
+            QueueError::SearchTooLong,
+            QueueError::NothingChosen,
+            QueueError::TooMany(900),
+            QueueError::CommentRequired,
+            QueueError::CommentTooLong,
+            QueueError::NotVisible(vec![1]),
+            QueueError::UnknownAssignee("x".into()),
+            QueueError::AssigneeCannotSee {
+                assignee: "wang".into(),
+                ids: vec![4],
+            },
+            QueueError::AlreadyOpen(vec![5]),
+            QueueError::Storage("disk".into()),
+        ] {
+            for lang in [Lang::En, Lang::Zh] {
+                let text = queue_error_text(lang, &e);
+                assert!(!text.contains('{') && !text.starts_with("queue_"), "{text}");
+            }
+        }
+    }
 }

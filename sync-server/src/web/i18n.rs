@@ -291,7 +291,11 @@ pub const TABLE: &[(&str, &str, &str)] = &[
         "Sort by visit_day, code, store, rep or status.",
         "排序只能按拜访日期、类型、门店、业务员或状态。",
     ),
-    ("bad_dir", "The order must be asc or desc.", "顺序只能是升序或降序。"),
+    (
+        "bad_dir",
+        "The order must be asc or desc.",
+        "顺序只能是升序或降序。",
+    ),
     (
         "bad_per_page",
         "The page size must be a whole number.",
@@ -355,10 +359,35 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("tech_photo", "Photo SHA-256", "照片 SHA-256"),
     ("tech_event", "Happened (phone time)", "发生时间（手机时间）"),
     ("tech_received", "Received by the server", "服务器接收时间"),
-    ("done_resolve", "{n} exception(s) resolved.", "已解决 {n} 条异常。"),
-    ("done_dismiss", "{n} exception(s) dismissed.", "已驳回 {n} 条异常。"),
+    (
+        "done_resolve",
+        "{n} exception(s) resolved.",
+        "已解决 {n} 条异常。",
+    ),
+    (
+        "done_dismiss",
+        "{n} exception(s) dismissed.",
+        "已驳回 {n} 条异常。",
+    ),
     ("done_assign", "{n} exception(s) assigned.", "已指派 {n} 条异常。"),
-    ("done_reopen", "{n} exception(s) reopened.", "已重新打开 {n} 条异常。"),
+    (
+        "done_reopen",
+        "{n} exception(s) reopened.",
+        "已重新打开 {n} 条异常。",
+    ),
+    ("tech_closing_note", "Closing note (system)", "关闭说明（系统）"),
+    ("photos_more", "and {n} more", "另有 {n} 张"),
+    (
+        "auto_closed",
+        "Closed by the system: what caused it went away.",
+        "系统自动关闭：原因已消除。",
+    ),
+    ("auto_photo_missing", "The photo arrived later.", "照片已补传。"),
+    (
+        "auto_price_gap_unexplained",
+        "The rep added a negotiation note on the phone.",
+        "业务员已在手机上补填议价说明。",
+    ),
 ];
 
 #[cfg(test)]

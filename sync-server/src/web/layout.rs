@@ -211,10 +211,11 @@ tr.closed,.pair.closed{color:#7b8794;background:#f8f9fb}tr.closed img.thumb,.pai
 .code.closed{background:#e4e7eb;color:#52606d;text-decoration:line-through}
 .badges{display:inline-flex;flex-wrap:wrap;gap:.2rem;align-items:center}.b-verified.b-flagged{background:#b7791f}
 .flag{display:inline-block;background:#fde8e8;color:#9b1c1c;border-radius:.3rem;padding:0 .35rem;font-size:.8rem}
-.thumbs{display:flex;flex-wrap:wrap;gap:.4rem}.thumbs figure{margin:0}.thumbs img.thumb{max-width:120px;max-height:90px;min-width:0;min-height:0}
+.thumbs{display:flex;flex-wrap:wrap;gap:.4rem}.thumbs figure{margin:0}.thumbs img.thumb{max-width:96px;max-height:72px;min-width:0;min-height:0}
+table.exceptions td.long{min-width:19em}
 .thumbs figcaption{font-size:.78rem;color:#52606d}
 details.tech summary,details.history summary,details.more summary{cursor:pointer;color:#52606d;font-size:.85rem}
-details.tech dl{font-size:.8rem}details.tech dd{overflow-wrap:anywhere}
+details.tech dl{display:block;font-size:.8rem}details.tech dt{margin-top:.25rem}details.tech dd{overflow-wrap:anywhere;color:#3e4c59}
 details.history ol{margin:.2rem 0;padding-left:1.2rem;font-size:.85rem}.comment{overflow-wrap:anywhere}
 p.sentence{margin:0 0 .3rem}form.assign,form.reopen{display:flex;flex-wrap:wrap;gap:.3rem;margin:.3rem 0}form.reopen input{flex:1;min-width:8rem}
 button.secondary{background:#fff;border:1px solid #9aa5b1}

@@ -130,7 +130,15 @@ fn filter_form(page: &Viewer, f: &QueueFilter, v: &QueueView) -> Markup {
         .map(|a| (a.id.clone(), a.name.clone()))
         .collect();
     let more_set = [
-        &f.code, &f.rep, &f.team, &f.territory, &f.store, &f.assignee, &f.date, &f.from, &f.to,
+        &f.code,
+        &f.rep,
+        &f.team,
+        &f.territory,
+        &f.store,
+        &f.assignee,
+        &f.date,
+        &f.from,
+        &f.to,
     ]
     .iter()
     .any(|x| x.is_some())
@@ -262,7 +270,11 @@ fn done_notice(page: &Viewer) -> Option<Markup> {
     Some(html! { p.notice role="status" { (text) } })
 }
 
-pub async fn page(State(store): State<Arc<Store>>, who: SignedIn, PageQuery(f): PageQuery<QueueFilter>) -> Response {
+pub async fn page(
+    State(store): State<Arc<Store>>,
+    who: SignedIn,
+    PageQuery(f): PageQuery<QueueFilter>,
+) -> Response {
     let SignedIn { user, page } = who;
     let actor = actor_of(&user);
     let (s, filter, a, lang) = (store.clone(), f.clone(), actor.clone(), page.lang);
@@ -301,7 +313,11 @@ pub async fn page(State(store): State<Arc<Store>>, who: SignedIn, PageQuery(f): 
     let here_with = |pick: bool| {
         let base = href(&f);
         let sep = if base.contains('?') { '&' } else { '?' };
-        if pick { format!("{base}{sep}pick=all") } else { base }
+        if pick {
+            format!("{base}{sep}pick=all")
+        } else {
+            base
+        }
     };
     let back = href(&f);
     let opts = RowOptions {
@@ -464,17 +480,35 @@ mod tests {
 
     #[test]
     fn act_forms_collect_every_ticked_id() {
-        let f = ActForm::from_pairs(pairs("csrf=x&ids=3&ids=7&action=dismiss&comment=%E8%AF%AF%E6%8A%A5&back=%2Fapp")).unwrap();
+        let f = ActForm::from_pairs(pairs(
+            "csrf=x&ids=3&ids=7&action=dismiss&comment=%E8%AF%AF%E6%8A%A5&back=%2Fapp",
+        ))
+        .unwrap();
         assert_eq!(f.ids, [3, 7]);
         assert_eq!(f.action, QueueAction::Dismiss);
         assert_eq!((f.comment.as_str(), f.back.as_str()), ("误报", "/app"));
         let a = ActForm::from_pairs(pairs("ids=1&action=assign&assignee=wang")).unwrap();
-        assert_eq!(a.action, QueueAction::Assign { assignee: "wang".into() });
-        for bad in ["ids=x&action=resolve", "ids=1&action=delete", "ids=1", "ids=1&action=assign&assignee="] {
+        assert_eq!(
+            a.action,
+            QueueAction::Assign {
+                assignee: "wang".into()
+            }
+        );
+        for bad in [
+            "ids=x&action=resolve",
+            "ids=1&action=delete",
+            "ids=1",
+            "ids=1&action=assign&assignee=",
+        ] {
             assert!(ActForm::from_pairs(pairs(bad)).is_none(), "{bad}");
         }
         // No id ticked is the workflow's refusal (in words), not a broken form.
-        assert!(ActForm::from_pairs(pairs("action=resolve&comment=x")).unwrap().ids.is_empty());
+        assert!(
+            ActForm::from_pairs(pairs("action=resolve&comment=x"))
+                .unwrap()
+                .ids
+                .is_empty()
+        );
     }
 
     #[test]
@@ -486,9 +520,15 @@ mod tests {
             page: Some(1),
             ..QueueFilter::default()
         };
-        assert_eq!(href(&f), "/app/exceptions?status=all&q=%E8%81%94%E5%8D%8E%20%26%20co&sort=store");
+        assert_eq!(
+            href(&f),
+            "/app/exceptions?status=all&q=%E8%81%94%E5%8D%8E%20%26%20co&sort=store"
+        );
         assert_eq!(href(&QueueFilter::default()), "/app/exceptions");
-        assert_eq!(back_to("/app/exceptions?page=2", "resolve", 3), "/app/exceptions?page=2&done=resolve&n=3");
+        assert_eq!(
+            back_to("/app/exceptions?page=2", "resolve", 3),
+            "/app/exceptions?page=2&done=resolve&n=3"
+        );
         assert_eq!(back_to("/app/visits/v-1", "resolve", 1), "/app/visits/v-1");
         assert_eq!(back_to("https://evil.example", "resolve", 1), "/app");
     }

@@ -13,11 +13,11 @@ use super::exceptions::actor_of;
 use super::{WithNames, read_with_names};
 use crate::store::Store;
 use crate::web::components::{badge_html, geofence, status_words, thumb_link};
+use crate::web::exception_view::{RowOptions, exception_table};
 use crate::web::extract::{SignedIn, Viewer};
 use crate::web::fmt_datetime;
-use crate::web::read::names::Names;
-use crate::web::exception_view::{RowOptions, exception_table};
 use crate::web::read::exceptions::{ExceptionsView, visit_exceptions};
+use crate::web::read::names::Names;
 use crate::web::read::visits::{VisitDetail, VisitPhoto, visit_detail};
 
 fn json_value_text(v: &serde_json::Value) -> String {
@@ -205,7 +205,10 @@ pub async fn page(
     let scope = user.scope().map(str::to_string);
     let (actor, lang) = (actor_of(&user), page.lang);
     let read = read_with_names(&store, move |c| {
-        Ok((visit_detail(c, scope.as_deref(), &id)?, visit_exceptions(c, &actor, &id, lang)?))
+        Ok((
+            visit_detail(c, scope.as_deref(), &id)?,
+            visit_exceptions(c, &actor, &id, lang)?,
+        ))
     })
     .await;
     let WithNames { names, data: (d, ex) } = match read {

@@ -93,7 +93,12 @@ pub struct QueueView {
 }
 
 /// The queue page for `actor` under `filter`.
-pub fn queue_view(c: &Connection, actor: &Actor, filter: &QueueFilter, lang: Lang) -> Result<QueueView, QueueError> {
+pub fn queue_view(
+    c: &Connection,
+    actor: &Actor,
+    filter: &QueueFilter,
+    lang: Lang,
+) -> Result<QueueView, QueueError> {
     let mut page = queue::list_on(c, actor, filter)?;
     let items = std::mem::take(&mut page.items);
     Ok(QueueView {
@@ -104,7 +109,12 @@ pub fn queue_view(c: &Connection, actor: &Actor, filter: &QueueFilter, lang: Lan
 }
 
 /// Every exception of visit `visit_id` the actor sees, oldest first.
-pub fn visit_exceptions(c: &Connection, actor: &Actor, visit_id: &str, lang: Lang) -> Result<ExceptionsView, QueueError> {
+pub fn visit_exceptions(
+    c: &Connection,
+    actor: &Actor,
+    visit_id: &str,
+    lang: Lang,
+) -> Result<ExceptionsView, QueueError> {
     let mut items = Vec::new();
     let mut filter = QueueFilter {
         visit: Some(visit_id.to_string()),
@@ -125,7 +135,12 @@ pub fn visit_exceptions(c: &Connection, actor: &Actor, visit_id: &str, lang: Lan
     view_of(c, actor, items, lang)
 }
 
-fn view_of(c: &Connection, actor: &Actor, items: Vec<QueueItem>, lang: Lang) -> Result<ExceptionsView, QueueError> {
+fn view_of(
+    c: &Connection,
+    actor: &Actor,
+    items: Vec<QueueItem>,
+    lang: Lang,
+) -> Result<ExceptionsView, QueueError> {
     let mut history = HashMap::new();
     for i in &items {
         history.insert(i.id, queue::history(c, actor, i.id)?);
@@ -142,8 +157,17 @@ fn view_of(c: &Connection, actor: &Actor, items: Vec<QueueItem>, lang: Lang) -> 
 
 /// The photo ids a message's parameters name (the photo itself, a reuse's matches).
 fn photo_ids(params: &serde_json::Value) -> Vec<&str> {
-    let mut out: Vec<&str> = params.get("photo_id").and_then(|v| v.as_str()).into_iter().collect();
-    for m in params.get("matches").and_then(|m| m.as_array()).into_iter().flatten() {
+    let mut out: Vec<&str> = params
+        .get("photo_id")
+        .and_then(|v| v.as_str())
+        .into_iter()
+        .collect();
+    for m in params
+        .get("matches")
+        .and_then(|m| m.as_array())
+        .into_iter()
+        .flatten()
+    {
         if let Some(id) = m.get("photo_id").and_then(|v| v.as_str()) {
             out.push(id);
         }
@@ -234,8 +258,9 @@ fn choices(c: &Connection, actor: &Actor) -> Result<QueueChoices, QueueError> {
     let teams = if actor.scope.is_some() {
         Vec::new()
     } else {
-        let mut st =
-            c.prepare_cached(&format!("SELECT id, {name} FROM users WHERE role = 'supervisor' ORDER BY 2, 1"))?;
+        let mut st = c.prepare_cached(&format!(
+            "SELECT id, {name} FROM users WHERE role = 'supervisor' ORDER BY 2, 1"
+        ))?;
         st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?
     };

@@ -2,8 +2,8 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::error::ApiResult;
 use crate::codes::ReuseParams;
+use crate::error::ApiResult;
 use crate::queue::Status;
 use crate::web::auth::scope_sql;
 
