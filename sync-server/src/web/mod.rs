@@ -6,14 +6,13 @@
 //! Layers, top down (each only uses the ones below it):
 //! - [`pages`]: one file per page; a handler takes its extractors, asks the read models, renders.
 //! - [`layout`] (the page frame, CSS, the menu by role, error pages) and [`components`] (chips,
-//!   badges, pager, export links) build HTML.
+//!   badges, pager, export links) build HTML; [`exception_view`]: an exception's row (message,
+//!   state, history, actions), the same on the queue and a visit's page.
 //! - [`extract`]: who is asking ([`extract::SignedIn`]), typed query strings and forms (CSRF,
 //!   64 KiB) whose bad input is a page in the reader's language.
 //! - [`read`]: the read models, `&Connection` + scope → named structs; all the pages' SQL.
 //!   [`actions`]: the pages' writes (resolving an exception); the queue's own go through
 //!   [`crate::queue`].
-//! - [`exception_view`]: an exception's row (message, state, history, actions), the same on
-//!   every page.
 //!
 //! These routes are not in [`crate::ROUTES`] / `openapi.json`: those describe the phones' JSON
 //! sync contract, which this HTML is no part of. [`WEB_ROUTES`] lists them instead (a test checks
