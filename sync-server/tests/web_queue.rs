@@ -624,7 +624,7 @@ fn resolve_from_the_visit_page() {
         "{text}"
     );
     assert!(
-        rs[0].html.contains(&format!("name=\"back\" value=\"{path}\"")),
+        rs[0].html.contains(&format!("name=\"back\" value=\"{path}")),
         "{}",
         rs[0].html
     );

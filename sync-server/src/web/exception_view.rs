@@ -183,7 +183,8 @@ fn technical(
     let mut facts = vec![(t("tech_exception"), e.id.to_string())];
     facts.extend(from_message);
     let mut add = |k: &str, v: Option<&String>| {
-        if let Some(v) = v.filter(|v| !v.is_empty()) {
+        // The message may have named it already (the store of a geofence finding).
+        if let Some(v) = v.filter(|v| !v.is_empty() && !facts.iter().any(|(_, seen)| seen == *v)) {
             facts.push((t(k), v.clone()));
         }
     };

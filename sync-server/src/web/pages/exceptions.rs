@@ -233,12 +233,12 @@ fn head(page: &Viewer, f: &QueueFilter) -> Markup {
 
 /// The bar under the table acting on the ticked rows (it stays at the screen's foot while the
 /// list scrolls, so it is in reach on a phone).
-fn bulk_bar(page: &Viewer, v: &QueueView, csrf: &str, actor: &Actor) -> Markup {
+fn bulk_bar(page: &Viewer, v: &QueueView, opts: &RowOptions<'_>, actor: &Actor) -> Markup {
     let t = |k| page.t(k);
     html! {
         form.bulk id="bulk" method="post" action=(ACT_PATH) {
-            input type="hidden" name="csrf" value=(csrf);
-            input type="hidden" name="back" value=(page.here);
+            input type="hidden" name="csrf" value=(opts.csrf);
+            input type="hidden" name="back" value=(opts.back);
             strong { (t("bulk_title")) }
             input name="comment" maxlength="2000" placeholder=(t("comment")) aria-label=(t("comment"));
             span.buttons {
@@ -357,7 +357,7 @@ pub async fn page(
                 }
             }
             (exception_table(&page, &names, &v.rows, &opts, head(&page, &f)))
-            (bulk_bar(&page, &v, &user.csrf, &actor))
+            (bulk_bar(&page, &v, &opts, &actor))
             @if v.rows.items.len() > 10 { (pages) }
         }
     };

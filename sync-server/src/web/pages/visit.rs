@@ -116,7 +116,7 @@ fn facts(page: &Viewer, names: &Names, d: &VisitDetail) -> Markup {
 fn exceptions(page: &Viewer, names: &Names, csrf: &str, ex: &ExceptionsView) -> Markup {
     let opts = RowOptions {
         csrf,
-        back: &page.path,
+        back: &page.here,
         bulk_form: None,
         all_picked: false,
         show_visit: false,
