@@ -815,3 +815,66 @@ fn a_chinese_queue_shows_no_ids_and_no_english() {
         assert!(all.contains(t), "{t}");
     }
 }
+
+/// A verified photo with an open exception shows "verified" and what is wrong with it, on the
+/// visit page and in the gallery; once the exception is resolved the badge is plain again.
+#[test]
+fn a_flagged_photo_badge_lists_what_is_wrong_until_resolved() {
+    let (dir, s) = seeded();
+    let sha = "ab".repeat(32);
+    let photo = "0193a2b4-5c6d-7e8f-bbbb-000000000001";
+    {
+        let c = db(dir.path());
+        c.execute(
+            "INSERT INTO photos (photo_id, op_id, visit_id, device_id, user_id, store_id, photo_kind, sha256,
+                byte_len, evidence_code, received, verified, problems)
+             VALUES (?1, ?1, ?2, 'dev', 'rep-li', 'st-001', 'shelf_overview', ?3, 4, 'AAAA-BBBB', 1, 1, NULL)",
+            params![photo, visit_of(0), sha],
+        )
+        .unwrap();
+        let event = DAY0 * 86_400_000 + 3_600_000;
+        c.execute(
+            "INSERT INTO exceptions (code, user_id, visit_id, store_id, photo_sha256, subject, detail, params,
+                created_ms, event_ms, visit_day)
+             VALUES ('mock_location', 'rep-li', ?1, 'st-001', ?2, ?3, 'mock', ?4, ?5, ?5, ?6)",
+            params![
+                visit_of(0),
+                sha,
+                photo,
+                json!({"action": "photo", "photo_id": photo, "sha256": sha}).to_string(),
+                event,
+                DAY0
+            ],
+        )
+        .unwrap();
+    }
+    let boss = Session::new(s.addr, "boss", PW);
+    let visit = format!("/app/visits/{}", visit_of(0));
+    let badge = |html: &str| {
+        let at = html
+            .find("<span class=\"badges\">")
+            .unwrap_or_else(|| panic!("no badge in {html}"));
+        let end = at + html[at..].find("</p>").unwrap();
+        html[at..end].to_string()
+    };
+    for page in [visit.clone(), "/app/gallery?date=2026-11-20".to_string()] {
+        let b = badge(&zh(&boss, &page));
+        assert!(
+            b.contains("b-verified b-flagged") && b.contains("已验证"),
+            "{page}: {b}"
+        );
+        assert!(b.contains("<span class=\"flag\">虚拟定位</span>"), "{page}: {b}");
+    }
+    // The photo is linked from the message as a preview, by its kind.
+    let v = zh(&boss, &visit);
+    let row = rows(&v).into_iter().find(|r| r.id == N + 1).unwrap();
+    assert!(row.html.contains(&format!("src=\"/app/thumbs/{sha}\"")) && row.html.contains("货架全景"));
+    assert_eq!(
+        act(&boss, &format!("ids={}&action=resolve&comment=ok", N + 1)).status,
+        303
+    );
+    for page in [visit, "/app/gallery?date=2026-11-20".to_string()] {
+        let b = badge(&zh(&boss, &page));
+        assert!(!b.contains("b-flagged") && !b.contains("flag"), "{page}: {b}");
+    }
+}
