@@ -226,7 +226,7 @@ label.search input{min-width:14rem}
 form.bulk{position:sticky;bottom:0;z-index:2;display:flex;flex-wrap:wrap;gap:.4rem;align-items:center;background:#fff;border:1px solid #cbd2d9;box-shadow:0 -2px 6px rgba(0,0,0,.08);padding:.5rem;margin:.5rem 0}
 form.bulk input[name=comment]{flex:1;min-width:10rem}form.bulk .buttons,form.bulk .assign{display:flex;flex-wrap:wrap;gap:.3rem}
 .notice{background:#e3f9e5;padding:.5rem;border-left:4px solid #2f855a}th a.sort{color:inherit}
-td.pick input{width:1.3rem;height:1.3rem}
+td.pick input{width:1.3rem;height:1.3rem}th.pick{white-space:nowrap}
 .login{max-width:22rem;background:#fff;padding:1rem;border:1px solid #e4e7eb}.login label{display:block;margin:.5rem 0}.login input{width:100%}
 @media (max-width:700px){
 main{padding:.8rem}header{padding:.5rem .8rem}header nav{flex-basis:100%;order:3}

@@ -220,7 +220,7 @@ fn head(page: &Viewer, f: &QueueFilter) -> Markup {
     };
     html! {
         thead { tr {
-            th { (t("pick")) }
+            th.pick { (t("pick")) }
             (th("exception", Some(QueueSort::Code)))
             (th("detail", None))
             (th("store", Some(QueueSort::Store)))
