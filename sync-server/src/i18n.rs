@@ -441,6 +441,86 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "The server could not save this. Try again; if it persists, tell the administrator.",
         "服务器未能保存，请重试；如仍失败，请联系管理员。",
     ),
+    // The exception queue's refusals (`crate::queue::QueueError::code`): nothing was changed.
+    (
+        "queue_bad_date",
+        "“{value}” is not a date; dates are written YYYY-MM-DD.",
+        "“{value}”不是日期，日期格式应为 YYYY-MM-DD。",
+    ),
+    (
+        "queue_bad_range",
+        "The first day is after the last day.",
+        "开始日期晚于结束日期。",
+    ),
+    (
+        "queue_bad_page_size",
+        "A page shows between 1 and {limit} exceptions.",
+        "每页显示 1 至 {limit} 条异常。",
+    ),
+    (
+        "queue_bad_page",
+        "The page number must be a whole number from 1.",
+        "页码须为从 1 开始的整数。",
+    ),
+    (
+        "queue_search_too_long",
+        "The search text is longer than {limit} characters.",
+        "搜索内容超过 {limit} 个字。",
+    ),
+    (
+        "queue_nothing_chosen",
+        "No exception was selected. Tick the exceptions to change first.",
+        "没有选择任何异常。请先勾选要处理的异常。",
+    ),
+    (
+        "queue_too_many",
+        "{count} exceptions were selected; at most {limit} can be changed at once.",
+        "选择了 {count} 条异常，一次最多处理 {limit} 条。",
+    ),
+    (
+        "queue_comment_required",
+        "A comment is required to resolve, dismiss or reopen an exception.",
+        "解决、驳回或重新打开异常需要填写处理说明。",
+    ),
+    (
+        "queue_comment_too_long",
+        "The comment is longer than {limit} characters.",
+        "处理说明超过 {limit} 个字。",
+    ),
+    (
+        "queue_not_visible",
+        "{count} of the selected exceptions do not exist or belong to another team. Nothing was changed.",
+        "所选异常中有 {count} 条不存在或属于其他团队，未做任何更改。",
+    ),
+    (
+        "queue_wrong_state",
+        "{count} of the selected exceptions are {status}: they cannot be {action}. Nothing was changed.",
+        "所选异常中有 {count} 条状态为“{status}”，无法{action}，未做任何更改。",
+    ),
+    (
+        "queue_unknown_assignee",
+        "The person chosen to assign to is not a web user. Nothing was changed.",
+        "所选的指派对象不是网页用户，未做任何更改。",
+    ),
+    (
+        "queue_assignee_cannot_see",
+        "The person chosen cannot see {count} of the selected exceptions (another team's). Nothing was changed.",
+        "所选的指派对象无权查看所选异常中的 {count} 条（属于其他团队），未做任何更改。",
+    ),
+    (
+        "queue_already_open",
+        "{count} of the selected exceptions cannot be reopened: the same finding is already open again as a newer exception. Nothing was changed.",
+        "所选异常中有 {count} 条无法重新打开：同一问题已作为新的异常再次打开，未做任何更改。",
+    ),
+    (
+        "queue_storage",
+        "The server could not save this. Try again; if it persists, tell the administrator.",
+        "服务器无法保存该操作。请重试；如果仍然失败，请联系管理员。",
+    ),
+    ("queue_action_resolve", "resolved", "解决"),
+    ("queue_action_dismiss", "dismissed", "驳回"),
+    ("queue_action_assign", "assigned", "指派"),
+    ("queue_action_reopen", "reopened", "重新打开"),
 ];
 
 /// Exception codes and photo problems in words: (code, English, 中文).

@@ -85,6 +85,29 @@ pub enum StatusFilter {
 }
 
 impl StatusFilter {
+    pub const ALL: [StatusFilter; 7] = [
+        StatusFilter::Active,
+        StatusFilter::Open,
+        StatusFilter::Assigned,
+        StatusFilter::Resolved,
+        StatusFilter::Dismissed,
+        StatusFilter::Closed,
+        StatusFilter::All,
+    ];
+
+    /// As the query string spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusFilter::Active => "active",
+            StatusFilter::Open => "open",
+            StatusFilter::Assigned => "assigned",
+            StatusFilter::Resolved => "resolved",
+            StatusFilter::Dismissed => "dismissed",
+            StatusFilter::Closed => "closed",
+            StatusFilter::All => "all",
+        }
+    }
+
     pub fn statuses(self) -> &'static [Status] {
         match self {
             StatusFilter::Active => &[Status::Open, Status::Assigned],
@@ -111,12 +134,49 @@ pub enum QueueSort {
     Status,
 }
 
+impl QueueSort {
+    pub const ALL: [QueueSort; 5] = [
+        QueueSort::VisitDay,
+        QueueSort::Code,
+        QueueSort::Store,
+        QueueSort::Rep,
+        QueueSort::Status,
+    ];
+
+    /// As the query string spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueSort::VisitDay => "visit_day",
+            QueueSort::Code => "code",
+            QueueSort::Store => "store",
+            QueueSort::Rep => "rep",
+            QueueSort::Status => "status",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SortDir {
     Asc,
     #[default]
     Desc,
+}
+
+impl SortDir {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortDir::Asc => "asc",
+            SortDir::Desc => "desc",
+        }
+    }
+
+    pub fn flipped(self) -> SortDir {
+        match self {
+            SortDir::Asc => SortDir::Desc,
+            SortDir::Desc => SortDir::Asc,
+        }
+    }
 }
 
 /// A listing's filters, sort and page, as the queue page's query string carries them
@@ -146,6 +206,9 @@ pub struct QueueFilter {
     /// The web user it is assigned to.
     #[serde(deserialize_with = "non_empty")]
     pub assignee: Option<String>,
+    /// One visit's exceptions (the visit page lists them with the queue's rows).
+    #[serde(deserialize_with = "non_empty")]
+    pub visit: Option<String>,
     /// One visit day `YYYY-MM-DD` (the same as `from` = `to`).
     #[serde(deserialize_with = "non_empty")]
     pub date: Option<String>,
@@ -547,6 +610,9 @@ impl QueueFilter {
         }
         if let Some(v) = &self.assignee {
             c.push(v.clone(), |n| format!("e.assignee_id = ?{n}"));
+        }
+        if let Some(v) = &self.visit {
+            c.push(v.clone(), |n| format!("e.visit_id = ?{n}"));
         }
         if let Some(d) = checked.first_day {
             c.push(d, |n| format!("e.visit_day >= ?{n}"));

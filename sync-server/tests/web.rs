@@ -484,10 +484,18 @@ fn resolving_an_exception_records_who_and_when() {
         .status,
         400
     );
-    // Open queue no longer lists it; the detail is escaped.
+    // Open queue no longer lists it; the page says the code's sentence, never the stored
+    // English line (which it would have escaped).
     let open = boss.get("/app/exceptions").text();
-    assert!(!open.contains("li &lt;b&gt;mock"));
-    assert!(page.contains("li &lt;b&gt;mock&lt;/b&gt;") && !page.contains("<b>mock"));
+    assert!(!open.contains("data-code=\"mock_location\""), "{open}");
+    assert!(
+        page.contains("The phone reported a simulated (fake) location."),
+        "{page}"
+    );
+    assert!(
+        !page.contains("<b>mock") && !page.contains("li &lt;b&gt;mock"),
+        "{page}"
+    );
 }
 
 #[test]
@@ -662,7 +670,7 @@ fn a_bad_query_gets_a_page_in_the_readers_language() {
         ("/app/health?date=nope&lang=en", "Dates are written YYYY-MM-DD."),
         (
             "/app/exceptions?status=nope&lang=zh-CN",
-            "状态只能是未处理、已处理或全部。",
+            "状态只能是未关闭、待处理、已指派、已解决、已驳回、已关闭或全部。",
         ),
         (
             "/app/exceptions?rep=a&rep=b&lang=en",
@@ -776,7 +784,7 @@ fn reuse_pairs_and_matches_show_from_the_exception_params() {
     }
     let boss = Session::new(s.addr, "boss", ADMIN_PW);
     let gallery = boss.get("/app/gallery?lang=en").text();
-    let pairs: Vec<&str> = gallery.split("<div class=\"reuse\">").skip(1).collect();
+    let pairs: Vec<&str> = gallery.split("<div class=\"reuse").skip(1).collect();
     assert_eq!(pairs.len(), 2, "{gallery}");
     // In words, from `messages::render`: the count and the closest photo's rep by name; this
     // photo, then the one it looks like, as previews opening the full photo.
@@ -837,7 +845,7 @@ fn reuse_pairs_and_matches_show_from_the_exception_params() {
     // rep-li's supervisor sees the pair, not sup-liu's team's photo.
     let wang = Session::new(s.addr, "sup-wang", WANG_PW);
     let gallery = wang.get("/app/gallery?lang=en").text();
-    assert_eq!(gallery.matches("<div class=\"reuse\">").count(), 1, "{gallery}");
+    assert_eq!(gallery.matches("<div class=\"reuse").count(), 1, "{gallery}");
     assert!(gallery.contains(&format!("/app/photos/{SHA_LI}")) && !gallery.contains(SHA_CHEN));
     assert!(
         gallery.contains("Photos of another team are not shown."),
@@ -845,12 +853,24 @@ fn reuse_pairs_and_matches_show_from_the_exception_params() {
     );
 
     let visit = boss.get("/app/visits/visit-li?lang=en").text();
+    // The visit page says it in words with the reps' names and shows both photos; the ids are
+    // only in the technical section.
     assert!(
-        visit
-            .contains("<a href=\"/app/visits/visit-chen\">ph-chen</a> (visit-chen) · Perceptual distance: 4"),
+        visit.contains(
+            "This photo looks like 37 earlier photo(s) of other visits; the closest was taken by 陈静."
+        ),
         "{visit}"
     );
-    assert!(visit.contains(": 37<ul"), "{visit}");
+    let row = visit.split("data-code=\"possible_reuse\"").nth(1).unwrap();
+    let (shown, tech) = row.split_once("<details class=\"tech\">").unwrap();
+    assert!(
+        shown.contains(&format!("/app/thumbs/{SHA_LI}"))
+            && shown.contains(&format!("/app/thumbs/{SHA_CHEN}"))
+    );
+    assert!(
+        !shown.contains(">ph-chen") && tech.contains("ph-chen") && tech.contains("visit-chen"),
+        "{row}"
+    );
     assert!(
         !visit.contains("text for the export"),
         "the page renders the params"

@@ -109,21 +109,50 @@ pub fn badge(received: bool, verified: bool, problems: Option<&str>) -> (&'stati
     }
 }
 
-pub fn badge_html(lang: Lang, received: bool, verified: bool, problems: Option<&str>) -> Markup {
+/// A photo's badge and, beside it, everything wrong with it: its verification problems and the
+/// codes of its open exceptions (reused, mock location…), so a verified photo that is flagged
+/// never shows as a lone green "verified" (its badge turns amber).
+pub fn badge_html(
+    lang: Lang,
+    received: bool,
+    verified: bool,
+    problems: Option<&str>,
+    open_codes: &[String],
+) -> Markup {
     let (class, key) = badge(received, verified, problems);
-    html! { span class={ "badge b-" (class) } data-badge=(class) { (lang.t(key)) } }
-}
-
-/// A received photo as a preview linking to the full photo (which opens on click). The
-/// preview's size is bounded by the `img.thumb` CSS; `loading="lazy"` fetches only the
-/// previews scrolled into view.
-pub fn thumb_link(sha: &str, alt: &str) -> Markup {
-    let sha = url_enc(sha);
-    html! {
-        a href={ "/app/photos/" (sha) } {
-            img.thumb src={ "/app/thumbs/" (sha) } alt=(alt) loading="lazy";
+    let mut wrong = crate::messages::photo_problems(lang, problems);
+    for c in open_codes {
+        let w = lang.code_words(c);
+        if !wrong.contains(&w) {
+            wrong.push(w);
         }
     }
+    let flagged = class == "verified" && !wrong.is_empty();
+    html! {
+        span.badges {
+            span class={ "badge b-" (class) @if flagged { " b-flagged" } } data-badge=(class) { (lang.t(key)) }
+            @for w in &wrong {
+                " " span.flag { (w) }
+            }
+        }
+    }
+}
+
+/// A photo's preview linking to the full photo (which opens on click). The preview's size is
+/// bounded by the `img.thumb` CSS; `loading="lazy"` fetches only the previews scrolled into
+/// view.
+pub fn thumb_anchor(thumb_url: &str, full_url: &str, alt: &str) -> Markup {
+    html! {
+        a href=(full_url) {
+            img.thumb src=(thumb_url) alt=(alt) loading="lazy";
+        }
+    }
+}
+
+/// A received photo (by its hash) as a preview linking to the full photo.
+pub fn thumb_link(sha: &str, alt: &str) -> Markup {
+    let sha = url_enc(sha);
+    thumb_anchor(&format!("/app/thumbs/{sha}"), &format!("/app/photos/{sha}"), alt)
 }
 
 /// Technical facts (ids, hashes, devices) that a person rarely needs, folded away in an
@@ -227,6 +256,41 @@ mod tests {
         assert_eq!(badge(true, false, Some("code_mismatch")).0, "tampered");
         assert_eq!(badge(true, false, Some("unknown_key")).0, "unknown_key");
         assert_eq!(badge(true, false, Some("chain_gap")).0, "unverified");
+    }
+
+    #[test]
+    fn a_flagged_verified_photo_lists_what_is_wrong() {
+        let clean = badge_html(Lang::Zh, true, true, None, &[]).into_string();
+        assert!(
+            clean.contains("b-verified\"") && !clean.contains("flag"),
+            "{clean}"
+        );
+        let reused = badge_html(
+            Lang::Zh,
+            true,
+            true,
+            None,
+            &["possible_reuse".into(), "mock_location".into()],
+        )
+        .into_string();
+        assert!(reused.contains("b-verified b-flagged"), "{reused}");
+        assert!(
+            reused.contains("重复照片") && reused.contains("虚拟定位"),
+            "{reused}"
+        );
+        let tampered = badge_html(
+            Lang::En,
+            true,
+            false,
+            Some("code_mismatch"),
+            &["code_mismatch".into()],
+        )
+        .into_string();
+        assert_eq!(
+            tampered.matches("Evidence code does not match").count(),
+            1,
+            "{tampered}"
+        );
     }
 
     #[test]

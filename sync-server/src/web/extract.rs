@@ -183,8 +183,18 @@ impl<T: DeserializeOwned + Send> FromRequestParts<Arc<Store>> for PageQuery<T> {
                 let page = Viewer::from_request_parts(parts, store).await?;
                 let text = rejection.body_text();
                 let key = text.rsplit(": ").next().unwrap_or("");
-                let said = page.t(key);
-                let text = if said == key { page.t("bad_query") } else { said };
+                // Else the field serde names ("…query string: status: unknown variant…"), when
+                // the table has a `bad_<field>` string for it.
+                let field = text
+                    .split(": ")
+                    .nth(1)
+                    .map(|f| format!("bad_{f}"))
+                    .unwrap_or_default();
+                let text = [key, field.as_str()]
+                    .into_iter()
+                    .map(|k| (k, page.t(k)))
+                    .find(|(k, said)| !k.is_empty() && said != k)
+                    .map_or_else(|| page.t("bad_query"), |(_, said)| said);
                 Err(page.bad_request(text))
             }
         }

@@ -228,6 +228,30 @@ nav.daynav{display:flex;flex-wrap:wrap;gap:.4rem 1rem;align-items:center;margin:
 details.tech{margin:.4rem 0;font-size:.85rem;color:#52606d}details.tech summary{cursor:pointer}details.tech dd{overflow-wrap:anywhere;font-family:ui-monospace,monospace}
 .reuse{background:#fff;padding:.6rem;margin:.5rem 0;border:1px solid #e4e7eb}.reuse p{margin:.3rem 0}h3{font-size:1rem;margin:1rem 0 .3rem}
 .msg-photos{display:flex;flex-wrap:wrap;gap:.6rem}.msg-photos figure{margin:0;max-width:100%}.msg-photos figcaption{font-size:.85rem;color:#52606d}
+/* Exceptions: state chips; a closed one is muted with its title struck through. */
+.state{display:inline-block;border-radius:.8rem;padding:0 .45rem;font-size:.8rem;white-space:nowrap}
+.st-open{background:#fde8e8;color:#9b1c1c}.st-assigned{background:#fefcbf;color:#744210}
+.st-resolved,.st-dismissed{background:#e4e7eb;color:#52606d;text-decoration:line-through}
+tr.closed,.pair.closed{color:#7b8794;background:#f8f9fb}tr.closed img.thumb,.pair.closed img.thumb{opacity:.6}
+.code.closed{background:#e4e7eb;color:#52606d;text-decoration:line-through}
+.badges{display:inline-flex;flex-wrap:wrap;gap:.2rem;align-items:center}.b-verified.b-flagged{background:#b7791f}
+.flag{display:inline-block;background:#fde8e8;color:#9b1c1c;border-radius:.3rem;padding:0 .35rem;font-size:.8rem}
+.thumbs{display:flex;flex-wrap:wrap;gap:.4rem}.thumbs figure{margin:0}.thumbs img.thumb{max-width:96px;max-height:72px;min-width:0;min-height:0}
+table.exceptions td.long{min-width:19em}
+.thumbs figcaption{font-size:.78rem;color:#52606d}
+details.tech summary,details.history summary,details.more summary{cursor:pointer;color:#52606d;font-size:.85rem}
+details.tech dl{display:block;font-size:.8rem}details.tech dt{margin-top:.25rem}details.tech dd{overflow-wrap:anywhere;color:#3e4c59}
+details.history ol{margin:.2rem 0;padding-left:1.2rem;font-size:.85rem}.comment{overflow-wrap:anywhere}
+p.sentence{margin:0 0 .3rem}form.assign,form.reopen{display:flex;flex-wrap:wrap;gap:.3rem;margin:.3rem 0}form.reopen input{flex:1;min-width:8rem}
+button.secondary{background:#fff;border:1px solid #9aa5b1}
+nav.tabs{display:flex;flex-wrap:wrap;gap:.3rem;margin:.3rem 0 .6rem}nav.tabs a{padding:.2rem .6rem;border:1px solid #cbd2d9;border-radius:1rem;text-decoration:none;color:#243b53;background:#fff}
+nav.tabs a.cur{background:#243b53;color:#fff}nav.tabs .n{font-weight:600}
+details.more{flex-basis:100%}details.more .fields{display:flex;flex-wrap:wrap;gap:.4rem .8rem;align-items:flex-end;margin-top:.4rem}
+label.search input{min-width:14rem}
+form.bulk{position:sticky;bottom:0;z-index:2;display:flex;flex-wrap:wrap;gap:.4rem;align-items:center;background:#fff;border:1px solid #cbd2d9;box-shadow:0 -2px 6px rgba(0,0,0,.08);padding:.5rem;margin:.5rem 0}
+form.bulk input[name=comment]{flex:1;min-width:10rem}form.bulk .buttons,form.bulk .assign{display:flex;flex-wrap:wrap;gap:.3rem}
+.notice{background:#e3f9e5;padding:.5rem;border-left:4px solid #2f855a}th a.sort{color:inherit}
+td.pick input{width:1.3rem;height:1.3rem}th.pick{white-space:nowrap}
 .login{max-width:22rem;background:#fff;padding:1rem;border:1px solid #e4e7eb}.login label{display:block;margin:.5rem 0}.login input{width:100%}
 @media (max-width:700px){
 main{padding:.8rem}header{padding:.5rem .8rem}header nav{flex-basis:100%;order:3}
@@ -236,7 +260,9 @@ table.rows thead{display:none}table.rows{background:none}
 table.rows tr{background:#fff;border:1px solid #e4e7eb;border-radius:.4rem;margin:.5rem 0;padding:.3rem 0}
 table.rows td{border:0;position:relative;padding:.2rem .6rem .2rem 7.4rem;min-height:1.6rem}
 table.rows td::before{content:attr(data-label);color:#52606d;font-size:.85rem;position:absolute;left:.6rem;width:6.4rem;overflow-wrap:anywhere}
-table.rows td:empty{display:none}table.rows td.long,table.rows td.name{min-width:0}.code{white-space:normal}
+table.rows td:empty{display:none}
+table.rows td.act,table.rows td.long{padding-left:.6rem}table.rows td.act::before,table.rows td.long::before{position:static;display:block;width:auto}
+label.search,label.search input{min-width:0;width:100%}form.bulk input[name=comment]{min-width:0;flex-basis:100%}table.rows td.long,table.rows td.name{min-width:0}.code{white-space:normal}
 dl{grid-template-columns:minmax(0,7rem) minmax(0,1fr)}
 img.thumb{max-width:100%}
 .msg-photos figure{flex:0 1 calc(50% - .3rem)}.msg-photos img.thumb{min-width:0;width:100%}

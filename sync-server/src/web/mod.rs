@@ -6,11 +6,13 @@
 //! Layers, top down (each only uses the ones below it):
 //! - [`pages`]: one file per page; a handler takes its extractors, asks the read models, renders.
 //! - [`layout`] (the page frame, CSS, the menu by role, error pages) and [`components`] (chips,
-//!   badges, pager, export links) build HTML.
+//!   badges, pager, export links) build HTML; [`exception_view`]: an exception's row (message,
+//!   state, history, actions), the same on the queue and a visit's page.
 //! - [`extract`]: who is asking ([`extract::SignedIn`]), typed query strings and forms (CSRF,
 //!   64 KiB) whose bad input is a page in the reader's language.
 //! - [`read`]: the read models, `&Connection` + scope → named structs; all the pages' SQL.
-//!   [`actions`]: the pages' writes (resolving an exception).
+//!   [`actions`]: the pages' writes (resolving an exception); the queue's own go through
+//!   [`crate::queue`].
 //!
 //! These routes are not in [`crate::ROUTES`] / `openapi.json`: those describe the phones' JSON
 //! sync contract, which this HTML is no part of. [`WEB_ROUTES`] lists them instead (a test checks
@@ -24,6 +26,7 @@ mod actions;
 pub mod auth;
 mod charts;
 mod components;
+mod exception_view;
 mod extract;
 pub mod i18n;
 mod layout;
@@ -50,6 +53,7 @@ pub const WEB_ROUTES: &[(&str, &str)] = &[
     ("GET", "/app/login/link"),
     ("POST", "/app/logout"),
     ("GET", "/app/exceptions"),
+    ("POST", "/app/exceptions/act"),
     ("POST", "/app/exceptions/{id}/resolve"),
     ("GET", "/app/visits/{id}"),
     ("GET", "/app/photos/{sha256}"),
@@ -93,6 +97,7 @@ pub fn routes() -> Router<Arc<Store>> {
         .route("/app/login/link", get(login::link))
         .route("/app/logout", post(login::sign_out))
         .route("/app/exceptions", get(exceptions::page))
+        .route("/app/exceptions/act", post(exceptions::act))
         .route("/app/exceptions/{id}/resolve", post(exceptions::resolve))
         .route("/app/visits/{id}", get(visit::page))
         .route("/app/photos/{sha256}", get(photo::full))

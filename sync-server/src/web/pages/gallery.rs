@@ -18,6 +18,7 @@ use crate::values::photo_kind;
 use crate::web::components::{
     DayNav, Pager, badge_html, day_nav, message_photos, pager, tech_details, thumb_link, visit_href,
 };
+use crate::web::exception_view::state_chip;
 use crate::web::extract::{PageQuery, SignedIn, Viewer, opt_day, opt_page, trimmed};
 use crate::web::read::gallery::{GALLERY_PAGE, GalleryPhoto, ReuseFinding, gallery};
 use crate::web::read::names::Names;
@@ -38,9 +39,10 @@ pub struct GalleryQuery {
 /// similar ones as previews, a link to the visit, and its ids and hashes folded away.
 fn reuse_html(page: &Viewer, names: &NameTable, f: &ReuseFinding) -> Markup {
     let m = render(page.lang, "possible_reuse", f.params.as_ref(), names);
+    let closed = f.status.is_closed();
     html! {
-        div.reuse {
-            p { strong { (m.title) } " " (m.sentence) }
+        div class={ "reuse" @if closed { " closed" } } data-status=(f.status.as_str()) {
+            p { (state_chip(page.lang, f.status)) " " strong { (m.title) } " " (m.sentence) }
             (message_photos(&m.photos))
             @for sha in &f.legacy_shas { (thumb_link(sha, page.t("this_photo"))) }
             @if f.hidden > 0 {
@@ -62,7 +64,7 @@ fn photo_card(page: &Viewer, names: &Names, p: &GalleryPhoto) -> Markup {
             p {
                 a href=(visit_href(&p.visit_id)) { (fmt_time(page.cal, p.visit_started)) }
                 " · " (names.user(&p.user_id)) " · " (kind) " "
-                (badge_html(page.lang, p.received, p.verified, p.problems.as_deref()))
+                (badge_html(page.lang, p.received, p.verified, p.problems.as_deref(), &p.open_codes))
             }
         }
     }

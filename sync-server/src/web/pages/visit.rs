@@ -10,14 +10,16 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 
-use super::exceptions::reuse_matches;
+use super::exceptions::actor_of;
 use super::{WithNames, read_with_names};
 use crate::messages::photo_problems;
 use crate::store::Store;
 use crate::values::{self, AnswerView, ReportView, metres, number, photo_kind, visit_kind};
 use crate::web::components::{badge_html, geofence, status_words, tech_details, thumb_link};
+use crate::web::exception_view::{RowOptions, exception_table};
 use crate::web::extract::{SignedIn, Viewer};
 use crate::web::fmt_datetime;
+use crate::web::read::exceptions::{ExceptionsView, visit_exceptions};
 use crate::web::read::names::Names;
 use crate::web::read::visits::{VisitDetail, VisitPhoto, visit_detail};
 
@@ -107,33 +109,21 @@ fn facts(page: &Viewer, names: &Names, d: &VisitDetail) -> Markup {
     }
 }
 
-fn exceptions(page: &Viewer, d: &VisitDetail) -> Markup {
-    let t = |k| page.t(k);
+/// The visit's exceptions, rendered and handled as in the queue; their forms come back here.
+fn exceptions(page: &Viewer, names: &Names, csrf: &str, ex: &ExceptionsView) -> Markup {
+    let opts = RowOptions {
+        csrf,
+        back: &page.here,
+        bulk_form: None,
+        all_picked: false,
+        show_visit: false,
+    };
     html! {
-        h2 { (t("flags")) }
-        @if d.exceptions.is_empty() {
-            p.muted { (t("none")) }
+        h2 id="exceptions-section" { (page.t("flags")) }
+        @if ex.items.is_empty() {
+            p.muted { (page.t("none")) }
         } @else {
-            table.rows {
-                tbody {
-                    @for e in &d.exceptions {
-                        tr {
-                            td data-label=(t("code")) { span.code { (page.lang.code_words(&e.code)) } }
-                            td.long data-label=(t("detail")) {
-                                @if let Some(m) = reuse_matches(page, e.params.as_deref()) { (m) } @else { (e.detail) }
-                            }
-                            td.nowrap data-label=(t("created")) { (fmt_datetime(page.cal, e.created_ms)) }
-                            td data-label=(t("resolution")) {
-                                @if let Some(ms) = e.resolved_ms {
-                                    span.ok { (t("st_resolved")) } " " (e.resolved_by.as_deref().unwrap_or("")) " · " (fmt_datetime(page.cal, ms))
-                                } @else {
-                                    span.bad { (t("st_open")) }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+            (exception_table(page, names, ex, &opts, html! {}))
         }
     }
 }
@@ -198,7 +188,7 @@ fn answers_and_report(page: &Viewer, d: &VisitDetail) -> Markup {
     }
 }
 
-fn photos(page: &Viewer, d: &VisitDetail) -> Markup {
+fn photos(page: &Viewer, d: &VisitDetail, ex: &ExceptionsView) -> Markup {
     let t = |k| page.t(k);
     html! {
         h2 { (t("photos")) }
@@ -209,7 +199,7 @@ fn photos(page: &Viewer, d: &VisitDetail) -> Markup {
             @for p in &d.photos {
                 div.card.photo data-sha=(p.sha256) {
                     @if p.received { (thumb_link(&p.sha256, &photo_kind(page.lang, &p.kind))) }
-                    p { (badge_html(page.lang, p.received, p.verified, p.problems.as_deref())) }
+                    p { (badge_html(page.lang, p.received, p.verified, p.problems.as_deref(), &ex.open_codes_of(&p.sha256))) }
                     details open {
                         summary { (t("manifest")) }
                         dl {
@@ -236,16 +226,23 @@ pub async fn page(
         return page.not_found();
     };
     let scope = user.scope().map(str::to_string);
-    let read = read_with_names(&store, move |c| visit_detail(c, scope.as_deref(), &id)).await;
-    let WithNames { names, data: d } = match read {
+    let (actor, cal, lang) = (actor_of(&user), page.cal, page.lang);
+    let read = read_with_names(&store, move |c| {
+        Ok((
+            visit_detail(c, scope.as_deref(), &id)?,
+            visit_exceptions(c, &actor, &id, cal, lang)?,
+        ))
+    })
+    .await;
+    let WithNames { names, data: (d, ex) } = match read {
         Ok(d) => d,
         Err(e) => return page.error(&e),
     };
     let body = html! {
         (facts(&page, &names, &d))
-        section #visit-exceptions { (exceptions(&page, &d)) }
+        section #visit-exceptions { (exceptions(&page, &names, &user.csrf, &ex)) }
         (answers_and_report(&page, &d))
-        (photos(&page, &d))
+        (photos(&page, &d, &ex))
     };
     let title = format!("{} · {}", page.t("visit_page"), names.store(&d.visit.store_id));
     page.page(StatusCode::OK, &title, body)

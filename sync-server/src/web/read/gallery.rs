@@ -8,6 +8,7 @@ use crate::codes::ReuseParams;
 use crate::error::ApiResult;
 use crate::i18n::Lang;
 use crate::messages::PhotoName;
+use crate::queue::Status;
 use crate::web::auth::scope_sql;
 use crate::web::read::photos::{photo_names, photo_visible};
 
@@ -26,6 +27,8 @@ pub struct GalleryPhoto {
     /// `photos.photo_kind` (`shelf_overview`…).
     pub kind: String,
     pub visit_started: i64,
+    /// The codes of the photo's open exceptions (reused, mock location…), for its badge.
+    pub open_codes: Vec<String>,
 }
 
 /// A `possible_reuse` exception of the day, for [`crate::messages::render`].
@@ -38,6 +41,8 @@ pub struct ReuseFinding {
     pub legacy_shas: Vec<String>,
     /// Listed matches left out because they are another team's photos.
     pub hidden: usize,
+    /// The exception's state: a resolved or dismissed finding shows as closed.
+    pub status: Status,
 }
 
 pub struct GalleryPage {
@@ -77,7 +82,9 @@ pub fn gallery(
     let last = total.div_ceil(GALLERY_PAGE).max(1);
     let page = page.clamp(1, last);
     let sql = format!(
-        "SELECT p.store_id, p.sha256, p.visit_id, p.user_id, p.received, p.verified, p.problems, v.started_wall_ms, p.photo_kind
+        "SELECT p.store_id, p.sha256, p.visit_id, p.user_id, p.received, p.verified, p.problems, v.started_wall_ms, p.photo_kind,
+                (SELECT group_concat(DISTINCT e.code) FROM exceptions e
+                 WHERE e.visit_id = p.visit_id AND e.photo_sha256 = p.sha256 AND e.resolved_ms IS NULL)
          {matching} ORDER BY p.store_id, v.started_wall_ms, p.photo_id LIMIT ?5 OFFSET ?6"
     );
     let mut st = c.prepare(&sql)?;
@@ -102,6 +109,10 @@ pub fn gallery(
                     problems: r.get(6)?,
                     visit_started: r.get(7)?,
                     kind: r.get(8)?,
+                    open_codes: r
+                        .get::<_, Option<String>>(9)?
+                        .map(|c| c.split(',').map(str::to_string).collect())
+                        .unwrap_or_default(),
                 })
             },
         )?
@@ -134,9 +145,10 @@ fn reuse_findings(
         subject: String,
         visit_id: Option<String>,
         params: Option<String>,
+        status: Status,
     }
     let sql = format!(
-        "SELECT e.subject, e.visit_id, e.params
+        "SELECT e.subject, e.visit_id, e.status, e.params
          FROM exceptions e LEFT JOIN visits v ON v.id = e.visit_id
          WHERE e.code = 'possible_reuse' AND {}
            AND ((v.started_wall_ms >= ?2 AND v.started_wall_ms < ?3) OR (v.id IS NULL AND e.event_ms >= ?2 AND e.event_ms < ?3))
@@ -150,7 +162,8 @@ fn reuse_findings(
             Ok(Raised {
                 subject: r.get(0)?,
                 visit_id: r.get(1)?,
-                params: r.get(2)?,
+                status: Status::parse(&r.get::<_, String>(2)?).unwrap_or(Status::Open),
+                params: r.get(3)?,
             })
         })?
         .collect::<Result<_, _>>()?;
@@ -194,6 +207,7 @@ fn reuse_findings(
             params,
             legacy_shas,
             hidden,
+            status: e.status,
         });
     }
     Ok(out)

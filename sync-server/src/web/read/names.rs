@@ -74,6 +74,16 @@ impl Names {
         }
     }
 
+    /// A user's name alone, when known (for sentences; the id stays out of them).
+    pub fn user_name(&self, id: &str) -> Option<&str> {
+        self.users.get(id).map(String::as_str)
+    }
+
+    /// A store's name alone, when known.
+    pub fn store_name(&self, id: &str) -> Option<&str> {
+        self.stores.get(id).map(|s| s.name.as_str())
+    }
+
     pub fn store_ids(&self) -> Vec<String> {
         let mut v: Vec<String> = self.stores.keys().cloned().collect();
         v.sort();

@@ -1,4 +1,5 @@
-//! Visits: a day's list, and one visit whole (answers, report, photos, exceptions).
+//! Visits: a day's list, and one visit whole (answers, report, photos; its exceptions are
+//! read with the queue's rows, `super::exceptions::visit_exceptions`).
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -94,17 +95,6 @@ pub struct VisitPhoto {
     pub device_id: Option<String>,
 }
 
-/// One exception raised on a visit.
-pub struct VisitException {
-    pub code: String,
-    pub detail: String,
-    /// Structured parameters (a `possible_reuse`'s matches), JSON.
-    pub params: Option<String>,
-    pub created_ms: i64,
-    pub resolved_by: Option<String>,
-    pub resolved_ms: Option<i64>,
-}
-
 /// A visit whole, for its page.
 pub struct VisitDetail {
     pub visit: VisitRow,
@@ -118,7 +108,6 @@ pub struct VisitDetail {
     /// The latest saved report's JSON.
     pub report: Option<String>,
     pub photos: Vec<VisitPhoto>,
-    pub exceptions: Vec<VisitException>,
 }
 
 /// Visit `id` when the scope sees it; `NotFound` otherwise.
@@ -195,22 +184,6 @@ pub fn visit_detail(c: &Connection, scope: Option<&str>, id: &str) -> ApiResult<
             })
         })?
         .collect::<Result<_, _>>()?;
-    let mut st = c.prepare(
-        "SELECT code, detail, params, created_ms, resolved_by, resolved_ms FROM exceptions WHERE visit_id = ?1
-         ORDER BY id",
-    )?;
-    let exceptions = st
-        .query_map([vid], |r| {
-            Ok(VisitException {
-                code: r.get(0)?,
-                detail: r.get(1)?,
-                params: r.get(2)?,
-                created_ms: r.get(3)?,
-                resolved_by: r.get(4)?,
-                resolved_ms: r.get(5)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
     Ok(VisitDetail {
         labels: template_labels(c, &head.template_id, head.template_version)?,
         visit: head.visit,
@@ -220,7 +193,6 @@ pub fn visit_detail(c: &Connection, scope: Option<&str>, id: &str) -> ApiResult<
         answers,
         report,
         photos,
-        exceptions,
     })
 }
 
