@@ -40,7 +40,7 @@ const SEED_VERSION: u32 = 1;
 /// The pages, as `(name, path, who)`. A path may use the placeholders below, filled from the
 /// seeded database so that a supervisor's page is inside their team:
 /// `{day}` the busiest day (YYYY-MM-DD), `{visit}` a visit of that day with photos and
-/// exceptions, `{rep}` its rep, `{store}` its store, `{territory}` the rep's territory,
+/// exceptions in the supervisor's team, `{rep}` its rep, `{store}` its store, `{territory}` the rep's territory,
 /// `{supervisor}` the rep's supervisor (reference user id).
 const PAGES: &[(&str, &str, Who)] = &[
     ("reference: GET /healthz", "/healthz", Who::Nobody),
@@ -92,6 +92,9 @@ enum Who {
 const HEAD_OFFICE: &str = "bench-ho";
 const SUPERVISOR_WEB: &str = "bench-sup";
 const PASSWORD: &str = "bench-password-1";
+/// The reference supervisor whose team `SUPERVISOR_WEB` sees; the visit, rep and store the pages
+/// are asked about are in that team.
+const SUPERVISOR_TEAM: &str = "sup-01";
 
 #[derive(Clone, Copy)]
 struct Scale {
@@ -125,7 +128,7 @@ const DAY: i64 = 24 * HOUR;
 /// Shanghai (UTC+08:00), the server's default calendar.
 const UTC_OFFSET: i64 = 8 * HOUR;
 /// The first seeded day, 2026-11-01, as days since 1970-01-01.
-const FIRST_DAY: i64 = 20_393;
+const FIRST_DAY: i64 = 20_758;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -400,8 +403,15 @@ impl Places {
             .query_row(
                 "SELECT v.id, v.user_id, v.store_id FROM visits v
                  WHERE v.started_wall_ms >= ?1 AND v.started_wall_ms < ?2
-                 ORDER BY (SELECT count(*) FROM exceptions e WHERE e.visit_id = v.id) DESC, v.id LIMIT 1",
-                [day * DAY - UTC_OFFSET, (day + 1) * DAY - UTC_OFFSET],
+                   AND v.user_id IN (SELECT id FROM users WHERE supervisor_id = ?3)
+                 ORDER BY (SELECT count(*) FROM exceptions e WHERE e.visit_id = v.id) DESC,
+                          (SELECT count(*) FROM photos p WHERE p.visit_id = v.id) DESC, v.id
+                 LIMIT 1",
+                rusqlite::params![
+                    day * DAY - UTC_OFFSET,
+                    (day + 1) * DAY - UTC_OFFSET,
+                    SUPERVISOR_TEAM
+                ],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .unwrap();
@@ -527,7 +537,7 @@ fn seed(dir: &Path, scale: Scale) {
     // Web users through the server's own code (Argon2id hashes, the supervisor's checks).
     let store = fieldproof_server::Store::open(dir).unwrap();
     let now = fieldproof_server::now_ms();
-    let sup = "sup-01";
+    let sup = SUPERVISOR_TEAM;
     fieldproof_server::web::auth::create_user(
         &store,
         HEAD_OFFICE,

@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/003_sign_in_links.sql"),
     include_str!("../migrations/004_exception_params.sql"),
     include_str!("../migrations/005_login_throttle.sql"),
+    include_str!("../migrations/009_page_indexes.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
