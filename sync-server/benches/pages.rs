@@ -6,8 +6,8 @@
 //!     cargo bench -p fieldproof-server --bench pages [-- --quick] [-- --runs N]
 //!
 //! Each page is fetched `--runs` times (default 100; `--quick`: 20 reps × 5 days, 20 runs) over a
-//! fresh loopback connection, after two warm-up fetches, and reported as p50 / p99 / max of the
-//! client-side time to the last byte. The references, measured in the same run the same way, are
+//! fresh loopback connection, after two warm-up fetches, in rounds (one fetch of every page per
+//! round), and reported as p50 / p99 / max of the client-side time to the last byte. The references, measured in the same run the same way, are
 //! the floor of HTTP + process: `GET /healthz` and the sign-in page (`GET /app/login`, static).
 //! A page answering other than 200 is reported with its status instead of times.
 //!
@@ -168,7 +168,7 @@ fn main() {
     let head_office = server.sign_in(HEAD_OFFICE);
     let supervisor = server.sign_in(SUPERVISOR_WEB);
     println!(
-        "server {} (pid {}), {runs} fetches per page after 2 warm-up fetches; times in ms, client-side to the last byte\n",
+        "server {} (pid {}), {runs} rounds of one fetch per page after 2 warm-up fetches; times in ms, client-side to the last byte\n",
         server.addr,
         server.child.id()
     );
@@ -176,29 +176,60 @@ fn main() {
         "{:<30} {:<11} {:>7} {:>7} {:>7} {:>7} {:>9}",
         "page", "as", "first", "p50", "p99", "max", "KiB"
     );
-    let mut slow = Vec::new();
+    let load_before = load_average();
+    // Every page of the table, as every user it is for.
+    let mut cases: Vec<Case> = Vec::new();
     for &(name, path, who) in PAGES {
-        let path = places.fill(path);
-        let as_whom: &[(&str, &str)] = match who {
+        let as_whom: &[(&'static str, &str)] = match who {
             Who::Nobody => &[("-", "")],
             Who::HeadOffice => &[("head office", &head_office)],
             Who::Both => &[("head office", &head_office), ("supervisor", &supervisor)],
         };
         for &(label, cookie) in as_whom {
-            match measure(server.addr, &path, cookie, runs) {
-                Ok(m) => {
-                    println!(
-                        "{name:<30} {label:<11} {:>7.1} {:>7.1} {:>7.1} {:>7.1} {:>9.1}",
-                        m.first, m.p50, m.p99, m.max, m.kib
-                    );
-                    if m.p99 > 300.0 {
-                        slow.push(format!("{name} as {label}: p99 {:.0} ms ({path})", m.p99));
-                    }
-                }
-                Err(status) => println!("{name:<30} {label:<11} {status} ({path})"),
-            }
+            cases.push(Case::warm_up(
+                server.addr,
+                name,
+                label,
+                places.fill(path),
+                cookie.to_string(),
+            ));
         }
     }
+    // Round robin, one fetch of each page per round: a burst of load on this shared machine
+    // lands on every page alike instead of on whichever page was being measured.
+    for _ in 0..runs {
+        for case in cases.iter_mut().filter(|c| c.status == 200) {
+            let t = Instant::now();
+            let (status, _, _) = get(server.addr, &case.path, &case.cookie);
+            case.times.push(ms(t.elapsed()));
+            assert_eq!(status, 200, "{} answered {status} after 200", case.path);
+        }
+    }
+    let mut slow = Vec::new();
+    for case in &mut cases {
+        let (name, label) = (case.name, case.label);
+        if case.status != 200 {
+            println!("{name:<30} {label:<11} HTTP {} ({})", case.status, case.path);
+            continue;
+        }
+        case.times.sort_by(f64::total_cmp);
+        let t = &case.times;
+        let at = |q: f64| t[((t.len() as f64 * q).ceil() as usize).clamp(1, t.len()) - 1];
+        let (p50, p99) = (at(0.50), at(0.99));
+        println!(
+            "{name:<30} {label:<11} {:>7.1} {p50:>7.1} {p99:>7.1} {:>7.1} {:>9.1}",
+            case.first,
+            t[t.len() - 1],
+            case.kib
+        );
+        if p99 > 300.0 {
+            slow.push(format!("{name} as {label}: p99 {p99:.0} ms ({})", case.path));
+        }
+    }
+    println!(
+        "\nload average (1 min) {load_before} before, {} after: other work on this machine inflates the tails",
+        load_average()
+    );
     if slow.is_empty() {
         println!("\nevery page: p99 < 300 ms");
     } else {
@@ -212,39 +243,52 @@ fn main() {
 
 // --- measuring ---------------------------------------------------------------------------------
 
-struct Measured {
+/// One page as one user: its first fetch, then its timed ones.
+struct Case {
+    name: &'static str,
+    label: &'static str,
+    path: String,
+    cookie: String,
+    status: u16,
     first: f64,
-    p50: f64,
-    p99: f64,
-    max: f64,
     kib: f64,
+    times: Vec<f64>,
 }
 
-/// `runs` timed GETs after two warm-up ones; `Err` with the status line when it is not 200.
-fn measure(addr: SocketAddr, path: &str, cookie: &str, runs: usize) -> Result<Measured, String> {
-    let started = Instant::now();
-    let (status, _, body) = get(addr, path, cookie);
-    let first = ms(started.elapsed());
-    if status != 200 {
-        return Err(format!("HTTP {status}"));
+impl Case {
+    /// Two warm-up fetches (the first one timed and reported); a status other than 200 leaves
+    /// the page out of the rounds.
+    fn warm_up(
+        addr: SocketAddr,
+        name: &'static str,
+        label: &'static str,
+        path: String,
+        cookie: String,
+    ) -> Case {
+        let started = Instant::now();
+        let (status, _, body) = get(addr, &path, &cookie);
+        let first = ms(started.elapsed());
+        if status == 200 {
+            get(addr, &path, &cookie);
+        }
+        Case {
+            name,
+            label,
+            path,
+            cookie,
+            status,
+            first,
+            kib: body.len() as f64 / 1024.0,
+            times: Vec::new(),
+        }
     }
-    get(addr, path, cookie);
-    let mut times = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let t = Instant::now();
-        let (status, _, _) = get(addr, path, cookie);
-        times.push(ms(t.elapsed()));
-        assert_eq!(status, 200, "{path} answered {status} after 200");
-    }
-    times.sort_by(f64::total_cmp);
-    let at = |q: f64| times[((times.len() as f64 * q).ceil() as usize).clamp(1, times.len()) - 1];
-    Ok(Measured {
-        first,
-        p50: at(0.50),
-        p99: at(0.99),
-        max: times[times.len() - 1],
-        kib: body.len() as f64 / 1024.0,
-    })
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
 }
 
 fn ms(d: Duration) -> f64 {
