@@ -542,13 +542,17 @@ fn seeded_database(scale: Scale) -> PathBuf {
         println!("seeded database (cached): {}", dir.display());
         return dir;
     }
-    // Older seeds (other migrations or seeder) are of no use any more.
+    // Older seeds of this scale (other migrations or seeder) are of no use any more; the other
+    // scale's (quick or full) stays.
+    let scale_tag = format!("-{}x{}-", scale.reps, scale.days);
     if let Ok(old) = std::fs::read_dir(&base) {
         for e in old.flatten() {
-            let _ = std::fs::remove_dir_all(e.path());
+            if e.file_name().to_string_lossy().contains(&scale_tag) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
         }
     }
-    let partial = base.join(format!("seeding-{key}"));
+    let partial = base.join(format!("seeding{scale_tag}{key}"));
     let _ = std::fs::remove_dir_all(&partial);
     std::fs::create_dir_all(&partial).unwrap();
     let started = Instant::now();
