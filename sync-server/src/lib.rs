@@ -97,6 +97,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
             source,
         })?;
     let local = listener.local_addr()?;
+    let shutdown = shutdown_signal()?;
     {
         use std::io::Write;
         // Tests and supervisors parse this exact line to find the port of `--addr IP:0`.
@@ -105,7 +106,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         out.flush()?;
     }
     tracing::info!(addr = %local, data_dir = %config.data_dir.display(), "serving");
-    serve_on(listener, store, shutdown_signal()).await?;
+    serve_on(listener, store, shutdown).await?;
     tracing::info!("shut down cleanly");
     Ok(())
 }
@@ -129,23 +130,17 @@ pub async fn serve_on(
     Ok(())
 }
 
-/// SIGTERM (service managers, `kill`) or SIGINT (Ctrl-C).
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
+/// SIGTERM (service managers, `kill`) or SIGINT (Ctrl-C). The handlers are installed now, not
+/// when the future is first polled: a signal sent as soon as `listening on` is printed must shut
+/// down cleanly, not kill the process with the default action.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => tracing::info!("SIGINT: finishing requests in flight"),
+            _ = term.recv() => tracing::info!("SIGTERM: finishing requests in flight"),
         }
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        () = ctrl_c => tracing::info!("SIGINT: finishing requests in flight"),
-        () = term => tracing::info!("SIGTERM: finishing requests in flight"),
-    }
+    })
 }

@@ -1,5 +1,8 @@
 //! `fieldproof-server serve` runs the sync server; `fieldproof-server admin ...` works directly
 //! on the data directory's database (safe while the server runs: WAL + busy timeout).
+//!
+//! Only `serve` and `admin init` create a database; every other admin command refuses a folder
+//! without one, so a mistyped `--data-dir` is an error rather than a new, empty server.
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -15,7 +18,8 @@ use fieldproof_server::{AdminError, Calendar, Config, Limits, Store, now_ms};
 #[derive(Parser)]
 #[command(name = "fieldproof-server", version, about = "Fieldproof sync server")]
 struct Cli {
-    /// Data directory: database, photos, uploads in progress. Created if missing.
+    /// Data directory: database, photos, uploads in progress. `serve` and `admin init` create
+    /// it; the other admin commands need an existing one.
     #[arg(
         long,
         global = true,
@@ -138,6 +142,9 @@ impl ServeArgs {
 
 #[derive(Subcommand)]
 enum AdminCommand {
+    /// Create the data directory and its database (a new, empty server); does nothing to one
+    /// that already holds a database.
+    Init,
     /// Load reference data (the JSON the core loads): validated as a whole, all or nothing.
     LoadReference { file: PathBuf },
     /// Issue a one-time enrolment code for a user; prints the code.
@@ -345,12 +352,33 @@ fn write_out(out: &std::path::Path, bytes: &[u8]) -> Result<String, AdminError> 
     Ok(format!("wrote {} ({} bytes)", out.display(), bytes.len()))
 }
 
+/// `admin init`: the one admin command that may create a database.
+fn init(data_dir: &std::path::Path) -> Result<String, AdminError> {
+    let existed = Store::has_database(data_dir);
+    Store::open(data_dir)?;
+    let version = fieldproof_server::db::SCHEMA_VERSION;
+    Ok(if existed {
+        format!(
+            "{} already holds a Fieldproof database (schema version {version}); nothing changed",
+            data_dir.display()
+        )
+    } else {
+        format!(
+            "created a new Fieldproof database in {} (schema version {version})",
+            data_dir.display()
+        )
+    })
+}
+
 fn admin(
     data_dir: &std::path::Path,
     calendar: Calendar,
     command: AdminCommand,
 ) -> Result<String, AdminError> {
-    let store = Store::open_with(
+    if let AdminCommand::Init = command {
+        return init(data_dir);
+    }
+    let store = Store::open_existing(
         data_dir,
         Limits {
             calendar,
@@ -358,6 +386,7 @@ fn admin(
         },
     )?;
     match command {
+        AdminCommand::Init => init(data_dir),
         AdminCommand::LoadReference { file } => {
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| AdminError::Invalid(format!("cannot read {}: {e}", file.display())))?;

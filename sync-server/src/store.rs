@@ -109,6 +109,13 @@ pub enum AdminError {
     UnknownDevice(String),
     #[error("user {0:?} is deactivated")]
     DeactivatedUser(String),
+    /// An admin command on a folder without a database: a mistyped `--data-dir` must not
+    /// silently become a new, empty server.
+    #[error(
+        "no Fieldproof database in {0} (no {DB_FILE} there): check --data-dir / FIELDPROOF_DATA_DIR; \
+         to start a new server there, run `fieldproof-server admin --data-dir {0} init` (or `serve`)"
+    )]
+    NoDatabase(String),
     #[error("database: {0}")]
     Db(#[from] crate::db::DbError),
     #[error("database: {0}")]
@@ -249,6 +256,20 @@ impl Store {
     /// Open (create, migrate) the data directory with the default limits.
     pub fn open(data_dir: impl AsRef<Path>) -> Result<Store, AdminError> {
         Store::open_with(data_dir.as_ref(), Limits::default())
+    }
+
+    /// Open a data directory that already holds a database (the admin commands): refused with
+    /// [`AdminError::NoDatabase`], creating nothing, when it does not.
+    pub fn open_existing(data_dir: &Path, limits: Limits) -> Result<Store, AdminError> {
+        if !Store::has_database(data_dir) {
+            return Err(AdminError::NoDatabase(data_dir.display().to_string()));
+        }
+        Store::open_with(data_dir, limits)
+    }
+
+    /// Whether `data_dir` holds a server database (a file, not necessarily migrated yet).
+    pub fn has_database(data_dir: &Path) -> bool {
+        data_dir.join(DB_FILE).is_file()
     }
 
     pub fn open_with(data_dir: &Path, limits: Limits) -> Result<Store, AdminError> {

@@ -26,6 +26,7 @@ const WANG_PW: &str = "wang-password-1";
 fn seeded_with(args: &[&str]) -> (tempfile::TempDir, Server) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    admin_ok(d, &["init"]);
     admin_ok(d, &["load-reference", reference_file().to_str().unwrap()]);
     for (id, name, role, pw) in [
         ("boss", "Boss", "admin", BOSS_PW),

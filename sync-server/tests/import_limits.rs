@@ -616,6 +616,7 @@ fn data_code(html: &str) -> Option<String> {
 
 fn server_with_head_office() -> (tempfile::TempDir, Server) {
     let dir = tempfile::tempdir().unwrap();
+    admin_ok(dir.path(), &["init"]);
     admin_ok(
         dir.path(),
         &["load-reference", reference_file().to_str().unwrap()],
@@ -681,6 +682,7 @@ fn the_server_refuses_every_bomb_in_bounded_memory_and_stays_up() {
 #[test]
 fn admin_import_of_a_bomb_exits_with_the_refusal_in_bounded_memory() {
     let dir = tempfile::tempdir().unwrap();
+    admin_ok(dir.path(), &["init"]);
     admin_ok(
         dir.path(),
         &["load-reference", reference_file().to_str().unwrap()],

@@ -35,6 +35,7 @@ fn admin_ok(dir: &Path, args: &[&str]) -> String {
 fn seeded() -> (tempfile::TempDir, Server) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    admin_ok(d, &["init"]);
     admin_ok(d, &["load-reference", reference_file().to_str().unwrap()]);
     let now = now_ms();
     {

@@ -70,6 +70,7 @@ fn sha_of(i: i64) -> String {
 fn seeded() -> (tempfile::TempDir, Server) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    admin_ok(d, &["init"]);
     admin_ok(d, &["load-reference", reference_file().to_str().unwrap()]);
     for (id, name, role, sup) in [
         ("boss", "总部张", "head_office", None),

@@ -554,6 +554,7 @@ pub fn admin_ok(data_dir: &Path, args: &[&str]) -> String {
 /// A server with the fixture's reference data loaded.
 pub fn server() -> (tempfile::TempDir, Server) {
     let dir = tempfile::tempdir().unwrap();
+    admin_ok(dir.path(), &["init"]);
     admin_ok(
         dir.path(),
         &["load-reference", reference_file().to_str().unwrap()],

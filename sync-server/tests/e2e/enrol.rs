@@ -60,6 +60,7 @@ fn enrolment_binds_a_key_once_per_code() {
 #[test]
 fn admin_commands_fail_clearly() {
     let dir = tempfile::tempdir().unwrap();
+    admin_ok(dir.path(), &["init"]);
     let out = admin(dir.path(), &["enrol-code", "--user", "nobody"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown user"));
@@ -89,4 +90,66 @@ fn admin_commands_fail_clearly() {
     let stats: serde_json::Value = serde_json::from_str(&admin_ok(dir.path(), &["stats"])).unwrap();
     assert_eq!(stats["users"], 5);
     assert_eq!(stats["stores"], 4);
+}
+
+/// A mistyped `--data-dir` is an error naming the folder and how to start a server there; it
+/// creates nothing. `admin init` creates the database once and leaves an existing one alone.
+#[test]
+fn admin_on_a_folder_without_a_database_refuses_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("fieldproof-dat");
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let reference = reference_file();
+    for folder in [&missing, &empty] {
+        for args in [
+            vec!["stats"],
+            vec!["exceptions", "--open"],
+            vec!["devices"],
+            vec!["enrol-code", "--user", "rep-li"],
+            vec!["load-reference", reference.to_str().unwrap()],
+            vec!["sign-in-link", "--user", "boss"],
+            vec![
+                "create-user",
+                "--id",
+                "boss",
+                "--name",
+                "Boss",
+                "--role",
+                "admin",
+                "--password",
+                "a-long-password",
+            ],
+        ] {
+            let out = admin(folder, &args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+            assert!(out.stdout.is_empty(), "{args:?}");
+            let shown = folder.display().to_string();
+            assert!(
+                err.contains(&format!("no Fieldproof database in {shown}")),
+                "{args:?}: {err}"
+            );
+            assert!(
+                err.contains(&format!("admin --data-dir {shown} init")),
+                "{args:?}: {err}"
+            );
+        }
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, [std::ffi::OsString::from("empty")], "created {left:?}");
+        assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
+    }
+    // The error's own advice works: init, then the command succeeds on an empty server.
+    let said = admin_ok(&missing, &["init"]);
+    assert!(said.starts_with("created a new Fieldproof database in"), "{said}");
+    let stats: serde_json::Value = serde_json::from_str(&admin_ok(&missing, &["stats"])).unwrap();
+    assert_eq!(stats["users"], 0);
+    admin_ok(&missing, &["load-reference", reference.to_str().unwrap()]);
+    let again = admin_ok(&missing, &["init"]);
+    assert!(again.contains("already holds a Fieldproof database"), "{again}");
+    let stats: serde_json::Value = serde_json::from_str(&admin_ok(&missing, &["stats"])).unwrap();
+    assert_eq!(stats["users"], 5, "init left the existing database alone");
 }

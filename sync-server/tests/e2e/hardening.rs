@@ -14,6 +14,7 @@ const PW: &str = "correct-horse-battery";
 
 fn server_with_user(args: &[&str], nofile: Option<u32>) -> (tempfile::TempDir, Server) {
     let dir = tempfile::tempdir().unwrap();
+    admin_ok(dir.path(), &["init"]);
     admin_ok(
         dir.path(),
         &[

@@ -8,7 +8,8 @@
 //!
 //! It ends with the head-office page's address and a demo account, and keeps serving until
 //! Ctrl-C when run in a terminal (`--serve` / `--no-serve` decide explicitly; scripts and CI get
-//! `--no-serve` by default because their output is not a terminal).
+//! `--no-serve` by default because their output is not a terminal). Stopped, it prints no link
+//! but the command that serves the data again on the same port.
 
 use std::sync::Arc;
 
@@ -34,7 +35,8 @@ Options:
   --dir PATH    folder for the phones' databases and the server's data
                 (default: a new folder under the system's temporary directory)
   --serve       keep serving head office's page until Ctrl-C (the default in a terminal)
-  --no-serve    stop the server at the end (the default when output is not a terminal)
+  --no-serve    stop the server at the end and print how to serve the data again
+                (the default when output is not a terminal)
   -h, --help    print this help and exit
 ";
 
@@ -544,38 +546,65 @@ fn run(opts: Options) -> Result<()> {
         ])
         .map_err(Error::Internal)?;
 
-    let data = server.data_dir().display().to_string();
+    // Every command printed from here on works from the repository as printed; the "serve it
+    // again" one binds the port of every link above it, so a saved link or bookmark still works.
+    let data = shell_word(&server.data_dir().display().to_string());
+    let port = server.addr().port();
+    let serve_again = format!("{SERVER_CMD} serve --data-dir {data} --addr 127.0.0.1:{port}");
     println!("\nWhere to look:");
-    println!(
-        "  {}/healthz   {}/metrics   {}/openapi.json",
-        server.url(),
-        server.url(),
-        server.url()
-    );
-    println!("  server database   {data}/fieldproof.db (sqlite3), photos in {data}/photos/");
-    println!("  exception queue   FIELDPROOF_DATA_DIR={data} fieldproof-server admin exceptions");
-    println!("  phones            {}/*.db", dir.display());
-    println!("  serve it again    cargo run --bin fieldproof-server -- serve --data-dir {data}");
-    let link = server
-        .admin(&["sign-in-link", "--user", "demo", "--ttl-minutes", "1440"])
-        .map_err(Error::Internal)?;
-    println!(
-        "\nHead office's page, signed in as the demo user (the link works once, for 24 h):\n  {}{}&next=%2Fapp%2Fexceptions",
-        server.url(),
-        link.trim()
-    );
-    println!(
-        "  later: {}/app/login   user demo   password {password}",
-        server.url()
-    );
     if keep_serving {
-        println!("Serving until Ctrl-C.");
+        println!(
+            "  {}/healthz   {}/metrics   {}/openapi.json",
+            server.url(),
+            server.url(),
+            server.url()
+        );
+    }
+    println!("  server database   {data}/fieldproof.db (sqlite3), photos in {data}/photos/");
+    println!("  exception queue   {SERVER_CMD} admin --data-dir {data} exceptions --open");
+    println!("  phones            {}/*.db", dir.display());
+    println!("  serve it again    {serve_again}");
+    if keep_serving {
+        let link = server
+            .admin(&["sign-in-link", "--user", "demo", "--ttl-minutes", "1440"])
+            .map_err(Error::Internal)?;
+        println!(
+            "\nHead office's page, signed in as the demo user (the link works once, for 24 h):\n  {}{}&next=%2Fapp%2Fexceptions",
+            server.url(),
+            link.trim()
+        );
+        println!(
+            "  later: {}/app/login   user demo   password {password}",
+            server.url()
+        );
+        println!("Serving until Ctrl-C; afterwards `serve it again` serves the same data on the same port.");
         loop {
             std::thread::sleep(std::time::Duration::from_secs(3600));
         }
     }
     server.terminate().map_err(Error::Internal)?;
+    // No link here: nothing answers it once the server has stopped.
+    println!("\nThe server has stopped (--no-serve). To see head office's page, serve the data again:");
+    println!("  {serve_again}");
+    println!(
+        "and once it prints `listening on`, sign in at http://127.0.0.1:{port}/app/login   user demo   password {password}"
+    );
     Ok(())
+}
+
+/// How the demo's hints run the server: from the repository, whatever is on PATH.
+const SERVER_CMD: &str = "cargo run -p fieldproof-server --";
+
+/// `s` as one shell word (the demo's folder may have spaces in it).
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:=@%,".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
 }
 
 fn short(id: &str) -> &str {
