@@ -24,7 +24,6 @@ function ok(name) {
 function check(cond, msg) {
   if (!cond) throw new Error(`check failed: ${msg}`);
 }
-const pending = [];
 async function shot(page, name) {
   step += 1;
   const file = join(artifacts, `${String(step).padStart(2, '0')}-${name}.png`);
@@ -40,11 +39,6 @@ check(enFragments.length > 100, `the en catalogue has fragments (${enFragments.l
 const reference = JSON.parse(readFileSync(process.env.REFERENCE_JSON, 'utf8'));
 const templateLabels = new Set(reference.templates.flatMap((t) => t.sections.flatMap((s) => s.items.map((i) => i.label))));
 const sectionTitles = new Set(reference.templates.flatMap((t) => t.sections.map((s) => s.title)));
-
-// The exception queue page and the visit page's exceptions section are being rewritten in
-// parallel (messages as data on the queue); until that is merged, content findings that are
-// ONLY there are reported as pending instead of failing. Lead: set to false after the merge.
-const PENDING_QUEUE_REWRITE = false;
 
 /** What a person must never read outside a page's technical sections. */
 function contentProblems(text, lang) {
@@ -277,19 +271,10 @@ try {
         const text = await page.evaluate(() => {
           for (const d of document.querySelectorAll('details')) d.open = true;
           for (const d of document.querySelectorAll('details.tech')) d.remove();
-          const all = document.body.innerText;
-          for (const el of document.querySelectorAll('#visit-exceptions')) el.remove();
-          return { all, outsidePending: document.body.innerText };
+          return document.body.innerText;
         });
-        const problems = contentProblems(text.all, lang);
-        if (problems.length) {
-          const inPendingOnly = name.startsWith('exceptions') || contentProblems(text.outsidePending, lang).length === 0;
-          if (PENDING_QUEUE_REWRITE && inPendingOnly) {
-            pending.push(`${where}: ${problems.join('; ')}`);
-          } else {
-            check(false, `${where}: ${problems.join('; ')} (outside the technical sections)`);
-          }
-        }
+        const problems = contentProblems(text, lang);
+        check(problems.length === 0, `${where}: ${problems.join('; ')} (outside the technical sections)`);
         if (name === 'visit') {
           // The answers by the template's sections, each item by its label.
           const items = await page.$$eval('table.answers td:first-child', (cells) => cells.map((c) => c.innerText.trim()));
@@ -305,10 +290,6 @@ try {
   await page.setViewportSize({ width: 1280, height: 900 });
   ok(`${visited} page views at 1366 and 390 px in zh-CN and en: no horizontal overflow, actions on screen`);
   ok('no UUID, hex hash, key or (zh-CN) English catalogue text outside the technical sections; template labels on the visit page');
-  if (pending.length) {
-    console.log(`# PENDING (queue rewrite, PENDING_QUEUE_REWRITE): ${pending.length} content findings only on the old queue page / the visit page's exceptions section:`);
-    for (const p of pending) console.log(`#   ${p}`);
-  }
 
   // 7b. An enrolment code issued on a rep's page: shown big with its QR code, fitting a phone.
   for (const lang of ['zh-CN', 'en']) {

@@ -87,7 +87,7 @@ pub async fn confirm(State(store): State<Arc<Store>>, id: DeviceId, who: SignedI
             " "
         }
         a href="/app/devices" { (t("cancel")) }
-        details { summary { (t("technical")) } code.long { (d.device_id) } }
+        details.tech { summary { (t("technical")) } code.long { (d.device_id) } }
     };
     page.page(StatusCode::OK, t("revoke_title"), body)
 }

@@ -575,7 +575,7 @@ pub fn device_table(page: &Viewer, devices: &[people::Device], with_user: bool) 
                                 }
                             }
                             td data-label=(t("technical")) {
-                                details { summary { (t("device_id")) } code.long { (d.device_id) } }
+                                details.tech { summary { (t("device_id")) } code.long { (d.device_id) } }
                             }
                         }
                     }
