@@ -236,7 +236,7 @@ fn parse_action(kind: &str, payload: Value) -> Result<Action, String> {
         "visit.answer" => Action::Answer(serde_json::from_value(payload).map_err(p)?),
         "visit.photo" => {
             let m: PhotoManifest = serde_json::from_value(payload).map_err(p)?;
-            if !crate::auth::is_lower_hex(&m.image_sha256, 64) || m.byte_len < 0 {
+            if !crate::keys::is_lower_hex(&m.image_sha256, 64) || m.byte_len < 0 {
                 return Err("photo manifest: image_sha256 or byte_len is not valid".into());
             }
             Action::Photo(m)
@@ -268,7 +268,7 @@ fn parse_entry(entry: &str) -> Result<ParsedOp, String> {
     if !bounded_id(&fields.op_id) || !bounded_id(&fields.entity_id) || !bounded_id(&fields.device_id) {
         return Err("op_id, entity_id and device_id must be 1-128 bytes".into());
     }
-    if !crate::auth::is_lower_hex(&fields.prev_hash, 64) {
+    if !crate::keys::is_lower_hex(&fields.prev_hash, 64) {
         return Err("prev_hash is not a SHA-256".into());
     }
     // Bounds far beyond any real device keep the clock arithmetic (here and in the core's

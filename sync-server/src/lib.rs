@@ -13,6 +13,7 @@
 //! lock is taken. Reads (pulls, authentication) use their own connections.
 
 mod auth;
+mod body;
 pub mod calendar;
 pub mod codes;
 pub mod db;
@@ -22,7 +23,9 @@ mod http;
 pub mod i18n;
 pub mod import;
 mod ingest;
+mod keys;
 mod listen;
+mod lock;
 pub mod messages;
 mod metrics;
 mod password;
@@ -30,6 +33,7 @@ pub mod people;
 mod photos;
 mod pull;
 pub mod queue;
+mod routes;
 pub mod scope;
 mod store;
 mod structure;
@@ -43,7 +47,8 @@ use std::sync::Arc;
 pub use auth::{Authenticated, SignedHeaders, check_fresh, parse_headers};
 pub use calendar::Calendar;
 pub use error::{ApiError, ApiResult};
-pub use http::{ROUTES, app};
+pub use http::app;
+pub use routes::ROUTES;
 pub use metrics::Metrics;
 pub use store::{AdminError, DeviceInfo, ExceptionRow, Limits, LoadReport, Stats, Store};
 

@@ -29,7 +29,8 @@ use tower::ServiceExt;
 
 use crate::error::ApiError;
 use crate::metrics::Metrics;
-use crate::store::{Limits, lock};
+use crate::lock::lock;
+use crate::store::Limits;
 
 /// Descriptors kept free for the database, photo files and the blocking pool when the
 /// connection cap is derived from the descriptor limit.

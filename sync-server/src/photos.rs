@@ -16,11 +16,12 @@ use fieldproof_core::sync::wire::{PhotoOffer, PhotoStatus};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
-use crate::auth::{is_lower_hex, verify_strict, verifying_key};
+use crate::keys::{is_lower_hex, verify_strict, verifying_key};
 use crate::codes::{ExceptionParams, PhotoHashMismatch, PhotoRef, ReuseMatch, ReuseParams};
 use crate::error::{ApiError, ApiResult};
 use crate::ingest::{parse_photo_manifest, problems_text};
-use crate::store::{NewException, Store, lock, publish_team_visits, raise, resolve, visit_day};
+use crate::lock::lock;
+use crate::store::{NewException, Store, publish_team_visits, raise, resolve, visit_day};
 
 pub(crate) mod reuse;
 pub(crate) mod thumbs;

@@ -15,6 +15,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use serde::Serialize;
 
 use crate::error::{ApiError, ApiResult};
+use crate::lock::lock;
 use crate::metrics::Metrics;
 use crate::photos::reuse::ReuseIndex;
 
@@ -244,12 +245,6 @@ fn body_unchanged(tx: &Transaction<'_>, table: &'static str, id: &str, body: &st
     Ok(old.as_deref() == Some(body))
 }
 
-/// A poisoned lock only means another request panicked while holding it; its transaction was
-/// rolled back when it unwound, so the state behind the lock is consistent.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 pub(crate) const DB_FILE: &str = "fieldproof.db";
 
 impl Store {
@@ -449,7 +444,7 @@ impl Store {
                 "the code's lifetime cannot be negative".into(),
             ));
         }
-        let code = crate::auth::new_enrol_code()?;
+        let code = crate::keys::new_enrol_code()?;
         let w = self.writer();
         let known: Option<Option<i64>> = w
             .conn
@@ -465,7 +460,7 @@ impl Store {
         w.conn.execute(
             "INSERT INTO enrol_codes (code_sha256, user_id, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4)",
             params![
-                crate::auth::enrol_code_hash(&code),
+                crate::keys::enrol_code_hash(&code),
                 user_id,
                 now_ms,
                 now_ms.saturating_add(ttl_ms)
@@ -496,7 +491,7 @@ impl Store {
         public_key_hex: &str,
         now_ms: i64,
     ) -> Result<(), AdminError> {
-        if !crate::auth::is_lower_hex(public_key_hex, 64) {
+        if !crate::keys::is_lower_hex(public_key_hex, 64) {
             return Err(AdminError::Invalid(
                 "public key must be 64 lowercase hex characters".into(),
             ));

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use crate::error::{ApiError, ApiResult};
-use crate::http::blocking;
+use crate::body::blocking;
 use crate::password::Verdict;
 use crate::store::{AdminError, Store};
 

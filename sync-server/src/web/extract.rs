@@ -18,7 +18,7 @@ use super::i18n::Lang;
 use super::{cookie, parse_day, redirect, url_enc};
 use crate::calendar::Calendar;
 use crate::error::ApiResult;
-use crate::http::{blocking, read_body};
+use crate::body::{blocking, read_body};
 use crate::people::{AccountRole, Manager};
 use crate::store::Store;
 use axum::http::StatusCode;

@@ -18,7 +18,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::export::ExportFilter;
-use crate::http::blocking;
+use crate::body::blocking;
 use crate::now_ms;
 use crate::queue::{self, Actor, QueueAction, QueueError, QueueFilter, QueueSort, SortDir, StatusFilter};
 use crate::store::Store;

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::set_cookie;
 use crate::error::ApiResult;
-use crate::http::blocking;
+use crate::body::blocking;
 use crate::now_ms;
 use crate::store::Store;
 use crate::web::auth::{self, LoginError};

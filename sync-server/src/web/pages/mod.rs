@@ -25,7 +25,7 @@ use rusqlite::Connection;
 
 use super::read::names::Names;
 use crate::error::ApiResult;
-use crate::http::blocking;
+use crate::body::blocking;
 use crate::store::Store;
 
 /// Add a `Set-Cookie` header.

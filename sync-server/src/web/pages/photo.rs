@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
-use crate::http::blocking;
+use crate::body::blocking;
 use crate::photos::thumbs;
 use crate::store::Store;
 use crate::web::extract::SignedIn;
