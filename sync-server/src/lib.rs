@@ -24,6 +24,7 @@ pub mod i18n;
 pub mod import;
 mod ingest;
 mod keys;
+mod limits;
 mod listen;
 mod lock;
 pub mod messages;
@@ -50,7 +51,8 @@ pub use error::{ApiError, ApiResult};
 pub use http::app;
 pub use routes::ROUTES;
 pub use metrics::Metrics;
-pub use store::{AdminError, DeviceInfo, ExceptionRow, Limits, LoadReport, Stats, Store};
+pub use limits::Limits;
+pub use store::{AdminError, DeviceInfo, ExceptionRow, LoadReport, Stats, Store};
 
 /// Server time, Unix milliseconds.
 pub fn now_ms() -> i64 {

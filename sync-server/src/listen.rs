@@ -30,7 +30,7 @@ use tower::ServiceExt;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::lock::lock;
-use crate::store::Limits;
+use crate::limits::Limits;
 
 /// Descriptors kept free for the database, photo files and the blocking pool when the
 /// connection cap is derived from the descriptor limit.
