@@ -24,9 +24,9 @@ use serde::de::DeserializeOwned;
 
 use crate::auth::{self, Authenticated, SignedHeaders};
 use crate::body::{blocking, read_body};
+use crate::clock::now_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::keys::is_lower_hex;
-use crate::now_ms;
 use crate::store::Store;
 
 pub(crate) const OPENAPI: &str = include_str!("../openapi.json");
@@ -367,7 +367,7 @@ mod tests {
     fn openapi_states_every_limit_the_server_enforces() {
         use fieldproof_core::sync::wire::{MAX_PULL_LIMIT, MAX_PUSH_OPS, MAX_REQUEST_SKEW_MS};
         let doc: serde_json::Value = serde_json::from_str(OPENAPI).unwrap();
-        let l = crate::Limits::default();
+        let l = crate::limits::Limits::default();
         let x = &doc["info"]["x-limits"];
         let expect = [
             ("header_timeout_seconds", l.header_timeout.as_secs()),

@@ -40,7 +40,7 @@ use fieldproof_core::model::{
 pub use crate::limits::ImportLimits;
 use crate::limits::MIB;
 use crate::people::StructureChange;
-use crate::{AdminError, Store};
+use crate::store::{AdminError, Store};
 
 mod sheets;
 pub use sheets::{Column, ImportKind, template_xlsx};
@@ -139,7 +139,6 @@ fn unreadable(code: &'static str, detail: impl Into<String>) -> ImportError {
         detail: detail.into(),
     })
 }
-
 
 /// A file beyond one of the [`ImportLimits`]: found before the work it would cost, nothing
 /// imported. Shown to people as [`code`](Self::code) plus [`params`](Self::params), rendered

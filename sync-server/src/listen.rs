@@ -28,9 +28,9 @@ use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
 use crate::error::ApiError;
-use crate::metrics::Metrics;
-use crate::lock::lock;
 use crate::limits::Limits;
+use crate::lock::lock;
+use crate::metrics::Metrics;
 
 /// Descriptors kept free for the database, photo files and the blocking pool when the
 /// connection cap is derived from the descriptor limit.

@@ -17,7 +17,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::limits::Limits;
 use crate::lock::lock;
 use crate::metrics::Metrics;
-use crate::photos::reuse::ReuseIndex;
+use crate::photo_reuse::ReuseIndex;
 
 /// Failures of the admin operations (and of opening the data directory).
 #[derive(Debug, thiserror::Error)]

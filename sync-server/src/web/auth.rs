@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
-use crate::error::{ApiError, ApiResult};
 use crate::body::blocking;
+use crate::error::{ApiError, ApiResult};
 use crate::password::Verdict;
 use crate::store::{AdminError, Store};
 

@@ -16,12 +16,12 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use crate::body::blocking;
+use crate::clock::now_ms;
 use crate::error::ApiError;
 use crate::export::{self, ExportFilter, ExportKind};
-use crate::body::blocking;
 use crate::i18n::Lang;
 use crate::import::{self, ImportError, ImportKind, LimitError};
-use crate::now_ms;
 use crate::store::Store;
 use crate::web::auth::WebUser;
 use crate::web::components::{export_links, tech_details};
