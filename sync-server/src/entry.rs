@@ -282,3 +282,23 @@ pub(crate) fn parse_photo_manifest(entry: &str) -> Result<(String, String, Photo
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    #[test]
+    fn malformed_entries_are_named() {
+        assert!(parse_entry("{}").is_err());
+        assert!(parse_entry("[1]").is_err());
+        let e = parse_entry(
+            r#"{"v":1,"device_id":"d","seq":1,"op_id":"o","kind":"visit.nope","entity_id":"v",
+               "time":{"wall_ms":1,"boot_ms":1,"hlc":1,"server_offset_ms":null},
+               "prev_hash":"0000000000000000000000000000000000000000000000000000000000000000","payload":{}}"#,
+        )
+        .unwrap_err();
+        assert!(e.contains("unknown op kind"), "{e}");
+    }
+}

@@ -9,7 +9,7 @@
 //! - the cap is kept below the descriptor limit, which `serve` first raises to its hard limit;
 //! - each request carries the peer address (`ConnectInfo`) for the sign-in throttle.
 //!
-//! Bodies have their own deadline (`body_timeout`, in `http::read_body` and the import).
+//! Bodies have their own deadline (`body_timeout`, in `body::read_body` and the import).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
