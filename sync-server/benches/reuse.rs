@@ -1,5 +1,5 @@
 //! The `possible_reuse` check at scale: one search of the multi-index hash the server keeps
-//! (`src/photos/reuse.rs`, compiled here from the same file) against N stored photos, with two
+//! (`src/photo_reuse.rs`, compiled here from the same file) against N stored photos, with two
 //! references measured in the same run on the same hashes: comparing with every stored hash
 //! (the linear scan, over the index's own dense columns) and a BK-tree.
 //!
@@ -17,7 +17,7 @@
 // runs. Its unit tests belong to the library (`cargo test`); a bench checked in test mode
 // (`clippy --all-targets`) compiles the module without them, leaving its import unused.
 #[allow(dead_code, unused_imports)]
-#[path = "../src/photos/reuse.rs"]
+#[path = "../src/photo_reuse.rs"]
 mod reuse;
 
 use std::time::{Duration, Instant};

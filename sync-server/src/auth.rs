@@ -2,7 +2,6 @@
 //! a user) and request signatures (every other `/v1` request is signed by the device key over
 //! method, path and query, time, nonce and the body's SHA-256). No passwords, no tokens.
 
-use ed25519_dalek::{Signature, VerifyingKey};
 use fieldproof_core::evidence::sha256_hex;
 use fieldproof_core::model::User;
 use fieldproof_core::sync::wire::{
@@ -11,6 +10,9 @@ use fieldproof_core::sync::wire::{
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use crate::error::{ApiError, ApiResult};
+// Handed on: the request checks and the web's photo routes name the hex check from here.
+pub(crate) use crate::keys::is_lower_hex;
+use crate::keys::{enrol_code_hash, verify_strict, verifying_key};
 use crate::store::Store;
 
 /// Nonces are remembered this long: past the ±5 min window a replay is refused as stale anyway.
@@ -37,33 +39,6 @@ pub struct Authenticated {
     pub user_id: String,
     pub nonce: String,
     pub time_ms: i64,
-}
-
-pub(crate) fn is_lower_hex(s: &str, len: usize) -> bool {
-    s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
-fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
-    if !is_lower_hex(s, 2 * N) {
-        return None;
-    }
-    let mut out = [0u8; N];
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(out)
-}
-
-pub(crate) fn verifying_key(public_key_hex: &str) -> Option<VerifyingKey> {
-    VerifyingKey::from_bytes(&unhex::<32>(public_key_hex)?).ok()
-}
-
-/// Strict Ed25519 (no small-order keys, no malleable signatures), as the evidence format asks.
-pub(crate) fn verify_strict(key: &VerifyingKey, message: &[u8], signature_hex: &str) -> bool {
-    let Some(sig) = unhex::<64>(signature_hex) else {
-        return false;
-    };
-    key.verify_strict(message, &Signature::from_bytes(&sig)).is_ok()
 }
 
 fn valid_device_id(s: &str) -> bool {
@@ -114,28 +89,6 @@ pub fn check_fresh(time_ms: i64, now_ms: i64) -> ApiResult<()> {
         return Err(ApiError::StaleRequest { skew_ms: skew });
     }
     Ok(())
-}
-
-pub(crate) fn new_enrol_code() -> std::io::Result<String> {
-    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
-    let bits = u64::from_le_bytes(bytes);
-    // 60 random bits, 12 Crockford characters: easy to read out, impossible to guess in 72 h.
-    let chars: String = (0..12)
-        .map(|i| ALPHABET[((bits >> (i * 5)) & 31) as usize] as char)
-        .collect();
-    Ok(format!("{}-{}-{}", &chars[..4], &chars[4..8], &chars[8..]))
-}
-
-/// Codes are read aloud and typed: case, dashes and spaces do not matter.
-pub(crate) fn enrol_code_hash(code: &str) -> String {
-    let normal: String = code
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    sha256_hex(format!("fieldproof-enrol-code-v1\n{normal}").as_bytes())
 }
 
 impl Store {
@@ -334,20 +287,6 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
-
-    #[test]
-    fn enrol_codes_are_readable_and_normalised() {
-        let code = new_enrol_code().unwrap();
-        assert_eq!(code.len(), 14);
-        assert_eq!(
-            enrol_code_hash(&code),
-            enrol_code_hash(&code.to_lowercase().replace('-', " "))
-        );
-        assert_ne!(
-            enrol_code_hash(&code),
-            enrol_code_hash(&new_enrol_code().unwrap())
-        );
-    }
 
     #[test]
     fn freshness_window_is_five_minutes_each_way() {

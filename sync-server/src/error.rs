@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use fieldproof_core::sync::wire::{ApiErrorDetail, ErrorBody, PhotoStatus};
 
-use crate::now_ms;
+use crate::clock::now_ms;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {

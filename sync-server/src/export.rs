@@ -23,10 +23,10 @@ use fieldproof_core::model::AnswerValue;
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 
-use crate::Store;
 use crate::calendar::{Calendar, day_string, excel_day_serial, parse_day};
 use crate::i18n::Lang;
 use crate::messages::{self, PhotoName};
+use crate::store::Store;
 use crate::values::{self, TemplateLabels};
 
 /// The filters of the head-office pages. All set filters apply together.
@@ -67,8 +67,8 @@ impl From<rusqlite::Error> for ExportError {
     }
 }
 
-impl From<crate::ApiError> for ExportError {
-    fn from(e: crate::ApiError) -> Self {
+impl From<crate::error::ApiError> for ExportError {
+    fn from(e: crate::error::ApiError) -> Self {
         ExportError::Storage(e.to_string())
     }
 }

@@ -5,14 +5,14 @@
 //! touches SQLite or the disk runs on the blocking pool.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::Json;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use axum::http::{HeaderMap, HeaderValue, request::Parts};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderValue, request::Parts};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -20,34 +20,16 @@ use fieldproof_core::sync::wire::{
     EnrolRequest, Health, PhotoOffer, PhotoStatus, PullResponse, PushRequest, PushResponse,
 };
 use futures_util::FutureExt;
-use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 
 use crate::auth::{self, Authenticated, SignedHeaders};
+use crate::body::{blocking, read_body};
+use crate::clock::now_ms;
 use crate::error::{ApiError, ApiResult};
-use crate::now_ms;
+use crate::keys::is_lower_hex;
 use crate::store::Store;
 
-/// Every route the router serves, as (method, path template). `openapi.json` must describe
-/// exactly these (a test checks both ways), and metrics are labelled with them.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("GET", "/healthz"),
-    ("GET", "/metrics"),
-    ("GET", "/openapi.json"),
-    ("POST", "/v1/enrol"),
-    ("POST", "/v1/push"),
-    ("POST", "/v1/photos"),
-    ("GET", "/v1/photos/{sha256}"),
-    ("PUT", "/v1/photos/{sha256}"),
-    ("GET", "/v1/pull"),
-];
-
 pub(crate) const OPENAPI: &str = include_str!("../openapi.json");
-
-/// Past a route's limit, up to this much more is read and thrown away so the client, still
-/// writing, gets to read the 413 instead of a reset connection.
-const DRAIN_MAX: u64 = 16 * 1024 * 1024;
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub fn app(store: Arc<Store>) -> Router {
     Router::new()
@@ -136,17 +118,6 @@ async fn openapi() -> impl IntoResponse {
     )
 }
 
-/// Run storage work on the blocking pool; a panic there is a 500, not a lost connection.
-pub(crate) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> ApiResult<T> + Send + 'static,
-) -> ApiResult<T> {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(r) => r,
-        Err(e) if e.is_panic() => Err(ApiError::Internal("request handler panicked".into())),
-        Err(_) => Err(ApiError::Internal("request handler was cancelled".into())),
-    }
-}
-
 /// Decode JSON, naming the field (as a path) as well as the line and column of a problem.
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
@@ -162,64 +133,6 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     de.end()
         .map_err(|e| ApiError::MalformedJson(format!("invalid JSON body: {e}")))?;
     Ok(value)
-}
-
-pub(crate) async fn drain(mut body: Body) {
-    let work = async {
-        let mut seen = 0u64;
-        while let Some(Ok(frame)) = body.frame().await {
-            if let Ok(data) = frame.into_data() {
-                seen += data.len() as u64;
-                if seen > DRAIN_MAX {
-                    break;
-                }
-            }
-        }
-    };
-    let _ = tokio::time::timeout(DRAIN_TIMEOUT, work).await;
-}
-
-/// Read a whole body, refusing it (413) past `limit` bytes and abandoning it (408) when it has
-/// not arrived whole within `timeout` (a stalled or trickling client).
-pub(crate) async fn read_body(
-    body: Body,
-    headers: &HeaderMap,
-    limit: u64,
-    timeout: Duration,
-) -> ApiResult<Bytes> {
-    let declared = headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|s| s.parse::<u64>().ok());
-    if let Some(n) = declared
-        && n > limit
-    {
-        if n <= limit + DRAIN_MAX {
-            drain(body).await;
-        }
-        return Err(ApiError::BodyTooLarge { limit });
-    }
-    let read = async move {
-        let mut body = body;
-        let mut buf: Vec<u8> = Vec::with_capacity(declared.unwrap_or(0).min(limit) as usize);
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| ApiError::BodyRead(e.to_string()))?;
-            if let Ok(data) = frame.into_data() {
-                if (buf.len() + data.len()) as u64 > limit {
-                    drain(body).await;
-                    return Err(ApiError::BodyTooLarge { limit });
-                }
-                buf.extend_from_slice(&data);
-            }
-        }
-        Ok(Bytes::from(buf))
-    };
-    match tokio::time::timeout(timeout, read).await {
-        Ok(r) => r,
-        Err(_) => Err(ApiError::BodyTimeout {
-            seconds: timeout.as_secs(),
-        }),
-    }
 }
 
 /// A sync route's body: its own size limit, the server's body timeout.
@@ -274,7 +187,7 @@ fn sha_from_path(parts: &Parts) -> ApiResult<String> {
         .strip_prefix("/v1/photos/")
         .unwrap_or_default()
         .to_string();
-    if !auth::is_lower_hex(&sha, 64) {
+    if !is_lower_hex(&sha, 64) {
         return Err(ApiError::InvalidInput(
             "the photo's sha256 in the path must be 64 lowercase hex characters".into(),
         ));
@@ -399,6 +312,8 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
+    use crate::routes::ROUTES;
+    use http_body_util::BodyExt;
 
     #[test]
     fn json_errors_name_the_field_and_position() {
@@ -452,7 +367,7 @@ mod tests {
     fn openapi_states_every_limit_the_server_enforces() {
         use fieldproof_core::sync::wire::{MAX_PULL_LIMIT, MAX_PUSH_OPS, MAX_REQUEST_SKEW_MS};
         let doc: serde_json::Value = serde_json::from_str(OPENAPI).unwrap();
-        let l = crate::Limits::default();
+        let l = crate::limits::Limits::default();
         let x = &doc["info"]["x-limits"];
         let expect = [
             ("header_timeout_seconds", l.header_timeout.as_secs()),

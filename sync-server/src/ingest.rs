@@ -18,17 +18,19 @@ use std::collections::{BTreeSet, HashMap};
 use fieldproof_core::clock::{CLOCK_JUMP_TOLERANCE_MS, clock_drift_ms};
 use fieldproof_core::evidence::{self, ChainHead, KnownKey, SignedEntry, VerifyCode};
 use fieldproof_core::model::{
-    EventTime, FlagCode, GeofenceMode, LocationFix, Review, ReviewVerdict, Store as StoreRecord,
-    TemplateKind, TemplateRules,
+    FlagCode, GeofenceMode, LocationFix, ReviewVerdict, Store as StoreRecord, TemplateKind, TemplateRules,
 };
 use fieldproof_core::rules;
 use fieldproof_core::sync::wire::{MAX_PUSH_OPS, OpResult, OpStatus, PushRequest, PushResponse};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::auth::Authenticated;
 use crate::codes::{self, Action as Acted, ExceptionParams as P};
+use crate::entry::{
+    Action, AnswerPayload, CheckInPayload, CheckOutPayload, DeviceFlag, EntryFields, ParsedOp, PhotoManifest,
+    ReportBody, ReportPayload, parse_entry, problems_text,
+};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{
     NewException, Store, Writer, publish_team_visits, raise, resolve, settle_visit_day, visit_day,
@@ -38,260 +40,8 @@ use crate::store::{
 /// server's clock was made on a device whose clock was wrong.
 pub const MAX_CLOCK_SKEW_MS: i64 = 10 * 60 * 1000;
 
-const MAX_SEQ: i64 = 1 << 53;
-/// Year 2200 in Unix ms; also the bound on boot time and on the server offset.
-const MAX_WALL_MS: i64 = 7_258_118_400_000;
-
 /// Longest entry kept in `rejected_ops` (a rejected entry may be garbage of any size).
 const MAX_REJECTED_ENTRY: usize = 16 * 1024;
-
-// --- entries and payloads ----------------------------------------------------------------------
-// Mirrors of the core's payload structs (which are private and serialize-only). Unknown fields
-// are ignored, so a newer core adding a field does not get its ops rejected.
-
-#[derive(Debug, Deserialize)]
-struct EntryFields {
-    v: i64,
-    device_id: String,
-    seq: i64,
-    op_id: String,
-    kind: String,
-    entity_id: String,
-    time: EventTime,
-    prev_hash: String,
-    payload: Value,
-}
-
-/// A flag as the device recorded it. Codes are strings here, not the core's enum: a newer core
-/// with a new flag code must not get its ops rejected.
-#[derive(Debug, Deserialize)]
-struct DeviceFlag {
-    code: String,
-    #[serde(default)]
-    item_id: Option<String>,
-    #[serde(default)]
-    detail: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct CheckInPayload {
-    visit_id: String,
-    kind: TemplateKind,
-    user_id: String,
-    store_id: String,
-    template_id: String,
-    template_version: u32,
-    #[serde(default)]
-    plan_id: Option<String>,
-    #[serde(default)]
-    fix: Option<LocationFix>,
-    #[serde(default)]
-    geofence: Option<String>,
-    #[serde(default)]
-    flags: Vec<DeviceFlag>,
-}
-
-#[derive(Debug, Deserialize)]
-struct AnswerPayload {
-    visit_id: String,
-    item_id: String,
-    value: Value,
-    #[serde(default)]
-    note: Option<String>,
-    revision: u32,
-    #[serde(default)]
-    raised: Vec<DeviceFlag>,
-    #[serde(default)]
-    cleared: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ManifestLocation {
-    #[serde(default)]
-    is_mock: bool,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct PhotoManifest {
-    pub photo_id: String,
-    pub visit_id: String,
-    pub store_id: String,
-    pub user_id: String,
-    #[serde(default)]
-    pub item_id: Option<String>,
-    pub photo_kind: String,
-    pub image_sha256: String,
-    pub byte_len: i64,
-    pub evidence_code: String,
-    #[serde(default)]
-    location: Option<ManifestLocation>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ReportBody {
-    notes: String,
-    #[serde(default)]
-    objections: Vec<Value>,
-    #[serde(default)]
-    next_steps: Vec<Value>,
-    /// `YYYY-MM-DD`, when the rep set a follow-up.
-    #[serde(default)]
-    follow_up_date: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ReportPayload {
-    visit_id: String,
-    report: ReportBody,
-}
-
-#[derive(Debug, Deserialize)]
-struct ScoreBody {
-    #[serde(default)]
-    total: Option<f64>,
-}
-
-#[derive(Debug, Deserialize)]
-struct CompletePayload {
-    visit_id: String,
-    #[serde(default)]
-    score: Option<ScoreBody>,
-}
-
-#[derive(Debug, Deserialize)]
-struct CheckOutPayload {
-    visit_id: String,
-    #[serde(default)]
-    fix: Option<LocationFix>,
-}
-
-#[derive(Debug, Deserialize)]
-struct CancelPayload {
-    visit_id: String,
-    reason: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct ReviewPayload {
-    review: Review,
-}
-
-#[derive(Debug)]
-enum Action {
-    CheckIn(CheckInPayload),
-    Answer(AnswerPayload),
-    Photo(PhotoManifest),
-    Report(ReportPayload),
-    Complete(CompletePayload),
-    CheckOut(CheckOutPayload),
-    Cancel(CancelPayload),
-    Review(ReviewPayload),
-}
-
-impl Action {
-    fn visit_id(&self) -> &str {
-        match self {
-            Action::CheckIn(p) => &p.visit_id,
-            Action::Answer(p) => &p.visit_id,
-            Action::Photo(p) => &p.visit_id,
-            Action::Report(p) => &p.visit_id,
-            Action::Complete(p) => &p.visit_id,
-            Action::CheckOut(p) => &p.visit_id,
-            Action::Cancel(p) => &p.visit_id,
-            Action::Review(p) => &p.review.visit_id,
-        }
-    }
-
-    /// The user the op says acted, where the payload names one.
-    fn named_user(&self) -> Option<&str> {
-        match self {
-            Action::CheckIn(p) => Some(&p.user_id),
-            Action::Photo(p) => Some(&p.user_id),
-            Action::Review(p) => Some(&p.review.reviewer_id),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug)]
-struct ParsedOp {
-    fields: EntryFields,
-    action: Action,
-}
-
-fn bounded_id(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 128
-}
-
-fn parse_action(kind: &str, payload: Value) -> Result<Action, String> {
-    let p = |e: serde_json::Error| format!("{kind} payload: {e}");
-    Ok(match kind {
-        "visit.check_in" => {
-            let c: CheckInPayload = serde_json::from_value(payload).map_err(p)?;
-            if let Some(f) = &c.fix {
-                rules::validate_fix(f)?;
-            }
-            Action::CheckIn(c)
-        }
-        "visit.answer" => Action::Answer(serde_json::from_value(payload).map_err(p)?),
-        "visit.photo" => {
-            let m: PhotoManifest = serde_json::from_value(payload).map_err(p)?;
-            if !crate::auth::is_lower_hex(&m.image_sha256, 64) || m.byte_len < 0 {
-                return Err("photo manifest: image_sha256 or byte_len is not valid".into());
-            }
-            Action::Photo(m)
-        }
-        "visit.report" => Action::Report(serde_json::from_value(payload).map_err(p)?),
-        "visit.complete" => Action::Complete(serde_json::from_value(payload).map_err(p)?),
-        "visit.check_out" => {
-            let c: CheckOutPayload = serde_json::from_value(payload).map_err(p)?;
-            if let Some(f) = &c.fix {
-                rules::validate_fix(f)?;
-            }
-            Action::CheckOut(c)
-        }
-        "visit.cancel" => Action::Cancel(serde_json::from_value(payload).map_err(p)?),
-        "visit.review" => Action::Review(serde_json::from_value(payload).map_err(p)?),
-        other => return Err(format!("unknown op kind {other:?}")),
-    })
-}
-
-/// Parse an entry far enough to apply it. `Err` is a `malformed_entry`.
-fn parse_entry(entry: &str) -> Result<ParsedOp, String> {
-    let mut fields: EntryFields = serde_json::from_str(entry).map_err(|e| e.to_string())?;
-    if fields.v != evidence::ENTRY_VERSION {
-        return Err(format!("entry version {} is not supported", fields.v));
-    }
-    if fields.seq < 1 {
-        return Err(format!("seq {} is not positive", fields.seq));
-    }
-    if !bounded_id(&fields.op_id) || !bounded_id(&fields.entity_id) || !bounded_id(&fields.device_id) {
-        return Err("op_id, entity_id and device_id must be 1-128 bytes".into());
-    }
-    if !crate::auth::is_lower_hex(&fields.prev_hash, 64) {
-        return Err("prev_hash is not a SHA-256".into());
-    }
-    // Bounds far beyond any real device keep the clock arithmetic (here and in the core's
-    // checks) clear of overflow whatever a forged entry says.
-    if fields.seq > MAX_SEQ {
-        return Err(format!("seq {} is out of range", fields.seq));
-    }
-    let t = &fields.time;
-    if !(0..=MAX_WALL_MS).contains(&t.wall_ms)
-        || !(0..=MAX_WALL_MS).contains(&t.boot_ms)
-        || t.hlc < 0
-        || t.server_offset_ms
-            .is_some_and(|o| o.unsigned_abs() > MAX_WALL_MS as u64)
-    {
-        return Err("time fields are out of range".into());
-    }
-    let payload = std::mem::take(&mut fields.payload);
-    let action = parse_action(&fields.kind, payload)?;
-    if action.visit_id() != fields.entity_id {
-        return Err("the payload's visit is not the entry's entity".into());
-    }
-    Ok(ParsedOp { fields, action })
-}
 
 /// One op of the batch on its way through.
 struct Candidate<'a> {
@@ -1518,45 +1268,11 @@ fn report_summary(r: &ReportBody) -> String {
     )
 }
 
-pub(crate) fn problems_text(problems: &[VerifyCode]) -> Option<String> {
-    (!problems.is_empty()).then(|| problems.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(","))
-}
-
-/// The device wall time of a signed entry (a photo's capture time for a `visit.photo`), if the
-/// entry reads as one.
-pub(crate) fn entry_wall_ms(entry: &str) -> Option<i64> {
-    parse_entry(entry).ok().map(|op| op.fields.time.wall_ms)
-}
-
-pub(crate) fn parse_photo_manifest(entry: &str) -> Result<(String, String, PhotoManifest), String> {
-    let op = parse_entry(entry)?;
-    match op.action {
-        Action::Photo(m) => Ok((op.fields.device_id, op.fields.op_id, m)),
-        _ => Err(format!(
-            "the manifest is a {} entry, not visit.photo",
-            op.fields.kind
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
-
-    #[test]
-    fn malformed_entries_are_named() {
-        assert!(parse_entry("{}").is_err());
-        assert!(parse_entry("[1]").is_err());
-        let e = parse_entry(
-            r#"{"v":1,"device_id":"d","seq":1,"op_id":"o","kind":"visit.nope","entity_id":"v",
-               "time":{"wall_ms":1,"boot_ms":1,"hlc":1,"server_offset_ms":null},
-               "prev_hash":"0000000000000000000000000000000000000000000000000000000000000000","payload":{}}"#,
-        )
-        .unwrap_err();
-        assert!(e.contains("unknown op kind"), "{e}");
-    }
 
     #[test]
     fn device_clock_jump_seconds_are_read_from_the_cores_line() {

@@ -13,23 +13,31 @@
 //! lock is taken. Reads (pulls, authentication) use their own connections.
 
 mod auth;
+mod body;
 pub mod calendar;
+mod clock;
 pub mod codes;
 pub mod db;
+mod entry;
 mod error;
 pub mod export;
 mod http;
 pub mod i18n;
 pub mod import;
 mod ingest;
+mod keys;
+mod limits;
 mod listen;
+mod lock;
 pub mod messages;
 mod metrics;
 mod password;
 pub mod people;
+mod photo_reuse;
 mod photos;
 mod pull;
 pub mod queue;
+mod routes;
 pub mod scope;
 mod store;
 mod structure;
@@ -42,17 +50,13 @@ use std::sync::Arc;
 
 pub use auth::{Authenticated, SignedHeaders, check_fresh, parse_headers};
 pub use calendar::Calendar;
+pub use clock::now_ms;
 pub use error::{ApiError, ApiResult};
-pub use http::{ROUTES, app};
+pub use http::app;
+pub use limits::Limits;
 pub use metrics::Metrics;
-pub use store::{AdminError, DeviceInfo, ExceptionRow, Limits, LoadReport, Stats, Store};
-
-/// Server time, Unix milliseconds.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
+pub use routes::ROUTES;
+pub use store::{AdminError, DeviceInfo, ExceptionRow, LoadReport, Stats, Store};
 
 /// What `fieldproof-server serve` needs.
 #[derive(Debug, Clone)]

@@ -9,7 +9,7 @@
 //! - the cap is kept below the descriptor limit, which `serve` first raises to its hard limit;
 //! - each request carries the peer address (`ConnectInfo`) for the sign-in throttle.
 //!
-//! Bodies have their own deadline (`body_timeout`, in `http::read_body` and the import).
+//! Bodies have their own deadline (`body_timeout`, in `body::read_body` and the import).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -28,8 +28,9 @@ use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
 use crate::error::ApiError;
+use crate::limits::Limits;
+use crate::lock::lock;
 use crate::metrics::Metrics;
-use crate::store::{Limits, lock};
 
 /// Descriptors kept free for the database, photo files and the blocking pool when the
 /// connection cap is derived from the descriptor limit.

@@ -7,8 +7,8 @@ use std::fmt::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use crate::http::ROUTES;
-use crate::store::lock;
+use crate::lock::lock;
+use crate::routes::ROUTES;
 
 const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 

@@ -16,13 +16,13 @@ use fieldproof_core::sync::wire::{PhotoOffer, PhotoStatus};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
-use crate::auth::{is_lower_hex, verify_strict, verifying_key};
 use crate::codes::{ExceptionParams, PhotoHashMismatch, PhotoRef, ReuseMatch, ReuseParams};
+use crate::entry::{entry_wall_ms, parse_photo_manifest, problems_text};
 use crate::error::{ApiError, ApiResult};
-use crate::ingest::{parse_photo_manifest, problems_text};
-use crate::store::{NewException, Store, lock, publish_team_visits, raise, resolve, visit_day};
+use crate::keys::{is_lower_hex, verify_strict, verifying_key};
+use crate::lock::lock;
+use crate::store::{NewException, Store, publish_team_visits, raise, resolve, visit_day};
 
-pub(crate) mod reuse;
 pub(crate) mod thumbs;
 
 /// How many matches one `possible_reuse` exception lists (the closest); `matches_total` counts
@@ -296,7 +296,7 @@ impl Store {
             let mut w = self.writer();
             let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let m = manifest.as_ref().map(|(_, _, m)| m);
-            let event_ms = crate::ingest::entry_wall_ms(&upload.entry).unwrap_or(now_ms);
+            let event_ms = entry_wall_ms(&upload.entry).unwrap_or(now_ms);
             let visit = m.map(|m| m.visit_id.as_str());
             raise(
                 &tx,
@@ -471,7 +471,7 @@ impl Store {
             ));
         }
         // The photo's capture time (its op's device time), and the day of its visit.
-        let event_ms = crate::ingest::entry_wall_ms(&upload.entry).unwrap_or(now_ms);
+        let event_ms = entry_wall_ms(&upload.entry).unwrap_or(now_ms);
         let day = visit_day(&tx, self.calendar(), Some(visit_id.as_str()), event_ms)?;
         for (code, detail, params) in findings {
             let e = NewException {

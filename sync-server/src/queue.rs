@@ -486,18 +486,18 @@ impl From<rusqlite::Error> for QueueError {
     }
 }
 
-impl From<crate::ApiError> for QueueError {
-    fn from(e: crate::ApiError) -> Self {
+impl From<crate::error::ApiError> for QueueError {
+    fn from(e: crate::error::ApiError) -> Self {
         QueueError::Storage(e.to_string())
     }
 }
 
-impl From<QueueError> for crate::ApiError {
+impl From<QueueError> for crate::error::ApiError {
     fn from(e: QueueError) -> Self {
         match e {
-            QueueError::NotVisible(_) => crate::ApiError::NotFound("exception".into()),
-            QueueError::Storage(m) => crate::ApiError::Internal(m),
-            other => crate::ApiError::InvalidInput(other.to_string()),
+            QueueError::NotVisible(_) => crate::error::ApiError::NotFound("exception".into()),
+            QueueError::Storage(m) => crate::error::ApiError::Internal(m),
+            other => crate::error::ApiError::InvalidInput(other.to_string()),
         }
     }
 }

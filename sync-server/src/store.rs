@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use fieldproof_core::model::{
     CheckTemplate, PlannedVisit, Product, ReferenceData, Role, Store as StoreRecord, User,
@@ -15,86 +14,10 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use serde::Serialize;
 
 use crate::error::{ApiError, ApiResult};
+use crate::limits::Limits;
+use crate::lock::lock;
 use crate::metrics::Metrics;
-use crate::photos::reuse::ReuseIndex;
-
-/// Size limits, timeouts and throttles, and the field's calendar. The defaults are the
-/// protocol's (docs/sync-protocol.md, "Limits"); `serve` takes each from a flag or an
-/// environment variable.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Limits {
-    /// `POST /v1/push` body.
-    pub max_push_bytes: u64,
-    /// One `PUT /v1/photos/{sha256}` chunk body.
-    pub max_chunk_bytes: u64,
-    /// Every other body (enrolment, photo offer).
-    pub max_other_bytes: u64,
-    /// A whole photo.
-    pub max_photo_bytes: u64,
-    /// A request's headers must arrive whole within this long; it is also how long a kept-alive
-    /// connection may sit idle between requests (hyper starts the same timer when it waits for
-    /// the next request). A slow-header client is cut off after it.
-    pub header_timeout: Duration,
-    /// A request body must arrive whole within this long (every route): a push of 8 MiB at
-    /// 2G speeds (~70 kB/s) takes two minutes, a trickling attacker no longer.
-    pub body_timeout: Duration,
-    /// Connections served at once. More are answered `503` and closed at once, so a flood of
-    /// idle or slow connections cannot use up the process's file descriptors (the cap is also
-    /// kept below the descriptor limit, see `listen`).
-    pub max_connections: usize,
-    /// Connections served at once from one client address (IPv6: one /64): one client cannot
-    /// take every connection. Behind a reverse proxy every connection comes from the proxy, so
-    /// set this to `max_connections` there.
-    pub max_connections_per_ip: usize,
-    /// Password verifications (Argon2id, ~19 MiB and ~40 ms each) running at once; more wait
-    /// in a short queue. Default: the number of cores.
-    pub password_checks: usize,
-    /// How long a sign-in may wait for a password check before it is answered `429`.
-    pub password_wait: Duration,
-    /// Failed sign-ins per user id within `login_window` before that id is locked (`429`).
-    pub login_failures_per_user: u32,
-    /// Sign-in attempts per client address within `login_window` that may fail.
-    pub login_failures_per_ip: u32,
-    pub login_window: Duration,
-    /// Take the client address for throttling from the last `X-Forwarded-For` hop (only behind
-    /// a reverse proxy that sets it; otherwise anyone could pick their own address).
-    pub trust_forwarded_for: bool,
-    /// Head-office imports (web upload and `admin import`): file size, upload time, and what a
-    /// file may make the server hold. See [`crate::import::ImportLimits`].
-    pub import: crate::import::ImportLimits,
-    /// The field's time zone: which day a visit, an exception, a page's `?date=` or an
-    /// export's date filter is on (`--time-zone`). See [`crate::calendar`].
-    pub calendar: crate::calendar::Calendar,
-    /// The address phones reach this server at (`--public-url`, e.g. `https://hq.example.com`):
-    /// what an enrolment QR code carries. `None`: the people pages take the address head
-    /// office's browser used (its `Host`, and `X-Forwarded-Proto` behind a proxy).
-    pub public_url: Option<String>,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_push_bytes: 8 * 1024 * 1024,
-            // The chunk plus slack for a client that rounds its chunk size up.
-            max_chunk_bytes: (fieldproof_core::sync::wire::MAX_PHOTO_CHUNK + 64 * 1024) as u64,
-            max_other_bytes: 64 * 1024,
-            max_photo_bytes: fieldproof_core::MAX_PHOTO_BYTES as u64,
-            header_timeout: Duration::from_secs(15),
-            body_timeout: Duration::from_secs(120),
-            max_connections: 1024,
-            max_connections_per_ip: 256,
-            password_checks: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            password_wait: Duration::from_secs(2),
-            login_failures_per_user: 10,
-            login_failures_per_ip: 50,
-            login_window: Duration::from_secs(15 * 60),
-            trust_forwarded_for: false,
-            import: crate::import::ImportLimits::default(),
-            calendar: crate::calendar::Calendar::default(),
-            public_url: None,
-        }
-    }
-}
+use crate::photo_reuse::ReuseIndex;
 
 /// Failures of the admin operations (and of opening the data directory).
 #[derive(Debug, thiserror::Error)]
@@ -242,12 +165,6 @@ fn body_unchanged(tx: &Transaction<'_>, table: &'static str, id: &str, body: &st
         .query_row([id], |r| r.get(0))
         .optional()?;
     Ok(old.as_deref() == Some(body))
-}
-
-/// A poisoned lock only means another request panicked while holding it; its transaction was
-/// rolled back when it unwound, so the state behind the lock is consistent.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 pub(crate) const DB_FILE: &str = "fieldproof.db";
@@ -449,7 +366,7 @@ impl Store {
                 "the code's lifetime cannot be negative".into(),
             ));
         }
-        let code = crate::auth::new_enrol_code()?;
+        let code = crate::keys::new_enrol_code()?;
         let w = self.writer();
         let known: Option<Option<i64>> = w
             .conn
@@ -465,7 +382,7 @@ impl Store {
         w.conn.execute(
             "INSERT INTO enrol_codes (code_sha256, user_id, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4)",
             params![
-                crate::auth::enrol_code_hash(&code),
+                crate::keys::enrol_code_hash(&code),
                 user_id,
                 now_ms,
                 now_ms.saturating_add(ttl_ms)
@@ -496,7 +413,7 @@ impl Store {
         public_key_hex: &str,
         now_ms: i64,
     ) -> Result<(), AdminError> {
-        if !crate::auth::is_lower_hex(public_key_hex, 64) {
+        if !crate::keys::is_lower_hex(public_key_hex, 64) {
             return Err(AdminError::Invalid(
                 "public key must be 64 lowercase hex characters".into(),
             ));

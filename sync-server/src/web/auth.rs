@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
+use crate::body::blocking;
 use crate::error::{ApiError, ApiResult};
-use crate::http::blocking;
 use crate::password::Verdict;
 use crate::store::{AdminError, Store};
 

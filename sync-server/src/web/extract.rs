@@ -16,9 +16,9 @@ use serde::de::{DeserializeOwned, Deserializer, Error as _};
 use super::auth::{self, WebRole, WebUser};
 use super::i18n::Lang;
 use super::{cookie, parse_day, redirect, url_enc};
+use crate::body::{blocking, read_body};
 use crate::calendar::Calendar;
 use crate::error::ApiResult;
-use crate::http::{blocking, read_body};
 use crate::people::{AccountRole, Manager};
 use crate::store::Store;
 use axum::http::StatusCode;
@@ -117,7 +117,7 @@ impl FromRequestParts<Arc<Store>> for Viewer {
         };
         if let Some(t) = token {
             let s = store.clone();
-            viewer.user = blocking(move || auth::session_user(&s, &t, crate::now_ms()))
+            viewer.user = blocking(move || auth::session_user(&s, &t, crate::clock::now_ms()))
                 .await
                 .map_err(|e| viewer.error(&e))?;
         }

@@ -14,7 +14,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::people::{NoFields, run, server_url};
-use crate::now_ms;
+use crate::clock::now_ms;
 use crate::people::{self, AccountRole, FieldUser, FirstSignIn, Manager, WebAccount, WebUserInput};
 use crate::store::Store;
 use crate::web::extract::{SignedForm, SignedIn, Viewer, trimmed};

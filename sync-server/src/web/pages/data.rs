@@ -16,12 +16,12 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use crate::body::blocking;
+use crate::clock::now_ms;
 use crate::error::ApiError;
 use crate::export::{self, ExportFilter, ExportKind};
-use crate::http::blocking;
 use crate::i18n::Lang;
 use crate::import::{self, ImportError, ImportKind, LimitError};
-use crate::now_ms;
 use crate::store::Store;
 use crate::web::auth::WebUser;
 use crate::web::components::{export_links, tech_details};
@@ -339,14 +339,14 @@ pub async fn import(State(store): State<Arc<Store>>, who: SignedIn, req: Request
         && n > body_limit
     {
         if n <= body_limit.saturating_add(DRAIN_MAX) {
-            crate::http::drain(body).await;
+            crate::body::drain(body).await;
         }
         return too_large(&store, &ctx, &user, limits.max_file_bytes).await;
     }
     // 409, not 503: nothing is wrong with the server, the user's other import is running.
     let Some(slot) = ImportSlot::take() else {
         if declared.is_some_and(|n| n <= body_limit) {
-            crate::http::drain(body).await;
+            crate::body::drain(body).await;
         }
         return upload_refused(&store, &ctx, &user, StatusCode::CONFLICT, "import_busy", &[]).await;
     };

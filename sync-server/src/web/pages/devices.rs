@@ -13,7 +13,7 @@ use maud::html;
 use serde::Deserialize;
 
 use super::people::{NoFields, device_table, run};
-use crate::now_ms;
+use crate::clock::now_ms;
 use crate::people::{self, Manager};
 use crate::store::Store;
 use crate::web::extract::{PageQuery, SignedForm, SignedIn};

@@ -17,9 +17,9 @@ use axum::response::Response;
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use crate::body::blocking;
+use crate::clock::now_ms;
 use crate::export::ExportFilter;
-use crate::http::blocking;
-use crate::now_ms;
 use crate::queue::{self, Actor, QueueAction, QueueError, QueueFilter, QueueSort, SortDir, StatusFilter};
 use crate::store::Store;
 use crate::values;
@@ -286,7 +286,7 @@ pub async fn page(
     .await;
     let (names, v) = match read {
         Ok((names, Ok(v))) => (names, v),
-        Ok((_, Err(QueueError::Storage(m)))) => return page.error(&crate::ApiError::Internal(m)),
+        Ok((_, Err(QueueError::Storage(m)))) => return page.error(&crate::error::ApiError::Internal(m)),
         Ok((_, Err(e))) => return page.bad_request(&queue_error_text(page.lang, &e)),
         Err(e) => return page.error(&e),
     };
@@ -428,7 +428,7 @@ pub async fn act(State(store): State<Arc<Store>>, f: SignedForm<Vec<(String, Str
     match blocking(move || Ok(queue::act(&s, &actor, &ids, &action, &comment, now_ms()))).await {
         Ok(Ok(done)) => redirect(&back_to(&form.back, done.action, done.ids.len())),
         Ok(Err(QueueError::NotVisible(_))) => page.not_found(),
-        Ok(Err(QueueError::Storage(m))) => page.error(&crate::ApiError::Internal(m)),
+        Ok(Err(QueueError::Storage(m))) => page.error(&crate::error::ApiError::Internal(m)),
         Ok(Err(e)) => page.bad_request(&queue_error_text(page.lang, &e)),
         Err(e) => page.error(&e),
     }

@@ -11,8 +11,8 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::{WithNames, read_with_names};
+use crate::clock::now_ms;
 use crate::messages::{NameTable, render};
-use crate::now_ms;
 use crate::store::Store;
 use crate::values::photo_kind;
 use crate::web::components::{

@@ -11,7 +11,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::{WithNames, read_with_names};
-use crate::now_ms;
+use crate::clock::now_ms;
 use crate::store::Store;
 use crate::web::charts::{Series, bar_chart, line_chart};
 use crate::web::components::{DayNav, day_nav};

@@ -11,9 +11,9 @@ use crate::web::layout::DOCTYPE_HTML;
 use serde::Deserialize;
 
 use super::set_cookie;
+use crate::body::blocking;
+use crate::clock::now_ms;
 use crate::error::ApiResult;
-use crate::http::blocking;
-use crate::now_ms;
 use crate::store::Store;
 use crate::web::auth::{self, LoginError};
 use crate::web::extract::{OpenForm, PageQuery, SignedForm, Viewer};

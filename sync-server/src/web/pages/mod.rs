@@ -24,8 +24,8 @@ use axum::response::Response;
 use rusqlite::Connection;
 
 use super::read::names::Names;
+use crate::body::blocking;
 use crate::error::ApiResult;
-use crate::http::blocking;
 use crate::store::Store;
 
 /// Add a `Set-Cookie` header.

@@ -16,9 +16,9 @@ use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 use serde::de::{Deserializer, Error as _};
 
-use crate::http::blocking;
+use crate::body::blocking;
+use crate::clock::now_ms;
 use crate::i18n::Lang;
-use crate::now_ms;
 use crate::people::{self, FieldUser, FieldUserInput, IssuedCode, PeopleError};
 use crate::store::Store;
 use crate::web::extract::{PageQuery, SignedForm, SignedIn, Viewer, trimmed};

@@ -9,8 +9,8 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use crate::body::blocking;
 use crate::error::ApiError;
-use crate::http::blocking;
 use crate::photos::thumbs;
 use crate::store::Store;
 use crate::web::extract::SignedIn;

@@ -11,7 +11,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::people::run;
-use crate::now_ms;
+use crate::clock::now_ms;
 use crate::people::{self, FieldUser, Manager, PeopleError, TeamInput};
 use crate::store::Store;
 use crate::web::extract::{PageQuery, SignedForm, SignedIn, Viewer, trimmed};

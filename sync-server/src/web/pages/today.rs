@@ -10,8 +10,8 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::{WithNames, read_with_names};
+use crate::clock::now_ms;
 use crate::export::ExportFilter;
-use crate::now_ms;
 use crate::store::Store;
 use crate::web::components::{DayNav, code_chips, day_nav, export_links, geofence, status_words, visit_href};
 use crate::web::extract::{PageQuery, SignedIn, Viewer, opt_day};

@@ -197,7 +197,7 @@ fn reuse_findings(
         let mut legacy_shas = Vec::new();
         if params.is_none() {
             for sha in e.subject.split(':') {
-                if crate::auth::is_lower_hex(sha, 64) && photo_visible(c, sha, scope)? {
+                if crate::keys::is_lower_hex(sha, 64) && photo_visible(c, sha, scope)? {
                     legacy_shas.push(sha.to_string());
                 }
             }

@@ -1,0 +1,144 @@
+//! What the server may be made to read, hold and wait for: the sync and web limits the store
+//! carries and the bounds an import is read within. A leaf (plain values and their defaults),
+//! so the store can hold them without reaching up into the import or the router.
+
+use std::time::Duration;
+
+/// Size limits, timeouts and throttles, and the field's calendar. The defaults are the
+/// protocol's (docs/sync-protocol.md, "Limits"); `serve` takes each from a flag or an
+/// environment variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// `POST /v1/push` body.
+    pub max_push_bytes: u64,
+    /// One `PUT /v1/photos/{sha256}` chunk body.
+    pub max_chunk_bytes: u64,
+    /// Every other body (enrolment, photo offer).
+    pub max_other_bytes: u64,
+    /// A whole photo.
+    pub max_photo_bytes: u64,
+    /// A request's headers must arrive whole within this long; it is also how long a kept-alive
+    /// connection may sit idle between requests (hyper starts the same timer when it waits for
+    /// the next request). A slow-header client is cut off after it.
+    pub header_timeout: Duration,
+    /// A request body must arrive whole within this long (every route): a push of 8 MiB at
+    /// 2G speeds (~70 kB/s) takes two minutes, a trickling attacker no longer.
+    pub body_timeout: Duration,
+    /// Connections served at once. More are answered `503` and closed at once, so a flood of
+    /// idle or slow connections cannot use up the process's file descriptors (the cap is also
+    /// kept below the descriptor limit, see `listen`).
+    pub max_connections: usize,
+    /// Connections served at once from one client address (IPv6: one /64): one client cannot
+    /// take every connection. Behind a reverse proxy every connection comes from the proxy, so
+    /// set this to `max_connections` there.
+    pub max_connections_per_ip: usize,
+    /// Password verifications (Argon2id, ~19 MiB and ~40 ms each) running at once; more wait
+    /// in a short queue. Default: the number of cores.
+    pub password_checks: usize,
+    /// How long a sign-in may wait for a password check before it is answered `429`.
+    pub password_wait: Duration,
+    /// Failed sign-ins per user id within `login_window` before that id is locked (`429`).
+    pub login_failures_per_user: u32,
+    /// Sign-in attempts per client address within `login_window` that may fail.
+    pub login_failures_per_ip: u32,
+    pub login_window: Duration,
+    /// Take the client address for throttling from the last `X-Forwarded-For` hop (only behind
+    /// a reverse proxy that sets it; otherwise anyone could pick their own address).
+    pub trust_forwarded_for: bool,
+    /// Head-office imports (web upload and `admin import`): file size, upload time, and what a
+    /// file may make the server hold. See [`ImportLimits`].
+    pub import: ImportLimits,
+    /// The field's time zone: which day a visit, an exception, a page's `?date=` or an
+    /// export's date filter is on (`--time-zone`). See [`crate::calendar`].
+    pub calendar: crate::calendar::Calendar,
+    /// The address phones reach this server at (`--public-url`, e.g. `https://hq.example.com`):
+    /// what an enrolment QR code carries. `None`: the people pages take the address head
+    /// office's browser used (its `Host`, and `X-Forwarded-Proto` behind a proxy).
+    pub public_url: Option<String>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_push_bytes: 8 * 1024 * 1024,
+            // The chunk plus slack for a client that rounds its chunk size up.
+            max_chunk_bytes: (fieldproof_core::sync::wire::MAX_PHOTO_CHUNK + 64 * 1024) as u64,
+            max_other_bytes: 64 * 1024,
+            max_photo_bytes: fieldproof_core::MAX_PHOTO_BYTES as u64,
+            header_timeout: Duration::from_secs(15),
+            body_timeout: Duration::from_secs(120),
+            max_connections: 1024,
+            max_connections_per_ip: 256,
+            password_checks: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            password_wait: Duration::from_secs(2),
+            login_failures_per_user: 10,
+            login_failures_per_ip: 50,
+            login_window: Duration::from_secs(15 * 60),
+            trust_forwarded_for: false,
+            import: ImportLimits::default(),
+            calendar: crate::calendar::Calendar::default(),
+            public_url: None,
+        }
+    }
+}
+
+/// What an import may make the server read and hold. Every bound is checked while the file is
+/// read, before the work or the memory it would cost: nothing a file claims about itself (zip
+/// sizes and entry counts, a sheet's `<dimension>`, the shared strings' `uniqueCount`) is trusted
+/// for an allocation. A head-office file of a few thousand stores and a season of plans is far
+/// inside the defaults; see `docs/HEAD-OFFICE.md` for the figures and the memory they bound.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportLimits {
+    /// The file: the web upload (larger answers 413) and the file `admin import` reads.
+    pub max_file_bytes: u64,
+    /// A web upload still arriving after this long is answered 408 (a stalled or trickling
+    /// client would otherwise hold a connection and its buffers indefinitely).
+    pub body_timeout: Duration,
+    /// Records per sheet or CSV file, besides the header row: the last usable row is
+    /// `max_rows + 1`.
+    pub max_rows: u32,
+    /// Columns a sheet or CSV file may use (64: A to BL).
+    pub max_columns: u32,
+    /// Cells the whole file may hold, counting the blanks left of each row's last value (that
+    /// is what rows are stored as). Also caps the number of shared strings.
+    pub max_cells: u64,
+    /// One cell's text (one CSV field), bytes.
+    pub max_cell_bytes: usize,
+    /// All cells' text together, bytes. A shared string used by many cells counts each time:
+    /// this is what stops a small string table from being copied into a huge import.
+    pub max_text_bytes: u64,
+    /// Sheets of the names an import reads (Stores, Reps, 门店, 业务员, …: seven kinds, each
+    /// perhaps in both languages): each is read through, so a workbook naming the same huge
+    /// sheet thousands of times would cost that many reads.
+    pub max_sheets: usize,
+    /// Members (files) in an XLSX zip; a workbook from Excel has about ten.
+    pub max_members: usize,
+    /// One zip member once decompressed, bytes.
+    pub max_member_bytes: u64,
+    /// All zip members together once decompressed, bytes.
+    pub max_unpacked_bytes: u64,
+    /// The shared-strings part (`sharedStrings.xml`) once decompressed, bytes: the XLSX
+    /// reader keeps all of it in memory while the sheets are read.
+    pub max_shared_strings_bytes: u64,
+}
+
+impl Default for ImportLimits {
+    fn default() -> Self {
+        ImportLimits {
+            max_file_bytes: 16 * MIB,
+            body_timeout: Duration::from_secs(60),
+            max_rows: 100_000,
+            max_columns: 64,
+            max_cells: 1_000_000,
+            max_cell_bytes: 4 * 1024,
+            max_text_bytes: 32 * MIB,
+            max_sheets: 14,
+            max_members: 1_000,
+            max_member_bytes: 32 * MIB,
+            max_unpacked_bytes: 64 * MIB,
+            max_shared_strings_bytes: 16 * MIB,
+        }
+    }
+}
+
+pub(crate) const MIB: u64 = 1024 * 1024;
