@@ -42,8 +42,31 @@ pub struct Figures {
     pub kac: BTreeMap<i64, Ratio>,
     pub ontime: BTreeMap<i64, Ratio>,
     pub resolution: BTreeMap<i64, Ratio>,
-    /// store id → day → average score
-    pub compliance: BTreeMap<String, BTreeMap<i64, f64>>,
+    /// Every store with a score in the period, those that need attention first (lowest period
+    /// score, then store id).
+    pub compliance: Vec<StoreCompliance>,
+}
+
+/// A store's compliance over the period.
+#[derive(Debug, Default, Clone)]
+pub struct StoreCompliance {
+    pub store_id: String,
+    /// Day → average score of its scored visits that day.
+    pub days: BTreeMap<i64, f64>,
+    /// The average score of all its scored visits in the period.
+    pub average: f64,
+    /// Its scored visits in the period.
+    pub visits: i64,
+}
+
+impl StoreCompliance {
+    /// Its lowest day: (day, score).
+    pub fn lowest(&self) -> Option<(i64, f64)> {
+        self.days
+            .iter()
+            .map(|(d, s)| (*d, *s))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+    }
 }
 
 /// A planned visit: the plan's id and its local day `YYYY-MM-DD`.
@@ -78,6 +101,7 @@ struct StoreDayScore {
     store_id: String,
     day: i64,
     score: f64,
+    visits: i64,
 }
 
 /// The figures of days `first..=last` in the store's calendar `cal`.
@@ -98,17 +122,20 @@ pub fn figures(
         f.resolution.insert(d, Ratio::default());
     }
     // Key actions: check-in inside the geofence (or its location exceptions all resolved:
-    // explained), store check complete, a received photo, a report.
+    // explained), store check complete, a received photo, a report. The cheap column tests come
+    // first (SQLite stops at the first false one); a visit's `report_summary` is written with
+    // its first report (`ingest`), so it answers "has a report" without a lookup in `reports`
+    // for nearly every visit, which still answers for a visit without it.
     let sql = format!(
         "SELECT (v.started_wall_ms + ?3) / 86400000 AS day, count(*),
-                sum(CASE WHEN (v.geofence = 'verified'
+                sum(CASE WHEN v.completed_wall_ms IS NOT NULL
+                          AND (v.geofence = 'verified'
                                OR (EXISTS (SELECT 1 FROM exceptions e WHERE e.visit_id = v.id
                                            AND e.code IN ('outside_geofence', 'no_fix', 'low_accuracy', 'stale_fix'))
                                    AND NOT EXISTS (SELECT 1 FROM exceptions e WHERE e.visit_id = v.id AND e.resolved_ms IS NULL
                                            AND e.code IN ('outside_geofence', 'no_fix', 'low_accuracy', 'stale_fix'))))
-                          AND v.completed_wall_ms IS NOT NULL
+                          AND (v.report_summary IS NOT NULL OR EXISTS (SELECT 1 FROM reports r WHERE r.visit_id = v.id))
                           AND EXISTS (SELECT 1 FROM photos p WHERE p.visit_id = v.id AND p.received = 1)
-                          AND EXISTS (SELECT 1 FROM reports r WHERE r.visit_id = v.id)
                     THEN 1 ELSE 0 END)
          FROM visits v WHERE v.started_wall_ms >= ?1 AND v.started_wall_ms < ?2 AND {}
          GROUP BY day",
@@ -173,21 +200,38 @@ pub fn figures(
         }
     }
     let sql = format!(
-        "SELECT store_id, (started_wall_ms + ?3) / 86400000 AS day, avg(score) FROM visits
+        "SELECT store_id, (started_wall_ms + ?3) / 86400000 AS day, avg(score), count(score) FROM visits
          WHERE score IS NOT NULL AND started_wall_ms >= ?1 AND started_wall_ms < ?2 AND {}
          GROUP BY store_id, day",
         scope_sql("user_id", 4)
     );
     let mut st = c.prepare(&sql)?;
+    // Store id → (day → score, sum of scores, scored visits).
+    let mut by_store: BTreeMap<String, (BTreeMap<i64, f64>, f64, i64)> = BTreeMap::new();
     for r in st.query_map(params![from, to, off, scope], |r| {
         Ok(StoreDayScore {
             store_id: r.get(0)?,
             day: r.get(1)?,
             score: r.get(2)?,
+            visits: r.get(3)?,
         })
     })? {
         let r = r?;
-        f.compliance.entry(r.store_id).or_default().insert(r.day, r.score);
+        let s = by_store.entry(r.store_id).or_default();
+        s.0.insert(r.day, r.score);
+        s.1 += r.score * r.visits as f64;
+        s.2 += r.visits;
     }
+    f.compliance = by_store
+        .into_iter()
+        .map(|(store_id, (days, sum, visits))| StoreCompliance {
+            store_id,
+            days,
+            average: if visits > 0 { sum / visits as f64 } else { 0.0 },
+            visits,
+        })
+        .collect();
+    // Attention first: the lowest score leads; ties in store order (stable sort).
+    f.compliance.sort_by(|a, b| a.average.total_cmp(&b.average));
     Ok(f)
 }
