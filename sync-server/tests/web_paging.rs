@@ -95,8 +95,7 @@ fn visit_rows(html: &str) -> usize {
     html.matches("<a href=\"/app/visits/").count()
 }
 
-/// Rows of the compliance table: each has one store cell (its daily scores are a nested table
-/// without one).
+/// Rows of the compliance table: each has one store cell.
 fn store_rows(html: &str) -> usize {
     html.matches("<td class=\"name\" data-label=\"门店\"").count()
         + html.matches("<td class=\"name\" data-label=\"Store\"").count()

@@ -191,11 +191,9 @@ pub async fn page(
                                 td data-label=(t("daily_scores")) {
                                     details {
                                         summary { (s.days.len()) " " (t("days_scored")) }
-                                        table {
-                                            tbody {
-                                                @for (d, v) in &s.days {
-                                                    tr { td { (day_string(*d)) } td { (format!("{v:.1}")) } }
-                                                }
+                                        ul.daily {
+                                            @for (d, v) in &s.days {
+                                                li { (day_string(*d)) " · " (format!("{v:.1}")) }
                                             }
                                         }
                                     }
