@@ -97,11 +97,11 @@ fn day_ratio(r: &rusqlite::Row<'_>) -> rusqlite::Result<DayRatio> {
     })
 }
 
-struct StoreDayScore {
+/// A scored visit: its store and local day.
+struct ScoredVisit {
     store_id: String,
     day: i64,
     score: f64,
-    visits: i64,
 }
 
 /// The figures of days `first..=last` in the store's calendar `cal`.
@@ -199,39 +199,42 @@ pub fn figures(
             e.num += 1;
         }
     }
+    // Each store's scored visits, grouped here rather than by SQL's GROUP BY, which sorted the
+    // period's ~45k visits (200 reps × 14 days) on text keys: half of the page's SQL time.
     let sql = format!(
-        "SELECT store_id, (started_wall_ms + ?3) / 86400000 AS day, avg(score), count(score) FROM visits
+        "SELECT store_id, started_wall_ms, score FROM visits
          WHERE score IS NOT NULL AND started_wall_ms >= ?1 AND started_wall_ms < ?2 AND {}
-         GROUP BY store_id, day",
-        scope_sql("user_id", 4)
+         ORDER BY started_wall_ms",
+        scope_sql("user_id", 3)
     );
     let mut st = c.prepare(&sql)?;
-    // Store id → (day → score, sum of scores, scored visits).
-    let mut by_store: BTreeMap<String, (BTreeMap<i64, f64>, f64, i64)> = BTreeMap::new();
-    for r in st.query_map(params![from, to, off, scope], |r| {
-        Ok(StoreDayScore {
+    // Store id → day → (sum of scores, scored visits).
+    let mut by_store: HashMap<String, BTreeMap<i64, (f64, i64)>> = HashMap::new();
+    for r in st.query_map(params![from, to, scope], |r| {
+        Ok(ScoredVisit {
             store_id: r.get(0)?,
-            day: r.get(1)?,
+            day: cal.day_of(r.get(1)?),
             score: r.get(2)?,
-            visits: r.get(3)?,
         })
     })? {
         let r = r?;
-        let s = by_store.entry(r.store_id).or_default();
-        s.0.insert(r.day, r.score);
-        s.1 += r.score * r.visits as f64;
-        s.2 += r.visits;
+        let day = by_store.entry(r.store_id).or_default().entry(r.day).or_default();
+        day.0 += r.score;
+        day.1 += 1;
     }
     f.compliance = by_store
         .into_iter()
-        .map(|(store_id, (days, sum, visits))| StoreCompliance {
-            store_id,
-            days,
-            average: if visits > 0 { sum / visits as f64 } else { 0.0 },
-            visits,
+        .map(|(store_id, days)| {
+            let (sum, visits) = days.values().fold((0.0, 0), |a, d| (a.0 + d.0, a.1 + d.1));
+            StoreCompliance {
+                store_id,
+                days: days.into_iter().map(|(d, (sum, n))| (d, sum / n as f64)).collect(),
+                average: sum / visits as f64,
+                visits,
+            }
         })
         .collect();
-    // Attention first: the lowest score leads; ties in store order (stable sort).
-    f.compliance.sort_by(|a, b| a.average.total_cmp(&b.average));
+    // Attention first: the lowest score leads, ties in store order.
+    f.compliance.sort_by(|a, b| a.average.total_cmp(&b.average).then_with(|| a.store_id.cmp(&b.store_id)));
     Ok(f)
 }
