@@ -125,7 +125,8 @@ pub fn figures(
     // explained), store check complete, a received photo, a report. The cheap column tests come
     // first (SQLite stops at the first false one); a visit's `report_summary` is written with
     // its first report (`ingest`), so it answers "has a report" without a lookup in `reports`
-    // for nearly every visit, which still answers for a visit without it.
+    // for nearly every visit, which still answers for a visit without it; `photo_received` is
+    // kept by triggers (migration 009) in place of a lookup in the photos index per visit.
     let sql = format!(
         "SELECT (v.started_wall_ms + ?3) / 86400000 AS day, count(*),
                 sum(CASE WHEN v.completed_wall_ms IS NOT NULL
@@ -135,7 +136,7 @@ pub fn figures(
                                    AND NOT EXISTS (SELECT 1 FROM exceptions e WHERE e.visit_id = v.id AND e.resolved_ms IS NULL
                                            AND e.code IN ('outside_geofence', 'no_fix', 'low_accuracy', 'stale_fix'))))
                           AND (v.report_summary IS NOT NULL OR EXISTS (SELECT 1 FROM reports r WHERE r.visit_id = v.id))
-                          AND EXISTS (SELECT 1 FROM photos p WHERE p.visit_id = v.id AND p.received = 1)
+                          AND v.photo_received = 1
                     THEN 1 ELSE 0 END)
          FROM visits v WHERE v.started_wall_ms >= ?1 AND v.started_wall_ms < ?2 AND {}
          GROUP BY day",
@@ -228,13 +229,20 @@ pub fn figures(
             let (sum, visits) = days.values().fold((0.0, 0), |a, d| (a.0 + d.0, a.1 + d.1));
             StoreCompliance {
                 store_id,
-                days: days.into_iter().map(|(d, (sum, n))| (d, sum / n as f64)).collect(),
+                days: days
+                    .into_iter()
+                    .map(|(d, (sum, n))| (d, sum / n as f64))
+                    .collect(),
                 average: sum / visits as f64,
                 visits,
             }
         })
         .collect();
     // Attention first: the lowest score leads, ties in store order.
-    f.compliance.sort_by(|a, b| a.average.total_cmp(&b.average).then_with(|| a.store_id.cmp(&b.store_id)));
+    f.compliance.sort_by(|a, b| {
+        a.average
+            .total_cmp(&b.average)
+            .then_with(|| a.store_id.cmp(&b.store_id))
+    });
     Ok(f)
 }
