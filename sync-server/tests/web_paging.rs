@@ -173,3 +173,52 @@ fn health_lists_the_lowest_scoring_stores_first_and_pages_the_rest() {
     // none with a photo or report, so key actions 0 / 130.
     assert!(health.contains("(0 / 130)"), "{health}");
 }
+
+/// Migration 009's `visits.photo_received` (read by the key-action figure) follows every way a
+/// photo becomes received: the op arriving with its bytes already there, the bytes arriving
+/// later, and a visit row written after its photos.
+#[test]
+fn a_visits_received_photo_flag_follows_its_photos() {
+    let (dir, s) = seeded();
+    drop(s);
+    let c = Connection::open(dir.path().join("fieldproof.db")).unwrap();
+    let photo = |id: &str, visit: &str, received: i64| {
+        c.execute(
+            "INSERT INTO photos (photo_id, op_id, visit_id, device_id, user_id, store_id, photo_kind, sha256,
+                byte_len, evidence_code, received) VALUES (?1, ?1, ?2, 'dev', 'rep-li', 'pg-000', 'shelf', 'aa', 1, 'E', ?3)",
+            params![id, visit, received],
+        )
+        .unwrap();
+    };
+    let flag = |visit: &str| -> i64 {
+        c.query_row("SELECT photo_received FROM visits WHERE id = ?1", [visit], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    };
+    photo("p-0", "visit-000", 0);
+    assert_eq!(flag("visit-000"), 0, "not received yet");
+    c.execute("UPDATE photos SET received = 1 WHERE photo_id = 'p-0'", [])
+        .unwrap();
+    assert_eq!(flag("visit-000"), 1, "the bytes arrived");
+    photo("p-1", "visit-001", 1);
+    assert_eq!(flag("visit-001"), 1, "arrived with the op");
+    photo("p-2", "visit-new", 1);
+    c.execute(
+        "INSERT INTO visits (id, device_id, user_id, store_id, kind, template_id, template_version, status,
+            started_wall_ms, geofence, check_in_op, updated_ms)
+         VALUES ('visit-new', 'dev', 'rep-li', 'pg-000', 'store_check', 'tpl-store-check', 1, 'checked_in', 0, 'verified', 'op', 0)",
+        [],
+    )
+    .unwrap();
+    assert_eq!(flag("visit-new"), 1, "a visit written after its photo");
+    let wrong: i64 = c
+        .query_row(
+            "SELECT count(*) FROM visits v WHERE v.photo_received
+                != EXISTS (SELECT 1 FROM photos p WHERE p.visit_id = v.id AND p.received = 1)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(wrong, 0);
+}
