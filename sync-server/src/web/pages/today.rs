@@ -40,7 +40,7 @@ pub const VISITS_PAGE: u64 = 50;
 
 /// The rows of page `asked` (from 1) of `rows`, and the page shown: past the end shows the last
 /// page, so a link from a day that has since shrunk still lands on visits.
-fn page_of<'a, T>(rows: &'a [T], asked: Option<u32>) -> (u64, &'a [T]) {
+fn page_of<T>(rows: &[T], asked: Option<u32>) -> (u64, &[T]) {
     let last = (rows.len() as u64).div_ceil(VISITS_PAGE).max(1);
     let page = u64::from(asked.unwrap_or(1)).clamp(1, last);
     let from = ((page - 1) * VISITS_PAGE) as usize;
