@@ -97,11 +97,12 @@ fn day_ratio(r: &rusqlite::Row<'_>) -> rusqlite::Result<DayRatio> {
     })
 }
 
-/// A scored visit: its store and local day.
-struct ScoredVisit {
-    store_id: String,
+/// A visit of the period: its local day, store, score and whether it has every key action.
+struct PeriodVisit {
     day: i64,
-    score: f64,
+    store_id: String,
+    score: Option<f64>,
+    key_actions: bool,
 }
 
 /// The figures of days `first..=last` in the store's calendar `cal`.
@@ -114,13 +115,15 @@ pub fn figures(
 ) -> ApiResult<Figures> {
     let (from, _) = cal.day_bounds(first);
     let (_, to) = cal.day_bounds(last);
-    let off = cal.offset_ms();
     let mut f = Figures::default();
     for d in first..=last {
         f.kac.insert(d, Ratio::default());
         f.ontime.insert(d, Ratio::default());
         f.resolution.insert(d, Ratio::default());
     }
+    // One pass over the period's visits gives both the key-action figure and the stores'
+    // scores (two scans of the same ~45k rows before).
+    //
     // Key actions: check-in inside the geofence (or its location exceptions all resolved:
     // explained), store check complete, a received photo, a report. The cheap column tests come
     // first (SQLite stops at the first false one); a visit's `report_summary` is written with
@@ -128,8 +131,8 @@ pub fn figures(
     // for nearly every visit, which still answers for a visit without it; `photo_received` is
     // kept by triggers (migration 009) in place of a lookup in the photos index per visit.
     let sql = format!(
-        "SELECT (v.started_wall_ms + ?3) / 86400000 AS day, count(*),
-                sum(CASE WHEN v.completed_wall_ms IS NOT NULL
+        "SELECT v.started_wall_ms, v.store_id, v.score,
+                CASE WHEN v.completed_wall_ms IS NOT NULL
                           AND (v.geofence = 'verified'
                                OR (EXISTS (SELECT 1 FROM exceptions e WHERE e.visit_id = v.id
                                            AND e.code IN ('outside_geofence', 'no_fix', 'low_accuracy', 'stale_fix'))
@@ -137,15 +140,32 @@ pub fn figures(
                                            AND e.code IN ('outside_geofence', 'no_fix', 'low_accuracy', 'stale_fix'))))
                           AND (v.report_summary IS NOT NULL OR EXISTS (SELECT 1 FROM reports r WHERE r.visit_id = v.id))
                           AND v.photo_received = 1
-                    THEN 1 ELSE 0 END)
-         FROM visits v WHERE v.started_wall_ms >= ?1 AND v.started_wall_ms < ?2 AND {}
-         GROUP BY day",
-        scope_sql("v.user_id", 4)
+                    THEN 1 ELSE 0 END
+         FROM visits v WHERE v.started_wall_ms >= ?1 AND v.started_wall_ms < ?2 AND {}",
+        scope_sql("v.user_id", 3)
     );
     let mut st = c.prepare(&sql)?;
-    for r in st.query_map(params![from, to, off, scope], day_ratio)? {
-        let r = r?;
-        f.kac.insert(r.day, r.ratio);
+    // Store id → day → (sum of scores, scored visits).
+    let mut by_store: HashMap<String, BTreeMap<i64, (f64, i64)>> = HashMap::new();
+    for r in st.query_map(params![from, to, scope], |r| {
+        Ok(PeriodVisit {
+            day: cal.day_of(r.get(0)?),
+            store_id: r.get(1)?,
+            score: r.get(2)?,
+            key_actions: r.get(3)?,
+        })
+    })? {
+        let v = r?;
+        let k = f.kac.entry(v.day).or_default();
+        k.den += 1;
+        if v.key_actions {
+            k.num += 1;
+        }
+        if let Some(score) = v.score {
+            let day = by_store.entry(v.store_id).or_default().entry(v.day).or_default();
+            day.0 += score;
+            day.1 += 1;
+        }
     }
     // Exceptions of each visit day (whenever the server received them), and how many of them
     // are closed (resolved or dismissed).
@@ -199,29 +219,6 @@ pub fn figures(
         if on_time {
             e.num += 1;
         }
-    }
-    // Each store's scored visits, grouped here rather than by SQL's GROUP BY, which sorted the
-    // period's ~45k visits (200 reps × 14 days) on text keys: half of the page's SQL time.
-    let sql = format!(
-        "SELECT store_id, started_wall_ms, score FROM visits
-         WHERE score IS NOT NULL AND started_wall_ms >= ?1 AND started_wall_ms < ?2 AND {}
-         ORDER BY started_wall_ms",
-        scope_sql("user_id", 3)
-    );
-    let mut st = c.prepare(&sql)?;
-    // Store id → day → (sum of scores, scored visits).
-    let mut by_store: HashMap<String, BTreeMap<i64, (f64, i64)>> = HashMap::new();
-    for r in st.query_map(params![from, to, scope], |r| {
-        Ok(ScoredVisit {
-            store_id: r.get(0)?,
-            day: cal.day_of(r.get(1)?),
-            score: r.get(2)?,
-        })
-    })? {
-        let r = r?;
-        let day = by_store.entry(r.store_id).or_default().entry(r.day).or_default();
-        day.0 += r.score;
-        day.1 += 1;
     }
     f.compliance = by_store
         .into_iter()
