@@ -47,6 +47,11 @@ const PAGES: &[(&str, &str, Who)] = &[
     ("reference: sign-in page", "/app/login", Who::Nobody),
     ("today (default day)", "/app", Who::Both),
     ("day page, busiest day", "/app?date={day}", Who::Both),
+    (
+        "day page, later pages",
+        "/app?date={day}&rep_page=20&store_page=40",
+        Who::Both,
+    ),
     ("exception queue (open)", "/app/exceptions", Who::Both),
     ("queue, all states", "/app/exceptions?status=all", Who::Both),
     (
@@ -77,6 +82,7 @@ const PAGES: &[(&str, &str, Who)] = &[
         Who::Both,
     ),
     ("health (process figures)", "/app/health", Who::Both),
+    ("health, stores page 20", "/app/health?page=20", Who::Both),
     ("data (import / export)", "/app/data", Who::HeadOffice),
 ];
 

@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/006_visit_day_and_workflow.sql"),
     include_str!("../migrations/007_people_and_structure.sql"),
     include_str!("../migrations/008_page_indexes.sql"),
+    include_str!("../migrations/009_visit_photo_received.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

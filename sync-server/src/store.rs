@@ -120,6 +120,8 @@ impl std::fmt::Debug for Store {
 
 /// Readers are kept for reuse up to this many; more are opened under load and dropped after.
 const MAX_IDLE_READERS: usize = 8;
+/// How much of the database file a reader maps (`PRAGMA mmap_size`).
+const READER_MMAP_BYTES: i64 = 2 << 30;
 
 pub(crate) struct Reader<'a> {
     conn: Option<Connection>,
@@ -251,7 +253,15 @@ impl Store {
         let pooled = lock(&self.readers).pop();
         let conn = match pooled {
             Some(c) => c,
-            None => crate::db::open(&self.db_path).map_err(|e| ApiError::Internal(e.to_string()))?,
+            None => {
+                let c = crate::db::open(&self.db_path).map_err(|e| ApiError::Internal(e.to_string()))?;
+                // Pages read through a memory map: a page scanning tens of thousands of visits
+                // (process health) reads from the OS cache without a system call per page (a
+                // third of its time with the 2 MiB page cache alone). Shared by every reader,
+                // so it costs no memory per connection; SQLite caps it at its compile-time limit.
+                c.pragma_update(None, "mmap_size", READER_MMAP_BYTES)?;
+                c
+            }
         };
         Ok(Reader {
             conn: Some(conn),

@@ -202,6 +202,7 @@ try {
   const pages = [
     ['today', `/app?date=${day}`],
     ['today-default', '/app'],
+    ['today-paged', `/app?date=${day}&rep_page=2&store_page=9`],
     ['exceptions', '/app/exceptions?status=all'],
     ['exceptions-open', '/app/exceptions'],
     ['exceptions-filtered', '/app/exceptions?status=all&code=possible_reuse&sort=store&dir=asc&pick=all'],
@@ -209,6 +210,7 @@ try {
     ['visit', `/app/visits/${encodeURIComponent(tampered)}`],
     ['gallery', `/app/gallery?date=${day}`],
     ['health', `/app/health?date=${day}`],
+    ['health-paged', `/app/health?date=${day}&page=2`],
     ['data', '/app/data'],
     ['bad-query', '/app/gallery?page=0'],
     ['not-found', '/app/visits/no-such-visit'],

@@ -251,6 +251,16 @@ pub const TABLE: &[(&str, &str, &str)] = &[
         "Photos {from}–{to} of {total}",
         "第 {from}–{to} 张，共 {total} 张",
     ),
+    (
+        "visits_range",
+        "Visits {from}–{to} of {total}",
+        "第 {from}–{to} 条，共 {total} 条",
+    ),
+    (
+        "stores_range",
+        "Stores {from}–{to} of {total}",
+        "第 {from}–{to} 家门店，共 {total} 家",
+    ),
     ("prev_page", "← Previous", "← 上一页"),
     ("next_page", "Next →", "下一页 →"),
     (
@@ -325,6 +335,15 @@ pub const TABLE: &[(&str, &str, &str)] = &[
         "average score of the store's completed visits per day",
         "每天该门店已完成拜访的平均得分",
     ),
+    (
+        "compliance_order",
+        "Lowest-scoring stores first; the number of scored visits in brackets.",
+        "得分最低的门店在前；括号内为计分的拜访数。",
+    ),
+    ("period_score", "Score over the period", "期间得分"),
+    ("lowest_day", "Lowest day", "最低的一天"),
+    ("daily_scores", "Daily scores", "每日得分"),
+    ("days_scored", "days with a score", "天有得分"),
     ("no_data", "no data", "无数据"),
     ("export", "Export", "导出"),
     (

@@ -1,5 +1,6 @@
 //! `GET /app/health`: process health over 14 days: three rates with their formulas and goals
-//! (charts and daily tables), and each store's compliance score over time.
+//! (charts and daily tables), and the stores' compliance scores over time, those that need
+//! attention first, paged (`STORES_PAGE` stores, "1–50 of 3,000"), each store's days on demand.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,9 +15,9 @@ use super::{WithNames, read_with_names};
 use crate::clock::now_ms;
 use crate::store::Store;
 use crate::web::charts::{Series, bar_chart, line_chart};
-use crate::web::components::{DayNav, day_nav};
+use crate::web::components::{DayNav, Pager, day_nav, pager};
 use crate::web::day_string;
-use crate::web::extract::{PageQuery, SignedIn, Viewer, opt_day};
+use crate::web::extract::{PageQuery, SignedIn, Viewer, opt_day, opt_page};
 use crate::web::read::health::{DAYS, KAC_GOAL, RESOLUTION_GOAL, Ratio, figures};
 use crate::web::read::visits::default_day;
 
@@ -25,7 +26,15 @@ pub struct HealthQuery {
     /// The last day shown.
     #[serde(default, deserialize_with = "opt_day")]
     date: Option<i64>,
+    /// The page of the store compliance table.
+    #[serde(default, deserialize_with = "opt_page")]
+    page: Option<u32>,
 }
+
+/// Stores on one page of the compliance table; the chart draws the first `CHART_STORES` of the
+/// page (one colour each: more lines are no longer readable).
+pub const STORES_PAGE: u64 = 50;
+const CHART_STORES: usize = 8;
 
 /// One rate as the page shows it.
 struct Metric<'a> {
@@ -126,39 +135,74 @@ pub async fn page(
             goal: Some(RESOLUTION_GOAL),
         },
     ];
-    let series: Vec<Series> = f
+    // Past the end shows the last page (a link from a period that has since shrunk).
+    let total = f.compliance.len() as u64;
+    let last_page = total.div_ceil(STORES_PAGE).max(1);
+    let shown_page = u64::from(q.page.unwrap_or(1)).clamp(1, last_page);
+    let from_row = ((shown_page - 1) * STORES_PAGE) as usize;
+    let rows = f
         .compliance
+        .get(from_row..(from_row + STORES_PAGE as usize).min(f.compliance.len()))
+        .unwrap_or(&[]);
+    let series: Vec<Series> = rows
         .iter()
-        .map(|(store, points)| Series {
-            name: names.store(store),
-            points: points.clone(),
+        .take(CHART_STORES)
+        .map(|s| Series {
+            name: names.store(&s.store_id),
+            points: s.days.clone(),
         })
         .collect();
+    let href = |n: u64| format!("/app/health?date={}&page={n}#compliance", day_string(last));
+    let stores_pager = pager(
+        page.lang,
+        &Pager {
+            range_key: "stores_range",
+            page: shown_page,
+            page_size: STORES_PAGE,
+            shown: rows.len() as u64,
+            total,
+            href: &href,
+        },
+    );
     let body = html! {
         p.muted { (t("last_14_days")) " " (day_string(last)) }
         (day_nav(page.lang, DayNav { path: "/app/health", day: last, today, keep: &[], controls: html! {} }))
         @for m in &metrics { (metric(&page, m)) }
         section id="compliance" {
             h2 { (t("compliance")) }
-            p.muted { (t("compliance_note")) }
-            @if series.is_empty() {
+            p.muted { (t("compliance_note")) " " (t("compliance_order")) }
+            @if rows.is_empty() {
                 p.muted { (t("no_data")) }
             } @else {
                 (line_chart(&series, first, last))
+                (stores_pager)
                 table.rows {
-                    thead { tr { th { (t("store")) } th { (t("day")) } th { (t("score")) } } }
+                    thead { tr {
+                        th { (t("store")) } th { (t("period_score")) } th { (t("lowest_day")) } th { (t("daily_scores")) }
+                    } }
                     tbody {
-                        @for s in &series {
-                            @for (d, v) in &s.points {
-                                tr {
-                                    td.name data-label=(t("store")) { (s.name) }
-                                    td data-label=(t("day")) { (day_string(*d)) }
-                                    td data-label=(t("score")) { (format!("{v:.1}")) }
+                        @for s in rows {
+                            tr {
+                                td.name data-label=(t("store")) { (names.store(&s.store_id)) }
+                                td data-label=(t("period_score")) { (format!("{:.1}", s.average)) " (" (s.visits) ")" }
+                                td.nowrap data-label=(t("lowest_day")) {
+                                    @if let Some((d, v)) = s.lowest() { (day_string(d)) " · " (format!("{v:.1}")) }
+                                }
+                                td data-label=(t("daily_scores")) {
+                                    details {
+                                        summary { (s.days.len()) " " (t("days_scored")) }
+                                        ul.daily {
+                                            @for (d, v) in &s.days {
+                                                li { (day_string(*d)) " · " (format!("{v:.1}")) }
+                                            }
+                                        }
+                                    }
                                 }
                             }
                         }
                     }
                 }
+                @if rows.len() > 12 { (stores_pager) }
             }
         }
     };

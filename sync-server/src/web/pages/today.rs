@@ -1,5 +1,6 @@
-//! `GET /app`: a day's visits (today when it has any, else the latest day with visits), by rep
-//! and by store, with the day navigator and the day's export.
+//! `GET /app`: a day's visits (today when it has any, else the latest day with visits): the
+//! day's counts, then the visits by rep and by store, each table paged (`VISITS_PAGE` rows, "1–50
+//! of 3,344") as a sales-ops day view is, with the day navigator and the day's export.
 
 use std::sync::Arc;
 
@@ -13,8 +14,10 @@ use super::{WithNames, read_with_names};
 use crate::clock::now_ms;
 use crate::export::ExportFilter;
 use crate::store::Store;
-use crate::web::components::{DayNav, code_chips, day_nav, export_links, geofence, status_words, visit_href};
-use crate::web::extract::{PageQuery, SignedIn, Viewer, opt_day};
+use crate::web::components::{
+    DayNav, Pager, code_chips, day_nav, export_links, geofence, pager, status_words, visit_href,
+};
+use crate::web::extract::{PageQuery, SignedIn, Viewer, opt_day, opt_page};
 use crate::web::read::names::Names;
 use crate::web::read::visits::{VisitRow, default_day, visits_between};
 use crate::web::{day_string, fmt_time};
@@ -23,6 +26,26 @@ use crate::web::{day_string, fmt_time};
 pub struct DayQuery {
     #[serde(default, deserialize_with = "opt_day")]
     date: Option<i64>,
+    /// The page of the by-rep table.
+    #[serde(default, deserialize_with = "opt_page")]
+    rep_page: Option<u32>,
+    /// The page of the by-store table.
+    #[serde(default, deserialize_with = "opt_page")]
+    store_page: Option<u32>,
+}
+
+/// Rows of a day page's table: a rep's day (~17 visits) fits several times over, and head
+/// office's busiest day (3,344 visits) is 67 pages instead of one 2 MB table.
+pub const VISITS_PAGE: u64 = 50;
+
+/// The rows of page `asked` (from 1) of `rows`, and the page shown: past the end shows the last
+/// page, so a link from a day that has since shrunk still lands on visits.
+fn page_of<T>(rows: &[T], asked: Option<u32>) -> (u64, &[T]) {
+    let last = (rows.len() as u64).div_ceil(VISITS_PAGE).max(1);
+    let page = u64::from(asked.unwrap_or(1)).clamp(1, last);
+    let from = ((page - 1) * VISITS_PAGE) as usize;
+    let to = (from + VISITS_PAGE as usize).min(rows.len());
+    (page, rows.get(from..to).unwrap_or(&[]))
 }
 
 /// Which column leads a visit table.
@@ -103,6 +126,35 @@ pub async fn page(
     by_rep.sort_by_key(|v| (names.user(&v.user_id), v.started));
     let mut by_store: Vec<&VisitRow> = visits.iter().collect();
     by_store.sort_by_key(|v| (names.store(&v.store_id), v.started));
+    let (rep_page, rep_rows) = page_of(&by_rep, q.rep_page);
+    let (store_page, store_rows) = page_of(&by_store, q.store_page);
+    // Each table's links keep the day and the other table's page; the anchor brings the reader
+    // back to the table they paged.
+    let rep_href = |n: u64| format!("/app?date={date}&rep_page={n}&store_page={store_page}#by-rep");
+    let store_href = |n: u64| format!("/app?date={date}&rep_page={rep_page}&store_page={n}#by-store");
+    let total = visits.len() as u64;
+    let rep_pager = pager(
+        page.lang,
+        &Pager {
+            range_key: "visits_range",
+            page: rep_page,
+            page_size: VISITS_PAGE,
+            shown: rep_rows.len() as u64,
+            total,
+            href: &rep_href,
+        },
+    );
+    let store_pager = pager(
+        page.lang,
+        &Pager {
+            range_key: "visits_range",
+            page: store_page,
+            page_size: VISITS_PAGE,
+            shown: store_rows.len() as u64,
+            total,
+            href: &store_href,
+        },
+    );
     let filter = ExportFilter {
         from: Some(date.clone()),
         to: Some(date.clone()),
@@ -118,10 +170,18 @@ pub async fn page(
                 div.card { (t("completed")) ": " strong { (visits.iter().filter(|v| v.done()).count()) } }
                 div.card { (t("flags")) ": " strong { (visits.iter().filter(|v| !v.codes.is_empty()).count()) } }
             }
-            h2 { (t("by_rep")) }
-            (visit_table(&page, &names, &by_rep, Lead::Rep))
-            h2 { (t("by_store")) }
-            (visit_table(&page, &names, &by_store, Lead::Store))
+            section id="by-rep" {
+                h2 { (t("by_rep")) }
+                (rep_pager)
+                (visit_table(&page, &names, rep_rows, Lead::Rep))
+                @if rep_rows.len() > 12 { (rep_pager) }
+            }
+            section id="by-store" {
+                h2 { (t("by_store")) }
+                (store_pager)
+                (visit_table(&page, &names, store_rows, Lead::Store))
+                @if store_rows.len() > 12 { (store_pager) }
+            }
         }
         (export_links(page.lang, &filter))
     };

@@ -42,8 +42,31 @@ pub struct Figures {
     pub kac: BTreeMap<i64, Ratio>,
     pub ontime: BTreeMap<i64, Ratio>,
     pub resolution: BTreeMap<i64, Ratio>,
-    /// store id → day → average score
-    pub compliance: BTreeMap<String, BTreeMap<i64, f64>>,
+    /// Every store with a score in the period, those that need attention first (lowest period
+    /// score, then store id).
+    pub compliance: Vec<StoreCompliance>,
+}
+
+/// A store's compliance over the period.
+#[derive(Debug, Default, Clone)]
+pub struct StoreCompliance {
+    pub store_id: String,
+    /// Day → average score of its scored visits that day.
+    pub days: BTreeMap<i64, f64>,
+    /// The average score of all its scored visits in the period.
+    pub average: f64,
+    /// Its scored visits in the period.
+    pub visits: i64,
+}
+
+impl StoreCompliance {
+    /// Its lowest day: (day, score).
+    pub fn lowest(&self) -> Option<(i64, f64)> {
+        self.days
+            .iter()
+            .map(|(d, s)| (*d, *s))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+    }
 }
 
 /// A planned visit: the plan's id and its local day `YYYY-MM-DD`.
@@ -74,10 +97,12 @@ fn day_ratio(r: &rusqlite::Row<'_>) -> rusqlite::Result<DayRatio> {
     })
 }
 
-struct StoreDayScore {
-    store_id: String,
+/// A visit of the period: its local day, store, score and whether it has every key action.
+struct PeriodVisit {
     day: i64,
-    score: f64,
+    store_id: String,
+    score: Option<f64>,
+    key_actions: bool,
 }
 
 /// The figures of days `first..=last` in the store's calendar `cal`.
@@ -90,34 +115,57 @@ pub fn figures(
 ) -> ApiResult<Figures> {
     let (from, _) = cal.day_bounds(first);
     let (_, to) = cal.day_bounds(last);
-    let off = cal.offset_ms();
     let mut f = Figures::default();
     for d in first..=last {
         f.kac.insert(d, Ratio::default());
         f.ontime.insert(d, Ratio::default());
         f.resolution.insert(d, Ratio::default());
     }
+    // One pass over the period's visits gives both the key-action figure and the stores'
+    // scores (two scans of the same ~45k rows before).
+    //
     // Key actions: check-in inside the geofence (or its location exceptions all resolved:
-    // explained), store check complete, a received photo, a report.
+    // explained), store check complete, a received photo, a report. The cheap column tests come
+    // first (SQLite stops at the first false one); a visit's `report_summary` is written with
+    // its first report (`ingest`), so it answers "has a report" without a lookup in `reports`
+    // for nearly every visit, which still answers for a visit without it; `photo_received` is
+    // kept by triggers (migration 009) in place of a lookup in the photos index per visit.
     let sql = format!(
-        "SELECT (v.started_wall_ms + ?3) / 86400000 AS day, count(*),
-                sum(CASE WHEN (v.geofence = 'verified'
+        "SELECT v.started_wall_ms, v.store_id, v.score,
+                CASE WHEN v.completed_wall_ms IS NOT NULL
+                          AND (v.geofence = 'verified'
                                OR (EXISTS (SELECT 1 FROM exceptions e WHERE e.visit_id = v.id
                                            AND e.code IN ('outside_geofence', 'no_fix', 'low_accuracy', 'stale_fix'))
                                    AND NOT EXISTS (SELECT 1 FROM exceptions e WHERE e.visit_id = v.id AND e.resolved_ms IS NULL
                                            AND e.code IN ('outside_geofence', 'no_fix', 'low_accuracy', 'stale_fix'))))
-                          AND v.completed_wall_ms IS NOT NULL
-                          AND EXISTS (SELECT 1 FROM photos p WHERE p.visit_id = v.id AND p.received = 1)
-                          AND EXISTS (SELECT 1 FROM reports r WHERE r.visit_id = v.id)
-                    THEN 1 ELSE 0 END)
-         FROM visits v WHERE v.started_wall_ms >= ?1 AND v.started_wall_ms < ?2 AND {}
-         GROUP BY day",
-        scope_sql("v.user_id", 4)
+                          AND (v.report_summary IS NOT NULL OR EXISTS (SELECT 1 FROM reports r WHERE r.visit_id = v.id))
+                          AND v.photo_received = 1
+                    THEN 1 ELSE 0 END
+         FROM visits v WHERE v.started_wall_ms >= ?1 AND v.started_wall_ms < ?2 AND {}",
+        scope_sql("v.user_id", 3)
     );
     let mut st = c.prepare(&sql)?;
-    for r in st.query_map(params![from, to, off, scope], day_ratio)? {
-        let r = r?;
-        f.kac.insert(r.day, r.ratio);
+    // Store id → day → (sum of scores, scored visits).
+    let mut by_store: HashMap<String, BTreeMap<i64, (f64, i64)>> = HashMap::new();
+    for r in st.query_map(params![from, to, scope], |r| {
+        Ok(PeriodVisit {
+            day: cal.day_of(r.get(0)?),
+            store_id: r.get(1)?,
+            score: r.get(2)?,
+            key_actions: r.get(3)?,
+        })
+    })? {
+        let v = r?;
+        let k = f.kac.entry(v.day).or_default();
+        k.den += 1;
+        if v.key_actions {
+            k.num += 1;
+        }
+        if let Some(score) = v.score {
+            let day = by_store.entry(v.store_id).or_default().entry(v.day).or_default();
+            day.0 += score;
+            day.1 += 1;
+        }
     }
     // Exceptions of each visit day (whenever the server received them), and how many of them
     // are closed (resolved or dismissed).
@@ -172,22 +220,26 @@ pub fn figures(
             e.num += 1;
         }
     }
-    let sql = format!(
-        "SELECT store_id, (started_wall_ms + ?3) / 86400000 AS day, avg(score) FROM visits
-         WHERE score IS NOT NULL AND started_wall_ms >= ?1 AND started_wall_ms < ?2 AND {}
-         GROUP BY store_id, day",
-        scope_sql("user_id", 4)
-    );
-    let mut st = c.prepare(&sql)?;
-    for r in st.query_map(params![from, to, off, scope], |r| {
-        Ok(StoreDayScore {
-            store_id: r.get(0)?,
-            day: r.get(1)?,
-            score: r.get(2)?,
+    f.compliance = by_store
+        .into_iter()
+        .map(|(store_id, days)| {
+            let (sum, visits) = days.values().fold((0.0, 0), |a, d| (a.0 + d.0, a.1 + d.1));
+            StoreCompliance {
+                store_id,
+                days: days
+                    .into_iter()
+                    .map(|(d, (sum, n))| (d, sum / n as f64))
+                    .collect(),
+                average: sum / visits as f64,
+                visits,
+            }
         })
-    })? {
-        let r = r?;
-        f.compliance.entry(r.store_id).or_default().insert(r.day, r.score);
-    }
+        .collect();
+    // Attention first: the lowest score leads, ties in store order.
+    f.compliance.sort_by(|a, b| {
+        a.average
+            .total_cmp(&b.average)
+            .then_with(|| a.store_id.cmp(&b.store_id))
+    });
     Ok(f)
 }
