@@ -13,7 +13,7 @@ use crate::error::{ApiError, ApiResult};
 
 /// Past a route's limit, up to this much more is read and thrown away so the client, still
 /// writing, gets to read the 413 instead of a reset connection.
-const DRAIN_MAX: u64 = 16 * 1024 * 1024;
+pub(crate) const DRAIN_MAX: u64 = 16 * 1024 * 1024;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Run storage work on the blocking pool; a panic there is a 500, not a lost connection.

@@ -629,6 +629,10 @@ fn resolve_from_the_visit_page() {
         "{}",
         rs[0].html
     );
+    // The day page's chips: a closed code looks closed there too.
+    let day_page = format!("/app?date={}", fieldproof_server::calendar::day_string(DAY0));
+    let closed_chips = |html: &str| html.matches("class=\"code closed\"").count();
+    let closed_before = closed_chips(&zh(&boss, &day_page));
     let r = act(
         &boss,
         &format!(
@@ -639,6 +643,11 @@ fn resolve_from_the_visit_page() {
     assert_eq!(r.status, 303);
     assert_eq!(r.header("location"), Some(path.as_str()));
     assert_eq!(status_of(dir.path(), 1).0, "resolved");
+    let day_html = zh(&boss, &day_page);
+    assert!(
+        closed_chips(&day_html) > closed_before && day_html.contains("title=\"已关闭\""),
+        "{day_html}"
+    );
     let after = zh(&boss, &path);
     let row = &rows(after.split("id=\"exceptions-section\"").nth(1).unwrap())[0];
     assert!(

@@ -7,15 +7,24 @@ use super::i18n::Lang;
 use super::{day_string, url_enc};
 use crate::export::{ExportFilter, ExportKind};
 use crate::messages::PhotoLink;
+use crate::web::read::visits::VisitCode;
 
-/// The exception codes of a visit as chips in words ("none" when there are none).
-pub fn code_chips(lang: Lang, codes: &[String]) -> Markup {
+/// The exception codes of a visit as chips in words ("none" when there are none); a closed one
+/// is struck through and muted, with its state in words for screen readers and on hover.
+pub fn code_chips(lang: Lang, codes: &[VisitCode]) -> Markup {
     html! {
         @if codes.is_empty() {
             span.muted { (lang.t("none")) }
         }
         @for c in codes {
-            span.code { (lang.code_words(c)) }
+            @if c.open {
+                span.code data-code=(c.code) { (lang.code_words(&c.code)) }
+            } @else {
+                span.code.closed data-code=(c.code) title=(lang.t("st_closed")) {
+                    (lang.code_words(&c.code))
+                    span.sr { " (" (lang.t("st_closed")) ")" }
+                }
+            }
         }
     }
 }
@@ -299,7 +308,25 @@ mod tests {
         let s = m.into_string();
         assert!(s.contains("alt=\"&lt;x&gt;&amp;'\""), "{s}");
         assert!(s.starts_with("<a href=\"/app/photos/a%22b\"><img"), "{s}");
-        let chips = code_chips(Lang::En, &["<b>".to_string()]).into_string();
+        let chip = |code: &str, open| VisitCode {
+            code: code.to_string(),
+            open,
+        };
+        let chips = code_chips(Lang::En, &[chip("<b>", true)]).into_string();
         assert!(chips.contains("&lt;b&gt;") && !chips.contains("<b>"), "{chips}");
+        // A closed code looks closed and says so; an open one does not.
+        let chips = code_chips(
+            Lang::Zh,
+            &[chip("mock_location", false), chip("clock_jump", true)],
+        )
+        .into_string();
+        let Some((closed, open)) = chips.split_once("clock_jump") else {
+            panic!("{chips}")
+        };
+        assert!(
+            closed.contains("class=\"code closed\"") && closed.contains("已关闭"),
+            "{chips}"
+        );
+        assert!(!open.contains("closed") && !open.contains("已关闭"), "{chips}");
     }
 }

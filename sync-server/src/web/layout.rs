@@ -212,6 +212,7 @@ form.filters{display:flex;flex-wrap:wrap;gap:.4rem .8rem;align-items:flex-end}
 .badge{display:inline-block;padding:.1rem .5rem;border-radius:.8rem;font-size:.8rem;font-weight:600;color:#fff}
 .b-verified{background:#2f855a}.b-tampered{background:#c53030}.b-unknown_key{background:#b7791f}.b-not_received,.b-unverified{background:#718096}
 .code{display:inline-block;background:#fde8e8;color:#9b1c1c;border-radius:.3rem;padding:0 .35rem;margin:1px;font-size:.82rem}
+.code.closed{background:#eef2f7;color:#7b8794;text-decoration:line-through}.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 .ok{color:#2f855a}.bad{color:#c53030}.muted{color:#7b8794}.err{background:#fde8e8;padding:.5rem;border-left:4px solid #c53030}
 .nowrap,.code{white-space:nowrap}.exports{overflow-wrap:anywhere}
 /* Long text (hashes, ids) may break anywhere; names keep a readable width (CJK breaks between any two characters). */

@@ -31,9 +31,6 @@ use crate::web::read::names::{ExportChoices, Names, export_choices};
 /// Room in an import upload's body, beyond the file itself, for the form's other field and
 /// the multipart boundaries and headers.
 const FORM_SLACK: u64 = 64 * 1024;
-/// A declared body up to this much over the limit is read and thrown away, so the browser,
-/// still sending, reads the 413 page instead of a reset connection.
-const DRAIN_MAX: u64 = 16 * 1024 * 1024;
 
 /// The export form's fields, kept when the page is shown again.
 #[derive(Deserialize, Default)]
@@ -338,7 +335,7 @@ pub async fn import(State(store): State<Arc<Store>>, who: SignedIn, req: Request
     if let Some(n) = declared
         && n > body_limit
     {
-        if n <= body_limit.saturating_add(DRAIN_MAX) {
+        if n <= body_limit.saturating_add(crate::body::DRAIN_MAX) {
             crate::body::drain(body).await;
         }
         return too_large(&store, &ctx, &user, limits.max_file_bytes).await;

@@ -18,8 +18,15 @@ pub struct VisitRow {
     pub ended: Option<i64>,
     pub geofence: String,
     pub score: Option<f64>,
-    /// Its exceptions' distinct codes, sorted.
-    pub codes: Vec<String>,
+    /// Its exceptions' distinct codes, sorted, each open or closed.
+    pub codes: Vec<VisitCode>,
+}
+
+/// One exception code of a visit, as a chip: closed once every exception of that code on the
+/// visit is resolved or dismissed (a closed chip looks closed, not like work to do).
+pub struct VisitCode {
+    pub code: String,
+    pub open: bool,
 }
 
 impl VisitRow {
@@ -40,7 +47,7 @@ impl VisitRow {
 pub fn visits_between(c: &Connection, scope: Option<&str>, from: i64, to: i64) -> ApiResult<Vec<VisitRow>> {
     let sql = format!(
         "SELECT id, user_id, store_id, status, started_wall_ms, coalesce(ended_wall_ms, completed_wall_ms), geofence, score,
-                (SELECT group_concat(code) FROM (SELECT DISTINCT code FROM exceptions e WHERE e.visit_id = v.id ORDER BY code))
+                (SELECT group_concat(code || ':' || open) FROM (SELECT code, max(resolved_ms IS NULL) AS open FROM exceptions e WHERE e.visit_id = v.id GROUP BY code ORDER BY code))
          FROM visits v WHERE started_wall_ms >= ?1 AND started_wall_ms < ?2 AND {}
          ORDER BY started_wall_ms",
         scope_sql("user_id", 3)
@@ -58,7 +65,15 @@ pub fn visits_between(c: &Connection, scope: Option<&str>, from: i64, to: i64) -
             geofence: r.get(6)?,
             score: r.get(7)?,
             codes: codes
-                .map(|s| s.split(',').map(str::to_string).collect())
+                .map(|s| {
+                    s.split(',')
+                        .filter_map(|c| c.rsplit_once(':'))
+                        .map(|(code, open)| VisitCode {
+                            code: code.to_string(),
+                            open: open == "1",
+                        })
+                        .collect()
+                })
                 .unwrap_or_default(),
         })
     })?;
