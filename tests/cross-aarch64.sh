@@ -4,10 +4,15 @@
 # qemu-user. Proves that libjpeg-turbo (cmake, NEON SIMD), bundled SQLite and the crypto stack
 # cross-compile and behave the same on ARM. See docs/MOBILE-BUILDS.md.
 #
-#   bash tests/cross-aarch64.sh [build|test|all]     (default: all)
+#   bash tests/cross-aarch64.sh [build|test|all] [--dev]     (default: all, release build)
 #
 #   build  cargo build -p fieldproof-ffi --release for aarch64; checks the .so is ARM aarch64 and
 #          that libjpeg-turbo's NEON SIMD is compiled in.
+#   --dev  builds the FFI library in the dev profile instead: the same cross toolchain, the same
+#          C libraries (cmake builds libjpeg-turbo with NEON either way) and the same checks,
+#          sharing its dependencies with the test build. CI uses it: the release profile's
+#          optimised, LTO build of every dependency a second time costs minutes and proves no
+#          more about the cross setup. Release packaging: docs/MOBILE-BUILDS.md.
 #   test   cargo test -p fieldproof-core (imaging, evidence_photos, evidence_chain, visit_flow)
 #          for aarch64, each test binary run by qemu-aarch64.
 #
@@ -21,8 +26,17 @@
 # print SKIPPED and pass).
 set -euo pipefail
 
-what="${1:-all}"
-case "$what" in build | test | all) ;; *) echo "usage: cross-aarch64.sh [build|test|all]" >&2; exit 2 ;; esac
+what=all
+profile=release
+for arg in "$@"; do
+    case "$arg" in
+    build | test | all) what="$arg" ;;
+    --dev) profile=dev ;;
+    *) echo "usage: cross-aarch64.sh [build|test|all] [--dev]" >&2; exit 2 ;;
+    esac
+done
+# cargo's output folder for the profile.
+if [[ "$profile" == dev ]]; then out_dir=debug; else out_dir=release; fi
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -90,15 +104,15 @@ export CMAKE_TOOLCHAIN_FILE_aarch64_unknown_linux_gnu="$toolchain"
 
 started=$SECONDS
 
-# ---- 1. release build of the FFI library -------------------------------------------------
+# ---- 1. build of the FFI library ---------------------------------------------------------
 if [[ "$what" != test ]]; then
-    step "cargo build -p fieldproof-ffi --target $triple --release"
+    step "cargo build -p fieldproof-ffi --target $triple --profile $profile"
     t0=$SECONDS
-    cargo build -p fieldproof-ffi --target "$triple" --release
+    cargo build -p fieldproof-ffi --target "$triple" --profile "$profile"
     echo "build: $((SECONDS - t0)) s"
 
-    so="$CARGO_TARGET_DIR/$triple/release/libfieldproof_ffi.so"
-    a="$CARGO_TARGET_DIR/$triple/release/libfieldproof_ffi.a"
+    so="$CARGO_TARGET_DIR/$triple/$out_dir/libfieldproof_ffi.so"
+    a="$CARGO_TARGET_DIR/$triple/$out_dir/libfieldproof_ffi.a"
     step "check $so"
     file -L "$so"
     file -L "$so" | grep -q 'ARM aarch64' || { echo "cross-aarch64: $so is not ARM aarch64" >&2; exit 1; }
@@ -106,7 +120,7 @@ if [[ "$what" != test ]]; then
     echo "NEEDED: $("$gnu-readelf" -d "$so" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | tr '\n' ' ')"
 
     # The newest turbojpeg-sys build of this profile (cargo keeps old ones around).
-    tj_out="$(ls -td "$CARGO_TARGET_DIR/$triple/release/build"/turbojpeg-sys-*/out 2>/dev/null | head -1)"
+    tj_out="$(ls -td "$CARGO_TARGET_DIR/$triple/$out_dir/build"/turbojpeg-sys-*/out 2>/dev/null | head -1)"
     [[ -n "$tj_out" ]] || { echo "cross-aarch64: no turbojpeg-sys build output" >&2; exit 1; }
     step "libjpeg-turbo SIMD ($tj_out)"
     cache="$tj_out/build/CMakeCache.txt"

@@ -20,8 +20,22 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step's time, printed as the next one starts and listed at the end (CI's budget is 60 min).
 started=$SECONDS
+step_name=""
+step_started=$SECONDS
+timings=()
+step_done() {
+    [[ -z "$step_name" ]] && return
+    timings+=("$(printf '%5d s  %s' "$((SECONDS - step_started))" "$step_name")")
+    printf '(%s: %d s)\n' "$step_name" "$((SECONDS - step_started))"
+}
+step() {
+    step_done
+    step_name="$*"
+    step_started=$SECONDS
+    printf '\n==> %s\n' "$*"
+}
 
 # The working tree (tracked and untracked files, not ignored ones) as a git tree id, through a
 # throw-away index: the last step compares it with the state at the start.
@@ -68,8 +82,8 @@ bash core/fuzz/run.sh 60
 step "fuzz the head-office import's readers (XLSX, CSV) for 30 s (cargo fuzz, libFuzzer + ASan)"
 bash sync-server/fuzz/run.sh 30
 
-step "cross-build for 64-bit ARM and run the core's tests under qemu"
-bash tests/cross-aarch64.sh all
+step "cross-build for 64-bit ARM (the FFI library in the test profile) and run the core's tests under qemu"
+bash tests/cross-aarch64.sh all --dev
 
 step "demo: --help prints its usage (and runs nothing), then the whole demo"
 [[ "$(cargo run -q --bin fieldproof-demo -- --help)" == "Usage: fieldproof-demo"* ]]
@@ -87,4 +101,7 @@ fi
 git status --porcelain
 echo "clean"
 
+step_done
+printf '\nsteps:\n'
+printf '%s\n' "${timings[@]}"
 printf '\nall suites passed in %d s\n' "$((SECONDS - started))"
