@@ -2,6 +2,7 @@
 //! carries and the bounds an import is read within. A leaf (plain values and their defaults),
 //! so the store can hold them without reaching up into the import or the router.
 
+pub use fieldproof_sheets::ImportLimits;
 use std::time::Duration;
 
 /// Size limits, timeouts and throttles, and the field's calendar. The defaults are the
@@ -81,64 +82,3 @@ impl Default for Limits {
         }
     }
 }
-
-/// What an import may make the server read and hold. Every bound is checked while the file is
-/// read, before the work or the memory it would cost: nothing a file claims about itself (zip
-/// sizes and entry counts, a sheet's `<dimension>`, the shared strings' `uniqueCount`) is trusted
-/// for an allocation. A head-office file of a few thousand stores and a season of plans is far
-/// inside the defaults; see `docs/HEAD-OFFICE.md` for the figures and the memory they bound.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImportLimits {
-    /// The file: the web upload (larger answers 413) and the file `admin import` reads.
-    pub max_file_bytes: u64,
-    /// A web upload still arriving after this long is answered 408 (a stalled or trickling
-    /// client would otherwise hold a connection and its buffers indefinitely).
-    pub body_timeout: Duration,
-    /// Records per sheet or CSV file, besides the header row: the last usable row is
-    /// `max_rows + 1`.
-    pub max_rows: u32,
-    /// Columns a sheet or CSV file may use (64: A to BL).
-    pub max_columns: u32,
-    /// Cells the whole file may hold, counting the blanks left of each row's last value (that
-    /// is what rows are stored as). Also caps the number of shared strings.
-    pub max_cells: u64,
-    /// One cell's text (one CSV field), bytes.
-    pub max_cell_bytes: usize,
-    /// All cells' text together, bytes. A shared string used by many cells counts each time:
-    /// this is what stops a small string table from being copied into a huge import.
-    pub max_text_bytes: u64,
-    /// Sheets of the names an import reads (Stores, Reps, 门店, 业务员, …: seven kinds, each
-    /// perhaps in both languages): each is read through, so a workbook naming the same huge
-    /// sheet thousands of times would cost that many reads.
-    pub max_sheets: usize,
-    /// Members (files) in an XLSX zip; a workbook from Excel has about ten.
-    pub max_members: usize,
-    /// One zip member once decompressed, bytes.
-    pub max_member_bytes: u64,
-    /// All zip members together once decompressed, bytes.
-    pub max_unpacked_bytes: u64,
-    /// The shared-strings part (`sharedStrings.xml`) once decompressed, bytes: the XLSX
-    /// reader keeps all of it in memory while the sheets are read.
-    pub max_shared_strings_bytes: u64,
-}
-
-impl Default for ImportLimits {
-    fn default() -> Self {
-        ImportLimits {
-            max_file_bytes: 16 * MIB,
-            body_timeout: Duration::from_secs(60),
-            max_rows: 100_000,
-            max_columns: 64,
-            max_cells: 1_000_000,
-            max_cell_bytes: 4 * 1024,
-            max_text_bytes: 32 * MIB,
-            max_sheets: 14,
-            max_members: 1_000,
-            max_member_bytes: 32 * MIB,
-            max_unpacked_bytes: 64 * MIB,
-            max_shared_strings_bytes: 16 * MIB,
-        }
-    }
-}
-
-pub(crate) const MIB: u64 = 1024 * 1024;

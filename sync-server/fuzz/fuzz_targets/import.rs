@@ -4,7 +4,7 @@
 
 #![no_main]
 
-use fieldproof_server::import::{ImportKind, ImportLimits, Parsed, parse_csv, parse_file};
+use fieldproof_sheets::{ImportKind, ImportLimits, Parsed, parse_csv, parse_file};
 use libfuzzer_sys::fuzz_target;
 
 /// What a successful read kept is within what it was allowed.
