@@ -173,6 +173,123 @@ pub fn fit_zoom(b: &Bounds, width: f64, height: f64, min_z: u8, max_z: u8) -> u8
         .unwrap_or(min_z)
 }
 
+/// A tile server head office configured (`serve --map-tiles …`): the page shows its tiles
+/// behind the day's points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TileSource {
+    /// `http(s)://…` with `{z}`, `{x}`, and `{y}` (XYZ) or `{-y}` (TMS, Tencent); `{s}` picks
+    /// one of `subdomains`.
+    pub template: String,
+    pub subdomains: Vec<String>,
+    pub datum: Datum,
+    /// Shown under the map (© OpenStreetMap contributors, © AutoNavi…).
+    pub attribution: Option<String>,
+}
+
+/// Why a tile configuration was refused (the server does not start with it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TileConfigError {
+    #[error("--map-tiles must start with http:// or https:// and name a host")]
+    NotHttp,
+    #[error("--map-tiles must contain {{z}}, {{x}} and {{y}} or {{-y}}")]
+    MissingPlaceholder,
+    #[error("--map-tiles uses {{s}}: give --map-tiles-subdomains (e.g. a,b,c)")]
+    NoSubdomains,
+    #[error("--map-tiles contains a character a page cannot carry in an image address: {0:?}")]
+    BadCharacter(char),
+    #[error("--map-tiles-crs must be wgs84 or gcj02")]
+    BadDatum,
+}
+
+impl TileSource {
+    /// Checks a template and its options; `subdomains` comma-separated, `crs` `wgs84`/`gcj02`
+    /// (default wgs84).
+    pub fn new(
+        template: &str,
+        subdomains: Option<&str>,
+        crs: Option<&str>,
+        attribution: Option<&str>,
+    ) -> Result<TileSource, TileConfigError> {
+        let template = template.trim().to_string();
+        let rest = template
+            .strip_prefix("https://")
+            .or_else(|| template.strip_prefix("http://"))
+            .ok_or(TileConfigError::NotHttp)?;
+        if rest.is_empty() || rest.starts_with('/') {
+            return Err(TileConfigError::NotHttp);
+        }
+        // The address goes into a CSP header and an `src` attribute: printable ASCII only,
+        // nothing that would end the policy or the attribute.
+        if let Some(c) = template
+            .chars()
+            .find(|c| !c.is_ascii_graphic() || matches!(c, ';' | ',' | '"' | '\'' | '<' | '>' | '\\'))
+        {
+            return Err(TileConfigError::BadCharacter(c));
+        }
+        if !template.contains("{z}") || !template.contains("{x}") || !(template.contains("{y}") || template.contains("{-y}")) {
+            return Err(TileConfigError::MissingPlaceholder);
+        }
+        let subdomains: Vec<String> = subdomains
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        if template.contains("{s}") && subdomains.is_empty() {
+            return Err(TileConfigError::NoSubdomains);
+        }
+        if let Some(c) = subdomains
+            .iter()
+            .flat_map(|s| s.chars())
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
+        {
+            return Err(TileConfigError::BadCharacter(c));
+        }
+        let datum = match crs {
+            None => Datum::Wgs84,
+            Some(c) => Datum::parse(c).ok_or(TileConfigError::BadDatum)?,
+        };
+        let attribution = attribution.map(str::trim).filter(|a| !a.is_empty()).map(str::to_string);
+        Ok(TileSource {
+            template,
+            subdomains,
+            datum,
+            attribution,
+        })
+    }
+
+    /// The address of tile (x, y) at zoom `z` (XYZ numbering; `{-y}` gets the TMS row).
+    /// Subdomains take turns by tile, so a browser spreads its requests over them.
+    pub fn url(&self, z: u8, x: u32, y: u32) -> String {
+        let mut u = self
+            .template
+            .replace("{z}", &z.to_string())
+            .replace("{x}", &x.to_string())
+            .replace("{-y}", &tms_y(y, z).to_string())
+            .replace("{y}", &y.to_string());
+        if !self.subdomains.is_empty() {
+            let i = (x as usize + y as usize) % self.subdomains.len();
+            u = u.replace("{s}", &self.subdomains[i]);
+        }
+        u
+    }
+
+    /// The hosts the page's images come from, as CSP sources (`https://a.tile.example`…).
+    pub fn csp_sources(&self) -> Vec<String> {
+        let (scheme, rest) = self.template.split_once("://").unwrap_or(("https", &self.template));
+        let host = rest.split('/').next().unwrap_or(rest);
+        if host.contains("{s}") {
+            self.subdomains
+                .iter()
+                .map(|s| format!("{scheme}://{}", host.replace("{s}", s)))
+                .collect()
+        } else {
+            vec![format!("{scheme}://{host}")]
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,5 +368,54 @@ mod tests {
         let one = Bounds::around([(31.2, 121.4)]).expect("point");
         assert_eq!(fit_zoom(&one, 900.0, 540.0, 3, 17), 17);
         assert_eq!(Bounds::around([(f64::NAN, 1.0)]), None);
+    }
+    #[test]
+    fn tile_templates() {
+        let osm = TileSource::new("https://tile.openstreetmap.org/{z}/{x}/{y}.png", None, None, Some("© OpenStreetMap"))
+            .expect("osm");
+        assert_eq!(osm.datum, Datum::Wgs84);
+        assert_eq!(osm.url(14, 13489, 6208), "https://tile.openstreetmap.org/14/13489/6208.png");
+        assert_eq!(osm.csp_sources(), ["https://tile.openstreetmap.org"]);
+        let amap = TileSource::new(
+            "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
+            Some("1,2,3,4"),
+            Some("gcj02"),
+            None,
+        )
+        .expect("amap");
+        assert_eq!(amap.datum, Datum::Gcj02);
+        assert_eq!(
+            amap.url(3, 1, 1),
+            "https://webrd03.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x=1&y=1&z=3"
+        );
+        assert_eq!(amap.csp_sources().len(), 4);
+        let tencent = TileSource::new(
+            "https://rt{s}.map.gtimg.com/realtimerender?z={z}&x={x}&y={-y}&type=vector&style=0",
+            Some("0,1,2,3"),
+            Some("gcj02"),
+            None,
+        )
+        .expect("tencent");
+        assert_eq!(tencent.url(2, 0, 0), "https://rt0.map.gtimg.com/realtimerender?z=2&x=0&y=3&type=vector&style=0");
+        assert_eq!(
+            TileSource::new("ftp://x/{z}/{x}/{y}", None, None, None),
+            Err(TileConfigError::NotHttp)
+        );
+        assert_eq!(
+            TileSource::new("https://x/{z}/{x}.png", None, None, None),
+            Err(TileConfigError::MissingPlaceholder)
+        );
+        assert_eq!(
+            TileSource::new("https://{s}.x/{z}/{x}/{y}", None, None, None),
+            Err(TileConfigError::NoSubdomains)
+        );
+        assert_eq!(
+            TileSource::new("https://x/{z}/{x}/{y}; script-src *", None, None, None),
+            Err(TileConfigError::BadCharacter(';'))
+        );
+        assert_eq!(
+            TileSource::new("https://x/{z}/{x}/{y}", None, Some("bd09"), None),
+            Err(TileConfigError::BadDatum)
+        );
     }
 }
