@@ -55,11 +55,21 @@ fn outside_china(lat: f64, lon: f64) -> bool {
 /// ellipsoid scaling: (latitude part, longitude part).
 fn offset(x: f64, y: f64) -> (f64, f64) {
     let waves = (20.0 * (6.0 * x * PI).sin() + 20.0 * (2.0 * x * PI).sin()) * 2.0 / 3.0;
-    let lat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * x.abs().sqrt()
+    let lat = -100.0
+        + 2.0 * x
+        + 3.0 * y
+        + 0.2 * y * y
+        + 0.1 * x * y
+        + 0.2 * x.abs().sqrt()
         + waves
         + (20.0 * (y * PI).sin() + 40.0 * (y / 3.0 * PI).sin()) * 2.0 / 3.0
         + (160.0 * (y / 12.0 * PI).sin() + 320.0 * (y * PI / 30.0).sin()) * 2.0 / 3.0;
-    let lon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * x.abs().sqrt()
+    let lon = 300.0
+        + x
+        + 2.0 * y
+        + 0.1 * x * x
+        + 0.1 * x * y
+        + 0.1 * x.abs().sqrt()
         + waves
         + (20.0 * (x * PI).sin() + 40.0 * (x / 3.0 * PI).sin()) * 2.0 / 3.0
         + (150.0 * (x / 12.0 * PI).sin() + 300.0 * (x / 30.0 * PI).sin()) * 2.0 / 3.0;
@@ -72,7 +82,7 @@ fn offset(x: f64, y: f64) -> (f64, f64) {
 /// mainland China.
 pub fn wgs84_to_gcj02(lat: f64, lon: f64) -> (f64, f64) {
     const A: f64 = 6_378_245.0;
-    const EE: f64 = 0.006_693_421_622_965_943_23;
+    const EE: f64 = 0.006_693_421_622_965_943; // 0.00669342162296594323 as published
     if !lat.is_finite() || !lon.is_finite() || outside_china(lat, lon) {
         return (lat, lon);
     }
@@ -173,6 +183,85 @@ pub fn fit_zoom(b: &Bounds, width: f64, height: f64, min_z: u8, max_z: u8) -> u8
         .unwrap_or(min_z)
 }
 
+/// The latitude of world pixel row `y` at zoom `z` (the inverse of [`to_px`]'s y).
+pub fn lat_of_px(y: f64, z: u8) -> f64 {
+    let n = PI * (1.0 - 2.0 * y / world_px(z));
+    n.sinh().atan().to_degrees()
+}
+
+/// A drawing `width` × `height` pixels of the world at zoom `z`, whose top-left corner is world
+/// pixel (`left`, `top`): where points go, and which tiles lie behind it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Viewport {
+    pub z: u8,
+    pub left: f64,
+    pub top: f64,
+    pub width: f64,
+    pub height: f64,
+}
+
+/// One tile behind a viewport: its numbers and where its top-left corner is in the drawing.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlacedTile {
+    pub z: u8,
+    pub x: u32,
+    pub y: u32,
+    pub left: f64,
+    pub top: f64,
+}
+
+impl Viewport {
+    /// The viewport centred on `b` at the largest zoom in `min_z..=max_z` that keeps `pad`
+    /// pixels free on every side.
+    pub fn fit(b: &Bounds, width: f64, height: f64, pad: f64, min_z: u8, max_z: u8) -> Viewport {
+        let z = fit_zoom(b, width - 2.0 * pad, height - 2.0 * pad, min_z, max_z);
+        let (cx, cy) = b.centre_px(z);
+        Viewport {
+            z,
+            left: cx - width / 2.0,
+            top: cy - height / 2.0,
+            width,
+            height,
+        }
+    }
+
+    /// (lat, lon) → drawing pixel (x right, y down).
+    pub fn project(&self, lat: f64, lon: f64) -> (f64, f64) {
+        let (x, y) = to_px(lat, lon, self.z);
+        (x - self.left, y - self.top)
+    }
+
+    /// Metres per pixel at the drawing's middle row (the scale bar's).
+    pub fn metres_per_px(&self) -> f64 {
+        metres_per_px(lat_of_px(self.top + self.height / 2.0, self.z), self.z)
+    }
+
+    /// The tiles covering the drawing, row by row. Columns wrap round the antimeridian; rows
+    /// beyond the poles are left out.
+    pub fn tiles(&self) -> Vec<PlacedTile> {
+        let n = i64::from(1u32 << self.z.min(30));
+        let first = |p: f64| (p / TILE_PX).floor() as i64;
+        let (x0, x1) = (first(self.left), first(self.left + self.width - 1.0));
+        let (y0, y1) = (
+            first(self.top).max(0),
+            first(self.top + self.height - 1.0).min(n - 1),
+        );
+        let mut out = Vec::new();
+        for ty in y0..=y1 {
+            for tx in x0..=x1 {
+                out.push(PlacedTile {
+                    z: self.z,
+                    x: tx.rem_euclid(n) as u32,
+                    y: ty as u32,
+                    left: tx as f64 * TILE_PX - self.left,
+                    top: ty as f64 * TILE_PX - self.top,
+                });
+            }
+        }
+        out
+    }
+}
+
 /// A tile server head office configured (`serve --map-tiles …`): the page shows its tiles
 /// behind the day's points.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -226,7 +315,10 @@ impl TileSource {
         {
             return Err(TileConfigError::BadCharacter(c));
         }
-        if !template.contains("{z}") || !template.contains("{x}") || !(template.contains("{y}") || template.contains("{-y}")) {
+        if !template.contains("{z}")
+            || !template.contains("{x}")
+            || !(template.contains("{y}") || template.contains("{-y}"))
+        {
             return Err(TileConfigError::MissingPlaceholder);
         }
         let subdomains: Vec<String> = subdomains
@@ -250,7 +342,10 @@ impl TileSource {
             None => Datum::Wgs84,
             Some(c) => Datum::parse(c).ok_or(TileConfigError::BadDatum)?,
         };
-        let attribution = attribution.map(str::trim).filter(|a| !a.is_empty()).map(str::to_string);
+        let attribution = attribution
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(str::to_string);
         Ok(TileSource {
             template,
             subdomains,
@@ -277,7 +372,10 @@ impl TileSource {
 
     /// The hosts the page's images come from, as CSP sources (`https://a.tile.example`…).
     pub fn csp_sources(&self) -> Vec<String> {
-        let (scheme, rest) = self.template.split_once("://").unwrap_or(("https", &self.template));
+        let (scheme, rest) = self
+            .template
+            .split_once("://")
+            .unwrap_or(("https", &self.template));
         let host = rest.split('/').next().unwrap_or(rest);
         if host.contains("{s}") {
             self.subdomains
@@ -292,6 +390,7 @@ impl TileSource {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use fieldproof_core::rules::distance_m;
 
@@ -312,7 +411,10 @@ mod tests {
         for &(lat, lon, g_lat, g_lon) in PAIRS {
             let (c_lat, c_lon) = wgs84_to_gcj02(lat, lon);
             let off = distance_m(c_lat, c_lon, g_lat, g_lon);
-            assert!(off < 1.0, "({lat}, {lon}) → ({c_lat}, {c_lon}), {off} m from ({g_lat}, {g_lon})");
+            assert!(
+                off < 1.0,
+                "({lat}, {lon}) → ({c_lat}, {c_lon}), {off} m from ({g_lat}, {g_lon})"
+            );
             // And the offset is really applied (hundreds of metres), not the identity.
             assert!(distance_m(lat, lon, c_lat, c_lon) > 100.0);
             assert_eq!(Datum::Gcj02.from_wgs84(lat, lon), (c_lat, c_lon));
@@ -364,17 +466,28 @@ mod tests {
         assert!(x1 - x0 <= 900.0 && y1 - y0 <= 540.0);
         let (x0, y0) = to_px(b.north, b.west, z + 1);
         let (x1, y1) = to_px(b.south, b.east, z + 1);
-        assert!(x1 - x0 > 900.0 || y1 - y0 > 540.0, "zoom {z} is not the largest that fits");
+        assert!(
+            x1 - x0 > 900.0 || y1 - y0 > 540.0,
+            "zoom {z} is not the largest that fits"
+        );
         let one = Bounds::around([(31.2, 121.4)]).expect("point");
         assert_eq!(fit_zoom(&one, 900.0, 540.0, 3, 17), 17);
         assert_eq!(Bounds::around([(f64::NAN, 1.0)]), None);
     }
     #[test]
     fn tile_templates() {
-        let osm = TileSource::new("https://tile.openstreetmap.org/{z}/{x}/{y}.png", None, None, Some("© OpenStreetMap"))
-            .expect("osm");
+        let osm = TileSource::new(
+            "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+            None,
+            None,
+            Some("© OpenStreetMap"),
+        )
+        .expect("osm");
         assert_eq!(osm.datum, Datum::Wgs84);
-        assert_eq!(osm.url(14, 13489, 6208), "https://tile.openstreetmap.org/14/13489/6208.png");
+        assert_eq!(
+            osm.url(14, 13489, 6208),
+            "https://tile.openstreetmap.org/14/13489/6208.png"
+        );
         assert_eq!(osm.csp_sources(), ["https://tile.openstreetmap.org"]);
         let amap = TileSource::new(
             "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
@@ -396,7 +509,10 @@ mod tests {
             None,
         )
         .expect("tencent");
-        assert_eq!(tencent.url(2, 0, 0), "https://rt0.map.gtimg.com/realtimerender?z=2&x=0&y=3&type=vector&style=0");
+        assert_eq!(
+            tencent.url(2, 0, 0),
+            "https://rt0.map.gtimg.com/realtimerender?z=2&x=0&y=3&type=vector&style=0"
+        );
         assert_eq!(
             TileSource::new("ftp://x/{z}/{x}/{y}", None, None, None),
             Err(TileConfigError::NotHttp)
@@ -417,5 +533,35 @@ mod tests {
             TileSource::new("https://x/{z}/{x}/{y}", None, Some("bd09"), None),
             Err(TileConfigError::BadDatum)
         );
+    }
+    #[test]
+    fn viewport_places_points_and_tiles() {
+        let b = Bounds::around([(31.20, 121.45), (31.23, 121.48)]).expect("points");
+        let v = Viewport::fit(&b, 960.0, 600.0, 48.0, 3, 17);
+        for (lat, lon) in [(31.20, 121.45), (31.23, 121.48)] {
+            let (x, y) = v.project(lat, lon);
+            assert!(
+                (48.0..=912.0).contains(&x) && (48.0..=552.0).contains(&y),
+                "({x}, {y})"
+            );
+        }
+        // The tiles cover the drawing edge to edge and each is where its numbers say.
+        let tiles = v.tiles();
+        assert!(
+            tiles
+                .iter()
+                .all(|t| t.left > -TILE_PX && t.left < 960.0 && t.top > -TILE_PX && t.top < 600.0)
+        );
+        assert!(tiles.iter().any(|t| t.left <= 0.0 && t.top <= 0.0));
+        assert!(
+            tiles
+                .iter()
+                .any(|t| t.left + TILE_PX >= 960.0 && t.top + TILE_PX >= 600.0)
+        );
+        let t = tiles[0];
+        let (wx, wy) = (t.left + v.left, t.top + v.top);
+        assert_eq!(tile_of(wx + 1.0, wy + 1.0, v.z), (t.x, t.y));
+        assert!((lat_of_px(to_px(31.2, 0.0, 12).1, 12) - 31.2).abs() < 1e-9);
+        assert!((v.metres_per_px() - metres_per_px(31.215, v.z)).abs() < 0.01);
     }
 }

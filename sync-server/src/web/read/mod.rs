@@ -6,6 +6,7 @@
 pub mod exceptions;
 pub mod gallery;
 pub mod health;
+pub mod map;
 pub mod names;
 pub mod people;
 pub mod photos;
