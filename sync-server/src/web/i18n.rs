@@ -626,6 +626,11 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("map_legend", "Legend", "图例"),
     ("map_planned_by", "planned for", "计划业务员"),
     ("map_window", "window {w}", "计划时段 {w}"),
+    (
+        "map_too_many",
+        "More than {n} check-ins: choose a team or a rep to draw the map.",
+        "签到超过 {n} 个：请选择团队或业务员后查看地图。",
+    ),
 ];
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! with `--map-tiles` the tiles covering the view are positioned `<img>`s behind the SVG, and
 //! the points are converted to GCJ-02 first when the tiles are (AMap, Tencent).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -52,6 +53,11 @@ const PAD: f64 = 56.0;
 /// to 18; 17 still shows a store's neighbourhood).
 const MIN_ZOOM: u8 = 3;
 const MAX_ZOOM: u8 = 17;
+
+/// The most check-ins one map draws and lists. Head office's busiest day (3,344 visits of
+/// ~200 reps) would be a 3 MB page of 200 tangled routes in eight colours; past this the page
+/// gives the day's counts and asks for a team or a rep (the filter is beside the date).
+const MAX_CHECKINS: usize = 600;
 
 /// Route colours, one per rep in name order (a ninth rep shares the first's colour; the
 /// legend and the list name the rep).
@@ -152,7 +158,7 @@ fn checkin_symbol(x: f64, y: f64, colour: &str, outside: bool, mock: bool, label
 
 fn store_symbol(x: f64, y: f64, s: StoreStatus) -> Markup {
     html! {
-        rect x=(f1(x - 7.0)) y=(f1(y - 7.0)) width="14" height="14" rx="2" fill=(status_colour(s)) stroke="#fff" stroke-width="2" {}
+        rect x=(f1(x - 5.5)) y=(f1(y - 5.5)) width="11" height="11" rx="2" fill=(status_colour(s)) stroke="#fff" stroke-width="1.5" {}
     }
 }
 
@@ -215,6 +221,35 @@ impl Drawing<'_> {
         };
         let (lat, lon) = self.datum.from_wgs84(lat, lon);
         Some(self.view.project(lat, lon))
+    }
+
+    /// Every check-in's drawn place, by visit id. Check-ins on top of one another (a rep's
+    /// two visits to one store, two reps at one door) are moved apart round the first, so
+    /// each number can be read and clicked; the list and the tooltips keep the true order.
+    fn checkin_places(&self) -> HashMap<&str, (f64, f64)> {
+        const NEAR: f64 = 10.0;
+        const STEP: f64 = 16.0;
+        let mut placed: Vec<(f64, f64)> = Vec::new();
+        let mut out = HashMap::new();
+        for v in self.day.routes.iter().flat_map(|r| r.visits.iter()) {
+            let Some((x, y)) = self.visit_xy(v) else { continue };
+            let crowd = placed
+                .iter()
+                .filter(|(px, py)| (px - x).hypot(py - y) < NEAR)
+                .count();
+            let (x, y) = if crowd == 0 {
+                (x, y)
+            } else {
+                // Round the first, a sixth of a turn apart, further out after six.
+                let k = crowd as f64;
+                let angle = k * std::f64::consts::PI / 3.0 - std::f64::consts::FRAC_PI_2;
+                let r = STEP * (1.0 + ((crowd - 1) / 6) as f64);
+                (x + r * angle.cos(), y + r * angle.sin())
+            };
+            placed.push((x, y));
+            out.insert(v.id.as_str(), (x, y));
+        }
+        out
     }
 
     fn new(day: &MapDay, datum: Datum) -> Option<Drawing<'_>> {
@@ -290,6 +325,7 @@ fn map_svg(
             .map_or(REP_COLOURS[0], |(_, _, c)| *c)
     };
     let z = d.view.z;
+    let places = d.checkin_places();
     html! {
         svg viewBox=(format!("0 0 {W} {H}")) role="img" aria-label=(page.t("map_label")) data-zoom=(z)
             data-datum=(match d.datum { Datum::Wgs84 => "wgs84", Datum::Gcj02 => "gcj02" }) {
@@ -304,7 +340,7 @@ fn map_svg(
                     fill=(status_colour(s.status)) fill-opacity=".12" stroke=(status_colour(s.status)) stroke-width="1.5" stroke-dasharray="5 4" {}
             }
             @for route in &d.day.routes {
-                @let pts: Vec<String> = route.visits.iter().filter_map(|v| d.visit_xy(v)).map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
+                @let pts: Vec<String> = route.visits.iter().filter_map(|v| places.get(v.id.as_str())).map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
                 @let ids: Vec<&str> = route.visits.iter().map(|v| v.id.as_str()).collect();
                 @if pts.len() > 1 {
                     polyline.route data-rep=(route.rep_id) data-visits=(ids.join(" ")) points=(pts.join(" "))
@@ -329,7 +365,7 @@ fn map_svg(
             }
             @for route in &d.day.routes {
                 @for (i, v) in route.visits.iter().enumerate() {
-                    @if let Some((x, y)) = d.visit_xy(v) {
+                    @if let Some(&(x, y)) = places.get(v.id.as_str()) {
                         a.visit href=(visit_href(&v.id)) data-visit=(v.id) data-rep=(v.rep_id) data-order=(i + 1)
                             data-marks=(mark_codes(v)) {
                             title { (tooltip_visit(page, names, v, i + 1)) }
@@ -519,17 +555,26 @@ pub async fn page(
         },
     );
     let count = |s: StoreStatus| map.stores.iter().filter(|x| x.status == s).count();
+    let checkins: usize = map.routes.iter().map(|r| r.visits.len()).sum();
     let drawing = Drawing::new(&map, datum);
+    let cards = html! {
+        div.cards {
+            @for s in StoreStatus::ALL {
+                div.card data-count=(s.as_str()) { (page.t(&status_key(s))) ": " strong { (count(s)) } }
+            }
+            div.card data-count="checkins" { (t("map_marks_legend")) ": " strong { (checkins) } }
+        }
+    };
     let body = html! {
         (nav)
         @match &drawing {
             None => { p.muted { (t("map_no_data")) } }
+            Some(_) if checkins > MAX_CHECKINS => {
+                (cards)
+                p.notice.map-too-many { (page.t("map_too_many").replace("{n}", &MAX_CHECKINS.to_string())) }
+            }
             Some(d) => {
-                div.cards {
-                    @for s in StoreStatus::ALL {
-                        div.card data-count=(s.as_str()) { (page.t(&status_key(s))) ": " strong { (count(s)) } }
-                    }
-                }
+                (cards)
                 div.map data-tiles=(if tiles.is_some() { "on" } else { "off" }) {
                     @if let Some(src) = &tiles { (tile_images(src, &d.view)) }
                     (map_svg(&page, &names, d, &colours, tiles.is_some()))
@@ -553,4 +598,17 @@ pub async fn page(
         allow_images_from(&mut resp, &src.csp_sources());
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scale_bar_lengths_are_round() {
+        assert_eq!(round_length(2_002.0), 2_000.0);
+        assert_eq!(round_length(1_999.0), 1_000.0);
+        assert_eq!(round_length(7.3), 5.0);
+        assert_eq!(round_length(0.4), 0.2);
+    }
 }
