@@ -116,6 +116,20 @@ fn seeded_day() -> Seeded {
             PASSWORD,
         ],
     );
+    admin_ok(
+        d,
+        &[
+            "create-user",
+            "--id",
+            "sup-wang",
+            "--name",
+            "王磊",
+            "--role",
+            "supervisor",
+            "--password",
+            PASSWORD,
+        ],
+    );
     let server = Server::start(d);
     let mut visits: HashMap<&'static str, Vec<String>> = HashMap::new();
     let mut mock = fix_at(31.1962, 121.3972);
@@ -292,6 +306,21 @@ fn the_day_on_the_map_shows_status_routes_and_marks() {
         .collect();
     reps.dedup();
     assert_eq!(reps, ["rep-li", "rep-zhao"]);
+
+    // A supervisor sees their team's map only (李娜 and 赵强), and no team to choose.
+    let wang = Session::new(server.addr, "sup-wang", PASSWORD);
+    let theirs = wang.get(&format!("/app/map?date={}", s.today)).text();
+    let mut reps: Vec<String> = elements(&theirs, "<a class=\"visit\"")
+        .into_iter()
+        .map(|p| p["data-rep"].clone())
+        .collect();
+    reps.dedup();
+    assert_eq!(reps, ["rep-li", "rep-zhao"]);
+    assert!(!theirs.contains("name=\"team\"") && !theirs.contains("陈静"));
+    let asked_other = wang
+        .get(&format!("/app/map?date={}&rep=rep-chen", s.today))
+        .text();
+    assert!(elements(&asked_other, "<a class=\"visit\"").is_empty());
 
     // Yesterday: 赵强's planned st-001 was missed, drawn and listed as such.
     let y = boss.get(&format!("/app/map?date={}&lang=en", s.yesterday)).text();

@@ -579,10 +579,9 @@ pub async fn page(
                     @if let Some(src) = &tiles { (tile_images(src, &d.view)) }
                     (map_svg(&page, &names, d, &colours, tiles.is_some()))
                 }
-                @match &tiles {
-                    Some(src) => {
-                        p.map-credit { (t("map_tiles_from")) " " (src.attribution.as_deref().unwrap_or("")) }
-                    }
+                @match tiles.as_ref().map(|src| src.attribution.as_deref()) {
+                    Some(Some(credit)) => { p.map-credit { (t("map_tiles_from")) " " (credit) } }
+                    Some(None) => {}
                     None => { p.map-credit { (t("map_offline")) } }
                 }
                 (legend(&page, &colours))
