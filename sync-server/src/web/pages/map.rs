@@ -229,14 +229,16 @@ impl Drawing<'_> {
     fn checkin_places(&self) -> HashMap<&str, (f64, f64)> {
         const NEAR: f64 = 10.0;
         const STEP: f64 = 16.0;
-        let mut placed: Vec<(f64, f64)> = Vec::new();
+        // Where each check-in really is: the crowd is counted there, not where it was drawn.
+        let mut true_places: Vec<(f64, f64)> = Vec::new();
         let mut out = HashMap::new();
         for v in self.day.routes.iter().flat_map(|r| r.visits.iter()) {
             let Some((x, y)) = self.visit_xy(v) else { continue };
-            let crowd = placed
+            let crowd = true_places
                 .iter()
                 .filter(|(px, py)| (px - x).hypot(py - y) < NEAR)
                 .count();
+            true_places.push((x, y));
             let (x, y) = if crowd == 0 {
                 (x, y)
             } else {
@@ -246,7 +248,6 @@ impl Drawing<'_> {
                 let r = STEP * (1.0 + ((crowd - 1) / 6) as f64);
                 (x + r * angle.cos(), y + r * angle.sin())
             };
-            placed.push((x, y));
             out.insert(v.id.as_str(), (x, y));
         }
         out
@@ -601,7 +602,53 @@ pub async fn page(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    fn visit(id: &str, fix: (f64, f64)) -> MapVisit {
+        MapVisit {
+            id: id.into(),
+            rep_id: "rep".into(),
+            store_id: "st".into(),
+            started: 0,
+            fix: Some(fix),
+            distance_m: None,
+            outside: false,
+            mock: false,
+            planned: true,
+            late: false,
+        }
+    }
+
+    #[test]
+    fn check_ins_at_one_place_are_drawn_apart() {
+        let here = (31.2304, 121.52);
+        let day = MapDay {
+            stores: Vec::new(),
+            routes: vec![crate::web::read::map::Route {
+                rep_id: "rep".into(),
+                visits: vec![
+                    visit("a", here),
+                    visit("b", here),
+                    visit("c", here),
+                    visit("far", (31.30, 121.60)),
+                ],
+            }],
+        };
+        let d = Drawing::new(&day, Datum::Wgs84).unwrap();
+        let p = d.checkin_places();
+        let true_a = d.visit_xy(&day.routes[0].visits[0]).unwrap();
+        assert_eq!(p["a"], true_a, "the first stays where it is");
+        assert_eq!(p["far"], d.visit_xy(&day.routes[0].visits[3]).unwrap());
+        for (x, y) in [p["a"], p["b"], p["c"]] {
+            for (u, v) in [p["a"], p["b"], p["c"]] {
+                let gap = (x - u).hypot(y - v);
+                assert!(gap == 0.0 || gap >= 15.0, "{gap}");
+            }
+            assert!((x - true_a.0).hypot(y - true_a.1) <= 16.0 + 1e-9);
+        }
+        assert_ne!(p["b"], p["c"]);
+    }
 
     #[test]
     fn scale_bar_lengths_are_round() {
