@@ -397,6 +397,32 @@ fn the_day_on_the_map_shows_status_routes_and_marks() {
     assert!(plain != shifted, "{plain:?} vs {shifted:?}");
     drop(tiled);
 
+    // Head office's whole field on a busy day is not drawn: the counts, and a request for a
+    // team or a rep. (Rows written straight into the database: 601 visits of 2020-02-03.)
+    {
+        let c = rusqlite::Connection::open(d.join("fieldproof.db")).unwrap();
+        let noon = 18_295 * DAY_MS + 4 * 3_600_000;
+        for i in 0..601 {
+            c.execute(
+                "INSERT INTO visits (id, device_id, user_id, store_id, kind, template_id, template_version, status,
+                    started_wall_ms, geofence, check_in_op, updated_ms)
+                 VALUES (?1, 'dev', 'rep-li', 'st-001', 'store_check', 'tpl-store-check', 1, 'completed', ?2,
+                    'verified', 'op', ?2)",
+                rusqlite::params![format!("busy-{i}"), noon + i64::from(i)],
+            )
+            .unwrap();
+        }
+    }
+    let busy = Server::start(d);
+    let boss = Session::new(busy.addr, "boss", PASSWORD);
+    let page = boss.get("/app/map?date=2020-02-03&lang=en").text();
+    assert!(
+        page.contains("More than 600 check-ins: choose a team or a rep"),
+        "{page}"
+    );
+    assert!(page.contains("data-count=\"checkins\"") && !page.contains("<a class=\"visit\""));
+    drop(busy);
+
     // A template the page could not use stops the server at start, saying why.
     let out = Command::new(BIN)
         .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
