@@ -21,6 +21,7 @@ pub mod db;
 mod entry;
 mod error;
 pub mod export;
+pub mod geo;
 mod http;
 pub mod i18n;
 pub mod import;

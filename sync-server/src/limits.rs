@@ -56,6 +56,9 @@ pub struct Limits {
     /// what an enrolment QR code carries. `None`: the people pages take the address head
     /// office's browser used (its `Host`, and `X-Forwarded-Proto` behind a proxy).
     pub public_url: Option<String>,
+    /// The tile server the day's map draws over (`--map-tiles`, its subdomains, datum and
+    /// attribution). `None`: the map is drawn from the data alone (works offline).
+    pub map_tiles: Option<crate::geo::TileSource>,
 }
 
 impl Default for Limits {
@@ -79,6 +82,7 @@ impl Default for Limits {
             import: ImportLimits::default(),
             calendar: crate::calendar::Calendar::default(),
             public_url: None,
+            map_tiles: None,
         }
     }
 }

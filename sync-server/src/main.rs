@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use fieldproof_server::export::{ExportFilter, ExportKind};
+use fieldproof_server::geo::{TileConfigError, TileSource};
 use fieldproof_server::import::{ImportKind, import_file};
 use fieldproof_server::{AdminError, Calendar, Config, Limits, Store, now_ms};
 
@@ -108,6 +109,23 @@ struct ServeArgs {
     /// Default: the address head office's browser used (Host, X-Forwarded-Proto).
     #[arg(long, env = "FIELDPROOF_PUBLIC_URL", value_parser = public_url)]
     public_url: Option<String>,
+    /// A tile server for the day's map (`/app/map`), an address template with {z}, {x}, {y}
+    /// (or {-y}: rows counted from the south, Tencent) and {s} (a subdomain), e.g.
+    /// https://tile.openstreetmap.org/{z}/{x}/{y}.png. Without it the map is drawn from the
+    /// data alone (works offline).
+    #[arg(long, env = "FIELDPROOF_MAP_TILES")]
+    map_tiles: Option<String>,
+    /// The subdomains {s} takes turns over, comma-separated (a,b,c or 1,2,3,4).
+    #[arg(long, env = "FIELDPROOF_MAP_TILES_SUBDOMAINS", requires = "map_tiles")]
+    map_tiles_subdomains: Option<String>,
+    /// The tiles' datum: wgs84 (OpenStreetMap) or gcj02 (AMap 高德, Tencent 腾讯: points in
+    /// mainland China are converted to it).
+    #[arg(long, env = "FIELDPROOF_MAP_TILES_CRS", default_value = "wgs84", requires = "map_tiles",
+          value_parser = ["wgs84", "gcj02"])]
+    map_tiles_crs: String,
+    /// The tile provider's credit line, shown under the map (© OpenStreetMap contributors).
+    #[arg(long, env = "FIELDPROOF_MAP_TILES_ATTRIBUTION", requires = "map_tiles")]
+    map_tiles_attribution: Option<String>,
 }
 
 /// `--public-url`: an address a phone connects to (checked as the phone checks it).
@@ -118,7 +136,22 @@ fn public_url(s: &str) -> Result<String, String> {
 }
 
 impl ServeArgs {
-    fn limits(&self, calendar: Calendar) -> Limits {
+    /// The map's tile server, checked: a bad template stops the server at start, not the page.
+    fn map_tiles(&self) -> Result<Option<TileSource>, TileConfigError> {
+        self.map_tiles
+            .as_deref()
+            .map(|t| {
+                TileSource::new(
+                    t,
+                    self.map_tiles_subdomains.as_deref(),
+                    Some(&self.map_tiles_crs),
+                    self.map_tiles_attribution.as_deref(),
+                )
+            })
+            .transpose()
+    }
+
+    fn limits(&self, calendar: Calendar, map_tiles: Option<TileSource>) -> Limits {
         Limits {
             calendar,
             max_push_bytes: self.max_push_bytes,
@@ -135,6 +168,7 @@ impl ServeArgs {
             login_window: Duration::from_secs(self.login_window_minutes * 60),
             trust_forwarded_for: self.trust_forwarded_for,
             public_url: self.public_url.clone(),
+            map_tiles,
             ..Limits::default()
         }
     }
@@ -299,10 +333,17 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => {
             init_logging("info");
+            let map_tiles = match args.map_tiles() {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("fieldproof-server: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
             let config = Config {
                 addr: args.addr,
                 data_dir: cli.data_dir,
-                limits: args.limits(cli.time_zone),
+                limits: args.limits(cli.time_zone, map_tiles),
             };
             // Blocking work (SQLite, files, images) is bounded: each blocking thread may hold a
             // database connection and buffers, so an unbounded pool (tokio's default is 512)

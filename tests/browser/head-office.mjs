@@ -3,7 +3,8 @@
 //
 // Env: BASE_URL, FP_USER, FP_PASSWORD, EXPECT_CODES (comma-separated exception codes seeded),
 // CHROMIUM (default /usr/bin/chromium), ARTIFACTS (default ./artifacts), EN_CATALOGUE (the en
-// catalogue's fragments, JSON), REFERENCE_JSON (the reference data the demo loaded).
+// catalogue's fragments, JSON), REFERENCE_JSON (the reference data the demo loaded), TILES_URL
+// (the local tile server the server's --map-tiles points at, tiles.mjs).
 import { chromium } from 'playwright-core';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -209,6 +210,7 @@ try {
     ['exceptions-paged', '/app/exceptions?status=all&per_page=5&page=2'],
     ['visit', `/app/visits/${encodeURIComponent(tampered)}`],
     ['gallery', `/app/gallery?date=${day}`],
+    ['map', `/app/map?date=${day}`],
     ['health', `/app/health?date=${day}`],
     ['health-paged', `/app/health?date=${day}&page=2`],
     ['data', '/app/data'],
@@ -315,6 +317,43 @@ try {
   }
   await page.setViewportSize({ width: 1280, height: 900 });
   ok('an enrolment code with its QR code on a rep\'s page at 1366 and 390 px in zh-CN and en');
+
+  // 7c. The day's map over the local tile server: the tiles the page names were fetched from
+  // it and are shown, only that host is allowed for images, the check-ins are links with
+  // words, the marks are there, a point opens its visit.
+  {
+    const tilesUrl = process.env.TILES_URL;
+    check(tilesUrl, 'TILES_URL is set');
+    const resp = await page.goto(`${base}/app/map?date=${day}&lang=zh-CN`);
+    const csp = resp.headers()['content-security-policy'];
+    check(csp.includes(`img-src 'self' ${tilesUrl};`), `the map allows images from the tile server only: ${csp}`);
+    const m = await page.evaluate(() => ({
+      tiles: [...document.querySelectorAll('.map img.tile')].map((i) => ({
+        tile: i.dataset.tile,
+        src: i.getAttribute('src'),
+        shown: i.complete && i.naturalWidth === 256 && i.getBoundingClientRect().width > 0,
+      })),
+      reps: [...new Set([...document.querySelectorAll('a.visit')].map((a) => a.dataset.rep))],
+      points: document.querySelectorAll('a.visit').length,
+      titled: [...document.querySelectorAll('a.visit')].every((a) => a.querySelector('title')?.textContent.includes(' · ')),
+      marks: [...document.querySelectorAll('a.visit')].map((a) => a.dataset.marks).join(' '),
+      listed: document.querySelectorAll('table.map-list tbody tr').length,
+      legendReps: document.querySelectorAll('[data-legend-rep]').length,
+    }));
+    check(m.tiles.length >= 12, `the map shows tiles (${m.tiles.length})`);
+    check(m.tiles.every((t) => t.shown), `every tile loaded and displayed: ${JSON.stringify(m.tiles.filter((t) => !t.shown))}`);
+    check(m.tiles.every((t) => t.src === `${tilesUrl}/${t.tile}.png`), 'tile addresses follow the template');
+    const requested = await (await fetch(`${tilesUrl}/requests`)).json();
+    for (const t of m.tiles) check(requested.includes(t.tile), `the tile server was asked for ${t.tile}`);
+    check(m.reps.length >= 3 && m.legendReps === m.reps.length, `three reps' routes with a legend (${m.reps.join(', ')})`);
+    check(m.points >= 3 && m.listed === m.points, `${m.points} check-ins, ${m.listed} listed under the map`);
+    check(m.titled, 'every check-in has a tooltip in words');
+    for (const mark of ['outside', 'mock']) check(m.marks.split(' ').includes(mark), `a check-in marked ${mark} (${m.marks})`);
+    await shot(page, 'map-tiles-zh-CN');
+    await page.locator('a.visit').last().click();
+    await page.waitForURL(/\/app\/visits\//);
+    ok(`the day's map: ${m.tiles.length} tiles fetched from the local tile server and shown, ${m.points} check-ins of ${m.reps.length} reps, outside and mock marks, a point opens its visit`);
+  }
 
   // 8. Sign out.
   await page.click('#sign-out');

@@ -9,8 +9,11 @@
 # second phone of rep-li attaches a picture whose evidence code it forged: the server marks it
 # `code_mismatch` on receipt; see `seed_forged_evidence_code_photo` in sync-server/tests/web.rs);
 # 4. creates an admin web user; 5. runs head-office.mjs (Playwright driving /usr/bin/chromium).
+# The server draws the day's map over tiles from tiles.mjs, a local tile server started first
+# (`--map-tiles http://127.0.0.1:PORT/{z}/{x}/{y}.png`): the map's step checks the browser
+# fetched them.
 # Screenshots: tests/browser/artifacts/ (every page at 1366 and 390 px in zh-CN and en).
-# `--update-docs` copies eight of them to docs/screenshots/.
+# `--update-docs` copies nine of them to docs/screenshots/.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -27,8 +30,10 @@ bin="$target/debug/fieldproof-server"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/fieldproof-browser.XXXXXX")"
 server_pid=""
+tiles_pid=""
 cleanup() {
   if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  if [ -n "$tiles_pid" ]; then kill "$tiles_pid" 2>/dev/null || true; wait "$tiles_pid" 2>/dev/null || true; fi
   if [ "${KEEP_DATA:-0}" != 1 ]; then rm -rf "$work"; else echo "data kept in $work"; fi
 }
 trap cleanup EXIT
@@ -37,8 +42,18 @@ echo "== seeding with the demo ($work)"
 "$target/debug/fieldproof-demo" --dir "$work" --no-serve > "$work/demo.log" 2>&1 || { cat "$work/demo.log"; exit 1; }
 data="$work/server"
 
+echo "== map tiles"
+node "$here/tiles.mjs" > "$work/tiles.out" 2> "$work/tiles.log" &
+tiles_pid=$!
+for _ in $(seq 1 100); do grep -q '^tiles on ' "$work/tiles.out" 2>/dev/null && break; sleep 0.1; done
+tiles_url="$(sed -n 's/^tiles on //p' "$work/tiles.out" | head -n1)"
+[ -n "$tiles_url" ] || { cat "$work/tiles.log"; exit 1; }
+echo "   $tiles_url"
+
 echo "== serving"
-"$bin" serve --data-dir "$data" --addr 127.0.0.1:0 > "$work/serve.out" 2> "$work/serve.log" &
+"$bin" serve --data-dir "$data" --addr 127.0.0.1:0 \
+  --map-tiles "$tiles_url/{z}/{x}/{y}.png" --map-tiles-attribution "Test tiles (tests/browser/tiles.mjs)" \
+  > "$work/serve.out" 2> "$work/serve.log" &
 server_pid=$!
 for _ in $(seq 1 100); do grep -q '^listening on ' "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
 url="$(sed -n 's/^listening on //p' "$work/serve.out" | head -n1)"
@@ -71,7 +86,7 @@ FP_CATALOGUE_OUT="$work/en-catalogue.json" \
 echo "== browser"
 rm -rf "$here/artifacts"
 BASE_URL="$url" FP_USER=ho-admin FP_PASSWORD="$password" EXPECT_CODES="$codes" \
-  TAMPERED_VISIT="$tampered_visit" CHROMIUM="$chromium_bin" ARTIFACTS="$here/artifacts" \
+  TAMPERED_VISIT="$tampered_visit" TILES_URL="$tiles_url" CHROMIUM="$chromium_bin" ARTIFACTS="$here/artifacts" \
   EN_CATALOGUE="$work/en-catalogue.json" REFERENCE_JSON="$root/tests/fixtures/reference.json" \
   node "$here/head-office.mjs"
 
@@ -85,5 +100,6 @@ if [ "${1:-}" = "--update-docs" ]; then
   cp "$here"/artifacts/*-enrol-code-zh-CN-390.png "$root/docs/screenshots/enrol-code-zh-CN-390.png"
   cp "$here"/artifacts/*-visit-zh-CN-1366.png "$root/docs/screenshots/visit-zh-CN.png"
   cp "$here"/artifacts/*-gallery-zh-CN-1366.png "$root/docs/screenshots/gallery-zh-CN.png"
+  cp "$here"/artifacts/*-map-zh-CN-1366.png "$root/docs/screenshots/map-zh-CN.png"
   echo "== screenshots copied to docs/screenshots/"
 fi

@@ -569,6 +569,68 @@ pub const TABLE: &[(&str, &str, &str)] = &[
         "The rep added a negotiation note on the phone.",
         "业务员已在手机上补填议价说明。",
     ),
+    // --- The day's map (/app/map) ---
+    ("nav_map", "Map", "地图"),
+    ("map_on", "Map of", "地图"),
+    (
+        "map_status_planned",
+        "Planned, not visited yet",
+        "已计划，尚未拜访",
+    ),
+    ("map_status_visited", "Planned and visited", "已计划，已拜访"),
+    ("map_status_missed", "Planned, missed", "已计划，漏访"),
+    ("map_status_unplanned", "Visited without a plan", "计划外拜访"),
+    ("map_stores", "Stores", "门店"),
+    ("map_marks_legend", "Check-ins", "签到"),
+    (
+        "map_checkin",
+        "Check-in (number: order in the route)",
+        "签到（数字为路线顺序）",
+    ),
+    ("map_outside", "Outside the geofence", "围栏外签到"),
+    ("map_mock", "Mock location", "虚拟定位"),
+    (
+        "map_geofence",
+        "Geofence (the store's radius)",
+        "门店围栏（半径）",
+    ),
+    ("map_routes", "Routes", "路线"),
+    (
+        "map_no_data",
+        "No planned stops or visits on this day.",
+        "当天没有计划拜访或拜访记录。",
+    ),
+    (
+        "map_offline",
+        "Drawn from the visits alone (no map tiles configured); north is up.",
+        "仅按拜访数据绘制（未配置地图底图），上方为北。",
+    ),
+    ("map_tiles_from", "Map tiles:", "底图："),
+    ("map_north", "N", "北"),
+    ("map_points", "Check-ins in route order", "按路线顺序的签到"),
+    ("map_missed", "Missed stores", "漏访门店"),
+    ("map_order", "No.", "顺序"),
+    ("map_marks", "Marks", "标记"),
+    (
+        "map_late",
+        "Late (after the plan's window)",
+        "迟到（晚于计划时段）",
+    ),
+    (
+        "map_no_fix",
+        "No location at check-in (drawn at the store)",
+        "签到无定位（画在门店位置）",
+    ),
+    ("map_from_store", "{m} from the store", "距门店 {m}"),
+    ("map_label", "Map of the stores and routes", "门店与路线地图"),
+    ("map_legend", "Legend", "图例"),
+    ("map_planned_by", "planned for", "计划业务员"),
+    ("map_window", "window {w}", "计划时段 {w}"),
+    (
+        "map_too_many",
+        "More than {n} check-ins: choose a team or a rep to draw the map.",
+        "签到超过 {n} 个：请选择团队或业务员后查看地图。",
+    ),
 ];
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ pub fn menu(user: &WebUser) -> Vec<(&'static str, &'static str)> {
         ("/app", "nav_today"),
         ("/app/exceptions", "nav_exceptions"),
         ("/app/gallery", "nav_gallery"),
+        ("/app/map", "nav_map"),
         ("/app/health", "nav_health"),
     ];
     m.push(if user.sees_all() {
@@ -65,13 +66,26 @@ pub fn html_response(status: StatusCode, markup: Markup) -> Response {
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-    h.insert(
-        "content-security-policy",
-        HeaderValue::from_static(
-            "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-        ),
-    );
+    h.insert("content-security-policy", HeaderValue::from_static(CSP));
     resp
+}
+
+/// Every page's Content-Security-Policy: nothing but this site's images and forms, and the
+/// inline style sheet; no script at all.
+const CSP: &str = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'";
+
+/// Let this page's images come from `sources` too (the map's tile server, when head office
+/// configured one): only the page that shows them, only images.
+pub fn allow_images_from(resp: &mut Response, sources: &[String]) {
+    if sources.is_empty() {
+        return;
+    }
+    let policy = CSP.replace("img-src 'self'", &format!("img-src 'self' {}", sources.join(" ")));
+    // The sources were checked when the server started (`geo::TileSource`); one that still
+    // cannot be a header leaves the strict policy in place.
+    if let Ok(v) = HeaderValue::from_str(&policy) {
+        resp.headers_mut().insert("content-security-policy", v);
+    }
 }
 
 impl Viewer {
@@ -223,6 +237,11 @@ img.thumb{max-width:260px;max-height:200px;min-width:120px;min-height:90px;objec
 dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.2rem 1rem}dt{color:#52606d}dd{margin:0;overflow-wrap:anywhere}
 form.resolve{display:flex;flex-wrap:wrap;gap:.3rem}form.resolve input{flex:1;min-width:8rem}
 svg{max-width:100%;height:auto}
+/* The day's map: tiles (when configured) and the drawing scale together with the page's width. */
+.map{position:relative;width:100%;max-width:960px;aspect-ratio:960/600;overflow:hidden;background:#eef2f7;border:1px solid #cbd2d9}
+.map img.tile{position:absolute;width:26.6667%;height:42.6667%;max-width:none;user-select:none}.map svg{position:absolute;inset:0;width:100%;height:100%}
+.map-legend{display:flex;flex-wrap:wrap;gap:.3rem 1rem;margin:.4rem 0;font-size:.88rem;align-items:center}.map-legend svg{vertical-align:middle}
+.map-credit{font-size:.78rem;color:#52606d;margin:.2rem 0}
 .bigcode{font:700 2rem/1.2 ui-monospace,monospace;letter-spacing:.08em;overflow-wrap:anywhere}.qr svg{width:240px;display:block}
 form.row-edit{display:flex;flex-wrap:wrap;gap:.3rem}form.row-edit input{flex:1;min-width:7rem}fieldset{border:1px solid #e4e7eb}
 nav.daynav{display:flex;flex-wrap:wrap;gap:.4rem 1rem;align-items:center;margin:.3rem 0 .8rem}nav.daynav form{margin:0}

@@ -59,6 +59,7 @@ pub const WEB_ROUTES: &[(&str, &str)] = &[
     ("GET", "/app/photos/{sha256}"),
     ("GET", "/app/thumbs/{sha256}"),
     ("GET", "/app/gallery"),
+    ("GET", "/app/map"),
     ("GET", "/app/health"),
     ("GET", "/app/data"),
     ("GET", "/app/export.xlsx"),
@@ -90,7 +91,7 @@ pub const WEB_ROUTES: &[(&str, &str)] = &[
 ];
 
 pub fn routes() -> Router<Arc<Store>> {
-    use pages::{data, exceptions, gallery, health, login, photo, today, visit};
+    use pages::{data, exceptions, gallery, health, login, map, photo, today, visit};
     Router::new()
         .route("/app", get(today::page))
         .route("/app/login", get(login::form).post(login::sign_in))
@@ -103,6 +104,7 @@ pub fn routes() -> Router<Arc<Store>> {
         .route("/app/photos/{sha256}", get(photo::full))
         .route("/app/thumbs/{sha256}", get(photo::thumb))
         .route("/app/gallery", get(gallery::page))
+        .route("/app/map", get(map::page))
         .route("/app/health", get(health::page))
         .route("/app/data", get(data::page))
         .route("/app/export.xlsx", get(data::export_xlsx))

@@ -9,6 +9,7 @@ pub mod exceptions;
 pub mod gallery;
 pub mod health;
 pub mod login;
+pub mod map;
 pub mod password;
 pub mod people;
 pub mod photo;

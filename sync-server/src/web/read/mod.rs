@@ -6,7 +6,9 @@
 pub mod exceptions;
 pub mod gallery;
 pub mod health;
+pub mod map;
 pub mod names;
 pub mod people;
 pub mod photos;
+pub mod plans;
 pub mod visits;
