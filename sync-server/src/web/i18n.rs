@@ -582,6 +582,7 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("map_status_unplanned", "Visited without a plan", "计划外拜访"),
     ("map_stores", "Stores", "门店"),
     ("map_marks_legend", "Check-ins", "签到"),
+    ("map_unplanned_checkins", "Check-ins without a plan", "计划外签到"),
     (
         "map_checkin",
         "Check-in (number: order in the route)",

@@ -557,13 +557,26 @@ pub async fn page(
     );
     let count = |s: StoreStatus| map.stores.iter().filter(|x| x.status == s).count();
     let checkins: usize = map.routes.iter().map(|r| r.visits.len()).sum();
+    let unplanned_checkins: usize = map
+        .routes
+        .iter()
+        .flat_map(|r| r.visits.iter())
+        .filter(|v| !v.planned)
+        .count();
     let drawing = Drawing::new(&map, datum);
     let cards = html! {
         div.cards {
             @for s in StoreStatus::ALL {
-                div.card data-count=(s.as_str()) { (page.t(&status_key(s))) ": " strong { (count(s)) } }
+                // Stores by status; a store visited twice counts once.
+                div.card data-count=(s.as_str()) {
+                    (t("map_stores")) " · " (page.t(&status_key(s))) ": " strong { (count(s)) }
+                }
             }
             div.card data-count="checkins" { (t("map_marks_legend")) ": " strong { (checkins) } }
+            // Check-ins that fulfil no plan (a second visit of a planned store among them).
+            div.card data-count="unplanned-checkins" {
+                (t("map_unplanned_checkins")) ": " strong { (unplanned_checkins) }
+            }
         }
     };
     let body = html! {
