@@ -902,11 +902,14 @@ enum C {
     N(f64),
     B(bool),
     D(&'static str),
+    /// A time-of-day cell (Excel keeps it as a fraction of a day).
+    T(f64),
 }
 
 fn workbook(sheets: &[(&str, &[&[C]])]) -> Vec<u8> {
     let mut book = rust_xlsxwriter::Workbook::new();
     let date = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+    let time = rust_xlsxwriter::Format::new().set_num_format("hh:mm");
     for (name, rows) in sheets {
         let ws = book.add_worksheet();
         ws.set_name(*name).unwrap();
@@ -928,6 +931,9 @@ fn workbook(sheets: &[(&str, &[&[C]])]) -> Vec<u8> {
                         let serial = utc(d, 0, 0) as f64 / DAY as f64 + 25_569.0;
                         ws.write_number_with_format(r, c, serial, &date).unwrap();
                     }
+                    C::T(t) => {
+                        ws.write_number_with_format(r, c, *t, &time).unwrap();
+                    }
                 }
             }
         }
@@ -935,7 +941,7 @@ fn workbook(sheets: &[(&str, &[&[C]])]) -> Vec<u8> {
     book.save_to_buffer().unwrap()
 }
 
-use C::{B, D, N, S};
+use C::{B, D, N, S, T};
 
 const STORE_HEADER: &[C] = &[
     S("code"),
@@ -1008,6 +1014,8 @@ fn good_workbook() -> Vec<u8> {
                     S("date"),
                     S("template_id"),
                     S("sequence"),
+                    S("开始时间"),
+                    S("window_end"),
                 ],
                 &[
                     S("rep-li"),
@@ -1015,12 +1023,16 @@ fn good_workbook() -> Vec<u8> {
                     D("2026-11-24"),
                     S("tpl-store-check"),
                     N(4.0),
+                    T(0.375),
+                    S("11:30"),
                 ],
                 &[
                     S("rep-zhao"),
                     S("SH-W-101"),
                     S("2026-11-25"),
                     S("tpl-store-check"),
+                    S(""),
+                    S(""),
                     S(""),
                 ],
             ],
@@ -1057,12 +1069,21 @@ fn good_xlsx_imports_and_feeds_the_phones() {
         (plan.rep_id.as_str(), plan.date.as_str(), plan.sequence),
         ("rep-li", "2026-11-24", 4)
     );
+    // A time cell and a typed time both import as the plan's window.
+    assert_eq!(
+        (plan.window_start.as_deref(), plan.window_end.as_deref()),
+        (Some("09:00"), Some("11:30"))
+    );
     let plan = data
         .plans
         .iter()
         .find(|p| p.rep_id == "rep-zhao" && p.date == "2026-11-25")
         .unwrap();
     assert_eq!((plan.store_id.as_str(), plan.sequence), ("st-101", 0));
+    assert_eq!(
+        (plan.window_start.as_deref(), plan.window_end.as_deref()),
+        (None, None)
+    );
 
     // The change feed carries them to the phones.
     let c = db(dir.path());
@@ -1140,6 +1161,38 @@ fn good_csv_imports() {
         )
         .unwrap();
     assert!(n >= 1);
+}
+
+#[test]
+fn bad_plan_windows_are_refused_by_cell() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.load_reference_json(REFERENCE, now_ms()).unwrap();
+    let before = snapshot(&store);
+    let plans = "rep_id,store_code,date,template_id,window_start,window_end\n\
+                 rep-li,SH-E-001,2026-11-24,tpl-store-check,9h,10:00\n\
+                 rep-li,SH-E-002,2026-11-24,tpl-store-check,11:00,10:00\n\
+                 rep-li,SH-E-003,2026-11-24,tpl-store-check,,10:00\n\
+                 rep-li,SH-E-001,2026-11-25,tpl-store-check,09:00,10:00\n";
+    let Err(ImportError::Refused(problems)) =
+        import_csv(&store, ImportKind::Plans, plans.as_bytes(), now_ms())
+    else {
+        panic!("bad windows accepted");
+    };
+    let codes: Vec<(u32, &str, &str)> = problems
+        .iter()
+        .map(|p| (p.row, p.column.as_str(), p.code))
+        .collect();
+    assert_eq!(
+        codes,
+        vec![
+            (2, "window_start", "import_not_time"),
+            (3, "window_end", "import_window_order"),
+            (4, "window_start", "import_window_half"),
+        ],
+        "{problems:#?}"
+    );
+    assert_eq!(snapshot(&store), before, "nothing changed");
 }
 
 fn has(problems: &[CellProblem], sheet: &str, row: u32, column: &str) -> bool {
