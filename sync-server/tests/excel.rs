@@ -10,14 +10,15 @@
     clippy::type_complexity
 )]
 
+#[path = "support/phone.rs"]
+mod phone;
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 
 use calamine::{Data, Reader, Xlsx};
-use fieldproof_core::evidence::{EntryHeader, GENESIS_HASH, Signer, entry_bytes, sha256_hex};
-use fieldproof_core::model::EventTime;
-use fieldproof_core::sync::wire::{OpStatus, PushOp, PushRequest};
+use fieldproof_core::evidence::sha256_hex;
 use fieldproof_server::export::{
     ExportFilter, ExportKind, export_csv, export_csv_in, export_xlsx, export_xlsx_in,
 };
@@ -25,6 +26,7 @@ use fieldproof_server::i18n::Lang;
 use fieldproof_server::import::{CellProblem, ImportError, ImportKind, import_csv, import_file};
 use fieldproof_server::values;
 use fieldproof_server::{Store, now_ms};
+use phone::Phone;
 use serde_json::{Value, json};
 
 const REFERENCE: &str = include_str!("../../tests/fixtures/reference.json");
@@ -45,59 +47,7 @@ fn utc(date: &str, hour: i64, minute: i64) -> i64 {
     days * DAY + hour * HOUR + minute * 60_000
 }
 
-/// A device making signed ops, like a phone.
-struct Phone {
-    signer: Signer,
-    user: String,
-    seq: i64,
-    prev: String,
-    ops: Vec<PushOp>,
-}
-
 impl Phone {
-    fn new(store: &Store, name: &str, user: &str) -> Phone {
-        let signer = Signer::from_seed(format!("dev-{name}"), Signer::generate_seed().unwrap());
-        store
-            .enrol_device(user, &signer.device_id, &signer.public_key_hex(), now_ms())
-            .unwrap();
-        Phone {
-            signer,
-            user: user.into(),
-            seq: 0,
-            prev: GENESIS_HASH.to_string(),
-            ops: Vec::new(),
-        }
-    }
-
-    fn op(&mut self, kind: &str, entity: &str, wall_ms: i64, mut payload: Value) {
-        self.seq += 1;
-        let time = EventTime {
-            wall_ms,
-            boot_ms: 1_000_000 + self.seq * 1000,
-            hlc: wall_ms << 16 | self.seq,
-            server_offset_ms: Some(0),
-        };
-        payload["time"] = serde_json::to_value(time).unwrap();
-        let op_id = format!("{}-{}", self.signer.device_id, self.seq);
-        let entry = entry_bytes(
-            &EntryHeader {
-                device_id: &self.signer.device_id,
-                seq: self.seq,
-                op_id: &op_id,
-                kind,
-                entity_id: entity,
-                time,
-                prev_hash: &self.prev,
-            },
-            &payload,
-        );
-        self.prev = sha256_hex(entry.as_bytes());
-        self.ops.push(PushOp {
-            signature_hex: self.signer.sign_hex(entry.as_bytes()),
-            entry,
-        });
-    }
-
     /// A store check: check-in (at the store or `far` away), answers, optional photo op
     /// (bytes never uploaded), report, complete with a score, check-out.
     #[allow(clippy::too_many_arguments)]
@@ -168,21 +118,6 @@ impl Phone {
             json!({"visit_id": visit, "fix": fix}),
         );
     }
-
-    fn push(&mut self, store: &Store) {
-        let r = store
-            .push(
-                &self.signer.device_id,
-                &PushRequest {
-                    ops: std::mem::take(&mut self.ops),
-                },
-                now_ms(),
-            )
-            .unwrap();
-        for res in &r.results {
-            assert_eq!(res.status, OpStatus::Applied, "{res:?}");
-        }
-    }
 }
 
 /// rep-li (sup-wang) on 2026-11-20 10:00 local at st-001 with a photo; rep-chen (sup-liu) at
@@ -210,7 +145,7 @@ fn seeded() -> (tempfile::TempDir, Store) {
         true,
         85.0,
     );
-    li.push(&store);
+    li.push(&store, now_ms());
     let mut chen = Phone::new(&store, "chen", "rep-chen");
     chen.visit(
         "v-chen-1",
@@ -225,7 +160,7 @@ fn seeded() -> (tempfile::TempDir, Store) {
         false,
         40.0,
     );
-    chen.push(&store);
+    chen.push(&store, now_ms());
     let mut zhao = Phone::new(&store, "zhao", "rep-zhao");
     zhao.visit(
         "v-zhao-1",
@@ -237,7 +172,7 @@ fn seeded() -> (tempfile::TempDir, Store) {
         true,
         70.5,
     );
-    zhao.push(&store);
+    zhao.push(&store, now_ms());
     (dir, store)
 }
 

@@ -151,7 +151,7 @@ struct CandidateVisit {
 
 /// SQL: the rep in column `col` passes the filter in parameters `?a` (team), `?b`
 /// (territory), `?c` (rep).
-fn filter_sql(col: &str, a: usize, b: usize, c: usize) -> String {
+pub(crate) fn filter_sql(col: &str, a: usize, b: usize, c: usize) -> String {
     format!(
         "(?{c} IS NULL OR {col} = ?{c})
          AND (?{b} IS NULL OR {col} IN (SELECT id FROM users WHERE territory = ?{b}))
