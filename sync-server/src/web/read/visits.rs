@@ -95,10 +95,17 @@ pub fn visits_of(
     offset: u64,
     limit: u64,
 ) -> ApiResult<(Vec<VisitRow>, u64)> {
-    let filter = format!(
-        "(?1 IS NULL OR v.user_id = ?1) AND (?2 IS NULL OR v.store_id = ?2) AND {}",
-        scope_sql("v.user_id", 3)
-    );
+    // Only the filters given go in the SQL: an index serves `v.user_id = ?` or `v.store_id = ?`
+    // (migration 010), not `(? IS NULL OR …)`.
+    let mut filter = scope_sql("v.user_id", 3);
+    if rep.is_some() {
+        filter.push_str(" AND v.user_id = ?1");
+    }
+    if store.is_some() {
+        filter.push_str(" AND v.store_id = ?2");
+    }
+    // ?1 and ?2 may go unused: SQLite counts parameters up to the highest number used (the
+    // scope's ?3), so binding all three stays valid.
     let total: i64 = c.query_row(
         &format!("SELECT count(*) FROM visits v WHERE {filter}"),
         params![rep, store, scope],
@@ -110,7 +117,10 @@ pub fn visits_of(
     );
     let mut st = c.prepare(&sql)?;
     let rows = st
-        .query_map(params![rep, store, scope, limit as i64, offset as i64], visit_row)?
+        .query_map(
+            params![rep, store, scope, limit as i64, offset as i64],
+            visit_row,
+        )?
         .collect::<Result<_, _>>()?;
     Ok((rows, total.max(0) as u64))
 }
