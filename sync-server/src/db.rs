@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/007_people_and_structure.sql"),
     include_str!("../migrations/008_page_indexes.sql"),
     include_str!("../migrations/009_visit_photo_received.sql"),
+    include_str!("../migrations/010_figures_indexes.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

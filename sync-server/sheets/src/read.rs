@@ -563,7 +563,10 @@ fn read_xlsx(
                     let serial = d.as_f64();
                     // Excel's dates run from 1900-01-01 to 9999-12-31 (serial 2958465); a
                     // serial outside is a number, not a date to convert.
-                    if (0.0..2_958_466.0).contains(&serial) {
+                    // A serial below 1 is a time of day alone (a plan's window), not a date.
+                    if (0.0..1.0).contains(&serial) {
+                        Raw::Number(serial)
+                    } else if (0.0..2_958_466.0).contains(&serial) {
                         Raw::Date(serial)
                     } else {
                         Raw::Number(serial)

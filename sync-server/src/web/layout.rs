@@ -28,6 +28,8 @@ pub fn menu(user: &WebUser) -> Vec<(&'static str, &'static str)> {
         ("/app/gallery", "nav_gallery"),
         ("/app/map", "nav_map"),
         ("/app/health", "nav_health"),
+        ("/app/plan", "nav_plan"),
+        ("/app/ranking", "nav_ranking"),
     ];
     m.push(if user.sees_all() {
         ("/app/data", "nav_data")

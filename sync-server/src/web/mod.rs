@@ -31,7 +31,8 @@ mod extract;
 pub mod i18n;
 mod layout;
 mod pages;
-mod read;
+mod period;
+pub mod read;
 
 use std::sync::Arc;
 
@@ -61,6 +62,11 @@ pub const WEB_ROUTES: &[(&str, &str)] = &[
     ("GET", "/app/gallery"),
     ("GET", "/app/map"),
     ("GET", "/app/health"),
+    // Planned versus done, scorecards, a rep's and a store's pages.
+    ("GET", "/app/plan"),
+    ("GET", "/app/ranking"),
+    ("GET", "/app/reps/{id}"),
+    ("GET", "/app/stores/{id}"),
     ("GET", "/app/data"),
     ("GET", "/app/export.xlsx"),
     ("GET", "/app/export/{file}"),
@@ -106,6 +112,7 @@ pub fn routes() -> Router<Arc<Store>> {
         .route("/app/gallery", get(gallery::page))
         .route("/app/map", get(map::page))
         .route("/app/health", get(health::page))
+        .merge(figures_routes())
         .route("/app/data", get(data::page))
         .route("/app/export.xlsx", get(data::export_xlsx))
         .route("/app/export/{file}", get(data::export_csv))
@@ -117,6 +124,16 @@ pub fn routes() -> Router<Arc<Store>> {
             "/app/import",
             post(data::import).layer(axum::extract::DefaultBodyLimit::disable()),
         )
+}
+
+/// Planned versus done, the ranking, a rep's and a store's pages.
+fn figures_routes() -> Router<Arc<Store>> {
+    use pages::{plan, ranking, rep, store_profile};
+    Router::new()
+        .route("/app/plan", get(plan::page))
+        .route("/app/ranking", get(ranking::page))
+        .route("/app/reps/{id}", get(rep::page))
+        .route("/app/stores/{id}", get(store_profile::page))
 }
 
 /// The people and structure pages' routes (admin and head office; see [`pages::people`]).

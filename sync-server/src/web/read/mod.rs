@@ -11,4 +11,5 @@ pub mod names;
 pub mod people;
 pub mod photos;
 pub mod plans;
+pub mod scorecards;
 pub mod visits;

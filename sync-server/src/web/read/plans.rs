@@ -38,6 +38,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use fieldproof_core::rules;
 use rusqlite::{Connection, params};
 
 use crate::calendar::{Calendar, day_string, parse_day};
@@ -63,11 +64,13 @@ pub struct PlanWindow {
 }
 
 impl PlanWindow {
-    /// From the plan's `HH:MM` strings; `None` unless both are there, valid and start < end.
+    /// From the plan's `HH:MM` strings (the core's rule, [`rules::plan_window`]); `None`
+    /// without a valid window.
     pub fn parse(start: Option<&str>, end: Option<&str>) -> Option<PlanWindow> {
-        let start_min = hh_mm(start?)?;
-        let end_min = hh_mm(end?)?;
-        (start_min < end_min).then_some(PlanWindow { start_min, end_min })
+        rules::plan_window(start, end)
+            .ok()
+            .flatten()
+            .map(|(start_min, end_min)| PlanWindow { start_min, end_min })
     }
 
     /// `09:00–11:00`.
@@ -80,17 +83,6 @@ impl PlanWindow {
             self.end_min % 60
         )
     }
-}
-
-/// `HH:MM` (00:00 ... 24:00) as minutes after midnight.
-fn hh_mm(s: &str) -> Option<u32> {
-    let (h, m) = s.trim().split_once(':')?;
-    if h.is_empty() || h.len() > 2 || m.len() != 2 {
-        return None;
-    }
-    let h: u32 = h.parse().ok()?;
-    let m: u32 = m.parse().ok()?;
-    (m < 60 && (h < 24 || (h == 24 && m == 0))).then_some(h * 60 + m)
 }
 
 /// What became of a planned stop.
@@ -159,7 +151,7 @@ struct CandidateVisit {
 
 /// SQL: the rep in column `col` passes the filter in parameters `?a` (team), `?b`
 /// (territory), `?c` (rep).
-fn filter_sql(col: &str, a: usize, b: usize, c: usize) -> String {
+pub(crate) fn filter_sql(col: &str, a: usize, b: usize, c: usize) -> String {
     format!(
         "(?{c} IS NULL OR {col} = ?{c})
          AND (?{b} IS NULL OR {col} IN (SELECT id FROM users WHERE territory = ?{b}))
