@@ -15,6 +15,7 @@ pub mod model;
 mod outbox;
 mod queries;
 mod reference;
+mod retakes;
 pub mod rules;
 pub mod sync;
 mod visits;
@@ -32,7 +33,7 @@ pub use model::*;
 pub use outbox::{AuditReport, OutboxSummary};
 #[cfg(feature = "sync-client")]
 pub use sync::client::SyncOptions;
-pub use sync::wire::{TeamVisit, TeamVisitPhoto};
+pub use sync::wire::{RetakeChange, TeamVisit, TeamVisitPhoto};
 pub use sync::{RejectedOp, ServerException, SyncReport, SyncState};
 pub use visits::{AnswerOutcome, CheckInRequest};
 

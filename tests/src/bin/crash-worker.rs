@@ -69,6 +69,7 @@ fn run(db: &str, seed: u64) -> Result<()> {
                                     kind: PhotoKind::ShelfOverview,
                                     fix: Some(fix(lat, lon)),
                                     utc_offset_minutes: 480,
+                                    retake_request_id: None,
                                 },
                                 &photo,
                             )?;

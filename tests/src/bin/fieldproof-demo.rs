@@ -170,6 +170,7 @@ fn run(opts: Options) -> Result<()> {
         kind: PhotoKind::ShelfOverview,
         fix: Some(f),
         utc_offset_minutes: 480,
+        retake_request_id: None,
     };
     let fix = |lat: f64, lon: f64, north_m: f64, mock: bool| LocationFix {
         latitude: lat + north_m / 111_195.0,

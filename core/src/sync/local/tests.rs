@@ -480,6 +480,7 @@ fn photo_upload_state_decides_what_is_sent_again() {
                 kind: crate::PhotoKind::ShelfOverview,
                 fix: None,
                 utc_offset_minutes: 480,
+                retake_request_id: None,
             },
             &jpeg,
         )
