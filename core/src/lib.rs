@@ -31,6 +31,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Result};
 pub use model::*;
 pub use outbox::{AuditReport, OutboxSummary};
+pub use retakes::MAX_REASON_CHARS as MAX_REVIEW_REASON_CHARS;
 #[cfg(feature = "sync-client")]
 pub use sync::client::SyncOptions;
 pub use sync::wire::{RetakeChange, TeamVisit, TeamVisitPhoto};

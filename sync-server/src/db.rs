@@ -20,6 +20,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/007_people_and_structure.sql"),
     include_str!("../migrations/008_page_indexes.sql"),
     include_str!("../migrations/009_visit_photo_received.sql"),
+    // 010 is another feature's; this list is merged in number order.
+    include_str!("../migrations/011_photo_reviews_and_retakes.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -36,6 +36,7 @@ pub mod people;
 mod photo_reuse;
 mod photos;
 mod pull;
+pub mod retakes;
 pub mod queue;
 mod routes;
 pub mod scope;

@@ -12,6 +12,7 @@ pub mod login;
 pub mod password;
 pub mod people;
 pub mod photo;
+pub mod retakes;
 pub mod structure;
 pub mod today;
 pub mod visit;

@@ -9,4 +9,5 @@ pub mod health;
 pub mod names;
 pub mod people;
 pub mod photos;
+pub mod retakes;
 pub mod visits;
