@@ -641,6 +641,7 @@ fn missing_list(m: &[MissingItem]) -> String {
             (MissingKind::Report, _) => "report".to_string(),
             (MissingKind::Photo, id) => format!("photo {}", id.as_deref().unwrap_or("")),
             (MissingKind::Answer, id) => format!("answer {}", id.as_deref().unwrap_or("")),
+            (MissingKind::RetakePhoto, _) => format!("retake photo ({})", m.label),
         })
         .collect::<Vec<_>>()
         .join(", ")
