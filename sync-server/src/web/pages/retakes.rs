@@ -180,7 +180,7 @@ pub fn retake_block(page: &Viewer, names: &Names, r: &RetakeView, today: i64, sh
             (tech_details(page.lang, &technical(page, r)))
             @if show_visit {
                 p {
-                    a href=(visit_href(&r.visit_id)) { (t("open_visit")) }
+                    a.visit-link href=(visit_href(&r.visit_id)) { (t("open_visit")) }
                     @if let Some(v) = r.new_visit_id.as_deref().filter(|v| *v != r.visit_id) {
                         " · " a href=(visit_href(v)) { (t("open_retake_visit")) }
                     }
