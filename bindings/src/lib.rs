@@ -13,9 +13,10 @@ use fieldproof_core::{
     Choice, DayPlanEntry, EventTime, Flag, FlagCode, GeofenceMode, GeofenceVerdict, ItemKind, LoadSummary,
     LocationFix, LocationProvider, MissingItem, MissingKind, Objection, ObjectionKind, OpenException,
     OutboxOp, OutboxState, OutboxSummary, Photo, PhotoKind, PhotoReview, PhotoReviewVerdict, PlanStatus,
-    PlannedVisit, Product, ReferenceData, RejectedOp, RetakeRequest, RetakeState, Review, ReviewVerdict, Role, Score, SectionScore, ServerException, ShowIf, Store,
-    SyncOptions, SyncReport, SyncState, TeamVisit, TeamVisitPhoto, TemplateKind, TemplateRules, User, Visit,
-    VisitDetail, VisitReport, VisitStatus, VisitSummary,
+    PlannedVisit, Product, ReferenceData, RejectedOp, RetakeRequest, RetakeState, Review, ReviewVerdict,
+    Role, Score, SectionScore, ServerException, ShowIf, Store, SyncOptions, SyncReport, SyncState, TeamVisit,
+    TeamVisitPhoto, TemplateKind, TemplateRules, User, Visit, VisitDetail, VisitReport, VisitStatus,
+    VisitSummary,
 };
 use fieldproof_core::{CaptureOutcome, CaptureRequest, PhotoEvidence};
 

@@ -404,7 +404,10 @@ impl Core {
         hidden.sort();
         let missing = if v.status == VisitStatus::InProgress {
             let mut m = rules::missing_for_completion(&template, &plain, &counts, report.is_some());
-            m.extend(crate::retakes::missing_for_visit(conn, &visit_row(conn, visit_id)?)?);
+            m.extend(crate::retakes::missing_for_visit(
+                conn,
+                &visit_row(conn, visit_id)?,
+            )?);
             m
         } else {
             Vec::new()

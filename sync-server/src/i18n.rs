@@ -615,12 +615,24 @@ pub const CODES: &[(&str, &str, &str)] = &[
     ),
     ("wrong_user", "Record of another user", "其他用户的记录"),
     // --- photo review with retakes (crate::retakes::ReviewError) ------------------------------
-    ("review_bad_verdict", "Not a review decision", "不是有效的审核结论"),
-    ("review_reason_required", "Review without a reason", "审核未填写原因"),
+    (
+        "review_bad_verdict",
+        "Not a review decision",
+        "不是有效的审核结论",
+    ),
+    (
+        "review_reason_required",
+        "Review without a reason",
+        "审核未填写原因",
+    ),
     ("review_reason_too_long", "Review reason too long", "审核原因过长"),
     ("unknown_photo", "Unknown photo", "未知照片"),
     ("photo_not_in_team", "Photo of another team", "其他团队的照片"),
-    ("retake_not_a_rep", "Retake asked of a non-rep", "重拍只能要求业务员"),
+    (
+        "retake_not_a_rep",
+        "Retake asked of a non-rep",
+        "重拍只能要求业务员",
+    ),
     ("retake_already_open", "Retake already requested", "已要求重拍"),
 ];
 

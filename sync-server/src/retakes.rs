@@ -42,10 +42,14 @@ pub enum Reviewer<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReviewError {
     /// The verdict is none of approve, reject, retake.
-    BadVerdict { value: String },
+    BadVerdict {
+        value: String,
+    },
     /// Reject and retake say why.
     ReasonRequired,
-    ReasonTooLong { max: usize },
+    ReasonTooLong {
+        max: usize,
+    },
     /// No such photo (or, from a phone, not of the visit the op names).
     UnknownPhoto,
     /// The photo is not of the reviewer's team (or the phone's user is no supervisor).
@@ -126,7 +130,9 @@ pub fn review_in(
     })?;
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
     if reason.is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
-        return Err(ReviewError::ReasonTooLong { max: MAX_REASON_CHARS });
+        return Err(ReviewError::ReasonTooLong {
+            max: MAX_REASON_CHARS,
+        });
     }
     if verdict != PhotoReviewVerdict::Approve && reason.is_none() {
         return Err(ReviewError::ReasonRequired);
@@ -156,9 +162,7 @@ pub fn review_in(
     let photo_user = role(&photo.user_id)?;
     let in_scope = |scope: Option<&str>| match scope {
         None => true,
-        Some(sup) => {
-            photo.user_id == sup || photo_user.as_ref().and_then(|(_, s)| s.as_deref()) == Some(sup)
-        }
+        Some(sup) => photo.user_id == sup || photo_user.as_ref().and_then(|(_, s)| s.as_deref()) == Some(sup),
     };
     match reviewer {
         Reviewer::Web { scope, .. } => {
@@ -240,7 +244,13 @@ fn open_request(tx: &Connection, photo_id: &str) -> rusqlite::Result<Option<Stri
 }
 
 /// The rep's first planned day at the store after today, else [`DEFAULT_DUE_DAYS`] on.
-fn due_day(tx: &Connection, calendar: Calendar, rep: &str, store: &str, now_ms: i64) -> rusqlite::Result<i64> {
+fn due_day(
+    tx: &Connection,
+    calendar: Calendar,
+    rep: &str,
+    store: &str,
+    now_ms: i64,
+) -> rusqlite::Result<i64> {
     let today = calendar.day_of(now_ms);
     let next: Option<String> = tx
         .prepare_cached(
@@ -330,7 +340,8 @@ pub fn change(c: &Connection, id: &str) -> rusqlite::Result<Option<RetakeChange>
 /// Append the request's current state to the change feed, for its rep (and their supervisor).
 fn publish(tx: &Connection, id: &str, now_ms: i64) -> rusqlite::Result<()> {
     if let Some(r) = change(tx, id)? {
-        let body = serde_json::to_string(&r).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+        let body =
+            serde_json::to_string(&r).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
         append_change(tx, "retake", id, Some(&r.rep_id), None, &body, now_ms)?;
     }
     Ok(())

@@ -26,7 +26,12 @@ impl Page {
         self.headers
             .iter()
             .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
-            .find_map(|(_, v)| v.split(';').next()?.strip_prefix(&format!("{name}=")).map(str::to_string))
+            .find_map(|(_, v)| {
+                v.split(';')
+                    .next()?
+                    .strip_prefix(&format!("{name}="))
+                    .map(str::to_string)
+            })
     }
 
     /// The value of the first hidden field `name` on the page.
@@ -141,7 +146,9 @@ impl Browser {
             ],
             &body,
         )?;
-        let session = r.cookie("fp_session").ok_or(format!("not signed in: {}", r.status))?;
+        let session = r
+            .cookie("fp_session")
+            .ok_or(format!("not signed in: {}", r.status))?;
         let mut b = Browser {
             addr,
             cookie: format!("fp_session={session}; lang=zh-CN"),

@@ -75,7 +75,14 @@ fn a_retake_asked_on_the_web_locks_the_next_visit_until_the_photo_is_synced() {
         .expect("reference");
     server
         .admin(&[
-            "create-user", "--id", "hq", "--name", "总部运营", "--role", "head_office", "--password",
+            "create-user",
+            "--id",
+            "hq",
+            "--name",
+            "总部运营",
+            "--role",
+            "head_office",
+            "--password",
             "a-long-password",
         ])
         .expect("web user");
@@ -85,7 +92,12 @@ fn a_retake_asked_on_the_web_locks_the_next_visit_until_the_photo_is_synced() {
     let (zhao, zhao_clock) = enrolled(&server, &rt, dir.path(), "rep-zhao");
 
     // --- a day's visit with a shelf photo, synced
-    let st001 = li.stores(None).unwrap().into_iter().find(|s| s.id == "st-001").unwrap();
+    let st001 = li
+        .stores(None)
+        .unwrap()
+        .into_iter()
+        .find(|s| s.id == "st-001")
+        .unwrap();
     let first = day::store_check(
         &li,
         &li_clock,
@@ -104,14 +116,22 @@ fn a_retake_asked_on_the_web_locks_the_next_visit_until_the_photo_is_synced() {
     let web = Browser::sign_in(server.addr(), "hq", "a-long-password").expect("signs in");
     let page = web.get(&format!("/app/visits/{}", first.visit_id)).unwrap();
     assert_eq!(page.status, 200);
-    assert!(page.body.contains("action=\"/app/photo-reviews\""), "no review form");
+    assert!(
+        page.body.contains("action=\"/app/photo-reviews\""),
+        "no review form"
+    );
     assert!(page.body.contains(&format!("value=\"{}\"", old_photo.id)));
     let back = format!("/app/visits/{}", first.visit_id);
     // Refusals first: each a page in the reader's language, nothing recorded.
     let bad = web
         .post(
             "/app/photo-reviews",
-            &[("photo_id", &old_photo.id), ("verdict", "maybe"), ("reason", "x"), ("back", &back)],
+            &[
+                ("photo_id", &old_photo.id),
+                ("verdict", "maybe"),
+                ("reason", "x"),
+                ("back", &back),
+            ],
         )
         .unwrap();
     assert_eq!(bad.status, 400);
@@ -119,7 +139,12 @@ fn a_retake_asked_on_the_web_locks_the_next_visit_until_the_photo_is_synced() {
     let no_reason = web
         .post(
             "/app/photo-reviews",
-            &[("photo_id", &old_photo.id), ("verdict", "retake"), ("reason", " "), ("back", &back)],
+            &[
+                ("photo_id", &old_photo.id),
+                ("verdict", "retake"),
+                ("reason", " "),
+                ("back", &back),
+            ],
         )
         .unwrap();
     assert_eq!(no_reason.status, 400);
@@ -127,7 +152,11 @@ fn a_retake_asked_on_the_web_locks_the_next_visit_until_the_photo_is_synced() {
     let unknown = web
         .post(
             "/app/photo-reviews",
-            &[("photo_id", "no-such-photo"), ("verdict", "approve"), ("back", &back)],
+            &[
+                ("photo_id", "no-such-photo"),
+                ("verdict", "approve"),
+                ("back", &back),
+            ],
         )
         .unwrap();
     assert_eq!(unknown.status, 404);
@@ -138,14 +167,23 @@ fn a_retake_asked_on_the_web_locks_the_next_visit_until_the_photo_is_synced() {
     let csrf = forged
         .post(
             "/app/photo-reviews",
-            &[("photo_id", &old_photo.id), ("verdict", "approve"), ("back", &back)],
+            &[
+                ("photo_id", &old_photo.id),
+                ("verdict", "approve"),
+                ("back", &back),
+            ],
         )
         .unwrap();
     assert_eq!(csrf.status, 403);
     let reviews = |c: &rusqlite::Connection| -> i64 {
-        c.query_row("SELECT count(*) FROM photo_reviews", [], |r| r.get(0)).unwrap()
+        c.query_row("SELECT count(*) FROM photo_reviews", [], |r| r.get(0))
+            .unwrap()
     };
-    assert_eq!(reviews(&server_db(&server)), 0, "a refused decision writes nothing");
+    assert_eq!(
+        reviews(&server_db(&server)),
+        0,
+        "a refused decision writes nothing"
+    );
 
     let asked = web
         .post(
@@ -163,14 +201,22 @@ fn a_retake_asked_on_the_web_locks_the_next_visit_until_the_photo_is_synced() {
     let twice = web
         .post(
             "/app/photo-reviews",
-            &[("photo_id", &old_photo.id), ("verdict", "retake"), ("reason", "again"), ("back", &back)],
+            &[
+                ("photo_id", &old_photo.id),
+                ("verdict", "retake"),
+                ("reason", "again"),
+                ("back", &back),
+            ],
         )
         .unwrap();
     assert_eq!(twice.status, 409, "one open retake per photo");
     let page = web.get(&back).unwrap();
     assert!(page.body.contains("总部运营"), "the decision says who");
     assert!(page.body.contains("货架没拍全"), "and why");
-    assert!(page.body.contains("data-state=\"open\""), "the request shows open");
+    assert!(
+        page.body.contains("data-state=\"open\""),
+        "the request shows open"
+    );
 
     // --- the rep's phone pulls it: on the day plan, and in the list with its due day
     rt.block_on(li.sync()).expect("sync");
@@ -178,15 +224,26 @@ fn a_retake_asked_on_the_web_locks_the_next_visit_until_the_photo_is_synced() {
     assert_eq!(owed.len(), 1);
     let request = owed[0].clone();
     assert_eq!(
-        (request.state, request.photo_id.as_str(), request.store_id.as_str()),
+        (
+            request.state,
+            request.photo_id.as_str(),
+            request.store_id.as_str()
+        ),
         (RetakeState::Open, old_photo.id.as_str(), "st-001")
     );
     assert_eq!(request.requested_by, "总部运营");
-    assert_eq!(request.due_date, later, "due on the rep's next planned visit of the store");
+    assert_eq!(
+        request.due_date, later,
+        "due on the rep's next planned visit of the store"
+    );
     let plan = li.day_plan("rep-li", &today).unwrap();
     let stop = plan.iter().find(|e| e.store.id == "st-001").unwrap();
     assert_eq!(stop.retakes.len(), 1);
-    assert!(plan.iter().filter(|e| e.store.id != "st-001").all(|e| e.retakes.is_empty()));
+    assert!(
+        plan.iter()
+            .filter(|e| e.store.id != "st-001")
+            .all(|e| e.retakes.is_empty())
+    );
     // Past its due day it reads overdue.
     let after_due = clock::civil_date(SystemClock.wall_ms() + 3 * 86_400_000, 480);
     assert_eq!(
@@ -244,9 +301,13 @@ fn a_retake_asked_on_the_web_locks_the_next_visit_until_the_photo_is_synced() {
         RetakeState::Done,
         "done on the phone as soon as it is taken"
     );
-    li.complete_visit(&visit.id).expect("completes once the retake is taken");
-    li.check_out(&visit.id, Some(&day::fix_near(&st001, 10.0, false, li_clock.wall_ms())))
-        .unwrap();
+    li.complete_visit(&visit.id)
+        .expect("completes once the retake is taken");
+    li.check_out(
+        &visit.id,
+        Some(&day::fix_near(&st001, 10.0, false, li_clock.wall_ms())),
+    )
+    .unwrap();
     let report = rt.block_on(li.sync()).expect("sync");
     assert!(report.rejected.is_empty(), "{:?}", report.rejected);
     rt.block_on(li.sync()).expect("pull the request's new state");
@@ -259,11 +320,20 @@ fn a_retake_asked_on_the_web_locks_the_next_visit_until_the_photo_is_synced() {
     // --- the web shows it done, with the old and the new photo side by side
     let page = web.get(&back).unwrap();
     assert!(page.body.contains("data-state=\"done\""), "{}", page.body);
-    let block = &page.body[page.body.find(&format!("data-retake=\"{}\"", request.id)).unwrap()..];
+    let block = &page.body[page
+        .body
+        .find(&format!("data-retake=\"{}\"", request.id))
+        .unwrap()..];
     let pair = &block[block.find("msg-photos pair").unwrap()..];
     let pair = &pair[..pair.find("</div>").unwrap()];
-    assert!(pair.contains(&format!("/app/thumbs/{}", old_photo.sha256)), "{pair}");
-    assert!(pair.contains(&format!("/app/thumbs/{}", retaken.photo.sha256)), "{pair}");
+    assert!(
+        pair.contains(&format!("/app/thumbs/{}", old_photo.sha256)),
+        "{pair}"
+    );
+    assert!(
+        pair.contains(&format!("/app/thumbs/{}", retaken.photo.sha256)),
+        "{pair}"
+    );
     let list = web.get("/app/retakes?state=done").unwrap();
     assert_eq!(list.status, 200);
     assert!(list.body.contains(&format!("data-retake=\"{}\"", request.id)));
@@ -277,14 +347,26 @@ fn a_retake_asked_on_the_web_locks_the_next_visit_until_the_photo_is_synced() {
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
-    assert_eq!((state.as_str(), fulfilled.as_deref()), ("done", Some(retaken.photo.id.as_str())));
+    assert_eq!(
+        (state.as_str(), fulfilled.as_deref()),
+        ("done", Some(retaken.photo.id.as_str()))
+    );
 
     // --- the supervisor's phone reviews a team photo: a signed op the server applies
-    rt.block_on(wang.sync()).expect("supervisor pulls the team's visits");
+    rt.block_on(wang.sync())
+        .expect("supervisor pulls the team's visits");
     let seen = wang.team_visits(Some("rep-li"), 10).unwrap();
-    assert!(seen.iter().any(|v| v.photos.iter().any(|p| p.photo_id == retaken.photo.id)));
+    assert!(
+        seen.iter()
+            .any(|v| v.photos.iter().any(|p| p.photo_id == retaken.photo.id))
+    );
     let review = wang
-        .review_photo("sup-wang", &retaken.photo.id, PhotoReviewVerdict::Reject, Some("反光看不清价签"))
+        .review_photo(
+            "sup-wang",
+            &retaken.photo.id,
+            PhotoReviewVerdict::Reject,
+            Some("反光看不清价签"),
+        )
         .expect("reviews");
     // Refused on the phone before anything is written.
     assert_eq!(
@@ -308,21 +390,34 @@ fn a_retake_asked_on_the_web_locks_the_next_visit_until_the_photo_is_synced() {
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .unwrap();
-    assert_eq!((verdict.as_str(), by.as_str(), reason.as_str()), ("reject", "sup-wang", "反光看不清价签"));
+    assert_eq!(
+        (verdict.as_str(), by.as_str(), reason.as_str()),
+        ("reject", "sup-wang", "反光看不清价签")
+    );
     assert_eq!(review.verdict, PhotoReviewVerdict::Reject);
     let new_visit_page = web.get(&format!("/app/visits/{}", visit.id)).unwrap();
-    assert!(new_visit_page.body.contains("王磊"), "the phone's decision names the supervisor");
+    assert!(
+        new_visit_page.body.contains("王磊"),
+        "the phone's decision names the supervisor"
+    );
     assert!(new_visit_page.body.contains("反光看不清价签"));
 
     // A retake from the phone reaches the rep like one from the web.
     let from_phone = wang
-        .review_photo("sup-wang", &old_photo.id, PhotoReviewVerdict::Retake, Some("再拍一次"))
+        .review_photo(
+            "sup-wang",
+            &old_photo.id,
+            PhotoReviewVerdict::Retake,
+            Some("再拍一次"),
+        )
         .unwrap();
     rt.block_on(wang.sync()).unwrap();
     rt.block_on(li.sync()).unwrap();
     let again = li.retake_requests("rep-li", &today).unwrap();
     assert!(
-        again.iter().any(|r| r.id == from_phone.id && r.state == RetakeState::Open && r.requested_by == "王磊"),
+        again
+            .iter()
+            .any(|r| r.id == from_phone.id && r.state == RetakeState::Open && r.requested_by == "王磊"),
         "{again:?}"
     );
 

@@ -577,11 +577,23 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("verdict_approve", "Approve", "通过"),
     ("verdict_reject", "Reject", "驳回"),
     ("verdict_retake", "Ask for a retake", "要求重拍"),
-    ("review_reason", "Reason (for reject or retake)", "原因（驳回或重拍时必填）"),
+    (
+        "review_reason",
+        "Reason (for reject or retake)",
+        "原因（驳回或重拍时必填）",
+    ),
     ("review_save", "Save decision", "提交审核"),
     ("reviewed_approve", "by {by} at {at}", "{by} 于 {at}"),
-    ("reviewed_reject", "by {by} at {at}: {reason}", "{by} 于 {at}：{reason}"),
-    ("reviewed_retake", "by {by} at {at}: {reason}", "{by} 于 {at}：{reason}"),
+    (
+        "reviewed_reject",
+        "by {by} at {at}: {reason}",
+        "{by} 于 {at}：{reason}",
+    ),
+    (
+        "reviewed_retake",
+        "by {by} at {at}: {reason}",
+        "{by} 于 {at}：{reason}",
+    ),
     ("from_phone", "(on the phone)", "（手机端）"),
     ("not_reviewed", "Not reviewed yet.", "尚未审核。"),
     ("retake_state_open", "Waiting for the retake", "待重拍"),
@@ -601,7 +613,11 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("old_photo", "Photo sent back", "原照片"),
     ("new_photo", "New photo", "新照片"),
     ("photo_not_here", "Not received yet.", "尚未上传。"),
-    ("open_retake_visit", "Open the visit of the new photo", "查看新照片的拜访"),
+    (
+        "open_retake_visit",
+        "Open the visit of the new photo",
+        "查看新照片的拜访",
+    ),
     ("retake_id", "Retake request ID", "重拍要求编号"),
 ];
 

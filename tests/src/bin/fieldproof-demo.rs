@@ -521,8 +521,10 @@ fn run(opts: Options) -> Result<()> {
         PhotoReviewVerdict::Retake,
         Some("价签被挡住，请重拍整组货架"),
     )?;
-    println!("
-王磊 asks 赵强 for a retake of a shelf photo at SH-W-001 (a signed op from his phone)");
+    println!(
+        "
+王磊 asks 赵强 for a retake of a shelf photo at SH-W-001 (a signed op from his phone)"
+    );
     print_sync("王磊", &rt.block_on(sup.sync())?);
     // 赵强's phone of the next day (a new device, on the real clock): the request comes down
     // with the pull, and the store's next visit cannot complete without the photo.
@@ -556,9 +558,16 @@ fn run(opts: Options) -> Result<()> {
         day::Trouble::default(),
     ) {
         Err(Error::CompletionLocked { missing, .. }) => {
-            println!("  next visit: complete → locked, missing: {}", missing_list(&missing))
+            println!(
+                "  next visit: complete → locked, missing: {}",
+                missing_list(&missing)
+            )
         }
-        other => return Err(Error::Internal(format!("the retake did not lock the visit: {other:?}"))),
+        other => {
+            return Err(Error::Internal(format!(
+                "the retake did not lock the visit: {other:?}"
+            )));
+        }
     }
     let next_visit = zhao
         .open_visit("rep-zhao")?

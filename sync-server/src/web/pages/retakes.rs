@@ -60,7 +60,11 @@ pub async fn review(State(store): State<Arc<Store>>, f: SignedForm<ReviewForm>) 
     .await;
     match done {
         Ok(Ok(r)) => {
-            tracing::info!(review = r.review_id, retake = r.retake_id.is_some(), "photo reviewed on the web");
+            tracing::info!(
+                review = r.review_id,
+                retake = r.retake_id.is_some(),
+                "photo reviewed on the web"
+            );
             redirect(&back)
         }
         Ok(Err(ReviewError::UnknownPhoto)) => page.not_found(),

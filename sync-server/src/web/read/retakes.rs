@@ -178,6 +178,7 @@ pub fn retake_list(
         RetakeFilter::All => "1",
     };
     let scope_cond = scope_sql("r.rep_id", 1);
+    // `?2 = ?2`: every filter binds the same parameters (only `overdue` reads today's day).
     let total: u32 = c.query_row(
         &format!("SELECT count(*) FROM retake_requests r WHERE {scope_cond} AND {cond} AND ?2 = ?2"),
         params![scope, today],
