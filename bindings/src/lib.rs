@@ -838,6 +838,7 @@ pub struct MissingItem {
     /// The item's label; for a retake, the supervisor's reason.
     pub label: String,
     /// For `RetakePhoto`: pass it as `CaptureRequest.retake_request_id`.
+    #[uniffi(default)]
     pub retake_request_id: Option<String>,
 }
 
@@ -1303,5 +1304,6 @@ pub struct TeamVisitPhoto {
     pub photo_kind: String,
     pub verified: bool,
     /// The latest review (`approve`, `reject`, `retake`), if any.
+    #[uniffi(default)]
     pub review: Option<String>,
 }

@@ -62,9 +62,9 @@ class Browser:
         req = urllib.request.Request(self.url + path, data=data, headers={"Accept-Language": "zh-CN"})
         try:
             with self.opener.open(req, timeout=60) as r:
-                return r.status, r.read().decode(), dict(r.headers)
+                return r.status, r.read().decode(), {k.lower(): v for k, v in r.headers.items()}
         except urllib.error.HTTPError as e:
-            return e.code, e.read().decode(), dict(e.headers)
+            return e.code, e.read().decode(), {k.lower(): v for k, v in e.headers.items()}
 
     def get(self, path):
         status, body, _ = self._send(path)
@@ -143,7 +143,7 @@ def test_retake_from_the_web_to_the_phone_and_back(world):
     status, body, _ = web.post("/app/photo-reviews", photo_id=first.photo.id, verdict="retake", reason=" ", back=back)
     assert status == 400 and "须填写原因" in body
     status, _, headers = web.post("/app/photo-reviews", photo_id=first.photo.id, verdict="retake", reason=REASON, back=back)
-    assert (status, headers.get("Location")) == (303, back)
+    assert (status, headers.get("location")) == (303, back)
 
     # The rep's phone pulls it.
     asyncio.run(rep.sync())

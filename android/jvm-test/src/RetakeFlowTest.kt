@@ -18,7 +18,6 @@ import dev.fieldproof.core.PhotoReviewVerdict
 import dev.fieldproof.core.RetakeState
 import dev.fieldproof.core.VisitReport
 import java.io.File
-import java.net.CookieManager
 import java.net.URI
 import java.net.URLEncoder
 import java.net.http.HttpClient
@@ -79,13 +78,13 @@ private class RetakeServer(private val bin: File, val dataDir: File, private val
     }
 }
 
-/** A signed-in browser: the session cookie kept, redirects not followed. */
+/** A signed-in browser: its cookies kept by name (as a browser sends them back), redirects not followed. */
 private class Browser(private val url: String, user: String, password: String) {
     private val http = HttpClient.newBuilder()
-        .cookieHandler(CookieManager())
         .followRedirects(HttpClient.Redirect.NEVER)
         .connectTimeout(Duration.ofSeconds(30))
         .build()
+    private val cookies = linkedMapOf<String, String>()
     val csrf: String
 
     init {
@@ -100,11 +99,17 @@ private class Browser(private val url: String, user: String, password: String) {
 
     private fun send(path: String, fields: Map<String, String>?): HttpResponse<String> {
         val b = HttpRequest.newBuilder(URI.create(url + path)).header("Accept-Language", "zh-CN")
+        if (cookies.isNotEmpty()) b.header("Cookie", cookies.entries.joinToString("; ") { "${it.key}=${it.value}" })
         if (fields != null) {
             val body = fields.entries.joinToString("&") { "${it.key}=${URLEncoder.encode(it.value, Charsets.UTF_8)}" }
             b.header("Content-Type", "application/x-www-form-urlencoded").POST(HttpRequest.BodyPublishers.ofString(body))
         }
-        return http.send(b.build(), HttpResponse.BodyHandlers.ofString())
+        val r = http.send(b.build(), HttpResponse.BodyHandlers.ofString())
+        for (c in r.headers().allValues("set-cookie")) {
+            val (name, value) = c.substringBefore(';').split("=", limit = 2).let { it[0].trim() to it.getOrElse(1) { "" } }
+            cookies[name] = value
+        }
+        return r
     }
 
     fun get(path: String): HttpResponse<String> = send(path, null)
