@@ -352,6 +352,153 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
+    const DAY: i64 = 86_400_000;
+
+    /// A migrated database with two teams (sup-wang: rep-li; sup-liu: rep-chen), a web account,
+    /// a photo of each rep at st-001 and rep-li's plan there in five days.
+    fn world() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let c = crate::db::open(&dir.path().join("t.db")).unwrap();
+        c.execute_batch(
+            r#"INSERT INTO users (id, role, territory, supervisor_id, body) VALUES
+                 ('sup-wang', 'supervisor', NULL, NULL, '{"name":"王磊"}'),
+                 ('sup-liu', 'supervisor', NULL, NULL, '{"name":"刘洋"}'),
+                 ('rep-li', 'rep', 'east', 'sup-wang', '{"name":"李娜"}'),
+                 ('rep-chen', 'rep', 'east', 'sup-liu', '{"name":"陈静"}');
+               INSERT INTO web_users (id, name, role, password_hash, created_ms) VALUES ('hq', '总部', 'head_office', 'x', 0);
+               INSERT INTO photos (photo_id, op_id, visit_id, device_id, user_id, store_id, item_id, photo_kind,
+                   sha256, byte_len, evidence_code, received) VALUES
+                 ('p-li', 'o1', 'v-li', 'd1', 'rep-li', 'st-001', 'shelf_photo', 'shelf_overview', 'aa', 1, 'X', 1),
+                 ('p-chen', 'o2', 'v-chen', 'd2', 'rep-chen', 'st-001', NULL, 'other', 'bb', 1, 'Y', 1),
+                 ('p-new', 'o3', 'v-li2', 'd1', 'rep-li', 'st-001', NULL, 'shelf_overview', 'cc', 1, 'Z', 0);
+               INSERT INTO plans (id, rep_id, store_id, body) VALUES
+                 ('plan-1', 'rep-li', 'st-001', '{"date":"1970-01-06"}');"#,
+        )
+        .unwrap();
+        (dir, c)
+    }
+
+    fn field<'a>(user_id: &'a str) -> Reviewer<'a> {
+        Reviewer::Field { user_id, op_id: "op" }
+    }
+
+    #[test]
+    fn a_phone_review_follows_the_webs_rules() {
+        let (_d, c) = world();
+        let cal = Calendar::fixed(0).unwrap();
+        let review = |who, photo, visit, verdict, reason| {
+            review_in(&c, cal, who, photo, visit, verdict, reason, "r-1", DAY)
+        };
+        assert_eq!(
+            review(field("sup-wang"), "p-li", None, "maybe", Some("x")).unwrap_err(),
+            ReviewError::BadVerdict {
+                value: "maybe".into()
+            }
+        );
+        assert_eq!(
+            review(field("sup-wang"), "p-li", None, "reject", Some("  ")).unwrap_err(),
+            ReviewError::ReasonRequired
+        );
+        assert_eq!(
+            review(field("sup-wang"), "nope", None, "approve", None).unwrap_err(),
+            ReviewError::UnknownPhoto
+        );
+        assert_eq!(
+            review(field("sup-wang"), "p-li", Some("v-other"), "approve", None).unwrap_err(),
+            ReviewError::UnknownPhoto,
+            "a phone's op names the photo's visit"
+        );
+        assert_eq!(
+            review(field("sup-wang"), "p-chen", None, "approve", None).unwrap_err(),
+            ReviewError::NotInTeam
+        );
+        assert_eq!(
+            review(field("rep-li"), "p-li", None, "approve", None).unwrap_err(),
+            ReviewError::NotInTeam,
+            "a rep reviews nothing"
+        );
+        // On the web another team's photo is not found at all.
+        let web_sup = Reviewer::Web {
+            id: "hq",
+            scope: Some("sup-wang"),
+        };
+        assert_eq!(
+            review(web_sup, "p-chen", None, "approve", None).unwrap_err(),
+            ReviewError::UnknownPhoto
+        );
+        let n = |sql: &str| c.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+        assert_eq!(
+            n("SELECT count(*) FROM photo_reviews"),
+            0,
+            "refusals write nothing"
+        );
+
+        let asked = review(field("sup-wang"), "p-li", Some("v-li"), "retake", Some("重拍")).unwrap();
+        assert_eq!(asked.retake_id.as_deref(), Some("r-1"));
+        let r = change(&c, "r-1").unwrap().unwrap();
+        assert_eq!(
+            (
+                r.state.as_str(),
+                r.due_date.as_str(),
+                r.requested_by.as_str(),
+                r.item_id.as_deref()
+            ),
+            ("open", "1970-01-06", "王磊", Some("shelf_photo")),
+            "due on the next planned visit, asked by name"
+        );
+        assert_eq!(
+            review(
+                Reviewer::Web {
+                    id: "hq",
+                    scope: None
+                },
+                "p-li",
+                None,
+                "retake",
+                Some("again")
+            )
+            .unwrap_err(),
+            ReviewError::RetakeAlreadyOpen
+        );
+        // The new photo of another store is not linked; this rep's at the store is, and the
+        // request is done once its bytes are here.
+        assert!(!link_photo(&c, "r-1", "p-new", "rep-li", "st-999", false, DAY).unwrap());
+        assert!(link_photo(&c, "r-1", "p-new", "rep-li", "st-001", false, DAY).unwrap());
+        assert_eq!(change(&c, "r-1").unwrap().unwrap().state, "open");
+        photo_received(&c, "p-new", 2 * DAY).unwrap();
+        let done = change(&c, "r-1").unwrap().unwrap();
+        assert_eq!(
+            (done.state.as_str(), done.fulfilled_photo_id.as_deref()),
+            ("done", Some("p-new"))
+        );
+        assert_eq!(
+            n("SELECT count(*) FROM changes WHERE kind = 'retake' AND scope_user = 'rep-li'"),
+            3,
+            "opened, linked, done: each sent down the feed"
+        );
+
+        // Without a later plan the retake is due three days on; a later approval withdraws it.
+        let hq = Reviewer::Web {
+            id: "hq",
+            scope: None,
+        };
+        review_in(
+            &c,
+            cal,
+            hq,
+            "p-new",
+            None,
+            "retake",
+            Some("模糊"),
+            "r-2",
+            10 * DAY,
+        )
+        .unwrap();
+        assert_eq!(change(&c, "r-2").unwrap().unwrap().due_date, "1970-01-14");
+        review_in(&c, cal, hq, "p-new", None, "approve", None, "unused", 11 * DAY).unwrap();
+        assert_eq!(change(&c, "r-2").unwrap().unwrap().state, "cancelled");
+    }
+
     #[test]
     fn every_refusal_has_a_stable_code() {
         let all = [
