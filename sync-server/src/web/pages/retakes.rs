@@ -216,7 +216,6 @@ pub async fn list(State(store): State<Arc<Store>>, who: SignedIn, q: PageQuery<L
         Err(e) => return page.error(&e),
     };
     let body = html! {
-        h1 { (page.t("retakes_page")) }
         nav.tabs aria-label=(page.t("status")) {
             @for f in RetakeFilter::ALL {
                 @let link = format!("/app/retakes?state={}", url_enc(f.as_str()));
