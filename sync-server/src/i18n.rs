@@ -343,39 +343,40 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "The file cannot be read.",
         "无法读取该文件。",
     ),
-    // --- photo review with retakes (crate::retakes::ReviewError) ------------------------------
+    // --- photo review with retakes (crate::retakes::ReviewError, the web's words; keyed
+    // `refused.<code>`: the codes' titles and phone sentences are in CODES and messages::TEXTS)
     (
-        "review_bad_verdict",
+        "refused.review_bad_verdict",
         "\"{value}\" is not a decision: choose approve, reject or retake.",
         "“{value}”不是有效的审核结论：请选择通过、驳回或要求重拍。",
     ),
     (
-        "review_reason_required",
+        "refused.review_reason_required",
         "Rejecting a photo or asking for a retake needs a reason the rep can act on.",
         "驳回照片或要求重拍须填写原因，便于业务员改正。",
     ),
     (
-        "review_reason_too_long",
+        "refused.review_reason_too_long",
         "The reason is longer than {max} characters.",
         "原因超过 {max} 个字符。",
     ),
     (
-        "unknown_photo",
+        "refused.unknown_photo",
         "This photo does not exist or is not yours to review.",
         "该照片不存在或不在您的审核范围内。",
     ),
     (
-        "photo_not_in_team",
+        "refused.photo_not_in_team",
         "Only the rep's own supervisor (or head office) reviews this photo.",
         "只有该业务员的督导（或总部）可以审核这张照片。",
     ),
     (
-        "retake_not_a_rep",
+        "refused.retake_not_a_rep",
         "A retake is asked of a rep; this photo is not a rep's.",
         "重拍只能要求业务员；这张照片不是业务员拍摄的。",
     ),
     (
-        "retake_already_open",
+        "refused.retake_already_open",
         "A retake of this photo is already requested and still open.",
         "这张照片已要求重拍，尚未完成。",
     ),

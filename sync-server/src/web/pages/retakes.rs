@@ -75,7 +75,7 @@ pub async fn review(State(store): State<Arc<Store>>, f: SignedForm<ReviewForm>) 
             } else {
                 StatusCode::BAD_REQUEST
             };
-            page.refused(status, e.code(), &e.params())
+            page.refused(status, &format!("refused.{}", e.code()), &e.params())
         }
         Err(e) => page.error(&e),
     }
