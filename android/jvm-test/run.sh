@@ -2,8 +2,8 @@
 # JVM test of the generated Kotlin bindings against the host-built library (no Gradle: kotlinc +
 # java directly). Builds fieldproof-ffi and fieldproof-server, generates Kotlin into
 # target/bindings/kotlin, compiles it with src/*.kt into one jar and runs each test's main:
-# VisitFlowTestKt (the core alone) and SyncFlowTestKt (against the real fieldproof-server binary,
-# started on 127.0.0.1:0 with a temporary data folder). Fails if either fails.
+# VisitFlowTestKt (the core alone), SyncFlowTestKt and RetakeFlowTestKt (against the real
+# fieldproof-server binary, started on 127.0.0.1:0 with a temporary data folder). Fails if any fails.
 #
 # Needs: cargo, a JDK (java), kotlinc (on PATH, or $KOTLINC, or the npm package
 # `kotlin-compiler` installed globally), JNA (Debian libjna-java, or $JNA_JAR), and
@@ -76,4 +76,7 @@ echo "== java VisitFlowTestKt"
 java -Djna.library.path="$target/debug" -cp "$jar:$jna:$coroutines" VisitFlowTestKt "$fixture" "$photo" || status=1
 echo "== java SyncFlowTestKt"
 java -Djna.library.path="$target/debug" -cp "$jar:$jna:$coroutines" SyncFlowTestKt "$server" "$fixture" "$photo" || status=1
+echo "== java RetakeFlowTestKt"
+java -Djna.library.path="$target/debug" -cp "$jar:$jna:$coroutines" RetakeFlowTestKt "$server" "$fixture" "$photo" \
+    "$repo/tests/data/photo-4000x3000.jpg" || status=1
 exit "$status"

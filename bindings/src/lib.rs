@@ -12,10 +12,11 @@ use fieldproof_core::{
     Answer, AnswerOutcome, AnswerValue, AuditReport, CheckInRequest, CheckItem, CheckSection, CheckTemplate,
     Choice, DayPlanEntry, EventTime, Flag, FlagCode, GeofenceMode, GeofenceVerdict, ItemKind, LoadSummary,
     LocationFix, LocationProvider, MissingItem, MissingKind, Objection, ObjectionKind, OpenException,
-    OutboxOp, OutboxState, OutboxSummary, Photo, PhotoKind, PlanStatus, PlannedVisit, Product, ReferenceData,
-    RejectedOp, Review, ReviewVerdict, Role, Score, SectionScore, ServerException, ShowIf, Store,
-    SyncOptions, SyncReport, SyncState, TeamVisit, TeamVisitPhoto, TemplateKind, TemplateRules, User, Visit,
-    VisitDetail, VisitReport, VisitStatus, VisitSummary,
+    OutboxOp, OutboxState, OutboxSummary, Photo, PhotoKind, PhotoReview, PhotoReviewVerdict, PlanStatus,
+    PlannedVisit, Product, ReferenceData, RejectedOp, RetakeRequest, RetakeState, Review, ReviewVerdict,
+    Role, Score, SectionScore, ServerException, ShowIf, Store, SyncOptions, SyncReport, SyncState, TeamVisit,
+    TeamVisitPhoto, TemplateKind, TemplateRules, User, Visit, VisitDetail, VisitReport, VisitStatus,
+    VisitSummary,
 };
 use fieldproof_core::{CaptureOutcome, CaptureRequest, PhotoEvidence};
 
@@ -72,6 +73,7 @@ impl From<fieldproof_core::Error> for FieldproofError {
             | E::ItemHidden { .. }
             | E::InvalidInput(_)
             | E::BadReferenceData { .. }
+            | E::ReasonRequired { .. }
             | E::Image(_) => FieldproofError::InvalidInput { code, detail },
             E::NotFound { .. } => FieldproofError::NotFound { code, detail },
             E::CompletionLocked { missing, .. } => FieldproofError::Refused {
@@ -85,7 +87,10 @@ impl From<fieldproof_core::Error> for FieldproofError {
             | E::OutsideGeofence { .. }
             | E::FixRequired
             | E::NotAllowed(_)
-            | E::NoTemplate(_) => FieldproofError::Refused {
+            | E::NoTemplate(_)
+            | E::RetakeNotOpen { .. }
+            | E::RetakeNotForVisit { .. }
+            | E::PhotoNotInTeam { .. } => FieldproofError::Refused {
                 code,
                 detail,
                 missing: Vec::new(),
@@ -269,6 +274,29 @@ impl FieldproofCore {
         Ok(self
             .inner
             .review_visit(&reviewer_id, &visit_id, verdict, &comment)?)
+    }
+
+    /// The rep's retake requests (newest first), each with its state on `date` (local
+    /// `YYYY-MM-DD`): open, overdue (open past its due day), done (photo taken here or received
+    /// by the server) or cancelled. The day plan lists the ones owed at each stop.
+    pub fn retake_requests(&self, rep_id: String, date: String) -> Result<Vec<RetakeRequest>> {
+        Ok(self.inner.retake_requests(&rep_id, &date)?)
+    }
+
+    /// A supervisor's decision on a team photo (from `team_visits`): approve, reject with a
+    /// reason, or ask the rep for a retake with a reason. One signed op; the server applies it
+    /// and sends the retake down to the rep. Refused here with `unknown_photo`,
+    /// `photo_not_in_team`, `reason_required`.
+    pub fn review_photo(
+        &self,
+        reviewer_id: String,
+        photo_id: String,
+        verdict: PhotoReviewVerdict,
+        reason: Option<String>,
+    ) -> Result<PhotoReview> {
+        Ok(self
+            .inner
+            .review_photo(&reviewer_id, &photo_id, verdict, reason.as_deref())?)
     }
 
     /// One visit with its open flags.
@@ -802,6 +830,8 @@ pub enum MissingKind {
     Answer,
     Photo,
     Report,
+    /// A retake a supervisor asked for at this store: capture with `retake_request_id`.
+    RetakePhoto,
 }
 
 /// What still keeps a visit from being completed ("the next step stays locked").
@@ -810,7 +840,11 @@ pub struct MissingItem {
     pub kind: MissingKind,
     /// The check item; `None` for the report.
     pub item_id: Option<String>,
+    /// The item's label; for a retake, the supervisor's reason.
     pub label: String,
+    /// For `RetakePhoto`: pass it as `CaptureRequest.retake_request_id`.
+    #[uniffi(default)]
+    pub retake_request_id: Option<String>,
 }
 
 /// One section's score.
@@ -889,6 +923,57 @@ pub struct DayPlanEntry {
     pub status: PlanStatus,
     /// The latest visit for this stop, if any.
     pub visit_id: Option<String>,
+    /// Retakes the rep owes at this store (open or overdue): required photos of its next visit.
+    pub retakes: Vec<RetakeRequest>,
+}
+
+/// A supervisor's decision on one photo.
+#[uniffi::remote(Enum)]
+pub enum PhotoReviewVerdict {
+    Approve,
+    Reject,
+    Retake,
+}
+
+/// A photo review made on this phone.
+#[uniffi::remote(Record)]
+pub struct PhotoReview {
+    pub id: String,
+    pub photo_id: String,
+    pub visit_id: String,
+    pub reviewer_id: String,
+    pub verdict: PhotoReviewVerdict,
+    pub reason: Option<String>,
+    pub reviewed_at_ms: i64,
+}
+
+/// Where a retake request stands.
+#[uniffi::remote(Enum)]
+pub enum RetakeState {
+    Open,
+    Overdue,
+    Done,
+    Cancelled,
+}
+
+/// A supervisor asked for a photo to be taken again (重拍要求).
+#[uniffi::remote(Record)]
+pub struct RetakeRequest {
+    pub id: String,
+    pub photo_id: String,
+    pub visit_id: String,
+    pub store_id: String,
+    pub rep_id: String,
+    pub photo_kind: PhotoKind,
+    pub item_id: Option<String>,
+    pub reason: String,
+    pub requested_by: String,
+    pub requested_at_ms: i64,
+    /// Store-local `YYYY-MM-DD`.
+    pub due_date: String,
+    pub state: RetakeState,
+    /// The new photo (taken here, or linked by the server).
+    pub new_photo_id: Option<String>,
 }
 
 /// An open flag anywhere, for the exceptions list (异常).
@@ -1029,6 +1114,9 @@ pub struct CaptureRequest {
     pub fix: Option<LocationFix>,
     /// The device's UTC offset now, in minutes (the watermark shows local time).
     pub utc_offset_minutes: i32,
+    /// The retake request this photo answers (`MissingItem.retake_request_id`).
+    #[uniffi(default)]
+    pub retake_request_id: Option<String>,
 }
 
 #[uniffi::remote(Record)]
@@ -1223,4 +1311,7 @@ pub struct TeamVisitPhoto {
     pub evidence_code: String,
     pub photo_kind: String,
     pub verified: bool,
+    /// The latest review (`approve`, `reject`, `retake`), if any.
+    #[uniffi(default)]
+    pub review: Option<String>,
 }

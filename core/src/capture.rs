@@ -30,6 +30,10 @@ pub struct CaptureRequest {
     pub fix: Option<LocationFix>,
     /// The device's UTC offset now, in minutes: the watermark shows local time with it.
     pub utc_offset_minutes: i32,
+    /// The retake request this photo answers (`MissingItem::retake_request_id`): it must be
+    /// open and for this visit's rep and store. The manifest carries it, so the server links
+    /// the new photo to the request and marks it done.
+    pub retake_request_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -93,6 +97,9 @@ struct Manifest<'a> {
     utc_offset_minutes: i32,
     location: Option<ManifestLocation>,
     possible_reuse_of: Vec<ReuseMatch<'a>>,
+    /// Left out when there is none, so manifests of ordinary photos stay as they were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retake_request_id: Option<&'a str>,
 }
 
 fn e7(deg: f64) -> i64 {
@@ -152,6 +159,9 @@ impl Core {
             let mut inner = self.lock();
             let (visit, template) = inner.editable_visit(&req.visit_id)?;
             check_photo_item(&inner.conn, &visit.id, &template, req.item_id.as_deref())?;
+            if let Some(r) = &req.retake_request_id {
+                crate::retakes::check_for_capture(&inner.conn, r, &visit)?;
+            }
             let store = queries::store(&inner.conn, &visit.store_id)?
                 .ok_or_else(|| Error::not_found("store", &visit.store_id))?;
             let user = queries::user(&inner.conn, &visit.user_id)?
@@ -181,6 +191,9 @@ impl Core {
         let mut inner = self.lock();
         let (visit, template) = inner.editable_visit(&req.visit_id)?;
         check_photo_item(&inner.conn, &visit.id, &template, req.item_id.as_deref())?;
+        if let Some(r) = &req.retake_request_id {
+            crate::retakes::check_for_capture(&inner.conn, r, &visit)?;
+        }
         let matches = reuse_matches(&inner.conn, &visit.id, processed.phash)?;
         let action = Action::begin(&mut inner.conn, self.clock.as_ref())?;
         let photo = Photo {
@@ -200,8 +213,8 @@ impl Core {
         };
         action.tx.execute(
             "INSERT INTO photos (id, visit_id, item_id, kind, sha256, byte_len, path, taken_at_ms, op_id,
-                original_sha256, width, height, phash, evidence_code)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                original_sha256, width, height, phash, evidence_code, retake_request_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             params![
                 photo.id,
                 photo.visit_id,
@@ -216,7 +229,8 @@ impl Core {
                 processed.width,
                 processed.height,
                 phash,
-                code
+                code,
+                req.retake_request_id
             ],
         )?;
         let mut flags = Vec::new();
@@ -283,6 +297,7 @@ impl Core {
                     distance: *d,
                 })
                 .collect(),
+            retake_request_id: req.retake_request_id.as_deref(),
         };
         action.finish(&self.signer, "visit.photo", &visit.id, &manifest)?;
         tracing::info!(bytes = photo.byte_len, reuse = matches.len(), "photo captured");

@@ -53,6 +53,14 @@ pub enum Error {
     NotAllowed(String),
     #[error("no check template for this visit: {0}")]
     NoTemplate(String),
+    #[error("retake request {request_id} is {state}: no photo is owed for it")]
+    RetakeNotOpen { request_id: String, state: &'static str },
+    #[error("retake request {request_id} is for another rep or store than visit {visit_id}")]
+    RetakeNotForVisit { request_id: String, visit_id: String },
+    #[error("photo {photo_id} is not a photo of this supervisor's team")]
+    PhotoNotInTeam { photo_id: String },
+    #[error("a {verdict} decision needs a reason")]
+    ReasonRequired { verdict: &'static str },
 
     // --- sync (`Core::enrol`, `Core::sync`) ---------------------------------------------------
     #[error("this device is not enrolled with a server")]
@@ -109,6 +117,7 @@ impl Error {
                 "plan" => "unknown_plan",
                 "choice" => "unknown_choice",
                 "photo" => "unknown_photo",
+                "retake_request" => "unknown_retake_request",
                 _ => "not_found",
             },
             Error::VisitAlreadyOpen { .. } => "visit_already_open",
@@ -119,6 +128,10 @@ impl Error {
             Error::FixRequired => "fix_required",
             Error::NotAllowed(_) => "not_allowed",
             Error::NoTemplate(_) => "no_template",
+            Error::RetakeNotOpen { .. } => "retake_not_open",
+            Error::RetakeNotForVisit { .. } => "retake_not_for_visit",
+            Error::PhotoNotInTeam { .. } => "photo_not_in_team",
+            Error::ReasonRequired { .. } => "reason_required",
             Error::NotEnrolled => "not_enrolled",
             Error::SyncInProgress => "sync_in_progress",
             Error::Network { .. } => "network",

@@ -15,6 +15,7 @@ pub mod model;
 mod outbox;
 mod queries;
 mod reference;
+mod retakes;
 pub mod rules;
 pub mod sync;
 mod visits;
@@ -30,9 +31,10 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Result};
 pub use model::*;
 pub use outbox::{AuditReport, OutboxSummary};
+pub use retakes::MAX_REASON_CHARS as MAX_REVIEW_REASON_CHARS;
 #[cfg(feature = "sync-client")]
 pub use sync::client::SyncOptions;
-pub use sync::wire::{TeamVisit, TeamVisitPhoto};
+pub use sync::wire::{RetakeChange, TeamVisit, TeamVisitPhoto};
 pub use sync::{RejectedOp, ServerException, SyncReport, SyncState};
 pub use visits::{AnswerOutcome, CheckInRequest};
 

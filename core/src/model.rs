@@ -561,15 +561,22 @@ pub enum MissingKind {
     Answer,
     Photo,
     Report,
+    /// A photo a supervisor sent back for a retake at this store ([`RetakeRequest`]).
+    RetakePhoto,
 }
 
 /// What still keeps a visit from being completed ("the next step stays locked").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MissingItem {
     pub kind: MissingKind,
-    /// The check item; `None` for the report.
+    /// The check item; `None` for the report (and for a retake of a photo of no item).
     pub item_id: Option<String>,
+    /// The item's label; for a retake, the supervisor's reason.
     pub label: String,
+    /// For [`MissingKind::RetakePhoto`]: the request to pass as
+    /// `CaptureRequest::retake_request_id`.
+    #[serde(default)]
+    pub retake_request_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -639,6 +646,89 @@ pub struct DayPlanEntry {
     pub template_id: String,
     pub status: PlanStatus,
     pub visit_id: Option<String>,
+    /// Retakes this rep still owes at this store (open or overdue): each is a required photo of
+    /// the store's next visit.
+    pub retakes: Vec<RetakeRequest>,
+}
+
+/// A supervisor's decision on one photo (照片审核).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhotoReviewVerdict {
+    Approve,
+    /// Not acceptable; the reason says why. Nothing more is asked of the rep.
+    Reject,
+    /// The rep must take the photo again at the store's next visit (重拍).
+    Retake,
+}
+
+impl PhotoReviewVerdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhotoReviewVerdict::Approve => "approve",
+            PhotoReviewVerdict::Reject => "reject",
+            PhotoReviewVerdict::Retake => "retake",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PhotoReviewVerdict> {
+        [
+            PhotoReviewVerdict::Approve,
+            PhotoReviewVerdict::Reject,
+            PhotoReviewVerdict::Retake,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+}
+
+/// A photo review made on this phone (a supervisor's), as recorded in its outbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhotoReview {
+    pub id: String,
+    pub photo_id: String,
+    pub visit_id: String,
+    pub reviewer_id: String,
+    pub verdict: PhotoReviewVerdict,
+    /// Required for `reject` and `retake`.
+    pub reason: Option<String>,
+    pub reviewed_at_ms: i64,
+}
+
+/// Where a retake request stands, as this phone knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetakeState {
+    /// Waiting for the new photo; its due day has not passed.
+    Open,
+    /// Still waiting and past its due day.
+    Overdue,
+    /// The new photo is taken (on this phone, or the server says it arrived).
+    Done,
+    /// The supervisor withdrew it (a later decision on the photo).
+    Cancelled,
+}
+
+/// A supervisor asked for a photo to be taken again (重拍要求), pulled from the server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetakeRequest {
+    pub id: String,
+    /// The photo to replace, and its visit.
+    pub photo_id: String,
+    pub visit_id: String,
+    pub store_id: String,
+    pub rep_id: String,
+    pub photo_kind: PhotoKind,
+    /// The check item of the photo to replace, if it had one.
+    pub item_id: Option<String>,
+    pub reason: String,
+    /// Who asked, by name.
+    pub requested_by: String,
+    pub requested_at_ms: i64,
+    /// Store-local `YYYY-MM-DD`: the rep's next planned visit of the store, or 3 days on.
+    pub due_date: String,
+    pub state: RetakeState,
+    /// The new photo: the one taken on this phone, or the one the server linked.
+    pub new_photo_id: Option<String>,
 }
 
 /// An open flag anywhere, for the exceptions list (异常).

@@ -250,7 +250,7 @@ pub(crate) fn report(conn: &Connection, visit_id: &str) -> Result<Option<VisitRe
     Ok(body.as_deref().map(serde_json::from_str).transpose()?)
 }
 
-fn photo_kind_from(s: &str) -> PhotoKind {
+pub(crate) fn photo_kind_from(s: &str) -> PhotoKind {
     match s {
         "shelf_overview" => PhotoKind::ShelfOverview,
         "competitor_close_up" => PhotoKind::CompetitorCloseUp,
@@ -260,7 +260,8 @@ fn photo_kind_from(s: &str) -> PhotoKind {
 }
 
 impl Core {
-    /// A rep's plan for one local date (`YYYY-MM-DD`), in route order, with each stop's status.
+    /// A rep's plan for one local date (`YYYY-MM-DD`), in route order, with each stop's status
+    /// and the retakes the rep owes at its store (open, or overdue on `date`).
     pub fn day_plan(&self, rep_id: &str, date: &str) -> Result<Vec<DayPlanEntry>> {
         rules::validate_date(date).map_err(Error::InvalidInput)?;
         let inner = self.lock();
@@ -290,9 +291,14 @@ impl Core {
                 window_start: r.get(5)?,
                 window_end: r.get(6)?,
                 store: store_from_row(r, 7)?,
+                retakes: Vec::new(),
             })
         })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        let mut entries = rows.collect::<Result<Vec<_>, _>>()?;
+        for e in &mut entries {
+            e.retakes = crate::retakes::requests(&inner.conn, rep_id, Some(&e.store.id), true, Some(date))?;
+        }
+        Ok(entries)
     }
 
     /// Stores in a territory (all stores when `None`), by code.
@@ -404,7 +410,12 @@ impl Core {
         let mut hidden: Vec<String> = rules::hidden_items(&template, &plain).into_iter().collect();
         hidden.sort();
         let missing = if v.status == VisitStatus::InProgress {
-            rules::missing_for_completion(&template, &plain, &counts, report.is_some())
+            let mut m = rules::missing_for_completion(&template, &plain, &counts, report.is_some());
+            m.extend(crate::retakes::missing_for_visit(
+                conn,
+                &visit_row(conn, visit_id)?,
+            )?);
+            m
         } else {
             Vec::new()
         };

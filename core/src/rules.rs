@@ -221,6 +221,7 @@ pub fn missing_for_completion(
                     kind: MissingKind::Photo,
                     item_id: Some(item.id.clone()),
                     label: item.label.clone(),
+                    retake_request_id: None,
                 });
             }
         } else if !answers.contains_key(&item.id) {
@@ -228,6 +229,7 @@ pub fn missing_for_completion(
                 kind: MissingKind::Answer,
                 item_id: Some(item.id.clone()),
                 label: item.label.clone(),
+                retake_request_id: None,
             });
         }
     }
@@ -236,6 +238,7 @@ pub fn missing_for_completion(
             kind: MissingKind::Report,
             item_id: None,
             label: "visit report".into(),
+            retake_request_id: None,
         });
     }
     missing

@@ -391,8 +391,10 @@ impl Core {
         let has_report = queries::report(&inner.conn, visit_id)?.is_some();
         let mut hidden: Vec<String> = rules::hidden_items(&template, &plain).into_iter().collect();
         hidden.sort();
+        let mut missing = rules::missing_for_completion(&template, &plain, &photos, has_report);
+        missing.extend(crate::retakes::missing_for_visit(&inner.conn, &visit)?);
         Ok(AnswerOutcome {
-            missing: rules::missing_for_completion(&template, &plain, &photos, has_report),
+            missing,
             hidden_item_ids: hidden,
             flags: queries::open_flags(&inner.conn, visit_id)?,
         })
@@ -460,15 +462,18 @@ impl Core {
         Ok(())
     }
 
-    /// Complete the store check. Refused, with the exact list, while a required answer, photo
-    /// or the report is missing. Fixes the score.
+    /// Complete the store check. Refused, with the exact list, while a required answer, photo,
+    /// the report or a retake photo a supervisor asked for at this store
+    /// ([`MissingKind::RetakePhoto`]) is missing. Fixes the score.
     pub fn complete_visit(&self, visit_id: &str) -> Result<Visit> {
         let mut inner = self.lock();
         let (visit, template) = inner.editable_visit(visit_id)?;
         let answers = queries::answers(&inner.conn, visit_id)?;
         let photos = queries::photo_counts(&inner.conn, visit_id)?;
         let has_report = queries::report(&inner.conn, visit_id)?.is_some();
-        let missing = rules::missing_for_completion(&template, &answers, &photos, has_report);
+        let mut missing = rules::missing_for_completion(&template, &answers, &photos, has_report);
+        // A retake a supervisor asked for at this store is a required photo of this visit.
+        missing.extend(crate::retakes::missing_for_visit(&inner.conn, &visit)?);
         if !missing.is_empty() {
             return Err(Error::CompletionLocked {
                 visit_id: visit_id.into(),

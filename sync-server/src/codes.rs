@@ -58,6 +58,14 @@ pub const REFUSAL_CODES: &[&str] = &[
     "bad_signature",
     "conflicting_duplicate",
     "wrong_user",
+    // A supervisor's photo review from a phone (`crate::retakes::ReviewError`).
+    "review_bad_verdict",
+    "review_reason_required",
+    "review_reason_too_long",
+    "unknown_photo",
+    "photo_not_in_team",
+    "retake_not_a_rep",
+    "retake_already_open",
 ];
 
 /// Every code above, once each.

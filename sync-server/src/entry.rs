@@ -94,6 +94,9 @@ pub(crate) struct PhotoManifest {
     pub(crate) evidence_code: String,
     #[serde(default)]
     pub(crate) location: Option<ManifestLocation>,
+    /// The retake request this photo answers (`crate::retakes::link_photo`).
+    #[serde(default)]
+    pub(crate) retake_request_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -145,6 +148,20 @@ pub(crate) struct ReviewPayload {
     pub(crate) review: Review,
 }
 
+/// A supervisor's decision on a team photo (`visit.photo_review`; the entity is the photo's
+/// visit). The verdict stays a string here: a bad one is refused with its own code
+/// (`crate::retakes`), not as a malformed entry.
+#[derive(Debug, Deserialize)]
+pub(crate) struct PhotoReviewPayload {
+    pub(crate) review_id: String,
+    pub(crate) visit_id: String,
+    pub(crate) photo_id: String,
+    pub(crate) reviewer_id: String,
+    pub(crate) verdict: String,
+    #[serde(default)]
+    pub(crate) reason: Option<String>,
+}
+
 #[derive(Debug)]
 pub(crate) enum Action {
     CheckIn(CheckInPayload),
@@ -155,6 +172,7 @@ pub(crate) enum Action {
     CheckOut(CheckOutPayload),
     Cancel(CancelPayload),
     Review(ReviewPayload),
+    PhotoReview(PhotoReviewPayload),
 }
 
 impl Action {
@@ -168,6 +186,7 @@ impl Action {
             Action::CheckOut(p) => &p.visit_id,
             Action::Cancel(p) => &p.visit_id,
             Action::Review(p) => &p.review.visit_id,
+            Action::PhotoReview(p) => &p.visit_id,
         }
     }
 
@@ -177,6 +196,7 @@ impl Action {
             Action::CheckIn(p) => Some(&p.user_id),
             Action::Photo(p) => Some(&p.user_id),
             Action::Review(p) => Some(&p.review.reviewer_id),
+            Action::PhotoReview(p) => Some(&p.reviewer_id),
             _ => None,
         }
     }
@@ -221,6 +241,13 @@ pub(crate) fn parse_action(kind: &str, payload: Value) -> Result<Action, String>
         }
         "visit.cancel" => Action::Cancel(serde_json::from_value(payload).map_err(p)?),
         "visit.review" => Action::Review(serde_json::from_value(payload).map_err(p)?),
+        "visit.photo_review" => {
+            let r: PhotoReviewPayload = serde_json::from_value(payload).map_err(p)?;
+            if !bounded_id(&r.review_id) || !bounded_id(&r.photo_id) {
+                return Err("photo review: review_id or photo_id must be 1-128 bytes".into());
+            }
+            Action::PhotoReview(r)
+        }
         other => return Err(format!("unknown op kind {other:?}")),
     })
 }

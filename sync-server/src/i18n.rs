@@ -358,6 +358,43 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "The file cannot be read.",
         "无法读取该文件。",
     ),
+    // --- photo review with retakes (crate::retakes::ReviewError, the web's words; keyed
+    // `refused.<code>`: the codes' titles and phone sentences are in CODES and messages::TEXTS)
+    (
+        "refused.review_bad_verdict",
+        "\"{value}\" is not a decision: choose approve, reject or retake.",
+        "“{value}”不是有效的审核结论：请选择通过、驳回或要求重拍。",
+    ),
+    (
+        "refused.review_reason_required",
+        "Rejecting a photo or asking for a retake needs a reason the rep can act on.",
+        "驳回照片或要求重拍须填写原因，便于业务员改正。",
+    ),
+    (
+        "refused.review_reason_too_long",
+        "The reason is longer than {max} characters.",
+        "原因超过 {max} 个字符。",
+    ),
+    (
+        "refused.unknown_photo",
+        "This photo does not exist or is not yours to review.",
+        "该照片不存在或不在您的审核范围内。",
+    ),
+    (
+        "refused.photo_not_in_team",
+        "Only the rep's own supervisor (or head office) reviews this photo.",
+        "只有该业务员的督导（或总部）可以审核这张照片。",
+    ),
+    (
+        "refused.retake_not_a_rep",
+        "A retake is asked of a rep; this photo is not a rep's.",
+        "重拍只能要求业务员；这张照片不是业务员拍摄的。",
+    ),
+    (
+        "refused.retake_already_open",
+        "A retake of this photo is already requested and still open.",
+        "这张照片已要求重拍，尚未完成。",
+    ),
     // --- people and structure (crate::people::PeopleError) -------------------------------------
     (
         "people_not_allowed",
@@ -593,6 +630,26 @@ pub const CODES: &[(&str, &str, &str)] = &[
         "编号重复的不同记录",
     ),
     ("wrong_user", "Record of another user", "其他用户的记录"),
+    // --- photo review with retakes (crate::retakes::ReviewError) ------------------------------
+    (
+        "review_bad_verdict",
+        "Not a review decision",
+        "不是有效的审核结论",
+    ),
+    (
+        "review_reason_required",
+        "Review without a reason",
+        "审核未填写原因",
+    ),
+    ("review_reason_too_long", "Review reason too long", "审核原因过长"),
+    ("unknown_photo", "Unknown photo", "未知照片"),
+    ("photo_not_in_team", "Photo of another team", "其他团队的照片"),
+    (
+        "retake_not_a_rep",
+        "Retake asked of a non-rep",
+        "重拍只能要求业务员",
+    ),
+    ("retake_already_open", "Retake already requested", "已要求重拍"),
 ];
 
 #[cfg(test)]

@@ -551,6 +551,33 @@ impl ApplyCtx<'_, '_> {
             return self.reject(c, "wrong_user", vec![]);
         }
 
+        // A supervisor's photo review follows the web's rules (`crate::retakes`); a refused
+        // one is authentic too, so it links the chain like `wrong_user`.
+        if let Action::PhotoReview(p) = &op.action {
+            let reviewer = crate::retakes::Reviewer::Field {
+                user_id: self.device_user,
+                op_id: &f.op_id,
+            };
+            match crate::retakes::review_in(
+                self.tx,
+                self.calendar,
+                reviewer,
+                &p.photo_id,
+                Some(&p.visit_id),
+                &p.verdict,
+                p.reason.as_deref(),
+                &p.review_id,
+                self.now_ms,
+            ) {
+                Ok(_) => {}
+                Err(crate::retakes::ReviewError::Storage(e)) => return Err(ApiError::Internal(e)),
+                Err(e) => {
+                    advance(head, head_time);
+                    return self.reject(c, e.code(), vec![]);
+                }
+            }
+        }
+
         // Apply.
         let store_id = match (&op.action, &visit) {
             (Action::CheckIn(p), _) => Some(p.store_id.clone()),
@@ -722,6 +749,8 @@ impl ApplyCtx<'_, '_> {
                     )?
                     .execute(params![f.time.wall_ms, p.reason, self.now_ms, visit_id])?;
             }
+            // Recorded before the op row, above.
+            Action::PhotoReview(_) => {}
             Action::Review(p) => {
                 let r = &p.review;
                 self.tx
@@ -1081,6 +1110,17 @@ impl ApplyCtx<'_, '_> {
                 verified,
                 problems
             ])?;
+        if let Some(request) = &p.retake_request_id {
+            crate::retakes::link_photo(
+                self.tx,
+                request,
+                &p.photo_id,
+                self.device_user,
+                &p.store_id,
+                received,
+                self.now_ms,
+            )?;
+        }
         if p.location.as_ref().is_some_and(|l| l.is_mock) {
             self.raise(
                 scope,

@@ -38,6 +38,7 @@ mod photo_reuse;
 mod photos;
 mod pull;
 pub mod queue;
+pub mod retakes;
 mod routes;
 pub mod scope;
 mod store;

@@ -230,6 +230,42 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
         "The record names another person than the phone's user; it was refused.",
         "记录中的人员不是该手机的用户，已拒收。",
     ),
+    // A supervisor's photo review from a phone, refused (`crate::retakes::ReviewError`).
+    (
+        "review_bad_verdict",
+        "A photo review from a supervisor's phone had no valid decision; it was refused.",
+        "督导手机发来的照片审核结论无效，已拒收。",
+    ),
+    (
+        "review_reason_required",
+        "A photo rejection or retake request from a supervisor's phone had no reason; it was refused.",
+        "督导手机发来的驳回或重拍要求未填写原因，已拒收。",
+    ),
+    (
+        "review_reason_too_long",
+        "A photo review from a supervisor's phone had too long a reason; it was refused.",
+        "督导手机发来的照片审核原因过长，已拒收。",
+    ),
+    (
+        "unknown_photo",
+        "A photo review from a supervisor's phone named a photo the server does not have; it was refused.",
+        "督导手机审核的照片在服务器上不存在，已拒收。",
+    ),
+    (
+        "photo_not_in_team",
+        "A photo review from a phone named a photo outside the reviewer's team; it was refused.",
+        "手机发来的照片审核涉及审核人团队以外的照片，已拒收。",
+    ),
+    (
+        "retake_not_a_rep",
+        "A retake was asked of a photo that is not a rep's; it was refused.",
+        "重拍要求针对的不是业务员拍摄的照片，已拒收。",
+    ),
+    (
+        "retake_already_open",
+        "A retake was asked of a photo that already has an open retake request; it was refused.",
+        "该照片已有未完成的重拍要求，新的重拍要求已拒收。",
+    ),
     // --- sentences with parameters ---
     (
         "bad_signature.op",

@@ -541,6 +541,7 @@ impl Store {
                 "UPDATE photos SET received = 1, verified = ?1, problems = ?2 WHERE photo_id = ?3",
                 params![verified, problems, pid],
             )?;
+            crate::retakes::photo_received(&tx, &pid, now_ms)?;
             resolve(
                 &tx,
                 "photo_missing",

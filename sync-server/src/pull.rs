@@ -27,6 +27,7 @@ fn kind_from_str(s: &str) -> Option<ChangeKind> {
         "template" => ChangeKind::Template,
         "plan" => ChangeKind::Plan,
         "team_visit" => ChangeKind::TeamVisit,
+        "retake" => ChangeKind::Retake,
         _ => return None,
     })
 }
@@ -103,7 +104,7 @@ impl Store {
                     OR (kind = 'user' AND scope_user IN (SELECT value FROM json_each(?2)))
                     OR (kind = 'store' AND (scope_territory IN (SELECT value FROM json_each(?3))
                                             OR id IN (SELECT value FROM json_each(?4))))
-                    OR (kind = 'plan' AND scope_user IN (SELECT value FROM json_each(?5)))
+                    OR (kind IN ('plan', 'retake') AND scope_user IN (SELECT value FROM json_each(?5)))
                     OR (kind = 'team_visit' AND scope_user IN (SELECT value FROM json_each(?6)))
                  ) ORDER BY seq LIMIT ?7",
             )?;

@@ -926,8 +926,10 @@ pub(crate) fn team_visit(c: &Connection, visit_id: &str) -> rusqlite::Result<Opt
     let mut photos = Vec::new();
     {
         let mut st = c.prepare_cached(
-            "SELECT photo_id, sha256, evidence_code, photo_kind, verified FROM photos WHERE visit_id = ?1
-             ORDER BY rowid",
+            "SELECT photo_id, sha256, evidence_code, photo_kind, verified,
+                    (SELECT verdict FROM photo_reviews r WHERE r.photo_id = photos.photo_id
+                     ORDER BY r.reviewed_ms DESC, r.id DESC LIMIT 1)
+             FROM photos WHERE visit_id = ?1 ORDER BY rowid",
         )?;
         let rows = st.query_map([visit_id], |r| {
             Ok(TeamVisitPhoto {
@@ -936,6 +938,7 @@ pub(crate) fn team_visit(c: &Connection, visit_id: &str) -> rusqlite::Result<Opt
                 evidence_code: r.get(2)?,
                 photo_kind: r.get(3)?,
                 verified: r.get(4)?,
+                review: r.get(5)?,
             })
         })?;
         for p in rows {

@@ -191,6 +191,34 @@ try {
   check(page.url().includes(`date=${prevDay}`), `the picker's form asks for ${prevDay}: ${page.url()}`);
   ok(`day navigator: opens on ${shownDay} (a day with visits), previous / next / pick`);
 
+  // 6c. Photo review with retakes: ask for a retake on a visit's page (a reason is required),
+  // see it open there and on the retake list; the demo's retake done on the next visit shows
+  // the old and the new photo side by side.
+  await page.goto(`${base}/app/visits/${encodeURIComponent(tampered)}?lang=zh-CN`);
+  const reviewForm = page.locator('form.review').first();
+  await reviewForm.locator('select[name="verdict"]').selectOption('retake');
+  await reviewForm.locator('button').click();
+  await page.waitForLoadState('load');
+  check((await page.content()).includes('须填写原因'), 'a retake without a reason is refused in words');
+  await page.goto(`${base}/app/visits/${encodeURIComponent(tampered)}?lang=zh-CN`);
+  await reviewForm.locator('select[name="verdict"]').selectOption('retake');
+  await reviewForm.locator('input[name="reason"]').fill('货架最下层没拍到，请重拍');
+  await reviewForm.locator('button').click();
+  await page.waitForURL(new RegExp(`/app/visits/${tampered}`));
+  check(await page.locator('#retakes .retake[data-state="open"]').count() === 1, 'the visit shows the open retake');
+  check((await page.textContent('main')).includes('货架最下层没拍到'), 'with its reason');
+  await page.goto(`${base}/app/retakes?lang=zh-CN`);
+  check((await page.textContent('main')).includes('货架最下层没拍到'), 'the retake list has it');
+  await page.goto(`${base}/app/retakes?state=done&lang=en`);
+  const doneRetake = page.locator('.retake[data-state="done"]').first();
+  check(await doneRetake.count() === 1, 'the demo\'s retake is done');
+  check(await doneRetake.locator('.pair img.thumb').count() === 2, 'old and new photo side by side');
+  const retakeVisitHref = await doneRetake.locator('a.visit-link').getAttribute('href');
+  await page.goto(`${base}${retakeVisitHref}?lang=en`);
+  check(await page.locator('#retakes .retake[data-state="done"] .pair img.thumb').count() === 2, 'the visit page shows both photos');
+  await shot(page, 'visit-retake-done');
+  ok('ask for a retake in the browser; open and done retakes on the visit page and the list');
+
   // 7. Every page at a desktop width and a phone's (390 px), in both languages: nothing wider
   // than the screen, the resolve button and the header's controls on screen, table cells wide
   // enough that a store's name does not stand one character per line.
@@ -232,6 +260,9 @@ try {
     ['rep', `/app/reps/rep-li?date=${day}`],
     ['store', '/app/stores/st-001'],
     ['plan-bad-period', '/app/plan?from=2026-10-10&to=2026-10-01'],
+    ['retakes', '/app/retakes?state=all'],
+    ['retakes-waiting', '/app/retakes'],
+    ['visit-retake-done', retakeVisitHref],
   ];
   let visited = 0;
   for (const lang of ['zh-CN', 'en']) {

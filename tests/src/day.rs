@@ -175,6 +175,7 @@ pub fn store_check_with_recounts(
                 kind: PhotoKind::ShelfOverview,
                 fix: Some(fix(clock)),
                 utc_offset_minutes: 480,
+                retake_request_id: None,
             },
             bytes,
         )?;
@@ -248,6 +249,7 @@ pub fn inspection(
                 kind: PhotoKind::DisplayMeasurement,
                 fix: Some(fix_near(store, 15.0, false, clock.wall_ms())),
                 utc_offset_minutes: 480,
+                retake_request_id: None,
             },
             bytes,
         )?;

@@ -3,6 +3,7 @@
 pub mod day;
 pub mod fault_proxy;
 pub mod server;
+pub mod web;
 
 /// The reference data every test and the demo use: Shanghai stores (Chinese names), three reps,
 /// two supervisors, the standard store check and the supervisor inspection.

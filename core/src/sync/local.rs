@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use super::wire::{ChangeKind, OpStatus, PullResponse, PushResponse, TeamVisit};
+use super::wire::{ChangeKind, OpStatus, PullResponse, PushResponse, RetakeChange, TeamVisit};
 use super::{RejectedOp, ServerException, SyncState};
 use crate::error::{Error, Result};
 use crate::model::{LoadSummary, OutboxOp, ReferenceData, Role, User};
@@ -74,6 +74,7 @@ pub(crate) fn store_enrolment(
     };
     if !same {
         tx.execute("DELETE FROM team_visits", [])?;
+        tx.execute("DELETE FROM retake_requests", [])?;
     }
     tx.execute(
         "INSERT INTO sync_state (id, server_url, user_id, user_role, user_json, enrolled_at_ms, pull_cursor)
@@ -385,6 +386,7 @@ pub(crate) fn apply_pull_page(tx: &Transaction<'_>, page: &PullResponse, now_ms:
     let mut templates = Latest::new();
     let mut plans = Latest::new();
     let mut visits: Latest<(i64, TeamVisit)> = Latest::new();
+    let mut retakes: Latest<(i64, RetakeChange)> = Latest::new();
     for c in &page.changes {
         match c.kind {
             ChangeKind::User => {
@@ -417,6 +419,16 @@ pub(crate) fn apply_pull_page(tx: &Transaction<'_>, page: &PullResponse, now_ms:
                 }
                 visits.put(v.visit_id.clone(), (c.seq, v));
             }
+            ChangeKind::Retake => {
+                let r: RetakeChange = parse_body(c)?;
+                if r.id.trim().is_empty() || r.rep_id.trim().is_empty() || r.store_id.trim().is_empty() {
+                    return Err(Error::BadReferenceData {
+                        record: format!("change {} (retake {:?})", c.seq, c.id),
+                        reason: "id, rep_id or store_id is empty".into(),
+                    });
+                }
+                retakes.put(r.id.clone(), (c.seq, r));
+            }
         }
     }
     let data = ReferenceData {
@@ -446,6 +458,9 @@ pub(crate) fn apply_pull_page(tx: &Transaction<'_>, page: &PullResponse, now_ms:
             serde_json::to_string(v)?,
             seq
         ])?;
+    }
+    for (seq, r) in &retakes.items {
+        crate::retakes::store_pulled(tx, *seq, r)?;
     }
     // The user's own record keeps the enrolment's copy current (a role or team change).
     if let Some(me) = data.users.iter().find(|u| u.id == user_id) {

@@ -171,6 +171,8 @@ pub enum ChangeKind {
     Template,
     Plan,
     TeamVisit,
+    /// A [`RetakeChange`]: to the rep it is for, and their supervisor.
+    Retake,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -223,6 +225,37 @@ pub struct TeamVisitPhoto {
     pub photo_kind: String,
     /// The server verified bytes, manifest and signature.
     pub verified: bool,
+    /// The latest review of the photo (`approve`, `reject`, `retake`), web or phone; `None`
+    /// while nobody reviewed it.
+    #[serde(default)]
+    pub review: Option<String>,
+}
+
+/// A supervisor's or head office's request that a rep take a photo again, as the feed carries
+/// it (change kind `retake`, scoped to the rep). Sent again on every state change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RetakeChange {
+    pub id: String,
+    /// The photo to replace and its visit.
+    pub photo_id: String,
+    pub visit_id: String,
+    pub store_id: String,
+    pub rep_id: String,
+    /// The replaced photo's kind (`shelf_overview`, ...) and check item.
+    pub photo_kind: String,
+    #[serde(default)]
+    pub item_id: Option<String>,
+    pub reason: String,
+    /// Who asked, by name (a web user or a supervisor).
+    pub requested_by: String,
+    pub requested_at_ms: i64,
+    /// Store-local `YYYY-MM-DD`.
+    pub due_date: String,
+    /// `open`, `done` or `cancelled` (overdue is derived from the due day).
+    pub state: String,
+    /// The photo that fulfilled it (`done`).
+    #[serde(default)]
+    pub fulfilled_photo_id: Option<String>,
 }
 
 // --- health ------------------------------------------------------------------------------------

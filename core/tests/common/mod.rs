@@ -126,6 +126,7 @@ pub fn capture_request(visit: &str, item: Option<&str>, kind: PhotoKind) -> Capt
         kind,
         fix: Some(fix_st001()),
         utc_offset_minutes: 480,
+        retake_request_id: None,
     }
 }
 

@@ -27,6 +27,7 @@ pub fn menu(user: &WebUser) -> Vec<(&'static str, &'static str)> {
         ("/app/exceptions", "nav_exceptions"),
         ("/app/gallery", "nav_gallery"),
         ("/app/map", "nav_map"),
+        ("/app/retakes", "nav_retakes"),
         ("/app/health", "nav_health"),
         ("/app/plan", "nav_plan"),
         ("/app/ranking", "nav_ranking"),
@@ -275,6 +276,11 @@ form.bulk input[name=comment]{flex:1;min-width:10rem}form.bulk .buttons,form.bul
 .notice{background:#e3f9e5;padding:.5rem;border-left:4px solid #2f855a}th a.sort{color:inherit}
 td.pick input{width:1.3rem;height:1.3rem}th.pick{white-space:nowrap}
 .login{max-width:22rem;background:#fff;padding:1rem;border:1px solid #e4e7eb}.login label{display:block;margin:.5rem 0}.login input{width:100%}
+/* Photo review with retakes: a decision's chip, the form, a retake with both photos. */
+.rv-approve,.rt-done{background:#e3f9e5;color:#276749}.rv-reject,.rt-overdue{background:#fde8e8;color:#9b1c1c}.rv-retake,.rt-open{background:#fefcbf;color:#744210}
+.rt-cancelled{background:#e4e7eb;color:#52606d;text-decoration:line-through}p.review{margin:.3rem 0;overflow-wrap:anywhere}
+form.review{display:flex;flex-wrap:wrap;gap:.3rem;margin:.3rem 0}form.review input[name=reason]{flex:1;min-width:8rem}
+.retake{background:#fff;padding:.6rem;margin:.5rem 0;border:1px solid #e4e7eb}.retake.closed{color:#7b8794}.retake p{margin:.3rem 0;overflow-wrap:anywhere}
 @media (max-width:700px){
 main{padding:.8rem}header{padding:.5rem .8rem}header nav{flex-basis:100%;order:3}
 table.rows,table.rows tbody,table.rows tr,table.rows td{display:block;width:100%}

@@ -94,6 +94,9 @@ pub const WEB_ROUTES: &[(&str, &str)] = &[
     ("POST", "/app/devices/{id}/revoke"),
     ("GET", "/app/password"),
     ("POST", "/app/password"),
+    // Photo review with retakes.
+    ("POST", "/app/photo-reviews"),
+    ("GET", "/app/retakes"),
 ];
 
 pub fn routes() -> Router<Arc<Store>> {
@@ -118,6 +121,8 @@ pub fn routes() -> Router<Arc<Store>> {
         .route("/app/export/{file}", get(data::export_csv))
         .route("/app/import/template.xlsx", get(data::import_template))
         .merge(people_routes())
+        .route("/app/photo-reviews", post(pages::retakes::review))
+        .route("/app/retakes", get(pages::retakes::list))
         // The import handler bounds its own body (size and time); axum's default 2 MB cap on
         // Multipart would refuse uploads long before the import's limit.
         .route(

@@ -690,6 +690,7 @@ pub fn store_check(
                 kind: PhotoKind::ShelfOverview,
                 fix: Some(fix.clone()),
                 utc_offset_minutes: 480,
+                retake_request_id: None,
             },
             &test_photo(),
         )

@@ -61,14 +61,17 @@ fn run(db: &str, seed: u64) -> Result<()> {
                 for m in missing {
                     let item = m.item_id.clone().unwrap_or_default();
                     match m.kind {
-                        MissingKind::Photo => {
+                        // This worker never syncs, so it never owes a retake; the arm is the
+                        // same capture, naming the request.
+                        MissingKind::Photo | MissingKind::RetakePhoto => {
                             core.capture_photo(
                                 &CaptureRequest {
                                     visit_id: visit.id.clone(),
-                                    item_id: Some(item.clone()),
+                                    item_id: m.item_id.clone(),
                                     kind: PhotoKind::ShelfOverview,
                                     fix: Some(fix(lat, lon)),
                                     utc_offset_minutes: 480,
+                                    retake_request_id: m.retake_request_id.clone(),
                                 },
                                 &photo,
                             )?;

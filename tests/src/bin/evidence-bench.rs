@@ -56,6 +56,7 @@ fn run(path: &str, runs: usize, edge: &str) -> Result<()> {
                 kind: PhotoKind::ShelfOverview,
                 fix: Some(fix.clone()),
                 utc_offset_minutes: 480,
+                retake_request_id: None,
             },
             &jpeg,
         )?;

@@ -170,6 +170,7 @@ fn run(opts: Options) -> Result<()> {
         kind: PhotoKind::ShelfOverview,
         fix: Some(f),
         utc_offset_minutes: 480,
+        retake_request_id: None,
     };
     let fix = |lat: f64, lon: f64, north_m: f64, mock: bool| LocationFix {
         latitude: lat + north_m / 111_195.0,
@@ -507,6 +508,89 @@ fn run(opts: Options) -> Result<()> {
         );
     }
 
+    // --- A retake: the supervisor sends a photo back; the rep's next visit owes it ----------------
+    let sent_back = sup
+        .team_visits(Some("rep-zhao"), 50)?
+        .into_iter()
+        .flat_map(|v| v.photos)
+        .next()
+        .ok_or_else(|| Error::Internal("no photo of rep-zhao to review".into()))?;
+    sup.review_photo(
+        "sup-wang",
+        &sent_back.photo_id,
+        PhotoReviewVerdict::Retake,
+        Some("价签被挡住，请重拍整组货架"),
+    )?;
+    println!(
+        "
+王磊 asks 赵强 for a retake of a shelf photo at SH-W-001 (a signed op from his phone)"
+    );
+    print_sync("王磊", &rt.block_on(sup.sync())?);
+    // 赵强's phone of the next day (a new device, on the real clock): the request comes down
+    // with the pull, and the store's next visit cannot complete without the photo.
+    let zhao_clock = DayClock::real_time();
+    let zhao = day::open_core(&dir.join("rep-zhao-next-day.db"), &zhao_clock)?;
+    let code = server.enrol_code("rep-zhao").map_err(Error::Internal)?;
+    rt.block_on(zhao.enrol(&server.url(), &code))?;
+    print_sync("赵强", &rt.block_on(zhao.sync())?);
+    let zhao_today = clock::civil_date(zhao_clock.wall_ms(), 480);
+    let owed = zhao.retake_requests("rep-zhao", &zhao_today)?;
+    let request = owed
+        .first()
+        .ok_or_else(|| Error::Internal("the retake request did not reach the rep".into()))?
+        .clone();
+    println!(
+        "  赵强 owes a retake at {} by {}: “{}” (asked by {})",
+        request.store_id, request.due_date, request.reason, request.requested_by
+    );
+    let st101 = zhao
+        .stores(None)?
+        .into_iter()
+        .find(|s| s.id == request.store_id)
+        .ok_or_else(|| Error::Internal("no store of the retake".into()))?;
+    match day::store_check(
+        &zhao,
+        &zhao_clock,
+        "rep-zhao",
+        &st101,
+        None,
+        &[day::distinct_photo(30)],
+        day::Trouble::default(),
+    ) {
+        Err(Error::CompletionLocked { missing, .. }) => {
+            println!(
+                "  next visit: complete → locked, missing: {}",
+                missing_list(&missing)
+            )
+        }
+        other => {
+            return Err(Error::Internal(format!(
+                "the retake did not lock the visit: {other:?}"
+            )));
+        }
+    }
+    let next_visit = zhao
+        .open_visit("rep-zhao")?
+        .ok_or_else(|| Error::Internal("the locked visit is not open".into()))?;
+    zhao.capture_photo(
+        &CaptureRequest {
+            visit_id: next_visit.id.clone(),
+            item_id: Some("shelf_photo".into()),
+            kind: PhotoKind::ShelfOverview,
+            fix: Some(day::fix_near(&st101, 15.0, false, zhao_clock.wall_ms())),
+            utc_offset_minutes: 480,
+            retake_request_id: Some(request.id.clone()),
+        },
+        &day::distinct_photo(31),
+    )?;
+    zhao.complete_visit(&next_visit.id)?;
+    zhao.check_out(
+        &next_visit.id,
+        Some(&day::fix_near(&st101, 15.0, false, zhao_clock.wall_ms())),
+    )?;
+    println!("  retake photo taken for the request → the visit completes");
+    print_sync("赵强", &rt.block_on(zhao.sync())?);
+
     // --- Head office: what the server holds ---------------------------------------------------------
     let stats = server.stats().map_err(Error::Internal)?;
     println!(
@@ -640,6 +724,7 @@ fn missing_list(m: &[MissingItem]) -> String {
             (MissingKind::Report, _) => "report".to_string(),
             (MissingKind::Photo, id) => format!("photo {}", id.as_deref().unwrap_or("")),
             (MissingKind::Answer, id) => format!("answer {}", id.as_deref().unwrap_or("")),
+            (MissingKind::RetakePhoto, _) => format!("retake photo ({})", m.label),
         })
         .collect::<Vec<_>>()
         .join(", ")

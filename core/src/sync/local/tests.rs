@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::*;
 use crate::sync::wire::{Change, OpResult};
-use crate::{CheckInRequest, LocationFix, LocationProvider, Store};
+use crate::{CheckInRequest, LocationFix, LocationProvider, MissingKind, PhotoKind, RetakeState, Store};
 
 const REFERENCE_JSON: &str = include_str!("../../../../tests/fixtures/reference.json");
 
@@ -480,6 +480,7 @@ fn photo_upload_state_decides_what_is_sent_again() {
                 kind: crate::PhotoKind::ShelfOverview,
                 fix: None,
                 utc_offset_minutes: 480,
+                retake_request_id: None,
             },
             &jpeg,
         )
@@ -533,4 +534,114 @@ fn photo_upload_state_decides_what_is_sent_again() {
         .unwrap();
     assert_eq!(attempts, 2);
     assert!(core.audit().unwrap().is_clean());
+}
+
+fn retake_body(id: &str, store: &str, state: &str, due: &str) -> serde_json::Value {
+    json!({"id": id, "photo_id": "p-old", "visit_id": "v-old", "store_id": store, "rep_id": "rep-li",
+           "photo_kind": "shelf_overview", "item_id": "shelf_photo", "reason": "价签被挡住",
+           "requested_by": "王磊", "requested_at_ms": 1, "due_date": due, "state": state})
+}
+
+#[test]
+fn a_pulled_retake_locks_the_stores_next_visit_until_its_photo_is_taken() {
+    let core = core();
+    enrol(&core, "rep-li");
+    let page = |seq: i64, changes: Vec<Change>| PullResponse {
+        changes,
+        cursor: seq,
+        has_more: false,
+        server_time_ms: 1,
+    };
+    core.apply_pull_page(&page(
+        2,
+        vec![
+            change(
+                1,
+                ChangeKind::Retake,
+                "r-1",
+                retake_body("r-1", "st-001", "open", "2026-11-25"),
+            ),
+            change(
+                2,
+                ChangeKind::Retake,
+                "r-2",
+                retake_body("r-2", "st-002", "open", "2026-11-25"),
+            ),
+        ],
+    ))
+    .unwrap();
+    let plan = core.day_plan("rep-li", "2026-11-23").unwrap();
+    let owed = |store: &str| plan.iter().find(|e| e.store.id == store).unwrap().retakes.len();
+    assert_eq!((owed("st-001"), owed("st-002"), owed("st-003")), (1, 1, 0));
+    let states = |date: &str| -> Vec<RetakeState> {
+        core.retake_requests("rep-li", date)
+            .unwrap()
+            .iter()
+            .map(|r| r.state)
+            .collect()
+    };
+    assert_eq!(states("2026-11-26"), [RetakeState::Overdue, RetakeState::Overdue]);
+
+    // The visit at st-001 owes r-1 only.
+    let v = three_ops(&core)[0].entity_id.clone();
+    let missing = core.visit_detail(&v).unwrap().missing;
+    let retakes: Vec<_> = missing
+        .iter()
+        .filter(|m| m.kind == MissingKind::RetakePhoto)
+        .map(|m| (m.retake_request_id.as_deref(), m.label.as_str()))
+        .collect();
+    assert_eq!(retakes, [(Some("r-1"), "价签被挡住")]);
+    let capture = |request: &str| {
+        core.capture_photo(
+            &crate::CaptureRequest {
+                visit_id: v.clone(),
+                item_id: Some("shelf_photo".into()),
+                kind: PhotoKind::ShelfOverview,
+                fix: None,
+                utc_offset_minutes: 480,
+                retake_request_id: Some(request.into()),
+            },
+            &std::fs::read(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../tests/data/photo-1920x1080.jpg"
+            ))
+            .unwrap(),
+        )
+    };
+    // Another store's request, or one this phone does not have: refused, nothing written.
+    assert_eq!(capture("r-2").unwrap_err().code(), "retake_not_for_visit");
+    assert_eq!(capture("r-9").unwrap_err().code(), "unknown_retake_request");
+    assert_eq!(core.visit_detail(&v).unwrap().photos.len(), 0);
+    let taken = capture("r-1").unwrap();
+    assert!(
+        !core
+            .visit_detail(&v)
+            .unwrap()
+            .missing
+            .iter()
+            .any(|m| m.kind == MissingKind::RetakePhoto),
+        "the photo taken for it clears the lock"
+    );
+    assert_eq!(capture("r-1").unwrap_err().code(), "retake_not_open");
+    let manifest = core.photo_evidence(&taken.photo.id).unwrap().manifest;
+    assert!(manifest.contains("\"retake_request_id\":\"r-1\""), "{manifest}");
+
+    // A withdrawn request owes nothing.
+    core.apply_pull_page(&page(
+        4,
+        vec![change(
+            4,
+            ChangeKind::Retake,
+            "r-2",
+            retake_body("r-2", "st-002", "cancelled", "2026-11-25"),
+        )],
+    ))
+    .unwrap();
+    let r2 = core
+        .retake_requests("rep-li", "2026-11-23")
+        .unwrap()
+        .into_iter()
+        .find(|r| r.id == "r-2")
+        .unwrap();
+    assert_eq!(r2.state, RetakeState::Cancelled);
 }

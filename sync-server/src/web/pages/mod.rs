@@ -17,6 +17,7 @@ pub mod plan;
 pub mod ranking;
 pub mod rep;
 pub mod store_profile;
+pub mod retakes;
 pub mod structure;
 pub mod today;
 pub mod visit;

@@ -1,7 +1,10 @@
 //! `GET /app/visits/{id}`: one visit whole: its facts, exceptions, answers (with the template's
-//! labels), report and photos with their verification badges and manifests, all in words; ids,
-//! hashes and devices only in the folded technical sections.
+//! labels), report and photos with their verification badges and manifests, each photo's review
+//! (who decided what, when, why) with the form to decide, and the retakes asked of its photos
+//! with the old and the new photo side by side; all in words; ids, hashes and devices only in
+//! the folded technical sections.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::rejection::PathRejection;
@@ -11,7 +14,9 @@ use axum::response::Response;
 use maud::{Markup, html};
 
 use super::exceptions::actor_of;
+use super::retakes::{retake_block, review_form, review_line};
 use super::{WithNames, read_with_names};
+use crate::clock::now_ms;
 use crate::messages::photo_problems;
 use crate::store::Store;
 use crate::values::{self, AnswerView, ReportView, metres, number, photo_kind, visit_kind};
@@ -21,6 +26,7 @@ use crate::web::extract::{SignedIn, Viewer};
 use crate::web::fmt_datetime;
 use crate::web::read::exceptions::{ExceptionsView, visit_exceptions};
 use crate::web::read::names::Names;
+use crate::web::read::retakes::{PhotoReviewView, RetakeView, latest_reviews, visit_retakes};
 use crate::web::read::visits::{VisitDetail, VisitPhoto, visit_detail};
 
 /// A photo's manifest facts a person reads: (label, value) in the page's language. Its hash,
@@ -188,7 +194,13 @@ fn answers_and_report(page: &Viewer, d: &VisitDetail) -> Markup {
     }
 }
 
-fn photos(page: &Viewer, d: &VisitDetail, ex: &ExceptionsView) -> Markup {
+/// What the photo cards show besides the photos: each photo's latest decision, and the form.
+struct Reviews<'a> {
+    csrf: &'a str,
+    latest: &'a HashMap<String, PhotoReviewView>,
+}
+
+fn photos(page: &Viewer, d: &VisitDetail, ex: &ExceptionsView, reviews: &Reviews<'_>) -> Markup {
     let t = |k| page.t(k);
     html! {
         h2 { (t("photos")) }
@@ -200,6 +212,11 @@ fn photos(page: &Viewer, d: &VisitDetail, ex: &ExceptionsView) -> Markup {
                 div.card.photo data-sha=(p.sha256) {
                     @if p.received { (thumb_link(&p.sha256, &photo_kind(page.lang, &p.kind))) }
                     p { (badge_html(page.lang, p.received, p.verified, p.problems.as_deref(), &ex.open_codes_of(&p.sha256))) }
+                    @match reviews.latest.get(&p.photo_id) {
+                        Some(r) => { (review_line(page, r)) }
+                        None => { p.muted.review { (t("not_reviewed")) } }
+                    }
+                    (review_form(page, reviews.csrf, &p.photo_id))
                     details open {
                         summary { (t("manifest")) }
                         dl {
@@ -210,6 +227,19 @@ fn photos(page: &Viewer, d: &VisitDetail, ex: &ExceptionsView) -> Markup {
                     }
                     (tech_details(page.lang, &photo_technical(page, p)))
                 }
+            }
+        }
+    }
+}
+
+/// The retakes asked of this visit's photos, or answered by them, with both photos.
+fn retakes_section(page: &Viewer, names: &Names, retakes: &[RetakeView]) -> Markup {
+    let today = page.cal.day_of(now_ms());
+    html! {
+        @if !retakes.is_empty() {
+            section #retakes {
+                h2 { (page.t("retakes")) }
+                @for r in retakes { (retake_block(page, names, r, today, false)) }
             }
         }
     }
@@ -228,13 +258,19 @@ pub async fn page(
     let scope = user.scope().map(str::to_string);
     let (actor, cal, lang) = (actor_of(&user), page.cal, page.lang);
     let read = read_with_names(&store, move |c| {
+        let d = visit_detail(c, scope.as_deref(), &id)?;
         Ok((
-            visit_detail(c, scope.as_deref(), &id)?,
+            d,
             visit_exceptions(c, &actor, &id, cal, lang)?,
+            latest_reviews(c, &id)?,
+            visit_retakes(c, &id)?,
         ))
     })
     .await;
-    let WithNames { names, data: (d, ex) } = match read {
+    let WithNames {
+        names,
+        data: (d, ex, latest, retakes),
+    } = match read {
         Ok(d) => d,
         Err(e) => return page.error(&e),
     };
@@ -242,7 +278,8 @@ pub async fn page(
         (facts(&page, &names, &d))
         section #visit-exceptions { (exceptions(&page, &names, &user.csrf, &ex)) }
         (answers_and_report(&page, &d))
-        (photos(&page, &d, &ex))
+        (photos(&page, &d, &ex, &Reviews { csrf: &user.csrf, latest: &latest }))
+        (retakes_section(&page, &names, &retakes))
     };
     let title = format!("{} · {}", page.t("visit_page"), names.store(&d.visit.store_id));
     page.page(StatusCode::OK, &title, body)

@@ -12,4 +12,5 @@ pub mod people;
 pub mod photos;
 pub mod plans;
 pub mod scorecards;
+pub mod retakes;
 pub mod visits;
