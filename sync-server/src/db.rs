@@ -20,6 +20,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/007_people_and_structure.sql"),
     include_str!("../migrations/008_page_indexes.sql"),
     include_str!("../migrations/009_visit_photo_received.sql"),
+    // 010 (h-figures) and 011 (h-retakes) come before it once those branches are merged.
+    include_str!("../migrations/012_alerts.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
