@@ -87,6 +87,18 @@ pub const WEB_ROUTES: &[(&str, &str)] = &[
     ("POST", "/app/devices/{id}/revoke"),
     ("GET", "/app/password"),
     ("POST", "/app/password"),
+    // Alerts (admin and head office).
+    ("GET", "/app/alerts"),
+    ("POST", "/app/alerts/channels"),
+    ("GET", "/app/alerts/channels/{id}"),
+    ("POST", "/app/alerts/channels/{id}"),
+    ("POST", "/app/alerts/channels/{id}/enable"),
+    ("POST", "/app/alerts/channels/{id}/test"),
+    ("POST", "/app/alerts/rules"),
+    ("GET", "/app/alerts/rules/{id}"),
+    ("POST", "/app/alerts/rules/{id}"),
+    ("POST", "/app/alerts/rules/{id}/enable"),
+    ("POST", "/app/alerts/deliveries/{id}/retry"),
 ];
 
 pub fn routes() -> Router<Arc<Store>> {
@@ -109,6 +121,7 @@ pub fn routes() -> Router<Arc<Store>> {
         .route("/app/export/{file}", get(data::export_csv))
         .route("/app/import/template.xlsx", get(data::import_template))
         .merge(people_routes())
+        .merge(alert_routes())
         // The import handler bounds its own body (size and time); axum's default 2 MB cap on
         // Multipart would refuse uploads long before the import's limit.
         .route(
@@ -140,6 +153,27 @@ fn people_routes() -> Router<Arc<Store>> {
             get(devices::confirm).post(devices::revoke),
         )
         .route("/app/password", get(password::form).post(password::set))
+}
+
+/// The alerts page's routes (admin and head office; see [`pages::alerts`]).
+fn alert_routes() -> Router<Arc<Store>> {
+    use pages::alerts;
+    Router::new()
+        .route("/app/alerts", get(alerts::page))
+        .route("/app/alerts/channels", post(alerts::create_channel))
+        .route(
+            "/app/alerts/channels/{id}",
+            get(alerts::edit_channel).post(alerts::update_channel),
+        )
+        .route("/app/alerts/channels/{id}/enable", post(alerts::toggle_channel))
+        .route("/app/alerts/channels/{id}/test", post(alerts::test_channel))
+        .route("/app/alerts/rules", post(alerts::create_rule))
+        .route(
+            "/app/alerts/rules/{id}",
+            get(alerts::edit_rule).post(alerts::update_rule),
+        )
+        .route("/app/alerts/rules/{id}/enable", post(alerts::toggle_rule))
+        .route("/app/alerts/deliveries/{id}/retry", post(alerts::retry))
 }
 
 /// Percent-encode for a URL query value or path segment (the pages' links).
