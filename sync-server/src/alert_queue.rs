@@ -207,7 +207,12 @@ pub fn compose_exception(
 
 /// Match the rules against a just-raised exception and write its messages (one per channel,
 /// the lowest-numbered matching rule deciding quiet hours). The number written.
-pub(crate) fn on_raise(tx: &Connection, cal: Calendar, r: &Raised<'_>, now_ms: i64) -> rusqlite::Result<usize> {
+pub(crate) fn on_raise(
+    tx: &Connection,
+    cal: Calendar,
+    r: &Raised<'_>,
+    now_ms: i64,
+) -> rusqlite::Result<usize> {
     let rules: Vec<Rule> = {
         let mut st = tx.prepare_cached(
             "SELECT r.id, r.channel_id, r.codes, r.team, r.territory, r.min_severity, r.quiet_from_min,
@@ -262,9 +267,13 @@ pub(crate) fn on_raise(tx: &Connection, cal: Calendar, r: &Raised<'_>, now_ms: i
     for rule in &rules {
         let code_ok = rule.codes.trim().is_empty() || rule.codes.split(',').any(|c| c.trim() == r.code);
         let team_ok = rule.team.as_ref().is_none_or(|t| team.as_ref() == Some(t));
-        let terr_ok = rule.territory.as_ref().is_none_or(|t| territory.as_ref() == Some(t));
+        let terr_ok = rule
+            .territory
+            .as_ref()
+            .is_none_or(|t| territory.as_ref() == Some(t));
         let sev_ok = severity.level() >= rule.min_severity;
-        if code_ok && team_ok && terr_ok && sev_ok && !chosen.iter().any(|c| c.channel_id == rule.channel_id) {
+        if code_ok && team_ok && terr_ok && sev_ok && !chosen.iter().any(|c| c.channel_id == rule.channel_id)
+        {
             chosen.push(rule);
         }
     }
@@ -346,6 +355,9 @@ mod tests {
     #[test]
     fn links_are_paths_with_encoded_ids() {
         assert_eq!(exception_link(Some("v 1/2"), "x"), "/app/visits/v%201%2F2");
-        assert_eq!(exception_link(None, "chain_gap"), "/app/exceptions?code=chain_gap");
+        assert_eq!(
+            exception_link(None, "chain_gap"),
+            "/app/exceptions?code=chain_gap"
+        );
     }
 }

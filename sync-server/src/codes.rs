@@ -524,6 +524,9 @@ mod tests {
         assert_eq!(EXCEPTION_SEVERITY.len(), EXCEPTION_CODES.len());
         assert!(Severity::Info < Severity::Warning && Severity::Warning < Severity::Critical);
         assert_eq!(severity("mock_location"), Severity::Critical);
-        assert_eq!(Severity::from_level(severity("photo_missing").level()), Some(Severity::Info));
+        assert_eq!(
+            Severity::from_level(severity("photo_missing").level()),
+            Some(Severity::Info)
+        );
     }
 }

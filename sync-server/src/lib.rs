@@ -12,8 +12,8 @@
 //! has one writer anyway) and are kept short: signatures, JSON and image work happen before the
 //! lock is taken. Reads (pulls, authentication) use their own connections.
 
-pub mod alerts;
 mod alert_queue;
+pub mod alerts;
 mod auth;
 mod body;
 pub mod calendar;

@@ -341,7 +341,7 @@ struct AlertRuleArgs {
 #[derive(Subcommand)]
 enum AlertChannelCommand {
     /// Add a channel; prints its number.
-    Add(AlertChannelArgs),
+    Add(Box<AlertChannelArgs>),
     /// The channels (JSON; secrets masked).
     List,
 }
@@ -357,6 +357,7 @@ fn alert_channel(store: &Store, c: AlertChannelCommand) -> Result<String, AdminE
     let invalid = |e: alerts::AlertError| AdminError::Invalid(e.words(fieldproof_server::i18n::Lang::En));
     match c {
         AlertChannelCommand::Add(a) => {
+            let a = *a;
             let input = alerts::ChannelInput {
                 kind: a.kind,
                 name: a.name,

@@ -222,7 +222,13 @@ impl Receiver {
     }
 
     fn keys(&self) -> Vec<String> {
-        self.seen.lock().unwrap().messages.iter().map(|m| m.1.clone()).collect()
+        self.seen
+            .lock()
+            .unwrap()
+            .messages
+            .iter()
+            .map(|m| m.1.clone())
+            .collect()
     }
 }
 
@@ -285,7 +291,10 @@ fn smtp_sink() -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
 fn data_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     admin_ok(dir.path(), &["init"]);
-    admin_ok(dir.path(), &["load-reference", reference_file().to_str().unwrap()]);
+    admin_ok(
+        dir.path(),
+        &["load-reference", reference_file().to_str().unwrap()],
+    );
     dir
 }
 
@@ -345,36 +354,106 @@ fn killed_mid_delivery_every_message_arrives_once_by_key_and_rules_filter() {
         admin_ok(d, &a).trim().to_string()
     };
     let ding = add_channel(&[
-        "--kind", "dingtalk", "--name", "督导群", "--lang", "zh-CN",
-        "--webhook", &rx.url("/dingtalk", "access_token=tok"), "--secret", DING_SECRET,
+        "--kind",
+        "dingtalk",
+        "--name",
+        "督导群",
+        "--lang",
+        "zh-CN",
+        "--webhook",
+        &rx.url("/dingtalk", "access_token=tok"),
+        "--secret",
+        DING_SECRET,
     ]);
     let wecom = add_channel(&[
-        "--kind", "wecom", "--name", "HQ group", "--lang", "en",
-        "--webhook", &rx.url("/wecom", "key=k1"),
+        "--kind",
+        "wecom",
+        "--name",
+        "HQ group",
+        "--lang",
+        "en",
+        "--webhook",
+        &rx.url("/wecom", "key=k1"),
     ]);
-    let other_team = add_channel(&["--kind", "wecom", "--name", "Liu's team", "--webhook", &rx.url("/liu", "key=k2")]);
-    let quiet = add_channel(&["--kind", "wecom", "--name", "Night", "--webhook", &rx.url("/quiet", "key=k3")]);
+    let other_team = add_channel(&[
+        "--kind",
+        "wecom",
+        "--name",
+        "Liu's team",
+        "--webhook",
+        &rx.url("/liu", "key=k2"),
+    ]);
+    let quiet = add_channel(&[
+        "--kind",
+        "wecom",
+        "--name",
+        "Night",
+        "--webhook",
+        &rx.url("/quiet", "key=k3"),
+    ]);
     let rule = |args: &[&str]| {
         let mut a = vec!["alert-rule", "add"];
         a.extend_from_slice(args);
         admin_ok(d, &a);
     };
     // Wang's team's geofence problems, to DingTalk.
-    rule(&["--name", "geofence", "--channel", &ding, "--codes", "outside_geofence", "--team", "sup-wang"]);
+    rule(&[
+        "--name",
+        "geofence",
+        "--channel",
+        &ding,
+        "--codes",
+        "outside_geofence",
+        "--team",
+        "sup-wang",
+    ]);
     // Warnings and worse in shanghai-east, to WeCom (photo_missing is only info: not sent).
-    rule(&["--name", "east", "--channel", &wecom, "--territory", "shanghai-east", "--min-severity", "2"]);
+    rule(&[
+        "--name",
+        "east",
+        "--channel",
+        &wecom,
+        "--territory",
+        "shanghai-east",
+        "--min-severity",
+        "2",
+    ]);
     // Must not match: another team; critical only; another territory.
     rule(&["--name", "liu", "--channel", &other_team, "--team", "sup-liu"]);
     rule(&["--name", "crit", "--channel", &other_team, "--min-severity", "3"]);
-    rule(&["--name", "west", "--channel", &other_team, "--territory", "shanghai-west"]);
+    rule(&[
+        "--name",
+        "west",
+        "--channel",
+        &other_team,
+        "--territory",
+        "shanghai-west",
+    ]);
     // Quiet hours around now: held, not dropped.
     let now = common::now_ms();
     let (from, to) = (local_hhmm(now - 3_600_000), local_hhmm(now + 2 * 3_600_000));
-    rule(&["--name", "night", "--channel", &quiet, "--quiet", &format!("{from}-{to}")]);
+    rule(&[
+        "--name",
+        "night",
+        "--channel",
+        &quiet,
+        "--quiet",
+        &format!("{from}-{to}"),
+    ]);
 
     let args = [
-        "--public-url", "https://hq.example.com", "--alert-lease-ms", "1500", "--alert-poll-ms", "100",
-        "--alert-retry-base-ms", "200", "--alert-send-timeout-secs", "10", "--alert-digest-hour", "off",
+        "--public-url",
+        "https://hq.example.com",
+        "--alert-lease-ms",
+        "1500",
+        "--alert-poll-ms",
+        "100",
+        "--alert-retry-base-ms",
+        "200",
+        "--alert-send-timeout-secs",
+        "10",
+        "--alert-digest-hour",
+        "off",
     ];
     let mut s = Server::start_with(d, &args, None);
     let _phone = push_far_visits(&s, 3);
@@ -405,16 +484,29 @@ fn killed_mid_delivery_every_message_arrives_once_by_key_and_rules_filter() {
     let id = |s: &str| s.parse::<i64>().unwrap();
     assert_eq!(per_channel.get(&id(&ding)), Some(&(geo as i64, 0)));
     assert_eq!(per_channel.get(&id(&wecom)), Some(&(warn_or_worse as i64, 0)));
-    assert_eq!(per_channel.get(&id(&other_team)), None, "rules that must not match wrote rows");
-    assert_eq!(per_channel.get(&id(&quiet)), Some(&(codes.len() as i64, codes.len() as i64)));
+    assert_eq!(
+        per_channel.get(&id(&other_team)),
+        None,
+        "rules that must not match wrote rows"
+    );
+    assert_eq!(
+        per_channel.get(&id(&quiet)),
+        Some(&(codes.len() as i64, codes.len() as i64))
+    );
     let expected = (geo + warn_or_worse) as i64;
 
     // Kill the server while the receiver holds a message it has accepted.
-    wait_until("a message in flight", Duration::from_secs(20), || rx.seen.lock().unwrap().in_flight > 0);
+    wait_until("a message in flight", Duration::from_secs(20), || {
+        rx.seen.lock().unwrap().in_flight > 0
+    });
     let accepted_before_kill = rx.keys();
     s.kill9();
     let sent_before: i64 = db(d)
-        .query_row("SELECT count(*) FROM alert_deliveries WHERE state = 'sent'", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM alert_deliveries WHERE state = 'sent'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert!(sent_before < expected);
     // The key that was accepted but not marked sent.
@@ -423,7 +515,10 @@ fn killed_mid_delivery_every_message_arrives_once_by_key_and_rules_filter() {
         let mut st = c
             .prepare("SELECT idempotency_key FROM alert_deliveries WHERE state = 'pending'")
             .unwrap();
-        st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+        st.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
     };
     assert!(
         accepted_before_kill.iter().any(|k| unmarked.contains(k)),
@@ -459,7 +554,11 @@ fn killed_mid_delivery_every_message_arrives_once_by_key_and_rules_filter() {
     );
     let seen = rx.seen.lock().unwrap();
     assert!(seen.problems.is_empty(), "{:?}", seen.problems);
-    assert!(seen.messages.iter().all(|m| m.0 == "/dingtalk" || m.0 == "/wecom"));
+    assert!(
+        seen.messages
+            .iter()
+            .all(|m| m.0 == "/dingtalk" || m.0 == "/wecom")
+    );
     // The messages read as the pages do, in the channel's language, with names and the link.
     let ding_text = seen
         .messages
@@ -469,16 +568,28 @@ fn killed_mid_delivery_every_message_arrives_once_by_key_and_rules_filter() {
         .unwrap();
     assert!(ding_text.contains("联华超市（浦东南路店）"), "{ding_text}");
     assert!(ding_text.contains("李娜"), "{ding_text}");
-    assert!(ding_text.contains("不在地理围栏内") || ding_text.contains("地理围栏"), "{ding_text}");
-    assert!(ding_text.contains("https://hq.example.com/app/visits/"), "{ding_text}");
+    assert!(
+        ding_text.contains("不在地理围栏内") || ding_text.contains("地理围栏"),
+        "{ding_text}"
+    );
+    assert!(
+        ding_text.contains("https://hq.example.com/app/visits/"),
+        "{ding_text}"
+    );
     let wecom_text = seen
         .messages
         .iter()
         .find(|m| m.0 == "/wecom")
         .map(|m| m.2["markdown"]["content"].as_str().unwrap().to_string())
         .unwrap();
-    assert!(wecom_text.contains("Store: 联华超市（浦东南路店）"), "{wecom_text}");
-    assert!(wecom_text.contains("https://hq.example.com/app/visits/"), "{wecom_text}");
+    assert!(
+        wecom_text.contains("Store: 联华超市（浦东南路店）"),
+        "{wecom_text}"
+    );
+    assert!(
+        wecom_text.contains("https://hq.example.com/app/visits/"),
+        "{wecom_text}"
+    );
     // The held ones wait for the end of quiet hours.
     let held: Vec<(String, i64)> = c
         .prepare("SELECT state, next_attempt_ms FROM alert_deliveries WHERE held_quiet = 1")
@@ -499,7 +610,17 @@ fn killed_mid_delivery_every_message_arrives_once_by_key_and_rules_filter() {
 fn boss(s: &Server) -> Session {
     admin_ok(
         &s.data_dir,
-        &["create-user", "--id", "boss", "--name", "Boss", "--role", "admin", "--password", BOSS_PW],
+        &[
+            "create-user",
+            "--id",
+            "boss",
+            "--name",
+            "Boss",
+            "--role",
+            "admin",
+            "--password",
+            BOSS_PW,
+        ],
     );
     Session::new(s.addr, "boss", BOSS_PW)
 }
@@ -531,8 +652,16 @@ fn a_receiver_answering_500_gets_every_retry_then_the_failure_shows_on_the_admin
     let s = Server::start_with(
         d,
         &[
-            "--alert-retry-base-ms", "100", "--alert-retry-cap-secs", "1", "--alert-max-attempts", "4",
-            "--alert-poll-ms", "50", "--alert-digest-hour", "off",
+            "--alert-retry-base-ms",
+            "100",
+            "--alert-retry-cap-secs",
+            "1",
+            "--alert-max-attempts",
+            "4",
+            "--alert-poll-ms",
+            "50",
+            "--alert-digest-hour",
+            "off",
         ],
         None,
     );
@@ -542,18 +671,28 @@ fn a_receiver_answering_500_gets_every_retry_then_the_failure_shows_on_the_admin
     let r = web.post(
         "/app/alerts/channels",
         &form(&[
-            ("csrf", &csrf), ("kind", "wecom"), ("name", "HQ robot"), ("lang", "en"),
-            ("webhook_url", &rx.url("/wecom", "key=secret-key-123456")), ("enabled", "1"),
+            ("csrf", &csrf),
+            ("kind", "wecom"),
+            ("name", "HQ robot"),
+            ("lang", "en"),
+            ("webhook_url", &rx.url("/wecom", "key=secret-key-123456")),
+            ("enabled", "1"),
         ]),
         &[],
     );
     assert_eq!(r.status, 303, "{}", r.text());
-    let channel: i64 = db(d).query_row("SELECT max(id) FROM alert_channels", [], |r| r.get(0)).unwrap();
+    let channel: i64 = db(d)
+        .query_row("SELECT max(id) FROM alert_channels", [], |r| r.get(0))
+        .unwrap();
     let r = web.post(
         "/app/alerts/rules",
         &form(&[
-            ("csrf", &csrf), ("name", "geofence"), ("channel_id", &channel.to_string()),
-            ("codes", "outside_geofence"), ("min_severity", "1"), ("enabled", "1"),
+            ("csrf", &csrf),
+            ("name", "geofence"),
+            ("channel_id", &channel.to_string()),
+            ("codes", "outside_geofence"),
+            ("min_severity", "1"),
+            ("enabled", "1"),
         ]),
         &[],
     );
@@ -562,14 +701,27 @@ fn a_receiver_answering_500_gets_every_retry_then_the_failure_shows_on_the_admin
     let r = web.post(
         "/app/alerts/rules?lang=en",
         &form(&[
-            ("csrf", &csrf), ("name", "bad"), ("channel_id", &channel.to_string()), ("codes", "no_such_code"),
-            ("min_severity", "1"), ("quiet_from", "22:00"),
+            ("csrf", &csrf),
+            ("name", "bad"),
+            ("channel_id", &channel.to_string()),
+            ("codes", "no_such_code"),
+            ("min_severity", "1"),
+            ("quiet_from", "22:00"),
         ]),
         &[],
     );
     assert_eq!(r.status, 400, "{}", r.text());
-    assert!(r.text().contains("no_such_code is not an exception type."), "{}", r.text());
-    assert_eq!(db(d).query_row("SELECT count(*) FROM alert_rules", [], |r| r.get::<_, i64>(0)).unwrap(), 1);
+    assert!(
+        r.text().contains("no_such_code is not an exception type."),
+        "{}",
+        r.text()
+    );
+    assert_eq!(
+        db(d)
+            .query_row("SELECT count(*) FROM alert_rules", [], |r| r.get::<_, i64>(0))
+            .unwrap(),
+        1
+    );
     // The page never shows the webhook's key in full.
     let page = web.get("/app/alerts?lang=en");
     assert_eq!(page.status, 200);
@@ -577,7 +729,9 @@ fn a_receiver_answering_500_gets_every_retry_then_the_failure_shows_on_the_admin
     assert!(page.text().contains("••••3456"), "{}", page.text());
 
     let _phone = push_far_visits(&s, 1);
-    let rows: i64 = db(d).query_row("SELECT count(*) FROM alert_deliveries", [], |r| r.get(0)).unwrap();
+    let rows: i64 = db(d)
+        .query_row("SELECT count(*) FROM alert_deliveries", [], |r| r.get(0))
+        .unwrap();
     assert!(rows >= 1);
     wait_until("every message failed", Duration::from_secs(30), || {
         states(d).get("failed").copied().unwrap_or(0) == rows
@@ -587,7 +741,11 @@ fn a_receiver_answering_500_gets_every_retry_then_the_failure_shows_on_the_admin
     for k in &raw {
         *per_key.entry(k.clone()).or_default() += 1;
     }
-    println!("500 receiver: {} message(s), attempts per message {:?}", per_key.len(), per_key.values().collect::<Vec<_>>());
+    println!(
+        "500 receiver: {} message(s), attempts per message {:?}",
+        per_key.len(),
+        per_key.values().collect::<Vec<_>>()
+    );
     assert_eq!(per_key.len() as i64, rows);
     assert!(per_key.values().all(|n| *n == 4), "{per_key:?}");
     let attempts: Vec<i64> = db(d)
@@ -605,21 +763,46 @@ fn a_receiver_answering_500_gets_every_retry_then_the_failure_shows_on_the_admin
     let zh = web.get("/app/alerts?lang=zh-CN").text();
     assert!(zh.contains("接收方返回 HTTP 500。"), "{zh}");
     // A supervisor may not see or change alerts.
-    admin_ok(d, &["create-user", "--id", "sup-wang", "--name", "王磊", "--role", "supervisor", "--password", "wang-password-1"]);
+    admin_ok(
+        d,
+        &[
+            "create-user",
+            "--id",
+            "sup-wang",
+            "--name",
+            "王磊",
+            "--role",
+            "supervisor",
+            "--password",
+            "wang-password-1",
+        ],
+    );
     let sup = Session::new(s.addr, "sup-wang", "wang-password-1");
     assert_eq!(sup.get("/app/alerts").status, 403);
     // Retry: sent again with the same key once the receiver works.
     rx.set(Mode::Ok);
     let failed: i64 = db(d)
-        .query_row("SELECT min(id) FROM alert_deliveries WHERE state = 'failed'", [], |r| r.get(0))
+        .query_row(
+            "SELECT min(id) FROM alert_deliveries WHERE state = 'failed'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
-    let r = web.post(&format!("/app/alerts/deliveries/{failed}/retry"), &form(&[("csrf", &csrf)]), &[]);
+    let r = web.post(
+        &format!("/app/alerts/deliveries/{failed}/retry"),
+        &form(&[("csrf", &csrf)]),
+        &[],
+    );
     assert_eq!(r.status, 303, "{}", r.text());
     wait_until("the retried message sent", Duration::from_secs(10), || {
         states(d).get("sent").copied().unwrap_or(0) == 1
     });
     let key: String = db(d)
-        .query_row("SELECT idempotency_key FROM alert_deliveries WHERE id = ?1", [failed], |r| r.get(0))
+        .query_row(
+            "SELECT idempotency_key FROM alert_deliveries WHERE id = ?1",
+            [failed],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(rx.keys().iter().filter(|k| **k == key).count(), 5);
 }
@@ -632,17 +815,54 @@ fn email_over_smtp_carries_the_key_and_the_digest_is_written_once_a_day() {
     let ch = admin_ok(
         d,
         &[
-            "alert-channel", "add", "--kind", "email", "--name", "Ops mail", "--lang", "en",
-            "--smtp-host", "127.0.0.1", "--smtp-port", &smtp.port().to_string(), "--smtp-tls", "none",
-            "--mail-from", "fieldproof@example.com", "--mail-to", "ops@example.com, wang@example.com",
+            "alert-channel",
+            "add",
+            "--kind",
+            "email",
+            "--name",
+            "Ops mail",
+            "--lang",
+            "en",
+            "--smtp-host",
+            "127.0.0.1",
+            "--smtp-port",
+            &smtp.port().to_string(),
+            "--smtp-tls",
+            "none",
+            "--mail-from",
+            "fieldproof@example.com",
+            "--mail-to",
+            "ops@example.com, wang@example.com",
         ],
     );
     let ch = ch.trim();
-    admin_ok(d, &["alert-rule", "add", "--name", "all", "--channel", ch, "--team", "sup-wang", "--digest"]);
-    let args = ["--alert-poll-ms", "100", "--alert-digest-hour", "0", "--public-url", "https://hq.example.com"];
+    admin_ok(
+        d,
+        &[
+            "alert-rule",
+            "add",
+            "--name",
+            "all",
+            "--channel",
+            ch,
+            "--team",
+            "sup-wang",
+            "--digest",
+        ],
+    );
+    let args = [
+        "--alert-poll-ms",
+        "100",
+        "--alert-digest-hour",
+        "0",
+        "--public-url",
+        "https://hq.example.com",
+    ];
     let mut s = Server::start_with(d, &args, None);
     let _phone = push_far_visits(&s, 1);
-    let rows: i64 = db(d).query_row("SELECT count(*) FROM alert_deliveries", [], |r| r.get(0)).unwrap();
+    let rows: i64 = db(d)
+        .query_row("SELECT count(*) FROM alert_deliveries", [], |r| r.get(0))
+        .unwrap();
     wait_until("every mail sent", Duration::from_secs(30), || {
         states(d).get("sent").copied().unwrap_or(0) == rows
     });
@@ -660,14 +880,27 @@ fn email_over_smtp_carries_the_key_and_the_digest_is_written_once_a_day() {
         .filter_map(|m| {
             m.lines()
                 .find(|l| l.to_ascii_lowercase().starts_with("message-id:"))
-                .map(|l| l[11..].trim().trim_start_matches('<').trim_end_matches('>').trim_end_matches("@fieldproof").to_string())
+                .map(|l| {
+                    l[11..]
+                        .trim()
+                        .trim_start_matches('<')
+                        .trim_end_matches('>')
+                        .trim_end_matches("@fieldproof")
+                        .to_string()
+                })
         })
         .collect();
     assert_eq!(ids, keys, "each mail's Message-ID is its key");
-    assert!(mails.iter().all(|m| m.contains("To: ops@example.com, wang@example.com")));
+    assert!(
+        mails
+            .iter()
+            .all(|m| m.contains("To: ops@example.com, wang@example.com"))
+    );
     // The digest: one for Wang's team today, none for Liu's (the rule names Wang's team).
     let digests: Vec<(String, i64)> = db(d)
-        .prepare("SELECT digest_supervisor, digest_day FROM alert_deliveries WHERE digest_supervisor IS NOT NULL")
+        .prepare(
+            "SELECT digest_supervisor, digest_day FROM alert_deliveries WHERE digest_supervisor IS NOT NULL",
+        )
         .unwrap()
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
@@ -680,7 +913,11 @@ fn email_over_smtp_carries_the_key_and_the_digest_is_written_once_a_day() {
     let _s = Server::start_with(d, &args, None);
     std::thread::sleep(Duration::from_millis(1500));
     let n: i64 = db(d)
-        .query_row("SELECT count(*) FROM alert_deliveries WHERE digest_supervisor IS NOT NULL", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM alert_deliveries WHERE digest_supervisor IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(n, 1);
 }

@@ -37,7 +37,12 @@ pub struct OverdueRetake {
 /// LEAD, AT MERGE: connect this to the plan-matching rule of `web::read::plans` (branch
 /// h-figures), filtered to the reps of `supervisor_id`'s team; there must be one rule for
 /// "missed". Until then it reports none.
-pub fn missed_stops(_c: &Connection, _cal: Calendar, _supervisor_id: &str, _day: i64) -> ApiResult<Vec<MissedStop>> {
+pub fn missed_stops(
+    _c: &Connection,
+    _cal: Calendar,
+    _supervisor_id: &str,
+    _day: i64,
+) -> ApiResult<Vec<MissedStop>> {
     Ok(Vec::new())
 }
 

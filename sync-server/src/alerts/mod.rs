@@ -296,7 +296,10 @@ fn channel_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<Channel> {
         secret: row.get(4)?,
         smtp_host: row.get(5)?,
         smtp_port: row.get::<_, Option<i64>>(6)?.and_then(|p| u16::try_from(p).ok()),
-        smtp_tls: tls.as_deref().and_then(SmtpTls::parse).unwrap_or(SmtpTls::StartTls),
+        smtp_tls: tls
+            .as_deref()
+            .and_then(SmtpTls::parse)
+            .unwrap_or(SmtpTls::StartTls),
         smtp_user: row.get(8)?,
         smtp_password: row.get(9)?,
         mail_from: row.get(10)?,
@@ -306,17 +309,22 @@ fn channel_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<Channel> {
     })
 }
 
-const CHANNEL_COLUMNS: &str = "id, kind, name, webhook_url, secret, smtp_host, smtp_port, smtp_tls, smtp_user,
+const CHANNEL_COLUMNS: &str =
+    "id, kind, name, webhook_url, secret, smtp_host, smtp_port, smtp_tls, smtp_user,
     smtp_password, mail_from, mail_to, lang, enabled";
 
 pub(crate) fn channel_in(c: &Connection, id: i64) -> rusqlite::Result<Option<Channel>> {
-    c.prepare_cached(&format!("SELECT {CHANNEL_COLUMNS} FROM alert_channels WHERE id = ?1"))?
-        .query_row([id], channel_of)
-        .optional()
+    c.prepare_cached(&format!(
+        "SELECT {CHANNEL_COLUMNS} FROM alert_channels WHERE id = ?1"
+    ))?
+    .query_row([id], channel_of)
+    .optional()
 }
 
 pub(crate) fn channels_in(c: &Connection) -> rusqlite::Result<Vec<Channel>> {
-    let mut st = c.prepare_cached(&format!("SELECT {CHANNEL_COLUMNS} FROM alert_channels ORDER BY id"))?;
+    let mut st = c.prepare_cached(&format!(
+        "SELECT {CHANNEL_COLUMNS} FROM alert_channels ORDER BY id"
+    ))?;
     let rows = st.query_map([], channel_of)?;
     rows.collect()
 }
@@ -366,7 +374,12 @@ pub fn rules(store: &Store) -> Result<Vec<Rule>, AlertError> {
 }
 
 /// Create (`id` None) or change a channel; its id. One transaction.
-pub fn save_channel(store: &Store, id: Option<i64>, f: &ChannelInput, now_ms: i64) -> Result<i64, AlertError> {
+pub fn save_channel(
+    store: &Store,
+    id: Option<i64>,
+    f: &ChannelInput,
+    now_ms: i64,
+) -> Result<i64, AlertError> {
     let kind = ChannelKind::parse(&f.kind).ok_or_else(|| AlertError::invalid("alert_bad_choice"))?;
     let name = check_name(&f.name)?;
     let lang = Lang::parse(&f.lang)
@@ -511,7 +524,9 @@ pub fn save_rule(store: &Store, id: Option<i64>, f: &RuleInput, now_ms: i64) -> 
         }
     }
     if let Some(t) = &territory {
-        let n: i64 = tx.query_row("SELECT count(*) FROM territories WHERE code = ?1", [t], |r| r.get(0))?;
+        let n: i64 = tx.query_row("SELECT count(*) FROM territories WHERE code = ?1", [t], |r| {
+            r.get(0)
+        })?;
         if n == 0 {
             return Err(AlertError::with("alert_bad_territory", "value", t));
         }
@@ -525,7 +540,20 @@ pub fn save_rule(store: &Store, id: Option<i64>, f: &RuleInput, now_ms: i64) -> 
                     min_severity = ?6, quiet_from_min = ?7, quiet_to_min = ?8, digest = ?9, enabled = ?10,
                     updated_ms = ?11
                  WHERE id = ?12",
-                params![name, channel_id, codes_text, team, territory, severity.level(), qf, qt, f.digest, f.enabled, now_ms, id],
+                params![
+                    name,
+                    channel_id,
+                    codes_text,
+                    team,
+                    territory,
+                    severity.level(),
+                    qf,
+                    qt,
+                    f.digest,
+                    f.enabled,
+                    now_ms,
+                    id
+                ],
             )?;
             if n == 0 {
                 return Err(AlertError::invalid("alert_bad_rule"));

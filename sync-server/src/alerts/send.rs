@@ -131,7 +131,10 @@ impl Sender {
                     "msgtype": "markdown",
                     "markdown": { "content": cut(&content, WECOM_MAX_BYTES) },
                 });
-                let url = ch.webhook_url.as_deref().ok_or_else(|| SendFailure::config("webhook"))?;
+                let url = ch
+                    .webhook_url
+                    .as_deref()
+                    .ok_or_else(|| SendFailure::config("webhook"))?;
                 let url = reqwest::Url::parse(url).map_err(|_| SendFailure::config("webhook"))?;
                 self.post_robot(url, &body, m.key).await
             }
@@ -147,7 +150,10 @@ impl Sender {
                     "msgtype": "markdown",
                     "markdown": { "title": m.subject, "text": text },
                 });
-                let url = ch.webhook_url.as_deref().ok_or_else(|| SendFailure::config("webhook"))?;
+                let url = ch
+                    .webhook_url
+                    .as_deref()
+                    .ok_or_else(|| SendFailure::config("webhook"))?;
                 let mut url = reqwest::Url::parse(url).map_err(|_| SendFailure::config("webhook"))?;
                 if let Some(secret) = ch.secret.as_deref().filter(|s| !s.is_empty()) {
                     // `append_pair` form-encodes: base64's + / = become %2B %2F %3D, as
@@ -162,7 +168,12 @@ impl Sender {
         }
     }
 
-    async fn post_robot(&self, url: reqwest::Url, body: &serde_json::Value, key: &str) -> Result<(), SendFailure> {
+    async fn post_robot(
+        &self,
+        url: reqwest::Url,
+        body: &serde_json::Value,
+        key: &str,
+    ) -> Result<(), SendFailure> {
         let resp = self
             .http
             .post(url)
@@ -181,7 +192,10 @@ impl Sender {
         }
         let bytes = resp.bytes().await.map_err(|e| self.transport(e))?;
         let answer: Option<serde_json::Value> = serde_json::from_slice(&bytes).ok();
-        let errcode = answer.as_ref().and_then(|a| a.get("errcode")).and_then(|c| c.as_i64());
+        let errcode = answer
+            .as_ref()
+            .and_then(|a| a.get("errcode"))
+            .and_then(|c| c.as_i64());
         match errcode {
             Some(0) => Ok(()),
             other => {
@@ -189,7 +203,10 @@ impl Sender {
                     .as_ref()
                     .and_then(|a| a.get("errmsg"))
                     .and_then(|m| m.as_str())
-                    .map_or_else(|| cut(&String::from_utf8_lossy(&bytes), 100).to_string(), str::to_string);
+                    .map_or_else(
+                        || cut(&String::from_utf8_lossy(&bytes), 100).to_string(),
+                        str::to_string,
+                    );
                 Err(SendFailure::new(
                     "alert_err_robot",
                     vec![
@@ -216,11 +233,17 @@ impl Sender {
             detail = format!("{detail}: {s}");
             src = s.source();
         }
-        SendFailure::new("alert_err_connect", vec![("detail", cut(&detail, 300).to_string())])
+        SendFailure::new(
+            "alert_err_connect",
+            vec![("detail", cut(&detail, 300).to_string())],
+        )
     }
 
     async fn mail(&self, ch: &Channel, m: &Outgoing<'_>) -> Result<(), SendFailure> {
-        let host = ch.smtp_host.as_deref().ok_or_else(|| SendFailure::config("smtp_host"))?;
+        let host = ch
+            .smtp_host
+            .as_deref()
+            .ok_or_else(|| SendFailure::config("smtp_host"))?;
         let from: Mailbox = ch
             .mail_from
             .as_deref()
@@ -248,11 +271,16 @@ impl Sender {
             .map_err(|e| SendFailure::config(&e.to_string()))?;
         let port = ch.smtp_port.unwrap_or(25);
         let smtp_err = |e: lettre::transport::smtp::Error| {
-            SendFailure::new("alert_err_smtp", vec![("detail", cut(&e.to_string(), 300).to_string())])
+            SendFailure::new(
+                "alert_err_smtp",
+                vec![("detail", cut(&e.to_string(), 300).to_string())],
+            )
         };
         let builder = match ch.smtp_tls {
             SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
-            SmtpTls::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host).map_err(smtp_err)?,
+            SmtpTls::StartTls => {
+                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host).map_err(smtp_err)?
+            }
             SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host).map_err(smtp_err)?,
         };
         let mut builder = builder.port(port).timeout(Some(self.timeout));

@@ -104,7 +104,10 @@ async fn run(store: Arc<Store>, sender: Sender, limits: AlertLimits, mut stop: w
             let link = format!("{}{}", public.as_deref().unwrap_or(""), c.link_path);
             let sender = &sender;
             async move {
-                let link_line = c.channel.lang.message("alert_line_link", &[("link", link.clone())]);
+                let link_line = c
+                    .channel
+                    .lang
+                    .message("alert_line_link", &[("link", link.clone())]);
                 let m = Outgoing {
                     key: &c.key,
                     subject: &c.subject,
@@ -236,7 +239,13 @@ fn finish(
                      WHERE id = ?4",
                 )?
                 .execute(params![next, f.code, f.params_json(), id])?;
-                tracing::info!(delivery = id, attempts, code = f.code, wait_ms = wait.as_millis() as u64, "alert retry scheduled");
+                tracing::info!(
+                    delivery = id,
+                    attempts,
+                    code = f.code,
+                    wait_ms = wait.as_millis() as u64,
+                    "alert retry scheduled"
+                );
             }
         }
     }

@@ -571,7 +571,11 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ),
     // --- alerts (pages/alerts.rs): channels, rules, messages
     ("nav_alerts", "Alerts", "提醒"),
-    ("alerts_title", "Alerts to WeCom, DingTalk and email", "企业微信、钉钉与邮件提醒"),
+    (
+        "alerts_title",
+        "Alerts to WeCom, DingTalk and email",
+        "企业微信、钉钉与邮件提醒",
+    ),
     (
         "alerts_intro",
         "Exceptions are pushed to the channels whose rules they match, in the channel's language, with a link to the page. A message that cannot be delivered is tried again, with longer waits, and then shown here as failed.",
@@ -636,7 +640,11 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ),
     ("rule_needs_channel", "Create a channel first.", "请先新建渠道。"),
     ("no_channels", "No channels yet.", "暂无渠道。"),
-    ("no_rules", "No rules yet: no exception is pushed.", "暂无规则：不会推送任何异常。"),
+    (
+        "no_rules",
+        "No rules yet: no exception is pushed.",
+        "暂无规则：不会推送任何异常。",
+    ),
     ("no_messages", "No messages.", "暂无消息。"),
     ("all_states", "All", "全部"),
     ("msg_pending", "Waiting", "待发送"),
@@ -653,9 +661,21 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("msg_sent_at", "Sent {time}", "{time} 已发送"),
     ("retry_send", "Send again", "重新发送"),
     ("alert_key", "Idempotency key", "幂等键"),
-    ("msgs_range", "Messages {from}–{to} of {total}", "第 {from}–{to} 条消息，共 {total} 条"),
-    ("done_test", "Test message queued; it shows below once sent.", "测试消息已排队，发送后显示在下方。"),
-    ("done_retry", "The message will be sent again.", "该消息将重新发送。"),
+    (
+        "msgs_range",
+        "Messages {from}–{to} of {total}",
+        "第 {from}–{to} 条消息，共 {total} 条",
+    ),
+    (
+        "done_test",
+        "Test message queued; it shows below once sent.",
+        "测试消息已排队，发送后显示在下方。",
+    ),
+    (
+        "done_retry",
+        "The message will be sent again.",
+        "该消息将重新发送。",
+    ),
 ];
 
 #[cfg(test)]

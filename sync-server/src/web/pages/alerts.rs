@@ -119,7 +119,13 @@ fn on_off(lang: Lang, on: bool) -> Markup {
 }
 
 /// The channel form: new (`existing` None) or an edit whose secrets show masked.
-fn channel_form(page: &Viewer, csrf: &str, action: &str, v: &ChannelInput, existing: Option<&Channel>) -> Markup {
+fn channel_form(
+    page: &Viewer,
+    csrf: &str,
+    action: &str,
+    v: &ChannelInput,
+    existing: Option<&Channel>,
+) -> Markup {
     let t = |k| page.t(k);
     let kept = |secret: Option<&str>| -> String {
         secret
@@ -127,7 +133,11 @@ fn channel_form(page: &Viewer, csrf: &str, action: &str, v: &ChannelInput, exist
             .map(|s| t("secret_kept").replace("{mask}", &mask(s)))
             .unwrap_or_default()
     };
-    let tls = if v.smtp_tls.is_empty() { "starttls" } else { v.smtp_tls.as_str() };
+    let tls = if v.smtp_tls.is_empty() {
+        "starttls"
+    } else {
+        v.smtp_tls.as_str()
+    };
     html! {
         form.filters method="post" action=(action) id=(if existing.is_some() { "edit-channel" } else { "new-channel" }) {
             input type="hidden" name="csrf" value=(csrf);
@@ -191,7 +201,14 @@ fn channel_form(page: &Viewer, csrf: &str, action: &str, v: &ChannelInput, exist
 }
 
 /// The rule form (new, or an edit of `action`'s rule).
-fn rule_form(page: &Viewer, csrf: &str, action: &str, v: &RuleInput, view: &AlertsView, edit: bool) -> Markup {
+fn rule_form(
+    page: &Viewer,
+    csrf: &str,
+    action: &str,
+    v: &RuleInput,
+    view: &AlertsView,
+    edit: bool,
+) -> Markup {
     let t = |k| page.t(k);
     let lang = page.lang;
     let mut codes: Vec<(&str, String)> = EXCEPTION_CODES.iter().map(|c| (*c, lang.code_words(c))).collect();
@@ -250,10 +267,17 @@ fn rule_summary(lang: Lang, r: &Rule, view: &AlertsView) -> (String, String, Str
     let codes = if r.codes.is_empty() {
         lang.t("all_codes").to_string()
     } else {
-        r.codes.iter().map(|c| lang.code_words(c)).collect::<Vec<_>>().join("、")
+        r.codes
+            .iter()
+            .map(|c| lang.code_words(c))
+            .collect::<Vec<_>>()
+            .join("、")
     };
     let name_of = |list: &[(String, String)], code: &Option<String>, any: &str| match code {
-        Some(c) => list.iter().find(|(k, _)| k == c).map_or_else(|| c.clone(), |(_, n)| n.clone()),
+        Some(c) => list
+            .iter()
+            .find(|(k, _)| k == c)
+            .map_or_else(|| c.clone(), |(_, n)| n.clone()),
         None => lang.t(any).to_string(),
     };
     let scope = format!(
@@ -327,7 +351,14 @@ enum Failed {
     Rule(RuleInput, String),
 }
 
-fn alerts_page(page: &Viewer, csrf: &str, view: &AlertsView, q: &AlertsQuery, failed: Failed, status: StatusCode) -> Response {
+fn alerts_page(
+    page: &Viewer,
+    csrf: &str,
+    view: &AlertsView,
+    q: &AlertsQuery,
+    failed: Failed,
+    status: StatusCode,
+) -> Response {
     let t = |k| page.t(k);
     let lang = page.lang;
     let blank_channel = ChannelInput {
@@ -361,7 +392,12 @@ fn alerts_page(page: &Viewer, csrf: &str, view: &AlertsView, q: &AlertsQuery, fa
         s + "#messages"
     };
     let back = here(view.page);
-    let channel_name = |id: i64| view.channels.iter().find(|c| c.id == id).map_or("", |c| c.name.as_str());
+    let channel_name = |id: i64| {
+        view.channels
+            .iter()
+            .find(|c| c.id == id)
+            .map_or("", |c| c.name.as_str())
+    };
     let body = html! {
         @if let Some(n) = notice { p.ok id="done" { (n) } }
         p.muted { (t("alerts_intro")) }
@@ -472,7 +508,11 @@ fn alerts_page(page: &Viewer, csrf: &str, view: &AlertsView, q: &AlertsQuery, fa
 }
 
 /// The page's data on the blocking pool.
-async fn load(store: &Arc<Store>, state: Option<String>, page: u64) -> Result<AlertsView, crate::error::ApiError> {
+async fn load(
+    store: &Arc<Store>,
+    state: Option<String>,
+    page: u64,
+) -> Result<AlertsView, crate::error::ApiError> {
     let s = store.clone();
     blocking(move || {
         let c = s.reader()?;
@@ -485,7 +525,11 @@ fn state_filter(s: &str) -> Option<String> {
     matches!(s, "pending" | "sent" | "failed").then(|| s.to_string())
 }
 
-pub async fn page(State(store): State<Arc<Store>>, who: SignedIn, PageQuery(q): PageQuery<AlertsQuery>) -> Response {
+pub async fn page(
+    State(store): State<Arc<Store>>,
+    who: SignedIn,
+    PageQuery(q): PageQuery<AlertsQuery>,
+) -> Response {
     if let Err(r) = who.manager() {
         return r;
     }
@@ -505,7 +549,12 @@ async fn change<T: Send + 'static>(
 }
 
 /// A refusal: the page again with the message above the form, 400 (500 for storage).
-async fn refused(store: &Arc<Store>, who: &SignedIn, e: &AlertError, failed: impl FnOnce(String) -> Failed) -> Response {
+async fn refused(
+    store: &Arc<Store>,
+    who: &SignedIn,
+    e: &AlertError,
+    failed: impl FnOnce(String) -> Failed,
+) -> Response {
     let status = match e {
         AlertError::Storage(m) => {
             tracing::error!(error = %m, "alerts change failed");
@@ -519,12 +568,23 @@ async fn refused(store: &Arc<Store>, who: &SignedIn, e: &AlertError, failed: imp
         done: String::new(),
     };
     match load(store, None, 1).await {
-        Ok(v) => alerts_page(&who.page, &who.user.csrf, &v, &q, failed(e.words(who.page.lang)), status),
+        Ok(v) => alerts_page(
+            &who.page,
+            &who.user.csrf,
+            &v,
+            &q,
+            failed(e.words(who.page.lang)),
+            status,
+        ),
         Err(e) => who.page.error(&e),
     }
 }
 
-fn done(r: Result<Result<(), AlertError>, crate::error::ApiError>, who: &SignedIn, to: &str) -> Result<Response, AlertError> {
+fn done(
+    r: Result<Result<(), AlertError>, crate::error::ApiError>,
+    who: &SignedIn,
+    to: &str,
+) -> Result<Response, AlertError> {
     match r {
         Ok(Ok(())) => Ok(redirect(to)),
         Ok(Err(e)) => Err(e),
@@ -540,7 +600,10 @@ pub async fn create_channel(State(store): State<Arc<Store>>, f: SignedForm<Field
     }
     let input = channel_input(&form);
     let i2 = input.clone();
-    let r = change(&store, move |s| alerts::save_channel(s, None, &i2, now_ms()).map(|_| ())).await;
+    let r = change(&store, move |s| {
+        alerts::save_channel(s, None, &i2, now_ms()).map(|_| ())
+    })
+    .await;
     match done(r, &who, "/app/alerts?done=saved#channels") {
         Ok(resp) => resp,
         Err(e) => refused(&store, &who, &e, |m| Failed::Channel(input, m)).await,
@@ -555,7 +618,10 @@ pub async fn create_rule(State(store): State<Arc<Store>>, f: SignedForm<Fields>)
     }
     let input = rule_input(&form);
     let i2 = input.clone();
-    let r = change(&store, move |s| alerts::save_rule(s, None, &i2, now_ms()).map(|_| ())).await;
+    let r = change(&store, move |s| {
+        alerts::save_rule(s, None, &i2, now_ms()).map(|_| ())
+    })
+    .await;
     match done(r, &who, "/app/alerts?done=saved#rules") {
         Ok(resp) => resp,
         Err(e) => refused(&store, &who, &e, |m| Failed::Rule(input, m)).await,
@@ -616,7 +682,10 @@ pub async fn update_channel(State(store): State<Arc<Store>>, id: Id, f: SignedFo
         return who.page.not_found();
     };
     let input = channel_input(&form);
-    let r = change(&store, move |s| alerts::save_channel(s, Some(id), &input, now_ms()).map(|_| ())).await;
+    let r = change(&store, move |s| {
+        alerts::save_channel(s, Some(id), &input, now_ms()).map(|_| ())
+    })
+    .await;
     match done(r, &who, "/app/alerts?done=saved#channels") {
         Ok(resp) => resp,
         Err(e) => {
@@ -643,7 +712,12 @@ pub async fn edit_rule(State(store): State<Arc<Store>>, id: Id, who: SignedIn) -
     rule_edit_page(&store, &who, id, None).await
 }
 
-async fn rule_edit_page(store: &Arc<Store>, who: &SignedIn, id: i64, failed: Option<(RuleInput, String)>) -> Response {
+async fn rule_edit_page(
+    store: &Arc<Store>,
+    who: &SignedIn,
+    id: i64,
+    failed: Option<(RuleInput, String)>,
+) -> Response {
     let v = match load(store, None, 1).await {
         Ok(v) => v,
         Err(e) => return who.page.error(&e),
@@ -688,7 +762,10 @@ pub async fn update_rule(State(store): State<Arc<Store>>, id: Id, f: SignedForm<
     };
     let input = rule_input(&form);
     let i2 = input.clone();
-    let r = change(&store, move |s| alerts::save_rule(s, Some(id), &i2, now_ms()).map(|_| ())).await;
+    let r = change(&store, move |s| {
+        alerts::save_rule(s, Some(id), &i2, now_ms()).map(|_| ())
+    })
+    .await;
     match done(r, &who, "/app/alerts?done=saved#rules") {
         Ok(resp) => resp,
         Err(e) => {
@@ -715,7 +792,11 @@ async fn toggle(store: Arc<Store>, what: &'static str, id: Id, f: SignedForm<Ena
     };
     let on = form.enabled == "1";
     let r = change(&store, move |s| alerts::set_enabled(s, what, id, on, now_ms())).await;
-    let to = if what == "channel" { "/app/alerts?done=saved#channels" } else { "/app/alerts?done=saved#rules" };
+    let to = if what == "channel" {
+        "/app/alerts?done=saved#channels"
+    } else {
+        "/app/alerts?done=saved#rules"
+    };
     match done(r, &who, to) {
         Ok(resp) => resp,
         Err(e) => who.page.refused(StatusCode::NOT_FOUND, e.code(), &[]),
