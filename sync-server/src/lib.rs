@@ -115,7 +115,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     // The alert worker stops with the server: the shutdown signal also tells it, and it is
     // awaited (its sends in flight finish, or their leases make them due again after restart).
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let worker = alerts::worker::spawn(store.clone(), stop_rx);
+    let worker = alerts::worker::spawn(store.clone(), web::digest_sources(), stop_rx);
     let shutdown = async move {
         shutdown.await;
         let _ = stop_tx.send(true);

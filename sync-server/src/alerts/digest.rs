@@ -32,26 +32,31 @@ pub struct OverdueRetake {
     pub rep_name: String,
 }
 
-/// The team's planned stops on `day` that were not visited.
-///
-/// LEAD, AT MERGE: connect this to the plan-matching rule of `web::read::plans` (branch
-/// h-figures), filtered to the reps of `supervisor_id`'s team; there must be one rule for
-/// "missed". Until then it reports none.
-pub fn missed_stops(
-    _c: &Connection,
-    _cal: Calendar,
-    _supervisor_id: &str,
-    _day: i64,
-) -> ApiResult<Vec<MissedStop>> {
+/// Where the digest's figures that belong to other features come from. `serve` supplies them
+/// (`web::read::alerts::digest_sources`): the plan-matching rule lives with the pages' read
+/// models, above this module, and there must be one rule for "missed".
+#[derive(Clone, Copy)]
+pub struct DigestSources {
+    /// A team's (its code) planned stops on a local day that nobody visited.
+    pub missed_stops: fn(&Connection, Calendar, &str, i64) -> ApiResult<Vec<MissedStop>>,
+    /// A team's (its code) photo retakes overdue on a local day.
+    pub retakes_overdue: fn(&Connection, Calendar, &str, i64) -> ApiResult<Vec<OverdueRetake>>,
+}
+
+fn none_missed(_: &Connection, _: Calendar, _: &str, _: i64) -> ApiResult<Vec<MissedStop>> {
     Ok(Vec::new())
 }
 
-/// The team's retake requests overdue on `day`.
-///
-/// LEAD, AT MERGE: connect this to the retake requests of branch h-retakes (the requests of
-/// `supervisor_id`'s team whose state is overdue). Until then it reports none.
-pub fn retakes_overdue(_c: &Connection, _supervisor_id: &str, _day: i64) -> ApiResult<Vec<OverdueRetake>> {
+fn none_overdue(_: &Connection, _: Calendar, _: &str, _: i64) -> ApiResult<Vec<OverdueRetake>> {
     Ok(Vec::new())
+}
+
+impl DigestSources {
+    /// Neither: a digest of open exceptions only (in-process tests, benchmarks).
+    pub const NONE: DigestSources = DigestSources {
+        missed_stops: none_missed,
+        retakes_overdue: none_overdue,
+    };
 }
 
 /// The team's open (or assigned) exceptions by code, most first.
@@ -107,7 +112,7 @@ pub fn compose(
 }
 
 /// Write `day`'s digests (nothing for a supervisor and channel already written); how many new.
-pub fn write_day(store: &Store, day: i64, now_ms: i64) -> ApiResult<usize> {
+pub fn write_day(store: &Store, sources: DigestSources, day: i64, now_ms: i64) -> ApiResult<usize> {
     let cal = store.calendar();
     let mut w = store.writer();
     let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -133,14 +138,15 @@ pub fn write_day(store: &Store, day: i64, now_ms: i64) -> ApiResult<usize> {
     let mut done: Vec<(String, i64)> = Vec::new();
     for (rule_id, channel_id, team, lang) in &targets {
         let lang = Lang::parse(lang).unwrap_or(Lang::Zh);
-        for (_code, name, supervisor) in teams.iter().filter(|t| team.as_ref().is_none_or(|x| *x == t.0)) {
+        for (team_code, name, supervisor) in teams.iter().filter(|t| team.as_ref().is_none_or(|x| *x == t.0))
+        {
             if done.iter().any(|(s, c)| s == supervisor && c == channel_id) {
                 continue;
             }
             done.push((supervisor.clone(), *channel_id));
-            let missed = missed_stops(&tx, cal, supervisor, day)?;
+            let missed = (sources.missed_stops)(&tx, cal, team_code, day)?;
             let open = open_by_code(&tx, supervisor)?;
-            let retakes = retakes_overdue(&tx, supervisor, day)?;
+            let retakes = (sources.retakes_overdue)(&tx, cal, team_code, day)?;
             let (subject, body) = compose(lang, name, day, &missed, &open, &retakes);
             let key = format!("fp-digest-{supervisor}-{}-c{channel_id}", day_string(day));
             let link = app_link(&["exceptions"], &[("team", supervisor)]);

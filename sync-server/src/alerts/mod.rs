@@ -116,19 +116,18 @@ impl Channel {
         match self.kind {
             ChannelKind::WeCom | ChannelKind::DingTalk => {
                 let raw = self.webhook_url.as_deref().unwrap_or("");
+                // The query holds the robot's key or token: only its last characters show.
                 match reqwest::Url::parse(raw) {
                     Ok(u) => {
-                        let pairs: Vec<String> = u
-                            .query_pairs()
-                            .map(|(k, v)| format!("{k}={}", mask(&v)))
-                            .collect();
                         let host = u.host_str().unwrap_or("");
                         let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
-                        if pairs.is_empty() {
-                            format!("{}://{host}{port}{}", u.scheme(), u.path())
-                        } else {
-                            format!("{}://{host}{port}{}?{}", u.scheme(), u.path(), pairs.join("&"))
-                        }
+                        let token = u.query_pairs().last().map(|(_, v)| format!(" {}", mask(&v)));
+                        format!(
+                            "{}://{host}{port}{}{}",
+                            u.scheme(),
+                            u.path(),
+                            token.unwrap_or_default()
+                        )
                     }
                     Err(_) => mask(raw),
                 }

@@ -18,6 +18,7 @@ use std::time::Duration;
 use rusqlite::{TransactionBehavior, params};
 use tokio::sync::watch;
 
+use super::digest::DigestSources;
 use super::send::{Outgoing, SendFailure, Sender};
 use super::{Channel, channel_in};
 use crate::body::blocking;
@@ -38,7 +39,11 @@ struct Claimed {
 }
 
 /// Start the worker; it stops when `stop` turns true (after the sends in flight).
-pub fn spawn(store: Arc<Store>, stop: watch::Receiver<bool>) -> Option<tokio::task::JoinHandle<()>> {
+pub fn spawn(
+    store: Arc<Store>,
+    sources: DigestSources,
+    stop: watch::Receiver<bool>,
+) -> Option<tokio::task::JoinHandle<()>> {
     let limits = store.limits().alerts.clone();
     if limits.lease <= limits.send_timeout {
         tracing::warn!(
@@ -48,7 +53,7 @@ pub fn spawn(store: Arc<Store>, stop: watch::Receiver<bool>) -> Option<tokio::ta
         );
     }
     match Sender::new(limits.send_timeout) {
-        Ok(sender) => Some(tokio::spawn(run(store, sender, limits, stop))),
+        Ok(sender) => Some(tokio::spawn(run(store, sender, limits, sources, stop))),
         Err(e) => {
             tracing::error!(error = %e, "alert worker not started: no HTTP client");
             None
@@ -56,7 +61,13 @@ pub fn spawn(store: Arc<Store>, stop: watch::Receiver<bool>) -> Option<tokio::ta
     }
 }
 
-async fn run(store: Arc<Store>, sender: Sender, limits: AlertLimits, mut stop: watch::Receiver<bool>) {
+async fn run(
+    store: Arc<Store>,
+    sender: Sender,
+    limits: AlertLimits,
+    sources: DigestSources,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut digest_done_day: Option<i64> = None;
     let mut warned_no_url = false;
     loop {
@@ -70,7 +81,7 @@ async fn run(store: Arc<Store>, sender: Sender, limits: AlertLimits, mut stop: w
             let (midnight, _) = cal.day_bounds(day);
             if digest_done_day != Some(day) && now >= midnight + i64::from(hour) * 3_600_000 {
                 let s = store.clone();
-                match blocking(move || super::digest::write_day(&s, day, now_ms())).await {
+                match blocking(move || super::digest::write_day(&s, sources, day, now_ms())).await {
                     Ok(n) => {
                         tracing::info!(day, written = n, "daily alert digests written");
                         digest_done_day = Some(day);

@@ -45,6 +45,9 @@ use axum::routing::{get, post};
 use crate::calendar::Calendar;
 use crate::store::Store;
 
+/// The alert digest's figures from the pages' read models ([`read::alerts::digest_sources`]).
+pub use read::alerts::digest_sources;
+
 /// Every web route, as (method, path template).
 pub const WEB_ROUTES: &[(&str, &str)] = &[
     ("GET", "/app"),

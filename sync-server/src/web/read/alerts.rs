@@ -3,7 +3,10 @@
 
 use rusqlite::{Connection, params};
 
+use crate::alerts::digest::{DigestSources, MissedStop, OverdueRetake};
 use crate::alerts::{Channel, Rule, channels_in, rules_in};
+use crate::calendar::Calendar;
+use crate::error::ApiResult;
 
 /// Messages per page.
 pub const DELIVERIES_PAGE: u64 = 50;
@@ -124,4 +127,39 @@ pub fn alerts_view(c: &Connection, state: Option<&str>, page: u64) -> rusqlite::
         teams: pairs(c, "SELECT code, name FROM teams ORDER BY name")?,
         territories: pairs(c, "SELECT code, name FROM territories ORDER BY name")?,
     })
+}
+
+/// A team's (its code) planned stops on `day` nobody visited, named.
+///
+/// LEAD, AT MERGE: until branch h-figures (`web::read::plans`, the one plan-matching rule) is
+/// merged this reports none; with it, it is the `Missed` stops of
+/// `plans::planned_vs_done(c, cal, None, day, day, &PlanFilter { team: Some(team) , .. })`.
+pub fn digest_missed_stops(
+    _c: &Connection,
+    _cal: Calendar,
+    _team: &str,
+    _day: i64,
+) -> ApiResult<Vec<MissedStop>> {
+    Ok(Vec::new())
+}
+
+/// A team's (its code) photo retakes overdue on `day`, named.
+///
+/// LEAD, AT MERGE: connect to the retake requests of branch h-retakes (the team's requests whose
+/// state is overdue on `day`: store and rep names). Until then it reports none.
+pub fn digest_retakes_overdue(
+    _c: &Connection,
+    _cal: Calendar,
+    _team: &str,
+    _day: i64,
+) -> ApiResult<Vec<OverdueRetake>> {
+    Ok(Vec::new())
+}
+
+/// The daily digest's figures from the pages' read models (`serve` hands them to the worker).
+pub fn digest_sources() -> DigestSources {
+    DigestSources {
+        missed_stops: digest_missed_stops,
+        retakes_overdue: digest_retakes_overdue,
+    }
 }
