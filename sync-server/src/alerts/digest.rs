@@ -170,3 +170,35 @@ pub fn write_day(store: &Store, sources: DigestSources, day: i64, now_ms: i64) -
     tx.commit()?;
     Ok(written)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn the_digest_reads_in_the_channels_language() {
+        let missed: Vec<MissedStop> = (0..17)
+            .map(|i| MissedStop {
+                store_name: format!("门店{i}"),
+                rep_name: "李娜".into(),
+            })
+            .collect();
+        let open = vec![
+            ("mock_location".to_string(), 2),
+            ("outside_geofence".to_string(), 3),
+        ];
+        let day = crate::calendar::parse_day("2026-12-01").unwrap();
+        let (subject, body) = compose(Lang::Zh, "王磊团队", day, &missed, &open, &[]);
+        assert_eq!(subject, "每日汇总 · 王磊团队 · 2026-12-01");
+        assert!(body.contains("计划未拜访门店：17"), "{body}");
+        assert!(body.contains("- 门店0（李娜）"), "{body}");
+        assert!(body.contains("- 另有 2 项"), "{body}");
+        assert!(body.contains("未处理异常：5"), "{body}");
+        assert!(body.contains("- 虚拟定位：2"), "{body}");
+        assert!(body.contains("逾期未补拍照片：0"), "{body}");
+        let (subject, body) = compose(Lang::En, "Wang's team", day, &[], &open, &[]);
+        assert_eq!(subject, "Daily summary · Wang's team · 2026-12-01");
+        assert!(body.contains("Open exceptions: 5"), "{body}");
+    }
+}

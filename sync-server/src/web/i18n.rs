@@ -622,6 +622,7 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("rule_channel", "Channel", "渠道"),
     ("rule_codes", "Exception types", "异常类型"),
     ("all_codes", "All types", "全部类型"),
+    ("codes_none_all", "none ticked: all", "不勾选即全部"),
     ("rule_team", "Team", "团队"),
     ("rule_territory", "Territory", "区域"),
     ("rule_scope", "Team · territory", "团队 · 区域"),

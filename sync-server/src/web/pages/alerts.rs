@@ -224,10 +224,20 @@ fn rule_form(
                     }
                 }
             }
-            label { (t("rule_codes")) " "
-                select name="codes" multiple size="5" {
-                    @for (code, words) in &codes {
-                        option value=(code) selected[v.codes.iter().any(|c| c == code)] { (words) " · " (severity_words(lang, crate::codes::severity(code))) }
+            // Checkboxes by severity (a multiple select is as wide as its longest option and
+            // awkward on a phone); none ticked: every type.
+            fieldset.codes {
+                legend { (t("rule_codes")) " (" (t("codes_none_all")) ")" }
+                @for sev in [Severity::Critical, Severity::Warning, Severity::Info] {
+                    p {
+                        strong { (severity_words(lang, sev)) }
+                        @for (code, words) in codes.iter().filter(|(c, _)| crate::codes::severity(c) == sev) {
+                            " "
+                            label {
+                                input type="checkbox" name="codes" value=(code) checked[v.codes.iter().any(|c| c == code)];
+                                " " (words)
+                            }
+                        }
                     }
                 }
             }
