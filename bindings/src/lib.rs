@@ -559,6 +559,11 @@ pub struct PlannedVisit {
     pub template_id: String,
     /// Position in the day's route.
     pub sequence: u32,
+    /// The planned time window, local `HH:MM` start and end (both or neither).
+    #[uniffi(default = None)]
+    pub window_start: Option<String>,
+    #[uniffi(default = None)]
+    pub window_end: Option<String>,
 }
 
 /// Everything head office sends down in one load. Loaded as a whole or not at all.
@@ -876,6 +881,9 @@ pub enum PlanStatus {
 pub struct DayPlanEntry {
     pub plan_id: String,
     pub sequence: u32,
+    /// The plan's time window, local `HH:MM`, when it has one.
+    pub window_start: Option<String>,
+    pub window_end: Option<String>,
     pub store: Store,
     pub template_id: String,
     pub status: PlanStatus,

@@ -18,6 +18,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/002_reports_photos_reviews.sql"),
     include_str!("../migrations/003_evidence.sql"),
     include_str!("../migrations/004_sync.sql"),
+    // 005 is retake requests (merged from its own branch, ahead of this one).
+    include_str!("../migrations/006_plan_window.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -239,6 +239,13 @@ pub struct PlannedVisit {
     /// Position in the day's route.
     #[serde(default)]
     pub sequence: u32,
+    /// The time window the stop is planned for, local `HH:MM` start and end (both or neither;
+    /// start before end). A check-in after the end is late on head office's figures. Absent in
+    /// data from before windows existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_start: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_end: Option<String>,
 }
 
 /// Everything head office sends down in one load. Loaded as a whole or not at all.
@@ -625,6 +632,9 @@ pub enum PlanStatus {
 pub struct DayPlanEntry {
     pub plan_id: String,
     pub sequence: u32,
+    /// The plan's time window, local `HH:MM`, when it has one.
+    pub window_start: Option<String>,
+    pub window_end: Option<String>,
     pub store: Store,
     pub template_id: String,
     pub status: PlanStatus,

@@ -172,7 +172,9 @@ pub(crate) fn store(conn: &Connection, id: &str) -> Result<Option<Store>> {
 
 pub(crate) fn plan(conn: &Connection, id: &str) -> Result<Option<PlannedVisit>> {
     Ok(conn
-        .prepare_cached("SELECT id, rep_id, store_id, date, template_id, sequence FROM plans WHERE id = ?1")?
+        .prepare_cached(
+            "SELECT id, rep_id, store_id, date, template_id, sequence, window_start, window_end FROM plans WHERE id = ?1",
+        )?
         .query_row([id], |r| {
             Ok(PlannedVisit {
                 id: r.get(0)?,
@@ -181,6 +183,8 @@ pub(crate) fn plan(conn: &Connection, id: &str) -> Result<Option<PlannedVisit>> 
                 date: r.get(3)?,
                 template_id: r.get(4)?,
                 sequence: r.get(5)?,
+                window_start: r.get(6)?,
+                window_end: r.get(7)?,
             })
         })
         .optional()?)
@@ -265,6 +269,7 @@ impl Core {
             "SELECT p.id, p.sequence, p.template_id,
                 (SELECT v.id FROM visits v WHERE v.plan_id = p.id ORDER BY v.check_in_hlc DESC LIMIT 1) AS vid,
                 (SELECT v.status FROM visits v WHERE v.plan_id = p.id ORDER BY v.check_in_hlc DESC LIMIT 1),
+                p.window_start, p.window_end,
                 {STORE_COLUMNS}
              FROM plans p JOIN stores s ON s.id = p.store_id
              WHERE p.rep_id = ?1 AND p.date = ?2 ORDER BY p.sequence, p.id"
@@ -282,7 +287,9 @@ impl Core {
                     Some(VisitStatus::Completed | VisitStatus::CheckedOut) => PlanStatus::Completed,
                     Some(VisitStatus::Cancelled) => PlanStatus::Cancelled,
                 },
-                store: store_from_row(r, 5)?,
+                window_start: r.get(5)?,
+                window_end: r.get(6)?,
+                store: store_from_row(r, 7)?,
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)

@@ -236,6 +236,8 @@ fn validate(tx: &Transaction<'_>, data: &ReferenceData) -> Result<(), ReferenceE
             return Err(bad(rec, "duplicate id"));
         }
         validate_date(&p.date).map_err(|reason| bad(rec.clone(), format!("date: {reason}")))?;
+        crate::rules::plan_window(p.window_start.as_deref(), p.window_end.as_deref())
+            .map_err(|reason| bad(rec.clone(), format!("window: {reason}")))?;
         let role = match user_roles.get(p.rep_id.as_str()) {
             Some(r) => Some(*r),
             None => known.user_role(&p.rep_id)?,
@@ -476,9 +478,11 @@ fn write(tx: &Transaction<'_>, data: &ReferenceData) -> Result<(), ReferenceErro
         ])?;
     }
     let mut st = tx.prepare_cached(
-        "INSERT INTO plans (id, rep_id, store_id, date, template_id, sequence) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+        "INSERT INTO plans (id, rep_id, store_id, date, template_id, sequence, window_start, window_end)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT (id) DO UPDATE SET rep_id = excluded.rep_id, store_id = excluded.store_id,
-           date = excluded.date, template_id = excluded.template_id, sequence = excluded.sequence",
+           date = excluded.date, template_id = excluded.template_id, sequence = excluded.sequence,
+           window_start = excluded.window_start, window_end = excluded.window_end",
     )?;
     for p in &data.plans {
         st.execute(params![
@@ -487,7 +491,9 @@ fn write(tx: &Transaction<'_>, data: &ReferenceData) -> Result<(), ReferenceErro
             p.store_id,
             p.date,
             p.template_id,
-            p.sequence
+            p.sequence,
+            p.window_start,
+            p.window_end
         ])?;
     }
     Ok(())

@@ -346,6 +346,37 @@ fn fmt_cents(c: i64) -> String {
     format!("{}.{:02}", c / 100, c % 100)
 }
 
+/// A plan's time window: local `HH:MM` start and end, both or neither, start before end.
+/// `Ok(None)` without a window; otherwise minutes after midnight `(start, end)`.
+pub fn plan_window(start: Option<&str>, end: Option<&str>) -> Result<Option<(u32, u32)>, String> {
+    match (start, end) {
+        (None, None) => Ok(None),
+        (Some(s), Some(e)) => {
+            let (s, e) = (time_of_day(s)?, time_of_day(e)?);
+            if s >= e {
+                return Err("the window's start is not before its end".into());
+            }
+            Ok(Some((s, e)))
+        }
+        _ => Err("a window needs both a start and an end".into()),
+    }
+}
+
+/// `HH:MM` (00:00 ... 24:00) as minutes after midnight.
+pub fn time_of_day(s: &str) -> Result<u32, String> {
+    let bad = || format!("{s:?} is not a time HH:MM");
+    let (h, m) = s.split_once(':').ok_or_else(bad)?;
+    if h.is_empty() || h.len() > 2 || m.len() != 2 || !h.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let (h, m): (u32, u32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if m >= 60 || h > 24 || (h == 24 && m > 0) {
+        return Err(bad());
+    }
+    Ok(h * 60 + m)
+}
+
 /// `YYYY-MM-DD` with a real month and day.
 pub fn validate_date(s: &str) -> Result<(), String> {
     let b = s.as_bytes();

@@ -160,7 +160,7 @@ fn v3_data_upgrades_to_v4_unsynced_and_not_enrolled() {
     }
     let core = Core::open(&p).unwrap();
     let c = Connection::open(&p).unwrap();
-    assert_eq!(db::user_version(&c).unwrap(), 4);
+    assert_eq!(db::user_version(&c).unwrap(), db::SCHEMA_VERSION);
     type Answer = (String, Option<String>, Option<String>, Option<i64>);
     let answers: Vec<Answer> = c
         .prepare("SELECT state, server_status, server_reason, answered_at_ms FROM outbox ORDER BY seq")

@@ -101,6 +101,17 @@ fn bad_users_products_plans_and_templates_are_named() {
     d.plans[0].rep_id = "sup-wang".into();
     refused(&d, "plans[0]", "is a supervisor");
     let mut d = with_new_store();
+    d.plans[0].window_start = Some("11:00".into());
+    d.plans[0].window_end = Some("09:30".into());
+    refused(&d, "plans[0]", "window: the window's start is not before its end");
+    let mut d = with_new_store();
+    d.plans[0].window_start = Some("9h".into());
+    d.plans[0].window_end = Some("10:00".into());
+    refused(&d, "plans[0]", "window: \"9h\" is not a time HH:MM");
+    let mut d = with_new_store();
+    d.plans[0].window_end = Some("10:00".into());
+    refused(&d, "plans[0]", "window: a window needs both a start and an end");
+    let mut d = with_new_store();
     d.plans[0].template_id = "tpl-inspection".into();
     refused(&d, "plans[0]", "inspection template");
     let mut d = with_new_store();
@@ -168,4 +179,38 @@ fn malformed_json_and_wrong_types_are_refused() {
         assert!(err.to_string().contains(needle), "{err}");
     }
     assert_eq!(h.core.stores(None).unwrap().len(), 4);
+}
+
+#[test]
+fn a_plan_window_reaches_the_day_plan_and_old_plans_have_none() {
+    let h = harness(Backend::Memory);
+    // Reference data from before windows existed loads: no window on any stop.
+    h.core.load_reference_json(REFERENCE_JSON).unwrap();
+    let day = h.core.day_plan("rep-li", DAY).unwrap();
+    assert!(!day.is_empty());
+    assert!(
+        day.iter()
+            .all(|e| e.window_start.is_none() && e.window_end.is_none())
+    );
+    let mut d = reference();
+    let id = day[0].plan_id.clone();
+    let p = d.plans.iter_mut().find(|p| p.id == id).unwrap();
+    p.window_start = Some("09:00".into());
+    p.window_end = Some("10:30".into());
+    // The window survives the JSON the server sends.
+    let json = serde_json::to_string(&d).unwrap();
+    let back: ReferenceData = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, d);
+    h.core.load_reference_data(&d).unwrap();
+    let day = h.core.day_plan("rep-li", DAY).unwrap();
+    let e = day.iter().find(|e| e.plan_id == id).unwrap();
+    assert_eq!(
+        (e.window_start.as_deref(), e.window_end.as_deref()),
+        (Some("09:00"), Some("10:30"))
+    );
+    assert!(
+        day.iter()
+            .filter(|e| e.plan_id != id)
+            .all(|e| e.window_start.is_none())
+    );
 }

@@ -20,7 +20,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/007_people_and_structure.sql"),
     include_str!("../migrations/008_page_indexes.sql"),
     include_str!("../migrations/009_visit_photo_received.sql"),
-    // 010 (h-figures) and 011 (h-retakes) come before it once those branches are merged.
+    include_str!("../migrations/010_figures_indexes.sql"),
+    // 011 (h-retakes) comes before it once that branch is merged.
     include_str!("../migrations/012_alerts.sql"),
 ];
 

@@ -284,6 +284,21 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "没有模板“{value}”。",
     ),
     (
+        "import_not_time",
+        "\"{value}\" is not a time (HH:MM, for example 09:30).",
+        "“{value}”不是时间（HH:MM，例如 09:30）。",
+    ),
+    (
+        "import_window_half",
+        "A plan's window needs both a start and an end time (only \"{value}\" is given).",
+        "计划时段需要同时填写开始和结束时间（只填了“{value}”）。",
+    ),
+    (
+        "import_window_order",
+        "The window's start must be before its end (end \"{value}\").",
+        "时段的开始时间必须早于结束时间（结束时间“{value}”）。",
+    ),
+    (
         "import_not_whole",
         "{value} is not a whole number 0 or more.",
         "{value} 不是大于等于 0 的整数。",

@@ -886,7 +886,10 @@ fn read_xlsx(
                     let serial = d.as_f64();
                     // Excel's dates run from 1900-01-01 to 9999-12-31 (serial 2958465); a
                     // serial outside is a number, not a date to convert.
-                    if (0.0..2_958_466.0).contains(&serial) {
+                    // A serial below 1 is a time of day alone (a plan's window), not a date.
+                    if (0.0..1.0).contains(&serial) {
+                        Raw::Number(serial)
+                    } else if (0.0..2_958_466.0).contains(&serial) {
                         Raw::Date(crate::calendar::day_string(crate::calendar::day_of_excel_serial(
                             serial,
                         )))
@@ -1117,6 +1120,27 @@ impl Sheet<'_> {
         } else {
             seen.insert(value.to_string(), row);
             true
+        }
+    }
+}
+
+/// A plan's window time in column `key`: `Some(None)` when blank, `Some(Some("HH:MM"))` for a
+/// time (text `HH:MM` or a time cell, which Excel keeps as a fraction of a day), `None` after
+/// recording a problem.
+fn plan_time(sheet: &mut Sheet<'_>, row: u32, cells: &[Raw], key: &str) -> Option<Option<String>> {
+    let minutes = match sheet.raw(cells, key).clone() {
+        Raw::Empty => return Some(None),
+        Raw::Text(t) => fieldproof_core::rules::time_of_day(t.trim()).ok(),
+        // A time cell: a fraction of a day (24:00 is 1.0), to the nearest minute.
+        Raw::Number(n) if (0.0..=1.0).contains(&n) => Some((n * 1440.0).round() as u32),
+        _ => None,
+    };
+    match minutes {
+        Some(m) => Some(Some(format!("{:02}:{:02}", m / 60, m % 60))),
+        None => {
+            let value = show(sheet.raw(cells, key));
+            sheet.problem(row, key, "import_not_time", vec![("value", value)]);
+            None
         }
     }
 }
@@ -1664,6 +1688,29 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                             None
                         }
                     };
+                    let window_start = plan_time(&mut sheet, row, cells, "window_start");
+                    let window_end = plan_time(&mut sheet, row, cells, "window_end");
+                    let window = match (window_start, window_end) {
+                        (Some(start), Some(end)) => {
+                            match fieldproof_core::rules::plan_window(start.as_deref(), end.as_deref()) {
+                                Ok(_) => Some((start, end)),
+                                Err(_) => {
+                                    // Both given: they are out of order; one given: the other is missing.
+                                    let (column, code, value) = match (&start, &end) {
+                                        (Some(_), Some(e)) => ("window_end", "import_window_order", e),
+                                        (Some(s), None) => ("window_end", "import_window_half", s),
+                                        (None, Some(e)) => ("window_start", "import_window_half", e),
+                                        (None, None) => {
+                                            ("window_start", "import_window_half", &String::new())
+                                        }
+                                    };
+                                    sheet.problem(row, column, code, vec![("value", value.clone())]);
+                                    None
+                                }
+                            }
+                        }
+                        _ => None,
+                    };
                     let id_col = sheet.text(cells, "id");
                     let id = sheet
                         .id(row, "id", id_col)
@@ -1686,7 +1733,8 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                         Some(date),
                         Some(template_id),
                         Some(sequence),
-                    ) = (id, rep_id, store_id, date, template_id, sequence)
+                        Some((window_start, window_end)),
+                    ) = (id, rep_id, store_id, date, template_id, sequence, window)
                     {
                         data.plans.push(PlannedVisit {
                             id,
@@ -1695,6 +1743,8 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                             date,
                             template_id,
                             sequence,
+                            window_start,
+                            window_end,
                         });
                         origins
                             .entry("plans")

@@ -10,14 +10,15 @@
     clippy::type_complexity
 )]
 
+#[path = "support/phone.rs"]
+mod phone;
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 
 use calamine::{Data, Reader, Xlsx};
-use fieldproof_core::evidence::{EntryHeader, GENESIS_HASH, Signer, entry_bytes, sha256_hex};
-use fieldproof_core::model::EventTime;
-use fieldproof_core::sync::wire::{OpStatus, PushOp, PushRequest};
+use fieldproof_core::evidence::sha256_hex;
 use fieldproof_server::export::{
     ExportFilter, ExportKind, export_csv, export_csv_in, export_xlsx, export_xlsx_in,
 };
@@ -25,6 +26,7 @@ use fieldproof_server::i18n::Lang;
 use fieldproof_server::import::{CellProblem, ImportError, ImportKind, import_csv, import_file};
 use fieldproof_server::values;
 use fieldproof_server::{Store, now_ms};
+use phone::Phone;
 use serde_json::{Value, json};
 
 const REFERENCE: &str = include_str!("../../tests/fixtures/reference.json");
@@ -45,59 +47,7 @@ fn utc(date: &str, hour: i64, minute: i64) -> i64 {
     days * DAY + hour * HOUR + minute * 60_000
 }
 
-/// A device making signed ops, like a phone.
-struct Phone {
-    signer: Signer,
-    user: String,
-    seq: i64,
-    prev: String,
-    ops: Vec<PushOp>,
-}
-
 impl Phone {
-    fn new(store: &Store, name: &str, user: &str) -> Phone {
-        let signer = Signer::from_seed(format!("dev-{name}"), Signer::generate_seed().unwrap());
-        store
-            .enrol_device(user, &signer.device_id, &signer.public_key_hex(), now_ms())
-            .unwrap();
-        Phone {
-            signer,
-            user: user.into(),
-            seq: 0,
-            prev: GENESIS_HASH.to_string(),
-            ops: Vec::new(),
-        }
-    }
-
-    fn op(&mut self, kind: &str, entity: &str, wall_ms: i64, mut payload: Value) {
-        self.seq += 1;
-        let time = EventTime {
-            wall_ms,
-            boot_ms: 1_000_000 + self.seq * 1000,
-            hlc: wall_ms << 16 | self.seq,
-            server_offset_ms: Some(0),
-        };
-        payload["time"] = serde_json::to_value(time).unwrap();
-        let op_id = format!("{}-{}", self.signer.device_id, self.seq);
-        let entry = entry_bytes(
-            &EntryHeader {
-                device_id: &self.signer.device_id,
-                seq: self.seq,
-                op_id: &op_id,
-                kind,
-                entity_id: entity,
-                time,
-                prev_hash: &self.prev,
-            },
-            &payload,
-        );
-        self.prev = sha256_hex(entry.as_bytes());
-        self.ops.push(PushOp {
-            signature_hex: self.signer.sign_hex(entry.as_bytes()),
-            entry,
-        });
-    }
-
     /// A store check: check-in (at the store or `far` away), answers, optional photo op
     /// (bytes never uploaded), report, complete with a score, check-out.
     #[allow(clippy::too_many_arguments)]
@@ -168,21 +118,6 @@ impl Phone {
             json!({"visit_id": visit, "fix": fix}),
         );
     }
-
-    fn push(&mut self, store: &Store) {
-        let r = store
-            .push(
-                &self.signer.device_id,
-                &PushRequest {
-                    ops: std::mem::take(&mut self.ops),
-                },
-                now_ms(),
-            )
-            .unwrap();
-        for res in &r.results {
-            assert_eq!(res.status, OpStatus::Applied, "{res:?}");
-        }
-    }
 }
 
 /// rep-li (sup-wang) on 2026-11-20 10:00 local at st-001 with a photo; rep-chen (sup-liu) at
@@ -210,7 +145,7 @@ fn seeded() -> (tempfile::TempDir, Store) {
         true,
         85.0,
     );
-    li.push(&store);
+    li.push(&store, now_ms());
     let mut chen = Phone::new(&store, "chen", "rep-chen");
     chen.visit(
         "v-chen-1",
@@ -225,7 +160,7 @@ fn seeded() -> (tempfile::TempDir, Store) {
         false,
         40.0,
     );
-    chen.push(&store);
+    chen.push(&store, now_ms());
     let mut zhao = Phone::new(&store, "zhao", "rep-zhao");
     zhao.visit(
         "v-zhao-1",
@@ -237,7 +172,7 @@ fn seeded() -> (tempfile::TempDir, Store) {
         true,
         70.5,
     );
-    zhao.push(&store);
+    zhao.push(&store, now_ms());
     (dir, store)
 }
 
@@ -902,11 +837,14 @@ enum C {
     N(f64),
     B(bool),
     D(&'static str),
+    /// A time-of-day cell (Excel keeps it as a fraction of a day).
+    T(f64),
 }
 
 fn workbook(sheets: &[(&str, &[&[C]])]) -> Vec<u8> {
     let mut book = rust_xlsxwriter::Workbook::new();
     let date = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+    let time = rust_xlsxwriter::Format::new().set_num_format("hh:mm");
     for (name, rows) in sheets {
         let ws = book.add_worksheet();
         ws.set_name(*name).unwrap();
@@ -928,6 +866,9 @@ fn workbook(sheets: &[(&str, &[&[C]])]) -> Vec<u8> {
                         let serial = utc(d, 0, 0) as f64 / DAY as f64 + 25_569.0;
                         ws.write_number_with_format(r, c, serial, &date).unwrap();
                     }
+                    C::T(t) => {
+                        ws.write_number_with_format(r, c, *t, &time).unwrap();
+                    }
                 }
             }
         }
@@ -935,7 +876,7 @@ fn workbook(sheets: &[(&str, &[&[C]])]) -> Vec<u8> {
     book.save_to_buffer().unwrap()
 }
 
-use C::{B, D, N, S};
+use C::{B, D, N, S, T};
 
 const STORE_HEADER: &[C] = &[
     S("code"),
@@ -1008,6 +949,8 @@ fn good_workbook() -> Vec<u8> {
                     S("date"),
                     S("template_id"),
                     S("sequence"),
+                    S("开始时间"),
+                    S("window_end"),
                 ],
                 &[
                     S("rep-li"),
@@ -1015,12 +958,16 @@ fn good_workbook() -> Vec<u8> {
                     D("2026-11-24"),
                     S("tpl-store-check"),
                     N(4.0),
+                    T(0.375),
+                    S("11:30"),
                 ],
                 &[
                     S("rep-zhao"),
                     S("SH-W-101"),
                     S("2026-11-25"),
                     S("tpl-store-check"),
+                    S(""),
+                    S(""),
                     S(""),
                 ],
             ],
@@ -1057,12 +1004,21 @@ fn good_xlsx_imports_and_feeds_the_phones() {
         (plan.rep_id.as_str(), plan.date.as_str(), plan.sequence),
         ("rep-li", "2026-11-24", 4)
     );
+    // A time cell and a typed time both import as the plan's window.
+    assert_eq!(
+        (plan.window_start.as_deref(), plan.window_end.as_deref()),
+        (Some("09:00"), Some("11:30"))
+    );
     let plan = data
         .plans
         .iter()
         .find(|p| p.rep_id == "rep-zhao" && p.date == "2026-11-25")
         .unwrap();
     assert_eq!((plan.store_id.as_str(), plan.sequence), ("st-101", 0));
+    assert_eq!(
+        (plan.window_start.as_deref(), plan.window_end.as_deref()),
+        (None, None)
+    );
 
     // The change feed carries them to the phones.
     let c = db(dir.path());
@@ -1140,6 +1096,38 @@ fn good_csv_imports() {
         )
         .unwrap();
     assert!(n >= 1);
+}
+
+#[test]
+fn bad_plan_windows_are_refused_by_cell() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.load_reference_json(REFERENCE, now_ms()).unwrap();
+    let before = snapshot(&store);
+    let plans = "rep_id,store_code,date,template_id,window_start,window_end\n\
+                 rep-li,SH-E-001,2026-11-24,tpl-store-check,9h,10:00\n\
+                 rep-li,SH-E-002,2026-11-24,tpl-store-check,11:00,10:00\n\
+                 rep-li,SH-E-003,2026-11-24,tpl-store-check,,10:00\n\
+                 rep-li,SH-E-001,2026-11-25,tpl-store-check,09:00,10:00\n";
+    let Err(ImportError::Refused(problems)) =
+        import_csv(&store, ImportKind::Plans, plans.as_bytes(), now_ms())
+    else {
+        panic!("bad windows accepted");
+    };
+    let codes: Vec<(u32, &str, &str)> = problems
+        .iter()
+        .map(|p| (p.row, p.column.as_str(), p.code))
+        .collect();
+    assert_eq!(
+        codes,
+        vec![
+            (2, "window_start", "import_not_time"),
+            (3, "window_end", "import_window_order"),
+            (4, "window_start", "import_window_half"),
+        ],
+        "{problems:#?}"
+    );
+    assert_eq!(snapshot(&store), before, "nothing changed");
 }
 
 fn has(problems: &[CellProblem], sheet: &str, row: u32, column: &str) -> bool {

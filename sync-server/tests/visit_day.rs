@@ -11,17 +11,19 @@
 #[path = "e2e/common.rs"]
 mod common;
 
+#[path = "support/phone.rs"]
+mod phone;
+
 use std::path::Path;
 use std::process::Command;
 
 use common::{BIN, Server, Session, admin_ok};
-use fieldproof_core::evidence::{EntryHeader, GENESIS_HASH, Signer, entry_bytes, sha256_hex};
-use fieldproof_core::model::EventTime;
-use fieldproof_core::sync::wire::{OpStatus, PushOp, PushRequest};
+use fieldproof_core::evidence::sha256_hex;
 use fieldproof_server::export::{Cell, ExportFilter, ExportKind};
 use fieldproof_server::queue::{self, Actor, QueueFilter, StatusFilter};
 use fieldproof_server::{Calendar, Limits, Store, now_ms};
-use serde_json::{Value, json};
+use phone::Phone;
+use serde_json::json;
 
 const REFERENCE: &str = include_str!("../../tests/fixtures/reference.json");
 const HOUR: i64 = 3_600_000;
@@ -45,59 +47,7 @@ fn shanghai(date: &str, hour: i64, minute: i64) -> i64 {
     days(date) * DAY + (hour - 8) * HOUR + minute * 60_000
 }
 
-/// A device making signed ops like a phone, its boot clock running with its wall clock.
-struct Phone {
-    signer: Signer,
-    user: String,
-    seq: i64,
-    prev: String,
-    ops: Vec<PushOp>,
-}
-
 impl Phone {
-    fn new(store: &Store, user: &str) -> Phone {
-        let signer = Signer::from_seed(format!("dev-{user}"), Signer::generate_seed().unwrap());
-        store
-            .enrol_device(user, &signer.device_id, &signer.public_key_hex(), now_ms())
-            .unwrap();
-        Phone {
-            signer,
-            user: user.into(),
-            seq: 0,
-            prev: GENESIS_HASH.to_string(),
-            ops: Vec::new(),
-        }
-    }
-
-    fn op(&mut self, kind: &str, entity: &str, wall_ms: i64, mut payload: Value) {
-        self.seq += 1;
-        let time = EventTime {
-            wall_ms,
-            boot_ms: wall_ms - 1_700_000_000_000,
-            hlc: wall_ms << 16 | self.seq,
-            server_offset_ms: Some(0),
-        };
-        payload["time"] = serde_json::to_value(time).unwrap();
-        let op_id = format!("{}-{}", self.signer.device_id, self.seq);
-        let entry = entry_bytes(
-            &EntryHeader {
-                device_id: &self.signer.device_id,
-                seq: self.seq,
-                op_id: &op_id,
-                kind,
-                entity_id: entity,
-                time,
-                prev_hash: &self.prev,
-            },
-            &payload,
-        );
-        self.prev = sha256_hex(entry.as_bytes());
-        self.ops.push(PushOp {
-            signature_hex: self.signer.sign_hex(entry.as_bytes()),
-            entry,
-        });
-    }
-
     /// Check in at `start` from `check_in` (lat, lon), a photo op whose bytes never come (when
     /// `photo`), report, complete, and check out at `end` from `check_out` (`mock`: the location
     /// service said it was a mock location).
@@ -156,22 +106,6 @@ impl Phone {
             json!({"visit_id": visit, "fix": fix(check_out, end, mock)}),
         );
     }
-
-    /// Push what is queued, the server's clock reading `server_now`.
-    fn push(&mut self, store: &Store, server_now: i64) {
-        let r = store
-            .push(
-                &self.signer.device_id,
-                &PushRequest {
-                    ops: std::mem::take(&mut self.ops),
-                },
-                server_now,
-            )
-            .unwrap();
-        for res in &r.results {
-            assert_eq!(res.status, OpStatus::Applied, "{res:?}");
-        }
-    }
 }
 
 const ST_001: (f64, f64) = (31.2304, 121.5200);
@@ -191,7 +125,7 @@ fn offline_visits(dir: &Path, calendar: Calendar) -> i64 {
     )
     .unwrap();
     store.load_reference_json(REFERENCE, now_ms()).unwrap();
-    let mut li = Phone::new(&store, "rep-li");
+    let mut li = Phone::new(&store, "rep-li", "rep-li");
     li.visit(
         "v-li",
         "st-001",
@@ -203,7 +137,7 @@ fn offline_visits(dir: &Path, calendar: Calendar) -> i64 {
         false,
     );
     li.push(&store, shanghai("2026-11-21", 9, 0));
-    let mut chen = Phone::new(&store, "rep-chen");
+    let mut chen = Phone::new(&store, "rep-chen", "rep-chen");
     chen.visit(
         "v-chen",
         "st-002",

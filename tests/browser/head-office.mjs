@@ -263,6 +263,14 @@ try {
     ['devices', '/app/devices'],
     ['revoke-confirm', revokeHref],
     ['password', '/app/password'],
+    // Planned versus done, ranking, a rep's and a store's pages (issue 12).
+    ['plan', `/app/plan?date=${day}`],
+    ['plan-period', `/app/plan?from=${day}&to=${day}`],
+    ['ranking', `/app/ranking?date=${day}`],
+    ['ranking-sorted', `/app/ranking?date=${day}&sort=exceptions&dir=desc`],
+    ['rep', `/app/reps/rep-li?date=${day}`],
+    ['store', '/app/stores/st-001'],
+    ['plan-bad-period', '/app/plan?from=2026-10-10&to=2026-10-01'],
     ['alerts', '/app/alerts'],
     ['alerts-pending', '/app/alerts?state=pending'],
     ['alert-channel', '/app/alerts/channels/1'],
@@ -360,6 +368,23 @@ try {
   }
   await page.setViewportSize({ width: 1280, height: 900 });
   ok('an enrolment code with its QR code on a rep\'s page at 1366 and 390 px in zh-CN and en');
+
+  // 7f. Planned versus done lists the day's missed stops by store and rep; the ranking sorts
+  // by a column's heading, best first, and the same heading turns the order round.
+  await page.goto(`${base}/app/plan?date=${day}&lang=en`);
+  const missedStops = await page.$$eval('#missed tr.missed-stop', (rows) => rows.map((r) => r.innerText));
+  check(missedStops.length >= 1, `the plan page lists a missed stop on ${day}`);
+  check(missedStops.every((t) => /[\u4e00-\u9fff]/.test(t)), `missed stops named by store and rep: ${missedStops.join(' | ')}`);
+  await page.goto(`${base}/app/ranking?date=${day}&lang=en`);
+  const sorted = async () => page.$$eval('#reps tbody tr', (rows) => rows.map((r) => Number(r.querySelector('[data-figure="visits"]').dataset.value)));
+  await page.click('#reps th a.sort[href*="sort=visits"]');
+  const desc = await sorted();
+  check(desc.length >= 2 && desc.every((v, i) => i === 0 || desc[i - 1] >= v), `visits most first: ${desc}`);
+  await page.click('#reps th a.sort[href*="sort=visits"]');
+  const asc = await sorted();
+  check(asc.every((v, i) => i === 0 || asc[i - 1] <= v), `visits fewest first: ${asc}`);
+  await shot(page, 'ranking-by-visits');
+  ok('plan page lists a missed stop; the ranking sorts by a column both ways');
 
   // 8. Sign out.
   await page.click('#sign-out');

@@ -27,6 +27,8 @@ pub fn menu(user: &WebUser) -> Vec<(&'static str, &'static str)> {
         ("/app/exceptions", "nav_exceptions"),
         ("/app/gallery", "nav_gallery"),
         ("/app/health", "nav_health"),
+        ("/app/plan", "nav_plan"),
+        ("/app/ranking", "nav_ranking"),
     ];
     m.push(if user.sees_all() {
         ("/app/data", "nav_data")

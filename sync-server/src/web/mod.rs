@@ -31,7 +31,8 @@ mod extract;
 pub mod i18n;
 mod layout;
 mod pages;
-mod read;
+mod period;
+pub mod read;
 
 use std::sync::Arc;
 
@@ -63,6 +64,11 @@ pub const WEB_ROUTES: &[(&str, &str)] = &[
     ("GET", "/app/thumbs/{sha256}"),
     ("GET", "/app/gallery"),
     ("GET", "/app/health"),
+    // Planned versus done, scorecards, a rep's and a store's pages.
+    ("GET", "/app/plan"),
+    ("GET", "/app/ranking"),
+    ("GET", "/app/reps/{id}"),
+    ("GET", "/app/stores/{id}"),
     ("GET", "/app/data"),
     ("GET", "/app/export.xlsx"),
     ("GET", "/app/export/{file}"),
@@ -119,6 +125,7 @@ pub fn routes() -> Router<Arc<Store>> {
         .route("/app/thumbs/{sha256}", get(photo::thumb))
         .route("/app/gallery", get(gallery::page))
         .route("/app/health", get(health::page))
+        .merge(figures_routes())
         .route("/app/data", get(data::page))
         .route("/app/export.xlsx", get(data::export_xlsx))
         .route("/app/export/{file}", get(data::export_csv))
@@ -131,6 +138,16 @@ pub fn routes() -> Router<Arc<Store>> {
             "/app/import",
             post(data::import).layer(axum::extract::DefaultBodyLimit::disable()),
         )
+}
+
+/// Planned versus done, the ranking, a rep's and a store's pages.
+fn figures_routes() -> Router<Arc<Store>> {
+    use pages::{plan, ranking, rep, store_profile};
+    Router::new()
+        .route("/app/plan", get(plan::page))
+        .route("/app/ranking", get(ranking::page))
+        .route("/app/reps/{id}", get(rep::page))
+        .route("/app/stores/{id}", get(store_profile::page))
 }
 
 /// The people and structure pages' routes (admin and head office; see [`pages::people`]).

@@ -18,6 +18,7 @@ use crate::web::components::{
     DayNav, Pager, code_chips, day_nav, export_links, geofence, pager, status_words, visit_href,
 };
 use crate::web::extract::{PageQuery, SignedIn, Viewer, opt_day, opt_page};
+use crate::web::period::store_href;
 use crate::web::read::names::Names;
 use crate::web::read::visits::{VisitRow, default_day, visits_between};
 use crate::web::{day_string, fmt_time};
@@ -74,9 +75,12 @@ fn visit_table(page: &Viewer, names: &Names, visits: &[&VisitRow], lead: Lead) -
             } }
             tbody {
                 @for v in visits {
+                    // The store's name links to its profile (a rep's page exists for reps only,
+                    // and this list has supervisors' inspections too).
+                    @let store = html! { a href=(store_href(&v.store_id)) { (names.store(&v.store_id)) } };
                     @let (a, b) = match lead {
-                        Lead::Rep => (names.user(&v.user_id), names.store(&v.store_id)),
-                        Lead::Store => (names.store(&v.store_id), names.user(&v.user_id)),
+                        Lead::Rep => (html! { (names.user(&v.user_id)) }, store),
+                        Lead::Store => (store, html! { (names.user(&v.user_id)) }),
                     };
                     tr {
                         td.name data-label=(t(first)) { (a) }

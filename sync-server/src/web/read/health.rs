@@ -105,6 +105,29 @@ struct PeriodVisit {
     key_actions: bool,
 }
 
+/// SQL: 1 when visit `v` (the alias) has every key action, else 0 — the one definition the
+/// health page and the scorecards count by.
+///
+/// Key actions: check-in inside the geofence (or its location exceptions all resolved:
+/// explained), store check complete, a received photo, a report. The cheap column tests come
+/// first (SQLite stops at the first false one); a visit's `report_summary` is written with its
+/// first report (`ingest`), so it answers "has a report" without a lookup in `reports` for
+/// nearly every visit, which still answers for a visit without it; `photo_received` is kept by
+/// triggers (migration 009) in place of a lookup in the photos index per visit.
+pub fn key_actions_sql(v: &str) -> String {
+    format!(
+        "CASE WHEN {v}.completed_wall_ms IS NOT NULL
+                  AND ({v}.geofence = 'verified'
+                       OR (EXISTS (SELECT 1 FROM exceptions e WHERE e.visit_id = {v}.id
+                                   AND e.code IN ('outside_geofence', 'no_fix', 'low_accuracy', 'stale_fix'))
+                           AND NOT EXISTS (SELECT 1 FROM exceptions e WHERE e.visit_id = {v}.id AND e.resolved_ms IS NULL
+                                   AND e.code IN ('outside_geofence', 'no_fix', 'low_accuracy', 'stale_fix'))))
+                  AND ({v}.report_summary IS NOT NULL OR EXISTS (SELECT 1 FROM reports r WHERE r.visit_id = {v}.id))
+                  AND {v}.photo_received = 1
+            THEN 1 ELSE 0 END"
+    )
+}
+
 /// The figures of days `first..=last` in the store's calendar `cal`.
 pub fn figures(
     c: &rusqlite::Connection,
@@ -123,25 +146,10 @@ pub fn figures(
     }
     // One pass over the period's visits gives both the key-action figure and the stores'
     // scores (two scans of the same ~45k rows before).
-    //
-    // Key actions: check-in inside the geofence (or its location exceptions all resolved:
-    // explained), store check complete, a received photo, a report. The cheap column tests come
-    // first (SQLite stops at the first false one); a visit's `report_summary` is written with
-    // its first report (`ingest`), so it answers "has a report" without a lookup in `reports`
-    // for nearly every visit, which still answers for a visit without it; `photo_received` is
-    // kept by triggers (migration 009) in place of a lookup in the photos index per visit.
     let sql = format!(
-        "SELECT v.started_wall_ms, v.store_id, v.score,
-                CASE WHEN v.completed_wall_ms IS NOT NULL
-                          AND (v.geofence = 'verified'
-                               OR (EXISTS (SELECT 1 FROM exceptions e WHERE e.visit_id = v.id
-                                           AND e.code IN ('outside_geofence', 'no_fix', 'low_accuracy', 'stale_fix'))
-                                   AND NOT EXISTS (SELECT 1 FROM exceptions e WHERE e.visit_id = v.id AND e.resolved_ms IS NULL
-                                           AND e.code IN ('outside_geofence', 'no_fix', 'low_accuracy', 'stale_fix'))))
-                          AND (v.report_summary IS NOT NULL OR EXISTS (SELECT 1 FROM reports r WHERE r.visit_id = v.id))
-                          AND v.photo_received = 1
-                    THEN 1 ELSE 0 END
+        "SELECT v.started_wall_ms, v.store_id, v.score, {}
          FROM visits v WHERE v.started_wall_ms >= ?1 AND v.started_wall_ms < ?2 AND {}",
+        key_actions_sql("v"),
         scope_sql("v.user_id", 3)
     );
     let mut st = c.prepare(&sql)?;

@@ -10,4 +10,6 @@ pub mod health;
 pub mod names;
 pub mod people;
 pub mod photos;
+pub mod plans;
+pub mod scorecards;
 pub mod visits;

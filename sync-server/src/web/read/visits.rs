@@ -43,41 +43,86 @@ impl VisitRow {
     }
 }
 
+/// The columns [`visit_row`] reads, of visits aliased `v`.
+const VISIT_COLUMNS: &str = "v.id, v.user_id, v.store_id, v.status, v.started_wall_ms, coalesce(v.ended_wall_ms, v.completed_wall_ms), v.geofence, v.score,
+                (SELECT group_concat(code || ':' || open) FROM (SELECT code, max(resolved_ms IS NULL) AS open FROM exceptions e WHERE e.visit_id = v.id GROUP BY code ORDER BY code))";
+
+fn visit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VisitRow> {
+    let codes: Option<String> = r.get(8)?;
+    Ok(VisitRow {
+        id: r.get(0)?,
+        user_id: r.get(1)?,
+        store_id: r.get(2)?,
+        status: r.get(3)?,
+        started: r.get(4)?,
+        ended: r.get(5)?,
+        geofence: r.get(6)?,
+        score: r.get(7)?,
+        codes: codes
+            .map(|s| {
+                s.split(',')
+                    .filter_map(|c| c.rsplit_once(':'))
+                    .map(|(code, open)| VisitCode {
+                        code: code.to_string(),
+                        open: open == "1",
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
+}
+
 /// The visits started in [from, to) Unix ms, in start order.
 pub fn visits_between(c: &Connection, scope: Option<&str>, from: i64, to: i64) -> ApiResult<Vec<VisitRow>> {
     let sql = format!(
-        "SELECT id, user_id, store_id, status, started_wall_ms, coalesce(ended_wall_ms, completed_wall_ms), geofence, score,
-                (SELECT group_concat(code || ':' || open) FROM (SELECT code, max(resolved_ms IS NULL) AS open FROM exceptions e WHERE e.visit_id = v.id GROUP BY code ORDER BY code))
+        "SELECT {VISIT_COLUMNS}
          FROM visits v WHERE started_wall_ms >= ?1 AND started_wall_ms < ?2 AND {}
          ORDER BY started_wall_ms",
         scope_sql("user_id", 3)
     );
     let mut st = c.prepare(&sql)?;
-    let rows = st.query_map(params![from, to, scope], |r| {
-        let codes: Option<String> = r.get(8)?;
-        Ok(VisitRow {
-            id: r.get(0)?,
-            user_id: r.get(1)?,
-            store_id: r.get(2)?,
-            status: r.get(3)?,
-            started: r.get(4)?,
-            ended: r.get(5)?,
-            geofence: r.get(6)?,
-            score: r.get(7)?,
-            codes: codes
-                .map(|s| {
-                    s.split(',')
-                        .filter_map(|c| c.rsplit_once(':'))
-                        .map(|(code, open)| VisitCode {
-                            code: code.to_string(),
-                            open: open == "1",
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
-        })
-    })?;
+    let rows = st.query_map(params![from, to, scope], visit_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// One page of a rep's or a store's visits, latest first (`offset`, at most `limit`), and how
+/// many there are in all, in the viewer's scope.
+pub fn visits_of(
+    c: &Connection,
+    scope: Option<&str>,
+    rep: Option<&str>,
+    store: Option<&str>,
+    offset: u64,
+    limit: u64,
+) -> ApiResult<(Vec<VisitRow>, u64)> {
+    // Only the filters given go in the SQL: an index serves `v.user_id = ?` or `v.store_id = ?`
+    // (migration 010), not `(? IS NULL OR …)`.
+    let mut filter = scope_sql("v.user_id", 3);
+    if rep.is_some() {
+        filter.push_str(" AND v.user_id = ?1");
+    }
+    if store.is_some() {
+        filter.push_str(" AND v.store_id = ?2");
+    }
+    // ?1 and ?2 may go unused: SQLite counts parameters up to the highest number used (the
+    // scope's ?3), so binding all three stays valid.
+    let total: i64 = c.query_row(
+        &format!("SELECT count(*) FROM visits v WHERE {filter}"),
+        params![rep, store, scope],
+        |r| r.get(0),
+    )?;
+    let sql = format!(
+        "SELECT {VISIT_COLUMNS} FROM visits v WHERE {filter}
+         ORDER BY v.started_wall_ms DESC, v.id LIMIT ?4 OFFSET ?5"
+    );
+    let mut st = c.prepare(&sql)?;
+    let rows = st
+        .query_map(
+            params![rep, store, scope, limit as i64, offset as i64],
+            visit_row,
+        )?
+        .collect::<Result<_, _>>()?;
+    Ok((rows, total.max(0) as u64))
 }
 
 /// The day a day page opens on when no date is asked for: today when the viewer's scope has
