@@ -85,7 +85,11 @@ const PAGES: &[(&str, &str, Who)] = &[
     ("health, stores page 20", "/app/health?page=20", Who::Both),
     ("data (import / export)", "/app/data", Who::HeadOffice),
     ("plan vs done, busiest day", "/app/plan?date={day}", Who::Both),
-    ("plan vs done, whole period", "/app/plan?from=2026-11-01&to={day}", Who::Both),
+    (
+        "plan vs done, whole period",
+        "/app/plan?from=2026-11-01&to={day}",
+        Who::Both,
+    ),
     ("ranking (30 days)", "/app/ranking", Who::Both),
     ("rep page (30 days)", "/app/reps/{rep}", Who::Both),
     ("store page", "/app/stores/{store}", Who::Both),

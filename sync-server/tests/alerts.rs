@@ -298,6 +298,23 @@ fn data_dir() -> tempfile::TempDir {
     dir
 }
 
+/// As [`data_dir`], with the fixture's plans (rep-li: st-001, st-002, st-003; rep-zhao: st-101,
+/// all of Wang's team) moved to today (the server's default +08:00 calendar).
+fn data_dir_with_plans_today() -> tempfile::TempDir {
+    let dir = data_dir();
+    let cal = fieldproof_server::Calendar::CHINA;
+    let today = fieldproof_server::calendar::day_string(cal.day_of(common::now_ms()));
+    let mut reference: Value =
+        serde_json::from_str(&std::fs::read_to_string(reference_file()).unwrap()).unwrap();
+    for p in reference["plans"].as_array_mut().unwrap() {
+        p["date"] = Value::String(today.clone());
+    }
+    let file = dir.path().join("reference-today.json");
+    std::fs::write(&file, reference.to_string()).unwrap();
+    admin_ok(dir.path(), &["load-reference", file.to_str().unwrap()]);
+    dir
+}
+
 fn db(d: &Path) -> Connection {
     let c = Connection::open(d.join("fieldproof.db")).unwrap();
     c.busy_timeout(Duration::from_secs(5)).unwrap();
@@ -809,7 +826,7 @@ fn a_receiver_answering_500_gets_every_retry_then_the_failure_shows_on_the_admin
 
 #[test]
 fn email_over_smtp_carries_the_key_and_the_digest_is_written_once_a_day() {
-    let dir = data_dir();
+    let dir = data_dir_with_plans_today();
     let d = dir.path();
     let (smtp, mails) = smtp_sink();
     let ch = admin_ok(
@@ -850,19 +867,23 @@ fn email_over_smtp_carries_the_key_and_the_digest_is_written_once_a_day() {
             "--digest",
         ],
     );
-    let args = [
-        "--alert-poll-ms",
-        "100",
-        "--alert-digest-hour",
-        "0",
-        "--public-url",
-        "https://hq.example.com",
-    ];
-    let mut s = Server::start_with(d, &args, None);
+    let args = |digest: &'static str| {
+        [
+            "--alert-poll-ms",
+            "100",
+            "--alert-digest-hour",
+            digest,
+            "--public-url",
+            "https://hq.example.com",
+        ]
+    };
+    // The day's visits first (the digest is written at its hour, here: the next start).
+    let mut s = Server::start_with(d, &args("off"), None);
     let _phone = push_far_visits(&s, 1);
     let rows: i64 = db(d)
         .query_row("SELECT count(*) FROM alert_deliveries", [], |r| r.get(0))
         .unwrap();
+    assert!(rows >= 2);
     wait_until("every mail sent", Duration::from_secs(30), || {
         states(d).get("sent").copied().unwrap_or(0) == rows
     });
@@ -873,44 +894,64 @@ fn email_over_smtp_carries_the_key_and_the_digest_is_written_once_a_day() {
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    let mails = mails.lock().unwrap().clone();
-    assert_eq!(mails.len() as i64, rows);
-    let ids: BTreeSet<String> = mails
-        .iter()
-        .filter_map(|m| {
-            m.lines()
-                .find(|l| l.to_ascii_lowercase().starts_with("message-id:"))
-                .map(|l| {
-                    l[11..]
-                        .trim()
-                        .trim_start_matches('<')
-                        .trim_end_matches('>')
-                        .trim_end_matches("@fieldproof")
-                        .to_string()
-                })
-        })
-        .collect();
+    let sent = mails.lock().unwrap().clone();
+    assert_eq!(sent.len() as i64, rows);
+    let message_key = |m: &String| {
+        m.lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("message-id:"))
+            .map(|l| {
+                l[11..]
+                    .trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .trim_end_matches("@fieldproof")
+                    .to_string()
+            })
+    };
+    let ids: BTreeSet<String> = sent.iter().filter_map(message_key).collect();
     assert_eq!(ids, keys, "each mail's Message-ID is its key");
     assert!(
-        mails
-            .iter()
+        sent.iter()
             .all(|m| m.contains("To: ops@example.com, wang@example.com"))
     );
-    // The digest: one for Wang's team today, none for Liu's (the rule names Wang's team).
-    let digests: Vec<(String, i64)> = db(d)
+
+    // The digest at its hour (0: at once): one for Wang's team, none for Liu's (the rule names
+    // Wang's team), with the day's missed stops by the plan page's rule.
+    s.kill9();
+    let mut s = Server::start_with(d, &args("0"), None);
+    wait_until("the digest mailed", Duration::from_secs(30), || {
+        mails.lock().unwrap().len() as i64 == rows + 1
+    });
+    let digests: Vec<(String, String, String)> = db(d)
         .prepare(
-            "SELECT digest_supervisor, digest_day FROM alert_deliveries WHERE digest_supervisor IS NOT NULL",
+            "SELECT digest_supervisor, body, idempotency_key FROM alert_deliveries WHERE digest_supervisor IS NOT NULL",
         )
         .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .unwrap()
         .map(Result::unwrap)
         .collect();
     assert_eq!(digests.len(), 1, "{digests:?}");
-    assert_eq!(digests[0].0, "sup-wang");
+    let (sup, body, key) = &digests[0];
+    assert_eq!(sup, "sup-wang");
+    assert!(body.contains("Planned stops not visited: 3"), "{body}");
+    for line in [
+        "- 全家便利店（世纪大道店） (李娜)",
+        "- 好德便利（张杨路店） (李娜)",
+        "- 家乐福（古北店） (赵强)",
+    ] {
+        assert!(body.contains(line), "{line} in {body}");
+    }
+    assert!(
+        !body.contains("联华超市"),
+        "the visited stop is not missed: {body}"
+    );
+    assert!(body.contains("Open exceptions: "), "{body}");
+    let mail = mails.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(message_key(&mail).as_deref(), Some(key.as_str()));
     // A restart writes no second digest for the day.
     s.kill9();
-    let _s = Server::start_with(d, &args, None);
+    let _s = Server::start_with(d, &args("0"), None);
     std::thread::sleep(Duration::from_millis(1500));
     let n: i64 = db(d)
         .query_row(
@@ -920,4 +961,5 @@ fn email_over_smtp_carries_the_key_and_the_digest_is_written_once_a_day() {
         )
         .unwrap();
     assert_eq!(n, 1);
+    assert_eq!(mails.lock().unwrap().len() as i64, rows + 1);
 }

@@ -7,6 +7,8 @@ use crate::alerts::digest::{DigestSources, MissedStop, OverdueRetake};
 use crate::alerts::{Channel, Rule, channels_in, rules_in};
 use crate::calendar::Calendar;
 use crate::error::ApiResult;
+use crate::web::read::names::Names;
+use crate::web::read::plans::{PlanFilter, planned_vs_done};
 
 /// Messages per page.
 pub const DELIVERIES_PAGE: u64 = 50;
@@ -129,18 +131,33 @@ pub fn alerts_view(c: &Connection, state: Option<&str>, page: u64) -> rusqlite::
     })
 }
 
-/// A team's (its code) planned stops on `day` nobody visited, named.
-///
-/// LEAD, AT MERGE: until branch h-figures (`web::read::plans`, the one plan-matching rule) is
-/// merged this reports none; with it, it is the `Missed` stops of
-/// `plans::planned_vs_done(c, cal, None, day, day, &PlanFilter { team: Some(team) , .. })`.
+/// A team's (its code) planned stops on `day` nobody visited, named: the `Missed` stops of
+/// [`planned_vs_done`], the one plan-matching rule (the plan page's and the scorecards').
 pub fn digest_missed_stops(
-    _c: &Connection,
-    _cal: Calendar,
-    _team: &str,
-    _day: i64,
+    c: &Connection,
+    cal: Calendar,
+    team: &str,
+    day: i64,
 ) -> ApiResult<Vec<MissedStop>> {
-    Ok(Vec::new())
+    let filter = PlanFilter {
+        team: Some(team.to_string()),
+        ..PlanFilter::default()
+    };
+    let plans = planned_vs_done(c, cal, None, day, day, &filter)?;
+    let missed: Vec<_> = plans.stops.iter().filter(|s| !s.visited()).collect();
+    if missed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let names = Names::load(c)?;
+    Ok(missed
+        .iter()
+        .map(|s| MissedStop {
+            store_name: names
+                .store_name(&s.store_id)
+                .map_or_else(|| s.store_id.clone(), str::to_string),
+            rep_name: names.user(&s.rep_id),
+        })
+        .collect())
 }
 
 /// A team's (its code) photo retakes overdue on `day`, named.

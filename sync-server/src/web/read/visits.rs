@@ -117,10 +117,7 @@ pub fn visits_of(
     );
     let mut st = c.prepare(&sql)?;
     let rows = st
-        .query_map(
-            params![rep, store, scope, limit as i64, offset as i64],
-            visit_row,
-        )?
+        .query_map(params![rep, store, scope, limit as i64, offset as i64], visit_row)?
         .collect::<Result<_, _>>()?;
     Ok((rows, total.max(0) as u64))
 }
