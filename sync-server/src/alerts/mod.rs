@@ -274,8 +274,13 @@ fn non_empty(s: &str) -> Option<String> {
 /// `HH:MM` → minutes after midnight.
 pub fn parse_clock(s: &str) -> Option<i64> {
     let (h, m) = s.trim().split_once(':')?;
+    let digits =
+        |p: &str, max: usize| !p.is_empty() && p.len() <= max && p.bytes().all(|b| b.is_ascii_digit());
+    if !digits(h, 2) || !digits(m, 2) || m.len() != 2 {
+        return None;
+    }
     let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
-    ((0..24).contains(&h) && (0..60).contains(&m) && m.to_string().len() <= 2).then_some(h * 60 + m)
+    ((0..24).contains(&h) && (0..60).contains(&m)).then_some(h * 60 + m)
 }
 
 /// Minutes after midnight → `HH:MM`.
@@ -629,4 +634,36 @@ pub fn retry(store: &Store, delivery_id: i64, now_ms: i64) -> Result<(), AlertEr
         return Err(AlertError::invalid("alert_bad_delivery"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn clock_times_and_masks() {
+        assert_eq!(parse_clock("22:00"), Some(1320));
+        assert_eq!(parse_clock("7:05"), Some(425));
+        for bad in ["24:00", "12:60", "7:5", "", "ab:cd", "12", "-1:00", "+1:00"] {
+            assert_eq!(parse_clock(bad), None, "{bad}");
+        }
+        assert_eq!(clock(425), "07:05");
+        assert_eq!(mask("SECabcdef1234"), "••••1234");
+        assert_eq!(mask("中文密钥很长"), "••••密钥很长");
+    }
+
+    #[test]
+    fn webhooks_are_https_or_this_machine() {
+        assert!(check_webhook("https://oapi.dingtalk.com/robot/send?access_token=x").is_ok());
+        assert!(check_webhook("http://127.0.0.1:9/x").is_ok());
+        for bad in [
+            "http://example.com/x",
+            "ftp://example.com",
+            "not a url",
+            "https://",
+        ] {
+            assert!(check_webhook(bad).is_err(), "{bad}");
+        }
+    }
 }

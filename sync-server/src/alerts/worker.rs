@@ -102,7 +102,8 @@ async fn run(
         if claimed.is_empty() {
             tokio::select! {
                 _ = tokio::time::sleep(limits.poll) => {}
-                _ = stop.changed() => {}
+                // Told to stop, or the server is gone without telling (its sender dropped).
+                r = stop.changed() => if r.is_err() { break },
             }
             continue;
         }
@@ -157,10 +158,10 @@ fn claim(store: &Store, now_ms: i64, lease: Duration) -> ApiResult<Vec<Claimed>>
     };
     let due: Vec<(i64, i64)> = {
         let mut st = tx.prepare_cached(
-            "SELECT d.id, d.channel_id FROM alert_deliveries d JOIN alert_channels c ON c.id = d.channel_id
+            "SELECT min(d.id), d.channel_id FROM alert_deliveries d JOIN alert_channels c ON c.id = d.channel_id
              WHERE d.state = 'pending' AND d.next_attempt_ms <= ?1
                AND (d.lease_until_ms IS NULL OR d.lease_until_ms <= ?1) AND c.enabled = 1
-             ORDER BY d.id LIMIT 1000",
+             GROUP BY d.channel_id",
         )?;
         let rows = st.query_map([now_ms], |r| Ok((r.get(0)?, r.get(1)?)))?;
         rows.collect::<Result<_, _>>()?
