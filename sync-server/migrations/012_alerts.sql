@@ -10,8 +10,10 @@
 -- the digest), with its idempotency key fixed then, and sent by the worker. While a worker holds
 -- a row (`lease_until_ms` in the future) no other worker takes it; a lease that runs out (the
 -- process died) makes the row due again, re-sent with the same key.
+--
+-- Idempotent (IF NOT EXISTS), like 008 and 010: a test re-runs the migrations after 006.
 
-CREATE TABLE alert_channels (
+CREATE TABLE IF NOT EXISTS alert_channels (
     id            INTEGER PRIMARY KEY,
     kind          TEXT NOT NULL CHECK (kind IN ('wecom', 'dingtalk', 'email')),
     name          TEXT NOT NULL,
@@ -33,7 +35,7 @@ CREATE TABLE alert_channels (
     updated_ms    INTEGER NOT NULL
 );
 
-CREATE TABLE alert_rules (
+CREATE TABLE IF NOT EXISTS alert_rules (
     id             INTEGER PRIMARY KEY,
     name           TEXT NOT NULL,
     channel_id     INTEGER NOT NULL REFERENCES alert_channels (id),
@@ -48,9 +50,9 @@ CREATE TABLE alert_rules (
     created_ms     INTEGER NOT NULL,
     updated_ms     INTEGER NOT NULL
 );
-CREATE INDEX alert_rules_channel ON alert_rules (channel_id);
+CREATE INDEX IF NOT EXISTS alert_rules_channel ON alert_rules (channel_id);
 
-CREATE TABLE alert_deliveries (
+CREATE TABLE IF NOT EXISTS alert_deliveries (
     id                INTEGER PRIMARY KEY,
     idempotency_key   TEXT NOT NULL UNIQUE,
     channel_id        INTEGER NOT NULL REFERENCES alert_channels (id),
@@ -74,6 +76,6 @@ CREATE TABLE alert_deliveries (
     created_ms        INTEGER NOT NULL,
     sent_ms           INTEGER
 );
-CREATE INDEX alert_deliveries_due ON alert_deliveries (state, next_attempt_ms);
-CREATE INDEX alert_deliveries_channel ON alert_deliveries (channel_id, state);
-CREATE INDEX alert_deliveries_newest ON alert_deliveries (created_ms DESC);
+CREATE INDEX IF NOT EXISTS alert_deliveries_due ON alert_deliveries (state, next_attempt_ms);
+CREATE INDEX IF NOT EXISTS alert_deliveries_channel ON alert_deliveries (channel_id, state);
+CREATE INDEX IF NOT EXISTS alert_deliveries_newest ON alert_deliveries (created_ms DESC);

@@ -221,10 +221,12 @@ try {
   await page.goto(`${base}/app/alerts?lang=en`);
   await page.click('#channel-list form[action$="/test"] button');
   await page.waitForURL(/done=test/);
-  let lastError = null;
-  for (let i = 0; i < 40 && !lastError; i += 1) {
-    await page.waitForTimeout(250);
-    await page.goto(`${base}/app/alerts?lang=en#messages`);
+  // The worker looks every 2 s: reload (a same-URL goto with a #fragment would not) until tried.
+  await page.goto(`${base}/app/alerts?lang=en`);
+  let lastError = await page.$('#message-list .last-error');
+  for (let i = 0; i < 60 && !lastError; i += 1) {
+    await page.waitForTimeout(500);
+    await page.reload();
     lastError = await page.$('#message-list .last-error');
   }
   check(lastError, 'the test message was tried and its error is shown');

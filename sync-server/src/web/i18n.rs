@@ -755,8 +755,9 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("kind_email", "Email", "邮件"),
     ("ch_name", "Name", "名称"),
     ("ch_lang", "Language", "语言"),
-    ("lang_zh", "Chinese", "中文"),
-    ("lang_en", "English", "英文"),
+    // Each language by its own name, as language pickers show them.
+    ("lang_zh", "中文", "中文"),
+    ("lang_en", "English", "English"),
     ("ch_target", "Sends to", "发送到"),
     ("ch_state", "On / off", "启用状态"),
     ("alert_on", "On", "启用"),
