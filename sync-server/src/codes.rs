@@ -39,6 +39,90 @@ pub const EXCEPTION_CODES: &[&str] = &[
     "supervisor_flag",
 ];
 
+/// How urgent an exception is for the people alerts go to (`crate::alerts`): a rule sends codes
+/// at or above its minimum. Ordered: `Info < Warning < Critical`; stored as 1, 2, 3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// Worth knowing, usually explained by the next sync or the rep's phone (a photo still on
+    /// its way, a weak GPS fix).
+    Info = 1,
+    /// A supervisor should look today: the visit's place, time or answers are in doubt.
+    Warning = 2,
+    /// Likely fraud or tampering: faked location, a reused or altered photo, broken evidence.
+    Critical = 3,
+}
+
+impl Severity {
+    pub fn level(self) -> i64 {
+        self as i64
+    }
+
+    /// 1, 2 or 3 (a rule's stored minimum); anything else is none of them.
+    pub fn from_level(level: i64) -> Option<Severity> {
+        match level {
+            1 => Some(Severity::Info),
+            2 => Some(Severity::Warning),
+            3 => Some(Severity::Critical),
+            _ => None,
+        }
+    }
+
+    /// The message code of its words (`crate::i18n::MESSAGES`: 提示 / 警告 / 严重).
+    pub fn words_code(self) -> &'static str {
+        match self {
+            Severity::Info => "severity_info",
+            Severity::Warning => "severity_warning",
+            Severity::Critical => "severity_critical",
+        }
+    }
+}
+
+/// Every exception code's severity: the one table alerts filter by and pages show. Why each:
+/// - critical: evidence that cannot be trusted (signatures, forks, altered or reused photos,
+///   unknown or revoked keys, backdated entries) and faked locations;
+/// - warning: the visit's place or time is in doubt, or its content needs a look (outside the
+///   fence, clock problems, gaps and reordering in the chain, unexplained price gaps, photos that
+///   are not photos, a supervisor's flag);
+/// - info: usually explained by the next sync or the phone's conditions (a photo still on its
+///   way, a re-sent upload, no or weak GPS fix, records that arrived before their visit or store).
+pub const EXCEPTION_SEVERITY: &[(&str, Severity)] = &[
+    ("bad_signature", Severity::Critical),
+    ("chain_gap", Severity::Warning),
+    ("chain_fork", Severity::Critical),
+    ("reordered", Severity::Warning),
+    ("backdated", Severity::Critical),
+    ("clock_jump", Severity::Warning),
+    ("clock_skew", Severity::Warning),
+    ("photo_missing", Severity::Info),
+    ("unknown_visit", Severity::Info),
+    ("unknown_store", Severity::Info),
+    ("no_fix", Severity::Info),
+    ("mock_location", Severity::Critical),
+    ("low_accuracy", Severity::Info),
+    ("stale_fix", Severity::Info),
+    ("outside_geofence", Severity::Warning),
+    ("price_gap_unexplained", Severity::Warning),
+    ("photo_hash_mismatch", Severity::Info),
+    ("image_hash_mismatch", Severity::Critical),
+    ("code_mismatch", Severity::Critical),
+    ("unknown_key", Severity::Critical),
+    ("revoked_key", Severity::Critical),
+    ("malformed_entry", Severity::Warning),
+    ("not_a_photo", Severity::Warning),
+    ("photo_unreadable", Severity::Info),
+    ("possible_reuse", Severity::Critical),
+    ("supervisor_flag", Severity::Warning),
+];
+
+/// An exception code's severity; a code not in the table (a newer server's) is a warning, so a
+/// rule for warnings and above still hears of it.
+pub fn severity(code: &str) -> Severity {
+    EXCEPTION_SEVERITY
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or(Severity::Warning, |(_, s)| *s)
+}
+
 /// What `blobs.problems` / `photos.problems` can hold (comma-separated): the core's photo
 /// verdict codes, and `file_missing` when the stored bytes are gone at verification.
 pub const PHOTO_PROBLEM_CODES: &[&str] = &[
@@ -437,5 +521,20 @@ mod tests {
             let mut seen = std::collections::HashSet::new();
             assert!(list.iter().all(|c| seen.insert(c)));
         }
+    }
+
+    #[test]
+    fn every_exception_code_has_one_severity() {
+        for code in EXCEPTION_CODES {
+            let n = EXCEPTION_SEVERITY.iter().filter(|(c, _)| c == code).count();
+            assert_eq!(n, 1, "{code}");
+        }
+        assert_eq!(EXCEPTION_SEVERITY.len(), EXCEPTION_CODES.len());
+        assert!(Severity::Info < Severity::Warning && Severity::Warning < Severity::Critical);
+        assert_eq!(severity("mock_location"), Severity::Critical);
+        assert_eq!(
+            Severity::from_level(severity("photo_missing").level()),
+            Some(Severity::Info)
+        );
     }
 }

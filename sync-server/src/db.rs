@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/009_visit_photo_received.sql"),
     include_str!("../migrations/010_figures_indexes.sql"),
     include_str!("../migrations/011_photo_reviews_and_retakes.sql"),
+    include_str!("../migrations/012_alerts.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -573,6 +573,144 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
     ("queue_action_dismiss", "dismissed", "驳回"),
     ("queue_action_assign", "assigned", "指派"),
     ("queue_action_reopen", "reopened", "重新打开"),
+    // --- alerts (src/alerts/, src/alert_queue.rs): severities, the messages sent to WeCom /
+    // DingTalk / email, why a delivery failed, and the alert forms' refusals.
+    ("severity_info", "Info", "提示"),
+    ("severity_warning", "Warning", "警告"),
+    ("severity_critical", "Critical", "严重"),
+    (
+        "alert_subject",
+        "[{severity}] {title} · {store}",
+        "【{severity}】{title} · {store}",
+    ),
+    ("alert_line_store", "Store: {store}", "门店：{store}"),
+    ("alert_line_rep", "Rep: {rep}", "业务员：{rep}"),
+    ("alert_line_time", "When: {time}", "时间：{time}"),
+    ("alert_line_link", "Open: {link}", "查看：{link}"),
+    ("alert_no_store", "no store", "无门店"),
+    ("alert_no_rep", "unknown rep", "未知业务员"),
+    (
+        "digest_subject",
+        "Daily summary · {team} · {date}",
+        "每日汇总 · {team} · {date}",
+    ),
+    (
+        "digest_missed",
+        "Planned stops not visited: {n}",
+        "计划未拜访门店：{n}",
+    ),
+    ("digest_missed_line", "- {store} ({rep})", "- {store}（{rep}）"),
+    ("digest_open", "Open exceptions: {n}", "未处理异常：{n}"),
+    ("digest_open_line", "- {code}: {n}", "- {code}：{n}"),
+    (
+        "digest_retakes",
+        "Photo retakes overdue: {n}",
+        "逾期未补拍照片：{n}",
+    ),
+    ("digest_more", "- and {n} more", "- 另有 {n} 项"),
+    (
+        "alert_test_subject",
+        "Fieldproof test message",
+        "Fieldproof 测试消息",
+    ),
+    (
+        "alert_test_body",
+        "This channel ({name}) receives Fieldproof alerts.",
+        "此渠道（{name}）可以接收 Fieldproof 提醒。",
+    ),
+    (
+        "alert_err_http_status",
+        "The receiver answered HTTP {status}.",
+        "接收方返回 HTTP {status}。",
+    ),
+    (
+        "alert_err_robot",
+        "The robot refused the message: error {errcode} ({errmsg}).",
+        "机器人拒收消息：错误码 {errcode}（{errmsg}）。",
+    ),
+    (
+        "alert_err_timeout",
+        "No answer within {secs} s.",
+        "{secs} 秒内无应答。",
+    ),
+    (
+        "alert_err_connect",
+        "Could not reach the receiver ({detail}).",
+        "无法连接接收方（{detail}）。",
+    ),
+    (
+        "alert_err_smtp",
+        "The mail server refused the message ({detail}).",
+        "邮件服务器拒收（{detail}）。",
+    ),
+    (
+        "alert_err_config",
+        "The channel's settings are incomplete ({detail}).",
+        "渠道设置不完整（{detail}）。",
+    ),
+    ("alert_err_disabled", "The channel is disabled.", "该渠道已停用。"),
+    (
+        "alert_bad_name",
+        "Give a name (up to 100 characters).",
+        "请填写名称（不超过 100 个字符）。",
+    ),
+    (
+        "alert_bad_url",
+        "The webhook address must start with https:// (http:// only for a local test server).",
+        "Webhook 地址须以 https:// 开头（http:// 仅限本机测试服务器）。",
+    ),
+    (
+        "alert_bad_secret",
+        "DingTalk's signing secret is the SEC… text from the robot's security settings.",
+        "钉钉加签密钥为机器人安全设置中以 SEC 开头的字符串。",
+    ),
+    (
+        "alert_bad_email",
+        "{value} is not an email address.",
+        "{value} 不是有效的邮箱地址。",
+    ),
+    (
+        "alert_bad_smtp",
+        "Give the mail server's name and port (1–65535).",
+        "请填写邮件服务器地址和端口（1–65535）。",
+    ),
+    (
+        "alert_bad_quiet",
+        "Quiet hours are two times such as 22:00 and 07:00, or none.",
+        "免打扰时段须为两个时间（如 22:00 与 07:00），或不填。",
+    ),
+    (
+        "alert_bad_code",
+        "{value} is not an exception type.",
+        "{value} 不是异常类型。",
+    ),
+    (
+        "alert_bad_team",
+        "There is no team {value}.",
+        "没有团队 {value}。",
+    ),
+    (
+        "alert_bad_territory",
+        "There is no territory {value}.",
+        "没有区域 {value}。",
+    ),
+    ("alert_bad_channel", "There is no such channel.", "没有该渠道。"),
+    ("alert_bad_rule", "There is no such rule.", "没有该规则。"),
+    (
+        "alert_bad_delivery",
+        "Only a failed message can be sent again.",
+        "只有发送失败的消息可以重发。",
+    ),
+    (
+        "alert_bad_choice",
+        "Choose one of the listed options.",
+        "请从列出的选项中选择。",
+    ),
+    (
+        "alert_storage",
+        "The server could not save this. Try again.",
+        "服务器无法保存，请重试。",
+    ),
 ];
 
 /// Exception codes and photo problems in words: (code, English, 中文).

@@ -390,7 +390,7 @@ impl ApplyCtx<'_, '_> {
             detail,
             params,
         };
-        if raise(self.tx, &e, self.now_ms)? {
+        if raise(self.tx, self.calendar, &e, self.now_ms)? {
             self.exceptions.push(code.to_string());
         }
         Ok(())

@@ -12,6 +12,8 @@
 //! has one writer anyway) and are kept short: signatures, JSON and image work happen before the
 //! lock is taken. Reads (pulls, authentication) use their own connections.
 
+mod alert_queue;
+pub mod alerts;
 mod auth;
 mod body;
 pub mod calendar;
@@ -55,7 +57,7 @@ pub use calendar::Calendar;
 pub use clock::now_ms;
 pub use error::{ApiError, ApiResult};
 pub use http::app;
-pub use limits::Limits;
+pub use limits::{AlertLimits, Limits};
 pub use metrics::Metrics;
 pub use routes::ROUTES;
 pub use store::{AdminError, DeviceInfo, ExceptionRow, LoadReport, Stats, Store};
@@ -112,7 +114,23 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         out.flush()?;
     }
     tracing::info!(addr = %local, data_dir = %config.data_dir.display(), "serving");
+    // The alert worker stops with the server: the shutdown signal also tells it, and it is
+    // awaited (its sends in flight finish, or their leases make them due again after restart).
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let worker = alerts::worker::spawn(store.clone(), web::digest_sources(), stop_rx);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    };
+    let send_timeout = store.limits().alerts.send_timeout;
     serve_on(listener, store, shutdown).await?;
+    if let Some(w) = worker
+        && tokio::time::timeout(send_timeout * 2 + std::time::Duration::from_secs(5), w)
+            .await
+            .is_err()
+    {
+        tracing::warn!("alert worker still sending at shutdown; its messages are sent again after restart");
+    }
     tracing::info!("shut down cleanly");
     Ok(())
 }

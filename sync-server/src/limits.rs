@@ -59,6 +59,42 @@ pub struct Limits {
     /// The tile server the day's map draws over (`--map-tiles`, its subdomains, datum and
     /// attribution). `None`: the map is drawn from the data alone (works offline).
     pub map_tiles: Option<crate::geo::TileSource>,
+    /// The alert worker's retries, lease and timeouts, and the daily digest's hour.
+    pub alerts: AlertLimits,
+}
+
+/// How the alert worker (`crate::alerts::worker`) sends: `serve` takes each from a flag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertLimits {
+    /// The wait before the first retry; each later one doubles it, up to `retry_cap`, with
+    /// jitter (a random half to whole of it) so many failed messages do not retry in step.
+    pub retry_base: Duration,
+    pub retry_cap: Duration,
+    /// Attempts in all before a message is marked failed (shown on the alerts page).
+    pub max_attempts: u32,
+    /// One send's connect + answer time (HTTP and SMTP).
+    pub send_timeout: Duration,
+    /// How long a claimed message is this worker's: longer than a send may take. A process
+    /// killed mid-send leaves its message claimed this long; then it is sent again.
+    pub lease: Duration,
+    /// How often the worker looks for due messages.
+    pub poll: Duration,
+    /// The local hour (0–23) the daily digests are written; `None`: no digests.
+    pub digest_hour: Option<u32>,
+}
+
+impl Default for AlertLimits {
+    fn default() -> Self {
+        AlertLimits {
+            retry_base: Duration::from_secs(30),
+            retry_cap: Duration::from_secs(3600),
+            max_attempts: 8,
+            send_timeout: Duration::from_secs(15),
+            lease: Duration::from_secs(60),
+            poll: Duration::from_secs(2),
+            digest_hour: Some(19),
+        }
+    }
 }
 
 impl Default for Limits {
@@ -83,6 +119,7 @@ impl Default for Limits {
             calendar: crate::calendar::Calendar::default(),
             public_url: None,
             map_tiles: None,
+            alerts: AlertLimits::default(),
         }
     }
 }

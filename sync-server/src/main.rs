@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use fieldproof_server::export::{ExportFilter, ExportKind};
 use fieldproof_server::geo::{TileConfigError, TileSource};
 use fieldproof_server::import::{ImportKind, import_file};
-use fieldproof_server::{AdminError, Calendar, Config, Limits, Store, now_ms};
+use fieldproof_server::{AdminError, AlertLimits, Calendar, Config, Limits, Store, now_ms};
 
 #[derive(Parser)]
 #[command(name = "fieldproof-server", version, about = "Fieldproof sync server")]
@@ -126,6 +126,50 @@ struct ServeArgs {
     /// The tile provider's credit line, shown under the map (© OpenStreetMap contributors).
     #[arg(long, env = "FIELDPROOF_MAP_TILES_ATTRIBUTION", requires = "map_tiles")]
     map_tiles_attribution: Option<String>,
+    /// Alerts: milliseconds before a failed message's first retry; each later wait doubles (with
+    /// jitter) up to --alert-retry-cap-secs.
+    #[arg(long, env = "FIELDPROOF_ALERT_RETRY_BASE_MS", default_value_t = AlertLimits::default().retry_base.as_millis() as u64,
+          value_parser = clap::value_parser!(u64).range(1..=86_400_000))]
+    alert_retry_base_ms: u64,
+    /// Alerts: the longest wait between two attempts, seconds.
+    #[arg(long, env = "FIELDPROOF_ALERT_RETRY_CAP_SECS", default_value_t = AlertLimits::default().retry_cap.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    alert_retry_cap_secs: u64,
+    /// Alerts: attempts in all before a message is marked failed.
+    #[arg(long, env = "FIELDPROOF_ALERT_MAX_ATTEMPTS", default_value_t = AlertLimits::default().max_attempts,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    alert_max_attempts: u32,
+    /// Alerts: one send's time limit (connect and answer), seconds.
+    #[arg(long, env = "FIELDPROOF_ALERT_SEND_TIMEOUT_SECS", default_value_t = AlertLimits::default().send_timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    alert_send_timeout_secs: u64,
+    /// Alerts: how long a claimed message stays this process's, milliseconds (more than a send
+    /// takes). After a crash mid-send the message is sent again once it runs out.
+    #[arg(long, env = "FIELDPROOF_ALERT_LEASE_MS", default_value_t = AlertLimits::default().lease.as_millis() as u64,
+          value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
+    alert_lease_ms: u64,
+    /// Alerts: how often the worker looks for due messages, milliseconds.
+    #[arg(long, env = "FIELDPROOF_ALERT_POLL_MS", default_value_t = AlertLimits::default().poll.as_millis() as u64,
+          value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    alert_poll_ms: u64,
+    /// Alerts: the local hour (0–23, --time-zone) the supervisors' daily digests are written,
+    /// or `off`.
+    #[arg(long, env = "FIELDPROOF_ALERT_DIGEST_HOUR", default_value = "19", value_parser = digest_hour)]
+    alert_digest_hour: DigestHour,
+}
+
+/// `--alert-digest-hour`: 0–23, or `off`.
+#[derive(Debug, Clone, Copy)]
+struct DigestHour(Option<u32>);
+
+fn digest_hour(s: &str) -> Result<DigestHour, String> {
+    if s.trim().eq_ignore_ascii_case("off") {
+        return Ok(DigestHour(None));
+    }
+    match s.trim().parse::<u32>() {
+        Ok(h) if h < 24 => Ok(DigestHour(Some(h))),
+        _ => Err(format!("{s:?} is not an hour 0–23 or off")),
+    }
 }
 
 /// `--public-url`: an address a phone connects to (checked as the phone checks it).
@@ -169,6 +213,15 @@ impl ServeArgs {
             trust_forwarded_for: self.trust_forwarded_for,
             public_url: self.public_url.clone(),
             map_tiles,
+            alerts: AlertLimits {
+                retry_base: Duration::from_millis(self.alert_retry_base_ms),
+                retry_cap: Duration::from_secs(self.alert_retry_cap_secs),
+                max_attempts: self.alert_max_attempts,
+                send_timeout: Duration::from_secs(self.alert_send_timeout_secs),
+                lease: Duration::from_millis(self.alert_lease_ms),
+                poll: Duration::from_millis(self.alert_poll_ms),
+                digest_hour: self.alert_digest_hour.0,
+            },
             ..Limits::default()
         }
     }
@@ -236,6 +289,16 @@ enum AdminCommand {
     },
     /// Create (or replace the password, name and role of) a head-office web user.
     CreateUser(CreateUserArgs),
+    /// Alert channels (WeCom / DingTalk robots, email).
+    AlertChannel {
+        #[command(subcommand)]
+        command: AlertChannelCommand,
+    },
+    /// Alert rules (which exceptions go to which channel).
+    AlertRule {
+        #[command(subcommand)]
+        command: AlertRuleCommand,
+    },
     /// Print a one-time sign-in link path (`/app/login/link?token=...`) for a web user.
     SignInLink {
         #[arg(long)]
@@ -244,6 +307,149 @@ enum AdminCommand {
         #[arg(long, default_value_t = 60)]
         ttl_minutes: u32,
     },
+}
+
+/// `admin alert-channel add`: a WeCom or DingTalk robot, or an email channel.
+#[derive(Args)]
+struct AlertChannelArgs {
+    /// wecom, dingtalk or email.
+    #[arg(long)]
+    kind: String,
+    #[arg(long)]
+    name: String,
+    /// zh-CN or en: the messages' language.
+    #[arg(long, default_value = "zh-CN")]
+    lang: String,
+    /// wecom / dingtalk: the robot's webhook address.
+    #[arg(long, default_value = "")]
+    webhook: String,
+    /// dingtalk: the robot's signing secret (SEC…).
+    #[arg(long, default_value = "")]
+    secret: String,
+    #[arg(long, default_value = "")]
+    smtp_host: String,
+    #[arg(long, default_value = "587")]
+    smtp_port: String,
+    /// starttls, tls or none.
+    #[arg(long, default_value = "starttls")]
+    smtp_tls: String,
+    #[arg(long, default_value = "")]
+    smtp_user: String,
+    #[arg(long, default_value = "")]
+    smtp_password: String,
+    #[arg(long, default_value = "")]
+    mail_from: String,
+    /// Recipients, comma-separated.
+    #[arg(long, default_value = "")]
+    mail_to: String,
+}
+
+/// `admin alert-rule add`.
+#[derive(Args)]
+struct AlertRuleArgs {
+    #[arg(long)]
+    name: String,
+    /// The channel's number (`admin alert-channel list`).
+    #[arg(long)]
+    channel: String,
+    /// Exception codes, comma-separated; none: every code.
+    #[arg(long, default_value = "")]
+    codes: String,
+    /// Only this team (its code).
+    #[arg(long, default_value = "")]
+    team: String,
+    /// Only this territory (its code).
+    #[arg(long, default_value = "")]
+    territory: String,
+    /// 1 info, 2 warning, 3 critical: the least severe sent.
+    #[arg(long, default_value = "1")]
+    min_severity: String,
+    /// Quiet hours, local: HH:MM-HH:MM (22:00-07:00); messages wait until they end.
+    #[arg(long, default_value = "")]
+    quiet: String,
+    /// Also send the team's daily digest here.
+    #[arg(long)]
+    digest: bool,
+}
+
+#[derive(Subcommand)]
+enum AlertChannelCommand {
+    /// Add a channel; prints its number.
+    Add(Box<AlertChannelArgs>),
+    /// The channels (JSON; secrets masked).
+    List,
+}
+
+#[derive(Subcommand)]
+enum AlertRuleCommand {
+    /// Add a rule; prints its number.
+    Add(AlertRuleArgs),
+}
+
+fn alert_channel(store: &Store, c: AlertChannelCommand) -> Result<String, AdminError> {
+    use fieldproof_server::alerts;
+    let invalid = |e: alerts::AlertError| AdminError::Invalid(e.words(fieldproof_server::i18n::Lang::En));
+    match c {
+        AlertChannelCommand::Add(a) => {
+            let a = *a;
+            let input = alerts::ChannelInput {
+                kind: a.kind,
+                name: a.name,
+                webhook_url: a.webhook,
+                secret: a.secret,
+                smtp_host: a.smtp_host,
+                smtp_port: a.smtp_port,
+                smtp_tls: a.smtp_tls,
+                smtp_user: a.smtp_user,
+                smtp_password: a.smtp_password,
+                mail_from: a.mail_from,
+                mail_to: a.mail_to,
+                lang: a.lang,
+                enabled: true,
+            };
+            alerts::save_channel(store, None, &input, now_ms())
+                .map(|id| id.to_string())
+                .map_err(invalid)
+        }
+        AlertChannelCommand::List => {
+            let list: Vec<serde_json::Value> = alerts::channels(store)
+                .map_err(invalid)?
+                .iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "id": c.id, "kind": c.kind.as_str(), "name": c.name, "lang": c.lang.code(),
+                        "enabled": c.enabled, "target": c.masked_target(),
+                    })
+                })
+                .collect();
+            json(&list)
+        }
+    }
+}
+
+fn alert_rule(store: &Store, c: AlertRuleCommand) -> Result<String, AdminError> {
+    use fieldproof_server::alerts;
+    let AlertRuleCommand::Add(a) = c;
+    let (quiet_from, quiet_to) = match a.quiet.split_once('-') {
+        Some((f, t)) => (f.to_string(), t.to_string()),
+        None if a.quiet.trim().is_empty() => (String::new(), String::new()),
+        None => (a.quiet.clone(), String::new()),
+    };
+    let input = alerts::RuleInput {
+        name: a.name,
+        channel_id: a.channel,
+        codes: a.codes.split(',').map(str::to_string).collect(),
+        team: a.team,
+        territory: a.territory,
+        min_severity: a.min_severity,
+        quiet_from,
+        quiet_to,
+        digest: a.digest,
+        enabled: true,
+    };
+    alerts::save_rule(store, None, &input, now_ms())
+        .map(|id| id.to_string())
+        .map_err(|e| AdminError::Invalid(e.words(fieldproof_server::i18n::Lang::En)))
 }
 
 /// `admin create-user` (the web pages' sign-in; see docs/HEAD-OFFICE.md).
@@ -472,6 +678,8 @@ fn admin(
         }
         AdminCommand::Exceptions { open, limit } => json(&store.exceptions(open, limit)?),
         AdminCommand::CreateUser(args) => create_user(&store, args),
+        AdminCommand::AlertChannel { command } => alert_channel(&store, command),
+        AdminCommand::AlertRule { command } => alert_rule(&store, command),
         AdminCommand::SignInLink { user, ttl_minutes } => fieldproof_server::web::auth::issue_sign_in_link(
             &store,
             &user,

@@ -300,6 +300,7 @@ impl Store {
             let visit = m.map(|m| m.visit_id.as_str());
             raise(
                 &tx,
+                self.calendar(),
                 &NewException {
                     event_ms,
                     visit_day: visit_day(&tx, self.calendar(), visit, event_ms)?,
@@ -488,7 +489,7 @@ impl Store {
                 detail,
                 params: Some(params),
             };
-            if raise(&tx, &e, now_ms)? {
+            if raise(&tx, self.calendar(), &e, now_ms)? {
                 recorded.push(code.to_string());
             }
         }

@@ -748,8 +748,15 @@ pub(crate) struct NewException<'a> {
     pub params: Option<String>,
 }
 
-/// Record an exception unless the same one (code, visit, subject) is already open.
-pub(crate) fn raise(tx: &Connection, e: &NewException<'_>, now_ms: i64) -> rusqlite::Result<bool> {
+/// Record an exception unless the same one (code, visit, subject) is already open, and in the
+/// same transaction the alert messages its rules ask for (`crate::alert_queue`): both commit or
+/// neither does. `calendar`: the rules' quiet hours and the messages' times are local.
+pub(crate) fn raise(
+    tx: &Connection,
+    calendar: crate::calendar::Calendar,
+    e: &NewException<'_>,
+    now_ms: i64,
+) -> rusqlite::Result<bool> {
     let n = tx
         .prepare_cached(
             "INSERT INTO exceptions (code, device_id, user_id, visit_id, store_id, op_id, photo_sha256, subject,
@@ -771,6 +778,18 @@ pub(crate) fn raise(tx: &Connection, e: &NewException<'_>, now_ms: i64) -> rusql
             e.event_ms,
             e.visit_day
         ])?;
+    if n == 1 {
+        let raised = crate::alert_queue::Raised {
+            exception_id: tx.last_insert_rowid(),
+            code: e.code,
+            user_id: e.user_id,
+            store_id: e.store_id,
+            visit_id: e.visit_id,
+            params: e.params.as_deref(),
+            event_ms: e.event_ms,
+        };
+        crate::alert_queue::on_raise(tx, calendar, &raised, now_ms)?;
+    }
     Ok(n == 1)
 }
 

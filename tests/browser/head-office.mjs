@@ -219,6 +219,49 @@ try {
   await shot(page, 'visit-retake-done');
   ok('ask for a retake in the browser; open and done retakes on the visit page and the list');
 
+  // 6d. Alerts (issue #12): a WeCom channel and a rule created through the forms (the robot's
+  // key shown masked), a refused rule, a test message queued and tried by the worker against a
+  // robot that cannot be reached: its error in words on the page.
+  await page.goto(`${base}/app/alerts?lang=en`);
+  await page.selectOption('#new-channel select[name="kind"]', 'wecom');
+  await page.fill('#new-channel input[name="name"]', '华东督导群');
+  await page.selectOption('#new-channel select[name="lang"]', 'zh-CN');
+  await page.fill('#new-channel input[name="webhook_url"]', 'http://127.0.0.1:9/cgi-bin/webhook/send?key=browser-test-key-7788');
+  await page.click('#new-channel button');
+  await page.waitForURL(/done=saved/);
+  const target = await page.textContent('#channel-list td.long');
+  check(target.includes('••••7788') && !target.includes('browser-test-key'), `the robot's key is masked: ${target}`);
+  await page.fill('#new-rule input[name="name"]', 'Fake GPS and geofence');
+  await page.check('#new-rule input[name="codes"][value="mock_location"]');
+  await page.check('#new-rule input[name="codes"][value="outside_geofence"]');
+  await page.selectOption('#new-rule select[name="min_severity"]', '2');
+  await page.fill('#new-rule input[name="quiet_from"]', '22:00');
+  await page.fill('#new-rule input[name="quiet_to"]', '07:00');
+  await page.click('#new-rule button');
+  await page.waitForURL(/done=saved/);
+  const ruleRow = await page.textContent('#rule-list tbody tr');
+  check(ruleRow.includes('22:00–07:00') && ruleRow.includes('Mock location'), `the rule is listed: ${ruleRow}`);
+  await page.fill('#new-rule input[name="name"]', 'Half a quiet time');
+  await page.fill('#new-rule input[name="quiet_from"]', '22:00');
+  await page.fill('#new-rule input[name="quiet_to"]', '');
+  await page.click('#new-rule button');
+  check((await page.textContent('#refusal')).includes('Quiet hours'), 'a rule with half its quiet hours is refused in words');
+  check((await page.$$('#rule-list tbody tr')).length === 1, 'the refused rule changed nothing');
+  await page.goto(`${base}/app/alerts?lang=en`);
+  await page.click('#channel-list form[action$="/test"] button');
+  await page.waitForURL(/done=test/);
+  // The worker looks every 2 s: reload (a same-URL goto with a #fragment would not) until tried.
+  await page.goto(`${base}/app/alerts?lang=en`);
+  let lastError = await page.$('#message-list .last-error');
+  for (let i = 0; i < 60 && !lastError; i += 1) {
+    await page.waitForTimeout(500);
+    await page.reload();
+    lastError = await page.$('#message-list .last-error');
+  }
+  check(lastError, 'the test message was tried and its error is shown');
+  check((await lastError.textContent()).includes('Could not reach the receiver'), 'the error is in words');
+  ok('alerts: a channel (key masked) and a rule through the forms, a refused rule, a test message tried with its error in words');
+
   // 7. Every page at a desktop width and a phone's (390 px), in both languages: nothing wider
   // than the screen, the resolve button and the header's controls on screen, table cells wide
   // enough that a store's name does not stand one character per line.
@@ -263,6 +306,11 @@ try {
     ['retakes', '/app/retakes?state=all'],
     ['retakes-waiting', '/app/retakes'],
     ['visit-retake-done', retakeVisitHref],
+
+    ['alerts', '/app/alerts'],
+    ['alerts-pending', '/app/alerts?state=pending'],
+    ['alert-channel', '/app/alerts/channels/1'],
+    ['alert-rule', '/app/alerts/rules/1'],
   ];
   let visited = 0;
   for (const lang of ['zh-CN', 'en']) {

@@ -429,6 +429,7 @@ pub(crate) fn apply_pull_page(tx: &Transaction<'_>, page: &PullResponse, now_ms:
                 }
                 retakes.put(r.id.clone(), (c.seq, r));
             }
+            ChangeKind::Newer => {}
         }
     }
     let data = ReferenceData {

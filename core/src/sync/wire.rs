@@ -173,6 +173,10 @@ pub enum ChangeKind {
     TeamVisit,
     /// A [`RetakeChange`]: to the rep it is for, and their supervisor.
     Retake,
+    /// A kind this core does not know: a newer server's. Skipped, and the cursor moves past
+    /// it, so a server can add kinds without stopping older phones' pulls. Never sent.
+    #[serde(other)]
+    Newer,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -44,6 +44,7 @@ pub fn menu(user: &WebUser) -> Vec<(&'static str, &'static str)> {
             ("/app/accounts", "nav_accounts"),
             ("/app/structure", "nav_structure"),
             ("/app/devices", "nav_devices"),
+            ("/app/alerts", "nav_alerts"),
         ]);
     }
     m

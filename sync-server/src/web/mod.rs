@@ -46,6 +46,9 @@ use axum::routing::{get, post};
 use crate::calendar::Calendar;
 use crate::store::Store;
 
+/// The alert digest's figures from the pages' read models ([`read::alerts::digest_sources`]).
+pub use read::alerts::digest_sources;
+
 /// Every web route, as (method, path template).
 pub const WEB_ROUTES: &[(&str, &str)] = &[
     ("GET", "/app"),
@@ -97,6 +100,18 @@ pub const WEB_ROUTES: &[(&str, &str)] = &[
     // Photo review with retakes.
     ("POST", "/app/photo-reviews"),
     ("GET", "/app/retakes"),
+    // Alerts (admin and head office).
+    ("GET", "/app/alerts"),
+    ("POST", "/app/alerts/channels"),
+    ("GET", "/app/alerts/channels/{id}"),
+    ("POST", "/app/alerts/channels/{id}"),
+    ("POST", "/app/alerts/channels/{id}/enable"),
+    ("POST", "/app/alerts/channels/{id}/test"),
+    ("POST", "/app/alerts/rules"),
+    ("GET", "/app/alerts/rules/{id}"),
+    ("POST", "/app/alerts/rules/{id}"),
+    ("POST", "/app/alerts/rules/{id}/enable"),
+    ("POST", "/app/alerts/deliveries/{id}/retry"),
 ];
 
 pub fn routes() -> Router<Arc<Store>> {
@@ -123,6 +138,7 @@ pub fn routes() -> Router<Arc<Store>> {
         .merge(people_routes())
         .route("/app/photo-reviews", post(pages::retakes::review))
         .route("/app/retakes", get(pages::retakes::list))
+        .merge(alert_routes())
         // The import handler bounds its own body (size and time); axum's default 2 MB cap on
         // Multipart would refuse uploads long before the import's limit.
         .route(
@@ -164,6 +180,27 @@ fn people_routes() -> Router<Arc<Store>> {
             get(devices::confirm).post(devices::revoke),
         )
         .route("/app/password", get(password::form).post(password::set))
+}
+
+/// The alerts page's routes (admin and head office; see [`pages::alerts`]).
+fn alert_routes() -> Router<Arc<Store>> {
+    use pages::alerts;
+    Router::new()
+        .route("/app/alerts", get(alerts::page))
+        .route("/app/alerts/channels", post(alerts::create_channel))
+        .route(
+            "/app/alerts/channels/{id}",
+            get(alerts::edit_channel).post(alerts::update_channel),
+        )
+        .route("/app/alerts/channels/{id}/enable", post(alerts::toggle_channel))
+        .route("/app/alerts/channels/{id}/test", post(alerts::test_channel))
+        .route("/app/alerts/rules", post(alerts::create_rule))
+        .route(
+            "/app/alerts/rules/{id}",
+            get(alerts::edit_rule).post(alerts::update_rule),
+        )
+        .route("/app/alerts/rules/{id}/enable", post(alerts::toggle_rule))
+        .route("/app/alerts/deliveries/{id}/retry", post(alerts::retry))
 }
 
 /// Percent-encode for a URL query value or path segment (the pages' links).

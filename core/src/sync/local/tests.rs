@@ -328,6 +328,24 @@ fn a_pull_page_applies_whole_with_its_cursor() {
 }
 
 #[test]
+fn a_change_of_a_kind_this_core_does_not_know_is_skipped_and_the_cursor_moves_past_it() {
+    let core = core();
+    enrol(&core, "rep-li");
+    let page: PullResponse = serde_json::from_value(json!({
+        "changes": [
+            {"seq": 3, "kind": "a_kind_from_a_newer_server", "id": "x-1", "body": {"anything": [1, 2]}},
+            {"seq": 4, "kind": "store", "id": "st-201", "body": store_body("st-201", "SH-E-201", "新店", 31.0)},
+        ],
+        "cursor": 4, "has_more": false, "server_time_ms": 5
+    }))
+    .unwrap();
+    assert_eq!(page.changes[0].kind, ChangeKind::Newer);
+    let out = core.apply_pull_page(&page).unwrap();
+    assert_eq!(out.reference.stores, 1);
+    assert_eq!(core.sync_state().unwrap().pull_cursor, 4);
+}
+
+#[test]
 fn a_bad_pull_page_changes_nothing() {
     let core = core();
     enrol(&core, "rep-li");

@@ -3,6 +3,7 @@
 //! [`super::layout`] and [`super::components`].
 
 pub mod accounts;
+pub mod alerts;
 pub mod data;
 pub mod devices;
 pub mod exceptions;

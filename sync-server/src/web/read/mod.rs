@@ -3,6 +3,7 @@
 //! [`super::auth::WebUser::scope`]) and returns named structs. All the pages' SQL is here (their
 //! one write, resolving an exception, is in [`super::actions`]); pages only render.
 
+pub mod alerts;
 pub mod exceptions;
 pub mod gallery;
 pub mod health;
