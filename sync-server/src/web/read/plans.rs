@@ -149,15 +149,29 @@ struct CandidateVisit {
     store_check: bool,
 }
 
-/// SQL: the rep in column `col` passes the filter in parameters `?a` (team), `?b`
-/// (territory), `?c` (rep).
-pub(crate) fn filter_sql(col: &str, a: usize, b: usize, c: usize) -> String {
-    format!(
-        "(?{c} IS NULL OR {col} = ?{c})
-         AND (?{b} IS NULL OR {col} IN (SELECT id FROM users WHERE territory = ?{b}))
-         AND (?{a} IS NULL OR {col} IN (SELECT u.id FROM users u JOIN teams t ON t.supervisor_id = u.supervisor_id
-                                        WHERE t.code = ?{a}))"
-    )
+/// SQL: the rep in column `col` passes `filter`, whose team, territory and rep are bound as
+/// parameters `?a`, `?b`, `?c`. Only the filters given are tested (`?n IS NULL` keeps an absent
+/// one's parameter numbered): a plain `{col} = ?c` lets SQLite use the rep's index (a rep's
+/// page reads one rep's month, not everyone's), which `(?c IS NULL OR …)` would not.
+pub(crate) fn filter_sql(col: &str, filter: &PlanFilter, a: usize, b: usize, c: usize) -> String {
+    let rep = if filter.rep.is_some() {
+        format!("{col} = ?{c}")
+    } else {
+        format!("?{c} IS NULL")
+    };
+    let territory = if filter.territory.is_some() {
+        format!("{col} IN (SELECT id FROM users WHERE territory = ?{b})")
+    } else {
+        format!("?{b} IS NULL")
+    };
+    let team = if filter.team.is_some() {
+        format!(
+            "{col} IN (SELECT u.id FROM users u JOIN teams t ON t.supervisor_id = u.supervisor_id WHERE t.code = ?{a})"
+        )
+    } else {
+        format!("?{a} IS NULL")
+    };
+    format!("{rep} AND {territory} AND {team}")
 }
 
 /// The planned stops of days `first..=last` and the visits without a plan, in the viewer's
@@ -183,7 +197,7 @@ pub fn planned_vs_done(
          FROM plans p
          WHERE json_extract(p.body, '$.date') BETWEEN ?1 AND ?2 AND {} AND {}",
         scope_sql("p.rep_id", 3),
-        filter_sql("p.rep_id", 4, 5, 6)
+        filter_sql("p.rep_id", filter, 4, 5, 6)
     );
     let mut st = c.prepare(&sql)?;
     let f = filter;
@@ -233,7 +247,7 @@ pub fn planned_vs_done(
          WHERE v.started_wall_ms >= ?1 AND v.started_wall_ms < ?2 AND v.status <> 'cancelled' AND {} AND {}
          ORDER BY v.started_wall_ms, v.id",
         scope_sql("v.user_id", 3),
-        filter_sql("v.user_id", 4, 5, 6)
+        filter_sql("v.user_id", filter, 4, 5, 6)
     );
     let mut st = c.prepare(&sql)?;
     let visits: Vec<CandidateVisit> = st

@@ -142,7 +142,7 @@ pub fn roster(c: &Connection, scope: Option<&str>, filter: &PlanFilter) -> ApiRe
          WHERE u.role = 'rep' AND {} AND {}
          ORDER BY 2, 1",
         scope_sql("u.id", 1),
-        filter_sql("u.id", 2, 3, 4)
+        filter_sql("u.id", filter, 2, 3, 4)
     );
     let mut st = c.prepare(&sql)?;
     let reps = st
@@ -209,7 +209,7 @@ pub fn scorecards(
     let visits_of_period = format!(
         "v.started_wall_ms >= ?1 AND v.started_wall_ms < ?2 AND v.kind <> 'inspection' AND {} AND {}",
         scope_sql("v.user_id", 3),
-        filter_sql("v.user_id", 4, 5, 6)
+        filter_sql("v.user_id", filter, 4, 5, 6)
     );
     let f = filter;
     let sql = format!(
