@@ -160,17 +160,39 @@ pub fn digest_missed_stops(
         .collect())
 }
 
-/// A team's (its code) photo retakes overdue on `day`, named.
-///
-/// LEAD, AT MERGE: connect to the retake requests of branch h-retakes (the team's requests whose
-/// state is overdue on `day`: store and rep names). Until then it reports none.
+/// A team's (its code) photo retakes overdue on `day`, named: requests still open whose due
+/// day is before it (`retake_requests`; the retake list's and the visit page's "overdue").
 pub fn digest_retakes_overdue(
-    _c: &Connection,
+    c: &Connection,
     _cal: Calendar,
-    _team: &str,
-    _day: i64,
+    team: &str,
+    day: i64,
 ) -> ApiResult<Vec<OverdueRetake>> {
-    Ok(Vec::new())
+    let mut stmt = c.prepare(
+        "SELECT r.store_id, r.rep_id FROM retake_requests r
+         JOIN users u ON u.id = r.rep_id
+         JOIN teams t ON t.supervisor_id = u.supervisor_id
+         WHERE t.code = ?1 AND r.state = 'open' AND r.due_day < ?2
+         ORDER BY r.due_day, r.requested_ms",
+    )?;
+    let rows = stmt
+        .query_map(params![team, day], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let names = Names::load(c)?;
+    Ok(rows
+        .into_iter()
+        .map(|(store, rep)| OverdueRetake {
+            store_name: names
+                .store_name(&store)
+                .map_or_else(|| store.clone(), str::to_string),
+            rep_name: names.user(&rep),
+        })
+        .collect())
 }
 
 /// The daily digest's figures from the pages' read models (`serve` hands them to the worker).
@@ -178,5 +200,45 @@ pub fn digest_sources() -> DigestSources {
     DigestSources {
         missed_stops: digest_missed_stops,
         retakes_overdue: digest_retakes_overdue,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    /// The digest names a team's retakes still open past their due day: not one due today, not
+    /// a done one, not another team's.
+    #[test]
+    fn the_digest_lists_a_teams_overdue_retakes_by_store_and_rep() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = crate::db::open(&dir.path().join("t.db")).unwrap();
+        c.execute_batch(
+            r#"INSERT INTO users (id, role, territory, supervisor_id, body) VALUES
+                 ('sup-wang', 'supervisor', NULL, NULL, '{"name":"王磊"}'),
+                 ('sup-liu', 'supervisor', NULL, NULL, '{"name":"刘洋"}'),
+                 ('rep-li', 'rep', 'east', 'sup-wang', '{"name":"李娜"}'),
+                 ('rep-chen', 'rep', 'east', 'sup-liu', '{"name":"陈静"}');
+               INSERT INTO teams (code, name, supervisor_id, created_ms, updated_ms) VALUES
+                 ('east-1', '华东一组', 'sup-wang', 0, 0), ('east-2', '华东二组', 'sup-liu', 0, 0);
+               INSERT INTO stores (id, territory, body) VALUES
+                 ('st-001', 'east', '{"name":"联华超市"}'), ('st-002', 'east', '{"name":"全家便利店"}');
+               INSERT INTO photo_reviews (id, photo_id, verdict, reason, web_user_id, reviewed_ms) VALUES
+                 (1, 'p1', 'retake', 'blurred', 'hq', 0);
+               INSERT INTO retake_requests (id, photo_id, visit_id, store_id, rep_id, photo_kind, reason,
+                   review_id, requested_ms, due_day, state) VALUES
+                 ('r-late', 'p1', 'v1', 'st-001', 'rep-li', 'shelf_overview', 'blurred', 1, 0, 9, 'open'),
+                 ('r-today', 'p2', 'v1', 'st-002', 'rep-li', 'shelf_overview', 'blurred', 1, 0, 10, 'open'),
+                 ('r-done', 'p3', 'v1', 'st-002', 'rep-li', 'shelf_overview', 'blurred', 1, 0, 5, 'done'),
+                 ('r-other', 'p4', 'v2', 'st-002', 'rep-chen', 'shelf_overview', 'blurred', 1, 0, 5, 'open');"#,
+        )
+        .unwrap();
+        let cal = Calendar::default();
+        let got = digest_retakes_overdue(&c, cal, "east-1", 10).unwrap();
+        let named: Vec<(String, String)> = got.into_iter().map(|r| (r.store_name, r.rep_name)).collect();
+        assert_eq!(named, [("联华超市".to_string(), "李娜".to_string())]);
+        assert_eq!(digest_retakes_overdue(&c, cal, "east-2", 10).unwrap().len(), 1);
+        assert!(digest_retakes_overdue(&c, cal, "east-1", 9).unwrap().is_empty());
     }
 }

@@ -12,6 +12,6 @@ pub mod names;
 pub mod people;
 pub mod photos;
 pub mod plans;
-pub mod scorecards;
 pub mod retakes;
+pub mod scorecards;
 pub mod visits;
