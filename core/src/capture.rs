@@ -160,7 +160,7 @@ impl Core {
             let (visit, template) = inner.editable_visit(&req.visit_id)?;
             check_photo_item(&inner.conn, &visit.id, &template, req.item_id.as_deref())?;
             if let Some(r) = &req.retake_request_id {
-                crate::retakes::check_for_capture(&inner.conn, r, &visit)?;
+                crate::retakes::check_for_capture(&inner.conn, r, &crate::retakes::VisitOf::from(&visit))?;
             }
             let store = queries::store(&inner.conn, &visit.store_id)?
                 .ok_or_else(|| Error::not_found("store", &visit.store_id))?;
@@ -192,7 +192,7 @@ impl Core {
         let (visit, template) = inner.editable_visit(&req.visit_id)?;
         check_photo_item(&inner.conn, &visit.id, &template, req.item_id.as_deref())?;
         if let Some(r) = &req.retake_request_id {
-            crate::retakes::check_for_capture(&inner.conn, r, &visit)?;
+            crate::retakes::check_for_capture(&inner.conn, r, &crate::retakes::VisitOf::from(&visit))?;
         }
         let matches = reuse_matches(&inner.conn, &visit.id, processed.phash)?;
         let action = Action::begin(&mut inner.conn, self.clock.as_ref())?;

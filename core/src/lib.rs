@@ -13,6 +13,7 @@ pub mod evidence;
 pub mod imaging;
 pub mod model;
 mod outbox;
+mod photo_review;
 mod queries;
 mod reference;
 mod retakes;
@@ -31,7 +32,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Result};
 pub use model::*;
 pub use outbox::{AuditReport, OutboxSummary};
-pub use retakes::MAX_REASON_CHARS as MAX_REVIEW_REASON_CHARS;
+pub use photo_review::MAX_REASON_CHARS as MAX_REVIEW_REASON_CHARS;
 #[cfg(feature = "sync-client")]
 pub use sync::client::SyncOptions;
 pub use sync::wire::{RetakeChange, TeamVisit, TeamVisitPhoto};

@@ -532,6 +532,19 @@ pub enum PhotoKind {
     Other,
 }
 
+impl PhotoKind {
+    /// The kind its stored key names (`shelf_overview`, …); a key this core does not know is
+    /// `Other`.
+    pub fn from_key(s: &str) -> PhotoKind {
+        match s {
+            "shelf_overview" => PhotoKind::ShelfOverview,
+            "competitor_close_up" => PhotoKind::CompetitorCloseUp,
+            "display_measurement" => PhotoKind::DisplayMeasurement,
+            _ => PhotoKind::Other,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Photo {
     pub id: String,

@@ -31,6 +31,17 @@ pub(crate) struct VisitRow {
     pub cancel_reason: Option<String>,
 }
 
+impl<'a> From<&'a VisitRow> for crate::retakes::VisitOf<'a> {
+    fn from(v: &'a VisitRow) -> Self {
+        crate::retakes::VisitOf {
+            id: &v.id,
+            kind: v.kind,
+            rep_id: &v.user_id,
+            store_id: &v.store_id,
+        }
+    }
+}
+
 const VISIT_COLUMNS: &str = "id, kind, user_id, store_id, template_id, template_version, plan_id, status,
     check_in_wall_ms, check_in_boot_ms, check_in_hlc, server_offset_ms, check_in_fix, geofence, distance_m,
     completed_at_ms, score, checked_out_at_ms, check_out_fix, cancel_reason";
@@ -250,15 +261,6 @@ pub(crate) fn report(conn: &Connection, visit_id: &str) -> Result<Option<VisitRe
     Ok(body.as_deref().map(serde_json::from_str).transpose()?)
 }
 
-pub(crate) fn photo_kind_from(s: &str) -> PhotoKind {
-    match s {
-        "shelf_overview" => PhotoKind::ShelfOverview,
-        "competitor_close_up" => PhotoKind::CompetitorCloseUp,
-        "display_measurement" => PhotoKind::DisplayMeasurement,
-        _ => PhotoKind::Other,
-    }
-}
-
 impl Core {
     /// A rep's plan for one local date (`YYYY-MM-DD`), in route order, with each stop's status
     /// and the retakes the rep owes at its store (open, or overdue on `date`).
@@ -367,7 +369,7 @@ impl Core {
                     id: r.get(0)?,
                     visit_id: r.get(1)?,
                     item_id: r.get(2)?,
-                    kind: photo_kind_from(&kind),
+                    kind: PhotoKind::from_key(&kind),
                     sha256: r.get(4)?,
                     byte_len: r.get(5)?,
                     path: self
@@ -411,9 +413,12 @@ impl Core {
         hidden.sort();
         let missing = if v.status == VisitStatus::InProgress {
             let mut m = rules::missing_for_completion(&template, &plain, &counts, report.is_some());
+            let visit = visit_row(conn, visit_id)?;
             m.extend(crate::retakes::missing_for_visit(
                 conn,
-                &visit_row(conn, visit_id)?,
+                visit.kind,
+                &visit.user_id,
+                &visit.store_id,
             )?);
             m
         } else {

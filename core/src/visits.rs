@@ -392,7 +392,12 @@ impl Core {
         let mut hidden: Vec<String> = rules::hidden_items(&template, &plain).into_iter().collect();
         hidden.sort();
         let mut missing = rules::missing_for_completion(&template, &plain, &photos, has_report);
-        missing.extend(crate::retakes::missing_for_visit(&inner.conn, &visit)?);
+        missing.extend(crate::retakes::missing_for_visit(
+            &inner.conn,
+            visit.kind,
+            &visit.user_id,
+            &visit.store_id,
+        )?);
         Ok(AnswerOutcome {
             missing,
             hidden_item_ids: hidden,
@@ -473,7 +478,12 @@ impl Core {
         let has_report = queries::report(&inner.conn, visit_id)?.is_some();
         let mut missing = rules::missing_for_completion(&template, &answers, &photos, has_report);
         // A retake a supervisor asked for at this store is a required photo of this visit.
-        missing.extend(crate::retakes::missing_for_visit(&inner.conn, &visit)?);
+        missing.extend(crate::retakes::missing_for_visit(
+            &inner.conn,
+            visit.kind,
+            &visit.user_id,
+            &visit.store_id,
+        )?);
         if !missing.is_empty() {
             return Err(Error::CompletionLocked {
                 visit_id: visit_id.into(),
