@@ -106,24 +106,12 @@ enum Kind {
 
 impl Phone {
     fn store_visit(&mut self, visit: &str, store: &str, plan: Option<&str>, start: i64, kind: Kind) {
-        let user = self.user.clone();
-        let fix = |(lat, lon): (f64, f64), t: i64, mock: bool| {
-            json!({"latitude": lat, "longitude": lon, "accuracy_m": 10.0, "provider": "gps",
-                   "is_mock": mock, "fix_time_ms": t})
-        };
         let (far, mock) = match kind {
             Kind::Done { far, mock, .. } => (far, mock),
             Kind::Cancelled => (false, false),
         };
         let here = if far { FAR } else { coords(store) };
-        self.op(
-            "visit.check_in",
-            visit,
-            start,
-            json!({"visit_id": visit, "kind": "store_check", "user_id": user, "store_id": store,
-                   "template_id": "tpl-store-check", "template_version": 1, "plan_id": plan,
-                   "fix": fix(here, start, mock), "geofence": "verified", "distance_m": 5.0, "flags": []}),
-        );
+        self.check_in(visit, store, plan, start, here, mock);
         let Kind::Done { score, minutes, .. } = kind else {
             self.op(
                 "visit.cancel",
@@ -133,34 +121,9 @@ impl Phone {
             );
             return;
         };
-        let sha = fieldproof_core::evidence::sha256_hex(format!("photo-{visit}").as_bytes());
-        self.op(
-            "visit.photo",
-            visit,
-            start + 60_000,
-            json!({"photo_id": format!("ph-{visit}"), "visit_id": visit, "store_id": store, "user_id": user,
-                   "item_id": "shelf_photo", "photo_kind": "shelf", "image_sha256": sha, "byte_len": 123_456,
-                   "evidence_code": "FP-7Q2K"}),
-        );
-        self.op(
-            "visit.report",
-            visit,
-            start + 2 * 60_000,
-            json!({"visit_id": visit, "report": {"notes": "货架整齐", "objections": [], "next_steps": [], "follow_up_date": null}}),
-        );
-        self.op(
-            "visit.complete",
-            visit,
-            start + 3 * 60_000,
-            json!({"visit_id": visit, "score": {"total": score, "sections": []}}),
-        );
-        let end = start + minutes * 60_000 + 17_000;
-        self.op(
-            "visit.check_out",
-            visit,
-            end,
-            json!({"visit_id": visit, "fix": fix(here, end, false)}),
-        );
+        self.shelf_photo(visit, store, start);
+        self.report_and_complete(visit, start, score);
+        self.check_out(visit, start + minutes * 60_000 + 17_000, here, false);
     }
 }
 

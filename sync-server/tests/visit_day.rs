@@ -18,12 +18,10 @@ use std::path::Path;
 use std::process::Command;
 
 use common::{BIN, Server, Session, admin_ok};
-use fieldproof_core::evidence::sha256_hex;
 use fieldproof_server::export::{Cell, ExportFilter, ExportKind};
 use fieldproof_server::queue::{self, Actor, QueueFilter, StatusFilter};
 use fieldproof_server::{Calendar, Limits, Store, now_ms};
 use phone::Phone;
-use serde_json::json;
 
 const REFERENCE: &str = include_str!("../../tests/fixtures/reference.json");
 const HOUR: i64 = 3_600_000;
@@ -63,48 +61,12 @@ impl Phone {
         check_out: (f64, f64),
         mock: bool,
     ) {
-        let user = self.user.clone();
-        let fix = |(lat, lon): (f64, f64), at: i64, mock: bool| {
-            json!({"latitude": lat, "longitude": lon, "accuracy_m": 10.0, "provider": "gps",
-                   "is_mock": mock, "fix_time_ms": at})
-        };
-        self.op(
-            "visit.check_in",
-            visit,
-            start,
-            json!({"visit_id": visit, "kind": "store_check", "user_id": user, "store_id": store,
-                   "template_id": "tpl-store-check", "template_version": 1, "plan_id": null,
-                   "fix": fix(check_in, start, false), "geofence": "verified", "distance_m": 5.0, "flags": []}),
-        );
+        self.check_in(visit, store, None, start, check_in, false);
         if photo {
-            let sha = sha256_hex(format!("photo-{visit}").as_bytes());
-            self.op(
-                "visit.photo",
-                visit,
-                start + 60_000,
-                json!({"photo_id": format!("ph-{visit}"), "visit_id": visit, "store_id": store, "user_id": user,
-                       "item_id": "shelf_photo", "photo_kind": "shelf", "image_sha256": sha, "byte_len": 123_456,
-                       "evidence_code": "FP-7Q2K"}),
-            );
+            self.shelf_photo(visit, store, start);
         }
-        self.op(
-            "visit.report",
-            visit,
-            start + 2 * 60_000,
-            json!({"visit_id": visit, "report": {"notes": "货架整齐", "objections": [], "next_steps": [], "follow_up_date": null}}),
-        );
-        self.op(
-            "visit.complete",
-            visit,
-            start + 3 * 60_000,
-            json!({"visit_id": visit, "score": {"total": 80.0, "sections": []}}),
-        );
-        self.op(
-            "visit.check_out",
-            visit,
-            end,
-            json!({"visit_id": visit, "fix": fix(check_out, end, mock)}),
-        );
+        self.report_and_complete(visit, start, 80.0);
+        self.check_out(visit, end, check_out, mock);
     }
 }
 

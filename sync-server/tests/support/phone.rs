@@ -1,6 +1,6 @@
 //! A device making signed ops like a phone, for tests that seed visits through the real ingest
-//! (`Store::push`). Included with `#[path]` by the tests that need it; each adds the visit
-//! shapes it needs in its own `impl Phone` block.
+//! (`Store::push`). Included with `#[path]` by the tests that need it: the signed op and the
+//! steps of a store check here, each test's visit shapes made of them in its own `impl Phone`.
 
 #![allow(dead_code)]
 
@@ -8,7 +8,7 @@ use fieldproof_core::evidence::{EntryHeader, GENESIS_HASH, Signer, entry_bytes, 
 use fieldproof_core::model::EventTime;
 use fieldproof_core::sync::wire::{OpStatus, PushOp, PushRequest};
 use fieldproof_server::{Store, now_ms};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// A device with its hash chain; ops queue in `ops` until [`Phone::push`]. Its boot clock runs
 /// with its wall clock (no clock jumps unless a test makes one).
@@ -81,4 +81,71 @@ impl Phone {
             assert_eq!(res.status, OpStatus::Applied, "{res:?}");
         }
     }
+
+    /// A store check's check-in from `at` (lat, lon) at `start`, for `plan` when given.
+    pub fn check_in(
+        &mut self,
+        visit: &str,
+        store: &str,
+        plan: Option<&str>,
+        start: i64,
+        at: (f64, f64),
+        mock: bool,
+    ) {
+        let user = self.user.clone();
+        self.op(
+            "visit.check_in",
+            visit,
+            start,
+            json!({"visit_id": visit, "kind": "store_check", "user_id": user, "store_id": store,
+                   "template_id": "tpl-store-check", "template_version": 1, "plan_id": plan,
+                   "fix": fix(at, start, mock), "geofence": "verified", "distance_m": 5.0, "flags": []}),
+        );
+    }
+
+    /// A shelf photo's op (`ph-{visit}`) a minute after `start`; its bytes never come.
+    pub fn shelf_photo(&mut self, visit: &str, store: &str, start: i64) {
+        let user = self.user.clone();
+        let sha = sha256_hex(format!("photo-{visit}").as_bytes());
+        self.op(
+            "visit.photo",
+            visit,
+            start + 60_000,
+            json!({"photo_id": format!("ph-{visit}"), "visit_id": visit, "store_id": store, "user_id": user,
+                   "item_id": "shelf_photo", "photo_kind": "shelf", "image_sha256": sha, "byte_len": 123_456,
+                   "evidence_code": "FP-7Q2K"}),
+        );
+    }
+
+    /// The report two minutes after `start` and completion with `score` a minute later.
+    pub fn report_and_complete(&mut self, visit: &str, start: i64, score: f64) {
+        self.op(
+            "visit.report",
+            visit,
+            start + 2 * 60_000,
+            json!({"visit_id": visit, "report": {"notes": "货架整齐", "objections": [], "next_steps": [], "follow_up_date": null}}),
+        );
+        self.op(
+            "visit.complete",
+            visit,
+            start + 3 * 60_000,
+            json!({"visit_id": visit, "score": {"total": score, "sections": []}}),
+        );
+    }
+
+    /// The check-out at `end` from `at` (lat, lon).
+    pub fn check_out(&mut self, visit: &str, end: i64, at: (f64, f64), mock: bool) {
+        self.op(
+            "visit.check_out",
+            visit,
+            end,
+            json!({"visit_id": visit, "fix": fix(at, end, mock)}),
+        );
+    }
+}
+
+/// A GPS fix at (lat, lon) taken at `at`, 10 m accuracy.
+fn fix((lat, lon): (f64, f64), at: i64, mock: bool) -> Value {
+    json!({"latitude": lat, "longitude": lon, "accuracy_m": 10.0, "provider": "gps",
+           "is_mock": mock, "fix_time_ms": at})
 }
