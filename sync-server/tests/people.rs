@@ -123,14 +123,17 @@ fn migration_backfills_territories_and_teams_from_data_already_held() {
         store.load_reference_json(REFERENCE, now_ms()).unwrap();
     }
     // The database as it was before migration 007: no structure tables, no new columns, nor
-    // 009's column and triggers (008 runs again: it is written to be idempotent).
+    // 009's column and triggers, nor 011's and 012's tables (008 and 010 run again: they are
+    // written to be idempotent).
     let c = rusqlite::Connection::open(dir.path().join("fieldproof.db")).unwrap();
     c.execute_batch(
         "DROP TABLE territories; DROP TABLE teams;
          ALTER TABLE users DROP COLUMN phone; ALTER TABLE users DROP COLUMN deactivated_ms;
          ALTER TABLE web_users DROP COLUMN deactivated_ms;
          DROP TRIGGER photos_received_on_insert; DROP TRIGGER photos_received_on_update;
-         DROP TRIGGER visits_photo_received_on_insert; ALTER TABLE visits DROP COLUMN photo_received;",
+         DROP TRIGGER visits_photo_received_on_insert; ALTER TABLE visits DROP COLUMN photo_received;
+         DROP TABLE retake_requests; DROP TABLE photo_reviews;
+         DROP TABLE alert_deliveries; DROP TABLE alert_rules; DROP TABLE alert_channels;",
     )
     .unwrap();
     c.pragma_update(None, "user_version", 6).unwrap();
