@@ -13,7 +13,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{BIN, Device, Server, Session, admin_ok, h, http, reference_file, sign_in};
+use common::{BIN, Device, Server, Session, admin_ok, form, h, http, reference_file, sign_in};
 use rusqlite::Connection;
 use serde_json::Value;
 
@@ -54,26 +54,6 @@ fn seeded_with(args: &[&str]) -> (tempfile::TempDir, Server) {
 
 fn seeded() -> (tempfile::TempDir, Server) {
     seeded_with(&[])
-}
-
-/// `application/x-www-form-urlencoded`, as a browser encodes a form.
-fn form(fields: &[(&str, &str)]) -> String {
-    let enc = |s: &str| {
-        let mut out = String::new();
-        for b in s.bytes() {
-            match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => out.push(b as char),
-                b' ' => out.push('+'),
-                _ => out.push_str(&format!("%{b:02X}")),
-            }
-        }
-        out
-    };
-    fields
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&")
 }
 
 /// POST a form with the session's CSRF token, as the page's form would.

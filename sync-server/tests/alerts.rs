@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use common::{Phone, Server, Session, admin_ok, fix_at, reference_file, store_check};
+use common::{Phone, Server, Session, admin_ok, fix_at, form, reference_file, store_check};
 use hmac::{Hmac, Mac};
 use rusqlite::Connection;
 use serde_json::Value;
@@ -640,25 +640,6 @@ fn boss(s: &Server) -> Session {
         ],
     );
     Session::new(s.addr, "boss", BOSS_PW)
-}
-
-fn form(fields: &[(&str, &str)]) -> String {
-    let enc = |s: &str| {
-        let mut out = String::new();
-        for b in s.bytes() {
-            match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => out.push(b as char),
-                b' ' => out.push('+'),
-                _ => out.push_str(&format!("%{b:02X}")),
-            }
-        }
-        out
-    };
-    fields
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&")
 }
 
 #[test]

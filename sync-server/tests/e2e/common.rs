@@ -189,6 +189,26 @@ pub fn hidden(html: &str, name: &str) -> String {
     html[start..start + html[start..].find('"').unwrap()].to_string()
 }
 
+/// `application/x-www-form-urlencoded`, as a browser encodes a form.
+pub fn form(fields: &[(&str, &str)]) -> String {
+    let enc = |s: &str| {
+        let mut out = String::new();
+        for b in s.bytes() {
+            match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => out.push(b as char),
+                b' ' => out.push('+'),
+                _ => out.push_str(&format!("%{b:02X}")),
+            }
+        }
+        out
+    };
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 /// Sign in through the form; the response and the session cookie (if any).
 pub fn sign_in(addr: SocketAddr, user: &str, password: &str) -> (Resp, Option<String>) {
     let form = http(addr, "GET", "/app/login", &[], b"");
