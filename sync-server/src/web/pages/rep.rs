@@ -18,19 +18,53 @@ use crate::web::charts::{Series, bar_chart, line_chart};
 use crate::web::components::{code_chips, status_words, visit_href};
 use crate::web::extract::{PageQuery, SignedIn, Viewer};
 use crate::web::pages::ranking::{DEFAULT_DAYS, figure_cells, score_formulas};
-use crate::web::period::{Asked, Period, PeriodQuery, period_nav, store_href};
+use crate::web::period::{Asked, Period, PeriodQuery, period_nav, rep_href, store_href};
 use crate::web::read::health::Ratio;
 use crate::web::read::names::Names;
 use crate::web::read::plans::PlanFilter;
 use crate::web::read::scorecards::{
     OpenException, Scorecard, open_exceptions, rep_visible, scorecards, sum_by,
 };
-use crate::web::read::visits::{default_day, visits_of};
+use crate::web::read::visits::{VisitRow, default_day, visits_of};
 use crate::web::{day_string, fmt_datetime};
 
 /// Latest visits and open exceptions shown.
 const RECENT: u64 = 20;
 const OPEN_SHOWN: u64 = 50;
+
+/// Whom a visits table names beside each visit: the store (on a rep's page) or the rep (on a
+/// store's).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum VisitsBy {
+    Store,
+    Rep,
+}
+
+/// Visits as a table: time, the store or the rep (linked), status, score, findings, the visit.
+pub fn visits_table(page: &Viewer, names: &Names, visits: &[VisitRow], by: VisitsBy) -> Markup {
+    let t = |k| page.t(k);
+    let who = if by == VisitsBy::Store { "store" } else { "rep" };
+    html! {
+        table.rows {
+            thead { tr { th { (t("time")) } th { (t(who)) } th { (t("status")) } th { (t("col_score")) } th { (t("flags")) } th {} } }
+            tbody {
+                @for v in visits {
+                    tr data-visit=(v.id) {
+                        td.nowrap data-label=(t("time")) { (fmt_datetime(page.cal, v.started)) }
+                        td.name data-label=(t(who)) {
+                            @if by == VisitsBy::Store { a href=(store_href(&v.store_id)) { (names.store(&v.store_id)) } }
+                            @else { a href=(rep_href(&v.user_id)) { (names.user(&v.user_id)) } }
+                        }
+                        td data-label=(t("status")) { (status_words(page.lang, &v.status)) }
+                        td data-label=(t("col_score")) { @if let Some(s) = v.score { (format!("{s:.1}")) } }
+                        td data-label=(t("flags")) { (code_chips(page.lang, &v.codes)) }
+                        td data-label="" { a href=(visit_href(&v.id)) { (t("open")) } }
+                    }
+                }
+            }
+        }
+    }
+}
 
 /// Open exceptions as a table: day, code in words, store, the visit.
 pub fn open_table(page: &Viewer, names: &Names, open: &[OpenException]) -> Markup {
@@ -167,21 +201,7 @@ pub async fn page(
             h2 { (t("recent_visits")) }
             @if recent.is_empty() { p.muted { (t("no_visits")) } }
             @else {
-                table.rows {
-                    thead { tr { th { (t("time")) } th { (t("store")) } th { (t("status")) } th { (t("col_score")) } th { (t("flags")) } th {} } }
-                    tbody {
-                        @for v in &recent {
-                            tr data-visit=(v.id) {
-                                td.nowrap data-label=(t("time")) { (fmt_datetime(page.cal, v.started)) }
-                                td.name data-label=(t("store")) { a href=(store_href(&v.store_id)) { (names.store(&v.store_id)) } }
-                                td data-label=(t("status")) { (status_words(page.lang, &v.status)) }
-                                td data-label=(t("col_score")) { @if let Some(s) = v.score { (format!("{s:.1}")) } }
-                                td data-label=(t("flags")) { (code_chips(page.lang, &v.codes)) }
-                                td data-label="" { a href=(visit_href(&v.id)) { (t("open")) } }
-                            }
-                        }
-                    }
-                }
+                (visits_table(&page, &names, &recent, VisitsBy::Store))
             }
         }
         section id="open-exceptions" {

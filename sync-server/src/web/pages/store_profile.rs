@@ -16,11 +16,11 @@ use crate::clock::now_ms;
 use crate::error::ApiError;
 use crate::store::Store;
 use crate::web::charts::{Series, line_chart};
-use crate::web::components::{Pager, code_chips, pager, status_words, thumb_link, visit_href};
+use crate::web::components::{Pager, pager, thumb_link, visit_href};
 use crate::web::extract::{PageQuery, SignedIn, opt_page};
 use crate::web::pages::ranking::DEFAULT_DAYS;
-use crate::web::pages::rep::open_table;
-use crate::web::period::{Asked, Period, PeriodQuery, num, period_nav, rep_href};
+use crate::web::pages::rep::{VisitsBy, open_table, visits_table};
+use crate::web::period::{Asked, Period, PeriodQuery, num, period_nav};
 use crate::web::read::plans::PlanFilter;
 use crate::web::read::scorecards::{latest_store_photos, open_exceptions, store_exists, store_scores};
 use crate::web::read::visits::{default_day, visits_of};
@@ -150,21 +150,7 @@ pub async fn page(
             @if visits.is_empty() { p.muted { (t("no_visits")) } }
             @else {
                 (history_pager)
-                table.rows {
-                    thead { tr { th { (t("time")) } th { (t("rep")) } th { (t("status")) } th { (t("col_score")) } th { (t("flags")) } th {} } }
-                    tbody {
-                        @for v in &visits {
-                            tr data-visit=(v.id) {
-                                td.nowrap data-label=(t("time")) { (fmt_datetime(page.cal, v.started)) }
-                                td.name data-label=(t("rep")) { a href=(rep_href(&v.user_id)) { (names.user(&v.user_id)) } }
-                                td data-label=(t("status")) { (status_words(page.lang, &v.status)) }
-                                td data-label=(t("col_score")) { @if let Some(s) = v.score { (format!("{s:.1}")) } }
-                                td data-label=(t("flags")) { (code_chips(page.lang, &v.codes)) }
-                                td data-label="" { a href=(visit_href(&v.id)) { (t("open")) } }
-                            }
-                        }
-                    }
-                }
+                (visits_table(&page, &names, &visits, VisitsBy::Rep))
                 @if visits.len() > 12 { (history_pager) }
             }
         }
