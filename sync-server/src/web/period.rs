@@ -3,13 +3,17 @@
 //! ranking, rep and store pages so they read and link their periods alike.
 
 use maud::{Markup, html};
+use rusqlite::Connection;
 use serde::Deserialize;
 
 use super::components::{DayNav, day_nav};
 use super::extract::{Viewer, opt_day, trimmed};
 use super::read::plans::PlanFilter;
 use super::read::scorecards::Roster;
+use super::read::visits::default_day;
 use super::{day_string, url_enc};
+use crate::calendar::Calendar;
+use crate::error::ApiResult;
 
 /// The longest period a page counts (a quarter).
 pub const MAX_DAYS: i64 = 92;
@@ -43,11 +47,29 @@ impl Period {
     }
 }
 
-/// What the query asks for: a period it names, or `None` when it names none (the page then
-/// takes its default, which may need the data: the latest day with visits).
+/// What the query asks for: a period it names, or, when it names none, the page's default of
+/// `len` days, which needs the data to place (it ends on the latest day with visits).
 pub enum Asked {
     Given(Period),
-    Default,
+    Default { len: i64 },
+}
+
+impl Asked {
+    /// The period to count: the one asked for, or the default ending on the day the day pages
+    /// open on ([`default_day`]: today if the viewer's scope has visits today, else the latest
+    /// day with any).
+    pub fn period(self, c: &Connection, cal: Calendar, scope: Option<&str>, today: i64) -> ApiResult<Period> {
+        Ok(match self {
+            Asked::Given(p) => p,
+            Asked::Default { len } => {
+                let last = default_day(c, cal, scope, today)?;
+                Period {
+                    first: last - (len - 1),
+                    last,
+                }
+            }
+        })
+    }
 }
 
 impl PeriodQuery {
@@ -56,7 +78,7 @@ impl PeriodQuery {
     /// [`MAX_DAYS`].
     pub fn asked(&self, today: i64, default_len: i64) -> Result<Asked, &'static str> {
         let p = match (self.from, self.to, self.date) {
-            (None, None, None) => return Ok(Asked::Default),
+            (None, None, None) => return Ok(Asked::Default { len: default_len }),
             (None, None, Some(d)) => Period { first: d, last: d },
             (from, to, _) => {
                 let last = to.unwrap_or(today);

@@ -18,10 +18,9 @@ use crate::store::Store;
 use crate::web::components::{Pager, pager};
 use crate::web::day_string;
 use crate::web::extract::{PageQuery, SignedIn, Viewer, opt_page};
-use crate::web::period::{Asked, Period, PeriodQuery, pct, period_nav, period_qs, rep_href, store_href};
+use crate::web::period::{PeriodQuery, pct, period_nav, period_qs, rep_href, store_href};
 use crate::web::read::plans::{PlannedStop, StopOutcome, planned_vs_done};
 use crate::web::read::scorecards::roster;
-use crate::web::read::visits::default_day;
 
 #[derive(Deserialize)]
 pub struct PlanQuery {
@@ -112,13 +111,7 @@ pub async fn page(
     let scope = user.scope().map(str::to_string);
     let f = filter.clone();
     let read = read_with_names(&store, move |c| {
-        let period = match asked {
-            Asked::Given(p) => p,
-            Asked::Default => {
-                let d = default_day(c, cal, scope.as_deref(), today)?;
-                Period { first: d, last: d }
-            }
-        };
+        let period = asked.period(c, cal, scope.as_deref(), today)?;
         let roster = roster(
             c,
             scope.as_deref(),

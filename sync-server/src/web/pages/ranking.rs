@@ -16,10 +16,9 @@ use crate::clock::now_ms;
 use crate::i18n::Lang;
 use crate::store::Store;
 use crate::web::extract::{PageQuery, SignedIn, Viewer};
-use crate::web::period::{Asked, Period, PeriodQuery, num, pct, period_nav, period_qs, rep_href};
+use crate::web::period::{PeriodQuery, num, pct, period_nav, period_qs, rep_href};
 use crate::web::read::plans::PlanFilter;
 use crate::web::read::scorecards::{Scorecard, roster, scorecards, sum_by};
-use crate::web::read::visits::default_day;
 
 /// A period's default length on the figures pages: 30 days to the latest day with visits.
 pub const DEFAULT_DAYS: i64 = 30;
@@ -281,16 +280,7 @@ pub async fn page(
     let scope = user.scope().map(str::to_string);
     let f = filter.clone();
     let read = read_with_names(&store, move |c| {
-        let period = match asked {
-            Asked::Given(p) => p,
-            Asked::Default => {
-                let d = default_day(c, cal, scope.as_deref(), today)?;
-                Period {
-                    first: d - (DEFAULT_DAYS - 1),
-                    last: d,
-                }
-            }
-        };
+        let period = asked.period(c, cal, scope.as_deref(), today)?;
         let all = roster(c, scope.as_deref(), &PlanFilter::default())?;
         let shown = roster(c, scope.as_deref(), &f)?;
         let days = scorecards(c, cal, scope.as_deref(), period.first, period.last, &f)?;

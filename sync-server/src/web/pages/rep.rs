@@ -18,14 +18,14 @@ use crate::web::charts::{Series, bar_chart, line_chart};
 use crate::web::components::{code_chips, status_words, visit_href};
 use crate::web::extract::{PageQuery, SignedIn, Viewer};
 use crate::web::pages::ranking::{DEFAULT_DAYS, figure_cells, score_formulas};
-use crate::web::period::{Asked, Period, PeriodQuery, period_nav, rep_href, store_href};
+use crate::web::period::{PeriodQuery, period_nav, rep_href, store_href};
 use crate::web::read::health::Ratio;
 use crate::web::read::names::Names;
 use crate::web::read::plans::PlanFilter;
 use crate::web::read::scorecards::{
     OpenException, Scorecard, open_exceptions, rep_visible, scorecards, sum_by,
 };
-use crate::web::read::visits::{VisitRow, default_day, visits_of};
+use crate::web::read::visits::{VisitRow, visits_of};
 use crate::web::{day_string, fmt_datetime};
 
 /// Latest visits and open exceptions shown.
@@ -112,16 +112,7 @@ pub async fn page(
         if !rep_visible(c, scope.as_deref(), &rep)? {
             return Err(ApiError::NotFound("rep".into()));
         }
-        let period = match asked {
-            Asked::Given(p) => p,
-            Asked::Default => {
-                let d = default_day(c, cal, scope.as_deref(), today)?;
-                Period {
-                    first: d - (DEFAULT_DAYS - 1),
-                    last: d,
-                }
-            }
-        };
+        let period = asked.period(c, cal, scope.as_deref(), today)?;
         let filter = PlanFilter {
             rep: Some(rep.clone()),
             ..Default::default()

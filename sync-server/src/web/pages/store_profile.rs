@@ -20,10 +20,10 @@ use crate::web::components::{Pager, pager, thumb_link, visit_href};
 use crate::web::extract::{PageQuery, SignedIn, opt_page};
 use crate::web::pages::ranking::DEFAULT_DAYS;
 use crate::web::pages::rep::{VisitsBy, open_table, visits_table};
-use crate::web::period::{Asked, Period, PeriodQuery, num, period_nav};
+use crate::web::period::{PeriodQuery, num, period_nav};
 use crate::web::read::plans::PlanFilter;
 use crate::web::read::scorecards::{latest_store_photos, open_exceptions, store_exists, store_scores};
-use crate::web::read::visits::{default_day, visits_of};
+use crate::web::read::visits::visits_of;
 use crate::web::{day_string, fmt_datetime, url_enc};
 
 #[derive(Deserialize)]
@@ -59,16 +59,7 @@ pub async fn page(
         if !store_exists(c, &sid)? {
             return Err(ApiError::NotFound("store".into()));
         }
-        let period = match asked {
-            Asked::Given(p) => p,
-            Asked::Default => {
-                let d = default_day(c, cal, scope.as_deref(), today)?;
-                Period {
-                    first: d - (DEFAULT_DAYS - 1),
-                    last: d,
-                }
-            }
-        };
+        let period = asked.period(c, cal, scope.as_deref(), today)?;
         let scores = store_scores(c, cal, scope.as_deref(), &sid, period.first, period.last)?;
         let (_, total) = visits_of(c, scope.as_deref(), None, Some(&sid), 0, 0)?;
         // Past the end shows the last page.
