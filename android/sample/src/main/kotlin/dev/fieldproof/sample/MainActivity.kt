@@ -389,8 +389,10 @@ private fun SyncScreen(workId: UUID, onDone: () -> Unit) {
     val info by flow.collectAsState(initial = null)
     Text(stringResource(R.string.sync_title), style = MaterialTheme.typography.titleLarge)
     val i = info
-    when (i?.state) {
-        null, WorkInfo.State.ENQUEUED, WorkInfo.State.BLOCKED -> Text(stringResource(R.string.sync_waiting))
+    if (i == null) {
+        Text(stringResource(R.string.sync_waiting))
+    } else when (i.state) {
+        WorkInfo.State.ENQUEUED, WorkInfo.State.BLOCKED -> Text(stringResource(R.string.sync_waiting))
         WorkInfo.State.RUNNING -> FieldproofSyncWorker.syncProgress(i)?.let { p ->
             when (p.phase) {
                 SyncPhase.PUSHING -> {
