@@ -66,7 +66,10 @@ fun registerNativeCheck(name: String, requireAll: Boolean) = tasks.register(name
                         "run android/build-native.sh (all ABIs) before publishing",
                 )
             missing.isNotEmpty() ->
-                logger.warn("fieldproof: no native library for ${missing.joinToString()}; phones with only those ABIs cannot run this build")
+                logger.warn(
+                    "fieldproof: no native library for ${missing.joinToString()}; " +
+                        "phones with only those ABIs cannot run this build",
+                )
         }
     }
 }

@@ -145,7 +145,11 @@ private fun VisitFlow(lifecycleOwner: LifecycleOwner) {
                     step = Step.Sync(user = null, workId = FieldproofSyncWorker.enqueueNow(context))
                 }
             }
-            is Step.Plan -> PlanScreen(s.user, ::act, onLocationDenied = { notice = R.string.location_denied }) { entry, fix ->
+            is Step.Plan -> PlanScreen(
+                user = s.user,
+                act = ::act,
+                onLocationDenied = { notice = R.string.location_denied },
+            ) { entry, fix ->
                 act { core ->
                     val visit = core.checkIn(
                         CheckInRequest(
@@ -279,7 +283,10 @@ private fun PlanScreen(
                         } else {
                             pending = entry
                             permission.launch(
-                                arrayOf(Manifest.permission.ACCESS_FINE_LOCATION, Manifest.permission.ACCESS_COARSE_LOCATION),
+                                arrayOf(
+                                    Manifest.permission.ACCESS_FINE_LOCATION,
+                                    Manifest.permission.ACCESS_COARSE_LOCATION,
+                                ),
                             )
                         }
                     }
@@ -317,18 +324,26 @@ private fun StoreCheckScreen(
             Text(stringResource(R.string.store_check_title))
         }
         for (section in d.template.sections) {
-            item { Text(section.title, style = MaterialTheme.typography.titleMedium, modifier = Modifier.padding(top = 12.dp)) }
+            item { Heading(section.title) }
             items(section.items.filter { it.id !in d.hiddenItemIds }, key = { it.id }) { item ->
-                ItemRow(item, answers[item.id], photos = d.photos.count { it.itemId == item.id }, onAnswer = { answer(item.id, it) }, onPhoto = { onPhoto(item.id, null) })
+                ItemRow(
+                    item = item,
+                    current = answers[item.id],
+                    photos = d.photos.count { it.itemId == item.id },
+                    onAnswer = { answer(item.id, it) },
+                    onPhoto = { onPhoto(item.id, null) },
+                )
             }
         }
         if (d.missing.isNotEmpty()) {
-            item { Text(stringResource(R.string.still_missing), style = MaterialTheme.typography.titleMedium, modifier = Modifier.padding(top = 12.dp)) }
+            item { Heading(stringResource(R.string.still_missing)) }
             items(d.missing) { missing ->
                 Row(verticalAlignment = Alignment.CenterVertically) {
                     Text(missing.label, Modifier.weight(1f))
                     if (missing.kind == MissingKind.RETAKE_PHOTO) {
-                        OutlinedButton(onClick = { onPhoto(missing.itemId, missing.retakeRequestId) }) { Text(stringResource(R.string.retake)) }
+                        OutlinedButton(onClick = { onPhoto(missing.itemId, missing.retakeRequestId) }) {
+                            Text(stringResource(R.string.retake))
+                        }
                     }
                 }
             }
@@ -341,7 +356,13 @@ private fun StoreCheckScreen(
 }
 
 @Composable
-private fun ItemRow(item: CheckItem, current: AnswerValue?, photos: Int, onAnswer: (AnswerValue) -> Unit, onPhoto: () -> Unit) {
+private fun ItemRow(
+    item: CheckItem,
+    current: AnswerValue?,
+    photos: Int,
+    onAnswer: (AnswerValue) -> Unit,
+    onPhoto: () -> Unit,
+) {
     Column(Modifier.padding(vertical = 6.dp)) {
         Text(item.label)
         when (item.kind) {
@@ -362,7 +383,9 @@ private fun ItemRow(item: CheckItem, current: AnswerValue?, photos: Int, onAnswe
                 var text by remember(item.id) { mutableStateOf(current?.asText() ?: "") }
                 Row(verticalAlignment = Alignment.CenterVertically) {
                     OutlinedTextField(text, { text = it }, Modifier.weight(1f), singleLine = item.kind != ItemKind.TEXT)
-                    OutlinedButton(onClick = { answerOf(item.kind, text)?.let(onAnswer) }) { Text(stringResource(R.string.save)) }
+                    OutlinedButton(onClick = { answerOf(item.kind, text)?.let(onAnswer) }) {
+                        Text(stringResource(R.string.save))
+                    }
                 }
             }
             ItemKind.PHOTO -> Row(verticalAlignment = Alignment.CenterVertically) {
@@ -377,7 +400,13 @@ private fun ItemRow(item: CheckItem, current: AnswerValue?, photos: Int, onAnswe
 private fun ReportScreen(onComplete: (notes: String) -> Unit) {
     var notes by remember { mutableStateOf("") }
     Text(stringResource(R.string.report_title), style = MaterialTheme.typography.titleLarge)
-    OutlinedTextField(notes, { notes = it }, Modifier.fillMaxWidth(), label = { Text(stringResource(R.string.report_notes)) }, minLines = 4)
+    OutlinedTextField(
+        value = notes,
+        onValueChange = { notes = it },
+        modifier = Modifier.fillMaxWidth(),
+        label = { Text(stringResource(R.string.report_notes)) },
+        minLines = 4,
+    )
     Button(onClick = { onComplete(notes) }) { Text(stringResource(R.string.complete_visit)) }
 }
 
@@ -397,12 +426,12 @@ private fun SyncScreen(workId: UUID, onDone: () -> Unit) {
             when (p.phase) {
                 SyncPhase.PUSHING -> {
                     Text(stringResource(R.string.sync_pushing, p.opsSent, p.opsTotal))
-                    LinearProgressIndicator(progress = { fraction(p.opsSent.toLong(), p.opsTotal.toLong()) }, Modifier.fillMaxWidth())
+                    ProgressBar(p.opsSent.toLong(), p.opsTotal.toLong())
                 }
                 SyncPhase.UPLOADING_PHOTOS -> {
                     val size = Formatter.formatShortFileSize(context, p.photoBytesTotal)
                     Text(stringResource(R.string.sync_photos, p.photosSent, p.photosTotal, size))
-                    LinearProgressIndicator(progress = { fraction(p.photoBytesSent, p.photoBytesTotal) }, Modifier.fillMaxWidth())
+                    ProgressBar(p.photoBytesSent, p.photoBytesTotal)
                 }
                 SyncPhase.PULLING, SyncPhase.DONE -> Text(stringResource(R.string.sync_pulling, p.changesPulled))
             }
@@ -443,7 +472,16 @@ private fun hasLocationPermission(context: Context) =
     hasPermission(context, Manifest.permission.ACCESS_FINE_LOCATION) ||
         hasPermission(context, Manifest.permission.ACCESS_COARSE_LOCATION)
 
-private fun fraction(done: Long, total: Long): Float = if (total <= 0) 0f else (done.toFloat() / total).coerceIn(0f, 1f)
+@Composable
+private fun Heading(text: String) {
+    Text(text, style = MaterialTheme.typography.titleMedium, modifier = Modifier.padding(top = 12.dp))
+}
+
+@Composable
+private fun ProgressBar(done: Long, total: Long) {
+    val fraction = if (total <= 0) 0f else (done.toFloat() / total).coerceIn(0f, 1f)
+    LinearProgressIndicator(progress = { fraction }, modifier = Modifier.fillMaxWidth())
+}
 
 /** The rep's local date, as the plan stores it. */
 private fun today(): String = SimpleDateFormat("yyyy-MM-dd", Locale.US).format(Date())
