@@ -1,12 +1,15 @@
 package dev.fieldproof.sample
 
+import android.Manifest
 import android.annotation.SuppressLint
 import android.content.Context
+import android.content.pm.PackageManager
 import android.location.Location
 import android.location.LocationListener
 import android.location.LocationManager
 import android.os.Bundle
 import android.os.Looper
+import androidx.core.content.ContextCompat
 import dev.fieldproof.core.LocationFix
 import dev.fieldproof.sdk.android.toLocationFix
 import kotlinx.coroutines.suspendCancellableCoroutine
@@ -19,10 +22,11 @@ import kotlin.coroutines.resume
  *
  * The platform's LocationManager, not Google Play services' fused provider: most phones sold in
  * China have no Play services. GPS when it is on (it is what the geofence needs), else the
- * network provider. The caller holds the location permission.
+ * network provider. Without the location permission there is no fix: `null`.
  */
-@SuppressLint("MissingPermission")
+@SuppressLint("MissingPermission") // checked by hasLocationPermission
 suspend fun currentLocationFix(context: Context, timeoutMs: Long = 30_000): LocationFix? {
+    if (!hasLocationPermission(context)) return null
     val manager = context.getSystemService(LocationManager::class.java) ?: return null
     val provider = listOf(LocationManager.GPS_PROVIDER, LocationManager.NETWORK_PROVIDER)
         .firstOrNull { manager.isProviderEnabled(it) } ?: return null
@@ -47,3 +51,9 @@ suspend fun currentLocationFix(context: Context, timeoutMs: Long = 30_000): Loca
     }
     return location?.toLocationFix()
 }
+
+/** Precise or approximate location granted (Android 12+ lets the rep grant only approximate). */
+fun hasLocationPermission(context: Context): Boolean =
+    listOf(Manifest.permission.ACCESS_FINE_LOCATION, Manifest.permission.ACCESS_COARSE_LOCATION).any {
+        ContextCompat.checkSelfPermission(context, it) == PackageManager.PERMISSION_GRANTED
+    }

@@ -257,7 +257,7 @@ private fun PlanScreen(
     fun checkIn(entry: DayPlanEntry) {
         locating = true
         scope.launch {
-            val fix = if (hasLocationPermission(context)) currentLocationFix(context) else null
+            val fix = currentLocationFix(context)
             locating = false
             onCheckIn(entry, fix)
         }
@@ -467,10 +467,6 @@ private fun WithCameraPermission(onDenied: () -> Unit, content: @Composable () -
 
 private fun hasPermission(context: Context, permission: String) =
     ContextCompat.checkSelfPermission(context, permission) == PackageManager.PERMISSION_GRANTED
-
-private fun hasLocationPermission(context: Context) =
-    hasPermission(context, Manifest.permission.ACCESS_FINE_LOCATION) ||
-        hasPermission(context, Manifest.permission.ACCESS_COARSE_LOCATION)
 
 @Composable
 private fun Heading(text: String) {
