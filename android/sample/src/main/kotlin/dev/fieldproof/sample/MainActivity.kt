@@ -43,7 +43,6 @@ import androidx.compose.ui.unit.dp
 import androidx.core.content.ContextCompat
 import androidx.lifecycle.LifecycleOwner
 import androidx.work.WorkInfo
-import androidx.work.WorkManager
 import dev.fieldproof.core.AnswerValue
 import dev.fieldproof.core.CaptureRequest
 import dev.fieldproof.core.CheckInRequest
@@ -68,7 +67,6 @@ import java.text.SimpleDateFormat
 import java.util.Date
 import java.util.Locale
 import java.util.TimeZone
-import java.util.UUID
 
 /**
  * One activity, one visit at a time: enrol → today's plan → check in → store check (answers and
@@ -96,7 +94,7 @@ private sealed interface Step {
     data class StoreCheck(val user: User, val visitId: String) : Step
     data class Photo(val user: User, val visitId: String, val itemId: String?, val retakeRequestId: String?) : Step
     data class Report(val user: User, val visitId: String) : Step
-    data class Sync(val user: User?, val workId: UUID) : Step
+    data class Sync(val user: User?) : Step
 }
 
 @Composable
@@ -142,7 +140,8 @@ private fun VisitFlow(lifecycleOwner: LifecycleOwner) {
                     core.enrol(url, code)
                     FieldproofSyncWorker.enqueuePeriodic(context)
                     // The first sync brings the rep's stores, templates and plans.
-                    step = Step.Sync(user = null, workId = FieldproofSyncWorker.enqueueNow(context))
+                    FieldproofSyncWorker.enqueueNow(context)
+                    step = Step.Sync(user = null)
                 }
             }
             is Step.Plan -> PlanScreen(
@@ -213,10 +212,11 @@ private fun VisitFlow(lifecycleOwner: LifecycleOwner) {
                         throw e
                     }
                     core.checkOut(s.visitId, currentLocationFix(context, timeoutMs = 10_000))
-                    step = Step.Sync(s.user, FieldproofSyncWorker.enqueueNow(context))
+                    FieldproofSyncWorker.enqueueNow(context)
+                    step = Step.Sync(s.user)
                 }
             }
-            is Step.Sync -> SyncScreen(s.workId) {
+            is Step.Sync -> SyncScreen {
                 act { core ->
                     val user = s.user ?: core.syncState().user
                     step = if (user == null) Step.Enrol else Step.Plan(user)
@@ -412,9 +412,9 @@ private fun ReportScreen(onComplete: (notes: String) -> Unit) {
 
 /** Follows the background sync through WorkManager: waiting, its progress, its outcome. */
 @Composable
-private fun SyncScreen(workId: UUID, onDone: () -> Unit) {
+private fun SyncScreen(onDone: () -> Unit) {
     val context = LocalContext.current
-    val flow = remember(workId) { WorkManager.getInstance(context).getWorkInfoByIdFlow(workId) }
+    val flow = remember { FieldproofSyncWorker.nowWorkInfo(context) }
     val info by flow.collectAsState(initial = null)
     Text(stringResource(R.string.sync_title), style = MaterialTheme.typography.titleLarge)
     val i = info

@@ -25,8 +25,9 @@ import dev.fieldproof.sdk.code
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.coroutineScope
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.map
 import kotlinx.coroutines.launch
-import java.util.UUID
 import java.util.concurrent.TimeUnit
 
 /**
@@ -157,20 +158,28 @@ class FieldproofSyncWorker(
         }
 
         /**
-         * Sync as soon as the constraints hold. A second call while one is pending or running
-         * keeps the first (the core would refuse a second sync anyway). Returns the request's id,
-         * for [WorkManager.getWorkInfoByIdFlow] and [syncProgress].
+         * Sync as soon as the constraints hold. A call while one is pending or running keeps that
+         * one (the core would refuse a second sync anyway); follow it with [nowWorkInfo].
          */
-        fun enqueueNow(context: Context, requireBatteryNotLow: Boolean = true): UUID {
+        fun enqueueNow(context: Context, requireBatteryNotLow: Boolean = true): Operation {
             val request = OneTimeWorkRequestBuilder<FieldproofSyncWorker>()
                 .setConstraints(constraints(requireBatteryNotLow))
                 .setBackoffCriteria(BackoffPolicy.EXPONENTIAL, BACKOFF_SECONDS, TimeUnit.SECONDS)
                 .addTag(TAG)
                 .build()
-            WorkManager.getInstance(context)
+            return WorkManager.getInstance(context)
                 .enqueueUniqueWork(NOW_WORK_NAME, ExistingWorkPolicy.KEEP, request)
-            return request.id
         }
+
+        /**
+         * The one-off sync's state, progress ([syncProgress]) and outcome ([errorCode]); `null`
+         * before the first [enqueueNow]. Follows the unique work, not one request: when
+         * [enqueueNow] kept a sync already running, this is that sync.
+         */
+        fun nowWorkInfo(context: Context): Flow<WorkInfo?> =
+            WorkManager.getInstance(context)
+                .getWorkInfosForUniqueWorkFlow(NOW_WORK_NAME)
+                .map { it.firstOrNull() }
 
         /** Stops both the periodic sync and a pending one-off sync (sign-out, device handed over). */
         fun cancelAll(context: Context) {
