@@ -325,13 +325,13 @@ private fun StoreCheckScreen(
         }
         for (section in d.template.sections) {
             item { Heading(section.title) }
-            items(section.items.filter { it.id !in d.hiddenItemIds }, key = { it.id }) { item ->
+            items(section.items.filter { it.id !in d.hiddenItemIds }, key = { it.id }) { checkItem ->
                 ItemRow(
-                    item = item,
-                    current = answers[item.id],
-                    photos = d.photos.count { it.itemId == item.id },
-                    onAnswer = { answer(item.id, it) },
-                    onPhoto = { onPhoto(item.id, null) },
+                    item = checkItem,
+                    current = answers[checkItem.id],
+                    photos = d.photos.count { it.itemId == checkItem.id },
+                    onAnswer = { answer(checkItem.id, it) },
+                    onPhoto = { onPhoto(checkItem.id, null) },
                 )
             }
         }
