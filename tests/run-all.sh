@@ -6,8 +6,8 @@
 # generated Python bindings under pytest, the head-office pages in headless Chromium, the
 # Kotlin/Python tests and the evidence benchmark's quick mode again in a fresh clone of HEAD in an
 # empty folder, bounded fuzz runs of the photo pipeline and of the import's XLSX/CSV readers, an
-# aarch64 cross-build with the core's tests under qemu, the demo; and last, that the suites left the working tree as they found it (on a
-# clean clone: `git status --porcelain` empty).
+# aarch64 cross-build with the core's tests under qemu, the demo; and last, that the suites left
+# the working tree as they found it (on a clean clone: `git status --porcelain` empty).
 #
 #   bash tests/run-all.sh          under an hour on 2 cores from a cold build, ~21 min warm (README)
 #
