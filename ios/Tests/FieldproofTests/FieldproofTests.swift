@@ -19,12 +19,12 @@ final class ErrorTests: XCTestCase {
             (.Storage(code: "database_too_new", detail: "d4"), "d4"),
             (.Sync(code: "sync_cancelled", detail: "d5"), "d5"),
         ]
-        XCTAssertEqual(cases.map(\.0.code),
+        XCTAssertEqual(cases.map { $0.0.code },
                        ["wrong_value_kind", "unknown_visit", "completion_locked", "database_too_new", "sync_cancelled"])
-        XCTAssertEqual(cases.map(\.0.detail), cases.map(\.1))
+        XCTAssertEqual(cases.map { $0.0.detail }, cases.map { $0.1 })
         XCTAssertEqual(cases[2].0.missing, missing)
         XCTAssertEqual(cases[0].0.missing, [])
-        XCTAssertEqual(cases.map(\.0.isSyncCancelled), [false, false, false, false, true])
+        XCTAssertEqual(cases.map { $0.0.isSyncCancelled }, [false, false, false, false, true])
     }
 
     func testSentencesInBothLanguagesByCode() throws {
