@@ -46,7 +46,7 @@ struct ContentView: View {
             TextField("Server address", text: $serverURL)
                 .keyboardType(.URL)
                 .textInputAutocapitalization(.never)
-                .autocorrectionDisabled()
+                .disableAutocorrection(true)
             TextField("Enrolment code", text: $enrolCode)
                 .textInputAutocapitalization(.characters)
             Button("Enrol") { Task { await model.enrol(serverURL: serverURL, code: enrolCode) } }
