@@ -6,6 +6,8 @@
 #   bash bindings/check-generated.sh            regenerate into target/bindings/, compare, fail
 #                                               listing the stale files with a short diff
 #   bash bindings/check-generated.sh --write    regenerate and update the committed copies
+#   ... [--only kotlin|swift]                   one language (ios/build-xcframework.sh: Swift from
+#                                               the iOS archive, which cannot name Kotlin's library)
 #   ... [--release] [--lib PATH]                passed on to generate.sh (default: the debug build
 #                                               the Kotlin and Python tests use)
 #
@@ -19,10 +21,16 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 write=0
+only=""
 gen_args=()
 while (($#)); do
     case "$1" in
         --write) write=1 ;;
+        --only)
+            [[ $# -ge 2 && ("$2" == kotlin || "$2" == swift) ]] || { echo "check-generated.sh: --only kotlin|swift" >&2; exit 2; }
+            only="$2"
+            shift
+            ;;
         --release) gen_args+=(--release) ;;
         --lib)
             [[ $# -ge 2 ]] || { echo "check-generated.sh: --lib needs a path" >&2; exit 2; }
@@ -32,23 +40,27 @@ while (($#)); do
             gen_args+=(--lib "$lib")
             shift
             ;;
-        *) echo "usage: check-generated.sh [--write] [--release] [--lib PATH]" >&2; exit 2 ;;
+        *) echo "usage: check-generated.sh [--write] [--only kotlin|swift] [--release] [--lib PATH]" >&2; exit 2 ;;
     esac
     shift
 done
 cd "$repo"
 
-# `${a[@]+"${a[@]}"}`: an empty array under `set -u` in macOS's bash 3.2.
-kotlin="$(bash bindings/generate.sh kotlin ${gen_args[@]+"${gen_args[@]}"})"
-swift="$(bash bindings/generate.sh swift ${gen_args[@]+"${gen_args[@]}"})"
-
 # generated file → committed copy (paths relative to the repository)
-pairs=(
-    "$kotlin/dev/fieldproof/core/fieldproof_ffi.kt" android/fieldproof/src/main/kotlin/dev/fieldproof/core/fieldproof_ffi.kt
-    "$swift/Fieldproof.swift" ios/Sources/Fieldproof/Generated/Fieldproof.swift
-    "$swift/FieldproofFFI.h" ios/Headers/FieldproofFFI/FieldproofFFI.h
-    "$swift/FieldproofFFI.modulemap" ios/Headers/FieldproofFFI/module.modulemap
-)
+pairs=()
+# `${a[@]+"${a[@]}"}`: an empty array under `set -u` in macOS's bash 3.2.
+if [[ "$only" != swift ]]; then
+    kotlin="$(bash bindings/generate.sh kotlin ${gen_args[@]+"${gen_args[@]}"})"
+    pairs+=("$kotlin/dev/fieldproof/core/fieldproof_ffi.kt" android/fieldproof/src/main/kotlin/dev/fieldproof/core/fieldproof_ffi.kt)
+fi
+if [[ "$only" != kotlin ]]; then
+    swift="$(bash bindings/generate.sh swift ${gen_args[@]+"${gen_args[@]}"})"
+    pairs+=(
+        "$swift/Fieldproof.swift" ios/Sources/Fieldproof/Generated/Fieldproof.swift
+        "$swift/FieldproofFFI.h" ios/Headers/FieldproofFFI/FieldproofFFI.h
+        "$swift/FieldproofFFI.modulemap" ios/Headers/FieldproofFFI/module.modulemap
+    )
+fi
 
 stale=()
 for ((i = 0; i < ${#pairs[@]}; i += 2)); do
@@ -64,7 +76,7 @@ for ((i = 0; i < ${#pairs[@]}; i += 2)); do
 done
 
 if ((${#stale[@]} == 0)); then
-    echo "check-generated.sh: the committed Kotlin and Swift match the library ($((${#pairs[@]} / 2)) files)"
+    echo "check-generated.sh: the committed generated sources match the library (files checked: $((${#pairs[@]} / 2)))"
     exit 0
 fi
 if ((write)); then

@@ -6,13 +6,13 @@
 #
 #   --release    build and read the release library (target/release) instead of the debug one
 #   --lib PATH   generate from this already-built library and build nothing but the bindgen:
-#                a host library (.so / .dylib) or a static archive for another target
-#                (e.g. target/aarch64-apple-ios/release/libfieldproof_ffi.a; the bindgen reads
-#                the metadata uniffi put in it, which is the same on every target)
+#                a host library (.so / .dylib), or for Swift also a static archive for another
+#                target (e.g. target/aarch64-apple-ios/release/libfieldproof_ffi.a; the bindgen
+#                reads the metadata uniffi put in it, which is the same on every target)
 #
 # The host library is libfieldproof_ffi.dylib on macOS and libfieldproof_ffi.so on Linux.
 # Python gets the library copied next to the generated module (uniffi's Python loads it from
-# its own folder), so Python needs a host library, not an archive. Honours CARGO_TARGET_DIR.
+# its own folder). Honours CARGO_TARGET_DIR.
 set -euo pipefail
 
 usage="usage: generate.sh kotlin|swift|python [--release] [--lib PATH]"
@@ -58,8 +58,10 @@ else
     lib="$target/$profile/$host_lib"
     [[ -f "$lib" ]] || { echo "generate.sh: library not built: $lib" >&2; exit 1; }
 fi
-if [[ "$lang" == python && "$lib" == *.a ]]; then
-    echo "generate.sh: Python loads the library at run time: give a host .so/.dylib, not $lib" >&2
+# Kotlin and Python load the library by a name the bindgen takes from a shared library's file name
+# (an archive gives none, and the code would look for another name): Swift alone links it.
+if [[ "$lang" != swift && "$lib" == *.a ]]; then
+    echo "generate.sh: $lang needs a host shared library (.so / .dylib) to name, not the archive $lib" >&2
     exit 2
 fi
 

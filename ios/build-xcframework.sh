@@ -8,8 +8,8 @@
 # 2. lipo joins the two simulator slices into one library (an XCFramework holds one library per
 #    platform, so both simulator architectures must be in one file);
 # 3. regenerates the Swift, the C header and the module map with the pinned uniffi-bindgen from
-#    the device library (bindings/check-generated.sh --write: the committed copies are updated, so
-#    `git status` shows when the Rust API changed and they were not yet committed);
+#    the device library (bindings/check-generated.sh --write --only swift: the committed copies are
+#    updated, so `git status` shows when the Rust API changed and they were not yet committed);
 # 4. xcodebuild -create-xcframework with ios/Headers (FieldproofFFI/FieldproofFFI.h and
 #    FieldproofFFI/module.modulemap, in a folder named after the module so two XCFrameworks in
 #    one app cannot clash over a top-level module.modulemap);
@@ -67,8 +67,8 @@ lipo -create "$target/aarch64-apple-ios-sim/release/libfieldproof_ffi.a" \
     -output "$sim_dir/libfieldproof_ffi.a"
 
 # --- 3. the Swift, header and module map from this very library ------------------------------------------
-echo "== regenerate the Swift sources (bindings/check-generated.sh --write)"
-bash bindings/check-generated.sh --write --lib "$target/$device/release/libfieldproof_ffi.a"
+echo "== regenerate the Swift sources (bindings/check-generated.sh --write --only swift)"
+bash bindings/check-generated.sh --write --only swift --lib "$target/$device/release/libfieldproof_ffi.a"
 [[ -f "$here/Headers/FieldproofFFI/module.modulemap" ]] || die "no ios/Headers/FieldproofFFI/module.modulemap"
 
 # --- 4. the XCFramework ------------------------------------------------------------------------------------
