@@ -14,8 +14,8 @@
 # The committed copies:
 #   android/fieldproof/src/main/kotlin/dev/fieldproof/core/fieldproof_ffi.kt    the Kotlin
 #   ios/Sources/Fieldproof/Generated/Fieldproof.swift                          the Swift
-#   ios/Headers/FieldproofFFI/FieldproofFFI.h, module.modulemap                the C module the
-#       Swift imports; ios/build-xcframework.sh puts this folder into every slice's Headers/ of
+#   ios/Headers/FieldproofFFI.h, ios/Headers/module.modulemap                  the C module the
+#       Swift imports; ios/build-xcframework.sh makes this folder every slice's Headers/ of
 #       FieldproofFFI.xcframework (SwiftPM takes a binary target's C module from there)
 set -euo pipefail
 
@@ -57,8 +57,8 @@ if [[ "$only" != kotlin ]]; then
     swift="$(bash bindings/generate.sh swift ${gen_args[@]+"${gen_args[@]}"})"
     pairs+=(
         "$swift/Fieldproof.swift" ios/Sources/Fieldproof/Generated/Fieldproof.swift
-        "$swift/FieldproofFFI.h" ios/Headers/FieldproofFFI/FieldproofFFI.h
-        "$swift/FieldproofFFI.modulemap" ios/Headers/FieldproofFFI/module.modulemap
+        "$swift/FieldproofFFI.h" ios/Headers/FieldproofFFI.h
+        "$swift/FieldproofFFI.modulemap" ios/Headers/module.modulemap
     )
 fi
 

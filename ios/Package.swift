@@ -26,7 +26,7 @@ let package = Package(
     ],
     targets: [
         // The static library per platform (device; simulator arm64 + x86_64) and the C module
-        // `FieldproofFFI` (FieldproofFFI.h + module.modulemap in each slice's Headers/FieldproofFFI/).
+        // `FieldproofFFI` (FieldproofFFI.h + module.modulemap in each slice's Headers/).
         .binaryTarget(name: "FieldproofFFI", path: "FieldproofFFI.xcframework"),
         .target(
             name: "Fieldproof",

@@ -10,9 +10,8 @@
 # 3. regenerates the Swift, the C header and the module map with the pinned uniffi-bindgen from
 #    the device library (bindings/check-generated.sh --write --only swift: the committed copies are
 #    updated, so `git status` shows when the Rust API changed and they were not yet committed);
-# 4. xcodebuild -create-xcframework with ios/Headers (FieldproofFFI/FieldproofFFI.h and
-#    FieldproofFFI/module.modulemap, in a folder named after the module so two XCFrameworks in
-#    one app cannot clash over a top-level module.modulemap);
+# 4. xcodebuild -create-xcframework with ios/Headers (FieldproofFFI.h and module.modulemap at the
+#    top of each slice's Headers/, where Xcode's explicit module builds look for it);
 # 5. zips it for a release (`swift package compute-checksum`) and prints the sizes.
 #
 # Needs: macOS with Xcode (xcodebuild, lipo, xcrun), rustup with the three targets
@@ -69,7 +68,7 @@ lipo -create "$target/aarch64-apple-ios-sim/release/libfieldproof_ffi.a" \
 # --- 3. the Swift, header and module map from this very library ------------------------------------------
 echo "== regenerate the Swift sources (bindings/check-generated.sh --write --only swift)"
 bash bindings/check-generated.sh --write --only swift --lib "$target/$device/release/libfieldproof_ffi.a"
-[[ -f "$here/Headers/FieldproofFFI/module.modulemap" ]] || die "no ios/Headers/FieldproofFFI/module.modulemap"
+[[ -f "$here/Headers/module.modulemap" ]] || die "no ios/Headers/module.modulemap"
 
 # --- 4. the XCFramework ------------------------------------------------------------------------------------
 rm -rf "$out"
