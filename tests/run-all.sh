@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Every test of the project, as CI runs it: formatting, lints, the Rust tests (unit, property,
 # migration, evidence, the server's API/security/web/Excel tests, kill -9 crash test, end-to-end
-# sync against the real server binary with a fault-injecting proxy and server kills), the
-# generated Kotlin bindings on the JVM, the generated Python bindings under pytest, the
-# head-office pages in headless Chromium, the Kotlin/Python tests and the evidence benchmark's
-# quick mode again in a fresh clone of HEAD in an empty folder, bounded fuzz runs of the photo
-# pipeline and of the import's XLSX/CSV readers, an aarch64 cross-build with the core's tests
-# under qemu, the demo; and last, that the suites left the working tree as they found it (on a
-# clean clone: `git status --porcelain` empty).
+# sync against the real server binary with a fault-injecting proxy and server kills), that the
+# committed generated Kotlin and Swift are current, the generated Kotlin bindings on the JVM, the
+# generated Python bindings under pytest, the head-office pages in headless Chromium, the
+# Kotlin/Python tests and the evidence benchmark's quick mode again in a fresh clone of HEAD in an
+# empty folder, bounded fuzz runs of the photo pipeline and of the import's XLSX/CSV readers, an
+# aarch64 cross-build with the core's tests under qemu, the demo; and last, that the suites left
+# the working tree as they found it (on a clean clone: `git status --porcelain` empty).
 #
 #   bash tests/run-all.sh          under an hour on 2 cores from a cold build, ~21 min warm (README)
 #
@@ -57,6 +57,9 @@ cargo fmt --all --check
 
 step "cargo clippy --workspace --all-targets -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
+
+step "the committed generated Kotlin and Swift match fieldproof-ffi (bindings/check-generated.sh; the debug build the Kotlin step uses)"
+bash bindings/check-generated.sh
 
 step "cargo test (core, bindings, server)"
 cargo test --workspace --exclude fieldproof-tests
