@@ -102,6 +102,7 @@ impl From<fieldproof_core::Error> for FieldproofError {
             | E::Internal(_) => FieldproofError::Storage { code, detail },
             E::NotEnrolled
             | E::SyncInProgress
+            | E::SyncCancelled
             | E::Network { .. }
             | E::ServerRefused { .. }
             | E::SyncProtocol(_) => FieldproofError::Sync { code, detail },

@@ -67,6 +67,10 @@ pub enum Error {
     NotEnrolled,
     #[error("a sync or enrolment is already running on this core")]
     SyncInProgress,
+    /// The app cancelled the sync (`SyncCancel::cancel`). What the server answered before is
+    /// recorded; the rest stays pending and the next sync carries on from there.
+    #[error("the sync was cancelled")]
+    SyncCancelled,
     /// Transient failures (no connection, reset, timeout, truncated or unparsable answer, 5xx)
     /// outlasted the retries. Nothing was lost: unanswered ops stay pending.
     #[error("network: {detail}")]
@@ -134,6 +138,7 @@ impl Error {
             Error::ReasonRequired { .. } => "reason_required",
             Error::NotEnrolled => "not_enrolled",
             Error::SyncInProgress => "sync_in_progress",
+            Error::SyncCancelled => "sync_cancelled",
             Error::Network { .. } => "network",
             Error::ServerRefused { code, .. } => server_code(code),
             Error::SyncProtocol(_) => "sync_protocol",

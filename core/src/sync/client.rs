@@ -1,24 +1,30 @@
-//! The device's sync client (`sync-client` feature): `Core::enrol` and `Core::sync`, exactly the
-//! steps of `docs/sync-protocol.md` ("The client's sync").
+//! The device's sync client (`sync-client` feature): `Core::enrol` and `Core::sync` (or
+//! `Core::sync_with`, which reports progress and can be cancelled), exactly the steps of
+//! `docs/sync-protocol.md` ("The client's sync").
 //!
 //! The database lock is never held across an `.await`: each step reads what it needs under the
 //! lock, talks to the server without it (the rep keeps working meanwhile), then writes the
 //! server's answer in one transaction. Those transactions (one per pushed batch, one per pull
 //! page, one for the photo backlog) are the only writes besides the learned clock offset, so a
 //! kill at any point loses nothing; at worst a batch is pushed again and comes back `duplicate`.
+//! Cancelling (or dropping the future) is the same as a kill, minus the kill: photo uploads the
+//! server confirmed are recorded before the error returns.
 
 mod http;
+mod progress;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use self::http::{Net, NetError};
+use self::progress::Progress;
+pub use self::progress::{SyncCancel, SyncObserver};
 use super::local::{self, PhotoToSend, PhotoUploadOutcome, UploadState};
 use super::wire::{
     self, EnrolRequest, EnrolResponse, Health, PhotoOffer, PhotoStatus, PullResponse, PushOp, PushRequest,
     PushResponse,
 };
-use super::{SyncReport, local::BatchOutcome};
+use super::{SyncPhase, SyncReport, local::BatchOutcome};
 use crate::error::{Error, Result};
 use crate::model::{OutboxOp, User};
 use crate::{Core, evidence, outbox};
@@ -192,7 +198,7 @@ impl Core {
         }
         let _running = self.sync_rt.begin()?;
         let options = self.sync_options();
-        let mut net = Net::new(&server_url, &options, &self.signer, self.clock.as_ref())?;
+        let mut net = Net::new(&server_url, &options, &self.signer, self.clock.as_ref(), None)?;
         let public_key_hex = self.signer.public_key_hex();
         let proof = wire::enrol_signing_bytes(code, self.device_id(), &public_key_hex);
         let request = EnrolRequest {
@@ -230,14 +236,45 @@ impl Core {
     /// (`device_revoked`, `unknown_device`, `stale_request`, ...); `sync_protocol`;
     /// `bad_reference_data` (a pull page failed validation; nothing of it was applied).
     pub async fn sync(&self) -> Result<SyncReport> {
+        self.sync_with(None, None).await
+    }
+
+    /// [`Core::sync`], telling `observer` where it stands after each step (a push batch
+    /// answered, a photo chunk confirmed, a pull page applied, then once `Done` with the final
+    /// counts), and stopping with `sync_cancelled` as soon as `cancel` fires (see
+    /// [`SyncCancel`]). A cancel that comes after the last request lets the sync finish.
+    pub async fn sync_with(
+        &self,
+        observer: Option<&dyn SyncObserver>,
+        cancel: Option<&SyncCancel>,
+    ) -> Result<SyncReport> {
         let _running = self.sync_rt.begin()?;
+        if cancel.is_some_and(SyncCancel::is_cancelled) {
+            return Err(Error::SyncCancelled);
+        }
         let options = self.sync_options();
-        let enrolment = local::enrolment(&self.lock().conn)?.ok_or(Error::NotEnrolled)?;
-        let mut net = Net::new(&enrolment.server_url, &options, &self.signer, self.clock.as_ref())?;
+        let (enrolment, totals) = {
+            let inner = self.lock();
+            (
+                local::enrolment(&inner.conn)?.ok_or(Error::NotEnrolled)?,
+                local::sync_totals(&inner.conn)?,
+            )
+        };
+        let mut net = Net::new(
+            &enrolment.server_url,
+            &options,
+            &self.signer,
+            self.clock.as_ref(),
+            cancel,
+        )?;
         let mut report = SyncReport::default();
+        let mut progress = Progress::new(observer, totals);
         let started = std::time::Instant::now();
         tracing::info!("sync started");
-        let result = self.sync_steps(&mut net, &options, &mut report).await;
+        progress.emit(SyncPhase::Pushing);
+        let result = self
+            .sync_steps(&mut net, &options, &mut report, &mut progress)
+            .await;
         report.bytes_up = net.bytes_up;
         report.bytes_down = net.bytes_down;
         match result {
@@ -257,6 +294,7 @@ impl Core {
                     ms = started.elapsed().as_millis() as u64,
                     "sync finished"
                 );
+                progress.emit(SyncPhase::Done);
                 Ok(report)
             }
             Err(e) => {
@@ -276,6 +314,7 @@ impl Core {
         net: &mut Net<'_>,
         options: &SyncOptions,
         report: &mut SyncReport,
+        progress: &mut Progress<'_>,
     ) -> Result<()> {
         // 1. The server's clock: requests are signed with it, and the offset feeds clock checks.
         let (health, midpoint): (Health, i64) = net
@@ -292,22 +331,37 @@ impl Core {
             if ops.is_empty() {
                 break;
             }
+            progress.batch(ops.len());
             let (signed, unsigned): (Vec<OutboxOp>, Vec<OutboxOp>) = ops
                 .into_iter()
                 .partition(|o| o.entry.is_some() && o.signature_hex.is_some());
             let photos = local::photos_of_ops(&self.lock().conn, &signed)?;
             tried_photos.extend(photos.iter().map(|p| p.op_id.clone()));
-            let photo_outcomes = self.upload_photos(net, options, &photos, report).await?;
-            let response = if signed.is_empty() {
-                None
-            } else {
-                Some(push(net, &signed).await?)
+            let mut photo_outcomes = Vec::new();
+            let sent = async {
+                self.upload_photos(net, options, &photos, report, progress, &mut photo_outcomes)
+                    .await?;
+                if signed.is_empty() {
+                    Ok(None)
+                } else {
+                    Ok(Some(push(net, &signed).await?))
+                }
+            }
+            .await;
+            let response = match sent {
+                Ok(r) => r,
+                Err(e) => {
+                    self.keep_photo_outcomes(&photo_outcomes);
+                    return Err(e);
+                }
             };
             let outcome = self.apply_push_answer(&signed, response.as_ref(), &unsigned, &photo_outcomes)?;
             if let Some(r) = &response {
                 report.server_time_ms = r.server_time_ms;
             }
             add_batch(report, outcome);
+            progress.batch_answered(signed.len() + unsigned.len());
+            progress.emit(SyncPhase::Pushing);
         }
 
         // 2b. Photos whose op went through but whose bytes did not (a transient failure, this
@@ -317,7 +371,14 @@ impl Core {
             .filter(|p| !tried_photos.contains(&p.op_id))
             .collect();
         if !backlog.is_empty() {
-            let outcomes = self.upload_photos(net, options, &backlog, report).await?;
+            let mut outcomes = Vec::new();
+            let sent = self
+                .upload_photos(net, options, &backlog, report, progress, &mut outcomes)
+                .await;
+            if let Err(e) = sent {
+                self.keep_photo_outcomes(&outcomes);
+                return Err(e);
+            }
             let now = self.clock.wall_ms();
             let mut inner = self.lock();
             let tx = inner
@@ -342,6 +403,8 @@ impl Core {
                 cursor = page.cursor,
                 "pull page applied"
             );
+            progress.page(applied.changes);
+            progress.emit(SyncPhase::Pulling);
             if !page.has_more {
                 break;
             }
@@ -355,6 +418,28 @@ impl Core {
         Ok(())
     }
 
+    /// The sync stops with an error (cancelled, refused, network gone) after some photos went
+    /// up: record what the server confirmed, so the next sync does not offer them again. Best
+    /// effort: without it the server answers `complete` to the next offer, nothing is lost.
+    fn keep_photo_outcomes(&self, outcomes: &[PhotoUploadOutcome]) {
+        if outcomes.is_empty() {
+            return;
+        }
+        let now = self.clock.wall_ms();
+        let kept = (|| -> Result<()> {
+            let mut inner = self.lock();
+            let tx = inner
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            local::record_photo_outcomes(&tx, outcomes, now)?;
+            tx.commit()?;
+            Ok(())
+        })();
+        if let Err(e) = kept {
+            tracing::warn!(code = e.code(), "photo upload outcomes not recorded: {e}");
+        }
+    }
+
     /// Upload these photos one by one. Never fails for one photo's sake: each outcome is
     /// recorded with the batch. Stops early (the rest stay pending) when the server is
     /// unreachable, since then the push will tell; fails only on a refusal of the device itself.
@@ -364,10 +449,11 @@ impl Core {
         options: &SyncOptions,
         photos: &[PhotoToSend],
         report: &mut SyncReport,
-    ) -> Result<Vec<PhotoUploadOutcome>> {
-        let mut outcomes = Vec::new();
+        progress: &mut Progress<'_>,
+        outcomes: &mut Vec<PhotoUploadOutcome>,
+    ) -> Result<()> {
         for p in photos {
-            let (state, error, sent) = match self.upload_photo(net, options, p).await? {
+            let (state, error, sent) = match self.upload_photo(net, options, p, progress).await? {
                 Upload::Complete { bytes_sent } => (UploadState::Complete, None, bytes_sent),
                 Upload::Failed(why) => (UploadState::Failed, Some(why), 0),
                 Upload::Later(why) => (UploadState::Pending, Some(why), 0),
@@ -386,7 +472,7 @@ impl Core {
             }
             outcomes.push(outcome(p, state, error));
         }
-        Ok(outcomes)
+        Ok(())
     }
 
     /// One photo: offer it with its manifest, then send chunks from wherever the server stands,
@@ -396,6 +482,7 @@ impl Core {
         net: &mut Net<'_>,
         options: &SyncOptions,
         p: &PhotoToSend,
+        progress: &mut Progress<'_>,
     ) -> Result<Upload> {
         let path = self.photo_dir.join(&p.file);
         // Photos are ≤ 32 MiB and usually ~1 MB after downscaling: read whole, checked once.
@@ -433,6 +520,8 @@ impl Core {
         // Bytes the server had before: what this upload delivered is the rest (a chunk whose
         // answer was lost counts once it shows in the server's offset; resends show in bytes_up).
         let had = if status.complete { p.size } else { status.offset };
+        progress.photo_offered(p.size, had);
+        let base = progress.now.photo_bytes_sent;
         let mut failures = 0u32;
         let mut reoffered = false;
         while !status.complete {
@@ -489,7 +578,7 @@ impl Core {
                         failures,
                         "photo chunk failed, resuming from the server's offset: {why}"
                     );
-                    tokio::time::sleep(options.backoff(failures, random_unit())).await;
+                    net.pause(options.backoff(failures, random_unit())).await?;
                     None
                 }
                 Err(e) => return photo_failure(e),
@@ -509,6 +598,16 @@ impl Core {
                 // The budget is for failures in a row: a big photo on a flaky link that keeps
                 // moving forward is never given up.
                 failures = 0;
+                let delivered = if status.complete {
+                    p.size
+                } else {
+                    status.offset.min(p.size)
+                };
+                progress.photo_bytes(base, delivered.saturating_sub(had));
+                if status.complete {
+                    progress.photo_done();
+                }
+                progress.emit(SyncPhase::UploadingPhotos);
             } else if !counted {
                 // No progress (a 409 pointing back, a server that lost bytes): bounded.
                 failures += 1;
@@ -561,6 +660,7 @@ fn photo_failure(e: NetError) -> Result<Upload> {
         NetError::Refused { status, code, .. } => Ok(Upload::Later(format!("HTTP {status} {code}"))),
         NetError::Transient(why) | NetError::Exhausted(why) => Ok(Upload::Unreachable(why)),
         NetError::Fatal(e) => Err(e),
+        NetError::Cancelled => Err(Error::SyncCancelled),
     }
 }
 

@@ -238,11 +238,13 @@ pub(crate) struct PhotoToSend {
     pub signature_hex: String,
 }
 
-const PHOTO_SELECT: &str = "SELECT o.op_id, p.sha256, p.byte_len, p.path, o.entry, o.signature
-     FROM outbox o JOIN photos p ON p.op_id = o.op_id
+/// The photos whose bytes may still have to go: one definition for the uploads and the totals.
+const PHOTOS_TO_SEND: &str = "FROM outbox o JOIN photos p ON p.op_id = o.op_id
      LEFT JOIN photo_uploads u ON u.op_id = o.op_id
      WHERE o.kind = 'visit.photo' AND o.entry IS NOT NULL AND o.signature IS NOT NULL
        AND o.state <> 'rejected' AND (u.state IS NULL OR u.state = 'pending')";
+
+const PHOTO_COLUMNS: &str = "SELECT o.op_id, p.sha256, p.byte_len, p.path, o.entry, o.signature";
 
 fn photo_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PhotoToSend> {
     Ok(PhotoToSend {
@@ -257,7 +259,7 @@ fn photo_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PhotoToSend> {
 
 /// The photos among these ops whose bytes are not confirmed on the server, in seq order.
 pub(crate) fn photos_of_ops(conn: &Connection, ops: &[OutboxOp]) -> Result<Vec<PhotoToSend>> {
-    let mut st = conn.prepare_cached(&format!("{PHOTO_SELECT} AND o.op_id = ?1"))?;
+    let mut st = conn.prepare_cached(&format!("{PHOTO_COLUMNS} {PHOTOS_TO_SEND} AND o.op_id = ?1"))?;
     let mut out = Vec::new();
     for op in ops.iter().filter(|o| o.kind == "visit.photo") {
         if let Some(p) = st.query_row([&op.op_id], photo_row).optional()? {
@@ -271,10 +273,34 @@ pub(crate) fn photos_of_ops(conn: &Connection, ops: &[OutboxOp]) -> Result<Vec<P
 /// failure last time): the photo channel retries them on its own.
 pub(crate) fn photo_backlog(conn: &Connection) -> Result<Vec<PhotoToSend>> {
     let mut st = conn.prepare_cached(&format!(
-        "{PHOTO_SELECT} AND o.state = 'acknowledged' ORDER BY o.seq"
+        "{PHOTO_COLUMNS} {PHOTOS_TO_SEND} AND o.state = 'acknowledged' ORDER BY o.seq"
     ))?;
     let rows = st.query_map([], photo_row)?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// What a sync has to send, as it starts: its progress totals.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct SyncTotals {
+    pub ops: u32,
+    pub photos: u32,
+    pub photo_bytes: u64,
+}
+
+pub(crate) fn sync_totals(conn: &Connection) -> Result<SyncTotals> {
+    let ops: u32 = conn.query_row("SELECT count(*) FROM outbox WHERE state = 'pending'", [], |r| {
+        r.get(0)
+    })?;
+    let (photos, photo_bytes): (u32, i64) = conn.query_row(
+        &format!("SELECT count(*), coalesce(sum(p.byte_len), 0) {PHOTOS_TO_SEND}"),
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(SyncTotals {
+        ops,
+        photos,
+        photo_bytes: photo_bytes.max(0) as u64,
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
