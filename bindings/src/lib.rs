@@ -22,6 +22,9 @@ use fieldproof_core::{CaptureOutcome, CaptureRequest, PhotoEvidence};
 
 uniffi::setup_scaffolding!();
 
+mod sync_progress;
+pub use sync_progress::{SyncCancel, SyncListener};
+
 // ---------------------------------------------------------------------------------------------
 // Errors
 // ---------------------------------------------------------------------------------------------
@@ -394,11 +397,23 @@ impl FieldproofCore {
         Ok(self.inner.enrol(&server_url, &code).await?)
     }
 
-    /// Push every pending operation (photos first), then pull this user's changes. A second call
-    /// while one runs fails at once with `sync_in_progress`. Cancelling is safe: what was
-    /// answered is kept, the rest is sent again next time (and comes back as duplicates).
-    pub async fn sync(&self) -> Result<SyncReport> {
-        Ok(self.inner.sync().await?)
+    /// Push every pending operation (photos first), then pull this user's changes. `listener`
+    /// hears where the sync stands after each step; `cancel` stops it (`sync_cancelled`). A
+    /// second call while one runs fails at once with `sync_in_progress`. Cancelling, through
+    /// `cancel` or by dropping the call (a cancelled coroutine or task), is safe: what was
+    /// answered is kept, the rest is sent by the next sync.
+    #[uniffi::method(default(listener = None, cancel = None))]
+    pub async fn sync(
+        &self,
+        listener: Option<Arc<dyn SyncListener>>,
+        cancel: Option<Arc<SyncCancel>>,
+    ) -> Result<SyncReport> {
+        let relay = listener.map(sync_progress::Relay);
+        let observer = relay.as_ref().map(|r| r as &dyn fieldproof_core::SyncObserver);
+        Ok(self
+            .inner
+            .sync_with(observer, cancel.as_deref().map(|c| &c.inner))
+            .await?)
     }
 }
 
