@@ -55,7 +55,8 @@ pub enum FieldproofError {
     /// `storage`, `io`, `internal`).
     #[error("{code}: {detail}")]
     Storage { code: String, detail: String },
-    /// Enrolment or sync did not finish: `not_enrolled`, `sync_in_progress`, `network` (retries
+    /// Enrolment or sync did not finish: `not_enrolled`, `sync_in_progress`, `sync_cancelled`
+    /// (the app cancelled it; the next sync resumes), `network` (retries
     /// exhausted: try later), `sync_protocol`, or the server's refusal (`device_revoked`,
     /// `unknown_device`, `stale_request`, `replayed_request`, `device_already_enrolled`,
     /// `invalid_enrol_code`, ...; `server_refused` for a code this version does not know).
