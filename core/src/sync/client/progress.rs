@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Poll, Waker};
 
+use super::report_bytes;
 use crate::sync::local::SyncTotals;
 use crate::sync::{SyncPhase, SyncProgress};
 
@@ -91,14 +92,10 @@ pub(crate) struct Progress<'a> {
     pub now: SyncProgress,
 }
 
-/// Counts cross the FFI as `i32`/`i64` (signed for Kotlin and Swift); a count beyond that is not
-/// a phone's, so saturating is only a guard.
-pub(crate) fn count(n: impl TryInto<i32>) -> i32 {
-    n.try_into().unwrap_or(i32::MAX)
-}
-
-pub(crate) fn bytes(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
+/// A batch's length as a progress count (`i32`, signed for Kotlin and Swift); a batch holds at
+/// most 500 ops, so saturating is only a guard.
+fn count(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
 }
 
 impl<'a> Progress<'a> {
@@ -108,9 +105,9 @@ impl<'a> Progress<'a> {
         Progress {
             observer,
             now: SyncProgress {
-                ops_total: count(totals.ops),
-                photos_total: count(totals.photos),
-                photo_bytes_total: bytes(totals.photo_bytes),
+                ops_total: totals.ops,
+                photos_total: totals.photos,
+                photo_bytes_total: totals.photo_bytes,
                 ..SyncProgress::default()
             },
         }
@@ -139,14 +136,14 @@ impl<'a> Progress<'a> {
         let n = &mut self.now;
         if had >= size {
             n.photos_total = (n.photos_total - 1).max(n.photos_sent);
-            n.photo_bytes_total = (n.photo_bytes_total - bytes(size)).max(n.photo_bytes_sent);
+            n.photo_bytes_total = (n.photo_bytes_total - report_bytes(size)).max(n.photo_bytes_sent);
         } else {
-            n.photo_bytes_total = (n.photo_bytes_total - bytes(had)).max(n.photo_bytes_sent);
+            n.photo_bytes_total = (n.photo_bytes_total - report_bytes(had)).max(n.photo_bytes_sent);
             // A photo taken while the sync runs was not in the totals.
             n.photos_total = n.photos_total.max(n.photos_sent.saturating_add(1));
             n.photo_bytes_total = n
                 .photo_bytes_total
-                .max(n.photo_bytes_sent.saturating_add(bytes(size - had)));
+                .max(n.photo_bytes_sent.saturating_add(report_bytes(size - had)));
         }
     }
 
@@ -154,7 +151,7 @@ impl<'a> Progress<'a> {
     /// `base` bytes sent in this sync. Never moves back (a server that lost bytes gets them again,
     /// which shows in `bytes_up`, not here).
     pub fn photo_bytes(&mut self, base: i64, delivered: u64) {
-        let sent = base.saturating_add(bytes(delivered));
+        let sent = base.saturating_add(report_bytes(delivered));
         self.now.photo_bytes_sent = self.now.photo_bytes_sent.max(sent);
     }
 
@@ -162,8 +159,8 @@ impl<'a> Progress<'a> {
         self.now.photos_sent = self.now.photos_sent.saturating_add(1);
     }
 
-    pub fn page(&mut self, changes: u32) {
+    pub fn page(&mut self, changes: i32) {
         self.now.pages_pulled = self.now.pages_pulled.saturating_add(1);
-        self.now.changes_pulled = self.now.changes_pulled.saturating_add(count(changes));
+        self.now.changes_pulled = self.now.changes_pulled.saturating_add(changes);
     }
 }
