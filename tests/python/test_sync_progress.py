@@ -150,7 +150,7 @@ def test_progress_cancel_and_resume_lose_nothing(server, tmp_path):
     assert stop.photos_sent < len(photos)
     assert core.outbox_summary().pending == pending, "nothing pushed: the photos go first"
     stats = server.stats()
-    assert (stats["ops"], stats["photos_received"]) == (0, stop.photos_sent)
+    assert (stats["ops"], stats["photo_blobs"]) == (0, stop.photos_sent), "the photo files finished"
     assert core.audit().problems == []
 
     # The next sync, through a listener that raises on every event, sends the rest once.
@@ -162,7 +162,7 @@ def test_progress_cancel_and_resume_lose_nothing(server, tmp_path):
     assert (resumed.pending, resumed.photos_not_uploaded) == (0, 0)
     stats = server.stats()
     assert stats["ops"] == core.outbox_summary().last_seq, "every op of the outbox, once"
-    assert (stats["photos"], stats["photos_received"], stats["photos_verified"]) == (3, 3, 3)
+    assert (stats["photos"], stats["photos_received"], stats["photos_verified"], stats["photo_blobs"]) == (3, 3, 3, 3)
     assert stats["rejected_ops"] == 0
     summary = core.outbox_summary()
     assert (summary.pending, summary.acknowledged) == (0, summary.last_seq)

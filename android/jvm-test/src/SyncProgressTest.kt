@@ -144,13 +144,13 @@ private fun progressFlow(server: ProgressServer, dir: File, referenceJson: Strin
         }
         verifyEq("sync before enrolment: code on the base exception", notEnrolled?.code, "not_enrolled")
         verify("  … with a detail, needsEnrolment, not retryable", notEnrolled != null && notEnrolled.detail.isNotBlank() && notEnrolled.needsEnrolment && !notEnrolled.isRetryable) { notEnrolled?.detail }
-        val unknownStore = try {
+        val unknownUser = try {
             rep.checkIn(CheckInRequest(userId = "rep-li", storeId = "st-nowhere", templateId = "tpl-store-check", fix = fix()))
             null
         } catch (e: FieldproofException) {
             e
         }
-        verifyEq("check-in at an unknown store: code on the base exception", unknownStore?.code, "unknown_store")
+        verifyEq("check-in before any reference data: code on the base exception", unknownUser?.code, "unknown_user")
 
         rep.enrol(server.url, server.admin("enrol-code", "--user", "rep-li").lines().last { it.isNotBlank() }.trim())
 
@@ -187,7 +187,7 @@ private fun progressFlow(server: ProgressServer, dir: File, referenceJson: Strin
         verify("stopped at the first photo bytes, photos left to send", stop.phase == SyncPhase.UPLOADING_PHOTOS && stop.photoBytesSent > 0 && stop.photosSent < photos.size) { stop }
         verifyEq("nothing pushed yet: ops still pending", rep.outboxSummary().pending.toLong(), pending)
         verifyEq("the server stored no op yet", server.stat("ops"), 0L)
-        verifyEq("the server holds the photos finished before the cancel", server.stat("photos_received"), stop.photosSent.toLong())
+        verifyEq("the server holds the photo files finished before the cancel", server.stat("photo_blobs"), stop.photosSent.toLong())
 
         // A listener that throws does not break the sync: the resume runs through one.
         val thrown = mutableListOf<SyncPhase>()
@@ -220,18 +220,18 @@ private fun progressFlow(server: ProgressServer, dir: File, referenceJson: Strin
         verifyEq(
             "DONE == the report: ops, photos, photo bytes, changes",
             listOf(done.opsSent.toLong(), done.photosSent.toLong(), done.photoBytesSent, done.changesPulled.toLong()),
-            listOf(report.pushed.toLong() + report.duplicates.toLong() + report.rejected.size, report.photosSent.toLong(), report.photoBytesSent.toLong(), report.pulled.toLong()),
+            listOf(report.pushed.toLong() + report.duplicates.toLong() + report.rejected.size, report.photosSent.toLong(), report.photoBytesSent, report.pulled.toLong()),
         )
         verifyEq("DONE: sent == totals", listOf(done.opsTotal.toLong(), done.photosTotal.toLong(), done.photoBytesTotal), listOf(done.opsSent.toLong(), done.photosSent.toLong(), done.photoBytesSent))
 
         // --- the server's own counts: nothing lost, nothing twice --------------------------------
-        verifyEq("server ops == the device's outbox", server.stat("ops"), rep.outboxSummary().lastSeq.toLong())
+        verifyEq("server ops == the device's outbox", server.stat("ops"), rep.outboxSummary().lastSeq)
         verifyEq(
-            "server photos, received, verified, rejected ops",
-            listOf("photos", "photos_received", "photos_verified", "rejected_ops").map { server.stat(it) },
-            listOf(2L * photos.size, 2L * photos.size, 2L * photos.size, 0L),
+            "server photos, received, verified, files, rejected ops",
+            listOf("photos", "photos_received", "photos_verified", "photo_blobs", "rejected_ops").map { server.stat(it) },
+            listOf(2L * photos.size, 2L * photos.size, 2L * photos.size, 2L * photos.size, 0L),
         )
-        verifyEq("device: nothing pending, every op acknowledged", rep.outboxSummary().let { it.pending.toLong() to it.acknowledged.toLong() }, 0L to rep.outboxSummary().lastSeq.toLong())
+        verifyEq("device: nothing pending, every op acknowledged", rep.outboxSummary().let { it.pending.toLong() to it.acknowledged.toLong() }, 0L to rep.outboxSummary().lastSeq)
     }
 }
 
