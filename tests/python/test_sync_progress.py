@@ -92,17 +92,17 @@ def server(tmp_path_factory):
         s.close()
 
 
-def visit_with_photos(core, photos):
+async def visit_with_photos(core, photos):
     """A store check at st-001 with these photo files, left pending in the outbox."""
-    visit = core.check_in(
+    visit = await core.check_in(
         CheckInRequest(user_id="rep-li", store_id="st-001", template_id="tpl-store-check", fix=fix_near(*ST001))
     )
-    core.answer(visit.id, "shelf_ok", AnswerValue.YES_NO(value=True), None)
-    core.answer(visit.id, "facings", AnswerValue.NUMBER(value=6.0), None)
-    core.answer(visit.id, "own_price", AnswerValue.PRICE(cents=400), None)
-    core.answer(visit.id, "comp_price", AnswerValue.PRICE(cents=390), None)
-    core.answer(visit.id, "backroom", AnswerValue.CHOICE(choice_id="high"), None)
-    core.answer(visit.id, "remarks", AnswerValue.TEXT(value="货架整齐"), None)
+    await core.answer(visit.id, "shelf_ok", AnswerValue.YES_NO(value=True), None)
+    await core.answer(visit.id, "facings", AnswerValue.NUMBER(value=6.0), None)
+    await core.answer(visit.id, "own_price", AnswerValue.PRICE(cents=400), None)
+    await core.answer(visit.id, "comp_price", AnswerValue.PRICE(cents=390), None)
+    await core.answer(visit.id, "backroom", AnswerValue.CHOICE(choice_id="high"), None)
+    await core.answer(visit.id, "remarks", AnswerValue.TEXT(value="货架整齐"), None)
     for path in photos:
         request = CaptureRequest(
             visit_id=visit.id,
@@ -111,10 +111,10 @@ def visit_with_photos(core, photos):
             fix=fix_near(*ST001),
             utc_offset_minutes=480,
         )
-        core.capture_photo_file(request, str(path))
-    core.save_report(visit.id, VisitReport(notes=NOTES, objections=[], next_steps=[], follow_up_date=None))
-    core.complete_visit(visit.id)
-    core.check_out(visit.id, fix_near(*ST001))
+        await core.capture_photo_file(request, str(path))
+    await core.save_report(visit.id, VisitReport(notes=NOTES, objections=[], next_steps=[], follow_up_date=None))
+    await core.complete_visit(visit.id)
+    await core.check_out(visit.id, fix_near(*ST001))
 
 
 def test_sync_cancel_is_a_flag_that_stays_set():
@@ -126,43 +126,47 @@ def test_sync_cancel_is_a_flag_that_stays_set():
 
 
 def test_progress_cancel_and_resume_lose_nothing(server, tmp_path):
-    core = FieldproofCore.open(str(tmp_path / "rep-li.db"))
-    asyncio.run(core.enrol(server.url, server.enrol_code("rep-li")))
+    asyncio.run(progress_cancel_and_resume(server, tmp_path))
+
+
+async def progress_cancel_and_resume(server, tmp_path):
+    core = await FieldproofCore.open(str(tmp_path / "rep-li.db"))
+    await core.enrol(server.url, server.enrol_code("rep-li"))
 
     # The first sync only pulls; the listener hears it in order.
     first = Recorder()
-    report = asyncio.run(core.sync(first))
+    report = await core.sync(first)
     assert report.pulled > 0
     assert_in_order(first.events, report)
 
     # Three photos to send; cancelled after the first photo bytes the server confirmed.
     photos = [PHOTO, BIG_PHOTO, PHOTO]
-    visit_with_photos(core, photos)
-    pending = core.outbox_summary().pending
+    await visit_with_photos(core, photos)
+    pending = (await core.outbox_summary()).pending
     cancel = SyncCancel()
     cancelling = Recorder(cancel)
     with pytest.raises(FieldproofError.Sync) as e:
-        asyncio.run(core.sync(cancelling, cancel))
+        await core.sync(cancelling, cancel)
     assert e.value.code == "sync_cancelled", e.value
     start, stop = cancelling.events[0], cancelling.events[-1]
     assert (start.ops_total, start.photos_total) == (pending, len(photos)), "totals known up front"
     assert stop.phase == SyncPhase.UPLOADING_PHOTOS and stop.photo_bytes_sent > 0
     assert stop.photos_sent < len(photos)
-    assert core.outbox_summary().pending == pending, "nothing pushed: the photos go first"
+    assert (await core.outbox_summary()).pending == pending, "nothing pushed: the photos go first"
     stats = server.stats()
     assert (stats["ops"], stats["photo_blobs"]) == (0, stop.photos_sent), "the photo files finished"
-    assert core.audit().problems == []
+    assert (await core.audit()).problems == []
 
     # The next sync, through a listener that raises on every event, sends the rest once.
     raising = Raising()
-    resumed = asyncio.run(core.sync(listener=raising))
+    resumed = await core.sync(listener=raising)
     assert raising.phases[-1] == SyncPhase.DONE, "still called, to the end"
     assert (resumed.pushed, resumed.duplicates, resumed.rejected) == (pending, 0, [])
     assert resumed.photos_sent == len(photos) - stop.photos_sent
     assert (resumed.pending, resumed.photos_not_uploaded) == (0, 0)
+    summary = await core.outbox_summary()
     stats = server.stats()
-    assert stats["ops"] == core.outbox_summary().last_seq, "every op of the outbox, once"
+    assert stats["ops"] == summary.last_seq, "every op of the outbox, once"
     assert (stats["photos"], stats["photos_received"], stats["photos_verified"], stats["photo_blobs"]) == (3, 3, 3, 3)
     assert stats["rejected_ops"] == 0
-    summary = core.outbox_summary()
     assert (summary.pending, summary.acknowledged) == (0, summary.last_seq)
