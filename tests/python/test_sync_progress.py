@@ -8,7 +8,6 @@ Run by tests/python/run.sh (the server's path in FIELDPROOF_SERVER_BIN). The ser
 the photo/fix helpers are the ones of test_sync_server.py.
 """
 
-import asyncio
 import datetime
 
 import pytest
@@ -125,11 +124,7 @@ def test_sync_cancel_is_a_flag_that_stays_set():
     assert cancel.is_cancelled()
 
 
-def test_progress_cancel_and_resume_lose_nothing(server, tmp_path):
-    asyncio.run(progress_cancel_and_resume(server, tmp_path))
-
-
-async def progress_cancel_and_resume(server, tmp_path):
+async def test_progress_cancel_and_resume_lose_nothing(server, tmp_path):
     core = await FieldproofCore.open(str(tmp_path / "rep-li.db"))
     await core.enrol(server.url, server.enrol_code("rep-li"))
 
