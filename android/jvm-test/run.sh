@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # JVM test of the generated Kotlin bindings against the host-built library (no Gradle: kotlinc +
 # java directly). Builds fieldproof-ffi and fieldproof-server, generates Kotlin into
-# target/bindings/kotlin, compiles it with src/*.kt into one jar and runs each test's main:
-# VisitFlowTestKt (the core alone), SyncFlowTestKt and RetakeFlowTestKt (against the real
+# target/bindings/kotlin, compiles it with the SDK's platform-free files (dev/fieldproof/sdk/*.kt)
+# and src/*.kt into one jar and runs each test's main:
+# VisitFlowTestKt (the core alone), SyncFlowTestKt, RetakeFlowTestKt and SyncProgressTestKt (against the real
 # fieldproof-server binary, started on 127.0.0.1:0 with a temporary data folder). Fails if any fails.
 #
 # Needs: cargo, a JDK (java), kotlinc (on PATH, or $KOTLINC, or the npm package
@@ -53,19 +54,21 @@ server="$target/debug/fieldproof-server"
 [[ -x "$server" ]] || die "server not built: $server"
 generated="$gen/dev/fieldproof/core/fieldproof_ffi.kt"
 [[ -f "$generated" ]] || die "bindgen wrote no $generated"
+# The SDK's platform-free layer (not its android/ subfolder, which needs the Android SDK).
+sdk=("$repo"/android/fieldproof/src/main/kotlin/dev/fieldproof/sdk/*.kt)
 
 # --- compile (kotlinc takes ~20 s; skipped when its inputs are unchanged) ---------------------------
 out="$target/jvm-test"
 mkdir -p "$out"
 jar="$out/visit-flow-test.jar"
 stamp="$out/inputs.sha256"
-inputs="$(cat "$generated" "$here"/src/*.kt <(echo "$kotlinc $jna $coroutines") | sha256sum | cut -d' ' -f1)"
+inputs="$(cat "$generated" "${sdk[@]}" "$here"/src/*.kt <(echo "$kotlinc $jna $coroutines") | sha256sum | cut -d' ' -f1)"
 if [[ -f "$jar" && -f "$stamp" && "$(cat "$stamp")" == "$inputs" ]]; then
     echo "== kotlinc: $jar is up to date"
 else
     echo "== kotlinc -> $jar"
     rm -f "$jar" "$stamp"
-    "$kotlinc" -include-runtime -cp "$jna:$coroutines" -d "$jar" "$generated" "$here"/src/*.kt
+    "$kotlinc" -include-runtime -cp "$jna:$coroutines" -d "$jar" "$generated" "${sdk[@]}" "$here"/src/*.kt
     [[ -f "$jar" ]] || die "kotlinc wrote no jar"
     echo "$inputs" >"$stamp"
 fi
@@ -78,5 +81,8 @@ echo "== java SyncFlowTestKt"
 java -Djna.library.path="$target/debug" -cp "$jar:$jna:$coroutines" SyncFlowTestKt "$server" "$fixture" "$photo" || status=1
 echo "== java RetakeFlowTestKt"
 java -Djna.library.path="$target/debug" -cp "$jar:$jna:$coroutines" RetakeFlowTestKt "$server" "$fixture" "$photo" \
+    "$repo/tests/data/photo-4000x3000.jpg" || status=1
+echo "== java SyncProgressTestKt"
+java -Djna.library.path="$target/debug" -cp "$jar:$jna:$coroutines" SyncProgressTestKt "$server" "$fixture" "$photo" \
     "$repo/tests/data/photo-4000x3000.jpg" || status=1
 exit "$status"

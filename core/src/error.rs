@@ -28,6 +28,10 @@ pub enum Error {
     Image(#[from] crate::imaging::ImageError),
     #[error("reference data refused, nothing loaded: {record}: {reason}")]
     BadReferenceData { record: String, reason: String },
+    /// A count, limit or size given as a negative number (the FFI's numbers are signed so
+    /// Kotlin and Swift callers can pass plain `Int`s).
+    #[error("{what} must not be negative, got {value}")]
+    NegativeNumber { what: &'static str, value: i64 },
 
     // --- unknown ids ----------------------------------------------------------------------
     #[error("unknown {what}: {id}")]
@@ -67,6 +71,10 @@ pub enum Error {
     NotEnrolled,
     #[error("a sync or enrolment is already running on this core")]
     SyncInProgress,
+    /// The app cancelled the sync (`SyncCancel::cancel`). What the server answered before is
+    /// recorded; the rest stays pending and the next sync carries on from there.
+    #[error("the sync was cancelled")]
+    SyncCancelled,
     /// Transient failures (no connection, reset, timeout, truncated or unparsable answer, 5xx)
     /// outlasted the retries. Nothing was lost: unanswered ops stay pending.
     #[error("network: {detail}")]
@@ -107,6 +115,7 @@ impl Error {
             Error::ItemHidden { .. } => "item_hidden",
             Error::InvalidInput(_) => "invalid_input",
             Error::BadReferenceData { .. } => "bad_reference_data",
+            Error::NegativeNumber { .. } => "negative_number",
             Error::Image(e) => e.code(),
             Error::NotFound { what, .. } => match *what {
                 "user" => "unknown_user",
@@ -134,6 +143,7 @@ impl Error {
             Error::ReasonRequired { .. } => "reason_required",
             Error::NotEnrolled => "not_enrolled",
             Error::SyncInProgress => "sync_in_progress",
+            Error::SyncCancelled => "sync_cancelled",
             Error::Network { .. } => "network",
             Error::ServerRefused { code, .. } => server_code(code),
             Error::SyncProtocol(_) => "sync_protocol",
@@ -144,6 +154,14 @@ impl Error {
             Error::Io(_) => "io",
             Error::Internal(_) => "internal",
         }
+    }
+
+    /// `value` as an unsigned number, or [`Error::NegativeNumber`] naming `what`.
+    pub(crate) fn non_negative(what: &'static str, value: i32) -> Result<u32> {
+        u32::try_from(value).map_err(|_| Error::NegativeNumber {
+            what,
+            value: i64::from(value),
+        })
     }
 
     pub(crate) fn not_found(what: &'static str, id: impl Into<String>) -> Self {

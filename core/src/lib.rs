@@ -34,9 +34,9 @@ pub use model::*;
 pub use outbox::{AuditReport, OutboxSummary};
 pub use photo_review::MAX_REASON_CHARS as MAX_REVIEW_REASON_CHARS;
 #[cfg(feature = "sync-client")]
-pub use sync::client::SyncOptions;
+pub use sync::client::{SyncCancel, SyncObserver, SyncOptions};
 pub use sync::wire::{RetakeChange, TeamVisit, TeamVisitPhoto};
-pub use sync::{RejectedOp, ServerException, SyncReport, SyncState};
+pub use sync::{RejectedOp, ServerException, SyncPhase, SyncProgress, SyncReport, SyncState};
 pub use visits::{AnswerOutcome, CheckInRequest};
 
 /// Upper bound on one photo handed to the core; a 12 MP phone JPEG is 3–8 MB.
@@ -67,7 +67,7 @@ impl Default for CoreOptions {
 pub(crate) struct Inner {
     pub(crate) conn: Connection,
     /// Published template versions are immutable, so a parsed copy never goes stale.
-    pub(crate) templates: HashMap<(String, u32), Arc<CheckTemplate>>,
+    pub(crate) templates: HashMap<(String, i32), Arc<CheckTemplate>>,
 }
 
 pub struct Core {

@@ -1,24 +1,30 @@
-//! The device's sync client (`sync-client` feature): `Core::enrol` and `Core::sync`, exactly the
-//! steps of `docs/sync-protocol.md` ("The client's sync").
+//! The device's sync client (`sync-client` feature): `Core::enrol` and `Core::sync` (or
+//! `Core::sync_with`, which reports progress and can be cancelled), exactly the steps of
+//! `docs/sync-protocol.md` ("The client's sync").
 //!
 //! The database lock is never held across an `.await`: each step reads what it needs under the
 //! lock, talks to the server without it (the rep keeps working meanwhile), then writes the
 //! server's answer in one transaction. Those transactions (one per pushed batch, one per pull
 //! page, one for the photo backlog) are the only writes besides the learned clock offset, so a
 //! kill at any point loses nothing; at worst a batch is pushed again and comes back `duplicate`.
+//! Cancelling (or dropping the future) is the same as a kill, minus the kill: photo uploads the
+//! server confirmed are recorded before the error returns.
 
 mod http;
+mod progress;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use self::http::{Net, NetError};
+use self::progress::Progress;
+pub use self::progress::{SyncCancel, SyncObserver};
 use super::local::{self, PhotoToSend, PhotoUploadOutcome, UploadState};
 use super::wire::{
     self, EnrolRequest, EnrolResponse, Health, PhotoOffer, PhotoStatus, PullResponse, PushOp, PushRequest,
     PushResponse,
 };
-use super::{SyncReport, local::BatchOutcome};
+use super::{SyncPhase, SyncReport, local::BatchOutcome};
 use crate::error::{Error, Result};
 use crate::model::{OutboxOp, User};
 use crate::{Core, evidence, outbox};
@@ -27,19 +33,19 @@ use crate::{Core, evidence, outbox};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncOptions {
     /// First retry delay; doubles per retry up to `max_backoff_ms`, with jitter.
-    pub initial_backoff_ms: u64,
-    pub max_backoff_ms: u64,
+    pub initial_backoff_ms: i64,
+    pub max_backoff_ms: i64,
     /// Tries per request, the first included.
-    pub max_attempts: u32,
-    pub connect_timeout_ms: u64,
+    pub max_attempts: i32,
+    pub connect_timeout_ms: i64,
     /// Whole request, body included.
-    pub request_timeout_ms: u64,
+    pub request_timeout_ms: i64,
     /// Ops per push (1..=500).
-    pub push_batch: u32,
+    pub push_batch: i32,
     /// Changes per pull page (1..=1000).
-    pub pull_limit: u32,
+    pub pull_limit: i32,
     /// Photo bytes per chunk (1 byte..=4 MiB).
-    pub photo_chunk_bytes: u32,
+    pub photo_chunk_bytes: i32,
 }
 
 impl Default for SyncOptions {
@@ -61,22 +67,25 @@ impl Default for SyncOptions {
 impl SyncOptions {
     fn validate(&self) -> Result<()> {
         let bad = |what: &str| Err(Error::InvalidInput(format!("sync options: {what}")));
-        if self.max_attempts == 0 {
+        if self.max_attempts < 1 {
             return bad("max_attempts must be at least 1");
+        }
+        if self.initial_backoff_ms < 0 {
+            return bad("initial_backoff_ms must not be negative");
         }
         if self.initial_backoff_ms > self.max_backoff_ms {
             return bad("initial_backoff_ms is above max_backoff_ms");
         }
-        if self.connect_timeout_ms == 0 || self.request_timeout_ms == 0 {
+        if self.connect_timeout_ms < 1 || self.request_timeout_ms < 1 {
             return bad("timeouts must be positive");
         }
-        if !(1..=wire::MAX_PUSH_OPS as u32).contains(&self.push_batch) {
+        if !(1..=wire::MAX_PUSH_OPS as i32).contains(&self.push_batch) {
             return bad("push_batch must be 1..=500");
         }
-        if !(1..=wire::MAX_PULL_LIMIT).contains(&self.pull_limit) {
+        if !(1..=wire::MAX_PULL_LIMIT as i32).contains(&self.pull_limit) {
             return bad("pull_limit must be 1..=1000");
         }
-        if !(1..=wire::MAX_PHOTO_CHUNK as u32).contains(&self.photo_chunk_bytes) {
+        if !(1..=wire::MAX_PHOTO_CHUNK as i32).contains(&self.photo_chunk_bytes) {
             return bad("photo_chunk_bytes must be 1..=4 MiB");
         }
         Ok(())
@@ -86,15 +95,27 @@ impl SyncOptions {
     /// at `max`, of which a random half is dropped ("equal jitter": the schedule still grows,
     /// but phones that lost the network together do not come back in lockstep). `jitter` is
     /// uniform in [0, 1).
-    pub fn backoff(&self, retry: u32, jitter: f64) -> Duration {
-        let exp = retry.saturating_sub(1).min(30);
+    pub fn backoff(&self, retry: i32, jitter: f64) -> Duration {
+        let exp = retry.saturating_sub(1).clamp(0, 30);
         let base = self
             .initial_backoff_ms
-            .saturating_mul(1u64 << exp)
-            .min(self.max_backoff_ms);
+            .max(0)
+            .saturating_mul(1i64 << exp)
+            .min(self.max_backoff_ms.max(0));
         let jitter = jitter.clamp(0.0, 1.0);
-        Duration::from_millis(base / 2 + ((base - base / 2) as f64 * jitter) as u64)
+        millis(base / 2 + ((base - base / 2) as f64 * jitter) as i64)
     }
+}
+
+/// A duration from one of the options' millisecond counts (validated non-negative; a negative
+/// one would be no wait at all).
+pub(crate) fn millis(ms: i64) -> Duration {
+    Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}
+
+/// A byte count as the report's signed number (a phone never moves 2^63 bytes).
+fn report_bytes(bytes: u64) -> i64 {
+    i64::try_from(bytes).unwrap_or(i64::MAX)
 }
 
 /// Per-core client state: the options, and the flag that keeps two syncs from running at once.
@@ -192,7 +213,7 @@ impl Core {
         }
         let _running = self.sync_rt.begin()?;
         let options = self.sync_options();
-        let mut net = Net::new(&server_url, &options, &self.signer, self.clock.as_ref())?;
+        let mut net = Net::new(&server_url, &options, &self.signer, self.clock.as_ref(), None)?;
         let public_key_hex = self.signer.public_key_hex();
         let proof = wire::enrol_signing_bytes(code, self.device_id(), &public_key_hex);
         let request = EnrolRequest {
@@ -230,16 +251,47 @@ impl Core {
     /// (`device_revoked`, `unknown_device`, `stale_request`, ...); `sync_protocol`;
     /// `bad_reference_data` (a pull page failed validation; nothing of it was applied).
     pub async fn sync(&self) -> Result<SyncReport> {
+        self.sync_with(None, None).await
+    }
+
+    /// [`Core::sync`], telling `observer` where it stands after each step (a push batch
+    /// answered, a photo chunk confirmed, a pull page applied, then once `Done` with the final
+    /// counts), and stopping with `sync_cancelled` as soon as `cancel` fires (see
+    /// [`SyncCancel`]). A cancel that comes after the last request lets the sync finish.
+    pub async fn sync_with(
+        &self,
+        observer: Option<&dyn SyncObserver>,
+        cancel: Option<&SyncCancel>,
+    ) -> Result<SyncReport> {
         let _running = self.sync_rt.begin()?;
+        if cancel.is_some_and(SyncCancel::is_cancelled) {
+            return Err(Error::SyncCancelled);
+        }
         let options = self.sync_options();
-        let enrolment = local::enrolment(&self.lock().conn)?.ok_or(Error::NotEnrolled)?;
-        let mut net = Net::new(&enrolment.server_url, &options, &self.signer, self.clock.as_ref())?;
+        let (enrolment, totals) = {
+            let inner = self.lock();
+            (
+                local::enrolment(&inner.conn)?.ok_or(Error::NotEnrolled)?,
+                local::sync_totals(&inner.conn)?,
+            )
+        };
+        let mut net = Net::new(
+            &enrolment.server_url,
+            &options,
+            &self.signer,
+            self.clock.as_ref(),
+            cancel,
+        )?;
         let mut report = SyncReport::default();
+        let mut progress = Progress::new(observer, totals);
         let started = std::time::Instant::now();
         tracing::info!("sync started");
-        let result = self.sync_steps(&mut net, &options, &mut report).await;
-        report.bytes_up = net.bytes_up;
-        report.bytes_down = net.bytes_down;
+        progress.emit(SyncPhase::Pushing);
+        let result = self
+            .sync_steps(&mut net, &options, &mut report, &mut progress)
+            .await;
+        report.bytes_up = report_bytes(net.bytes_up);
+        report.bytes_down = report_bytes(net.bytes_down);
         match result {
             Ok(()) => {
                 let state = local::sync_state(&self.lock().conn)?;
@@ -257,6 +309,7 @@ impl Core {
                     ms = started.elapsed().as_millis() as u64,
                     "sync finished"
                 );
+                progress.emit(SyncPhase::Done);
                 Ok(report)
             }
             Err(e) => {
@@ -276,6 +329,7 @@ impl Core {
         net: &mut Net<'_>,
         options: &SyncOptions,
         report: &mut SyncReport,
+        progress: &mut Progress<'_>,
     ) -> Result<()> {
         // 1. The server's clock: requests are signed with it, and the offset feeds clock checks.
         let (health, midpoint): (Health, i64) = net
@@ -288,26 +342,41 @@ impl Core {
         // 2. The outbox, oldest first, in batches.
         let mut tried_photos = std::collections::HashSet::new();
         loop {
-            let ops = outbox::pending(&self.lock().conn, options.push_batch)?;
+            let ops = outbox::pending(&self.lock().conn, options.push_batch.unsigned_abs())?;
             if ops.is_empty() {
                 break;
             }
+            progress.batch(ops.len());
             let (signed, unsigned): (Vec<OutboxOp>, Vec<OutboxOp>) = ops
                 .into_iter()
                 .partition(|o| o.entry.is_some() && o.signature_hex.is_some());
             let photos = local::photos_of_ops(&self.lock().conn, &signed)?;
             tried_photos.extend(photos.iter().map(|p| p.op_id.clone()));
-            let photo_outcomes = self.upload_photos(net, options, &photos, report).await?;
-            let response = if signed.is_empty() {
-                None
-            } else {
-                Some(push(net, &signed).await?)
+            let mut photo_outcomes = Vec::new();
+            let sent = async {
+                self.upload_photos(net, options, &photos, report, progress, &mut photo_outcomes)
+                    .await?;
+                if signed.is_empty() {
+                    Ok(None)
+                } else {
+                    Ok(Some(push(net, &signed).await?))
+                }
+            }
+            .await;
+            let response = match sent {
+                Ok(r) => r,
+                Err(e) => {
+                    self.keep_photo_outcomes(&photo_outcomes);
+                    return Err(e);
+                }
             };
             let outcome = self.apply_push_answer(&signed, response.as_ref(), &unsigned, &photo_outcomes)?;
             if let Some(r) = &response {
                 report.server_time_ms = r.server_time_ms;
             }
             add_batch(report, outcome);
+            progress.batch_answered(signed.len() + unsigned.len());
+            progress.emit(SyncPhase::Pushing);
         }
 
         // 2b. Photos whose op went through but whose bytes did not (a transient failure, this
@@ -317,7 +386,14 @@ impl Core {
             .filter(|p| !tried_photos.contains(&p.op_id))
             .collect();
         if !backlog.is_empty() {
-            let outcomes = self.upload_photos(net, options, &backlog, report).await?;
+            let mut outcomes = Vec::new();
+            let sent = self
+                .upload_photos(net, options, &backlog, report, progress, &mut outcomes)
+                .await;
+            if let Err(e) = sent {
+                self.keep_photo_outcomes(&outcomes);
+                return Err(e);
+            }
             let now = self.clock.wall_ms();
             let mut inner = self.lock();
             let tx = inner
@@ -342,6 +418,8 @@ impl Core {
                 cursor = page.cursor,
                 "pull page applied"
             );
+            progress.page(applied.changes);
+            progress.emit(SyncPhase::Pulling);
             if !page.has_more {
                 break;
             }
@@ -355,6 +433,28 @@ impl Core {
         Ok(())
     }
 
+    /// The sync stops with an error (cancelled, refused, network gone) after some photos went
+    /// up: record what the server confirmed, so the next sync does not offer them again. Best
+    /// effort: without it the server answers `complete` to the next offer, nothing is lost.
+    fn keep_photo_outcomes(&self, outcomes: &[PhotoUploadOutcome]) {
+        if outcomes.is_empty() {
+            return;
+        }
+        let now = self.clock.wall_ms();
+        let kept = (|| -> Result<()> {
+            let mut inner = self.lock();
+            let tx = inner
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            local::record_photo_outcomes(&tx, outcomes, now)?;
+            tx.commit()?;
+            Ok(())
+        })();
+        if let Err(e) = kept {
+            tracing::warn!(code = e.code(), "photo upload outcomes not recorded: {e}");
+        }
+    }
+
     /// Upload these photos one by one. Never fails for one photo's sake: each outcome is
     /// recorded with the batch. Stops early (the rest stay pending) when the server is
     /// unreachable, since then the push will tell; fails only on a refusal of the device itself.
@@ -364,10 +464,11 @@ impl Core {
         options: &SyncOptions,
         photos: &[PhotoToSend],
         report: &mut SyncReport,
-    ) -> Result<Vec<PhotoUploadOutcome>> {
-        let mut outcomes = Vec::new();
+        progress: &mut Progress<'_>,
+        outcomes: &mut Vec<PhotoUploadOutcome>,
+    ) -> Result<()> {
         for p in photos {
-            let (state, error, sent) = match self.upload_photo(net, options, p).await? {
+            let (state, error, sent) = match self.upload_photo(net, options, p, progress).await? {
                 Upload::Complete { bytes_sent } => (UploadState::Complete, None, bytes_sent),
                 Upload::Failed(why) => (UploadState::Failed, Some(why), 0),
                 Upload::Later(why) => (UploadState::Pending, Some(why), 0),
@@ -379,14 +480,14 @@ impl Core {
             };
             if state == UploadState::Complete && sent > 0 {
                 report.photos_sent += 1;
-                report.photo_bytes_sent += sent;
+                report.photo_bytes_sent += report_bytes(sent);
             }
             if let Some(why) = &error {
                 tracing::warn!(sha256 = %p.sha256, state = ?state, "photo not uploaded: {why}");
             }
             outcomes.push(outcome(p, state, error));
         }
-        Ok(outcomes)
+        Ok(())
     }
 
     /// One photo: offer it with its manifest, then send chunks from wherever the server stands,
@@ -396,6 +497,7 @@ impl Core {
         net: &mut Net<'_>,
         options: &SyncOptions,
         p: &PhotoToSend,
+        progress: &mut Progress<'_>,
     ) -> Result<Upload> {
         let path = self.photo_dir.join(&p.file);
         // Photos are ≤ 32 MiB and usually ~1 MB after downscaling: read whole, checked once.
@@ -433,7 +535,9 @@ impl Core {
         // Bytes the server had before: what this upload delivered is the rest (a chunk whose
         // answer was lost counts once it shows in the server's offset; resends show in bytes_up).
         let had = if status.complete { p.size } else { status.offset };
-        let mut failures = 0u32;
+        progress.photo_offered(p.size, had);
+        let base = progress.now.photo_bytes_sent;
+        let mut failures = 0i32;
         let mut reoffered = false;
         while !status.complete {
             if status.sha256 != p.sha256 || status.size != p.size || status.offset > p.size {
@@ -448,7 +552,7 @@ impl Core {
             // the last chunk was durable, before the hash check), this is an empty chunk at the
             // end, which makes it complete: asking for the status again would never move it.
             let chunk_result = {
-                let end = (start + u64::from(options.photo_chunk_bytes)).min(p.size);
+                let end = (start + u64::from(options.photo_chunk_bytes.unsigned_abs())).min(p.size);
                 let chunk = bytes[start as usize..end as usize].to_vec();
                 let path = format!("{status_path}?offset={start}");
                 match net.once(reqwest::Method::PUT, &path, Some(chunk), true).await {
@@ -489,7 +593,7 @@ impl Core {
                         failures,
                         "photo chunk failed, resuming from the server's offset: {why}"
                     );
-                    tokio::time::sleep(options.backoff(failures, random_unit())).await;
+                    net.pause(options.backoff(failures, random_unit())).await?;
                     None
                 }
                 Err(e) => return photo_failure(e),
@@ -509,6 +613,16 @@ impl Core {
                 // The budget is for failures in a row: a big photo on a flaky link that keeps
                 // moving forward is never given up.
                 failures = 0;
+                let delivered = if status.complete {
+                    p.size
+                } else {
+                    status.offset.min(p.size)
+                };
+                progress.photo_bytes(base, delivered.saturating_sub(had));
+                if status.complete {
+                    progress.photo_done();
+                }
+                progress.emit(SyncPhase::UploadingPhotos);
             } else if !counted {
                 // No progress (a 409 pointing back, a server that lost bytes): bounded.
                 failures += 1;
@@ -561,6 +675,7 @@ fn photo_failure(e: NetError) -> Result<Upload> {
         NetError::Refused { status, code, .. } => Ok(Upload::Later(format!("HTTP {status} {code}"))),
         NetError::Transient(why) | NetError::Exhausted(why) => Ok(Upload::Unreachable(why)),
         NetError::Fatal(e) => Err(e),
+        NetError::Cancelled => Err(Error::SyncCancelled),
     }
 }
 

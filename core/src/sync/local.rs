@@ -107,8 +107,8 @@ pub(crate) fn set_server_offset(conn: &Connection, offset_ms: i64) -> Result<()>
 /// What one batch's answer changed locally.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct BatchOutcome {
-    pub applied: u32,
-    pub duplicates: u32,
+    pub applied: i32,
+    pub duplicates: i32,
     pub rejected: Vec<RejectedOp>,
     pub exceptions: Vec<ServerException>,
 }
@@ -238,11 +238,13 @@ pub(crate) struct PhotoToSend {
     pub signature_hex: String,
 }
 
-const PHOTO_SELECT: &str = "SELECT o.op_id, p.sha256, p.byte_len, p.path, o.entry, o.signature
-     FROM outbox o JOIN photos p ON p.op_id = o.op_id
+/// The photos whose bytes may still have to go: one definition for the uploads and the totals.
+const PHOTOS_TO_SEND: &str = "FROM outbox o JOIN photos p ON p.op_id = o.op_id
      LEFT JOIN photo_uploads u ON u.op_id = o.op_id
      WHERE o.kind = 'visit.photo' AND o.entry IS NOT NULL AND o.signature IS NOT NULL
        AND o.state <> 'rejected' AND (u.state IS NULL OR u.state = 'pending')";
+
+const PHOTO_COLUMNS: &str = "SELECT o.op_id, p.sha256, p.byte_len, p.path, o.entry, o.signature";
 
 fn photo_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PhotoToSend> {
     Ok(PhotoToSend {
@@ -257,7 +259,7 @@ fn photo_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PhotoToSend> {
 
 /// The photos among these ops whose bytes are not confirmed on the server, in seq order.
 pub(crate) fn photos_of_ops(conn: &Connection, ops: &[OutboxOp]) -> Result<Vec<PhotoToSend>> {
-    let mut st = conn.prepare_cached(&format!("{PHOTO_SELECT} AND o.op_id = ?1"))?;
+    let mut st = conn.prepare_cached(&format!("{PHOTO_COLUMNS} {PHOTOS_TO_SEND} AND o.op_id = ?1"))?;
     let mut out = Vec::new();
     for op in ops.iter().filter(|o| o.kind == "visit.photo") {
         if let Some(p) = st.query_row([&op.op_id], photo_row).optional()? {
@@ -271,10 +273,34 @@ pub(crate) fn photos_of_ops(conn: &Connection, ops: &[OutboxOp]) -> Result<Vec<P
 /// failure last time): the photo channel retries them on its own.
 pub(crate) fn photo_backlog(conn: &Connection) -> Result<Vec<PhotoToSend>> {
     let mut st = conn.prepare_cached(&format!(
-        "{PHOTO_SELECT} AND o.state = 'acknowledged' ORDER BY o.seq"
+        "{PHOTO_COLUMNS} {PHOTOS_TO_SEND} AND o.state = 'acknowledged' ORDER BY o.seq"
     ))?;
     let rows = st.query_map([], photo_row)?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// What a sync has to send, as it starts: its progress totals.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct SyncTotals {
+    pub ops: i32,
+    pub photos: i32,
+    pub photo_bytes: i64,
+}
+
+pub(crate) fn sync_totals(conn: &Connection) -> Result<SyncTotals> {
+    let ops = conn.query_row("SELECT count(*) FROM outbox WHERE state = 'pending'", [], |r| {
+        r.get(0)
+    })?;
+    let (photos, photo_bytes) = conn.query_row(
+        &format!("SELECT count(*), coalesce(sum(p.byte_len), 0) {PHOTOS_TO_SEND}"),
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(SyncTotals {
+        ops,
+        photos,
+        photo_bytes,
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -324,9 +350,9 @@ pub(crate) fn record_photo_outcomes(
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct PageOutcome {
     /// Changes in the page (every one was applied).
-    pub changes: u32,
+    pub changes: i32,
     pub reference: LoadSummary,
-    pub team_visits: u32,
+    pub team_visits: i32,
 }
 
 /// Keeps the last version of each record in a page: the feed has a row per upsert, so one
@@ -475,9 +501,9 @@ pub(crate) fn apply_pull_page(tx: &Transaction<'_>, page: &PullResponse, now_ms:
         params![page.cursor, page.server_time_ms, now_ms],
     )?;
     Ok(PageOutcome {
-        changes: page.changes.len() as u32,
+        changes: page.changes.len() as i32,
         reference,
-        team_visits: visits.items.len() as u32,
+        team_visits: visits.items.len() as i32,
     })
 }
 
@@ -498,7 +524,7 @@ pub(crate) fn sync_state(conn: &Connection) -> Result<SyncState> {
             r.get(0)
         })?;
     let summary = crate::outbox::summary(conn)?;
-    let (not_uploaded, failed): (u32, u32) = conn.query_row(
+    let (not_uploaded, failed): (i32, i32) = conn.query_row(
         "SELECT coalesce(sum(u.state IS NULL OR u.state = 'pending'), 0), coalesce(sum(u.state = 'failed'), 0)
          FROM outbox o JOIN photos p ON p.op_id = o.op_id LEFT JOIN photo_uploads u ON u.op_id = o.op_id
          WHERE o.kind = 'visit.photo' AND o.entry IS NOT NULL AND o.state <> 'rejected'",
@@ -589,7 +615,8 @@ impl Core {
 
     /// The supervisor's read-only mirror of the team's visits (filled by sync), newest first;
     /// `rep_id` narrows it to one rep.
-    pub fn team_visits(&self, rep_id: Option<&str>, limit: u32) -> Result<Vec<TeamVisit>> {
+    pub fn team_visits(&self, rep_id: Option<&str>, limit: i32) -> Result<Vec<TeamVisit>> {
+        let limit = Error::non_negative("limit", limit)?;
         team_visits(&self.lock().conn, rep_id, limit)
     }
 

@@ -1,7 +1,8 @@
 //! Sync with `fieldproof-server`: the shared wire messages ([`wire`]), the local side of sync
 //! (enrolment state, applying the server's answers and pull pages, the supervisor's team-visit
 //! mirror; always built, it is only SQLite) and, with the `sync-client` feature, the device's
-//! HTTP client ([`client`]: `Core::enrol`, `Core::sync`).
+//! HTTP client ([`client`]: `Core::enrol`, `Core::sync`, `Core::sync_with` with progress and
+//! cancellation).
 
 #[cfg(feature = "sync-client")]
 pub mod client;
@@ -25,12 +26,12 @@ pub struct SyncState {
     pub last_server_time_ms: Option<i64>,
     /// Server clock minus device clock, learned at the last sync.
     pub server_offset_ms: Option<i64>,
-    pub pending_ops: u32,
-    pub rejected_ops: u32,
+    pub pending_ops: i32,
+    pub rejected_ops: i32,
     /// Photos whose op is not rejected and whose bytes the server has not confirmed yet.
-    pub photos_not_uploaded: u32,
+    pub photos_not_uploaded: i32,
     /// Photos the server refused for good (see `last_error` in the logs / rejected list).
-    pub photos_failed: u32,
+    pub photos_failed: i32,
 }
 
 /// An op the server refused for good. Kept and shown, never resent, never blocking others.
@@ -62,23 +63,60 @@ pub struct ServerException {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SyncReport {
     /// Ops the server stored now (`applied`).
-    pub pushed: u32,
+    pub pushed: i32,
     /// Ops the server already had (a retry after a lost answer).
-    pub duplicates: u32,
+    pub duplicates: i32,
     pub rejected: Vec<RejectedOp>,
     pub exceptions: Vec<ServerException>,
     /// Changes applied from the server's feed.
-    pub pulled: u32,
+    pub pulled: i32,
     /// Photos whose bytes this sync sent and the server confirmed.
-    pub photos_sent: u32,
-    pub photo_bytes_sent: u64,
+    pub photos_sent: i32,
+    pub photo_bytes_sent: i64,
     /// Request and response body bytes, retries included.
-    pub bytes_up: u64,
-    pub bytes_down: u64,
+    pub bytes_up: i64,
+    pub bytes_down: i64,
     /// The server's clock at its last answer.
     pub server_time_ms: i64,
     /// Ops still pending afterwards (written during the sync).
-    pub pending: u32,
+    pub pending: i32,
     /// Photos still waiting for their bytes to be confirmed (retried next sync).
-    pub photos_not_uploaded: u32,
+    pub photos_not_uploaded: i32,
+}
+
+/// Which step a running sync is in (`SyncProgress::phase`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum SyncPhase {
+    /// Sending outbox ops (a batch was answered, or the sync is starting).
+    #[default]
+    Pushing,
+    /// Sending photo bytes (a chunk was confirmed, or a photo finished).
+    UploadingPhotos,
+    /// Applying the server's change feed (a page was applied).
+    Pulling,
+    /// Finished; the counts are final and match the `SyncReport`.
+    Done,
+}
+
+/// Where a running sync stands, sent to the observer after each step (`Core::sync_with`).
+/// Counts are for this sync only. Totals are known at the start and corrected as the sync learns
+/// more: an op or photo written while it runs raises them; a photo the server already holds (in
+/// whole or in part) lowers the photo totals by what need not be sent. After a clean sync the
+/// sent counts equal the totals; the pull has no total (the feed's length is not known).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncProgress {
+    pub phase: SyncPhase,
+    /// Ops the server answered in this sync (applied, duplicate or rejected), plus ops set aside
+    /// locally as unsendable: at the end, `pushed + duplicates + rejected` of the report.
+    pub ops_sent: i32,
+    pub ops_total: i32,
+    /// Photos whose bytes this sync delivered (the report's `photos_sent`).
+    pub photos_sent: i32,
+    pub photos_total: i32,
+    /// Photo bytes the server confirmed, chunk by chunk (the report's `photo_bytes_sent`).
+    pub photo_bytes_sent: i64,
+    pub photo_bytes_total: i64,
+    pub pages_pulled: i32,
+    /// Changes applied from the feed (the report's `pulled`).
+    pub changes_pulled: i32,
 }

@@ -3,11 +3,13 @@
 //! Classification is the protocol's: connection refused/reset, timeouts, a truncated or
 //! unparsable answer, 5xx (and 408/429) are transient and retried with backoff; any other 4xx
 //! is a refusal and ends the request with the server's code. Every try is signed anew (a fresh
-//! nonce and time), so a retry is never mistaken for a replay.
+//! nonce and time), so a retry is never mistaken for a replay. A cancelled sync stops before the
+//! next try and abandons a try or a retry pause in progress.
 
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 
+use super::progress::{SyncCancel, unless_cancelled};
 use super::{SyncOptions, random_unit};
 use crate::clock::Clock;
 use crate::error::Error;
@@ -32,6 +34,8 @@ pub(crate) enum NetError {
         body: Vec<u8>,
     },
     Fatal(Error),
+    /// The app cancelled the sync.
+    Cancelled,
 }
 
 impl From<NetError> for Error {
@@ -49,6 +53,7 @@ impl From<NetError> for Error {
                 message,
             },
             NetError::Fatal(e) => e,
+            NetError::Cancelled => Error::SyncCancelled,
         }
     }
 }
@@ -63,6 +68,7 @@ pub(crate) struct Net<'a> {
     options: SyncOptions,
     signer: &'a Signer,
     clock: &'a dyn Clock,
+    cancel: Option<&'a SyncCancel>,
     /// Server clock minus device clock: requests carry server-corrected time.
     pub offset_ms: i64,
     pub bytes_up: u64,
@@ -75,10 +81,11 @@ impl<'a> Net<'a> {
         options: &SyncOptions,
         signer: &'a Signer,
         clock: &'a dyn Clock,
+        cancel: Option<&'a SyncCancel>,
     ) -> Result<Net<'a>, Error> {
         let client = reqwest::Client::builder()
-            .connect_timeout(std::time::Duration::from_millis(options.connect_timeout_ms))
-            .timeout(std::time::Duration::from_millis(options.request_timeout_ms))
+            .connect_timeout(super::millis(options.connect_timeout_ms))
+            .timeout(super::millis(options.request_timeout_ms))
             // A redirected request would no longer match what was signed; the server never
             // redirects, so a 3xx is someone else (a captive portal) and is refused.
             .redirect(reqwest::redirect::Policy::none())
@@ -91,6 +98,7 @@ impl<'a> Net<'a> {
             options: options.clone(),
             signer,
             clock,
+            cancel,
             offset_ms: 0,
             bytes_up: 0,
             bytes_down: 0,
@@ -131,6 +139,9 @@ impl<'a> Net<'a> {
         body: Option<Vec<u8>>,
         signed: bool,
     ) -> Result<Reply, NetError> {
+        if self.cancel.is_some_and(SyncCancel::is_cancelled) {
+            return Err(NetError::Cancelled);
+        }
         let url = format!("{}{path_and_query}", self.base);
         let parsed = reqwest::Url::parse(&url)
             .map_err(|e| NetError::Fatal(Error::Internal(format!("URL {url}: {e}"))))?;
@@ -156,35 +167,21 @@ impl<'a> Net<'a> {
             self.bytes_up += body.len() as u64;
             request = request.body(body);
         }
-        let mut response = request.send().await.map_err(|e| {
-            if e.is_builder() {
-                NetError::Fatal(Error::Internal(format!("HTTP request: {e}")))
-            } else {
-                NetError::Transient(describe(&e))
-            }
-        })?;
-        let status = response.status().as_u16();
-        let mut bytes = Vec::new();
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    self.bytes_down += chunk.len() as u64;
-                    if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                        return Err(NetError::Fatal(Error::SyncProtocol(format!(
-                            "answer larger than {MAX_RESPONSE_BYTES} bytes"
-                        ))));
-                    }
-                    bytes.extend_from_slice(&chunk);
-                }
-                Ok(None) => break,
-                Err(e) => return Err(NetError::Transient(format!("answer cut off: {}", describe(&e)))),
-            }
-        }
+        let (status, bytes) = unless_cancelled(self.cancel, exchange(request, &mut self.bytes_down))
+            .await
+            .ok_or(NetError::Cancelled)??;
         match status {
             200..=299 => Ok(Reply { body: bytes }),
             408 | 429 | 500..=599 => Err(NetError::Transient(format!("HTTP {status}"))),
             _ => Err(refusal(status, bytes)),
         }
+    }
+
+    /// Wait before a retry; a cancelled sync stops waiting at once.
+    pub async fn pause(&self, wait: std::time::Duration) -> Result<(), NetError> {
+        unless_cancelled(self.cancel, tokio::time::sleep(wait))
+            .await
+            .ok_or(NetError::Cancelled)
     }
 
     /// Tries until a 2xx whose body parses as `T`, a refusal, or `max_attempts`.
@@ -222,7 +219,7 @@ impl<'a> Net<'a> {
                     wait_ms = wait.as_millis() as u64,
                     "retrying: {last}"
                 );
-                tokio::time::sleep(wait).await;
+                self.pause(wait).await?;
             }
             let sent = self.clock.wall_ms();
             match self
@@ -246,6 +243,38 @@ impl<'a> Net<'a> {
             self.options.max_attempts
         )))
     }
+}
+
+/// Send one request and read its whole answer: (status, body).
+async fn exchange(
+    request: reqwest::RequestBuilder,
+    bytes_down: &mut u64,
+) -> Result<(u16, Vec<u8>), NetError> {
+    let mut response = request.send().await.map_err(|e| {
+        if e.is_builder() {
+            NetError::Fatal(Error::Internal(format!("HTTP request: {e}")))
+        } else {
+            NetError::Transient(describe(&e))
+        }
+    })?;
+    let status = response.status().as_u16();
+    let mut bytes = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                *bytes_down += chunk.len() as u64;
+                if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                    return Err(NetError::Fatal(Error::SyncProtocol(format!(
+                        "answer larger than {MAX_RESPONSE_BYTES} bytes"
+                    ))));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(e) => return Err(NetError::Transient(format!("answer cut off: {}", describe(&e)))),
+        }
+    }
+    Ok((status, bytes))
 }
 
 /// A transport error in a few words (reqwest's Display hides the cause: "error sending request").

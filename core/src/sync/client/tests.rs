@@ -97,7 +97,7 @@ fn backoff_doubles_from_200_ms_to_5_s_with_jitter() {
 fn requests_are_signed_over_method_path_time_nonce_and_body() {
     let clock = ManualClock::new(1_700_000_000_000, 5_000);
     let core = core_with_ops(&clock);
-    let mut net = Net::new("https://sync.example.test", &fast(), &core.signer, &clock).unwrap();
+    let mut net = Net::new("https://sync.example.test", &fast(), &core.signer, &clock, None).unwrap();
     net.offset_ms = -42_000;
     let body = br#"{"ops":[]}"#;
     let headers = net.sign(&reqwest::Method::POST, "/v1/push", body).unwrap();
@@ -320,5 +320,94 @@ async fn a_dropped_sync_future_releases_the_flag() {
         cancelled.is_err(),
         "timed out while waiting for the silent server"
     );
+    assert!(core.sync_rt.begin().is_ok());
+}
+
+/// Records every progress event.
+#[derive(Default)]
+struct Events(std::sync::Mutex<Vec<crate::sync::SyncProgress>>);
+
+impl SyncObserver for Events {
+    fn on_progress(&self, progress: &crate::sync::SyncProgress) {
+        self.0.lock().unwrap().push(progress.clone());
+    }
+}
+
+#[tokio::test]
+async fn a_sync_cancelled_before_it_starts_does_nothing() {
+    let core = core_with_ops(&ManualClock::new(1_700_000_000_000, 0));
+    enrol_at(&core, &format!("http://127.0.0.1:{}", closed_port()));
+    let before = (core.outbox_summary().unwrap(), core.sync_state().unwrap());
+    let cancel = SyncCancel::new();
+    cancel.cancel();
+    let events = Events::default();
+    let e = core.sync_with(Some(&events), Some(&cancel)).await.unwrap_err();
+    assert_eq!(e.code(), "sync_cancelled");
+    assert!(events.0.lock().unwrap().is_empty(), "no step ran");
+    assert_eq!(
+        (core.outbox_summary().unwrap(), core.sync_state().unwrap()),
+        before
+    );
+    assert!(core.sync_rt.begin().is_ok(), "the running flag is released");
+}
+
+#[tokio::test]
+async fn cancel_cuts_a_retry_pause_short() {
+    let core = core_with_ops(&ManualClock::new(1_700_000_000_000, 0));
+    enrol_at(&core, &format!("http://127.0.0.1:{}", closed_port()));
+    // Without the cancel this sync would wait 2 × 5 s between its three tries.
+    core.set_sync_options(SyncOptions {
+        initial_backoff_ms: 5_000,
+        max_backoff_ms: 5_000,
+        ..fast()
+    })
+    .unwrap();
+    let cancel = SyncCancel::new();
+    let events = Events::default();
+    let started = Instant::now();
+    let (result, ()) = tokio::join!(core.sync_with(Some(&events), Some(&cancel)), async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        cancel.cancel();
+    });
+    assert_eq!(result.unwrap_err().code(), "sync_cancelled");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    // The first event came before any request, with the totals: one pending op, no photo.
+    let events = events.0.lock().unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].phase, crate::sync::SyncPhase::Pushing);
+    assert_eq!((events[0].ops_sent, events[0].ops_total), (0, 1));
+    assert_eq!(core.outbox_summary().unwrap().pending, 1);
+    assert!(core.audit().unwrap().is_clean());
+}
+
+#[tokio::test]
+async fn cancel_abandons_a_request_in_flight() {
+    let core = core_with_ops(&ManualClock::new(1_700_000_000_000, 0));
+    // Accepts connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    enrol_at(&core, &format!("http://{}", silent.local_addr().unwrap()));
+    core.set_sync_options(SyncOptions {
+        request_timeout_ms: 30_000,
+        ..fast()
+    })
+    .unwrap();
+    let cancel = SyncCancel::new();
+    let started = Instant::now();
+    let (result, ()) = tokio::join!(core.sync_with(None, Some(&cancel)), async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        cancel.cancel();
+    });
+    assert_eq!(result.unwrap_err().code(), "sync_cancelled");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(cancel.waiting.lock().unwrap().is_empty(), "no waker left behind");
+    // The next sync is not blocked by the cancelled one.
     assert!(core.sync_rt.begin().is_ok());
 }
