@@ -99,7 +99,10 @@ impl From<fieldproof_core::Error> for FieldproofError {
             | E::DatabaseCorrupt { .. }
             | E::Storage(_)
             | E::Io(_)
-            | E::Internal(_) => FieldproofError::Storage { code, detail },
+            | E::Internal(_)
+            | E::KeySealerRequired
+            | E::KeySealFailed(_)
+            | E::KeyUnsealFailed(_) => FieldproofError::Storage { code, detail },
             E::NotEnrolled
             | E::SyncInProgress
             | E::Network { .. }
