@@ -22,6 +22,9 @@ use fieldproof_core::{CaptureOutcome, CaptureRequest, PhotoEvidence};
 
 uniffi::setup_scaffolding!();
 
+mod key_sealer;
+pub use key_sealer::{KeySealer, KeySealerError};
+
 // ---------------------------------------------------------------------------------------------
 // Errors
 // ---------------------------------------------------------------------------------------------
@@ -49,7 +52,8 @@ pub enum FieldproofError {
         missing: Vec<MissingItem>,
     },
     /// The database or the file system failed (`database_corrupt`, `database_too_new`,
-    /// `storage`, `io`, `internal`).
+    /// `storage`, `io`, `internal`), or the device key could not be opened: `key_sealer_required`
+    /// (the key is sealed and no sealer was given), `key_unseal_failed`, `key_seal_failed`.
     #[error("{code}: {detail}")]
     Storage { code: String, detail: String },
     /// Enrolment or sync did not finish: `not_enrolled`, `sync_in_progress`, `network` (retries
@@ -129,10 +133,19 @@ pub struct FieldproofCore {
 #[uniffi::export]
 impl FieldproofCore {
     /// Open (create, migrate) the database file at `path`. Photos are kept in `<path>.photos/`.
-    #[uniffi::constructor]
-    pub fn open(path: String) -> Result<Arc<Self>> {
+    /// With a `sealer` the device's signing key is kept sealed by the platform keystore (see
+    /// [`KeySealer`]; a database holding a plain key is sealed now); without one it is stored as
+    /// is. A sealed database opened without its sealer fails with `key_sealer_required`, a sealer
+    /// that fails or returns another key with `key_unseal_failed` (`key_seal_failed` when sealing
+    /// fails); nothing is written then.
+    #[uniffi::constructor(default(sealer = None))]
+    pub fn open(path: String, sealer: Option<Arc<dyn KeySealer>>) -> Result<Arc<Self>> {
+        let options = fieldproof_core::CoreOptions {
+            sealer: key_sealer::AppSealer::for_core(sealer),
+            ..fieldproof_core::CoreOptions::default()
+        };
         Ok(Arc::new(FieldproofCore {
-            inner: fieldproof_core::Core::open(path)?,
+            inner: fieldproof_core::Core::open_with(Some(std::path::Path::new(&path)), options)?,
         }))
     }
 
