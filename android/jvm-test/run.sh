@@ -79,4 +79,6 @@ java -Djna.library.path="$target/debug" -cp "$jar:$jna:$coroutines" SyncFlowTest
 echo "== java RetakeFlowTestKt"
 java -Djna.library.path="$target/debug" -cp "$jar:$jna:$coroutines" RetakeFlowTestKt "$server" "$fixture" "$photo" \
     "$repo/tests/data/photo-4000x3000.jpg" || status=1
+echo "== java KeySealerTestKt (the device key sealed by a javax.crypto AES-GCM sealer)"
+java -Djna.library.path="$target/debug" -cp "$jar:$jna:$coroutines" KeySealerTestKt "$fixture" "$photo" || status=1
 exit "$status"
