@@ -5,7 +5,6 @@ import android.content.pm.PackageManager
 import android.os.Build
 import android.security.keystore.KeyGenParameterSpec
 import android.security.keystore.KeyProperties
-import android.security.keystore.StrongBoxUnavailableException
 import dev.fieldproof.core.KeySealer
 import dev.fieldproof.core.KeySealerException
 import java.security.GeneralSecurityException
@@ -84,8 +83,9 @@ class KeystoreKeySealer @JvmOverloads constructor(
         if (hasStrongBox && Build.VERSION.SDK_INT >= Build.VERSION_CODES.P) {
             try {
                 return generate(strongBox = true)
-            } catch (e: StrongBoxUnavailableException) {
-                // Declared but busy or unable to hold this key: the TEE is the next best place.
+            } catch (e: ProviderException) {
+                // StrongBoxUnavailableException (API 28) is one; some StrongBox chips fail with a
+                // plain ProviderException. Either way the TEE is the next best place.
             }
         }
         return generate(strongBox = false)
