@@ -9,7 +9,7 @@
 # `kotlin-compiler` installed globally), JNA (Debian libjna-java, or $JNA_JAR), and
 # kotlinx-coroutines-core-jvm for the generated `suspend fun`s (the jar kotlinc ships in its lib/,
 # or $COROUTINES_JAR).
-# Test photo: tests/data/photo-1920x1080.jpg in this repository.
+# Test photos: tests/data/photo-1920x1080.jpg and photo-4000x3000.jpg in this repository.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -73,7 +73,8 @@ fi
 # --- run ----------------------------------------------------------------------------------------
 status=0
 echo "== java VisitFlowTestKt"
-java -Djna.library.path="$target/debug" -cp "$jar:$jna:$coroutines" VisitFlowTestKt "$fixture" "$photo" || status=1
+java -Djna.library.path="$target/debug" -cp "$jar:$jna:$coroutines" VisitFlowTestKt "$fixture" "$photo" \
+    "$repo/tests/data/photo-4000x3000.jpg" || status=1
 echo "== java SyncFlowTestKt"
 java -Djna.library.path="$target/debug" -cp "$jar:$jna:$coroutines" SyncFlowTestKt "$server" "$fixture" "$photo" || status=1
 echo "== java RetakeFlowTestKt"

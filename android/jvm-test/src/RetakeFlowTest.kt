@@ -35,7 +35,7 @@ import kotlinx.coroutines.runBlocking
 private var ok = 0
 private var bad = 0
 
-private fun expect(name: String, holds: Boolean, detail: () -> Any? = { null }) {
+private inline fun expect(name: String, holds: Boolean, detail: () -> Any? = { null }) {
     if (holds) {
         ok++
         println("  ok    $name")
@@ -130,7 +130,7 @@ private const val LAT = 31.2304
 private const val LON = 121.5200
 
 /** A store check at st-001 up to (not including) completion; the visit id and the photo. */
-private fun storeCheck(rep: FieldproofCore, planId: String?, photo: ByteArray, retake: String? = null): Pair<String, dev.fieldproof.core.Photo> {
+private suspend fun storeCheck(rep: FieldproofCore, planId: String?, photo: ByteArray, retake: String? = null): Pair<String, dev.fieldproof.core.Photo> {
     val visit = rep.checkIn(
         CheckInRequest(
             userId = "rep-li",
@@ -220,7 +220,7 @@ private fun retakeFlow(server: RetakeServer, dir: File, referenceJson: String, p
             // --- the supervisor's phone reviews a team photo
             sup.enrol(server.url, server.admin("enrol-code", "--user", "sup-wang").lines().last { it.isNotBlank() }.trim())
             sup.sync()
-            val teamPhoto = sup.teamVisits("rep-li", 10u).flatMap { it.photos }.first { it.photoId == retaken.id }
+            val teamPhoto = sup.teamVisits("rep-li", 10).flatMap { it.photos }.first { it.photoId == retaken.id }
             sup.reviewPhoto("sup-wang", teamPhoto.photoId, PhotoReviewVerdict.REJECT, "反光看不清价签")
             try {
                 sup.reviewPhoto("sup-wang", "no-such-photo", PhotoReviewVerdict.APPROVE, null)
@@ -229,7 +229,7 @@ private fun retakeFlow(server: RetakeServer, dir: File, referenceJson: String, p
                 expectEq("unknown photo refused", e.code, "unknown_photo")
             }
             val pushed = sup.sync()
-            expectEq("the review op is applied", pushed.pushed to pushed.rejected, 1u to emptyList())
+            expectEq("the review op is applied", pushed.pushed to pushed.rejected, 1 to emptyList())
             expect("the decision shows on the web with the supervisor's name", web.get("/app/visits/$secondId").body().let { it.contains("王磊") && it.contains("反光看不清价签") })
         }
     }

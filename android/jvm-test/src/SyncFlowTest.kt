@@ -33,7 +33,7 @@ private var passed = 0
 private var failed = 0
 private var scope = ""
 
-private fun check(name: String, ok: Boolean, detail: () -> Any? = { null }) {
+private inline fun check(name: String, ok: Boolean, detail: () -> Any? = { null }) {
     if (ok) {
         passed++
         println("  ok    $scope$name")
@@ -47,7 +47,7 @@ private fun <T> checkEq(name: String, actual: T, expected: T) =
     check(name, actual == expected) { "expected <$expected>, got <$actual>" }
 
 /** A precondition the rest of the scenario cannot do without: counted, then stops the scenario. */
-private fun mustHold(name: String, ok: Boolean, detail: () -> Any? = { null }) {
+private inline fun mustHold(name: String, ok: Boolean, detail: () -> Any? = { null }) {
     check(name, ok, detail)
     if (!ok) throw IllegalStateException("cannot go on: $name")
 }
@@ -195,8 +195,8 @@ private fun syncFlow(server: Server, dir: File, referenceJson: String, photo: By
 
         val first = rep.sync()
         println("  rep first sync: ${describe(first)}")
-        check("first sync pulled the reference data", first.pulled > 0u) { describe(first) }
-        checkEq("first sync pushed nothing", Triple(first.pushed, first.photosSent, first.rejected), Triple(0u, 0u, emptyList()))
+        check("first sync pulled the reference data", first.pulled > 0) { describe(first) }
+        checkEq("first sync pushed nothing", Triple(first.pushed, first.photosSent, first.rejected), Triple(0, 0, emptyList()))
         check("pull cursor moved", rep.syncState().pullCursor > 0) { rep.syncState() }
         checkEq("rep sees exactly the east stores", rep.stores(null).map { it.id }.sorted(), listOf("st-001", "st-002", "st-003"))
         check("st-101 (west) never reached the rep", rep.stores(null).none { it.id == "st-101" })
@@ -241,31 +241,31 @@ private fun syncFlow(server: Server, dir: File, referenceJson: String, photo: By
         checkEq("plan stop 1 completed", rep.dayPlan("rep-li", today)[0].status, PlanStatus.COMPLETED)
 
         val before = rep.outboxSummary()
-        check("the visit wrote ops, all pending", before.pending > 0u && before.pending.toLong() == before.lastSeq && before.acknowledged == 0u) { before }
-        checkEq("one photo waits for upload", rep.syncState().photosNotUploaded, 1u)
+        check("the visit wrote ops, all pending", before.pending > 0 && before.pending.toLong() == before.lastSeq && before.acknowledged == 0) { before }
+        checkEq("one photo waits for upload", rep.syncState().photosNotUploaded, 1)
 
         // --- sync the visit ------------------------------------------------------------------------------
         val report = rep.sync()
         println("  rep visit sync: ${describe(report)}")
         checkEq("pushed == pending ops before", report.pushed, before.pending)
-        checkEq("no duplicates", report.duplicates, 0u)
+        checkEq("no duplicates", report.duplicates, 0)
         checkEq("nothing rejected", report.rejected, emptyList())
         checkEq("a clean visit raised no server exceptions", report.exceptions, emptyList())
-        checkEq("one photo sent", report.photosSent, 1u)
-        checkEq("photo bytes sent == the stored photo's size", report.photoBytesSent, shot.byteLen.toULong())
+        checkEq("one photo sent", report.photosSent, 1)
+        checkEq("photo bytes sent == the stored photo's size", report.photoBytesSent, shot.byteLen)
         check("bytes up cover the photo", report.bytesUp > report.photoBytesSent) { describe(report) }
-        checkEq("nothing pending after the sync", report.pending to report.photosNotUploaded, 0u to 0u)
+        checkEq("nothing pending after the sync", report.pending to report.photosNotUploaded, 0 to 0)
         val after = rep.outboxSummary()
-        checkEq("outbox: every op acknowledged", Triple(after.pending, after.rejected, after.acknowledged.toLong()), Triple(0u, 0u, before.lastSeq))
+        checkEq("outbox: every op acknowledged", Triple(after.pending, after.rejected, after.acknowledged.toLong()), Triple(0, 0, before.lastSeq))
         checkEq("no rejected ops to show", rep.rejectedOps(), emptyList())
         val state = rep.syncState()
-        checkEq("sync state drained", Triple(state.pendingOps, state.rejectedOps, state.photosNotUploaded), Triple(0u, 0u, 0u))
+        checkEq("sync state drained", Triple(state.pendingOps, state.rejectedOps, state.photosNotUploaded), Triple(0, 0, 0))
         check("server time learned", state.lastServerTimeMs != null && state.serverOffsetMs != null) { state }
 
         val again = rep.sync()
-        checkEq("second sync: pushed, duplicates, photos all 0", Triple(again.pushed, again.duplicates, again.photosSent), Triple(0u, 0u, 0u))
-        checkEq("second sync: the rep is sent nothing new", again.pulled, 0u)
-        checkEq("a rep gets no team visits", rep.teamVisits(null, 100u), emptyList())
+        checkEq("second sync: pushed, duplicates, photos all 0", Triple(again.pushed, again.duplicates, again.photosSent), Triple(0, 0, 0))
+        checkEq("second sync: the rep is sent nothing new", again.pulled, 0)
+        checkEq("a rep gets no team visits", rep.teamVisits(null, 100), emptyList())
         var devicePushed = first.pushed + report.pushed + again.pushed
 
         // --- the supervisor's phone --------------------------------------------------------------------
@@ -274,21 +274,21 @@ private fun syncFlow(server: Server, dir: File, referenceJson: String, photo: By
             checkEq("supervisor enrols as sup-wang", boss.id to boss.role, "sup-wang" to Role.SUPERVISOR)
             val supFirst = sup.sync()
             println("  supervisor first sync: ${describe(supFirst)}")
-            check("supervisor pulled", supFirst.pulled > 0u) { describe(supFirst) }
+            check("supervisor pulled", supFirst.pulled > 0) { describe(supFirst) }
             checkEq("supervisor sees the team's stores", sup.stores(null).map { it.id }.sorted(), listOf("st-001", "st-002", "st-003", "st-101"))
-            val team = sup.teamVisits("rep-li", 100u)
+            val team = sup.teamVisits("rep-li", 100)
             checkEq("team visits: exactly rep-li's visit", team.map { it.visitId }, listOf(visit.id))
             val tv = team.firstOrNull()
             checkEq("team visit: rep, store, kind, status", listOf(tv?.repId, tv?.storeId, tv?.kind, tv?.status), listOf("rep-li", "st-001", "store_check", "checked_out"))
             checkEq("team visit: geofence verified, no exceptions", tv?.geofence to tv?.exceptions, "verified" to emptyList<String>())
-            checkEq("team visit: 6 answers", tv?.answers, 6u)
+            checkEq("team visit: 6 answers", tv?.answers, 6)
             checkEq("team visit: report summary", tv?.reportSummary, "陈列良好，库存充足。 (0 objection(s), 1 next step(s))")
             checkEq(
                 "team visit: the photo, verified by the server",
                 tv?.photos?.map { listOf(it.photoId, it.sha256, it.evidenceCode, it.verified) },
                 listOf(listOf(shot.id, shot.sha256, shot.evidenceCode, true)),
             )
-            checkEq("rep-zhao has no visits", sup.teamVisits("rep-zhao", 100u), emptyList())
+            checkEq("rep-zhao has no visits", sup.teamVisits("rep-zhao", 100), emptyList())
 
             // The supervisor's own inspection at st-001: ops from a second device.
             val insp = sup.checkIn(
@@ -299,10 +299,10 @@ private fun syncFlow(server: Server, dir: File, referenceJson: String, photo: By
             sup.completeVisit(insp.id)
             sup.checkOut(insp.id, fixNear(ST001_LAT, ST001_LON))
             val supPending = sup.outboxSummary().pending
-            check("the inspection wrote ops", supPending > 0u)
+            check("the inspection wrote ops", supPending > 0)
             val supReport = sup.sync()
             println("  supervisor inspection sync: ${describe(supReport)}")
-            checkEq("supervisor: pushed == pending, nothing else", listOf(supReport.pushed, supReport.duplicates, supReport.rejected.size.toUInt(), supReport.photosSent, supReport.pending), listOf(supPending, 0u, 0u, 0u, 0u))
+            checkEq("supervisor: pushed == pending, nothing else", listOf(supReport.pushed, supReport.duplicates, supReport.rejected.size, supReport.photosSent, supReport.pending), listOf(supPending, 0, 0, 0, 0))
             devicePushed += supFirst.pushed + supReport.pushed
 
             // --- the server's own counts -------------------------------------------------------------------
@@ -324,7 +324,7 @@ private fun syncFlow(server: Server, dir: File, referenceJson: String, photo: By
                 CheckInRequest(userId = "rep-li", storeId = "st-002", planId = plan[1].planId, fix = fixNear(ST002_LAT, ST002_LON)),
             )
             val pendingLate = rep.outboxSummary().pending
-            check("the late check-in is pending", pendingLate > 0u) { pendingLate }
+            check("the late check-in is pending", pendingLate > 0) { pendingLate }
             expectSyncError("revoked device syncs", "device_revoked") { rep.sync() }
             checkEq("nothing lost: the late op is still pending", rep.outboxSummary().pending, pendingLate)
             checkEq("the late visit is still open on the phone", rep.openVisit("rep-li")?.id, late.id)
@@ -332,7 +332,7 @@ private fun syncFlow(server: Server, dir: File, referenceJson: String, photo: By
             checkEq("server stored nothing from the revoked device", jsonInt(statsAfter, "ops"), devicePushed.toLong())
             checkEq("admin stats: one revoked device", jsonInt(statsAfter, "revoked_devices"), 1L)
             val supStill = sup.sync()
-            checkEq("the supervisor's device still syncs", supStill.rejected to supStill.pushed, emptyList<Any>() to 0u)
+            checkEq("the supervisor's device still syncs", supStill.rejected to supStill.pushed, emptyList<Any>() to 0)
         }
     }
 }

@@ -1,6 +1,8 @@
 // The visit flow through the generated Kotlin bindings, against the host-built libfieldproof_ffi.
 // Plain `main` (no JUnit here): run by android/jvm-test/run.sh, which passes the fixture and the
 // photo paths. Prints one line per check and ends with "N passed, M failed"; exits 1 on failure.
+// Every call that touches the database or the image pipeline is a `suspend fun`: the flows run in
+// `runBlocking`, and one scenario proves a capture leaves its (single) thread free meanwhile.
 
 import dev.fieldproof.core.AnswerValue
 import dev.fieldproof.core.CaptureRequest
@@ -29,14 +31,19 @@ import dev.fieldproof.core.VisitReport
 import dev.fieldproof.core.VisitStatus
 import java.io.File
 import java.nio.file.Files
+import java.util.concurrent.Executors
 import kotlin.system.exitProcess
+import kotlinx.coroutines.asCoroutineDispatcher
+import kotlinx.coroutines.async
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 
 private var passed = 0
 private var failed = 0
 private var scope = ""
 
-private fun check(name: String, ok: Boolean, detail: () -> Any? = { null }) {
+private inline fun check(name: String, ok: Boolean, detail: () -> Any? = { null }) {
     if (ok) {
         passed++
         println("  ok    $scope$name")
@@ -63,11 +70,21 @@ private val FieldproofException.code: String
  * Runs [block], which must throw a [FieldproofException] of variant [E] with [code], and must not
  * write anything (the outbox's last sequence number is unchanged).
  */
-private inline fun <reified E : FieldproofException> expectError(
+private suspend inline fun <reified E : FieldproofException> expectError(
     core: FieldproofCore,
     name: String,
     code: String,
-    block: () -> Unit,
+    noinline block: suspend () -> Unit,
+): E? = expectErrorOf(E::class.java, core, name, code, block)
+
+// Not inline: `flow` calls it dozens of times, and inlining each copy makes `flow` too large
+// for one JVM method.
+private suspend fun <E : FieldproofException> expectErrorOf(
+    variant: Class<E>,
+    core: FieldproofCore,
+    name: String,
+    code: String,
+    block: suspend () -> Unit,
 ): E? {
     val before = core.outboxSummary().lastSeq
     val rowsBefore = core.tableRowCounts()
@@ -77,11 +94,11 @@ private inline fun <reified E : FieldproofException> expectError(
     } catch (e: FieldproofException) {
         e
     }
-    check("$name -> $code", error is E && error.code == code) {
+    check("$name -> $code", variant.isInstance(error) && error?.code == code) {
         if (error == null) "no error" else "${error::class.simpleName}(${error.message})"
     }
     checkEq("$name wrote nothing", core.outboxSummary().lastSeq to core.tableRowCounts(), before to rowsBefore)
-    return error as? E
+    return if (variant.isInstance(error)) variant.cast(error) else null
 }
 
 private fun fixAt(lat: Double, lon: Double, accuracy: Double = 10.0) = LocationFix(
@@ -104,16 +121,16 @@ private const val ST003_LON = 121.5290
 /** ~1 km north: 0.009° of latitude is about 1000 m. */
 private const val ONE_KM_LAT = 0.009
 
-private fun flow(core: FieldproofCore, referenceJson: String, photo: ByteArray) {
+private suspend fun flow(core: FieldproofCore, referenceJson: String, photo: ByteArray) {
     check("device id is set", core.deviceId().isNotBlank())
     checkEq("outbox starts empty", core.outboxSummary().lastSeq, 0L)
 
     // --- reference data ------------------------------------------------------------------------
     val loaded = core.loadReferenceJson(referenceJson)
-    checkEq("loaded users", loaded.users, 5u)
-    checkEq("loaded stores", loaded.stores, 4u)
-    checkEq("loaded templates", loaded.templates, 2u)
-    checkEq("loaded plans", loaded.plans, 4u)
+    checkEq("loaded users", loaded.users, 5)
+    checkEq("loaded stores", loaded.stores, 4)
+    checkEq("loaded templates", loaded.templates, 2)
+    checkEq("loaded plans", loaded.plans, 4)
     expectError<FieldproofException.InvalidInput>(core, "load broken JSON", "bad_reference_data") {
         core.loadReferenceJson("{\"users\": [")
     }
@@ -122,7 +139,7 @@ private fun flow(core: FieldproofCore, referenceJson: String, photo: ByteArray) 
     val plan = core.dayPlan("rep-li", "2026-11-23")
     checkEq("rep-li has 3 stops", plan.size, 3)
     checkEq("stops in route order", plan.map { it.store.id }, listOf("st-001", "st-002", "st-003"))
-    checkEq("sequence 1..3", plan.map { it.sequence }, listOf(1u, 2u, 3u))
+    checkEq("sequence 1..3", plan.map { it.sequence }, listOf(1, 2, 3))
     check("all stops not started", plan.all { it.status == PlanStatus.NOT_STARTED && it.visitId == null })
     check("Chinese store name survives the FFI", plan[0].store.name == "联华超市（浦东南路店）") { plan[0].store.name }
     expectError<FieldproofException.NotFound>(core, "day plan of unknown rep", "unknown_user") {
@@ -225,7 +242,7 @@ private fun flow(core: FieldproofCore, referenceJson: String, photo: ByteArray) 
     checkEq("competitor 25 % cheaper raises PRICE_GAP_UNEXPLAINED", gap.map { it.itemId }, listOf("comp_price"))
     check(
         "price gap is in open exceptions",
-        core.openExceptions(50u).any { it.visitId == visit.id && it.flag.code == FlagCode.PRICE_GAP_UNEXPLAINED },
+        core.openExceptions(50).any { it.visitId == visit.id && it.flag.code == FlagCode.PRICE_GAP_UNEXPLAINED },
     )
     outcome = core.answer(visit.id, "comp_price", AnswerValue.Price(300), "门店促销，已与店长议价")
     check("negotiation note clears the price gap", outcome.flags.none { it.code == FlagCode.PRICE_GAP_UNEXPLAINED }) {
@@ -233,7 +250,7 @@ private fun flow(core: FieldproofCore, referenceJson: String, photo: ByteArray) 
     }
     check(
         "cleared price gap left open exceptions",
-        core.openExceptions(50u).none { it.visitId == visit.id },
+        core.openExceptions(50).none { it.visitId == visit.id },
     )
 
     // --- locked completion ---------------------------------------------------------------------------
@@ -297,7 +314,7 @@ private fun flow(core: FieldproofCore, referenceJson: String, photo: ByteArray) 
         verifyPhotoEvidence(stamped, manifest, emptyList()).problems,
         listOf(VerifyCode.UNKNOWN_KEY),
     )
-    val chain = core.pendingOps(1000u).map { SignedEntry(it.entry!!, it.signatureHex!!) }
+    val chain = core.pendingOps(1000).map { SignedEntry(it.entry!!, it.signatureHex!!) }
     checkEq("device chain verifies", verifyEvidenceChain(chain, core.devicePublicKey(), null), emptyList<ChainFinding>())
     checkEq(
         "removed chain entry → CHAIN_GAP",
@@ -343,12 +360,12 @@ private fun flow(core: FieldproofCore, referenceJson: String, photo: ByteArray) 
     checkEq("review verdict FLAG", flagged.verdict, ReviewVerdict.FLAG)
     check(
         "SUPERVISOR_FLAG is an open exception",
-        core.openExceptions(50u).any { it.visitId == visit.id && it.flag.code == FlagCode.SUPERVISOR_FLAG },
+        core.openExceptions(50).any { it.visitId == visit.id && it.flag.code == FlagCode.SUPERVISOR_FLAG },
     )
     core.reviewVisit("sup-wang", visit.id, ReviewVerdict.ACCEPT, "")
     check(
         "ACCEPT clears SUPERVISOR_FLAG",
-        core.openExceptions(50u).none { it.visitId == visit.id },
+        core.openExceptions(50).none { it.visitId == visit.id },
     )
     expectError<FieldproofException.Refused>(core, "sup-liu reviews rep-li's visit", "not_allowed") {
         core.reviewVisit("sup-liu", visit.id, ReviewVerdict.ACCEPT, "")
@@ -359,22 +376,22 @@ private fun flow(core: FieldproofCore, referenceJson: String, photo: ByteArray) 
 
     val detail = core.visitDetail(visit.id)
     checkEq("two reviews kept", detail.reviews.map { it.verdict }, listOf(ReviewVerdict.FLAG, ReviewVerdict.ACCEPT))
-    checkEq("comp_price answered twice", detail.answers.first { it.itemId == "comp_price" }.revision, 2u)
+    checkEq("comp_price answered twice", detail.answers.first { it.itemId == "comp_price" }.revision, 2)
     checkEq("text answer trimmed", detail.answers.first { it.itemId == "remarks" }.value, AnswerValue.Text("货架整洁"))
     checkEq("missing is empty once completed", detail.missing, emptyList())
 
-    val history = core.storeHistory("st-002", 10u)
+    val history = core.storeHistory("st-002", 10)
     checkEq("st-002 history has rep-chen's visit", history.map { it.visitId }, listOf(chen.id))
     checkEq("history shows its flag code", history.firstOrNull()?.flagCodes, listOf(FlagCode.OUTSIDE_GEOFENCE))
 
     // --- exceptions, outbox, audit --------------------------------------------------------------------------
-    val exceptions = core.openExceptions(50u)
+    val exceptions = core.openExceptions(50)
     checkEq(
         "only rep-chen's OUTSIDE_GEOFENCE is still open",
         exceptions.map { it.visitId to it.flag.code },
         listOf(chen.id to FlagCode.OUTSIDE_GEOFENCE),
     )
-    val ops = core.pendingOps(1000u)
+    val ops = core.pendingOps(1000)
     check("pending ops not empty", ops.isNotEmpty())
     checkEq("seq contiguous from 1", ops.map { it.seq }, (1L..ops.size.toLong()).toList())
     checkEq("summary agrees with pending ops", core.outboxSummary().lastSeq, ops.size.toLong())
@@ -391,7 +408,7 @@ private fun flow(core: FieldproofCore, referenceJson: String, photo: ByteArray) 
  * codes, and the sync queries answer on a device that was never enrolled. (End-to-end syncs
  * against fieldproof-server build on this.)
  */
-private fun syncWithoutServer(core: FieldproofCore, referenceJson: String) = runBlocking {
+private suspend fun syncWithoutServer(core: FieldproofCore, referenceJson: String) {
     core.loadReferenceJson(referenceJson)
     val state = core.syncState()
     checkEq("a new core is not enrolled", Triple(state.enrolled, state.user, state.pullCursor), Triple(false, null, 0L))
@@ -406,7 +423,7 @@ private fun syncWithoutServer(core: FieldproofCore, referenceJson: String) = run
         notEnrolled
     }
 
-    val fast: SyncOptions = core.syncOptions().copy(initialBackoffMs = 1uL, maxBackoffMs = 2uL, maxAttempts = 2u)
+    val fast: SyncOptions = core.syncOptions().copy(initialBackoffMs = 1L, maxBackoffMs = 2L, maxAttempts = 2)
     core.setSyncOptions(fast)
     checkEq("sync options are kept", core.syncOptions(), fast)
     val port = java.net.ServerSocket(0).use { it.localPort }
@@ -431,17 +448,101 @@ private fun syncWithoutServer(core: FieldproofCore, referenceJson: String) = run
         plainHttp
     }
     checkEq("no rejected ops", core.rejectedOps(), emptyList())
-    checkEq("no team visits", core.teamVisits(null, 10u), emptyList())
+    checkEq("no team visits", core.teamVisits(null, 10), emptyList())
+}
+
+/**
+ * The public numbers are signed: limits, counts, versions and pixel sizes are Kotlin `Int`, bytes
+ * and milliseconds `Long`, so plain literals compile. A negative limit is refused with a typed
+ * error (`negative_number`) and writes nothing.
+ */
+private suspend fun signedApi(core: FieldproofCore, referenceJson: String) {
+    val loaded = core.loadReferenceJson(referenceJson)
+    val users: Int = loaded.users
+    checkEq("load summary counts are Int", users, 5)
+    checkEq("openExceptions(20) takes an Int", core.openExceptions(20), emptyList())
+    checkEq("storeHistory(id, 5) takes an Int", core.storeHistory("st-001", 5), emptyList())
+    checkEq("pendingOps(0) returns nothing", core.pendingOps(0), emptyList())
+    checkEq("teamVisits(null, 0) returns nothing", core.teamVisits(null, 0), emptyList())
+    val sequences: List<Int> = core.dayPlan("rep-li", "2026-11-23").map { it.sequence }
+    checkEq("plan sequences are Int", sequences, listOf(1, 2, 3))
+    val chunk: Int = core.syncOptions().photoChunkBytes
+    val backoff: Long = core.syncOptions().initialBackoffMs
+    check("sync options: chunk Int, backoff Long", chunk > 0 && backoff > 0L)
+
+    for ((name, call) in listOf<Pair<String, suspend () -> Unit>>(
+        "openExceptions(-1)" to { core.openExceptions(-1) },
+        "storeHistory(st-001, -5)" to { core.storeHistory("st-001", -5) },
+        "pendingOps(-1)" to { core.pendingOps(-1) },
+        "teamVisits(null, -1)" to { core.teamVisits(null, -1) },
+        "setPhotoMaxLongEdge(-1)" to { core.setPhotoMaxLongEdge(-1) },
+        "setCjkFontFile(face -1)" to { core.setCjkFontFile("/no/such/font.ttc", -1) },
+    )) {
+        expectError<FieldproofException.InvalidInput>(core, name, "negative_number") { call() }
+    }
+    expectError<FieldproofException.InvalidInput>(core, "negative sync options", "invalid_input") {
+        core.setSyncOptions(core.syncOptions().copy(initialBackoffMs = -1L))
+    }
+    expectError<FieldproofException.InvalidInput>(core, "negative push batch", "invalid_input") {
+        core.setSyncOptions(core.syncOptions().copy(pushBatch = -200))
+    }
+    val negativeVersion = referenceJson.replace("\"version\": 1", "\"version\": -1")
+    check("fixture has a template version to make negative", negativeVersion != referenceJson)
+    expectError<FieldproofException.InvalidInput>(core, "template version -1", "bad_reference_data") {
+        core.loadReferenceJson(negativeVersion)
+    }
+}
+
+/**
+ * A capture runs off the caller's thread. On a dispatcher with one thread, a ticker coroutine
+ * counts while `capturePhoto` of a 12 MP photo is in flight: were the capture done on the calling
+ * thread, the ticker would not run at all until it returned.
+ */
+private fun captureOffTheCallersThread(referenceJson: String, bigPhoto: ByteArray) {
+    Executors.newSingleThreadExecutor().asCoroutineDispatcher().use { oneThread ->
+        runBlocking(oneThread) {
+            val core = FieldproofCore.openInMemory()
+            try {
+                core.loadReferenceJson(referenceJson)
+                val visit = core.checkIn(CheckInRequest(userId = "rep-li", storeId = "st-001", fix = fixAt(ST001_LAT, ST001_LON)))
+                var ticks = 0
+                val capture = async {
+                    core.capturePhoto(
+                        CaptureRequest(visitId = visit.id, itemId = "shelf_photo", kind = PhotoKind.SHELF_OVERVIEW, fix = fixAt(ST001_LAT, ST001_LON), utcOffsetMinutes = 480),
+                        bigPhoto,
+                    )
+                }
+                val ticker = launch {
+                    while (!capture.isCompleted) {
+                        ticks++
+                        delay(1)
+                    }
+                }
+                val photo = capture.await().photo
+                ticker.join()
+                println("  (ticks while the capture ran: $ticks)")
+                check("the ticker ran while the capture was in flight", ticks > 0) { "ticks = $ticks" }
+                val width: Int? = photo.width
+                checkEq("4000x3000 stored within the 2048 px long edge (DCT 1/2 scale)", width to photo.height, 2000 to 1500)
+                checkEq("stored file is the hashed one", sha256Hex(File(photo.path).readBytes()), photo.sha256)
+                checkEq("original hash is the camera file's", photo.originalSha256, sha256Hex(bigPhoto))
+                check("the capture verifies", core.verifyPhoto(photo.id).verified)
+            } finally {
+                File(core.photoDir()).deleteRecursively()
+                core.close()
+            }
+        }
+    }
 }
 
 private fun sha256Hex(bytes: ByteArray): String =
     java.security.MessageDigest.getInstance("SHA-256").digest(bytes).joinToString("") { "%02x".format(it) }
 
-private fun runScenario(name: String, body: () -> Unit) {
+private fun runScenario(name: String, body: suspend () -> Unit) {
     println("== $name")
     scope = "[$name] "
     try {
-        body()
+        runBlocking { body() }
     } catch (e: Throwable) {
         failed++
         println("  FAIL  ${scope}unexpected ${e::class.qualifiedName}: ${e.message}")
@@ -450,12 +551,13 @@ private fun runScenario(name: String, body: () -> Unit) {
 }
 
 fun main(args: Array<String>) {
-    if (args.size != 2) {
-        System.err.println("usage: VisitFlowTestKt <reference.json> <photo.jpg>")
+    if (args.size != 3) {
+        System.err.println("usage: VisitFlowTestKt <reference.json> <photo.jpg> <photo-4000x3000.jpg>")
         exitProcess(2)
     }
     val referenceJson = File(args[0]).readText()
     val photo = File(args[1]).readBytes()
+    val bigPhoto = File(args[2]).readBytes()
 
     runScenario("in-memory") {
         FieldproofCore.openInMemory().use { core ->
@@ -486,6 +588,18 @@ fun main(args: Array<String>) {
             dir.deleteRecursively()
         }
     }
+
+    runScenario("signed numbers") {
+        FieldproofCore.openInMemory().use { core ->
+            try {
+                signedApi(core, referenceJson)
+            } finally {
+                File(core.photoDir()).deleteRecursively()
+            }
+        }
+    }
+
+    runScenario("capture off the caller's thread") { captureOffTheCallersThread(referenceJson, bigPhoto) }
 
     runScenario("sync without a server") {
         FieldproofCore.openInMemory().use { core ->
