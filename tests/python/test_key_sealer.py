@@ -4,7 +4,6 @@ An AES-256-GCM sealer (the `cryptography` package) stands in for the platform ke
 Android Keystore and iOS Keychain sealers do it on phones. Run by tests/python/run.sh.
 """
 
-import asyncio
 import os
 import sys
 from pathlib import Path
@@ -114,72 +113,60 @@ def files_of(db: Path) -> bytes:
     return b"".join(p.read_bytes() for p in (db, Path(f"{db}-wal")) if p.exists())
 
 
-def open_code(db: Path, sealer) -> str:
+async def open_code(db: Path, sealer) -> str:
     """The open must fail with FieldproofError.Storage; its code."""
     with pytest.raises(FieldproofError.Storage) as refused:
-        asyncio.run(FieldproofCore.open(str(db), sealer))
+        await FieldproofCore.open(str(db), sealer)
     return refused.value.code
 
 
-def test_a_sealed_database_signs_reopens_and_refuses_without_its_sealer(tmp_path):
+async def test_a_sealed_database_signs_reopens_and_refuses_without_its_sealer(tmp_path):
     key = AESGCM.generate_key(bit_length=256)
     db = tmp_path / "sealed.db"
     sealer = AesGcmSealer(key)
-
-    async def first_open():
-        core = await FieldproofCore.open(str(db), sealer)
-        await check_in_with_photo(core)
-        public_key = core.device_public_key()
-        assert len(await core.pending_ops(100)) >= 2
-        assert await chain_findings(core, public_key) == []
-        return public_key
-
-    public_key = asyncio.run(first_open())
+    core = await FieldproofCore.open(str(db), sealer)
+    await check_in_with_photo(core)
+    public_key = core.device_public_key()
+    assert len(await core.pending_ops(100)) >= 2
+    assert await chain_findings(core, public_key) == []
+    del core  # closes the database
     assert len(sealer.sealed_seeds) == 1
     assert sealer.sealed_seeds[0] not in files_of(db), "raw seed in the database files"
 
     again = AesGcmSealer(key)
-
-    async def reopen():
-        core = await FieldproofCore.open(str(db), again)
-        assert core.device_public_key() == public_key
-        await check_in_with_photo(core)
-        assert await chain_findings(core, public_key) == []
-
-    asyncio.run(reopen())
+    core = await FieldproofCore.open(str(db), again)
+    assert core.device_public_key() == public_key
+    await check_in_with_photo(core)
+    assert await chain_findings(core, public_key) == []
+    del core
     assert again.unseals == 1, "the keystore is asked at open, not per action"
 
     before = files_of(db)
-    assert open_code(db, None) == "key_sealer_required"
-    assert open_code(db, AesGcmSealer(AESGCM.generate_key(bit_length=256))) == "key_unseal_failed"
-    assert open_code(db, BrokenSealer(undeclared=False)) == "key_unseal_failed"
-    assert open_code(db, BrokenSealer(undeclared=True)) == "key_unseal_failed"
+    assert await open_code(db, None) == "key_sealer_required"
+    assert await open_code(db, AesGcmSealer(AESGCM.generate_key(bit_length=256))) == "key_unseal_failed"
+    assert await open_code(db, BrokenSealer(undeclared=False)) == "key_unseal_failed"
+    assert await open_code(db, BrokenSealer(undeclared=True)) == "key_unseal_failed"
     assert files_of(db) == before, "a refused open changed the files"
-    assert asyncio.run(FieldproofCore.open(str(db), AesGcmSealer(key))).device_public_key() == public_key
+    assert (await FieldproofCore.open(str(db), AesGcmSealer(key))).device_public_key() == public_key
 
 
-def test_a_new_database_whose_sealer_fails_is_refused(tmp_path):
-    assert open_code(tmp_path / "new.db", BrokenSealer(undeclared=True)) == "key_seal_failed"
+async def test_a_new_database_whose_sealer_fails_is_refused(tmp_path):
+    assert await open_code(tmp_path / "new.db", BrokenSealer(undeclared=True)) == "key_seal_failed"
 
 
-def test_a_plain_database_is_sealed_with_the_same_key(tmp_path):
+async def test_a_plain_database_is_sealed_with_the_same_key(tmp_path):
     db = tmp_path / "plain.db"
+    core = await FieldproofCore.open(str(db))
+    await check_in_with_photo(core)
+    public_key = core.device_public_key()
+    del core
 
-    async def plain_open():
-        core = await FieldproofCore.open(str(db))
-        await check_in_with_photo(core)
-        return core.device_public_key()
-
-    public_key = asyncio.run(plain_open())
     sealer = AesGcmSealer(AESGCM.generate_key(bit_length=256))
-
-    async def sealing_open():
-        core = await FieldproofCore.open(str(db), sealer)
-        assert core.device_public_key() == public_key
-        await check_in_with_photo(core)
-        assert await chain_findings(core, public_key) == []
-
-    asyncio.run(sealing_open())
+    core = await FieldproofCore.open(str(db), sealer)
+    assert core.device_public_key() == public_key
+    await check_in_with_photo(core)
+    assert await chain_findings(core, public_key) == []
+    del core
     assert len(sealer.sealed_seeds) == 1
     assert sealer.sealed_seeds[0] not in files_of(db), "old seed left in the files"
-    assert open_code(db, None) == "key_sealer_required"
+    assert await open_code(db, None) == "key_sealer_required"
