@@ -13,8 +13,8 @@
 #
 # Needs what .ci/run installs (the README lists it): cmake + nasm (libjpeg-turbo), a CJK font
 # (fonts-wqy-microhei), a JDK, JNA (Debian libjna-java), kotlinc (npm kotlin-compiler), pytest
-# (pip), the aarch64 cross toolchain (rustup target, gcc-aarch64-linux-gnu, g++-aarch64-linux-gnu,
-# libc6-dev-arm64-cross, qemu-user, file), chromium + playwright-core (npm, tests/browser),
+# and cryptography (pip), the aarch64 cross toolchain (rustup target, gcc-aarch64-linux-gnu,
+# g++-aarch64-linux-gnu, libc6-dev-arm64-cross, qemu-user, file), chromium + playwright-core (npm, tests/browser),
 # libjpeg-turbo-progs + imagemagick + time + bc (bench/evidence.sh), cargo-fuzz 0.13.2 (cargo
 # install). Test data: tests/data in this repository; nothing outside the repository is read.
 set -euo pipefail

@@ -86,4 +86,6 @@ java -Djna.library.path="$target/debug" -cp "$jar:$jna:$coroutines" RetakeFlowTe
 echo "== java SyncProgressTestKt"
 java -Djna.library.path="$target/debug" -cp "$jar:$jna:$coroutines" SyncProgressTestKt "$server" "$fixture" "$photo" \
     "$repo/tests/data/photo-4000x3000.jpg" || status=1
+echo "== java KeySealerTestKt (the device key sealed by a javax.crypto AES-GCM sealer)"
+java -Djna.library.path="$target/debug" -cp "$jar:$jna:$coroutines" KeySealerTestKt "$fixture" "$photo" || status=1
 exit "$status"

@@ -1,11 +1,13 @@
 //! The core object: opening, identity, reference data, diagnostics.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use fieldproof_core::{AuditReport, LoadSummary, ReferenceData};
 
 use crate::Result;
 use crate::blocking::blocking;
+use crate::key_sealer::{AppSealer, KeySealer};
 
 /// One core per phone database (one per process). Every action is one SQLite transaction that
 /// writes its rows, its outbox operation and its flags together; a refused action writes
@@ -36,7 +38,7 @@ impl FieldproofCore {
     }
 
     /// The device's Ed25519 public key (64 hex characters), for enrolment. The private key never
-    /// leaves the device database.
+    /// leaves the device (its database, sealed by the keystore when opened with a sealer).
     pub fn device_public_key(&self) -> String {
         self.inner.device_public_key()
     }
@@ -50,12 +52,22 @@ impl FieldproofCore {
 #[uniffi::export(async_runtime = "tokio")]
 impl FieldproofCore {
     /// Open (create, migrate) the database file at `path`. Photos are kept in `<path>.photos/`.
-    /// Async: opening migrates the schema and makes the device key on first run.
-    #[uniffi::constructor]
-    pub async fn open(path: String) -> Result<Arc<Self>> {
+    /// Async: opening migrates the schema and makes (or unseals) the device key.
+    ///
+    /// With a `sealer` the device's signing key is kept sealed by the platform keystore (see
+    /// [`KeySealer`]; a database holding a plain key is sealed now); without one it is stored as
+    /// is. A sealed database opened without its sealer fails with `key_sealer_required`, a sealer
+    /// that fails or returns another key with `key_unseal_failed` (`key_seal_failed` when sealing
+    /// fails); nothing is written then.
+    #[uniffi::constructor(default(sealer = None))]
+    pub async fn open(path: String, sealer: Option<Arc<dyn KeySealer>>) -> Result<Arc<Self>> {
         blocking(move || {
+            let options = fieldproof_core::CoreOptions {
+                sealer: AppSealer::for_core(sealer),
+                ..fieldproof_core::CoreOptions::default()
+            };
             Ok(Arc::new(FieldproofCore {
-                inner: fieldproof_core::Core::open(path)?,
+                inner: fieldproof_core::Core::open_with(Some(Path::new(&path)), options)?,
             }))
         })
         .await

@@ -25,7 +25,9 @@ pub enum FieldproofError {
         missing: Vec<MissingItem>,
     },
     /// The database or the file system failed (`database_corrupt`, `database_too_new`,
-    /// `storage`, `io`), or a bug (`internal`).
+    /// `storage`, `io`), or a bug (`internal`); or the device key could not be opened at open:
+    /// `key_sealer_required` (the key is sealed and no sealer was given), `key_unseal_failed`,
+    /// `key_seal_failed` (nothing was written).
     #[error("{code}: {detail}")]
     Storage { code: String, detail: String },
     /// Enrolment or sync did not finish: `not_enrolled`, `sync_in_progress`, `sync_cancelled`
@@ -77,7 +79,10 @@ impl From<fieldproof_core::Error> for FieldproofError {
             | E::DatabaseCorrupt { .. }
             | E::Storage(_)
             | E::Io(_)
-            | E::Internal(_) => FieldproofError::Storage { code, detail },
+            | E::Internal(_)
+            | E::KeySealerRequired
+            | E::KeySealFailed(_)
+            | E::KeyUnsealFailed(_) => FieldproofError::Storage { code, detail },
             E::NotEnrolled
             | E::SyncInProgress
             | E::SyncCancelled

@@ -13,6 +13,7 @@ mod blocking;
 mod core;
 mod error;
 mod evidence;
+mod key_sealer;
 mod photo_bytes;
 mod photos;
 mod sync;
@@ -22,6 +23,7 @@ mod visits;
 pub use crate::core::{FieldproofCore, TableRowCount};
 pub use crate::error::FieldproofError;
 pub use crate::evidence::{verify_evidence_chain, verify_photo_evidence};
+pub use crate::key_sealer::{KeySealer, KeySealerError};
 pub use crate::photo_bytes::PhotoBytes;
 pub use crate::sync::{SyncCancel, SyncListener};
 

@@ -101,6 +101,19 @@ pub enum Error {
     Storage(#[from] rusqlite::Error),
     #[error("file error: {0}")]
     Io(#[from] std::io::Error),
+
+    // --- the device key at rest (`CoreOptions::sealer`); the open wrote nothing -----------------
+    /// The database's signing key is sealed by the platform keystore: open it with the sealer.
+    #[error("the device key is sealed by the platform keystore; open the database with a key sealer")]
+    KeySealerRequired,
+    /// Sealing a new or plain key failed, or the sealed form did not unseal to the same key. The
+    /// key stays as it was (plain, or not made yet).
+    #[error("the key sealer could not seal the device key: {0}")]
+    KeySealFailed(String),
+    /// The sealer failed to unseal the key (keystore locked or its key gone), or handed back a key
+    /// that is not this device's.
+    #[error("the key sealer could not unseal the device key: {0}")]
+    KeyUnsealFailed(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -152,6 +165,9 @@ impl Error {
             Error::Storage(e) if is_corruption(e) => "database_corrupt",
             Error::Storage(_) => "storage",
             Error::Io(_) => "io",
+            Error::KeySealerRequired => "key_sealer_required",
+            Error::KeySealFailed(_) => "key_seal_failed",
+            Error::KeyUnsealFailed(_) => "key_unseal_failed",
             Error::Internal(_) => "internal",
         }
     }

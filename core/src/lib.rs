@@ -8,6 +8,7 @@
 mod capture;
 pub mod clock;
 pub mod db;
+mod device_key;
 mod error;
 pub mod evidence;
 pub mod imaging;
@@ -25,10 +26,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::Connection;
 
 pub use capture::{CaptureOutcome, CaptureRequest, PhotoEvidence};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use device_key::{SealError, SeedSealer};
 pub use error::{Error, Result};
 pub use model::*;
 pub use outbox::{AuditReport, OutboxSummary};
@@ -52,6 +54,11 @@ pub struct CoreOptions {
     pub photo_dir: Option<PathBuf>,
     /// A CJK font (TTF/OTF, or face 0 of a TTC) for the watermark; see [`Core::set_cjk_font`].
     pub cjk_font: Option<Vec<u8>>,
+    /// Keeps the device's signing key sealed by the platform keystore (see [`SeedSealer`]).
+    /// `None`: the key is stored as is, as before sealing existed. Given for a database holding a
+    /// plain key, that key is sealed during the open. A database whose key is sealed cannot be
+    /// opened without it (`key_sealer_required`).
+    pub sealer: Option<Arc<dyn SeedSealer>>,
 }
 
 impl Default for CoreOptions {
@@ -60,6 +67,7 @@ impl Default for CoreOptions {
             clock: Arc::new(SystemClock),
             photo_dir: None,
             cjk_font: None,
+            sealer: None,
         }
     }
 }
@@ -128,7 +136,7 @@ impl Core {
             (None, None) => std::env::temp_dir().join(format!("fieldproof-photos-{}", uuid::Uuid::new_v4())),
         };
         std::fs::create_dir_all(&photo_dir)?;
-        let signer = ensure_device(&conn, options.clock.as_ref())?;
+        let signer = device_key::open_device_key(&conn, options.clock.as_ref(), options.sealer.as_deref())?;
         let fonts = match options.cjk_font {
             Some(bytes) => imaging::Fonts::with_cjk(bytes)?,
             None => imaging::Fonts::bundled(),
@@ -161,7 +169,8 @@ impl Core {
     }
 
     /// The device's Ed25519 public key (64 hex characters), for enrolment. The private key never
-    /// leaves the database.
+    /// leaves the device: it is in the database, sealed by the platform keystore when a sealer is
+    /// given, and in memory while the core is open.
     pub fn device_public_key(&self) -> String {
         self.signer.public_key_hex()
     }
@@ -205,37 +214,4 @@ impl Core {
         let offset = server_wall_ms - self.clock.wall_ms();
         sync::local::set_server_offset(&self.lock().conn, offset)
     }
-}
-
-/// The device row and its signing key, made on first open (and on the first open after the
-/// upgrade that introduced signing).
-fn ensure_device(conn: &Connection, clock: &dyn Clock) -> Result<evidence::Signer> {
-    let existing: Option<(String, Option<Vec<u8>>)> = conn
-        .query_row(
-            "SELECT device_id, signing_key FROM device WHERE id = 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    let device_id = match existing {
-        Some((id, Some(seed))) => {
-            let seed: [u8; 32] = seed
-                .try_into()
-                .map_err(|_| Error::Internal("stored signing key is not 32 bytes".into()))?;
-            return Ok(evidence::Signer::from_seed(id, seed));
-        }
-        Some((id, None)) => id,
-        None => {
-            let id = uuid::Uuid::new_v4().to_string();
-            conn.execute(
-                "INSERT INTO device (id, device_id, created_at_ms, next_seq, last_hlc) VALUES (1, ?1, ?2, 1, 0)",
-                params![id, clock.wall_ms()],
-            )?;
-            id
-        }
-    };
-    let seed = evidence::Signer::generate_seed()?;
-    conn.execute("UPDATE device SET signing_key = ?1 WHERE id = 1", [&seed[..]])?;
-    tracing::info!("device signing key created");
-    Ok(evidence::Signer::from_seed(device_id, seed))
 }

@@ -80,6 +80,7 @@ pub fn open_core(db: &std::path::Path, clock: &DayClock) -> Result<Core> {
             clock: Arc::new(clock.clock.clone()),
             photo_dir: None,
             cjk_font: crate::system_cjk_font().and_then(|p| std::fs::read(p).ok()),
+            sealer: None,
         },
     )
 }

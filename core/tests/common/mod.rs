@@ -41,6 +41,7 @@ pub fn harness(backend: Backend) -> Harness {
                     clock: Arc::new(clock.clone()),
                     photo_dir: Some(dir.path().join("photos")),
                     cjk_font: None,
+                    sealer: None,
                 },
             )
             .unwrap();
@@ -54,6 +55,7 @@ pub fn harness(backend: Backend) -> Harness {
                     clock: Arc::new(clock.clone()),
                     photo_dir: None,
                     cjk_font: None,
+                    sealer: None,
                 },
             )
             .unwrap();

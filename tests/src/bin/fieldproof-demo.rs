@@ -143,6 +143,7 @@ fn run(opts: Options) -> Result<()> {
             clock: Arc::new(clock.clone()),
             photo_dir: None,
             cjk_font: None,
+            sealer: None,
         },
     )?;
     let loaded = core.load_reference_data(&reference)?;
