@@ -168,8 +168,15 @@ if [[ "$what" != test ]]; then
     cache="$tj_out/build/CMakeCache.txt"
     grep -E '^(CMAKE_SYSTEM_PROCESSOR|CMAKE_C_COMPILER|CMAKE_C_FLAGS|WITH_SIMD|REQUIRE_SIMD|NEON_INTRINSICS)[:=]' "$cache" || true
     grep -q '^WITH_SIMD:BOOL=ON' "$cache" || { echo "$name: libjpeg-turbo built without SIMD" >&2; exit 1; }
-    if [[ -n "$cflags" ]]; then
+    if [[ "$arch" == armv7 ]]; then
+        # NEON as the baseline: the flag reached cmake, and the 32-bit dispatcher was compiled
+        # without its /proc/cpuinfo probe (it has one only when __ARM_NEON__ is not defined).
         grep -q "^CMAKE_C_FLAGS:.*$cflags" "$cache" || { echo "$name: libjpeg-turbo not compiled with $cflags" >&2; exit 1; }
+        if grep -aq /proc/cpuinfo "$tj_out/lib/libturbojpeg.a"; then
+            echo "$name: libjpeg-turbo probes /proc/cpuinfo for NEON instead of always using it" >&2
+            exit 1
+        fi
+        echo "NEON always on: compiled with $cflags, no /proc/cpuinfo probe"
     fi
     n_lib=$("$gnu-nm" "$tj_out/lib/libturbojpeg.a" 2>/dev/null | grep -c -E ' [Tt] jsimd_.*_neon' || true)
     n_so=$("$gnu-nm" "$so" | grep -c -E ' [Tt] jsimd_.*_neon' || true)
