@@ -112,23 +112,30 @@ impl Core {
     /// bundle, so Chinese store names render; without one, names the bundled Latin font cannot
     /// draw are left off, never boxed. `face` picks the face of a collection (.ttc); 0 otherwise.
     /// The font stays in memory while the core is open: prefer a subset font where memory is tight.
-    pub fn set_cjk_font(&self, font_bytes: Vec<u8>, face: u32) -> Result<()> {
+    pub fn set_cjk_font(&self, font_bytes: Vec<u8>, face: i32) -> Result<()> {
+        let face = Error::non_negative("face", face)?;
         let fonts = Fonts::with_cjk_face(font_bytes, face)?;
         *self.fonts.write().unwrap_or_else(|p| p.into_inner()) = fonts;
         Ok(())
     }
 
     /// The same, from a font file (read once; fonts are large).
-    pub fn set_cjk_font_file(&self, path: &std::path::Path, face: u32) -> Result<()> {
+    pub fn set_cjk_font_file(&self, path: &std::path::Path, face: i32) -> Result<()> {
+        // Refused before the (large) file is read.
+        Error::non_negative("face", face)?;
         self.set_cjk_font(std::fs::read(path)?, face)
     }
 
     /// Long-edge limit for stored photos (`None`: keep full size). Default 2048 px.
-    pub fn set_photo_max_long_edge(&self, max_long_edge: Option<u32>) {
+    pub fn set_photo_max_long_edge(&self, max_long_edge: Option<i32>) -> Result<()> {
+        let max_long_edge = max_long_edge
+            .map(|m| Error::non_negative("max_long_edge", m))
+            .transpose()?;
         self.photo_options
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .max_long_edge = max_long_edge;
+        Ok(())
     }
 
     /// Capture a shelf photo from a JPEG file the camera wrote (read with the size limit).
@@ -206,8 +213,8 @@ impl Core {
             path: path.to_string_lossy().into_owned(),
             taken_at_ms: action.time.wall_ms,
             original_sha256: Some(original_sha256.clone()),
-            width: Some(processed.width),
-            height: Some(processed.height),
+            width: i32::try_from(processed.width).ok(),
+            height: i32::try_from(processed.height).ok(),
             phash: Some(phash.clone()),
             evidence_code: Some(code.clone()),
         };

@@ -28,6 +28,10 @@ pub enum Error {
     Image(#[from] crate::imaging::ImageError),
     #[error("reference data refused, nothing loaded: {record}: {reason}")]
     BadReferenceData { record: String, reason: String },
+    /// A count, limit or size given as a negative number (the FFI's numbers are signed so
+    /// Kotlin and Swift callers can pass plain `Int`s).
+    #[error("{what} must not be negative, got {value}")]
+    NegativeNumber { what: &'static str, value: i64 },
 
     // --- unknown ids ----------------------------------------------------------------------
     #[error("unknown {what}: {id}")]
@@ -107,6 +111,7 @@ impl Error {
             Error::ItemHidden { .. } => "item_hidden",
             Error::InvalidInput(_) => "invalid_input",
             Error::BadReferenceData { .. } => "bad_reference_data",
+            Error::NegativeNumber { .. } => "negative_number",
             Error::Image(e) => e.code(),
             Error::NotFound { what, .. } => match *what {
                 "user" => "unknown_user",
@@ -144,6 +149,14 @@ impl Error {
             Error::Io(_) => "io",
             Error::Internal(_) => "internal",
         }
+    }
+
+    /// `value` as an unsigned number, or [`Error::NegativeNumber`] naming `what`.
+    pub(crate) fn non_negative(what: &'static str, value: i32) -> Result<u32> {
+        u32::try_from(value).map_err(|_| Error::NegativeNumber {
+            what,
+            value: i64::from(value),
+        })
     }
 
     pub(crate) fn not_found(what: &'static str, id: impl Into<String>) -> Self {

@@ -305,7 +305,7 @@ pub fn verify_photo(image: &[u8], signed: &SignedEntry, keys: &[KnownKey]) -> Ph
 /// A finding on a chain, at the position (in the given order) where it shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainFinding {
-    pub index: u32,
+    pub index: i32,
     pub seq: Option<i64>,
     pub code: VerifyCode,
 }
@@ -329,7 +329,7 @@ pub fn verify_chain(
     let mut prev: Option<ChainHead> = after.cloned();
     let mut seen: std::collections::HashMap<i64, String> = std::collections::HashMap::new();
     for (i, signed) in entries.iter().enumerate() {
-        let index = i as u32;
+        let index = i32::try_from(i).unwrap_or(i32::MAX);
         let push =
             |findings: &mut Vec<ChainFinding>, seq, code| findings.push(ChainFinding { index, seq, code });
         if !verify_signature(signed.entry.as_bytes(), &signed.signature_hex, public_key_hex) {

@@ -67,7 +67,7 @@ impl Default for CoreOptions {
 pub(crate) struct Inner {
     pub(crate) conn: Connection,
     /// Published template versions are immutable, so a parsed copy never goes stale.
-    pub(crate) templates: HashMap<(String, u32), Arc<CheckTemplate>>,
+    pub(crate) templates: HashMap<(String, i32), Arc<CheckTemplate>>,
 }
 
 pub struct Core {

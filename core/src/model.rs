@@ -147,7 +147,7 @@ pub struct CheckItem {
     pub target: Option<f64>,
     /// For photo items: how many photos complete the item (default 1).
     #[serde(default)]
-    pub min_photos: Option<u32>,
+    pub min_photos: Option<i32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -204,7 +204,7 @@ impl Default for TemplateRules {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckTemplate {
     pub id: String,
-    pub version: u32,
+    pub version: i32,
     pub name: String,
     pub kind: TemplateKind,
     /// The template used for an unplanned visit.
@@ -238,7 +238,7 @@ pub struct PlannedVisit {
     pub template_id: String,
     /// Position in the day's route.
     #[serde(default)]
-    pub sequence: u32,
+    pub sequence: i32,
     /// The time window the stop is planned for, local `HH:MM` start and end (both or neither;
     /// start before end). A check-in after the end is late on head office's figures. Absent in
     /// data from before windows existed.
@@ -265,11 +265,11 @@ pub struct ReferenceData {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LoadSummary {
-    pub users: u32,
-    pub stores: u32,
-    pub products: u32,
-    pub templates: u32,
-    pub plans: u32,
+    pub users: i32,
+    pub stores: i32,
+    pub products: i32,
+    pub templates: i32,
+    pub plans: i32,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -435,7 +435,7 @@ pub struct Visit {
     pub user_id: String,
     pub store_id: String,
     pub template_id: String,
-    pub template_version: u32,
+    pub template_version: i32,
     pub plan_id: Option<String>,
     pub status: VisitStatus,
     pub check_in_time: EventTime,
@@ -495,7 +495,7 @@ pub struct Answer {
     pub note: Option<String>,
     pub answered_at_ms: i64,
     /// How many times the answer was given (1 = never corrected).
-    pub revision: u32,
+    pub revision: i32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -560,8 +560,8 @@ pub struct Photo {
     pub taken_at_ms: i64,
     /// SHA-256 of the camera's JPEG before stamping.
     pub original_sha256: Option<String>,
-    pub width: Option<u32>,
-    pub height: Option<u32>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
     /// 64-bit perceptual hash of the unstamped image, 16 hex characters.
     pub phash: Option<String>,
     /// The code burned into the photo (防伪码), `XXXX-XXXX`.
@@ -651,7 +651,7 @@ pub enum PlanStatus {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DayPlanEntry {
     pub plan_id: String,
-    pub sequence: u32,
+    pub sequence: i32,
     /// The plan's time window, local `HH:MM`, when it has one.
     pub window_start: Option<String>,
     pub window_end: Option<String>,
@@ -812,7 +812,7 @@ pub struct OutboxOp {
     /// Canonical JSON of the action.
     pub payload_json: String,
     pub state: OutboxState,
-    pub attempts: u32,
+    pub attempts: i32,
     pub last_error: Option<String>,
     /// The signed chain entry (canonical JSON): what the signature covers. `None` only for ops
     /// written before the database had signed evidence.

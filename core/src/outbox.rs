@@ -159,9 +159,9 @@ impl<'c> Action<'c> {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OutboxSummary {
-    pub pending: u32,
-    pub rejected: u32,
-    pub acknowledged: u32,
+    pub pending: i32,
+    pub rejected: i32,
+    pub acknowledged: i32,
     /// Highest sequence number handed out so far.
     pub last_seq: i64,
 }
@@ -204,7 +204,7 @@ pub(crate) fn summary(conn: &Connection) -> Result<OutboxSummary> {
     let mut rows = st.query([])?;
     while let Some(r) = rows.next()? {
         let state: String = r.get(0)?;
-        let n: u32 = r.get(1)?;
+        let n: i32 = r.get(1)?;
         match OutboxState::parse(&state) {
             Some(OutboxState::Pending) => s.pending = n,
             Some(OutboxState::Rejected) => s.rejected = n,

@@ -17,7 +17,7 @@ pub(crate) struct VisitRow {
     pub user_id: String,
     pub store_id: String,
     pub template_id: String,
-    pub template_version: u32,
+    pub template_version: i32,
     pub plan_id: Option<String>,
     pub status: VisitStatus,
     pub time: EventTime,
@@ -245,7 +245,7 @@ pub(crate) fn answers(conn: &Connection, visit_id: &str) -> Result<HashMap<Strin
         .collect())
 }
 
-pub(crate) fn photo_counts(conn: &Connection, visit_id: &str) -> Result<HashMap<String, u32>> {
+pub(crate) fn photo_counts(conn: &Connection, visit_id: &str) -> Result<HashMap<String, i32>> {
     let mut st = conn.prepare_cached(
         "SELECT item_id, count(*) FROM photos WHERE visit_id = ?1 AND item_id IS NOT NULL GROUP BY item_id",
     )?;
@@ -439,7 +439,8 @@ impl Core {
     }
 
     /// Past and current visits at a store, newest first.
-    pub fn store_history(&self, store_id: &str, limit: u32) -> Result<Vec<VisitSummary>> {
+    pub fn store_history(&self, store_id: &str, limit: i32) -> Result<Vec<VisitSummary>> {
+        let limit = Error::non_negative("limit", limit)?;
         let inner = self.lock();
         store(&inner.conn, store_id)?.ok_or_else(|| Error::not_found("store", store_id))?;
         let mut st = inner.conn.prepare_cached(
@@ -474,7 +475,8 @@ impl Core {
     }
 
     /// Every open flag on this device, newest first (异常).
-    pub fn open_exceptions(&self, limit: u32) -> Result<Vec<OpenException>> {
+    pub fn open_exceptions(&self, limit: i32) -> Result<Vec<OpenException>> {
+        let limit = Error::non_negative("limit", limit)?;
         let inner = self.lock();
         let mut st = inner.conn.prepare_cached(
             "SELECT f.code, f.item_id, f.detail, f.visit_id, v.store_id, v.user_id, f.raised_at_ms
@@ -494,7 +496,8 @@ impl Core {
     }
 
     /// Ops waiting for the server, oldest first.
-    pub fn pending_ops(&self, limit: u32) -> Result<Vec<OutboxOp>> {
+    pub fn pending_ops(&self, limit: i32) -> Result<Vec<OutboxOp>> {
+        let limit = Error::non_negative("limit", limit)?;
         outbox::pending(&self.lock().conn, limit)
     }
 

@@ -97,11 +97,11 @@ pub(crate) fn load(tx: &Transaction<'_>, data: &ReferenceData) -> Result<LoadSum
     validate(tx, data)?;
     write(tx, data)?;
     Ok(LoadSummary {
-        users: data.users.len() as u32,
-        stores: data.stores.len() as u32,
-        products: data.products.len() as u32,
-        templates: data.templates.len() as u32,
-        plans: data.plans.len() as u32,
+        users: data.users.len() as i32,
+        stores: data.stores.len() as i32,
+        products: data.products.len() as i32,
+        templates: data.templates.len() as i32,
+        plans: data.plans.len() as i32,
     })
 }
 
@@ -235,6 +235,9 @@ fn validate(tx: &Transaction<'_>, data: &ReferenceData) -> Result<(), ReferenceE
         if !plan_ids.insert(p.id.as_str()) {
             return Err(bad(rec, "duplicate id"));
         }
+        if p.sequence < 0 {
+            return Err(bad(rec, "sequence must not be negative"));
+        }
         validate_date(&p.date).map_err(|reason| bad(rec.clone(), format!("date: {reason}")))?;
         crate::rules::plan_window(p.window_start.as_deref(), p.window_end.as_deref())
             .map_err(|reason| bad(rec.clone(), format!("window: {reason}")))?;
@@ -289,7 +292,7 @@ fn validate_template(
     product_known: &dyn Fn(&str) -> Result<bool, ReferenceError>,
 ) -> Result<(), ReferenceError> {
     check_id(rec, "id", &t.id)?;
-    if t.version == 0 {
+    if t.version < 1 {
         return Err(bad(rec.to_string(), "version must be 1 or more"));
     }
     if t.sections.is_empty() {
@@ -352,6 +355,9 @@ fn validate_template(
             }
             if item.min_photos.is_some() && item.kind != ItemKind::Photo {
                 return Err(bad(irec, "only photo items have min_photos"));
+            }
+            if item.min_photos.is_some_and(|n| n < 0) {
+                return Err(bad(irec, "min_photos must not be negative"));
             }
             if let Some(pid) = &item.product_id
                 && !product_known(pid)?

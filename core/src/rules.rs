@@ -205,7 +205,7 @@ pub fn hidden_items(template: &CheckTemplate, answers: &HashMap<String, AnswerVa
 pub fn missing_for_completion(
     template: &CheckTemplate,
     answers: &HashMap<String, AnswerValue>,
-    photo_counts: &HashMap<String, u32>,
+    photo_counts: &HashMap<String, i32>,
     has_report: bool,
 ) -> Vec<MissingItem> {
     let hidden = hidden_items(template, answers);
@@ -249,7 +249,7 @@ pub fn missing_for_completion(
 pub fn score(
     template: &CheckTemplate,
     answers: &HashMap<String, AnswerValue>,
-    photo_counts: &HashMap<String, u32>,
+    photo_counts: &HashMap<String, i32>,
 ) -> Score {
     let hidden = hidden_items(template, answers);
     let mut sections = Vec::new();

@@ -48,7 +48,7 @@ struct CheckInPayload<'a> {
     user_id: &'a str,
     store_id: &'a str,
     template_id: &'a str,
-    template_version: u32,
+    template_version: i32,
     plan_id: Option<&'a str>,
     fix: Option<&'a LocationFix>,
     geofence: GeofenceVerdict,
@@ -63,7 +63,7 @@ struct AnswerPayload<'a> {
     item_id: &'a str,
     value: &'a AnswerValue,
     note: Option<&'a str>,
-    revision: u32,
+    revision: i32,
     raised: &'a [Flag],
     cleared: &'a [String],
     time: EventTime,
@@ -105,7 +105,7 @@ struct ReviewPayload<'a> {
 }
 
 impl Inner {
-    pub(crate) fn template(&mut self, id: &str, version: u32) -> Result<Arc<CheckTemplate>> {
+    pub(crate) fn template(&mut self, id: &str, version: i32) -> Result<Arc<CheckTemplate>> {
         if let Some(t) = self.templates.get(&(id.to_string(), version)) {
             return Ok(t.clone());
         }
@@ -123,10 +123,10 @@ impl Inner {
         Ok(t)
     }
 
-    fn latest_template_version(&self, id: &str) -> Result<u32> {
+    fn latest_template_version(&self, id: &str) -> Result<i32> {
         self.conn
             .query_row("SELECT max(version) FROM templates WHERE id = ?1", [id], |r| {
-                r.get::<_, Option<u32>>(0)
+                r.get::<_, Option<i32>>(0)
             })?
             .ok_or_else(|| Error::not_found("template", id))
     }
@@ -330,7 +330,7 @@ impl Core {
             answers.insert(item_id.to_string(), (value.clone(), note.map(str::to_string)));
             let after = rules::price_gaps(&template, &answers);
             let action = Action::begin(&mut inner.conn, self.clock.as_ref())?;
-            let revision: u32 = action.tx.query_row(
+            let revision: i32 = action.tx.query_row(
                 "SELECT count(*) + 1 FROM answer_history WHERE visit_id = ?1 AND item_id = ?2",
                 params![visit_id, item_id],
                 |r| r.get(0),

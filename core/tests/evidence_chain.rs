@@ -19,7 +19,7 @@ fn signed(core: &Core) -> Vec<SignedEntry> {
         .collect()
 }
 
-fn codes(f: &[ChainFinding]) -> Vec<(&'static str, u32)> {
+fn codes(f: &[ChainFinding]) -> Vec<(&'static str, i32)> {
     f.iter().map(|f| (f.code.as_str(), f.index)).collect()
 }
 

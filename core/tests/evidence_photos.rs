@@ -314,7 +314,7 @@ both_backends!(bad_images_are_refused_and_write_nothing, |h| {
 
 both_backends!(photos_are_downscaled_to_the_long_edge_limit, |h| {
     let v = visit(&h);
-    h.core.set_photo_max_long_edge(Some(1024));
+    h.core.set_photo_max_long_edge(Some(1024)).unwrap();
     let p = h
         .core
         .add_photo(&v.id, None, PhotoKind::Other, &photo_bytes())
@@ -325,7 +325,7 @@ both_backends!(photos_are_downscaled_to_the_long_edge_limit, |h| {
         "DCT-domain 1/2 scale"
     );
     assert!(h.core.verify_photo(&p.id).unwrap().verified);
-    h.core.set_photo_max_long_edge(None);
+    h.core.set_photo_max_long_edge(None).unwrap();
     let p = h
         .core
         .add_photo(&v.id, None, PhotoKind::Other, &photo_bytes())

@@ -418,7 +418,7 @@ fn enrol_push_with_lost_answer_resumed_photo_rejection_and_paged_pull() {
     assert_eq!(report.exceptions[0].kind, "visit.photo");
     // The photo went once, byte for byte, despite the cut: resumed from the server's offset.
     assert_eq!(report.photos_sent, 1);
-    assert_eq!(report.photo_bytes_sent, photo.byte_len as u64);
+    assert_eq!(report.photo_bytes_sent, photo.byte_len);
     let st = state.lock().unwrap();
     assert_eq!(
         st.photo_bytes_received, photo.byte_len as u64,
@@ -449,7 +449,7 @@ fn enrol_push_with_lost_answer_resumed_photo_rejection_and_paged_pull() {
     // the plan names the store from an earlier page).
     assert_eq!(report.pulled, 3);
     assert_eq!(report.server_time_ms, SERVER_TIME);
-    assert!(report.bytes_up > photo.byte_len as u64 && report.bytes_down > 0);
+    assert!(report.bytes_up > photo.byte_len && report.bytes_down > 0);
     assert_eq!((report.pending, report.photos_not_uploaded), (0, 0));
     let s = h.core.sync_state().unwrap();
     assert_eq!(s.pull_cursor, 8);

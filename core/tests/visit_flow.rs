@@ -630,7 +630,7 @@ both_backends!(outbox_is_contiguous_and_payloads_are_self_contained, |h| {
         assert_eq!(op.state, OutboxState::Pending);
     }
     let s = h.core.outbox_summary().unwrap();
-    assert_eq!((s.pending, s.last_seq), (ops.len() as u32, ops.len() as i64));
+    assert_eq!((s.pending, s.last_seq), (ops.len() as i32, ops.len() as i64));
     assert!(h.core.audit().unwrap().is_clean());
 });
 

@@ -950,8 +950,8 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                     let sequence = match sheet.number(row, cells, "sequence") {
                         None => None,
                         Some(None) => Some(0),
-                        Some(Some(n)) if n >= 0.0 && n.fract() == 0.0 && n <= f64::from(u32::MAX) => {
-                            Some(n as u32)
+                        Some(Some(n)) if n >= 0.0 && n.fract() == 0.0 && n <= f64::from(i32::MAX) => {
+                            Some(n as i32)
                         }
                         Some(Some(n)) => {
                             sheet.problem(

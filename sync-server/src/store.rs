@@ -905,7 +905,7 @@ pub(crate) fn team_visit(c: &Connection, visit_id: &str) -> rusqlite::Result<Opt
         i64,
         Option<i64>,
         String,
-        u32,
+        i32,
         Option<String>,
     );
     let row: Option<Row> = c

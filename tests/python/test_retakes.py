@@ -9,7 +9,6 @@ and is refused what it may not do.
 Run by tests/python/run.sh (FIELDPROOF_SERVER_BIN, FIELDPROOF_PY_BINDINGS).
 """
 
-import asyncio
 import datetime
 import html
 import re
@@ -19,6 +18,8 @@ import urllib.request
 from http.cookiejar import CookieJar
 
 import pytest
+
+from coroutines import run
 
 from test_sync_server import FIXTURE, FIXTURE_DATE, PHOTO, SERVER_BIN, ST001, TESTDATA, Server, fix_near
 
@@ -74,9 +75,9 @@ class Browser:
         return self._send(path, {"csrf": self.csrf, **fields})
 
 
-def store_check(core, store_id, plan_id, photo, retake=None):
+async def store_check(core, store_id, plan_id, photo, retake=None):
     """A whole store check at st-001; returns (visit, captured). Completion is left to the caller."""
-    visit = core.check_in(
+    visit = await core.check_in(
         CheckInRequest(
             user_id="rep-li",
             store_id=store_id,
@@ -85,11 +86,11 @@ def store_check(core, store_id, plan_id, photo, retake=None):
             fix=fix_near(*ST001),
         )
     )
-    core.answer(visit.id, "shelf_ok", AnswerValue.YES_NO(value=True), None)
-    core.answer(visit.id, "facings", AnswerValue.NUMBER(value=6.0), None)
-    core.answer(visit.id, "own_price", AnswerValue.PRICE(cents=400), None)
-    core.answer(visit.id, "backroom", AnswerValue.CHOICE(choice_id="high"), None)
-    captured = core.capture_photo_file(
+    await core.answer(visit.id, "shelf_ok", AnswerValue.YES_NO(value=True), None)
+    await core.answer(visit.id, "facings", AnswerValue.NUMBER(value=6.0), None)
+    await core.answer(visit.id, "own_price", AnswerValue.PRICE(cents=400), None)
+    await core.answer(visit.id, "backroom", AnswerValue.CHOICE(choice_id="high"), None)
+    captured = await core.capture_photo_file(
         CaptureRequest(
             visit_id=visit.id,
             item_id="shelf_photo",
@@ -100,7 +101,7 @@ def store_check(core, store_id, plan_id, photo, retake=None):
         ),
         str(photo),
     )
-    core.save_report(visit.id, VisitReport(notes="陈列良好。", objections=[], next_steps=[], follow_up_date=None))
+    await core.save_report(visit.id, VisitReport(notes="陈列良好。", objections=[], next_steps=[], follow_up_date=None))
     return visit, captured
 
 
@@ -115,11 +116,11 @@ def world(tmp_path_factory):
         (dir / "reference.json").write_text(text, encoding="utf-8")
         s.admin("load-reference", str(dir / "reference.json"))
         s.admin("create-user", "--id", "hq", "--name", "总部运营", "--role", "head_office", "--password", "a-long-password")
-        rep = FieldproofCore.open(str(dir / "rep-li.db"))
-        asyncio.run(rep.enrol(s.url, s.enrol_code("rep-li")))
-        asyncio.run(rep.sync())
-        sup = FieldproofCore.open(str(dir / "sup-wang.db"))
-        asyncio.run(sup.enrol(s.url, s.enrol_code("sup-wang")))
+        rep = run(FieldproofCore.open(str(dir / "rep-li.db")))
+        run(rep.enrol(s.url, s.enrol_code("rep-li")))
+        run(rep.sync())
+        sup = run(FieldproofCore.open(str(dir / "sup-wang.db")))
+        run(sup.enrol(s.url, s.enrol_code("sup-wang")))
         yield {"server": s, "rep": rep, "sup": sup, "today": today}
     except BaseException:
         print(f"server log:\n{s.log()}")
@@ -128,13 +129,13 @@ def world(tmp_path_factory):
         s.close()
 
 
-def test_retake_from_the_web_to_the_phone_and_back(world):
+async def test_retake_from_the_web_to_the_phone_and_back(world):
     s, rep, today = world["server"], world["rep"], world["today"]
-    plan = rep.day_plan("rep-li", today)
-    visit, first = store_check(rep, "st-001", plan[0].plan_id, PHOTO)
-    rep.complete_visit(visit.id)
-    rep.check_out(visit.id, fix_near(*ST001))
-    assert asyncio.run(rep.sync()).rejected == []
+    plan = await rep.day_plan("rep-li", today)
+    visit, first = await store_check(rep, "st-001", plan[0].plan_id, PHOTO)
+    await rep.complete_visit(visit.id)
+    await rep.check_out(visit.id, fix_near(*ST001))
+    assert (await rep.sync()).rejected == []
 
     web = Browser(s.url, "hq", "a-long-password")
     back = f"/app/visits/{visit.id}"
@@ -146,23 +147,23 @@ def test_retake_from_the_web_to_the_phone_and_back(world):
     assert (status, headers.get("location")) == (303, back)
 
     # The rep's phone pulls it.
-    asyncio.run(rep.sync())
-    owed = rep.retake_requests("rep-li", today)
+    await rep.sync()
+    owed = await rep.retake_requests("rep-li", today)
     assert [(r.state, r.photo_id, r.store_id, r.reason, r.requested_by) for r in owed] == [
         (RetakeState.OPEN, first.photo.id, "st-001", REASON, "总部运营")
     ]
-    stop = [e for e in rep.day_plan("rep-li", today) if e.store.id == "st-001"][0]
+    stop = [e for e in await rep.day_plan("rep-li", today) if e.store.id == "st-001"][0]
     assert [r.id for r in stop.retakes] == [owed[0].id]
 
     # The store's next visit is locked until the photo is taken for the request.
-    second, _ = store_check(rep, "st-001", None, PHOTO)
+    second, _ = await store_check(rep, "st-001", None, PHOTO)
     with pytest.raises(FieldproofError.Refused) as locked:
-        rep.complete_visit(second.id)
+        await rep.complete_visit(second.id)
     assert locked.value.code == "completion_locked"
     assert [(m.kind, m.retake_request_id, m.label) for m in locked.value.missing] == [
         (MissingKind.RETAKE_PHOTO, owed[0].id, REASON)
     ]
-    retaken = rep.capture_photo_file(
+    retaken = await rep.capture_photo_file(
         CaptureRequest(
             visit_id=second.id,
             item_id="shelf_photo",
@@ -173,11 +174,11 @@ def test_retake_from_the_web_to_the_phone_and_back(world):
         ),
         str(RETAKE_PHOTO),
     )
-    rep.complete_visit(second.id)
-    rep.check_out(second.id, fix_near(*ST001))
-    assert asyncio.run(rep.sync()).rejected == []
-    asyncio.run(rep.sync())
-    done = rep.retake_requests("rep-li", today)[0]
+    await rep.complete_visit(second.id)
+    await rep.check_out(second.id, fix_near(*ST001))
+    assert (await rep.sync()).rejected == []
+    await rep.sync()
+    done = (await rep.retake_requests("rep-li", today))[0]
     assert (done.state, done.new_photo_id) == (RetakeState.DONE, retaken.photo.id)
 
     # Done on the web, both photos side by side.
@@ -189,21 +190,21 @@ def test_retake_from_the_web_to_the_phone_and_back(world):
     assert f"/app/thumbs/{first.photo.sha256}" in pair and f"/app/thumbs/{retaken.photo.sha256}" in pair, html.unescape(pair)
 
 
-def test_supervisor_reviews_a_photo_from_the_phone(world):
+async def test_supervisor_reviews_a_photo_from_the_phone(world):
     s, sup = world["server"], world["sup"]
-    asyncio.run(sup.sync())
-    photos = [p for v in sup.team_visits("rep-li", 10) for p in v.photos]
+    await sup.sync()
+    photos = [p for v in await sup.team_visits("rep-li", 10) for p in v.photos]
     assert photos, "the supervisor's phone knows the team's photos"
-    review = sup.review_photo("sup-wang", photos[0].photo_id, PhotoReviewVerdict.APPROVE, None)
+    review = await sup.review_photo("sup-wang", photos[0].photo_id, PhotoReviewVerdict.APPROVE, None)
     assert review.verdict == PhotoReviewVerdict.APPROVE
     with pytest.raises(FieldproofError.NotFound) as unknown:
-        sup.review_photo("sup-wang", "no-such-photo", PhotoReviewVerdict.APPROVE, None)
+        await sup.review_photo("sup-wang", "no-such-photo", PhotoReviewVerdict.APPROVE, None)
     assert unknown.value.code == "unknown_photo"
     with pytest.raises(FieldproofError.InvalidInput) as no_reason:
-        sup.review_photo("sup-wang", photos[0].photo_id, PhotoReviewVerdict.REJECT, None)
+        await sup.review_photo("sup-wang", photos[0].photo_id, PhotoReviewVerdict.REJECT, None)
     assert no_reason.value.code == "reason_required"
-    r = asyncio.run(sup.sync())
+    r = await sup.sync()
     assert (r.pushed, r.rejected) == (1, [])
-    asyncio.run(sup.sync())
-    reviewed = [p for v in sup.team_visits("rep-li", 10) for p in v.photos if p.photo_id == photos[0].photo_id]
+    await sup.sync()
+    reviewed = [p for v in await sup.team_visits("rep-li", 10) for p in v.photos if p.photo_id == photos[0].photo_id]
     assert reviewed[0].review == "approve"

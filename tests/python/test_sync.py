@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from coroutines import run
+
 REPO = Path(__file__).resolve().parents[2]
 BINDINGS = Path(os.environ.get("FIELDPROOF_PY_BINDINGS", REPO / "target" / "bindings" / "python"))
 FIXTURE = REPO / "tests" / "fixtures" / "reference.json"
@@ -49,40 +51,44 @@ def fast_options(core):
 @pytest.fixture(params=["memory", "file"])
 def core(request, tmp_path):
     if request.param == "memory":
-        c = FieldproofCore.open_in_memory()
+        c = run(FieldproofCore.open_in_memory())
     else:
-        c = FieldproofCore.open(str(tmp_path / "fieldproof.db"))
-    c.load_reference_json(FIXTURE.read_text(encoding="utf-8"))
+        c = run(FieldproofCore.open(str(tmp_path / "fieldproof.db")))
+    run(c.load_reference_json(FIXTURE.read_text(encoding="utf-8")))
     c.set_sync_options(fast_options(c))
     yield c
 
 
-def test_enrol_and_sync_are_coroutines(core):
-    assert inspect.iscoroutinefunction(FieldproofCore.sync)
-    assert inspect.iscoroutinefunction(FieldproofCore.enrol)
+def test_disk_and_network_calls_are_coroutines(core):
+    for name in ["open", "open_in_memory", "enrol", "sync", "sync_state", "pending_ops", "outbox_summary",
+                 "rejected_ops", "team_visits", "capture_photo", "visit_detail"]:
+        assert inspect.iscoroutinefunction(getattr(FieldproofCore, name)), name
+    # In-memory getters and setters stay plain calls.
+    for name in ["device_id", "device_public_key", "photo_dir", "sync_options", "set_sync_options"]:
+        assert not inspect.iscoroutinefunction(getattr(FieldproofCore, name)), name
 
 
-def test_sync_before_enrolment_is_not_enrolled(core):
+async def test_sync_before_enrolment_is_not_enrolled(core):
     with pytest.raises(FieldproofError.Sync) as e:
-        asyncio.run(core.sync())
+        await core.sync()
     assert e.value.code == "not_enrolled"
-    state = core.sync_state()
+    state = await core.sync_state()
     assert (state.enrolled, state.user, state.server_url, state.pull_cursor) == (False, None, None, 0)
-    assert core.rejected_ops() == []
-    assert core.team_visits(None, 10) == []
+    assert await core.rejected_ops() == []
+    assert await core.team_visits(None, 10) == []
 
 
-def test_enrol_against_a_closed_port_is_a_network_error(core):
+async def test_enrol_against_a_closed_port_is_a_network_error(core):
     with pytest.raises(FieldproofError.Sync) as e:
-        asyncio.run(core.enrol(f"http://127.0.0.1:{closed_port()}", "K7QF-2M9X"))
+        await core.enrol(f"http://127.0.0.1:{closed_port()}", "K7QF-2M9X")
     assert e.value.code == "network"
     assert "2 tries" in e.value.detail
-    assert not core.sync_state().enrolled
+    assert not (await core.sync_state()).enrolled
 
 
-def test_plain_http_to_another_host_is_refused(core):
+async def test_plain_http_to_another_host_is_refused(core):
     with pytest.raises(FieldproofError.InvalidInput) as e:
-        asyncio.run(core.enrol("http://sync.example.com", "K7QF-2M9X"))
+        await core.enrol("http://sync.example.com", "K7QF-2M9X")
     assert e.value.code == "invalid_input"
 
 
@@ -103,11 +109,11 @@ def test_sync_options_out_of_range_are_refused(core):
     assert core.sync_options() == o
 
 
-def test_two_syncs_at_once_one_is_refused(core):
+async def test_two_syncs_at_once_one_is_refused(core):
     async def both():
         return await asyncio.gather(core.sync(), core.sync(), return_exceptions=True)
 
-    results = asyncio.run(both())
+    results = await both()
     codes = sorted(r.code for r in results)
     # Not enrolled is found after the running flag is taken, so the two race for it: either
     # both see not_enrolled (one after the other) or one is refused as in progress.

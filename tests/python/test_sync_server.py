@@ -14,7 +14,6 @@ Run by tests/python/run.sh, which builds fieldproof-server and passes its path i
 FIELDPROOF_SERVER_BIN.
 """
 
-import asyncio
 import datetime
 import json
 import os
@@ -26,6 +25,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from coroutines import run
 
 REPO = Path(__file__).resolve().parents[2]
 BINDINGS = Path(os.environ.get("FIELDPROOF_PY_BINDINGS", REPO / "target" / "bindings" / "python"))
@@ -72,10 +73,10 @@ def fix_near(lat, lon):
     )
 
 
-def sync_error(coro):
+async def sync_error(coro):
     """Run `coro`, which must fail with FieldproofError.Sync; the error."""
     with pytest.raises(FieldproofError.Sync) as e:
-        asyncio.run(coro)
+        await coro
     return e.value
 
 
@@ -186,18 +187,18 @@ def server(tmp_path_factory, today):
 def rep(server, tmp_path_factory):
     """rep-li's phone: enrolled, first sync done."""
     dir = tmp_path_factory.mktemp("rep")
-    core = FieldproofCore.open(str(dir / "rep-li.db"))
+    core = run(FieldproofCore.open(str(dir / "rep-li.db")))
     code = server.enrol_code("rep-li")
-    user = asyncio.run(core.enrol(server.url, code))
-    state_after_enrol = core.sync_state()
-    first = asyncio.run(core.sync())
+    user = run(core.enrol(server.url, code))
+    state_after_enrol = run(core.sync_state())
+    first = run(core.sync())
     return {
         "core": core,
         "code": code,
         "user": user,
         "state_after_enrol": state_after_enrol,
         "first": first,
-        "state_after_first": core.sync_state(),
+        "state_after_first": run(core.sync_state()),
     }
 
 
@@ -205,17 +206,17 @@ def rep(server, tmp_path_factory):
 def rep_visit(rep, today):
     """A whole planned visit at st-001 with the real photo, then two syncs."""
     core = rep["core"]
-    plan = core.day_plan("rep-li", today)
-    visit = core.check_in(
+    plan = run(core.day_plan("rep-li", today))
+    visit = run(core.check_in(
         CheckInRequest(user_id="rep-li", store_id="st-001", plan_id=plan[0].plan_id, fix=fix_near(*ST001))
-    )
-    core.answer(visit.id, "shelf_ok", AnswerValue.YES_NO(value=True), None)
-    core.answer(visit.id, "facings", AnswerValue.NUMBER(value=6.0), None)
-    core.answer(visit.id, "own_price", AnswerValue.PRICE(cents=400), None)
-    core.answer(visit.id, "comp_price", AnswerValue.PRICE(cents=390), None)
-    core.answer(visit.id, "backroom", AnswerValue.CHOICE(choice_id="high"), None)
-    core.answer(visit.id, "remarks", AnswerValue.TEXT(value="货架整齐"), None)
-    captured = core.capture_photo_file(
+    ))
+    run(core.answer(visit.id, "shelf_ok", AnswerValue.YES_NO(value=True), None))
+    run(core.answer(visit.id, "facings", AnswerValue.NUMBER(value=6.0), None))
+    run(core.answer(visit.id, "own_price", AnswerValue.PRICE(cents=400), None))
+    run(core.answer(visit.id, "comp_price", AnswerValue.PRICE(cents=390), None))
+    run(core.answer(visit.id, "backroom", AnswerValue.CHOICE(choice_id="high"), None))
+    run(core.answer(visit.id, "remarks", AnswerValue.TEXT(value="货架整齐"), None))
+    captured = run(core.capture_photo_file(
         CaptureRequest(
             visit_id=visit.id,
             item_id="shelf_photo",
@@ -224,24 +225,24 @@ def rep_visit(rep, today):
             utc_offset_minutes=480,
         ),
         str(PHOTO),
-    )
-    core.save_report(visit.id, VisitReport(notes=NOTES, objections=[], next_steps=["下周复查价格"], follow_up_date=None))
-    completed = core.complete_visit(visit.id)
-    checked_out = core.check_out(visit.id, fix_near(*ST001))
-    before = core.outbox_summary()
-    state_before = core.sync_state()
-    report = asyncio.run(core.sync())
-    after = core.outbox_summary()
-    state_after = core.sync_state()
-    rejected_ops = core.rejected_ops()
-    again = asyncio.run(core.sync())
+    ))
+    run(core.save_report(visit.id, VisitReport(notes=NOTES, objections=[], next_steps=["下周复查价格"], follow_up_date=None)))
+    completed = run(core.complete_visit(visit.id))
+    checked_out = run(core.check_out(visit.id, fix_near(*ST001)))
+    before = run(core.outbox_summary())
+    state_before = run(core.sync_state())
+    report = run(core.sync())
+    after = run(core.outbox_summary())
+    state_after = run(core.sync_state())
+    rejected_ops = run(core.rejected_ops())
+    again = run(core.sync())
     return {
         "plan": plan,
         "visit": visit,
         "captured": captured,
         "completed": completed,
         "checked_out": checked_out,
-        "plan_after": core.day_plan("rep-li", today),
+        "plan_after": run(core.day_plan("rep-li", today)),
         "before": before,
         "state_before": state_before,
         "report": report,
@@ -249,7 +250,7 @@ def rep_visit(rep, today):
         "state_after": state_after,
         "rejected_ops": rejected_ops,
         "again": again,
-        "team_visits_on_rep": core.team_visits(None, 100),
+        "team_visits_on_rep": run(core.team_visits(None, 100)),
     }
 
 
@@ -257,21 +258,21 @@ def rep_visit(rep, today):
 def sup(server, rep_visit, tmp_path_factory):
     """sup-wang's phone: enrolled after the rep synced, first sync, then an inspection synced."""
     dir = tmp_path_factory.mktemp("sup")
-    core = FieldproofCore.open(str(dir / "sup-wang.db"))
-    user = asyncio.run(core.enrol(server.url, server.enrol_code("sup-wang")))
-    first = asyncio.run(core.sync())
-    team = core.team_visits("rep-li", 100)
-    team_zhao = core.team_visits("rep-zhao", 100)
-    stores = sorted(s.id for s in core.stores(None))
-    insp = core.check_in(
+    core = run(FieldproofCore.open(str(dir / "sup-wang.db")))
+    user = run(core.enrol(server.url, server.enrol_code("sup-wang")))
+    first = run(core.sync())
+    team = run(core.team_visits("rep-li", 100))
+    team_zhao = run(core.team_visits("rep-zhao", 100))
+    stores = sorted(s.id for s in run(core.stores(None)))
+    insp = run(core.check_in(
         CheckInRequest(user_id="sup-wang", store_id="st-001", template_id="tpl-inspection", fix=fix_near(*ST001))
-    )
-    core.answer(insp.id, "display_score", AnswerValue.CHOICE(choice_id="good"), None)
-    core.answer(insp.id, "pop_material", AnswerValue.YES_NO(value=True), None)
-    core.complete_visit(insp.id)
-    core.check_out(insp.id, fix_near(*ST001))
-    pending = core.outbox_summary().pending
-    report = asyncio.run(core.sync())
+    ))
+    run(core.answer(insp.id, "display_score", AnswerValue.CHOICE(choice_id="good"), None))
+    run(core.answer(insp.id, "pop_material", AnswerValue.YES_NO(value=True), None))
+    run(core.complete_visit(insp.id))
+    run(core.check_out(insp.id, fix_near(*ST001)))
+    pending = run(core.outbox_summary()).pending
+    report = run(core.sync())
     return {
         "core": core,
         "user": user,
@@ -294,7 +295,7 @@ def flow_stats(server, rep, rep_visit, sup):
         + sup["first"].pushed
         + sup["report"].pushed
     )
-    last_seqs = rep["core"].outbox_summary().last_seq + sup["core"].outbox_summary().last_seq
+    last_seqs = run(rep["core"].outbox_summary()).last_seq + run(sup["core"].outbox_summary()).last_seq
     return {"stats": server.stats(), "pushed": pushed, "last_seqs": last_seqs}
 
 
@@ -307,18 +308,18 @@ def test_server_listens_on_loopback_and_loads_the_reference(server):
     assert (loaded["users"], loaded["stores"], loaded["templates"], loaded["plans"]) == (5, 4, 2, 4)
 
 
-def test_unknown_enrol_code_is_refused(server, tmp_path):
-    core = FieldproofCore.open(str(tmp_path / "stranger.db"))
-    e = sync_error(core.enrol(server.url, "0000-0000-0000"))
+async def test_unknown_enrol_code_is_refused(server, tmp_path):
+    core = await FieldproofCore.open(str(tmp_path / "stranger.db"))
+    e = await sync_error(core.enrol(server.url, "0000-0000-0000"))
     assert e.code == "invalid_enrol_code", e
-    assert not core.sync_state().enrolled
-    assert sync_error(core.sync()).code == "not_enrolled"
+    assert not (await core.sync_state()).enrolled
+    assert (await sync_error(core.sync())).code == "not_enrolled"
 
 
-def test_used_code_is_refused_to_another_device(server, rep, tmp_path):
-    thief = FieldproofCore.open(str(tmp_path / "thief.db"))
-    assert sync_error(thief.enrol(server.url, rep["code"])).code == "enrol_code_used"
-    assert not thief.sync_state().enrolled
+async def test_used_code_is_refused_to_another_device(server, rep, tmp_path):
+    thief = await FieldproofCore.open(str(tmp_path / "thief.db"))
+    assert (await sync_error(thief.enrol(server.url, rep["code"]))).code == "enrol_code_used"
+    assert not (await thief.sync_state()).enrolled
 
 
 def test_enrolment_binds_the_device_to_rep_li(server, rep):
@@ -330,21 +331,21 @@ def test_enrolment_binds_the_device_to_rep_li(server, rep):
     assert rep["core"].device_id() in [d["device_id"] for d in devices]
 
 
-def test_first_sync_pulls_the_reps_territory_only(rep, today):
+async def test_first_sync_pulls_the_reps_territory_only(rep, today):
     first, core = rep["first"], rep["core"]
     assert first.pulled > 0
     assert (first.pushed, first.duplicates, first.rejected, first.photos_sent) == (0, 0, [], 0)
     assert rep["state_after_first"].pull_cursor > 0
     assert rep["state_after_first"].last_sync_ms is not None
-    stores = sorted(s.id for s in core.stores(None))
+    stores = sorted(s.id for s in await core.stores(None))
     assert stores == ["st-001", "st-002", "st-003"]
     assert "st-101" not in stores
-    assert core.stores("shanghai-west") == []
+    assert await core.stores("shanghai-west") == []
     # Another territory's rep never reached this phone either.
     with pytest.raises(FieldproofError.NotFound) as e:
-        core.day_plan("rep-zhao", today)
+        await core.day_plan("rep-zhao", today)
     assert e.value.code == "unknown_user"
-    assert [p.store.id for p in core.day_plan("rep-li", today)] == ["st-001", "st-002", "st-003"]
+    assert [p.store.id for p in await core.day_plan("rep-li", today)] == ["st-001", "st-002", "st-003"]
 
 
 def test_the_visit_runs_on_the_synced_reference(rep_visit):
@@ -418,25 +419,25 @@ def test_server_stats_count_what_the_devices_pushed(flow_stats):
     assert stats["devices"] == 2
 
 
-def test_revoked_device_is_refused_and_keeps_its_ops(server, rep, rep_visit, sup, flow_stats):
+async def test_revoked_device_is_refused_and_keeps_its_ops(server, rep, rep_visit, sup, flow_stats):
     core = rep["core"]
     device = core.device_id()
     assert server.admin("revoke", "--device", device).strip() == f"revoked {device}"
     # A visit started after the revocation: refused by the server, kept on the phone.
-    late = core.check_in(
+    late = await core.check_in(
         CheckInRequest(
             user_id="rep-li", store_id="st-002", plan_id=rep_visit["plan"][1].plan_id, fix=fix_near(*ST002)
         )
     )
-    pending = core.outbox_summary().pending
+    pending = (await core.outbox_summary()).pending
     assert pending > 0
-    e = sync_error(core.sync())
+    e = await sync_error(core.sync())
     assert e.code == "device_revoked", e
-    assert core.outbox_summary().pending == pending, "nothing lost"
-    assert core.open_visit("rep-li").id == late.id
+    assert (await core.outbox_summary()).pending == pending, "nothing lost"
+    assert (await core.open_visit("rep-li")).id == late.id
     stats = server.stats()
     assert stats["ops"] == flow_stats["stats"]["ops"], "nothing stored from the revoked device"
     assert stats["revoked_devices"] == 1
     # Only that phone: the supervisor's still syncs.
-    r = asyncio.run(sup["core"].sync())
+    r = await sup["core"].sync()
     assert (r.pushed, r.rejected) == (0, [])

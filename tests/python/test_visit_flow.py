@@ -5,6 +5,7 @@ target/bindings/python/ and copies libfieldproof_ffi.so next to it. Every test r
 in-memory core and on a fresh file database.
 """
 
+import asyncio
 import hashlib
 import os
 import shutil
@@ -13,6 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from coroutines import run
 
 REPO = Path(__file__).resolve().parents[2]
 BINDINGS = Path(os.environ.get("FIELDPROOF_PY_BINDINGS", REPO / "target" / "bindings" / "python"))
@@ -74,19 +77,19 @@ def fix_at(lat, lon, accuracy=10.0):
     )
 
 
-def expect_error(core, variant, code, fn, *args):
-    """`fn(*args)` must raise FieldproofError.<variant> with `code` and write nothing."""
-    before = core.outbox_summary().last_seq
-    rows_before = core.table_row_counts()
+async def expect_error(core, variant, code, fn, *args):
+    """`await fn(*args)` must raise FieldproofError.<variant> with `code` and write nothing."""
+    before = (await core.outbox_summary()).last_seq
+    rows_before = await core.table_row_counts()
     with pytest.raises(variant) as info:
-        fn(*args)
+        await fn(*args)
     assert info.value.code == code, info.value
-    assert core.outbox_summary().last_seq == before, "a refused call wrote to the outbox"
-    assert core.table_row_counts() == rows_before, "a refused call wrote rows"
+    assert (await core.outbox_summary()).last_seq == before, "a refused call wrote to the outbox"
+    assert await core.table_row_counts() == rows_before, "a refused call wrote rows"
     return info.value
 
 
-def capture(core, visit_id, item_id, jpeg, kind=None):
+async def capture(core, visit_id, item_id, jpeg, kind=None):
     request = CaptureRequest(
         visit_id=visit_id,
         item_id=item_id,
@@ -94,23 +97,23 @@ def capture(core, visit_id, item_id, jpeg, kind=None):
         fix=fix_at(*ST001),
         utc_offset_minutes=480,
     )
-    return core.capture_photo(request, jpeg)
+    return await core.capture_photo(request, jpeg)
 
 
-def check_in_li(core):
-    plan = core.day_plan("rep-li", DAY)
-    return core.check_in(
+async def check_in_li(core):
+    plan = await core.day_plan("rep-li", DAY)
+    return await core.check_in(
         CheckInRequest(user_id="rep-li", store_id="st-001", plan_id=plan[0].plan_id, fix=fix_at(*ST001))
     )
 
 
-def answer_required(core, visit_id):
+async def answer_required(core, visit_id):
     """Every required answer of tpl-store-check (shelf_ok=false shows shelf_issue)."""
-    core.answer(visit_id, "shelf_ok", AnswerValue.YES_NO(value=False), None)
-    core.answer(visit_id, "shelf_issue", AnswerValue.CHOICE(choice_id="wrong_place"), None)
-    core.answer(visit_id, "facings", AnswerValue.NUMBER(value=5.0), None)
-    core.answer(visit_id, "own_price", AnswerValue.PRICE(cents=400), None)
-    return core.answer(visit_id, "backroom", AnswerValue.CHOICE(choice_id="low"), None)
+    await core.answer(visit_id, "shelf_ok", AnswerValue.YES_NO(value=False), None)
+    await core.answer(visit_id, "shelf_issue", AnswerValue.CHOICE(choice_id="wrong_place"), None)
+    await core.answer(visit_id, "facings", AnswerValue.NUMBER(value=5.0), None)
+    await core.answer(visit_id, "own_price", AnswerValue.PRICE(cents=400), None)
+    return await core.answer(visit_id, "backroom", AnswerValue.CHOICE(choice_id="low"), None)
 
 
 REPORT = VisitReport(
@@ -121,14 +124,14 @@ REPORT = VisitReport(
 )
 
 
-def finished_visit(core, photo):
+async def finished_visit(core, photo):
     """rep-li's visit at st-001, completed and checked out."""
-    visit = check_in_li(core)
-    answer_required(core, visit.id)
-    capture(core, visit.id, "shelf_photo", photo)
-    core.save_report(visit.id, REPORT)
-    core.complete_visit(visit.id)
-    core.check_out(visit.id, fix_at(*ST001))
+    visit = await check_in_li(core)
+    await answer_required(core, visit.id)
+    await capture(core, visit.id, "shelf_photo", photo)
+    await core.save_report(visit.id, REPORT)
+    await core.complete_visit(visit.id)
+    await core.check_out(visit.id, fix_at(*ST001))
     return visit
 
 
@@ -146,9 +149,9 @@ def photo():
 def empty_core(request, tmp_path):
     """A fresh core with nothing loaded, in memory or on a file database."""
     if request.param == "memory":
-        core = FieldproofCore.open_in_memory()
+        core = run(FieldproofCore.open_in_memory())
     else:
-        core = FieldproofCore.open(str(tmp_path / "fieldproof.db"))
+        core = run(FieldproofCore.open(str(tmp_path / "fieldproof.db")))
     photo_dir = core.photo_dir()
     yield core
     del core
@@ -160,7 +163,7 @@ def empty_core(request, tmp_path):
 @pytest.fixture
 def core(empty_core):
     """A fresh core with tests/fixtures/reference.json loaded."""
-    summary = empty_core.load_reference_json(FIXTURE.read_text(encoding="utf-8"))
+    summary = run(empty_core.load_reference_json(FIXTURE.read_text(encoding="utf-8")))
     assert (summary.users, summary.stores, summary.templates, summary.plans) == (5, 4, 2, 4)
     return empty_core
 
@@ -168,98 +171,98 @@ def core(empty_core):
 # --- reference data and plan ----------------------------------------------------------------------
 
 
-def test_reference_json_refused_as_a_whole(empty_core):
-    expect_error(empty_core, FieldproofError.InvalidInput, "bad_reference_data",
+async def test_reference_json_refused_as_a_whole(empty_core):
+    await expect_error(empty_core, FieldproofError.InvalidInput, "bad_reference_data",
                  empty_core.load_reference_json, '{"users": [')
-    expect_error(empty_core, FieldproofError.InvalidInput, "bad_reference_data",
+    await expect_error(empty_core, FieldproofError.InvalidInput, "bad_reference_data",
                  empty_core.load_reference_json, "[]")
-    assert empty_core.stores(None) == []
+    assert await empty_core.stores(None) == []
 
 
-def test_reference_data_as_records(empty_core):
+async def test_reference_data_as_records(empty_core):
     data = ReferenceData(
         users=[User(id="rep-x", name="小王", role=Role.REP, territory="t1", supervisor_id=None)],
         stores=[Store(id="st-x", code="X-1", name="测试店", address="", latitude=31.0, longitude=121.0,
                       geofence_radius_m=100.0, territory="t1", geofence_mode=None)],
     )
-    summary = empty_core.load_reference_data(data)
+    summary = await empty_core.load_reference_data(data)
     assert (summary.users, summary.stores, summary.templates) == (1, 1, 0)
-    assert [s.name for s in empty_core.stores("t1")] == ["测试店"]
+    assert [s.name for s in await empty_core.stores("t1")] == ["测试店"]
 
 
-def test_day_plan(core):
-    plan = core.day_plan("rep-li", DAY)
+async def test_day_plan(core):
+    plan = await core.day_plan("rep-li", DAY)
     assert [e.store.id for e in plan] == ["st-001", "st-002", "st-003"]
     assert [e.sequence for e in plan] == [1, 2, 3]
     assert all(e.status == PlanStatus.NOT_STARTED and e.visit_id is None for e in plan)
     assert plan[0].store.name == "联华超市（浦东南路店）"
-    assert core.day_plan("rep-li", "2026-11-24") == []
-    expect_error(core, FieldproofError.NotFound, "unknown_user", core.day_plan, "rep-nobody", DAY)
-    expect_error(core, FieldproofError.InvalidInput, "invalid_input", core.day_plan, "rep-li", "23.11.2026")
+    assert await core.day_plan("rep-li", "2026-11-24") == []
+    await expect_error(core, FieldproofError.NotFound, "unknown_user", core.day_plan, "rep-nobody", DAY)
+    await expect_error(core, FieldproofError.InvalidInput, "invalid_input", core.day_plan, "rep-li", "23.11.2026")
 
 
 # --- geofence -----------------------------------------------------------------------------------
 
 
-def test_check_in_inside_geofence_is_verified(core):
-    visit = check_in_li(core)
+async def test_check_in_inside_geofence_is_verified(core):
+    visit = await check_in_li(core)
     assert visit.geofence == GeofenceVerdict.VERIFIED
     assert visit.flags == []
     assert visit.status == VisitStatus.IN_PROGRESS
     assert visit.distance_m is not None and visit.distance_m < 0
-    assert core.open_visit("rep-li").id == visit.id
-    assert core.day_plan("rep-li", DAY)[0].status == PlanStatus.IN_PROGRESS
+    assert (await core.open_visit("rep-li")).id == visit.id
+    assert (await core.day_plan("rep-li", DAY))[0].status == PlanStatus.IN_PROGRESS
 
-    plan = core.day_plan("rep-li", DAY)
+    plan = await core.day_plan("rep-li", DAY)
     second = CheckInRequest(user_id="rep-li", store_id="st-002", plan_id=plan[1].plan_id, fix=fix_at(*ST002))
-    expect_error(core, FieldproofError.Refused, "visit_already_open", core.check_in, second)
+    await expect_error(core, FieldproofError.Refused, "visit_already_open", core.check_in, second)
 
 
-def test_check_in_outside_geofence_is_flagged(core):
+async def test_check_in_outside_geofence_is_flagged(core):
     lat, lon = ST002
-    visit = core.check_in(CheckInRequest(user_id="rep-chen", store_id="st-002", fix=fix_at(lat + ONE_KM_LAT, lon)))
+    visit = await core.check_in(CheckInRequest(user_id="rep-chen", store_id="st-002", fix=fix_at(lat + ONE_KM_LAT, lon)))
     assert visit.geofence == GeofenceVerdict.OUTSIDE
     assert [f.code for f in visit.flags] == [FlagCode.OUTSIDE_GEOFENCE]
     assert 900 < visit.distance_m < 1100
 
 
-def test_check_in_outside_block_mode_is_refused(core):
+async def test_check_in_outside_block_mode_is_refused(core):
     lat, lon = ST003
-    plan = core.day_plan("rep-li", DAY)
+    plan = await core.day_plan("rep-li", DAY)
     req = CheckInRequest(user_id="rep-li", store_id="st-003", plan_id=plan[2].plan_id,
                          fix=fix_at(lat + ONE_KM_LAT, lon))
-    expect_error(core, FieldproofError.Refused, "outside_geofence", core.check_in, req)
+    await expect_error(core, FieldproofError.Refused, "outside_geofence", core.check_in, req)
     no_fix = CheckInRequest(user_id="rep-li", store_id="st-003", plan_id=plan[2].plan_id)
-    expect_error(core, FieldproofError.Refused, "fix_required", core.check_in, no_fix)
-    assert core.open_visit("rep-li") is None
+    await expect_error(core, FieldproofError.Refused, "fix_required", core.check_in, no_fix)
+    assert await core.open_visit("rep-li") is None
     # Inside the block-mode fence is fine.
-    assert core.check_in(CheckInRequest(user_id="rep-li", store_id="st-003", plan_id=plan[2].plan_id,
-                                        fix=fix_at(lat, lon))).geofence == GeofenceVerdict.VERIFIED
+    assert (await core.check_in(CheckInRequest(user_id="rep-li", store_id="st-003", plan_id=plan[2].plan_id,
+                                        fix=fix_at(lat, lon)))).geofence == GeofenceVerdict.VERIFIED
 
 
 # --- answers ------------------------------------------------------------------------------------
 
 
-def test_show_if_item(core):
-    visit = check_in_li(core)
-    detail = core.visit_detail(visit.id)
+async def test_show_if_item(core):
+    visit = await check_in_li(core)
+    detail = await core.visit_detail(visit.id)
     assert "shelf_issue" in detail.hidden_item_ids
     assert all(m.item_id != "shelf_issue" for m in detail.missing)
 
-    outcome = core.answer(visit.id, "shelf_ok", AnswerValue.YES_NO(value=False), None)
+    outcome = await core.answer(visit.id, "shelf_ok", AnswerValue.YES_NO(value=False), None)
     assert "shelf_issue" not in outcome.hidden_item_ids
     assert MissingItem(kind=MissingKind.ANSWER, item_id="shelf_issue", label="What is wrong with the shelf?") in outcome.missing
 
-    outcome = core.answer(visit.id, "shelf_ok", AnswerValue.YES_NO(value=True), None)
+    outcome = await core.answer(visit.id, "shelf_ok", AnswerValue.YES_NO(value=True), None)
     assert "shelf_issue" in outcome.hidden_item_ids
     assert all(m.item_id != "shelf_issue" for m in outcome.missing)
-    expect_error(core, FieldproofError.InvalidInput, "item_hidden",
+    await expect_error(core, FieldproofError.InvalidInput, "item_hidden",
                  core.answer, visit.id, "shelf_issue", AnswerValue.CHOICE(choice_id="wrong_place"), None)
-    assert core.visit_detail(visit.id).answers[0].revision == 2
+    assert (await core.visit_detail(visit.id)).answers[0].revision == 2
 
 
-def test_bad_answers_are_typed_errors_that_write_nothing(core):
-    visit = check_in_li(core)
+async def test_bad_answers_are_typed_errors_that_write_nothing(core):
+    visit = await check_in_li(core)
     cases = [
         (FieldproofError.InvalidInput, "wrong_value_kind", "facings", AnswerValue.YES_NO(value=True)),
         (FieldproofError.InvalidInput, "wrong_value_kind", "own_price", AnswerValue.NUMBER(value=4.0)),
@@ -272,62 +275,62 @@ def test_bad_answers_are_typed_errors_that_write_nothing(core):
         (FieldproofError.InvalidInput, "invalid_answer", "shelf_photo", AnswerValue.TEXT(value="photo")),
     ]
     for variant, code, item, value in cases:
-        expect_error(core, variant, code, core.answer, visit.id, item, value, None)
-    expect_error(core, FieldproofError.NotFound, "unknown_visit",
+        await expect_error(core, variant, code, core.answer, visit.id, item, value, None)
+    await expect_error(core, FieldproofError.NotFound, "unknown_visit",
                  core.answer, "no-such-visit", "facings", AnswerValue.NUMBER(value=1.0), None)
-    assert core.visit_detail(visit.id).answers == []
-    assert core.audit().problems == []
+    assert (await core.visit_detail(visit.id)).answers == []
+    assert (await core.audit()).problems == []
 
 
-def test_price_gap_needs_a_note(core):
-    visit = check_in_li(core)
-    core.answer(visit.id, "own_price", AnswerValue.PRICE(cents=400), None)
-    outcome = core.answer(visit.id, "comp_price", AnswerValue.PRICE(cents=300), None)
+async def test_price_gap_needs_a_note(core):
+    visit = await check_in_li(core)
+    await core.answer(visit.id, "own_price", AnswerValue.PRICE(cents=400), None)
+    outcome = await core.answer(visit.id, "comp_price", AnswerValue.PRICE(cents=300), None)
     gaps = [f for f in outcome.flags if f.code == FlagCode.PRICE_GAP_UNEXPLAINED]
     assert [f.item_id for f in gaps] == ["comp_price"]
-    assert [f.code for f in core.visit(visit.id).flags] == [FlagCode.PRICE_GAP_UNEXPLAINED]
+    assert [f.code for f in (await core.visit(visit.id)).flags] == [FlagCode.PRICE_GAP_UNEXPLAINED]
 
-    outcome = core.answer(visit.id, "comp_price", AnswerValue.PRICE(cents=300), "门店促销，已与店长议价")
+    outcome = await core.answer(visit.id, "comp_price", AnswerValue.PRICE(cents=300), "门店促销，已与店长议价")
     assert outcome.flags == []
-    assert core.visit(visit.id).flags == []
-    answer = next(a for a in core.visit_detail(visit.id).answers if a.item_id == "comp_price")
+    assert (await core.visit(visit.id)).flags == []
+    answer = next(a for a in (await core.visit_detail(visit.id)).answers if a.item_id == "comp_price")
     assert (answer.note, answer.revision) == ("门店促销，已与店长议价", 2)
 
     # Within 15 % needs no note.
-    outcome = core.answer(visit.id, "comp_price", AnswerValue.PRICE(cents=350), None)
+    outcome = await core.answer(visit.id, "comp_price", AnswerValue.PRICE(cents=350), None)
     assert outcome.flags == []
 
 
 # --- completion -----------------------------------------------------------------------------------
 
 
-def test_completion_is_locked_until_photo_and_report(core, photo):
-    visit = check_in_li(core)
-    answer_required(core, visit.id)
-    err = expect_error(core, FieldproofError.Refused, "completion_locked", core.complete_visit, visit.id)
+async def test_completion_is_locked_until_photo_and_report(core, photo):
+    visit = await check_in_li(core)
+    await answer_required(core, visit.id)
+    err = await expect_error(core, FieldproofError.Refused, "completion_locked", core.complete_visit, visit.id)
     assert err.missing == [
         MissingItem(kind=MissingKind.PHOTO, item_id="shelf_photo", label="Shelf overview photo"),
         MissingItem(kind=MissingKind.REPORT, item_id=None, label="visit report"),
     ]
-    assert core.visit_detail(visit.id).missing == err.missing
-    expect_error(core, FieldproofError.Refused, "visit_not_completed", core.check_out, visit.id, fix_at(*ST001))
+    assert (await core.visit_detail(visit.id)).missing == err.missing
+    await expect_error(core, FieldproofError.Refused, "visit_not_completed", core.check_out, visit.id, fix_at(*ST001))
 
-    capture(core, visit.id, "shelf_photo", photo)
-    err = expect_error(core, FieldproofError.Refused, "completion_locked", core.complete_visit, visit.id)
+    await capture(core, visit.id, "shelf_photo", photo)
+    err = await expect_error(core, FieldproofError.Refused, "completion_locked", core.complete_visit, visit.id)
     assert [m.kind for m in err.missing] == [MissingKind.REPORT]
 
 
-def test_photo_report_complete_and_check_out(core, photo):
-    visit = check_in_li(core)
-    answer_required(core, visit.id)
+async def test_photo_report_complete_and_check_out(core, photo):
+    visit = await check_in_li(core)
+    await answer_required(core, visit.id)
 
-    expect_error(core, FieldproofError.InvalidInput, "not_jpeg",
+    await expect_error(core, FieldproofError.InvalidInput, "not_jpeg",
                  capture, core, visit.id, "shelf_photo", b"not a jpeg")
-    expect_error(core, FieldproofError.InvalidInput, "image_empty",
+    await expect_error(core, FieldproofError.InvalidInput, "image_empty",
                  capture, core, visit.id, None, b"")
-    expect_error(core, FieldproofError.InvalidInput, "wrong_value_kind",
+    await expect_error(core, FieldproofError.InvalidInput, "wrong_value_kind",
                  capture, core, visit.id, "facings", photo)
-    stored = capture(core, visit.id, "shelf_photo", photo).photo
+    stored = (await capture(core, visit.id, "shelf_photo", photo)).photo
     stamped = Path(stored.path).read_bytes()
     assert stored.byte_len == len(stamped)
     assert stored.sha256 == hashlib.sha256(stamped).hexdigest()
@@ -335,183 +338,183 @@ def test_photo_report_complete_and_check_out(core, photo):
     assert stamped != photo
     assert Path(stored.path).parent == Path(core.photo_dir())
 
-    expect_error(core, FieldproofError.InvalidInput, "invalid_input",
+    await expect_error(core, FieldproofError.InvalidInput, "invalid_input",
                  core.save_report, visit.id, VisitReport(notes="  "))
-    expect_error(core, FieldproofError.InvalidInput, "invalid_input",
+    await expect_error(core, FieldproofError.InvalidInput, "invalid_input",
                  core.save_report, visit.id, VisitReport(notes="ok", follow_up_date="next week"))
-    core.save_report(visit.id, REPORT)
-    assert core.visit_detail(visit.id).report == REPORT
+    await core.save_report(visit.id, REPORT)
+    assert (await core.visit_detail(visit.id)).report == REPORT
 
-    completed = core.complete_visit(visit.id)
+    completed = await core.complete_visit(visit.id)
     assert completed.status == VisitStatus.COMPLETED
     assert completed.score is not None and 0 <= completed.score <= 100
     assert completed.completed_at_ms is not None
-    expect_error(core, FieldproofError.Refused, "visit_not_editable",
+    await expect_error(core, FieldproofError.Refused, "visit_not_editable",
                  core.answer, visit.id, "facings", AnswerValue.NUMBER(value=6.0), None)
-    expect_error(core, FieldproofError.Refused, "visit_already_open", core.check_in,
+    await expect_error(core, FieldproofError.Refused, "visit_already_open", core.check_in,
                  CheckInRequest(user_id="rep-li", store_id="st-002", fix=fix_at(*ST002)))
 
-    out = core.check_out(visit.id, fix_at(*ST001))
+    out = await core.check_out(visit.id, fix_at(*ST001))
     assert out.status == VisitStatus.CHECKED_OUT
     assert out.checked_out_at_ms is not None
     assert out.flags == []
-    assert core.open_visit("rep-li") is None
-    assert core.day_plan("rep-li", DAY)[0].status == PlanStatus.COMPLETED
-    assert core.visit_detail(visit.id).score.total == completed.score
-    expect_error(core, FieldproofError.Refused, "visit_not_editable", core.cancel_visit, visit.id, "too late")
+    assert await core.open_visit("rep-li") is None
+    assert (await core.day_plan("rep-li", DAY))[0].status == PlanStatus.COMPLETED
+    assert (await core.visit_detail(visit.id)).score.total == completed.score
+    await expect_error(core, FieldproofError.Refused, "visit_not_editable", core.cancel_visit, visit.id, "too late")
 
 
-def test_cancel_visit(core):
-    visit = check_in_li(core)
-    expect_error(core, FieldproofError.InvalidInput, "invalid_input", core.cancel_visit, visit.id, " ")
-    cancelled = core.cancel_visit(visit.id, "店铺关门")
+async def test_cancel_visit(core):
+    visit = await check_in_li(core)
+    await expect_error(core, FieldproofError.InvalidInput, "invalid_input", core.cancel_visit, visit.id, " ")
+    cancelled = await core.cancel_visit(visit.id, "店铺关门")
     assert (cancelled.status, cancelled.cancel_reason) == (VisitStatus.CANCELLED, "店铺关门")
-    assert core.day_plan("rep-li", DAY)[0].status == PlanStatus.CANCELLED
-    assert core.open_visit("rep-li") is None
+    assert (await core.day_plan("rep-li", DAY))[0].status == PlanStatus.CANCELLED
+    assert await core.open_visit("rep-li") is None
 
 
 # --- supervisor -----------------------------------------------------------------------------------
 
 
-def test_supervisor_review(core, photo):
-    visit = finished_visit(core, photo)
-    expect_error(core, FieldproofError.InvalidInput, "invalid_input",
+async def test_supervisor_review(core, photo):
+    visit = await finished_visit(core, photo)
+    await expect_error(core, FieldproofError.InvalidInput, "invalid_input",
                  core.review_visit, "sup-wang", visit.id, ReviewVerdict.FLAG, "  ")
-    expect_error(core, FieldproofError.Refused, "not_allowed",
+    await expect_error(core, FieldproofError.Refused, "not_allowed",
                  core.review_visit, "sup-liu", visit.id, ReviewVerdict.ACCEPT, "")
-    expect_error(core, FieldproofError.Refused, "not_allowed",
+    await expect_error(core, FieldproofError.Refused, "not_allowed",
                  core.review_visit, "rep-zhao", visit.id, ReviewVerdict.ACCEPT, "")
-    expect_error(core, FieldproofError.NotFound, "unknown_visit",
+    await expect_error(core, FieldproofError.NotFound, "unknown_visit",
                  core.review_visit, "sup-wang", "no-such-visit", ReviewVerdict.ACCEPT, "")
 
-    flagged = core.review_visit("sup-wang", visit.id, ReviewVerdict.FLAG, "排面照片不清楚")
+    flagged = await core.review_visit("sup-wang", visit.id, ReviewVerdict.FLAG, "排面照片不清楚")
     assert (flagged.verdict, flagged.reviewer_id, flagged.comment) == (ReviewVerdict.FLAG, "sup-wang", "排面照片不清楚")
-    assert [f.code for f in core.visit(visit.id).flags] == [FlagCode.SUPERVISOR_FLAG]
+    assert [f.code for f in (await core.visit(visit.id)).flags] == [FlagCode.SUPERVISOR_FLAG]
 
-    core.review_visit("sup-wang", visit.id, ReviewVerdict.ACCEPT, "")
-    assert core.visit(visit.id).flags == []
-    assert [r.verdict for r in core.visit_detail(visit.id).reviews] == [ReviewVerdict.FLAG, ReviewVerdict.ACCEPT]
+    await core.review_visit("sup-wang", visit.id, ReviewVerdict.ACCEPT, "")
+    assert (await core.visit(visit.id)).flags == []
+    assert [r.verdict for r in (await core.visit_detail(visit.id)).reviews] == [ReviewVerdict.FLAG, ReviewVerdict.ACCEPT]
 
 
-def test_review_of_unfinished_visit_is_refused(core):
-    visit = check_in_li(core)
-    expect_error(core, FieldproofError.Refused, "visit_not_completed",
+async def test_review_of_unfinished_visit_is_refused(core):
+    visit = await check_in_li(core)
+    await expect_error(core, FieldproofError.Refused, "visit_not_completed",
                  core.review_visit, "sup-wang", visit.id, ReviewVerdict.ACCEPT, "")
 
 
 # --- exceptions, history, outbox, audit --------------------------------------------------------------
 
 
-def test_open_exceptions(core, photo):
-    assert core.open_exceptions(50) == []
+async def test_open_exceptions(core, photo):
+    assert await core.open_exceptions(50) == []
     lat, lon = ST002
-    chen = core.check_in(CheckInRequest(user_id="rep-chen", store_id="st-002", fix=fix_at(lat + ONE_KM_LAT, lon)))
-    visit = finished_visit(core, photo)
+    chen = await core.check_in(CheckInRequest(user_id="rep-chen", store_id="st-002", fix=fix_at(lat + ONE_KM_LAT, lon)))
+    visit = await finished_visit(core, photo)
 
-    core.review_visit("sup-wang", visit.id, ReviewVerdict.FLAG, "排面照片不清楚")
-    exceptions = core.open_exceptions(50)
+    await core.review_visit("sup-wang", visit.id, ReviewVerdict.FLAG, "排面照片不清楚")
+    exceptions = await core.open_exceptions(50)
     assert [(e.visit_id, e.flag.code) for e in exceptions] == [
         (visit.id, FlagCode.SUPERVISOR_FLAG),
         (chen.id, FlagCode.OUTSIDE_GEOFENCE),
     ]
     assert (exceptions[1].user_id, exceptions[1].store_id) == ("rep-chen", "st-002")
-    assert len(core.open_exceptions(1)) == 1
+    assert len(await core.open_exceptions(1)) == 1
 
-    core.review_visit("sup-wang", visit.id, ReviewVerdict.ACCEPT, "")
-    assert [(e.visit_id, e.flag.code) for e in core.open_exceptions(50)] == [(chen.id, FlagCode.OUTSIDE_GEOFENCE)]
+    await core.review_visit("sup-wang", visit.id, ReviewVerdict.ACCEPT, "")
+    assert [(e.visit_id, e.flag.code) for e in await core.open_exceptions(50)] == [(chen.id, FlagCode.OUTSIDE_GEOFENCE)]
 
-    history = core.store_history("st-002", 10)
+    history = await core.store_history("st-002", 10)
     assert [(h.visit_id, h.user_id, h.flag_codes) for h in history] == [(chen.id, "rep-chen", [FlagCode.OUTSIDE_GEOFENCE])]
-    expect_error(core, FieldproofError.NotFound, "unknown_store", core.store_history, "st-999", 10)
+    await expect_error(core, FieldproofError.NotFound, "unknown_store", core.store_history, "st-999", 10)
 
 
-def test_outbox_and_audit(core, photo):
-    assert core.outbox_summary().last_seq == 0
-    visit = finished_visit(core, photo)
-    core.review_visit("sup-wang", visit.id, ReviewVerdict.ACCEPT, "")
+async def test_outbox_and_audit(core, photo):
+    assert (await core.outbox_summary()).last_seq == 0
+    visit = await finished_visit(core, photo)
+    await core.review_visit("sup-wang", visit.id, ReviewVerdict.ACCEPT, "")
 
-    ops = core.pending_ops(1000)
+    ops = await core.pending_ops(1000)
     assert ops, "no pending ops"
     assert [op.seq for op in ops] == list(range(1, len(ops) + 1))
     assert ops[0].kind == "visit.check_in" and ops[-1].kind == "visit.review"
     assert {op.kind for op in ops} >= {"visit.answer", "visit.photo", "visit.report", "visit.complete",
                                        "visit.check_out"}
     assert len({op.op_id for op in ops}) == len(ops)
-    assert [op.seq for op in core.pending_ops(3)] == [1, 2, 3]
+    assert [op.seq for op in await core.pending_ops(3)] == [1, 2, 3]
 
-    summary = core.outbox_summary()
+    summary = await core.outbox_summary()
     assert (summary.pending, summary.rejected, summary.acknowledged, summary.last_seq) == (len(ops), 0, 0, len(ops))
-    audit = core.audit()
+    audit = await core.audit()
     assert audit.problems == []
     assert audit.ops == len(ops)
-    assert core.integrity_check() == ["ok"]
-    counts = {c.table: c.rows for c in core.table_row_counts()}
+    assert await core.integrity_check() == ["ok"]
+    counts = {c.table: c.rows for c in await core.table_row_counts()}
     assert counts["outbox"] == len(ops)
     assert counts["visits"] == 1
 
 
-def test_file_database_survives_reopen(tmp_path, photo):
+async def test_file_database_survives_reopen(tmp_path, photo):
     path = str(tmp_path / "fieldproof.db")
-    core = FieldproofCore.open(path)
-    core.load_reference_json(FIXTURE.read_text(encoding="utf-8"))
-    visit = finished_visit(core, photo)
-    device_id, last_seq = core.device_id(), core.outbox_summary().last_seq
+    core = await FieldproofCore.open(path)
+    await core.load_reference_json(FIXTURE.read_text(encoding="utf-8"))
+    visit = await finished_visit(core, photo)
+    device_id, last_seq = core.device_id(), (await core.outbox_summary()).last_seq
     del core
 
-    core = FieldproofCore.open(path)
+    core = await FieldproofCore.open(path)
     assert core.device_id() == device_id
-    assert core.outbox_summary().last_seq == last_seq
-    assert core.visit(visit.id).status == VisitStatus.CHECKED_OUT
-    assert core.audit().problems == []
+    assert (await core.outbox_summary()).last_seq == last_seq
+    assert (await core.visit(visit.id)).status == VisitStatus.CHECKED_OUT
+    assert (await core.audit()).problems == []
 
 
 # --- evidence: capture, verify, tamper ---------------------------------------------------------------
 
-def test_captured_photo_verifies_and_tampering_fails(core, photo, tmp_path):
-    visit = check_in_li(core)
-    out = capture(core, visit.id, "shelf_photo", photo)
+async def test_captured_photo_verifies_and_tampering_fails(core, photo, tmp_path):
+    visit = await check_in_li(core)
+    out = await capture(core, visit.id, "shelf_photo", photo)
     assert out.flags == []
     assert len(out.photo.evidence_code) == 9 and out.photo.evidence_code[4] == "-"
-    verdict = core.verify_photo(out.photo.id)
+    verdict = await core.verify_photo(out.photo.id)
     assert verdict.verified, verdict.problems
 
-    ev = core.photo_evidence(out.photo.id)
+    ev = await core.photo_evidence(out.photo.id)
     assert ev.public_key_hex == core.device_public_key()
     image = Path(ev.path).read_bytes()
     manifest = SignedEntry(entry=ev.manifest, signature_hex=ev.signature_hex)
     keys = [KnownKey(device_id=ev.device_id, public_key_hex=ev.public_key_hex, revoked=False)]
-    assert verify_photo_evidence(image, manifest, keys).verified
+    assert (await verify_photo_evidence(image, manifest, keys)).verified
 
     flipped = bytearray(image)
     flipped[len(flipped) // 2] ^= 1
-    assert verify_photo_evidence(bytes(flipped), manifest, keys).problems == [VerifyCode.IMAGE_HASH_MISMATCH]
+    assert (await verify_photo_evidence(bytes(flipped), manifest, keys)).problems == [VerifyCode.IMAGE_HASH_MISMATCH]
     changed = SignedEntry(entry=ev.manifest.replace('"store_code":"SH-E-001"', '"store_code":"SH-E-009"'),
                           signature_hex=ev.signature_hex)
     assert changed.entry != ev.manifest
-    assert verify_photo_evidence(image, changed, keys).problems == [VerifyCode.BAD_SIGNATURE]
-    assert verify_photo_evidence(image, manifest, []).problems == [VerifyCode.UNKNOWN_KEY]
+    assert (await verify_photo_evidence(image, changed, keys)).problems == [VerifyCode.BAD_SIGNATURE]
+    assert (await verify_photo_evidence(image, manifest, [])).problems == [VerifyCode.UNKNOWN_KEY]
     other_key = KnownKey(device_id=ev.device_id, public_key_hex="11" * 32, revoked=False)
-    assert verify_photo_evidence(image, manifest, [other_key]).problems == [VerifyCode.BAD_SIGNATURE]
+    assert (await verify_photo_evidence(image, manifest, [other_key])).problems == [VerifyCode.BAD_SIGNATURE]
 
     # Tamper with the file on the device itself: the device's own check sees it.
     Path(ev.path).write_bytes(bytes(flipped))
-    assert core.verify_photo(out.photo.id).problems == [VerifyCode.IMAGE_HASH_MISMATCH]
+    assert (await core.verify_photo(out.photo.id)).problems == [VerifyCode.IMAGE_HASH_MISMATCH]
 
 
-def test_the_chain_verifies_and_a_removed_entry_is_a_gap(core, photo):
-    finished_visit(core, photo)
-    entries = [SignedEntry(entry=op.entry, signature_hex=op.signature_hex) for op in core.pending_ops(1000)]
+async def test_the_chain_verifies_and_a_removed_entry_is_a_gap(core, photo):
+    await finished_visit(core, photo)
+    entries = [SignedEntry(entry=op.entry, signature_hex=op.signature_hex) for op in await core.pending_ops(1000)]
     key = core.device_public_key()
-    assert verify_evidence_chain(entries, key, None) == []
+    assert await verify_evidence_chain(entries, key, None) == []
     del entries[2]
-    findings = verify_evidence_chain(entries, key, None)
+    findings = await verify_evidence_chain(entries, key, None)
     assert [(f.code, f.index) for f in findings] == [(VerifyCode.CHAIN_GAP, 2)]
 
 
-def test_a_reused_photo_is_flagged(core, photo):
-    first = finished_visit(core, photo)
-    visit = core.check_in(CheckInRequest(user_id="rep-li", store_id="st-002", fix=None))
-    out = capture(core, visit.id, "shelf_photo", photo)
+async def test_a_reused_photo_is_flagged(core, photo):
+    first = await finished_visit(core, photo)
+    visit = await core.check_in(CheckInRequest(user_id="rep-li", store_id="st-002", fix=None))
+    out = await capture(core, visit.id, "shelf_photo", photo)
     assert [f.code for f in out.flags] == [FlagCode.POSSIBLE_REUSE]
     assert first.id in out.flags[0].detail
 
@@ -519,14 +522,61 @@ def test_a_reused_photo_is_flagged(core, photo):
 WQY = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 
 
-def test_cjk_font_for_the_watermark(core, photo, tmp_path):
+async def test_cjk_font_for_the_watermark(core, photo, tmp_path):
     not_a_font = tmp_path / "font.ttf"
     not_a_font.write_text("not a font")
-    expect_error(core, FieldproofError.InvalidInput, "bad_font", core.set_cjk_font_file, str(not_a_font), 0)
-    expect_error(core, FieldproofError.Storage, "io", core.set_cjk_font_file, str(tmp_path / "missing.ttc"), 0)
+    await expect_error(core, FieldproofError.InvalidInput, "bad_font", core.set_cjk_font_file, str(not_a_font), 0)
+    await expect_error(core, FieldproofError.Storage, "io", core.set_cjk_font_file, str(tmp_path / "missing.ttc"), 0)
     if not WQY.exists():
         pytest.skip("fonts-wqy-microhei not installed")
-    core.set_cjk_font_file(str(WQY), 0)
-    visit = check_in_li(core)
-    out = capture(core, visit.id, "shelf_photo", photo)
-    assert core.verify_photo(out.photo.id).verified
+    await core.set_cjk_font_file(str(WQY), 0)
+    visit = await check_in_li(core)
+    out = await capture(core, visit.id, "shelf_photo", photo)
+    assert (await core.verify_photo(out.photo.id)).verified
+
+
+# --- the API's shape: signed numbers, coroutines off the caller's thread ---------------------------
+
+BIG_PHOTO = TESTDATA / "photo-4000x3000.jpg"
+
+
+async def test_numbers_are_signed_and_negative_limits_are_refused(core):
+    assert await core.open_exceptions(20) == []
+    assert await core.store_history("st-001", 5) == []
+    assert await core.pending_ops(0) == []
+    assert await core.team_visits(None, 0) == []
+    for call, args in [
+        (core.open_exceptions, (-1,)),
+        (core.store_history, ("st-001", -5)),
+        (core.pending_ops, (-1,)),
+        (core.team_visits, (None, -1)),
+        (core.set_cjk_font_file, ("/no/such/font.ttc", -1)),
+    ]:
+        await expect_error(core, FieldproofError.InvalidInput, "negative_number", call, *args)
+    with pytest.raises(FieldproofError.InvalidInput) as e:
+        core.set_photo_max_long_edge(-1)
+    assert e.value.code == "negative_number"
+    negative = FIXTURE.read_text(encoding="utf-8").replace('"version": 1', '"version": -1')
+    await expect_error(core, FieldproofError.InvalidInput, "bad_reference_data", core.load_reference_json, negative)
+
+
+async def test_capture_runs_off_the_event_loop(core):
+    """While a 12 MP capture is awaited, a ticker task on the same event loop keeps running: the
+    capture's work is on the library's blocking pool, not on the loop's thread."""
+    big = BIG_PHOTO.read_bytes()
+    visit = await check_in_li(core)
+    capture_task = asyncio.ensure_future(capture(core, visit.id, "shelf_photo", big))
+    # Let the capture start first: were it done on the loop's thread, it would finish in this
+    # step and the ticker below would never count.
+    await asyncio.sleep(0)
+    ticks = 0
+    while not capture_task.done():
+        ticks += 1
+        await asyncio.sleep(0.001)
+    out = await capture_task
+    print(f"ticks while the capture ran: {ticks}")
+    assert ticks > 0
+    assert (out.photo.width, out.photo.height) == (2000, 1500)  # within 2048 px, DCT 1/2 scale
+    assert out.photo.original_sha256 == hashlib.sha256(big).hexdigest()
+    assert hashlib.sha256(Path(out.photo.path).read_bytes()).hexdigest() == out.photo.sha256
+    assert (await core.verify_photo(out.photo.id)).verified

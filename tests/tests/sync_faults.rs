@@ -116,7 +116,7 @@ fn every_op_and_photo_arrives_exactly_once_through_faults_and_server_kills() {
             device_photos.extend(run.photos.iter().map(|p| p.sha256.clone()));
         }
     }
-    let pending: u32 = phones
+    let pending: i32 = phones
         .iter()
         .map(|(_, c, _)| c.outbox_summary().expect("summary").pending)
         .sum();

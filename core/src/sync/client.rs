@@ -27,19 +27,19 @@ use crate::{Core, evidence, outbox};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncOptions {
     /// First retry delay; doubles per retry up to `max_backoff_ms`, with jitter.
-    pub initial_backoff_ms: u64,
-    pub max_backoff_ms: u64,
+    pub initial_backoff_ms: i64,
+    pub max_backoff_ms: i64,
     /// Tries per request, the first included.
-    pub max_attempts: u32,
-    pub connect_timeout_ms: u64,
+    pub max_attempts: i32,
+    pub connect_timeout_ms: i64,
     /// Whole request, body included.
-    pub request_timeout_ms: u64,
+    pub request_timeout_ms: i64,
     /// Ops per push (1..=500).
-    pub push_batch: u32,
+    pub push_batch: i32,
     /// Changes per pull page (1..=1000).
-    pub pull_limit: u32,
+    pub pull_limit: i32,
     /// Photo bytes per chunk (1 byte..=4 MiB).
-    pub photo_chunk_bytes: u32,
+    pub photo_chunk_bytes: i32,
 }
 
 impl Default for SyncOptions {
@@ -61,22 +61,25 @@ impl Default for SyncOptions {
 impl SyncOptions {
     fn validate(&self) -> Result<()> {
         let bad = |what: &str| Err(Error::InvalidInput(format!("sync options: {what}")));
-        if self.max_attempts == 0 {
+        if self.max_attempts < 1 {
             return bad("max_attempts must be at least 1");
+        }
+        if self.initial_backoff_ms < 0 {
+            return bad("initial_backoff_ms must not be negative");
         }
         if self.initial_backoff_ms > self.max_backoff_ms {
             return bad("initial_backoff_ms is above max_backoff_ms");
         }
-        if self.connect_timeout_ms == 0 || self.request_timeout_ms == 0 {
+        if self.connect_timeout_ms < 1 || self.request_timeout_ms < 1 {
             return bad("timeouts must be positive");
         }
-        if !(1..=wire::MAX_PUSH_OPS as u32).contains(&self.push_batch) {
+        if !(1..=wire::MAX_PUSH_OPS as i32).contains(&self.push_batch) {
             return bad("push_batch must be 1..=500");
         }
-        if !(1..=wire::MAX_PULL_LIMIT).contains(&self.pull_limit) {
+        if !(1..=wire::MAX_PULL_LIMIT as i32).contains(&self.pull_limit) {
             return bad("pull_limit must be 1..=1000");
         }
-        if !(1..=wire::MAX_PHOTO_CHUNK as u32).contains(&self.photo_chunk_bytes) {
+        if !(1..=wire::MAX_PHOTO_CHUNK as i32).contains(&self.photo_chunk_bytes) {
             return bad("photo_chunk_bytes must be 1..=4 MiB");
         }
         Ok(())
@@ -86,15 +89,27 @@ impl SyncOptions {
     /// at `max`, of which a random half is dropped ("equal jitter": the schedule still grows,
     /// but phones that lost the network together do not come back in lockstep). `jitter` is
     /// uniform in [0, 1).
-    pub fn backoff(&self, retry: u32, jitter: f64) -> Duration {
-        let exp = retry.saturating_sub(1).min(30);
+    pub fn backoff(&self, retry: i32, jitter: f64) -> Duration {
+        let exp = retry.saturating_sub(1).clamp(0, 30);
         let base = self
             .initial_backoff_ms
-            .saturating_mul(1u64 << exp)
-            .min(self.max_backoff_ms);
+            .max(0)
+            .saturating_mul(1i64 << exp)
+            .min(self.max_backoff_ms.max(0));
         let jitter = jitter.clamp(0.0, 1.0);
-        Duration::from_millis(base / 2 + ((base - base / 2) as f64 * jitter) as u64)
+        millis(base / 2 + ((base - base / 2) as f64 * jitter) as i64)
     }
+}
+
+/// A duration from one of the options' millisecond counts (validated non-negative; a negative
+/// one would be no wait at all).
+pub(crate) fn millis(ms: i64) -> Duration {
+    Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}
+
+/// A byte count as the report's signed number (a phone never moves 2^63 bytes).
+fn report_bytes(bytes: u64) -> i64 {
+    i64::try_from(bytes).unwrap_or(i64::MAX)
 }
 
 /// Per-core client state: the options, and the flag that keeps two syncs from running at once.
@@ -238,8 +253,8 @@ impl Core {
         let started = std::time::Instant::now();
         tracing::info!("sync started");
         let result = self.sync_steps(&mut net, &options, &mut report).await;
-        report.bytes_up = net.bytes_up;
-        report.bytes_down = net.bytes_down;
+        report.bytes_up = report_bytes(net.bytes_up);
+        report.bytes_down = report_bytes(net.bytes_down);
         match result {
             Ok(()) => {
                 let state = local::sync_state(&self.lock().conn)?;
@@ -288,7 +303,7 @@ impl Core {
         // 2. The outbox, oldest first, in batches.
         let mut tried_photos = std::collections::HashSet::new();
         loop {
-            let ops = outbox::pending(&self.lock().conn, options.push_batch)?;
+            let ops = outbox::pending(&self.lock().conn, options.push_batch.unsigned_abs())?;
             if ops.is_empty() {
                 break;
             }
@@ -379,7 +394,7 @@ impl Core {
             };
             if state == UploadState::Complete && sent > 0 {
                 report.photos_sent += 1;
-                report.photo_bytes_sent += sent;
+                report.photo_bytes_sent += report_bytes(sent);
             }
             if let Some(why) = &error {
                 tracing::warn!(sha256 = %p.sha256, state = ?state, "photo not uploaded: {why}");
@@ -433,7 +448,7 @@ impl Core {
         // Bytes the server had before: what this upload delivered is the rest (a chunk whose
         // answer was lost counts once it shows in the server's offset; resends show in bytes_up).
         let had = if status.complete { p.size } else { status.offset };
-        let mut failures = 0u32;
+        let mut failures = 0i32;
         let mut reoffered = false;
         while !status.complete {
             if status.sha256 != p.sha256 || status.size != p.size || status.offset > p.size {
@@ -448,7 +463,7 @@ impl Core {
             // the last chunk was durable, before the hash check), this is an empty chunk at the
             // end, which makes it complete: asking for the status again would never move it.
             let chunk_result = {
-                let end = (start + u64::from(options.photo_chunk_bytes)).min(p.size);
+                let end = (start + u64::from(options.photo_chunk_bytes.unsigned_abs())).min(p.size);
                 let chunk = bytes[start as usize..end as usize].to_vec();
                 let path = format!("{status_path}?offset={start}");
                 match net.once(reqwest::Method::PUT, &path, Some(chunk), true).await {

@@ -107,8 +107,8 @@ pub(crate) fn set_server_offset(conn: &Connection, offset_ms: i64) -> Result<()>
 /// What one batch's answer changed locally.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct BatchOutcome {
-    pub applied: u32,
-    pub duplicates: u32,
+    pub applied: i32,
+    pub duplicates: i32,
     pub rejected: Vec<RejectedOp>,
     pub exceptions: Vec<ServerException>,
 }
@@ -324,9 +324,9 @@ pub(crate) fn record_photo_outcomes(
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct PageOutcome {
     /// Changes in the page (every one was applied).
-    pub changes: u32,
+    pub changes: i32,
     pub reference: LoadSummary,
-    pub team_visits: u32,
+    pub team_visits: i32,
 }
 
 /// Keeps the last version of each record in a page: the feed has a row per upsert, so one
@@ -475,9 +475,9 @@ pub(crate) fn apply_pull_page(tx: &Transaction<'_>, page: &PullResponse, now_ms:
         params![page.cursor, page.server_time_ms, now_ms],
     )?;
     Ok(PageOutcome {
-        changes: page.changes.len() as u32,
+        changes: page.changes.len() as i32,
         reference,
-        team_visits: visits.items.len() as u32,
+        team_visits: visits.items.len() as i32,
     })
 }
 
@@ -498,7 +498,7 @@ pub(crate) fn sync_state(conn: &Connection) -> Result<SyncState> {
             r.get(0)
         })?;
     let summary = crate::outbox::summary(conn)?;
-    let (not_uploaded, failed): (u32, u32) = conn.query_row(
+    let (not_uploaded, failed): (i32, i32) = conn.query_row(
         "SELECT coalesce(sum(u.state IS NULL OR u.state = 'pending'), 0), coalesce(sum(u.state = 'failed'), 0)
          FROM outbox o JOIN photos p ON p.op_id = o.op_id LEFT JOIN photo_uploads u ON u.op_id = o.op_id
          WHERE o.kind = 'visit.photo' AND o.entry IS NOT NULL AND o.state <> 'rejected'",
@@ -589,7 +589,8 @@ impl Core {
 
     /// The supervisor's read-only mirror of the team's visits (filled by sync), newest first;
     /// `rep_id` narrows it to one rep.
-    pub fn team_visits(&self, rep_id: Option<&str>, limit: u32) -> Result<Vec<TeamVisit>> {
+    pub fn team_visits(&self, rep_id: Option<&str>, limit: i32) -> Result<Vec<TeamVisit>> {
+        let limit = Error::non_negative("limit", limit)?;
         team_visits(&self.lock().conn, rep_id, limit)
     }
 

@@ -25,12 +25,12 @@ pub struct SyncState {
     pub last_server_time_ms: Option<i64>,
     /// Server clock minus device clock, learned at the last sync.
     pub server_offset_ms: Option<i64>,
-    pub pending_ops: u32,
-    pub rejected_ops: u32,
+    pub pending_ops: i32,
+    pub rejected_ops: i32,
     /// Photos whose op is not rejected and whose bytes the server has not confirmed yet.
-    pub photos_not_uploaded: u32,
+    pub photos_not_uploaded: i32,
     /// Photos the server refused for good (see `last_error` in the logs / rejected list).
-    pub photos_failed: u32,
+    pub photos_failed: i32,
 }
 
 /// An op the server refused for good. Kept and shown, never resent, never blocking others.
@@ -62,23 +62,23 @@ pub struct ServerException {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SyncReport {
     /// Ops the server stored now (`applied`).
-    pub pushed: u32,
+    pub pushed: i32,
     /// Ops the server already had (a retry after a lost answer).
-    pub duplicates: u32,
+    pub duplicates: i32,
     pub rejected: Vec<RejectedOp>,
     pub exceptions: Vec<ServerException>,
     /// Changes applied from the server's feed.
-    pub pulled: u32,
+    pub pulled: i32,
     /// Photos whose bytes this sync sent and the server confirmed.
-    pub photos_sent: u32,
-    pub photo_bytes_sent: u64,
+    pub photos_sent: i32,
+    pub photo_bytes_sent: i64,
     /// Request and response body bytes, retries included.
-    pub bytes_up: u64,
-    pub bytes_down: u64,
+    pub bytes_up: i64,
+    pub bytes_down: i64,
     /// The server's clock at its last answer.
     pub server_time_ms: i64,
     /// Ops still pending afterwards (written during the sync).
-    pub pending: u32,
+    pub pending: i32,
     /// Photos still waiting for their bytes to be confirmed (retried next sync).
-    pub photos_not_uploaded: u32,
+    pub photos_not_uploaded: i32,
 }

@@ -217,7 +217,7 @@ pub struct TeamVisit {
     /// Open exception codes on this visit, server's and device's.
     pub exceptions: Vec<String>,
     pub photos: Vec<TeamVisitPhoto>,
-    pub answers: u32,
+    pub answers: i32,
     pub report_summary: Option<String>,
 }
 

@@ -29,7 +29,7 @@ fn run(path: &str, runs: usize, edge: &str) -> Result<()> {
     if let Some(font) = fieldproof_tests::system_cjk_font() {
         core.set_cjk_font_file(&font, 0)?;
     }
-    core.set_photo_max_long_edge(if edge == "full" { None } else { edge.parse().ok() });
+    core.set_photo_max_long_edge(if edge == "full" { None } else { edge.parse().ok() })?;
     let fix = LocationFix {
         latitude: 31.2304,
         longitude: 121.52,

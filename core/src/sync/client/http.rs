@@ -77,8 +77,8 @@ impl<'a> Net<'a> {
         clock: &'a dyn Clock,
     ) -> Result<Net<'a>, Error> {
         let client = reqwest::Client::builder()
-            .connect_timeout(std::time::Duration::from_millis(options.connect_timeout_ms))
-            .timeout(std::time::Duration::from_millis(options.request_timeout_ms))
+            .connect_timeout(super::millis(options.connect_timeout_ms))
+            .timeout(super::millis(options.request_timeout_ms))
             // A redirected request would no longer match what was signed; the server never
             // redirects, so a 3xx is someone else (a captive portal) and is refused.
             .redirect(reqwest::redirect::Policy::none())
