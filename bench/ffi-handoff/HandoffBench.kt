@@ -98,7 +98,7 @@ private suspend fun bench(
     listOf(
         "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
         "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    ).map(::File).firstOrNull { it.exists() }?.let { core.setCjkFontFile(it.path, 0u) }
+    ).map(::File).firstOrNull { it.exists() }?.let { core.setCjkFontFile(it.path, 0) }
 
     // --- 1. hand-off -----------------------------------------------------------------------------
     val bytes = handoffPhoto.readBytes()
