@@ -5,16 +5,18 @@
 # committed generated Kotlin and Swift are current, the generated Kotlin bindings on the JVM, the
 # generated Python bindings under pytest, the head-office pages in headless Chromium, the
 # Kotlin/Python tests and the evidence benchmark's quick mode again in a fresh clone of HEAD in an
-# empty folder, bounded fuzz runs of the photo pipeline and of the import's XLSX/CSV readers, an
-# aarch64 cross-build with the core's tests under qemu, the demo; and last, that the suites left
-# the working tree as they found it (on a clean clone: `git status --porcelain` empty).
+# empty folder, bounded fuzz runs of the photo pipeline and of the import's XLSX/CSV readers,
+# aarch64 and armv7 cross-builds with the core's tests under qemu, the demo; and last, that the
+# suites left the working tree as they found it (on a clean clone: `git status --porcelain` empty).
 #
 #   bash tests/run-all.sh          under an hour on 2 cores from a cold build, ~21 min warm (README)
 #
 # Needs what .ci/run installs (the README lists it): cmake + nasm (libjpeg-turbo), a CJK font
 # (fonts-wqy-microhei), a JDK, JNA (Debian libjna-java), kotlinc (npm kotlin-compiler), pytest
-# and cryptography (pip), the aarch64 cross toolchain (rustup target, gcc-aarch64-linux-gnu,
-# g++-aarch64-linux-gnu, libc6-dev-arm64-cross, qemu-user, file), chromium + playwright-core (npm, tests/browser),
+# and cryptography (pip), the aarch64 and armv7 cross toolchains (rustup targets,
+# gcc-aarch64-linux-gnu, g++-aarch64-linux-gnu, libc6-dev-arm64-cross, gcc-arm-linux-gnueabihf,
+# g++-arm-linux-gnueabihf, libc6-dev-armhf-cross, qemu-user, file), chromium + playwright-core
+# (npm, tests/browser),
 # libjpeg-turbo-progs + imagemagick + time + bc (bench/evidence.sh), cargo-fuzz 0.13.2 (cargo
 # install). Test data: tests/data in this repository; nothing outside the repository is read.
 set -euo pipefail
@@ -86,7 +88,10 @@ step "fuzz the head-office import's readers (XLSX, CSV) for 30 s (cargo fuzz, li
 bash sync-server/fuzz/run.sh 30
 
 step "cross-build for 64-bit ARM (the FFI library in the test profile) and run the core's tests under qemu"
-bash tests/cross-aarch64.sh all --dev
+bash tests/cross-arm.sh aarch64 all --dev
+
+step "cross-build for 32-bit ARM, NEON (armeabi-v7a's stand-in; test profile) and run the core's tests under qemu"
+bash tests/cross-arm.sh armv7 all --dev
 
 step "demo: --help prints its usage (and runs nothing), then the whole demo"
 [[ "$(cargo run -q --bin fieldproof-demo -- --help)" == "Usage: fieldproof-demo"* ]]

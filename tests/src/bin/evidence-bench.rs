@@ -1,7 +1,8 @@
 //! The capture half of `bench/evidence.sh`: full evidence capture (decode → orient → stamp →
 //! encode → hash → sign → store in SQLite + file + chain) of one JPEG, timed over N runs.
 //!
-//! `evidence-bench <jpeg> <runs> <max-long-edge|full>` prints `median_s <seconds>`.
+//! `evidence-bench <jpeg> <runs> <max-long-edge|full>` prints `median_s <seconds>` and
+//! `p90_s <seconds>` (bench/ffi-handoff/run.sh sets the latter beside the Kotlin figures).
 //! Run with runs = 1 under `/usr/bin/time -f %M` for the peak memory of one capture.
 
 use std::time::Instant;
@@ -74,6 +75,7 @@ fn run(path: &str, runs: usize, edge: &str) -> Result<()> {
         );
     }
     println!("median_s {:.4}", times[times.len() / 2]);
+    println!("p90_s {:.4}", times[(times.len() - 1) * 9 / 10]);
     drop(core);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
