@@ -460,23 +460,13 @@ fileprivate final class UniffiHandleMap<T>: @unchecked Sendable {
 
 
 // Public interface members begin here.
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
-    typealias FfiType = UInt32
-    typealias SwiftType = UInt32
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt32 {
-        return try lift(readInt(&buf))
-    }
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        writeInt(&buf, lower(value))
-    }
-}
+// Magic number for the Rust proxy to call using the same mechanism as every other method,
+// to free the callback once it's dropped by Rust.
+private let IDX_CALLBACK_FREE: Int32 = 0
+// Callback return codes
+private let UNIFFI_CALLBACK_SUCCESS: Int32 = 0
+private let UNIFFI_CALLBACK_ERROR: Int32 = 1
+private let UNIFFI_CALLBACK_UNEXPECTED_ERROR: Int32 = 2
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
@@ -490,22 +480,6 @@ fileprivate struct FfiConverterInt32: FfiConverterPrimitive {
     }
 
     public static func write(_ value: Int32, into buf: inout [UInt8]) {
-        writeInt(&buf, lower(value))
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterUInt64: FfiConverterPrimitive {
-    typealias FfiType = UInt64
-    typealias SwiftType = UInt64
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt64 {
-        return try lift(readInt(&buf))
-    }
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
         writeInt(&buf, lower(value))
     }
 }
@@ -634,65 +608,18 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
 
 
 /**
- * One core per phone database. Every action is one SQLite transaction that writes its rows, its
- * outbox operation and its flags together; a refused action writes nothing. Safe to call from
- * any thread; calls are serialised inside. Calls do disk I/O: keep them off the UI thread.
+ * One core per phone database (one per process). Every action is one SQLite transaction that
+ * writes its rows, its outbox operation and its flags together; a refused action writes
+ * nothing. Safe to call from any thread; calls are serialised inside, on a blocking pool.
  */
 public protocol FieldproofCoreProtocol: AnyObject, Sendable {
-    
-    /**
-     * Answer (or correct) one item. Returns what is still missing, which items are hidden and
-     * the visit's open flags (a price gap shows at once).
-     */
-    func answer(visitId: String, itemId: String, value: AnswerValue, note: String?) throws  -> AnswerOutcome
     
     /**
      * Check the invariants that make "nothing is lost" provable: contiguous outbox sequence,
      * every action's rows with its operation and every operation with its rows. Clean when
      * `problems` is empty.
      */
-    func audit() throws  -> AuditReport
-    
-    /**
-     * Abandon a visit (store closed, manager absent…). The reason is required.
-     */
-    func cancelVisit(visitId: String, reason: String) throws  -> Visit
-    
-    /**
-     * Capture a shelf photo from the camera's JPEG bytes: orient, downscale, burn the
-     * watermark, encode, hash, sign, store, chain. Flags reuse of a photo from another visit.
-     */
-    func capturePhoto(request: CaptureRequest, jpeg: Data) throws  -> CaptureOutcome
-    
-    /**
-     * The same from a JPEG file the camera wrote (read with the size limit).
-     */
-    func capturePhotoFile(request: CaptureRequest, path: String) throws  -> CaptureOutcome
-    
-    /**
-     * Check in at a store: resolves the template (explicit, the plan's, or the default), runs the
-     * location rules, and opens the visit. Refused (`visit_already_open`) when the user already
-     * has an open visit, and (`outside_geofence`, `no_fix`) when the geofence is in block mode
-     * and the fix is outside or missing.
-     */
-    func checkIn(request: CheckInRequest) throws  -> Visit
-    
-    /**
-     * Leave the store. Only a completed visit can be checked out (`visit_not_completed`
-     * otherwise); an unfinished one is cancelled instead.
-     */
-    func checkOut(visitId: String, fix: LocationFix?) throws  -> Visit
-    
-    /**
-     * Complete the store check and fix its score. Refused with `completion_locked`, carrying the
-     * exact `missing` list, while a required answer, photo or the report is missing.
-     */
-    func completeVisit(visitId: String) throws  -> Visit
-    
-    /**
-     * A rep's plan for one local date (`YYYY-MM-DD`), in route order, with each stop's status.
-     */
-    func dayPlan(repId: String, date: String) throws  -> [DayPlanEntry]
+    func audit() async throws  -> AuditReport
     
     /**
      * This installation's id, made on first open.
@@ -701,9 +628,85 @@ public protocol FieldproofCoreProtocol: AnyObject, Sendable {
     
     /**
      * The device's Ed25519 public key (64 hex characters), for enrolment. The private key never
-     * leaves the device database.
+     * leaves the device (its database, sealed by the keystore when opened with a sealer).
      */
     func devicePublicKey()  -> String
+    
+    /**
+     * SQLite's full consistency check of the database file: `["ok"]` when healthy.
+     */
+    func integrityCheck() async throws  -> [String]
+    
+    /**
+     * Load head-office reference data. Validated as a whole; nothing is written if any record is bad.
+     */
+    func loadReferenceData(data: ReferenceData) async throws  -> LoadSummary
+    
+    /**
+     * The same from the JSON document the server sends.
+     */
+    func loadReferenceJson(json: String) async throws  -> LoadSummary
+    
+    /**
+     * The folder photo files are written to.
+     */
+    func photoDir()  -> String
+    
+    /**
+     * Remember the server's clock (every sync response carries it, Unix ms) for later clock checks.
+     */
+    func recordServerTime(serverWallMs: Int64) async throws 
+    
+    /**
+     * Rows per table, by table name: for diagnostics screens, and for tests that prove a refused
+     * action wrote nothing.
+     */
+    func tableRowCounts() async throws  -> [TableRowCount]
+    
+    /**
+     * Capture a shelf photo from the camera's JPEG bytes: orient, downscale, burn the
+     * watermark, encode, hash, sign, store, chain. Flags reuse of a photo from another visit.
+     * The bytes cross the FFI in one copy ([`PhotoBytes`]); a file path
+     * ([`capture_photo_file`](Self::capture_photo_file)) saves even that.
+     */
+    func capturePhoto(request: CaptureRequest, jpeg: Data) async throws  -> CaptureOutcome
+    
+    /**
+     * The same from a JPEG file the camera wrote (read with the size limit).
+     */
+    func capturePhotoFile(request: CaptureRequest, path: String) async throws  -> CaptureOutcome
+    
+    /**
+     * A photo's evidence for export or a verifier: file path, signed manifest, signature, key.
+     */
+    func photoEvidence(photoId: String) async throws  -> PhotoEvidence
+    
+    /**
+     * A supervisor's decision on a team photo (from `team_visits`): approve, reject with a
+     * reason, or ask the rep for a retake with a reason. One signed op; the server applies it
+     * and sends the retake down to the rep. Refused here with `unknown_photo`,
+     * `photo_not_in_team`, `reason_required`.
+     */
+    func reviewPhoto(reviewerId: String, photoId: String, verdict: PhotoReviewVerdict, reason: String?) async throws  -> PhotoReview
+    
+    /**
+     * Use this CJK font file (TTF/OTF/TTC) for the watermark, so Chinese store and rep names
+     * render. `face` picks a face of a collection: Android's
+     * `/system/fonts/NotoSansCJK-Regular.ttc` has Simplified Chinese at face 2. Without a CJK
+     * font such names are left off the watermark, never drawn as boxes. A negative `face` is refused (`negative_number`).
+     */
+    func setCjkFontFile(path: String, face: Int32) async throws 
+    
+    /**
+     * Long-edge limit for stored photos in pixels (`None`: full size). Default 2048. A negative
+     * limit is refused (`negative_number`).
+     */
+    func setPhotoMaxLongEdge(maxLongEdge: Int32?) throws 
+    
+    /**
+     * Verify one of this device's photos: the file as it is now against its signed manifest.
+     */
+    func verifyPhoto(photoId: String) async throws  -> PhotoVerdict
     
     /**
      * Enrol this device with the server at `server_url` (https; plain http only to a loopback
@@ -712,100 +715,21 @@ public protocol FieldproofCoreProtocol: AnyObject, Sendable {
     func enrol(serverUrl: String, code: String) async throws  -> User
     
     /**
-     * SQLite's full consistency check of the database file: `["ok"]` when healthy.
-     */
-    func integrityCheck() throws  -> [String]
-    
-    /**
-     * Load head-office reference data. Validated as a whole; nothing is written if any record is bad.
-     */
-    func loadReferenceData(data: ReferenceData) throws  -> LoadSummary
-    
-    /**
-     * The same from the JSON document the server sends.
-     */
-    func loadReferenceJson(json: String) throws  -> LoadSummary
-    
-    /**
-     * Every open flag on this device, newest first (异常).
-     */
-    func openExceptions(limit: UInt32) throws  -> [OpenException]
-    
-    /**
-     * The user's open visit (in progress or completed, not yet checked out), if any.
-     */
-    func openVisit(userId: String) throws  -> Visit?
-    
-    /**
      * Counts of outbox operations by state, and the last sequence number handed out.
      */
-    func outboxSummary() throws  -> OutboxSummary
+    func outboxSummary() async throws  -> OutboxSummary
     
     /**
      * Operations waiting for the server, oldest first.
+     * A negative `limit` is refused (`negative_number`); 0 returns nothing.
      */
-    func pendingOps(limit: UInt32) throws  -> [OutboxOp]
-    
-    /**
-     * The folder photo files are written to.
-     */
-    func photoDir()  -> String
-    
-    /**
-     * A photo's evidence for export or a verifier: file path, signed manifest, signature, key.
-     */
-    func photoEvidence(photoId: String) throws  -> PhotoEvidence
-    
-    /**
-     * Remember the server's clock (every sync response carries it, Unix ms) for later clock checks.
-     */
-    func recordServerTime(serverWallMs: Int64) throws 
+    func pendingOps(limit: Int32) async throws  -> [OutboxOp]
     
     /**
      * Operations the server refused for good, oldest first, with the reason. Never resent; the
      * app shows them.
      */
-    func rejectedOps() throws  -> [RejectedOp]
-    
-    /**
-     * The rep's retake requests (newest first), each with its state on `date` (local
-     * `YYYY-MM-DD`): open, overdue (open past its due day), done (photo taken here or received
-     * by the server) or cancelled. The day plan lists the ones owed at each stop.
-     */
-    func retakeRequests(repId: String, date: String) throws  -> [RetakeRequest]
-    
-    /**
-     * A supervisor's decision on a team photo (from `team_visits`): approve, reject with a
-     * reason, or ask the rep for a retake with a reason. One signed op; the server applies it
-     * and sends the retake down to the rep. Refused here with `unknown_photo`,
-     * `photo_not_in_team`, `reason_required`.
-     */
-    func reviewPhoto(reviewerId: String, photoId: String, verdict: PhotoReviewVerdict, reason: String?) throws  -> PhotoReview
-    
-    /**
-     * A supervisor accepts or flags a rep's finished visit. Flagging needs a comment and raises
-     * `supervisor_flag`; a later acceptance clears it. Only the rep's own supervisor may review
-     * (`not_allowed` otherwise).
-     */
-    func reviewVisit(reviewerId: String, visitId: String, verdict: ReviewVerdict, comment: String) throws  -> Review
-    
-    /**
-     * Save (or revise) the visit report. The latest revision is the report; all are kept.
-     */
-    func saveReport(visitId: String, report: VisitReport) throws 
-    
-    /**
-     * Use this CJK font file (TTF/OTF/TTC) for the watermark, so Chinese store and rep names
-     * render. `face` picks a face of a collection: Android's
-     * `/system/fonts/NotoSansCJK-Regular.ttc` has Simplified Chinese at face 2. Without a CJK
-     * font such names are left off the watermark, never drawn as boxes.
-     */
-    func setCjkFontFile(path: String, face: UInt32) throws 
-    
-    /**
-     * Long-edge limit for stored photos in pixels (`None`: full size). Default 2048.
-     */
-    func setPhotoMaxLongEdge(maxLongEdge: UInt32?) 
+    func rejectedOps() async throws  -> [RejectedOp]
     
     /**
      * Change the sync client's settings (`invalid_input` when out of range).
@@ -813,21 +737,16 @@ public protocol FieldproofCoreProtocol: AnyObject, Sendable {
     func setSyncOptions(options: SyncOptions) throws 
     
     /**
-     * Past and current visits at a store, newest first.
+     * Push every pending operation (photos first), then pull this user's changes. `listener`
+     * hears where the sync stands after each step; `cancel` stops it (`sync_cancelled`). A
+     * second call while one runs fails at once with `sync_in_progress`. Cancelling, through
+     * `cancel` or by dropping the call (a cancelled coroutine or task), is safe: what was
+     * answered is kept, the rest is sent by the next sync.
+     *
+     * Not on the blocking pool: the sync is async itself and never holds the database lock
+     * across a request, and running it in this future is what lets dropping the call stop it.
      */
-    func storeHistory(storeId: String, limit: UInt32) throws  -> [VisitSummary]
-    
-    /**
-     * Stores in a territory (all stores when `territory` is null), by code.
-     */
-    func stores(territory: String?) throws  -> [Store]
-    
-    /**
-     * Push every pending operation (photos first), then pull this user's changes. A second call
-     * while one runs fails at once with `sync_in_progress`. Cancelling is safe: what was
-     * answered is kept, the rest is sent again next time (and comes back as duplicates).
-     */
-    func sync() async throws  -> SyncReport
+    func sync(listener: SyncListener?, cancel: SyncCancel?) async throws  -> SyncReport
     
     /**
      * The sync client's retry and size settings.
@@ -837,40 +756,107 @@ public protocol FieldproofCoreProtocol: AnyObject, Sendable {
     /**
      * Whether this device is enrolled, as whom, with which server, and how far sync got.
      */
-    func syncState() throws  -> SyncState
-    
-    /**
-     * Rows per table, by table name: for diagnostics screens, and for tests that prove a refused
-     * action wrote nothing.
-     */
-    func tableRowCounts() throws  -> [TableRowCount]
+    func syncState() async throws  -> SyncState
     
     /**
      * A supervisor's read-only mirror of the team's visits (filled by sync), newest first;
      * `rep_id` narrows it to one rep.
+     * A negative `limit` is refused (`negative_number`); 0 returns nothing.
      */
-    func teamVisits(repId: String?, limit: UInt32) throws  -> [TeamVisit]
+    func teamVisits(repId: String?, limit: Int32) async throws  -> [TeamVisit]
     
     /**
-     * Verify one of this device's photos: the file as it is now against its signed manifest.
+     * Answer (or correct) one item. Returns what is still missing, which items are hidden and
+     * the visit's open flags (a price gap shows at once).
      */
-    func verifyPhoto(photoId: String) throws  -> PhotoVerdict
+    func answer(visitId: String, itemId: String, value: AnswerValue, note: String?) async throws  -> AnswerOutcome
+    
+    /**
+     * Abandon a visit (store closed, manager absent…). The reason is required.
+     */
+    func cancelVisit(visitId: String, reason: String) async throws  -> Visit
+    
+    /**
+     * Check in at a store: resolves the template (explicit, the plan's, or the default), runs the
+     * location rules, and opens the visit. Refused (`visit_already_open`) when the user already
+     * has an open visit, and (`outside_geofence`, `no_fix`) when the geofence is in block mode
+     * and the fix is outside or missing.
+     */
+    func checkIn(request: CheckInRequest) async throws  -> Visit
+    
+    /**
+     * Leave the store. Only a completed visit can be checked out (`visit_not_completed`
+     * otherwise); an unfinished one is cancelled instead.
+     */
+    func checkOut(visitId: String, fix: LocationFix?) async throws  -> Visit
+    
+    /**
+     * Complete the store check and fix its score. Refused with `completion_locked`, carrying the
+     * exact `missing` list, while a required answer, photo or the report is missing.
+     */
+    func completeVisit(visitId: String) async throws  -> Visit
+    
+    /**
+     * A rep's plan for one local date (`YYYY-MM-DD`), in route order, with each stop's status.
+     */
+    func dayPlan(repId: String, date: String) async throws  -> [DayPlanEntry]
+    
+    /**
+     * Every open flag on this device, newest first (异常).
+     * A negative `limit` is refused (`negative_number`); 0 returns nothing.
+     */
+    func openExceptions(limit: Int32) async throws  -> [OpenException]
+    
+    /**
+     * The user's open visit (in progress or completed, not yet checked out), if any.
+     */
+    func openVisit(userId: String) async throws  -> Visit?
+    
+    /**
+     * The rep's retake requests (newest first), each with its state on `date` (local
+     * `YYYY-MM-DD`): open, overdue (open past its due day), done (photo taken here or received
+     * by the server) or cancelled. The day plan lists the ones owed at each stop.
+     */
+    func retakeRequests(repId: String, date: String) async throws  -> [RetakeRequest]
+    
+    /**
+     * A supervisor accepts or flags a rep's finished visit. Flagging needs a comment and raises
+     * `supervisor_flag`; a later acceptance clears it. Only the rep's own supervisor may review
+     * (`not_allowed` otherwise).
+     */
+    func reviewVisit(reviewerId: String, visitId: String, verdict: ReviewVerdict, comment: String) async throws  -> Review
+    
+    /**
+     * Save (or revise) the visit report. The latest revision is the report; all are kept.
+     */
+    func saveReport(visitId: String, report: VisitReport) async throws 
+    
+    /**
+     * Past and current visits at a store, newest first.
+     * A negative `limit` is refused (`negative_number`); 0 returns nothing.
+     */
+    func storeHistory(storeId: String, limit: Int32) async throws  -> [VisitSummary]
+    
+    /**
+     * Stores in a territory (all stores when `territory` is null), by code.
+     */
+    func stores(territory: String?) async throws  -> [Store]
     
     /**
      * One visit with its open flags.
      */
-    func visit(visitId: String) throws  -> Visit
+    func visit(visitId: String) async throws  -> Visit
     
     /**
      * Everything about one visit, for the visit screen and the supervisor.
      */
-    func visitDetail(visitId: String) throws  -> VisitDetail
+    func visitDetail(visitId: String) async throws  -> VisitDetail
     
 }
 /**
- * One core per phone database. Every action is one SQLite transaction that writes its rows, its
- * outbox operation and its flags together; a refused action writes nothing. Safe to call from
- * any thread; calls are serialised inside. Calls do disk I/O: keep them off the UI thread.
+ * One core per phone database (one per process). Every action is one SQLite transaction that
+ * writes its rows, its outbox operation and its flags together; a refused action writes
+ * nothing. Safe to call from any thread; calls are serialised inside, on a blocking pool.
  */
 open class FieldproofCore: FieldproofCoreProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -925,161 +911,69 @@ open class FieldproofCore: FieldproofCoreProtocol, @unchecked Sendable {
     
     /**
      * Open (create, migrate) the database file at `path`. Photos are kept in `<path>.photos/`.
+     * Async: opening migrates the schema and makes (or unseals) the device key.
+     *
+     * With a `sealer` the device's signing key is kept sealed by the platform keystore (see
+     * [`KeySealer`]; a database holding a plain key is sealed now); without one it is stored as
+     * is. A sealed database opened without its sealer fails with `key_sealer_required`, a sealer
+     * that fails or returns another key with `key_unseal_failed` (`key_seal_failed` when sealing
+     * fails); nothing is written then.
      */
-public static func `open`(path: String)throws  -> FieldproofCore  {
-    return try  FfiConverterTypeFieldproofCore_lift(try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_constructor_fieldproofcore_open(
-        FfiConverterString.lower(path),uniffiCallStatus
-    )
-})
+public static func `open`(path: String, sealer: KeySealer? = nil)async throws  -> FieldproofCore  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_constructor_fieldproofcore_open(FfiConverterString.lower(path),FfiConverterOptionTypeKeySealer.lower(sealer)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_u64,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_u64,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_u64,
+            liftFunc: FfiConverterTypeFieldproofCore_lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
 }
     
     /**
      * Open a fresh in-memory database (tests, previews). Photos go to a new temporary folder,
      * removed when the core is dropped.
      */
-public static func openInMemory()throws  -> FieldproofCore  {
-    return try  FfiConverterTypeFieldproofCore_lift(try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_constructor_fieldproofcore_open_in_memory(uniffiCallStatus
-    )
-})
+public static func openInMemory()async throws  -> FieldproofCore  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_constructor_fieldproofcore_open_in_memory(
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_u64,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_u64,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_u64,
+            liftFunc: FfiConverterTypeFieldproofCore_lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
 }
     
 
-    
-    /**
-     * Answer (or correct) one item. Returns what is still missing, which items are hidden and
-     * the visit's open flags (a price gap shows at once).
-     */
-open func answer(visitId: String, itemId: String, value: AnswerValue, note: String?)throws  -> AnswerOutcome  {
-    return try  FfiConverterTypeAnswerOutcome_lift(try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_answer(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(visitId),
-        FfiConverterString.lower(itemId),
-        FfiConverterTypeAnswerValue_lower(value),
-        FfiConverterOptionString.lower(note),uniffiCallStatus
-    )
-})
-}
     
     /**
      * Check the invariants that make "nothing is lost" provable: contiguous outbox sequence,
      * every action's rows with its operation and every operation with its rows. Clean when
      * `problems` is empty.
      */
-open func audit()throws  -> AuditReport  {
-    return try  FfiConverterTypeAuditReport_lift(try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_audit(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Abandon a visit (store closed, manager absent…). The reason is required.
-     */
-open func cancelVisit(visitId: String, reason: String)throws  -> Visit  {
-    return try  FfiConverterTypeVisit_lift(try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_cancel_visit(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(visitId),
-        FfiConverterString.lower(reason),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Capture a shelf photo from the camera's JPEG bytes: orient, downscale, burn the
-     * watermark, encode, hash, sign, store, chain. Flags reuse of a photo from another visit.
-     */
-open func capturePhoto(request: CaptureRequest, jpeg: Data)throws  -> CaptureOutcome  {
-    return try  FfiConverterTypeCaptureOutcome_lift(try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_capture_photo(
-            self.uniffiCloneHandle(),
-        FfiConverterTypeCaptureRequest_lower(request),
-        FfiConverterData.lower(jpeg),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * The same from a JPEG file the camera wrote (read with the size limit).
-     */
-open func capturePhotoFile(request: CaptureRequest, path: String)throws  -> CaptureOutcome  {
-    return try  FfiConverterTypeCaptureOutcome_lift(try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_capture_photo_file(
-            self.uniffiCloneHandle(),
-        FfiConverterTypeCaptureRequest_lower(request),
-        FfiConverterString.lower(path),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Check in at a store: resolves the template (explicit, the plan's, or the default), runs the
-     * location rules, and opens the visit. Refused (`visit_already_open`) when the user already
-     * has an open visit, and (`outside_geofence`, `no_fix`) when the geofence is in block mode
-     * and the fix is outside or missing.
-     */
-open func checkIn(request: CheckInRequest)throws  -> Visit  {
-    return try  FfiConverterTypeVisit_lift(try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_check_in(
-            self.uniffiCloneHandle(),
-        FfiConverterTypeCheckInRequest_lower(request),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Leave the store. Only a completed visit can be checked out (`visit_not_completed`
-     * otherwise); an unfinished one is cancelled instead.
-     */
-open func checkOut(visitId: String, fix: LocationFix?)throws  -> Visit  {
-    return try  FfiConverterTypeVisit_lift(try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_check_out(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(visitId),
-        FfiConverterOptionTypeLocationFix.lower(fix),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Complete the store check and fix its score. Refused with `completion_locked`, carrying the
-     * exact `missing` list, while a required answer, photo or the report is missing.
-     */
-open func completeVisit(visitId: String)throws  -> Visit  {
-    return try  FfiConverterTypeVisit_lift(try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_complete_visit(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(visitId),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * A rep's plan for one local date (`YYYY-MM-DD`), in route order, with each stop's status.
-     */
-open func dayPlan(repId: String, date: String)throws  -> [DayPlanEntry]  {
-    return try  FfiConverterSequenceTypeDayPlanEntry.lift(try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_day_plan(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(repId),
-        FfiConverterString.lower(date),uniffiCallStatus
-    )
-})
+open func audit()async throws  -> AuditReport  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_audit(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeAuditReport_lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
 }
     
     /**
@@ -1096,7 +990,7 @@ open func deviceId() -> String  {
     
     /**
      * The device's Ed25519 public key (64 hex characters), for enrolment. The private key never
-     * leaves the device database.
+     * leaves the device (its database, sealed by the keystore when opened with a sealer).
      */
 open func devicePublicKey() -> String  {
     return try!  FfiConverterString.lift(try! rustCall() {
@@ -1105,6 +999,250 @@ open func devicePublicKey() -> String  {
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * SQLite's full consistency check of the database file: `["ok"]` when healthy.
+     */
+open func integrityCheck()async throws  -> [String]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_integrity_check(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceString.lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * Load head-office reference data. Validated as a whole; nothing is written if any record is bad.
+     */
+open func loadReferenceData(data: ReferenceData)async throws  -> LoadSummary  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_load_reference_data(
+                        self.uniffiCloneHandle(),FfiConverterTypeReferenceData_lower(data)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeLoadSummary_lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * The same from the JSON document the server sends.
+     */
+open func loadReferenceJson(json: String)async throws  -> LoadSummary  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_load_reference_json(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(json)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeLoadSummary_lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * The folder photo files are written to.
+     */
+open func photoDir() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_fieldproof_ffi_fn_method_fieldproofcore_photo_dir(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Remember the server's clock (every sync response carries it, Unix ms) for later clock checks.
+     */
+open func recordServerTime(serverWallMs: Int64)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_record_server_time(
+                        self.uniffiCloneHandle(),FfiConverterInt64.lower(serverWallMs)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_void,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_void,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * Rows per table, by table name: for diagnostics screens, and for tests that prove a refused
+     * action wrote nothing.
+     */
+open func tableRowCounts()async throws  -> [TableRowCount]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_table_row_counts(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeTableRowCount.lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * Capture a shelf photo from the camera's JPEG bytes: orient, downscale, burn the
+     * watermark, encode, hash, sign, store, chain. Flags reuse of a photo from another visit.
+     * The bytes cross the FFI in one copy ([`PhotoBytes`]); a file path
+     * ([`capture_photo_file`](Self::capture_photo_file)) saves even that.
+     */
+open func capturePhoto(request: CaptureRequest, jpeg: Data)async throws  -> CaptureOutcome  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_capture_photo(
+                        self.uniffiCloneHandle(),FfiConverterTypeCaptureRequest_lower(request),FfiConverterData.lower(jpeg)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeCaptureOutcome_lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * The same from a JPEG file the camera wrote (read with the size limit).
+     */
+open func capturePhotoFile(request: CaptureRequest, path: String)async throws  -> CaptureOutcome  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_capture_photo_file(
+                        self.uniffiCloneHandle(),FfiConverterTypeCaptureRequest_lower(request),FfiConverterString.lower(path)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeCaptureOutcome_lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * A photo's evidence for export or a verifier: file path, signed manifest, signature, key.
+     */
+open func photoEvidence(photoId: String)async throws  -> PhotoEvidence  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_photo_evidence(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(photoId)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePhotoEvidence_lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * A supervisor's decision on a team photo (from `team_visits`): approve, reject with a
+     * reason, or ask the rep for a retake with a reason. One signed op; the server applies it
+     * and sends the retake down to the rep. Refused here with `unknown_photo`,
+     * `photo_not_in_team`, `reason_required`.
+     */
+open func reviewPhoto(reviewerId: String, photoId: String, verdict: PhotoReviewVerdict, reason: String?)async throws  -> PhotoReview  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_review_photo(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(reviewerId),FfiConverterString.lower(photoId),FfiConverterTypePhotoReviewVerdict_lower(verdict),FfiConverterOptionString.lower(reason)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePhotoReview_lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * Use this CJK font file (TTF/OTF/TTC) for the watermark, so Chinese store and rep names
+     * render. `face` picks a face of a collection: Android's
+     * `/system/fonts/NotoSansCJK-Regular.ttc` has Simplified Chinese at face 2. Without a CJK
+     * font such names are left off the watermark, never drawn as boxes. A negative `face` is refused (`negative_number`).
+     */
+open func setCjkFontFile(path: String, face: Int32)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_set_cjk_font_file(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(path),FfiConverterInt32.lower(face)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_void,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_void,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * Long-edge limit for stored photos in pixels (`None`: full size). Default 2048. A negative
+     * limit is refused (`negative_number`).
+     */
+open func setPhotoMaxLongEdge(maxLongEdge: Int32?)throws   {try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
+        uniffiCallStatus in
+    uniffi_fieldproof_ffi_fn_method_fieldproofcore_set_photo_max_long_edge(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionInt32.lower(maxLongEdge),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Verify one of this device's photos: the file as it is now against its signed manifest.
+     */
+open func verifyPhoto(photoId: String)async throws  -> PhotoVerdict  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_verify_photo(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(photoId)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePhotoVerdict_lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
 }
     
     /**
@@ -1128,236 +1266,62 @@ open func enrol(serverUrl: String, code: String)async throws  -> User  {
 }
     
     /**
-     * SQLite's full consistency check of the database file: `["ok"]` when healthy.
-     */
-open func integrityCheck()throws  -> [String]  {
-    return try  FfiConverterSequenceString.lift(try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_integrity_check(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Load head-office reference data. Validated as a whole; nothing is written if any record is bad.
-     */
-open func loadReferenceData(data: ReferenceData)throws  -> LoadSummary  {
-    return try  FfiConverterTypeLoadSummary_lift(try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_load_reference_data(
-            self.uniffiCloneHandle(),
-        FfiConverterTypeReferenceData_lower(data),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * The same from the JSON document the server sends.
-     */
-open func loadReferenceJson(json: String)throws  -> LoadSummary  {
-    return try  FfiConverterTypeLoadSummary_lift(try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_load_reference_json(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(json),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Every open flag on this device, newest first (异常).
-     */
-open func openExceptions(limit: UInt32)throws  -> [OpenException]  {
-    return try  FfiConverterSequenceTypeOpenException.lift(try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_open_exceptions(
-            self.uniffiCloneHandle(),
-        FfiConverterUInt32.lower(limit),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * The user's open visit (in progress or completed, not yet checked out), if any.
-     */
-open func openVisit(userId: String)throws  -> Visit?  {
-    return try  FfiConverterOptionTypeVisit.lift(try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_open_visit(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(userId),uniffiCallStatus
-    )
-})
-}
-    
-    /**
      * Counts of outbox operations by state, and the last sequence number handed out.
      */
-open func outboxSummary()throws  -> OutboxSummary  {
-    return try  FfiConverterTypeOutboxSummary_lift(try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_outbox_summary(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
+open func outboxSummary()async throws  -> OutboxSummary  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_outbox_summary(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeOutboxSummary_lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
 }
     
     /**
      * Operations waiting for the server, oldest first.
+     * A negative `limit` is refused (`negative_number`); 0 returns nothing.
      */
-open func pendingOps(limit: UInt32)throws  -> [OutboxOp]  {
-    return try  FfiConverterSequenceTypeOutboxOp.lift(try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_pending_ops(
-            self.uniffiCloneHandle(),
-        FfiConverterUInt32.lower(limit),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * The folder photo files are written to.
-     */
-open func photoDir() -> String  {
-    return try!  FfiConverterString.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_photo_dir(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * A photo's evidence for export or a verifier: file path, signed manifest, signature, key.
-     */
-open func photoEvidence(photoId: String)throws  -> PhotoEvidence  {
-    return try  FfiConverterTypePhotoEvidence_lift(try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_photo_evidence(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(photoId),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Remember the server's clock (every sync response carries it, Unix ms) for later clock checks.
-     */
-open func recordServerTime(serverWallMs: Int64)throws   {try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_record_server_time(
-            self.uniffiCloneHandle(),
-        FfiConverterInt64.lower(serverWallMs),uniffiCallStatus
-    )
-}
+open func pendingOps(limit: Int32)async throws  -> [OutboxOp]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_pending_ops(
+                        self.uniffiCloneHandle(),FfiConverterInt32.lower(limit)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeOutboxOp.lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
 }
     
     /**
      * Operations the server refused for good, oldest first, with the reason. Never resent; the
      * app shows them.
      */
-open func rejectedOps()throws  -> [RejectedOp]  {
-    return try  FfiConverterSequenceTypeRejectedOp.lift(try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_rejected_ops(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * The rep's retake requests (newest first), each with its state on `date` (local
-     * `YYYY-MM-DD`): open, overdue (open past its due day), done (photo taken here or received
-     * by the server) or cancelled. The day plan lists the ones owed at each stop.
-     */
-open func retakeRequests(repId: String, date: String)throws  -> [RetakeRequest]  {
-    return try  FfiConverterSequenceTypeRetakeRequest.lift(try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_retake_requests(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(repId),
-        FfiConverterString.lower(date),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * A supervisor's decision on a team photo (from `team_visits`): approve, reject with a
-     * reason, or ask the rep for a retake with a reason. One signed op; the server applies it
-     * and sends the retake down to the rep. Refused here with `unknown_photo`,
-     * `photo_not_in_team`, `reason_required`.
-     */
-open func reviewPhoto(reviewerId: String, photoId: String, verdict: PhotoReviewVerdict, reason: String?)throws  -> PhotoReview  {
-    return try  FfiConverterTypePhotoReview_lift(try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_review_photo(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(reviewerId),
-        FfiConverterString.lower(photoId),
-        FfiConverterTypePhotoReviewVerdict_lower(verdict),
-        FfiConverterOptionString.lower(reason),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * A supervisor accepts or flags a rep's finished visit. Flagging needs a comment and raises
-     * `supervisor_flag`; a later acceptance clears it. Only the rep's own supervisor may review
-     * (`not_allowed` otherwise).
-     */
-open func reviewVisit(reviewerId: String, visitId: String, verdict: ReviewVerdict, comment: String)throws  -> Review  {
-    return try  FfiConverterTypeReview_lift(try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_review_visit(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(reviewerId),
-        FfiConverterString.lower(visitId),
-        FfiConverterTypeReviewVerdict_lower(verdict),
-        FfiConverterString.lower(comment),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Save (or revise) the visit report. The latest revision is the report; all are kept.
-     */
-open func saveReport(visitId: String, report: VisitReport)throws   {try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_save_report(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(visitId),
-        FfiConverterTypeVisitReport_lower(report),uniffiCallStatus
-    )
-}
-}
-    
-    /**
-     * Use this CJK font file (TTF/OTF/TTC) for the watermark, so Chinese store and rep names
-     * render. `face` picks a face of a collection: Android's
-     * `/system/fonts/NotoSansCJK-Regular.ttc` has Simplified Chinese at face 2. Without a CJK
-     * font such names are left off the watermark, never drawn as boxes.
-     */
-open func setCjkFontFile(path: String, face: UInt32)throws   {try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_set_cjk_font_file(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(path),
-        FfiConverterUInt32.lower(face),uniffiCallStatus
-    )
-}
-}
-    
-    /**
-     * Long-edge limit for stored photos in pixels (`None`: full size). Default 2048.
-     */
-open func setPhotoMaxLongEdge(maxLongEdge: UInt32?)  {try! rustCall() {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_set_photo_max_long_edge(
-            self.uniffiCloneHandle(),
-        FfiConverterOptionUInt32.lower(maxLongEdge),uniffiCallStatus
-    )
-}
+open func rejectedOps()async throws  -> [RejectedOp]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_rejected_ops(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeRejectedOp.lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
 }
     
     /**
@@ -1373,43 +1337,21 @@ open func setSyncOptions(options: SyncOptions)throws   {try rustCallWithError(Ff
 }
     
     /**
-     * Past and current visits at a store, newest first.
+     * Push every pending operation (photos first), then pull this user's changes. `listener`
+     * hears where the sync stands after each step; `cancel` stops it (`sync_cancelled`). A
+     * second call while one runs fails at once with `sync_in_progress`. Cancelling, through
+     * `cancel` or by dropping the call (a cancelled coroutine or task), is safe: what was
+     * answered is kept, the rest is sent by the next sync.
+     *
+     * Not on the blocking pool: the sync is async itself and never holds the database lock
+     * across a request, and running it in this future is what lets dropping the call stop it.
      */
-open func storeHistory(storeId: String, limit: UInt32)throws  -> [VisitSummary]  {
-    return try  FfiConverterSequenceTypeVisitSummary.lift(try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_store_history(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(storeId),
-        FfiConverterUInt32.lower(limit),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Stores in a territory (all stores when `territory` is null), by code.
-     */
-open func stores(territory: String?)throws  -> [Store]  {
-    return try  FfiConverterSequenceTypeStore.lift(try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_stores(
-            self.uniffiCloneHandle(),
-        FfiConverterOptionString.lower(territory),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Push every pending operation (photos first), then pull this user's changes. A second call
-     * while one runs fails at once with `sync_in_progress`. Cancelling is safe: what was
-     * answered is kept, the rest is sent again next time (and comes back as duplicates).
-     */
-open func sync()async throws  -> SyncReport  {
+open func sync(listener: SyncListener? = nil, cancel: SyncCancel? = nil)async throws  -> SyncReport  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_fieldproof_ffi_fn_method_fieldproofcore_sync(
-                        self.uniffiCloneHandle()
+                        self.uniffiCloneHandle(),FfiConverterOptionTypeSyncListener.lower(listener),FfiConverterOptionTypeSyncCancel.lower(cancel)
                 )
             },
             pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
@@ -1435,80 +1377,338 @@ open func syncOptions() -> SyncOptions  {
     /**
      * Whether this device is enrolled, as whom, with which server, and how far sync got.
      */
-open func syncState()throws  -> SyncState  {
-    return try  FfiConverterTypeSyncState_lift(try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_sync_state(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Rows per table, by table name: for diagnostics screens, and for tests that prove a refused
-     * action wrote nothing.
-     */
-open func tableRowCounts()throws  -> [TableRowCount]  {
-    return try  FfiConverterSequenceTypeTableRowCount.lift(try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_table_row_counts(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
+open func syncState()async throws  -> SyncState  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_sync_state(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeSyncState_lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
 }
     
     /**
      * A supervisor's read-only mirror of the team's visits (filled by sync), newest first;
      * `rep_id` narrows it to one rep.
+     * A negative `limit` is refused (`negative_number`); 0 returns nothing.
      */
-open func teamVisits(repId: String?, limit: UInt32)throws  -> [TeamVisit]  {
-    return try  FfiConverterSequenceTypeTeamVisit.lift(try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_team_visits(
-            self.uniffiCloneHandle(),
-        FfiConverterOptionString.lower(repId),
-        FfiConverterUInt32.lower(limit),uniffiCallStatus
-    )
-})
+open func teamVisits(repId: String?, limit: Int32)async throws  -> [TeamVisit]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_team_visits(
+                        self.uniffiCloneHandle(),FfiConverterOptionString.lower(repId),FfiConverterInt32.lower(limit)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeTeamVisit.lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
 }
     
     /**
-     * Verify one of this device's photos: the file as it is now against its signed manifest.
+     * Answer (or correct) one item. Returns what is still missing, which items are hidden and
+     * the visit's open flags (a price gap shows at once).
      */
-open func verifyPhoto(photoId: String)throws  -> PhotoVerdict  {
-    return try  FfiConverterTypePhotoVerdict_lift(try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_verify_photo(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(photoId),uniffiCallStatus
-    )
-})
+open func answer(visitId: String, itemId: String, value: AnswerValue, note: String?)async throws  -> AnswerOutcome  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_answer(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(visitId),FfiConverterString.lower(itemId),FfiConverterTypeAnswerValue_lower(value),FfiConverterOptionString.lower(note)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeAnswerOutcome_lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * Abandon a visit (store closed, manager absent…). The reason is required.
+     */
+open func cancelVisit(visitId: String, reason: String)async throws  -> Visit  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_cancel_visit(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(visitId),FfiConverterString.lower(reason)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeVisit_lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * Check in at a store: resolves the template (explicit, the plan's, or the default), runs the
+     * location rules, and opens the visit. Refused (`visit_already_open`) when the user already
+     * has an open visit, and (`outside_geofence`, `no_fix`) when the geofence is in block mode
+     * and the fix is outside or missing.
+     */
+open func checkIn(request: CheckInRequest)async throws  -> Visit  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_check_in(
+                        self.uniffiCloneHandle(),FfiConverterTypeCheckInRequest_lower(request)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeVisit_lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * Leave the store. Only a completed visit can be checked out (`visit_not_completed`
+     * otherwise); an unfinished one is cancelled instead.
+     */
+open func checkOut(visitId: String, fix: LocationFix?)async throws  -> Visit  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_check_out(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(visitId),FfiConverterOptionTypeLocationFix.lower(fix)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeVisit_lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * Complete the store check and fix its score. Refused with `completion_locked`, carrying the
+     * exact `missing` list, while a required answer, photo or the report is missing.
+     */
+open func completeVisit(visitId: String)async throws  -> Visit  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_complete_visit(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(visitId)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeVisit_lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * A rep's plan for one local date (`YYYY-MM-DD`), in route order, with each stop's status.
+     */
+open func dayPlan(repId: String, date: String)async throws  -> [DayPlanEntry]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_day_plan(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(repId),FfiConverterString.lower(date)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeDayPlanEntry.lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * Every open flag on this device, newest first (异常).
+     * A negative `limit` is refused (`negative_number`); 0 returns nothing.
+     */
+open func openExceptions(limit: Int32)async throws  -> [OpenException]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_open_exceptions(
+                        self.uniffiCloneHandle(),FfiConverterInt32.lower(limit)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeOpenException.lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * The user's open visit (in progress or completed, not yet checked out), if any.
+     */
+open func openVisit(userId: String)async throws  -> Visit?  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_open_visit(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(userId)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterOptionTypeVisit.lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * The rep's retake requests (newest first), each with its state on `date` (local
+     * `YYYY-MM-DD`): open, overdue (open past its due day), done (photo taken here or received
+     * by the server) or cancelled. The day plan lists the ones owed at each stop.
+     */
+open func retakeRequests(repId: String, date: String)async throws  -> [RetakeRequest]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_retake_requests(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(repId),FfiConverterString.lower(date)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeRetakeRequest.lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * A supervisor accepts or flags a rep's finished visit. Flagging needs a comment and raises
+     * `supervisor_flag`; a later acceptance clears it. Only the rep's own supervisor may review
+     * (`not_allowed` otherwise).
+     */
+open func reviewVisit(reviewerId: String, visitId: String, verdict: ReviewVerdict, comment: String)async throws  -> Review  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_review_visit(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(reviewerId),FfiConverterString.lower(visitId),FfiConverterTypeReviewVerdict_lower(verdict),FfiConverterString.lower(comment)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeReview_lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * Save (or revise) the visit report. The latest revision is the report; all are kept.
+     */
+open func saveReport(visitId: String, report: VisitReport)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_save_report(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(visitId),FfiConverterTypeVisitReport_lower(report)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_void,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_void,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * Past and current visits at a store, newest first.
+     * A negative `limit` is refused (`negative_number`); 0 returns nothing.
+     */
+open func storeHistory(storeId: String, limit: Int32)async throws  -> [VisitSummary]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_store_history(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(storeId),FfiConverterInt32.lower(limit)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeVisitSummary.lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * Stores in a territory (all stores when `territory` is null), by code.
+     */
+open func stores(territory: String?)async throws  -> [Store]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_stores(
+                        self.uniffiCloneHandle(),FfiConverterOptionString.lower(territory)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeStore.lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
 }
     
     /**
      * One visit with its open flags.
      */
-open func visit(visitId: String)throws  -> Visit  {
-    return try  FfiConverterTypeVisit_lift(try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_visit(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(visitId),uniffiCallStatus
-    )
-})
+open func visit(visitId: String)async throws  -> Visit  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_visit(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(visitId)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeVisit_lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
 }
     
     /**
      * Everything about one visit, for the visit screen and the supervisor.
      */
-open func visitDetail(visitId: String)throws  -> VisitDetail  {
-    return try  FfiConverterTypeVisitDetail_lift(try rustCallWithError(FfiConverterTypeFieldproofError_lift) {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_method_fieldproofcore_visit_detail(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(visitId),uniffiCallStatus
-    )
-})
+open func visitDetail(visitId: String)async throws  -> VisitDetail  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_visit_detail(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(visitId)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeVisitDetail_lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
 }
     
 
@@ -1559,6 +1759,622 @@ public func FfiConverterTypeFieldproofCore_lower(_ value: FieldproofCore) -> UIn
 
 
 
+
+
+/**
+ * Seals and unseals the device's 32-byte signing seed with a key the platform keeps. Called only
+ * while a database is opened (once to unseal; on first open, or when sealing a plain key, once to
+ * seal and once to check the sealed form opens), on the opening thread, never per action.
+ */
+public protocol KeySealer: AnyObject, Sendable {
+    
+    /**
+     * The sealed form of `seed`, stored as is: it carries its own nonce and format version.
+     */
+    func seal(seed: Data) throws  -> Data
+    
+    /**
+     * The seed back from what `seal` returned.
+     */
+    func unseal(sealed: Data) throws  -> Data
+    
+}
+/**
+ * Seals and unseals the device's 32-byte signing seed with a key the platform keeps. Called only
+ * while a database is opened (once to unseal; on first open, or when sealing a plain key, once to
+ * seal and once to check the sealed form opens), on the opening thread, never per action.
+ */
+open class KeySealerImpl: KeySealer, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_fieldproof_ffi_fn_clone_keysealer(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_fieldproof_ffi_fn_free_keysealer(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The sealed form of `seed`, stored as is: it carries its own nonce and format version.
+     */
+open func seal(seed: Data)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeKeySealerError_lift) {
+        uniffiCallStatus in
+    uniffi_fieldproof_ffi_fn_method_keysealer_seal(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(seed),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The seed back from what `seal` returned.
+     */
+open func unseal(sealed: Data)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeKeySealerError_lift) {
+        uniffiCallStatus in
+    uniffi_fieldproof_ffi_fn_method_keysealer_unseal(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(sealed),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceKeySealer {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceKeySealer = UniffiVTableCallbackInterfaceKeySealer(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeKeySealer.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface KeySealer: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeKeySealer.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface KeySealer: handle missing in uniffiClone")
+            }
+        },
+        seal: { (
+            uniffiHandle: UInt64,
+            seed: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> Data in
+                guard let uniffiObj = try? FfiConverterTypeKeySealer.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.seal(
+                     seed: try FfiConverterData.lift(seed)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterData.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeKeySealerError_lower
+            )
+        },
+        unseal: { (
+            uniffiHandle: UInt64,
+            sealed: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> Data in
+                guard let uniffiObj = try? FfiConverterTypeKeySealer.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.unseal(
+                     sealed: try FfiConverterData.lift(sealed)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterData.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeKeySealerError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceKeySealer> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceKeySealer>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitKeySealer() {
+    uniffi_fieldproof_ffi_fn_init_callback_vtable_keysealer(UniffiCallbackInterfaceKeySealer.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeKeySealer: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<KeySealer>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = KeySealer
+
+    public static func lift(_ handle: UInt64) throws -> KeySealer {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return KeySealerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: KeySealer) -> UInt64 {
+         if let rustImpl = value as? KeySealerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> KeySealer {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: KeySealer, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeKeySealer_lift(_ handle: UInt64) throws -> KeySealer {
+    return try FfiConverterTypeKeySealer.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeKeySealer_lower(_ value: KeySealer) -> UInt64 {
+    return FfiConverterTypeKeySealer.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Stops a running sync: pass it to `sync`, call `cancel()` from anywhere. The sync stops before
+ * its next request (abandoning one in flight) and fails with `Sync(sync_cancelled)`; what the
+ * server had answered is kept, the rest is sent by the next sync. One per sync: once cancelled
+ * it stays cancelled.
+ */
+public protocol SyncCancelProtocol: AnyObject, Sendable {
+    
+    func cancel() 
+    
+    func isCancelled()  -> Bool
+    
+}
+/**
+ * Stops a running sync: pass it to `sync`, call `cancel()` from anywhere. The sync stops before
+ * its next request (abandoning one in flight) and fails with `Sync(sync_cancelled)`; what the
+ * server had answered is kept, the rest is sent by the next sync. One per sync: once cancelled
+ * it stays cancelled.
+ */
+open class SyncCancel: SyncCancelProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_fieldproof_ffi_fn_clone_synccancel(self.handle, $0) }
+    }
+public convenience init() {
+    let handle =
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_fieldproof_ffi_fn_constructor_synccancel_new(uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_fieldproof_ffi_fn_free_synccancel(handle, $0) }
+    }
+
+    
+
+    
+open func cancel()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_fieldproof_ffi_fn_method_synccancel_cancel(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+open func isCancelled() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_fieldproof_ffi_fn_method_synccancel_is_cancelled(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSyncCancel: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = SyncCancel
+
+    public static func lift(_ handle: UInt64) throws -> SyncCancel {
+        return SyncCancel(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: SyncCancel) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncCancel {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: SyncCancel, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncCancel_lift(_ handle: UInt64) throws -> SyncCancel {
+    return try FfiConverterTypeSyncCancel.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncCancel_lower(_ value: SyncCancel) -> UInt64 {
+    return FfiConverterTypeSyncCancel.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Told where a running sync stands after each step (a push batch answered, a photo chunk
+ * confirmed, a pull page applied, then once `Done`). Called on the sync's own thread: return
+ * quickly (post to the UI thread, send to a channel). A listener that throws is skipped for
+ * that event; the sync goes on.
+ */
+public protocol SyncListener: AnyObject, Sendable {
+    
+    func onProgress(progress: SyncProgress) 
+    
+}
+/**
+ * Told where a running sync stands after each step (a push batch answered, a photo chunk
+ * confirmed, a pull page applied, then once `Done`). Called on the sync's own thread: return
+ * quickly (post to the UI thread, send to a channel). A listener that throws is skipped for
+ * that event; the sync goes on.
+ */
+open class SyncListenerImpl: SyncListener, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_fieldproof_ffi_fn_clone_synclistener(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_fieldproof_ffi_fn_free_synclistener(handle, $0) }
+    }
+
+    
+
+    
+open func onProgress(progress: SyncProgress)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_fieldproof_ffi_fn_method_synclistener_on_progress(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeSyncProgress_lower(progress),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceSyncListener {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceSyncListener = UniffiVTableCallbackInterfaceSyncListener(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeSyncListener.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface SyncListener: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeSyncListener.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface SyncListener: handle missing in uniffiClone")
+            }
+        },
+        onProgress: { (
+            uniffiHandle: UInt64,
+            progress: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeSyncListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.onProgress(
+                     progress: try FfiConverterTypeSyncProgress_lift(progress)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceSyncListener> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceSyncListener>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitSyncListener() {
+    uniffi_fieldproof_ffi_fn_init_callback_vtable_synclistener(UniffiCallbackInterfaceSyncListener.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSyncListener: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<SyncListener>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = SyncListener
+
+    public static func lift(_ handle: UInt64) throws -> SyncListener {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return SyncListenerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: SyncListener) -> UInt64 {
+         if let rustImpl = value as? SyncListenerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncListener {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: SyncListener, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncListener_lift(_ handle: UInt64) throws -> SyncListener {
+    return try FfiConverterTypeSyncListener.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncListener_lower(_ value: SyncListener) -> UInt64 {
+    return FfiConverterTypeSyncListener.lower(value)
+}
+
+
+
+
 /**
  * The current answer to one item.
  */
@@ -1573,7 +2389,7 @@ public struct Answer: Equatable, Hashable {
     /**
      * How many times the answer was given (1 = never corrected).
      */
-    public var revision: UInt32
+    public var revision: Int32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1583,7 +2399,7 @@ public struct Answer: Equatable, Hashable {
          */note: String?, answeredAtMs: Int64, 
         /**
          * How many times the answer was given (1 = never corrected).
-         */revision: UInt32) {
+         */revision: Int32) {
         self.itemId = itemId
         self.value = value
         self.note = note
@@ -1611,7 +2427,7 @@ public struct FfiConverterTypeAnswer: FfiConverterRustBuffer {
                 value: FfiConverterTypeAnswerValue.read(from: &buf), 
                 note: FfiConverterOptionString.read(from: &buf), 
                 answeredAtMs: FfiConverterInt64.read(from: &buf), 
-                revision: FfiConverterUInt32.read(from: &buf)
+                revision: FfiConverterInt32.read(from: &buf)
         )
     }
 
@@ -1620,7 +2436,7 @@ public struct FfiConverterTypeAnswer: FfiConverterRustBuffer {
         FfiConverterTypeAnswerValue.write(value.value, into: &buf)
         FfiConverterOptionString.write(value.note, into: &buf)
         FfiConverterInt64.write(value.answeredAtMs, into: &buf)
-        FfiConverterUInt32.write(value.revision, into: &buf)
+        FfiConverterInt32.write(value.revision, into: &buf)
     }
 }
 
@@ -1928,13 +2744,13 @@ public func FfiConverterTypeCaptureRequest_lower(_ value: CaptureRequest) -> Rus
 
 
 public struct ChainFinding: Equatable, Hashable {
-    public var index: UInt32
+    public var index: Int32
     public var seq: Int64?
     public var code: VerifyCode
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(index: UInt32, seq: Int64?, code: VerifyCode) {
+    public init(index: Int32, seq: Int64?, code: VerifyCode) {
         self.index = index
         self.seq = seq
         self.code = code
@@ -1956,14 +2772,14 @@ public struct FfiConverterTypeChainFinding: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ChainFinding {
         return
             try ChainFinding(
-                index: FfiConverterUInt32.read(from: &buf), 
+                index: FfiConverterInt32.read(from: &buf), 
                 seq: FfiConverterOptionInt64.read(from: &buf), 
                 code: FfiConverterTypeVerifyCode.read(from: &buf)
         )
     }
 
     public static func write(_ value: ChainFinding, into buf: inout [UInt8]) {
-        FfiConverterUInt32.write(value.index, into: &buf)
+        FfiConverterInt32.write(value.index, into: &buf)
         FfiConverterOptionInt64.write(value.seq, into: &buf)
         FfiConverterTypeVerifyCode.write(value.code, into: &buf)
     }
@@ -2165,7 +2981,7 @@ public struct CheckItem: Equatable, Hashable {
     /**
      * For photo items: how many photos complete the item (default 1).
      */
-    public var minPhotos: UInt32?
+    public var minPhotos: Int32?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2187,7 +3003,7 @@ public struct CheckItem: Equatable, Hashable {
          */target: Double? = nil, 
         /**
          * For photo items: how many photos complete the item (default 1).
-         */minPhotos: UInt32? = nil) {
+         */minPhotos: Int32? = nil) {
         self.id = id
         self.label = label
         self.kind = kind
@@ -2227,7 +3043,7 @@ public struct FfiConverterTypeCheckItem: FfiConverterRustBuffer {
                 compareToItemId: FfiConverterOptionString.read(from: &buf), 
                 choices: FfiConverterSequenceTypeChoice.read(from: &buf), 
                 target: FfiConverterOptionDouble.read(from: &buf), 
-                minPhotos: FfiConverterOptionUInt32.read(from: &buf)
+                minPhotos: FfiConverterOptionInt32.read(from: &buf)
         )
     }
 
@@ -2242,7 +3058,7 @@ public struct FfiConverterTypeCheckItem: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.compareToItemId, into: &buf)
         FfiConverterSequenceTypeChoice.write(value.choices, into: &buf)
         FfiConverterOptionDouble.write(value.target, into: &buf)
-        FfiConverterOptionUInt32.write(value.minPhotos, into: &buf)
+        FfiConverterOptionInt32.write(value.minPhotos, into: &buf)
     }
 }
 
@@ -2332,7 +3148,7 @@ public func FfiConverterTypeCheckSection_lower(_ value: CheckSection) -> RustBuf
  */
 public struct CheckTemplate: Equatable, Hashable {
     public var id: String
-    public var version: UInt32
+    public var version: Int32
     public var name: String
     public var kind: TemplateKind
     /**
@@ -2344,7 +3160,7 @@ public struct CheckTemplate: Equatable, Hashable {
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(id: String, version: UInt32, name: String, kind: TemplateKind, 
+    public init(id: String, version: Int32, name: String, kind: TemplateKind, 
         /**
          * The template used for an unplanned visit.
          */isDefault: Bool, rules: TemplateRules, sections: [CheckSection]) {
@@ -2374,7 +3190,7 @@ public struct FfiConverterTypeCheckTemplate: FfiConverterRustBuffer {
         return
             try CheckTemplate(
                 id: FfiConverterString.read(from: &buf), 
-                version: FfiConverterUInt32.read(from: &buf), 
+                version: FfiConverterInt32.read(from: &buf), 
                 name: FfiConverterString.read(from: &buf), 
                 kind: FfiConverterTypeTemplateKind.read(from: &buf), 
                 isDefault: FfiConverterBool.read(from: &buf), 
@@ -2385,7 +3201,7 @@ public struct FfiConverterTypeCheckTemplate: FfiConverterRustBuffer {
 
     public static func write(_ value: CheckTemplate, into buf: inout [UInt8]) {
         FfiConverterString.write(value.id, into: &buf)
-        FfiConverterUInt32.write(value.version, into: &buf)
+        FfiConverterInt32.write(value.version, into: &buf)
         FfiConverterString.write(value.name, into: &buf)
         FfiConverterTypeTemplateKind.write(value.kind, into: &buf)
         FfiConverterBool.write(value.isDefault, into: &buf)
@@ -2482,7 +3298,7 @@ public func FfiConverterTypeChoice_lower(_ value: Choice) -> RustBuffer {
  */
 public struct DayPlanEntry: Equatable, Hashable {
     public var planId: String
-    public var sequence: UInt32
+    public var sequence: Int32
     /**
      * The plan's time window, local `HH:MM`, when it has one.
      */
@@ -2502,7 +3318,7 @@ public struct DayPlanEntry: Equatable, Hashable {
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(planId: String, sequence: UInt32, 
+    public init(planId: String, sequence: Int32, 
         /**
          * The plan's time window, local `HH:MM`, when it has one.
          */windowStart: String?, windowEnd: String?, store: Store, templateId: String, status: PlanStatus, 
@@ -2540,7 +3356,7 @@ public struct FfiConverterTypeDayPlanEntry: FfiConverterRustBuffer {
         return
             try DayPlanEntry(
                 planId: FfiConverterString.read(from: &buf), 
-                sequence: FfiConverterUInt32.read(from: &buf), 
+                sequence: FfiConverterInt32.read(from: &buf), 
                 windowStart: FfiConverterOptionString.read(from: &buf), 
                 windowEnd: FfiConverterOptionString.read(from: &buf), 
                 store: FfiConverterTypeStore.read(from: &buf), 
@@ -2553,7 +3369,7 @@ public struct FfiConverterTypeDayPlanEntry: FfiConverterRustBuffer {
 
     public static func write(_ value: DayPlanEntry, into buf: inout [UInt8]) {
         FfiConverterString.write(value.planId, into: &buf)
-        FfiConverterUInt32.write(value.sequence, into: &buf)
+        FfiConverterInt32.write(value.sequence, into: &buf)
         FfiConverterOptionString.write(value.windowStart, into: &buf)
         FfiConverterOptionString.write(value.windowEnd, into: &buf)
         FfiConverterTypeStore.write(value.store, into: &buf)
@@ -2807,15 +3623,15 @@ public func FfiConverterTypeKnownKey_lower(_ value: KnownKey) -> RustBuffer {
  * How many records of each kind a reference-data load wrote.
  */
 public struct LoadSummary: Equatable, Hashable {
-    public var users: UInt32
-    public var stores: UInt32
-    public var products: UInt32
-    public var templates: UInt32
-    public var plans: UInt32
+    public var users: Int32
+    public var stores: Int32
+    public var products: Int32
+    public var templates: Int32
+    public var plans: Int32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(users: UInt32, stores: UInt32, products: UInt32, templates: UInt32, plans: UInt32) {
+    public init(users: Int32, stores: Int32, products: Int32, templates: Int32, plans: Int32) {
         self.users = users
         self.stores = stores
         self.products = products
@@ -2839,20 +3655,20 @@ public struct FfiConverterTypeLoadSummary: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LoadSummary {
         return
             try LoadSummary(
-                users: FfiConverterUInt32.read(from: &buf), 
-                stores: FfiConverterUInt32.read(from: &buf), 
-                products: FfiConverterUInt32.read(from: &buf), 
-                templates: FfiConverterUInt32.read(from: &buf), 
-                plans: FfiConverterUInt32.read(from: &buf)
+                users: FfiConverterInt32.read(from: &buf), 
+                stores: FfiConverterInt32.read(from: &buf), 
+                products: FfiConverterInt32.read(from: &buf), 
+                templates: FfiConverterInt32.read(from: &buf), 
+                plans: FfiConverterInt32.read(from: &buf)
         )
     }
 
     public static func write(_ value: LoadSummary, into buf: inout [UInt8]) {
-        FfiConverterUInt32.write(value.users, into: &buf)
-        FfiConverterUInt32.write(value.stores, into: &buf)
-        FfiConverterUInt32.write(value.products, into: &buf)
-        FfiConverterUInt32.write(value.templates, into: &buf)
-        FfiConverterUInt32.write(value.plans, into: &buf)
+        FfiConverterInt32.write(value.users, into: &buf)
+        FfiConverterInt32.write(value.stores, into: &buf)
+        FfiConverterInt32.write(value.products, into: &buf)
+        FfiConverterInt32.write(value.templates, into: &buf)
+        FfiConverterInt32.write(value.plans, into: &buf)
     }
 }
 
@@ -3196,7 +4012,7 @@ public struct OutboxOp: Equatable, Hashable {
      */
     public var payloadJson: String
     public var state: OutboxState
-    public var attempts: UInt32
+    public var attempts: Int32
     public var lastError: String?
     /**
      * The signed chain entry (canonical JSON): what the signature covers.
@@ -3225,7 +4041,7 @@ public struct OutboxOp: Equatable, Hashable {
          */dependsOn: String?, time: EventTime, 
         /**
          * Canonical JSON of the action.
-         */payloadJson: String, state: OutboxState, attempts: UInt32, lastError: String?, 
+         */payloadJson: String, state: OutboxState, attempts: Int32, lastError: String?, 
         /**
          * The signed chain entry (canonical JSON): what the signature covers.
          */entry: String?, 
@@ -3274,7 +4090,7 @@ public struct FfiConverterTypeOutboxOp: FfiConverterRustBuffer {
                 time: FfiConverterTypeEventTime.read(from: &buf), 
                 payloadJson: FfiConverterString.read(from: &buf), 
                 state: FfiConverterTypeOutboxState.read(from: &buf), 
-                attempts: FfiConverterUInt32.read(from: &buf), 
+                attempts: FfiConverterInt32.read(from: &buf), 
                 lastError: FfiConverterOptionString.read(from: &buf), 
                 entry: FfiConverterOptionString.read(from: &buf), 
                 entryHash: FfiConverterOptionString.read(from: &buf), 
@@ -3291,7 +4107,7 @@ public struct FfiConverterTypeOutboxOp: FfiConverterRustBuffer {
         FfiConverterTypeEventTime.write(value.time, into: &buf)
         FfiConverterString.write(value.payloadJson, into: &buf)
         FfiConverterTypeOutboxState.write(value.state, into: &buf)
-        FfiConverterUInt32.write(value.attempts, into: &buf)
+        FfiConverterInt32.write(value.attempts, into: &buf)
         FfiConverterOptionString.write(value.lastError, into: &buf)
         FfiConverterOptionString.write(value.entry, into: &buf)
         FfiConverterOptionString.write(value.entryHash, into: &buf)
@@ -3319,9 +4135,9 @@ public func FfiConverterTypeOutboxOp_lower(_ value: OutboxOp) -> RustBuffer {
  * Outbox counts by state.
  */
 public struct OutboxSummary: Equatable, Hashable {
-    public var pending: UInt32
-    public var rejected: UInt32
-    public var acknowledged: UInt32
+    public var pending: Int32
+    public var rejected: Int32
+    public var acknowledged: Int32
     /**
      * Highest sequence number handed out so far (0 before the first action).
      */
@@ -3329,7 +4145,7 @@ public struct OutboxSummary: Equatable, Hashable {
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(pending: UInt32, rejected: UInt32, acknowledged: UInt32, 
+    public init(pending: Int32, rejected: Int32, acknowledged: Int32, 
         /**
          * Highest sequence number handed out so far (0 before the first action).
          */lastSeq: Int64) {
@@ -3355,17 +4171,17 @@ public struct FfiConverterTypeOutboxSummary: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OutboxSummary {
         return
             try OutboxSummary(
-                pending: FfiConverterUInt32.read(from: &buf), 
-                rejected: FfiConverterUInt32.read(from: &buf), 
-                acknowledged: FfiConverterUInt32.read(from: &buf), 
+                pending: FfiConverterInt32.read(from: &buf), 
+                rejected: FfiConverterInt32.read(from: &buf), 
+                acknowledged: FfiConverterInt32.read(from: &buf), 
                 lastSeq: FfiConverterInt64.read(from: &buf)
         )
     }
 
     public static func write(_ value: OutboxSummary, into buf: inout [UInt8]) {
-        FfiConverterUInt32.write(value.pending, into: &buf)
-        FfiConverterUInt32.write(value.rejected, into: &buf)
-        FfiConverterUInt32.write(value.acknowledged, into: &buf)
+        FfiConverterInt32.write(value.pending, into: &buf)
+        FfiConverterInt32.write(value.rejected, into: &buf)
+        FfiConverterInt32.write(value.acknowledged, into: &buf)
         FfiConverterInt64.write(value.lastSeq, into: &buf)
     }
 }
@@ -3409,8 +4225,8 @@ public struct Photo: Equatable, Hashable {
      * SHA-256 of the camera's JPEG before stamping.
      */
     public var originalSha256: String?
-    public var width: UInt32?
-    public var height: UInt32?
+    public var width: Int32?
+    public var height: Int32?
     /**
      * 64-bit perceptual hash of the unstamped image, 16 hex characters.
      */
@@ -3432,7 +4248,7 @@ public struct Photo: Equatable, Hashable {
          */path: String, takenAtMs: Int64, 
         /**
          * SHA-256 of the camera's JPEG before stamping.
-         */originalSha256: String?, width: UInt32?, height: UInt32?, 
+         */originalSha256: String?, width: Int32?, height: Int32?, 
         /**
          * 64-bit perceptual hash of the unstamped image, 16 hex characters.
          */phash: String?, 
@@ -3479,8 +4295,8 @@ public struct FfiConverterTypePhoto: FfiConverterRustBuffer {
                 path: FfiConverterString.read(from: &buf), 
                 takenAtMs: FfiConverterInt64.read(from: &buf), 
                 originalSha256: FfiConverterOptionString.read(from: &buf), 
-                width: FfiConverterOptionUInt32.read(from: &buf), 
-                height: FfiConverterOptionUInt32.read(from: &buf), 
+                width: FfiConverterOptionInt32.read(from: &buf), 
+                height: FfiConverterOptionInt32.read(from: &buf), 
                 phash: FfiConverterOptionString.read(from: &buf), 
                 evidenceCode: FfiConverterOptionString.read(from: &buf)
         )
@@ -3496,8 +4312,8 @@ public struct FfiConverterTypePhoto: FfiConverterRustBuffer {
         FfiConverterString.write(value.path, into: &buf)
         FfiConverterInt64.write(value.takenAtMs, into: &buf)
         FfiConverterOptionString.write(value.originalSha256, into: &buf)
-        FfiConverterOptionUInt32.write(value.width, into: &buf)
-        FfiConverterOptionUInt32.write(value.height, into: &buf)
+        FfiConverterOptionInt32.write(value.width, into: &buf)
+        FfiConverterOptionInt32.write(value.height, into: &buf)
         FfiConverterOptionString.write(value.phash, into: &buf)
         FfiConverterOptionString.write(value.evidenceCode, into: &buf)
     }
@@ -3756,7 +4572,7 @@ public struct PlannedVisit: Equatable, Hashable {
     /**
      * Position in the day's route.
      */
-    public var sequence: UInt32
+    public var sequence: Int32
     /**
      * The planned time window, local `HH:MM` start and end (both or neither).
      */
@@ -3771,7 +4587,7 @@ public struct PlannedVisit: Equatable, Hashable {
          */date: String, templateId: String, 
         /**
          * Position in the day's route.
-         */sequence: UInt32, 
+         */sequence: Int32, 
         /**
          * The planned time window, local `HH:MM` start and end (both or neither).
          */windowStart: String? = nil, windowEnd: String? = nil) {
@@ -3806,7 +4622,7 @@ public struct FfiConverterTypePlannedVisit: FfiConverterRustBuffer {
                 storeId: FfiConverterString.read(from: &buf), 
                 date: FfiConverterString.read(from: &buf), 
                 templateId: FfiConverterString.read(from: &buf), 
-                sequence: FfiConverterUInt32.read(from: &buf), 
+                sequence: FfiConverterInt32.read(from: &buf), 
                 windowStart: FfiConverterOptionString.read(from: &buf), 
                 windowEnd: FfiConverterOptionString.read(from: &buf)
         )
@@ -3818,7 +4634,7 @@ public struct FfiConverterTypePlannedVisit: FfiConverterRustBuffer {
         FfiConverterString.write(value.storeId, into: &buf)
         FfiConverterString.write(value.date, into: &buf)
         FfiConverterString.write(value.templateId, into: &buf)
-        FfiConverterUInt32.write(value.sequence, into: &buf)
+        FfiConverterInt32.write(value.sequence, into: &buf)
         FfiConverterOptionString.write(value.windowStart, into: &buf)
         FfiConverterOptionString.write(value.windowEnd, into: &buf)
     }
@@ -4686,42 +5502,42 @@ public func FfiConverterTypeStore_lower(_ value: Store) -> RustBuffer {
  * 200 ops per push, 500 changes per pull page, 1 MiB photo chunks.
  */
 public struct SyncOptions: Equatable, Hashable {
-    public var initialBackoffMs: UInt64
-    public var maxBackoffMs: UInt64
+    public var initialBackoffMs: Int64
+    public var maxBackoffMs: Int64
     /**
      * Tries per request, the first included.
      */
-    public var maxAttempts: UInt32
-    public var connectTimeoutMs: UInt64
-    public var requestTimeoutMs: UInt64
+    public var maxAttempts: Int32
+    public var connectTimeoutMs: Int64
+    public var requestTimeoutMs: Int64
     /**
      * 1..=500.
      */
-    public var pushBatch: UInt32
+    public var pushBatch: Int32
     /**
      * 1..=1000.
      */
-    public var pullLimit: UInt32
+    public var pullLimit: Int32
     /**
      * 1 byte..=4 MiB.
      */
-    public var photoChunkBytes: UInt32
+    public var photoChunkBytes: Int32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(initialBackoffMs: UInt64, maxBackoffMs: UInt64, 
+    public init(initialBackoffMs: Int64, maxBackoffMs: Int64, 
         /**
          * Tries per request, the first included.
-         */maxAttempts: UInt32, connectTimeoutMs: UInt64, requestTimeoutMs: UInt64, 
+         */maxAttempts: Int32, connectTimeoutMs: Int64, requestTimeoutMs: Int64, 
         /**
          * 1..=500.
-         */pushBatch: UInt32, 
+         */pushBatch: Int32, 
         /**
          * 1..=1000.
-         */pullLimit: UInt32, 
+         */pullLimit: Int32, 
         /**
          * 1 byte..=4 MiB.
-         */photoChunkBytes: UInt32) {
+         */photoChunkBytes: Int32) {
         self.initialBackoffMs = initialBackoffMs
         self.maxBackoffMs = maxBackoffMs
         self.maxAttempts = maxAttempts
@@ -4748,26 +5564,26 @@ public struct FfiConverterTypeSyncOptions: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncOptions {
         return
             try SyncOptions(
-                initialBackoffMs: FfiConverterUInt64.read(from: &buf), 
-                maxBackoffMs: FfiConverterUInt64.read(from: &buf), 
-                maxAttempts: FfiConverterUInt32.read(from: &buf), 
-                connectTimeoutMs: FfiConverterUInt64.read(from: &buf), 
-                requestTimeoutMs: FfiConverterUInt64.read(from: &buf), 
-                pushBatch: FfiConverterUInt32.read(from: &buf), 
-                pullLimit: FfiConverterUInt32.read(from: &buf), 
-                photoChunkBytes: FfiConverterUInt32.read(from: &buf)
+                initialBackoffMs: FfiConverterInt64.read(from: &buf), 
+                maxBackoffMs: FfiConverterInt64.read(from: &buf), 
+                maxAttempts: FfiConverterInt32.read(from: &buf), 
+                connectTimeoutMs: FfiConverterInt64.read(from: &buf), 
+                requestTimeoutMs: FfiConverterInt64.read(from: &buf), 
+                pushBatch: FfiConverterInt32.read(from: &buf), 
+                pullLimit: FfiConverterInt32.read(from: &buf), 
+                photoChunkBytes: FfiConverterInt32.read(from: &buf)
         )
     }
 
     public static func write(_ value: SyncOptions, into buf: inout [UInt8]) {
-        FfiConverterUInt64.write(value.initialBackoffMs, into: &buf)
-        FfiConverterUInt64.write(value.maxBackoffMs, into: &buf)
-        FfiConverterUInt32.write(value.maxAttempts, into: &buf)
-        FfiConverterUInt64.write(value.connectTimeoutMs, into: &buf)
-        FfiConverterUInt64.write(value.requestTimeoutMs, into: &buf)
-        FfiConverterUInt32.write(value.pushBatch, into: &buf)
-        FfiConverterUInt32.write(value.pullLimit, into: &buf)
-        FfiConverterUInt32.write(value.photoChunkBytes, into: &buf)
+        FfiConverterInt64.write(value.initialBackoffMs, into: &buf)
+        FfiConverterInt64.write(value.maxBackoffMs, into: &buf)
+        FfiConverterInt32.write(value.maxAttempts, into: &buf)
+        FfiConverterInt64.write(value.connectTimeoutMs, into: &buf)
+        FfiConverterInt64.write(value.requestTimeoutMs, into: &buf)
+        FfiConverterInt32.write(value.pushBatch, into: &buf)
+        FfiConverterInt32.write(value.pullLimit, into: &buf)
+        FfiConverterInt32.write(value.photoChunkBytes, into: &buf)
     }
 }
 
@@ -4788,55 +5604,166 @@ public func FfiConverterTypeSyncOptions_lower(_ value: SyncOptions) -> RustBuffe
 
 
 /**
+ * Where a running sync stands. Totals are known at the start and corrected as the sync learns
+ * more (an operation written meanwhile raises them, a photo the server already holds lowers
+ * them); after a clean sync each `sent` equals its total. The pull has no total.
+ */
+public struct SyncProgress: Equatable, Hashable {
+    public var phase: SyncPhase
+    /**
+     * Operations the server answered in this sync (applied, duplicate or rejected).
+     */
+    public var opsSent: Int32
+    public var opsTotal: Int32
+    /**
+     * Photos whose bytes this sync delivered.
+     */
+    public var photosSent: Int32
+    public var photosTotal: Int32
+    /**
+     * Photo bytes the server confirmed, chunk by chunk.
+     */
+    public var photoBytesSent: Int64
+    public var photoBytesTotal: Int64
+    public var pagesPulled: Int32
+    /**
+     * Changes applied from the server.
+     */
+    public var changesPulled: Int32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(phase: SyncPhase, 
+        /**
+         * Operations the server answered in this sync (applied, duplicate or rejected).
+         */opsSent: Int32, opsTotal: Int32, 
+        /**
+         * Photos whose bytes this sync delivered.
+         */photosSent: Int32, photosTotal: Int32, 
+        /**
+         * Photo bytes the server confirmed, chunk by chunk.
+         */photoBytesSent: Int64, photoBytesTotal: Int64, pagesPulled: Int32, 
+        /**
+         * Changes applied from the server.
+         */changesPulled: Int32) {
+        self.phase = phase
+        self.opsSent = opsSent
+        self.opsTotal = opsTotal
+        self.photosSent = photosSent
+        self.photosTotal = photosTotal
+        self.photoBytesSent = photoBytesSent
+        self.photoBytesTotal = photoBytesTotal
+        self.pagesPulled = pagesPulled
+        self.changesPulled = changesPulled
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SyncProgress: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSyncProgress: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncProgress {
+        return
+            try SyncProgress(
+                phase: FfiConverterTypeSyncPhase.read(from: &buf), 
+                opsSent: FfiConverterInt32.read(from: &buf), 
+                opsTotal: FfiConverterInt32.read(from: &buf), 
+                photosSent: FfiConverterInt32.read(from: &buf), 
+                photosTotal: FfiConverterInt32.read(from: &buf), 
+                photoBytesSent: FfiConverterInt64.read(from: &buf), 
+                photoBytesTotal: FfiConverterInt64.read(from: &buf), 
+                pagesPulled: FfiConverterInt32.read(from: &buf), 
+                changesPulled: FfiConverterInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SyncProgress, into buf: inout [UInt8]) {
+        FfiConverterTypeSyncPhase.write(value.phase, into: &buf)
+        FfiConverterInt32.write(value.opsSent, into: &buf)
+        FfiConverterInt32.write(value.opsTotal, into: &buf)
+        FfiConverterInt32.write(value.photosSent, into: &buf)
+        FfiConverterInt32.write(value.photosTotal, into: &buf)
+        FfiConverterInt64.write(value.photoBytesSent, into: &buf)
+        FfiConverterInt64.write(value.photoBytesTotal, into: &buf)
+        FfiConverterInt32.write(value.pagesPulled, into: &buf)
+        FfiConverterInt32.write(value.changesPulled, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncProgress_lift(_ buf: RustBuffer) throws -> SyncProgress {
+    return try FfiConverterTypeSyncProgress.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncProgress_lower(_ value: SyncProgress) -> RustBuffer {
+    return FfiConverterTypeSyncProgress.lower(value)
+}
+
+
+/**
  * What one sync did.
  */
 public struct SyncReport: Equatable, Hashable {
     /**
      * Operations the server stored now.
      */
-    public var pushed: UInt32
+    public var pushed: Int32
     /**
      * Operations the server already had (a retry after a lost answer).
      */
-    public var duplicates: UInt32
+    public var duplicates: Int32
     public var rejected: [RejectedOp]
     public var exceptions: [ServerException]
     /**
      * Changes applied from the server.
      */
-    public var pulled: UInt32
-    public var photosSent: UInt32
-    public var photoBytesSent: UInt64
-    public var bytesUp: UInt64
-    public var bytesDown: UInt64
+    public var pulled: Int32
+    public var photosSent: Int32
+    public var photoBytesSent: Int64
+    public var bytesUp: Int64
+    public var bytesDown: Int64
     public var serverTimeMs: Int64
     /**
      * Operations still pending (written during the sync).
      */
-    public var pending: UInt32
+    public var pending: Int32
     /**
      * Photos still waiting for their bytes to be confirmed (retried next sync).
      */
-    public var photosNotUploaded: UInt32
+    public var photosNotUploaded: Int32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
     public init(
         /**
          * Operations the server stored now.
-         */pushed: UInt32, 
+         */pushed: Int32, 
         /**
          * Operations the server already had (a retry after a lost answer).
-         */duplicates: UInt32, rejected: [RejectedOp], exceptions: [ServerException], 
+         */duplicates: Int32, rejected: [RejectedOp], exceptions: [ServerException], 
         /**
          * Changes applied from the server.
-         */pulled: UInt32, photosSent: UInt32, photoBytesSent: UInt64, bytesUp: UInt64, bytesDown: UInt64, serverTimeMs: Int64, 
+         */pulled: Int32, photosSent: Int32, photoBytesSent: Int64, bytesUp: Int64, bytesDown: Int64, serverTimeMs: Int64, 
         /**
          * Operations still pending (written during the sync).
-         */pending: UInt32, 
+         */pending: Int32, 
         /**
          * Photos still waiting for their bytes to be confirmed (retried next sync).
-         */photosNotUploaded: UInt32) {
+         */photosNotUploaded: Int32) {
         self.pushed = pushed
         self.duplicates = duplicates
         self.rejected = rejected
@@ -4867,34 +5794,34 @@ public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncReport {
         return
             try SyncReport(
-                pushed: FfiConverterUInt32.read(from: &buf), 
-                duplicates: FfiConverterUInt32.read(from: &buf), 
+                pushed: FfiConverterInt32.read(from: &buf), 
+                duplicates: FfiConverterInt32.read(from: &buf), 
                 rejected: FfiConverterSequenceTypeRejectedOp.read(from: &buf), 
                 exceptions: FfiConverterSequenceTypeServerException.read(from: &buf), 
-                pulled: FfiConverterUInt32.read(from: &buf), 
-                photosSent: FfiConverterUInt32.read(from: &buf), 
-                photoBytesSent: FfiConverterUInt64.read(from: &buf), 
-                bytesUp: FfiConverterUInt64.read(from: &buf), 
-                bytesDown: FfiConverterUInt64.read(from: &buf), 
+                pulled: FfiConverterInt32.read(from: &buf), 
+                photosSent: FfiConverterInt32.read(from: &buf), 
+                photoBytesSent: FfiConverterInt64.read(from: &buf), 
+                bytesUp: FfiConverterInt64.read(from: &buf), 
+                bytesDown: FfiConverterInt64.read(from: &buf), 
                 serverTimeMs: FfiConverterInt64.read(from: &buf), 
-                pending: FfiConverterUInt32.read(from: &buf), 
-                photosNotUploaded: FfiConverterUInt32.read(from: &buf)
+                pending: FfiConverterInt32.read(from: &buf), 
+                photosNotUploaded: FfiConverterInt32.read(from: &buf)
         )
     }
 
     public static func write(_ value: SyncReport, into buf: inout [UInt8]) {
-        FfiConverterUInt32.write(value.pushed, into: &buf)
-        FfiConverterUInt32.write(value.duplicates, into: &buf)
+        FfiConverterInt32.write(value.pushed, into: &buf)
+        FfiConverterInt32.write(value.duplicates, into: &buf)
         FfiConverterSequenceTypeRejectedOp.write(value.rejected, into: &buf)
         FfiConverterSequenceTypeServerException.write(value.exceptions, into: &buf)
-        FfiConverterUInt32.write(value.pulled, into: &buf)
-        FfiConverterUInt32.write(value.photosSent, into: &buf)
-        FfiConverterUInt64.write(value.photoBytesSent, into: &buf)
-        FfiConverterUInt64.write(value.bytesUp, into: &buf)
-        FfiConverterUInt64.write(value.bytesDown, into: &buf)
+        FfiConverterInt32.write(value.pulled, into: &buf)
+        FfiConverterInt32.write(value.photosSent, into: &buf)
+        FfiConverterInt64.write(value.photoBytesSent, into: &buf)
+        FfiConverterInt64.write(value.bytesUp, into: &buf)
+        FfiConverterInt64.write(value.bytesDown, into: &buf)
         FfiConverterInt64.write(value.serverTimeMs, into: &buf)
-        FfiConverterUInt32.write(value.pending, into: &buf)
-        FfiConverterUInt32.write(value.photosNotUploaded, into: &buf)
+        FfiConverterInt32.write(value.pending, into: &buf)
+        FfiConverterInt32.write(value.photosNotUploaded, into: &buf)
     }
 }
 
@@ -4938,16 +5865,16 @@ public struct SyncState: Equatable, Hashable {
      * Server clock minus device clock, learned at the last sync.
      */
     public var serverOffsetMs: Int64?
-    public var pendingOps: UInt32
-    public var rejectedOps: UInt32
+    public var pendingOps: Int32
+    public var rejectedOps: Int32
     /**
      * Photos whose bytes the server has not confirmed yet.
      */
-    public var photosNotUploaded: UInt32
+    public var photosNotUploaded: Int32
     /**
      * Photos the server refused for good.
      */
-    public var photosFailed: UInt32
+    public var photosFailed: Int32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -4963,13 +5890,13 @@ public struct SyncState: Equatable, Hashable {
          */lastSyncMs: Int64?, lastServerTimeMs: Int64?, 
         /**
          * Server clock minus device clock, learned at the last sync.
-         */serverOffsetMs: Int64?, pendingOps: UInt32, rejectedOps: UInt32, 
+         */serverOffsetMs: Int64?, pendingOps: Int32, rejectedOps: Int32, 
         /**
          * Photos whose bytes the server has not confirmed yet.
-         */photosNotUploaded: UInt32, 
+         */photosNotUploaded: Int32, 
         /**
          * Photos the server refused for good.
-         */photosFailed: UInt32) {
+         */photosFailed: Int32) {
         self.enrolled = enrolled
         self.serverUrl = serverUrl
         self.user = user
@@ -5008,10 +5935,10 @@ public struct FfiConverterTypeSyncState: FfiConverterRustBuffer {
                 lastSyncMs: FfiConverterOptionInt64.read(from: &buf), 
                 lastServerTimeMs: FfiConverterOptionInt64.read(from: &buf), 
                 serverOffsetMs: FfiConverterOptionInt64.read(from: &buf), 
-                pendingOps: FfiConverterUInt32.read(from: &buf), 
-                rejectedOps: FfiConverterUInt32.read(from: &buf), 
-                photosNotUploaded: FfiConverterUInt32.read(from: &buf), 
-                photosFailed: FfiConverterUInt32.read(from: &buf)
+                pendingOps: FfiConverterInt32.read(from: &buf), 
+                rejectedOps: FfiConverterInt32.read(from: &buf), 
+                photosNotUploaded: FfiConverterInt32.read(from: &buf), 
+                photosFailed: FfiConverterInt32.read(from: &buf)
         )
     }
 
@@ -5024,10 +5951,10 @@ public struct FfiConverterTypeSyncState: FfiConverterRustBuffer {
         FfiConverterOptionInt64.write(value.lastSyncMs, into: &buf)
         FfiConverterOptionInt64.write(value.lastServerTimeMs, into: &buf)
         FfiConverterOptionInt64.write(value.serverOffsetMs, into: &buf)
-        FfiConverterUInt32.write(value.pendingOps, into: &buf)
-        FfiConverterUInt32.write(value.rejectedOps, into: &buf)
-        FfiConverterUInt32.write(value.photosNotUploaded, into: &buf)
-        FfiConverterUInt32.write(value.photosFailed, into: &buf)
+        FfiConverterInt32.write(value.pendingOps, into: &buf)
+        FfiConverterInt32.write(value.rejectedOps, into: &buf)
+        FfiConverterInt32.write(value.photosNotUploaded, into: &buf)
+        FfiConverterInt32.write(value.photosFailed, into: &buf)
     }
 }
 
@@ -5128,7 +6055,7 @@ public struct TeamVisit: Equatable, Hashable {
     public var geofence: String
     public var exceptions: [String]
     public var photos: [TeamVisitPhoto]
-    public var answers: UInt32
+    public var answers: Int32
     public var reportSummary: String?
 
     // Default memberwise initializers are never public by default, so we
@@ -5142,7 +6069,7 @@ public struct TeamVisit: Equatable, Hashable {
          */status: String, startedWallMs: Int64, endedWallMs: Int64?, 
         /**
          * `inside`, `outside`, `no_fix`, `not_checked`.
-         */geofence: String, exceptions: [String], photos: [TeamVisitPhoto], answers: UInt32, reportSummary: String?) {
+         */geofence: String, exceptions: [String], photos: [TeamVisitPhoto], answers: Int32, reportSummary: String?) {
         self.visitId = visitId
         self.repId = repId
         self.storeId = storeId
@@ -5183,7 +6110,7 @@ public struct FfiConverterTypeTeamVisit: FfiConverterRustBuffer {
                 geofence: FfiConverterString.read(from: &buf), 
                 exceptions: FfiConverterSequenceString.read(from: &buf), 
                 photos: FfiConverterSequenceTypeTeamVisitPhoto.read(from: &buf), 
-                answers: FfiConverterUInt32.read(from: &buf), 
+                answers: FfiConverterInt32.read(from: &buf), 
                 reportSummary: FfiConverterOptionString.read(from: &buf)
         )
     }
@@ -5199,7 +6126,7 @@ public struct FfiConverterTypeTeamVisit: FfiConverterRustBuffer {
         FfiConverterString.write(value.geofence, into: &buf)
         FfiConverterSequenceString.write(value.exceptions, into: &buf)
         FfiConverterSequenceTypeTeamVisitPhoto.write(value.photos, into: &buf)
-        FfiConverterUInt32.write(value.answers, into: &buf)
+        FfiConverterInt32.write(value.answers, into: &buf)
         FfiConverterOptionString.write(value.reportSummary, into: &buf)
     }
 }
@@ -5472,7 +6399,7 @@ public struct Visit: Equatable, Hashable {
     public var userId: String
     public var storeId: String
     public var templateId: String
-    public var templateVersion: UInt32
+    public var templateVersion: Int32
     public var planId: String?
     public var status: VisitStatus
     public var checkInTime: EventTime
@@ -5497,7 +6424,7 @@ public struct Visit: Equatable, Hashable {
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(id: String, kind: TemplateKind, userId: String, storeId: String, templateId: String, templateVersion: UInt32, planId: String?, status: VisitStatus, checkInTime: EventTime, checkInFix: LocationFix?, geofence: GeofenceVerdict, 
+    public init(id: String, kind: TemplateKind, userId: String, storeId: String, templateId: String, templateVersion: Int32, planId: String?, status: VisitStatus, checkInTime: EventTime, checkInFix: LocationFix?, geofence: GeofenceVerdict, 
         /**
          * Distance from the store minus fix accuracy, metres (negative: well inside).
          */distanceM: Double?, 
@@ -5548,7 +6475,7 @@ public struct FfiConverterTypeVisit: FfiConverterRustBuffer {
                 userId: FfiConverterString.read(from: &buf), 
                 storeId: FfiConverterString.read(from: &buf), 
                 templateId: FfiConverterString.read(from: &buf), 
-                templateVersion: FfiConverterUInt32.read(from: &buf), 
+                templateVersion: FfiConverterInt32.read(from: &buf), 
                 planId: FfiConverterOptionString.read(from: &buf), 
                 status: FfiConverterTypeVisitStatus.read(from: &buf), 
                 checkInTime: FfiConverterTypeEventTime.read(from: &buf), 
@@ -5570,7 +6497,7 @@ public struct FfiConverterTypeVisit: FfiConverterRustBuffer {
         FfiConverterString.write(value.userId, into: &buf)
         FfiConverterString.write(value.storeId, into: &buf)
         FfiConverterString.write(value.templateId, into: &buf)
-        FfiConverterUInt32.write(value.templateVersion, into: &buf)
+        FfiConverterInt32.write(value.templateVersion, into: &buf)
         FfiConverterOptionString.write(value.planId, into: &buf)
         FfiConverterTypeVisitStatus.write(value.status, into: &buf)
         FfiConverterTypeEventTime.write(value.checkInTime, into: &buf)
@@ -5987,7 +6914,7 @@ enum FieldproofError: Swift.Error, Equatable, Hashable {
     
     /**
      * The input was refused before anything was written (bad fix, wrong answer kind, hidden
-     * item, empty text, bad reference data…).
+     * item, empty text, bad reference data, a negative limit (`negative_number`)…).
      */
     case InvalidInput(code: String, detail: String
     )
@@ -6006,12 +6933,15 @@ enum FieldproofError: Swift.Error, Equatable, Hashable {
     )
     /**
      * The database or the file system failed (`database_corrupt`, `database_too_new`,
-     * `storage`, `io`, `internal`).
+     * `storage`, `io`), or a bug (`internal`); or the device key could not be opened at open:
+     * `key_sealer_required` (the key is sealed and no sealer was given), `key_unseal_failed`,
+     * `key_seal_failed` (nothing was written).
      */
     case Storage(code: String, detail: String
     )
     /**
-     * Enrolment or sync did not finish: `not_enrolled`, `sync_in_progress`, `network` (retries
+     * Enrolment or sync did not finish: `not_enrolled`, `sync_in_progress`, `sync_cancelled`
+     * (the app cancelled it; the next sync resumes), `network` (retries
      * exhausted: try later), `sync_protocol`, or the server's refusal (`device_revoked`,
      * `unknown_device`, `stale_request`, `replayed_request`, `device_already_enrolled`,
      * `invalid_enrol_code`, ...; `server_refused` for a code this version does not know).
@@ -6514,6 +7444,85 @@ public func FfiConverterTypeItemKind_lower(_ value: ItemKind) -> RustBuffer {
     return FfiConverterTypeItemKind.lower(value)
 }
 
+
+
+/**
+ * A key sealer's failure. Whatever the app's sealer throws (this or any other exception) makes
+ * the open fail with `FieldproofError::Storage` and code `key_seal_failed` or
+ * `key_unseal_failed`; nothing is written.
+ */
+public 
+enum KeySealerError: Swift.Error, Equatable, Hashable {
+
+    
+    
+    /**
+     * The keystore refused or failed; `detail` says how, for logs and support.
+     */
+    case Failed(detail: String
+    )
+
+    
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension KeySealerError: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeKeySealerError: FfiConverterRustBuffer {
+    typealias SwiftType = KeySealerError
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> KeySealerError {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+
+        
+
+        
+        case 1: return .Failed(
+            detail: try FfiConverterString.read(from: &buf)
+            )
+
+         default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: KeySealerError, into buf: inout [UInt8]) {
+        switch value {
+
+        
+
+        
+        
+        case let .Failed(detail):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(detail, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeKeySealerError_lift(_ buf: RustBuffer) throws -> KeySealerError {
+    return try FfiConverterTypeKeySealerError.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeKeySealerError_lower(_ value: KeySealerError) -> RustBuffer {
+    return FfiConverterTypeKeySealerError.lower(value)
+}
 
 
 /**
@@ -7317,6 +8326,101 @@ public func FfiConverterTypeRole_lower(_ value: Role) -> RustBuffer {
 
 
 /**
+ * Which step a running sync is in.
+ */
+
+public enum SyncPhase: Equatable, Hashable {
+    
+    /**
+     * Sending operations (a batch was answered, or the sync is starting).
+     */
+    case pushing
+    /**
+     * Sending photo bytes (a chunk was confirmed, or a photo finished).
+     */
+    case uploadingPhotos
+    /**
+     * Applying the server's changes (a page was applied).
+     */
+    case pulling
+    /**
+     * Finished; the counts are final and match the `SyncReport`.
+     */
+    case done
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension SyncPhase: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSyncPhase: FfiConverterRustBuffer {
+    typealias SwiftType = SyncPhase
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncPhase {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .pushing
+        
+        case 2: return .uploadingPhotos
+        
+        case 3: return .pulling
+        
+        case 4: return .done
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: SyncPhase, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .pushing:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .uploadingPhotos:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .pulling:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .done:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncPhase_lift(_ buf: RustBuffer) throws -> SyncPhase {
+    return try FfiConverterTypeSyncPhase.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncPhase_lower(_ value: SyncPhase) -> RustBuffer {
+    return FfiConverterTypeSyncPhase.lower(value)
+}
+
+
+
+/**
  * What a check template is for.
  */
 
@@ -7605,8 +8709,8 @@ public func FfiConverterTypeVisitStatus_lower(_ value: VisitStatus) -> RustBuffe
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
-    typealias SwiftType = UInt32?
+fileprivate struct FfiConverterOptionInt32: FfiConverterRustBuffer {
+    typealias SwiftType = Int32?
 
     public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
         guard let value = value else {
@@ -7614,13 +8718,13 @@ fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
             return
         }
         writeInt(&buf, Int8(1))
-        FfiConverterUInt32.write(value, into: &buf)
+        FfiConverterInt32.write(value, into: &buf)
     }
 
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
-        case 1: return try FfiConverterUInt32.read(from: &buf)
+        case 1: return try FfiConverterInt32.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -7693,6 +8797,78 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterString.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeKeySealer: FfiConverterRustBuffer {
+    typealias SwiftType = KeySealer?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeKeySealer.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeKeySealer.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeSyncCancel: FfiConverterRustBuffer {
+    typealias SwiftType = SyncCancel?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeSyncCancel.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeSyncCancel.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeSyncListener: FfiConverterRustBuffer {
+    typealias SwiftType = SyncListener?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeSyncListener.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeSyncListener.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -8690,31 +9866,41 @@ fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: In
 }
 /**
  * Verify a run of one device's chain entries in the order received. Findings: `bad_signature`,
- * `chain_gap`, `chain_fork`, `reordered`, `backdated`, `malformed_entry`.
+ * `chain_gap`, `chain_fork`, `reordered`, `backdated`, `malformed_entry`. Async (one signature
+ * check per entry: a long chain takes a while on a phone); fails only with `internal`.
  */
-public func verifyEvidenceChain(entries: [SignedEntry], publicKeyHex: String, after: ChainHead?) -> [ChainFinding]  {
-    return try!  FfiConverterSequenceTypeChainFinding.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_func_verify_evidence_chain(
-        FfiConverterSequenceTypeSignedEntry.lower(entries),
-        FfiConverterString.lower(publicKeyHex),
-        FfiConverterOptionTypeChainHead.lower(after),uniffiCallStatus
-    )
-})
+public func verifyEvidenceChain(entries: [SignedEntry], publicKeyHex: String, after: ChainHead?)async throws  -> [ChainFinding]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_func_verify_evidence_chain(FfiConverterSequenceTypeSignedEntry.lower(entries),FfiConverterString.lower(publicKeyHex),FfiConverterOptionTypeChainHead.lower(after)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeChainFinding.lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
 }
 /**
  * Verify a photo file against its signed manifest with the verifier's device keys. Reason
  * codes: `unknown_key`, `revoked_key`, `bad_signature`, `image_hash_mismatch`, `code_mismatch`.
+ * Async (hashing a photo takes a while on a phone); fails only with `internal`.
  */
-public func verifyPhotoEvidence(image: Data, manifest: SignedEntry, keys: [KnownKey]) -> PhotoVerdict  {
-    return try!  FfiConverterTypePhotoVerdict_lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_fieldproof_ffi_fn_func_verify_photo_evidence(
-        FfiConverterData.lower(image),
-        FfiConverterTypeSignedEntry_lower(manifest),
-        FfiConverterSequenceTypeKnownKey.lower(keys),uniffiCallStatus
-    )
-})
+public func verifyPhotoEvidence(image: Data, manifest: SignedEntry, keys: [KnownKey])async throws  -> PhotoVerdict  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_func_verify_photo_evidence(FfiConverterData.lower(image),FfiConverterTypeSignedEntry_lower(manifest),FfiConverterSequenceTypeKnownKey.lower(keys)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePhotoVerdict_lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
 }
 
 private enum InitializationResult {
@@ -8732,139 +9918,159 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_func_verify_evidence_chain() != 2802) {
+    if (uniffi_fieldproof_ffi_checksum_func_verify_evidence_chain() != 44545) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_func_verify_photo_evidence() != 64882) {
+    if (uniffi_fieldproof_ffi_checksum_func_verify_photo_evidence() != 23366) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_answer() != 39062) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_audit() != 46980) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_audit() != 28150) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_device_id() != 8471) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_cancel_visit() != 1056) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_device_public_key() != 7691) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_capture_photo() != 23018) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_integrity_check() != 3049) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_capture_photo_file() != 11634) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_load_reference_data() != 23868) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_check_in() != 259) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_load_reference_json() != 57763) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_check_out() != 42173) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_photo_dir() != 19759) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_complete_visit() != 5844) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_record_server_time() != 11255) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_day_plan() != 5979) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_table_row_counts() != 20517) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_device_id() != 55006) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_capture_photo() != 34241) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_device_public_key() != 17752) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_capture_photo_file() != 2791) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_enrol() != 5551) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_photo_evidence() != 52013) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_integrity_check() != 59611) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_review_photo() != 21367) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_load_reference_data() != 28191) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_set_cjk_font_file() != 26860) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_load_reference_json() != 20764) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_set_photo_max_long_edge() != 62236) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_open_exceptions() != 56491) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_verify_photo() != 55437) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_open_visit() != 63648) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_enrol() != 43446) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_outbox_summary() != 1850) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_outbox_summary() != 11840) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_pending_ops() != 25298) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_pending_ops() != 38138) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_photo_dir() != 32292) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_rejected_ops() != 2307) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_photo_evidence() != 25902) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_set_sync_options() != 40231) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_record_server_time() != 1834) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_sync() != 29453) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_rejected_ops() != 47966) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_sync_options() != 33722) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_retake_requests() != 43217) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_sync_state() != 32305) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_review_photo() != 601) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_team_visits() != 39875) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_review_visit() != 1394) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_answer() != 24932) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_save_report() != 26340) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_cancel_visit() != 29258) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_set_cjk_font_file() != 62587) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_check_in() != 21244) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_set_photo_max_long_edge() != 22149) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_check_out() != 39387) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_set_sync_options() != 28770) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_complete_visit() != 17826) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_store_history() != 13918) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_day_plan() != 21914) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_stores() != 54398) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_open_exceptions() != 4847) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_sync() != 17521) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_open_visit() != 10311) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_sync_options() != 38962) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_retake_requests() != 50880) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_sync_state() != 47762) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_review_visit() != 64132) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_table_row_counts() != 28997) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_save_report() != 47589) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_team_visits() != 25045) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_store_history() != 17635) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_verify_photo() != 55524) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_stores() != 45040) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_visit() != 15669) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_visit() != 10507) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_visit_detail() != 46307) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_visit_detail() != 47096) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_constructor_fieldproofcore_open() != 3652) {
+    if (uniffi_fieldproof_ffi_checksum_method_keysealer_seal() != 64028) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_constructor_fieldproofcore_open_in_memory() != 49144) {
+    if (uniffi_fieldproof_ffi_checksum_method_keysealer_unseal() != 25981) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_fieldproof_ffi_checksum_method_synccancel_cancel() != 7023) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_fieldproof_ffi_checksum_method_synccancel_is_cancelled() != 51839) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_fieldproof_ffi_checksum_method_synclistener_on_progress() != 57236) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_fieldproof_ffi_checksum_constructor_fieldproofcore_open() != 7655) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_fieldproof_ffi_checksum_constructor_fieldproofcore_open_in_memory() != 29305) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_fieldproof_ffi_checksum_constructor_synccancel_new() != 25306) {
         return InitializationResult.apiChecksumMismatch
     }
 
+    uniffiCallbackInitKeySealer()
+    uniffiCallbackInitSyncListener()
     return InitializationResult.ok
 }()
 

@@ -657,6 +657,56 @@ internal open class UniffiForeignFutureResultVoid(
 internal interface UniffiForeignFutureCompleteVoid : com.sun.jna.Callback {
     fun callback(`callbackData`: Long,`result`: UniffiForeignFutureResultVoid.UniffiByValue,)
 }
+internal interface UniffiCallbackInterfaceKeySealerMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`seed`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+internal interface UniffiCallbackInterfaceKeySealerMethod1 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`sealed`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+internal interface UniffiCallbackInterfaceSyncListenerMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`progress`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "seal", "unseal")
+internal open class UniffiVTableCallbackInterfaceKeySealer(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `seal`: UniffiCallbackInterfaceKeySealerMethod0? = null,
+    @JvmField internal var `unseal`: UniffiCallbackInterfaceKeySealerMethod1? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `seal`: UniffiCallbackInterfaceKeySealerMethod0? = null,
+        `unseal`: UniffiCallbackInterfaceKeySealerMethod1? = null,
+    ): UniffiVTableCallbackInterfaceKeySealer(`uniffiFree`,`uniffiClone`,`seal`,`unseal`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceKeySealer) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `seal` = other.`seal`
+        `unseal` = other.`unseal`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "onProgress")
+internal open class UniffiVTableCallbackInterfaceSyncListener(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `onProgress`: UniffiCallbackInterfaceSyncListenerMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `onProgress`: UniffiCallbackInterfaceSyncListenerMethod0? = null,
+    ): UniffiVTableCallbackInterfaceSyncListener(`uniffiFree`,`uniffiClone`,`onProgress`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceSyncListener) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `onProgress` = other.`onProgress`
+    }
+
+}
 
 // A JNA Library to expose the extern-C FFI definitions.
 // This is an implementation detail which will be called internally by the public API.
@@ -686,15 +736,59 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_fieldproof_ffi_checksum_func_verify_photo_evidence(
     ): Int
-    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_answer(
-    ): Int
     external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_audit(
     ): Int
-    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_cancel_visit(
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_device_id(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_device_public_key(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_integrity_check(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_load_reference_data(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_load_reference_json(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_photo_dir(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_record_server_time(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_table_row_counts(
     ): Int
     external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_capture_photo(
     ): Int
     external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_capture_photo_file(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_photo_evidence(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_review_photo(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_set_cjk_font_file(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_set_photo_max_long_edge(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_verify_photo(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_enrol(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_outbox_summary(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_pending_ops(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_rejected_ops(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_set_sync_options(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_sync(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_sync_options(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_sync_state(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_team_visits(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_answer(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_cancel_visit(
     ): Int
     external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_check_in(
     ): Int
@@ -704,71 +798,39 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_day_plan(
     ): Int
-    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_device_id(
-    ): Int
-    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_device_public_key(
-    ): Int
-    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_enrol(
-    ): Int
-    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_integrity_check(
-    ): Int
-    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_load_reference_data(
-    ): Int
-    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_load_reference_json(
-    ): Int
     external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_open_exceptions(
     ): Int
     external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_open_visit(
     ): Int
-    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_outbox_summary(
-    ): Int
-    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_pending_ops(
-    ): Int
-    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_photo_dir(
-    ): Int
-    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_photo_evidence(
-    ): Int
-    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_record_server_time(
-    ): Int
-    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_rejected_ops(
-    ): Int
     external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_retake_requests(
-    ): Int
-    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_review_photo(
     ): Int
     external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_review_visit(
     ): Int
     external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_save_report(
     ): Int
-    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_set_cjk_font_file(
-    ): Int
-    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_set_photo_max_long_edge(
-    ): Int
-    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_set_sync_options(
-    ): Int
     external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_store_history(
     ): Int
     external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_stores(
-    ): Int
-    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_sync(
-    ): Int
-    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_sync_options(
-    ): Int
-    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_sync_state(
-    ): Int
-    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_table_row_counts(
-    ): Int
-    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_team_visits(
-    ): Int
-    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_verify_photo(
     ): Int
     external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_visit(
     ): Int
     external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_visit_detail(
     ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_keysealer_seal(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_keysealer_unseal(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_synccancel_cancel(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_synccancel_is_cancelled(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_synclistener_on_progress(
+    ): Int
     external fun uniffi_fieldproof_ffi_checksum_constructor_fieldproofcore_open(
     ): Int
     external fun uniffi_fieldproof_ffi_checksum_constructor_fieldproofcore_open_in_memory(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_constructor_synccancel_new(
     ): Int
     external fun ffi_fieldproof_ffi_uniffi_contract_version(
     ): Int
@@ -786,6 +848,8 @@ internal object UniffiLib {
 
     init {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "fieldproof_ffi"))
+        uniffiCallbackInterfaceKeySealer.register(this)
+        uniffiCallbackInterfaceSyncListener.register(this)
         
     }
 
@@ -794,94 +858,122 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_fieldproof_ffi_fn_free_fieldproofcore(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_fieldproof_ffi_fn_constructor_fieldproofcore_open(`path`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_fieldproof_ffi_fn_constructor_fieldproofcore_open(`path`: RustBuffer.ByValue,`sealer`: RustBuffer.ByValue,
     ): Long
-    external fun uniffi_fieldproof_ffi_fn_constructor_fieldproofcore_open_in_memory(uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_fieldproof_ffi_fn_constructor_fieldproofcore_open_in_memory(
     ): Long
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_answer(`ptr`: Long,`visitId`: RustBuffer.ByValue,`itemId`: RustBuffer.ByValue,`value`: RustBuffer.ByValue,`note`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_audit(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_cancel_visit(`ptr`: Long,`visitId`: RustBuffer.ByValue,`reason`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_capture_photo(`ptr`: Long,`request`: RustBuffer.ByValue,`jpeg`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_capture_photo_file(`ptr`: Long,`request`: RustBuffer.ByValue,`path`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_check_in(`ptr`: Long,`request`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_check_out(`ptr`: Long,`visitId`: RustBuffer.ByValue,`fix`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_complete_visit(`ptr`: Long,`visitId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_day_plan(`ptr`: Long,`repId`: RustBuffer.ByValue,`date`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_audit(`ptr`: Long,
+    ): Long
     external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_device_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_device_public_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_enrol(`ptr`: Long,`serverUrl`: RustBuffer.ByValue,`code`: RustBuffer.ByValue,
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_integrity_check(`ptr`: Long,
     ): Long
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_integrity_check(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_load_reference_data(`ptr`: Long,`data`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_load_reference_json(`ptr`: Long,`json`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_open_exceptions(`ptr`: Long,`limit`: Int,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_open_visit(`ptr`: Long,`userId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_outbox_summary(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_pending_ops(`ptr`: Long,`limit`: Int,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_load_reference_data(`ptr`: Long,`data`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_load_reference_json(`ptr`: Long,`json`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_photo_dir(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_photo_evidence(`ptr`: Long,`photoId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_record_server_time(`ptr`: Long,`serverWallMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_rejected_ops(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_retake_requests(`ptr`: Long,`repId`: RustBuffer.ByValue,`date`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_review_photo(`ptr`: Long,`reviewerId`: RustBuffer.ByValue,`photoId`: RustBuffer.ByValue,`verdict`: RustBuffer.ByValue,`reason`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_review_visit(`ptr`: Long,`reviewerId`: RustBuffer.ByValue,`visitId`: RustBuffer.ByValue,`verdict`: RustBuffer.ByValue,`comment`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_save_report(`ptr`: Long,`visitId`: RustBuffer.ByValue,`report`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_set_cjk_font_file(`ptr`: Long,`path`: RustBuffer.ByValue,`face`: Int,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_record_server_time(`ptr`: Long,`serverWallMs`: Long,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_table_row_counts(`ptr`: Long,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_capture_photo(`ptr`: Long,`request`: RustBuffer.ByValue,`jpeg`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_capture_photo_file(`ptr`: Long,`request`: RustBuffer.ByValue,`path`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_photo_evidence(`ptr`: Long,`photoId`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_review_photo(`ptr`: Long,`reviewerId`: RustBuffer.ByValue,`photoId`: RustBuffer.ByValue,`verdict`: RustBuffer.ByValue,`reason`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_set_cjk_font_file(`ptr`: Long,`path`: RustBuffer.ByValue,`face`: Int,
+    ): Long
     external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_set_photo_max_long_edge(`ptr`: Long,`maxLongEdge`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_verify_photo(`ptr`: Long,`photoId`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_enrol(`ptr`: Long,`serverUrl`: RustBuffer.ByValue,`code`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_outbox_summary(`ptr`: Long,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_pending_ops(`ptr`: Long,`limit`: Int,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_rejected_ops(`ptr`: Long,
+    ): Long
     external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_set_sync_options(`ptr`: Long,`options`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_store_history(`ptr`: Long,`storeId`: RustBuffer.ByValue,`limit`: Int,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_stores(`ptr`: Long,`territory`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_sync(`ptr`: Long,
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_sync(`ptr`: Long,`listener`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_sync_options(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_sync_state(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_sync_state(`ptr`: Long,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_team_visits(`ptr`: Long,`repId`: RustBuffer.ByValue,`limit`: Int,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_answer(`ptr`: Long,`visitId`: RustBuffer.ByValue,`itemId`: RustBuffer.ByValue,`value`: RustBuffer.ByValue,`note`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_cancel_visit(`ptr`: Long,`visitId`: RustBuffer.ByValue,`reason`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_check_in(`ptr`: Long,`request`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_check_out(`ptr`: Long,`visitId`: RustBuffer.ByValue,`fix`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_complete_visit(`ptr`: Long,`visitId`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_day_plan(`ptr`: Long,`repId`: RustBuffer.ByValue,`date`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_open_exceptions(`ptr`: Long,`limit`: Int,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_open_visit(`ptr`: Long,`userId`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_retake_requests(`ptr`: Long,`repId`: RustBuffer.ByValue,`date`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_review_visit(`ptr`: Long,`reviewerId`: RustBuffer.ByValue,`visitId`: RustBuffer.ByValue,`verdict`: RustBuffer.ByValue,`comment`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_save_report(`ptr`: Long,`visitId`: RustBuffer.ByValue,`report`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_store_history(`ptr`: Long,`storeId`: RustBuffer.ByValue,`limit`: Int,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_stores(`ptr`: Long,`territory`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_visit(`ptr`: Long,`visitId`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_visit_detail(`ptr`: Long,`visitId`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_clone_keysealer(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_free_keysealer(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_fieldproof_ffi_fn_init_callback_vtable_keysealer(`vtable`: UniffiVTableCallbackInterfaceKeySealer,
+    ): Unit
+    external fun uniffi_fieldproof_ffi_fn_method_keysealer_seal(`ptr`: Long,`seed`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_table_row_counts(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_fieldproof_ffi_fn_method_keysealer_unseal(`ptr`: Long,`sealed`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_team_visits(`ptr`: Long,`repId`: RustBuffer.ByValue,`limit`: Int,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_verify_photo(`ptr`: Long,`photoId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_visit(`ptr`: Long,`visitId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_visit_detail(`ptr`: Long,`visitId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_fieldproof_ffi_fn_func_verify_evidence_chain(`entries`: RustBuffer.ByValue,`publicKeyHex`: RustBuffer.ByValue,`after`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_fieldproof_ffi_fn_func_verify_photo_evidence(`image`: RustBuffer.ByValue,`manifest`: RustBuffer.ByValue,`keys`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
+    external fun uniffi_fieldproof_ffi_fn_clone_synccancel(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_free_synccancel(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_fieldproof_ffi_fn_constructor_synccancel_new(uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_synccancel_cancel(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_fieldproof_ffi_fn_method_synccancel_is_cancelled(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_fieldproof_ffi_fn_clone_synclistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_free_synclistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_fieldproof_ffi_fn_init_callback_vtable_synclistener(`vtable`: UniffiVTableCallbackInterfaceSyncListener,
+    ): Unit
+    external fun uniffi_fieldproof_ffi_fn_method_synclistener_on_progress(`ptr`: Long,`progress`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_fieldproof_ffi_fn_func_verify_evidence_chain(`entries`: RustBuffer.ByValue,`publicKeyHex`: RustBuffer.ByValue,`after`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_func_verify_photo_evidence(`image`: RustBuffer.ByValue,`manifest`: RustBuffer.ByValue,`keys`: RustBuffer.ByValue,
+    ): Long
     external fun ffi_fieldproof_ffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_fieldproof_ffi_rustbuffer_from_bytes(`bytes`: ForeignBytes.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1001,136 +1093,154 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
-    if ((lib.uniffi_fieldproof_ffi_checksum_func_verify_evidence_chain() and 0xFFFF) != 2802) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_func_verify_evidence_chain() and 0xFFFF) != 44545) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_func_verify_photo_evidence() and 0xFFFF) != 64882) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_func_verify_photo_evidence() and 0xFFFF) != 23366) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_answer() and 0xFFFF) != 39062) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_audit() and 0xFFFF) != 46980) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_audit() and 0xFFFF) != 28150) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_device_id() and 0xFFFF) != 8471) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_cancel_visit() and 0xFFFF) != 1056) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_device_public_key() and 0xFFFF) != 7691) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_capture_photo() and 0xFFFF) != 23018) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_integrity_check() and 0xFFFF) != 3049) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_capture_photo_file() and 0xFFFF) != 11634) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_load_reference_data() and 0xFFFF) != 23868) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_check_in() and 0xFFFF) != 259) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_load_reference_json() and 0xFFFF) != 57763) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_check_out() and 0xFFFF) != 42173) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_photo_dir() and 0xFFFF) != 19759) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_complete_visit() and 0xFFFF) != 5844) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_record_server_time() and 0xFFFF) != 11255) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_day_plan() and 0xFFFF) != 5979) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_table_row_counts() and 0xFFFF) != 20517) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_device_id() and 0xFFFF) != 55006) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_capture_photo() and 0xFFFF) != 34241) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_device_public_key() and 0xFFFF) != 17752) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_capture_photo_file() and 0xFFFF) != 2791) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_enrol() and 0xFFFF) != 5551) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_photo_evidence() and 0xFFFF) != 52013) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_integrity_check() and 0xFFFF) != 59611) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_review_photo() and 0xFFFF) != 21367) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_load_reference_data() and 0xFFFF) != 28191) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_set_cjk_font_file() and 0xFFFF) != 26860) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_load_reference_json() and 0xFFFF) != 20764) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_set_photo_max_long_edge() and 0xFFFF) != 62236) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_open_exceptions() and 0xFFFF) != 56491) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_verify_photo() and 0xFFFF) != 55437) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_open_visit() and 0xFFFF) != 63648) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_enrol() and 0xFFFF) != 43446) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_outbox_summary() and 0xFFFF) != 1850) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_outbox_summary() and 0xFFFF) != 11840) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_pending_ops() and 0xFFFF) != 25298) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_pending_ops() and 0xFFFF) != 38138) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_photo_dir() and 0xFFFF) != 32292) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_rejected_ops() and 0xFFFF) != 2307) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_photo_evidence() and 0xFFFF) != 25902) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_set_sync_options() and 0xFFFF) != 40231) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_record_server_time() and 0xFFFF) != 1834) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_sync() and 0xFFFF) != 29453) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_rejected_ops() and 0xFFFF) != 47966) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_sync_options() and 0xFFFF) != 33722) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_retake_requests() and 0xFFFF) != 43217) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_sync_state() and 0xFFFF) != 32305) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_review_photo() and 0xFFFF) != 601) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_team_visits() and 0xFFFF) != 39875) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_review_visit() and 0xFFFF) != 1394) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_answer() and 0xFFFF) != 24932) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_save_report() and 0xFFFF) != 26340) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_cancel_visit() and 0xFFFF) != 29258) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_set_cjk_font_file() and 0xFFFF) != 62587) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_check_in() and 0xFFFF) != 21244) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_set_photo_max_long_edge() and 0xFFFF) != 22149) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_check_out() and 0xFFFF) != 39387) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_set_sync_options() and 0xFFFF) != 28770) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_complete_visit() and 0xFFFF) != 17826) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_store_history() and 0xFFFF) != 13918) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_day_plan() and 0xFFFF) != 21914) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_stores() and 0xFFFF) != 54398) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_open_exceptions() and 0xFFFF) != 4847) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_sync() and 0xFFFF) != 17521) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_open_visit() and 0xFFFF) != 10311) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_sync_options() and 0xFFFF) != 38962) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_retake_requests() and 0xFFFF) != 50880) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_sync_state() and 0xFFFF) != 47762) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_review_visit() and 0xFFFF) != 64132) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_table_row_counts() and 0xFFFF) != 28997) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_save_report() and 0xFFFF) != 47589) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_team_visits() and 0xFFFF) != 25045) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_store_history() and 0xFFFF) != 17635) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_verify_photo() and 0xFFFF) != 55524) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_stores() and 0xFFFF) != 45040) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_visit() and 0xFFFF) != 15669) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_visit() and 0xFFFF) != 10507) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_visit_detail() and 0xFFFF) != 46307) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_visit_detail() and 0xFFFF) != 47096) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_constructor_fieldproofcore_open() and 0xFFFF) != 3652) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_keysealer_seal() and 0xFFFF) != 64028) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_constructor_fieldproofcore_open_in_memory() and 0xFFFF) != 49144) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_keysealer_unseal() and 0xFFFF) != 25981) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_synccancel_cancel() and 0xFFFF) != 7023) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_synccancel_is_cancelled() and 0xFFFF) != 51839) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_synclistener_on_progress() and 0xFFFF) != 57236) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_fieldproof_ffi_checksum_constructor_fieldproofcore_open() and 0xFFFF) != 7655) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_fieldproof_ffi_checksum_constructor_fieldproofcore_open_in_memory() and 0xFFFF) != 29305) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_fieldproof_ffi_checksum_constructor_synccancel_new() and 0xFFFF) != 25306) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -1264,7 +1374,38 @@ object UniffiWithHandle
  *
  * @suppress
  * */
-object NoHandle
+object NoHandle// Magic number for the Rust proxy to call using the same mechanism as every other method,
+// to free the callback once it's dropped by Rust.
+internal const val IDX_CALLBACK_FREE = 0
+// Callback return codes
+internal const val UNIFFI_CALLBACK_SUCCESS = 0
+internal const val UNIFFI_CALLBACK_ERROR = 1
+internal const val UNIFFI_CALLBACK_UNEXPECTED_ERROR = 2
+
+/**
+ * @suppress
+ */
+public abstract class FfiConverterCallbackInterface<CallbackInterface: Any>: FfiConverter<CallbackInterface, Long> {
+    internal val handleMap = UniffiHandleMap<CallbackInterface>()
+
+    internal fun drop(handle: Long) {
+        handleMap.remove(handle)
+    }
+
+    override fun lift(value: Long): CallbackInterface {
+        return handleMap.get(value)
+    }
+
+    override fun read(buf: ByteBuffer) = lift(buf.getLong())
+
+    override fun lower(value: CallbackInterface) = handleMap.insert(value)
+
+    override fun allocationSize(value: CallbackInterface) = 8UL
+
+    override fun write(value: CallbackInterface, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
 /**
  * The cleaner interface for Object finalization code to run.
  * This is the entry point to any implementation that we're using.
@@ -1333,29 +1474,6 @@ private class JavaLangRefCleanable(
 /**
  * @suppress
  */
-public object FfiConverterUInt: FfiConverter<UInt, Int> {
-    override fun lift(value: Int): UInt {
-        return value.toUInt()
-    }
-
-    override fun read(buf: ByteBuffer): UInt {
-        return lift(buf.getInt())
-    }
-
-    override fun lower(value: UInt): Int {
-        return value.toInt()
-    }
-
-    override fun allocationSize(value: UInt) = 4UL
-
-    override fun write(value: UInt, buf: ByteBuffer) {
-        buf.putInt(value.toInt())
-    }
-}
-
-/**
- * @suppress
- */
 public object FfiConverterInt: FfiConverter<Int, Int> {
     override fun lift(value: Int): Int {
         return value
@@ -1373,29 +1491,6 @@ public object FfiConverterInt: FfiConverter<Int, Int> {
 
     override fun write(value: Int, buf: ByteBuffer) {
         buf.putInt(value)
-    }
-}
-
-/**
- * @suppress
- */
-public object FfiConverterULong: FfiConverter<ULong, Long> {
-    override fun lift(value: Long): ULong {
-        return value.toULong()
-    }
-
-    override fun read(buf: ByteBuffer): ULong {
-        return lift(buf.getLong())
-    }
-
-    override fun lower(value: ULong): Long {
-        return value.toLong()
-    }
-
-    override fun allocationSize(value: ULong) = 8UL
-
-    override fun write(value: ULong, buf: ByteBuffer) {
-        buf.putLong(value.toLong())
     }
 }
 
@@ -1641,65 +1736,18 @@ public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
 
 
 /**
- * One core per phone database. Every action is one SQLite transaction that writes its rows, its
- * outbox operation and its flags together; a refused action writes nothing. Safe to call from
- * any thread; calls are serialised inside. Calls do disk I/O: keep them off the UI thread.
+ * One core per phone database (one per process). Every action is one SQLite transaction that
+ * writes its rows, its outbox operation and its flags together; a refused action writes
+ * nothing. Safe to call from any thread; calls are serialised inside, on a blocking pool.
  */
 public interface FieldproofCoreInterface {
-    
-    /**
-     * Answer (or correct) one item. Returns what is still missing, which items are hidden and
-     * the visit's open flags (a price gap shows at once).
-     */
-    fun `answer`(`visitId`: kotlin.String, `itemId`: kotlin.String, `value`: AnswerValue, `note`: kotlin.String?): AnswerOutcome
     
     /**
      * Check the invariants that make "nothing is lost" provable: contiguous outbox sequence,
      * every action's rows with its operation and every operation with its rows. Clean when
      * `problems` is empty.
      */
-    fun `audit`(): AuditReport
-    
-    /**
-     * Abandon a visit (store closed, manager absent…). The reason is required.
-     */
-    fun `cancelVisit`(`visitId`: kotlin.String, `reason`: kotlin.String): Visit
-    
-    /**
-     * Capture a shelf photo from the camera's JPEG bytes: orient, downscale, burn the
-     * watermark, encode, hash, sign, store, chain. Flags reuse of a photo from another visit.
-     */
-    fun `capturePhoto`(`request`: CaptureRequest, `jpeg`: kotlin.ByteArray): CaptureOutcome
-    
-    /**
-     * The same from a JPEG file the camera wrote (read with the size limit).
-     */
-    fun `capturePhotoFile`(`request`: CaptureRequest, `path`: kotlin.String): CaptureOutcome
-    
-    /**
-     * Check in at a store: resolves the template (explicit, the plan's, or the default), runs the
-     * location rules, and opens the visit. Refused (`visit_already_open`) when the user already
-     * has an open visit, and (`outside_geofence`, `no_fix`) when the geofence is in block mode
-     * and the fix is outside or missing.
-     */
-    fun `checkIn`(`request`: CheckInRequest): Visit
-    
-    /**
-     * Leave the store. Only a completed visit can be checked out (`visit_not_completed`
-     * otherwise); an unfinished one is cancelled instead.
-     */
-    fun `checkOut`(`visitId`: kotlin.String, `fix`: LocationFix?): Visit
-    
-    /**
-     * Complete the store check and fix its score. Refused with `completion_locked`, carrying the
-     * exact `missing` list, while a required answer, photo or the report is missing.
-     */
-    fun `completeVisit`(`visitId`: kotlin.String): Visit
-    
-    /**
-     * A rep's plan for one local date (`YYYY-MM-DD`), in route order, with each stop's status.
-     */
-    fun `dayPlan`(`repId`: kotlin.String, `date`: kotlin.String): List<DayPlanEntry>
+    suspend fun `audit`(): AuditReport
     
     /**
      * This installation's id, made on first open.
@@ -1708,9 +1756,85 @@ public interface FieldproofCoreInterface {
     
     /**
      * The device's Ed25519 public key (64 hex characters), for enrolment. The private key never
-     * leaves the device database.
+     * leaves the device (its database, sealed by the keystore when opened with a sealer).
      */
     fun `devicePublicKey`(): kotlin.String
+    
+    /**
+     * SQLite's full consistency check of the database file: `["ok"]` when healthy.
+     */
+    suspend fun `integrityCheck`(): List<kotlin.String>
+    
+    /**
+     * Load head-office reference data. Validated as a whole; nothing is written if any record is bad.
+     */
+    suspend fun `loadReferenceData`(`data`: ReferenceData): LoadSummary
+    
+    /**
+     * The same from the JSON document the server sends.
+     */
+    suspend fun `loadReferenceJson`(`json`: kotlin.String): LoadSummary
+    
+    /**
+     * The folder photo files are written to.
+     */
+    fun `photoDir`(): kotlin.String
+    
+    /**
+     * Remember the server's clock (every sync response carries it, Unix ms) for later clock checks.
+     */
+    suspend fun `recordServerTime`(`serverWallMs`: kotlin.Long)
+    
+    /**
+     * Rows per table, by table name: for diagnostics screens, and for tests that prove a refused
+     * action wrote nothing.
+     */
+    suspend fun `tableRowCounts`(): List<TableRowCount>
+    
+    /**
+     * Capture a shelf photo from the camera's JPEG bytes: orient, downscale, burn the
+     * watermark, encode, hash, sign, store, chain. Flags reuse of a photo from another visit.
+     * The bytes cross the FFI in one copy ([`PhotoBytes`]); a file path
+     * ([`capture_photo_file`](Self::capture_photo_file)) saves even that.
+     */
+    suspend fun `capturePhoto`(`request`: CaptureRequest, `jpeg`: kotlin.ByteArray): CaptureOutcome
+    
+    /**
+     * The same from a JPEG file the camera wrote (read with the size limit).
+     */
+    suspend fun `capturePhotoFile`(`request`: CaptureRequest, `path`: kotlin.String): CaptureOutcome
+    
+    /**
+     * A photo's evidence for export or a verifier: file path, signed manifest, signature, key.
+     */
+    suspend fun `photoEvidence`(`photoId`: kotlin.String): PhotoEvidence
+    
+    /**
+     * A supervisor's decision on a team photo (from `team_visits`): approve, reject with a
+     * reason, or ask the rep for a retake with a reason. One signed op; the server applies it
+     * and sends the retake down to the rep. Refused here with `unknown_photo`,
+     * `photo_not_in_team`, `reason_required`.
+     */
+    suspend fun `reviewPhoto`(`reviewerId`: kotlin.String, `photoId`: kotlin.String, `verdict`: PhotoReviewVerdict, `reason`: kotlin.String?): PhotoReview
+    
+    /**
+     * Use this CJK font file (TTF/OTF/TTC) for the watermark, so Chinese store and rep names
+     * render. `face` picks a face of a collection: Android's
+     * `/system/fonts/NotoSansCJK-Regular.ttc` has Simplified Chinese at face 2. Without a CJK
+     * font such names are left off the watermark, never drawn as boxes. A negative `face` is refused (`negative_number`).
+     */
+    suspend fun `setCjkFontFile`(`path`: kotlin.String, `face`: kotlin.Int)
+    
+    /**
+     * Long-edge limit for stored photos in pixels (`None`: full size). Default 2048. A negative
+     * limit is refused (`negative_number`).
+     */
+    fun `setPhotoMaxLongEdge`(`maxLongEdge`: kotlin.Int?)
+    
+    /**
+     * Verify one of this device's photos: the file as it is now against its signed manifest.
+     */
+    suspend fun `verifyPhoto`(`photoId`: kotlin.String): PhotoVerdict
     
     /**
      * Enrol this device with the server at `server_url` (https; plain http only to a loopback
@@ -1719,100 +1843,21 @@ public interface FieldproofCoreInterface {
     suspend fun `enrol`(`serverUrl`: kotlin.String, `code`: kotlin.String): User
     
     /**
-     * SQLite's full consistency check of the database file: `["ok"]` when healthy.
-     */
-    fun `integrityCheck`(): List<kotlin.String>
-    
-    /**
-     * Load head-office reference data. Validated as a whole; nothing is written if any record is bad.
-     */
-    fun `loadReferenceData`(`data`: ReferenceData): LoadSummary
-    
-    /**
-     * The same from the JSON document the server sends.
-     */
-    fun `loadReferenceJson`(`json`: kotlin.String): LoadSummary
-    
-    /**
-     * Every open flag on this device, newest first (异常).
-     */
-    fun `openExceptions`(`limit`: kotlin.UInt): List<OpenException>
-    
-    /**
-     * The user's open visit (in progress or completed, not yet checked out), if any.
-     */
-    fun `openVisit`(`userId`: kotlin.String): Visit?
-    
-    /**
      * Counts of outbox operations by state, and the last sequence number handed out.
      */
-    fun `outboxSummary`(): OutboxSummary
+    suspend fun `outboxSummary`(): OutboxSummary
     
     /**
      * Operations waiting for the server, oldest first.
+     * A negative `limit` is refused (`negative_number`); 0 returns nothing.
      */
-    fun `pendingOps`(`limit`: kotlin.UInt): List<OutboxOp>
-    
-    /**
-     * The folder photo files are written to.
-     */
-    fun `photoDir`(): kotlin.String
-    
-    /**
-     * A photo's evidence for export or a verifier: file path, signed manifest, signature, key.
-     */
-    fun `photoEvidence`(`photoId`: kotlin.String): PhotoEvidence
-    
-    /**
-     * Remember the server's clock (every sync response carries it, Unix ms) for later clock checks.
-     */
-    fun `recordServerTime`(`serverWallMs`: kotlin.Long)
+    suspend fun `pendingOps`(`limit`: kotlin.Int): List<OutboxOp>
     
     /**
      * Operations the server refused for good, oldest first, with the reason. Never resent; the
      * app shows them.
      */
-    fun `rejectedOps`(): List<RejectedOp>
-    
-    /**
-     * The rep's retake requests (newest first), each with its state on `date` (local
-     * `YYYY-MM-DD`): open, overdue (open past its due day), done (photo taken here or received
-     * by the server) or cancelled. The day plan lists the ones owed at each stop.
-     */
-    fun `retakeRequests`(`repId`: kotlin.String, `date`: kotlin.String): List<RetakeRequest>
-    
-    /**
-     * A supervisor's decision on a team photo (from `team_visits`): approve, reject with a
-     * reason, or ask the rep for a retake with a reason. One signed op; the server applies it
-     * and sends the retake down to the rep. Refused here with `unknown_photo`,
-     * `photo_not_in_team`, `reason_required`.
-     */
-    fun `reviewPhoto`(`reviewerId`: kotlin.String, `photoId`: kotlin.String, `verdict`: PhotoReviewVerdict, `reason`: kotlin.String?): PhotoReview
-    
-    /**
-     * A supervisor accepts or flags a rep's finished visit. Flagging needs a comment and raises
-     * `supervisor_flag`; a later acceptance clears it. Only the rep's own supervisor may review
-     * (`not_allowed` otherwise).
-     */
-    fun `reviewVisit`(`reviewerId`: kotlin.String, `visitId`: kotlin.String, `verdict`: ReviewVerdict, `comment`: kotlin.String): Review
-    
-    /**
-     * Save (or revise) the visit report. The latest revision is the report; all are kept.
-     */
-    fun `saveReport`(`visitId`: kotlin.String, `report`: VisitReport)
-    
-    /**
-     * Use this CJK font file (TTF/OTF/TTC) for the watermark, so Chinese store and rep names
-     * render. `face` picks a face of a collection: Android's
-     * `/system/fonts/NotoSansCJK-Regular.ttc` has Simplified Chinese at face 2. Without a CJK
-     * font such names are left off the watermark, never drawn as boxes.
-     */
-    fun `setCjkFontFile`(`path`: kotlin.String, `face`: kotlin.UInt)
-    
-    /**
-     * Long-edge limit for stored photos in pixels (`None`: full size). Default 2048.
-     */
-    fun `setPhotoMaxLongEdge`(`maxLongEdge`: kotlin.UInt?)
+    suspend fun `rejectedOps`(): List<RejectedOp>
     
     /**
      * Change the sync client's settings (`invalid_input` when out of range).
@@ -1820,21 +1865,16 @@ public interface FieldproofCoreInterface {
     fun `setSyncOptions`(`options`: SyncOptions)
     
     /**
-     * Past and current visits at a store, newest first.
+     * Push every pending operation (photos first), then pull this user's changes. `listener`
+     * hears where the sync stands after each step; `cancel` stops it (`sync_cancelled`). A
+     * second call while one runs fails at once with `sync_in_progress`. Cancelling, through
+     * `cancel` or by dropping the call (a cancelled coroutine or task), is safe: what was
+     * answered is kept, the rest is sent by the next sync.
+     *
+     * Not on the blocking pool: the sync is async itself and never holds the database lock
+     * across a request, and running it in this future is what lets dropping the call stop it.
      */
-    fun `storeHistory`(`storeId`: kotlin.String, `limit`: kotlin.UInt): List<VisitSummary>
-    
-    /**
-     * Stores in a territory (all stores when `territory` is null), by code.
-     */
-    fun `stores`(`territory`: kotlin.String?): List<Store>
-    
-    /**
-     * Push every pending operation (photos first), then pull this user's changes. A second call
-     * while one runs fails at once with `sync_in_progress`. Cancelling is safe: what was
-     * answered is kept, the rest is sent again next time (and comes back as duplicates).
-     */
-    suspend fun `sync`(): SyncReport
+    suspend fun `sync`(`listener`: SyncListener? = null, `cancel`: SyncCancel? = null): SyncReport
     
     /**
      * The sync client's retry and size settings.
@@ -1844,42 +1884,109 @@ public interface FieldproofCoreInterface {
     /**
      * Whether this device is enrolled, as whom, with which server, and how far sync got.
      */
-    fun `syncState`(): SyncState
-    
-    /**
-     * Rows per table, by table name: for diagnostics screens, and for tests that prove a refused
-     * action wrote nothing.
-     */
-    fun `tableRowCounts`(): List<TableRowCount>
+    suspend fun `syncState`(): SyncState
     
     /**
      * A supervisor's read-only mirror of the team's visits (filled by sync), newest first;
      * `rep_id` narrows it to one rep.
+     * A negative `limit` is refused (`negative_number`); 0 returns nothing.
      */
-    fun `teamVisits`(`repId`: kotlin.String?, `limit`: kotlin.UInt): List<TeamVisit>
+    suspend fun `teamVisits`(`repId`: kotlin.String?, `limit`: kotlin.Int): List<TeamVisit>
     
     /**
-     * Verify one of this device's photos: the file as it is now against its signed manifest.
+     * Answer (or correct) one item. Returns what is still missing, which items are hidden and
+     * the visit's open flags (a price gap shows at once).
      */
-    fun `verifyPhoto`(`photoId`: kotlin.String): PhotoVerdict
+    suspend fun `answer`(`visitId`: kotlin.String, `itemId`: kotlin.String, `value`: AnswerValue, `note`: kotlin.String?): AnswerOutcome
+    
+    /**
+     * Abandon a visit (store closed, manager absent…). The reason is required.
+     */
+    suspend fun `cancelVisit`(`visitId`: kotlin.String, `reason`: kotlin.String): Visit
+    
+    /**
+     * Check in at a store: resolves the template (explicit, the plan's, or the default), runs the
+     * location rules, and opens the visit. Refused (`visit_already_open`) when the user already
+     * has an open visit, and (`outside_geofence`, `no_fix`) when the geofence is in block mode
+     * and the fix is outside or missing.
+     */
+    suspend fun `checkIn`(`request`: CheckInRequest): Visit
+    
+    /**
+     * Leave the store. Only a completed visit can be checked out (`visit_not_completed`
+     * otherwise); an unfinished one is cancelled instead.
+     */
+    suspend fun `checkOut`(`visitId`: kotlin.String, `fix`: LocationFix?): Visit
+    
+    /**
+     * Complete the store check and fix its score. Refused with `completion_locked`, carrying the
+     * exact `missing` list, while a required answer, photo or the report is missing.
+     */
+    suspend fun `completeVisit`(`visitId`: kotlin.String): Visit
+    
+    /**
+     * A rep's plan for one local date (`YYYY-MM-DD`), in route order, with each stop's status.
+     */
+    suspend fun `dayPlan`(`repId`: kotlin.String, `date`: kotlin.String): List<DayPlanEntry>
+    
+    /**
+     * Every open flag on this device, newest first (异常).
+     * A negative `limit` is refused (`negative_number`); 0 returns nothing.
+     */
+    suspend fun `openExceptions`(`limit`: kotlin.Int): List<OpenException>
+    
+    /**
+     * The user's open visit (in progress or completed, not yet checked out), if any.
+     */
+    suspend fun `openVisit`(`userId`: kotlin.String): Visit?
+    
+    /**
+     * The rep's retake requests (newest first), each with its state on `date` (local
+     * `YYYY-MM-DD`): open, overdue (open past its due day), done (photo taken here or received
+     * by the server) or cancelled. The day plan lists the ones owed at each stop.
+     */
+    suspend fun `retakeRequests`(`repId`: kotlin.String, `date`: kotlin.String): List<RetakeRequest>
+    
+    /**
+     * A supervisor accepts or flags a rep's finished visit. Flagging needs a comment and raises
+     * `supervisor_flag`; a later acceptance clears it. Only the rep's own supervisor may review
+     * (`not_allowed` otherwise).
+     */
+    suspend fun `reviewVisit`(`reviewerId`: kotlin.String, `visitId`: kotlin.String, `verdict`: ReviewVerdict, `comment`: kotlin.String): Review
+    
+    /**
+     * Save (or revise) the visit report. The latest revision is the report; all are kept.
+     */
+    suspend fun `saveReport`(`visitId`: kotlin.String, `report`: VisitReport)
+    
+    /**
+     * Past and current visits at a store, newest first.
+     * A negative `limit` is refused (`negative_number`); 0 returns nothing.
+     */
+    suspend fun `storeHistory`(`storeId`: kotlin.String, `limit`: kotlin.Int): List<VisitSummary>
+    
+    /**
+     * Stores in a territory (all stores when `territory` is null), by code.
+     */
+    suspend fun `stores`(`territory`: kotlin.String?): List<Store>
     
     /**
      * One visit with its open flags.
      */
-    fun `visit`(`visitId`: kotlin.String): Visit
+    suspend fun `visit`(`visitId`: kotlin.String): Visit
     
     /**
      * Everything about one visit, for the visit screen and the supervisor.
      */
-    fun `visitDetail`(`visitId`: kotlin.String): VisitDetail
+    suspend fun `visitDetail`(`visitId`: kotlin.String): VisitDetail
     
     companion object
 }
 
 /**
- * One core per phone database. Every action is one SQLite transaction that writes its rows, its
- * outbox operation and its flags together; a refused action writes nothing. Safe to call from
- * any thread; calls are serialised inside. Calls do disk I/O: keep them off the UI thread.
+ * One core per phone database (one per process). Every action is one SQLite transaction that
+ * writes its rows, its outbox operation and its flags together; a refused action writes
+ * nothing. Safe to call from any thread; calls are serialised inside, on a blocking pool.
  */
 open class FieldproofCore: Disposable, AutoCloseable, FieldproofCoreInterface
 {
@@ -1984,181 +2091,29 @@ open class FieldproofCore: Disposable, AutoCloseable, FieldproofCoreInterface
 
     
     /**
-     * Answer (or correct) one item. Returns what is still missing, which items are hidden and
-     * the visit's open flags (a price gap shows at once).
-     */
-    @Throws(FieldproofException::class)override fun `answer`(`visitId`: kotlin.String, `itemId`: kotlin.String, `value`: AnswerValue, `note`: kotlin.String?): AnswerOutcome {
-            return FfiConverterTypeAnswerOutcome.lift(
-    callWithHandle {
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_answer(
-        it,
-        
-        FfiConverterString.lower(`visitId`),
-        FfiConverterString.lower(`itemId`),
-        FfiConverterTypeAnswerValue.lower(`value`),
-        FfiConverterOptionalString.lower(`note`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
      * Check the invariants that make "nothing is lost" provable: contiguous outbox sequence,
      * every action's rows with its operation and every operation with its rows. Clean when
      * `problems` is empty.
      */
-    @Throws(FieldproofException::class)override fun `audit`(): AuditReport {
-            return FfiConverterTypeAuditReport.lift(
-    callWithHandle {
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_audit(
-        it,
-        _status)
-}
-    }
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `audit`() : AuditReport {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_audit(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeAuditReport.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
     )
     }
-    
-
-    
-    /**
-     * Abandon a visit (store closed, manager absent…). The reason is required.
-     */
-    @Throws(FieldproofException::class)override fun `cancelVisit`(`visitId`: kotlin.String, `reason`: kotlin.String): Visit {
-            return FfiConverterTypeVisit.lift(
-    callWithHandle {
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_cancel_visit(
-        it,
-        
-        FfiConverterString.lower(`visitId`),
-        FfiConverterString.lower(`reason`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * Capture a shelf photo from the camera's JPEG bytes: orient, downscale, burn the
-     * watermark, encode, hash, sign, store, chain. Flags reuse of a photo from another visit.
-     */
-    @Throws(FieldproofException::class)override fun `capturePhoto`(`request`: CaptureRequest, `jpeg`: kotlin.ByteArray): CaptureOutcome {
-            return FfiConverterTypeCaptureOutcome.lift(
-    callWithHandle {
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_capture_photo(
-        it,
-        
-        FfiConverterTypeCaptureRequest.lower(`request`),
-        FfiConverterByteArray.lower(`jpeg`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * The same from a JPEG file the camera wrote (read with the size limit).
-     */
-    @Throws(FieldproofException::class)override fun `capturePhotoFile`(`request`: CaptureRequest, `path`: kotlin.String): CaptureOutcome {
-            return FfiConverterTypeCaptureOutcome.lift(
-    callWithHandle {
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_capture_photo_file(
-        it,
-        
-        FfiConverterTypeCaptureRequest.lower(`request`),
-        FfiConverterString.lower(`path`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * Check in at a store: resolves the template (explicit, the plan's, or the default), runs the
-     * location rules, and opens the visit. Refused (`visit_already_open`) when the user already
-     * has an open visit, and (`outside_geofence`, `no_fix`) when the geofence is in block mode
-     * and the fix is outside or missing.
-     */
-    @Throws(FieldproofException::class)override fun `checkIn`(`request`: CheckInRequest): Visit {
-            return FfiConverterTypeVisit.lift(
-    callWithHandle {
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_check_in(
-        it,
-        
-        FfiConverterTypeCheckInRequest.lower(`request`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * Leave the store. Only a completed visit can be checked out (`visit_not_completed`
-     * otherwise); an unfinished one is cancelled instead.
-     */
-    @Throws(FieldproofException::class)override fun `checkOut`(`visitId`: kotlin.String, `fix`: LocationFix?): Visit {
-            return FfiConverterTypeVisit.lift(
-    callWithHandle {
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_check_out(
-        it,
-        
-        FfiConverterString.lower(`visitId`),
-        FfiConverterOptionalTypeLocationFix.lower(`fix`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * Complete the store check and fix its score. Refused with `completion_locked`, carrying the
-     * exact `missing` list, while a required answer, photo or the report is missing.
-     */
-    @Throws(FieldproofException::class)override fun `completeVisit`(`visitId`: kotlin.String): Visit {
-            return FfiConverterTypeVisit.lift(
-    callWithHandle {
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_complete_visit(
-        it,
-        
-        FfiConverterString.lower(`visitId`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * A rep's plan for one local date (`YYYY-MM-DD`), in route order, with each stop's status.
-     */
-    @Throws(FieldproofException::class)override fun `dayPlan`(`repId`: kotlin.String, `date`: kotlin.String): List<DayPlanEntry> {
-            return FfiConverterSequenceTypeDayPlanEntry.lift(
-    callWithHandle {
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_day_plan(
-        it,
-        
-        FfiConverterString.lower(`repId`),
-        FfiConverterString.lower(`date`),_status)
-}
-    }
-    )
-    }
-    
 
     
     /**
@@ -2179,7 +2134,7 @@ open class FieldproofCore: Disposable, AutoCloseable, FieldproofCoreInterface
     
     /**
      * The device's Ed25519 public key (64 hex characters), for enrolment. The private key never
-     * leaves the device database.
+     * leaves the device (its database, sealed by the keystore when opened with a sealer).
      */override fun `devicePublicKey`(): kotlin.String {
             return FfiConverterString.lift(
     callWithHandle {
@@ -2192,6 +2147,331 @@ open class FieldproofCore: Disposable, AutoCloseable, FieldproofCoreInterface
     )
     }
     
+
+    
+    /**
+     * SQLite's full consistency check of the database file: `["ok"]` when healthy.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `integrityCheck`() : List<kotlin.String> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_integrity_check(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceString.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Load head-office reference data. Validated as a whole; nothing is written if any record is bad.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `loadReferenceData`(`data`: ReferenceData) : LoadSummary {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_load_reference_data(
+                uniffiHandle,
+                
+        FfiConverterTypeReferenceData.lower(`data`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeLoadSummary.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * The same from the JSON document the server sends.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `loadReferenceJson`(`json`: kotlin.String) : LoadSummary {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_load_reference_json(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`json`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeLoadSummary.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * The folder photo files are written to.
+     */override fun `photoDir`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_photo_dir(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Remember the server's clock (every sync response carries it, Unix ms) for later clock checks.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `recordServerTime`(`serverWallMs`: kotlin.Long) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_record_server_time(
+                uniffiHandle,
+                
+        FfiConverterLong.lower(`serverWallMs`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Rows per table, by table name: for diagnostics screens, and for tests that prove a refused
+     * action wrote nothing.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `tableRowCounts`() : List<TableRowCount> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_table_row_counts(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeTableRowCount.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Capture a shelf photo from the camera's JPEG bytes: orient, downscale, burn the
+     * watermark, encode, hash, sign, store, chain. Flags reuse of a photo from another visit.
+     * The bytes cross the FFI in one copy ([`PhotoBytes`]); a file path
+     * ([`capture_photo_file`](Self::capture_photo_file)) saves even that.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `capturePhoto`(`request`: CaptureRequest, `jpeg`: kotlin.ByteArray) : CaptureOutcome {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_capture_photo(
+                uniffiHandle,
+                
+        FfiConverterTypeCaptureRequest.lower(`request`),
+        FfiConverterByteArray.lower(`jpeg`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeCaptureOutcome.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * The same from a JPEG file the camera wrote (read with the size limit).
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `capturePhotoFile`(`request`: CaptureRequest, `path`: kotlin.String) : CaptureOutcome {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_capture_photo_file(
+                uniffiHandle,
+                
+        FfiConverterTypeCaptureRequest.lower(`request`),
+        FfiConverterString.lower(`path`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeCaptureOutcome.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * A photo's evidence for export or a verifier: file path, signed manifest, signature, key.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `photoEvidence`(`photoId`: kotlin.String) : PhotoEvidence {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_photo_evidence(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`photoId`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypePhotoEvidence.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * A supervisor's decision on a team photo (from `team_visits`): approve, reject with a
+     * reason, or ask the rep for a retake with a reason. One signed op; the server applies it
+     * and sends the retake down to the rep. Refused here with `unknown_photo`,
+     * `photo_not_in_team`, `reason_required`.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `reviewPhoto`(`reviewerId`: kotlin.String, `photoId`: kotlin.String, `verdict`: PhotoReviewVerdict, `reason`: kotlin.String?) : PhotoReview {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_review_photo(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`reviewerId`),
+        FfiConverterString.lower(`photoId`),
+        FfiConverterTypePhotoReviewVerdict.lower(`verdict`),
+        FfiConverterOptionalString.lower(`reason`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypePhotoReview.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Use this CJK font file (TTF/OTF/TTC) for the watermark, so Chinese store and rep names
+     * render. `face` picks a face of a collection: Android's
+     * `/system/fonts/NotoSansCJK-Regular.ttc` has Simplified Chinese at face 2. Without a CJK
+     * font such names are left off the watermark, never drawn as boxes. A negative `face` is refused (`negative_number`).
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `setCjkFontFile`(`path`: kotlin.String, `face`: kotlin.Int) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_set_cjk_font_file(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`path`),
+        FfiConverterInt.lower(`face`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Long-edge limit for stored photos in pixels (`None`: full size). Default 2048. A negative
+     * limit is refused (`negative_number`).
+     */
+    @Throws(FieldproofException::class)override fun `setPhotoMaxLongEdge`(`maxLongEdge`: kotlin.Int?)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(FieldproofException) { _status ->
+    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_set_photo_max_long_edge(
+        it,
+        
+        FfiConverterOptionalInt.lower(`maxLongEdge`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Verify one of this device's photos: the file as it is now against its signed manifest.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `verifyPhoto`(`photoId`: kotlin.String) : PhotoVerdict {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_verify_photo(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`photoId`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypePhotoVerdict.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
 
     
     /**
@@ -2222,319 +2502,78 @@ open class FieldproofCore: Disposable, AutoCloseable, FieldproofCoreInterface
 
     
     /**
-     * SQLite's full consistency check of the database file: `["ok"]` when healthy.
-     */
-    @Throws(FieldproofException::class)override fun `integrityCheck`(): List<kotlin.String> {
-            return FfiConverterSequenceString.lift(
-    callWithHandle {
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_integrity_check(
-        it,
-        _status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * Load head-office reference data. Validated as a whole; nothing is written if any record is bad.
-     */
-    @Throws(FieldproofException::class)override fun `loadReferenceData`(`data`: ReferenceData): LoadSummary {
-            return FfiConverterTypeLoadSummary.lift(
-    callWithHandle {
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_load_reference_data(
-        it,
-        
-        FfiConverterTypeReferenceData.lower(`data`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * The same from the JSON document the server sends.
-     */
-    @Throws(FieldproofException::class)override fun `loadReferenceJson`(`json`: kotlin.String): LoadSummary {
-            return FfiConverterTypeLoadSummary.lift(
-    callWithHandle {
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_load_reference_json(
-        it,
-        
-        FfiConverterString.lower(`json`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * Every open flag on this device, newest first (异常).
-     */
-    @Throws(FieldproofException::class)override fun `openExceptions`(`limit`: kotlin.UInt): List<OpenException> {
-            return FfiConverterSequenceTypeOpenException.lift(
-    callWithHandle {
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_open_exceptions(
-        it,
-        
-        FfiConverterUInt.lower(`limit`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * The user's open visit (in progress or completed, not yet checked out), if any.
-     */
-    @Throws(FieldproofException::class)override fun `openVisit`(`userId`: kotlin.String): Visit? {
-            return FfiConverterOptionalTypeVisit.lift(
-    callWithHandle {
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_open_visit(
-        it,
-        
-        FfiConverterString.lower(`userId`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
      * Counts of outbox operations by state, and the last sequence number handed out.
      */
-    @Throws(FieldproofException::class)override fun `outboxSummary`(): OutboxSummary {
-            return FfiConverterTypeOutboxSummary.lift(
-    callWithHandle {
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_outbox_summary(
-        it,
-        _status)
-}
-    }
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `outboxSummary`() : OutboxSummary {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_outbox_summary(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeOutboxSummary.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
     )
     }
-    
 
     
     /**
      * Operations waiting for the server, oldest first.
+     * A negative `limit` is refused (`negative_number`); 0 returns nothing.
      */
-    @Throws(FieldproofException::class)override fun `pendingOps`(`limit`: kotlin.UInt): List<OutboxOp> {
-            return FfiConverterSequenceTypeOutboxOp.lift(
-    callWithHandle {
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_pending_ops(
-        it,
-        
-        FfiConverterUInt.lower(`limit`),_status)
-}
-    }
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `pendingOps`(`limit`: kotlin.Int) : List<OutboxOp> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_pending_ops(
+                uniffiHandle,
+                
+        FfiConverterInt.lower(`limit`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeOutboxOp.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
     )
     }
-    
-
-    
-    /**
-     * The folder photo files are written to.
-     */override fun `photoDir`(): kotlin.String {
-            return FfiConverterString.lift(
-    callWithHandle {
-    uniffiRustCall() { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_photo_dir(
-        it,
-        _status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * A photo's evidence for export or a verifier: file path, signed manifest, signature, key.
-     */
-    @Throws(FieldproofException::class)override fun `photoEvidence`(`photoId`: kotlin.String): PhotoEvidence {
-            return FfiConverterTypePhotoEvidence.lift(
-    callWithHandle {
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_photo_evidence(
-        it,
-        
-        FfiConverterString.lower(`photoId`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * Remember the server's clock (every sync response carries it, Unix ms) for later clock checks.
-     */
-    @Throws(FieldproofException::class)override fun `recordServerTime`(`serverWallMs`: kotlin.Long)
-        = 
-    callWithHandle {
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_record_server_time(
-        it,
-        
-        FfiConverterLong.lower(`serverWallMs`),_status)
-}
-    }
-    
-    
 
     
     /**
      * Operations the server refused for good, oldest first, with the reason. Never resent; the
      * app shows them.
      */
-    @Throws(FieldproofException::class)override fun `rejectedOps`(): List<RejectedOp> {
-            return FfiConverterSequenceTypeRejectedOp.lift(
-    callWithHandle {
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_rejected_ops(
-        it,
-        _status)
-}
-    }
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `rejectedOps`() : List<RejectedOp> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_rejected_ops(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeRejectedOp.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
     )
     }
-    
-
-    
-    /**
-     * The rep's retake requests (newest first), each with its state on `date` (local
-     * `YYYY-MM-DD`): open, overdue (open past its due day), done (photo taken here or received
-     * by the server) or cancelled. The day plan lists the ones owed at each stop.
-     */
-    @Throws(FieldproofException::class)override fun `retakeRequests`(`repId`: kotlin.String, `date`: kotlin.String): List<RetakeRequest> {
-            return FfiConverterSequenceTypeRetakeRequest.lift(
-    callWithHandle {
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_retake_requests(
-        it,
-        
-        FfiConverterString.lower(`repId`),
-        FfiConverterString.lower(`date`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * A supervisor's decision on a team photo (from `team_visits`): approve, reject with a
-     * reason, or ask the rep for a retake with a reason. One signed op; the server applies it
-     * and sends the retake down to the rep. Refused here with `unknown_photo`,
-     * `photo_not_in_team`, `reason_required`.
-     */
-    @Throws(FieldproofException::class)override fun `reviewPhoto`(`reviewerId`: kotlin.String, `photoId`: kotlin.String, `verdict`: PhotoReviewVerdict, `reason`: kotlin.String?): PhotoReview {
-            return FfiConverterTypePhotoReview.lift(
-    callWithHandle {
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_review_photo(
-        it,
-        
-        FfiConverterString.lower(`reviewerId`),
-        FfiConverterString.lower(`photoId`),
-        FfiConverterTypePhotoReviewVerdict.lower(`verdict`),
-        FfiConverterOptionalString.lower(`reason`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * A supervisor accepts or flags a rep's finished visit. Flagging needs a comment and raises
-     * `supervisor_flag`; a later acceptance clears it. Only the rep's own supervisor may review
-     * (`not_allowed` otherwise).
-     */
-    @Throws(FieldproofException::class)override fun `reviewVisit`(`reviewerId`: kotlin.String, `visitId`: kotlin.String, `verdict`: ReviewVerdict, `comment`: kotlin.String): Review {
-            return FfiConverterTypeReview.lift(
-    callWithHandle {
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_review_visit(
-        it,
-        
-        FfiConverterString.lower(`reviewerId`),
-        FfiConverterString.lower(`visitId`),
-        FfiConverterTypeReviewVerdict.lower(`verdict`),
-        FfiConverterString.lower(`comment`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * Save (or revise) the visit report. The latest revision is the report; all are kept.
-     */
-    @Throws(FieldproofException::class)override fun `saveReport`(`visitId`: kotlin.String, `report`: VisitReport)
-        = 
-    callWithHandle {
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_save_report(
-        it,
-        
-        FfiConverterString.lower(`visitId`),
-        FfiConverterTypeVisitReport.lower(`report`),_status)
-}
-    }
-    
-    
-
-    
-    /**
-     * Use this CJK font file (TTF/OTF/TTC) for the watermark, so Chinese store and rep names
-     * render. `face` picks a face of a collection: Android's
-     * `/system/fonts/NotoSansCJK-Regular.ttc` has Simplified Chinese at face 2. Without a CJK
-     * font such names are left off the watermark, never drawn as boxes.
-     */
-    @Throws(FieldproofException::class)override fun `setCjkFontFile`(`path`: kotlin.String, `face`: kotlin.UInt)
-        = 
-    callWithHandle {
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_set_cjk_font_file(
-        it,
-        
-        FfiConverterString.lower(`path`),
-        FfiConverterUInt.lower(`face`),_status)
-}
-    }
-    
-    
-
-    
-    /**
-     * Long-edge limit for stored photos in pixels (`None`: full size). Default 2048.
-     */override fun `setPhotoMaxLongEdge`(`maxLongEdge`: kotlin.UInt?)
-        = 
-    callWithHandle {
-    uniffiRustCall() { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_set_photo_max_long_edge(
-        it,
-        
-        FfiConverterOptionalUInt.lower(`maxLongEdge`),_status)
-}
-    }
-    
-    
 
     
     /**
@@ -2555,55 +2594,25 @@ open class FieldproofCore: Disposable, AutoCloseable, FieldproofCoreInterface
 
     
     /**
-     * Past and current visits at a store, newest first.
-     */
-    @Throws(FieldproofException::class)override fun `storeHistory`(`storeId`: kotlin.String, `limit`: kotlin.UInt): List<VisitSummary> {
-            return FfiConverterSequenceTypeVisitSummary.lift(
-    callWithHandle {
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_store_history(
-        it,
-        
-        FfiConverterString.lower(`storeId`),
-        FfiConverterUInt.lower(`limit`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * Stores in a territory (all stores when `territory` is null), by code.
-     */
-    @Throws(FieldproofException::class)override fun `stores`(`territory`: kotlin.String?): List<Store> {
-            return FfiConverterSequenceTypeStore.lift(
-    callWithHandle {
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_stores(
-        it,
-        
-        FfiConverterOptionalString.lower(`territory`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * Push every pending operation (photos first), then pull this user's changes. A second call
-     * while one runs fails at once with `sync_in_progress`. Cancelling is safe: what was
-     * answered is kept, the rest is sent again next time (and comes back as duplicates).
+     * Push every pending operation (photos first), then pull this user's changes. `listener`
+     * hears where the sync stands after each step; `cancel` stops it (`sync_cancelled`). A
+     * second call while one runs fails at once with `sync_in_progress`. Cancelling, through
+     * `cancel` or by dropping the call (a cancelled coroutine or task), is safe: what was
+     * answered is kept, the rest is sent by the next sync.
+     *
+     * Not on the blocking pool: the sync is async itself and never holds the database lock
+     * across a request, and running it in this future is what lets dropping the call stop it.
      */
     @Throws(FieldproofException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `sync`() : SyncReport {
+    override suspend fun `sync`(`listener`: SyncListener?, `cancel`: SyncCancel?) : SyncReport {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
             UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_sync(
                 uniffiHandle,
                 
+        FfiConverterOptionalTypeSyncListener.lower(`listener`),
+        FfiConverterOptionalTypeSyncCancel.lower(`cancel`),
             )
         },
         { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
@@ -2636,110 +2645,453 @@ open class FieldproofCore: Disposable, AutoCloseable, FieldproofCoreInterface
     /**
      * Whether this device is enrolled, as whom, with which server, and how far sync got.
      */
-    @Throws(FieldproofException::class)override fun `syncState`(): SyncState {
-            return FfiConverterTypeSyncState.lift(
-    callWithHandle {
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_sync_state(
-        it,
-        _status)
-}
-    }
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `syncState`() : SyncState {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_sync_state(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeSyncState.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
     )
     }
-    
-
-    
-    /**
-     * Rows per table, by table name: for diagnostics screens, and for tests that prove a refused
-     * action wrote nothing.
-     */
-    @Throws(FieldproofException::class)override fun `tableRowCounts`(): List<TableRowCount> {
-            return FfiConverterSequenceTypeTableRowCount.lift(
-    callWithHandle {
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_table_row_counts(
-        it,
-        _status)
-}
-    }
-    )
-    }
-    
 
     
     /**
      * A supervisor's read-only mirror of the team's visits (filled by sync), newest first;
      * `rep_id` narrows it to one rep.
+     * A negative `limit` is refused (`negative_number`); 0 returns nothing.
      */
-    @Throws(FieldproofException::class)override fun `teamVisits`(`repId`: kotlin.String?, `limit`: kotlin.UInt): List<TeamVisit> {
-            return FfiConverterSequenceTypeTeamVisit.lift(
-    callWithHandle {
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_team_visits(
-        it,
-        
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `teamVisits`(`repId`: kotlin.String?, `limit`: kotlin.Int) : List<TeamVisit> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_team_visits(
+                uniffiHandle,
+                
         FfiConverterOptionalString.lower(`repId`),
-        FfiConverterUInt.lower(`limit`),_status)
-}
-    }
+        FfiConverterInt.lower(`limit`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeTeamVisit.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
     )
     }
-    
 
     
     /**
-     * Verify one of this device's photos: the file as it is now against its signed manifest.
+     * Answer (or correct) one item. Returns what is still missing, which items are hidden and
+     * the visit's open flags (a price gap shows at once).
      */
-    @Throws(FieldproofException::class)override fun `verifyPhoto`(`photoId`: kotlin.String): PhotoVerdict {
-            return FfiConverterTypePhotoVerdict.lift(
-    callWithHandle {
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_verify_photo(
-        it,
-        
-        FfiConverterString.lower(`photoId`),_status)
-}
-    }
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `answer`(`visitId`: kotlin.String, `itemId`: kotlin.String, `value`: AnswerValue, `note`: kotlin.String?) : AnswerOutcome {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_answer(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`visitId`),
+        FfiConverterString.lower(`itemId`),
+        FfiConverterTypeAnswerValue.lower(`value`),
+        FfiConverterOptionalString.lower(`note`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeAnswerOutcome.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
     )
     }
+
     
+    /**
+     * Abandon a visit (store closed, manager absent…). The reason is required.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `cancelVisit`(`visitId`: kotlin.String, `reason`: kotlin.String) : Visit {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_cancel_visit(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`visitId`),
+        FfiConverterString.lower(`reason`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeVisit.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Check in at a store: resolves the template (explicit, the plan's, or the default), runs the
+     * location rules, and opens the visit. Refused (`visit_already_open`) when the user already
+     * has an open visit, and (`outside_geofence`, `no_fix`) when the geofence is in block mode
+     * and the fix is outside or missing.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `checkIn`(`request`: CheckInRequest) : Visit {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_check_in(
+                uniffiHandle,
+                
+        FfiConverterTypeCheckInRequest.lower(`request`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeVisit.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Leave the store. Only a completed visit can be checked out (`visit_not_completed`
+     * otherwise); an unfinished one is cancelled instead.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `checkOut`(`visitId`: kotlin.String, `fix`: LocationFix?) : Visit {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_check_out(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`visitId`),
+        FfiConverterOptionalTypeLocationFix.lower(`fix`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeVisit.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Complete the store check and fix its score. Refused with `completion_locked`, carrying the
+     * exact `missing` list, while a required answer, photo or the report is missing.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `completeVisit`(`visitId`: kotlin.String) : Visit {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_complete_visit(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`visitId`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeVisit.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * A rep's plan for one local date (`YYYY-MM-DD`), in route order, with each stop's status.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `dayPlan`(`repId`: kotlin.String, `date`: kotlin.String) : List<DayPlanEntry> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_day_plan(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`repId`),
+        FfiConverterString.lower(`date`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeDayPlanEntry.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Every open flag on this device, newest first (异常).
+     * A negative `limit` is refused (`negative_number`); 0 returns nothing.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `openExceptions`(`limit`: kotlin.Int) : List<OpenException> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_open_exceptions(
+                uniffiHandle,
+                
+        FfiConverterInt.lower(`limit`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeOpenException.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * The user's open visit (in progress or completed, not yet checked out), if any.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `openVisit`(`userId`: kotlin.String) : Visit? {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_open_visit(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`userId`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterOptionalTypeVisit.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * The rep's retake requests (newest first), each with its state on `date` (local
+     * `YYYY-MM-DD`): open, overdue (open past its due day), done (photo taken here or received
+     * by the server) or cancelled. The day plan lists the ones owed at each stop.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `retakeRequests`(`repId`: kotlin.String, `date`: kotlin.String) : List<RetakeRequest> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_retake_requests(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`repId`),
+        FfiConverterString.lower(`date`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeRetakeRequest.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * A supervisor accepts or flags a rep's finished visit. Flagging needs a comment and raises
+     * `supervisor_flag`; a later acceptance clears it. Only the rep's own supervisor may review
+     * (`not_allowed` otherwise).
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `reviewVisit`(`reviewerId`: kotlin.String, `visitId`: kotlin.String, `verdict`: ReviewVerdict, `comment`: kotlin.String) : Review {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_review_visit(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`reviewerId`),
+        FfiConverterString.lower(`visitId`),
+        FfiConverterTypeReviewVerdict.lower(`verdict`),
+        FfiConverterString.lower(`comment`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeReview.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Save (or revise) the visit report. The latest revision is the report; all are kept.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `saveReport`(`visitId`: kotlin.String, `report`: VisitReport) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_save_report(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`visitId`),
+        FfiConverterTypeVisitReport.lower(`report`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Past and current visits at a store, newest first.
+     * A negative `limit` is refused (`negative_number`); 0 returns nothing.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `storeHistory`(`storeId`: kotlin.String, `limit`: kotlin.Int) : List<VisitSummary> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_store_history(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`storeId`),
+        FfiConverterInt.lower(`limit`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeVisitSummary.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Stores in a territory (all stores when `territory` is null), by code.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `stores`(`territory`: kotlin.String?) : List<Store> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_stores(
+                uniffiHandle,
+                
+        FfiConverterOptionalString.lower(`territory`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeStore.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
 
     
     /**
      * One visit with its open flags.
      */
-    @Throws(FieldproofException::class)override fun `visit`(`visitId`: kotlin.String): Visit {
-            return FfiConverterTypeVisit.lift(
-    callWithHandle {
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_visit(
-        it,
-        
-        FfiConverterString.lower(`visitId`),_status)
-}
-    }
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `visit`(`visitId`: kotlin.String) : Visit {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_visit(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`visitId`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeVisit.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
     )
     }
-    
 
     
     /**
      * Everything about one visit, for the visit screen and the supervisor.
      */
-    @Throws(FieldproofException::class)override fun `visitDetail`(`visitId`: kotlin.String): VisitDetail {
-            return FfiConverterTypeVisitDetail.lift(
-    callWithHandle {
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_visit_detail(
-        it,
-        
-        FfiConverterString.lower(`visitId`),_status)
-}
-    }
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `visitDetail`(`visitId`: kotlin.String) : VisitDetail {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_visit_detail(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`visitId`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeVisitDetail.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
     )
     }
-    
 
     
 
@@ -2751,34 +3103,50 @@ open class FieldproofCore: Disposable, AutoCloseable, FieldproofCoreInterface
         
     /**
      * Open (create, migrate) the database file at `path`. Photos are kept in `<path>.photos/`.
+     * Async: opening migrates the schema and makes (or unseals) the device key.
+     *
+     * With a `sealer` the device's signing key is kept sealed by the platform keystore (see
+     * [`KeySealer`]; a database holding a plain key is sealed now); without one it is stored as
+     * is. A sealed database opened without its sealer fails with `key_sealer_required`, a sealer
+     * that fails or returns another key with `key_unseal_failed` (`key_seal_failed` when sealing
+     * fails); nothing is written then.
      */
-    @Throws(FieldproofException::class) fun `open`(`path`: kotlin.String): FieldproofCore {
-            return FfiConverterTypeFieldproofCore.lift(
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_constructor_fieldproofcore_open(
-    
-        
-        FfiConverterString.lower(`path`),_status)
-}
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+     suspend fun `open`(`path`: kotlin.String, `sealer`: KeySealer? = null) : FieldproofCore {
+        return uniffiRustCallAsync(
+        UniffiLib.uniffi_fieldproof_ffi_fn_constructor_fieldproofcore_open(
+        FfiConverterString.lower(`path`),
+        FfiConverterOptionalTypeKeySealer.lower(`sealer`),),
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_u64(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_u64(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_u64(future) },
+        // lift function
+        { FfiConverterTypeFieldproofCore.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
     )
     }
-    
 
         
     /**
      * Open a fresh in-memory database (tests, previews). Photos go to a new temporary folder,
      * removed when the core is dropped.
      */
-    @Throws(FieldproofException::class) fun `openInMemory`(): FieldproofCore {
-            return FfiConverterTypeFieldproofCore.lift(
-    uniffiRustCallWithError(FieldproofException) { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_constructor_fieldproofcore_open_in_memory(
-    
-        _status)
-}
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+     suspend fun `openInMemory`() : FieldproofCore {
+        return uniffiRustCallAsync(
+        UniffiLib.uniffi_fieldproof_ffi_fn_constructor_fieldproofcore_open_in_memory(),
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_u64(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_u64(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_u64(future) },
+        // lift function
+        { FfiConverterTypeFieldproofCore.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
     )
     }
-    
 
         
     }
@@ -2810,6 +3178,993 @@ public object FfiConverterTypeFieldproofCore: FfiConverter<FieldproofCore, Long>
 }
 
 
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Seals and unseals the device's 32-byte signing seed with a key the platform keeps. Called only
+ * while a database is opened (once to unseal; on first open, or when sealing a plain key, once to
+ * seal and once to check the sealed form opens), on the opening thread, never per action.
+ */
+public interface KeySealer {
+    
+    /**
+     * The sealed form of `seed`, stored as is: it carries its own nonce and format version.
+     */
+    fun `seal`(`seed`: kotlin.ByteArray): kotlin.ByteArray
+    
+    /**
+     * The seed back from what `seal` returned.
+     */
+    fun `unseal`(`sealed`: kotlin.ByteArray): kotlin.ByteArray
+    
+    companion object
+}
+
+/**
+ * Seals and unseals the device's 32-byte signing seed with a key the platform keeps. Called only
+ * while a database is opened (once to unseal; on first open, or when sealing a plain key, once to
+ * seal and once to check the sealed form opens), on the opening thread, never per action.
+ */
+open class KeySealerImpl: Disposable, AutoCloseable, KeySealer
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_fieldproof_ffi_fn_free_keysealer(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_clone_keysealer(handle, status)
+        }
+    }
+
+    
+    /**
+     * The sealed form of `seed`, stored as is: it carries its own nonce and format version.
+     */
+    @Throws(KeySealerException::class)override fun `seal`(`seed`: kotlin.ByteArray): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(KeySealerException) { _status ->
+    UniffiLib.uniffi_fieldproof_ffi_fn_method_keysealer_seal(
+        it,
+        
+        FfiConverterByteArray.lower(`seed`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The seed back from what `seal` returned.
+     */
+    @Throws(KeySealerException::class)override fun `unseal`(`sealed`: kotlin.ByteArray): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(KeySealerException) { _status ->
+    UniffiLib.uniffi_fieldproof_ffi_fn_method_keysealer_unseal(
+        it,
+        
+        FfiConverterByteArray.lower(`sealed`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceKeySealer {
+    internal object `seal`: UniffiCallbackInterfaceKeySealerMethod0 {
+        override fun callback(`uniffiHandle`: Long,`seed`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeKeySealer.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`seal`(
+                    FfiConverterByteArray.lift(`seed`),
+                )
+            }
+            val writeReturn = { value: kotlin.ByteArray -> uniffiOutReturn.setValue(FfiConverterByteArray.lower(value)) }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: KeySealerException -> FfiConverterTypeKeySealerError.lower(e) }
+            )
+        }
+    }
+    internal object `unseal`: UniffiCallbackInterfaceKeySealerMethod1 {
+        override fun callback(`uniffiHandle`: Long,`sealed`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeKeySealer.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`unseal`(
+                    FfiConverterByteArray.lift(`sealed`),
+                )
+            }
+            val writeReturn = { value: kotlin.ByteArray -> uniffiOutReturn.setValue(FfiConverterByteArray.lower(value)) }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: KeySealerException -> FfiConverterTypeKeySealerError.lower(e) }
+            )
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeKeySealer.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeKeySealer.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceKeySealer.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `seal`,
+        `unseal`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_fieldproof_ffi_fn_init_callback_vtable_keysealer(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeKeySealer: FfiConverter<KeySealer, Long> {
+    internal val handleMap = UniffiHandleMap<KeySealer>()
+
+    override fun lower(value: KeySealer): Long {
+        if (value is KeySealerImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): KeySealer {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return KeySealerImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): KeySealer {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: KeySealer) = 8UL
+
+    override fun write(value: KeySealer, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Stops a running sync: pass it to `sync`, call `cancel()` from anywhere. The sync stops before
+ * its next request (abandoning one in flight) and fails with `Sync(sync_cancelled)`; what the
+ * server had answered is kept, the rest is sent by the next sync. One per sync: once cancelled
+ * it stays cancelled.
+ */
+public interface SyncCancelInterface {
+    
+    fun `cancel`()
+    
+    fun `isCancelled`(): kotlin.Boolean
+    
+    companion object
+}
+
+/**
+ * Stops a running sync: pass it to `sync`, call `cancel()` from anywhere. The sync stops before
+ * its next request (abandoning one in flight) and fails with `Sync(sync_cancelled)`; what the
+ * server had answered is kept, the rest is sent by the next sync. One per sync: once cancelled
+ * it stays cancelled.
+ */
+open class SyncCancel: Disposable, AutoCloseable, SyncCancelInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    constructor() :
+        this(UniffiWithHandle, 
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_fieldproof_ffi_fn_constructor_synccancel_new(
+    
+        _status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_fieldproof_ffi_fn_free_synccancel(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_clone_synccancel(handle, status)
+        }
+    }
+
+    override fun `cancel`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_fieldproof_ffi_fn_method_synccancel_cancel(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    override fun `isCancelled`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_fieldproof_ffi_fn_method_synccancel_is_cancelled(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSyncCancel: FfiConverter<SyncCancel, Long> {
+    override fun lower(value: SyncCancel): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): SyncCancel {
+        return SyncCancel(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): SyncCancel {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: SyncCancel) = 8UL
+
+    override fun write(value: SyncCancel, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Told where a running sync stands after each step (a push batch answered, a photo chunk
+ * confirmed, a pull page applied, then once `Done`). Called on the sync's own thread: return
+ * quickly (post to the UI thread, send to a channel). A listener that throws is skipped for
+ * that event; the sync goes on.
+ */
+public interface SyncListener {
+    
+    fun `onProgress`(`progress`: SyncProgress)
+    
+    companion object
+}
+
+/**
+ * Told where a running sync stands after each step (a push batch answered, a photo chunk
+ * confirmed, a pull page applied, then once `Done`). Called on the sync's own thread: return
+ * quickly (post to the UI thread, send to a channel). A listener that throws is skipped for
+ * that event; the sync goes on.
+ */
+open class SyncListenerImpl: Disposable, AutoCloseable, SyncListener
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_fieldproof_ffi_fn_free_synclistener(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_clone_synclistener(handle, status)
+        }
+    }
+
+    override fun `onProgress`(`progress`: SyncProgress)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_fieldproof_ffi_fn_method_synclistener_on_progress(
+        it,
+        
+        FfiConverterTypeSyncProgress.lower(`progress`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceSyncListener {
+    internal object `onProgress`: UniffiCallbackInterfaceSyncListenerMethod0 {
+        override fun callback(`uniffiHandle`: Long,`progress`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeSyncListener.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`onProgress`(
+                    FfiConverterTypeSyncProgress.lift(`progress`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeSyncListener.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeSyncListener.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceSyncListener.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `onProgress`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_fieldproof_ffi_fn_init_callback_vtable_synclistener(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSyncListener: FfiConverter<SyncListener, Long> {
+    internal val handleMap = UniffiHandleMap<SyncListener>()
+
+    override fun lower(value: SyncListener): Long {
+        if (value is SyncListenerImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): SyncListener {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return SyncListenerImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): SyncListener {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: SyncListener) = 8UL
+
+    override fun write(value: SyncListener, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
 
 /**
  * The current answer to one item.
@@ -2829,7 +4184,7 @@ data class Answer (
     /**
      * How many times the answer was given (1 = never corrected).
      */
-    val `revision`: kotlin.UInt
+    val `revision`: kotlin.Int
     
 ){
     
@@ -2850,7 +4205,7 @@ public object FfiConverterTypeAnswer: FfiConverterRustBuffer<Answer> {
             FfiConverterTypeAnswerValue.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterLong.read(buf),
-            FfiConverterUInt.read(buf),
+            FfiConverterInt.read(buf),
         )
     }
 
@@ -2859,7 +4214,7 @@ public object FfiConverterTypeAnswer: FfiConverterRustBuffer<Answer> {
             FfiConverterTypeAnswerValue.allocationSize(value.`value`) +
             FfiConverterOptionalString.allocationSize(value.`note`) +
             FfiConverterLong.allocationSize(value.`answeredAtMs`) +
-            FfiConverterUInt.allocationSize(value.`revision`)
+            FfiConverterInt.allocationSize(value.`revision`)
     )
 
     override fun write(value: Answer, buf: ByteBuffer) {
@@ -2867,7 +4222,7 @@ public object FfiConverterTypeAnswer: FfiConverterRustBuffer<Answer> {
             FfiConverterTypeAnswerValue.write(value.`value`, buf)
             FfiConverterOptionalString.write(value.`note`, buf)
             FfiConverterLong.write(value.`answeredAtMs`, buf)
-            FfiConverterUInt.write(value.`revision`, buf)
+            FfiConverterInt.write(value.`revision`, buf)
     }
 }
 
@@ -3081,7 +4436,7 @@ public object FfiConverterTypeCaptureRequest: FfiConverterRustBuffer<CaptureRequ
 
 
 data class ChainFinding (
-    val `index`: kotlin.UInt
+    val `index`: kotlin.Int
     , 
     val `seq`: kotlin.Long?
     , 
@@ -3102,20 +4457,20 @@ data class ChainFinding (
 public object FfiConverterTypeChainFinding: FfiConverterRustBuffer<ChainFinding> {
     override fun read(buf: ByteBuffer): ChainFinding {
         return ChainFinding(
-            FfiConverterUInt.read(buf),
+            FfiConverterInt.read(buf),
             FfiConverterOptionalLong.read(buf),
             FfiConverterTypeVerifyCode.read(buf),
         )
     }
 
     override fun allocationSize(value: ChainFinding) = (
-            FfiConverterUInt.allocationSize(value.`index`) +
+            FfiConverterInt.allocationSize(value.`index`) +
             FfiConverterOptionalLong.allocationSize(value.`seq`) +
             FfiConverterTypeVerifyCode.allocationSize(value.`code`)
     )
 
     override fun write(value: ChainFinding, buf: ByteBuffer) {
-            FfiConverterUInt.write(value.`index`, buf)
+            FfiConverterInt.write(value.`index`, buf)
             FfiConverterOptionalLong.write(value.`seq`, buf)
             FfiConverterTypeVerifyCode.write(value.`code`, buf)
     }
@@ -3276,7 +4631,7 @@ data class CheckItem (
     /**
      * For photo items: how many photos complete the item (default 1).
      */
-    val `minPhotos`: kotlin.UInt? = null 
+    val `minPhotos`: kotlin.Int? = null 
     
 ){
     
@@ -3303,7 +4658,7 @@ public object FfiConverterTypeCheckItem: FfiConverterRustBuffer<CheckItem> {
             FfiConverterOptionalString.read(buf),
             FfiConverterSequenceTypeChoice.read(buf),
             FfiConverterOptionalDouble.read(buf),
-            FfiConverterOptionalUInt.read(buf),
+            FfiConverterOptionalInt.read(buf),
         )
     }
 
@@ -3318,7 +4673,7 @@ public object FfiConverterTypeCheckItem: FfiConverterRustBuffer<CheckItem> {
             FfiConverterOptionalString.allocationSize(value.`compareToItemId`) +
             FfiConverterSequenceTypeChoice.allocationSize(value.`choices`) +
             FfiConverterOptionalDouble.allocationSize(value.`target`) +
-            FfiConverterOptionalUInt.allocationSize(value.`minPhotos`)
+            FfiConverterOptionalInt.allocationSize(value.`minPhotos`)
     )
 
     override fun write(value: CheckItem, buf: ByteBuffer) {
@@ -3332,7 +4687,7 @@ public object FfiConverterTypeCheckItem: FfiConverterRustBuffer<CheckItem> {
             FfiConverterOptionalString.write(value.`compareToItemId`, buf)
             FfiConverterSequenceTypeChoice.write(value.`choices`, buf)
             FfiConverterOptionalDouble.write(value.`target`, buf)
-            FfiConverterOptionalUInt.write(value.`minPhotos`, buf)
+            FfiConverterOptionalInt.write(value.`minPhotos`, buf)
     }
 }
 
@@ -3395,7 +4750,7 @@ public object FfiConverterTypeCheckSection: FfiConverterRustBuffer<CheckSection>
 data class CheckTemplate (
     val `id`: kotlin.String
     , 
-    val `version`: kotlin.UInt
+    val `version`: kotlin.Int
     , 
     val `name`: kotlin.String
     , 
@@ -3426,7 +4781,7 @@ public object FfiConverterTypeCheckTemplate: FfiConverterRustBuffer<CheckTemplat
     override fun read(buf: ByteBuffer): CheckTemplate {
         return CheckTemplate(
             FfiConverterString.read(buf),
-            FfiConverterUInt.read(buf),
+            FfiConverterInt.read(buf),
             FfiConverterString.read(buf),
             FfiConverterTypeTemplateKind.read(buf),
             FfiConverterBoolean.read(buf),
@@ -3437,7 +4792,7 @@ public object FfiConverterTypeCheckTemplate: FfiConverterRustBuffer<CheckTemplat
 
     override fun allocationSize(value: CheckTemplate) = (
             FfiConverterString.allocationSize(value.`id`) +
-            FfiConverterUInt.allocationSize(value.`version`) +
+            FfiConverterInt.allocationSize(value.`version`) +
             FfiConverterString.allocationSize(value.`name`) +
             FfiConverterTypeTemplateKind.allocationSize(value.`kind`) +
             FfiConverterBoolean.allocationSize(value.`isDefault`) +
@@ -3447,7 +4802,7 @@ public object FfiConverterTypeCheckTemplate: FfiConverterRustBuffer<CheckTemplat
 
     override fun write(value: CheckTemplate, buf: ByteBuffer) {
             FfiConverterString.write(value.`id`, buf)
-            FfiConverterUInt.write(value.`version`, buf)
+            FfiConverterInt.write(value.`version`, buf)
             FfiConverterString.write(value.`name`, buf)
             FfiConverterTypeTemplateKind.write(value.`kind`, buf)
             FfiConverterBoolean.write(value.`isDefault`, buf)
@@ -3513,7 +4868,7 @@ public object FfiConverterTypeChoice: FfiConverterRustBuffer<Choice> {
 data class DayPlanEntry (
     val `planId`: kotlin.String
     , 
-    val `sequence`: kotlin.UInt
+    val `sequence`: kotlin.Int
     , 
     /**
      * The plan's time window, local `HH:MM`, when it has one.
@@ -3554,7 +4909,7 @@ public object FfiConverterTypeDayPlanEntry: FfiConverterRustBuffer<DayPlanEntry>
     override fun read(buf: ByteBuffer): DayPlanEntry {
         return DayPlanEntry(
             FfiConverterString.read(buf),
-            FfiConverterUInt.read(buf),
+            FfiConverterInt.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterTypeStore.read(buf),
@@ -3567,7 +4922,7 @@ public object FfiConverterTypeDayPlanEntry: FfiConverterRustBuffer<DayPlanEntry>
 
     override fun allocationSize(value: DayPlanEntry) = (
             FfiConverterString.allocationSize(value.`planId`) +
-            FfiConverterUInt.allocationSize(value.`sequence`) +
+            FfiConverterInt.allocationSize(value.`sequence`) +
             FfiConverterOptionalString.allocationSize(value.`windowStart`) +
             FfiConverterOptionalString.allocationSize(value.`windowEnd`) +
             FfiConverterTypeStore.allocationSize(value.`store`) +
@@ -3579,7 +4934,7 @@ public object FfiConverterTypeDayPlanEntry: FfiConverterRustBuffer<DayPlanEntry>
 
     override fun write(value: DayPlanEntry, buf: ByteBuffer) {
             FfiConverterString.write(value.`planId`, buf)
-            FfiConverterUInt.write(value.`sequence`, buf)
+            FfiConverterInt.write(value.`sequence`, buf)
             FfiConverterOptionalString.write(value.`windowStart`, buf)
             FfiConverterOptionalString.write(value.`windowEnd`, buf)
             FfiConverterTypeStore.write(value.`store`, buf)
@@ -3757,15 +5112,15 @@ public object FfiConverterTypeKnownKey: FfiConverterRustBuffer<KnownKey> {
  * How many records of each kind a reference-data load wrote.
  */
 data class LoadSummary (
-    val `users`: kotlin.UInt
+    val `users`: kotlin.Int
     , 
-    val `stores`: kotlin.UInt
+    val `stores`: kotlin.Int
     , 
-    val `products`: kotlin.UInt
+    val `products`: kotlin.Int
     , 
-    val `templates`: kotlin.UInt
+    val `templates`: kotlin.Int
     , 
-    val `plans`: kotlin.UInt
+    val `plans`: kotlin.Int
     
 ){
     
@@ -3782,28 +5137,28 @@ data class LoadSummary (
 public object FfiConverterTypeLoadSummary: FfiConverterRustBuffer<LoadSummary> {
     override fun read(buf: ByteBuffer): LoadSummary {
         return LoadSummary(
-            FfiConverterUInt.read(buf),
-            FfiConverterUInt.read(buf),
-            FfiConverterUInt.read(buf),
-            FfiConverterUInt.read(buf),
-            FfiConverterUInt.read(buf),
+            FfiConverterInt.read(buf),
+            FfiConverterInt.read(buf),
+            FfiConverterInt.read(buf),
+            FfiConverterInt.read(buf),
+            FfiConverterInt.read(buf),
         )
     }
 
     override fun allocationSize(value: LoadSummary) = (
-            FfiConverterUInt.allocationSize(value.`users`) +
-            FfiConverterUInt.allocationSize(value.`stores`) +
-            FfiConverterUInt.allocationSize(value.`products`) +
-            FfiConverterUInt.allocationSize(value.`templates`) +
-            FfiConverterUInt.allocationSize(value.`plans`)
+            FfiConverterInt.allocationSize(value.`users`) +
+            FfiConverterInt.allocationSize(value.`stores`) +
+            FfiConverterInt.allocationSize(value.`products`) +
+            FfiConverterInt.allocationSize(value.`templates`) +
+            FfiConverterInt.allocationSize(value.`plans`)
     )
 
     override fun write(value: LoadSummary, buf: ByteBuffer) {
-            FfiConverterUInt.write(value.`users`, buf)
-            FfiConverterUInt.write(value.`stores`, buf)
-            FfiConverterUInt.write(value.`products`, buf)
-            FfiConverterUInt.write(value.`templates`, buf)
-            FfiConverterUInt.write(value.`plans`, buf)
+            FfiConverterInt.write(value.`users`, buf)
+            FfiConverterInt.write(value.`stores`, buf)
+            FfiConverterInt.write(value.`products`, buf)
+            FfiConverterInt.write(value.`templates`, buf)
+            FfiConverterInt.write(value.`plans`, buf)
     }
 }
 
@@ -4068,7 +5423,7 @@ data class OutboxOp (
     , 
     val `state`: OutboxState
     , 
-    val `attempts`: kotlin.UInt
+    val `attempts`: kotlin.Int
     , 
     val `lastError`: kotlin.String?
     , 
@@ -4110,7 +5465,7 @@ public object FfiConverterTypeOutboxOp: FfiConverterRustBuffer<OutboxOp> {
             FfiConverterTypeEventTime.read(buf),
             FfiConverterString.read(buf),
             FfiConverterTypeOutboxState.read(buf),
-            FfiConverterUInt.read(buf),
+            FfiConverterInt.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalString.read(buf),
@@ -4127,7 +5482,7 @@ public object FfiConverterTypeOutboxOp: FfiConverterRustBuffer<OutboxOp> {
             FfiConverterTypeEventTime.allocationSize(value.`time`) +
             FfiConverterString.allocationSize(value.`payloadJson`) +
             FfiConverterTypeOutboxState.allocationSize(value.`state`) +
-            FfiConverterUInt.allocationSize(value.`attempts`) +
+            FfiConverterInt.allocationSize(value.`attempts`) +
             FfiConverterOptionalString.allocationSize(value.`lastError`) +
             FfiConverterOptionalString.allocationSize(value.`entry`) +
             FfiConverterOptionalString.allocationSize(value.`entryHash`) +
@@ -4143,7 +5498,7 @@ public object FfiConverterTypeOutboxOp: FfiConverterRustBuffer<OutboxOp> {
             FfiConverterTypeEventTime.write(value.`time`, buf)
             FfiConverterString.write(value.`payloadJson`, buf)
             FfiConverterTypeOutboxState.write(value.`state`, buf)
-            FfiConverterUInt.write(value.`attempts`, buf)
+            FfiConverterInt.write(value.`attempts`, buf)
             FfiConverterOptionalString.write(value.`lastError`, buf)
             FfiConverterOptionalString.write(value.`entry`, buf)
             FfiConverterOptionalString.write(value.`entryHash`, buf)
@@ -4157,11 +5512,11 @@ public object FfiConverterTypeOutboxOp: FfiConverterRustBuffer<OutboxOp> {
  * Outbox counts by state.
  */
 data class OutboxSummary (
-    val `pending`: kotlin.UInt
+    val `pending`: kotlin.Int
     , 
-    val `rejected`: kotlin.UInt
+    val `rejected`: kotlin.Int
     , 
-    val `acknowledged`: kotlin.UInt
+    val `acknowledged`: kotlin.Int
     , 
     /**
      * Highest sequence number handed out so far (0 before the first action).
@@ -4183,24 +5538,24 @@ data class OutboxSummary (
 public object FfiConverterTypeOutboxSummary: FfiConverterRustBuffer<OutboxSummary> {
     override fun read(buf: ByteBuffer): OutboxSummary {
         return OutboxSummary(
-            FfiConverterUInt.read(buf),
-            FfiConverterUInt.read(buf),
-            FfiConverterUInt.read(buf),
+            FfiConverterInt.read(buf),
+            FfiConverterInt.read(buf),
+            FfiConverterInt.read(buf),
             FfiConverterLong.read(buf),
         )
     }
 
     override fun allocationSize(value: OutboxSummary) = (
-            FfiConverterUInt.allocationSize(value.`pending`) +
-            FfiConverterUInt.allocationSize(value.`rejected`) +
-            FfiConverterUInt.allocationSize(value.`acknowledged`) +
+            FfiConverterInt.allocationSize(value.`pending`) +
+            FfiConverterInt.allocationSize(value.`rejected`) +
+            FfiConverterInt.allocationSize(value.`acknowledged`) +
             FfiConverterLong.allocationSize(value.`lastSeq`)
     )
 
     override fun write(value: OutboxSummary, buf: ByteBuffer) {
-            FfiConverterUInt.write(value.`pending`, buf)
-            FfiConverterUInt.write(value.`rejected`, buf)
-            FfiConverterUInt.write(value.`acknowledged`, buf)
+            FfiConverterInt.write(value.`pending`, buf)
+            FfiConverterInt.write(value.`rejected`, buf)
+            FfiConverterInt.write(value.`acknowledged`, buf)
             FfiConverterLong.write(value.`lastSeq`, buf)
     }
 }
@@ -4239,9 +5594,9 @@ data class Photo (
      */
     val `originalSha256`: kotlin.String?
     , 
-    val `width`: kotlin.UInt?
+    val `width`: kotlin.Int?
     , 
-    val `height`: kotlin.UInt?
+    val `height`: kotlin.Int?
     , 
     /**
      * 64-bit perceptual hash of the unstamped image, 16 hex characters.
@@ -4277,8 +5632,8 @@ public object FfiConverterTypePhoto: FfiConverterRustBuffer<Photo> {
             FfiConverterString.read(buf),
             FfiConverterLong.read(buf),
             FfiConverterOptionalString.read(buf),
-            FfiConverterOptionalUInt.read(buf),
-            FfiConverterOptionalUInt.read(buf),
+            FfiConverterOptionalInt.read(buf),
+            FfiConverterOptionalInt.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalString.read(buf),
         )
@@ -4294,8 +5649,8 @@ public object FfiConverterTypePhoto: FfiConverterRustBuffer<Photo> {
             FfiConverterString.allocationSize(value.`path`) +
             FfiConverterLong.allocationSize(value.`takenAtMs`) +
             FfiConverterOptionalString.allocationSize(value.`originalSha256`) +
-            FfiConverterOptionalUInt.allocationSize(value.`width`) +
-            FfiConverterOptionalUInt.allocationSize(value.`height`) +
+            FfiConverterOptionalInt.allocationSize(value.`width`) +
+            FfiConverterOptionalInt.allocationSize(value.`height`) +
             FfiConverterOptionalString.allocationSize(value.`phash`) +
             FfiConverterOptionalString.allocationSize(value.`evidenceCode`)
     )
@@ -4310,8 +5665,8 @@ public object FfiConverterTypePhoto: FfiConverterRustBuffer<Photo> {
             FfiConverterString.write(value.`path`, buf)
             FfiConverterLong.write(value.`takenAtMs`, buf)
             FfiConverterOptionalString.write(value.`originalSha256`, buf)
-            FfiConverterOptionalUInt.write(value.`width`, buf)
-            FfiConverterOptionalUInt.write(value.`height`, buf)
+            FfiConverterOptionalInt.write(value.`width`, buf)
+            FfiConverterOptionalInt.write(value.`height`, buf)
             FfiConverterOptionalString.write(value.`phash`, buf)
             FfiConverterOptionalString.write(value.`evidenceCode`, buf)
     }
@@ -4522,7 +5877,7 @@ data class PlannedVisit (
     /**
      * Position in the day's route.
      */
-    val `sequence`: kotlin.UInt
+    val `sequence`: kotlin.Int
     , 
     /**
      * The planned time window, local `HH:MM` start and end (both or neither).
@@ -4551,7 +5906,7 @@ public object FfiConverterTypePlannedVisit: FfiConverterRustBuffer<PlannedVisit>
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
-            FfiConverterUInt.read(buf),
+            FfiConverterInt.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalString.read(buf),
         )
@@ -4563,7 +5918,7 @@ public object FfiConverterTypePlannedVisit: FfiConverterRustBuffer<PlannedVisit>
             FfiConverterString.allocationSize(value.`storeId`) +
             FfiConverterString.allocationSize(value.`date`) +
             FfiConverterString.allocationSize(value.`templateId`) +
-            FfiConverterUInt.allocationSize(value.`sequence`) +
+            FfiConverterInt.allocationSize(value.`sequence`) +
             FfiConverterOptionalString.allocationSize(value.`windowStart`) +
             FfiConverterOptionalString.allocationSize(value.`windowEnd`)
     )
@@ -4574,7 +5929,7 @@ public object FfiConverterTypePlannedVisit: FfiConverterRustBuffer<PlannedVisit>
             FfiConverterString.write(value.`storeId`, buf)
             FfiConverterString.write(value.`date`, buf)
             FfiConverterString.write(value.`templateId`, buf)
-            FfiConverterUInt.write(value.`sequence`, buf)
+            FfiConverterInt.write(value.`sequence`, buf)
             FfiConverterOptionalString.write(value.`windowStart`, buf)
             FfiConverterOptionalString.write(value.`windowEnd`, buf)
     }
@@ -5259,33 +6614,33 @@ public object FfiConverterTypeStore: FfiConverterRustBuffer<Store> {
  * 200 ops per push, 500 changes per pull page, 1 MiB photo chunks.
  */
 data class SyncOptions (
-    val `initialBackoffMs`: kotlin.ULong
+    val `initialBackoffMs`: kotlin.Long
     , 
-    val `maxBackoffMs`: kotlin.ULong
+    val `maxBackoffMs`: kotlin.Long
     , 
     /**
      * Tries per request, the first included.
      */
-    val `maxAttempts`: kotlin.UInt
+    val `maxAttempts`: kotlin.Int
     , 
-    val `connectTimeoutMs`: kotlin.ULong
+    val `connectTimeoutMs`: kotlin.Long
     , 
-    val `requestTimeoutMs`: kotlin.ULong
+    val `requestTimeoutMs`: kotlin.Long
     , 
     /**
      * 1..=500.
      */
-    val `pushBatch`: kotlin.UInt
+    val `pushBatch`: kotlin.Int
     , 
     /**
      * 1..=1000.
      */
-    val `pullLimit`: kotlin.UInt
+    val `pullLimit`: kotlin.Int
     , 
     /**
      * 1 byte..=4 MiB.
      */
-    val `photoChunkBytes`: kotlin.UInt
+    val `photoChunkBytes`: kotlin.Int
     
 ){
     
@@ -5302,37 +6657,127 @@ data class SyncOptions (
 public object FfiConverterTypeSyncOptions: FfiConverterRustBuffer<SyncOptions> {
     override fun read(buf: ByteBuffer): SyncOptions {
         return SyncOptions(
-            FfiConverterULong.read(buf),
-            FfiConverterULong.read(buf),
-            FfiConverterUInt.read(buf),
-            FfiConverterULong.read(buf),
-            FfiConverterULong.read(buf),
-            FfiConverterUInt.read(buf),
-            FfiConverterUInt.read(buf),
-            FfiConverterUInt.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterInt.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterInt.read(buf),
+            FfiConverterInt.read(buf),
+            FfiConverterInt.read(buf),
         )
     }
 
     override fun allocationSize(value: SyncOptions) = (
-            FfiConverterULong.allocationSize(value.`initialBackoffMs`) +
-            FfiConverterULong.allocationSize(value.`maxBackoffMs`) +
-            FfiConverterUInt.allocationSize(value.`maxAttempts`) +
-            FfiConverterULong.allocationSize(value.`connectTimeoutMs`) +
-            FfiConverterULong.allocationSize(value.`requestTimeoutMs`) +
-            FfiConverterUInt.allocationSize(value.`pushBatch`) +
-            FfiConverterUInt.allocationSize(value.`pullLimit`) +
-            FfiConverterUInt.allocationSize(value.`photoChunkBytes`)
+            FfiConverterLong.allocationSize(value.`initialBackoffMs`) +
+            FfiConverterLong.allocationSize(value.`maxBackoffMs`) +
+            FfiConverterInt.allocationSize(value.`maxAttempts`) +
+            FfiConverterLong.allocationSize(value.`connectTimeoutMs`) +
+            FfiConverterLong.allocationSize(value.`requestTimeoutMs`) +
+            FfiConverterInt.allocationSize(value.`pushBatch`) +
+            FfiConverterInt.allocationSize(value.`pullLimit`) +
+            FfiConverterInt.allocationSize(value.`photoChunkBytes`)
     )
 
     override fun write(value: SyncOptions, buf: ByteBuffer) {
-            FfiConverterULong.write(value.`initialBackoffMs`, buf)
-            FfiConverterULong.write(value.`maxBackoffMs`, buf)
-            FfiConverterUInt.write(value.`maxAttempts`, buf)
-            FfiConverterULong.write(value.`connectTimeoutMs`, buf)
-            FfiConverterULong.write(value.`requestTimeoutMs`, buf)
-            FfiConverterUInt.write(value.`pushBatch`, buf)
-            FfiConverterUInt.write(value.`pullLimit`, buf)
-            FfiConverterUInt.write(value.`photoChunkBytes`, buf)
+            FfiConverterLong.write(value.`initialBackoffMs`, buf)
+            FfiConverterLong.write(value.`maxBackoffMs`, buf)
+            FfiConverterInt.write(value.`maxAttempts`, buf)
+            FfiConverterLong.write(value.`connectTimeoutMs`, buf)
+            FfiConverterLong.write(value.`requestTimeoutMs`, buf)
+            FfiConverterInt.write(value.`pushBatch`, buf)
+            FfiConverterInt.write(value.`pullLimit`, buf)
+            FfiConverterInt.write(value.`photoChunkBytes`, buf)
+    }
+}
+
+
+
+/**
+ * Where a running sync stands. Totals are known at the start and corrected as the sync learns
+ * more (an operation written meanwhile raises them, a photo the server already holds lowers
+ * them); after a clean sync each `sent` equals its total. The pull has no total.
+ */
+data class SyncProgress (
+    val `phase`: SyncPhase
+    , 
+    /**
+     * Operations the server answered in this sync (applied, duplicate or rejected).
+     */
+    val `opsSent`: kotlin.Int
+    , 
+    val `opsTotal`: kotlin.Int
+    , 
+    /**
+     * Photos whose bytes this sync delivered.
+     */
+    val `photosSent`: kotlin.Int
+    , 
+    val `photosTotal`: kotlin.Int
+    , 
+    /**
+     * Photo bytes the server confirmed, chunk by chunk.
+     */
+    val `photoBytesSent`: kotlin.Long
+    , 
+    val `photoBytesTotal`: kotlin.Long
+    , 
+    val `pagesPulled`: kotlin.Int
+    , 
+    /**
+     * Changes applied from the server.
+     */
+    val `changesPulled`: kotlin.Int
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSyncProgress: FfiConverterRustBuffer<SyncProgress> {
+    override fun read(buf: ByteBuffer): SyncProgress {
+        return SyncProgress(
+            FfiConverterTypeSyncPhase.read(buf),
+            FfiConverterInt.read(buf),
+            FfiConverterInt.read(buf),
+            FfiConverterInt.read(buf),
+            FfiConverterInt.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterInt.read(buf),
+            FfiConverterInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: SyncProgress) = (
+            FfiConverterTypeSyncPhase.allocationSize(value.`phase`) +
+            FfiConverterInt.allocationSize(value.`opsSent`) +
+            FfiConverterInt.allocationSize(value.`opsTotal`) +
+            FfiConverterInt.allocationSize(value.`photosSent`) +
+            FfiConverterInt.allocationSize(value.`photosTotal`) +
+            FfiConverterLong.allocationSize(value.`photoBytesSent`) +
+            FfiConverterLong.allocationSize(value.`photoBytesTotal`) +
+            FfiConverterInt.allocationSize(value.`pagesPulled`) +
+            FfiConverterInt.allocationSize(value.`changesPulled`)
+    )
+
+    override fun write(value: SyncProgress, buf: ByteBuffer) {
+            FfiConverterTypeSyncPhase.write(value.`phase`, buf)
+            FfiConverterInt.write(value.`opsSent`, buf)
+            FfiConverterInt.write(value.`opsTotal`, buf)
+            FfiConverterInt.write(value.`photosSent`, buf)
+            FfiConverterInt.write(value.`photosTotal`, buf)
+            FfiConverterLong.write(value.`photoBytesSent`, buf)
+            FfiConverterLong.write(value.`photoBytesTotal`, buf)
+            FfiConverterInt.write(value.`pagesPulled`, buf)
+            FfiConverterInt.write(value.`changesPulled`, buf)
     }
 }
 
@@ -5345,12 +6790,12 @@ data class SyncReport (
     /**
      * Operations the server stored now.
      */
-    val `pushed`: kotlin.UInt
+    val `pushed`: kotlin.Int
     , 
     /**
      * Operations the server already had (a retry after a lost answer).
      */
-    val `duplicates`: kotlin.UInt
+    val `duplicates`: kotlin.Int
     , 
     val `rejected`: List<RejectedOp>
     , 
@@ -5359,27 +6804,27 @@ data class SyncReport (
     /**
      * Changes applied from the server.
      */
-    val `pulled`: kotlin.UInt
+    val `pulled`: kotlin.Int
     , 
-    val `photosSent`: kotlin.UInt
+    val `photosSent`: kotlin.Int
     , 
-    val `photoBytesSent`: kotlin.ULong
+    val `photoBytesSent`: kotlin.Long
     , 
-    val `bytesUp`: kotlin.ULong
+    val `bytesUp`: kotlin.Long
     , 
-    val `bytesDown`: kotlin.ULong
+    val `bytesDown`: kotlin.Long
     , 
     val `serverTimeMs`: kotlin.Long
     , 
     /**
      * Operations still pending (written during the sync).
      */
-    val `pending`: kotlin.UInt
+    val `pending`: kotlin.Int
     , 
     /**
      * Photos still waiting for their bytes to be confirmed (retried next sync).
      */
-    val `photosNotUploaded`: kotlin.UInt
+    val `photosNotUploaded`: kotlin.Int
     
 ){
     
@@ -5396,49 +6841,49 @@ data class SyncReport (
 public object FfiConverterTypeSyncReport: FfiConverterRustBuffer<SyncReport> {
     override fun read(buf: ByteBuffer): SyncReport {
         return SyncReport(
-            FfiConverterUInt.read(buf),
-            FfiConverterUInt.read(buf),
+            FfiConverterInt.read(buf),
+            FfiConverterInt.read(buf),
             FfiConverterSequenceTypeRejectedOp.read(buf),
             FfiConverterSequenceTypeServerException.read(buf),
-            FfiConverterUInt.read(buf),
-            FfiConverterUInt.read(buf),
-            FfiConverterULong.read(buf),
-            FfiConverterULong.read(buf),
-            FfiConverterULong.read(buf),
+            FfiConverterInt.read(buf),
+            FfiConverterInt.read(buf),
             FfiConverterLong.read(buf),
-            FfiConverterUInt.read(buf),
-            FfiConverterUInt.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterInt.read(buf),
+            FfiConverterInt.read(buf),
         )
     }
 
     override fun allocationSize(value: SyncReport) = (
-            FfiConverterUInt.allocationSize(value.`pushed`) +
-            FfiConverterUInt.allocationSize(value.`duplicates`) +
+            FfiConverterInt.allocationSize(value.`pushed`) +
+            FfiConverterInt.allocationSize(value.`duplicates`) +
             FfiConverterSequenceTypeRejectedOp.allocationSize(value.`rejected`) +
             FfiConverterSequenceTypeServerException.allocationSize(value.`exceptions`) +
-            FfiConverterUInt.allocationSize(value.`pulled`) +
-            FfiConverterUInt.allocationSize(value.`photosSent`) +
-            FfiConverterULong.allocationSize(value.`photoBytesSent`) +
-            FfiConverterULong.allocationSize(value.`bytesUp`) +
-            FfiConverterULong.allocationSize(value.`bytesDown`) +
+            FfiConverterInt.allocationSize(value.`pulled`) +
+            FfiConverterInt.allocationSize(value.`photosSent`) +
+            FfiConverterLong.allocationSize(value.`photoBytesSent`) +
+            FfiConverterLong.allocationSize(value.`bytesUp`) +
+            FfiConverterLong.allocationSize(value.`bytesDown`) +
             FfiConverterLong.allocationSize(value.`serverTimeMs`) +
-            FfiConverterUInt.allocationSize(value.`pending`) +
-            FfiConverterUInt.allocationSize(value.`photosNotUploaded`)
+            FfiConverterInt.allocationSize(value.`pending`) +
+            FfiConverterInt.allocationSize(value.`photosNotUploaded`)
     )
 
     override fun write(value: SyncReport, buf: ByteBuffer) {
-            FfiConverterUInt.write(value.`pushed`, buf)
-            FfiConverterUInt.write(value.`duplicates`, buf)
+            FfiConverterInt.write(value.`pushed`, buf)
+            FfiConverterInt.write(value.`duplicates`, buf)
             FfiConverterSequenceTypeRejectedOp.write(value.`rejected`, buf)
             FfiConverterSequenceTypeServerException.write(value.`exceptions`, buf)
-            FfiConverterUInt.write(value.`pulled`, buf)
-            FfiConverterUInt.write(value.`photosSent`, buf)
-            FfiConverterULong.write(value.`photoBytesSent`, buf)
-            FfiConverterULong.write(value.`bytesUp`, buf)
-            FfiConverterULong.write(value.`bytesDown`, buf)
+            FfiConverterInt.write(value.`pulled`, buf)
+            FfiConverterInt.write(value.`photosSent`, buf)
+            FfiConverterLong.write(value.`photoBytesSent`, buf)
+            FfiConverterLong.write(value.`bytesUp`, buf)
+            FfiConverterLong.write(value.`bytesDown`, buf)
             FfiConverterLong.write(value.`serverTimeMs`, buf)
-            FfiConverterUInt.write(value.`pending`, buf)
-            FfiConverterUInt.write(value.`photosNotUploaded`, buf)
+            FfiConverterInt.write(value.`pending`, buf)
+            FfiConverterInt.write(value.`photosNotUploaded`, buf)
     }
 }
 
@@ -5476,19 +6921,19 @@ data class SyncState (
      */
     val `serverOffsetMs`: kotlin.Long?
     , 
-    val `pendingOps`: kotlin.UInt
+    val `pendingOps`: kotlin.Int
     , 
-    val `rejectedOps`: kotlin.UInt
+    val `rejectedOps`: kotlin.Int
     , 
     /**
      * Photos whose bytes the server has not confirmed yet.
      */
-    val `photosNotUploaded`: kotlin.UInt
+    val `photosNotUploaded`: kotlin.Int
     , 
     /**
      * Photos the server refused for good.
      */
-    val `photosFailed`: kotlin.UInt
+    val `photosFailed`: kotlin.Int
     
 ){
     
@@ -5513,10 +6958,10 @@ public object FfiConverterTypeSyncState: FfiConverterRustBuffer<SyncState> {
             FfiConverterOptionalLong.read(buf),
             FfiConverterOptionalLong.read(buf),
             FfiConverterOptionalLong.read(buf),
-            FfiConverterUInt.read(buf),
-            FfiConverterUInt.read(buf),
-            FfiConverterUInt.read(buf),
-            FfiConverterUInt.read(buf),
+            FfiConverterInt.read(buf),
+            FfiConverterInt.read(buf),
+            FfiConverterInt.read(buf),
+            FfiConverterInt.read(buf),
         )
     }
 
@@ -5529,10 +6974,10 @@ public object FfiConverterTypeSyncState: FfiConverterRustBuffer<SyncState> {
             FfiConverterOptionalLong.allocationSize(value.`lastSyncMs`) +
             FfiConverterOptionalLong.allocationSize(value.`lastServerTimeMs`) +
             FfiConverterOptionalLong.allocationSize(value.`serverOffsetMs`) +
-            FfiConverterUInt.allocationSize(value.`pendingOps`) +
-            FfiConverterUInt.allocationSize(value.`rejectedOps`) +
-            FfiConverterUInt.allocationSize(value.`photosNotUploaded`) +
-            FfiConverterUInt.allocationSize(value.`photosFailed`)
+            FfiConverterInt.allocationSize(value.`pendingOps`) +
+            FfiConverterInt.allocationSize(value.`rejectedOps`) +
+            FfiConverterInt.allocationSize(value.`photosNotUploaded`) +
+            FfiConverterInt.allocationSize(value.`photosFailed`)
     )
 
     override fun write(value: SyncState, buf: ByteBuffer) {
@@ -5544,10 +6989,10 @@ public object FfiConverterTypeSyncState: FfiConverterRustBuffer<SyncState> {
             FfiConverterOptionalLong.write(value.`lastSyncMs`, buf)
             FfiConverterOptionalLong.write(value.`lastServerTimeMs`, buf)
             FfiConverterOptionalLong.write(value.`serverOffsetMs`, buf)
-            FfiConverterUInt.write(value.`pendingOps`, buf)
-            FfiConverterUInt.write(value.`rejectedOps`, buf)
-            FfiConverterUInt.write(value.`photosNotUploaded`, buf)
-            FfiConverterUInt.write(value.`photosFailed`, buf)
+            FfiConverterInt.write(value.`pendingOps`, buf)
+            FfiConverterInt.write(value.`rejectedOps`, buf)
+            FfiConverterInt.write(value.`photosNotUploaded`, buf)
+            FfiConverterInt.write(value.`photosFailed`, buf)
     }
 }
 
@@ -5628,7 +7073,7 @@ data class TeamVisit (
     , 
     val `photos`: List<TeamVisitPhoto>
     , 
-    val `answers`: kotlin.UInt
+    val `answers`: kotlin.Int
     , 
     val `reportSummary`: kotlin.String?
     
@@ -5657,7 +7102,7 @@ public object FfiConverterTypeTeamVisit: FfiConverterRustBuffer<TeamVisit> {
             FfiConverterString.read(buf),
             FfiConverterSequenceString.read(buf),
             FfiConverterSequenceTypeTeamVisitPhoto.read(buf),
-            FfiConverterUInt.read(buf),
+            FfiConverterInt.read(buf),
             FfiConverterOptionalString.read(buf),
         )
     }
@@ -5673,7 +7118,7 @@ public object FfiConverterTypeTeamVisit: FfiConverterRustBuffer<TeamVisit> {
             FfiConverterString.allocationSize(value.`geofence`) +
             FfiConverterSequenceString.allocationSize(value.`exceptions`) +
             FfiConverterSequenceTypeTeamVisitPhoto.allocationSize(value.`photos`) +
-            FfiConverterUInt.allocationSize(value.`answers`) +
+            FfiConverterInt.allocationSize(value.`answers`) +
             FfiConverterOptionalString.allocationSize(value.`reportSummary`)
     )
 
@@ -5688,7 +7133,7 @@ public object FfiConverterTypeTeamVisit: FfiConverterRustBuffer<TeamVisit> {
             FfiConverterString.write(value.`geofence`, buf)
             FfiConverterSequenceString.write(value.`exceptions`, buf)
             FfiConverterSequenceTypeTeamVisitPhoto.write(value.`photos`, buf)
-            FfiConverterUInt.write(value.`answers`, buf)
+            FfiConverterInt.write(value.`answers`, buf)
             FfiConverterOptionalString.write(value.`reportSummary`, buf)
     }
 }
@@ -5895,7 +7340,7 @@ data class Visit (
     , 
     val `templateId`: kotlin.String
     , 
-    val `templateVersion`: kotlin.UInt
+    val `templateVersion`: kotlin.Int
     , 
     val `planId`: kotlin.String?
     , 
@@ -5950,7 +7395,7 @@ public object FfiConverterTypeVisit: FfiConverterRustBuffer<Visit> {
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
-            FfiConverterUInt.read(buf),
+            FfiConverterInt.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterTypeVisitStatus.read(buf),
             FfiConverterTypeEventTime.read(buf),
@@ -5972,7 +7417,7 @@ public object FfiConverterTypeVisit: FfiConverterRustBuffer<Visit> {
             FfiConverterString.allocationSize(value.`userId`) +
             FfiConverterString.allocationSize(value.`storeId`) +
             FfiConverterString.allocationSize(value.`templateId`) +
-            FfiConverterUInt.allocationSize(value.`templateVersion`) +
+            FfiConverterInt.allocationSize(value.`templateVersion`) +
             FfiConverterOptionalString.allocationSize(value.`planId`) +
             FfiConverterTypeVisitStatus.allocationSize(value.`status`) +
             FfiConverterTypeEventTime.allocationSize(value.`checkInTime`) +
@@ -5993,7 +7438,7 @@ public object FfiConverterTypeVisit: FfiConverterRustBuffer<Visit> {
             FfiConverterString.write(value.`userId`, buf)
             FfiConverterString.write(value.`storeId`, buf)
             FfiConverterString.write(value.`templateId`, buf)
-            FfiConverterUInt.write(value.`templateVersion`, buf)
+            FfiConverterInt.write(value.`templateVersion`, buf)
             FfiConverterOptionalString.write(value.`planId`, buf)
             FfiConverterTypeVisitStatus.write(value.`status`, buf)
             FfiConverterTypeEventTime.write(value.`checkInTime`, buf)
@@ -6401,7 +7846,7 @@ sealed class FieldproofException: kotlin.Exception() {
     
     /**
      * The input was refused before anything was written (bad fix, wrong answer kind, hidden
-     * item, empty text, bad reference data…).
+     * item, empty text, bad reference data, a negative limit (`negative_number`)…).
      */
     class InvalidInput(
         
@@ -6446,7 +7891,9 @@ sealed class FieldproofException: kotlin.Exception() {
     
     /**
      * The database or the file system failed (`database_corrupt`, `database_too_new`,
-     * `storage`, `io`, `internal`).
+     * `storage`, `io`), or a bug (`internal`); or the device key could not be opened at open:
+     * `key_sealer_required` (the key is sealed and no sealer was given), `key_unseal_failed`,
+     * `key_seal_failed` (nothing was written).
      */
     class Storage(
         
@@ -6459,7 +7906,8 @@ sealed class FieldproofException: kotlin.Exception() {
     }
     
     /**
-     * Enrolment or sync did not finish: `not_enrolled`, `sync_in_progress`, `network` (retries
+     * Enrolment or sync did not finish: `not_enrolled`, `sync_in_progress`, `sync_cancelled`
+     * (the app cancelled it; the next sync resumes), `network` (retries
      * exhausted: try later), `sync_protocol`, or the server's refusal (`device_revoked`,
      * `unknown_device`, `stale_request`, `replayed_request`, `device_already_enrolled`,
      * `invalid_enrol_code`, ...; `server_refused` for a code this version does not know).
@@ -6769,6 +8217,76 @@ public object FfiConverterTypeItemKind: FfiConverterRustBuffer<ItemKind> {
 }
 
 
+
+
+
+
+
+/**
+ * A key sealer's failure. Whatever the app's sealer throws (this or any other exception) makes
+ * the open fail with `FieldproofError::Storage` and code `key_seal_failed` or
+ * `key_unseal_failed`; nothing is written.
+ */
+sealed class KeySealerException: kotlin.Exception() {
+    
+    /**
+     * The keystore refused or failed; `detail` says how, for logs and support.
+     */
+    class Failed(
+        
+        val `detail`: kotlin.String
+        ) : KeySealerException() {
+        override val message
+            get() = "detail=${ `detail` }"
+    }
+    
+
+    
+
+
+    companion object ErrorHandler : UniffiRustCallStatusErrorHandler<KeySealerException> {
+        override fun lift(error_buf: RustBuffer.ByValue): KeySealerException = FfiConverterTypeKeySealerError.lift(error_buf)
+    }
+
+    
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeKeySealerError : FfiConverterRustBuffer<KeySealerException> {
+    override fun read(buf: ByteBuffer): KeySealerException {
+        
+
+        return when(buf.getInt()) {
+            1 -> KeySealerException.Failed(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: KeySealerException): ULong {
+        return when(value) {
+            is KeySealerException.Failed -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+        }
+    }
+
+    override fun write(value: KeySealerException, buf: ByteBuffer) {
+        when(value) {
+            is KeySealerException.Failed -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+
+}
 
 
 
@@ -7169,6 +8687,57 @@ public object FfiConverterTypeRole: FfiConverterRustBuffer<Role> {
 
 
 /**
+ * Which step a running sync is in.
+ */
+
+enum class SyncPhase {
+    
+    /**
+     * Sending operations (a batch was answered, or the sync is starting).
+     */
+    PUSHING,
+    /**
+     * Sending photo bytes (a chunk was confirmed, or a photo finished).
+     */
+    UPLOADING_PHOTOS,
+    /**
+     * Applying the server's changes (a page was applied).
+     */
+    PULLING,
+    /**
+     * Finished; the counts are final and match the `SyncReport`.
+     */
+    DONE;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSyncPhase: FfiConverterRustBuffer<SyncPhase> {
+    override fun read(buf: ByteBuffer) = try {
+        SyncPhase.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: SyncPhase) = 4UL
+
+    override fun write(value: SyncPhase, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * What a check template is for.
  */
 
@@ -7297,28 +8866,28 @@ public object FfiConverterTypeVisitStatus: FfiConverterRustBuffer<VisitStatus> {
 /**
  * @suppress
  */
-public object FfiConverterOptionalUInt: FfiConverterRustBuffer<kotlin.UInt?> {
-    override fun read(buf: ByteBuffer): kotlin.UInt? {
+public object FfiConverterOptionalInt: FfiConverterRustBuffer<kotlin.Int?> {
+    override fun read(buf: ByteBuffer): kotlin.Int? {
         if (buf.get().toInt() == 0) {
             return null
         }
-        return FfiConverterUInt.read(buf)
+        return FfiConverterInt.read(buf)
     }
 
-    override fun allocationSize(value: kotlin.UInt?): ULong {
+    override fun allocationSize(value: kotlin.Int?): ULong {
         if (value == null) {
             return 1UL
         } else {
-            return 1UL + FfiConverterUInt.allocationSize(value)
+            return 1UL + FfiConverterInt.allocationSize(value)
         }
     }
 
-    override fun write(value: kotlin.UInt?, buf: ByteBuffer) {
+    override fun write(value: kotlin.Int?, buf: ByteBuffer) {
         if (value == null) {
             buf.put(0)
         } else {
             buf.put(1)
-            FfiConverterUInt.write(value, buf)
+            FfiConverterInt.write(value, buf)
         }
     }
 }
@@ -7415,6 +8984,102 @@ public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?>
         } else {
             buf.put(1)
             FfiConverterString.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeKeySealer: FfiConverterRustBuffer<KeySealer?> {
+    override fun read(buf: ByteBuffer): KeySealer? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeKeySealer.read(buf)
+    }
+
+    override fun allocationSize(value: KeySealer?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeKeySealer.allocationSize(value)
+        }
+    }
+
+    override fun write(value: KeySealer?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeKeySealer.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeSyncCancel: FfiConverterRustBuffer<SyncCancel?> {
+    override fun read(buf: ByteBuffer): SyncCancel? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeSyncCancel.read(buf)
+    }
+
+    override fun allocationSize(value: SyncCancel?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeSyncCancel.allocationSize(value)
+        }
+    }
+
+    override fun write(value: SyncCancel?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeSyncCancel.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeSyncListener: FfiConverterRustBuffer<SyncListener?> {
+    override fun read(buf: ByteBuffer): SyncListener? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeSyncListener.read(buf)
+    }
+
+    override fun allocationSize(value: SyncListener?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeSyncListener.allocationSize(value)
+        }
+    }
+
+    override fun write(value: SyncListener?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeSyncListener.write(value, buf)
         }
     }
 }
@@ -8520,36 +10185,48 @@ public object FfiConverterSequenceTypeVerifyCode: FfiConverterRustBuffer<List<Ve
 
         /**
          * Verify a run of one device's chain entries in the order received. Findings: `bad_signature`,
-         * `chain_gap`, `chain_fork`, `reordered`, `backdated`, `malformed_entry`.
-         */ fun `verifyEvidenceChain`(`entries`: List<SignedEntry>, `publicKeyHex`: kotlin.String, `after`: ChainHead?): List<ChainFinding> {
-            return FfiConverterSequenceTypeChainFinding.lift(
-    uniffiRustCall() { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_func_verify_evidence_chain(
-    
-        
+         * `chain_gap`, `chain_fork`, `reordered`, `backdated`, `malformed_entry`. Async (one signature
+         * check per entry: a long chain takes a while on a phone); fails only with `internal`.
+         */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+     suspend fun `verifyEvidenceChain`(`entries`: List<SignedEntry>, `publicKeyHex`: kotlin.String, `after`: ChainHead?) : List<ChainFinding> {
+        return uniffiRustCallAsync(
+        UniffiLib.uniffi_fieldproof_ffi_fn_func_verify_evidence_chain(
         FfiConverterSequenceTypeSignedEntry.lower(`entries`),
         FfiConverterString.lower(`publicKeyHex`),
-        FfiConverterOptionalTypeChainHead.lower(`after`),_status)
-}
+        FfiConverterOptionalTypeChainHead.lower(`after`),),
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeChainFinding.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
     )
     }
-    
 
         /**
          * Verify a photo file against its signed manifest with the verifier's device keys. Reason
          * codes: `unknown_key`, `revoked_key`, `bad_signature`, `image_hash_mismatch`, `code_mismatch`.
-         */ fun `verifyPhotoEvidence`(`image`: kotlin.ByteArray, `manifest`: SignedEntry, `keys`: List<KnownKey>): PhotoVerdict {
-            return FfiConverterTypePhotoVerdict.lift(
-    uniffiRustCall() { _status ->
-    UniffiLib.uniffi_fieldproof_ffi_fn_func_verify_photo_evidence(
-    
-        
+         * Async (hashing a photo takes a while on a phone); fails only with `internal`.
+         */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+     suspend fun `verifyPhotoEvidence`(`image`: kotlin.ByteArray, `manifest`: SignedEntry, `keys`: List<KnownKey>) : PhotoVerdict {
+        return uniffiRustCallAsync(
+        UniffiLib.uniffi_fieldproof_ffi_fn_func_verify_photo_evidence(
         FfiConverterByteArray.lower(`image`),
         FfiConverterTypeSignedEntry.lower(`manifest`),
-        FfiConverterSequenceTypeKnownKey.lower(`keys`),_status)
-}
+        FfiConverterSequenceTypeKnownKey.lower(`keys`),),
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypePhotoVerdict.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
     )
     }
-    
 
 
