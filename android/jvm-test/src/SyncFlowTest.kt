@@ -11,6 +11,7 @@ import dev.fieldproof.core.CaptureRequest
 import dev.fieldproof.core.CheckInRequest
 import dev.fieldproof.core.FieldproofCore
 import dev.fieldproof.core.FieldproofException
+import dev.fieldproof.sdk.code
 import dev.fieldproof.core.GeofenceVerdict
 import dev.fieldproof.core.LocationFix
 import dev.fieldproof.core.LocationProvider
@@ -51,16 +52,6 @@ private inline fun mustHold(name: String, ok: Boolean, detail: () -> Any? = { nu
     check(name, ok, detail)
     if (!ok) throw IllegalStateException("cannot go on: $name")
 }
-
-/** The stable reason code of any core error. */
-private val FieldproofException.code: String
-    get() = when (this) {
-        is FieldproofException.InvalidInput -> code
-        is FieldproofException.NotFound -> code
-        is FieldproofException.Refused -> code
-        is FieldproofException.Storage -> code
-        is FieldproofException.Sync -> code
-    }
 
 /** [block] must throw [FieldproofException.Sync] with [code]. */
 private suspend fun expectSyncError(name: String, code: String, block: suspend () -> Unit) {

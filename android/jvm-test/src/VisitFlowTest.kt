@@ -15,6 +15,7 @@ import dev.fieldproof.core.verifyPhotoEvidence
 import dev.fieldproof.core.CheckInRequest
 import dev.fieldproof.core.FieldproofCore
 import dev.fieldproof.core.FieldproofException
+import dev.fieldproof.sdk.code
 import dev.fieldproof.core.FlagCode
 import dev.fieldproof.core.GeofenceVerdict
 import dev.fieldproof.core.LocationFix
@@ -55,16 +56,6 @@ private inline fun check(name: String, ok: Boolean, detail: () -> Any? = { null 
 
 private fun <T> checkEq(name: String, actual: T, expected: T) =
     check(name, actual == expected) { "expected <$expected>, got <$actual>" }
-
-/** The stable reason code of any core error. */
-private val FieldproofException.code: String
-    get() = when (this) {
-        is FieldproofException.InvalidInput -> code
-        is FieldproofException.NotFound -> code
-        is FieldproofException.Refused -> code
-        is FieldproofException.Storage -> code
-        is FieldproofException.Sync -> code
-    }
 
 /**
  * Runs [block], which must throw a [FieldproofException] of variant [E] with [code], and must not
