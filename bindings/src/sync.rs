@@ -1,7 +1,6 @@
 //! Sync: enrolment, the sync itself (with the app's [`SyncListener`] hearing its progress and a
 //! [`SyncCancel`] to stop it), its settings, and what is waiting or was refused.
 
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use fieldproof_core::{
@@ -29,8 +28,11 @@ impl FieldproofCore {
 impl FieldproofCore {
     /// Enrol this device with the server at `server_url` (https; plain http only to a loopback
     /// address) using head office's one-time code. Returns the user the device now acts for.
-    pub async fn enrol(&self, server_url: String, code: String) -> Result<User> {
-        Ok(self.inner.enrol(&server_url, &code).await?)
+    pub async fn enrol(self: Arc<Self>, server_url: String, code: String) -> Result<User> {
+        let task = AbortOnDrop(tokio::spawn(
+            async move { self.inner.enrol(&server_url, &code).await },
+        ));
+        Ok(task.join().await??)
     }
 
     /// Push every pending operation (photos first), then pull this user's changes. `listener`
@@ -39,20 +41,26 @@ impl FieldproofCore {
     /// `cancel` or by dropping the call (a cancelled coroutine or task), is safe: what was
     /// answered is kept, the rest is sent by the next sync.
     ///
-    /// Not on the blocking pool: the sync is async itself and never holds the database lock
-    /// across a request, and running it in this future is what lets dropping the call stop it.
+    /// Runs as its own task on the SDK's runtime thread, never on the thread that awaits it:
+    /// its database steps (reading the outbox, applying pull pages) stay off the caller's
+    /// (main) thread. Dropping the call cancels that task through the same `SyncCancel`.
     #[uniffi::method(default(listener = None, cancel = None))]
     pub async fn sync(
-        &self,
+        self: Arc<Self>,
         listener: Option<Arc<dyn SyncListener>>,
         cancel: Option<Arc<SyncCancel>>,
     ) -> Result<SyncReport> {
-        let relay = listener.map(Relay);
-        let observer = relay.as_ref().map(|r| r as &dyn SyncObserver);
-        Ok(self
-            .inner
-            .sync_with(observer, cancel.as_deref().map(|c| &c.inner))
-            .await?)
+        let cancel = cancel.unwrap_or_default();
+        let mut on_drop = CancelOnDrop(Some(cancel.clone()));
+        let task = tokio::spawn(async move {
+            let relay = listener.map(Relay);
+            let observer = relay.as_ref().map(|r| r as &dyn SyncObserver);
+            self.inner.sync_with(observer, Some(&cancel.inner)).await
+        });
+        let report = task.await;
+        // Finished (or failed) on its own: nothing to cancel, and the app's token stays as it was.
+        on_drop.0 = None;
+        Ok(report??)
     }
 
     /// Whether this device is enrolled, as whom, with which server, and how far sync got.
@@ -92,7 +100,25 @@ impl FieldproofCore {
 /// that event; the sync goes on.
 #[uniffi::export(with_foreign)]
 pub trait SyncListener: Send + Sync {
-    fn on_progress(&self, progress: SyncProgress);
+    fn on_progress(&self, progress: SyncProgress) -> Result<(), SyncListenerError>;
+}
+
+/// A listener's failure. Whatever the app's listener throws (this or any other exception) costs
+/// that one event; the sync goes on.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum SyncListenerError {
+    /// The listener failed; `detail` says how, for logs.
+    #[error("{detail}")]
+    Failed { detail: String },
+}
+
+/// An exception the listener did not declare arrives as an error, never as a panic in the sync.
+impl From<uniffi::UnexpectedUniFFICallbackError> for SyncListenerError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        SyncListenerError::Failed {
+            detail: format!("the sync listener threw: {}", e.reason),
+        }
+    }
 }
 
 /// Stops a running sync: pass it to `sync`, call `cancel()` from anywhere. The sync stops before
@@ -120,14 +146,40 @@ impl SyncCancel {
     }
 }
 
-/// Hands the core's progress to the app's listener. uniffi turns an exception thrown by the
-/// foreign listener into a panic on this side (its method returns nothing to carry an error):
-/// caught here, so a listener's bug costs that one event, never the sync.
+/// Hands the core's progress to the app's listener. A listener's error (what it threw) is
+/// dropped: a listener's bug costs that one event, never the sync.
 pub(crate) struct Relay(pub Arc<dyn SyncListener>);
 
 impl SyncObserver for Relay {
     fn on_progress(&self, progress: &SyncProgress) {
-        let listener = &self.0;
-        let _ = std::panic::catch_unwind(AssertUnwindSafe(|| listener.on_progress(progress.clone())));
+        let _ = self.0.on_progress(progress.clone());
+    }
+}
+
+/// Cancels a spawned sync when the call awaiting it is dropped (a cancelled coroutine or task):
+/// the sync then stops before its next request, as with `SyncCancel::cancel`.
+struct CancelOnDrop(Option<Arc<SyncCancel>>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(cancel) = self.0.take() {
+            cancel.cancel();
+        }
+    }
+}
+
+/// Aborts a spawned enrolment when the call awaiting it is dropped, as dropping the call did
+/// before it ran as a task.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> AbortOnDrop<T> {
+    async fn join(mut self) -> std::result::Result<T, tokio::task::JoinError> {
+        (&mut self.0).await
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

@@ -743,8 +743,9 @@ public protocol FieldproofCoreProtocol: AnyObject, Sendable {
      * `cancel` or by dropping the call (a cancelled coroutine or task), is safe: what was
      * answered is kept, the rest is sent by the next sync.
      *
-     * Not on the blocking pool: the sync is async itself and never holds the database lock
-     * across a request, and running it in this future is what lets dropping the call stop it.
+     * Runs as its own task on the SDK's runtime thread, never on the thread that awaits it:
+     * its database steps (reading the outbox, applying pull pages) stay off the caller's
+     * (main) thread. Dropping the call cancels that task through the same `SyncCancel`.
      */
     func sync(listener: SyncListener?, cancel: SyncCancel?) async throws  -> SyncReport
     
@@ -1343,8 +1344,9 @@ open func setSyncOptions(options: SyncOptions)throws   {try rustCallWithError(Ff
      * `cancel` or by dropping the call (a cancelled coroutine or task), is safe: what was
      * answered is kept, the rest is sent by the next sync.
      *
-     * Not on the blocking pool: the sync is async itself and never holds the database lock
-     * across a request, and running it in this future is what lets dropping the call stop it.
+     * Runs as its own task on the SDK's runtime thread, never on the thread that awaits it:
+     * its database steps (reading the outbox, applying pull pages) stay off the caller's
+     * (main) thread. Dropping the call cancels that task through the same `SyncCancel`.
      */
 open func sync(listener: SyncListener? = nil, cancel: SyncCancel? = nil)async throws  -> SyncReport  {
     return
@@ -2175,7 +2177,7 @@ public func FfiConverterTypeSyncCancel_lower(_ value: SyncCancel) -> UInt64 {
  */
 public protocol SyncListener: AnyObject, Sendable {
     
-    func onProgress(progress: SyncProgress) 
+    func onProgress(progress: SyncProgress) throws 
     
 }
 /**
@@ -2237,7 +2239,7 @@ open class SyncListenerImpl: SyncListener, @unchecked Sendable {
     
 
     
-open func onProgress(progress: SyncProgress)  {try! rustCall() {
+open func onProgress(progress: SyncProgress)throws   {try rustCallWithError(FfiConverterTypeSyncListenerError_lift) {
         uniffiCallStatus in
     uniffi_fieldproof_ffi_fn_method_synclistener_on_progress(
             self.uniffiCloneHandle(),
@@ -2285,17 +2287,18 @@ fileprivate struct UniffiCallbackInterfaceSyncListener {
                 guard let uniffiObj = try? FfiConverterTypeSyncListener.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.onProgress(
+                return try uniffiObj.onProgress(
                      progress: try FfiConverterTypeSyncProgress_lift(progress)
                 )
             }
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeSyncListenerError_lower
             )
         }
     )
@@ -8326,6 +8329,84 @@ public func FfiConverterTypeRole_lower(_ value: Role) -> RustBuffer {
 
 
 /**
+ * A listener's failure. Whatever the app's listener throws (this or any other exception) costs
+ * that one event; the sync goes on.
+ */
+public 
+enum SyncListenerError: Swift.Error, Equatable, Hashable {
+
+    
+    
+    /**
+     * The listener failed; `detail` says how, for logs.
+     */
+    case Failed(detail: String
+    )
+
+    
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SyncListenerError: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSyncListenerError: FfiConverterRustBuffer {
+    typealias SwiftType = SyncListenerError
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncListenerError {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+
+        
+
+        
+        case 1: return .Failed(
+            detail: try FfiConverterString.read(from: &buf)
+            )
+
+         default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: SyncListenerError, into buf: inout [UInt8]) {
+        switch value {
+
+        
+
+        
+        
+        case let .Failed(detail):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(detail, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncListenerError_lift(_ buf: RustBuffer) throws -> SyncListenerError {
+    return try FfiConverterTypeSyncListenerError.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncListenerError_lower(_ value: SyncListenerError) -> RustBuffer {
+    return FfiConverterTypeSyncListenerError.lower(value)
+}
+
+
+/**
  * Which step a running sync is in.
  */
 
@@ -9987,7 +10068,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_set_sync_options() != 40231) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_sync() != 29453) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_sync() != 42544) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_sync_options() != 33722) {
@@ -10056,7 +10137,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_fieldproof_ffi_checksum_method_synccancel_is_cancelled() != 51839) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_synclistener_on_progress() != 57236) {
+    if (uniffi_fieldproof_ffi_checksum_method_synclistener_on_progress() != 33267) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_fieldproof_ffi_checksum_constructor_fieldproofcore_open() != 7655) {

@@ -1162,7 +1162,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_set_sync_options() and 0xFFFF) != 40231) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_sync() and 0xFFFF) != 29453) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_sync() and 0xFFFF) != 42544) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_sync_options() and 0xFFFF) != 33722) {
@@ -1231,7 +1231,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_fieldproof_ffi_checksum_method_synccancel_is_cancelled() and 0xFFFF) != 51839) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_synclistener_on_progress() and 0xFFFF) != 57236) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_synclistener_on_progress() and 0xFFFF) != 33267) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_fieldproof_ffi_checksum_constructor_fieldproofcore_open() and 0xFFFF) != 7655) {
@@ -1871,8 +1871,9 @@ public interface FieldproofCoreInterface {
      * `cancel` or by dropping the call (a cancelled coroutine or task), is safe: what was
      * answered is kept, the rest is sent by the next sync.
      *
-     * Not on the blocking pool: the sync is async itself and never holds the database lock
-     * across a request, and running it in this future is what lets dropping the call stop it.
+     * Runs as its own task on the SDK's runtime thread, never on the thread that awaits it:
+     * its database steps (reading the outbox, applying pull pages) stay off the caller's
+     * (main) thread. Dropping the call cancels that task through the same `SyncCancel`.
      */
     suspend fun `sync`(`listener`: SyncListener? = null, `cancel`: SyncCancel? = null): SyncReport
     
@@ -2600,8 +2601,9 @@ open class FieldproofCore: Disposable, AutoCloseable, FieldproofCoreInterface
      * `cancel` or by dropping the call (a cancelled coroutine or task), is safe: what was
      * answered is kept, the rest is sent by the next sync.
      *
-     * Not on the blocking pool: the sync is async itself and never holds the database lock
-     * across a request, and running it in this future is what lets dropping the call stop it.
+     * Runs as its own task on the SDK's runtime thread, never on the thread that awaits it:
+     * its database steps (reading the outbox, applying pull pages) stay off the caller's
+     * (main) thread. Dropping the call cancels that task through the same `SyncCancel`.
      */
     @Throws(FieldproofException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
@@ -4057,10 +4059,11 @@ open class SyncListenerImpl: Disposable, AutoCloseable, SyncListener
         }
     }
 
-    override fun `onProgress`(`progress`: SyncProgress)
+    
+    @Throws(SyncListenerException::class)override fun `onProgress`(`progress`: SyncProgress)
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(SyncListenerException) { _status ->
     UniffiLib.uniffi_fieldproof_ffi_fn_method_synclistener_on_progress(
         it,
         
@@ -4097,7 +4100,12 @@ internal object uniffiCallbackInterfaceSyncListener {
                 )
             }
             val writeReturn = { _: Unit -> Unit }
-            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: SyncListenerException -> FfiConverterTypeSyncListenerError.lower(e) }
+            )
         }
     }
 
@@ -8683,6 +8691,75 @@ public object FfiConverterTypeRole: FfiConverterRustBuffer<Role> {
 }
 
 
+
+
+
+
+
+/**
+ * A listener's failure. Whatever the app's listener throws (this or any other exception) costs
+ * that one event; the sync goes on.
+ */
+sealed class SyncListenerException: kotlin.Exception() {
+    
+    /**
+     * The listener failed; `detail` says how, for logs.
+     */
+    class Failed(
+        
+        val `detail`: kotlin.String
+        ) : SyncListenerException() {
+        override val message
+            get() = "detail=${ `detail` }"
+    }
+    
+
+    
+
+
+    companion object ErrorHandler : UniffiRustCallStatusErrorHandler<SyncListenerException> {
+        override fun lift(error_buf: RustBuffer.ByValue): SyncListenerException = FfiConverterTypeSyncListenerError.lift(error_buf)
+    }
+
+    
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSyncListenerError : FfiConverterRustBuffer<SyncListenerException> {
+    override fun read(buf: ByteBuffer): SyncListenerException {
+        
+
+        return when(buf.getInt()) {
+            1 -> SyncListenerException.Failed(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: SyncListenerException): ULong {
+        return when(value) {
+            is SyncListenerException.Failed -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+        }
+    }
+
+    override fun write(value: SyncListenerException, buf: ByteBuffer) {
+        when(value) {
+            is SyncListenerException.Failed -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+
+}
 
 
 
