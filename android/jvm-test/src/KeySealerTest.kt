@@ -8,6 +8,7 @@ import dev.fieldproof.core.CaptureRequest
 import dev.fieldproof.core.CheckInRequest
 import dev.fieldproof.core.FieldproofCore
 import dev.fieldproof.core.FieldproofException
+import dev.fieldproof.sdk.code
 import dev.fieldproof.core.KeySealer
 import dev.fieldproof.core.KeySealerException
 import dev.fieldproof.core.LocationFix
@@ -81,21 +82,13 @@ private class BrokenSealer(private val undeclared: Boolean) : KeySealer {
 
 private fun newKey(): SecretKey = KeyGenerator.getInstance("AES").apply { init(256) }.generateKey()
 
-private fun codeOf(e: FieldproofException): String = when (e) {
-    is FieldproofException.InvalidInput -> e.code
-    is FieldproofException.NotFound -> e.code
-    is FieldproofException.Refused -> e.code
-    is FieldproofException.Storage -> e.code
-    is FieldproofException.Sync -> e.code
-}
-
 /** Opening must fail with `FieldproofException.Storage` and [code]. */
 private fun expectOpenError(name: String, db: File, sealer: KeySealer?, code: String) {
     val outcome = try {
         runBlocking { FieldproofCore.open(db.path, sealer) }.close()
         "opened"
     } catch (e: FieldproofException) {
-        if (e is FieldproofException.Storage) codeOf(e) else "${e::class.simpleName} ${codeOf(e)}"
+        if (e is FieldproofException.Storage) e.code else "${e::class.simpleName} ${e.code}"
     } catch (e: Throwable) {
         "not a FieldproofException: $e"
     }
