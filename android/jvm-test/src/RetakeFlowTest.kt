@@ -49,35 +49,6 @@ private fun <T> expectEq(name: String, actual: T, expected: T) = expect(name, ac
 
 private const val REASON = "货架没拍全，请重拍整组货架"
 
-/** The real server on 127.0.0.1:0 with its own data folder, and its `admin` commands. */
-private class RetakeServer(private val bin: File, val dataDir: File, private val log: File) : AutoCloseable {
-    private val process: Process = ProcessBuilder(bin.path, "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir.path)
-        .redirectError(ProcessBuilder.Redirect.to(log))
-        .start()
-    val url: String
-
-    init {
-        val lines = LinkedBlockingQueue<String>()
-        Thread { process.inputStream.bufferedReader().forEachLine { lines.put(it) } }.apply { isDaemon = true }.start()
-        val first = lines.poll(30, TimeUnit.SECONDS)
-        check(first != null && first.startsWith("listening on http://")) { "server did not start: $first; ${log.readText()}" }
-        url = first!!.removePrefix("listening on ").trim()
-    }
-
-    fun admin(vararg args: String): String {
-        val pb = ProcessBuilder(listOf(bin.path, "admin") + args).redirectErrorStream(true)
-        pb.environment()["FIELDPROOF_DATA_DIR"] = dataDir.path
-        val p = pb.start()
-        val out = p.inputStream.bufferedReader().readText()
-        check(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0) { "admin ${args.joinToString(" ")}: $out" }
-        return out
-    }
-
-    override fun close() {
-        if (process.isAlive) process.destroyForcibly().waitFor(5, TimeUnit.SECONDS)
-    }
-}
-
 /** A signed-in browser: its cookies kept by name (as a browser sends them back), redirects not followed. */
 private class Browser(private val url: String, user: String, password: String) {
     private val http = HttpClient.newBuilder()
@@ -159,7 +130,7 @@ private suspend fun storeCheck(rep: FieldproofCore, planId: String?, photo: Byte
     return visit.id to shot.photo
 }
 
-private fun retakeFlow(server: RetakeServer, dir: File, referenceJson: String, photo: ByteArray, retakePhoto: ByteArray) = runBlocking {
+private fun retakeFlow(server: TestServer, dir: File, referenceJson: String, photo: ByteArray, retakePhoto: ByteArray) = runBlocking {
     val today = LocalDate.now(ZoneOffset.ofHours(8)).toString()
     val reference = File(dir, "reference.json").apply { writeText(referenceJson.replace("\"date\": \"2026-11-23\"", "\"date\": \"$today\"")) }
     server.admin("load-reference", reference.path)
@@ -244,7 +215,7 @@ fun main(args: Array<String>) {
     val log = File(dir, "server.log")
     println("== photo review with retakes against fieldproof-server")
     try {
-        RetakeServer(File(args[0]), File(dir, "server-data"), log).use { server ->
+        TestServer(File(args[0]), File(dir, "server-data"), log).use { server ->
             retakeFlow(server, dir, File(args[1]).readText(), File(args[2]).readBytes(), File(args[3]).readBytes())
         }
     } catch (e: Throwable) {

@@ -86,70 +86,13 @@ private fun fixNear(lat: Double, lon: Double) = LocationFix(
 private fun jsonInt(json: String, key: String): Long? =
     Regex("(?m)^  \"${Regex.escape(key)}\": (-?\\d+),?$").find(json)?.groupValues?.get(1)?.toLong()
 
-/** The real server: `serve --addr 127.0.0.1:0` on its own data folder, plus its `admin` commands. */
-private class Server(private val bin: File, val dataDir: File, private val log: File) : AutoCloseable {
-    private val process: Process
-    val url: String
-
-    init {
-        process = ProcessBuilder(bin.path, "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir.path)
-            .redirectError(ProcessBuilder.Redirect.to(log))
-            .start()
-        val lines = LinkedBlockingQueue<String>()
-        Thread {
-            // Keep reading to the end so the pipe never fills; the first line is the address.
-            process.inputStream.bufferedReader().forEachLine { lines.put(it) }
-        }.apply { isDaemon = true }.start()
-        val first = lines.poll(30, TimeUnit.SECONDS)
-        if (first == null || !first.startsWith("listening on http://")) {
-            process.destroyForcibly()
-            throw IllegalStateException("server did not print its address within 30 s: $first; log: ${log.readText()}")
-        }
-        url = first.removePrefix("listening on ").trim()
-    }
-
-    /** `fieldproof-server admin <args>` on this data folder (through FIELDPROOF_DATA_DIR); stdout. */
-    fun admin(vararg args: String): String {
-        val pb = ProcessBuilder(listOf(bin.path, "admin") + args)
-        pb.environment()["FIELDPROOF_DATA_DIR"] = dataDir.path
-        val p = pb.start()
-        val err = StringBuilder()
-        val errReader = Thread { err.append(p.errorStream.bufferedReader().readText()) }.apply { start() }
-        val out = p.inputStream.bufferedReader().readText()
-        errReader.join()
-        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw IllegalStateException("admin ${args.joinToString(" ")} failed: $out$err")
-        }
-        return out
-    }
-
-    /** The code `admin enrol-code` prints on its last line. */
-    fun enrolCode(user: String): String = admin("enrol-code", "--user", user).lines().last { it.isNotBlank() }.trim()
-
-    fun stats(): String = admin("stats")
-
-    /** SIGTERM (graceful) and wait; the exit code, or null when it had to be killed. */
-    fun terminate(): Int? {
-        if (!process.isAlive) return process.exitValue()
-        process.destroy()
-        if (process.waitFor(20, TimeUnit.SECONDS)) return process.exitValue()
-        process.destroyForcibly().waitFor(5, TimeUnit.SECONDS)
-        return null
-    }
-
-    override fun close() {
-        if (process.isAlive) {
-            process.destroyForcibly().waitFor(5, TimeUnit.SECONDS)
-        }
-    }
-}
 
 private fun describe(r: SyncReport) =
     "pushed ${r.pushed} dup ${r.duplicates} rejected ${r.rejected.size} exceptions ${r.exceptions.map { it.code }} " +
         "pulled ${r.pulled} photos ${r.photosSent} (${r.photoBytesSent} B) up ${r.bytesUp} B down ${r.bytesDown} B " +
         "pending ${r.pending} photos_not_uploaded ${r.photosNotUploaded}"
 
-private fun syncFlow(server: Server, dir: File, referenceJson: String, photo: ByteArray) = runBlocking {
+private fun syncFlow(server: TestServer, dir: File, referenceJson: String, photo: ByteArray) = runBlocking {
     mustHold("server url is loopback http", Regex("^http://127\\.0\\.0\\.1:\\d+$").matches(server.url)) { server.url }
 
     // --- head office: reference data with the plans moved to the reps' today (UTC+8) ------------------
@@ -356,7 +299,7 @@ fun main(args: Array<String>) {
         val failedBefore = failed
         var crashed = true
         try {
-            Server(bin, File(dir, "server-data"), log).use { server ->
+            TestServer(bin, File(dir, "server-data"), log).use { server ->
                 try {
                     syncFlow(server, dir, referenceJson, photo)
                 } finally {

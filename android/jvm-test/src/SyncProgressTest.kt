@@ -66,39 +66,6 @@ private fun fix() = LocationFix(
     fixTimeMs = System.currentTimeMillis(),
 )
 
-/** The real server on 127.0.0.1:0 with its own data folder, and its `admin` commands. */
-private class ProgressServer(private val bin: File, private val dataDir: File, log: File) : AutoCloseable {
-    private val process = ProcessBuilder(bin.path, "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir.path)
-        .redirectError(ProcessBuilder.Redirect.to(log))
-        .start()
-    val url: String
-
-    init {
-        val lines = LinkedBlockingQueue<String>()
-        Thread { process.inputStream.bufferedReader().forEachLine { lines.put(it) } }.apply { isDaemon = true }.start()
-        val first = lines.poll(30, TimeUnit.SECONDS)
-        check(first != null && first.startsWith("listening on http://")) { "server did not start: $first" }
-        url = first.removePrefix("listening on ").trim()
-    }
-
-    fun admin(vararg args: String): String {
-        val pb = ProcessBuilder(listOf(bin.path, "admin") + args).redirectErrorStream(true)
-        pb.environment()["FIELDPROOF_DATA_DIR"] = dataDir.path
-        val p = pb.start()
-        val out = p.inputStream.bufferedReader().readText()
-        check(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0) { "admin ${args.joinToString(" ")}: $out" }
-        return out
-    }
-
-    /** A top-level integer of `admin stats` (pretty JSON, one field a line). */
-    fun stat(key: String): Long? =
-        Regex("(?m)^  \"${Regex.escape(key)}\": (-?\\d+),?$").find(admin("stats"))?.groupValues?.get(1)?.toLong()
-
-    override fun close() {
-        process.destroyForcibly().waitFor(5, TimeUnit.SECONDS)
-    }
-}
-
 /** A store check at st-001 with [photos] shelf photos, left pending in the outbox. */
 private suspend fun visitWithPhotos(rep: FieldproofCore, photos: List<ByteArray>) {
     val visit = rep.checkIn(CheckInRequest(userId = "rep-li", storeId = "st-001", templateId = "tpl-store-check", fix = fix()))
@@ -129,7 +96,7 @@ private fun verifyInOrder(name: String, events: List<SyncProgress>) {
     verify("$name: never above the totals", events.all { it.opsSent <= it.opsTotal && it.photosSent <= it.photosTotal && it.photoBytesSent <= it.photoBytesTotal }) { events }
 }
 
-private fun progressFlow(server: ProgressServer, dir: File, referenceJson: String, photos: List<ByteArray>) = runBlocking {
+private fun progressFlow(server: TestServer, dir: File, referenceJson: String, photos: List<ByteArray>) = runBlocking {
     val today = LocalDate.now(ZoneOffset.ofHours(8)).toString()
     val reference = File(dir, "reference.json").apply { writeText(referenceJson.replace("\"date\": \"2026-11-23\"", "\"date\": \"$today\"")) }
     server.admin("load-reference", reference.path)
@@ -248,7 +215,7 @@ fun main(args: Array<String>) {
     val dir = Files.createTempDirectory("fieldproof-jvm-progress").toFile()
     val log = File(dir, "server.log")
     try {
-        ProgressServer(bin, File(dir, "server-data"), log).use { server ->
+        TestServer(bin, File(dir, "server-data"), log).use { server ->
             progressFlow(server, dir, referenceJson, listOf(small, big, small))
         }
     } catch (e: Throwable) {

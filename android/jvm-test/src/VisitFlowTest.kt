@@ -330,7 +330,7 @@ private suspend fun flow(core: FieldproofCore, referenceJson: String, photo: Byt
 
     val completed = core.completeVisit(visit.id)
     checkEq("visit COMPLETED", completed.status, VisitStatus.COMPLETED)
-    check("completed visit has a score", completed.score != null && completed.score!! in 0.0..100.0) {
+    check("completed visit has a score", completed.score?.let { it in 0.0..100.0 } == true) {
         completed.score
     }
     expectError<FieldproofException.Refused>(core, "answer after completion", "visit_not_editable") {
