@@ -22,6 +22,7 @@ import dev.fieldproof.core.SyncPhase
 import dev.fieldproof.core.SyncProgress
 import dev.fieldproof.core.SyncReport
 import dev.fieldproof.sdk.code
+import dev.fieldproof.sdk.isRetryable
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.coroutineScope
@@ -38,8 +39,9 @@ import java.util.concurrent.TimeUnit
  * after a visit is completed); both run only with a connected network and, by default, a battery
  * that is not low. Results:
  * - success: the [SyncReport]'s counts in the output [Data] ([KEY_PUSHED], [KEY_PULLED], ...).
- * - retry (WorkManager's exponential backoff from 30 s): the network failed (`network`: nothing
- *   lost, unanswered ops stay pending) or another sync was running (`sync_in_progress`).
+ * - retry (WorkManager's exponential backoff from 30 s) on every [isRetryable] code: the network
+ *   failed (`network`: nothing lost, unanswered ops stay pending), another sync was running
+ *   (`sync_in_progress`), or the server refused a request's time or nonce (signed anew next time).
  * - failure, with [KEY_ERROR_CODE] in the output: anything retrying cannot fix. For
  *   [STOPPING_CODES] (`device_revoked`, `not_enrolled`, ...) the periodic sync is cancelled too:
  *   it could only fail again until the app enrols the device anew and enqueues it again.
@@ -75,7 +77,7 @@ class FieldproofSyncWorker(
                 cancel.cancel()
                 throw e
             } catch (e: FieldproofException) {
-                resultFor(e.code)
+                resultFor(e)
             } finally {
                 updates.close()
             }
@@ -84,8 +86,9 @@ class FieldproofSyncWorker(
         result
     }
 
-    private fun resultFor(code: String): Result {
-        if (code in RETRY_CODES) return Result.retry()
+    private fun resultFor(e: FieldproofException): Result {
+        if (e.isRetryable) return Result.retry()
+        val code = e.code
         if (code in STOPPING_CODES) {
             WorkManager.getInstance(applicationContext).cancelUniqueWork(PERIODIC_WORK_NAME)
         }
@@ -115,9 +118,6 @@ class FieldproofSyncWorker(
         const val KEY_REJECTED = "rejected"
         const val KEY_PULLED = "pulled"
         const val KEY_ERROR_CODE = "error_code"
-
-        /** Transient: the next attempt can succeed as it is. */
-        val RETRY_CODES = setOf("network", "sync_in_progress")
 
         /** Permanent until the app acts (enrol again, update the app): the periodic sync stops. */
         val STOPPING_CODES = setOf(
