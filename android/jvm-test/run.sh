@@ -25,22 +25,7 @@ die() {
 }
 
 # --- tools ------------------------------------------------------------------------------------
-kotlinc="${KOTLINC:-}"
-if [[ -z "$kotlinc" ]]; then
-    if command -v kotlinc >/dev/null 2>&1; then
-        kotlinc="$(command -v kotlinc)"
-    elif command -v npm >/dev/null 2>&1 && [[ -x "$(npm root -g 2>/dev/null)/kotlin-compiler/bin/kotlinc" ]]; then
-        kotlinc="$(npm root -g 2>/dev/null)/kotlin-compiler/bin/kotlinc"
-    else
-        die "kotlinc not found (set KOTLINC, or: npm install -g kotlin-compiler)"
-    fi
-fi
-jna="${JNA_JAR:-/usr/share/java/jna.jar}"
-[[ -f "$jna" ]] || die "JNA jar not found at $jna (set JNA_JAR, or: apt-get install libjna-java)"
-# uniffi turns async Rust functions (enrol, sync) into suspend functions built on kotlinx.coroutines.
-coroutines="${COROUTINES_JAR:-$(cd "$(dirname "$(readlink -f "$kotlinc")")/.." && pwd)/lib/kotlinx-coroutines-core-jvm.jar}"
-[[ -f "$coroutines" ]] || die "kotlinx-coroutines-core-jvm jar not found at $coroutines (set COROUTINES_JAR)"
-command -v java >/dev/null 2>&1 || die "java not found"
+source "$here/jvm-tools.sh"
 [[ -f "$photo" ]] || die "test photo not found: $photo"
 [[ -f "$fixture" ]] || die "fixture not found: $fixture"
 

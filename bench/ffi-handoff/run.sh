@@ -34,17 +34,8 @@ die() {
     exit 1
 }
 
-# --- tools (as android/jvm-test/run.sh finds them) ---------------------------------------------
-kotlinc="${KOTLINC:-$(command -v kotlinc 2>/dev/null || true)}"
-if [[ -z "$kotlinc" ]] && command -v npm >/dev/null 2>&1; then
-    kotlinc="$(npm root -g 2>/dev/null)/kotlin-compiler/bin/kotlinc"
-fi
-[[ -x "$kotlinc" ]] || die "kotlinc not found (set KOTLINC, or: npm install -g kotlin-compiler)"
-jna="${JNA_JAR:-/usr/share/java/jna.jar}"
-[[ -f "$jna" ]] || die "JNA jar not found at $jna (set JNA_JAR, or: apt-get install libjna-java)"
-coroutines="${COROUTINES_JAR:-$(cd "$(dirname "$(readlink -f "$kotlinc")")/.." && pwd)/lib/kotlinx-coroutines-core-jvm.jar}"
-[[ -f "$coroutines" ]] || die "kotlinx-coroutines-core-jvm jar not found at $coroutines (set COROUTINES_JAR)"
-command -v java >/dev/null 2>&1 || die "java not found"
+# --- tools (found as for android/jvm-test/run.sh) ------------------------------------------
+source "$repo/android/jvm-test/jvm-tools.sh"
 for f in "$fixture" "$handoff_photo" "${capture_photos[@]}"; do [[ -f "$f" ]] || die "missing $f"; done
 
 cd "$repo"
