@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test of the project, as CI runs it: formatting, lints, the Rust tests (unit, property,
 # migration, evidence, the server's API/security/web/Excel tests, kill -9 crash test, end-to-end
-# sync against the real server binary with a fault-injecting proxy and server kills), that the
+# sync against the real server binary with a fault-injecting proxy and server kills), the server
+# suite (and the replica fault test) a second time on PostgreSQL + S3-compatible storage, that the
 # committed generated Kotlin and Swift are current, the generated Kotlin bindings on the JVM, the
 # generated Python bindings under pytest, the head-office pages in headless Chromium, the
 # Kotlin/Python tests and the evidence benchmark's quick mode again in a fresh clone of HEAD in an
@@ -18,7 +19,8 @@
 # g++-arm-linux-gnueabihf, libc6-dev-armhf-cross, qemu-user, file), chromium + playwright-core
 # (npm, tests/browser),
 # libjpeg-turbo-progs + imagemagick + time + bc (bench/evidence.sh), cargo-fuzz 0.13.2 (cargo
-# install). Test data: tests/data in this repository; nothing outside the repository is read.
+# install), postgresql (apt) and s3s-fs 0.14.1 (cargo install) for tests/server-scaled.sh.
+# Test data: tests/data in this repository; nothing outside the repository is read.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -63,11 +65,22 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "the committed generated Kotlin and Swift match fieldproof-ffi (bindings/check-generated.sh; the debug build the Kotlin step uses)"
 bash bindings/check-generated.sh
 
+# The two test steps, the scripts after them and tests/server-scaled.sh leave cargo's package
+# selection at the workspace's default members (no -p; uniffi-bindgen, a non-default member with
+# no tests, excluded): cargo resolves dependency features over the selected packages, so `-p
+# fieldproof-tests` or `-p fieldproof-server` here would compile tokio, hyper, reqwest, serde,
+# libjpeg-turbo, the core and the server a second time with other features.
 step "cargo test (core, bindings, server)"
-cargo test --workspace --exclude fieldproof-tests
+cargo test --workspace --exclude fieldproof-tests --exclude uniffi-bindgen
 
+# tests/tests/*: selected by test name instead of -p fieldproof-tests (see above).
+e2e_tests=()
+for file in tests/tests/*.rs; do e2e_tests+=(--test "$(basename "$file" .rs)"); done
 step "cargo test (kill -9 crash test, end-to-end sync with faults; they print their counts)"
-cargo test -p fieldproof-tests -- --nocapture
+cargo test "${e2e_tests[@]}" -- --nocapture
+
+step "the server suite again on PostgreSQL + S3-compatible storage (tests/server-scaled.sh: throwaway PostgreSQL 15 and s3s-fs; the same test binaries)"
+bash tests/server-scaled.sh
 
 step "Kotlin bindings on the JVM (android/jvm-test)"
 bash android/jvm-test/run.sh

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The server suite a second time, on the scaled-out back ends: PostgreSQL for the database and an
+# S3-compatible server for the photos. Every test under sync-server/tests/ (and the server's own
+# unit tests) and every server-launching test in tests/tests/ (end-to-end sync, fault test,
+# replica fault test, retakes, progress, demo) runs with FIELDPROOF_TEST_POSTGRES and
+# FIELDPROOF_TEST_S3 set; tests/run-all.sh runs them plainly (SQLite, photo folder) before.
+#
+#   bash tests/server-scaled.sh [TESTNAME_FILTER...]     extra arguments go to the test binaries
+#
+# tests/pg.sh starts a throwaway PostgreSQL (Debian's postgresql 15, initdb in a temporary
+# folder, a free loopback port) and tests/s3.sh a throwaway s3s-fs (cargo install s3s-fs
+# --version 0.14.1 --features binary) over a temporary folder; each runs the command after `--`
+# with the variables set and stops its server afterwards. Each test creates its own database and
+# its own key prefix.
+#
+# Build cost: none when run after run-all's test steps. The cargo commands select the same
+# packages as those steps (the workspace's default members; test targets by name), so cargo
+# resolves the same dependency features and reuses the same test binaries; `cargo test -p
+# fieldproof-server` would resolve other features and rebuild the server and its test binaries.
+# The core's tests in the first selection run again (~15 s; they use no server).
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+
+if [[ "${1:-}" != --inner ]]; then
+    for helper in tests/pg.sh tests/s3.sh; do
+        [[ -f "$helper" ]] || { echo "server-scaled: $helper is missing" >&2; exit 1; }
+    done
+    exec bash tests/pg.sh -- bash tests/s3.sh -- bash tests/server-scaled.sh --inner "$@"
+fi
+shift
+
+# Both set, or this run would quietly be a second SQLite run.
+missing=()
+for var in FIELDPROOF_TEST_POSTGRES FIELDPROOF_TEST_S3; do
+    [[ -n "${!var:-}" ]] || missing+=("$var")
+done
+if ((${#missing[@]})); then
+    echo "server-scaled: ${missing[*]} not set by tests/pg.sh / tests/s3.sh" >&2
+    exit 1
+fi
+echo "server-scaled: PostgreSQL at ${FIELDPROOF_TEST_POSTGRES%%\?*}, S3 at $FIELDPROOF_TEST_S3 (bucket ${FIELDPROOF_TEST_S3_BUCKET:-?})"
+
+started=$SECONDS
+echo "== cargo test --workspace --exclude fieldproof-tests --exclude uniffi-bindgen (the server suite; the core's tests again)"
+cargo test --workspace --exclude fieldproof-tests --exclude uniffi-bindgen -- "$@"
+
+# tests/tests/ without the two that start no server: the kill -9 test of the core's database and
+# the simulated photos' reuse check. A new test file is included by default.
+core_only=(crash simulated_photos)
+server_tests=()
+for file in tests/tests/*.rs; do
+    name="$(basename "$file" .rs)"
+    [[ " ${core_only[*]} " == *" $name "* ]] || server_tests+=(--test "$name")
+done
+echo "== cargo test ${server_tests[*]}"
+cargo test "${server_tests[@]}" -- --nocapture "$@"
+echo "server-scaled: passed on PostgreSQL + S3 in $((SECONDS - started)) s"
