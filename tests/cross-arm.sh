@@ -146,11 +146,28 @@ export "CMAKE_TOOLCHAIN_FILE_${env_triple}=$toolchain"
 
 started=$SECONDS
 
+# The core tests run under qemu (part 2).
+tests=(--test imaging --test evidence_photos --test evidence_chain --test visit_flow)
+# What part 1 builds. With --dev and both parts (CI's `all --dev`), the library is built in the
+# same cargo invocation shape as the tests, selecting fieldproof-ffi and fieldproof-core with the
+# four test targets: cargo resolves dependency features over the selected packages (and the
+# core's dev-dependencies once a test is selected), so `cargo build -p fieldproof-ffi` followed
+# by `cargo test -p fieldproof-core` compiled tokio, hyper, reqwest, rustls, serde, the core
+# itself and ~40 more crates a second time with other features. Sharing them saves ~45 of the
+# ~310 crate builds per target. The library is the same code; the release build (the default,
+# and bench/mobile-sizes.sh) stays `-p fieldproof-ffi` alone, as the apps build it.
+build_args=(-p fieldproof-ffi)
+test_args=(-p fieldproof-core)
+if [[ "$what" == all && "$profile" == dev ]]; then
+    build_args=(-p fieldproof-ffi -p fieldproof-core --lib "${tests[@]}")
+    test_args=(-p fieldproof-ffi -p fieldproof-core)
+fi
+
 # ---- 1. build of the FFI library ---------------------------------------------------------
 if [[ "$what" != test ]]; then
-    step "cargo build -p fieldproof-ffi --target $triple --profile $profile"
+    step "cargo build ${build_args[*]} --target $triple --profile $profile"
     t0=$SECONDS
-    cargo build -p fieldproof-ffi --target "$triple" --profile "$profile"
+    cargo build "${build_args[@]}" --target "$triple" --profile "$profile"
     echo "build: $((SECONDS - t0)) s"
 
     so="$CARGO_TARGET_DIR/$triple/$out_dir/libfieldproof_ffi.so"
@@ -187,15 +204,14 @@ fi
 
 # ---- 2. core tests under qemu ------------------------------------------------------------
 if [[ "$what" != build ]]; then
-    tests=(--test imaging --test evidence_photos --test evidence_chain --test visit_flow)
-    step "cargo test -p fieldproof-core --target $triple --no-run"
+    step "cargo test ${test_args[*]} --target $triple --no-run"
     t0=$SECONDS
-    cargo test -p fieldproof-core --target "$triple" "${tests[@]}" --no-run
+    cargo test "${test_args[@]}" --target "$triple" "${tests[@]}" --no-run
     echo "test build: $((SECONDS - t0)) s"
 
-    step "cargo test -p fieldproof-core --target $triple (runner: $qemu -L $sysroot)"
+    step "cargo test ${test_args[*]} --target $triple (runner: $qemu -L $sysroot)"
     t0=$SECONDS
-    cargo test -p fieldproof-core --target "$triple" "${tests[@]}"
+    cargo test "${test_args[@]}" --target "$triple" "${tests[@]}"
     echo "tests under qemu: $((SECONDS - t0)) s"
 fi
 
