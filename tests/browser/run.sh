@@ -23,8 +23,10 @@ chromium_bin="${CHROMIUM:-/usr/bin/chromium}"
 [ -x "$chromium_bin" ] || { echo "run.sh: $chromium_bin missing (apt-get install -y chromium)" >&2; exit 1; }
 [ -d "$here/node_modules/playwright-core" ] || (cd "$here" && npm ci --no-audit --no-fund)
 
-cargo build -q -p fieldproof-server --bin fieldproof-server
-cargo build -q -p fieldproof-tests --bin fieldproof-demo
+# By target name, without -p: cargo resolves dependency features over the selected packages,
+# and the workspace's default members (selected when no -p is given) are what tests/run-all.sh's
+# test steps build, so these reuse their dependencies and the web test binary below is theirs.
+cargo build -q --bin fieldproof-server --bin fieldproof-demo
 target="${CARGO_TARGET_DIR:-$root/target}"
 bin="$target/debug/fieldproof-server"
 
@@ -62,7 +64,7 @@ echo "   $url"
 
 echo "== seeding a tampered photo"
 FP_SEED_DATA_DIR="$data" FP_SEED_ADDR="${url#http://}" \
-  cargo test -q -p fieldproof-server --test web -- --ignored --exact seed_forged_evidence_code_photo --nocapture \
+  cargo test -q --test web -- --ignored --exact seed_forged_evidence_code_photo --nocapture \
   > "$work/seed.log" 2>&1 || { cat "$work/seed.log"; exit 1; }
 tampered_visit="$(sed -n 's/^tampered photo [0-9a-f]* on visit //p' "$work/seed.log" | head -n1)"
 [ -n "$tampered_visit" ] || { cat "$work/seed.log"; exit 1; }
@@ -80,7 +82,7 @@ done
 
 # The English catalogue's fragments, which no zh-CN page may show (written by the real catalogue).
 FP_CATALOGUE_OUT="$work/en-catalogue.json" \
-  cargo test -q -p fieldproof-server --test web -- --ignored --exact dump_en_catalogue --nocapture \
+  cargo test -q --test web -- --ignored --exact dump_en_catalogue --nocapture \
   > "$work/catalogue.log" 2>&1 || { cat "$work/catalogue.log"; exit 1; }
 
 echo "== browser"

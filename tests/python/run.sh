@@ -26,8 +26,9 @@ cd "$repo"
 
 gen="$(bash bindings/generate.sh python)"
 [[ -f "$gen/fieldproof_ffi.py" ]] || die "bindgen wrote no $gen/fieldproof_ffi.py"
-echo "== cargo build -p fieldproof-server"
-cargo build -p fieldproof-server --bin fieldproof-server
+echo "== cargo build --bin fieldproof-server"
+# By binary name, without -p: see android/jvm-test/run.sh.
+cargo build --bin fieldproof-server
 server="${CARGO_TARGET_DIR:-$repo/target}/debug/fieldproof-server"
 [[ -x "$server" ]] || die "server not built: $server"
 
