@@ -62,8 +62,11 @@ cargo fmt --all --check
 step "cargo clippy --workspace --all-targets -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
+# The FFI library built as the JVM and Python scripts build it (the default members' libraries,
+# no -p; see android/jvm-test/run.sh), so the test steps reuse the core and its dependencies.
 step "the committed generated Kotlin and Swift match fieldproof-ffi (bindings/check-generated.sh; the debug build the Kotlin step uses)"
-bash bindings/check-generated.sh
+cargo build --lib
+bash bindings/check-generated.sh --lib target/debug/libfieldproof_ffi.so
 
 # The two test steps, the scripts after them and tests/server-scaled.sh leave cargo's package
 # selection at the workspace's default members (no -p; uniffi-bindgen, a non-default member with

@@ -31,13 +31,17 @@ source "$here/jvm-tools.sh"
 
 cd "$repo"
 
-# --- build the library and generate Kotlin ------------------------------------------------------
-gen="$(bash bindings/generate.sh kotlin)"
-echo "== cargo build --bin fieldproof-server"
-# By binary name, without -p: cargo then resolves dependency features over the workspace's
-# default members, as tests/run-all.sh's test steps do, and reuses more of their builds (-p
-# fieldproof-server alone resolved others and recompiled 24 dependencies instead of 14).
-cargo build --bin fieldproof-server
+# --- build the library and the server, generate Kotlin -------------------------------------------
+# One cargo command for both, without -p: the workspace's default members' libraries (the FFI
+# library among them) and the server binary. Cargo resolves dependency features over the
+# packages a command selects; selecting the default members, as tests/run-all.sh's steps do,
+# makes the library, the server and the tests share one build of the core and of every
+# dependency (`-p fieldproof-ffi` then `-p fieldproof-server` compiled the core and ~60
+# dependencies once more each). The bindgen then reads the library built here.
+echo "== cargo build --lib --bin fieldproof-server"
+cargo build --lib --bin fieldproof-server
+case "$(uname -s)" in Darwin) ffi_lib=libfieldproof_ffi.dylib ;; *) ffi_lib=libfieldproof_ffi.so ;; esac
+gen="$(bash bindings/generate.sh kotlin --lib "$target/debug/$ffi_lib")"
 server="$target/debug/fieldproof-server"
 [[ -x "$server" ]] || die "server not built: $server"
 generated="$gen/dev/fieldproof/core/fieldproof_ffi.kt"

@@ -24,12 +24,14 @@ command -v "$python" >/dev/null 2>&1 || die "$python not found"
 
 cd "$repo"
 
-gen="$(bash bindings/generate.sh python)"
+# The library and the server in one cargo command, without -p (why: android/jvm-test/run.sh).
+target="${CARGO_TARGET_DIR:-$repo/target}"
+echo "== cargo build --lib --bin fieldproof-server"
+cargo build --lib --bin fieldproof-server
+case "$(uname -s)" in Darwin) ffi_lib=libfieldproof_ffi.dylib ;; *) ffi_lib=libfieldproof_ffi.so ;; esac
+gen="$(bash bindings/generate.sh python --lib "$target/debug/$ffi_lib")"
 [[ -f "$gen/fieldproof_ffi.py" ]] || die "bindgen wrote no $gen/fieldproof_ffi.py"
-echo "== cargo build --bin fieldproof-server"
-# By binary name, without -p: see android/jvm-test/run.sh.
-cargo build --bin fieldproof-server
-server="${CARGO_TARGET_DIR:-$repo/target}/debug/fieldproof-server"
+server="$target/debug/fieldproof-server"
 [[ -x "$server" ]] || die "server not built: $server"
 
 echo "== pytest tests/python"
