@@ -396,6 +396,97 @@ fn resolve(
     path
 }
 
+/// The types a source defines (`struct X`, `enum X`, `type X`, `trait X`).
+fn defined_types(text: &str) -> BTreeSet<String> {
+    let b = text.as_bytes();
+    let mut out = BTreeSet::new();
+    for kw in ["struct", "enum", "type", "trait", "union"] {
+        let mut from = 0;
+        while let Some(p) = find(&b[from..], kw.as_bytes()).map(|p| from + p) {
+            from = p + kw.len();
+            let boundary = p == 0 || !is_ident(b[p - 1]);
+            if !boundary || !b.get(from).is_some_and(|c| c.is_ascii_whitespace()) {
+                continue;
+            }
+            let start = skip_ws(b, from);
+            let mut end = start;
+            while end < b.len() && is_ident(b[end]) {
+                end += 1;
+            }
+            if end > start {
+                out.insert(text[start..end].to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Skips a balanced `<…>` at `i`, if there is one.
+fn skip_generics(b: &[u8], i: usize) -> usize {
+    let i = skip_ws(b, i);
+    if b.get(i) != Some(&b'<') {
+        return i;
+    }
+    let mut depth = 0;
+    let mut j = i;
+    while j < b.len() {
+        match b[j] {
+            b'<' => depth += 1,
+            b'>' if j > 0 && b[j - 1] != b'-' => {
+                depth -= 1;
+                if depth == 0 {
+                    return skip_ws(b, j + 1);
+                }
+            }
+            _ => {}
+        }
+        j += 1;
+    }
+    j
+}
+
+/// Inherent `impl Type { … }` blocks of a source (not `impl Trait for Type`): each type's last
+/// path segment, with its line.
+fn inherent_impls(text: &str) -> Vec<(String, usize)> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(p) = find(&b[from..], b"impl").map(|p| from + p) {
+        from = p + 4;
+        let boundary = (p == 0 || !is_ident(b[p - 1]))
+            && b.get(p + 4)
+                .is_some_and(|&c| c.is_ascii_whitespace() || c == b'<');
+        if !boundary {
+            continue;
+        }
+        let mut i = skip_generics(b, p + 4);
+        let mut name = String::new();
+        loop {
+            let start = i;
+            while i < b.len() && is_ident(b[i]) {
+                i += 1;
+            }
+            if i == start {
+                break;
+            }
+            name = text[start..i].to_string();
+            i = skip_generics(b, i);
+            if b[i..].starts_with(b"::") {
+                i = skip_ws(b, i + 2);
+            } else {
+                break;
+            }
+        }
+        let next = skip_ws(b, i);
+        let is_trait_impl = b[next..].starts_with(b"for") && !b.get(next + 3).is_some_and(|&c| is_ident(c));
+        if !name.is_empty() && !is_trait_impl && name != "dyn" {
+            let line = b[..p].iter().filter(|&&c| c == b'\n').count() + 1;
+            out.push((name, line));
+        }
+    }
+    out
+}
+
 /// The dependency graph of `sources`. Nodes are top-level modules, and first-level modules of
 /// the folders in `split`; a folder's own `mod.rs` is its node (`web`), above its children.
 fn graph(sources: &[Source], split: &[&str]) -> Graph {
@@ -424,8 +515,50 @@ fn graph(sources: &[Source], split: &[&str]) -> Graph {
             }
         }
     }
+    // Methods written outside their type's module are a dependency no `use` line shows: whoever
+    // holds a `Store` calls `store.push()` in ingest.rs. So a type's home depends on every module
+    // that adds inherent methods to it.
+    let defined: Vec<(String, BTreeSet<String>)> = sources
+        .iter()
+        .map(|s| (node(&s.module, split, &modules), defined_types(&s.text)))
+        .collect();
+    for s in sources {
+        let from = node(&s.module, split, &modules);
+        for (ty, line) in inherent_impls(&s.text) {
+            let homes: BTreeSet<&String> = defined
+                .iter()
+                .filter(|(_, types)| types.contains(&ty))
+                .map(|(n, _)| n)
+                .collect();
+            if homes.contains(&from) || homes.len() != 1 {
+                continue;
+            }
+            for home in homes {
+                if LEFT_FOR_THE_STORAGE_PORT.contains(&(home.as_str(), from.as_str())) {
+                    continue;
+                }
+                g.entry(home.clone())
+                    .or_default()
+                    .entry(from.clone())
+                    .or_insert(Seen {
+                        file: format!("{} (methods of {ty})", s.file),
+                        line,
+                    });
+            }
+        }
+    }
     g
 }
+
+/// `impl Store` blocks still outside store.rs: the request handlers (authentication, push,
+/// photo upload, pull) whose SQL moves with the port to the storage interface (issue 14). Each
+/// entry is (the type's module, the module adding methods to it); the list only shrinks.
+const LEFT_FOR_THE_STORAGE_PORT: &[(&str, &str)] = &[
+    ("store", "auth"),
+    ("store", "ingest"),
+    ("store", "photos"),
+    ("store", "pull"),
+];
 
 /// Strongly connected components with more than one node (Tarjan), each sorted.
 fn cycles(g: &Graph) -> Vec<Vec<String>> {
@@ -680,4 +813,23 @@ fn checker_follows_folder_submodules_and_super() {
     assert!(r.contains("{web::pages, web::read}"), "{r}");
     assert!(r.contains("(src/web/pages/map.rs:1)"), "{r}");
     assert!(r.contains("(src/web/read/map.rs:1)"), "{r}");
+}
+
+#[test]
+fn checker_counts_methods_written_outside_their_type() {
+    // b adds methods to a's type and uses a: a cycle although a never imports b.
+    let sources = planted(&[
+        (
+            "a.rs",
+            "pub struct Thing;\nimpl Thing { fn own(&self) {} }\nimpl Default for Thing { }\n",
+        ),
+        (
+            "b.rs",
+            "use crate::a::Thing;\nimpl Thing {\n    fn more(&self) {}\n}\nimpl<T> From<T> for Thing { }\n",
+        ),
+    ]);
+    let g = graph(&sources, &[]);
+    let r = report(&g).expect("a <-> b through b's impl block");
+    assert!(r.contains("a -> b   (src/b.rs (methods of Thing):2)"), "{r}");
+    assert!(r.contains("b -> a   (src/b.rs:1)"), "{r}");
 }
