@@ -11,6 +11,9 @@
 //!
 //! Tests are allowed to reach anywhere: a `#[cfg(test)]` module is not part of the layering.
 
+// A test: a failed expectation is the failure to report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
