@@ -17,19 +17,9 @@ pub const ENTRY_VERSION: i64 = 1;
 /// `prev_hash` of a device's first entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
-        .collect()
-}
+use crate::hex::decode as unhex;
+/// Lower-case hex ([`crate::hex`]: the one spelling of hashes, keys and signatures).
+pub(crate) use crate::hex::encode as hex;
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
@@ -418,9 +408,13 @@ mod tests {
     }
 
     #[test]
-    fn hex_round_trips() {
-        assert_eq!(unhex(&hex(&[0, 1, 254, 255])), Some(vec![0, 1, 254, 255]));
-        assert_eq!(unhex("0g"), None);
-        assert_eq!(unhex("abc"), None);
+    fn signatures_and_keys_are_read_in_lower_case_only() {
+        let key = Signer::from_seed("dev".into(), [7; 32]);
+        let entry = b"entry bytes";
+        let sig = key.sign_hex(entry);
+        let public = key.public_key_hex();
+        assert!(verify_signature(entry, &sig, &public));
+        assert!(!verify_signature(entry, &sig.to_uppercase(), &public));
+        assert!(!verify_signature(entry, &sig, &public.to_uppercase()));
     }
 }

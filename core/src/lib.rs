@@ -11,6 +11,7 @@ pub mod db;
 mod device_key;
 mod error;
 pub mod evidence;
+pub mod hex;
 pub mod imaging;
 pub mod model;
 mod outbox;

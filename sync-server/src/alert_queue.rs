@@ -97,7 +97,7 @@ pub(crate) fn new_key(about: &str, channel_id: i64) -> String {
     // The random part only keeps keys unique across reinstalls; the row's UNIQUE key and the
     // (about, channel) prefix already make it unique in this database.
     let _ = getrandom::fill(&mut bytes);
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = fieldproof_core::hex::encode(&bytes);
     format!("fp-{about}-c{channel_id}-{hex}")
 }
 

@@ -5,20 +5,9 @@
 use ed25519_dalek::{Signature, VerifyingKey};
 use fieldproof_core::evidence::sha256_hex;
 
-pub(crate) fn is_lower_hex(s: &str, len: usize) -> bool {
-    s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
-fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
-    if !is_lower_hex(s, 2 * N) {
-        return None;
-    }
-    let mut out = [0u8; N];
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(out)
-}
+// The one hex helper, the core's: lower case written, only lower case read.
+use fieldproof_core::hex::decode_array as unhex;
+pub(crate) use fieldproof_core::hex::is_lower_hex;
 
 pub(crate) fn verifying_key(public_key_hex: &str) -> Option<VerifyingKey> {
     VerifyingKey::from_bytes(&unhex::<32>(public_key_hex)?).ok()

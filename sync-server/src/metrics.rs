@@ -1,6 +1,7 @@
 //! Prometheus text metrics from plain atomics: no registry, no dependency. Route labels come
 //! from the router's matched path (a fixed set), never from the raw URL, so a scanner cannot
-//! blow up the label space.
+//! blow up the label space. The route list is given ([`Metrics::new`]): a leaf under the router
+//! and the store, which knows nothing of either.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
@@ -8,13 +9,14 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use crate::lock::lock;
-use crate::routes::ROUTES;
 
 const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 
 #[derive(Debug)]
 pub struct Metrics {
-    /// [route index (ROUTES, then "other")][status class]
+    /// The routes requests are labelled with, as (method, path template).
+    routes: &'static [(&'static str, &'static str)],
+    /// [route index (`routes`, then "other")][status class]
     requests: Vec<[AtomicU64; 5]>,
     ops_applied: AtomicU64,
     ops_duplicate: AtomicU64,
@@ -26,10 +28,13 @@ pub struct Metrics {
     connections_refused: AtomicU64,
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
+impl Metrics {
+    /// Counters for requests to `routes` (the server passes [`crate::ROUTES`]); any other path
+    /// is counted as `route="other"`.
+    pub fn new(routes: &'static [(&'static str, &'static str)]) -> Self {
         Metrics {
-            requests: (0..=ROUTES.len()).map(|_| Default::default()).collect(),
+            routes,
+            requests: (0..=routes.len()).map(|_| Default::default()).collect(),
             ops_applied: AtomicU64::new(0),
             ops_duplicate: AtomicU64::new(0),
             ops_rejected: Mutex::new(BTreeMap::new()),
@@ -49,8 +54,8 @@ impl Metrics {
 
     pub(crate) fn record_request(&self, method: &str, route: Option<&str>, status: u16) {
         let i = route
-            .and_then(|r| ROUTES.iter().position(|(m, p)| *m == method && *p == r))
-            .unwrap_or(ROUTES.len());
+            .and_then(|r| self.routes.iter().position(|(m, p)| *m == method && *p == r))
+            .unwrap_or(self.routes.len());
         let class = usize::from(status / 100).clamp(1, 5) - 1;
         self.requests[i][class].fetch_add(1, Relaxed);
     }
@@ -104,7 +109,7 @@ impl Metrics {
         );
         let _ = writeln!(out, "# TYPE fieldproof_http_requests_total counter");
         for (i, counts) in self.requests.iter().enumerate() {
-            let (method, route) = ROUTES.get(i).copied().unwrap_or(("", "other"));
+            let (method, route) = self.routes.get(i).copied().unwrap_or(("", "other"));
             for (c, n) in counts.iter().enumerate() {
                 let n = n.load(Relaxed);
                 if n > 0 || route != "other" {

@@ -1172,7 +1172,7 @@ pub fn issue_sign_in_link(
 fn random_token() -> Result<String, PeopleError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| PeopleError::Storage(format!("random: {e}")))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(fieldproof_core::hex::encode(&bytes))
 }
 
 fn insert_sign_in_link(

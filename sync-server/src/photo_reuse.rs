@@ -73,20 +73,11 @@ fn visit_key(visit_id: &str) -> u64 {
 }
 
 fn sha_bytes(sha256: &str) -> Option<[u8; 32]> {
-    let s = sha256.as_bytes();
-    if s.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (o, pair) in out.iter_mut().zip(s.chunks_exact(2)) {
-        let pair = std::str::from_utf8(pair).ok()?;
-        *o = u8::from_str_radix(pair, 16).ok()?;
-    }
-    Some(out)
+    fieldproof_core::hex::decode_array(sha256)
 }
 
 fn sha_hex(sha: &[u8; 32]) -> String {
-    sha.iter().map(|b| format!("{b:02x}")).collect()
+    fieldproof_core::hex::encode(sha)
 }
 
 impl Default for ReuseIndex {

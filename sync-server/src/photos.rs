@@ -285,10 +285,7 @@ impl Store {
                 }
                 h.update(&buf[..n]);
             }
-            h.finalize()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
+            fieldproof_core::hex::encode(&h.finalize())
         };
         let manifest = parse_photo_manifest(&upload.entry).ok();
         if actual != sha256 {

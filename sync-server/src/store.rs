@@ -212,7 +212,7 @@ impl Store {
             upload_dir,
             thumb_dir,
             limits,
-            metrics: Arc::new(Metrics::default()),
+            metrics: Arc::new(Metrics::new(crate::routes::ROUTES)),
             writer: Mutex::new(Writer {
                 conn,
                 templates: HashMap::new(),

@@ -84,11 +84,7 @@ pub fn scope_sql(col: &str, n: usize) -> String {
 pub fn random_hex(n: usize) -> ApiResult<String> {
     let mut bytes = vec![0u8; n];
     getrandom::fill(&mut bytes).map_err(|e| ApiError::Internal(format!("random: {e}")))?;
-    Ok(hex(&bytes))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    Ok(fieldproof_core::hex::encode(&bytes))
 }
 
 /// The stored form of a session or sign-in-link token: the same hex SHA-256 as everywhere else.

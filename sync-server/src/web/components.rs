@@ -7,6 +7,7 @@ use super::i18n::Lang;
 use super::{day_string, url_enc};
 use crate::export::{ExportFilter, ExportKind};
 use crate::messages::PhotoLink;
+use crate::web::i18n::PageText;
 use crate::web::read::visits::VisitCode;
 
 /// The exception codes of a visit as chips in words ("none" when there are none); a closed one

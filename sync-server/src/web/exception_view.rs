@@ -328,6 +328,7 @@ pub fn queue_error_text(lang: Lang, e: &QueueError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::web::i18n::PageText;
 
     /// Every page string this module names, the ones it builds from a value too, is in the
     /// table in both languages (a missing one would show as its key).

@@ -14,10 +14,8 @@ use serde::Deserialize;
 use serde::de::{DeserializeOwned, Deserializer, Error as _};
 
 use super::auth::{self, WebRole, WebUser};
-use super::i18n::Lang;
 use super::{cookie, parse_day, redirect, url_enc};
 use crate::body::{blocking, read_body};
-use crate::calendar::Calendar;
 use crate::error::ApiResult;
 use crate::people::{AccountRole, Manager};
 use crate::store::Store;
@@ -26,54 +24,8 @@ use axum::http::StatusCode;
 /// The most a page's form (a comment, a sign-in) may send.
 pub const FORM_LIMIT: u64 = 64 * 1024;
 
-/// Who is asking and how to answer them: what every page needs from its request, signed in or
-/// not (the sign-in page).
-#[derive(Clone)]
-pub struct Viewer {
-    pub lang: Lang,
-    /// The store's calendar: the days and times the page shows and picks.
-    pub cal: Calendar,
-    /// `?lang=` was given: remember it in the cookie.
-    pub remember_lang: bool,
-    /// The request's path and its query pairs (first value of each name): the language
-    /// switch links to the same page.
-    pub path: String,
-    pub query: Vec<(String, String)>,
-    /// The path with its query as sent: where a form on the page comes back to.
-    pub here: String,
-    /// Came through HTTPS (the reverse proxy's `X-Forwarded-Proto`): cookies get `Secure`.
-    pub secure: bool,
-    /// The session cookie's token, when one was sent.
-    pub token: Option<String>,
-    pub user: Option<WebUser>,
-}
-
-impl Viewer {
-    pub fn t<'a>(&self, key: &'a str) -> &'a str {
-        self.lang.t(key)
-    }
-
-    /// The language of a request without looking up its session: `?lang=`, the `lang`
-    /// cookie, then `Accept-Language`.
-    fn lang_of(parts: &Parts, query: &[(String, String)]) -> (Lang, bool) {
-        let from_query = query
-            .iter()
-            .find(|(k, _)| k == "lang")
-            .and_then(|(_, v)| Lang::parse(v));
-        let lang = from_query
-            .or_else(|| cookie(&parts.headers, "lang").and_then(Lang::parse))
-            .unwrap_or_else(|| {
-                Lang::from_accept_language(
-                    parts
-                        .headers
-                        .get("accept-language")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or(""),
-                )
-            });
-        (lang, from_query.is_some())
-    }
-}
+// Built here from the request; defined with the page frame it renders (layout.rs).
+pub use super::layout::Viewer;
 
 impl FromRequestParts<Arc<Store>> for Viewer {
     type Rejection = Response;

@@ -4,9 +4,16 @@
 
 pub use crate::i18n::Lang;
 
-impl Lang {
+/// The pages' strings by key, in a language. A trait rather than methods on [`Lang`]: `Lang`
+/// lives in the leaf `crate::i18n`, and methods added to it here would make that leaf depend on
+/// the web pages (tests/layers.rs counts them).
+pub trait PageText {
     /// The page string for `key`; a key missing from the table shows as itself.
-    pub fn t(self, key: &str) -> &str {
+    fn t(self, key: &str) -> &str;
+}
+
+impl PageText for Lang {
+    fn t(self, key: &str) -> &str {
         match TABLE.iter().find(|(k, _, _)| *k == key) {
             Some((_, en, zh)) => match self {
                 Lang::En => en,

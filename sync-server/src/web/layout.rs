@@ -11,9 +11,12 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, PreEscaped, html};
 
 use super::auth::{WebRole, WebUser};
-use super::extract::Viewer;
+use super::cookie;
+use super::i18n::{Lang, PageText};
 use super::url_enc;
+use crate::calendar::Calendar;
 use crate::error::ApiError;
+use axum::http::request::Parts;
 
 /// Written out rather than maud's `DOCTYPE` (`<!DOCTYPE html>`): the same thing, in the
 /// lower case the pages have always sent.
@@ -89,6 +92,55 @@ pub fn allow_images_from(resp: &mut Response, sources: &[String]) {
     // cannot be a header leaves the strict policy in place.
     if let Ok(v) = HeaderValue::from_str(&policy) {
         resp.headers_mut().insert("content-security-policy", v);
+    }
+}
+
+/// Who is asking and how to answer them: what every page needs from its request, signed in or
+/// not (the sign-in page).
+#[derive(Clone)]
+pub struct Viewer {
+    pub lang: Lang,
+    /// The store's calendar: the days and times the page shows and picks.
+    pub cal: Calendar,
+    /// `?lang=` was given: remember it in the cookie.
+    pub remember_lang: bool,
+    /// The request's path and its query pairs (first value of each name): the language
+    /// switch links to the same page.
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    /// The path with its query as sent: where a form on the page comes back to.
+    pub here: String,
+    /// Came through HTTPS (the reverse proxy's `X-Forwarded-Proto`): cookies get `Secure`.
+    pub secure: bool,
+    /// The session cookie's token, when one was sent.
+    pub token: Option<String>,
+    pub user: Option<WebUser>,
+}
+
+impl Viewer {
+    pub fn t<'a>(&self, key: &'a str) -> &'a str {
+        self.lang.t(key)
+    }
+
+    /// The language of a request without looking up its session: `?lang=`, the `lang`
+    /// cookie, then `Accept-Language`.
+    pub(super) fn lang_of(parts: &Parts, query: &[(String, String)]) -> (Lang, bool) {
+        let from_query = query
+            .iter()
+            .find(|(k, _)| k == "lang")
+            .and_then(|(_, v)| Lang::parse(v));
+        let lang = from_query
+            .or_else(|| cookie(&parts.headers, "lang").and_then(Lang::parse))
+            .unwrap_or_else(|| {
+                Lang::from_accept_language(
+                    parts
+                        .headers
+                        .get("accept-language")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or(""),
+                )
+            });
+        (lang, from_query.is_some())
     }
 }
 

@@ -10,6 +10,8 @@
 //!   state, history, actions), the same on the queue and a visit's page.
 //! - [`extract`]: who is asking ([`extract::SignedIn`]), typed query strings and forms (CSRF,
 //!   64 KiB) whose bad input is a page in the reader's language.
+//! - [`request`] (links, cookies, redirects, the same-origin check) and [`dates`] (days and
+//!   times in the store's calendar): leaves every page and extractor uses.
 //! - [`read`]: the read models, `&Connection` + scope → named structs; all the pages' SQL.
 //!   [`actions`]: the pages' writes (resolving an exception); the queue's own go through
 //!   [`crate::queue`].
@@ -26,6 +28,7 @@ mod actions;
 pub mod auth;
 mod charts;
 mod components;
+mod dates;
 mod exception_view;
 mod extract;
 pub mod i18n;
@@ -33,21 +36,21 @@ mod layout;
 mod pages;
 mod period;
 pub mod read;
+mod request;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::header::{COOKIE, HOST, LOCATION, ORIGIN};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, request::Parts};
-use axum::response::Response;
 use axum::routing::{get, post};
 
-use crate::calendar::Calendar;
 use crate::store::Store;
 
 /// The alert digest's figures from the pages' read models ([`read::alerts::digest_sources`]).
 pub use read::alerts::digest_sources;
+// The pages' helpers live in leaves below them; their short names stay (`crate::web::url_enc`).
+pub use dates::{day_string, fmt_datetime, fmt_time, parse_day};
+pub(crate) use request::cookie;
+pub use request::{client_ip, redirect, safe_next, same_origin, url_enc};
 
 /// Every web route, as (method, path template).
 pub const WEB_ROUTES: &[(&str, &str)] = &[
@@ -201,125 +204,4 @@ fn alert_routes() -> Router<Arc<Store>> {
         )
         .route("/app/alerts/rules/{id}/enable", post(alerts::toggle_rule))
         .route("/app/alerts/deliveries/{id}/retry", post(alerts::retry))
-}
-
-/// Percent-encode for a URL query value or path segment (the pages' links).
-pub fn url_enc(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
-pub fn redirect(to: &str) -> Response {
-    let mut r = Response::new(Body::empty());
-    *r.status_mut() = StatusCode::SEE_OTHER;
-    if let Ok(v) = HeaderValue::from_str(to) {
-        r.headers_mut().insert(LOCATION, v);
-    }
-    r
-}
-
-/// A POST is accepted only from this site: an `Origin` header, when present, must name the
-/// `Host` the request was sent to (the CSRF token is checked by the caller).
-pub fn same_origin(parts: &Parts) -> bool {
-    let Some(origin) = parts.headers.get(ORIGIN).and_then(|v| v.to_str().ok()) else {
-        return true;
-    };
-    let host = parts
-        .headers
-        .get(HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let bare = origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"))
-        .unwrap_or("\u{0}");
-    !host.is_empty() && bare.eq_ignore_ascii_case(host)
-}
-
-/// The client's address for sign-in throttling: the TCP peer, or with `trust_forwarded_for`
-/// (behind a reverse proxy) the last hop the proxy appended to `X-Forwarded-For`.
-pub fn client_ip(parts: &Parts, trust_forwarded_for: bool) -> Option<std::net::IpAddr> {
-    if trust_forwarded_for
-        && let Some(ip) = parts
-            .headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|hop| hop.trim().parse::<std::net::IpAddr>().ok())
-            .next_back()
-    {
-        return Some(ip);
-    }
-    parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip())
-}
-
-/// A `next=` target: only a path on this site under /app (no `//host` open redirect).
-pub fn safe_next(next: &str) -> &str {
-    if (next == "/app" || next.starts_with("/app/") || next.starts_with("/app?"))
-        && !next.contains("//")
-        && !next.contains('\\')
-    {
-        next
-    } else {
-        "/app"
-    }
-}
-
-// --- dates: pages show and pick days in the store's calendar ([`crate::calendar`]) ------------
-// Every helper takes the calendar the request's [`extract::Viewer`] carries (`Store::calendar`):
-// one calendar, no process-wide copy of it. Days and bounds: `page.cal.day_of(ms)`,
-// `page.cal.day_bounds(day)`.
-
-pub use crate::calendar::{day_string, parse_day};
-
-/// `HH:MM`, local.
-pub fn fmt_time(cal: Calendar, ms: i64) -> String {
-    cal.time(ms)
-}
-
-/// `YYYY-MM-DD HH:MM`, local.
-pub fn fmt_datetime(cal: Calendar, ms: i64) -> String {
-    cal.datetime(ms)
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
-    use super::*;
-
-    #[test]
-    fn url_values_are_percent_encoded() {
-        assert_eq!(url_enc("a b/中?&="), "a%20b%2F%E4%B8%AD%3F%26%3D");
-        assert_eq!(url_enc("visit-1_a.b~"), "visit-1_a.b~");
-    }
-
-    #[test]
-    fn next_targets_stay_on_site() {
-        assert_eq!(safe_next("/app/exceptions?x=1"), "/app/exceptions?x=1");
-        assert_eq!(safe_next("//evil.example/app"), "/app");
-        assert_eq!(safe_next("https://evil.example"), "/app");
-        assert_eq!(safe_next("/application"), "/app");
-    }
 }

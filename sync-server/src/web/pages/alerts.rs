@@ -25,6 +25,7 @@ use crate::i18n::Lang;
 use crate::store::Store;
 use crate::web::components::{Pager, pager, tech_details};
 use crate::web::extract::{PageQuery, SignedForm, SignedIn, Viewer, opt_page, trimmed};
+use crate::web::i18n::PageText;
 use crate::web::read::alerts::{AlertsView, DELIVERIES_PAGE, DeliveryRow, alerts_view};
 use crate::web::{fmt_datetime, redirect, url_enc};
 

@@ -22,6 +22,7 @@ use crate::i18n::Lang;
 use crate::people::{self, FieldUser, FieldUserInput, IssuedCode, PeopleError};
 use crate::store::Store;
 use crate::web::extract::{PageQuery, SignedForm, SignedIn, Viewer, trimmed};
+use crate::web::i18n::PageText;
 use crate::web::read::people::{Activity, PeopleFilter, PeopleList, Person, people_list, person};
 use crate::web::{fmt_datetime, redirect, url_enc};
 

@@ -16,6 +16,7 @@ use crate::clock::now_ms;
 use crate::i18n::Lang;
 use crate::store::Store;
 use crate::web::extract::{PageQuery, SignedIn, Viewer};
+use crate::web::i18n::PageText;
 use crate::web::period::{PeriodQuery, num, pct, period_nav, period_qs, rep_href};
 use crate::web::read::plans::PlanFilter;
 use crate::web::read::scorecards::{Scorecard, roster, scorecards, sum_by};
