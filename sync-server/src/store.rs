@@ -13,6 +13,7 @@ use fieldproof_core::sync::wire::{TeamVisit, TeamVisitPhoto};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 
+use crate::blobs::{BlobStore, PhotoLocation};
 use crate::error::{ApiError, ApiResult};
 use crate::limits::Limits;
 use crate::lock::lock;
@@ -46,7 +47,18 @@ pub enum AdminError {
     #[error("{0}")]
     Io(#[from] std::io::Error),
     #[error("{0}")]
+    Photos(#[from] crate::blobs::BlobError),
+    #[error("{0}")]
     Api(#[from] ApiError),
+}
+
+/// `admin check-photos`: what the photo store holds, re-hashed.
+#[derive(Debug, Default, Serialize)]
+pub struct PhotoCheck {
+    /// Photos whose bytes hash to their name, by hash.
+    pub intact: Vec<String>,
+    /// Photos whose bytes are missing or hash to something else.
+    pub damaged: Vec<String>,
 }
 
 pub(crate) struct Writer {
@@ -95,10 +107,9 @@ impl Writer {
 pub struct Store {
     pub(crate) data_dir: PathBuf,
     db_path: PathBuf,
-    pub(crate) photo_dir: PathBuf,
-    pub(crate) upload_dir: PathBuf,
-    /// Gallery previews of stored photos (`photos::thumbs`): a cache, made again when missing.
-    pub(crate) thumb_dir: PathBuf,
+    /// Every photo byte: originals, uploads in progress, gallery previews (a cache, made again
+    /// when missing). The data folder's, or a bucket's (`--photos`).
+    pub(crate) blobs: Arc<dyn BlobStore>,
     pub(crate) limits: Limits,
     pub(crate) metrics: Arc<Metrics>,
     writer: Mutex<Writer>,
@@ -186,19 +197,32 @@ impl Store {
         Store::open_with(data_dir, limits)
     }
 
+    /// [`Store::open_existing`] with photos where `photos` says.
+    pub fn open_existing_with_photos(
+        data_dir: &Path,
+        limits: Limits,
+        photos: &PhotoLocation,
+    ) -> Result<Store, AdminError> {
+        if !Store::has_database(data_dir) {
+            return Err(AdminError::NoDatabase(data_dir.display().to_string()));
+        }
+        Store::open_with_photos(data_dir, limits, photos)
+    }
+
     /// Whether `data_dir` holds a server database (a file, not necessarily migrated yet).
     pub fn has_database(data_dir: &Path) -> bool {
         data_dir.join(DB_FILE).is_file()
     }
 
+    /// Open with photos in the data directory (the default).
     pub fn open_with(data_dir: &Path, limits: Limits) -> Result<Store, AdminError> {
+        Store::open_with_photos(data_dir, limits, &PhotoLocation::DataDir)
+    }
+
+    /// Open with photos where `photos` says (`--photos`).
+    pub fn open_with_photos(data_dir: &Path, limits: Limits, photos: &PhotoLocation) -> Result<Store, AdminError> {
         std::fs::create_dir_all(data_dir)?;
-        let photo_dir = data_dir.join("photos");
-        let upload_dir = data_dir.join("uploads");
-        let thumb_dir = data_dir.join("thumbs");
-        std::fs::create_dir_all(&photo_dir)?;
-        std::fs::create_dir_all(&upload_dir)?;
-        std::fs::create_dir_all(&thumb_dir)?;
+        let blobs = photos.open(data_dir)?;
         let db_path = data_dir.join(DB_FILE);
         let conn = crate::db::open(&db_path)?;
         let filled = fill_visit_days(&conn, limits.calendar)?;
@@ -208,9 +232,7 @@ impl Store {
         Ok(Store {
             data_dir: data_dir.to_path_buf(),
             db_path,
-            photo_dir,
-            upload_dir,
-            thumb_dir,
+            blobs,
             limits,
             metrics: Arc::new(Metrics::default()),
             writer: Mutex::new(Writer {
@@ -227,6 +249,29 @@ impl Store {
 
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    /// Where photo bytes are kept, for logs (`folder …`, `s3://bucket/prefix`).
+    pub fn photo_store(&self) -> String {
+        self.blobs.describe()
+    }
+
+    /// Readiness of the photo store (`/readyz`): the folder is readable, the bucket answers.
+    pub fn photo_store_check(&self) -> Result<(), crate::blobs::BlobError> {
+        self.blobs.check()
+    }
+
+    /// Every stored photo re-read and re-hashed (`admin check-photos`): the hashes of the
+    /// photos whose bytes match their name, and the names of those that do not.
+    pub fn check_photos(&self) -> Result<PhotoCheck, AdminError> {
+        let mut report = PhotoCheck::default();
+        for sha in self.blobs.photo_hashes()? {
+            match crate::blobs::read_photo(&*self.blobs, &sha)? {
+                Some(bytes) if fieldproof_core::evidence::sha256_hex(&bytes) == sha => report.intact.push(sha),
+                _ => report.damaged.push(sha),
+            }
+        }
+        Ok(report)
     }
 
     pub fn limits(&self) -> &Limits {
