@@ -146,7 +146,9 @@ fn a_bucket_that_does_not_answer_is_a_retryable_503() {
         ],
     );
     let (phone, bytes, sha, offer) = pushed_visit(&s);
-    let r = phone.device.call_json(s.addr, "POST", "/v1/photos", &offer);
+    let r = phone
+        .device
+        .call_in_outage(s.addr, "POST", "/v1/photos", offer.to_string().as_bytes());
     assert_eq!((r.status, r.code().as_str()), (503, "storage_unavailable"), "{}", r.text());
     let r = phone
         .device
@@ -216,7 +218,7 @@ fn a_bucket_stopped_mid_upload_refuses_then_resumes() {
 
     bucket.kill().unwrap();
     bucket.wait().unwrap();
-    let r = phone.device.call(
+    let r = phone.device.call_in_outage(
         s.addr,
         "PUT",
         &format!("/v1/photos/{sha}?offset={half}"),

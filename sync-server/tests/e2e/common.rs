@@ -145,8 +145,21 @@ fn read_all(s: &mut TcpStream) -> Vec<u8> {
     raw
 }
 
-/// One request on its own connection (`Connection: close`).
+/// One request on its own connection (`Connection: close`). No input produces a 5xx: one is a
+/// test failure.
 pub fn http(addr: SocketAddr, method: &str, pq: &str, headers: &[(String, String)], body: &[u8]) -> Resp {
+    let resp = http_in_outage(addr, method, pq, headers, body);
+    assert!(
+        resp.status < 500,
+        "{method} {pq} answered {}: {}",
+        resp.status,
+        resp.text()
+    );
+    resp
+}
+
+/// As [`http`], where a 5xx is expected: the tests that take the server's storage away.
+pub fn http_in_outage(addr: SocketAddr, method: &str, pq: &str, headers: &[(String, String)], body: &[u8]) -> Resp {
     let mut s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
     // A `Host` among `headers` replaces the address (a browser that used another name).
@@ -166,14 +179,7 @@ pub fn http(addr: SocketAddr, method: &str, pq: &str, headers: &[(String, String
     // The server may answer (413) before reading the whole body: keep going to the answer.
     let _ = s.write_all(body);
     let raw = read_all(&mut s);
-    let resp = parse_response(&raw);
-    assert!(
-        resp.status < 500,
-        "{method} {pq} answered {}: {}",
-        resp.status,
-        resp.text()
-    );
-    resp
+    parse_response(&raw)
 }
 
 pub fn get(addr: SocketAddr, path: &str) -> Resp {
@@ -347,6 +353,12 @@ impl Device {
     pub fn call(&self, addr: SocketAddr, method: &str, pq: &str, body: &[u8]) -> Resp {
         let headers = self.sign_headers(method, pq, body, now_ms(), &nonce());
         http(addr, method, pq, &headers, body)
+    }
+
+    /// As [`Device::call`], where a 5xx is expected (see [`http_in_outage`]).
+    pub fn call_in_outage(&self, addr: SocketAddr, method: &str, pq: &str, body: &[u8]) -> Resp {
+        let headers = self.sign_headers(method, pq, body, now_ms(), &nonce());
+        http_in_outage(addr, method, pq, &headers, body)
     }
 
     pub fn call_json(&self, addr: SocketAddr, method: &str, pq: &str, body: &Value) -> Resp {
