@@ -36,6 +36,13 @@ fn pushed_visit(s: &Server) -> (Phone, Vec<u8>, String, serde_json::Value) {
 fn the_store_keeps_upload_offsets_and_stores_whole_photos() {
     let dir = tempfile::tempdir().unwrap();
     let store = photo_store(dir.path());
+    // The store this run is about: the bucket when the suite runs on S3.
+    assert_eq!(
+        store.describe().starts_with("s3://"),
+        common::s3_env::test_s3().is_some(),
+        "{}",
+        store.describe()
+    );
     store.check().unwrap();
     let bytes = b"a shelf, then another shelf".to_vec();
     let sha = sha256_hex(&bytes);
