@@ -105,7 +105,9 @@ impl PhotoLocation {
         }
         let prefix = prefix.trim_matches('/');
         if prefix.split('/').any(|p| p == "." || p == "..") || prefix.contains("//") {
-            return Err(format!("--photos {s:?}: the prefix has an empty, '.' or '..' part"));
+            return Err(format!(
+                "--photos {s:?}: the prefix has an empty, '.' or '..' part"
+            ));
         }
         Ok(PhotoLocation::S3 {
             bucket: bucket.to_string(),
@@ -152,7 +154,13 @@ mod tests {
                 prefix: String::new()
             })
         );
-        for bad in ["/srv/photos", "s3://", "s3://Up/x", "s3://ok-bucket/a/../b", "gs://b/p"] {
+        for bad in [
+            "/srv/photos",
+            "s3://",
+            "s3://Up/x",
+            "s3://ok-bucket/a/../b",
+            "gs://b/p",
+        ] {
             assert!(PhotoLocation::parse(bad).is_err(), "{bad}");
         }
     }

@@ -11,10 +11,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use fieldproof_server::blobs::PhotoLocation;
 use fieldproof_server::export::{ExportFilter, ExportKind};
 use fieldproof_server::geo::{TileConfigError, TileSource};
 use fieldproof_server::import::{ImportKind, import_file};
-use fieldproof_server::blobs::PhotoLocation;
 use fieldproof_server::{AdminError, AlertLimits, Calendar, Config, Limits, Store, now_ms};
 
 #[derive(Parser)]

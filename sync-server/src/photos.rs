@@ -7,10 +7,10 @@
 //! recorded; a crash in between leaves a stored photo without a record, which the next offer
 //! picks up again.
 
+use crate::db::{OptionalExtension, TransactionBehavior, params};
 use fieldproof_core::evidence::{self, KnownKey, SignedEntry};
 use fieldproof_core::imaging;
 use fieldproof_core::sync::wire::{PhotoOffer, PhotoStatus};
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
 use crate::blob_paths;

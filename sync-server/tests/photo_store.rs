@@ -27,7 +27,8 @@ fn pushed_visit(s: &Server) -> (Phone, Vec<u8>, String, serde_json::Value) {
     let ev = phone.core.photo_evidence(&v.photo_id).unwrap();
     let bytes = std::fs::read(&ev.path).unwrap();
     let sha = sha256_hex(&bytes);
-    let offer = json!({"sha256": sha, "size": bytes.len(), "entry": ev.manifest, "signature_hex": ev.signature_hex});
+    let offer =
+        json!({"sha256": sha, "size": bytes.len(), "entry": ev.manifest, "signature_hex": ev.signature_hex});
     (phone, bytes, sha, offer)
 }
 
@@ -56,7 +57,11 @@ fn the_store_keeps_upload_offsets_and_stores_whole_photos() {
     assert!(!store.exists(&photo_key(&sha)).unwrap());
     store.upload_store(&sha, &bytes).unwrap();
     assert_eq!(store.get(&photo_key(&sha)).unwrap(), Some(bytes.clone()));
-    assert_eq!(store.upload_len(&sha).unwrap(), 0, "the upload is gone once stored");
+    assert_eq!(
+        store.upload_len(&sha).unwrap(),
+        0,
+        "the upload is gone once stored"
+    );
     assert_eq!(store.photo_hashes().unwrap(), vec![sha.clone()]);
     // Absent things: none, not errors.
     assert_eq!(store.get(&photo_key(&"0".repeat(64))).unwrap(), None);
@@ -90,7 +95,9 @@ fn a_killed_server_resumes_an_upload_from_the_chunks_it_acknowledged() {
     assert_eq!(store.upload_read(&sha).unwrap(), bytes[..2 * quarter]);
 
     let s = Server::start(dir.path());
-    let r = phone.device.call(s.addr, "GET", &format!("/v1/photos/{sha}"), b"");
+    let r = phone
+        .device
+        .call(s.addr, "GET", &format!("/v1/photos/{sha}"), b"");
     assert_eq!(r.json()["offset"], 2 * quarter, "{}", r.text());
     let r = phone.device.call(
         s.addr,
@@ -139,7 +146,10 @@ fn closed_port() -> u16 {
 fn a_bucket_that_does_not_answer_is_a_retryable_503() {
     let dir = tempfile::tempdir().unwrap();
     admin_ok(dir.path(), &["init"]);
-    admin_ok(dir.path(), &["load-reference", reference_file().to_str().unwrap()]);
+    admin_ok(
+        dir.path(),
+        &["load-reference", reference_file().to_str().unwrap()],
+    );
     let endpoint = format!("http://127.0.0.1:{}", closed_port());
     let s = Server::start_env(
         dir.path(),
@@ -156,7 +166,12 @@ fn a_bucket_that_does_not_answer_is_a_retryable_503() {
     let r = phone
         .device
         .call_in_outage(s.addr, "POST", "/v1/photos", offer.to_string().as_bytes());
-    assert_eq!((r.status, r.code().as_str()), (503, "storage_unavailable"), "{}", r.text());
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (503, "storage_unavailable"),
+        "{}",
+        r.text()
+    );
     let r = phone
         .device
         .call(s.addr, "PUT", &format!("/v1/photos/{sha}?offset=0"), &bytes);
@@ -190,7 +205,10 @@ fn start_s3s_fs(bin: &str, root: &std::path::Path, port: u16) -> Child {
 /// the `s3s-fs` binary, which `tests/s3.sh` names in `FIELDPROOF_TEST_S3FS`.
 #[test]
 fn a_bucket_stopped_mid_upload_refuses_then_resumes() {
-    let Some(bin) = std::env::var("FIELDPROOF_TEST_S3FS").ok().filter(|b| !b.is_empty()) else {
+    let Some(bin) = std::env::var("FIELDPROOF_TEST_S3FS")
+        .ok()
+        .filter(|b| !b.is_empty())
+    else {
         eprintln!("skipped: no FIELDPROOF_TEST_S3FS (run under tests/s3.sh)");
         return;
     };
@@ -201,7 +219,10 @@ fn a_bucket_stopped_mid_upload_refuses_then_resumes() {
 
     let dir = tempfile::tempdir().unwrap();
     admin_ok(dir.path(), &["init"]);
-    admin_ok(dir.path(), &["load-reference", reference_file().to_str().unwrap()]);
+    admin_ok(
+        dir.path(),
+        &["load-reference", reference_file().to_str().unwrap()],
+    );
     let endpoint = format!("http://127.0.0.1:{port}");
     let s = Server::start_env(
         dir.path(),
@@ -218,9 +239,12 @@ fn a_bucket_stopped_mid_upload_refuses_then_resumes() {
     let r = phone.device.call_json(s.addr, "POST", "/v1/photos", &offer);
     assert_eq!(r.status, 200, "{}", r.text());
     let half = bytes.len() / 2;
-    let r = phone
-        .device
-        .call(s.addr, "PUT", &format!("/v1/photos/{sha}?offset=0"), &bytes[..half]);
+    let r = phone.device.call(
+        s.addr,
+        "PUT",
+        &format!("/v1/photos/{sha}?offset=0"),
+        &bytes[..half],
+    );
     assert_eq!(r.status, 200, "{}", r.text());
 
     bucket.kill().unwrap();
@@ -231,10 +255,17 @@ fn a_bucket_stopped_mid_upload_refuses_then_resumes() {
         &format!("/v1/photos/{sha}?offset={half}"),
         &bytes[half..],
     );
-    assert_eq!((r.status, r.code().as_str()), (503, "storage_unavailable"), "{}", r.text());
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (503, "storage_unavailable"),
+        "{}",
+        r.text()
+    );
 
     let mut bucket = start_s3s_fs(&bin, bucket_root.path(), port);
-    let r = phone.device.call(s.addr, "GET", &format!("/v1/photos/{sha}"), b"");
+    let r = phone
+        .device
+        .call(s.addr, "GET", &format!("/v1/photos/{sha}"), b"");
     assert_eq!(r.json()["offset"], half, "{}", r.text());
     let r = phone.device.call(
         s.addr,

@@ -15,7 +15,7 @@ use std::path::Path;
 use common::{
     Server, Session, admin, cookie_value, h, http, now_ms, photo_store, reference_file, set_cookies, sign_in,
 };
-use rusqlite::{Connection, params};
+use fieldproof_server::db::{Connection, params};
 
 const ADMIN_PW: &str = "admin-password-1";
 const WANG_PW: &str = "wang-password-1";
@@ -92,7 +92,11 @@ fn seeded() -> (tempfile::TempDir, Server) {
             )
             .unwrap();
             photos
-                .put(&format!("photos/{}/{sha}.jpg", &sha[..2]), b"\xff\xd8\xff\xd9", true)
+                .put(
+                    &format!("photos/{}/{sha}.jpg", &sha[..2]),
+                    b"\xff\xd8\xff\xd9",
+                    true,
+                )
                 .unwrap();
         }
     }
@@ -1374,11 +1378,10 @@ fn a_days_gallery_of_60_photos_transfers_under_1_5_mb() {
         );
     }
     // Made once: the next visit reads the stored previews.
-    assert!(shas.iter().all(|sha| {
-        photos
-            .exists(&format!("thumbs/{}/{sha}.jpg", &sha[..2]))
-            .unwrap()
-    }));
+    assert!(
+        shas.iter()
+            .all(|sha| { photos.exists(&format!("thumbs/{}/{sha}.jpg", &sha[..2])).unwrap() })
+    );
 }
 
 /// Past 60 photos the gallery pages its results, in both languages, keeping the filters.
@@ -1440,7 +1443,10 @@ fn thumbnails_follow_the_photo_rules_and_are_cached() {
     let r = http(s.addr, "GET", &format!("/app/thumbs/{SHA_LI}"), &[], b"");
     assert_eq!(r.status, 303);
     assert!(r.header("location").unwrap().starts_with("/app/login"));
-    assert!(!photos.exists(&thumb_file).unwrap(), "nothing is made for a stranger");
+    assert!(
+        !photos.exists(&thumb_file).unwrap(),
+        "nothing is made for a stranger"
+    );
 
     let wang = Session::new(s.addr, "sup-wang", WANG_PW);
     let r = wang.get(&format!("/app/thumbs/{SHA_LI}"));

@@ -26,9 +26,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as ObjectPath;
-use object_store::{
-    BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig,
-};
+use object_store::{BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
 
 use super::{BlobError, BlobResult, BlobStore};
 use crate::blob_paths;
@@ -59,7 +57,10 @@ fn env_flag(name: &str) -> Result<bool, String> {
 }
 
 fn env_text(name: &str) -> Option<String> {
-    std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
 }
 
 impl S3Settings {
@@ -92,7 +93,9 @@ pub(crate) struct S3Blobs {
 
 impl std::fmt::Debug for S3Blobs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("S3Blobs").field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("S3Blobs")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -165,7 +168,10 @@ impl S3Blobs {
 
     /// Run one request on the store's runtime and wait for it, from any thread: the server's
     /// blocking threads, a test, or an admin command with no runtime at all.
-    fn run<T: Send + 'static>(&self, work: impl Future<Output = BlobResult<T>> + Send + 'static) -> BlobResult<T> {
+    fn run<T: Send + 'static>(
+        &self,
+        work: impl Future<Output = BlobResult<T>> + Send + 'static,
+    ) -> BlobResult<T> {
         let rt = self
             .runtime
             .as_ref()

@@ -68,7 +68,9 @@ mod tests {
         let blobs = crate::blobs::local::LocalBlobs::open(dir.path()).unwrap();
         let sha = "ab".repeat(32);
         assert!(matches!(make(&blobs, &sha), Err(ThumbError::NoPhoto)));
-        blobs.put(&blob_paths::photo(&sha), b"\xff\xd8\xff\xd9", true).unwrap();
+        blobs
+            .put(&blob_paths::photo(&sha), b"\xff\xd8\xff\xd9", true)
+            .unwrap();
         assert!(matches!(read_or_make(&blobs, &sha), Err(ThumbError::Image(_))));
         assert!(!blobs.exists(&blob_paths::thumb(&sha)).unwrap());
     }

@@ -159,7 +159,13 @@ pub fn http(addr: SocketAddr, method: &str, pq: &str, headers: &[(String, String
 }
 
 /// As [`http`], where a 5xx is expected: the tests that take the server's storage away.
-pub fn http_in_outage(addr: SocketAddr, method: &str, pq: &str, headers: &[(String, String)], body: &[u8]) -> Resp {
+pub fn http_in_outage(
+    addr: SocketAddr,
+    method: &str,
+    pq: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Resp {
     let mut s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
     // A `Host` among `headers` replaces the address (a browser that used another name).

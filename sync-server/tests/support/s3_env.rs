@@ -12,7 +12,9 @@ use std::path::Path;
 
 /// The S3 endpoint, bucket, key and secret of the test bucket, when the suite runs on S3.
 pub fn test_s3() -> Option<(String, String, String, String)> {
-    let endpoint = std::env::var("FIELDPROOF_TEST_S3").ok().filter(|v| !v.is_empty())?;
+    let endpoint = std::env::var("FIELDPROOF_TEST_S3")
+        .ok()
+        .filter(|v| !v.is_empty())?;
     let var = |k: &str, default: &str| std::env::var(k).unwrap_or_else(|_| default.to_string());
     Some((
         endpoint,
@@ -28,7 +30,12 @@ pub fn prefix_for(data_dir: &Path) -> String {
     data_dir.hash(&mut h);
     let name = data_dir
         .file_name()
-        .map(|n| n.to_string_lossy().chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>())
+        .map(|n| {
+            n.to_string_lossy()
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .collect::<String>()
+        })
         .unwrap_or_default();
     format!("tests/{name}-{:016x}", h.finish())
 }
@@ -40,7 +47,10 @@ pub fn server_env(data_dir: &Path) -> Vec<(String, String)> {
         return Vec::new();
     };
     vec![
-        ("FIELDPROOF_PHOTOS".into(), format!("s3://{bucket}/{}", prefix_for(data_dir))),
+        (
+            "FIELDPROOF_PHOTOS".into(),
+            format!("s3://{bucket}/{}", prefix_for(data_dir)),
+        ),
         ("FIELDPROOF_S3_ENDPOINT".into(), endpoint),
         ("FIELDPROOF_S3_ALLOW_HTTP".into(), "true".into()),
         ("FIELDPROOF_S3_REGION".into(), "us-east-1".into()),
