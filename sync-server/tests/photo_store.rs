@@ -3,6 +3,8 @@
 //! after a SIGKILL, bytes that do not hash to their name are never stored, and a store that
 //! stops answering is a retryable 503, never a panic.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "e2e/common.rs"]
 mod common;
 
@@ -183,7 +185,7 @@ fn a_bucket_that_does_not_answer_is_a_retryable_503() {
 
 /// `s3s-fs` on `port` over `root` (`tests/s3.sh` says where the binary is).
 fn start_s3s_fs(bin: &str, root: &std::path::Path, port: u16) -> Child {
-    let child = Command::new(bin)
+    let mut child = Command::new(bin)
         .args(["--host", "127.0.0.1", "--port", &port.to_string()])
         .args(["--access-key", "stopkey", "--secret-key", "stopsecret"])
         .arg(root)
@@ -197,6 +199,8 @@ fn start_s3s_fs(bin: &str, root: &std::path::Path, port: u16) -> Child {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("s3s-fs did not listen on {port}");
 }
 
