@@ -79,6 +79,10 @@ pub enum ApiError {
     // --- 5xx: bugs and outages (clients retry) ------------------------------------------------
     #[error("the database is busy; retry")]
     Busy,
+    /// The photo store (the data folder's disk, or the bucket) failed: an outage the client
+    /// retries, never a bug in the request.
+    #[error("photo storage is unavailable; retry ({0})")]
+    StorageUnavailable(String),
     #[error("the server is serving its limit of {cap} connections; retry")]
     TooManyConnections { cap: usize },
     #[error("internal error: {0}")]
@@ -116,6 +120,7 @@ impl ApiError {
             ApiError::PhotoHashMismatch { .. } => "photo_hash_mismatch",
             ApiError::Unprocessable(_) => "unprocessable",
             ApiError::Busy => "busy",
+            ApiError::StorageUnavailable(_) => "storage_unavailable",
             ApiError::TooManyConnections { .. } => "too_many_connections",
             ApiError::Internal(_) => "internal",
         }
@@ -148,7 +153,9 @@ impl ApiError {
             | ApiError::BadSignature
             | ApiError::PhotoHashMismatch { .. }
             | ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Busy | ApiError::TooManyConnections { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Busy | ApiError::StorageUnavailable(_) | ApiError::TooManyConnections { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -168,16 +175,11 @@ impl ApiError {
     }
 }
 
-impl From<rusqlite::Error> for ApiError {
-    fn from(e: rusqlite::Error) -> Self {
-        // Another process (the admin CLI) holding the write lock past the busy timeout is an
-        // outage the client retries, not a bug.
-        if let rusqlite::Error::SqliteFailure(f, _) = &e
-            && matches!(
-                f.code,
-                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-            )
-        {
+impl From<crate::db::Error> for ApiError {
+    fn from(e: crate::db::Error) -> Self {
+        // Another process (the admin CLI, another server) holding the write lock past the busy
+        // timeout is an outage the client retries, not a bug.
+        if e.is_busy() {
             return ApiError::Busy;
         }
         ApiError::Internal(format!("storage: {e}"))
@@ -187,6 +189,12 @@ impl From<rusqlite::Error> for ApiError {
 impl From<std::io::Error> for ApiError {
     fn from(e: std::io::Error) -> Self {
         ApiError::Internal(format!("file: {e}"))
+    }
+}
+
+impl From<crate::blobs::BlobError> for ApiError {
+    fn from(e: crate::blobs::BlobError) -> Self {
+        ApiError::StorageUnavailable(e.to_string())
     }
 }
 

@@ -15,6 +15,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use crate::db::{Connection, OptionalExtension, TransactionBehavior, params};
 use fieldproof_core::clock::{CLOCK_JUMP_TOLERANCE_MS, clock_drift_ms};
 use fieldproof_core::evidence::{self, ChainHead, KnownKey, SignedEntry, VerifyCode};
 use fieldproof_core::model::{
@@ -22,7 +23,6 @@ use fieldproof_core::model::{
 };
 use fieldproof_core::rules;
 use fieldproof_core::sync::wire::{MAX_PUSH_OPS, OpResult, OpStatus, PushRequest, PushResponse};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::Value;
 
 use crate::auth::Authenticated;
@@ -258,7 +258,7 @@ impl Store {
             let mut ctx = ApplyCtx {
                 tx: &tx,
                 templates,
-                photo_dir: &self.photo_dir,
+                blobs: &*self.blobs,
                 device_id,
                 device_user: &device.user_id,
                 now_ms,
@@ -322,9 +322,9 @@ impl Store {
 }
 
 struct ApplyCtx<'t, 'c> {
-    tx: &'t rusqlite::Transaction<'c>,
+    tx: &'t crate::db::Transaction<'c>,
     templates: &'t mut HashMap<(String, u32), std::sync::Arc<fieldproof_core::model::CheckTemplate>>,
-    photo_dir: &'t std::path::Path,
+    blobs: &'t dyn crate::blobs::BlobStore,
     device_id: &'t str,
     device_user: &'t str,
     now_ms: i64,
@@ -1140,8 +1140,8 @@ impl ApplyCtx<'_, '_> {
     }
 
     fn verify_stored(&self, sha256: &str, c: &Candidate<'_>) -> ApiResult<(bool, Option<String>)> {
-        let path = crate::photos::photo_path(self.photo_dir, sha256);
-        let Ok(bytes) = std::fs::read(&path) else {
+        // A store that fails is an outage (the push is retried), not a missing file.
+        let Some(bytes) = crate::blobs::read_photo(self.blobs, sha256)? else {
             return Ok((false, Some("file_missing".into())));
         };
         let key: String = self

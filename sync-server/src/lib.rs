@@ -15,6 +15,8 @@
 mod alert_queue;
 pub mod alerts;
 mod auth;
+mod blob_paths;
+pub mod blobs;
 mod body;
 pub mod calendar;
 mod clock;
@@ -60,13 +62,15 @@ pub use http::app;
 pub use limits::{AlertLimits, Limits};
 pub use metrics::Metrics;
 pub use routes::ROUTES;
-pub use store::{AdminError, DeviceInfo, ExceptionRow, LoadReport, Stats, Store};
+pub use store::{AdminError, DeviceInfo, ExceptionRow, LoadReport, PhotoCheck, Stats, Store};
 
 /// What `fieldproof-server serve` needs.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
+    /// Where photo bytes are kept (`--photos`): the data directory by default.
+    pub photos: blobs::PhotoLocation,
     pub limits: Limits,
 }
 
@@ -88,7 +92,17 @@ pub enum ServeError {
 pub async fn serve(config: Config) -> Result<(), ServeError> {
     let fds = listen::raise_fd_limit();
     tracing::info!(open_file_limit = fds, "file descriptors");
-    let store = Arc::new(Store::open_with(&config.data_dir, config.limits.clone())?);
+    let store = Arc::new(Store::open_with_photos(
+        &config.data_dir,
+        config.limits.clone(),
+        &config.photos,
+    )?);
+    // A bucket that does not answer yet is not fatal (it may come back; `/readyz` says so
+    // meanwhile), but the operator hears of it at once.
+    match store.photo_store_check() {
+        Ok(()) => tracing::info!(photos = %store.photo_store(), "photo store answers"),
+        Err(e) => tracing::warn!(photos = %store.photo_store(), error = %e, "photo store does not answer"),
+    }
     // The reuse index is loaded before the first connection, not by the first photo after a
     // restart (seconds at a million photos, under the write lock).
     let started = std::time::Instant::now();

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use fieldproof_server::blobs::PhotoLocation;
 use fieldproof_server::export::{ExportFilter, ExportKind};
 use fieldproof_server::geo::{TileConfigError, TileSource};
 use fieldproof_server::import::{ImportKind, import_file};
@@ -28,6 +29,14 @@ struct Cli {
         default_value = "./fieldproof-data"
     )]
     data_dir: PathBuf,
+    /// Where photo bytes are kept: `data-dir` (the default: `photos/`, `uploads/`, `thumbs/`
+    /// in the data directory) or `s3://bucket/prefix` in S3-compatible object storage, reached
+    /// with FIELDPROOF_S3_ENDPOINT, FIELDPROOF_S3_REGION, FIELDPROOF_S3_ALLOW_HTTP,
+    /// FIELDPROOF_S3_VIRTUAL_HOSTED and the AWS credentials (AWS_ACCESS_KEY_ID,
+    /// AWS_SECRET_ACCESS_KEY, …).
+    #[arg(long, global = true, env = "FIELDPROOF_PHOTOS", default_value = "data-dir",
+          value_parser = PhotoLocation::parse)]
+    photos: PhotoLocation,
     /// The field's time zone, a fixed offset from UTC (+08:00, -05:30, UTC or a name such as
     /// Asia/Shanghai): which day a visit and its exceptions are on, on pages and in exports.
     /// Zones with daylight saving time are not supported.
@@ -251,6 +260,9 @@ enum AdminCommand {
     Devices,
     /// Counts of what the server holds (JSON).
     Stats,
+    /// Re-read and re-hash every stored photo (in the data directory or the bucket of
+    /// --photos); prints the intact and the damaged ones.
+    CheckPhotos,
     /// Export visits (with scores), answers, exceptions and photos' metadata as one XLSX
     /// workbook, one sheet per kind. Dates are local (--time-zone).
     Export {
@@ -549,6 +561,7 @@ fn main() -> ExitCode {
             let config = Config {
                 addr: args.addr,
                 data_dir: cli.data_dir,
+                photos: cli.photos,
                 limits: args.limits(cli.time_zone, map_tiles),
             };
             // Blocking work (SQLite, files, images) is bounded: each blocking thread may hold a
@@ -575,7 +588,7 @@ fn main() -> ExitCode {
         }
         Command::Admin { command } => {
             init_logging("warn");
-            match admin(&cli.data_dir, cli.time_zone, command) {
+            match admin(&cli.data_dir, &cli.photos, cli.time_zone, command) {
                 Ok(out) => {
                     println!("{out}");
                     ExitCode::SUCCESS
@@ -619,18 +632,20 @@ fn init(data_dir: &std::path::Path) -> Result<String, AdminError> {
 
 fn admin(
     data_dir: &std::path::Path,
+    photos: &PhotoLocation,
     calendar: Calendar,
     command: AdminCommand,
 ) -> Result<String, AdminError> {
     if let AdminCommand::Init = command {
         return init(data_dir);
     }
-    let store = Store::open_existing(
+    let store = Store::open_existing_with_photos(
         data_dir,
         Limits {
             calendar,
             ..Limits::default()
         },
+        photos,
     )?;
     match command {
         AdminCommand::Init => init(data_dir),
@@ -648,6 +663,7 @@ fn admin(
         }
         AdminCommand::Devices => json(&store.devices()?),
         AdminCommand::Stats => json(&store.stats()?),
+        AdminCommand::CheckPhotos => json(&store.check_photos()?),
         AdminCommand::Export { out, filter } => {
             let bytes = fieldproof_server::export::export_xlsx(&store, &filter.filter()?)
                 .map_err(|e| AdminError::Invalid(e.to_string()))?;

@@ -1,21 +1,19 @@
 //! Photo bytes: offered with their signed manifest, sent in chunks that append at the current
 //! offset, checked against their SHA-256 when complete, then stored content-addressed.
 //!
-//! Durability: a chunk is fsynced before it is acknowledged, and the offset is the partial
-//! file's length, so after a crash (even SIGKILL) the server resumes exactly where it said it
-//! was. A complete file is renamed into the store and fsynced before it is recorded; a crash in
-//! between leaves a stored file without a record, which the next offer picks up again.
+//! Durability (the photo store's, [`crate::blobs`]): a chunk is stored durably before it is
+//! acknowledged, and the offset is what is stored, so after a crash (even SIGKILL) the server
+//! resumes exactly where it said it was. A complete upload is stored as the photo before it is
+//! recorded; a crash in between leaves a stored photo without a record, which the next offer
+//! picks up again.
 
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-
+use crate::db::{OptionalExtension, TransactionBehavior, params};
 use fieldproof_core::evidence::{self, KnownKey, SignedEntry};
 use fieldproof_core::imaging;
 use fieldproof_core::sync::wire::{PhotoOffer, PhotoStatus};
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
+use crate::blob_paths;
 use crate::codes::{ExceptionParams, PhotoHashMismatch, PhotoRef, ReuseMatch, ReuseParams};
 use crate::entry::{entry_wall_ms, parse_photo_manifest, problems_text};
 use crate::error::{ApiError, ApiResult};
@@ -30,15 +28,6 @@ pub(crate) mod thumbs;
 /// readable handful, not a thousand pairs.
 pub(crate) const REUSE_LISTED: usize = 20;
 
-/// `<photos>/<first two hex>/<sha256>.jpg`: a fan-out keeps folders small at millions of photos.
-pub(crate) fn photo_path(photo_dir: &Path, sha256: &str) -> PathBuf {
-    photo_dir.join(&sha256[..2]).join(format!("{sha256}.jpg"))
-}
-
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
 struct Upload {
     size: u64,
     device_id: String,
@@ -47,12 +36,8 @@ struct Upload {
 }
 
 impl Store {
-    fn partial_path(&self, sha256: &str) -> PathBuf {
-        self.upload_dir.join(format!("{sha256}.part"))
-    }
-
-    fn partial_len(&self, sha256: &str) -> u64 {
-        std::fs::metadata(self.partial_path(sha256)).map_or(0, |m| m.len())
+    fn partial_len(&self, sha256: &str) -> ApiResult<u64> {
+        Ok(self.blobs.upload_len(sha256)?)
     }
 
     fn blob_size(&self, sha256: &str) -> ApiResult<Option<u64>> {
@@ -144,13 +129,13 @@ impl Store {
             signature: offer.signature_hex.clone(),
         };
         // Stored but not recorded: a crash hit between the rename and the commit.
-        if photo_path(&self.photo_dir, &offer.sha256).exists() {
+        if self.blobs.exists(&blob_paths::photo(&offer.sha256))? {
             self.finish(&offer.sha256, &upload, true, now_ms)?;
             return Ok(self.status(&offer.sha256, offer.size, offer.size, true, now_ms));
         }
         let existing = self.upload(&offer.sha256)?;
         let offset = match existing {
-            Some(u) if u.size == offer.size && u.device_id == device_id => self.partial_len(&offer.sha256),
+            Some(u) if u.size == offer.size && u.device_id == device_id => self.partial_len(&offer.sha256)?,
             Some(u) if u.size == offer.size => {
                 // Another device offers the same bytes (an identical file: the reuse check will
                 // say so). The bytes so far are the same content, so it takes over from there.
@@ -159,12 +144,12 @@ impl Store {
                     "UPDATE uploads SET device_id = ?1, entry = ?2, signature = ?3 WHERE sha256 = ?4",
                     params![device_id, offer.entry, offer.signature_hex, offer.sha256],
                 )?;
-                self.partial_len(&offer.sha256)
+                self.partial_len(&offer.sha256)?
             }
             _ => {
                 // New, or re-offered with another size (one of the two manifests is wrong; the
                 // hash check at the end decides): start from zero with the latest manifest.
-                let _ = std::fs::remove_file(self.partial_path(&offer.sha256));
+                self.blobs.upload_discard(&offer.sha256)?;
                 let w = self.writer();
                 w.conn.execute(
                     "INSERT INTO uploads (sha256, size, device_id, entry, signature, started_ms)
@@ -201,7 +186,7 @@ impl Store {
         })?;
         let guard = self.upload_lock(sha256);
         let _held = lock(&guard);
-        Ok(self.status(sha256, upload.size, self.partial_len(sha256), false, now_ms))
+        Ok(self.status(sha256, upload.size, self.partial_len(sha256)?, false, now_ms))
     }
 
     /// `PUT /v1/photos/{sha256}?offset=N`: append a chunk at exactly the current offset.
@@ -231,7 +216,7 @@ impl Store {
                 ));
             }
         };
-        let current = self.partial_len(sha256);
+        let current = self.partial_len(sha256)?;
         if offset != current {
             return Err(ApiError::OffsetMismatch {
                 requested: offset,
@@ -246,18 +231,9 @@ impl Store {
             )));
         }
         if !bytes.is_empty() {
-            let path = self.partial_path(sha256);
-            let mut f = OpenOptions::new().create(true).append(true).open(&path)?;
-            let result = f.write_all(bytes).and_then(|()| f.sync_data());
-            if let Err(e) = result {
-                // Whatever part of the chunk landed is a correct prefix: the offset stays the
-                // file's length, which the client reads back with GET.
-                return Err(e.into());
-            }
-            if offset == 0 {
-                // The file is new: its directory entry must survive a crash too.
-                sync_dir(&self.upload_dir)?;
-            }
+            // Durable when it returns; on failure the stored offset is still a correct prefix,
+            // which the client reads back with GET.
+            self.blobs.upload_append(sha256, offset, bytes)?;
             self.metrics.record_photo_bytes(bytes.len() as u64);
         }
         let now_at = offset + bytes.len() as u64;
@@ -269,27 +245,23 @@ impl Store {
     }
 
     /// All bytes are in: check the hash, store, verify, hash the pixels, look for reuse, record.
-    /// `already_stored`: the file is already in the store (crash recovery).
+    /// `already_stored`: the photo is already in the store (crash recovery).
     fn finish(&self, sha256: &str, upload: &Upload, already_stored: bool, now_ms: i64) -> ApiResult<()> {
-        let partial = self.partial_path(sha256);
-        let stored = photo_path(&self.photo_dir, sha256);
-        let source = if already_stored { &stored } else { &partial };
-        let actual = {
-            let mut f = File::open(source)?;
-            let mut h = Sha256::new();
-            let mut buf = vec![0u8; 256 * 1024];
-            loop {
-                let n = f.read(&mut buf)?;
-                if n == 0 {
-                    break;
-                }
-                h.update(&buf[..n]);
-            }
-            fieldproof_core::hex::encode(&h.finalize())
+        // The whole photo, at most the photo limit: it is verified and hashed in memory below.
+        let bytes = if already_stored {
+            crate::blobs::read_photo(&*self.blobs, sha256)?
+                .ok_or_else(|| ApiError::StorageUnavailable("the stored photo vanished".into()))?
+        } else {
+            self.blobs.upload_read(sha256)?
         };
+        let actual = fieldproof_core::hex::encode(&Sha256::digest(&bytes));
         let manifest = parse_photo_manifest(&upload.entry).ok();
         if actual != sha256 {
-            let _ = std::fs::remove_file(source);
+            if already_stored {
+                // Damaged at rest: the device still holds the photo and sends it again.
+                self.blobs.delete(&blob_paths::photo(sha256))?;
+            }
+            self.blobs.upload_discard(sha256)?;
             let mut w = self.writer();
             let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let m = manifest.as_ref().map(|(_, _, m)| m);
@@ -330,18 +302,14 @@ impl Store {
                 actual,
             });
         }
-        if !already_stored {
-            let dir = stored
-                .parent()
-                .ok_or_else(|| ApiError::internal("photo path has no folder"))?;
-            std::fs::create_dir_all(dir)?;
-            std::fs::rename(&partial, &stored)?;
-            sync_dir(dir)?;
-            sync_dir(&self.upload_dir)?;
+        if already_stored {
+            // A crash after storing left the upload behind: only garbage now.
+            self.blobs.upload_discard(sha256)?;
+        } else {
+            self.blobs.upload_store(sha256, &bytes)?;
         }
 
         // The image work, before the write lock.
-        let bytes = std::fs::read(&stored)?;
         let key: (String, bool) = {
             let r = self.reader()?;
             r.prepare_cached(
@@ -572,7 +540,7 @@ impl Store {
         // The gallery's preview, made once now that the bytes are stored and verified, outside
         // the writer lock. The photo is recorded whatever happens here: the web page makes a
         // missing preview on its first request.
-        if let Err(e) = thumbs::make(&self.photo_dir, &self.thumb_dir, sha256) {
+        if let Err(e) = thumbs::make_from(&*self.blobs, sha256, &bytes) {
             tracing::warn!(sha256, error = %e, "no thumbnail for the stored photo");
         }
         Ok(())

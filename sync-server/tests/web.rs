@@ -12,8 +12,10 @@ mod common;
 use std::net::SocketAddr;
 use std::path::Path;
 
-use common::{Server, Session, admin, cookie_value, h, http, now_ms, reference_file, set_cookies, sign_in};
-use rusqlite::{Connection, params};
+use common::{
+    Server, Session, admin, cookie_value, h, http, now_ms, photo_store, reference_file, set_cookies, sign_in,
+};
+use fieldproof_server::db::{Connection, params};
 
 const ADMIN_PW: &str = "admin-password-1";
 const WANG_PW: &str = "wang-password-1";
@@ -69,6 +71,7 @@ fn seeded() -> (tempfile::TempDir, Server) {
             )
             .unwrap();
         }
+        let photos = photo_store(d);
         for (photo, visit, user, store, sha, verified, problems) in [
             (
                 "ph-li",
@@ -88,9 +91,13 @@ fn seeded() -> (tempfile::TempDir, Server) {
                 params![photo, visit, user, store, sha, verified, problems],
             )
             .unwrap();
-            let path = d.join("photos").join(&sha[..2]);
-            std::fs::create_dir_all(&path).unwrap();
-            std::fs::write(path.join(format!("{sha}.jpg")), b"\xff\xd8\xff\xd9").unwrap();
+            photos
+                .put(
+                    &format!("photos/{}/{sha}.jpg", &sha[..2]),
+                    b"\xff\xd8\xff\xd9",
+                    true,
+                )
+                .unwrap();
         }
     }
     admin_ok(
@@ -1279,13 +1286,14 @@ fn seed_day_of_photos(dir: &Path, n: usize, first: usize) -> Vec<String> {
     use fieldproof_core::evidence::sha256_hex;
     let day_start = fieldproof_core::clock::days_from_civil(2026, 11, 23) * 86_400_000 - 8 * 3_600_000;
     let c = Connection::open(dir.join("fieldproof.db")).unwrap();
+    let photos = photo_store(dir);
     let mut shas = Vec::new();
     for i in first..first + n {
         let bytes = photo_variant(&format!("visit {i}"));
         let sha = sha256_hex(&bytes);
-        let path = dir.join("photos").join(&sha[..2]);
-        std::fs::create_dir_all(&path).unwrap();
-        std::fs::write(path.join(format!("{sha}.jpg")), &bytes).unwrap();
+        photos
+            .put(&format!("photos/{}/{sha}.jpg", &sha[..2]), &bytes, true)
+            .unwrap();
         let (visit, started) = (
             format!("visit-day-{i:03}"),
             day_start + 8 * 3_600_000 + i as i64 * 300_000,
@@ -1341,17 +1349,15 @@ fn a_days_gallery_of_60_photos_transfers_under_1_5_mb() {
     }
     let made = started.elapsed();
     let total = wire_bytes(&page) + images;
+    let photos = photo_store(dir.path());
     let full: u64 = shas
         .iter()
         .map(|sha| {
-            std::fs::metadata(
-                dir.path()
-                    .join("photos")
-                    .join(&sha[..2])
-                    .join(format!("{sha}.jpg")),
-            )
-            .unwrap()
-            .len()
+            photos
+                .get(&format!("photos/{}/{sha}.jpg", &sha[..2]))
+                .unwrap()
+                .unwrap()
+                .len() as u64
         })
         .sum();
     eprintln!(
@@ -1372,13 +1378,10 @@ fn a_days_gallery_of_60_photos_transfers_under_1_5_mb() {
         );
     }
     // Made once: the next visit reads the stored previews.
-    assert!(shas.iter().all(|sha| {
-        dir.path()
-            .join("thumbs")
-            .join(&sha[..2])
-            .join(format!("{sha}.jpg"))
-            .exists()
-    }));
+    assert!(
+        shas.iter()
+            .all(|sha| { photos.exists(&format!("thumbs/{}/{sha}.jpg", &sha[..2])).unwrap() })
+    );
 }
 
 /// Past 60 photos the gallery pages its results, in both languages, keeping the filters.
@@ -1430,24 +1433,20 @@ fn thumbnails_follow_the_photo_rules_and_are_cached() {
     let (dir, s) = seeded();
     // rep-li's photo becomes a real camera photo (the seeded bytes are a bare JPEG frame).
     let photo = photo_variant("");
-    let photo_file = dir
-        .path()
-        .join("photos")
-        .join(&SHA_LI[..2])
-        .join(format!("{SHA_LI}.jpg"));
-    std::fs::write(&photo_file, &photo).unwrap();
-    let thumb_file = dir
-        .path()
-        .join("thumbs")
-        .join(&SHA_LI[..2])
-        .join(format!("{SHA_LI}.jpg"));
-    assert!(!thumb_file.exists());
+    let photos = photo_store(dir.path());
+    let photo_file = format!("photos/{}/{SHA_LI}.jpg", &SHA_LI[..2]);
+    photos.put(&photo_file, &photo, true).unwrap();
+    let thumb_file = format!("thumbs/{}/{SHA_LI}.jpg", &SHA_LI[..2]);
+    assert!(!photos.exists(&thumb_file).unwrap());
 
     // No session: the sign-in page, no bytes.
     let r = http(s.addr, "GET", &format!("/app/thumbs/{SHA_LI}"), &[], b"");
     assert_eq!(r.status, 303);
     assert!(r.header("location").unwrap().starts_with("/app/login"));
-    assert!(!thumb_file.exists(), "nothing is made for a stranger");
+    assert!(
+        !photos.exists(&thumb_file).unwrap(),
+        "nothing is made for a stranger"
+    );
 
     let wang = Session::new(s.addr, "sup-wang", WANG_PW);
     let r = wang.get(&format!("/app/thumbs/{SHA_LI}"));
@@ -1460,7 +1459,7 @@ fn thumbnails_follow_the_photo_rules_and_are_cached() {
     let etag = r.header("etag").unwrap().to_string();
     assert!(etag.contains(SHA_LI), "{etag}");
     // Made on demand and kept.
-    assert_eq!(std::fs::read(&thumb_file).unwrap(), r.body);
+    assert_eq!(photos.get(&thumb_file).unwrap().unwrap(), r.body);
     let t = fieldproof_core::imaging::thumbnail(&r.body, u32::MAX, 90).unwrap();
     assert_eq!((t.width, t.height), (320, 180));
     assert!(
@@ -1480,7 +1479,7 @@ fn thumbnails_follow_the_photo_rules_and_are_cached() {
     assert_eq!(r.status, 304);
     assert!(r.body.is_empty());
     // The stored preview is what is served (not made again).
-    std::fs::write(&thumb_file, b"stored preview").unwrap();
+    photos.put(&thumb_file, b"stored preview", false).unwrap();
     assert_eq!(wang.get(&format!("/app/thumbs/{SHA_LI}")).body, b"stored preview");
 
     // Another team's photo does not exist for this supervisor, preview or not, even with a tag.

@@ -8,6 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The photo store of a test server: its data folder, or its own prefix of the test bucket
+/// when the suite runs on S3 (`FIELDPROOF_TEST_S3`, see `tests/s3.sh`).
+#[path = "../../sync-server/tests/support/s3_env.rs"]
+pub mod s3_env;
+
 /// Where cargo put `fieldproof-server` for the profile this program was built with; builds it
 /// if it is not there yet (a fresh checkout running one test crate alone).
 pub fn server_binary() -> Result<PathBuf, String> {
@@ -78,6 +83,7 @@ impl ServerProcess {
         cmd.args(["serve", "--addr", addr, "--data-dir"])
             .arg(&self.data_dir)
             .env("FIELDPROOF_DATA_DIR", &self.data_dir)
+            .envs(s3_env::server_env(&self.data_dir))
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
         if std::env::var_os("FIELDPROOF_SERVER_LOG").is_some() {
@@ -203,6 +209,7 @@ pub fn admin(bin: &Path, data_dir: &Path, args: &[&str]) -> Result<String, Strin
         .arg("admin")
         .args(args)
         .env("FIELDPROOF_DATA_DIR", data_dir)
+        .envs(s3_env::server_env(data_dir))
         .output()
         .map_err(|e| format!("admin {args:?}: {e}"))?;
     if !out.status.success() {
@@ -215,28 +222,19 @@ pub fn admin(bin: &Path, data_dir: &Path, args: &[&str]) -> Result<String, Strin
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// The photos a server data folder holds (`photos/<2 hex>/<sha256>.jpg`), each file re-hashed:
-/// an error names any file whose bytes do not hash to its name.
+/// The photos a server holds (its data folder, or its bucket when the suite runs on S3), each
+/// re-read and re-hashed by the server's own `admin check-photos`: an error names any photo
+/// whose bytes do not hash to its name.
 pub fn stored_photos_rehashed(data_dir: &Path) -> Result<std::collections::BTreeSet<String>, String> {
-    let mut found = std::collections::BTreeSet::new();
-    let shards = std::fs::read_dir(data_dir.join("photos")).map_err(|e| e.to_string())?;
-    for shard in shards {
-        let shard = shard.map_err(|e| e.to_string())?.path();
-        for file in std::fs::read_dir(&shard).map_err(|e| e.to_string())? {
-            let path = file.map_err(|e| e.to_string())?.path();
-            let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let name = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or_default()
-                .to_string();
-            if fieldproof_core::evidence::sha256_hex(&bytes) != name {
-                return Err(format!("{} does not hash to its name", path.display()));
-            }
-            if !found.insert(name) {
-                return Err(format!("{} stored twice", path.display()));
-            }
-        }
+    let out = admin(&server_binary()?, data_dir, &["check-photos"])?;
+    let v: serde_json::Value = serde_json::from_str(&out).map_err(|e| format!("check-photos: {e}: {out}"))?;
+    let names = |k: &str| -> Vec<String> {
+        v[k].as_array()
+            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    };
+    if let Some(bad) = names("damaged").first() {
+        return Err(format!("stored photo {bad} does not hash to its name"));
     }
-    Ok(found)
+    Ok(names("intact").into_iter().collect())
 }

@@ -19,6 +19,29 @@ use serde_json::{Value, json};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_fieldproof-server");
 
+#[path = "../support/s3_env.rs"]
+pub mod s3_env;
+
+/// The photo store of the server on `data_dir`, as that server sees it: its data folder, or
+/// its prefix of the test bucket when the suite runs on S3 (`FIELDPROOF_TEST_S3`). Keys are
+/// the server's (`photos/ab/<sha256>.jpg`, `thumbs/…`, `uploads/…`).
+pub fn photo_store(data_dir: &Path) -> std::sync::Arc<dyn fieldproof_server::blobs::BlobStore> {
+    use fieldproof_server::blobs::{PhotoLocation, s3};
+    match s3_env::test_s3() {
+        None => PhotoLocation::DataDir.open(data_dir).expect("photo folder"),
+        Some((endpoint, bucket, key, secret)) => s3::open(&s3::S3Settings {
+            bucket,
+            prefix: s3_env::prefix_for(data_dir),
+            endpoint: Some(endpoint),
+            region: Some("us-east-1".into()),
+            allow_http: true,
+            virtual_hosted: false,
+            credentials: Some((key, secret)),
+        })
+        .expect("test bucket"),
+    }
+}
+
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -122,8 +145,27 @@ fn read_all(s: &mut TcpStream) -> Vec<u8> {
     raw
 }
 
-/// One request on its own connection (`Connection: close`).
+/// One request on its own connection (`Connection: close`). No input produces a 5xx: one is a
+/// test failure.
 pub fn http(addr: SocketAddr, method: &str, pq: &str, headers: &[(String, String)], body: &[u8]) -> Resp {
+    let resp = http_in_outage(addr, method, pq, headers, body);
+    assert!(
+        resp.status < 500,
+        "{method} {pq} answered {}: {}",
+        resp.status,
+        resp.text()
+    );
+    resp
+}
+
+/// As [`http`], where a 5xx is expected: the tests that take the server's storage away.
+pub fn http_in_outage(
+    addr: SocketAddr,
+    method: &str,
+    pq: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Resp {
     let mut s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
     // A `Host` among `headers` replaces the address (a browser that used another name).
@@ -143,14 +185,7 @@ pub fn http(addr: SocketAddr, method: &str, pq: &str, headers: &[(String, String
     // The server may answer (413) before reading the whole body: keep going to the answer.
     let _ = s.write_all(body);
     let raw = read_all(&mut s);
-    let resp = parse_response(&raw);
-    assert!(
-        resp.status < 500,
-        "{method} {pq} answered {}: {}",
-        resp.status,
-        resp.text()
-    );
-    resp
+    parse_response(&raw)
 }
 
 pub fn get(addr: SocketAddr, path: &str) -> Resp {
@@ -326,6 +361,12 @@ impl Device {
         http(addr, method, pq, &headers, body)
     }
 
+    /// As [`Device::call`], where a 5xx is expected (see [`http_in_outage`]).
+    pub fn call_in_outage(&self, addr: SocketAddr, method: &str, pq: &str, body: &[u8]) -> Resp {
+        let headers = self.sign_headers(method, pq, body, now_ms(), &nonce());
+        http_in_outage(addr, method, pq, &headers, body)
+    }
+
     pub fn call_json(&self, addr: SocketAddr, method: &str, pq: &str, body: &Value) -> Resp {
         self.call(addr, method, pq, body.to_string().as_bytes())
     }
@@ -383,6 +424,12 @@ impl Server {
     /// With extra `serve` flags and, if given, an open-file limit (soft and hard, as `ulimit -n`
     /// sets it) on the server process.
     pub fn start_with(data_dir: &Path, args: &[&str], nofile: Option<u32>) -> Server {
+        Server::start_env(data_dir, args, nofile, &[])
+    }
+
+    /// As [`Server::start_with`], with environment variables set over the test's own (a photo
+    /// store of the test's choosing, say).
+    pub fn start_env(data_dir: &Path, args: &[&str], nofile: Option<u32>, env: &[(&str, &str)]) -> Server {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -400,6 +447,8 @@ impl Server {
             .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(args)
+            .envs(s3_env::server_env(data_dir))
+            .envs(env.iter().copied())
             .env("FIELDPROOF_LOG", "info")
             .env("RUST_BACKTRACE", "0")
             .stdout(Stdio::piped())
@@ -557,6 +606,7 @@ pub fn admin(data_dir: &Path, args: &[&str]) -> std::process::Output {
         .args(args)
         .arg("--data-dir")
         .arg(data_dir)
+        .envs(s3_env::server_env(data_dir))
         .output()
         .expect("run admin")
 }

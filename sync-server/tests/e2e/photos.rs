@@ -82,21 +82,13 @@ fn a_photo_upload_resumes_across_a_server_restart() {
         "photo_missing resolved when the bytes came: {stats}"
     );
     // Stored content-addressed, and offering it again sends nothing.
-    assert!(
-        dir.path()
-            .join("photos")
-            .join(&sha[..2])
-            .join(format!("{sha}.jpg"))
-            .exists()
-    );
+    let photos = photo_store(dir.path());
+    assert!(photos.exists(&format!("photos/{}/{sha}.jpg", &sha[..2])).unwrap());
     // The gallery's preview was made with it, before the upload answered "complete".
-    let thumb = std::fs::read(
-        dir.path()
-            .join("thumbs")
-            .join(&sha[..2])
-            .join(format!("{sha}.jpg")),
-    )
-    .expect("thumbnail made at upload");
+    let thumb = photos
+        .get(&format!("thumbs/{}/{sha}.jpg", &sha[..2]))
+        .unwrap()
+        .expect("thumbnail made at upload");
     let t = fieldproof_core::imaging::thumbnail(&thumb, u32::MAX, 90).unwrap();
     assert!(
         t.width.max(t.height) <= 320 && t.width.max(t.height) >= 300,

@@ -86,17 +86,14 @@ async fn image(
             return Ok(Served::NotModified);
         }
         match kind {
-            ImageKind::Photo => match std::fs::read(crate::photos::photo_path(&s.photo_dir, &sha2)) {
-                Ok(b) => Ok(Served::Bytes(b)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    Err(ApiError::NotFound("photo bytes".into()))
-                }
-                Err(e) => Err(e.into()),
+            ImageKind::Photo => match crate::blobs::read_photo(&*s.blobs, &sha2)? {
+                Some(b) => Ok(Served::Bytes(b)),
+                None => Err(ApiError::NotFound("photo bytes".into())),
             },
-            ImageKind::Thumb => match thumbs::read_or_make(&s.photo_dir, &s.thumb_dir, &sha2) {
+            ImageKind::Thumb => match thumbs::read_or_make(&*s.blobs, &sha2) {
                 Ok(b) => Ok(Served::Bytes(b)),
                 Err(thumbs::ThumbError::NoPhoto) => Err(ApiError::NotFound("photo bytes".into())),
-                Err(thumbs::ThumbError::Io(e)) => Err(e.into()),
+                Err(thumbs::ThumbError::Store(e)) => Err(e.into()),
                 Err(e) => {
                     tracing::warn!(sha256 = %sha2, error = %e, "no thumbnail: sending the photo");
                     Ok(Served::Full)
