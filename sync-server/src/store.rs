@@ -39,6 +39,12 @@ pub enum AdminError {
          to start a new server there, run `fieldproof-server admin --data-dir {0} init` (or `serve`)"
     )]
     NoDatabase(String),
+    /// The same for `--database postgres://…`.
+    #[error(
+        "no Fieldproof database at {0}: check --database / FIELDPROOF_DATABASE; to start a new \
+         server there, run `fieldproof-server admin --database <address> init` (or `serve`)"
+    )]
+    NoPostgresDatabase(String),
     #[error("database: {0}")]
     Db(#[from] crate::db::Error),
     #[error("{0}")]
@@ -182,10 +188,18 @@ impl Store {
     /// Open a data directory that already holds a database (the admin commands): refused with
     /// [`AdminError::NoDatabase`], creating nothing, when it does not.
     pub fn open_existing(data_dir: &Path, limits: Limits) -> Result<Store, AdminError> {
-        if !Store::has_database(data_dir) {
-            return Err(AdminError::NoDatabase(data_dir.display().to_string()));
+        Store::open_existing_in(data_dir, Store::database_for(data_dir, None)?, limits)
+    }
+
+    /// [`Store::open_existing`] with the database elsewhere (`--database`).
+    pub fn open_existing_in(data_dir: &Path, database: Database, limits: Limits) -> Result<Store, AdminError> {
+        if !crate::db::exists(&database)? {
+            return Err(match database {
+                Database::Sqlite(_) => AdminError::NoDatabase(data_dir.display().to_string()),
+                Database::Postgres(_) => AdminError::NoPostgresDatabase(database.to_string()),
+            });
         }
-        Store::open_with(data_dir, limits)
+        Store::open_in(data_dir, database, limits)
     }
 
     /// Whether `data_dir` holds a server database (a file, not necessarily migrated yet).
@@ -193,7 +207,24 @@ impl Store {
         data_dir.join(DB_FILE).is_file()
     }
 
+    /// Where the database of `data_dir` is: `url` (`--database` / `FIELDPROOF_DATABASE`, a
+    /// `postgres://` address) when given, else the SQLite file in the data directory.
+    pub fn database_for(data_dir: &Path, url: Option<&str>) -> Result<Database, AdminError> {
+        Ok(Database::from_flag(url, data_dir, DB_FILE)?)
+    }
+
+    /// The database this store uses.
+    pub fn database(&self) -> &Database {
+        &self.database
+    }
+
     pub fn open_with(data_dir: &Path, limits: Limits) -> Result<Store, AdminError> {
+        Store::open_in(data_dir, Store::database_for(data_dir, None)?, limits)
+    }
+
+    /// Open (create, migrate) with the database elsewhere (`--database`); photos stay in
+    /// `data_dir`.
+    pub fn open_in(data_dir: &Path, database: Database, limits: Limits) -> Result<Store, AdminError> {
         std::fs::create_dir_all(data_dir)?;
         let photo_dir = data_dir.join("photos");
         let upload_dir = data_dir.join("uploads");
@@ -201,7 +232,6 @@ impl Store {
         std::fs::create_dir_all(&photo_dir)?;
         std::fs::create_dir_all(&upload_dir)?;
         std::fs::create_dir_all(&thumb_dir)?;
-        let database = Database::Sqlite(data_dir.join(DB_FILE));
         let conn = crate::db::open(&database)?;
         let filled = fill_visit_days(&conn, limits.calendar)?;
         if filled > 0 {

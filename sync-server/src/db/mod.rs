@@ -105,6 +105,18 @@ impl Database {
     }
 }
 
+/// Whether the database exists: the SQLite file is there, or the PostgreSQL database has this
+/// server's schema (at any version). Creates nothing.
+pub fn exists(db: &Database) -> Result<bool> {
+    match db {
+        Database::Sqlite(path) => Ok(path.is_file()),
+        Database::Postgres(_) => {
+            let conn = connect(db)?;
+            conn.query_row("SELECT to_regclass('schema_version') IS NOT NULL", [], |r| r.get(0))
+        }
+    }
+}
+
 /// Open (creating and migrating) the database.
 pub fn open(db: &Database) -> Result<Connection> {
     let conn = connect(db)?;
