@@ -551,7 +551,7 @@ fn write_structure(tx: &Connection, change: &StructureChange, now_ms: i64) -> cr
         tx.execute(
             "INSERT INTO territories (code, name, created_ms, updated_ms) VALUES (?1, ?2, ?3, ?3)
              ON CONFLICT (code) DO UPDATE SET name = excluded.name, updated_ms = excluded.updated_ms
-             WHERE name <> excluded.name",
+             WHERE territories.name <> excluded.name",
             params![code, name, now_ms],
         )?;
     }

@@ -633,7 +633,8 @@ impl QueueFilter {
                     "e.params",
                 ]
                 .iter()
-                .map(|col| format!("{col} LIKE ?{n} ESCAPE '\\'"))
+                // lower() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
+                .map(|col| format!("lower({col}) LIKE lower(?{n}) ESCAPE '\\'"))
                 .collect::<Vec<_>>()
                 .join(" OR ")
             });

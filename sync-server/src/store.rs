@@ -151,6 +151,57 @@ impl std::ops::DerefMut for Reader<'_> {
     }
 }
 
+impl Reader<'_> {
+    /// Close this connection instead of pooling it (it may hold a session lock it failed to
+    /// release).
+    fn discard(mut self) {
+        self.conn = None;
+    }
+}
+
+/// The first key of the upload locks' PostgreSQL advisory locks (two-key form): "fp", so they
+/// never meet the writer lock (one-key form) or another application's.
+const UPLOAD_LOCK_SPACE: i32 = 0x6670;
+
+/// The second key: the hash's first 32 bits (two photos sharing them only wait for each other).
+fn upload_lock_key(sha256: &str) -> i32 {
+    sha256
+        .get(..8)
+        .and_then(|h| u32::from_str_radix(h, 16).ok())
+        .map_or(0, |k| k as i32)
+}
+
+/// [`Store::upload_lock`]: derefs to the in-process mutex.
+pub(crate) struct UploadLock<'a> {
+    local: Arc<Mutex<()>>,
+    shared: Option<(Reader<'a>, i32)>,
+}
+
+impl std::ops::Deref for UploadLock<'_> {
+    type Target = Mutex<()>;
+    fn deref(&self) -> &Mutex<()> {
+        &self.local
+    }
+}
+
+impl Drop for UploadLock<'_> {
+    fn drop(&mut self) {
+        if let Some((r, key)) = self.shared.take() {
+            match r.query_row(
+                "SELECT pg_advisory_unlock(?1, ?2)",
+                params![UPLOAD_LOCK_SPACE, key],
+                |row| row.get::<_, bool>(0),
+            ) {
+                Ok(_) => drop(r),
+                Err(e) => {
+                    tracing::warn!(error = %e, "releasing an upload lock failed; closing its connection");
+                    r.discard();
+                }
+            }
+        }
+    }
+}
+
 impl Drop for Reader<'_> {
     fn drop(&mut self) {
         if let Some(c) = self.conn.take() {
@@ -192,7 +243,11 @@ impl Store {
     }
 
     /// [`Store::open_existing`] with the database elsewhere (`--database`).
-    pub fn open_existing_in(data_dir: &Path, database: Database, limits: Limits) -> Result<Store, AdminError> {
+    pub fn open_existing_in(
+        data_dir: &Path,
+        database: Database,
+        limits: Limits,
+    ) -> Result<Store, AdminError> {
         if !crate::db::exists(&database)? {
             return Err(match database {
                 Database::Sqlite(_) => AdminError::NoDatabase(data_dir.display().to_string()),
@@ -297,11 +352,31 @@ impl Store {
         lock(&self.writer)
     }
 
-    pub(crate) fn upload_lock(&self, sha256: &str) -> Arc<Mutex<()>> {
+    /// The lock of one photo's upload: lock the returned mutex. On PostgreSQL it also holds a
+    /// session advisory lock on the hash (on a reader connection, until dropped), so requests
+    /// for the same photo on other servers of the same database wait too; there a wait past the
+    /// busy timeout fails as busy (503, the client retries).
+    pub(crate) fn upload_lock(&self, sha256: &str) -> ApiResult<UploadLock<'_>> {
+        let shared = match self.database.dialect() {
+            crate::db::Dialect::Sqlite => None,
+            crate::db::Dialect::Postgres => {
+                let key = upload_lock_key(sha256);
+                let r = self.reader()?;
+                r.query_row(
+                    "SELECT pg_advisory_lock(?1, ?2)",
+                    params![UPLOAD_LOCK_SPACE, key],
+                    |_| Ok(()),
+                )?;
+                Some((r, key))
+            }
+        };
         let mut locks = lock(&self.upload_locks);
         // Forget locks nobody holds any more, so the map stays as small as the uploads in flight.
         locks.retain(|_, l| Arc::strong_count(l) > 1);
-        locks.entry(sha256.to_string()).or_default().clone()
+        Ok(UploadLock {
+            local: locks.entry(sha256.to_string()).or_default().clone(),
+            shared,
+        })
     }
 
     /// Load the reuse check's index of every stored photo's perceptual hash now, so the first

@@ -18,6 +18,7 @@
 mod error;
 mod migrate;
 mod pg;
+mod sql;
 mod value;
 
 use std::cell::Cell as StdCell;
@@ -112,7 +113,9 @@ pub fn exists(db: &Database) -> Result<bool> {
         Database::Sqlite(path) => Ok(path.is_file()),
         Database::Postgres(_) => {
             let conn = connect(db)?;
-            conn.query_row("SELECT to_regclass('schema_version') IS NOT NULL", [], |r| r.get(0))
+            conn.query_row("SELECT to_regclass('schema_version') IS NOT NULL", [], |r| {
+                r.get(0)
+            })
         }
     }
 }

@@ -192,10 +192,11 @@ pub fn planned_vs_done(
     // The expression is the one index `plans_date` is on (migration 008), character for character.
     let sql = format!(
         "SELECT p.id, p.rep_id, p.store_id, json_extract(p.body, '$.date'),
-                coalesce(json_extract(p.body, '$.sequence'), 0),
+                coalesce({}, 0),
                 json_extract(p.body, '$.window_start'), json_extract(p.body, '$.window_end')
          FROM plans p
          WHERE json_extract(p.body, '$.date') BETWEEN ?1 AND ?2 AND {} AND {}",
+        c.dialect().json_integer("p.body", "$.sequence"),
         scope_sql("p.rep_id", 3),
         filter_sql("p.rep_id", filter, 4, 5, 6)
     );
