@@ -1099,7 +1099,7 @@ pub fn set_password(
     )?;
     // `keep_session`: the SHA-256 of the session that made the change stays signed in.
     tx.execute(
-        "DELETE FROM web_sessions WHERE user_id = ?1 AND token_sha256 IS NOT ?2",
+        "DELETE FROM web_sessions WHERE user_id = ?1 AND token_sha256 IS DISTINCT FROM ?2",
         params![id, keep_session],
     )?;
     tx.commit()?;

@@ -524,7 +524,7 @@ impl Conditions {
 
     fn clause(&self) -> String {
         if self.sql.is_empty() {
-            "1".to_string()
+            "1 = 1".to_string()
         } else {
             self.sql.join(" AND ")
         }

@@ -122,7 +122,7 @@ fn loaded_reference_data_gets_territories_and_a_team_per_supervisor() {
 fn migration_backfills_territories_and_teams_from_data_already_held() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let store = test_db::store(dir.path());
+        let store = fieldproof_server::Store::open(dir.path()).unwrap();
         store.load_reference_json(REFERENCE, now_ms()).unwrap();
     }
     // The database as it was before migration 007: no structure tables, no new columns, nor
@@ -141,7 +141,7 @@ fn migration_backfills_territories_and_teams_from_data_already_held() {
     .unwrap();
     c.pragma_update(None, "user_version", 6).unwrap();
     drop(c);
-    let store = test_db::store(dir.path());
+    let store = fieldproof_server::Store::open(dir.path()).unwrap();
     let codes: Vec<String> = people::territories(&store)
         .unwrap()
         .into_iter()

@@ -187,6 +187,13 @@ impl PgToSql for Param<'_> {
                 _ => Err(mismatch(v, ty)),
             },
             ValueRef::Text(s) => match *ty {
+                // PostgreSQL text cannot hold U+0000 (SQLite's can): only hostile input has it (a
+                // signed entry is JSON, where it is escaped), kept with U+FFFD in its place.
+                Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN | Type::JSON
+                    if s.contains('\0') =>
+                {
+                    PgToSql::to_sql(&s.replace('\0', "\u{fffd}").as_str(), &Type::TEXT, out)
+                }
                 Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN | Type::JSON => {
                     PgToSql::to_sql(&s, &Type::TEXT, out)
                 }

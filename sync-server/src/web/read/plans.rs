@@ -157,19 +157,19 @@ pub(crate) fn filter_sql(col: &str, filter: &PlanFilter, a: usize, b: usize, c: 
     let rep = if filter.rep.is_some() {
         format!("{col} = ?{c}")
     } else {
-        format!("?{c} IS NULL")
+        format!("CAST(?{c} AS TEXT) IS NULL")
     };
     let territory = if filter.territory.is_some() {
         format!("{col} IN (SELECT id FROM users WHERE territory = ?{b})")
     } else {
-        format!("?{b} IS NULL")
+        format!("CAST(?{b} AS TEXT) IS NULL")
     };
     let team = if filter.team.is_some() {
         format!(
             "{col} IN (SELECT u.id FROM users u JOIN teams t ON t.supervisor_id = u.supervisor_id WHERE t.code = ?{a})"
         )
     } else {
-        format!("?{a} IS NULL")
+        format!("CAST(?{a} AS TEXT) IS NULL")
     };
     format!("{rep} AND {territory} AND {team}")
 }
