@@ -8,6 +8,29 @@
 -- summaries) down to phones; devices and their authentication state; field evidence as
 -- received (ops, stored once, never edited) plus the projections and exceptions derived from it.
 
+-- SQLite's json_extract(doc, '$.a.b') for the text fields the server's SQL reads out of JSON
+-- bodies (names, codes, dates), so that SQL is written once. A number or a flag is read per
+-- dialect instead (`Dialect::json_number`, `Dialect::json_flag`): this one always gives text.
+CREATE FUNCTION json_extract(doc TEXT, path TEXT) RETURNS TEXT
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$ SELECT doc::json #>> string_to_array(substr(path, 3), '.') $$;
+
+-- SQLite's json_each(array) as the server's SQL uses it: `x IN (SELECT value FROM json_each(?))`
+-- with a JSON array of strings bound as text.
+CREATE FUNCTION json_each(doc TEXT) RETURNS TABLE (value TEXT)
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$ SELECT json_array_elements_text(doc::json) $$;
+
+-- SQLite's group_concat(value [, separator]) (NULLs skipped, ',' by default).
+CREATE FUNCTION group_concat_step(acc TEXT, value TEXT, sep TEXT) RETURNS TEXT
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT CASE WHEN value IS NULL THEN acc WHEN acc IS NULL THEN value ELSE acc || sep || value END $$;
+CREATE FUNCTION group_concat_step(acc TEXT, value TEXT) RETURNS TEXT
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT group_concat_step(acc, value, ',') $$;
+CREATE AGGREGATE group_concat(TEXT, TEXT) (SFUNC = group_concat_step, STYPE = TEXT);
+CREATE AGGREGATE group_concat(TEXT) (SFUNC = group_concat_step, STYPE = TEXT);
+
 -- --- reference data ----------------------------------------------------------------------------
 -- Each record is kept as the JSON the core loads (`body`), with the columns pulls filter on.
 

@@ -40,5 +40,5 @@ INSERT INTO territories (code, name, created_ms, updated_ms)
     ) AS used;
 
 INSERT INTO teams (code, name, supervisor_id, created_ms, updated_ms)
-    SELECT id, coalesce(body::json ->> 'name', id), id, 0, 0
+    SELECT id, coalesce(json_extract(body, '$.name'), id), id, 0, 0
     FROM users WHERE role = 'supervisor';

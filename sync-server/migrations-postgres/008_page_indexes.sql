@@ -6,7 +6,7 @@
 -- 150 ms of the page). The expression is the one the page filters on, character for character
 -- (SQLite uses an expression index only for the identical expression).
 
-CREATE INDEX IF NOT EXISTS plans_date ON plans ((body::json ->> 'date'));
+CREATE INDEX IF NOT EXISTS plans_date ON plans (json_extract(body, '$.date'));
 
 -- photos_visit_received: the key-action figure asks, for every visit of 14 days (≈ 45k at 200
 -- reps), whether it has a received photo. With (visit_id, received) the answer is in the index;

@@ -357,7 +357,7 @@ impl ExportFilter {
         user: &str,
         store: &str,
     ) -> Result<(String, Vec<Value>), ExportError> {
-        let mut cond = vec!["1".to_string()];
+        let mut cond = vec!["1 = 1".to_string()];
         let mut args: Vec<Value> = Vec::new();
         if let Some(day) = self.first_day()? {
             let (expr, value) = match when {
@@ -657,7 +657,7 @@ fn visits(
                 (SELECT count(*) FROM photos p WHERE p.visit_id = v.id AND p.verified = 1),
                 (SELECT group_concat(code, ',') FROM
                    (SELECT DISTINCT e.code FROM exceptions e
-                    WHERE e.visit_id = v.id AND e.resolved_ms IS NULL ORDER BY e.code))
+                    WHERE e.visit_id = v.id AND e.resolved_ms IS NULL ORDER BY e.code) AS codes)
          FROM visits v WHERE {cond} ORDER BY v.started_wall_ms, v.id"
     );
     let mut st = conn.prepare(&sql)?;

@@ -37,6 +37,10 @@ struct Cli {
     #[arg(long, global = true, env = "FIELDPROOF_PHOTOS", default_value = "data-dir",
           value_parser = PhotoLocation::parse)]
     photos: PhotoLocation,
+    /// The database: a PostgreSQL address (`postgres://user:password@host:port/dbname`) for
+    /// several servers on one database; left out, the SQLite file in the data directory.
+    #[arg(long, global = true, env = "FIELDPROOF_DATABASE")]
+    database: Option<String>,
     /// The field's time zone, a fixed offset from UTC (+08:00, -05:30, UTC or a name such as
     /// Asia/Shanghai): which day a visit and its exceptions are on, on pages and in exports.
     /// Zones with daylight saving time are not supported.
@@ -562,6 +566,7 @@ fn main() -> ExitCode {
                 addr: args.addr,
                 data_dir: cli.data_dir,
                 photos: cli.photos,
+                database: cli.database,
                 limits: args.limits(cli.time_zone, map_tiles),
             };
             // Blocking work (SQLite, files, images) is bounded: each blocking thread may hold a
@@ -588,7 +593,7 @@ fn main() -> ExitCode {
         }
         Command::Admin { command } => {
             init_logging("warn");
-            match admin(&cli.data_dir, &cli.photos, cli.time_zone, command) {
+            match admin(&cli.data_dir, cli.database.as_deref(), &cli.photos, cli.time_zone, command) {
                 Ok(out) => {
                     println!("{out}");
                     ExitCode::SUCCESS
@@ -613,34 +618,39 @@ fn write_out(out: &std::path::Path, bytes: &[u8]) -> Result<String, AdminError> 
 }
 
 /// `admin init`: the one admin command that may create a database.
-fn init(data_dir: &std::path::Path) -> Result<String, AdminError> {
-    let existed = Store::has_database(data_dir);
-    Store::open(data_dir)?;
+fn init(
+    data_dir: &std::path::Path,
+    database: Option<&str>,
+    photos: &PhotoLocation,
+) -> Result<String, AdminError> {
+    let db = Store::database_for(data_dir, database)?;
+    let existed = fieldproof_server::db::exists(&db)?;
+    let (place, at) = match &db {
+        fieldproof_server::db::Database::Sqlite(_) => (data_dir.display().to_string(), "in"),
+        fieldproof_server::db::Database::Postgres(_) => (db.to_string(), "at"),
+    };
+    Store::open_in(data_dir, db, Limits::default(), photos)?;
     let version = fieldproof_server::db::SCHEMA_VERSION;
     Ok(if existed {
-        format!(
-            "{} already holds a Fieldproof database (schema version {version}); nothing changed",
-            data_dir.display()
-        )
+        format!("{place} already holds a Fieldproof database (schema version {version}); nothing changed")
     } else {
-        format!(
-            "created a new Fieldproof database in {} (schema version {version})",
-            data_dir.display()
-        )
+        format!("created a new Fieldproof database {at} {place} (schema version {version})")
     })
 }
 
 fn admin(
     data_dir: &std::path::Path,
+    database: Option<&str>,
     photos: &PhotoLocation,
     calendar: Calendar,
     command: AdminCommand,
 ) -> Result<String, AdminError> {
     if let AdminCommand::Init = command {
-        return init(data_dir);
+        return init(data_dir, database, photos);
     }
-    let store = Store::open_existing_with_photos(
+    let store = Store::open_existing_in(
         data_dir,
+        Store::database_for(data_dir, database)?,
         Limits {
             calendar,
             ..Limits::default()
@@ -648,7 +658,7 @@ fn admin(
         photos,
     )?;
     match command {
-        AdminCommand::Init => init(data_dir),
+        AdminCommand::Init => init(data_dir, database, photos),
         AdminCommand::LoadReference { file } => {
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| AdminError::Invalid(format!("cannot read {}: {e}", file.display())))?;

@@ -551,7 +551,7 @@ fn write_structure(tx: &Connection, change: &StructureChange, now_ms: i64) -> cr
         tx.execute(
             "INSERT INTO territories (code, name, created_ms, updated_ms) VALUES (?1, ?2, ?3, ?3)
              ON CONFLICT (code) DO UPDATE SET name = excluded.name, updated_ms = excluded.updated_ms
-             WHERE name <> excluded.name",
+             WHERE territories.name <> excluded.name",
             params![code, name, now_ms],
         )?;
     }
@@ -1099,7 +1099,7 @@ pub fn set_password(
     )?;
     // `keep_session`: the SHA-256 of the session that made the change stays signed in.
     tx.execute(
-        "DELETE FROM web_sessions WHERE user_id = ?1 AND token_sha256 IS NOT ?2",
+        "DELETE FROM web_sessions WHERE user_id = ?1 AND token_sha256 IS DISTINCT FROM ?2",
         params![id, keep_session],
     )?;
     tx.commit()?;

@@ -117,7 +117,7 @@ impl Store {
             return Err(ApiError::BadSignature);
         }
 
-        let guard = self.upload_lock(&offer.sha256);
+        let guard = self.upload_lock(&offer.sha256)?;
         let _held = lock(&guard);
         if let Some(size) = self.blob_size(&offer.sha256)? {
             return Ok(self.status(&offer.sha256, size, size, true, now_ms));
@@ -184,7 +184,7 @@ impl Store {
         let upload = self.upload(sha256)?.ok_or_else(|| {
             ApiError::NotFound("no photo and no upload with this hash; offer it first".into())
         })?;
-        let guard = self.upload_lock(sha256);
+        let guard = self.upload_lock(sha256)?;
         let _held = lock(&guard);
         Ok(self.status(sha256, upload.size, self.partial_len(sha256)?, false, now_ms))
     }
@@ -203,7 +203,7 @@ impl Store {
                 "sha256 must be 64 lowercase hex characters".into(),
             ));
         }
-        let guard = self.upload_lock(sha256);
+        let guard = self.upload_lock(sha256)?;
         let _held = lock(&guard);
         if let Some(size) = self.blob_size(sha256)? {
             return Ok(self.status(sha256, size, size, true, now_ms));

@@ -524,7 +524,7 @@ impl Conditions {
 
     fn clause(&self) -> String {
         if self.sql.is_empty() {
-            "1".to_string()
+            "1 = 1".to_string()
         } else {
             self.sql.join(" AND ")
         }
@@ -633,7 +633,8 @@ impl QueueFilter {
                     "e.params",
                 ]
                 .iter()
-                .map(|col| format!("{col} LIKE ?{n} ESCAPE '\\'"))
+                // lower() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
+                .map(|col| format!("lower({col}) LIKE lower(?{n}) ESCAPE '\\'"))
                 .collect::<Vec<_>>()
                 .join(" OR ")
             });

@@ -4,5 +4,7 @@
 
 /// SQL: is the field user in column `col` visible to scope parameter `?N`? (NULL scope = all.)
 pub fn scope_sql(col: &str, n: usize) -> String {
-    format!("(?{n} IS NULL OR {col} = ?{n} OR {col} IN (SELECT id FROM users WHERE supervisor_id = ?{n}))")
+    format!(
+        "(CAST(?{n} AS TEXT) IS NULL OR {col} = ?{n} OR {col} IN (SELECT id FROM users WHERE supervisor_id = ?{n}))"
+    )
 }

@@ -40,6 +40,12 @@ pub enum AdminError {
          to start a new server there, run `fieldproof-server admin --data-dir {0} init` (or `serve`)"
     )]
     NoDatabase(String),
+    /// The same for `--database postgres://…`.
+    #[error(
+        "no Fieldproof database at {0}: check --database / FIELDPROOF_DATABASE; to start a new \
+         server there, run `fieldproof-server admin --database <address> init` (or `serve`)"
+    )]
+    NoPostgresDatabase(String),
     #[error("database: {0}")]
     Db(#[from] crate::db::Error),
     #[error("{0}")]
@@ -156,6 +162,57 @@ impl std::ops::DerefMut for Reader<'_> {
     }
 }
 
+impl Reader<'_> {
+    /// Close this connection instead of pooling it (it may hold a session lock it failed to
+    /// release).
+    fn discard(mut self) {
+        self.conn = None;
+    }
+}
+
+/// The first key of the upload locks' PostgreSQL advisory locks (two-key form): "fp", so they
+/// never meet the writer lock (one-key form) or another application's.
+const UPLOAD_LOCK_SPACE: i32 = 0x6670;
+
+/// The second key: the hash's first 32 bits (two photos sharing them only wait for each other).
+fn upload_lock_key(sha256: &str) -> i32 {
+    sha256
+        .get(..8)
+        .and_then(|h| u32::from_str_radix(h, 16).ok())
+        .map_or(0, |k| k as i32)
+}
+
+/// [`Store::upload_lock`]: derefs to the in-process mutex.
+pub(crate) struct UploadLock<'a> {
+    local: Arc<Mutex<()>>,
+    shared: Option<(Reader<'a>, i32)>,
+}
+
+impl std::ops::Deref for UploadLock<'_> {
+    type Target = Mutex<()>;
+    fn deref(&self) -> &Mutex<()> {
+        &self.local
+    }
+}
+
+impl Drop for UploadLock<'_> {
+    fn drop(&mut self) {
+        if let Some((r, key)) = self.shared.take() {
+            match r.query_row(
+                "SELECT pg_advisory_unlock(?1, ?2)",
+                params![UPLOAD_LOCK_SPACE, key],
+                |row| row.get::<_, bool>(0),
+            ) {
+                Ok(_) => drop(r),
+                Err(e) => {
+                    tracing::warn!(error = %e, "releasing an upload lock failed; closing its connection");
+                    r.discard();
+                }
+            }
+        }
+    }
+}
+
 impl Drop for Reader<'_> {
     fn drop(&mut self) {
         if let Some(c) = self.conn.take() {
@@ -193,22 +250,29 @@ impl Store {
     /// Open a data directory that already holds a database (the admin commands): refused with
     /// [`AdminError::NoDatabase`], creating nothing, when it does not.
     pub fn open_existing(data_dir: &Path, limits: Limits) -> Result<Store, AdminError> {
-        if !Store::has_database(data_dir) {
-            return Err(AdminError::NoDatabase(data_dir.display().to_string()));
-        }
-        Store::open_with(data_dir, limits)
+        Store::open_existing_in(
+            data_dir,
+            Store::database_for(data_dir, None)?,
+            limits,
+            &PhotoLocation::DataDir,
+        )
     }
 
-    /// [`Store::open_existing`] with photos where `photos` says.
-    pub fn open_existing_with_photos(
+    /// [`Store::open_existing`] with the database and the photos where the flags say
+    /// (`--database`, `--photos`).
+    pub fn open_existing_in(
         data_dir: &Path,
+        database: Database,
         limits: Limits,
         photos: &PhotoLocation,
     ) -> Result<Store, AdminError> {
-        if !Store::has_database(data_dir) {
-            return Err(AdminError::NoDatabase(data_dir.display().to_string()));
+        if !crate::db::exists(&database)? {
+            return Err(match database {
+                Database::Sqlite(_) => AdminError::NoDatabase(data_dir.display().to_string()),
+                Database::Postgres(_) => AdminError::NoPostgresDatabase(database.to_string()),
+            });
         }
-        Store::open_with_photos(data_dir, limits, photos)
+        Store::open_in(data_dir, database, limits, photos)
     }
 
     /// Whether `data_dir` holds a server database (a file, not necessarily migrated yet).
@@ -216,20 +280,37 @@ impl Store {
         data_dir.join(DB_FILE).is_file()
     }
 
-    /// Open with photos in the data directory (the default).
-    pub fn open_with(data_dir: &Path, limits: Limits) -> Result<Store, AdminError> {
-        Store::open_with_photos(data_dir, limits, &PhotoLocation::DataDir)
+    /// Where the database of `data_dir` is: `url` (`--database` / `FIELDPROOF_DATABASE`, a
+    /// `postgres://` address) when given, else the SQLite file in the data directory.
+    pub fn database_for(data_dir: &Path, url: Option<&str>) -> Result<Database, AdminError> {
+        Ok(Database::from_flag(url, data_dir, DB_FILE)?)
     }
 
-    /// Open with photos where `photos` says (`--photos`).
-    pub fn open_with_photos(
+    /// The database this store uses.
+    pub fn database(&self) -> &Database {
+        &self.database
+    }
+
+    /// Open (create, migrate) SQLite and photos in the data directory.
+    pub fn open_with(data_dir: &Path, limits: Limits) -> Result<Store, AdminError> {
+        Store::open_in(
+            data_dir,
+            Store::database_for(data_dir, None)?,
+            limits,
+            &PhotoLocation::DataDir,
+        )
+    }
+
+    /// Open (create, migrate) with the database where `database` says (`--database`) and the
+    /// photos where `photos` says (`--photos`).
+    pub fn open_in(
         data_dir: &Path,
+        database: Database,
         limits: Limits,
         photos: &PhotoLocation,
     ) -> Result<Store, AdminError> {
         std::fs::create_dir_all(data_dir)?;
         let blobs = photos.open(data_dir)?;
-        let database = Database::Sqlite(data_dir.join(DB_FILE));
         let conn = crate::db::open(&database)?;
         let filled = fill_visit_days(&conn, limits.calendar)?;
         if filled > 0 {
@@ -318,11 +399,31 @@ impl Store {
         lock(&self.writer)
     }
 
-    pub(crate) fn upload_lock(&self, sha256: &str) -> Arc<Mutex<()>> {
+    /// The lock of one photo's upload: lock the returned mutex. On PostgreSQL it also holds a
+    /// session advisory lock on the hash (on a reader connection, until dropped), so requests
+    /// for the same photo on other servers of the same database wait too; there a wait past the
+    /// busy timeout fails as busy (503, the client retries).
+    pub(crate) fn upload_lock(&self, sha256: &str) -> ApiResult<UploadLock<'_>> {
+        let shared = match self.database.dialect() {
+            crate::db::Dialect::Sqlite => None,
+            crate::db::Dialect::Postgres => {
+                let key = upload_lock_key(sha256);
+                let r = self.reader()?;
+                r.query_row(
+                    "SELECT pg_advisory_lock(?1, ?2)",
+                    params![UPLOAD_LOCK_SPACE, key],
+                    |_| Ok(()),
+                )?;
+                Some((r, key))
+            }
+        };
         let mut locks = lock(&self.upload_locks);
         // Forget locks nobody holds any more, so the map stays as small as the uploads in flight.
         locks.retain(|_, l| Arc::strong_count(l) > 1);
-        locks.entry(sha256.to_string()).or_default().clone()
+        Ok(UploadLock {
+            local: locks.entry(sha256.to_string()).or_default().clone(),
+            shared,
+        })
     }
 
     /// Load the reuse check's index of every stored photo's perceptual hash now, so the first

@@ -317,7 +317,7 @@ fn data_dir_with_plans_today() -> tempfile::TempDir {
 
 fn db(d: &Path) -> Connection {
     // Waits for the server's write lock like the server's own connections (5 s).
-    Connection::open(d.join("fieldproof.db")).unwrap()
+    common::test_db::connect(d)
 }
 
 /// (state, count) of every delivery.

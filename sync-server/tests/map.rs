@@ -400,7 +400,7 @@ fn the_day_on_the_map_shows_status_routes_and_marks() {
     // Head office's whole field on a busy day is not drawn: the counts, and a request for a
     // team or a rep. (Rows written straight into the database: 601 visits of 2020-02-03.)
     {
-        let c = fieldproof_server::db::Connection::open(d.join("fieldproof.db")).unwrap();
+        let c = common::test_db::connect(d);
         let noon = 18_295 * DAY_MS + 4 * 3_600_000;
         for i in 0..601 {
             c.execute(

@@ -14,6 +14,9 @@
     clippy::type_complexity
 )]
 
+#[path = "support/db.rs"]
+mod test_db;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -38,7 +41,7 @@ const DAY0: i64 = 20_777;
 const N: i64 = 620;
 
 fn db(dir: &Path) -> Connection {
-    Connection::open(dir.join("fieldproof.db")).unwrap()
+    test_db::connect(dir)
 }
 
 /// The fixture's people and stores, three web users, and `N` exceptions over a week:
@@ -48,7 +51,7 @@ fn db(dir: &Path) -> Connection {
 /// Exception i = 7 is about "100%_off" (for the search's wildcards).
 fn seeded() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = test_db::store(dir.path());
     store.load_reference_json(REFERENCE, now_ms()).unwrap();
     for (id, name, role, sup) in [
         ("boss", "总部张", "head_office", None),
@@ -699,7 +702,7 @@ fn a_database_from_before_v6_gets_days_states_and_history() {
         ))
         .unwrap();
     }
-    let store = Store::open(dir.path()).unwrap();
+    let store = test_db::store(dir.path());
     let c = db(dir.path());
     let rows: Vec<(String, String, i64, i64)> = c
         .prepare("SELECT code, status, visit_day, event_ms FROM exceptions ORDER BY id")

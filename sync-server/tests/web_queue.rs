@@ -34,7 +34,7 @@ const DAY0: i64 = 20_777;
 const N: i64 = 620;
 
 fn db(dir: &Path) -> Connection {
-    Connection::open(dir.join("fieldproof.db")).unwrap()
+    common::test_db::connect(dir)
 }
 
 fn rep_of(i: i64) -> &'static str {

@@ -19,6 +19,8 @@ pub enum Error {
     TooNew { found: i64, supported: i64 },
     #[error("journal_mode is {0}, not wal")]
     NotWal(String),
+    #[error("the connection is closed")]
+    Closed,
     #[error("database address: {0}")]
     BadAddress(String),
     #[error(transparent)]

@@ -18,6 +18,7 @@
 mod error;
 mod migrate;
 mod pg;
+mod sql;
 mod value;
 
 use std::cell::Cell as StdCell;
@@ -101,6 +102,20 @@ impl Database {
         match self {
             Database::Sqlite(_) => Dialect::Sqlite,
             Database::Postgres(_) => Dialect::Postgres,
+        }
+    }
+}
+
+/// Whether the database exists: the SQLite file is there, or the PostgreSQL database has this
+/// server's schema (at any version). Creates nothing.
+pub fn exists(db: &Database) -> Result<bool> {
+    match db {
+        Database::Sqlite(path) => Ok(path.is_file()),
+        Database::Postgres(_) => {
+            let conn = connect(db)?;
+            conn.query_row("SELECT to_regclass('schema_version') IS NOT NULL", [], |r| {
+                r.get(0)
+            })
         }
     }
 }

@@ -20,17 +20,35 @@ use super::value::{ToSql as DbToSql, ValueRef};
 const STATEMENT_CACHE: usize = 512;
 
 pub struct PgConn {
-    client: RefCell<postgres::Client>,
+    /// Always `Some` but in `Drop`.
+    client: RefCell<Option<postgres::Client>>,
     statements: RefCell<HashMap<String, postgres::Statement>>,
+}
+
+/// Closing the client blocks on its own runtime, which panics on a thread that runs async
+/// code (a store dropped at the end of `serve`, in-process tests): there it is closed on a
+/// thread of its own.
+impl Drop for PgConn {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.get_mut().take()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            std::thread::spawn(move || drop(client));
+        }
+    }
 }
 
 impl PgConn {
     pub fn connect(url: &str) -> Result<PgConn> {
         let client = postgres::Client::connect(url, postgres::NoTls)?;
         Ok(PgConn {
-            client: RefCell::new(client),
+            client: RefCell::new(Some(client)),
             statements: RefCell::new(HashMap::new()),
         })
+    }
+
+    fn client(&self) -> Result<std::cell::RefMut<'_, postgres::Client>> {
+        std::cell::RefMut::filter_map(self.client.borrow_mut(), Option::as_mut).map_err(|_| Error::Closed)
     }
 
     /// The prepared statement for `sql` (written with SQLite's `?N` placeholders).
@@ -38,7 +56,7 @@ impl PgConn {
         if let Some(st) = self.statements.borrow().get(sql) {
             return Ok(st.clone());
         }
-        let st = self.client.borrow_mut().prepare(&rewrite_placeholders(sql))?;
+        let st = self.client()?.prepare(&rewrite_placeholders(sql))?;
         let mut cache = self.statements.borrow_mut();
         if cache.len() >= STATEMENT_CACHE {
             cache.clear();
@@ -50,19 +68,19 @@ impl PgConn {
     pub fn execute(&self, st: &postgres::Statement, params: &[&dyn DbToSql]) -> Result<usize> {
         let values = bind(st, params)?;
         let refs = refs(&values);
-        let n = self.client.borrow_mut().execute(st, &refs)?;
+        let n = self.client()?.execute(st, &refs)?;
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 
     pub fn query(&self, st: &postgres::Statement, params: &[&dyn DbToSql]) -> Result<Vec<postgres::Row>> {
         let values = bind(st, params)?;
         let refs = refs(&values);
-        Ok(self.client.borrow_mut().query(st, &refs)?)
+        Ok(self.client()?.query(st, &refs)?)
     }
 
     /// Several statements without parameters, in one round trip (schema steps, `BEGIN`…).
     pub fn batch(&self, sql: &str) -> Result<()> {
-        Ok(self.client.borrow_mut().batch_execute(sql)?)
+        Ok(self.client()?.batch_execute(sql)?)
     }
 }
 
@@ -169,6 +187,13 @@ impl PgToSql for Param<'_> {
                 _ => Err(mismatch(v, ty)),
             },
             ValueRef::Text(s) => match *ty {
+                // PostgreSQL text cannot hold U+0000 (SQLite's can): only hostile input has it (a
+                // signed entry is JSON, where it is escaped), kept with U+FFFD in its place.
+                Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN | Type::JSON
+                    if s.contains('\0') =>
+                {
+                    PgToSql::to_sql(&s.replace('\0', "\u{fffd}").as_str(), &Type::TEXT, out)
+                }
                 Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN | Type::JSON => {
                     PgToSql::to_sql(&s, &Type::TEXT, out)
                 }

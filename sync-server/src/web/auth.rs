@@ -187,7 +187,7 @@ fn reserve_attempt(store: &Store, keys: &[(String, u32)], now_ms: i64) -> ApiRes
     for (key, _) in keys {
         tx.execute(
             "INSERT INTO web_login_throttle (key, attempts, window_start_ms) VALUES (?1, 1, ?2)
-             ON CONFLICT (key) DO UPDATE SET attempts = attempts + 1",
+             ON CONFLICT (key) DO UPDATE SET attempts = web_login_throttle.attempts + 1",
             params![key, now_ms],
         )?;
     }
@@ -205,7 +205,7 @@ fn release_attempt(store: &Store, keys: &[String], forget: bool) -> ApiResult<()
                 .execute("DELETE FROM web_login_throttle WHERE key = ?1", [key])?;
         } else {
             w.conn.execute(
-                "UPDATE web_login_throttle SET attempts = max(attempts - 1, 0) WHERE key = ?1",
+                "UPDATE web_login_throttle SET attempts = CASE WHEN attempts > 1 THEN attempts - 1 ELSE 0 END WHERE key = ?1",
                 [key],
             )?;
         }

@@ -88,7 +88,7 @@ pub fn alerts_view(c: &Connection, state: Option<&str>, page: u64) -> crate::db:
                     d.last_error_code, d.last_error_detail, d.created_ms, d.sent_ms, d.idempotency_key,
                     d.digest_supervisor IS NOT NULL
              FROM alert_deliveries d JOIN alert_channels c ON c.id = d.channel_id
-             WHERE ?1 IS NULL OR d.state = ?1
+             WHERE CAST(?1 AS TEXT) IS NULL OR d.state = ?1
              ORDER BY d.created_ms DESC, d.id DESC LIMIT ?2 OFFSET ?3",
         )?;
         let rows = st.query_map(params![state, DELIVERIES_PAGE as i64, offset], |r| {

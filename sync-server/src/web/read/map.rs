@@ -121,11 +121,13 @@ struct Place {
 }
 
 fn places(c: &Connection, ids: &HashSet<&str>) -> ApiResult<HashMap<String, Place>> {
-    let mut st = c.prepare_cached(
-        "SELECT json_extract(body, '$.latitude'), json_extract(body, '$.longitude'),
-                coalesce(json_extract(body, '$.geofence_radius_m'), 0)
-         FROM stores WHERE id = ?1",
-    )?;
+    let d = c.dialect();
+    let mut st = c.prepare_cached(&format!(
+        "SELECT {}, {}, coalesce({}, 0) FROM stores WHERE id = ?1",
+        d.json_number("body", "$.latitude"),
+        d.json_number("body", "$.longitude"),
+        d.json_number("body", "$.geofence_radius_m"),
+    ))?;
     let mut out = HashMap::new();
     for id in ids {
         let row = st.query_row([id], |r| {
@@ -169,15 +171,18 @@ pub fn map_day(
     }
 
     let (from, to) = cal.day_bounds(day);
+    let d = c.dialect();
     let sql = format!(
         "SELECT v.id, v.user_id, v.store_id, v.started_wall_ms, v.distance_m, v.geofence = 'outside',
-                json_extract(o.entry, '$.payload.fix.latitude'), json_extract(o.entry, '$.payload.fix.longitude'),
-                coalesce(json_extract(o.entry, '$.payload.fix.is_mock'), 0),
+                {}, {}, coalesce({}, 0),
                 EXISTS (SELECT 1 FROM exceptions e WHERE e.visit_id = v.id AND e.code = 'outside_geofence'),
                 EXISTS (SELECT 1 FROM exceptions e WHERE e.visit_id = v.id AND e.code = 'mock_location')
          FROM visits v LEFT JOIN ops o ON o.op_id = v.check_in_op
          WHERE v.started_wall_ms >= ?1 AND v.started_wall_ms < ?2 AND {}
          ORDER BY v.started_wall_ms, v.id",
+        d.json_number("o.entry", "$.payload.fix.latitude"),
+        d.json_number("o.entry", "$.payload.fix.longitude"),
+        d.json_flag("o.entry", "$.payload.fix.is_mock"),
         scope_sql("v.user_id", 3)
     );
     let mut st = c.prepare(&sql)?;

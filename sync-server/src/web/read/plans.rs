@@ -157,19 +157,19 @@ pub(crate) fn filter_sql(col: &str, filter: &PlanFilter, a: usize, b: usize, c: 
     let rep = if filter.rep.is_some() {
         format!("{col} = ?{c}")
     } else {
-        format!("?{c} IS NULL")
+        format!("CAST(?{c} AS TEXT) IS NULL")
     };
     let territory = if filter.territory.is_some() {
         format!("{col} IN (SELECT id FROM users WHERE territory = ?{b})")
     } else {
-        format!("?{b} IS NULL")
+        format!("CAST(?{b} AS TEXT) IS NULL")
     };
     let team = if filter.team.is_some() {
         format!(
             "{col} IN (SELECT u.id FROM users u JOIN teams t ON t.supervisor_id = u.supervisor_id WHERE t.code = ?{a})"
         )
     } else {
-        format!("?{a} IS NULL")
+        format!("CAST(?{a} AS TEXT) IS NULL")
     };
     format!("{rep} AND {territory} AND {team}")
 }
@@ -192,10 +192,11 @@ pub fn planned_vs_done(
     // The expression is the one index `plans_date` is on (migration 008), character for character.
     let sql = format!(
         "SELECT p.id, p.rep_id, p.store_id, json_extract(p.body, '$.date'),
-                coalesce(json_extract(p.body, '$.sequence'), 0),
+                coalesce({}, 0),
                 json_extract(p.body, '$.window_start'), json_extract(p.body, '$.window_end')
          FROM plans p
          WHERE json_extract(p.body, '$.date') BETWEEN ?1 AND ?2 AND {} AND {}",
+        c.dialect().json_integer("p.body", "$.sequence"),
         scope_sql("p.rep_id", 3),
         filter_sql("p.rep_id", filter, 4, 5, 6)
     );

@@ -175,7 +175,7 @@ pub fn retake_list(
         RetakeFilter::Overdue => "r.state = 'open' AND r.due_day < ?2",
         RetakeFilter::Done => "r.state = 'done'",
         RetakeFilter::Cancelled => "r.state = 'cancelled'",
-        RetakeFilter::All => "1",
+        RetakeFilter::All => "1 = 1",
     };
     let scope_cond = scope_sql("r.rep_id", 1);
     // `?2 = ?2`: every filter binds the same parameters (only `overdue` reads today's day).

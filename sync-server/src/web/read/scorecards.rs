@@ -318,8 +318,8 @@ pub fn open_exceptions(
     let sql = format!(
         "SELECT e.id, e.code, e.visit_id, e.visit_day, e.user_id, coalesce(e.store_id, v.store_id)
          FROM exceptions e LEFT JOIN visits v ON v.id = e.visit_id
-         WHERE e.resolved_ms IS NULL AND (?1 IS NULL OR e.user_id = ?1)
-           AND (?2 IS NULL OR coalesce(e.store_id, v.store_id) = ?2) AND {}
+         WHERE e.resolved_ms IS NULL AND (CAST(?1 AS TEXT) IS NULL OR e.user_id = ?1)
+           AND (CAST(?2 AS TEXT) IS NULL OR coalesce(e.store_id, v.store_id) = ?2) AND {}
          ORDER BY e.visit_day DESC, e.id DESC LIMIT ?4",
         scope_sql("e.user_id", 3)
     );

@@ -45,7 +45,7 @@ impl VisitRow {
 
 /// The columns [`visit_row`] reads, of visits aliased `v`.
 const VISIT_COLUMNS: &str = "v.id, v.user_id, v.store_id, v.status, v.started_wall_ms, coalesce(v.ended_wall_ms, v.completed_wall_ms), v.geofence, v.score,
-                (SELECT group_concat(code || ':' || open) FROM (SELECT code, max(resolved_ms IS NULL) AS open FROM exceptions e WHERE e.visit_id = v.id GROUP BY code ORDER BY code))";
+                (SELECT group_concat(code || ':' || open) FROM (SELECT code, max(CASE WHEN resolved_ms IS NULL THEN 1 ELSE 0 END) AS open FROM exceptions e WHERE e.visit_id = v.id GROUP BY code ORDER BY code) AS codes)";
 
 fn visit_row(r: &crate::db::Row<'_>) -> crate::db::Result<VisitRow> {
     let codes: Option<String> = r.get(8)?;
