@@ -17,6 +17,7 @@ mod outbox;
 mod photo_review;
 mod queries;
 mod reference;
+pub mod reference_check;
 mod retakes;
 pub mod rules;
 pub mod sync;

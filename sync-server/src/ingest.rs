@@ -17,20 +17,19 @@ use std::collections::{BTreeSet, HashMap};
 
 use fieldproof_core::clock::{CLOCK_JUMP_TOLERANCE_MS, clock_drift_ms};
 use fieldproof_core::evidence::{self, ChainHead, KnownKey, SignedEntry, VerifyCode};
-use fieldproof_core::model::{
-    FlagCode, GeofenceMode, LocationFix, ReviewVerdict, Store as StoreRecord, TemplateKind, TemplateRules,
-};
+use fieldproof_core::model::{FlagCode, GeofenceMode, LocationFix, Store as StoreRecord, TemplateRules};
 use fieldproof_core::rules;
+use fieldproof_core::sync::wire::payload::{
+    AnswerPayload, CheckInPayload, CheckOutPayload, DeviceFlag, Entry, OpPayload as Action, PhotoManifest,
+    ReportBody,
+};
 use fieldproof_core::sync::wire::{MAX_PUSH_OPS, OpResult, OpStatus, PushRequest, PushResponse};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::Value;
 
 use crate::auth::Authenticated;
 use crate::codes::{self, Action as Acted, ExceptionParams as P};
-use crate::entry::{
-    Action, AnswerPayload, CheckInPayload, CheckOutPayload, DeviceFlag, EntryFields, ParsedOp, PhotoManifest,
-    ReportBody, ReportPayload, parse_entry, problems_text,
-};
+use crate::entry::{ParsedOp, parse_entry, problems_text};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{
     NewException, Store, Writer, publish_team_visits, raise, resolve, settle_visit_day, visit_day,
@@ -564,7 +563,7 @@ impl ApplyCtx<'_, '_> {
                 reviewer,
                 &p.photo_id,
                 Some(&p.visit_id),
-                &p.verdict,
+                p.verdict.as_str(),
                 p.reason.as_deref(),
                 &p.review_id,
                 self.now_ms,
@@ -697,7 +696,7 @@ impl ApplyCtx<'_, '_> {
                     .execute(params![
                         f.op_id,
                         visit_id,
-                        serde_json::to_string(&f_payload_report(p))?,
+                        serde_json::to_string(&p.report)?,
                         f.time.wall_ms
                     ])?;
                 self.tx
@@ -762,10 +761,7 @@ impl ApplyCtx<'_, '_> {
                         r.id,
                         r.visit_id,
                         r.reviewer_id,
-                        match r.verdict {
-                            ReviewVerdict::Accept => "accept",
-                            ReviewVerdict::Flag => "flag",
-                        },
+                        r.verdict.as_str(),
                         r.comment,
                         r.reviewed_at_ms,
                         f.op_id
@@ -846,7 +842,7 @@ impl ApplyCtx<'_, '_> {
     fn check_in(
         &mut self,
         p: &CheckInPayload,
-        f: &EntryFields,
+        f: &Entry,
         scope: &Scope<'_>,
         codes: &mut Vec<String>,
     ) -> ApiResult<()> {
@@ -896,17 +892,14 @@ impl ApplyCtx<'_, '_> {
                 self.device_id,
                 p.user_id,
                 p.store_id,
-                match p.kind {
-                    TemplateKind::StoreCheck => "store_check",
-                    TemplateKind::Inspection => "inspection",
-                },
+                p.kind.as_str(),
                 p.template_id,
                 p.template_version,
                 p.plan_id,
                 f.time.wall_ms,
                 verdict,
                 distance,
-                p.geofence,
+                p.geofence.as_ref().map(|g| g.as_str()),
                 f.op_id,
                 self.now_ms
             ])?;
@@ -926,7 +919,7 @@ impl ApplyCtx<'_, '_> {
         codes: &mut Vec<String>,
     ) -> ApiResult<()> {
         for flag in flags {
-            let (code, subject, params) = match FlagCode::parse(&flag.code) {
+            let (code, subject, params) = match flag.code.known() {
                 Some(FlagCode::ClockJump) => (
                     "clock_jump",
                     "",
@@ -1009,7 +1002,7 @@ impl ApplyCtx<'_, '_> {
     fn answer(
         &mut self,
         p: &AnswerPayload,
-        f: &EntryFields,
+        f: &Entry,
         scope: &Scope<'_>,
         codes: &mut Vec<String>,
     ) -> ApiResult<()> {
@@ -1067,7 +1060,7 @@ impl ApplyCtx<'_, '_> {
     fn photo(
         &mut self,
         p: &PhotoManifest,
-        f: &EntryFields,
+        f: &Entry,
         c: &Candidate<'_>,
         scope: &Scope<'_>,
         codes: &mut Vec<String>,
@@ -1102,7 +1095,7 @@ impl ApplyCtx<'_, '_> {
                 p.user_id,
                 p.store_id,
                 p.item_id,
-                p.photo_kind,
+                p.photo_kind.as_str(),
                 p.image_sha256,
                 p.byte_len,
                 p.evidence_code,
@@ -1166,7 +1159,7 @@ impl ApplyCtx<'_, '_> {
     fn check_out(
         &mut self,
         p: &CheckOutPayload,
-        f: &EntryFields,
+        f: &Entry,
         scope: &Scope<'_>,
         codes: &mut Vec<String>,
     ) -> ApiResult<()> {
@@ -1240,7 +1233,7 @@ fn check_in_params(
     rules_: &TemplateRules,
     fix: Option<&LocationFix>,
     outcome: &rules::GeofenceOutcome,
-    f: &EntryFields,
+    f: &Entry,
 ) -> Option<P> {
     let action = Acted::CheckIn;
     Some(match (code, fix) {
@@ -1283,15 +1276,6 @@ fn push_code(codes: &mut Vec<String>, code: &str) {
     if !codes.iter().any(|c| c == code) {
         codes.push(code.to_string());
     }
-}
-
-fn f_payload_report(p: &ReportPayload) -> Value {
-    serde_json::json!({
-        "notes": p.report.notes,
-        "objections": p.report.objections,
-        "next_steps": p.report.next_steps,
-        "follow_up_date": p.report.follow_up_date,
-    })
 }
 
 /// What a supervisor sees of the report in the visit list: the start of the notes and counts.
