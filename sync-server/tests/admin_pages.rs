@@ -14,7 +14,7 @@ mod common;
 use std::path::Path;
 
 use common::{BIN, Device, Server, Session, admin_ok, form, h, http, reference_file, sign_in};
-use rusqlite::Connection;
+use fieldproof_server::db::Connection;
 use serde_json::Value;
 
 const BOSS_PW: &str = "boss-password-1";

@@ -176,8 +176,8 @@ fn seeded() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
-fn db(dir: &Path) -> rusqlite::Connection {
-    rusqlite::Connection::open(dir.join("fieldproof.db")).unwrap()
+fn db(dir: &Path) -> fieldproof_server::db::Connection {
+    fieldproof_server::db::Connection::open(dir.join("fieldproof.db")).unwrap()
 }
 
 /// Excel serial of a Unix-ms instant at +08:00.

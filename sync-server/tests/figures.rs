@@ -18,10 +18,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use common::{Server, Session, admin_ok, reference_file};
+use fieldproof_server::db::{Connection, params};
 use fieldproof_server::web::read::plans::{PlanFilter, StopOutcome, planned_vs_done};
 use fieldproof_server::{Calendar, Store, now_ms};
 use phone::Phone;
-use rusqlite::{Connection, params};
 use serde_json::json;
 
 const HOUR: i64 = 3_600_000;

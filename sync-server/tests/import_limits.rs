@@ -446,7 +446,7 @@ fn refusal_code(e: &ImportError) -> Option<&'static str> {
 }
 
 fn store_count(data_dir: &Path) -> i64 {
-    let c = rusqlite::Connection::open(data_dir.join("fieldproof.db")).unwrap();
+    let c = fieldproof_server::db::Connection::open(data_dir.join("fieldproof.db")).unwrap();
     c.query_row("SELECT count(*) FROM stores", [], |r| r.get(0))
         .unwrap()
 }

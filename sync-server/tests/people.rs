@@ -30,8 +30,8 @@ fn seeded() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
-fn db(store: &Store) -> rusqlite::Connection {
-    rusqlite::Connection::open(store.data_dir().join("fieldproof.db")).unwrap()
+fn db(store: &Store) -> fieldproof_server::db::Connection {
+    fieldproof_server::db::Connection::open(store.data_dir().join("fieldproof.db")).unwrap()
 }
 
 /// The last `user` change of `id` in the feed (what a phone pulls), and how many there are.

@@ -18,11 +18,11 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use axum::extract::Query;
+use fieldproof_server::db::{Connection, params};
 use fieldproof_server::queue::{
     self, Actor, QueueAction, QueueError, QueueFilter, QueueItem, QueueSort, SortDir, Status,
 };
 use fieldproof_server::{Store, now_ms};
-use rusqlite::{Connection, params};
 
 const REFERENCE: &str = include_str!("../../tests/fixtures/reference.json");
 const CODES: [&str; 5] = [
@@ -657,7 +657,8 @@ fn a_database_from_before_v6_gets_days_states_and_history() {
     // server left them; opening it with this server migrates and fills them in.
     let dir = tempfile::tempdir().unwrap();
     {
-        let c = db(dir.path());
+        // A SQLite file as an old server left it (the PostgreSQL schema starts at this one's).
+        let c = rusqlite::Connection::open(dir.path().join("fieldproof.db")).unwrap();
         for sql in [
             include_str!("../migrations/001_init.sql"),
             include_str!("../migrations/002_web.sql"),
@@ -682,7 +683,7 @@ fn a_database_from_before_v6_gets_days_states_and_history() {
             "INSERT INTO ops (op_id, device_id, seq, kind, entity_id, user_id, wall_ms, hlc, entry, entry_hash,
                 signature, received_ms)
              VALUES ('op-2', 'dev', 2, 'visit.check_out', 'v1', 'rep-li', ?1, 1, '{}', 'h', 's', ?2)",
-            params![start + 3_600_000, start + 2 * 86_400_000],
+            rusqlite::params![start + 3_600_000, start + 2 * 86_400_000],
         )
         .unwrap();
         let later = start + 2 * 86_400_000;

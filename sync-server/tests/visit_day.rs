@@ -111,7 +111,7 @@ fn offline_visits(dir: &Path, calendar: Calendar) -> i64 {
         true,
     );
     chen.push(&store, shanghai("2026-11-22", 8, 0));
-    let c = rusqlite::Connection::open(dir.join("fieldproof.db")).unwrap();
+    let c = fieldproof_server::db::Connection::open(dir.join("fieldproof.db")).unwrap();
     c.query_row("SELECT count(*) FROM exceptions", [], |r| r.get(0))
         .unwrap()
 }
@@ -140,7 +140,7 @@ fn exceptions_received_days_later_count_on_the_visit_day() {
     let n = offline_visits(d, Calendar::CHINA);
     let visit_day = days("2026-11-20");
     {
-        let c = rusqlite::Connection::open(d.join("fieldproof.db")).unwrap();
+        let c = fieldproof_server::db::Connection::open(d.join("fieldproof.db")).unwrap();
         let mut st = c
             .prepare("SELECT code, subject, visit_day, event_ms, created_ms FROM exceptions ORDER BY id")
             .unwrap();
@@ -284,7 +284,7 @@ fn exceptions_received_days_later_count_on_the_visit_day() {
 
     // Resolving one through the queue's resolve route moves the figure on that same day.
     let id: i64 = {
-        let c = rusqlite::Connection::open(d.join("fieldproof.db")).unwrap();
+        let c = fieldproof_server::db::Connection::open(d.join("fieldproof.db")).unwrap();
         c.query_row("SELECT min(id) FROM exceptions", [], |r| r.get(0))
             .unwrap()
     };
@@ -299,7 +299,7 @@ fn exceptions_received_days_later_count_on_the_visit_day() {
     let resolution = section(&health, "metric-resolution");
     assert!(resolution.contains(&format!("(1 / {n})")), "{resolution}");
     let history = {
-        let c = rusqlite::Connection::open(d.join("fieldproof.db")).unwrap();
+        let c = fieldproof_server::db::Connection::open(d.join("fieldproof.db")).unwrap();
         queue::history(&c, &Actor::head_office("boss"), id).unwrap()
     };
     assert_eq!(history.len(), 2);
@@ -322,7 +322,7 @@ fn the_time_zone_is_configuration() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let n = offline_visits(d, Calendar::parse("-10:00").unwrap());
-    let c = rusqlite::Connection::open(d.join("fieldproof.db")).unwrap();
+    let c = fieldproof_server::db::Connection::open(d.join("fieldproof.db")).unwrap();
     let on = |visit: &str| -> Vec<i64> {
         let mut st = c
             .prepare("SELECT DISTINCT visit_day FROM exceptions WHERE visit_id = ?1")

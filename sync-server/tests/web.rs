@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use common::{Server, Session, admin, cookie_value, h, http, now_ms, reference_file, set_cookies, sign_in};
-use rusqlite::{Connection, params};
+use fieldproof_server::db::{Connection, params};
 
 const ADMIN_PW: &str = "admin-password-1";
 const WANG_PW: &str = "wang-password-1";

@@ -11,7 +11,7 @@
 mod common;
 
 use common::{Server, Session, admin_ok, reference_file};
-use rusqlite::{Connection, params};
+use fieldproof_server::db::{Connection, params};
 
 const PW: &str = "a-long-password-1";
 const REPS: [&str; 3] = ["rep-li", "rep-zhao", "rep-chen"];

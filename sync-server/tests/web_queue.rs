@@ -17,7 +17,7 @@ mod common;
 use std::path::Path;
 
 use common::{Server, Session, admin_ok, now_ms, reference_file};
-use rusqlite::{Connection, params};
+use fieldproof_server::db::{Connection, params};
 use serde_json::json;
 
 const PW: &str = "a-long-password-1";
