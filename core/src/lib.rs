@@ -32,7 +32,7 @@ use rusqlite::Connection;
 pub use capture::{CaptureOutcome, CaptureRequest, PhotoEvidence};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use device_key::{SealError, SeedSealer};
-pub use error::{Error, Result};
+pub use error::{ERROR_CODES, Error, Result, SERVER_CODES};
 pub use model::*;
 pub use outbox::{AuditReport, OutboxSummary};
 pub use photo_review::MAX_REASON_CHARS as MAX_REVIEW_REASON_CHARS;
