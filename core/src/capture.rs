@@ -7,8 +7,8 @@
 //! The image work (~0.1–0.3 s) runs without the core's lock, so the visit screen stays
 //! responsive; the visit is checked again under the lock before anything is recorded.
 
+use crate::sync::wire::payload::{ManifestLocation, OpPayload, PhotoManifest, ReuseMatch};
 use rusqlite::params;
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
@@ -54,52 +54,6 @@ pub struct PhotoEvidence {
     pub signature_hex: String,
     pub device_id: String,
     pub public_key_hex: String,
-}
-
-#[derive(Serialize)]
-struct ManifestLocation {
-    lat_e7: i64,
-    lon_e7: i64,
-    accuracy_cm: i64,
-    provider: LocationProvider,
-    is_mock: bool,
-    fix_time_ms: i64,
-}
-
-#[derive(Serialize)]
-struct ReuseMatch<'a> {
-    photo_id: &'a str,
-    visit_id: &'a str,
-    distance: u32,
-}
-
-/// The payload of a `visit.photo` entry: the photo manifest. Integers only (coordinates in
-/// 1e-7 degrees), so every verifier reads the same values.
-#[derive(Serialize)]
-struct Manifest<'a> {
-    photo_id: &'a str,
-    visit_id: &'a str,
-    store_id: &'a str,
-    store_code: &'a str,
-    user_id: &'a str,
-    item_id: Option<&'a str>,
-    photo_kind: PhotoKind,
-    image_sha256: &'a str,
-    original_sha256: &'a str,
-    byte_len: i64,
-    width: u32,
-    height: u32,
-    source_width: u32,
-    source_height: u32,
-    orientation: u8,
-    phash: &'a str,
-    evidence_code: &'a str,
-    utc_offset_minutes: i32,
-    location: Option<ManifestLocation>,
-    possible_reuse_of: Vec<ReuseMatch<'a>>,
-    /// Left out when there is none, so manifests of ordinary photos stay as they were.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    retake_request_id: Option<&'a str>,
 }
 
 fn e7(deg: f64) -> i64 {
@@ -269,44 +223,44 @@ impl Core {
         if let Some(f) = action.flag_clock_jump(&visit.id)? {
             flags.push(f);
         }
-        let manifest = Manifest {
-            photo_id: &photo.id,
-            visit_id: &visit.id,
-            store_id: &store.id,
-            store_code: &store.code,
-            user_id: &visit.user_id,
-            item_id: req.item_id.as_deref(),
-            photo_kind: req.kind,
-            image_sha256: &image_sha256,
-            original_sha256: &original_sha256,
+        let manifest = OpPayload::Photo(PhotoManifest {
+            photo_id: photo.id.clone(),
+            visit_id: visit.id.clone(),
+            store_id: store.id.clone(),
+            store_code: store.code.clone(),
+            user_id: visit.user_id.clone(),
+            item_id: req.item_id.clone(),
+            photo_kind: req.kind.into(),
+            image_sha256: image_sha256.clone(),
+            original_sha256: original_sha256.clone(),
             byte_len: photo.byte_len,
             width: processed.width,
             height: processed.height,
             source_width: processed.source_width,
             source_height: processed.source_height,
             orientation: processed.orientation,
-            phash: &phash,
-            evidence_code: &code,
+            phash: phash.clone(),
+            evidence_code: code.clone(),
             utc_offset_minutes: req.utc_offset_minutes,
             location: req.fix.as_ref().map(|f| ManifestLocation {
-                lat_e7: e7(f.latitude),
-                lon_e7: e7(f.longitude),
-                accuracy_cm: (f.accuracy_m * 100.0).round() as i64,
-                provider: f.provider,
+                lat_e7: Some(e7(f.latitude)),
+                lon_e7: Some(e7(f.longitude)),
+                accuracy_cm: Some((f.accuracy_m * 100.0).round() as i64),
+                provider: Some(f.provider.into()),
                 is_mock: f.is_mock,
-                fix_time_ms: f.fix_time_ms,
+                fix_time_ms: Some(f.fix_time_ms),
             }),
             possible_reuse_of: matches
                 .iter()
                 .map(|(p, v, d)| ReuseMatch {
-                    photo_id: p,
-                    visit_id: v,
+                    photo_id: p.clone(),
+                    visit_id: v.clone(),
                     distance: *d,
                 })
                 .collect(),
-            retake_request_id: req.retake_request_id.as_deref(),
-        };
-        action.finish(&self.signer, "visit.photo", &visit.id, &manifest)?;
+            retake_request_id: req.retake_request_id.clone(),
+        });
+        action.finish(&self.signer, &visit.id, &manifest)?;
         tracing::info!(bytes = photo.byte_len, reuse = matches.len(), "photo captured");
         Ok(CaptureOutcome { photo, flags })
     }

@@ -211,6 +211,67 @@ pub const SERVER_CODES: &[&str] = &[
     "photo_hash_mismatch",
 ];
 
+/// Every code [`Error::code`] can return: the one list of the codes apps see. The Kotlin
+/// `ErrorCodes`, the iOS message tables and the integration guide's table are checked against it
+/// (a test fails when they drift); the server checks its refusal codes against
+/// [`SERVER_CODES`].
+pub const ERROR_CODES: &[&str] = &[
+    // The core's own refusals.
+    "invalid_location",
+    "wrong_value_kind",
+    "invalid_answer",
+    "item_hidden",
+    "invalid_input",
+    "bad_reference_data",
+    "negative_number",
+    "unknown_user",
+    "unknown_store",
+    "unknown_visit",
+    "unknown_item",
+    "unknown_template",
+    "unknown_plan",
+    "unknown_choice",
+    "unknown_photo",
+    "unknown_retake_request",
+    "not_found",
+    "visit_already_open",
+    "visit_not_editable",
+    "completion_locked",
+    "visit_not_completed",
+    "outside_geofence",
+    "fix_required",
+    "not_allowed",
+    "no_template",
+    "retake_not_open",
+    "retake_not_for_visit",
+    "photo_not_in_team",
+    "reason_required",
+    // Photos (`imaging::ImageError::code`).
+    "image_empty",
+    "not_jpeg",
+    "image_corrupt",
+    "image_too_large",
+    "image_too_many_bytes",
+    "unsupported_image",
+    "bad_font",
+    // Sync; a server's refusal is one of `SERVER_CODES` or `server_refused`.
+    "not_enrolled",
+    "sync_in_progress",
+    "sync_cancelled",
+    "network",
+    "server_refused",
+    "sync_protocol",
+    // Storage and keys.
+    "database_too_new",
+    "database_corrupt",
+    "storage",
+    "io",
+    "key_sealer_required",
+    "key_seal_failed",
+    "key_unseal_failed",
+    "internal",
+];
+
 fn server_code(code: &str) -> &'static str {
     SERVER_CODES
         .iter()
@@ -230,5 +291,85 @@ impl From<serde_json::Error> for Error {
     fn from(e: serde_json::Error) -> Self {
         // Only our own rows are parsed as JSON after load; a failure means a bug or a damaged row.
         Error::Internal(format!("stored JSON unreadable: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod code_list_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn known(code: &str) -> bool {
+        ERROR_CODES.contains(&code) || SERVER_CODES.contains(&code)
+    }
+
+    /// The words between `=> "` and `"` in the body of `fn code` of a source file.
+    fn returned_codes(source: &str) -> Vec<&str> {
+        let start = source.find("pub fn code(&self)").unwrap();
+        let end = start + source[start..].find("\n    }\n").unwrap();
+        source[start..end]
+            .split("=> \"")
+            .skip(1)
+            .map(|rest| &rest[..rest.find('"').unwrap()])
+            .collect()
+    }
+
+    #[test]
+    fn every_code_the_core_returns_is_listed_once() {
+        let mut returned = returned_codes(include_str!("error.rs"));
+        returned.extend(returned_codes(include_str!("imaging/mod.rs")));
+        for code in &returned {
+            assert!(ERROR_CODES.contains(code), "{code} is missing from ERROR_CODES");
+        }
+        for code in ERROR_CODES {
+            assert!(
+                returned.contains(code) || *code == "server_refused",
+                "{code} is listed but never returned"
+            );
+            assert_eq!(
+                ERROR_CODES.iter().filter(|c| *c == code).count(),
+                1,
+                "{code} twice"
+            );
+        }
+    }
+
+    #[test]
+    fn the_apps_copies_name_only_listed_codes() {
+        let kotlin = include_str!("../../android/fieldproof/src/main/kotlin/dev/fieldproof/sdk/Errors.kt");
+        for line in kotlin
+            .lines()
+            .filter(|l| l.trim_start().starts_with("const val "))
+        {
+            let code = line.split('"').nth(1).unwrap();
+            assert!(
+                known(code),
+                "ErrorCodes (Kotlin) names {code}, which the core never returns"
+            );
+        }
+        let keys = |strings: &'static str| -> Vec<&'static str> {
+            strings
+                .lines()
+                .filter_map(|l| l.strip_prefix("\"error."))
+                .map(|rest| &rest[..rest.find('"').unwrap()])
+                .filter(|k| *k != "other")
+                .collect()
+        };
+        let en = keys(include_str!(
+            "../../ios/Sources/Fieldproof/Resources/en.lproj/Localizable.strings"
+        ));
+        let zh = keys(include_str!(
+            "../../ios/Sources/Fieldproof/Resources/zh-Hans.lproj/Localizable.strings"
+        ));
+        assert_eq!(
+            en, zh,
+            "the iOS messages must cover the same codes in both languages"
+        );
+        for code in en {
+            assert!(
+                known(code),
+                "Localizable.strings has a message for {code}, which the core never returns"
+            );
+        }
     }
 }

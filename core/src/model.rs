@@ -282,6 +282,8 @@ pub enum LocationProvider {
     Gps,
     Network,
     Fused,
+    /// Also what a provider a newer app names reads as.
+    #[serde(other)]
     Unknown,
 }
 

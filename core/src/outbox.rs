@@ -7,12 +7,12 @@
 //! without `finish` rolls everything back.
 
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
-use serde::Serialize;
 
 use crate::clock::{CLOCK_JUMP_TOLERANCE_MS, Clock, clock_drift_ms, hlc_next};
 use crate::error::Result;
 use crate::evidence::{self, EntryHeader, SignedEntry, Signer};
 use crate::model::{EventTime, Flag, FlagCode, OutboxOp, OutboxState};
+use crate::sync::wire::payload::OpPayload;
 
 pub(crate) struct Action<'c> {
     pub tx: Transaction<'c>,
@@ -103,19 +103,14 @@ impl<'c> Action<'c> {
 
     /// Append the signed outbox op, move the chain head, and commit: the action is now
     /// durable, all of it.
-    pub fn finish(
-        self,
-        signer: &Signer,
-        kind: &str,
-        entity_id: &str,
-        payload: &impl Serialize,
-    ) -> Result<String> {
+    pub fn finish(self, signer: &Signer, entity_id: &str, payload: &OpPayload) -> Result<String> {
+        let kind = payload.kind();
         let seq: i64 = self.tx.query_row(
             "UPDATE device SET next_seq = next_seq + 1 WHERE id = 1 RETURNING next_seq - 1",
             [],
             |r| r.get(0),
         )?;
-        let payload = serde_json::to_value(payload)?;
+        let payload = payload.to_value()?;
         let entry = evidence::entry_bytes(
             &EntryHeader {
                 device_id: &signer.device_id,

@@ -2,8 +2,8 @@
 //! signed op (`visit.photo_review`), and any phone lists its rep's retake requests. The
 //! requests themselves, and the lock they put on a store's next visit, are [`crate::retakes`].
 
+use crate::sync::wire::payload::{OpPayload, PhotoReviewPayload};
 use rusqlite::{OptionalExtension, params};
-use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::model::*;
@@ -14,17 +14,6 @@ use crate::{Core, rules};
 
 /// Longest reason a review carries (the server takes the same).
 pub const MAX_REASON_CHARS: usize = 500;
-
-#[derive(Serialize)]
-struct PhotoReviewPayload<'a> {
-    review_id: &'a str,
-    visit_id: &'a str,
-    photo_id: &'a str,
-    reviewer_id: &'a str,
-    verdict: PhotoReviewVerdict,
-    reason: Option<&'a str>,
-    time: EventTime,
-}
 
 impl Core {
     /// The rep's retake requests (newest first), each with its state on `date` (local
@@ -103,16 +92,16 @@ impl Core {
                 action.op_id
             ],
         )?;
-        let payload = PhotoReviewPayload {
-            review_id: &review.id,
-            visit_id: &visit_id,
-            photo_id,
-            reviewer_id: &reviewer.id,
-            verdict,
-            reason,
-            time: action.time,
-        };
-        action.finish(&self.signer, "visit.photo_review", &visit_id, &payload)?;
+        let payload = OpPayload::PhotoReview(PhotoReviewPayload {
+            review_id: review.id.clone(),
+            visit_id: visit_id.clone(),
+            photo_id: photo_id.to_string(),
+            reviewer_id: reviewer.id.clone(),
+            verdict: verdict.into(),
+            reason: reason.map(str::to_string),
+            time: Some(action.time),
+        });
+        action.finish(&self.signer, &visit_id, &payload)?;
         Ok(review)
     }
 }

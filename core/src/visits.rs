@@ -11,12 +11,15 @@ use std::io::Write;
 use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::model::*;
 use crate::outbox::Action;
 use crate::queries::{self, VisitRow};
+use crate::sync::wire::payload::{
+    self as wire, CancelPayload, CheckInPayload, CheckOutPayload, CompletePayload, OpPayload, ReportPayload,
+    ReviewPayload,
+};
 use crate::{Core, Inner, rules};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -37,71 +40,6 @@ pub struct AnswerOutcome {
     pub missing: Vec<MissingItem>,
     pub hidden_item_ids: Vec<String>,
     pub flags: Vec<Flag>,
-}
-
-// Outbox payloads: self-contained, so the server can apply an op without asking back.
-
-#[derive(Serialize)]
-struct CheckInPayload<'a> {
-    visit_id: &'a str,
-    kind: TemplateKind,
-    user_id: &'a str,
-    store_id: &'a str,
-    template_id: &'a str,
-    template_version: i32,
-    plan_id: Option<&'a str>,
-    fix: Option<&'a LocationFix>,
-    geofence: GeofenceVerdict,
-    distance_m: Option<f64>,
-    flags: &'a [Flag],
-    time: EventTime,
-}
-
-#[derive(Serialize)]
-struct AnswerPayload<'a> {
-    visit_id: &'a str,
-    item_id: &'a str,
-    value: &'a AnswerValue,
-    note: Option<&'a str>,
-    revision: i32,
-    raised: &'a [Flag],
-    cleared: &'a [String],
-    time: EventTime,
-}
-
-#[derive(Serialize)]
-struct ReportPayload<'a> {
-    visit_id: &'a str,
-    report: &'a VisitReport,
-    time: EventTime,
-}
-
-#[derive(Serialize)]
-struct CompletePayload<'a> {
-    visit_id: &'a str,
-    score: &'a Score,
-    time: EventTime,
-}
-
-#[derive(Serialize)]
-struct CheckOutPayload<'a> {
-    visit_id: &'a str,
-    fix: Option<&'a LocationFix>,
-    distance_m: Option<f64>,
-    time: EventTime,
-}
-
-#[derive(Serialize)]
-struct CancelPayload<'a> {
-    visit_id: &'a str,
-    reason: &'a str,
-    time: EventTime,
-}
-
-#[derive(Serialize)]
-struct ReviewPayload<'a> {
-    review: &'a Review,
-    time: EventTime,
 }
 
 impl Inner {
@@ -273,21 +211,21 @@ impl Core {
         if let Some(f) = action.flag_clock_jump(&visit_id)? {
             flags.push(f);
         }
-        let payload = CheckInPayload {
-            visit_id: &visit_id,
-            kind: template.kind,
-            user_id: &user.id,
-            store_id: &store.id,
-            template_id: &template.id,
-            template_version: template.version,
-            plan_id: plan.as_ref().map(|p| p.id.as_str()),
-            fix: req.fix.as_ref(),
-            geofence: outcome.verdict,
+        let payload = OpPayload::CheckIn(CheckInPayload {
+            visit_id: visit_id.clone(),
+            kind: template.kind.into(),
+            user_id: user.id.clone(),
+            store_id: store.id.clone(),
+            template_id: template.id.clone(),
+            template_version: wire_count("template version", template.version)?,
+            plan_id: plan.as_ref().map(|p| p.id.clone()),
+            fix: req.fix.clone(),
+            geofence: Some(outcome.verdict.into()),
             distance_m: outcome.distance_m,
-            flags: &flags,
-            time: action.time,
-        };
-        action.finish(&self.signer, "visit.check_in", &visit_id, &payload)?;
+            flags: flags.iter().map(wire::DeviceFlag::from).collect(),
+            time: Some(action.time),
+        });
+        action.finish(&self.signer, &visit_id, &payload)?;
         tracing::info!(
             geofence = outcome.verdict.as_str(),
             flags = flags.len(),
@@ -374,17 +312,17 @@ impl Core {
             if let Some(f) = action.flag_clock_jump(visit_id)? {
                 raised.push(f);
             }
-            let payload = AnswerPayload {
-                visit_id,
-                item_id,
-                value: &value,
-                note,
-                revision,
-                raised: &raised,
-                cleared: &cleared,
-                time: action.time,
-            };
-            action.finish(&self.signer, "visit.answer", &visit.id, &payload)?;
+            let payload = OpPayload::Answer(wire::AnswerPayload {
+                visit_id: visit_id.to_string(),
+                item_id: item_id.to_string(),
+                value: wire::AnswerBody::Known(value.clone()),
+                note: note.map(str::to_string),
+                revision: wire_count("answer revision", revision)?,
+                raised: raised.iter().map(wire::DeviceFlag::from).collect(),
+                cleared: cleared.clone(),
+                time: Some(action.time),
+            });
+            action.finish(&self.signer, &visit.id, &payload)?;
         }
         let plain: HashMap<String, AnswerValue> = answers.into_iter().map(|(k, (v, _))| (k, v)).collect();
         let photos = queries::photo_counts(&inner.conn, visit_id)?;
@@ -458,12 +396,12 @@ impl Core {
             ],
         )?;
         action.flag_clock_jump(visit_id)?;
-        let payload = ReportPayload {
-            visit_id,
-            report: &clean,
-            time: action.time,
-        };
-        action.finish(&self.signer, "visit.report", &visit.id, &payload)?;
+        let payload = OpPayload::Report(ReportPayload {
+            visit_id: visit_id.to_string(),
+            report: (&clean).into(),
+            time: Some(action.time),
+        });
+        action.finish(&self.signer, &visit.id, &payload)?;
         Ok(())
     }
 
@@ -497,12 +435,15 @@ impl Core {
             params![action.time.wall_ms, score.total, action.op_id, visit.id],
         )?;
         action.flag_clock_jump(visit_id)?;
-        let payload = CompletePayload {
-            visit_id,
-            score: &score,
-            time: action.time,
-        };
-        action.finish(&self.signer, "visit.complete", &visit.id, &payload)?;
+        let payload = OpPayload::Complete(CompletePayload {
+            visit_id: visit_id.to_string(),
+            score: Some(wire::ScoreBody {
+                total: score.total,
+                sections: score.sections.clone(),
+            }),
+            time: Some(action.time),
+        });
+        action.finish(&self.signer, &visit.id, &payload)?;
         queries::visit(&inner.conn, visit_id)
     }
 
@@ -565,13 +506,13 @@ impl Core {
             )?;
         }
         action.flag_clock_jump(visit_id)?;
-        let payload = CheckOutPayload {
-            visit_id,
-            fix,
+        let payload = OpPayload::CheckOut(CheckOutPayload {
+            visit_id: visit_id.to_string(),
+            fix: fix.cloned(),
             distance_m: distance,
-            time: action.time,
-        };
-        action.finish(&self.signer, "visit.check_out", &visit.id, &payload)?;
+            time: Some(action.time),
+        });
+        action.finish(&self.signer, &visit.id, &payload)?;
         queries::visit(&inner.conn, visit_id)
     }
 
@@ -597,12 +538,12 @@ impl Core {
             params![reason, action.op_id, visit.id],
         )?;
         action.flag_clock_jump(visit_id)?;
-        let payload = CancelPayload {
-            visit_id,
-            reason,
-            time: action.time,
-        };
-        action.finish(&self.signer, "visit.cancel", &visit.id, &payload)?;
+        let payload = OpPayload::Cancel(CancelPayload {
+            visit_id: visit_id.to_string(),
+            reason: reason.to_string(),
+            time: Some(action.time),
+        });
+        action.finish(&self.signer, &visit.id, &payload)?;
         queries::visit(&inner.conn, visit_id)
     }
 
@@ -687,11 +628,11 @@ impl Core {
                 action.clear_flag(visit_id, FlagCode::SupervisorFlag, "")?;
             }
         }
-        let payload = ReviewPayload {
-            review: &review,
-            time: action.time,
-        };
-        action.finish(&self.signer, "visit.review", &visit.id, &payload)?;
+        let payload = OpPayload::Review(ReviewPayload {
+            review: (&review).into(),
+            time: Some(action.time),
+        });
+        action.finish(&self.signer, &visit.id, &payload)?;
         Ok(review)
     }
 }
@@ -733,4 +674,10 @@ pub(crate) fn write_durably(path: &std::path::Path, bytes: &[u8]) -> Result<()> 
         let _ = std::fs::remove_file(&tmp);
     }
     Ok(result?)
+}
+
+/// A count the model keeps signed (`i32`, as the apps see it) as the payload carries it. The
+/// model never holds a negative one; if it did, the op is not written.
+fn wire_count(what: &str, n: i32) -> Result<u32> {
+    u32::try_from(n).map_err(|_| Error::Internal(format!("{what} {n} is negative")))
 }

@@ -3,9 +3,10 @@
 //! the photo upload (`photos`), which both read entries and store what verification found.
 
 use fieldproof_core::evidence::{self, VerifyCode};
-use fieldproof_core::model::{EventTime, LocationFix, Review, TemplateKind};
 use fieldproof_core::rules;
-use serde::Deserialize;
+use fieldproof_core::sync::wire::payload::{
+    CheckInPayload, CheckOutPayload, Entry, OpPayload, PhotoManifest,
+};
 use serde_json::Value;
 
 use crate::keys::is_lower_hex;
@@ -14,247 +15,38 @@ pub(crate) const MAX_SEQ: i64 = 1 << 53;
 /// Year 2200 in Unix ms; also the bound on boot time and on the server offset.
 pub(crate) const MAX_WALL_MS: i64 = 7_258_118_400_000;
 
-// --- entries and payloads ----------------------------------------------------------------------
-// Mirrors of the core's payload structs (which are private and serialize-only). Unknown fields
-// are ignored, so a newer core adding a field does not get its ops rejected.
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct EntryFields {
-    pub(crate) v: i64,
-    pub(crate) device_id: String,
-    pub(crate) seq: i64,
-    pub(crate) op_id: String,
-    pub(crate) kind: String,
-    pub(crate) entity_id: String,
-    pub(crate) time: EventTime,
-    pub(crate) prev_hash: String,
-    pub(crate) payload: Value,
-}
-
-/// A flag as the device recorded it. Codes are strings here, not the core's enum: a newer core
-/// with a new flag code must not get its ops rejected.
-#[derive(Debug, Deserialize)]
-pub(crate) struct DeviceFlag {
-    pub(crate) code: String,
-    #[serde(default)]
-    pub(crate) item_id: Option<String>,
-    #[serde(default)]
-    pub(crate) detail: String,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct CheckInPayload {
-    pub(crate) visit_id: String,
-    pub(crate) kind: TemplateKind,
-    pub(crate) user_id: String,
-    pub(crate) store_id: String,
-    pub(crate) template_id: String,
-    pub(crate) template_version: u32,
-    #[serde(default)]
-    pub(crate) plan_id: Option<String>,
-    #[serde(default)]
-    pub(crate) fix: Option<LocationFix>,
-    #[serde(default)]
-    pub(crate) geofence: Option<String>,
-    #[serde(default)]
-    pub(crate) flags: Vec<DeviceFlag>,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct AnswerPayload {
-    pub(crate) visit_id: String,
-    pub(crate) item_id: String,
-    pub(crate) value: Value,
-    #[serde(default)]
-    pub(crate) note: Option<String>,
-    pub(crate) revision: u32,
-    #[serde(default)]
-    pub(crate) raised: Vec<DeviceFlag>,
-    #[serde(default)]
-    pub(crate) cleared: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct ManifestLocation {
-    #[serde(default)]
-    pub(crate) is_mock: bool,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct PhotoManifest {
-    pub(crate) photo_id: String,
-    pub(crate) visit_id: String,
-    pub(crate) store_id: String,
-    pub(crate) user_id: String,
-    #[serde(default)]
-    pub(crate) item_id: Option<String>,
-    pub(crate) photo_kind: String,
-    pub(crate) image_sha256: String,
-    pub(crate) byte_len: i64,
-    pub(crate) evidence_code: String,
-    #[serde(default)]
-    pub(crate) location: Option<ManifestLocation>,
-    /// The retake request this photo answers (`crate::retakes::link_photo`).
-    #[serde(default)]
-    pub(crate) retake_request_id: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct ReportBody {
-    pub(crate) notes: String,
-    #[serde(default)]
-    pub(crate) objections: Vec<Value>,
-    #[serde(default)]
-    pub(crate) next_steps: Vec<Value>,
-    /// `YYYY-MM-DD`, when the rep set a follow-up.
-    #[serde(default)]
-    pub(crate) follow_up_date: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct ReportPayload {
-    pub(crate) visit_id: String,
-    pub(crate) report: ReportBody,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct ScoreBody {
-    #[serde(default)]
-    pub(crate) total: Option<f64>,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct CompletePayload {
-    pub(crate) visit_id: String,
-    #[serde(default)]
-    pub(crate) score: Option<ScoreBody>,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct CheckOutPayload {
-    pub(crate) visit_id: String,
-    #[serde(default)]
-    pub(crate) fix: Option<LocationFix>,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct CancelPayload {
-    pub(crate) visit_id: String,
-    pub(crate) reason: String,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct ReviewPayload {
-    pub(crate) review: Review,
-}
-
-/// A supervisor's decision on a team photo (`visit.photo_review`; the entity is the photo's
-/// visit). The verdict stays a string here: a bad one is refused with its own code
-/// (`crate::retakes`), not as a malformed entry.
-#[derive(Debug, Deserialize)]
-pub(crate) struct PhotoReviewPayload {
-    pub(crate) review_id: String,
-    pub(crate) visit_id: String,
-    pub(crate) photo_id: String,
-    pub(crate) reviewer_id: String,
-    pub(crate) verdict: String,
-    #[serde(default)]
-    pub(crate) reason: Option<String>,
-}
-
-#[derive(Debug)]
-pub(crate) enum Action {
-    CheckIn(CheckInPayload),
-    Answer(AnswerPayload),
-    Photo(PhotoManifest),
-    Report(ReportPayload),
-    Complete(CompletePayload),
-    CheckOut(CheckOutPayload),
-    Cancel(CancelPayload),
-    Review(ReviewPayload),
-    PhotoReview(PhotoReviewPayload),
-}
-
-impl Action {
-    pub(crate) fn visit_id(&self) -> &str {
-        match self {
-            Action::CheckIn(p) => &p.visit_id,
-            Action::Answer(p) => &p.visit_id,
-            Action::Photo(p) => &p.visit_id,
-            Action::Report(p) => &p.visit_id,
-            Action::Complete(p) => &p.visit_id,
-            Action::CheckOut(p) => &p.visit_id,
-            Action::Cancel(p) => &p.visit_id,
-            Action::Review(p) => &p.review.visit_id,
-            Action::PhotoReview(p) => &p.visit_id,
-        }
-    }
-
-    /// The user the op says acted, where the payload names one.
-    pub(crate) fn named_user(&self) -> Option<&str> {
-        match self {
-            Action::CheckIn(p) => Some(&p.user_id),
-            Action::Photo(p) => Some(&p.user_id),
-            Action::Review(p) => Some(&p.review.reviewer_id),
-            Action::PhotoReview(p) => Some(&p.reviewer_id),
-            _ => None,
-        }
-    }
-}
-
+/// An entry read far enough to apply: its signed fields and its typed payload (the core's
+/// schema, `fieldproof_core::sync::wire::payload`).
 #[derive(Debug)]
 pub(crate) struct ParsedOp {
-    pub(crate) fields: EntryFields,
-    pub(crate) action: Action,
+    pub(crate) fields: Entry,
+    pub(crate) action: OpPayload,
 }
 
 pub(crate) fn bounded_id(s: &str) -> bool {
     !s.is_empty() && s.len() <= 128
 }
 
-pub(crate) fn parse_action(kind: &str, payload: Value) -> Result<Action, String> {
-    let p = |e: serde_json::Error| format!("{kind} payload: {e}");
-    Ok(match kind {
-        "visit.check_in" => {
-            let c: CheckInPayload = serde_json::from_value(payload).map_err(p)?;
-            if let Some(f) = &c.fix {
-                rules::validate_fix(f)?;
-            }
-            Action::CheckIn(c)
+/// The payload of `kind`, with the bounds the core's schema does not express.
+pub(crate) fn parse_action(kind: &str, payload: Value) -> Result<OpPayload, String> {
+    let action = OpPayload::decode(kind, payload)?;
+    match &action {
+        OpPayload::CheckIn(CheckInPayload { fix: Some(f), .. })
+        | OpPayload::CheckOut(CheckOutPayload { fix: Some(f), .. }) => rules::validate_fix(f)?,
+        OpPayload::Photo(m) if !is_lower_hex(&m.image_sha256, 64) || m.byte_len < 0 => {
+            return Err("photo manifest: image_sha256 or byte_len is not valid".into());
         }
-        "visit.answer" => Action::Answer(serde_json::from_value(payload).map_err(p)?),
-        "visit.photo" => {
-            let m: PhotoManifest = serde_json::from_value(payload).map_err(p)?;
-            if !is_lower_hex(&m.image_sha256, 64) || m.byte_len < 0 {
-                return Err("photo manifest: image_sha256 or byte_len is not valid".into());
-            }
-            Action::Photo(m)
+        OpPayload::PhotoReview(r) if !bounded_id(&r.review_id) || !bounded_id(&r.photo_id) => {
+            return Err("photo review: review_id or photo_id must be 1-128 bytes".into());
         }
-        "visit.report" => Action::Report(serde_json::from_value(payload).map_err(p)?),
-        "visit.complete" => Action::Complete(serde_json::from_value(payload).map_err(p)?),
-        "visit.check_out" => {
-            let c: CheckOutPayload = serde_json::from_value(payload).map_err(p)?;
-            if let Some(f) = &c.fix {
-                rules::validate_fix(f)?;
-            }
-            Action::CheckOut(c)
-        }
-        "visit.cancel" => Action::Cancel(serde_json::from_value(payload).map_err(p)?),
-        "visit.review" => Action::Review(serde_json::from_value(payload).map_err(p)?),
-        "visit.photo_review" => {
-            let r: PhotoReviewPayload = serde_json::from_value(payload).map_err(p)?;
-            if !bounded_id(&r.review_id) || !bounded_id(&r.photo_id) {
-                return Err("photo review: review_id or photo_id must be 1-128 bytes".into());
-            }
-            Action::PhotoReview(r)
-        }
-        other => return Err(format!("unknown op kind {other:?}")),
-    })
+        _ => {}
+    }
+    Ok(action)
 }
 
 /// Parse an entry far enough to apply it. `Err` is a `malformed_entry`.
 pub(crate) fn parse_entry(entry: &str) -> Result<ParsedOp, String> {
-    let mut fields: EntryFields = serde_json::from_str(entry).map_err(|e| e.to_string())?;
+    let mut fields: Entry = serde_json::from_str(entry).map_err(|e| e.to_string())?;
     if fields.v != evidence::ENTRY_VERSION {
         return Err(format!("entry version {} is not supported", fields.v));
     }
@@ -302,7 +94,7 @@ pub(crate) fn entry_wall_ms(entry: &str) -> Option<i64> {
 pub(crate) fn parse_photo_manifest(entry: &str) -> Result<(String, String, PhotoManifest), String> {
     let op = parse_entry(entry)?;
     match op.action {
-        Action::Photo(m) => Ok((op.fields.device_id, op.fields.op_id, m)),
+        OpPayload::Photo(m) => Ok((op.fields.device_id, op.fields.op_id, m)),
         _ => Err(format!(
             "the manifest is a {} entry, not visit.photo",
             op.fields.kind

@@ -233,3 +233,28 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    /// The core passes these refusals to apps by name (`fieldproof_core::SERVER_CODES`); each
+    /// must be one this server sends, or the apps branch on a code that never comes.
+    #[test]
+    fn the_cores_list_of_server_codes_is_what_the_server_sends() {
+        let source = include_str!("error.rs");
+        let start = source.find("pub fn code(&self)").unwrap();
+        let body = &source[start..start + source[start..].find("\n    }\n").unwrap()];
+        let sent: Vec<&str> = body
+            .split("=> \"")
+            .skip(1)
+            .map(|rest| &rest[..rest.find('"').unwrap()])
+            .collect();
+        for code in fieldproof_core::SERVER_CODES {
+            assert!(
+                sent.contains(code),
+                "the core expects {code}, which the server never sends"
+            );
+        }
+    }
+}

@@ -10,6 +10,7 @@ use crate::db::{Connection, Database, OptionalExtension, Transaction, Transactio
 use fieldproof_core::model::{
     CheckTemplate, PlannedVisit, Product, ReferenceData, Role, Store as StoreRecord, User,
 };
+use fieldproof_core::reference_check::{ReferenceCheckError, validate_reference};
 use fieldproof_core::sync::wire::{TeamVisit, TeamVisitPhoto};
 use serde::Serialize;
 
@@ -457,25 +458,17 @@ impl Store {
         Ok(report)
     }
 
-    /// The core's own validation of `data` against what the server holds: `Ok` means a phone
-    /// will accept it. Run before [`write_reference`], outside the write lock.
+    /// The core's own validation of `data` against what the server holds
+    /// (`fieldproof_core::reference_check`, the function phones run): `Ok` means a phone will
+    /// accept it. Run before [`write_reference`], outside the write lock.
     pub(crate) fn validate_reference(&self, data: &ReferenceData) -> Result<(), AdminError> {
-        let existing = self.reference_data()?;
-        // The core validates against its own database; a scratch in-memory core holding what
-        // the server has makes "valid on the server" mean exactly "a phone will accept it".
-        let scratch =
-            fieldproof_core::Core::open_in_memory().map_err(|e| AdminError::Invalid(e.to_string()))?;
-        scratch.load_reference_data(&existing).map_err(|e| {
-            AdminError::Invalid(format!("the server's own reference data does not validate: {e}"))
-        })?;
-        scratch.load_reference_data(data).map_err(|e| match e {
-            fieldproof_core::Error::BadReferenceData { record, reason } => {
+        let held = self.reference_data()?;
+        validate_reference(&held, data).map_err(|e| match e {
+            ReferenceCheckError::Bad { record, reason } => {
                 AdminError::BadReference(format!("{record}: {reason}"))
             }
-            other => AdminError::BadReference(other.to_string()),
-        })?;
-        drop(scratch);
-        Ok(())
+            ReferenceCheckError::Held(never) => match never {},
+        })
     }
 
     /// The same from the JSON document (`tests/fixtures/reference.json` format).

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use fieldproof_core::model::{AnswerValue, CheckTemplate};
-use serde::Deserialize;
+use fieldproof_core::sync::wire::payload::ReportBody;
 
 use crate::i18n::Lang;
 
@@ -359,48 +359,21 @@ pub struct ReportRow {
     pub lines: Vec<String>,
 }
 
-#[derive(Deserialize)]
-struct StoredReport {
-    #[serde(default)]
-    notes: String,
-    #[serde(default)]
-    objections: Vec<StoredObjection>,
-    #[serde(default)]
-    next_steps: Vec<serde_json::Value>,
-    #[serde(default)]
-    follow_up_date: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct StoredObjection {
-    #[serde(default)]
-    kind: String,
-    #[serde(default)]
-    detail: String,
-}
-
 impl ReportView {
     /// From a stored report body; None when it is not a report.
     pub fn from_body(lang: Lang, body: &str) -> Option<ReportView> {
-        let r: StoredReport = serde_json::from_str(body).ok()?;
+        let r: ReportBody = serde_json::from_str(body).ok()?;
         Some(ReportView {
             notes: r.notes,
             objections: r
                 .objections
                 .into_iter()
                 .map(|o| ObjectionView {
-                    kind: objection_kind(lang, &o.kind),
+                    kind: objection_kind(lang, o.kind.as_str()),
                     detail: o.detail,
                 })
                 .collect(),
-            next_steps: r
-                .next_steps
-                .into_iter()
-                .map(|s| match s {
-                    serde_json::Value::String(s) => s,
-                    other => other.to_string(),
-                })
-                .collect(),
+            next_steps: r.next_steps,
             follow_up_date: r.follow_up_date.filter(|d| !d.is_empty()),
         })
     }

@@ -9,6 +9,9 @@ use serde_json::Value;
 
 use crate::model::User;
 
+pub mod code;
+pub mod payload;
+
 /// Path prefix of every API route.
 pub const API_PREFIX: &str = "/v1";
 

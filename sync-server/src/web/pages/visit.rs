@@ -11,6 +11,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use fieldproof_core::sync::wire::payload::{Entry, OpPayload};
 use maud::{Markup, html};
 
 use super::exceptions::actor_of;
@@ -44,17 +45,20 @@ fn manifest(page: &Viewer, p: &VisitPhoto) -> Vec<(String, String)> {
     if let Some(m) = p
         .entry
         .as_deref()
-        .and_then(|e| serde_json::from_str::<serde_json::Value>(e).ok())
+        .and_then(|e| serde_json::from_str::<Entry>(e).ok())
     {
-        if let Some(at) = m["time"]["wall_ms"].as_i64() {
-            out.push((t("taken_at"), fmt_datetime(page.cal, at)));
-        }
-        let loc = &m["payload"]["location"];
-        if let (Some(lat), Some(lon)) = (loc["lat_e7"].as_i64(), loc["lon_e7"].as_i64()) {
-            let acc = loc["accuracy_cm"]
-                .as_f64()
-                .map_or(String::new(), |a| format!(" ±{}", metres(page.lang, a / 100.0)));
-            let mock = if loc["is_mock"].as_bool() == Some(true) {
+        out.push((t("taken_at"), fmt_datetime(page.cal, m.time.wall_ms)));
+        let location = match OpPayload::decode(&m.kind, m.payload) {
+            Ok(OpPayload::Photo(manifest)) => manifest.location,
+            _ => None,
+        };
+        if let Some(loc) = location
+            && let (Some(lat), Some(lon)) = (loc.lat_e7, loc.lon_e7)
+        {
+            let acc = loc.accuracy_cm.map_or(String::new(), |a| {
+                format!(" ±{}", metres(page.lang, a as f64 / 100.0))
+            });
+            let mock = if loc.is_mock {
                 format!(" · {}", t("mock_location_word"))
             } else {
                 String::new()

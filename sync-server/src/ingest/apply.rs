@@ -1,70 +1,43 @@
-//! Push: a device's outbox ops, each its signed chain entry.
-//!
-//! Work is split around the write lock so that one device's batch does not stall the others:
-//!
-//! 1. without the lock: parse every entry, check every signature and the chain links against the
-//!    device's stored head (`evidence::verify_chain`, the same function phones use);
-//! 2. under the lock, in one transaction: re-read the head (if another request moved it, redo
-//!    the chain check), then per op in order: duplicate / conflicting duplicate / wrong user /
-//!    apply (op row, projection, exceptions), then visit summaries for supervisors, the new head
-//!    and the request nonce. Commit. The answer is sent only after the commit.
-//!
-//! Nothing authentic is refused for being suspicious: a chain gap, a fix outside the geofence, a
-//! skewed clock are stored with the op as exceptions. Only what is not evidence at all
-//! (unreadable, wrongly signed, someone else's, or contradicting what is stored) is rejected.
+//! The push's applying phase: typed entries to storage, in the batch's transaction under the
+//! write lock. Per op: duplicate / conflicting duplicate / wrong user / apply (op row,
+//! projection, exceptions).
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::db::{Connection, OptionalExtension, TransactionBehavior, params};
+use crate::db::{Connection, OptionalExtension, params};
 use fieldproof_core::clock::{CLOCK_JUMP_TOLERANCE_MS, clock_drift_ms};
-use fieldproof_core::evidence::{self, ChainHead, KnownKey, SignedEntry, VerifyCode};
-use fieldproof_core::model::{
-    FlagCode, GeofenceMode, LocationFix, ReviewVerdict, Store as StoreRecord, TemplateKind, TemplateRules,
-};
+use fieldproof_core::evidence::{self, ChainHead, KnownKey, SignedEntry};
+use fieldproof_core::model::{FlagCode, GeofenceMode, LocationFix, Store as StoreRecord, TemplateRules};
 use fieldproof_core::rules;
-use fieldproof_core::sync::wire::{MAX_PUSH_OPS, OpResult, OpStatus, PushRequest, PushResponse};
-use serde_json::Value;
+use fieldproof_core::sync::wire::payload::{
+    AnswerPayload, CheckInPayload, CheckOutPayload, DeviceFlag, Entry, OpPayload as Action, PhotoManifest,
+    ReportBody,
+};
+use fieldproof_core::sync::wire::{OpResult, OpStatus};
 
-use crate::auth::Authenticated;
 use crate::codes::{self, Action as Acted, ExceptionParams as P};
-use crate::entry::{
-    Action, AnswerPayload, CheckInPayload, CheckOutPayload, DeviceFlag, EntryFields, ParsedOp, PhotoManifest,
-    ReportBody, ReportPayload, parse_entry, problems_text,
-};
+use crate::entry::{ParsedOp, problems_text};
 use crate::error::{ApiError, ApiResult};
-use crate::store::{
-    NewException, Store, Writer, publish_team_visits, raise, resolve, settle_visit_day, visit_day,
-};
+use crate::store::{NewException, raise, resolve, settle_visit_day, visit_day};
 
-/// An op whose wall time, corrected by the device's known server offset, is this far from the
-/// server's clock was made on a device whose clock was wrong.
-pub const MAX_CLOCK_SKEW_MS: i64 = 10 * 60 * 1000;
+use super::MAX_CLOCK_SKEW_MS;
+use super::parse::Candidate;
 
 /// Longest entry kept in `rejected_ops` (a rejected entry may be garbage of any size).
 const MAX_REJECTED_ENTRY: usize = 16 * 1024;
 
-/// One op of the batch on its way through.
-struct Candidate<'a> {
-    signed: &'a fieldproof_core::sync::wire::PushOp,
-    parsed: Result<ParsedOp, String>,
-    entry_hash: String,
-    bad_signature: bool,
-    /// Chain findings (`chain_gap`, ...) for this op, from `verify_chain`.
-    chain: Vec<&'static str>,
-}
-
 /// What the batch found out about a device before taking the lock.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct DeviceState {
-    public_key_hex: String,
-    user_id: String,
-    revoked: bool,
-    head: ChainHead,
-    head_wall_ms: Option<i64>,
-    head_boot_ms: Option<i64>,
+pub(super) struct DeviceState {
+    pub(super) public_key_hex: String,
+    pub(super) user_id: String,
+    pub(super) revoked: bool,
+    pub(super) head: ChainHead,
+    pub(super) head_wall_ms: Option<i64>,
+    pub(super) head_boot_ms: Option<i64>,
 }
 
-fn device_state(c: &Connection, device_id: &str) -> ApiResult<Option<DeviceState>> {
+pub(super) fn device_state(c: &Connection, device_id: &str) -> ApiResult<Option<DeviceState>> {
     Ok(c.prepare_cached(
         "SELECT public_key_hex, user_id, revoked_ms, head_seq, head_hash, head_hlc, head_wall_ms, head_boot_ms
          FROM devices WHERE device_id = ?1",
@@ -86,57 +59,6 @@ fn device_state(c: &Connection, device_id: &str) -> ApiResult<Option<DeviceState
     .optional()?)
 }
 
-/// Signatures and links of the batch's readable entries against `head`. Entries with a bad
-/// signature are not the device's and must not count as links, so they are taken out and the
-/// links checked again (rare: a tampered or corrupted upload).
-fn check_chain(cands: &mut [Candidate<'_>], public_key_hex: &str, head: &ChainHead, signatures_known: bool) {
-    for c in cands.iter_mut() {
-        c.chain.clear();
-    }
-    let run = |cands: &mut [Candidate<'_>], record_signatures: bool| -> bool {
-        let idx: Vec<usize> = (0..cands.len())
-            .filter(|&i| cands[i].parsed.is_ok() && !cands[i].bad_signature)
-            .collect();
-        let entries: Vec<SignedEntry> = idx
-            .iter()
-            .map(|&i| SignedEntry {
-                entry: cands[i].signed.entry.clone(),
-                signature_hex: cands[i].signed.signature_hex.clone(),
-            })
-            .collect();
-        let mut found_bad = false;
-        for f in evidence::verify_chain(&entries, public_key_hex, Some(head)) {
-            let c = &mut cands[idx[f.index as usize]];
-            match f.code {
-                VerifyCode::BadSignature if record_signatures => {
-                    c.bad_signature = true;
-                    found_bad = true;
-                }
-                VerifyCode::ChainGap
-                | VerifyCode::ChainFork
-                | VerifyCode::Reordered
-                | VerifyCode::Backdated
-                    if !c.chain.contains(&f.code.as_str()) =>
-                {
-                    c.chain.push(f.code.as_str());
-                }
-                _ => {}
-            }
-        }
-        found_bad
-    };
-    if run(cands, !signatures_known) {
-        for c in cands.iter_mut() {
-            c.chain.clear();
-        }
-        run(cands, false);
-    }
-}
-
-fn entry_hash(entry: &str) -> String {
-    evidence::sha256_hex(entry.as_bytes())
-}
-
 fn rejected(op: Option<&ParsedOp>, reason: &str, exceptions: Vec<String>) -> OpResult {
     OpResult {
         op_id: op.map(|p| p.fields.op_id.clone()),
@@ -147,194 +69,21 @@ fn rejected(op: Option<&ParsedOp>, reason: &str, exceptions: Vec<String>) -> OpR
     }
 }
 
-/// Tallies for metrics, added only once the transaction committed.
-#[derive(Default)]
-struct Tally {
-    applied: u64,
-    duplicate: u64,
-    rejected: HashMap<String, u64>,
-    exceptions: Vec<String>,
-}
-
-impl Store {
-    /// Apply a batch of the device's ops exactly as `POST /v1/push` does, minus HTTP and
-    /// request signing: the device must be enrolled and not revoked. `now_ms` is the server
-    /// clock (clock-skew checks, timestamps).
-    pub fn push(&self, device_id: &str, req: &PushRequest, now_ms: i64) -> ApiResult<PushResponse> {
-        self.push_inner(device_id, None, req, now_ms)
-    }
-
-    /// `POST /v1/push` after the request signature verified: the nonce is recorded in the
-    /// batch's own transaction (one commit per request).
-    pub(crate) fn push_signed(
-        &self,
-        auth: &Authenticated,
-        req: &PushRequest,
-        now_ms: i64,
-    ) -> ApiResult<PushResponse> {
-        let result = self.push_inner(&auth.device_id, Some(auth), req, now_ms);
-        if let Err(e) = &result
-            && !matches!(
-                e,
-                ApiError::ReplayedRequest | ApiError::Busy | ApiError::Internal(_)
-            )
-        {
-            // Refused before the transaction: the nonce is spent all the same. (If that fails
-            // too, the refusal is still the better answer.)
-            let _ = self.consume_nonce(auth, now_ms);
-        }
-        result
-    }
-
-    fn push_inner(
-        &self,
-        device_id: &str,
-        auth: Option<&Authenticated>,
-        req: &PushRequest,
-        now_ms: i64,
-    ) -> ApiResult<PushResponse> {
-        if req.ops.len() > MAX_PUSH_OPS {
-            return Err(ApiError::TooManyOps {
-                count: req.ops.len(),
-                max: MAX_PUSH_OPS,
-            });
-        }
-        // 1. Without the lock.
-        let mut cands: Vec<Candidate<'_>> = req
-            .ops
-            .iter()
-            .map(|op| Candidate {
-                signed: op,
-                parsed: parse_entry(&op.entry),
-                entry_hash: entry_hash(&op.entry),
-                bad_signature: false,
-                chain: Vec::new(),
-            })
-            .collect();
-        for (index, c) in cands.iter().enumerate() {
-            let claimed = match &c.parsed {
-                Ok(p) => Some(p.fields.device_id.clone()),
-                // An unreadable payload still says whose entry it claims to be.
-                Err(_) => serde_json::from_str::<Value>(&c.signed.entry)
-                    .ok()
-                    .and_then(|v| v.get("device_id").and_then(Value::as_str).map(str::to_string)),
-            };
-            if let Some(claimed) = claimed
-                && claimed != device_id
-            {
-                return Err(ApiError::DeviceMismatch {
-                    index,
-                    entry_device: claimed,
-                });
-            }
-        }
-        let snapshot = {
-            let r = self.reader()?;
-            device_state(&r, device_id)?.ok_or(ApiError::UnknownDevice)?
-        };
-        if snapshot.revoked {
-            return Err(ApiError::DeviceRevoked);
-        }
-        check_chain(&mut cands, &snapshot.public_key_hex, &snapshot.head, false);
-
-        // 2. Under the lock, one transaction.
-        let mut tally = Tally::default();
-        let mut w = self.writer();
-        let results = {
-            let Writer { conn, templates, .. } = &mut *w;
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            if let Some(a) = auth {
-                crate::auth::insert_nonce(&tx, a, now_ms)?;
-            }
-            let device = device_state(&tx, device_id)?.ok_or(ApiError::UnknownDevice)?;
-            if device.revoked {
-                return Err(ApiError::DeviceRevoked);
-            }
-            if device.head != snapshot.head {
-                // Another push of this device committed meanwhile: links are checked against
-                // the head as it is now (signatures are already known).
-                check_chain(&mut cands, &device.public_key_hex, &device.head, true);
-            }
-            let mut ctx = ApplyCtx {
-                tx: &tx,
-                templates,
-                blobs: &*self.blobs,
-                device_id,
-                device_user: &device.user_id,
-                now_ms,
-                calendar: self.calendar(),
-                touched: BTreeSet::new(),
-                visits: HashMap::new(),
-                exceptions: Vec::new(),
-            };
-            let mut head = device.head.clone();
-            let mut head_time = (device.head_wall_ms, device.head_boot_ms);
-            let mut results = Vec::with_capacity(cands.len());
-            for c in &cands {
-                let result = ctx.one(c, &mut head, &mut head_time)?;
-                match result.status {
-                    OpStatus::Applied => tally.applied += 1,
-                    OpStatus::Duplicate => tally.duplicate += 1,
-                    OpStatus::Rejected => {
-                        *tally
-                            .rejected
-                            .entry(result.reason.clone().unwrap_or_default())
-                            .or_default() += 1;
-                    }
-                }
-                results.push(result);
-            }
-            publish_team_visits(&tx, &ctx.touched, now_ms)?;
-            tally.exceptions = std::mem::take(&mut ctx.exceptions);
-            tx.prepare_cached(
-                "UPDATE devices SET head_seq = ?1, head_hash = ?2, head_hlc = ?3, head_wall_ms = ?4,
-                    head_boot_ms = ?5, last_seen_ms = ?6 WHERE device_id = ?7",
-            )?
-            .execute(params![
-                head.seq,
-                head.entry_hash,
-                head.hlc,
-                head_time.0,
-                head_time.1,
-                now_ms,
-                device_id
-            ])?;
-            tx.commit()?;
-            results
-        };
-        if auth.is_some() {
-            self.maybe_prune_nonces(&mut w, now_ms);
-        }
-        drop(w);
-        self.metrics
-            .record_push(tally.applied, tally.duplicate, &tally.rejected, &tally.exceptions);
-        tracing::debug!(
-            applied = tally.applied,
-            duplicate = tally.duplicate,
-            rejected = tally.rejected.values().sum::<u64>(),
-            "push applied"
-        );
-        Ok(PushResponse {
-            results,
-            server_time_ms: now_ms,
-        })
-    }
-}
-
-struct ApplyCtx<'t, 'c> {
-    tx: &'t crate::db::Transaction<'c>,
-    templates: &'t mut HashMap<(String, u32), std::sync::Arc<fieldproof_core::model::CheckTemplate>>,
-    blobs: &'t dyn crate::blobs::BlobStore,
-    device_id: &'t str,
-    device_user: &'t str,
-    now_ms: i64,
+pub(super) struct ApplyCtx<'t, 'c> {
+    pub(super) tx: &'t crate::db::Transaction<'c>,
+    pub(super) templates:
+        &'t mut HashMap<(String, u32), std::sync::Arc<fieldproof_core::model::CheckTemplate>>,
+    pub(super) blobs: &'t dyn crate::blobs::BlobStore,
+    pub(super) device_id: &'t str,
+    pub(super) device_user: &'t str,
+    pub(super) now_ms: i64,
     /// The days exceptions count on.
-    calendar: crate::calendar::Calendar,
+    pub(super) calendar: crate::calendar::Calendar,
     /// Visits whose summary changed: one `team_visit` change each at the end of the batch.
-    touched: BTreeSet<String>,
+    pub(super) touched: BTreeSet<String>,
     /// (user, store) of visits looked up in this batch; a batch is mostly a few visits' ops.
-    visits: HashMap<String, (String, String)>,
-    exceptions: Vec<String>,
+    pub(super) visits: HashMap<String, (String, String)>,
+    pub(super) exceptions: Vec<String>,
 }
 
 /// Where an exception points, for one op.
@@ -425,7 +174,7 @@ impl ApplyCtx<'_, '_> {
     }
 
     /// Decide and apply one op.
-    fn one(
+    pub(super) fn one(
         &mut self,
         c: &Candidate<'_>,
         head: &mut ChainHead,
@@ -564,7 +313,7 @@ impl ApplyCtx<'_, '_> {
                 reviewer,
                 &p.photo_id,
                 Some(&p.visit_id),
-                &p.verdict,
+                p.verdict.as_str(),
                 p.reason.as_deref(),
                 &p.review_id,
                 self.now_ms,
@@ -697,7 +446,7 @@ impl ApplyCtx<'_, '_> {
                     .execute(params![
                         f.op_id,
                         visit_id,
-                        serde_json::to_string(&f_payload_report(p))?,
+                        serde_json::to_string(&p.report)?,
                         f.time.wall_ms
                     ])?;
                 self.tx
@@ -762,10 +511,7 @@ impl ApplyCtx<'_, '_> {
                         r.id,
                         r.visit_id,
                         r.reviewer_id,
-                        match r.verdict {
-                            ReviewVerdict::Accept => "accept",
-                            ReviewVerdict::Flag => "flag",
-                        },
+                        r.verdict.as_str(),
                         r.comment,
                         r.reviewed_at_ms,
                         f.op_id
@@ -846,7 +592,7 @@ impl ApplyCtx<'_, '_> {
     fn check_in(
         &mut self,
         p: &CheckInPayload,
-        f: &EntryFields,
+        f: &Entry,
         scope: &Scope<'_>,
         codes: &mut Vec<String>,
     ) -> ApiResult<()> {
@@ -896,17 +642,14 @@ impl ApplyCtx<'_, '_> {
                 self.device_id,
                 p.user_id,
                 p.store_id,
-                match p.kind {
-                    TemplateKind::StoreCheck => "store_check",
-                    TemplateKind::Inspection => "inspection",
-                },
+                p.kind.as_str(),
                 p.template_id,
                 p.template_version,
                 p.plan_id,
                 f.time.wall_ms,
                 verdict,
                 distance,
-                p.geofence,
+                p.geofence.as_ref().map(|g| g.as_str()),
                 f.op_id,
                 self.now_ms
             ])?;
@@ -926,7 +669,7 @@ impl ApplyCtx<'_, '_> {
         codes: &mut Vec<String>,
     ) -> ApiResult<()> {
         for flag in flags {
-            let (code, subject, params) = match FlagCode::parse(&flag.code) {
+            let (code, subject, params) = match flag.code.known() {
                 Some(FlagCode::ClockJump) => (
                     "clock_jump",
                     "",
@@ -1009,7 +752,7 @@ impl ApplyCtx<'_, '_> {
     fn answer(
         &mut self,
         p: &AnswerPayload,
-        f: &EntryFields,
+        f: &Entry,
         scope: &Scope<'_>,
         codes: &mut Vec<String>,
     ) -> ApiResult<()> {
@@ -1067,7 +810,7 @@ impl ApplyCtx<'_, '_> {
     fn photo(
         &mut self,
         p: &PhotoManifest,
-        f: &EntryFields,
+        f: &Entry,
         c: &Candidate<'_>,
         scope: &Scope<'_>,
         codes: &mut Vec<String>,
@@ -1102,7 +845,7 @@ impl ApplyCtx<'_, '_> {
                 p.user_id,
                 p.store_id,
                 p.item_id,
-                p.photo_kind,
+                p.photo_kind.as_str(),
                 p.image_sha256,
                 p.byte_len,
                 p.evidence_code,
@@ -1166,7 +909,7 @@ impl ApplyCtx<'_, '_> {
     fn check_out(
         &mut self,
         p: &CheckOutPayload,
-        f: &EntryFields,
+        f: &Entry,
         scope: &Scope<'_>,
         codes: &mut Vec<String>,
     ) -> ApiResult<()> {
@@ -1240,7 +983,7 @@ fn check_in_params(
     rules_: &TemplateRules,
     fix: Option<&LocationFix>,
     outcome: &rules::GeofenceOutcome,
-    f: &EntryFields,
+    f: &Entry,
 ) -> Option<P> {
     let action = Acted::CheckIn;
     Some(match (code, fix) {
@@ -1283,15 +1026,6 @@ fn push_code(codes: &mut Vec<String>, code: &str) {
     if !codes.iter().any(|c| c == code) {
         codes.push(code.to_string());
     }
-}
-
-fn f_payload_report(p: &ReportPayload) -> Value {
-    serde_json::json!({
-        "notes": p.report.notes,
-        "objections": p.report.objections,
-        "next_steps": p.report.next_steps,
-        "follow_up_date": p.report.follow_up_date,
-    })
 }
 
 /// What a supervisor sees of the report in the visit list: the start of the notes and counts.

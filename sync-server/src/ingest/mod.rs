@@ -1,0 +1,181 @@
+//! Push: a device's outbox ops, each its signed chain entry.
+//!
+//! Work is split around the write lock so that one device's batch does not stall the others:
+//!
+//! 1. without the lock: parse every entry, check every signature and the chain links against the
+//!    device's stored head (`evidence::verify_chain`, the same function phones use);
+//! 2. under the lock, in one transaction: re-read the head (if another request moved it, redo
+//!    the chain check), then per op in order: duplicate / conflicting duplicate / wrong user /
+//!    apply (op row, projection, exceptions), then visit summaries for supervisors, the new head
+//!    and the request nonce. Commit. The answer is sent only after the commit.
+//!
+//! Nothing authentic is refused for being suspicious: a chain gap, a fix outside the geofence, a
+//! skewed clock are stored with the op as exceptions. Only what is not evidence at all
+//! (unreadable, wrongly signed, someone else's, or contradicting what is stored) is rejected.
+//!
+//! Parsing (`parse`: bytes to typed entries and chain findings, no storage) and applying
+//! (`apply`: typed entries to storage, under the lock) are separate modules; this one runs the
+//! two phases around the lock.
+
+mod apply;
+mod parse;
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::db::{TransactionBehavior, params};
+use fieldproof_core::sync::wire::{MAX_PUSH_OPS, OpStatus, PushRequest, PushResponse};
+
+use crate::auth::Authenticated;
+use crate::error::{ApiError, ApiResult};
+use crate::store::{Store, Writer, publish_team_visits};
+
+/// An op whose wall time, corrected by the device's known server offset, is this far from the
+/// server's clock was made on a device whose clock was wrong.
+pub const MAX_CLOCK_SKEW_MS: i64 = 10 * 60 * 1000;
+
+/// Tallies for metrics, added only once the transaction committed.
+#[derive(Default)]
+struct Tally {
+    applied: u64,
+    duplicate: u64,
+    rejected: HashMap<String, u64>,
+    exceptions: Vec<String>,
+}
+
+impl Store {
+    /// Apply a batch of the device's ops exactly as `POST /v1/push` does, minus HTTP and
+    /// request signing: the device must be enrolled and not revoked. `now_ms` is the server
+    /// clock (clock-skew checks, timestamps).
+    pub fn push(&self, device_id: &str, req: &PushRequest, now_ms: i64) -> ApiResult<PushResponse> {
+        self.push_inner(device_id, None, req, now_ms)
+    }
+
+    /// `POST /v1/push` after the request signature verified: the nonce is recorded in the
+    /// batch's own transaction (one commit per request).
+    pub(crate) fn push_signed(
+        &self,
+        auth: &Authenticated,
+        req: &PushRequest,
+        now_ms: i64,
+    ) -> ApiResult<PushResponse> {
+        let result = self.push_inner(&auth.device_id, Some(auth), req, now_ms);
+        if let Err(e) = &result
+            && !matches!(
+                e,
+                ApiError::ReplayedRequest | ApiError::Busy | ApiError::Internal(_)
+            )
+        {
+            // Refused before the transaction: the nonce is spent all the same. (If that fails
+            // too, the refusal is still the better answer.)
+            let _ = self.consume_nonce(auth, now_ms);
+        }
+        result
+    }
+
+    fn push_inner(
+        &self,
+        device_id: &str,
+        auth: Option<&Authenticated>,
+        req: &PushRequest,
+        now_ms: i64,
+    ) -> ApiResult<PushResponse> {
+        if req.ops.len() > MAX_PUSH_OPS {
+            return Err(ApiError::TooManyOps {
+                count: req.ops.len(),
+                max: MAX_PUSH_OPS,
+            });
+        }
+        // 1. Without the lock.
+        let mut cands = parse::parse_batch(device_id, req)?;
+        let snapshot = {
+            let r = self.reader()?;
+            apply::device_state(&r, device_id)?.ok_or(ApiError::UnknownDevice)?
+        };
+        if snapshot.revoked {
+            return Err(ApiError::DeviceRevoked);
+        }
+        parse::check_chain(&mut cands, &snapshot.public_key_hex, &snapshot.head, false);
+
+        // 2. Under the lock, one transaction.
+        let mut tally = Tally::default();
+        let mut w = self.writer();
+        let results = {
+            let Writer { conn, templates, .. } = &mut *w;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if let Some(a) = auth {
+                crate::auth::insert_nonce(&tx, a, now_ms)?;
+            }
+            let device = apply::device_state(&tx, device_id)?.ok_or(ApiError::UnknownDevice)?;
+            if device.revoked {
+                return Err(ApiError::DeviceRevoked);
+            }
+            if device.head != snapshot.head {
+                // Another push of this device committed meanwhile: links are checked against
+                // the head as it is now (signatures are already known).
+                parse::check_chain(&mut cands, &device.public_key_hex, &device.head, true);
+            }
+            let mut ctx = apply::ApplyCtx {
+                tx: &tx,
+                templates,
+                blobs: &*self.blobs,
+                device_id,
+                device_user: &device.user_id,
+                now_ms,
+                calendar: self.calendar(),
+                touched: BTreeSet::new(),
+                visits: HashMap::new(),
+                exceptions: Vec::new(),
+            };
+            let mut head = device.head.clone();
+            let mut head_time = (device.head_wall_ms, device.head_boot_ms);
+            let mut results = Vec::with_capacity(cands.len());
+            for c in &cands {
+                let result = ctx.one(c, &mut head, &mut head_time)?;
+                match result.status {
+                    OpStatus::Applied => tally.applied += 1,
+                    OpStatus::Duplicate => tally.duplicate += 1,
+                    OpStatus::Rejected => {
+                        *tally
+                            .rejected
+                            .entry(result.reason.clone().unwrap_or_default())
+                            .or_default() += 1;
+                    }
+                }
+                results.push(result);
+            }
+            publish_team_visits(&tx, &ctx.touched, now_ms)?;
+            tally.exceptions = std::mem::take(&mut ctx.exceptions);
+            tx.prepare_cached(
+                "UPDATE devices SET head_seq = ?1, head_hash = ?2, head_hlc = ?3, head_wall_ms = ?4,
+                    head_boot_ms = ?5, last_seen_ms = ?6 WHERE device_id = ?7",
+            )?
+            .execute(params![
+                head.seq,
+                head.entry_hash,
+                head.hlc,
+                head_time.0,
+                head_time.1,
+                now_ms,
+                device_id
+            ])?;
+            tx.commit()?;
+            results
+        };
+        if auth.is_some() {
+            self.maybe_prune_nonces(&mut w, now_ms);
+        }
+        drop(w);
+        self.metrics
+            .record_push(tally.applied, tally.duplicate, &tally.rejected, &tally.exceptions);
+        tracing::debug!(
+            applied = tally.applied,
+            duplicate = tally.duplicate,
+            rejected = tally.rejected.values().sum::<u64>(),
+            "push applied"
+        );
+        Ok(PushResponse {
+            results,
+            server_time_ms: now_ms,
+        })
+    }
+}
