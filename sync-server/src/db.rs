@@ -32,7 +32,13 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("database schema version {found} is newer than this server supports ({supported})")]
+    /// A newer `fieldproof-server` migrated this database: running an older binary on it could
+    /// misread or damage what the newer schema added, so it is refused rather than opened.
+    #[error(
+        "the database is at schema version {found}, newer than this fieldproof-server knows \
+         ({supported}): it was upgraded by a newer release. Run that release (or a newer one), or \
+         restore the backup taken before the upgrade; nothing was changed"
+    )]
     TooNew { found: i64, supported: i64 },
     #[error("journal_mode is {0}, not wal")]
     NotWal(String),
@@ -40,7 +46,19 @@ pub enum DbError {
     Sqlite(#[from] rusqlite::Error),
 }
 
+/// What a migration run did: the schema version found and the one left (equal: nothing to do).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Migrated {
+    pub from: i64,
+    pub to: i64,
+}
+
 pub fn open(path: &Path) -> Result<Connection, DbError> {
+    open_migrated(path).map(|(conn, _)| conn)
+}
+
+/// [`open`], also saying which migrations it applied (`fieldproof-server migrate`).
+pub fn open_migrated(path: &Path) -> Result<(Connection, Migrated), DbError> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -56,15 +74,15 @@ pub fn open(path: &Path) -> Result<Connection, DbError> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.set_prepared_statement_cache_capacity(64);
-    migrate(&conn)?;
-    Ok(conn)
+    let migrated = migrate(&conn)?;
+    Ok((conn, migrated))
 }
 
 fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("PRAGMA user_version", [], |r| r.get(0))
 }
 
-fn migrate(conn: &Connection) -> Result<(), DbError> {
+fn migrate(conn: &Connection) -> Result<Migrated, DbError> {
     let found = user_version(conn)?;
     if found > SCHEMA_VERSION {
         return Err(DbError::TooNew {
@@ -84,5 +102,8 @@ fn migrate(conn: &Connection) -> Result<(), DbError> {
         tx.commit()?;
         tracing::info!(from = version, to = version + 1, "server database migrated");
     }
-    Ok(())
+    Ok(Migrated {
+        from: found,
+        to: user_version(conn)?,
+    })
 }

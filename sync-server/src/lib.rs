@@ -32,6 +32,7 @@ mod keys;
 mod limits;
 mod listen;
 mod lock;
+pub mod maintenance;
 pub mod messages;
 mod metrics;
 mod password;

@@ -1,8 +1,13 @@
 //! `fieldproof-server serve` runs the sync server; `fieldproof-server admin ...` works directly
 //! on the data directory's database (safe while the server runs: WAL + busy timeout).
 //!
-//! Only `serve` and `admin init` create a database; every other admin command refuses a folder
-//! without one, so a mistyped `--data-dir` is an error rather than a new, empty server.
+//! Only `serve` and `admin init` create a database; every other admin command (and `migrate`)
+//! refuses a folder without one, so a mistyped `--data-dir` is an error rather than a new, empty
+//! server.
+//!
+//! `serve` still migrates the database when it starts (SQLite's zero-setup default: a new
+//! release just starts). `migrate` does the same step alone and exits, for upgrades that run it
+//! first (several replicas, a backup just before) — see docs/OPERATIONS.md.
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -40,8 +45,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the sync API until SIGTERM/SIGINT.
+    /// Serve the sync API until SIGTERM/SIGINT (migrating the database first if it is older).
     Serve(ServeArgs),
+    /// Apply the database migrations this release brings and exit; prints the schema versions
+    /// before and after. Refuses a database a newer release migrated.
+    Migrate,
     /// Head-office administration on the data directory.
     Admin {
         #[command(subcommand)]
@@ -232,6 +240,14 @@ enum AdminCommand {
     /// Create the data directory and its database (a new, empty server); does nothing to one
     /// that already holds a database.
     Init,
+    /// Copy the database, while the server runs, into FILE (SQLite's online backup: one
+    /// consistent snapshot, one self-contained file). Photos are files: copy the data
+    /// directory's `photos/` after it (docs/OPERATIONS.md).
+    Backup {
+        /// The backup file to create; an existing file is refused, never overwritten.
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Load reference data (the JSON the core loads): validated as a whole, all or nothing.
     LoadReference { file: PathBuf },
     /// Issue a one-time enrolment code for a user; prints the code.
@@ -573,6 +589,23 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Migrate => {
+            init_logging("warn");
+            match fieldproof_server::maintenance::migrate(&cli.data_dir) {
+                Ok(m) if m.from == m.to => {
+                    println!("database schema version {}: already current, nothing to do", m.to);
+                    ExitCode::SUCCESS
+                }
+                Ok(m) => {
+                    println!("database schema version {} -> {}: migrated", m.from, m.to);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("fieldproof-server migrate: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Admin { command } => {
             init_logging("warn");
             match admin(&cli.data_dir, cli.time_zone, command) {
@@ -622,8 +655,19 @@ fn admin(
     calendar: Calendar,
     command: AdminCommand,
 ) -> Result<String, AdminError> {
-    if let AdminCommand::Init = command {
-        return init(data_dir);
+    match command {
+        AdminCommand::Init => return init(data_dir),
+        // Before the store is opened: a backup never migrates what it copies.
+        AdminCommand::Backup { to } => {
+            let r = fieldproof_server::maintenance::backup(data_dir, &to)?;
+            return Ok(format!(
+                "wrote {} ({} bytes, schema version {}); copy the photos/ folder after it",
+                r.path.display(),
+                r.bytes,
+                r.schema_version
+            ));
+        }
+        _ => {}
     }
     let store = Store::open_existing(
         data_dir,
@@ -634,6 +678,7 @@ fn admin(
     )?;
     match command {
         AdminCommand::Init => init(data_dir),
+        AdminCommand::Backup { .. } => Err(AdminError::Invalid("backup is handled above".into())),
         AdminCommand::LoadReference { file } => {
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| AdminError::Invalid(format!("cannot read {}: {e}", file.display())))?;
