@@ -114,7 +114,10 @@ async fn readyz(State(store): State<Arc<Store>>) -> Response {
     };
     (
         status,
-        [(axum::http::header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        [(
+            axum::http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        )],
         Json(ready),
     )
         .into_response()

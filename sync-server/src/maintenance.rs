@@ -106,11 +106,15 @@ fn write_backup(source: &Path, partial: &Path, to: &Path) -> Result<BackupReport
     // One file to keep or copy: the server switches it back to WAL when it opens it.
     let mode: String = dst.query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("delete") {
-        return Err(AdminError::Invalid(format!("the copy stayed in journal mode {mode}")));
+        return Err(AdminError::Invalid(format!(
+            "the copy stayed in journal mode {mode}"
+        )));
     }
     let check: String = dst.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
     if check != "ok" {
-        return Err(AdminError::Invalid(format!("the copy failed SQLite's check: {check}")));
+        return Err(AdminError::Invalid(format!(
+            "the copy failed SQLite's check: {check}"
+        )));
     }
     let schema_version: i64 = dst.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     dst.close().map_err(|(_, e)| e)?;
@@ -161,11 +165,7 @@ pub(crate) async fn readiness(store: Arc<Store>) -> Readiness {
     }
 }
 
-async fn check(
-    store: Arc<Store>,
-    part: &'static str,
-    f: fn(&Store) -> Result<(), String>,
-) -> bool {
+async fn check(store: Arc<Store>, part: &'static str, f: fn(&Store) -> Result<(), String>) -> bool {
     let run = tokio::task::spawn_blocking(move || f(&store));
     match tokio::time::timeout(READY_CHECK_LIMIT, run).await {
         Ok(Ok(Ok(()))) => true,
@@ -178,7 +178,11 @@ async fn check(
             false
         }
         Err(_) => {
-            tracing::warn!(part, limit_ms = READY_CHECK_LIMIT.as_millis() as u64, "readiness check timed out");
+            tracing::warn!(
+                part,
+                limit_ms = READY_CHECK_LIMIT.as_millis() as u64,
+                "readiness check timed out"
+            );
             false
         }
     }

@@ -37,7 +37,11 @@ fn migrate_reports_versions_and_refuses_a_newer_database() {
     // No database: refused, nothing created.
     let out = migrate(dir.path());
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("no Fieldproof database"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("no Fieldproof database"),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(!dir.path().join("fieldproof.db").exists());
 
     // An empty SQLite file (schema version 0) is migrated to this release's version.
@@ -70,7 +74,9 @@ fn migrate_reports_versions_and_refuses_a_newer_database() {
     assert!(!out.status.success());
     let err = text(&out.stderr);
     assert!(
-        err.contains(&format!("schema version {newer}, newer than this fieldproof-server knows ({SCHEMA_VERSION})")),
+        err.contains(&format!(
+            "schema version {newer}, newer than this fieldproof-server knows ({SCHEMA_VERSION})"
+        )),
         "{err}"
     );
     assert!(err.contains("nothing was changed"), "{err}");
@@ -80,7 +86,11 @@ fn migrate_reports_versions_and_refuses_a_newer_database() {
         .output()
         .unwrap();
     assert!(!serve.status.success());
-    assert!(text(&serve.stderr).contains("newer than this fieldproof-server knows"), "{}", text(&serve.stderr));
+    assert!(
+        text(&serve.stderr).contains("newer than this fieldproof-server knows"),
+        "{}",
+        text(&serve.stderr)
+    );
     assert_eq!(user_version(&db), newer);
     assert_eq!(std::fs::read(&db).unwrap(), before);
 }
@@ -116,7 +126,8 @@ fn readyz_answers_ready_and_names_the_part_that_failed() {
 
     // The database cannot answer the check's query (its table is gone).
     let conn = rusqlite::Connection::open(dir.path().join("fieldproof.db")).unwrap();
-    conn.execute_batch("ALTER TABLE devices RENAME TO devices_away").unwrap();
+    conn.execute_batch("ALTER TABLE devices RENAME TO devices_away")
+        .unwrap();
     let r = http_any(s.addr, "GET", "/readyz", &[], b"");
     assert_eq!(r.status, 503);
     assert_eq!(
@@ -126,7 +137,8 @@ fn readyz_answers_ready_and_names_the_part_that_failed() {
     // The reason is in the log, not in the answer.
     assert!(!r.text().contains("devices"), "{}", r.text());
     assert!(s.log().contains("readiness check failed"), "{}", s.log());
-    conn.execute_batch("ALTER TABLE devices_away RENAME TO devices").unwrap();
+    conn.execute_batch("ALTER TABLE devices_away RENAME TO devices")
+        .unwrap();
     assert_eq!(ready(200)["status"], "ready");
 
     let m = get(s.addr, "/metrics").text();
@@ -204,7 +216,10 @@ fn backup_taken_while_phones_push_restores_and_serves() {
     let wait_for = |n: usize| {
         let start = Instant::now();
         while visits.load(Ordering::SeqCst) < n {
-            assert!(start.elapsed() < Duration::from_secs(120), "phones stopped pushing");
+            assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "phones stopped pushing"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
     };
@@ -214,7 +229,10 @@ fn backup_taken_while_phones_push_restores_and_serves() {
     let file = backups.path().join("fieldproof-backup.db");
     let during_from = visits.load(Ordering::SeqCst);
     let out = admin_ok(dir.path(), &["backup", "--to", file.to_str().unwrap()]);
-    assert!(out.contains("wrote") && out.contains(&format!("schema version {SCHEMA_VERSION}")), "{out}");
+    assert!(
+        out.contains("wrote") && out.contains(&format!("schema version {SCHEMA_VERSION}")),
+        "{out}"
+    );
     // The documented order: database first, then the photo files (a photo is stored before the
     // database records it, so every photo the backup knows is in this copy).
     let restored = tempfile::tempdir().unwrap();
@@ -223,7 +241,11 @@ fn backup_taken_while_phones_push_restores_and_serves() {
     let before = std::fs::read(&file).unwrap();
     let again = admin(dir.path(), &["backup", "--to", file.to_str().unwrap()]);
     assert!(!again.status.success());
-    assert!(text(&again.stderr).contains("already exists"), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stderr).contains("already exists"),
+        "{}",
+        text(&again.stderr)
+    );
     assert_eq!(std::fs::read(&file).unwrap(), before);
     // The phones kept pushing across the backup.
     wait_for(during_from + 3);
@@ -250,11 +272,21 @@ fn backup_taken_while_phones_push_restores_and_serves() {
     let known: Vec<String> = {
         let c = rusqlite::Connection::open(restored.path().join("fieldproof.db")).unwrap();
         let mut st = c.prepare("SELECT sha256 FROM blobs").unwrap();
-        st.query_map([], |row| row.get(0)).unwrap().map(Result::unwrap).collect()
+        st.query_map([], |row| row.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
     };
     assert!(!known.is_empty());
     for sha in &known {
-        let bytes = std::fs::read(restored.path().join("photos").join(&sha[..2]).join(format!("{sha}.jpg"))).unwrap();
+        let bytes = std::fs::read(
+            restored
+                .path()
+                .join("photos")
+                .join(&sha[..2])
+                .join(format!("{sha}.jpg")),
+        )
+        .unwrap();
         assert_eq!(&fieldproof_core::evidence::sha256_hex(&bytes), sha);
     }
 
