@@ -33,6 +33,10 @@ struct Cli {
         default_value = "./fieldproof-data"
     )]
     data_dir: PathBuf,
+    /// The database: a PostgreSQL address (`postgres://user:password@host:port/dbname`) for
+    /// several servers on one database; left out, the SQLite file in the data directory.
+    #[arg(long, global = true, env = "FIELDPROOF_DATABASE")]
+    database: Option<String>,
     /// The field's time zone, a fixed offset from UTC (+08:00, -05:30, UTC or a name such as
     /// Asia/Shanghai): which day a visit and its exceptions are on, on pages and in exports.
     /// Zones with daylight saving time are not supported.
@@ -247,6 +251,18 @@ enum AdminCommand {
         /// The backup file to create; an existing file is refused, never overwritten.
         #[arg(long)]
         to: PathBuf,
+    },
+    /// Move this data directory's SQLite database into a new, empty PostgreSQL database (and,
+    /// with --to-photos, its photos into another data directory), then compare every table
+    /// row for row; fails, committing nothing, on any difference. Stop the server first.
+    MigrateToPostgres {
+        /// The target: postgres://user:password@host:port/dbname, a new, empty database.
+        #[arg(long)]
+        to: String,
+        /// Also copy every stored photo into this data directory's photo folder (checked by
+        /// hash; photos already there with the right bytes are kept).
+        #[arg(long)]
+        to_photos: Option<PathBuf>,
     },
     /// Load reference data (the JSON the core loads): validated as a whole, all or nothing.
     LoadReference { file: PathBuf },
@@ -565,6 +581,7 @@ fn main() -> ExitCode {
             let config = Config {
                 addr: args.addr,
                 data_dir: cli.data_dir,
+                database: cli.database,
                 limits: args.limits(cli.time_zone, map_tiles),
             };
             // Blocking work (SQLite, files, images) is bounded: each blocking thread may hold a
@@ -591,7 +608,7 @@ fn main() -> ExitCode {
         }
         Command::Migrate => {
             init_logging("warn");
-            match fieldproof_server::maintenance::migrate(&cli.data_dir) {
+            match fieldproof_server::maintenance::migrate(&cli.data_dir, cli.database.as_deref()) {
                 Ok(m) if m.from == m.to => {
                     println!("database schema version {}: already current, nothing to do", m.to);
                     ExitCode::SUCCESS
@@ -608,7 +625,7 @@ fn main() -> ExitCode {
         }
         Command::Admin { command } => {
             init_logging("warn");
-            match admin(&cli.data_dir, cli.time_zone, command) {
+            match admin(&cli.data_dir, cli.database.as_deref(), cli.time_zone, command) {
                 Ok(out) => {
                     println!("{out}");
                     ExitCode::SUCCESS
@@ -633,32 +650,38 @@ fn write_out(out: &std::path::Path, bytes: &[u8]) -> Result<String, AdminError> 
 }
 
 /// `admin init`: the one admin command that may create a database.
-fn init(data_dir: &std::path::Path) -> Result<String, AdminError> {
-    let existed = Store::has_database(data_dir);
-    Store::open(data_dir)?;
+fn init(data_dir: &std::path::Path, database: Option<&str>) -> Result<String, AdminError> {
+    let db = Store::database_for(data_dir, database)?;
+    let existed = fieldproof_server::db::exists(&db)?;
+    let (place, at) = match &db {
+        fieldproof_server::db::Database::Sqlite(_) => (data_dir.display().to_string(), "in"),
+        fieldproof_server::db::Database::Postgres(_) => (db.to_string(), "at"),
+    };
+    Store::open_in(data_dir, db, Limits::default())?;
     let version = fieldproof_server::db::SCHEMA_VERSION;
     Ok(if existed {
-        format!(
-            "{} already holds a Fieldproof database (schema version {version}); nothing changed",
-            data_dir.display()
-        )
+        format!("{place} already holds a Fieldproof database (schema version {version}); nothing changed")
     } else {
-        format!(
-            "created a new Fieldproof database in {} (schema version {version})",
-            data_dir.display()
-        )
+        format!("created a new Fieldproof database {at} {place} (schema version {version})")
     })
 }
 
 fn admin(
     data_dir: &std::path::Path,
+    database: Option<&str>,
     calendar: Calendar,
     command: AdminCommand,
 ) -> Result<String, AdminError> {
     match command {
-        AdminCommand::Init => return init(data_dir),
+        AdminCommand::Init => return init(data_dir, database),
         // Before the store is opened: a backup never migrates what it copies.
         AdminCommand::Backup { to } => {
+            if database.is_some() {
+                return Err(AdminError::Invalid(
+                    "admin backup copies the SQLite database; back up PostgreSQL with pg_dump (docs/OPERATIONS.md)"
+                        .into(),
+                ));
+            }
             let r = fieldproof_server::maintenance::backup(data_dir, &to)?;
             return Ok(format!(
                 "wrote {} ({} bytes, schema version {}); copy the photos/ folder after it",
@@ -667,18 +690,35 @@ fn admin(
                 r.schema_version
             ));
         }
+        // Reads the SQLite database itself; --database is the source's, so none here.
+        AdminCommand::MigrateToPostgres { to, to_photos } => {
+            if database.is_some() {
+                return Err(AdminError::Invalid(
+                    "migrate-to-postgres moves the data directory's SQLite database: leave --database out, give the target as --to".into(),
+                ));
+            }
+            let r = fieldproof_server::move_to_postgres::migrate_to_postgres(
+                data_dir,
+                &to,
+                to_photos.as_deref(),
+            )?;
+            return json(&r);
+        }
         _ => {}
     }
-    let store = Store::open_existing(
+    let store = Store::open_existing_in(
         data_dir,
+        Store::database_for(data_dir, database)?,
         Limits {
             calendar,
             ..Limits::default()
         },
     )?;
     match command {
-        AdminCommand::Init => init(data_dir),
-        AdminCommand::Backup { .. } => Err(AdminError::Invalid("backup is handled above".into())),
+        AdminCommand::Init => init(data_dir, database),
+        AdminCommand::Backup { .. } | AdminCommand::MigrateToPostgres { .. } => {
+            Err(AdminError::Invalid("handled before the store is opened".into()))
+        }
         AdminCommand::LoadReference { file } => {
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| AdminError::Invalid(format!("cannot read {}: {e}", file.display())))?;

@@ -4,7 +4,8 @@
 //! Backups copy the live database through SQLite's online backup API, so they run while the
 //! server serves: the copy is one consistent snapshot (a read transaction, which in WAL mode
 //! never blocks the writer), written beside the target and renamed into place only when whole
-//! and checked, so a half-written file never looks like a backup.
+//! and checked, so a half-written file never looks like a backup. The backup API is SQLite's
+//! alone, so this is the one place outside `db/` that holds rusqlite connections.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,17 +16,20 @@ use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 
-use crate::db::Migrated;
+use crate::db::{Database, Migrated};
 use crate::store::{AdminError, DB_FILE, Store};
 
 /// `fieldproof-server migrate`: bring the data directory's database to this binary's schema.
 /// Refuses a folder without a database (`admin init` makes one) and a database a newer release
 /// migrated ([`crate::db::DbError::TooNew`]), changing nothing in either case.
-pub fn migrate(data_dir: &Path) -> Result<Migrated, AdminError> {
-    if !Store::has_database(data_dir) {
+/// On PostgreSQL a new, empty database is where `migrate` creates the schema (run once before
+/// the replicas start).
+pub fn migrate(data_dir: &Path, database: Option<&str>) -> Result<Migrated, AdminError> {
+    let db = Store::database_for(data_dir, database)?;
+    if matches!(db, Database::Sqlite(_)) && !Store::has_database(data_dir) {
         return Err(AdminError::NoDatabase(data_dir.display().to_string()));
     }
-    let (_conn, migrated) = crate::db::open_migrated(&data_dir.join(DB_FILE))?;
+    let (_conn, migrated) = crate::db::open_migrated(&db)?;
     Ok(migrated)
 }
 
@@ -71,22 +75,28 @@ fn partial_path(to: &Path) -> PathBuf {
     to.with_file_name(name)
 }
 
+/// SQLite's own error from the backup API, as the storage layer's.
+fn sq(e: rusqlite::Error) -> AdminError {
+    AdminError::Db(e.into())
+}
+
 fn write_backup(source: &Path, partial: &Path, to: &Path) -> Result<BackupReport, AdminError> {
     // Read-write without create (WAL readers need the shared-memory file), no migration.
     let src = Connection::open_with_flags(
         source,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    src.busy_timeout(Duration::from_secs(5))?;
-    let mut dst = Connection::open(partial)?;
+    )
+    .map_err(sq)?;
+    src.busy_timeout(Duration::from_secs(5)).map_err(sq)?;
+    let mut dst = Connection::open(partial).map_err(sq)?;
     {
-        let backup = Backup::new(&src, &mut dst)?;
+        let backup = Backup::new(&src, &mut dst).map_err(sq)?;
         let started = std::time::Instant::now();
         // All pages in one step: one read transaction, so one snapshot. Copying in small steps
         // would restart whenever the server commits in between, which on a busy server is
         // always.
         loop {
-            match backup.step(-1)? {
+            match backup.step(-1).map_err(sq)? {
                 StepResult::Done => break,
                 StepResult::More => {}
                 StepResult::Busy | StepResult::Locked if started.elapsed() < BACKUP_BUSY_LIMIT => {
@@ -104,20 +114,26 @@ fn write_backup(source: &Path, partial: &Path, to: &Path) -> Result<BackupReport
         }
     }
     // One file to keep or copy: the server switches it back to WAL when it opens it.
-    let mode: String = dst.query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0))?;
+    let mode: String = dst
+        .query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0))
+        .map_err(sq)?;
     if !mode.eq_ignore_ascii_case("delete") {
         return Err(AdminError::Invalid(format!(
             "the copy stayed in journal mode {mode}"
         )));
     }
-    let check: String = dst.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+    let check: String = dst
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .map_err(sq)?;
     if check != "ok" {
         return Err(AdminError::Invalid(format!(
             "the copy failed SQLite's check: {check}"
         )));
     }
-    let schema_version: i64 = dst.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    dst.close().map_err(|(_, e)| e)?;
+    let schema_version: i64 = dst
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(sq)?;
+    dst.close().map_err(|(_, e)| sq(e))?;
     std::fs::File::open(partial)?.sync_all()?;
     std::fs::rename(partial, to)?;
     // The rename itself survives a power cut only once the folder is synced.
