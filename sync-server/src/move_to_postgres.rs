@@ -249,10 +249,17 @@ pub fn migrate_to_postgres(
     }
     let mut tgt = db::open(&target)?;
     let columns = target_columns(&tgt)?;
-    for t in &tables {
+    let mut tables = tables;
+    for t in &mut tables {
         let Some(cols) = columns.get(&t.name) else {
             return Err(invalid(format!("PostgreSQL's schema has no table {}", t.name)));
         };
+        // PostgreSQL spells SQLite's implicit rowid (the order some reads rely on) as a column:
+        // it takes the same values.
+        if cols.contains("rowid") && !t.columns.iter().any(|c| c == "rowid") {
+            t.columns.push("rowid".into());
+            t.text.push(false);
+        }
         let want: BTreeSet<String> = t.columns.iter().cloned().collect();
         if &want != cols {
             return Err(invalid(format!(
@@ -302,7 +309,7 @@ pub fn migrate_to_postgres(
             if let Some(seq) = seq {
                 tx.query_row(
                     &format!(
-                        "SELECT setval(?1::regclass, coalesce(max({}), 0) + 1, false) FROM {name}",
+                        "SELECT setval(CAST(?1 AS TEXT)::regclass, coalesce(max({}), 0) + 1, false) FROM {name}",
                         quote(c)
                     ),
                     [&seq],
