@@ -34,6 +34,7 @@ pub(crate) const OPENAPI: &str = include_str!("../openapi.json");
 pub fn app(store: Arc<Store>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
         .route("/v1/enrol", post(enrol))
@@ -99,6 +100,27 @@ async fn healthz() -> Json<Health> {
         version: env!("CARGO_PKG_VERSION").into(),
         server_time_ms: now_ms(),
     })
+}
+
+/// Readiness (a load balancer's check), beside `/healthz`'s liveness: 200 when the database
+/// answers and the photo store takes a write, else 503 naming the part that failed. The reason
+/// goes to the log, never into the answer.
+async fn readyz(State(store): State<Arc<Store>>) -> Response {
+    let ready = crate::maintenance::readiness(store).await;
+    let status = if ready.ready() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        [(
+            axum::http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        )],
+        Json(ready),
+    )
+        .into_response()
 }
 
 async fn metrics(State(store): State<Arc<Store>>) -> impl IntoResponse {

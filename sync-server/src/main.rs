@@ -1,8 +1,13 @@
 //! `fieldproof-server serve` runs the sync server; `fieldproof-server admin ...` works directly
 //! on the data directory's database (safe while the server runs: WAL + busy timeout).
 //!
-//! Only `serve` and `admin init` create a database; every other admin command refuses a folder
-//! without one, so a mistyped `--data-dir` is an error rather than a new, empty server.
+//! Only `serve` and `admin init` create a database; every other admin command (and `migrate`)
+//! refuses a folder without one, so a mistyped `--data-dir` is an error rather than a new, empty
+//! server.
+//!
+//! `serve` still migrates the database when it starts (SQLite's zero-setup default: a new
+//! release just starts). `migrate` does the same step alone and exits, for upgrades that run it
+//! first (several replicas, a backup just before) — see docs/OPERATIONS.md.
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -53,8 +58,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the sync API until SIGTERM/SIGINT.
+    /// Serve the sync API until SIGTERM/SIGINT (migrating the database first if it is older).
     Serve(ServeArgs),
+    /// Apply the database migrations this release brings and exit; prints the schema versions
+    /// before and after. Refuses a database a newer release migrated.
+    Migrate,
     /// Head-office administration on the data directory.
     Admin {
         #[command(subcommand)]
@@ -245,6 +253,27 @@ enum AdminCommand {
     /// Create the data directory and its database (a new, empty server); does nothing to one
     /// that already holds a database.
     Init,
+    /// Copy the database, while the server runs, into FILE (SQLite's online backup: one
+    /// consistent snapshot, one self-contained file). Photos are files: copy the data
+    /// directory's `photos/` after it (docs/OPERATIONS.md).
+    Backup {
+        /// The backup file to create; an existing file is refused, never overwritten.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Move this data directory's SQLite database into a new, empty PostgreSQL database (and,
+    /// with --to-photos, its photos into another data directory), then compare every table
+    /// row for row; fails, committing nothing, on any difference. Stop the server first.
+    MigrateToPostgres {
+        /// The target: postgres://user:password@host:port/dbname, a new, empty database.
+        #[arg(long)]
+        to: String,
+        /// Also copy every stored photo into this data directory's photo folder, or into a
+        /// bucket (`s3://bucket/prefix`, with the S3 variables of `--photos`); each checked by
+        /// hash, photos already there with the right bytes kept.
+        #[arg(long)]
+        to_photos: Option<String>,
+    },
     /// Load reference data (the JSON the core loads): validated as a whole, all or nothing.
     LoadReference { file: PathBuf },
     /// Issue a one-time enrolment code for a user; prints the code.
@@ -591,6 +620,23 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Migrate => {
+            init_logging("warn");
+            match fieldproof_server::maintenance::migrate(&cli.data_dir, cli.database.as_deref()) {
+                Ok(m) if m.from == m.to => {
+                    println!("database schema version {}: already current, nothing to do", m.to);
+                    ExitCode::SUCCESS
+                }
+                Ok(m) => {
+                    println!("database schema version {} -> {}: migrated", m.from, m.to);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("fieldproof-server migrate: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Admin { command } => {
             init_logging("warn");
             match admin(&cli.data_dir, cli.database.as_deref(), &cli.photos, cli.time_zone, command) {
@@ -645,8 +691,39 @@ fn admin(
     calendar: Calendar,
     command: AdminCommand,
 ) -> Result<String, AdminError> {
-    if let AdminCommand::Init = command {
-        return init(data_dir, database, photos);
+    match command {
+        AdminCommand::Init => return init(data_dir, database, photos),
+        // Before the store is opened: a backup never migrates what it copies.
+        AdminCommand::Backup { to } => {
+            if database.is_some() {
+                return Err(AdminError::Invalid(
+                    "admin backup copies the SQLite database; back up PostgreSQL with pg_dump (docs/OPERATIONS.md)"
+                        .into(),
+                ));
+            }
+            let r = fieldproof_server::maintenance::backup(data_dir, &to)?;
+            return Ok(format!(
+                "wrote {} ({} bytes, schema version {}); copy the photos/ folder after it",
+                r.path.display(),
+                r.bytes,
+                r.schema_version
+            ));
+        }
+        // Reads the SQLite database itself; --database is the source's, so none here.
+        AdminCommand::MigrateToPostgres { to, to_photos } => {
+            if database.is_some() {
+                return Err(AdminError::Invalid(
+                    "migrate-to-postgres moves the data directory's SQLite database: leave --database out, give the target as --to".into(),
+                ));
+            }
+            let r = fieldproof_server::move_to_postgres::migrate_to_postgres(
+                data_dir,
+                &to,
+                to_photos.as_deref(),
+            )?;
+            return json(&r);
+        }
+        _ => {}
     }
     let store = Store::open_existing_in(
         data_dir,
@@ -659,6 +736,9 @@ fn admin(
     )?;
     match command {
         AdminCommand::Init => init(data_dir, database, photos),
+        AdminCommand::Backup { .. } | AdminCommand::MigrateToPostgres { .. } => {
+            Err(AdminError::Invalid("handled before the store is opened".into()))
+        }
         AdminCommand::LoadReference { file } => {
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| AdminError::Invalid(format!("cannot read {}: {e}", file.display())))?;

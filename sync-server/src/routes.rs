@@ -5,6 +5,7 @@
 /// exactly these (a test checks both ways), and metrics are labelled with them.
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/healthz"),
+    ("GET", "/readyz"),
     ("GET", "/metrics"),
     ("GET", "/openapi.json"),
     ("POST", "/v1/enrol"),

@@ -166,6 +166,17 @@ impl BlobStore for LocalBlobs {
         for dir in [blob_paths::PHOTOS, blob_paths::UPLOADS, blob_paths::THUMBS] {
             std::fs::read_dir(self.root.join(dir))?;
         }
+        // The uploads folder (same volume, where chunks land) takes a small file: a full or
+        // read-only disk fails here before it fails a phone's upload.
+        static PROBES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let probe = self.root.join(blob_paths::UPLOADS).join(format!(
+            ".ready-{}-{}",
+            std::process::id(),
+            PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        let written = std::fs::write(&probe, b"ready");
+        let removed = std::fs::remove_file(&probe);
+        written.and(removed)?;
         Ok(())
     }
 }

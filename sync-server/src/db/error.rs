@@ -15,7 +15,13 @@ pub enum Error {
     FromSql { column: String, reason: String },
     #[error("statement takes {expected} parameters, {given} given")]
     InvalidParameterCount { given: usize, expected: usize },
-    #[error("database schema version {found} is newer than this server supports ({supported})")]
+    /// A newer `fieldproof-server` migrated this database: running an older binary on it could
+    /// misread or damage what the newer schema added, so it is refused rather than opened.
+    #[error(
+        "the database is at schema version {found}, newer than this fieldproof-server knows \
+         ({supported}): it was upgraded by a newer release. Run that release (or a newer one), or \
+         restore the backup taken before the upgrade; nothing was changed"
+    )]
     TooNew { found: i64, supported: i64 },
     #[error("journal_mode is {0}, not wal")]
     NotWal(String),

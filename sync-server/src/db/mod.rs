@@ -127,6 +127,23 @@ pub fn open(db: &Database) -> Result<Connection> {
     Ok(conn)
 }
 
+/// What a migration run did: the schema version found and the one left (equal: nothing to do).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Migrated {
+    pub from: i64,
+    pub to: i64,
+}
+
+/// Open and migrate, saying which migrations were applied (`fieldproof-server migrate`).
+pub fn open_migrated(db: &Database) -> Result<(Connection, Migrated)> {
+    use migrate::Migrate;
+    let conn = connect(db)?;
+    let from = conn.version()?;
+    migrate::run(&conn)?;
+    let to = conn.version()?;
+    Ok((conn, Migrated { from, to }))
+}
+
 /// A connection for reads (the server's reader pool): like [`open`], tuned for long scans.
 pub fn open_reader(db: &Database) -> Result<Connection> {
     let conn = open(db)?;

@@ -7,6 +7,7 @@ mod common;
 mod enrol;
 mod hardening;
 mod lifecycle;
+mod operations;
 mod people;
 mod photos;
 mod pull;

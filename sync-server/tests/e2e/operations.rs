@@ -1,0 +1,310 @@
+//! Operating the server (docs/OPERATIONS.md): `migrate`, `/readyz`, and `admin backup` taken
+//! while real phones push to the real server, restored and served again.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use fieldproof_server::db::SCHEMA_VERSION;
+
+use crate::common::*;
+
+fn migrate(data_dir: &Path) -> Output {
+    Command::new(BIN)
+        .arg("migrate")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .output()
+        .expect("run migrate")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn user_version(db: &Path) -> i64 {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn migrate_reports_versions_and_refuses_a_newer_database() {
+    let dir = tempfile::tempdir().unwrap();
+    // No database: refused, nothing created.
+    let out = migrate(dir.path());
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("no Fieldproof database"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!dir.path().join("fieldproof.db").exists());
+
+    // An empty SQLite file (schema version 0) is migrated to this release's version.
+    let db = dir.path().join("fieldproof.db");
+    rusqlite::Connection::open(&db).unwrap();
+    let out = migrate(dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        format!("database schema version 0 -> {SCHEMA_VERSION}: migrated")
+    );
+    assert_eq!(user_version(&db), SCHEMA_VERSION);
+
+    // Again: nothing to do.
+    let out = migrate(dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        format!("database schema version {SCHEMA_VERSION}: already current, nothing to do")
+    );
+
+    // A database a newer release migrated: migrate and serve both refuse, and change nothing.
+    let newer = SCHEMA_VERSION + 1;
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .pragma_update(None, "user_version", newer)
+        .unwrap();
+    let before = std::fs::read(&db).unwrap();
+    let out = migrate(dir.path());
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "schema version {newer}, newer than this fieldproof-server knows ({SCHEMA_VERSION})"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("nothing was changed"), "{err}");
+    let serve = Command::new(BIN)
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!serve.status.success());
+    assert!(
+        text(&serve.stderr).contains("newer than this fieldproof-server knows"),
+        "{}",
+        text(&serve.stderr)
+    );
+    assert_eq!(user_version(&db), newer);
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+}
+
+#[test]
+fn readyz_answers_ready_and_names_the_part_that_failed() {
+    let (dir, s) = server();
+    let ready = |expect: u16| {
+        let r = http_in_outage(s.addr, "GET", "/readyz", &[], b"");
+        assert_eq!(r.status, expect, "{}", r.text());
+        assert_eq!(r.header("cache-control"), Some("no-store"));
+        r.json()
+    };
+    assert_eq!(
+        ready(200),
+        serde_json::json!({"status": "ready", "database": "ok", "photos": "ok"})
+    );
+
+    // The photo store cannot take a file (its uploads folder is gone, a file in its place).
+    let uploads = dir.path().join("uploads");
+    std::fs::remove_dir_all(&uploads).unwrap();
+    std::fs::write(&uploads, b"not a folder").unwrap();
+    let body = ready(503);
+    assert_eq!(
+        body,
+        serde_json::json!({"status": "not_ready", "database": "ok", "photos": "failed"})
+    );
+    // Liveness is not readiness: the process is up.
+    assert_eq!(get(s.addr, "/healthz").status, 200);
+    std::fs::remove_file(&uploads).unwrap();
+    std::fs::create_dir(&uploads).unwrap();
+    assert_eq!(ready(200)["status"], "ready");
+
+    // The database cannot answer the check's query (its table is gone).
+    let conn = rusqlite::Connection::open(dir.path().join("fieldproof.db")).unwrap();
+    conn.execute_batch("ALTER TABLE devices RENAME TO devices_away")
+        .unwrap();
+    let r = http_in_outage(s.addr, "GET", "/readyz", &[], b"");
+    assert_eq!(r.status, 503);
+    assert_eq!(
+        r.json(),
+        serde_json::json!({"status": "not_ready", "database": "failed", "photos": "ok"})
+    );
+    // The reason is in the log, not in the answer.
+    assert!(!r.text().contains("devices"), "{}", r.text());
+    assert!(s.log().contains("readiness check failed"), "{}", s.log());
+    conn.execute_batch("ALTER TABLE devices_away RENAME TO devices")
+        .unwrap();
+    assert_eq!(ready(200)["status"], "ready");
+
+    let m = get(s.addr, "/metrics").text();
+    assert!(
+        m.contains("fieldproof_http_requests_total{method=\"GET\",route=\"/readyz\",status=\"5xx\"} 2"),
+        "{m}"
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+fn stat(v: &serde_json::Value, k: &str) -> i64 {
+    v[k].as_i64().unwrap_or_else(|| panic!("no {k} in {v}"))
+}
+
+/// What one phone has done: its signed ops in order (all pushed) and its photos' ids.
+struct Pushing {
+    phone: Phone,
+    user: &'static str,
+    ops: Vec<fieldproof_core::sync::wire::PushOp>,
+    photos: Vec<String>,
+}
+
+#[test]
+fn backup_taken_while_phones_push_restores_and_serves() {
+    let (dir, s) = server();
+    let addr = s.addr;
+    let mut phones = Vec::new();
+    for user in ["rep-li", "rep-chen"] {
+        let phone = Phone::new();
+        s.enrol_as(&phone.device, user);
+        phones.push(Pushing {
+            phone,
+            user,
+            ops: Vec::new(),
+            photos: Vec::new(),
+        });
+    }
+
+    // Phones keep doing store checks (photo upload, then the visit's 9 ops) until told to stop.
+    let stop = Arc::new(AtomicBool::new(false));
+    let visits = Arc::new(AtomicUsize::new(0));
+    let writer = {
+        let (stop, visits) = (stop.clone(), visits.clone());
+        std::thread::spawn(move || {
+            let mut i = 0;
+            while !stop.load(Ordering::SeqCst) {
+                let p = &mut phones[i % 2];
+                i += 1;
+                let v = store_check(&p.phone.core, p.user, "st-001", None, fix_st001());
+                let done = p.phone.upload_photo(addr, &v.photo_id, 2);
+                assert_eq!(done["complete"], true);
+                p.photos.push(v.photo_id);
+                let all = p.phone.ops();
+                let new = all[p.ops.len()..].to_vec();
+                let r = p.phone.device.push(addr, &new);
+                assert_eq!(statuses(&r.json()), vec!["applied"; new.len()]);
+                p.ops = all;
+                visits.fetch_add(1, Ordering::SeqCst);
+            }
+            phones
+        })
+    };
+    let wait_for = |n: usize| {
+        let start = Instant::now();
+        while visits.load(Ordering::SeqCst) < n {
+            assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "phones stopped pushing"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+
+    wait_for(2);
+    let backups = tempfile::tempdir().unwrap();
+    let file = backups.path().join("fieldproof-backup.db");
+    let during_from = visits.load(Ordering::SeqCst);
+    let out = admin_ok(dir.path(), &["backup", "--to", file.to_str().unwrap()]);
+    assert!(
+        out.contains("wrote") && out.contains(&format!("schema version {SCHEMA_VERSION}")),
+        "{out}"
+    );
+    // The documented order: database first, then the photo files (a photo is stored before the
+    // database records it, so every photo the backup knows is in this copy).
+    let restored = tempfile::tempdir().unwrap();
+    copy_dir(&dir.path().join("photos"), &restored.path().join("photos"));
+    // An existing backup file is never overwritten.
+    let before = std::fs::read(&file).unwrap();
+    let again = admin(dir.path(), &["backup", "--to", file.to_str().unwrap()]);
+    assert!(!again.status.success());
+    assert!(
+        text(&again.stderr).contains("already exists"),
+        "{}",
+        text(&again.stderr)
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+    // The phones kept pushing across the backup.
+    wait_for(during_from + 3);
+    stop.store(true, Ordering::SeqCst);
+    let phones = writer.join().unwrap();
+    let live = s.stats();
+    assert_eq!(stat(&live, "rejected_ops"), 0);
+
+    // One self-contained file: no -wal beside it.
+    assert!(!backups.path().join("fieldproof-backup.db-wal").exists());
+    // Restore: the file becomes the data directory's database; serve it.
+    std::fs::copy(&file, restored.path().join("fieldproof.db")).unwrap();
+    let r = Server::start(restored.path());
+    let ready = get(r.addr, "/readyz");
+    assert_eq!(ready.status, 200, "{}", ready.text());
+    let snapshot = r.stats();
+    assert!(
+        stat(&snapshot, "ops") > 0 && stat(&snapshot, "ops") < stat(&live, "ops"),
+        "the backup is a snapshot taken mid-run: {snapshot} vs {live}"
+    );
+    assert_eq!(stat(&snapshot, "devices"), 2);
+
+    // Every photo the backup knows is in the copied folder, whole.
+    let known: Vec<String> = {
+        let c = rusqlite::Connection::open(restored.path().join("fieldproof.db")).unwrap();
+        let mut st = c.prepare("SELECT sha256 FROM blobs").unwrap();
+        st.query_map([], |row| row.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert!(!known.is_empty());
+    for sha in &known {
+        let bytes = std::fs::read(
+            restored
+                .path()
+                .join("photos")
+                .join(&sha[..2])
+                .join(format!("{sha}.jpg")),
+        )
+        .unwrap();
+        assert_eq!(&fieldproof_core::evidence::sha256_hex(&bytes), sha);
+    }
+
+    // Consistent: each phone's chain in the backup is a prefix of what it pushed. Pushing
+    // everything again answers duplicate for that prefix and applies the rest; the photos the
+    // backup missed upload again.
+    for p in &phones {
+        let r2 = p.phone.device.push(r.addr, &p.ops);
+        let st = statuses(&r2.json());
+        let dup = st.iter().take_while(|s| *s == "duplicate").count();
+        assert!(st[dup..].iter().all(|s| s == "applied"), "{st:?}");
+        for photo_id in &p.photos {
+            assert_eq!(p.phone.upload_photo(r.addr, photo_id, 1)["complete"], true);
+        }
+    }
+    let after = r.stats();
+    for k in ["ops", "visits", "answers", "photos", "photo_blobs", "devices"] {
+        assert_eq!(stat(&after, k), stat(&live, k), "{k}: {after} vs {live}");
+    }
+    assert_eq!(stat(&after, "rejected_ops"), 0);
+}
