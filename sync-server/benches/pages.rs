@@ -584,7 +584,7 @@ fn seeded_database(scale: Scale) -> PathBuf {
 fn seed(dir: &Path, scale: Scale) {
     let db = dir.join("fieldproof.db");
     // The server's own migrations make the schema.
-    drop(fieldproof_server::db::open(&db).unwrap());
+    drop(fieldproof_server::db::open(&fieldproof_server::db::Database::Sqlite(db.clone())).unwrap());
     {
         let mut c = Connection::open(&db).unwrap();
         // A scratch database until it is whole: no journal, no fsync.

@@ -10,7 +10,7 @@
 //!
 //! A leaf under `store`: SQL on the caller's connection, `codes`, `messages`, `calendar`.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::db::{Connection, OptionalExtension, params};
 
 use crate::calendar::Calendar;
 use crate::codes::{self, Severity};
@@ -68,7 +68,7 @@ pub fn quiet_until(cal: Calendar, quiet: (i64, i64), now_ms: i64) -> Option<i64>
 }
 
 /// The team (its code) a field user belongs to: a rep's supervisor's team, a supervisor's own.
-pub(crate) fn team_of(c: &Connection, user_id: &str) -> rusqlite::Result<Option<String>> {
+pub(crate) fn team_of(c: &Connection, user_id: &str) -> crate::db::Result<Option<String>> {
     c.prepare_cached(
         "SELECT t.code FROM users u JOIN teams t
            ON t.supervisor_id = CASE WHEN u.role = 'supervisor' THEN u.id ELSE u.supervisor_id END
@@ -79,7 +79,7 @@ pub(crate) fn team_of(c: &Connection, user_id: &str) -> rusqlite::Result<Option<
 }
 
 /// A field user's or a store's name from its reference record.
-fn name_of(c: &Connection, table: &str, id: &str) -> rusqlite::Result<Option<String>> {
+fn name_of(c: &Connection, table: &str, id: &str) -> crate::db::Result<Option<String>> {
     let sql = match table {
         "stores" => "SELECT json_extract(body, '$.name') FROM stores WHERE id = ?1",
         _ => "SELECT json_extract(body, '$.name') FROM users WHERE id = ?1",
@@ -118,7 +118,7 @@ pub(crate) struct NewDelivery<'a> {
 
 /// Write one delivery; nothing when its key is already there (a digest written before a
 /// restart). Whether a row was written.
-pub(crate) fn insert_delivery(c: &Connection, d: &NewDelivery<'_>, now_ms: i64) -> rusqlite::Result<bool> {
+pub(crate) fn insert_delivery(c: &Connection, d: &NewDelivery<'_>, now_ms: i64) -> crate::db::Result<bool> {
     let n = c
         .prepare_cached(
             "INSERT INTO alert_deliveries (idempotency_key, channel_id, rule_id, exception_id, digest_supervisor,
@@ -212,7 +212,7 @@ pub(crate) fn on_raise(
     cal: Calendar,
     r: &Raised<'_>,
     now_ms: i64,
-) -> rusqlite::Result<usize> {
+) -> crate::db::Result<usize> {
     let rules: Vec<Rule> = {
         let mut st = tx.prepare_cached(
             "SELECT r.id, r.channel_id, r.codes, r.team, r.territory, r.min_severity, r.quiet_from_min,

@@ -2,12 +2,12 @@
 //! a user) and request signatures (every other `/v1` request is signed by the device key over
 //! method, path and query, time, nonce and the body's SHA-256). No passwords, no tokens.
 
+use crate::db::{OptionalExtension, TransactionBehavior, params};
 use fieldproof_core::evidence::sha256_hex;
 use fieldproof_core::model::User;
 use fieldproof_core::sync::wire::{
     self, EnrolRequest, EnrolResponse, HEADER_DEVICE, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIME,
 };
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use crate::error::{ApiError, ApiResult};
 // Handed on: the request checks and the web's photo routes name the hex check from here.
@@ -270,7 +270,7 @@ impl Store {
     }
 }
 
-pub(crate) fn insert_nonce(tx: &rusqlite::Connection, auth: &Authenticated, now_ms: i64) -> ApiResult<()> {
+pub(crate) fn insert_nonce(tx: &crate::db::Connection, auth: &Authenticated, now_ms: i64) -> ApiResult<()> {
     let n = tx
         .prepare_cached(
             "INSERT INTO nonces (device_id, nonce, time_ms) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",

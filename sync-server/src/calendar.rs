@@ -383,7 +383,7 @@ mod tests {
 
     #[test]
     fn sql_day_matches_day_of() {
-        let c = rusqlite::Connection::open_in_memory().unwrap();
+        let c = crate::db::Connection::open_in_memory().unwrap();
         for cal in [Calendar::CHINA, Calendar::UTC, Calendar::fixed(-330).unwrap()] {
             for ms in [
                 0,

@@ -168,16 +168,11 @@ impl ApiError {
     }
 }
 
-impl From<rusqlite::Error> for ApiError {
-    fn from(e: rusqlite::Error) -> Self {
-        // Another process (the admin CLI) holding the write lock past the busy timeout is an
-        // outage the client retries, not a bug.
-        if let rusqlite::Error::SqliteFailure(f, _) = &e
-            && matches!(
-                f.code,
-                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-            )
-        {
+impl From<crate::db::Error> for ApiError {
+    fn from(e: crate::db::Error) -> Self {
+        // Another process (the admin CLI, another server) holding the write lock past the busy
+        // timeout is an outage the client retries, not a bug.
+        if e.is_busy() {
             return ApiError::Busy;
         }
         ApiError::Internal(format!("storage: {e}"))

@@ -19,9 +19,9 @@
 
 use std::collections::HashMap;
 
+use crate::db::types::Value;
+use crate::db::{Connection, params_from_iter};
 use fieldproof_core::model::AnswerValue;
-use rusqlite::types::Value;
-use rusqlite::{Connection, params_from_iter};
 
 use crate::calendar::{Calendar, day_string, excel_day_serial, parse_day};
 use crate::i18n::Lang;
@@ -61,8 +61,8 @@ pub enum ExportError {
     Write(String),
 }
 
-impl From<rusqlite::Error> for ExportError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<crate::db::Error> for ExportError {
+    fn from(e: crate::db::Error) -> Self {
         ExportError::Storage(e.to_string())
     }
 }

@@ -15,6 +15,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use crate::db::{Connection, OptionalExtension, TransactionBehavior, params};
 use fieldproof_core::clock::{CLOCK_JUMP_TOLERANCE_MS, clock_drift_ms};
 use fieldproof_core::evidence::{self, ChainHead, KnownKey, SignedEntry, VerifyCode};
 use fieldproof_core::model::{
@@ -22,7 +23,6 @@ use fieldproof_core::model::{
 };
 use fieldproof_core::rules;
 use fieldproof_core::sync::wire::{MAX_PUSH_OPS, OpResult, OpStatus, PushRequest, PushResponse};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::Value;
 
 use crate::auth::Authenticated;
@@ -322,7 +322,7 @@ impl Store {
 }
 
 struct ApplyCtx<'t, 'c> {
-    tx: &'t rusqlite::Transaction<'c>,
+    tx: &'t crate::db::Transaction<'c>,
     templates: &'t mut HashMap<(String, u32), std::sync::Arc<fieldproof_core::model::CheckTemplate>>,
     photo_dir: &'t std::path::Path,
     device_id: &'t str,

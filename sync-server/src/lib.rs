@@ -67,6 +67,9 @@ pub use store::{AdminError, DeviceInfo, ExceptionRow, LoadReport, Stats, Store};
 pub struct Config {
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
+    /// `--database` / `FIELDPROOF_DATABASE`: a `postgres://` address; `None`: SQLite in
+    /// `data_dir`.
+    pub database: Option<String>,
     pub limits: Limits,
 }
 
@@ -88,11 +91,22 @@ pub enum ServeError {
 pub async fn serve(config: Config) -> Result<(), ServeError> {
     let fds = listen::raise_fd_limit();
     tracing::info!(open_file_limit = fds, "file descriptors");
-    let store = Arc::new(Store::open_with(&config.data_dir, config.limits.clone())?);
-    // The reuse index is loaded before the first connection, not by the first photo after a
-    // restart (seconds at a million photos, under the write lock).
-    let started = std::time::Instant::now();
-    let photos = store.load_reuse_index()?;
+    // Opening and the first queries block (the PostgreSQL client drives a runtime of its own,
+    // which cannot run on this one's threads): on the blocking pool, like every request's.
+    let (store, photos, started) = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || -> Result<_, AdminError> {
+            let database = Store::database_for(&config.data_dir, config.database.as_deref())?;
+            let store = Arc::new(Store::open_in(&config.data_dir, database, config.limits.clone())?);
+            // The reuse index is loaded before the first connection, not by the first photo
+            // after a restart (seconds at a million photos, under the write lock).
+            let started = std::time::Instant::now();
+            let photos = store.load_reuse_index()?;
+            Ok((store, photos, started))
+        })
+        .await
+        .map_err(|e| ServeError::Io(std::io::Error::other(e.to_string())))??
+    };
     tracing::info!(
         photos,
         ms = started.elapsed().as_millis() as u64,
@@ -113,7 +127,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         writeln!(out, "listening on http://{local}")?;
         out.flush()?;
     }
-    tracing::info!(addr = %local, data_dir = %config.data_dir.display(), "serving");
+    tracing::info!(addr = %local, data_dir = %config.data_dir.display(), database = %store.database(), "serving");
     // The alert worker stops with the server: the shutdown signal also tells it, and it is
     // awaited (its sends in flight finish, or their leases make them due again after restart).
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -28,6 +28,10 @@ struct Cli {
         default_value = "./fieldproof-data"
     )]
     data_dir: PathBuf,
+    /// The database: a PostgreSQL address (`postgres://user:password@host:port/dbname`) for
+    /// several servers on one database; left out, the SQLite file in the data directory.
+    #[arg(long, global = true, env = "FIELDPROOF_DATABASE")]
+    database: Option<String>,
     /// The field's time zone, a fixed offset from UTC (+08:00, -05:30, UTC or a name such as
     /// Asia/Shanghai): which day a visit and its exceptions are on, on pages and in exports.
     /// Zones with daylight saving time are not supported.
@@ -549,6 +553,7 @@ fn main() -> ExitCode {
             let config = Config {
                 addr: args.addr,
                 data_dir: cli.data_dir,
+                database: cli.database,
                 limits: args.limits(cli.time_zone, map_tiles),
             };
             // Blocking work (SQLite, files, images) is bounded: each blocking thread may hold a
@@ -575,7 +580,7 @@ fn main() -> ExitCode {
         }
         Command::Admin { command } => {
             init_logging("warn");
-            match admin(&cli.data_dir, cli.time_zone, command) {
+            match admin(&cli.data_dir, cli.database.as_deref(), cli.time_zone, command) {
                 Ok(out) => {
                     println!("{out}");
                     ExitCode::SUCCESS
@@ -600,40 +605,41 @@ fn write_out(out: &std::path::Path, bytes: &[u8]) -> Result<String, AdminError> 
 }
 
 /// `admin init`: the one admin command that may create a database.
-fn init(data_dir: &std::path::Path) -> Result<String, AdminError> {
-    let existed = Store::has_database(data_dir);
-    Store::open(data_dir)?;
+fn init(data_dir: &std::path::Path, database: Option<&str>) -> Result<String, AdminError> {
+    let db = Store::database_for(data_dir, database)?;
+    let existed = fieldproof_server::db::exists(&db)?;
+    let (place, at) = match &db {
+        fieldproof_server::db::Database::Sqlite(_) => (data_dir.display().to_string(), "in"),
+        fieldproof_server::db::Database::Postgres(_) => (db.to_string(), "at"),
+    };
+    Store::open_in(data_dir, db, Limits::default())?;
     let version = fieldproof_server::db::SCHEMA_VERSION;
     Ok(if existed {
-        format!(
-            "{} already holds a Fieldproof database (schema version {version}); nothing changed",
-            data_dir.display()
-        )
+        format!("{place} already holds a Fieldproof database (schema version {version}); nothing changed")
     } else {
-        format!(
-            "created a new Fieldproof database in {} (schema version {version})",
-            data_dir.display()
-        )
+        format!("created a new Fieldproof database {at} {place} (schema version {version})")
     })
 }
 
 fn admin(
     data_dir: &std::path::Path,
+    database: Option<&str>,
     calendar: Calendar,
     command: AdminCommand,
 ) -> Result<String, AdminError> {
     if let AdminCommand::Init = command {
-        return init(data_dir);
+        return init(data_dir, database);
     }
-    let store = Store::open_existing(
+    let store = Store::open_existing_in(
         data_dir,
+        Store::database_for(data_dir, database)?,
         Limits {
             calendar,
             ..Limits::default()
         },
     )?;
     match command {
-        AdminCommand::Init => init(data_dir),
+        AdminCommand::Init => init(data_dir, database),
         AdminCommand::LoadReference { file } => {
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| AdminError::Invalid(format!("cannot read {}: {e}", file.display())))?;

@@ -14,8 +14,8 @@
 //! moving a rep to a team sets their `supervisor_id`, giving a team another supervisor moves its
 //! reps. Territories and team names are head office's: phones carry territory codes.
 
+use crate::db::{Connection, OptionalExtension, TransactionBehavior, params};
 use fieldproof_core::model::{ReferenceData, Role, User};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
 use crate::store::{AdminError, LoadReport, Store};
@@ -205,8 +205,8 @@ impl std::fmt::Display for PeopleError {
 
 impl std::error::Error for PeopleError {}
 
-impl From<rusqlite::Error> for PeopleError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<crate::db::Error> for PeopleError {
+    fn from(e: crate::db::Error) -> Self {
         PeopleError::Storage(e.to_string())
     }
 }
@@ -403,7 +403,7 @@ const FIELD_USER_SELECT: &str = "SELECT u.id, json_extract(u.body, '$.name'), u.
      LEFT JOIN teams tm ON tm.supervisor_id = (CASE u.role WHEN 'supervisor' THEN u.id ELSE u.supervisor_id END)
      LEFT JOIN users s ON s.id = u.supervisor_id";
 
-fn field_user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FieldUser> {
+fn field_user_row(r: &crate::db::Row<'_>) -> crate::db::Result<FieldUser> {
     let role: String = r.get(2)?;
     Ok(FieldUser {
         id: r.get(0)?,
@@ -546,7 +546,7 @@ pub(crate) fn apply(
     Ok(report)
 }
 
-fn write_structure(tx: &Connection, change: &StructureChange, now_ms: i64) -> rusqlite::Result<()> {
+fn write_structure(tx: &Connection, change: &StructureChange, now_ms: i64) -> crate::db::Result<()> {
     for (code, name) in &change.territories {
         tx.execute(
             "INSERT INTO territories (code, name, created_ms, updated_ms) VALUES (?1, ?2, ?3, ?3)
@@ -1181,7 +1181,7 @@ fn insert_sign_in_link(
     token: &str,
     ttl_ms: i64,
     now_ms: i64,
-) -> rusqlite::Result<String> {
+) -> crate::db::Result<String> {
     tx.execute("DELETE FROM web_sign_in_links WHERE expires_ms <= ?1", [now_ms])?;
     tx.execute(
         "INSERT INTO web_sign_in_links (token_sha256, user_id, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4)",

@@ -10,10 +10,10 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use crate::db::{OptionalExtension, TransactionBehavior, params};
 use fieldproof_core::evidence::{self, KnownKey, SignedEntry};
 use fieldproof_core::imaging;
 use fieldproof_core::sync::wire::{PhotoOffer, PhotoStatus};
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
 use crate::codes::{ExceptionParams, PhotoHashMismatch, PhotoRef, ReuseMatch, ReuseParams};

@@ -2,8 +2,8 @@
 //! comes from the user's record on the server, never from the request: there is no parameter a
 //! rep could use to ask for another territory.
 
+use crate::db::{OptionalExtension, params};
 use fieldproof_core::sync::wire::{Change, ChangeKind, MAX_PULL_LIMIT, PullResponse};
-use rusqlite::{OptionalExtension, params};
 
 use crate::error::{ApiError, ApiResult};
 use crate::store::Store;
@@ -37,7 +37,7 @@ fn json_list(v: &[String]) -> String {
 }
 
 impl Store {
-    fn scope(&self, c: &rusqlite::Connection, user_id: &str) -> ApiResult<Scope> {
+    fn scope(&self, c: &crate::db::Connection, user_id: &str) -> ApiResult<Scope> {
         let me: Option<(String, Option<String>, Option<String>)> = c
             .prepare_cached("SELECT role, territory, supervisor_id FROM users WHERE id = ?1")?
             .query_row([user_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))

@@ -15,8 +15,8 @@
 //! Below the web layer: the pages turn a [`QueueFilter`] (an axum `Query`) and a form into
 //! calls here, and render the named results and [`QueueError::code`] in the reader's language.
 
-use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
+use crate::db::types::Value;
+use crate::db::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::calendar::{day_string, parse_day};
@@ -480,8 +480,8 @@ impl QueueError {
     }
 }
 
-impl From<rusqlite::Error> for QueueError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<crate::db::Error> for QueueError {
+    fn from(e: crate::db::Error) -> Self {
         QueueError::Storage(e.to_string())
     }
 }

@@ -16,9 +16,9 @@
 //!
 //! A leaf above `store`: the web actions and the push both call it inside their transaction.
 
+use crate::db::{Connection, OptionalExtension, params};
 use fieldproof_core::model::PhotoReviewVerdict;
 use fieldproof_core::sync::wire::RetakeChange;
-use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::calendar::{Calendar, day_string, parse_day};
 use crate::store::append_change;
@@ -85,8 +85,8 @@ impl ReviewError {
     }
 }
 
-impl From<rusqlite::Error> for ReviewError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<crate::db::Error> for ReviewError {
+    fn from(e: crate::db::Error) -> Self {
         ReviewError::Storage(e.to_string())
     }
 }
@@ -154,7 +154,7 @@ pub fn review_in(
     let photo = photo
         .filter(|p| visit_id.is_none_or(|v| v == p.visit_id))
         .ok_or(ReviewError::UnknownPhoto)?;
-    let role = |id: &str| -> rusqlite::Result<Option<(String, Option<String>)>> {
+    let role = |id: &str| -> crate::db::Result<Option<(String, Option<String>)>> {
         tx.prepare_cached("SELECT role, supervisor_id FROM users WHERE id = ?1")?
             .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()
@@ -237,7 +237,7 @@ pub fn review_in(
     })
 }
 
-fn open_request(tx: &Connection, photo_id: &str) -> rusqlite::Result<Option<String>> {
+fn open_request(tx: &Connection, photo_id: &str) -> crate::db::Result<Option<String>> {
     tx.prepare_cached("SELECT id FROM retake_requests WHERE photo_id = ?1 AND state = 'open'")?
         .query_row([photo_id], |r| r.get(0))
         .optional()
@@ -250,7 +250,7 @@ fn due_day(
     rep: &str,
     store: &str,
     now_ms: i64,
-) -> rusqlite::Result<i64> {
+) -> crate::db::Result<i64> {
     let today = calendar.day_of(now_ms);
     let next: Option<String> = tx
         .prepare_cached(
@@ -275,7 +275,7 @@ pub fn link_photo(
     store: &str,
     received: bool,
     now_ms: i64,
-) -> rusqlite::Result<bool> {
+) -> crate::db::Result<bool> {
     let n = tx
         .prepare_cached(
             "UPDATE retake_requests SET fulfilled_photo_id = ?1,
@@ -291,7 +291,7 @@ pub fn link_photo(
 }
 
 /// Photo `photo_id`'s bytes are stored: a request it was taken for is done.
-pub fn photo_received(tx: &Connection, photo_id: &str, now_ms: i64) -> rusqlite::Result<()> {
+pub fn photo_received(tx: &Connection, photo_id: &str, now_ms: i64) -> crate::db::Result<()> {
     let ids: Vec<String> = {
         let mut st = tx.prepare_cached(
             "UPDATE retake_requests SET state = 'done', closed_ms = ?1
@@ -307,7 +307,7 @@ pub fn photo_received(tx: &Connection, photo_id: &str, now_ms: i64) -> rusqlite:
 }
 
 /// The request as the feed carries it.
-pub fn change(c: &Connection, id: &str) -> rusqlite::Result<Option<RetakeChange>> {
+pub fn change(c: &Connection, id: &str) -> crate::db::Result<Option<RetakeChange>> {
     c.prepare_cached(
         "SELECT r.id, r.photo_id, r.visit_id, r.store_id, r.rep_id, r.photo_kind, r.item_id, r.reason,
                 coalesce(w.name, json_extract(u.body, '$.name'), pr.web_user_id, pr.field_user_id),
@@ -338,10 +338,10 @@ pub fn change(c: &Connection, id: &str) -> rusqlite::Result<Option<RetakeChange>
 }
 
 /// Append the request's current state to the change feed, for its rep (and their supervisor).
-fn publish(tx: &Connection, id: &str, now_ms: i64) -> rusqlite::Result<()> {
+fn publish(tx: &Connection, id: &str, now_ms: i64) -> crate::db::Result<()> {
     if let Some(r) = change(tx, id)? {
         let body =
-            serde_json::to_string(&r).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+            serde_json::to_string(&r).map_err(|e| crate::db::Error::ToSqlConversionFailure(e.into()))?;
         append_change(tx, "retake", id, Some(&r.rep_id), None, &body, now_ms)?;
     }
     Ok(())
@@ -358,7 +358,7 @@ mod tests {
     /// a photo of each rep at st-001 and rep-li's plan there in five days.
     fn world() -> (tempfile::TempDir, Connection) {
         let dir = tempfile::tempdir().unwrap();
-        let c = crate::db::open(&dir.path().join("t.db")).unwrap();
+        let c = crate::db::open(&crate::db::Database::Sqlite(dir.path().join("t.db"))).unwrap();
         c.execute_batch(
             r#"INSERT INTO users (id, role, territory, supervisor_id, body) VALUES
                  ('sup-wang', 'supervisor', NULL, NULL, '{"name":"王磊"}'),

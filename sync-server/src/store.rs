@@ -6,11 +6,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::db::{Connection, Database, OptionalExtension, Transaction, TransactionBehavior, params};
 use fieldproof_core::model::{
     CheckTemplate, PlannedVisit, Product, ReferenceData, Role, Store as StoreRecord, User,
 };
 use fieldproof_core::sync::wire::{TeamVisit, TeamVisitPhoto};
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 
 use crate::error::{ApiError, ApiResult};
@@ -39,10 +39,14 @@ pub enum AdminError {
          to start a new server there, run `fieldproof-server admin --data-dir {0} init` (or `serve`)"
     )]
     NoDatabase(String),
+    /// The same for `--database postgres://…`.
+    #[error(
+        "no Fieldproof database at {0}: check --database / FIELDPROOF_DATABASE; to start a new \
+         server there, run `fieldproof-server admin --database <address> init` (or `serve`)"
+    )]
+    NoPostgresDatabase(String),
     #[error("database: {0}")]
-    Db(#[from] crate::db::DbError),
-    #[error("database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Db(#[from] crate::db::Error),
     #[error("{0}")]
     Io(#[from] std::io::Error),
     #[error("{0}")]
@@ -66,7 +70,7 @@ pub(crate) struct Writer {
 
 impl Writer {
     /// The reuse index, brought up to date with the database.
-    pub fn reuse_index(&mut self) -> rusqlite::Result<&mut ReuseIndex> {
+    pub fn reuse_index(&mut self) -> crate::db::Result<&mut ReuseIndex> {
         let Writer {
             conn,
             reuse,
@@ -86,7 +90,7 @@ pub(crate) fn refresh_reuse<'a>(
     c: &Connection,
     reuse: &'a mut Option<ReuseIndex>,
     seen: &mut i64,
-) -> rusqlite::Result<&'a mut ReuseIndex> {
+) -> crate::db::Result<&'a mut ReuseIndex> {
     let first = reuse.is_none();
     let started = std::time::Instant::now();
     let index = reuse.get_or_insert_with(ReuseIndex::new);
@@ -119,7 +123,8 @@ pub(crate) fn refresh_reuse<'a>(
 /// The server: database, photo folders, limits, metrics. `Sync`: share it in an `Arc`.
 pub struct Store {
     pub(crate) data_dir: PathBuf,
-    db_path: PathBuf,
+    /// Where the database is (SQLite in the data directory, or PostgreSQL).
+    database: Database,
     pub(crate) photo_dir: PathBuf,
     pub(crate) upload_dir: PathBuf,
     /// Gallery previews of stored photos (`photos::thumbs`): a cache, made again when missing.
@@ -145,8 +150,6 @@ impl std::fmt::Debug for Store {
 
 /// Readers are kept for reuse up to this many; more are opened under load and dropped after.
 const MAX_IDLE_READERS: usize = 8;
-/// How much of the database file a reader maps (`PRAGMA mmap_size`).
-const READER_MMAP_BYTES: i64 = 2 << 30;
 
 pub(crate) struct Reader<'a> {
     conn: Option<Connection>,
@@ -186,7 +189,12 @@ impl Drop for Reader<'_> {
 
 /// Whether the reference record `id` in `table` already has exactly this body: reloading the
 /// same data must add nothing to the change feed (phones would pull it again for nothing).
-fn body_unchanged(tx: &Transaction<'_>, table: &'static str, id: &str, body: &str) -> rusqlite::Result<bool> {
+fn body_unchanged(
+    tx: &Transaction<'_>,
+    table: &'static str,
+    id: &str,
+    body: &str,
+) -> crate::db::Result<bool> {
     let old: Option<String> = tx
         .prepare_cached(&format!("SELECT body FROM {table} WHERE id = ?1"))?
         .query_row([id], |r| r.get(0))
@@ -205,10 +213,18 @@ impl Store {
     /// Open a data directory that already holds a database (the admin commands): refused with
     /// [`AdminError::NoDatabase`], creating nothing, when it does not.
     pub fn open_existing(data_dir: &Path, limits: Limits) -> Result<Store, AdminError> {
-        if !Store::has_database(data_dir) {
-            return Err(AdminError::NoDatabase(data_dir.display().to_string()));
+        Store::open_existing_in(data_dir, Store::database_for(data_dir, None)?, limits)
+    }
+
+    /// [`Store::open_existing`] with the database elsewhere (`--database`).
+    pub fn open_existing_in(data_dir: &Path, database: Database, limits: Limits) -> Result<Store, AdminError> {
+        if !crate::db::exists(&database)? {
+            return Err(match database {
+                Database::Sqlite(_) => AdminError::NoDatabase(data_dir.display().to_string()),
+                Database::Postgres(_) => AdminError::NoPostgresDatabase(database.to_string()),
+            });
         }
-        Store::open_with(data_dir, limits)
+        Store::open_in(data_dir, database, limits)
     }
 
     /// Whether `data_dir` holds a server database (a file, not necessarily migrated yet).
@@ -216,7 +232,24 @@ impl Store {
         data_dir.join(DB_FILE).is_file()
     }
 
+    /// Where the database of `data_dir` is: `url` (`--database` / `FIELDPROOF_DATABASE`, a
+    /// `postgres://` address) when given, else the SQLite file in the data directory.
+    pub fn database_for(data_dir: &Path, url: Option<&str>) -> Result<Database, AdminError> {
+        Ok(Database::from_flag(url, data_dir, DB_FILE)?)
+    }
+
+    /// The database this store uses.
+    pub fn database(&self) -> &Database {
+        &self.database
+    }
+
     pub fn open_with(data_dir: &Path, limits: Limits) -> Result<Store, AdminError> {
+        Store::open_in(data_dir, Store::database_for(data_dir, None)?, limits)
+    }
+
+    /// Open (create, migrate) with the database elsewhere (`--database`); photos stay in
+    /// `data_dir`.
+    pub fn open_in(data_dir: &Path, database: Database, limits: Limits) -> Result<Store, AdminError> {
         std::fs::create_dir_all(data_dir)?;
         let photo_dir = data_dir.join("photos");
         let upload_dir = data_dir.join("uploads");
@@ -224,15 +257,14 @@ impl Store {
         std::fs::create_dir_all(&photo_dir)?;
         std::fs::create_dir_all(&upload_dir)?;
         std::fs::create_dir_all(&thumb_dir)?;
-        let db_path = data_dir.join(DB_FILE);
-        let conn = crate::db::open(&db_path)?;
+        let conn = crate::db::open(&database)?;
         let filled = fill_visit_days(&conn, limits.calendar)?;
         if filled > 0 {
             tracing::info!(exceptions = filled, calendar = %limits.calendar, "visit days filled in");
         }
         Ok(Store {
             data_dir: data_dir.to_path_buf(),
-            db_path,
+            database,
             photo_dir,
             upload_dir,
             thumb_dir,
@@ -279,15 +311,7 @@ impl Store {
         let pooled = lock(&self.readers).pop();
         let conn = match pooled {
             Some(c) => c,
-            None => {
-                let c = crate::db::open(&self.db_path).map_err(|e| ApiError::Internal(e.to_string()))?;
-                // Pages read through a memory map: a page scanning tens of thousands of visits
-                // (process health) reads from the OS cache without a system call per page (a
-                // third of its time with the 2 MiB page cache alone). Shared by every reader,
-                // so it costs no memory per connection; SQLite caps it at its compile-time limit.
-                c.pragma_update(None, "mmap_size", READER_MMAP_BYTES)?;
-                c
-            }
+            None => crate::db::open_reader(&self.database).map_err(|e| ApiError::Internal(e.to_string()))?,
         };
         Ok(Reader {
             conn: Some(conn),
@@ -317,10 +341,7 @@ impl Store {
     /// Fold the WAL into the database file (at shutdown; a crash without it loses nothing).
     pub fn checkpoint(&self) {
         let w = self.writer();
-        if let Err(e) = w
-            .conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-        {
+        if let Err(e) = w.conn.checkpoint() {
             tracing::warn!(error = %e, "WAL checkpoint at shutdown failed");
         }
     }
@@ -517,7 +538,7 @@ impl Store {
     /// Counts of what the server holds.
     pub fn stats(&self) -> Result<Stats, AdminError> {
         let r = self.reader()?;
-        let count = |sql: &str| -> rusqlite::Result<i64> { r.query_row(sql, [], |row| row.get(0)) };
+        let count = |sql: &str| -> crate::db::Result<i64> { r.query_row(sql, [], |row| row.get(0)) };
         let mut exceptions_by_code = std::collections::BTreeMap::new();
         {
             let mut st = r.prepare("SELECT code, count(*) FROM exceptions GROUP BY code ORDER BY code")?;
@@ -725,7 +746,7 @@ pub(crate) fn write_reference(
 
 /// Revoke one device in the caller's transaction (kept revoked at its first revocation time);
 /// the number of devices of that id (0: unknown).
-pub(crate) fn revoke(tx: &Connection, device_id: &str, now_ms: i64) -> rusqlite::Result<usize> {
+pub(crate) fn revoke(tx: &Connection, device_id: &str, now_ms: i64) -> crate::db::Result<usize> {
     tx.prepare_cached("UPDATE devices SET revoked_ms = coalesce(revoked_ms, ?1) WHERE device_id = ?2")?
         .execute(params![now_ms, device_id])
 }
@@ -745,7 +766,7 @@ pub(crate) fn append_change(
     scope_territory: Option<&str>,
     body: &str,
     now_ms: i64,
-) -> rusqlite::Result<()> {
+) -> crate::db::Result<()> {
     tx.prepare_cached(
         "INSERT INTO changes (kind, id, scope_user, scope_territory, body, created_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -782,7 +803,7 @@ pub(crate) fn raise(
     calendar: crate::calendar::Calendar,
     e: &NewException<'_>,
     now_ms: i64,
-) -> rusqlite::Result<bool> {
+) -> crate::db::Result<bool> {
     let n = tx
         .prepare_cached(
             "INSERT INTO exceptions (code, device_id, user_id, visit_id, store_id, op_id, photo_sha256, subject,
@@ -806,7 +827,7 @@ pub(crate) fn raise(
         ])?;
     if n == 1 {
         let raised = crate::alert_queue::Raised {
-            exception_id: tx.last_insert_rowid(),
+            exception_id: tx.last_insert_rowid()?,
             code: e.code,
             user_id: e.user_id,
             store_id: e.store_id,
@@ -826,7 +847,7 @@ pub(crate) fn visit_day(
     calendar: crate::calendar::Calendar,
     visit_id: Option<&str>,
     event_ms: i64,
-) -> rusqlite::Result<i64> {
+) -> crate::db::Result<i64> {
     let started: Option<i64> = match visit_id.filter(|v| !v.is_empty()) {
         Some(v) => c
             .prepare_cached("SELECT started_wall_ms FROM visits WHERE id = ?1")?
@@ -843,7 +864,7 @@ pub(crate) fn visit_day(
 pub(crate) fn fill_visit_days(
     c: &Connection,
     calendar: crate::calendar::Calendar,
-) -> rusqlite::Result<usize> {
+) -> crate::db::Result<usize> {
     let sql = format!(
         "UPDATE exceptions SET
             event_ms = coalesce(event_ms, created_ms),
@@ -864,7 +885,7 @@ pub(crate) fn settle_visit_day(
     calendar: crate::calendar::Calendar,
     visit_id: &str,
     started_ms: i64,
-) -> rusqlite::Result<usize> {
+) -> crate::db::Result<usize> {
     c.prepare_cached("UPDATE exceptions SET visit_day = ?1 WHERE visit_id = ?2 AND visit_day <> ?1")?
         .execute(params![calendar.day_of(started_ms), visit_id])
 }
@@ -879,7 +900,7 @@ pub(crate) fn resolve(
     by: &str,
     comment: &str,
     now_ms: i64,
-) -> rusqlite::Result<usize> {
+) -> crate::db::Result<usize> {
     let ids: Vec<i64> = {
         let mut st = tx.prepare_cached(
             "UPDATE exceptions SET status = 'resolved', resolved_by = ?1, resolved_ms = ?2, resolution_comment = ?3
@@ -906,7 +927,7 @@ pub(crate) fn record_history(
     at_ms: i64,
     comment: Option<&str>,
     assignee_id: Option<&str>,
-) -> rusqlite::Result<()> {
+) -> crate::db::Result<()> {
     tx.prepare_cached(
         "INSERT INTO exception_history (exception_id, action, actor_id, at_ms, comment, assignee_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -922,7 +943,7 @@ pub(crate) fn record_history(
     Ok(())
 }
 
-pub(crate) fn team_visit(c: &Connection, visit_id: &str) -> rusqlite::Result<Option<TeamVisit>> {
+pub(crate) fn team_visit(c: &Connection, visit_id: &str) -> crate::db::Result<Option<TeamVisit>> {
     type Row = (
         String,
         String,
@@ -1011,7 +1032,7 @@ pub(crate) fn publish_team_visits<'a>(
     tx: &Transaction<'_>,
     visits: impl IntoIterator<Item = &'a String>,
     now_ms: i64,
-) -> rusqlite::Result<()> {
+) -> crate::db::Result<()> {
     for visit_id in visits {
         tx.prepare_cached(
             "UPDATE visits SET answers = (SELECT count(*) FROM answers WHERE visit_id = ?1), updated_ms = ?2
@@ -1020,7 +1041,7 @@ pub(crate) fn publish_team_visits<'a>(
         .execute(params![visit_id, now_ms])?;
         if let Some(tv) = team_visit(tx, visit_id)? {
             let body =
-                serde_json::to_string(&tv).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+                serde_json::to_string(&tv).map_err(|e| crate::db::Error::ToSqlConversionFailure(e.into()))?;
             append_change(tx, "team_visit", visit_id, Some(&tv.rep_id), None, &body, now_ms)?;
         }
     }

@@ -3,15 +3,15 @@
 //! A leaf: plain SQL on the caller's transaction, used by `store::write_reference` (so data
 //! loaded any way keeps the structure whole) and by `people`.
 
+use crate::db::{Connection, params};
 use fieldproof_core::model::{Role, User};
-use rusqlite::{Connection, params};
 
 /// A territory row for each code not yet known, named as its code (head office renames it).
 pub(crate) fn ensure_territories<'a>(
     tx: &Connection,
     codes: impl IntoIterator<Item = &'a str>,
     now_ms: i64,
-) -> rusqlite::Result<()> {
+) -> crate::db::Result<()> {
     let mut st = tx.prepare_cached(
         "INSERT INTO territories (code, name, created_ms, updated_ms) VALUES (?1, ?1, ?2, ?2)
          ON CONFLICT (code) DO NOTHING",
@@ -27,7 +27,7 @@ pub(crate) fn ensure_territories<'a>(
 /// Territories of `users`, and a team (coded by the supervisor's id, named by their name) for
 /// each supervisor who leads none. A team code already taken by another team leaves that
 /// supervisor without one rather than failing the load: the people pages can give them one.
-pub(crate) fn ensure_for_users(tx: &Connection, users: &[User], now_ms: i64) -> rusqlite::Result<()> {
+pub(crate) fn ensure_for_users(tx: &Connection, users: &[User], now_ms: i64) -> crate::db::Result<()> {
     ensure_territories(tx, users.iter().filter_map(|u| u.territory.as_deref()), now_ms)?;
     let mut st = tx.prepare_cached(
         "INSERT INTO teams (code, name, supervisor_id, created_ms, updated_ms)

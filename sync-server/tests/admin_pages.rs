@@ -14,7 +14,6 @@ mod common;
 use std::path::Path;
 
 use common::{BIN, Device, Server, Session, admin_ok, form, h, http, reference_file, sign_in};
-use rusqlite::Connection;
 use serde_json::Value;
 
 const BOSS_PW: &str = "boss-password-1";
@@ -85,7 +84,7 @@ fn by_id(html: &str, id: &str) -> String {
 
 /// Everything the people actions could change, to show that a refusal changed nothing.
 fn snapshot(dir: &Path) -> Vec<String> {
-    let c = Connection::open(dir.join("fieldproof.db")).unwrap();
+    let c = common::test_db::connect(dir);
     let q = |sql: &str| -> String {
         let mut st = c.prepare(sql).unwrap();
         let rows: Vec<String> = st

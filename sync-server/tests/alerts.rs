@@ -27,8 +27,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use common::{Phone, Server, Session, admin_ok, fix_at, form, reference_file, store_check};
+use fieldproof_server::db::Connection;
 use hmac::{Hmac, Mac};
-use rusqlite::Connection;
 use serde_json::Value;
 use sha2::Sha256;
 
@@ -316,9 +316,8 @@ fn data_dir_with_plans_today() -> tempfile::TempDir {
 }
 
 fn db(d: &Path) -> Connection {
-    let c = Connection::open(d.join("fieldproof.db")).unwrap();
-    c.busy_timeout(Duration::from_secs(5)).unwrap();
-    c
+    // Waits for the server's write lock like the server's own connections (5 s).
+    common::test_db::connect(d)
 }
 
 /// (state, count) of every delivery.

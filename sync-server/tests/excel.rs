@@ -13,6 +13,9 @@
 #[path = "support/phone.rs"]
 mod phone;
 
+#[path = "support/db.rs"]
+mod test_db;
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
@@ -125,7 +128,7 @@ impl Phone {
 /// 2026-11-22 at st-101, checked in far away (outside_geofence).
 fn seeded() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = test_db::store(dir.path());
     store.load_reference_json(REFERENCE, now_ms()).unwrap();
     let mut li = Phone::new(&store, "li", "rep-li");
     li.visit(
@@ -176,8 +179,8 @@ fn seeded() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
-fn db(dir: &Path) -> rusqlite::Connection {
-    rusqlite::Connection::open(dir.join("fieldproof.db")).unwrap()
+fn db(dir: &Path) -> fieldproof_server::db::Connection {
+    test_db::connect(dir)
 }
 
 /// Excel serial of a Unix-ms instant at +08:00.
@@ -978,7 +981,7 @@ fn good_workbook() -> Vec<u8> {
 #[test]
 fn good_xlsx_imports_and_feeds_the_phones() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = test_db::store(dir.path());
     store.load_reference_json(REFERENCE, now_ms()).unwrap();
     let changes_before = store.stats().unwrap().changes;
     let report = import_file(&store, "head-office.xlsx", &good_workbook(), None, now_ms()).unwrap();
@@ -1042,7 +1045,7 @@ fn good_xlsx_imports_and_feeds_the_phones() {
 #[test]
 fn good_csv_imports() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = test_db::store(dir.path());
     store.load_reference_json(REFERENCE, now_ms()).unwrap();
     let stores = "\u{feff}code,name,address,latitude,longitude,geofence_radius_m,territory\r\n\
                   SH-W-102,\"华联超市（虹桥店, 二楼）\",上海市长宁区,31.2,121.4,100,shanghai-west\r\n";
@@ -1101,7 +1104,7 @@ fn good_csv_imports() {
 #[test]
 fn bad_plan_windows_are_refused_by_cell() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = test_db::store(dir.path());
     store.load_reference_json(REFERENCE, now_ms()).unwrap();
     let before = snapshot(&store);
     let plans = "rep_id,store_code,date,template_id,window_start,window_end\n\
@@ -1359,6 +1362,7 @@ fn bad_csv_and_unreadable_files_are_refused() {
 
 fn admin(data: &Path, args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_fieldproof-server"))
+        .env("FIELDPROOF_DATABASE", test_db::database_env(data))
         .arg("--data-dir")
         .arg(data)
         .arg("admin")
@@ -1444,7 +1448,7 @@ fn admin_commands_export_and_import() {
         "code,name,latitude,longitude,geofence_radius_m,territory\n,x,200,1,100,mars\n",
     )
     .unwrap();
-    let changes = Store::open(dir.path()).unwrap().stats().unwrap().changes;
+    let changes = test_db::store(dir.path()).stats().unwrap().changes;
     let o = admin(dir.path(), &["import", bad.to_str().unwrap(), "--kind", "stores"]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
@@ -1454,7 +1458,7 @@ fn admin_commands_export_and_import() {
             && err.contains("row 2 column territory"),
         "{err}"
     );
-    assert_eq!(Store::open(dir.path()).unwrap().stats().unwrap().changes, changes);
+    assert_eq!(test_db::store(dir.path()).stats().unwrap().changes, changes);
     let o = admin(dir.path(), &["import", bad.to_str().unwrap()]);
     assert!(!o.status.success(), "a CSV whose name says no kind needs --kind");
 }

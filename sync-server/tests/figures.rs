@@ -18,10 +18,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use common::{Server, Session, admin_ok, reference_file};
+use fieldproof_server::db::params;
 use fieldproof_server::web::read::plans::{PlanFilter, StopOutcome, planned_vs_done};
-use fieldproof_server::{Calendar, Store, now_ms};
+use fieldproof_server::{Calendar, now_ms};
 use phone::Phone;
-use rusqlite::{Connection, params};
 use serde_json::json;
 
 const HOUR: i64 = 3_600_000;
@@ -159,7 +159,7 @@ fn seeded(d: &Path) {
             ],
         );
     }
-    let store = Store::open(d).unwrap();
+    let store = common::test_db::store(d);
     let first = days(FIRST);
     let mut csv = String::from("rep_id,store_code,date,template_id,sequence,window_start,window_end,id\n");
     for day in first..first + DAYS {
@@ -251,7 +251,7 @@ fn seeded(d: &Path) {
         phone.push(&store, now_ms());
     }
     drop(store);
-    let c = Connection::open(d.join("fieldproof.db")).unwrap();
+    let c = common::test_db::connect(d);
     // Photos: two of three received (bytes verified), the rest never arrived.
     c.execute(
         "UPDATE photos SET received = 1, verified = 1 WHERE rowid % 3 <> 0 OR photo_id LIKE 'ph-u-%'",
@@ -333,7 +333,7 @@ struct Truth {
 }
 
 fn truth(d: &Path, first: i64, last: i64) -> Truth {
-    let c = Connection::open(d.join("fieldproof.db")).unwrap();
+    let c = common::test_db::connect(d);
     let visits: Vec<RawVisit> = c
         .prepare(
             "SELECT id, user_id, store_id, plan_id, status, kind, started_wall_ms, ended_wall_ms, completed_wall_ms, geofence, score
@@ -627,7 +627,7 @@ fn a_seeded_month_shows_the_figures_computed_from_the_raw_rows() {
 
     // The read model.
     {
-        let c = Connection::open(d.join("fieldproof.db")).unwrap();
+        let c = common::test_db::connect(d);
         let pvd = planned_vs_done(&c, Calendar::CHINA, None, first, last, &PlanFilter::default()).unwrap();
         let got: BTreeMap<String, Option<(String, bool)>> = pvd
             .stops
@@ -798,8 +798,7 @@ fn a_seeded_month_shows_the_figures_computed_from_the_raw_rows() {
     assert_eq!(shown(card), comparable(&truth.reps["rep-li"]));
     assert!(li.contains("id=\"trend-completion\"") && li.contains("id=\"trend-key-actions\""));
     assert!(li.contains("data-visit=\""));
-    let open_li: i64 = Connection::open(d.join("fieldproof.db"))
-        .unwrap()
+    let open_li: i64 = common::test_db::connect(d)
         .query_row(
             "SELECT count(*) FROM exceptions WHERE user_id = 'rep-li' AND resolved_ms IS NULL",
             [],
@@ -812,7 +811,7 @@ fn a_seeded_month_shows_the_figures_computed_from_the_raw_rows() {
     let st = boss.get(&format!("/app/stores/st-001?{q}&lang=en"));
     assert_eq!(st.status, 200);
     let st = st.text();
-    let c = Connection::open(d.join("fieldproof.db")).unwrap();
+    let c = common::test_db::connect(d);
     let n_visits: i64 = c
         .query_row("SELECT count(*) FROM visits WHERE store_id = 'st-001'", [], |r| {
             r.get(0)

@@ -21,7 +21,7 @@ use common::{Resp, Server, Session, admin, admin_ok, h, http, reference_file};
 use fieldproof_server::import::{
     ImportError, ImportKind, ImportLimits, LimitError, import_csv, import_file, parse_csv, parse_file,
 };
-use fieldproof_server::{Limits, Store, now_ms};
+use fieldproof_server::{Limits, now_ms};
 
 /// The server's peak resident memory (VmHWM) after every bomb has been posted to it, with the
 /// default limits. Measured at about 60 MiB (the baseline is about 20 MiB); the unbounded
@@ -446,7 +446,7 @@ fn refusal_code(e: &ImportError) -> Option<&'static str> {
 }
 
 fn store_count(data_dir: &Path) -> i64 {
-    let c = rusqlite::Connection::open(data_dir.join("fieldproof.db")).unwrap();
+    let c = common::test_db::connect(data_dir);
     c.query_row("SELECT count(*) FROM stores", [], |r| r.get(0))
         .unwrap()
 }
@@ -456,7 +456,7 @@ fn store_count(data_dir: &Path) -> i64 {
 #[test]
 fn every_bomb_is_refused_with_its_limit_and_nothing_imported() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = common::test_db::store(dir.path());
     store
         .load_reference_json(&std::fs::read_to_string(reference_file()).unwrap(), now_ms())
         .unwrap();
@@ -700,6 +700,7 @@ fn admin_import_of_a_bomb_exits_with_the_refusal_in_bounded_memory() {
                 "ulimit -v {ADMIN_ADDRESS_SPACE_KIB} && exec \"$0\" \"$@\""
             ))
             .arg(common::BIN)
+            .env("FIELDPROOF_DATABASE", common::test_db::database_env(dir.path()))
             .args(["admin", "import"])
             .arg(&file)
             .args(kind_of(b.file).map(|k| format!("--kind={}", k.as_str())))
@@ -781,7 +782,7 @@ fn a_stalled_or_trickling_upload_ends_with_408() {
         },
         ..Limits::default()
     };
-    let store = std::sync::Arc::new(Store::open_with(dir.path(), limits).unwrap());
+    let store = std::sync::Arc::new(common::test_db::store_with(dir.path(), limits));
     fieldproof_server::web::auth::create_user(&store, "boss", "Boss", "admin", None, ADMIN_PW, now_ms())
         .unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();

@@ -400,7 +400,7 @@ fn the_day_on_the_map_shows_status_routes_and_marks() {
     // Head office's whole field on a busy day is not drawn: the counts, and a request for a
     // team or a rep. (Rows written straight into the database: 601 visits of 2020-02-03.)
     {
-        let c = rusqlite::Connection::open(d.join("fieldproof.db")).unwrap();
+        let c = common::test_db::connect(d);
         let noon = 18_295 * DAY_MS + 4 * 3_600_000;
         for i in 0..601 {
             c.execute(
@@ -408,7 +408,7 @@ fn the_day_on_the_map_shows_status_routes_and_marks() {
                     started_wall_ms, geofence, check_in_op, updated_ms)
                  VALUES (?1, 'dev', 'rep-li', 'st-001', 'store_check', 'tpl-store-check', 1, 'completed', ?2,
                     'verified', 'op', ?2)",
-                rusqlite::params![format!("busy-{i}"), noon + i64::from(i)],
+                fieldproof_server::params![format!("busy-{i}"), noon + i64::from(i)],
             )
             .unwrap();
         }

@@ -5,6 +5,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
+#[path = "support/db.rs"]
+mod test_db;
+
 use std::collections::BTreeMap;
 
 use calamine::{Data, Reader, Xlsx};
@@ -25,13 +28,13 @@ const HEAD_OFFICE: Manager<'static> = Manager {
 
 fn seeded() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = test_db::store(dir.path());
     store.load_reference_json(REFERENCE, now_ms()).unwrap();
     (dir, store)
 }
 
-fn db(store: &Store) -> rusqlite::Connection {
-    rusqlite::Connection::open(store.data_dir().join("fieldproof.db")).unwrap()
+fn db(store: &Store) -> fieldproof_server::db::Connection {
+    test_db::connect(store.data_dir())
 }
 
 /// The last `user` change of `id` in the feed (what a phone pulls), and how many there are.
@@ -119,7 +122,7 @@ fn loaded_reference_data_gets_territories_and_a_team_per_supervisor() {
 fn migration_backfills_territories_and_teams_from_data_already_held() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let store = Store::open(dir.path()).unwrap();
+        let store = test_db::store(dir.path());
         store.load_reference_json(REFERENCE, now_ms()).unwrap();
     }
     // The database as it was before migration 007: no structure tables, no new columns, nor
@@ -138,7 +141,7 @@ fn migration_backfills_territories_and_teams_from_data_already_held() {
     .unwrap();
     c.pragma_update(None, "user_version", 6).unwrap();
     drop(c);
-    let store = Store::open(dir.path()).unwrap();
+    let store = test_db::store(dir.path());
     let codes: Vec<String> = people::territories(&store)
         .unwrap()
         .into_iter()

@@ -14,15 +14,18 @@
     clippy::type_complexity
 )]
 
+#[path = "support/db.rs"]
+mod test_db;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use axum::extract::Query;
+use fieldproof_server::db::{Connection, params};
 use fieldproof_server::queue::{
     self, Actor, QueueAction, QueueError, QueueFilter, QueueItem, QueueSort, SortDir, Status,
 };
 use fieldproof_server::{Store, now_ms};
-use rusqlite::{Connection, params};
 
 const REFERENCE: &str = include_str!("../../tests/fixtures/reference.json");
 const CODES: [&str; 5] = [
@@ -38,7 +41,7 @@ const DAY0: i64 = 20_777;
 const N: i64 = 620;
 
 fn db(dir: &Path) -> Connection {
-    Connection::open(dir.join("fieldproof.db")).unwrap()
+    test_db::connect(dir)
 }
 
 /// The fixture's people and stores, three web users, and `N` exceptions over a week:
@@ -48,7 +51,7 @@ fn db(dir: &Path) -> Connection {
 /// Exception i = 7 is about "100%_off" (for the search's wildcards).
 fn seeded() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = test_db::store(dir.path());
     store.load_reference_json(REFERENCE, now_ms()).unwrap();
     for (id, name, role, sup) in [
         ("boss", "总部张", "head_office", None),
@@ -657,7 +660,8 @@ fn a_database_from_before_v6_gets_days_states_and_history() {
     // server left them; opening it with this server migrates and fills them in.
     let dir = tempfile::tempdir().unwrap();
     {
-        let c = db(dir.path());
+        // A SQLite file as an old server left it (the PostgreSQL schema starts at this one's).
+        let c = rusqlite::Connection::open(dir.path().join("fieldproof.db")).unwrap();
         for sql in [
             include_str!("../migrations/001_init.sql"),
             include_str!("../migrations/002_web.sql"),
@@ -682,7 +686,7 @@ fn a_database_from_before_v6_gets_days_states_and_history() {
             "INSERT INTO ops (op_id, device_id, seq, kind, entity_id, user_id, wall_ms, hlc, entry, entry_hash,
                 signature, received_ms)
              VALUES ('op-2', 'dev', 2, 'visit.check_out', 'v1', 'rep-li', ?1, 1, '{}', 'h', 's', ?2)",
-            params![start + 3_600_000, start + 2 * 86_400_000],
+            rusqlite::params![start + 3_600_000, start + 2 * 86_400_000],
         )
         .unwrap();
         let later = start + 2 * 86_400_000;
@@ -698,7 +702,7 @@ fn a_database_from_before_v6_gets_days_states_and_history() {
         ))
         .unwrap();
     }
-    let store = Store::open(dir.path()).unwrap();
+    let store = test_db::store(dir.path());
     let c = db(dir.path());
     let rows: Vec<(String, String, i64, i64)> = c
         .prepare("SELECT code, status, visit_day, event_ms FROM exceptions ORDER BY id")

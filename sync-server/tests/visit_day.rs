@@ -20,7 +20,7 @@ use std::process::Command;
 use common::{BIN, Server, Session, admin_ok};
 use fieldproof_server::export::{Cell, ExportFilter, ExportKind};
 use fieldproof_server::queue::{self, Actor, QueueFilter, StatusFilter};
-use fieldproof_server::{Calendar, Limits, Store, now_ms};
+use fieldproof_server::{Calendar, Limits, now_ms};
 use phone::Phone;
 
 const REFERENCE: &str = include_str!("../../tests/fixtures/reference.json");
@@ -78,14 +78,13 @@ const FAR: (f64, f64) = (31.3000, 121.6000);
 /// arrives), pushed the next morning; rep-chen's at st-002 from 23:50 that night to 00:20 on the
 /// 21st (checked out far away on a mock location), pushed on the 22nd.
 fn offline_visits(dir: &Path, calendar: Calendar) -> i64 {
-    let store = Store::open_with(
+    let store = common::test_db::store_with(
         dir,
         Limits {
             calendar,
             ..Limits::default()
         },
-    )
-    .unwrap();
+    );
     store.load_reference_json(REFERENCE, now_ms()).unwrap();
     let mut li = Phone::new(&store, "rep-li", "rep-li");
     li.visit(
@@ -111,7 +110,7 @@ fn offline_visits(dir: &Path, calendar: Calendar) -> i64 {
         true,
     );
     chen.push(&store, shanghai("2026-11-22", 8, 0));
-    let c = rusqlite::Connection::open(dir.join("fieldproof.db")).unwrap();
+    let c = common::test_db::connect(dir);
     c.query_row("SELECT count(*) FROM exceptions", [], |r| r.get(0))
         .unwrap()
 }
@@ -140,7 +139,7 @@ fn exceptions_received_days_later_count_on_the_visit_day() {
     let n = offline_visits(d, Calendar::CHINA);
     let visit_day = days("2026-11-20");
     {
-        let c = rusqlite::Connection::open(d.join("fieldproof.db")).unwrap();
+        let c = common::test_db::connect(d);
         let mut st = c
             .prepare("SELECT code, subject, visit_day, event_ms, created_ms FROM exceptions ORDER BY id")
             .unwrap();
@@ -175,7 +174,7 @@ fn exceptions_received_days_later_count_on_the_visit_day() {
 
     // The read model and the export, in process.
     {
-        let store = Store::open(d).unwrap();
+        let store = common::test_db::store(d);
         let boss = Actor::head_office("boss");
         let page = queue::list(&store, &boss, &filter("date=2026-11-20&status=all")).unwrap();
         assert_eq!(page.total, n as u64);
@@ -284,7 +283,7 @@ fn exceptions_received_days_later_count_on_the_visit_day() {
 
     // Resolving one through the queue's resolve route moves the figure on that same day.
     let id: i64 = {
-        let c = rusqlite::Connection::open(d.join("fieldproof.db")).unwrap();
+        let c = common::test_db::connect(d);
         c.query_row("SELECT min(id) FROM exceptions", [], |r| r.get(0))
             .unwrap()
     };
@@ -299,7 +298,7 @@ fn exceptions_received_days_later_count_on_the_visit_day() {
     let resolution = section(&health, "metric-resolution");
     assert!(resolution.contains(&format!("(1 / {n})")), "{resolution}");
     let history = {
-        let c = rusqlite::Connection::open(d.join("fieldproof.db")).unwrap();
+        let c = common::test_db::connect(d);
         queue::history(&c, &Actor::head_office("boss"), id).unwrap()
     };
     assert_eq!(history.len(), 2);
@@ -322,7 +321,7 @@ fn the_time_zone_is_configuration() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let n = offline_visits(d, Calendar::parse("-10:00").unwrap());
-    let c = rusqlite::Connection::open(d.join("fieldproof.db")).unwrap();
+    let c = common::test_db::connect(d);
     let on = |visit: &str| -> Vec<i64> {
         let mut st = c
             .prepare("SELECT DISTINCT visit_day FROM exceptions WHERE visit_id = ?1")
@@ -375,6 +374,7 @@ fn the_time_zone_is_configuration() {
             .arg(&csv)
             .arg("--data-dir")
             .arg(d)
+            .env("FIELDPROOF_DATABASE", common::test_db::database_env(d))
             .env("FIELDPROOF_TIME_ZONE", zone)
             .output()
             .unwrap();

@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use common::{Server, Session, admin, cookie_value, h, http, now_ms, reference_file, set_cookies, sign_in};
-use rusqlite::{Connection, params};
+use fieldproof_server::db::params;
 
 const ADMIN_PW: &str = "admin-password-1";
 const WANG_PW: &str = "wang-password-1";
@@ -39,7 +39,7 @@ fn seeded() -> (tempfile::TempDir, Server) {
     admin_ok(d, &["load-reference", reference_file().to_str().unwrap()]);
     let now = now_ms();
     {
-        let c = Connection::open(d.join("fieldproof.db")).unwrap();
+        let c = common::test_db::connect(d);
         for (visit, user, store, geofence) in [
             ("visit-li", "rep-li", "st-001", "verified"),
             ("visit-chen", "rep-chen", "st-002", "outside"),
@@ -173,7 +173,7 @@ fn visible_text(html: &str) -> String {
 }
 
 fn exception_id(dir: &Path, code: &str) -> i64 {
-    let c = Connection::open(dir.join("fieldproof.db")).unwrap();
+    let c = common::test_db::connect(dir);
     c.query_row("SELECT id FROM exceptions WHERE code = ?1", [code], |r| r.get(0))
         .unwrap()
 }
@@ -215,7 +215,7 @@ fn sign_in_with_good_and_bad_passwords_and_cookie_flags() {
     }
     assert!(!cookie.contains("Secure"), "plain HTTP: no Secure flag");
     // The database holds only the token's hash.
-    let c = Connection::open(s.data_dir.join("fieldproof.db")).unwrap();
+    let c = common::test_db::connect(&s.data_dir);
     let stored: String = c
         .query_row("SELECT token_sha256 FROM web_sessions", [], |r| r.get(0))
         .unwrap();
@@ -325,7 +325,7 @@ fn no_page_photo_export_or_form_works_without_a_session() {
         );
         assert!([303, 401, 403].contains(&r.status), "{path}: {}", r.status);
     }
-    let c = Connection::open(dir.path().join("fieldproof.db")).unwrap();
+    let c = common::test_db::connect(dir.path());
     let open: i64 = c
         .query_row(
             "SELECT count(*) FROM exceptions WHERE resolved_ms IS NULL",
@@ -390,8 +390,7 @@ fn a_sign_in_link_works_once_and_only_for_a_while() {
     );
     // An expired link is refused: age the one just issued in the database.
     let path = admin_ok(dir.path(), &["sign-in-link", "--user", "boss"]);
-    Connection::open(dir.path().join("fieldproof.db"))
-        .unwrap()
+    common::test_db::connect(dir.path())
         .execute(
             "UPDATE web_sign_in_links SET expires_ms = ?1 WHERE used_ms IS NULL",
             params![now_ms() - 1],
@@ -426,7 +425,7 @@ fn posts_without_the_csrf_token_are_refused() {
         format!("user=boss&password={ADMIN_PW}").as_bytes(),
     );
     assert_eq!(r.status, 403);
-    let c = Connection::open(dir.path().join("fieldproof.db")).unwrap();
+    let c = common::test_db::connect(dir.path());
     let open: i64 = c
         .query_row(
             "SELECT count(*) FROM exceptions WHERE resolved_ms IS NULL",
@@ -462,7 +461,7 @@ fn resolving_an_exception_records_who_and_when() {
     );
     assert_eq!(r.status, 303, "{}", r.text());
     assert_eq!(r.header("location"), Some("/app/exceptions?status=all"));
-    let c = Connection::open(dir.path().join("fieldproof.db")).unwrap();
+    let c = common::test_db::connect(dir.path());
     let (by, at, comment): (String, i64, String) = c
         .query_row(
             "SELECT resolved_by, resolved_ms, resolution_comment FROM exceptions WHERE id = ?1",
@@ -769,7 +768,7 @@ fn reuse_pairs_and_matches_show_from_the_exception_params() {
         "matches": [{"sha256": SHA_CHEN, "distance": 4, "photo_id": "ph-chen", "visit_id": "visit-chen",
                      "device_id": "dev", "user_id": "rep-chen"}]});
     {
-        let c = Connection::open(dir.path().join("fieldproof.db")).unwrap();
+        let c = common::test_db::connect(dir.path());
         c.execute(
             "INSERT INTO exceptions (code, user_id, visit_id, store_id, subject, detail, params, created_ms)
              VALUES ('possible_reuse', 'rep-li', 'visit-li', 'st-001', ?1, 'text for the export', ?2, ?3)",
@@ -887,7 +886,7 @@ fn the_visit_page_reads_in_words_with_the_templates_labels() {
     use serde_json::json;
     let (dir, s) = seeded();
     {
-        let c = Connection::open(dir.path().join("fieldproof.db")).unwrap();
+        let c = common::test_db::connect(dir.path());
         for (item, value, note) in [
             ("shelf_ok", r#"{"kind":"yes_no","value":false}"#, None),
             (
@@ -1045,7 +1044,7 @@ fn day_pages_navigate_and_open_on_the_latest_day_with_visits() {
     }
     // Today is empty: the latest day with visits (2026-11-20 here), on every day page.
     {
-        let c = Connection::open(dir.path().join("fieldproof.db")).unwrap();
+        let c = common::test_db::connect(dir.path());
         // 10:00 in Shanghai on 2026-11-20.
         let start = 1_795_140_000_000_i64;
         assert_eq!(Calendar::CHINA.datetime(start), "2026-11-20 10:00");
@@ -1178,7 +1177,7 @@ fn seed_forged_evidence_code_photo() {
         .parse()
         .unwrap();
     let (visit, template): (String, String) = {
-        let c = Connection::open(dir.join("fieldproof.db")).unwrap();
+        let c = common::test_db::connect(&dir);
         c.query_row(
             "SELECT v.id, o.entry FROM visits v JOIN photos p ON p.visit_id = v.id JOIN ops o ON o.op_id = p.op_id
              WHERE v.user_id = 'rep-li' AND v.store_id = 'st-001' ORDER BY v.started_wall_ms LIMIT 1",
@@ -1225,7 +1224,7 @@ fn seed_forged_evidence_code_photo() {
     assert_eq!(r.status, 200, "{}", r.text());
     let r = device.call(addr, "PUT", &format!("/v1/photos/{sha}?offset=0"), &bytes);
     assert_eq!(r.status, 200, "{}", r.text());
-    let c = Connection::open(dir.join("fieldproof.db")).unwrap();
+    let c = common::test_db::connect(dir);
     let (verified, problems): (bool, Option<String>) = c
         .query_row(
             "SELECT verified, problems FROM photos WHERE photo_id = ?1",
@@ -1278,7 +1277,7 @@ fn photo_variant(tag: &str) -> Vec<u8> {
 fn seed_day_of_photos(dir: &Path, n: usize, first: usize) -> Vec<String> {
     use fieldproof_core::evidence::sha256_hex;
     let day_start = fieldproof_core::clock::days_from_civil(2026, 11, 23) * 86_400_000 - 8 * 3_600_000;
-    let c = Connection::open(dir.join("fieldproof.db")).unwrap();
+    let c = common::test_db::connect(dir);
     let mut shas = Vec::new();
     for i in first..first + n {
         let bytes = photo_variant(&format!("visit {i}"));

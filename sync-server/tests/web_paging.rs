@@ -11,7 +11,7 @@
 mod common;
 
 use common::{Server, Session, admin_ok, reference_file};
-use rusqlite::{Connection, params};
+use fieldproof_server::db::params;
 
 const PW: &str = "a-long-password-1";
 const REPS: [&str; 3] = ["rep-li", "rep-zhao", "rep-chen"];
@@ -41,7 +41,7 @@ fn seeded() -> (tempfile::TempDir, Server) {
             PW,
         ],
     );
-    let mut c = Connection::open(d.join("fieldproof.db")).unwrap();
+    let mut c = common::test_db::connect(d);
     let tx = c.transaction().unwrap();
     for i in 0..N {
         let store = format!("pg-{i:03}");
@@ -181,7 +181,7 @@ fn health_lists_the_lowest_scoring_stores_first_and_pages_the_rest() {
 fn a_visits_received_photo_flag_follows_its_photos() {
     let (dir, s) = seeded();
     drop(s);
-    let c = Connection::open(dir.path().join("fieldproof.db")).unwrap();
+    let c = common::test_db::connect(dir.path());
     let photo = |id: &str, visit: &str, received: i64| {
         c.execute(
             "INSERT INTO photos (photo_id, op_id, visit_id, device_id, user_id, store_id, photo_kind, sha256,

@@ -17,7 +17,7 @@ mod common;
 use std::path::Path;
 
 use common::{Server, Session, admin_ok, now_ms, reference_file};
-use rusqlite::{Connection, params};
+use fieldproof_server::db::{Connection, params};
 use serde_json::json;
 
 const PW: &str = "a-long-password-1";
@@ -34,7 +34,7 @@ const DAY0: i64 = 20_777;
 const N: i64 = 620;
 
 fn db(dir: &Path) -> Connection {
-    Connection::open(dir.join("fieldproof.db")).unwrap()
+    common::test_db::connect(dir)
 }
 
 fn rep_of(i: i64) -> &'static str {

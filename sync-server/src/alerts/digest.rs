@@ -7,7 +7,7 @@
 //! them. The idempotency key is the supervisor, the local day and the channel: a restart, or a
 //! second server process, writing the day's digests again writes nothing new.
 
-use rusqlite::{Connection, TransactionBehavior};
+use crate::db::{Connection, TransactionBehavior};
 
 use crate::alert_queue::{NewDelivery, app_link, insert_delivery};
 use crate::calendar::{Calendar, day_string};

@@ -18,7 +18,7 @@ pub mod digest;
 pub mod send;
 pub mod worker;
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use crate::db::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::codes::{self, Severity};
 use crate::i18n::Lang;
@@ -206,8 +206,8 @@ pub enum AlertError {
     Storage(String),
 }
 
-impl From<rusqlite::Error> for AlertError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<crate::db::Error> for AlertError {
+    fn from(e: crate::db::Error) -> Self {
         AlertError::Storage(e.to_string())
     }
 }
@@ -288,7 +288,7 @@ pub fn clock(minutes: i64) -> String {
     format!("{:02}:{:02}", minutes / 60, minutes % 60)
 }
 
-fn channel_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<Channel> {
+fn channel_of(row: &crate::db::Row<'_>) -> crate::db::Result<Channel> {
     let kind: String = row.get(1)?;
     let tls: Option<String> = row.get(7)?;
     let lang: String = row.get(12)?;
@@ -317,7 +317,7 @@ const CHANNEL_COLUMNS: &str =
     "id, kind, name, webhook_url, secret, smtp_host, smtp_port, smtp_tls, smtp_user,
     smtp_password, mail_from, mail_to, lang, enabled";
 
-pub(crate) fn channel_in(c: &Connection, id: i64) -> rusqlite::Result<Option<Channel>> {
+pub(crate) fn channel_in(c: &Connection, id: i64) -> crate::db::Result<Option<Channel>> {
     c.prepare_cached(&format!(
         "SELECT {CHANNEL_COLUMNS} FROM alert_channels WHERE id = ?1"
     ))?
@@ -325,7 +325,7 @@ pub(crate) fn channel_in(c: &Connection, id: i64) -> rusqlite::Result<Option<Cha
     .optional()
 }
 
-pub(crate) fn channels_in(c: &Connection) -> rusqlite::Result<Vec<Channel>> {
+pub(crate) fn channels_in(c: &Connection) -> crate::db::Result<Vec<Channel>> {
     let mut st = c.prepare_cached(&format!(
         "SELECT {CHANNEL_COLUMNS} FROM alert_channels ORDER BY id"
     ))?;
@@ -333,7 +333,7 @@ pub(crate) fn channels_in(c: &Connection) -> rusqlite::Result<Vec<Channel>> {
     rows.collect()
 }
 
-pub(crate) fn rules_in(c: &Connection) -> rusqlite::Result<Vec<Rule>> {
+pub(crate) fn rules_in(c: &Connection) -> crate::db::Result<Vec<Rule>> {
     let mut st = c.prepare_cached(
         "SELECT id, name, channel_id, codes, team, territory, min_severity, quiet_from_min, quiet_to_min,
                 digest, enabled
@@ -470,7 +470,7 @@ pub fn save_channel(
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)",
                 params![kind.as_str(), name, webhook, secret, host, port, tls, user, password, from, to, lang.code(), f.enabled, now_ms],
             )?;
-            tx.last_insert_rowid()
+            tx.last_insert_rowid()?
         }
     };
     tx.commit()?;
@@ -571,7 +571,7 @@ pub fn save_rule(store: &Store, id: Option<i64>, f: &RuleInput, now_ms: i64) -> 
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
                 params![name, channel_id, codes_text, team, territory, severity.level(), qf, qt, f.digest, f.enabled, now_ms],
             )?;
-            tx.last_insert_rowid()
+            tx.last_insert_rowid()?
         }
     };
     tx.commit()?;

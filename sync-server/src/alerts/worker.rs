@@ -15,7 +15,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use crate::db::{OptionalExtension, TransactionBehavior, params};
 use tokio::sync::watch;
 
 use super::digest::DigestSources;

@@ -51,7 +51,7 @@ pub fn review_photo(
     let mut w = store.writer();
     let tx = w
         .conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        .transaction_with_behavior(crate::db::TransactionBehavior::Immediate)?;
     let reviewer = Reviewer::Web { id: by, scope };
     let done = review_in(
         &tx,

@@ -14,7 +14,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use crate::db::{OptionalExtension, TransactionBehavior, params};
 
 use crate::body::blocking;
 use crate::error::{ApiError, ApiResult};
@@ -282,7 +282,7 @@ pub async fn login(
 
 /// A new session for `user_id`: (token for the cookie, CSRF token). Only the token's hash is
 /// stored.
-fn open_session(conn: &rusqlite::Connection, user_id: &str, now_ms: i64) -> ApiResult<(String, String)> {
+fn open_session(conn: &crate::db::Connection, user_id: &str, now_ms: i64) -> ApiResult<(String, String)> {
     let token = random_hex(32)?;
     let csrf = random_hex(32)?;
     conn.execute("DELETE FROM web_sessions WHERE expires_ms <= ?1", [now_ms])?;

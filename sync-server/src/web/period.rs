@@ -2,8 +2,8 @@
 //! navigator's) or a period (`from`/`to`), and a team, territory or rep. Shared by the plan,
 //! ranking, rep and store pages so they read and link their periods alike.
 
+use crate::db::Connection;
 use maud::{Markup, html};
-use rusqlite::Connection;
 use serde::Deserialize;
 
 use super::components::{DayNav, day_nav};

@@ -19,6 +19,10 @@ use serde_json::{Value, json};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_fieldproof-server");
 
+/// The suite's back end (SQLite, or PostgreSQL under `FIELDPROOF_TEST_POSTGRES`).
+#[path = "../support/db.rs"]
+pub mod test_db;
+
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -396,6 +400,7 @@ impl Server {
             }
             None => Command::new(BIN),
         };
+        test_db::env(&mut cmd, data_dir);
         let mut child = cmd
             .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
@@ -552,8 +557,9 @@ impl Drop for Server {
 }
 
 pub fn admin(data_dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(BIN)
-        .arg("admin")
+    let mut cmd = Command::new(BIN);
+    test_db::env(&mut cmd, data_dir);
+    cmd.arg("admin")
         .args(args)
         .arg("--data-dir")
         .arg(data_dir)

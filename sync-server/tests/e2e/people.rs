@@ -41,7 +41,7 @@ fn enrol_new_phone(s: &Server, store: &fieldproof_server::Store, user: &str) -> 
 #[test]
 fn a_rep_created_by_head_office_enrols_and_pulls_their_territory_and_team() {
     let (_dir, s) = server();
-    let store = fieldproof_server::Store::open(&s.data_dir).unwrap();
+    let store = crate::common::test_db::store(&s.data_dir);
     people::save_territory(&store, HEAD_OFFICE, "hangzhou", "杭州", now_ms()).unwrap();
     people::create_field_user(
         &store,
@@ -165,7 +165,7 @@ fn a_rep_created_by_head_office_enrols_and_pulls_their_territory_and_team() {
 #[test]
 fn reps_imported_from_a_workbook_enrol_and_pull_their_data() {
     let (_dir, s) = server();
-    let store = fieldproof_server::Store::open(&s.data_dir).unwrap();
+    let store = crate::common::test_db::store(&s.data_dir);
     let mut book = rust_xlsxwriter::Workbook::new();
     let rows: &[(&str, &[&[&str]])] = &[
         ("区域", &[&["区域代码", "区域名称"], &["suzhou", "苏州"]]),
@@ -282,8 +282,7 @@ fn the_import_page_takes_the_kind_from_the_form_and_refuses_in_the_pages_languag
     let r = upload(&session, "zh-CN", "stores", "门店.csv", csv.as_bytes());
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(r.text().contains("id=\"import-result\""), "{}", r.text());
-    let data = fieldproof_server::Store::open(&s.data_dir)
-        .unwrap()
+    let data = crate::common::test_db::store(&s.data_dir)
         .reference_data()
         .unwrap();
     assert!(data.stores.iter().any(|st| st.code == "SH-E-090"));
@@ -313,7 +312,7 @@ fn the_import_page_takes_the_kind_from_the_form_and_refuses_in_the_pages_languag
         assert!(html.contains(&words), "{lang}: {html}");
     }
     assert!(
-        fieldproof_server::people::field_user(&fieldproof_server::Store::open(&s.data_dir).unwrap(), "rep-a")
+        fieldproof_server::people::field_user(&crate::common::test_db::store(&s.data_dir), "rep-a")
             .unwrap()
             .is_none()
     );

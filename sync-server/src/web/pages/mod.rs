@@ -25,10 +25,10 @@ pub mod visit;
 
 use std::sync::Arc;
 
+use crate::db::Connection;
 use axum::http::HeaderValue;
 use axum::http::header::SET_COOKIE;
 use axum::response::Response;
-use rusqlite::Connection;
 
 use super::read::names::Names;
 use crate::body::blocking;

@@ -1,7 +1,7 @@
 //! The alerts page's read model: channels, rules, the messages (newest first, paged, by state),
 //! and the teams and territories a rule may name. Admin and head office only (no scope).
 
-use rusqlite::{Connection, params};
+use crate::db::{Connection, params};
 
 use crate::alerts::digest::{DigestSources, MissedStop, OverdueRetake};
 use crate::alerts::{Channel, Rule, channels_in, rules_in};
@@ -52,14 +52,14 @@ pub struct AlertsView {
     pub territories: Vec<(String, String)>,
 }
 
-fn pairs(c: &Connection, sql: &str) -> rusqlite::Result<Vec<(String, String)>> {
+fn pairs(c: &Connection, sql: &str) -> crate::db::Result<Vec<(String, String)>> {
     let mut st = c.prepare_cached(sql)?;
     let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()
 }
 
 /// `state`: `pending`, `sent`, `failed`, or `None` for all.
-pub fn alerts_view(c: &Connection, state: Option<&str>, page: u64) -> rusqlite::Result<AlertsView> {
+pub fn alerts_view(c: &Connection, state: Option<&str>, page: u64) -> crate::db::Result<AlertsView> {
     let page = page.max(1);
     let mut counts = StateCounts::default();
     {
@@ -213,7 +213,7 @@ mod tests {
     #[test]
     fn the_digest_lists_a_teams_overdue_retakes_by_store_and_rep() {
         let dir = tempfile::tempdir().unwrap();
-        let c = crate::db::open(&dir.path().join("t.db")).unwrap();
+        let c = crate::db::open(&crate::db::Database::Sqlite(dir.path().join("t.db"))).unwrap();
         c.execute_batch(
             r#"INSERT INTO users (id, role, territory, supervisor_id, body) VALUES
                  ('sup-wang', 'supervisor', NULL, NULL, '{"name":"王磊"}'),

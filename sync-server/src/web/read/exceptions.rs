@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use crate::calendar::Calendar;
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::db::{Connection, OptionalExtension, params};
 
 use crate::i18n::Lang;
 use crate::messages::PhotoName;

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, params};
+use crate::db::{Connection, params};
 
 use crate::codes::ReuseParams;
 use crate::error::ApiResult;

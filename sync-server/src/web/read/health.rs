@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use rusqlite::params;
+use crate::db::params;
 
 use crate::calendar::{Calendar, day_string, parse_day};
 use crate::error::ApiResult;
@@ -87,7 +87,7 @@ struct DayRatio {
     ratio: Ratio,
 }
 
-fn day_ratio(r: &rusqlite::Row<'_>) -> rusqlite::Result<DayRatio> {
+fn day_ratio(r: &crate::db::Row<'_>) -> crate::db::Result<DayRatio> {
     Ok(DayRatio {
         day: r.get(0)?,
         ratio: Ratio {
@@ -130,7 +130,7 @@ pub fn key_actions_sql(v: &str) -> String {
 
 /// The figures of days `first..=last` in the store's calendar `cal`.
 pub fn figures(
-    c: &rusqlite::Connection,
+    c: &crate::db::Connection,
     cal: Calendar,
     scope: Option<&str>,
     first: i64,

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use rusqlite::{Connection, params};
+use crate::db::{Connection, params};
 
 use super::plans::{PlanFilter, StopOutcome, planned_vs_done};
 use crate::calendar::Calendar;

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::Connection;
+use crate::db::Connection;
 
 use crate::error::ApiResult;
 use crate::messages::{NameTable, PhotoName};

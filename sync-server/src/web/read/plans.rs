@@ -38,8 +38,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::db::{Connection, params};
 use fieldproof_core::rules;
-use rusqlite::{Connection, params};
 
 use crate::calendar::{Calendar, day_string, parse_day};
 use crate::error::ApiResult;

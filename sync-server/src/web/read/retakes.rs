@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, params};
+use crate::db::{Connection, params};
 
 use crate::error::ApiResult;
 use crate::web::auth::scope_sql;
@@ -95,7 +95,7 @@ const SELECT: &str = "SELECT r.id, r.visit_id, r.store_id, r.rep_id, r.reason,
      FROM retake_requests r JOIN photo_reviews pr ON pr.id = r.review_id
      LEFT JOIN web_users w ON w.id = pr.web_user_id LEFT JOIN users u ON u.id = pr.field_user_id";
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RetakeView> {
+fn row(r: &crate::db::Row<'_>) -> crate::db::Result<RetakeView> {
     Ok(RetakeView {
         id: r.get(0)?,
         visit_id: r.get(1)?,

@@ -17,7 +17,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::db::{Connection, OptionalExtension, params};
 
 use super::health::key_actions_sql;
 use super::plans::{PlanFilter, filter_sql, planned_vs_done};

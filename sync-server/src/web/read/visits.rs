@@ -1,7 +1,7 @@
 //! Visits: a day's list, and one visit whole (answers, report, photos; its exceptions are
 //! read with the queue's rows, `super::exceptions::visit_exceptions`).
 
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::db::{Connection, OptionalExtension, params};
 
 use crate::calendar::Calendar;
 use crate::error::{ApiError, ApiResult};
@@ -47,7 +47,7 @@ impl VisitRow {
 const VISIT_COLUMNS: &str = "v.id, v.user_id, v.store_id, v.status, v.started_wall_ms, coalesce(v.ended_wall_ms, v.completed_wall_ms), v.geofence, v.score,
                 (SELECT group_concat(code || ':' || open) FROM (SELECT code, max(resolved_ms IS NULL) AS open FROM exceptions e WHERE e.visit_id = v.id GROUP BY code ORDER BY code))";
 
-fn visit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VisitRow> {
+fn visit_row(r: &crate::db::Row<'_>) -> crate::db::Result<VisitRow> {
     let codes: Option<String> = r.get(8)?;
     Ok(VisitRow {
         id: r.get(0)?,
