@@ -23,6 +23,7 @@ use std::time::Instant;
 use fieldproof_core::evidence::{EntryHeader, GENESIS_HASH, Signer, entry_bytes, sha256_hex};
 use fieldproof_core::model::EventTime;
 use fieldproof_core::sync::wire::{self, PhotoOffer, PushOp, PushRequest};
+use fieldproof_server::db::Database;
 use fieldproof_server::{Store, now_ms};
 use serde_json::json;
 
@@ -243,8 +244,18 @@ fn fresh_stores(
     replicas: usize,
 ) -> (tempfile::TempDir, Vec<Arc<Store>>) {
     let dir = tempfile::tempdir().unwrap();
+    let database = match db {
+        Db::Sqlite => None,
+        Db::Postgres => Some(fresh_postgres_database()),
+    };
     let stores: Vec<Arc<Store>> = (0..replicas)
-        .map(|i| Arc::new(open_store(&dir.path().join(format!("replica-{i}")), db, photos)))
+        .map(|i| {
+            // SQLite replicas share the first one's folder (one database file); PostgreSQL
+            // replicas have their own folders and one database.
+            let folder = if database.is_some() { i } else { 0 };
+            let data_dir = dir.path().join(format!("replica-{folder}"));
+            Arc::new(open_store(&data_dir, database.as_deref(), photos))
+        })
         .collect();
     let store = &stores[0];
     store.load_reference_json(REFERENCE, now_ms()).unwrap();
@@ -261,11 +272,29 @@ fn fresh_store(devices: &[Device]) -> (tempfile::TempDir, Arc<Store>) {
     (dir, stores.remove(0))
 }
 
-fn open_store(data_dir: &std::path::Path, db: Db, photos: Photos) -> Store {
-    match (db, photos) {
-        (Db::Sqlite, Photos::Disk) => Store::open(data_dir).unwrap(),
-        _ => panic!("{db:?} with photos on {photos:?} is not available in this build"),
-    }
+/// A new database on the PostgreSQL server `FIELDPROOF_TEST_POSTGRES` names; its URL.
+fn fresh_postgres_database() -> String {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let server = std::env::var("FIELDPROOF_TEST_POSTGRES").unwrap();
+    let name = format!(
+        "bench_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let mut c = postgres::Client::connect(&server, postgres::NoTls).unwrap();
+    c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
+    format!("{base}/{name}")
+}
+
+fn open_store(data_dir: &std::path::Path, database: Option<&str>, photos: Photos) -> Store {
+    assert_eq!(
+        photos,
+        Photos::Disk,
+        "photos on S3 need the BlobStore branch merged"
+    );
+    let db = Database::from_flag(database, data_dir, "fieldproof.db").unwrap();
+    Store::open_in(data_dir, db, fieldproof_server::Limits::default()).unwrap()
 }
 
 fn count(devices: &[Device]) -> usize {

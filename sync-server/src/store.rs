@@ -217,7 +217,11 @@ impl Store {
     }
 
     /// [`Store::open_existing`] with the database elsewhere (`--database`).
-    pub fn open_existing_in(data_dir: &Path, database: Database, limits: Limits) -> Result<Store, AdminError> {
+    pub fn open_existing_in(
+        data_dir: &Path,
+        database: Database,
+        limits: Limits,
+    ) -> Result<Store, AdminError> {
         if !crate::db::exists(&database)? {
             return Err(match database {
                 Database::Sqlite(_) => AdminError::NoDatabase(data_dir.display().to_string()),

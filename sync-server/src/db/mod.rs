@@ -112,7 +112,9 @@ pub fn exists(db: &Database) -> Result<bool> {
         Database::Sqlite(path) => Ok(path.is_file()),
         Database::Postgres(_) => {
             let conn = connect(db)?;
-            conn.query_row("SELECT to_regclass('schema_version') IS NOT NULL", [], |r| r.get(0))
+            conn.query_row("SELECT to_regclass('schema_version') IS NOT NULL", [], |r| {
+                r.get(0)
+            })
         }
     }
 }

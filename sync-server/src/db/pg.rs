@@ -48,8 +48,7 @@ impl PgConn {
     }
 
     fn client(&self) -> Result<std::cell::RefMut<'_, postgres::Client>> {
-        std::cell::RefMut::filter_map(self.client.borrow_mut(), Option::as_mut)
-            .map_err(|_| Error::Closed)
+        std::cell::RefMut::filter_map(self.client.borrow_mut(), Option::as_mut).map_err(|_| Error::Closed)
     }
 
     /// The prepared statement for `sql` (written with SQLite's `?N` placeholders).

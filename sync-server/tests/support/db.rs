@@ -18,7 +18,9 @@ use sha2::{Digest, Sha256};
 /// The PostgreSQL server the suite runs against, if any (a `postgres://` URL; its database part
 /// is replaced by each test's own).
 pub fn postgres_server() -> Option<String> {
-    std::env::var("FIELDPROOF_TEST_POSTGRES").ok().filter(|u| !u.trim().is_empty())
+    std::env::var("FIELDPROOF_TEST_POSTGRES")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
 }
 
 /// The `--database` of `data_dir`'s server: `None` on SQLite; on PostgreSQL the address of its
@@ -29,7 +31,10 @@ pub fn url(data_dir: &Path) -> Option<String> {
     let hash = Sha256::digest(dir.as_os_str().as_encoded_bytes());
     let name: String = format!(
         "fp_{}",
-        hash.iter().take(10).map(|b| format!("{b:02x}")).collect::<String>()
+        hash.iter()
+            .take(10)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
     );
     create_once(&server, &name);
     Some(with_database(&server, &name))
