@@ -19,7 +19,7 @@ use crate::entry::{entry_wall_ms, parse_photo_manifest, problems_text};
 use crate::error::{ApiError, ApiResult};
 use crate::keys::{is_lower_hex, verify_strict, verifying_key};
 use crate::lock::lock;
-use crate::store::{NewException, Store, publish_team_visits, raise, resolve, visit_day};
+use crate::store::{NewException, Store, publish_team_visits, raise, refresh_reuse, resolve, visit_day};
 
 pub(crate) mod thumbs;
 
@@ -351,12 +351,19 @@ impl Store {
 
         let mut recorded = Vec::new();
         let mut w = self.writer();
-        // Under the writer lock, so no photo is stored between this search and the insert below.
+        let crate::store::Writer {
+            conn,
+            reuse,
+            reuse_seen,
+            ..
+        } = &mut *w;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Inside the writer transaction: every photo stored before, by any server process, is
+        // in the index, and none is stored between this search and the insert below.
         let (matches_total, found) = match phash {
-            Some(ph) => w.reuse_index()?.matches(ph, sha256, &visit_id, REUSE_LISTED),
+            Some(ph) => refresh_reuse(&tx, reuse, reuse_seen)?.matches(ph, sha256, &visit_id, REUSE_LISTED),
             None => (0, Vec::new()),
         };
-        let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT INTO blobs (sha256, size, phash, visit_id, photo_id, device_id, manifest_hash, verified, problems,
                 stored_ms)
@@ -522,12 +529,9 @@ impl Store {
         // Only visits the server knows get a summary (the op may still be on its way).
         publish_team_visits(&tx, &touched, now_ms)?;
         tx.execute("DELETE FROM uploads WHERE sha256 = ?1", [sha256])?;
+        // The index learns of this photo from its committed row, at the next search (a
+        // transaction that fails leaves nothing to learn).
         tx.commit()?;
-        // After the commit, still under the writer lock: a transaction that failed left no
-        // entry, and the next search sees this photo.
-        if let (Some(ph), Some(index)) = (phash, w.reuse.as_mut()) {
-            index.insert(ph, sha256, &visit_id);
-        }
         drop(w);
         self.metrics.record_photo_completed();
         self.metrics.record_exceptions(&recorded);

@@ -70,42 +70,67 @@ pub(crate) struct Writer {
     pub conn: Connection,
     /// Published template versions never change, so a parsed copy never goes stale.
     pub templates: HashMap<(String, u32), Arc<CheckTemplate>>,
-    /// Every stored photo's perceptual hash, for the reuse check. Only changed under this
-    /// writer's lock, and only after the transaction that stored the photo committed, so it
-    /// holds exactly the committed `blobs` rows (a rolled-back photo never enters it). Loaded
-    /// on first use or by [`Store::load_reuse_index`] (the admin CLI never needs it).
+    /// Stored photos' perceptual hashes, for the reuse check: the committed `blobs` rows up
+    /// to row `reuse_seen`. Several server processes (replicas) store photos in one database,
+    /// so this copy is never trusted to be whole: [`refresh_reuse`] first adds the rows stored
+    /// since, by any process. Loaded on first use or by [`Store::load_reuse_index`] (the admin
+    /// CLI never needs it).
     pub reuse: Option<ReuseIndex>,
+    /// The highest `blobs` row already in `reuse`.
+    pub reuse_seen: i64,
     pub last_nonce_prune_ms: i64,
 }
 
 impl Writer {
+    /// The reuse index, brought up to date with the database.
     pub fn reuse_index(&mut self) -> crate::db::Result<&mut ReuseIndex> {
-        if self.reuse.is_none() {
-            let started = std::time::Instant::now();
-            let mut index = ReuseIndex::new();
-            let mut st = self.conn.prepare(
-                "SELECT phash, sha256, coalesce(visit_id, '') FROM blobs WHERE phash IS NOT NULL ORDER BY rowid",
-            )?;
-            let mut rows = st.query([])?;
-            while let Some(r) = rows.next()? {
-                let phash: String = r.get(0)?;
-                let sha256: String = r.get(1)?;
-                let visit_id: String = r.get(2)?;
-                // Written by `finish` as 16 hex digits; anything else was never a hash.
-                if let Ok(phash) = u64::from_str_radix(&phash, 16) {
-                    index.insert(phash, &sha256, &visit_id);
-                }
-            }
-            tracing::info!(
-                photos = index.len(),
-                bytes = index.heap_bytes(),
-                ms = started.elapsed().as_millis() as u64,
-                "reuse index loaded"
-            );
-            self.reuse = Some(index);
-        }
-        Ok(self.reuse.get_or_insert_with(ReuseIndex::new))
+        let Writer {
+            conn,
+            reuse,
+            reuse_seen,
+            ..
+        } = self;
+        refresh_reuse(conn, reuse, reuse_seen)
     }
+}
+
+/// Add the `blobs` rows above `seen` to the reuse index (all of them the first time) and
+/// return it. Rows are numbered in commit order: every photo is stored by a writer
+/// transaction, which on PostgreSQL holds the one writer lock of all processes, and a `blobs`
+/// row is never deleted; so everything at or below `seen` is already in. Called inside the
+/// writer transaction that stores the next photo, it sees every photo stored before it.
+pub(crate) fn refresh_reuse<'a>(
+    c: &Connection,
+    reuse: &'a mut Option<ReuseIndex>,
+    seen: &mut i64,
+) -> crate::db::Result<&'a mut ReuseIndex> {
+    let first = reuse.is_none();
+    let started = std::time::Instant::now();
+    let index = reuse.get_or_insert_with(ReuseIndex::new);
+    let mut st = c.prepare_cached(
+        "SELECT rowid, phash, sha256, coalesce(visit_id, '') FROM blobs WHERE rowid > ?1 ORDER BY rowid",
+    )?;
+    let mut rows = st.query([*seen])?;
+    while let Some(r) = rows.next()? {
+        let row: i64 = r.get(0)?;
+        let phash: Option<String> = r.get(1)?;
+        let sha256: String = r.get(2)?;
+        let visit_id: String = r.get(3)?;
+        // Written by `finish` as 16 hex digits; anything else (or none) was never a hash.
+        if let Some(phash) = phash.and_then(|p| u64::from_str_radix(&p, 16).ok()) {
+            index.insert(phash, &sha256, &visit_id);
+        }
+        *seen = (*seen).max(row);
+    }
+    if first {
+        tracing::info!(
+            photos = index.len(),
+            bytes = index.heap_bytes(),
+            ms = started.elapsed().as_millis() as u64,
+            "reuse index loaded"
+        );
+    }
+    Ok(index)
 }
 
 /// The server: database, photo folders, limits, metrics. `Sync`: share it in an `Arc`.
@@ -327,6 +352,7 @@ impl Store {
                 conn,
                 templates: HashMap::new(),
                 reuse: None,
+                reuse_seen: 0,
                 last_nonce_prune_ms: 0,
             }),
             readers: Mutex::new(Vec::new()),

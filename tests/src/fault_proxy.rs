@@ -16,6 +16,9 @@
 //! the connection at that moment (enrolment, push, photo chunk, pull), which is how a lift or a
 //! tunnel treats them too. Closing is a FIN, not a TCP RST (std cannot set `SO_LINGER` without
 //! unsafe code); for an HTTP client both are a connection that ended before the response.
+//!
+//! With several upstreams (server replicas behind a load balancer), each connection also draws
+//! which one it goes to, so one phone's requests land on every replica in turn.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -72,7 +75,7 @@ enum Fate {
 }
 
 /// How many connections met each fate.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct FaultStats {
     pub connections: AtomicU64,
     pub passed: AtomicU64,
@@ -82,9 +85,33 @@ pub struct FaultStats {
     pub truncate_response: AtomicU64,
     pub bytes_up: AtomicU64,
     pub bytes_down: AtomicU64,
+    /// Connections forwarded to each upstream, in [`FaultProxy::start_spread`]'s order.
+    pub per_upstream: Vec<AtomicU64>,
 }
 
 impl FaultStats {
+    fn new(upstreams: usize) -> FaultStats {
+        FaultStats {
+            connections: AtomicU64::new(0),
+            passed: AtomicU64::new(0),
+            reset_before_request: AtomicU64::new(0),
+            cut_upload: AtomicU64::new(0),
+            drop_response: AtomicU64::new(0),
+            truncate_response: AtomicU64::new(0),
+            bytes_up: AtomicU64::new(0),
+            bytes_down: AtomicU64::new(0),
+            per_upstream: (0..upstreams).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    /// Connections forwarded to each upstream.
+    pub fn per_upstream(&self) -> Vec<u64> {
+        self.per_upstream
+            .iter()
+            .map(|a| a.load(Ordering::Relaxed))
+            .collect()
+    }
+
     pub fn summary(&self) -> String {
         let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
         format!(
@@ -115,7 +142,7 @@ impl FaultStats {
 
 struct Shared {
     plan: Mutex<(FaultPlan, u64)>,
-    upstream: Mutex<SocketAddr>,
+    upstreams: Mutex<Vec<SocketAddr>>,
     stats: FaultStats,
     stopped: AtomicBool,
 }
@@ -128,12 +155,21 @@ pub struct FaultProxy {
 impl FaultProxy {
     /// Listen on an ephemeral loopback port and forward to `upstream`.
     pub fn start(upstream: SocketAddr, plan: FaultPlan) -> io::Result<FaultProxy> {
+        FaultProxy::start_spread(&[upstream], plan)
+    }
+
+    /// Listen on an ephemeral loopback port and forward each connection to one of
+    /// `upstreams`, drawn at random (seeded by the plan) per connection.
+    pub fn start_spread(upstreams: &[SocketAddr], plan: FaultPlan) -> io::Result<FaultProxy> {
+        if upstreams.is_empty() {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "no upstream"));
+        }
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             plan: Mutex::new((plan, plan.seed.max(1))),
-            upstream: Mutex::new(upstream),
-            stats: FaultStats::default(),
+            upstreams: Mutex::new(upstreams.to_vec()),
+            stats: FaultStats::new(upstreams.len()),
             stopped: AtomicBool::new(false),
         });
         let s = shared.clone();
@@ -144,8 +180,9 @@ impl FaultProxy {
                 }
                 let Ok(client) = client else { continue };
                 let fate = s.draw();
+                let (_, r) = s.next();
                 let s = s.clone();
-                thread::spawn(move || handle(client, fate, &s));
+                thread::spawn(move || handle(client, fate, r, &s));
             }
         });
         Ok(FaultProxy { addr, shared })
@@ -165,10 +202,10 @@ impl FaultProxy {
         }
     }
 
-    /// Point at a restarted server.
+    /// Point at a restarted server (the only upstream from now on).
     pub fn set_upstream(&self, upstream: SocketAddr) {
-        if let Ok(mut u) = self.shared.upstream.lock() {
-            *u = upstream;
+        if let Ok(mut u) = self.shared.upstreams.lock() {
+            *u = vec![upstream];
         }
     }
 
@@ -239,7 +276,8 @@ impl Shared {
     }
 }
 
-fn handle(client: TcpStream, fate: Fate, s: &Arc<Shared>) {
+/// `pick`: a random number choosing the upstream.
+fn handle(client: TcpStream, fate: Fate, pick: u64, s: &Arc<Shared>) {
     let st = &s.stats;
     st.connections.fetch_add(1, Ordering::Relaxed);
     let counter = match fate {
@@ -254,10 +292,16 @@ fn handle(client: TcpStream, fate: Fate, s: &Arc<Shared>) {
         let _ = client.shutdown(Shutdown::Both);
         return;
     }
-    let upstream = match s.upstream.lock() {
-        Ok(u) => *u,
-        Err(_) => return,
+    let (upstream, index) = match s.upstreams.lock() {
+        Ok(u) if !u.is_empty() => {
+            let i = (pick % u.len() as u64) as usize;
+            (u[i], i)
+        }
+        _ => return,
     };
+    if let Some(n) = st.per_upstream.get(index) {
+        n.fetch_add(1, Ordering::Relaxed);
+    }
     let Ok(server) = TcpStream::connect(upstream) else {
         // The server is down (killed, restarting): the client sees a closed connection.
         let _ = client.shutdown(Shutdown::Both);

@@ -2,7 +2,9 @@
 
 pub mod day;
 pub mod fault_proxy;
+pub mod fleet;
 pub mod server;
+pub mod storage;
 pub mod web;
 
 /// The reference data every test and the demo use: Shanghai stores (Chinese names), three reps,

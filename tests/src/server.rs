@@ -176,8 +176,14 @@ impl ServerProcess {
     }
 
     /// Run `fieldproof-server admin <args>` on this server's data folder; stdout on success.
+    /// The server's own environment (its database and photo store) is the command's too.
     pub fn admin(&self, args: &[&str]) -> Result<String, String> {
-        admin(&self.bin, &self.data_dir, args)
+        let env: Vec<(&str, &str)> = self
+            .extra_env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        admin_with(&self.bin, &self.data_dir, &env, args)
     }
 
     /// A one-time enrolment code for `user_id`.
@@ -205,11 +211,22 @@ impl Drop for ServerProcess {
 }
 
 pub fn admin(bin: &Path, data_dir: &Path, args: &[&str]) -> Result<String, String> {
+    admin_with(bin, data_dir, &[], args)
+}
+
+/// [`admin`] with more environment (`FIELDPROOF_DATABASE`, `FIELDPROOF_PHOTOS`, …).
+pub fn admin_with(
+    bin: &Path,
+    data_dir: &Path,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> Result<String, String> {
     let out = Command::new(bin)
         .arg("admin")
         .args(args)
         .env("FIELDPROOF_DATA_DIR", data_dir)
         .envs(s3_env::server_env(data_dir))
+        .envs(env.iter().copied())
         .output()
         .map_err(|e| format!("admin {args:?}: {e}"))?;
     if !out.status.success() {

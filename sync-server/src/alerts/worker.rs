@@ -15,7 +15,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::db::{TransactionBehavior, params};
+use crate::db::{OptionalExtension, TransactionBehavior, params};
 use tokio::sync::watch;
 
 use super::digest::DigestSources;
@@ -176,14 +176,22 @@ fn claim(store: &Store, now_ms: i64, lease: Duration) -> ApiResult<Vec<Claimed>>
         let Some(channel) = channel_in(&tx, channel_id)? else {
             continue;
         };
-        let row: (String, String, String, String, u32) = tx
+        // Taken only if still free: the claim stays once-only even where two processes'
+        // claims are not serialized by the writer lock (on PostgreSQL the second update waits
+        // for the first's row lock, then finds the lease set and takes nothing).
+        let row: Option<(String, String, String, String, u32)> = tx
             .prepare_cached(
-                "UPDATE alert_deliveries SET lease_until_ms = ?1, attempts = attempts + 1 WHERE id = ?2
+                "UPDATE alert_deliveries SET lease_until_ms = ?1, attempts = attempts + 1
+                 WHERE id = ?2 AND state = 'pending' AND (lease_until_ms IS NULL OR lease_until_ms <= ?3)
                  RETURNING idempotency_key, subject, body, link_path, attempts",
             )?
-            .query_row(params![until, id], |r| {
+            .query_row(params![until, id, now_ms], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })?;
+            })
+            .optional()?;
+        let Some(row) = row else {
+            continue;
+        };
         out.push(Claimed {
             id,
             key: row.0,

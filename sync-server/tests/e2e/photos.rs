@@ -159,6 +159,36 @@ fn the_same_shelf_photo_in_visits_of_two_devices_is_flagged_as_possible_reuse() 
     assert_ne!(std::fs::read(ea.path).unwrap(), std::fs::read(eb.path).unwrap());
 }
 
+/// Two server processes on one database and one photo folder (replicas): a photo stored
+/// through one is in the other's reuse check, although the other loaded its index before that
+/// photo existed.
+#[test]
+fn a_photo_stored_through_one_replica_is_in_the_reuse_check_of_another() {
+    let (dir, s1) = server();
+    let s2 = Server::start(dir.path());
+    let li = Phone::new();
+    s1.enrol_as(&li.device, "rep-li");
+    let chen = Phone::new();
+    s2.enrol_as(&chen.device, "rep-chen");
+    let a = store_check(&li.core, "rep-li", "st-001", Some("plan-li-1"), fix_st001());
+    let b = store_check(&chen.core, "rep-chen", "st-002", None, fix_at(31.2360, 121.5050));
+    for (phone, v, s) in [(&li, &a, &s1), (&chen, &b, &s2)] {
+        assert_eq!(phone.upload_photo(s.addr, &v.photo_id, 2)["complete"], true);
+        let r = phone.device.push(s.addr, &phone.ops());
+        assert_eq!(statuses(&r.json()), vec!["applied"; 9]);
+    }
+    let reuse: Vec<_> = s1
+        .exceptions()
+        .into_iter()
+        .filter(|e| e["code"] == "possible_reuse")
+        .collect();
+    assert_eq!(reuse.len(), 1, "{reuse:?}");
+    let p = &reuse[0]["params"];
+    assert_eq!(p["photo_id"], b.photo_id.as_str());
+    assert_eq!(p["matches_total"], 1);
+    assert_eq!(p["matches"][0]["photo_id"], a.photo_id.as_str());
+}
+
 /// The finding of issue 9: 82 photos of one shelf (one source photo, stamped per visit, so 82
 /// near-duplicates) made 3,280 open exceptions, one per pair. Now each photo's bytes raise at
 /// most one, listing the closest earlier photos of other visits (at most 20) and how many
