@@ -639,7 +639,13 @@ fn main() -> ExitCode {
         }
         Command::Admin { command } => {
             init_logging("warn");
-            match admin(&cli.data_dir, cli.database.as_deref(), &cli.photos, cli.time_zone, command) {
+            match admin(
+                &cli.data_dir,
+                cli.database.as_deref(),
+                &cli.photos,
+                cli.time_zone,
+                command,
+            ) {
                 Ok(out) => {
                     println!("{out}");
                     ExitCode::SUCCESS

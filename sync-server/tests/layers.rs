@@ -399,6 +399,27 @@ fn resolve(
     path
 }
 
+/// The `#[macro_export]` macros a source defines (`macro_rules! params`).
+fn exported_macros(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(p) = rest.find("#[macro_export]") {
+        rest = &rest[p + "#[macro_export]".len()..];
+        let after = rest.trim_start();
+        if let Some(def) = after.strip_prefix("macro_rules!") {
+            let name: String = def
+                .trim_start()
+                .chars()
+                .take_while(|&c| c.is_alphanumeric() || c == '_')
+                .collect();
+            if !name.is_empty() {
+                out.push(name);
+            }
+        }
+    }
+    out
+}
+
 /// The types a source defines (`struct X`, `enum X`, `type X`, `trait X`).
 fn defined_types(text: &str) -> BTreeSet<String> {
     let b = text.as_bytes();
@@ -498,10 +519,19 @@ fn graph(sources: &[Source], split: &[&str]) -> Graph {
         .iter()
         .flat_map(|s| (1..=s.module.len()).map(|n| s.module[..n].to_vec()))
         .collect();
-    let reexported: BTreeMap<Vec<String>, BTreeMap<String, Vec<String>>> = sources
+    let mut reexported: BTreeMap<Vec<String>, BTreeMap<String, Vec<String>>> = sources
         .iter()
         .map(|s| (s.module.clone(), reexports(&s.module, &s.text)))
         .collect();
+    // A `#[macro_export]` macro lives at the crate root by name (`crate::params`), but belongs
+    // to the module that defines it (`db`'s `params!`).
+    for s in sources {
+        for name in exported_macros(&s.text) {
+            let mut home = s.module.clone();
+            home.push(name.clone());
+            reexported.entry(Vec::new()).or_default().insert(name, home);
+        }
+    }
     let mut g = Graph::new();
     for s in sources {
         let from = node(&s.module, split, &modules);

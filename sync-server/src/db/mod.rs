@@ -33,7 +33,7 @@ pub use crate::params;
 
 /// `rusqlite::types` spelled for this layer (`db::types::Value`).
 pub mod types {
-    pub use super::value::{FromSql, FromSqlError, ToSql, Value, ValueRef};
+    pub use crate::db::value::{FromSql, FromSqlError, ToSql, Value, ValueRef};
 }
 
 /// How long a connection waits for another one's write lock before giving up (`503 busy`).
