@@ -121,12 +121,25 @@ fn every_op_and_photo_arrives_exactly_once_through_three_replicas_faults_and_kil
 }
 
 /// The photo store's photos, each re-hashed, through the server's own `admin check-photos`
-/// (one hash per line, after it has read every object back and hashed it).
+/// (`{"intact": [...], "damaged": [...]}`, after it has read every object back and hashed it).
 fn stored_photos(server: &ServerProcess) -> BTreeSet<String> {
     let out = server.admin(&["check-photos"]).expect("admin check-photos");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("check-photos answers JSON");
+    let list = |k: &str| -> Vec<String> {
+        v[k].as_array()
+            .unwrap_or_else(|| panic!("check-photos without {k}: {out}"))
+            .iter()
+            .map(|s| s.as_str().expect("a hash").to_string())
+            .collect()
+    };
+    assert_eq!(
+        list("damaged"),
+        Vec::<String>::new(),
+        "damaged photos in the store"
+    );
     let mut found = BTreeSet::new();
-    for line in out.lines().map(str::trim).filter(|l| l.len() == 64) {
-        assert!(found.insert(line.to_string()), "{line} stored twice");
+    for sha in list("intact") {
+        assert!(found.insert(sha.clone()), "{sha} stored twice");
     }
     found
 }
