@@ -175,7 +175,9 @@ struct Pushing {
 
 #[test]
 fn backup_taken_while_phones_push_restores_and_serves() {
-    let (dir, s) = server();
+    // `admin backup` copies the data folder's SQLite database: on SQLite whatever the suite
+    // runs on (PostgreSQL is backed up with its own tools, docs/OPERATIONS.md).
+    let (dir, s) = server_on(Backend::DataDir);
     let addr = s.addr;
     let mut phones = Vec::new();
     for user in ["rep-li", "rep-chen"] {
@@ -228,7 +230,7 @@ fn backup_taken_while_phones_push_restores_and_serves() {
     let backups = tempfile::tempdir().unwrap();
     let file = backups.path().join("fieldproof-backup.db");
     let during_from = visits.load(Ordering::SeqCst);
-    let out = admin_ok(dir.path(), &["backup", "--to", file.to_str().unwrap()]);
+    let out = s.admin(&["backup", "--to", file.to_str().unwrap()]);
     assert!(
         out.contains("wrote") && out.contains(&format!("schema version {SCHEMA_VERSION}")),
         "{out}"
@@ -239,7 +241,11 @@ fn backup_taken_while_phones_push_restores_and_serves() {
     copy_dir(&dir.path().join("photos"), &restored.path().join("photos"));
     // An existing backup file is never overwritten.
     let before = std::fs::read(&file).unwrap();
-    let again = admin(dir.path(), &["backup", "--to", file.to_str().unwrap()]);
+    let again = admin_on(
+        dir.path(),
+        &["backup", "--to", file.to_str().unwrap()],
+        Backend::DataDir,
+    );
     assert!(!again.status.success());
     assert!(
         text(&again.stderr).contains("already exists"),
@@ -258,7 +264,7 @@ fn backup_taken_while_phones_push_restores_and_serves() {
     assert!(!backups.path().join("fieldproof-backup.db-wal").exists());
     // Restore: the file becomes the data directory's database; serve it.
     std::fs::copy(&file, restored.path().join("fieldproof.db")).unwrap();
-    let r = Server::start(restored.path());
+    let r = Server::start_on(restored.path(), Backend::DataDir);
     let ready = get(r.addr, "/readyz");
     assert_eq!(ready.status, 200, "{}", ready.text());
     let snapshot = r.stats();
