@@ -159,7 +159,7 @@ fn s3s_fs_binary() -> Option<PathBuf> {
 
 /// `s3s-fs` on `port` over `root`, answering once it listens.
 fn start_bucket(bin: &Path, root: &Path, port: u16) -> Child {
-    let mut child = Command::new(bin)
+    let child = Command::new(bin)
         .args(["--host", "127.0.0.1", "--port", &port.to_string()])
         .args(["--access-key", "readykey", "--secret-key", "readysecret"])
         .arg(root)
