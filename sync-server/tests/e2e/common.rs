@@ -414,15 +414,50 @@ impl Device {
 
 // --- the server process --------------------------------------------------------------------
 
+/// Where a test server keeps its data.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Backend {
+    /// The suite's: PostgreSQL and S3 when `FIELDPROOF_TEST_POSTGRES` / `FIELDPROOF_TEST_S3` say.
+    Suite,
+    /// SQLite and photos in the data folder, whatever the suite runs on: for what only a data
+    /// folder has (`admin backup`, its files to break).
+    DataDir,
+    /// The suite's database, photos in the data folder.
+    FolderPhotos,
+}
+
+impl Backend {
+    /// Point `cmd` (a server or admin process on `data_dir`) at this back end.
+    fn apply<'c>(self, cmd: &'c mut Command, data_dir: &Path) -> &'c mut Command {
+        if self == Backend::DataDir {
+            cmd.env_remove("FIELDPROOF_DATABASE");
+        } else {
+            test_db::env(cmd, data_dir);
+        }
+        if self == Backend::Suite {
+            cmd.envs(s3_env::server_env(data_dir));
+        } else {
+            cmd.env_remove("FIELDPROOF_PHOTOS");
+        }
+        cmd
+    }
+}
+
 pub struct Server {
     pub child: Option<Child>,
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
+    pub backend: Backend,
 }
 
 impl Server {
     pub fn start(data_dir: &Path) -> Server {
         Server::start_with(data_dir, &[], None)
+    }
+
+    /// On `backend` rather than the suite's.
+    pub fn start_on(data_dir: &Path, backend: Backend) -> Server {
+        Server::start_full(data_dir, &[], None, &[], backend)
     }
 
     /// With extra `serve` flags and, if given, an open-file limit (soft and hard, as `ulimit -n`
@@ -434,6 +469,16 @@ impl Server {
     /// As [`Server::start_with`], with environment variables set over the test's own (a photo
     /// store of the test's choosing, say).
     pub fn start_env(data_dir: &Path, args: &[&str], nofile: Option<u32>, env: &[(&str, &str)]) -> Server {
+        Server::start_full(data_dir, args, nofile, env, Backend::Suite)
+    }
+
+    fn start_full(
+        data_dir: &Path,
+        args: &[&str],
+        nofile: Option<u32>,
+        env: &[(&str, &str)],
+        backend: Backend,
+    ) -> Server {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -447,12 +492,11 @@ impl Server {
             }
             None => Command::new(BIN),
         };
-        test_db::env(&mut cmd, data_dir);
+        backend.apply(&mut cmd, data_dir);
         let mut child = cmd
             .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(args)
-            .envs(s3_env::server_env(data_dir))
             .envs(env.iter().copied())
             .env("FIELDPROOF_LOG", "info")
             .env("RUST_BACKTRACE", "0")
@@ -480,6 +524,7 @@ impl Server {
             child: Some(child),
             addr,
             data_dir: data_dir.to_path_buf(),
+            backend,
         }
     }
 
@@ -533,7 +578,7 @@ impl Server {
     }
 
     pub fn admin(&self, args: &[&str]) -> String {
-        admin_ok(&self.data_dir, args)
+        admin_ok_on(&self.data_dir, args, self.backend)
     }
 
     pub fn stats(&self) -> Value {
@@ -606,19 +651,27 @@ impl Drop for Server {
 }
 
 pub fn admin(data_dir: &Path, args: &[&str]) -> std::process::Output {
+    admin_on(data_dir, args, Backend::Suite)
+}
+
+/// `admin` on `backend` rather than the suite's.
+pub fn admin_on(data_dir: &Path, args: &[&str], backend: Backend) -> std::process::Output {
     let mut cmd = Command::new(BIN);
-    test_db::env(&mut cmd, data_dir);
+    backend.apply(&mut cmd, data_dir);
     cmd.arg("admin")
         .args(args)
         .arg("--data-dir")
         .arg(data_dir)
-        .envs(s3_env::server_env(data_dir))
         .output()
         .expect("run admin")
 }
 
 pub fn admin_ok(data_dir: &Path, args: &[&str]) -> String {
-    let out = admin(data_dir, args);
+    admin_ok_on(data_dir, args, Backend::Suite)
+}
+
+pub fn admin_ok_on(data_dir: &Path, args: &[&str], backend: Backend) -> String {
+    let out = admin_on(data_dir, args, backend);
     assert!(
         out.status.success(),
         "admin {args:?} failed: {}",
@@ -629,13 +682,19 @@ pub fn admin_ok(data_dir: &Path, args: &[&str]) -> String {
 
 /// A server with the fixture's reference data loaded.
 pub fn server() -> (tempfile::TempDir, Server) {
+    server_on(Backend::Suite)
+}
+
+/// [`server`] on `backend` rather than the suite's.
+pub fn server_on(backend: Backend) -> (tempfile::TempDir, Server) {
     let dir = tempfile::tempdir().unwrap();
-    admin_ok(dir.path(), &["init"]);
-    admin_ok(
+    admin_ok_on(dir.path(), &["init"], backend);
+    admin_ok_on(
         dir.path(),
         &["load-reference", reference_file().to_str().unwrap()],
+        backend,
     );
-    let s = Server::start(dir.path());
+    let s = Server::start_on(dir.path(), backend);
     (dir, s)
 }
 

@@ -1,8 +1,8 @@
 //! Operating the server (docs/OPERATIONS.md): `migrate`, `/readyz`, and `admin backup` taken
 //! while real phones push to the real server, restored and served again.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -97,7 +97,9 @@ fn migrate_reports_versions_and_refuses_a_newer_database() {
 
 #[test]
 fn readyz_answers_ready_and_names_the_part_that_failed() {
-    let (dir, s) = server();
+    // The photo store is broken through its folder: photos in the data folder whatever the
+    // suite runs on (the bucket's case is the next test); the database is the suite's.
+    let (dir, s) = server_on(Backend::FolderPhotos);
     let ready = |expect: u16| {
         let r = http_in_outage(s.addr, "GET", "/readyz", &[], b"");
         assert_eq!(r.status, expect, "{}", r.text());
@@ -125,7 +127,7 @@ fn readyz_answers_ready_and_names_the_part_that_failed() {
     assert_eq!(ready(200)["status"], "ready");
 
     // The database cannot answer the check's query (its table is gone).
-    let conn = rusqlite::Connection::open(dir.path().join("fieldproof.db")).unwrap();
+    let conn = test_db::connect(dir.path());
     conn.execute_batch("ALTER TABLE devices RENAME TO devices_away")
         .unwrap();
     let r = http_in_outage(s.addr, "GET", "/readyz", &[], b"");
@@ -146,6 +148,89 @@ fn readyz_answers_ready_and_names_the_part_that_failed() {
         m.contains("fieldproof_http_requests_total{method=\"GET\",route=\"/readyz\",status=\"5xx\"} 2"),
         "{m}"
     );
+}
+
+/// The `s3s-fs` binary `tests/s3.sh` names (`FIELDPROOF_TEST_S3FS`), else the installed one.
+fn s3s_fs_binary() -> Option<PathBuf> {
+    let named = std::env::var_os("FIELDPROOF_TEST_S3FS").filter(|b| !b.is_empty());
+    let installed = std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo/bin/s3s-fs"));
+    named.map(PathBuf::from).or(installed).filter(|b| b.is_file())
+}
+
+/// `s3s-fs` on `port` over `root`, answering once it listens.
+fn start_bucket(bin: &Path, root: &Path, port: u16) -> Child {
+    let child = Command::new(bin)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--access-key", "readykey", "--secret-key", "readysecret"])
+        .arg(root)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start s3s-fs");
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(10), "s3s-fs did not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+/// Photos in a bucket: its endpoint stopped, `/readyz` is 503 naming the photos; back, ready.
+#[test]
+fn readyz_names_the_photos_when_the_bucket_stops() {
+    let Some(bin) = s3s_fs_binary() else {
+        eprintln!("skipped: no s3s-fs binary (FIELDPROOF_TEST_S3FS; tests/s3.sh names it)");
+        return;
+    };
+    let bucket_root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(bucket_root.path().join("ready")).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut bucket = start_bucket(&bin, bucket_root.path(), port);
+    let dir = tempfile::tempdir().unwrap();
+    admin_ok_on(dir.path(), &["init"], Backend::FolderPhotos);
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let s = Server::start_env(
+        dir.path(),
+        &["--photos", "s3://ready/p"],
+        None,
+        &[
+            ("FIELDPROOF_S3_ENDPOINT", &endpoint),
+            ("FIELDPROOF_S3_ALLOW_HTTP", "true"),
+            ("FIELDPROOF_S3_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "readykey"),
+            ("AWS_SECRET_ACCESS_KEY", "readysecret"),
+        ],
+    );
+    let ready = || {
+        let r = http_in_outage(s.addr, "GET", "/readyz", &[], b"");
+        (r.status, r.json())
+    };
+    assert_eq!(
+        ready(),
+        (
+            200,
+            serde_json::json!({"status": "ready", "database": "ok", "photos": "ok"})
+        )
+    );
+    bucket.kill().unwrap();
+    bucket.wait().unwrap();
+    assert_eq!(
+        ready(),
+        (
+            503,
+            serde_json::json!({"status": "not_ready", "database": "ok", "photos": "failed"})
+        )
+    );
+    assert_eq!(get(s.addr, "/healthz").status, 200);
+    let mut bucket = start_bucket(&bin, bucket_root.path(), port);
+    assert_eq!(ready().0, 200);
+    drop(s);
+    bucket.kill().unwrap();
+    bucket.wait().unwrap();
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -175,7 +260,9 @@ struct Pushing {
 
 #[test]
 fn backup_taken_while_phones_push_restores_and_serves() {
-    let (dir, s) = server();
+    // `admin backup` copies the data folder's SQLite database: on SQLite whatever the suite
+    // runs on (PostgreSQL is backed up with its own tools, docs/OPERATIONS.md).
+    let (dir, s) = server_on(Backend::DataDir);
     let addr = s.addr;
     let mut phones = Vec::new();
     for user in ["rep-li", "rep-chen"] {
@@ -228,7 +315,7 @@ fn backup_taken_while_phones_push_restores_and_serves() {
     let backups = tempfile::tempdir().unwrap();
     let file = backups.path().join("fieldproof-backup.db");
     let during_from = visits.load(Ordering::SeqCst);
-    let out = admin_ok(dir.path(), &["backup", "--to", file.to_str().unwrap()]);
+    let out = s.admin(&["backup", "--to", file.to_str().unwrap()]);
     assert!(
         out.contains("wrote") && out.contains(&format!("schema version {SCHEMA_VERSION}")),
         "{out}"
@@ -239,7 +326,11 @@ fn backup_taken_while_phones_push_restores_and_serves() {
     copy_dir(&dir.path().join("photos"), &restored.path().join("photos"));
     // An existing backup file is never overwritten.
     let before = std::fs::read(&file).unwrap();
-    let again = admin(dir.path(), &["backup", "--to", file.to_str().unwrap()]);
+    let again = admin_on(
+        dir.path(),
+        &["backup", "--to", file.to_str().unwrap()],
+        Backend::DataDir,
+    );
     assert!(!again.status.success());
     assert!(
         text(&again.stderr).contains("already exists"),
@@ -258,7 +349,7 @@ fn backup_taken_while_phones_push_restores_and_serves() {
     assert!(!backups.path().join("fieldproof-backup.db-wal").exists());
     // Restore: the file becomes the data directory's database; serve it.
     std::fs::copy(&file, restored.path().join("fieldproof.db")).unwrap();
-    let r = Server::start(restored.path());
+    let r = Server::start_on(restored.path(), Backend::DataDir);
     let ready = get(r.addr, "/readyz");
     assert_eq!(ready.status, 200, "{}", ready.text());
     let snapshot = r.stats();
