@@ -198,13 +198,13 @@ pub fn validate_reference<H: HeldReference>(held: &H, data: &ReferenceData) -> C
         }
         template_kinds.insert(&t.id, t.kind);
         // A published version is immutable: visits already pinned to it must keep meaning the same.
-        if let Some(stored) = held.template(&t.id, t.version).map_err(h)? {
-            if &stored != t {
-                return Err(bad(
-                    rec,
-                    "this version is already published with different content; publish a new version",
-                ));
-            }
+        if let Some(stored) = held.template(&t.id, t.version).map_err(h)?
+            && &stored != t
+        {
+            return Err(bad(
+                rec,
+                "this version is already published with different content; publish a new version",
+            ));
         }
     }
 
