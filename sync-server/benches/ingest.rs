@@ -173,14 +173,12 @@ fn photo_offer(signer: &Signer, base: &[u8], n: usize) -> (Vec<u8>, PhotoOffer) 
     (bytes, offer)
 }
 
+/// One device's photos: its signer and each photo's bytes with the offer the phone sends.
+type DevicePhotos = (Signer, Vec<(Vec<u8>, PhotoOffer)>);
+
 /// Upload every photo over HTTP as the phone does: offer, then chunks of `chunk` bytes, each
 /// a signed request on its own connection; `workers` devices at once. Returns the seconds.
-fn upload_photos(
-    addr: SocketAddr,
-    photos: &[(Signer, Vec<(Vec<u8>, PhotoOffer)>)],
-    chunk: usize,
-    workers: usize,
-) -> f64 {
+fn upload_photos(addr: SocketAddr, photos: &[DevicePhotos], chunk: usize, workers: usize) -> f64 {
     let next = std::sync::atomic::AtomicUsize::new(0);
     let started = Instant::now();
     std::thread::scope(|sc| {
@@ -593,7 +591,7 @@ fn main() {
     let signers: Vec<Signer> = (0..photo_devices)
         .map(|d| Signer::from_seed(format!("bench-photos-{d}"), Signer::generate_seed().unwrap()))
         .collect();
-    let photos: Vec<(Signer, Vec<(Vec<u8>, PhotoOffer)>)> = signers
+    let photos: Vec<DevicePhotos> = signers
         .iter()
         .map(|s| {
             (
