@@ -96,15 +96,17 @@ fn snapshot(dir: &Path) -> Vec<String> {
     };
     vec![
         q(
-            "SELECT id || '|' || body || '|' || coalesce(phone, '') || '|' || coalesce(deactivated_ms, '') FROM users ORDER BY id",
+            "SELECT id || '|' || body || '|' || coalesce(phone, '') || '|' || coalesce(CAST(deactivated_ms AS TEXT), '') FROM users ORDER BY id",
         ),
         q("SELECT code || '|' || name FROM territories ORDER BY code"),
         q("SELECT code || '|' || name || '|' || supervisor_id FROM teams ORDER BY code"),
         q(
-            "SELECT id || '|' || name || '|' || role || '|' || coalesce(supervisor_id, '') || '|' || password_hash || '|' || coalesce(deactivated_ms, '') FROM web_users ORDER BY id",
+            "SELECT id || '|' || name || '|' || role || '|' || coalesce(supervisor_id, '') || '|' || password_hash || '|' || coalesce(CAST(deactivated_ms AS TEXT), '') FROM web_users ORDER BY id",
         ),
-        q("SELECT device_id || '|' || coalesce(revoked_ms, '') FROM devices ORDER BY device_id"),
-        q("SELECT code_sha256 || '|' || expires_ms FROM enrol_codes ORDER BY code_sha256"),
+        q(
+            "SELECT device_id || '|' || coalesce(CAST(revoked_ms AS TEXT), '') FROM devices ORDER BY device_id",
+        ),
+        q("SELECT code_sha256 || '|' || CAST(expires_ms AS TEXT) FROM enrol_codes ORDER BY code_sha256"),
         q("SELECT CAST(count(*) AS TEXT) FROM changes"),
         q("SELECT CAST(count(*) AS TEXT) FROM web_sign_in_links"),
     ]

@@ -1056,8 +1056,8 @@ fn day_pages_navigate_and_open_on_the_latest_day_with_visits() {
         let start = 1_795_140_000_000_i64;
         assert_eq!(Calendar::CHINA.datetime(start), "2026-11-20 10:00");
         c.execute(
-            "UPDATE visits SET started_wall_ms = ?1, completed_wall_ms = ?1 + 1800000, ended_wall_ms = ?1 + 1800000",
-            [start],
+            "UPDATE visits SET started_wall_ms = ?1, completed_wall_ms = ?2, ended_wall_ms = ?2",
+            [start, start + 1_800_000],
         )
         .unwrap();
         c.execute("UPDATE exceptions SET visit_day = 20777", []).unwrap();

@@ -215,7 +215,8 @@ fn a_visits_received_photo_flag_follows_its_photos() {
     let wrong: i64 = c
         .query_row(
             "SELECT count(*) FROM visits v WHERE v.photo_received
-                != EXISTS (SELECT 1 FROM photos p WHERE p.visit_id = v.id AND p.received = 1)",
+                != CASE WHEN EXISTS (SELECT 1 FROM photos p WHERE p.visit_id = v.id AND p.received = 1)
+                   THEN 1 ELSE 0 END",
             [],
             |r| r.get(0),
         )

@@ -105,7 +105,9 @@ pub fn export_choices(c: &Connection, scope: Option<&str>) -> ApiResult<ExportCh
     ))?;
     let users = st.query_map([scope], |r| r.get(0))?.collect::<Result<_, _>>()?;
     let mut st = c.prepare(
-        "SELECT DISTINCT json_extract(body, '$.territory') AS t FROM stores WHERE t IS NOT NULL AND t != '' ORDER BY t",
+        // A select-list alias is not visible in WHERE in standard SQL (PostgreSQL): a subquery.
+        "SELECT DISTINCT t FROM (SELECT json_extract(body, '$.territory') AS t FROM stores) s
+         WHERE t IS NOT NULL AND t != '' ORDER BY t",
     )?;
     let territories = st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
     Ok(ExportChoices { users, territories })

@@ -246,10 +246,12 @@ pub fn scorecards(
             card.timed += 1;
         }
     }
+    // Grouped by the visit's own key (the same groups as `e.visit_id`): PostgreSQL lets a query
+    // read a grouped table's other columns only when its primary key is in the GROUP BY.
     let sql = format!(
         "SELECT v.user_id, v.started_wall_ms, e.code, count(*)
          FROM exceptions e JOIN visits v ON v.id = e.visit_id
-         WHERE {visits_of_period} GROUP BY e.visit_id, e.code"
+         WHERE {visits_of_period} GROUP BY v.id, v.user_id, v.started_wall_ms, e.code"
     );
     let mut st = c.prepare(&sql)?;
     let rows = st.query_map(params![from, to, scope, f.team, f.territory, f.rep], |r| {

@@ -97,15 +97,20 @@ pub fn visits_of(
 ) -> ApiResult<(Vec<VisitRow>, u64)> {
     // Only the filters given go in the SQL: an index serves `v.user_id = ?` or `v.store_id = ?`
     // (migration 010), not `(? IS NULL OR …)`.
+    // An absent filter's parameter is still named (`CAST(?n AS TEXT) IS NULL`, always true):
+    // PostgreSQL refuses a statement with a parameter it cannot type, and SQLite counts
+    // parameters up to the highest number used, so binding all of them stays valid on both.
     let mut filter = scope_sql("v.user_id", 3);
-    if rep.is_some() {
-        filter.push_str(" AND v.user_id = ?1");
-    }
-    if store.is_some() {
-        filter.push_str(" AND v.store_id = ?2");
-    }
-    // ?1 and ?2 may go unused: SQLite counts parameters up to the highest number used (the
-    // scope's ?3), so binding all three stays valid.
+    filter.push_str(if rep.is_some() {
+        " AND v.user_id = ?1"
+    } else {
+        " AND CAST(?1 AS TEXT) IS NULL"
+    });
+    filter.push_str(if store.is_some() {
+        " AND v.store_id = ?2"
+    } else {
+        " AND CAST(?2 AS TEXT) IS NULL"
+    });
     let total: i64 = c.query_row(
         &format!("SELECT count(*) FROM visits v WHERE {filter}"),
         params![rep, store, scope],
