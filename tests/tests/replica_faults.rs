@@ -30,7 +30,7 @@ fn every_op_and_photo_arrives_exactly_once_through_three_replicas_faults_and_kil
     let Some(storage) = SharedStorage::from_env("replica_faults").expect("shared storage") else {
         println!(
             "SKIPPED replica fault test: FIELDPROOF_TEST_POSTGRES and FIELDPROOF_TEST_S3 are not both set \
-             (run it as `bash tests/pg.sh -- bash tests/s3.sh -- cargo test -p fieldproof-tests --test replica_faults`)"
+             (run it as `bash tests/pg.sh -- bash tests/s3.sh -- cargo test --test replica_faults`)"
         );
         return;
     };
