@@ -260,6 +260,21 @@ impl ServerRecords for SqliteRecords {
     }
 }
 
+/// A phone's outbox as its database holds it: (op id, sequence, entry hash) in sequence order,
+/// what the server must hold for that device.
+// A test helper: it panics on an unreadable phone database, like `assert!`.
+#[allow(clippy::expect_used)]
+pub fn device_outbox(device_db: &std::path::Path) -> Vec<(String, i64, String)> {
+    let c = rusqlite::Connection::open_with_flags(device_db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .expect("device db");
+    c.prepare("SELECT op_id, seq, entry_hash FROM outbox ORDER BY seq")
+        .expect("query")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
 /// Every phone's outbox is empty and every photo uploaded; the server holds each phone's ops
 /// exactly as the phone has them (op id, seq, chain hash, in order), `OPS` in all, each once,
 /// none rejected; `PHOTOS` photos, each received and verified, each stored once
@@ -274,15 +289,7 @@ pub fn check_server(fleet: &Fleet, db: &dyn ServerRecords, stored_photos: &BTree
         assert_eq!((s.pending, s.rejected), (0, 0), "{}: outbox not empty", p.rep);
         let state = p.core.sync_state().expect("state");
         assert_eq!(state.photos_not_uploaded, 0, "{}", p.rep);
-        let c = rusqlite::Connection::open_with_flags(&p.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .expect("device db");
-        let mine: Vec<(String, i64, String)> = c
-            .prepare("SELECT op_id, seq, entry_hash FROM outbox ORDER BY seq")
-            .expect("query")
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .expect("rows")
-            .collect::<Result<_, _>>()
-            .expect("rows");
+        let mine = device_outbox(&p.db);
         let theirs = db.device_ops(p.core.device_id());
         assert_eq!(mine.len(), theirs.len(), "{}: op count", p.rep);
         assert_eq!(mine, theirs, "{}: ops differ", p.rep);

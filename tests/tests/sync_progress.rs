@@ -186,15 +186,7 @@ fn server_db(data: &Path) -> rusqlite::Connection {
 /// The server holds exactly the device's ops, each once, and exactly these photos, each
 /// received, verified and stored once; nothing looks like tampering.
 fn server_holds_everything_once(s: &Setup, photos: &[Photo]) {
-    let device = rusqlite::Connection::open_with_flags(&s.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .expect("device db");
-    let mine: Vec<(String, i64, String)> = device
-        .prepare("SELECT op_id, seq, entry_hash FROM outbox ORDER BY seq")
-        .expect("query")
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .expect("rows")
-        .collect::<Result<_, _>>()
-        .expect("rows");
+    let mine = fieldproof_tests::fleet::device_outbox(&s.db);
     let db = server_db(s.server.data_dir());
     let theirs: Vec<(String, i64, String)> = db
         .prepare("SELECT op_id, seq, entry_hash FROM ops WHERE device_id = ?1 ORDER BY seq")
