@@ -68,22 +68,18 @@ step "the committed generated Kotlin and Swift match fieldproof-ffi (bindings/ch
 cargo build --lib
 bash bindings/check-generated.sh --lib target/debug/libfieldproof_ffi.so
 
-# The two test steps, the scripts after them and tests/server-scaled.sh leave cargo's package
-# selection at the workspace's default members (no -p; uniffi-bindgen, a non-default member with
-# no tests, excluded): cargo resolves dependency features over the selected packages, so `-p
-# fieldproof-tests` or `-p fieldproof-server` here would compile tokio, hyper, reqwest, serde,
-# libjpeg-turbo, the core and the server a second time with other features.
-step "cargo test (core, bindings, server)"
-cargo test --workspace --exclude fieldproof-tests --exclude uniffi-bindgen
-
-# tests/tests/*: selected by test name instead of -p fieldproof-tests (see above).
-e2e_tests=()
-for file in tests/tests/*.rs; do e2e_tests+=(--test "$(basename "$file" .rs)"); done
-step "cargo test (kill -9 crash test, end-to-end sync with faults; they print their counts)"
-cargo test "${e2e_tests[@]}" -- --nocapture
-
-step "the server suite again on PostgreSQL + S3-compatible storage (tests/server-scaled.sh: throwaway PostgreSQL 15 and s3s-fs; the same test binaries)"
-bash tests/server-scaled.sh
+# Every Rust test binary: the workspace's default members and tests/tests/ on SQLite and a photo
+# folder, and the server's suite (sync-server/tests, its unit tests, the server-launching tests of
+# tests/tests/ with the replica fault test) again on PostgreSQL + S3-compatible storage, in one
+# pool several binaries at a time (tests/test-pool.py: most of them wait on servers, kills and
+# proxies rather than compute, so one after another they used a quarter of the cores).
+# Its builds keep cargo's package selection at the workspace's default members (no -p;
+# uniffi-bindgen, a non-default member with no tests, excluded) and tests/tests/ by `--test NAME`:
+# cargo resolves dependency features over the selected packages, so `-p fieldproof-tests` or `-p
+# fieldproof-server` here would compile tokio, hyper, reqwest, serde, libjpeg-turbo, the core and
+# the server a second time with other features.
+step "cargo test: every test binary on SQLite (core, bindings, server, kill -9 crash test, end-to-end sync with faults), and the server suite again on PostgreSQL + S3 (throwaway PostgreSQL 15 and s3s-fs), several binaries at a time"
+bash tests/pg.sh -- bash tests/s3.sh -- python3 tests/test-pool.py --plain --scaled
 
 step "Kotlin bindings on the JVM (android/jvm-test)"
 bash android/jvm-test/run.sh

@@ -13,11 +13,8 @@
 # with the variables set and stops its server afterwards. Each test creates its own database and
 # its own key prefix.
 #
-# Build cost: none when run after run-all's test steps. The cargo commands select the same
-# packages as those steps (the workspace's default members; test targets by name), so cargo
-# resolves the same dependency features and reuses the same test binaries; `cargo test -p
-# fieldproof-server` would resolve other features and rebuild the server and its test binaries.
-# The core's tests in the first selection run again (~15 s; they use no server).
+# Build cost: none after run-all's test step, which runs this same pool with --plain --scaled:
+# the builds select the same packages (see tests/test-pool.py), so the test binaries are reused.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -41,18 +38,6 @@ if ((${#missing[@]})); then
 fi
 echo "server-scaled: PostgreSQL at ${FIELDPROOF_TEST_POSTGRES%%\?*}, S3 at $FIELDPROOF_TEST_S3 (bucket ${FIELDPROOF_TEST_S3_BUCKET:-?})"
 
-started=$SECONDS
-echo "== cargo test --workspace --exclude fieldproof-tests --exclude uniffi-bindgen (the server suite; the core's tests again)"
-cargo test --workspace --exclude fieldproof-tests --exclude uniffi-bindgen -- "$@"
-
-# tests/tests/ without the two that start no server: the kill -9 test of the core's database and
-# the simulated photos' reuse check. A new test file is included by default.
-core_only=(crash simulated_photos)
-server_tests=()
-for file in tests/tests/*.rs; do
-    name="$(basename "$file" .rs)"
-    [[ " ${core_only[*]} " == *" $name "* ]] || server_tests+=(--test "$name")
-done
-echo "== cargo test ${server_tests[*]}"
-cargo test "${server_tests[@]}" -- --nocapture "$@"
-echo "server-scaled: passed on PostgreSQL + S3 in $((SECONDS - started)) s"
+# The server's binaries and tests/tests/ without the two that start no server (crash,
+# simulated_photos), several at a time; tests/test-pool.py says how.
+exec python3 tests/test-pool.py --scaled "$@"
