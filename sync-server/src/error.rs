@@ -182,6 +182,11 @@ impl From<crate::db::Error> for ApiError {
         if e.is_busy() {
             return ApiError::Busy;
         }
+        // The database restarting or failing over: 503 (the phone retries; the store opens
+        // new connections for the next request), not a server bug.
+        if e.is_unreachable() {
+            return ApiError::StorageUnavailable(format!("database: {e}"));
+        }
         ApiError::Internal(format!("storage: {e}"))
     }
 }

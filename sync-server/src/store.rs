@@ -242,6 +242,13 @@ impl Drop for UploadLock<'_> {
 impl Drop for Reader<'_> {
     fn drop(&mut self) {
         if let Some(c) = self.conn.take() {
+            if c.is_broken() {
+                // The database went away under this one, so under the idle ones too (they
+                // only find out at their next statement): close them all now, so one request
+                // meets the break instead of one per idle connection.
+                lock(self.pool).clear();
+                return;
+            }
             let mut pool = lock(self.pool);
             if pool.len() < MAX_IDLE_READERS {
                 pool.push(c);
@@ -411,7 +418,11 @@ impl Store {
     }
 
     pub(crate) fn reader(&self) -> ApiResult<Reader<'_>> {
-        let pooled = lock(&self.readers).pop();
+        // A pooled connection may have broken while idle (the database restarted): skip it.
+        let pooled = {
+            let mut pool = lock(&self.readers);
+            std::iter::from_fn(|| pool.pop()).find(|c| !c.is_broken())
+        };
         let conn = match pooled {
             Some(c) => c,
             None => crate::db::open_reader(&self.database).map_err(|e| ApiError::Internal(e.to_string()))?,
@@ -422,8 +433,24 @@ impl Store {
         })
     }
 
+    /// The one writer connection, reconnected first if the database dropped it (a PostgreSQL
+    /// restart or failover): the request that met the break failed, the ones after it work.
+    /// If the database is still away, the broken connection stays and the request fails as the
+    /// database's error; the next one tries again.
     pub(crate) fn writer(&self) -> MutexGuard<'_, Writer> {
-        lock(&self.writer)
+        let mut w = lock(&self.writer);
+        if w.conn.is_broken() {
+            match crate::db::open(&self.database) {
+                Ok(conn) => {
+                    tracing::warn!("the database connection was lost; writing through a new one");
+                    w.conn = conn;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the database connection was lost and reconnecting failed")
+                }
+            }
+        }
+        w
     }
 
     /// The lock of one photo's upload: lock the returned mutex. On PostgreSQL it also holds a

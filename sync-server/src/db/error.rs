@@ -80,6 +80,28 @@ impl Error {
         }
     }
 
+    /// The database cannot be reached: the connection was closed under us (a restart, a
+    /// failover, a terminated session) or a new one was refused. An outage, not a bug.
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            Error::Closed => true,
+            Error::Postgres(e) => {
+                e.is_closed()
+                    || e.code().is_some_and(|c| {
+                        [
+                            postgres::error::SqlState::ADMIN_SHUTDOWN,
+                            postgres::error::SqlState::CRASH_SHUTDOWN,
+                            postgres::error::SqlState::CANNOT_CONNECT_NOW,
+                        ]
+                        .contains(c)
+                    })
+                    || (e.as_db_error().is_none()
+                        && std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()))
+            }
+            _ => false,
+        }
+    }
+
     /// A unique or primary-key constraint refused the row (another writer got there first).
     pub fn is_unique_violation(&self) -> bool {
         match self {

@@ -229,6 +229,16 @@ pub enum TransactionBehavior {
 }
 
 impl Connection {
+    /// Whether this connection can no longer be used: its PostgreSQL server went away (a
+    /// restart, a managed database's failover, a terminated session). A SQLite connection
+    /// never is. The store replaces broken connections instead of failing every request after.
+    pub fn is_broken(&self) -> bool {
+        match &self.inner {
+            Inner::Sqlite(_) => false,
+            Inner::Postgres(c) => c.is_closed(),
+        }
+    }
+
     /// A SQLite database file, as [`connect`] opens it (tests and tools reading one).
     pub fn open(path: impl AsRef<Path>) -> Result<Connection> {
         connect(&Database::Sqlite(path.as_ref().to_path_buf()))

@@ -47,6 +47,15 @@ impl PgConn {
         })
     }
 
+    /// Whether the connection to the server is gone (the server restarted or failed over, or
+    /// an administrator ended this session): every statement on it would fail.
+    pub fn is_closed(&self) -> bool {
+        self.client
+            .borrow()
+            .as_ref()
+            .is_none_or(postgres::Client::is_closed)
+    }
+
     fn client(&self) -> Result<std::cell::RefMut<'_, postgres::Client>> {
         std::cell::RefMut::filter_map(self.client.borrow_mut(), Option::as_mut).map_err(|_| Error::Closed)
     }

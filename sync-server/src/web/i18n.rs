@@ -426,6 +426,12 @@ pub const TABLE: &[(&str, &str, &str)] = &[
         "表单已过期或并非来自本站。请返回、刷新后重试。",
     ),
     ("error", "Something went wrong", "出错了"),
+    ("unavailable", "Try again in a moment", "请稍后重试"),
+    (
+        "unavailable_text",
+        "The server's storage did not answer just now (busy, or being restarted). Nothing was changed; try again in a moment.",
+        "服务器的存储暂时没有响应（繁忙或正在重启），本次操作未做任何更改。请稍后重试。",
+    ),
     (
         "error_text",
         "The server could not do this. Try again; if it persists, tell the administrator.",

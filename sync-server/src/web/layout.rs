@@ -261,6 +261,11 @@ impl Viewer {
             e if e.status().is_client_error() => {
                 self.message_page(e.status(), "bad_request", self.t("bad_form_text"))
             }
+            // An outage of the database or the photo store, not a bug: the reader tries again.
+            ApiError::Busy | ApiError::StorageUnavailable(_) => {
+                tracing::warn!(error = %e, "web page: storage unavailable");
+                self.message_page(e.status(), "unavailable", self.t("unavailable_text"))
+            }
             _ => {
                 tracing::error!(error = %e, "web page failed");
                 self.message_page(e.status(), "error", self.t("error_text"))

@@ -399,3 +399,85 @@ fn backup_taken_while_phones_push_restores_and_serves() {
     }
     assert_eq!(stat(&after, "rejected_ops"), 0);
 }
+
+/// A managed PostgreSQL's failover or restart ends every session: the server must replace its
+/// connections instead of failing every request after. (SQLite has no connection to lose.)
+#[test]
+fn dropped_database_connections_are_replaced() {
+    if test_db::postgres_server().is_none() {
+        eprintln!(
+            "SKIPPED dropped-connection test: PostgreSQL only (run it as `bash tests/pg.sh -- cargo test --workspace --exclude fieldproof-tests --exclude uniffi-bindgen --test e2e -- dropped_database`)"
+        );
+        return;
+    }
+    let (dir, s) = server_on(Backend::Suite);
+    s.admin(&[
+        "create-user",
+        "--id",
+        "ops",
+        "--name",
+        "Ops",
+        "--role",
+        "admin",
+        "--password",
+        "reconnect-me-please",
+    ]);
+    // A sign-in through the form, 5xx allowed (the requests meeting the break).
+    let sign_in_status = || {
+        let form = http_in_outage(s.addr, "GET", "/app/login", &[], b"");
+        let Some(token) = cookie_value(&form, "fp_login_csrf") else {
+            return (form.status, form.text());
+        };
+        let body = format!("csrf={token}&next=%2Fapp&user=ops&password=reconnect-me-please");
+        let r = http_in_outage(
+            s.addr,
+            "POST",
+            "/app/login",
+            &[
+                h("Cookie", &format!("fp_login_csrf={token}")),
+                h("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            body.as_bytes(),
+        );
+        (r.status, r.text())
+    };
+    let signs_in = || {
+        let (status, page) = sign_in_status();
+        // Meeting the break is an outage page in the reader's language, never a bug page.
+        assert!(
+            status == 303 || (status == 503 && page.contains("Try again in a moment")),
+            "{status}: {page}"
+        );
+        status == 303
+    };
+    assert!(signs_in());
+    assert_eq!(get(s.addr, "/readyz").status, 200);
+
+    // End every session of the server's database but this one, as a failover does.
+    let conn = test_db::connect(dir.path());
+    let ended: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()) AS t",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(ended >= 2, "the server's writer and a reader: {ended}");
+
+    // The requests that meet the broken connections fail (one for the readers, one for the
+    // writer: a sign-in uses both); then the server works on new ones, with no restart.
+    let failures = (0..4).take_while(|_| !signs_in()).count();
+    assert!(
+        failures <= 2,
+        "{failures} sign-ins failed after the sessions ended"
+    );
+    for _ in 0..5 {
+        assert!(signs_in());
+        assert_eq!(get(s.addr, "/readyz").status, 200);
+    }
+    assert!(
+        s.log().contains("the database connection was lost"),
+        "the writer's reconnect is logged"
+    );
+}
