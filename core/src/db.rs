@@ -94,29 +94,32 @@ pub fn migrate(conn: &Connection) -> Result<()> {
 
 /// Migrate up to `target` (tests build old-version databases with it).
 pub fn migrate_to(conn: &Connection, target: i64) -> Result<()> {
-    let found = user_version(conn)?;
-    if found > SCHEMA_VERSION {
-        return Err(Error::DatabaseTooNew {
-            found,
-            supported: SCHEMA_VERSION,
-        });
+    crate::migrations::migrate_to(&PhoneDb(conn), MIGRATIONS, target)
+}
+
+/// The phone's database as the shared runner's back end: the version in `PRAGMA user_version`.
+struct PhoneDb<'a>(&'a Connection);
+
+impl crate::migrations::Migrate for PhoneDb<'_> {
+    type Error = Error;
+
+    fn version(&self) -> Result<i64> {
+        user_version(self.0)
     }
-    for version in found..target.min(SCHEMA_VERSION) {
-        let step = MIGRATIONS[version as usize];
+
+    fn step(&self, from: i64, sql: &str) -> Result<bool> {
         // `unchecked_transaction` because we only hold `&Connection`; nothing else uses it here.
-        let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+        let tx = rusqlite::Transaction::new_unchecked(self.0, TransactionBehavior::Immediate)?;
         // Re-read inside the write lock: another process may have migrated meanwhile.
-        let current = user_version(&tx)?;
-        if current != version {
+        if user_version(&tx)? != from {
             tx.rollback()?;
-            continue;
+            return Ok(false);
         }
-        tx.execute_batch(step)?;
-        tx.pragma_update(None, "user_version", version + 1)?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", from + 1)?;
         tx.commit()?;
-        tracing::info!(from = version, to = version + 1, "database migrated");
+        Ok(true)
     }
-    Ok(())
 }
 
 /// Rename the database and its WAL/SHM aside. Returns the new main-file path.

@@ -287,6 +287,15 @@ pub(crate) fn is_corruption(e: &rusqlite::Error) -> bool {
     )
 }
 
+impl From<crate::migrations::TooNew> for Error {
+    fn from(e: crate::migrations::TooNew) -> Error {
+        Error::DatabaseTooNew {
+            found: e.found,
+            supported: e.supported,
+        }
+    }
+}
+
 impl From<serde_json::Error> for Error {
     fn from(e: serde_json::Error) -> Self {
         // Only our own rows are parsed as JSON after load; a failure means a bug or a damaged row.

@@ -13,6 +13,7 @@ mod error;
 pub mod evidence;
 pub mod hex;
 pub mod imaging;
+pub mod migrations;
 pub mod model;
 mod outbox;
 mod photo_review;

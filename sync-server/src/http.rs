@@ -28,6 +28,7 @@ use crate::clock::now_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::keys::is_lower_hex;
 use crate::store::Store;
+use crate::{photos, pull};
 
 pub(crate) const OPENAPI: &str = include_str!("../openapi.json");
 
@@ -175,7 +176,7 @@ async fn signed_headers(store: &Arc<Store>, parts: &Parts) -> ApiResult<SignedHe
     let h = auth::parse_headers(&parts.headers)?;
     auth::check_fresh(h.time_ms, now_ms())?;
     let (store, device) = (store.clone(), h.device_id.clone());
-    blocking(move || store.check_device_known(&device)).await?;
+    blocking(move || auth::check_device_known(&store, &device)).await?;
     Ok(h)
 }
 
@@ -189,8 +190,8 @@ fn authenticate_and_consume(
     body: &[u8],
 ) -> ApiResult<Authenticated> {
     let now = now_ms();
-    let auth = store.authenticate(method, pq, h, body, now)?;
-    store.consume_nonce(&auth, now)?;
+    let auth = auth::authenticate(store, method, pq, h, body, now)?;
+    auth::consume_nonce(store, &auth, now)?;
     Ok(auth)
 }
 
@@ -224,7 +225,9 @@ async fn enrol(
     let (parts, body) = req.into_parts();
     let bytes = route_body(&store, &parts, body, store.limits.max_other_bytes).await?;
     let enrol: EnrolRequest = parse_json(&bytes)?;
-    blocking(move || store.enrol(&enrol, now_ms())).await.map(Json)
+    blocking(move || auth::enrol(&store, &enrol, now_ms()))
+        .await
+        .map(Json)
 }
 
 async fn push(State(store): State<Arc<Store>>, req: Request) -> ApiResult<Json<PushResponse>> {
@@ -235,11 +238,11 @@ async fn push(State(store): State<Arc<Store>>, req: Request) -> ApiResult<Json<P
     let method = parts.method.as_str().to_owned();
     blocking(move || {
         let now = now_ms();
-        let auth = store.authenticate(&method, &pq, &h, &bytes, now)?;
+        let auth = auth::authenticate(&store, &method, &pq, &h, &bytes, now)?;
         let push: PushRequest = match parse_json(&bytes) {
             Ok(p) => p,
             Err(e) => {
-                let _ = store.consume_nonce(&auth, now);
+                let _ = auth::consume_nonce(&store, &auth, now);
                 return Err(e);
             }
         };
@@ -258,7 +261,7 @@ async fn photo_offer(State(store): State<Arc<Store>>, req: Request) -> ApiResult
     blocking(move || {
         let auth = authenticate_and_consume(&store, &method, &pq, &h, &bytes)?;
         let offer: PhotoOffer = parse_json(&bytes)?;
-        store.photo_offer(&auth.device_id, &offer, now_ms())
+        photos::offer(&store, &auth.device_id, &offer, now_ms())
     })
     .await
     .map(Json)
@@ -277,7 +280,7 @@ async fn photo_chunk(State(store): State<Arc<Store>>, req: Request) -> ApiResult
     let method = parts.method.as_str().to_owned();
     blocking(move || {
         let auth = authenticate_and_consume(&store, &method, &pq, &h, &bytes)?;
-        store.photo_chunk(&auth.device_id, &sha, offset, &bytes, now_ms())
+        photos::chunk(&store, &auth.device_id, &sha, offset, &bytes, now_ms())
     })
     .await
     .map(Json)
@@ -292,7 +295,7 @@ async fn photo_status(State(store): State<Arc<Store>>, req: Request) -> ApiResul
     let method = parts.method.as_str().to_owned();
     blocking(move || {
         authenticate_and_consume(&store, &method, &pq, &h, &bytes)?;
-        store.photo_status(&sha, now_ms())
+        photos::status(&store, &sha, now_ms())
     })
     .await
     .map(Json)
@@ -323,7 +326,7 @@ async fn pull(State(store): State<Arc<Store>>, req: Request) -> ApiResult<Json<P
     let method = parts.method.as_str().to_owned();
     blocking(move || {
         let auth = authenticate_and_consume(&store, &method, &pq, &h, &bytes)?;
-        store.pull(&auth.device_id, cursor, limit, now_ms())
+        pull::changes_after(&store, &auth.device_id, cursor, limit, now_ms())
     })
     .await
     .map(Json)

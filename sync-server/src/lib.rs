@@ -1,8 +1,9 @@
 //! fieldproof-server: the head-office end of `docs/sync-protocol.md`.
 //!
-//! - [`Store`] is everything the server does, without HTTP: enrolment, push (verify, store,
-//!   project, flag), photo upload, scoped pull, and the admin operations. Benchmarks and
-//!   end-to-end tests can drive it in process.
+//! - [`Store`] is everything the server does, without HTTP: push (verify, store, project,
+//!   flag) and the admin operations, with the device requests' services taking it
+//!   ([`auth`]: enrolment and request signatures, [`photos`]: upload, [`pull`]: the scoped
+//!   change feed). Benchmarks and end-to-end tests can drive them in process.
 //! - [`app`] wraps a `Store` in the axum router (request signing, size limits, JSON errors,
 //!   metrics); [`serve`] binds, prints `listening on http://IP:PORT` and runs until SIGTERM or
 //!   SIGINT, finishing the requests in flight.
@@ -14,7 +15,7 @@
 
 mod alert_queue;
 pub mod alerts;
-mod auth;
+pub mod auth;
 mod blob_paths;
 pub mod blobs;
 mod body;
@@ -41,8 +42,8 @@ pub mod move_to_postgres;
 mod password;
 pub mod people;
 mod photo_reuse;
-mod photos;
-mod pull;
+pub mod photos;
+pub mod pull;
 pub mod queue;
 pub mod retakes;
 mod routes;

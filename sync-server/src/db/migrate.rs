@@ -1,9 +1,12 @@
-//! The migration runner for both back ends: numbered steps, each applied once, in its own
+//! The server's migrations for both back ends, run by the one runner the phone's database uses
+//! too ([`fieldproof_core::migrations`]): numbered steps, each applied once, in its own
 //! transaction under the writer lock, after re-reading the version under that lock (another
 //! process, a second server or the admin CLI, may have migrated while this one waited).
 //!
 //! SQLite keeps the version in `PRAGMA user_version`; PostgreSQL in the one-row table
 //! `schema_version`, its steps under the writer advisory lock ([`super::WRITER_LOCK`]).
+
+use fieldproof_core::migrations::{self, Migrate, TooNew};
 
 use super::{Connection, Dialect, Error, Inner, Result, TransactionBehavior};
 
@@ -43,36 +46,22 @@ pub const SCHEMA_VERSION: i64 = SQLITE.len() as i64;
 /// The PostgreSQL schema version this server writes (the same steps, so the same number).
 pub const SCHEMA_VERSION_POSTGRES: i64 = POSTGRES.len() as i64;
 
-/// What the runner needs of a back end.
-pub(crate) trait Migrate {
-    /// The version now (read without the lock).
-    fn version(&self) -> Result<i64>;
-    /// Apply `sql`, taking the version from `from` to `from + 1`, in one transaction under the
-    /// writer lock; `false` (nothing done) if the version was no longer `from` under the lock.
-    fn step(&self, from: i64, sql: &str) -> Result<bool>;
-}
-
 /// Bring the schema to this server's version, one transaction per step.
 pub(crate) fn run(conn: &Connection) -> Result<()> {
     let steps = match conn.dialect() {
         Dialect::Sqlite => SQLITE,
         Dialect::Postgres => POSTGRES,
     };
-    run_steps(conn, steps)
+    migrations::migrate(conn, steps)
 }
 
-fn run_steps(m: &impl Migrate, steps: &[&str]) -> Result<()> {
-    let supported = steps.len() as i64;
-    let found = m.version()?;
-    if found > supported {
-        return Err(Error::TooNew { found, supported });
-    }
-    for (version, sql) in (found..supported).zip(&steps[found as usize..]) {
-        if m.step(version, sql)? {
-            tracing::info!(from = version, to = version + 1, "server database migrated");
+impl From<TooNew> for Error {
+    fn from(e: TooNew) -> Error {
+        Error::TooNew {
+            found: e.found,
+            supported: e.supported,
         }
     }
-    Ok(())
 }
 
 /// PostgreSQL's version table.
@@ -82,6 +71,8 @@ const PG_VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_version (
 )";
 
 impl Migrate for Connection {
+    type Error = Error;
+
     fn version(&self) -> Result<i64> {
         match &self.inner {
             Inner::Sqlite(c) => Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?),

@@ -136,7 +136,7 @@ pub struct Migrated {
 
 /// Open and migrate, saying which migrations were applied (`fieldproof-server migrate`).
 pub fn open_migrated(db: &Database) -> Result<(Connection, Migrated)> {
-    use migrate::Migrate;
+    use fieldproof_core::migrations::Migrate;
     let conn = connect(db)?;
     let from = conn.version()?;
     migrate::run(&conn)?;

@@ -67,7 +67,7 @@ impl Store {
         {
             // Refused before the transaction: the nonce is spent all the same. (If that fails
             // too, the refusal is still the better answer.)
-            let _ = self.consume_nonce(auth, now_ms);
+            let _ = crate::auth::consume_nonce(self, auth, now_ms);
         }
         result
     }
@@ -162,7 +162,7 @@ impl Store {
             results
         };
         if auth.is_some() {
-            self.maybe_prune_nonces(&mut w, now_ms);
+            crate::auth::maybe_prune_nonces(&mut w, now_ms);
         }
         drop(w);
         self.metrics
