@@ -228,25 +228,7 @@ impl ServerProcess {
     /// and re-hashed by the server's own `admin check-photos`: an error names a photo whose
     /// bytes do not hash to its name, or one stored twice.
     pub fn stored_photos(&self) -> Result<std::collections::BTreeSet<String>, String> {
-        let out = self.admin(&["check-photos"])?;
-        let v: serde_json::Value = serde_json::from_str(&out).map_err(|e| format!("check-photos: {e}: {out}"))?;
-        let names = |k: &str| -> Result<Vec<String>, String> {
-            v[k].as_array()
-                .ok_or_else(|| format!("check-photos without {k}: {out}"))?
-                .iter()
-                .map(|s| s.as_str().map(str::to_string).ok_or_else(|| format!("not a hash in {k}: {s}")))
-                .collect()
-        };
-        if let Some(bad) = names("damaged")?.first() {
-            return Err(format!("stored photo {bad} does not hash to its name"));
-        }
-        let mut found = std::collections::BTreeSet::new();
-        for sha in names("intact")? {
-            if !found.insert(sha.clone()) {
-                return Err(format!("photo {sha} stored twice"));
-            }
-        }
-        Ok(found)
+        check_photos_answer(&self.admin(&["check-photos"])?)
     }
 
     /// `admin stats` parsed as JSON.
@@ -289,4 +271,31 @@ pub fn admin_with(
         ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The photos an `admin check-photos` answer (`{"intact": [...], "damaged": [...]}`) lists,
+/// once each; an error names a damaged photo or one listed twice.
+pub fn check_photos_answer(out: &str) -> Result<std::collections::BTreeSet<String>, String> {
+    let v: serde_json::Value = serde_json::from_str(out).map_err(|e| format!("check-photos: {e}: {out}"))?;
+    let names = |k: &str| -> Result<Vec<String>, String> {
+        v[k].as_array()
+            .ok_or_else(|| format!("check-photos without {k}: {out}"))?
+            .iter()
+            .map(|s| {
+                s.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| format!("not a hash in {k}: {s}"))
+            })
+            .collect()
+    };
+    if let Some(bad) = names("damaged")?.first() {
+        return Err(format!("stored photo {bad} does not hash to its name"));
+    }
+    let mut found = std::collections::BTreeSet::new();
+    for sha in names("intact")? {
+        if !found.insert(sha.clone()) {
+            return Err(format!("photo {sha} stored twice"));
+        }
+    }
+    Ok(found)
 }

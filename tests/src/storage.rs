@@ -30,7 +30,13 @@ fn unique(tag: &str) -> String {
         .map_or(0, |d| d.as_nanos());
     let tag: String = tag
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .take(24)
         .collect();
     format!("fp_{tag}_{}_{}", std::process::id(), nanos % 1_000_000_000_000)
@@ -77,7 +83,11 @@ pub fn s3_env() -> Option<Vec<(String, String)>> {
     if env.is_empty() {
         return None;
     }
-    Some(env.into_iter().filter(|(k, _)| k != "FIELDPROOF_PHOTOS").collect())
+    Some(
+        env.into_iter()
+            .filter(|(k, _)| k != "FIELDPROOF_PHOTOS")
+            .collect(),
+    )
 }
 
 /// `s3://bucket/prefix` for a new prefix named after `tag` in the test bucket.
@@ -245,7 +255,9 @@ pub trait FromRow: Sized {
 }
 
 fn column<T: FromValue>(row: &[Value], i: usize) -> Result<T, String> {
-    let v = row.get(i).ok_or_else(|| format!("no column {i} in a row of {}", row.len()))?;
+    let v = row
+        .get(i)
+        .ok_or_else(|| format!("no column {i} in a row of {}", row.len()))?;
     T::from_value(v).map_err(|e| format!("column {i}: {e}"))
 }
 
@@ -309,7 +321,10 @@ fn sqlite_param(v: &Value) -> rusqlite::types::Value {
 fn pg_value(row: &postgres::Row, i: usize) -> Result<Value, String> {
     use postgres::types::Type;
     let ty = row.columns()[i].type_().clone();
-    fn get<'a, T: postgres::types::FromSql<'a>>(row: &'a postgres::Row, i: usize) -> Result<Option<T>, String> {
+    fn get<'a, T: postgres::types::FromSql<'a>>(
+        row: &'a postgres::Row,
+        i: usize,
+    ) -> Result<Option<T>, String> {
         row.try_get::<_, Option<T>>(i).map_err(|e| e.to_string())
     }
     Ok(match ty {
@@ -321,7 +336,12 @@ fn pg_value(row: &postgres::Row, i: usize) -> Result<Value, String> {
         Type::FLOAT4 => get::<f32>(row, i)?.map(|v| Value::Real(v.into())),
         Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => get::<String>(row, i)?.map(Value::Text),
         Type::BYTEA => get::<Vec<u8>>(row, i)?.map(Value::Blob),
-        other => return Err(format!("column {} has type {other}, unknown to the checks", row.columns()[i].name())),
+        other => {
+            return Err(format!(
+                "column {} has type {other}, unknown to the checks",
+                row.columns()[i].name()
+            ));
+        }
     }
     .unwrap_or(Value::Null))
 }
@@ -345,7 +365,9 @@ impl ServerDb {
     pub fn rows(&self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>, String> {
         match self {
             ServerDb::Sqlite(c) => {
-                let mut st = c.prepare(&sqlite_placeholders(sql)).map_err(|e| format!("{sql}: {e}"))?;
+                let mut st = c
+                    .prepare(&sqlite_placeholders(sql))
+                    .map_err(|e| format!("{sql}: {e}"))?;
                 let n = st.column_count();
                 let params: Vec<rusqlite::types::Value> = params.iter().map(sqlite_param).collect();
                 st.query_map(rusqlite::params_from_iter(params), |r| {

@@ -6,12 +6,13 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-/// An answer: status, headers, body as text.
+/// An answer: status, headers, body as text (and as the bytes sent, for images).
 #[derive(Debug)]
 pub struct Page {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Page {
@@ -115,6 +116,7 @@ pub fn request(
         status,
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
+        bytes: body,
     })
 }
 
