@@ -345,13 +345,32 @@ fn the_demos_data_moves_to_postgres_row_for_row_and_its_photos_stay_readable() {
     let nowhere = storage::with_database(&postgres, "no_such_database_here");
     let closed = "postgres://fieldproof@127.0.0.1:1/fieldproof";
     for (to, says) in [
-        ("mysql://fieldproof@127.0.0.1/fieldproof", "postgres://"),
-        ("not a url", "postgres://"),
-        (closed, "cannot connect"),
-        (nowhere.as_str(), "no_such_database_here"),
+        (
+            "mysql://fieldproof@127.0.0.1/fieldproof",
+            &["--to is not a PostgreSQL address"][..],
+        ),
+        ("not a url", &["--to is not a PostgreSQL address"]),
+        ("", &["--to is not a PostgreSQL address"]),
+        (
+            closed,
+            &[
+                "cannot connect to the PostgreSQL database",
+                "refused",
+                "nothing copied",
+            ],
+        ),
+        (
+            nowhere.as_str(),
+            &[
+                "cannot connect to the PostgreSQL database",
+                "\"no_such_database_here\" does not exist",
+            ],
+        ),
     ] {
         let out = migrate(&source, &["--to", to], &[]);
-        assert_refused(&out, says);
+        for phrase in says {
+            assert_refused(&out, phrase);
+        }
     }
     assert_eq!(snapshot(&sqlite, &columns), before, "the source changed");
     assert_eq!(snapshot(&pg, &columns), held, "the target changed");
