@@ -1,7 +1,7 @@
 //! Percent-encoding of one value for a URL (a query value or a path segment): the pages'
-//! links, the export's filter string, and the end-to-end tests' form posts. A std-only leaf:
-//! the test crate, which does not link the server, includes this file with `#[path]`, so it
-//! must stay free of the crate's other modules.
+//! links, the export's filter string, the enrolment QR code's payload, and the end-to-end
+//! tests' form posts. A std-only leaf: the test crate, which does not link the server, includes
+//! this file with `#[path]`, so it must stay free of the crate's other modules.
 
 /// Every byte but the unreserved ones (RFC 3986: letters, digits, `-_.~`) as `%XX`; UTF-8
 /// text byte by byte. Good in a query value, a path segment and a form body alike.
