@@ -210,6 +210,13 @@ fn the_demos_data_moves_to_postgres_row_for_row_and_its_photos_stay_readable() {
         tables.is_subset(&pg_tables) && extra.iter().all(|t| *t == "schema_version"),
         "PostgreSQL's tables: {pg_tables:?}"
     );
+    let (version,): (i64,) = sqlite.one("PRAGMA user_version", &[]);
+    assert_eq!(
+        pg.one::<(i64,)>("SELECT version FROM schema_version", &[]).0,
+        version,
+        "the schema version"
+    );
+    assert_eq!(report["schema_version"].as_i64(), Some(version));
     // The columns PostgreSQL has (SQLite's, and `rowid` where PostgreSQL spells SQLite's
     // implicit row id as a column: the order some reads rely on, so it must come over too).
     let columns: BTreeMap<String, Vec<String>> = tables

@@ -1,7 +1,8 @@
-//! End to end: the real `fieldproof-server` binary on loopback with its SQLite default, three
-//! real cores on file databases (two reps in different territories, their supervisor), a full
-//! day each, synced over real HTTP; then the server's own database and photo folder are read
-//! and compared with what the devices hold.
+//! End to end: the real `fieldproof-server` binary on loopback (its SQLite default, or
+//! PostgreSQL and a bucket in the test command's scaled pass), three real cores on file
+//! databases (two reps in different territories, their supervisor), a full day each, synced
+//! over real HTTP; then the server's own database and photo store are read and compared with
+//! what the devices hold.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -251,7 +252,7 @@ fn two_reps_and_a_supervisor_sync_a_full_day_exactly_once() {
     let rejected = db.count("SELECT count(*) FROM rejected_ops");
     assert_eq!(rejected, 0);
 
-    // Photos: every device photo once, bytes on disk hash to their name, all verified.
+    // Photos: every device photo once, stored bytes hash to their name, all verified.
     let device_photos: BTreeSet<String> = [&li1, &li2, &li3, &zhao1, &zhao2, &inspection]
         .iter()
         .flat_map(|v| v.photos.iter().map(|p| p.sha256.clone()))
