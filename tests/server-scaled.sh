@@ -2,8 +2,9 @@
 # The server suite a second time, on the scaled-out back ends: PostgreSQL for the database and an
 # S3-compatible server for the photos. Every test under sync-server/tests/ (and the server's own
 # unit tests) and every server-launching test in tests/tests/ (end-to-end sync, fault test,
-# replica fault test, retakes, progress, demo) runs with FIELDPROOF_TEST_POSTGRES and
-# FIELDPROOF_TEST_S3 set; tests/run-all.sh runs them plainly (SQLite, photo folder) before.
+# replica fault test, retakes, progress, demo, the move to PostgreSQL) runs with
+# FIELDPROOF_TEST_POSTGRES and FIELDPROOF_TEST_S3 set; tests/run-all.sh runs them plainly
+# (SQLite, photo folder) before.
 #
 #   bash tests/server-scaled.sh [TESTNAME_FILTER...]     extra arguments go to the test binaries
 #

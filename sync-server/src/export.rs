@@ -311,7 +311,7 @@ impl ExportFilter {
         FILTER_KEYS
             .iter()
             .zip(values)
-            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", percent_encode(v))))
+            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", crate::url_text::url_enc(v))))
             .collect::<Vec<_>>()
             .join("&")
     }
@@ -430,18 +430,6 @@ fn percent_decode(s: &str) -> Result<String, ExportError> {
         i += 1;
     }
     String::from_utf8(out).map_err(|_| ExportError::BadFilter(format!("{s:?} is not UTF-8")))
-}
-
-pub(crate) fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// One typed cell of an export.

@@ -50,6 +50,7 @@ mod routes;
 pub mod scope;
 mod store;
 mod structure;
+mod url_text;
 pub mod values;
 pub mod web;
 

@@ -56,6 +56,22 @@ fn invalid(e: impl std::fmt::Display) -> AdminError {
     AdminError::Invalid(e.to_string())
 }
 
+/// An error with the causes under it ("error connecting to server: Connection refused"): the
+/// driver's own message leaves out why.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cause = c.source();
+    }
+    out
+}
+
 fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
 }
@@ -228,17 +244,28 @@ pub fn migrate_to_postgres(
     if !Store::has_database(data_dir) {
         return Err(AdminError::NoDatabase(data_dir.display().to_string()));
     }
-    let target = Database::from_flag(Some(url), data_dir, DB_FILE).map_err(invalid)?;
-    if target.dialect() != Dialect::Postgres {
-        return Err(invalid("--to must be a postgres:// address"));
-    }
+    // Only a PostgreSQL address (an empty one would mean SQLite to `--database`).
+    let target = match Database::from_flag(Some(url), data_dir, DB_FILE) {
+        Ok(t) if t.dialect() == Dialect::Postgres => t,
+        _ => {
+            return Err(invalid(
+                "--to is not a PostgreSQL address: give postgres://user:password@host:port/dbname, \
+                 a new, empty database; nothing copied",
+            ));
+        }
+    };
     // The source at this release's schema (the target gets the same steps).
     let mut src = db::open(&Database::Sqlite(data_dir.join(DB_FILE)))?;
     let tables = source_tables(&src)?;
 
     // Fresh: no tables at all, or ours without rows (checked again after migrating).
     {
-        let before = db::connect(&target)?;
+        let before = db::connect(&target).map_err(|e| {
+            invalid(format!(
+                "cannot connect to the PostgreSQL database {target}: {}; nothing copied",
+                with_causes(&e)
+            ))
+        })?;
         let existing = target_columns(&before)?;
         if !existing.is_empty() && !existing.contains_key("schema_version") {
             return Err(invalid(format!(

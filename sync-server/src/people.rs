@@ -1257,8 +1257,8 @@ pub fn enrol_payload(server_url: &str, code: &str) -> Result<String, PeopleError
     let code = code.trim();
     Ok(format!(
         "fieldproof://enrol?server={}&code={}",
-        crate::export::percent_encode(url),
-        crate::export::percent_encode(code)
+        crate::url_text::url_enc(url),
+        crate::url_text::url_enc(code)
     ))
 }
 

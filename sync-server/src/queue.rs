@@ -967,9 +967,11 @@ pub fn act_in(
         }
         QueueAction::Reopen => {
             // At most one active exception per finding (`exceptions_open`): a finding raised
-            // again since it was closed is already back in the queue as that newer one.
+            // again since it was closed is already back in the queue as that newer one. The
+            // visit is bound as text, '' for none (as the index keys it): a NULL parameter has no
+            // type PostgreSQL could infer.
             let mut st = tx.prepare_cached(
-                "SELECT 1 FROM exceptions WHERE code = ?1 AND coalesce(visit_id, '') = coalesce(?2, '')
+                "SELECT 1 FROM exceptions WHERE code = ?1 AND coalesce(visit_id, '') = ?2
                    AND subject = ?3 AND resolved_ms IS NULL",
             )?;
             let mut keys = std::collections::HashSet::new();
@@ -980,7 +982,7 @@ pub fn act_in(
                     r.visit_id.clone().unwrap_or_default(),
                     r.subject.clone(),
                 );
-                let open = st.exists(params![r.code, r.visit_id, r.subject])?;
+                let open = st.exists(params![r.code, key.1, r.subject])?;
                 if open || !keys.insert(key) {
                     taken.push(*id);
                 }

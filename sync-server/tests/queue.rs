@@ -626,6 +626,44 @@ fn refused_batches_change_nothing() {
 }
 
 #[test]
+fn a_finding_about_no_visit_reopens_and_a_second_one_is_refused() {
+    // Findings about a device or a rep, with no visit (a NULL visit_id): reopening one looks
+    // for an open duplicate with the visit bound as '' for none, on both back ends.
+    let (dir, store) = seeded();
+    let b = boss();
+    let c = db(dir.path());
+    let raise = |detail: &str| -> i64 {
+        c.execute(
+            "INSERT INTO exceptions (code, user_id, visit_id, subject, detail, created_ms, event_ms, visit_day)
+             VALUES ('chain_gap', 'rep-li', NULL, 'device-1', ?1, 1, 1, ?2)",
+            params![detail, DAY0],
+        )
+        .unwrap();
+        c.query_row("SELECT max(id) FROM exceptions", [], |r| r.get(0))
+            .unwrap()
+    };
+    let first = raise("seq 4 missing");
+    queue::act(&store, &b, &[first], &QueueAction::Resolve, "补传了", now_ms()).unwrap();
+    queue::act(&store, &b, &[first], &QueueAction::Reopen, "again", now_ms()).unwrap();
+    let status: String = c
+        .query_row("SELECT status FROM exceptions WHERE id = ?1", [first], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(status, "open");
+
+    // Closed again, then the same finding is raised anew: the old one cannot come back beside it.
+    queue::act(&store, &b, &[first], &QueueAction::Dismiss, "误报", now_ms()).unwrap();
+    raise("seq 4 missing again");
+    let before = snapshot(dir.path());
+    assert_eq!(
+        queue::act(&store, &b, &[first], &QueueAction::Reopen, "again", now_ms()).unwrap_err(),
+        QueueError::AlreadyOpen(vec![first])
+    );
+    assert_eq!(snapshot(dir.path()), before);
+}
+
+#[test]
 fn the_status_and_closing_columns_stay_in_step() {
     // Whoever writes the table: a closed status without a closing time (or the reverse), or an
     // assignment without an assignee, is refused by the database itself.

@@ -12,6 +12,7 @@ use fieldproof_core::*;
 
 use crate::day::{self, DayClock, Trouble};
 use crate::fault_proxy::FaultStats;
+use crate::storage::ServerDb;
 
 pub const DEVICES: usize = 5;
 pub const VISITS_PER_DEVICE: usize = 20;
@@ -205,61 +206,6 @@ pub fn assert_every_fault_seen(st: &FaultStats) {
     }
 }
 
-/// The server's records, read back on whichever database it runs on. Queries use `$1`
-/// placeholders: PostgreSQL's, and a valid parameter name in SQLite too.
-pub trait ServerRecords {
-    /// One number (`SELECT count(*) …`).
-    fn count(&self, sql: &str) -> i64;
-    /// `(op_id, seq, entry_hash)` of one device's ops, by seq.
-    fn device_ops(&self, device_id: &str) -> Vec<(String, i64, String)>;
-    /// The hashes of the photos the server has records of.
-    fn photo_hashes(&self) -> BTreeSet<String>;
-}
-
-pub const DEVICE_OPS_SQL: &str = "SELECT op_id, seq, entry_hash FROM ops WHERE device_id = $1 ORDER BY seq";
-
-/// A server's SQLite database, read-only.
-pub struct SqliteRecords(pub rusqlite::Connection);
-
-impl SqliteRecords {
-    pub fn open(file: &Path) -> Result<SqliteRecords, String> {
-        rusqlite::Connection::open_with_flags(file, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map(SqliteRecords)
-            .map_err(|e| format!("{}: {e}", file.display()))
-    }
-}
-
-impl ServerRecords for SqliteRecords {
-    fn count(&self, sql: &str) -> i64 {
-        match self.0.query_row(sql, [], |r| r.get(0)) {
-            Ok(n) => n,
-            Err(e) => panic!("{sql}: {e}"),
-        }
-    }
-
-    fn device_ops(&self, device_id: &str) -> Vec<(String, i64, String)> {
-        let rows = self.0.prepare(DEVICE_OPS_SQL).and_then(|mut st| {
-            st.query_map([device_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<Result<Vec<_>, _>>()
-        });
-        match rows {
-            Ok(rows) => rows,
-            Err(e) => panic!("ops of {device_id}: {e}"),
-        }
-    }
-
-    fn photo_hashes(&self) -> BTreeSet<String> {
-        let rows = self.0.prepare("SELECT sha256 FROM photos").and_then(|mut st| {
-            st.query_map([], |r| r.get(0))?
-                .collect::<Result<BTreeSet<String>, _>>()
-        });
-        match rows {
-            Ok(rows) => rows,
-            Err(e) => panic!("photos: {e}"),
-        }
-    }
-}
-
 /// A phone's outbox as its database holds it: (op id, sequence, entry hash) in sequence order,
 /// what the server must hold for that device.
 // A test helper: it panics on an unreadable phone database, like `assert!`.
@@ -282,7 +228,7 @@ pub fn device_outbox(device_db: &std::path::Path) -> Vec<(String, i64, String)> 
 /// that would mean tampering (an honest chain stays whole through faults and kills).
 // An assertion: it panics on what it finds, like `assert!`.
 #[allow(clippy::expect_used)]
-pub fn check_server(fleet: &Fleet, db: &dyn ServerRecords, stored_photos: &BTreeSet<String>) {
+pub fn check_server(fleet: &Fleet, db: &ServerDb, stored_photos: &BTreeSet<String>) {
     let mut total = 0usize;
     for p in &fleet.phones {
         let s = p.core.outbox_summary().expect("summary");

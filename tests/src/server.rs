@@ -1,6 +1,7 @@
 //! The real `fieldproof-server` binary as the end-to-end tests, the benchmark and the demo use
-//! it: started on loopback with its embedded SQLite default in a data folder, administered
-//! through its own `admin` commands, killed with SIGKILL and restarted on the same port.
+//! it: started on loopback with a data folder (and, when the test command runs the suite on
+//! PostgreSQL, a database of its own there), administered through its own `admin` commands,
+//! killed with SIGKILL and restarted on the same port.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -61,11 +62,21 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Start on an ephemeral loopback port with `data_dir` (created if missing).
+    /// Start on an ephemeral loopback port with `data_dir` (created if missing), on the
+    /// suite's back ends: SQLite in the folder, or, when `FIELDPROOF_TEST_POSTGRES` is set, a
+    /// fresh PostgreSQL database of its own (kept across restarts); photos as `s3_env` says.
     pub fn start(data_dir: &Path) -> Result<ServerProcess, String> {
-        ServerProcess::start_with(data_dir, "127.0.0.1:0", &[])
+        let tag = data_dir
+            .file_name()
+            .map_or_else(|| "server".into(), |n| n.to_string_lossy().into_owned());
+        match crate::storage::fresh_database(&tag)? {
+            Some(url) => ServerProcess::start_with(data_dir, "127.0.0.1:0", &[("FIELDPROOF_DATABASE", &url)]),
+            None => ServerProcess::start_with(data_dir, "127.0.0.1:0", &[]),
+        }
     }
 
+    /// Start with `env` (`FIELDPROOF_DATABASE`, `FIELDPROOF_PHOTOS`, …); without a database
+    /// there, SQLite in `data_dir`, whatever the test command's switches.
     pub fn start_with(data_dir: &Path, addr: &str, env: &[(&str, &str)]) -> Result<ServerProcess, String> {
         let mut s = ServerProcess {
             bin: server_binary()?,
@@ -197,6 +208,29 @@ impl ServerProcess {
             .ok_or_else(|| "enrol-code printed nothing".into())
     }
 
+    /// The PostgreSQL database this server runs on (`FIELDPROOF_DATABASE`), if not SQLite.
+    pub fn database_url(&self) -> Option<&str> {
+        self.extra_env
+            .iter()
+            .find(|(k, v)| k == "FIELDPROOF_DATABASE" && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The server's records, read back from whichever database it runs on.
+    pub fn records(&self) -> Result<crate::storage::ServerDb, String> {
+        match self.database_url() {
+            Some(url) => crate::storage::ServerDb::postgres(url),
+            None => crate::storage::ServerDb::sqlite(&self.data_dir.join("fieldproof.db")),
+        }
+    }
+
+    /// The photos its photo store holds (the data folder, or its bucket prefix), each read back
+    /// and re-hashed by the server's own `admin check-photos`: an error names a photo whose
+    /// bytes do not hash to its name, or one stored twice.
+    pub fn stored_photos(&self) -> Result<std::collections::BTreeSet<String>, String> {
+        check_photos_answer(&self.admin(&["check-photos"])?)
+    }
+
     /// `admin stats` parsed as JSON.
     pub fn stats(&self) -> Result<serde_json::Value, String> {
         let out = self.admin(&["stats"])?;
@@ -239,19 +273,29 @@ pub fn admin_with(
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// The photos a server holds (its data folder, or its bucket when the suite runs on S3), each
-/// re-read and re-hashed by the server's own `admin check-photos`: an error names any photo
-/// whose bytes do not hash to its name.
-pub fn stored_photos_rehashed(data_dir: &Path) -> Result<std::collections::BTreeSet<String>, String> {
-    let out = admin(&server_binary()?, data_dir, &["check-photos"])?;
-    let v: serde_json::Value = serde_json::from_str(&out).map_err(|e| format!("check-photos: {e}: {out}"))?;
-    let names = |k: &str| -> Vec<String> {
+/// The photos an `admin check-photos` answer (`{"intact": [...], "damaged": [...]}`) lists,
+/// once each; an error names a damaged photo or one listed twice.
+pub fn check_photos_answer(out: &str) -> Result<std::collections::BTreeSet<String>, String> {
+    let v: serde_json::Value = serde_json::from_str(out).map_err(|e| format!("check-photos: {e}: {out}"))?;
+    let names = |k: &str| -> Result<Vec<String>, String> {
         v[k].as_array()
-            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
-            .unwrap_or_default()
+            .ok_or_else(|| format!("check-photos without {k}: {out}"))?
+            .iter()
+            .map(|s| {
+                s.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| format!("not a hash in {k}: {s}"))
+            })
+            .collect()
     };
-    if let Some(bad) = names("damaged").first() {
+    if let Some(bad) = names("damaged")?.first() {
         return Err(format!("stored photo {bad} does not hash to its name"));
     }
-    Ok(names("intact").into_iter().collect())
+    let mut found = std::collections::BTreeSet::new();
+    for sha in names("intact")? {
+        if !found.insert(sha.clone()) {
+            return Err(format!("photo {sha} stored twice"));
+        }
+    }
+    Ok(found)
 }

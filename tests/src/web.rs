@@ -6,12 +6,13 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-/// An answer: status, headers, body as text.
+/// An answer: status, headers, body as text (and as the bytes sent, for images).
 #[derive(Debug)]
 pub struct Page {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Page {
@@ -43,18 +44,11 @@ impl Page {
     }
 }
 
-/// `application/x-www-form-urlencoded` value.
-pub fn form_enc(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+/// Percent-encoding of a form or query value: the server's own encoder (a std-only leaf of the
+/// server's source, included here as the test crate does not link the server).
+#[path = "../../sync-server/src/url_text.rs"]
+mod url_text;
+pub use url_text::url_enc;
 
 /// One request on its own connection.
 pub fn request(
@@ -115,6 +109,7 @@ pub fn request(
         status,
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
+        bytes: body,
     })
 }
 
@@ -132,8 +127,8 @@ impl Browser {
         let token = form.cookie("fp_login_csrf").ok_or("no sign-in CSRF cookie")?;
         let body = format!(
             "csrf={token}&next=%2Fapp&user={}&password={}",
-            form_enc(user),
-            form_enc(password)
+            url_enc(user),
+            url_enc(password)
         );
         let cookie = format!("fp_login_csrf={token}");
         let r = request(
@@ -164,9 +159,9 @@ impl Browser {
 
     /// Post a form: `fields` are encoded, the CSRF token added.
     pub fn post(&self, path: &str, fields: &[(&str, &str)]) -> Result<Page, String> {
-        let mut body = format!("csrf={}", form_enc(&self.csrf));
+        let mut body = format!("csrf={}", url_enc(&self.csrf));
         for (k, v) in fields {
-            body.push_str(&format!("&{k}={}", form_enc(v)));
+            body.push_str(&format!("&{k}={}", url_enc(v)));
         }
         request(
             self.addr,

@@ -11,7 +11,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -131,30 +130,10 @@ fn every_op_and_photo_arrives_exactly_once_through_three_replicas_faults_and_kil
 
     // --- compare: devices vs the database and the bucket, by count and by hash ---------------
     let db = storage.records().expect("database");
-    let stored = stored_photos(&replicas[0].lock().expect("replica lock"));
+    let stored = replicas[0]
+        .lock()
+        .expect("replica lock")
+        .stored_photos()
+        .expect("stored photos");
     fleet::check_server(&fleet, &db, &stored);
-}
-
-/// The photo store's photos, each re-hashed, through the server's own `admin check-photos`
-/// (`{"intact": [...], "damaged": [...]}`, after it has read every object back and hashed it).
-fn stored_photos(server: &ServerProcess) -> BTreeSet<String> {
-    let out = server.admin(&["check-photos"]).expect("admin check-photos");
-    let v: serde_json::Value = serde_json::from_str(&out).expect("check-photos answers JSON");
-    let list = |k: &str| -> Vec<String> {
-        v[k].as_array()
-            .unwrap_or_else(|| panic!("check-photos without {k}: {out}"))
-            .iter()
-            .map(|s| s.as_str().expect("a hash").to_string())
-            .collect()
-    };
-    assert_eq!(
-        list("damaged"),
-        Vec::<String>::new(),
-        "damaged photos in the store"
-    );
-    let mut found = BTreeSet::new();
-    for sha in list("intact") {
-        assert!(found.insert(sha.clone()), "{sha} stored twice");
-    }
-    found
 }

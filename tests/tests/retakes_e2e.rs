@@ -57,14 +57,6 @@ fn enrolled(
     (core, clock)
 }
 
-fn server_db(server: &ServerProcess) -> rusqlite::Connection {
-    rusqlite::Connection::open_with_flags(
-        server.data_dir().join("fieldproof.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .expect("server db")
-}
-
 #[test]
 fn a_retake_asked_on_the_web_locks_the_next_visit_until_the_photo_is_synced() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -175,12 +167,11 @@ fn a_retake_asked_on_the_web_locks_the_next_visit_until_the_photo_is_synced() {
         )
         .unwrap();
     assert_eq!(csrf.status, 403);
-    let reviews = |c: &rusqlite::Connection| -> i64 {
-        c.query_row("SELECT count(*) FROM photo_reviews", [], |r| r.get(0))
-            .unwrap()
-    };
     assert_eq!(
-        reviews(&server_db(&server)),
+        server
+            .records()
+            .unwrap()
+            .count("SELECT count(*) FROM photo_reviews"),
         0,
         "a refused decision writes nothing"
     );
@@ -339,14 +330,10 @@ fn a_retake_asked_on_the_web_locks_the_next_visit_until_the_photo_is_synced() {
     assert!(list.body.contains(&format!("data-retake=\"{}\"", request.id)));
     let waiting = web.get("/app/retakes").unwrap();
     assert!(!waiting.body.contains(&format!("data-retake=\"{}\"", request.id)));
-    let c = server_db(&server);
-    let (state, fulfilled): (String, Option<String>) = c
-        .query_row(
-            "SELECT state, fulfilled_photo_id FROM retake_requests WHERE id = ?1",
-            [&request.id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
+    let (state, fulfilled): (String, Option<String>) = server.records().unwrap().one(
+        "SELECT state, fulfilled_photo_id FROM retake_requests WHERE id = $1",
+        &[(&request.id).into()],
+    );
     assert_eq!(
         (state.as_str(), fulfilled.as_deref()),
         ("done", Some(retaken.photo.id.as_str()))
@@ -383,13 +370,10 @@ fn a_retake_asked_on_the_web_locks_the_next_visit_until_the_photo_is_synced() {
     );
     let report = rt.block_on(wang.sync()).expect("sync");
     assert!(report.rejected.is_empty(), "{:?}", report.rejected);
-    let (verdict, by, reason): (String, String, String) = server_db(&server)
-        .query_row(
-            "SELECT verdict, field_user_id, reason FROM photo_reviews WHERE photo_id = ?1",
-            [&retaken.photo.id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .unwrap();
+    let (verdict, by, reason): (String, String, String) = server.records().unwrap().one(
+        "SELECT verdict, field_user_id, reason FROM photo_reviews WHERE photo_id = $1",
+        &[(&retaken.photo.id).into()],
+    );
     assert_eq!(
         (verdict.as_str(), by.as_str(), reason.as_str()),
         ("reject", "sup-wang", "反光看不清价签")
@@ -488,13 +472,14 @@ fn a_retake_asked_on_the_web_locks_the_next_visit_until_the_photo_is_synced() {
     assert_eq!(refused.rejected[0].kind, "visit.photo_review");
     assert_eq!(refused.rejected[0].reason, "photo_not_in_team");
     assert_eq!(
-        server_db(&server)
-            .query_row(
-                "SELECT count(*) FROM photo_reviews WHERE photo_id = ?1",
-                [&chen_visit.photos[0].id],
-                |r| r.get::<_, i64>(0),
+        server
+            .records()
+            .unwrap()
+            .one::<(i64,)>(
+                "SELECT count(*) FROM photo_reviews WHERE photo_id = $1",
+                &[(&chen_visit.photos[0].id).into()],
             )
-            .unwrap(),
+            .0,
         0
     );
     // The chain stays whole after the refusal: the next op applies with no gap.

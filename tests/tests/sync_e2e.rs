@@ -1,7 +1,8 @@
-//! End to end: the real `fieldproof-server` binary on loopback with its SQLite default, three
-//! real cores on file databases (two reps in different territories, their supervisor), a full
-//! day each, synced over real HTTP; then the server's own database and photo folder are read
-//! and compared with what the devices hold.
+//! End to end: the real `fieldproof-server` binary on loopback (its SQLite default, or
+//! PostgreSQL and a bucket in the test command's scaled pass), three real cores on file
+//! databases (two reps in different territories, their supervisor), a full day each, synced
+//! over real HTTP; then the server's own database and photo store are read and compared with
+//! what the devices hold.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -37,27 +38,6 @@ fn load_reference(server: &ServerProcess, dir: &Path, data: &ReferenceData) {
     server
         .admin(&["load-reference", file.to_str().expect("utf-8 path")])
         .expect("reference loads");
-}
-
-/// (op_id, seq, entry_hash) of every op in a device database, read from the file.
-fn device_ops(db: &Path) -> Vec<(String, i64, String)> {
-    let c = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .expect("device db");
-    let mut st = c
-        .prepare("SELECT op_id, seq, entry_hash FROM outbox ORDER BY seq")
-        .expect("query");
-    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .expect("rows")
-        .collect::<Result<_, _>>()
-        .expect("rows")
-}
-
-fn server_db(data: &Path) -> rusqlite::Connection {
-    rusqlite::Connection::open_with_flags(
-        data.join("fieldproof.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .expect("server db")
 }
 
 #[test]
@@ -256,48 +236,30 @@ fn two_reps_and_a_supervisor_sync_a_full_day_exactly_once() {
     // Reps get no team visits.
     assert!(li.team_visits(None, 100).expect("none").is_empty());
 
-    // --- the server's data, read from its own files ------------------------------------------
-    let db = server_db(&data);
+    // --- the server's data, read from its database (SQLite or PostgreSQL) and photo store -----
+    let db = server.records().expect("server db");
     let mut all_device_ops = 0;
     for (name, (core, _, device_db)) in &cores {
-        let mine = device_ops(device_db);
-        let theirs: Vec<(String, i64, String)> = {
-            let mut st = db
-                .prepare("SELECT op_id, seq, entry_hash FROM ops WHERE device_id = ?1 ORDER BY seq")
-                .expect("query");
-            st.query_map([core.device_id()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .expect("rows")
-                .collect::<Result<_, _>>()
-                .expect("rows")
-        };
+        let mine = fieldproof_tests::fleet::device_outbox(device_db);
+        let theirs = db.device_ops(core.device_id());
         assert_eq!(mine, theirs, "{name}: every op exactly once, byte for byte");
         let seqs: Vec<i64> = theirs.iter().map(|o| o.1).collect();
         assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
         all_device_ops += mine.len();
     }
-    let server_ops: i64 = db
-        .query_row("SELECT count(*) FROM ops", [], |r| r.get(0))
-        .expect("count");
+    let server_ops = db.count("SELECT count(*) FROM ops");
     assert_eq!(server_ops as usize, all_device_ops);
-    let rejected: i64 = db
-        .query_row("SELECT count(*) FROM rejected_ops", [], |r| r.get(0))
-        .expect("count");
+    let rejected = db.count("SELECT count(*) FROM rejected_ops");
     assert_eq!(rejected, 0);
 
-    // Photos: every device photo once, bytes on disk hash to their name, all verified.
+    // Photos: every device photo once, stored bytes hash to their name, all verified.
     let device_photos: BTreeSet<String> = [&li1, &li2, &li3, &zhao1, &zhao2, &inspection]
         .iter()
         .flat_map(|v| v.photos.iter().map(|p| p.sha256.clone()))
         .collect();
     assert_eq!(device_photos.len(), 7);
-    let mut st = db
-        .prepare("SELECT sha256, received, verified FROM photos")
-        .expect("query");
-    let server_photos: Vec<(String, i64, i64)> = st
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .expect("rows")
-        .collect::<Result<_, _>>()
-        .expect("rows");
+    let server_photos: Vec<(String, i64, i64)> =
+        db.query("SELECT sha256, received, verified FROM photos", &[]);
     assert_eq!(server_photos.len(), 7);
     assert!(
         server_photos.iter().all(|p| p.1 == 1 && p.2 == 1),
@@ -307,18 +269,14 @@ fn two_reps_and_a_supervisor_sync_a_full_day_exactly_once() {
         server_photos.iter().map(|p| p.0.clone()).collect::<BTreeSet<_>>(),
         device_photos
     );
-    let on_disk = fieldproof_tests::server::stored_photos_rehashed(&data).expect("photo files");
-    assert_eq!(on_disk, device_photos);
+    let stored = server.stored_photos().expect("stored photos");
+    assert_eq!(stored, device_photos);
 
     // Exceptions where the data has them, and nowhere else.
-    let mut st = db
-        .prepare("SELECT code, coalesce(visit_id, '') FROM exceptions")
-        .expect("query");
-    let exceptions: BTreeSet<(String, String)> = st
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .expect("rows")
-        .collect::<Result<_, _>>()
-        .expect("rows");
+    let exceptions: BTreeSet<(String, String)> = db
+        .query("SELECT code, coalesce(visit_id, '') FROM exceptions", &[])
+        .into_iter()
+        .collect();
     println!("server exceptions: {exceptions:?}");
     let has = |code: &str, visit: &str| exceptions.contains(&(code.to_string(), visit.to_string()));
     assert!(has("outside_geofence", &li2.visit_id));

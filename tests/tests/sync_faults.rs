@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fieldproof_tests::fault_proxy::{FaultPlan, FaultProxy};
-use fieldproof_tests::fleet::{self, Fleet, SqliteRecords};
+use fieldproof_tests::fleet::{self, Fleet};
 use fieldproof_tests::server::ServerProcess;
 
 const SERVER_KILLS: usize = 4;
@@ -75,8 +75,8 @@ fn every_op_and_photo_arrives_exactly_once_through_faults_and_server_kills() {
 
     // --- compare: devices vs server, by count and by hash -------------------------------------
     let server = server.lock().expect("server lock");
-    let db = SqliteRecords::open(&data.join("fieldproof.db")).expect("server db");
-    let on_disk = fieldproof_tests::server::stored_photos_rehashed(&data).expect("photo files");
-    fleet::check_server(&fleet, &db, &on_disk);
+    let db = server.records().expect("server db");
+    let stored = server.stored_photos().expect("stored photos");
+    fleet::check_server(&fleet, &db, &stored);
     drop(server);
 }

@@ -7,7 +7,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -175,28 +174,14 @@ fn check_finished(events: &[SyncProgress], report: &SyncReport) {
     assert!(last.pages_pulled >= 1);
 }
 
-fn server_db(data: &Path) -> rusqlite::Connection {
-    rusqlite::Connection::open_with_flags(
-        data.join("fieldproof.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .expect("server db")
-}
-
 /// The server holds exactly the device's ops, each once, and exactly these photos, each
 /// received, verified and stored once; nothing looks like tampering.
 fn server_holds_everything_once(s: &Setup, photos: &[Photo]) {
     let mine = fieldproof_tests::fleet::device_outbox(&s.db);
-    let db = server_db(s.server.data_dir());
-    let theirs: Vec<(String, i64, String)> = db
-        .prepare("SELECT op_id, seq, entry_hash FROM ops WHERE device_id = ?1 ORDER BY seq")
-        .expect("query")
-        .query_map([s.core.device_id()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .expect("rows")
-        .collect::<Result<_, _>>()
-        .expect("rows");
+    let db = s.server.records().expect("server db");
+    let theirs = db.device_ops(s.core.device_id());
     assert_eq!(mine, theirs, "the server holds exactly the device's ops");
-    let count = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).expect(sql) };
+    let count = |sql: &str| db.count(sql);
     assert_eq!(
         count("SELECT count(DISTINCT op_id) FROM ops"),
         count("SELECT count(*) FROM ops")
@@ -216,8 +201,8 @@ fn server_holds_everything_once(s: &Setup, photos: &[Photo]) {
         ),
         0
     );
-    let on_disk = fieldproof_tests::server::stored_photos_rehashed(s.server.data_dir()).expect("photo files");
-    assert_eq!(on_disk, wanted, "photo files on the server");
+    let stored = s.server.stored_photos().expect("stored photos");
+    assert_eq!(stored, wanted, "photos in the server's photo store");
     let state = s.core.sync_state().expect("state");
     assert_eq!((state.pending_ops, state.photos_not_uploaded), (0, 0));
     assert!(s.core.audit().expect("audit").is_clean());
@@ -314,9 +299,11 @@ fn a_sync_cancelled_after_its_first_photo_chunk_resumes_with_nothing_lost_or_sen
     assert_eq!(last.ops_sent, 5);
     let summary = s.core.outbox_summary().expect("summary");
     assert_eq!((summary.acknowledged, summary.pending), (5, ops - 5));
-    let on_server: i64 = server_db(s.server.data_dir())
-        .query_row("SELECT count(*) FROM ops", [], |r| r.get(0))
-        .expect("count");
+    let on_server = s
+        .server
+        .records()
+        .expect("server db")
+        .count("SELECT count(*) FROM ops");
     assert_eq!(on_server, 5);
     assert!(s.core.audit().expect("audit").is_clean());
 

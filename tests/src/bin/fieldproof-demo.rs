@@ -119,7 +119,9 @@ fn run(opts: Options) -> Result<()> {
 
     // --- The server: embedded SQLite and a photo folder, loopback, a free port -------------------
     let server_dir = dir.join("server");
-    let mut server = ServerProcess::start(&server_dir).map_err(Error::Internal)?;
+    // SQLite in the folder whatever the test command's switches: the printed hints serve and
+    // administer the data folder as it is.
+    let mut server = ServerProcess::start_with(&server_dir, "127.0.0.1:0", &[]).map_err(Error::Internal)?;
     let reference_file = dir.join("reference.json");
     std::fs::write(
         &reference_file,
