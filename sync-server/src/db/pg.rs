@@ -23,6 +23,8 @@ pub struct PgConn {
     /// Always `Some` but in `Drop`.
     client: RefCell<Option<postgres::Client>>,
     statements: RefCell<HashMap<String, postgres::Statement>>,
+    /// A statement failed because the server is gone ([`PgConn::is_closed`]).
+    lost: std::cell::Cell<bool>,
 }
 
 /// Closing the client blocks on its own runtime, which panics on a thread that runs async
@@ -44,16 +46,32 @@ impl PgConn {
         Ok(PgConn {
             client: RefCell::new(Some(client)),
             statements: RefCell::new(HashMap::new()),
+            lost: std::cell::Cell::new(false),
         })
     }
 
     /// Whether the connection to the server is gone (the server restarted or failed over, or
-    /// an administrator ended this session): every statement on it would fail.
+    /// an administrator ended this session): every statement on it would fail. Known from a
+    /// statement that failed so, not only from the client's own flag, which is set only once
+    /// its background reader has seen the socket close (a moment later, or never while idle).
     pub fn is_closed(&self) -> bool {
-        self.client
-            .borrow()
-            .as_ref()
-            .is_none_or(postgres::Client::is_closed)
+        self.lost.get()
+            || self
+                .client
+                .borrow()
+                .as_ref()
+                .is_none_or(postgres::Client::is_closed)
+    }
+
+    /// Pass a driver result on, remembering whether its error says the server is gone.
+    fn seen<T>(&self, r: std::result::Result<T, postgres::Error>) -> Result<T> {
+        r.map_err(|e| {
+            let e = Error::from(e);
+            if e.is_unreachable() {
+                self.lost.set(true);
+            }
+            e
+        })
     }
 
     fn client(&self) -> Result<std::cell::RefMut<'_, postgres::Client>> {
@@ -65,7 +83,7 @@ impl PgConn {
         if let Some(st) = self.statements.borrow().get(sql) {
             return Ok(st.clone());
         }
-        let st = self.client()?.prepare(&rewrite_placeholders(sql))?;
+        let st = self.seen(self.client()?.prepare(&rewrite_placeholders(sql)))?;
         let mut cache = self.statements.borrow_mut();
         if cache.len() >= STATEMENT_CACHE {
             cache.clear();
@@ -77,19 +95,19 @@ impl PgConn {
     pub fn execute(&self, st: &postgres::Statement, params: &[&dyn DbToSql]) -> Result<usize> {
         let values = bind(st, params)?;
         let refs = refs(&values);
-        let n = self.client()?.execute(st, &refs)?;
+        let n = self.seen(self.client()?.execute(st, &refs))?;
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 
     pub fn query(&self, st: &postgres::Statement, params: &[&dyn DbToSql]) -> Result<Vec<postgres::Row>> {
         let values = bind(st, params)?;
         let refs = refs(&values);
-        Ok(self.client()?.query(st, &refs)?)
+        self.seen(self.client()?.query(st, &refs))
     }
 
     /// Several statements without parameters, in one round trip (schema steps, `BEGIN`…).
     pub fn batch(&self, sql: &str) -> Result<()> {
-        Ok(self.client()?.batch_execute(sql)?)
+        self.seen(self.client()?.batch_execute(sql))
     }
 }
 
