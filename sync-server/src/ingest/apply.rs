@@ -133,6 +133,8 @@ pub(super) struct ApplyCtx<'t, 'c> {
     pub(super) touched: BTreeSet<String>,
     /// (user, store) of visits looked up in this batch; a batch is mostly a few visits' ops.
     pub(super) visits: HashMap<String, (String, String)>,
+    /// Store records read in this batch (`None`: not in the reference data).
+    pub(super) stores: HashMap<String, Option<std::sync::Arc<StoreRecord>>>,
     pub(super) exceptions: Vec<String>,
     /// The ops stored before the batch and by it so far (duplicate checks).
     pub(super) stored: StoredOps,
@@ -605,13 +607,22 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
         })
     }
 
-    fn store_record(&self, store_id: &str) -> ApiResult<Option<StoreRecord>> {
+    /// A store's record, read once per batch (a push does not change reference data, and a
+    /// rep's batch is mostly visits to a few stores).
+    fn store_record(&mut self, store_id: &str) -> ApiResult<Option<std::sync::Arc<StoreRecord>>> {
+        if let Some(s) = self.stores.get(store_id) {
+            return Ok(s.clone());
+        }
         let body: Option<String> = self
             .tx
             .prepare_cached("SELECT body FROM stores WHERE id = ?1")?
             .query_row([store_id], |r| r.get(0))
             .optional()?;
-        Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
+        let record = body
+            .and_then(|b| serde_json::from_str::<StoreRecord>(&b).ok())
+            .map(std::sync::Arc::new);
+        self.stores.insert(store_id.to_string(), record.clone());
+        Ok(record)
     }
 
     fn template_rules(&mut self, id: &str, version: u32) -> ApiResult<(TemplateRules, Option<GeofenceMode>)> {

@@ -128,6 +128,7 @@ impl Store {
                 calendar: self.calendar(),
                 touched: BTreeSet::new(),
                 visits: HashMap::new(),
+                stores: HashMap::new(),
                 exceptions: Vec::new(),
                 stored,
                 held: Default::default(),
