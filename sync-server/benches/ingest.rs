@@ -457,10 +457,7 @@ impl ServerProcess {
             .unwrap();
         let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
         let addr = loop {
-            let line = lines
-                .next()
-                .expect("the server exited before listening")
-                .unwrap();
+            let line = lines.next().expect("the server exited before listening").unwrap();
             if let Some(a) = line.trim().strip_prefix("listening on http://") {
                 break a.parse().unwrap();
             }

@@ -100,7 +100,8 @@ pub(super) fn stored_ops(c: &Connection, device_id: &str, cands: &[Candidate<'_>
         serde_json::to_string(&seqs)?
     ])?;
     while let Some(r) = rows.next()? {
-        let (op_id, hash, dev, seq): (String, String, String, i64) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+        let (op_id, hash, dev, seq): (String, String, String, i64) =
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
         if dev == device_id {
             stored.by_seq.insert(seq, op_id.clone());
         }
@@ -419,9 +420,10 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
                 received_ms: self.now_ms,
             },
         )?;
-        self.stored
-            .by_op
-            .insert(f.op_id.clone(), (c.entry_hash.clone(), self.device_id.to_string()));
+        self.stored.by_op.insert(
+            f.op_id.clone(),
+            (c.entry_hash.clone(), self.device_id.to_string()),
+        );
         self.stored.by_seq.insert(f.seq, f.op_id.clone());
 
         for code in &c.chain {

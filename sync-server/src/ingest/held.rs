@@ -48,7 +48,8 @@ pub(super) struct AnswerRow {
     pub(super) hlc: i64,
 }
 
-const INSERT_OP: &str = "INSERT INTO ops (op_id, device_id, seq, kind, entity_id, user_id, wall_ms, hlc, entry,
+const INSERT_OP: &str =
+    "INSERT INTO ops (op_id, device_id, seq, kind, entity_id, user_id, wall_ms, hlc, entry,
         entry_hash, signature, received_ms)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 
@@ -58,16 +59,19 @@ const INSERT_OPS_JSON: &str = "INSERT INTO ops (op_id, device_id, seq, kind, ent
      FROM json_to_recordset(?1::json) AS r(op_id text, device_id text, seq bigint, kind text, entity_id text,
         user_id text, wall_ms bigint, hlc bigint, entry text, entry_hash text, signature text, received_ms bigint)";
 
-const INSERT_HISTORY: &str = "INSERT INTO answer_history (op_id, visit_id, item_id, value, note, revision, answered_ms)
+const INSERT_HISTORY: &str =
+    "INSERT INTO answer_history (op_id, visit_id, item_id, value, note, revision, answered_ms)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
-const INSERT_HISTORY_JSON: &str = "INSERT INTO answer_history (op_id, visit_id, item_id, value, note, revision, answered_ms)
+const INSERT_HISTORY_JSON: &str =
+    "INSERT INTO answer_history (op_id, visit_id, item_id, value, note, revision, answered_ms)
      SELECT op_id, visit_id, item_id, value, note, revision, answered_ms
      FROM json_to_recordset(?1::json) AS r(op_id text, visit_id text, item_id text, value text, note text,
         revision bigint, answered_ms bigint)";
 
 /// Latest by the device's logical clock, whatever order the ops arrived in.
-const UPSERT_ANSWER: &str = "INSERT INTO answers (visit_id, item_id, value, note, revision, answered_ms, hlc, op_id)
+const UPSERT_ANSWER: &str =
+    "INSERT INTO answers (visit_id, item_id, value, note, revision, answered_ms, hlc, op_id)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
      ON CONFLICT (visit_id, item_id) DO UPDATE SET value = excluded.value, note = excluded.note,
        revision = excluded.revision, answered_ms = excluded.answered_ms, hlc = excluded.hlc,
