@@ -27,6 +27,11 @@ use fieldproof_server::db::Database;
 use fieldproof_server::{Store, now_ms};
 use serde_json::json;
 
+// The tests' switch for the photo store (`FIELDPROOF_TEST_S3*` → the server's `--photos s3://…`
+// and its variables), std only.
+#[path = "../tests/support/s3_env.rs"]
+mod s3_env;
+
 const REFERENCE: &str = include_str!("../../tests/fixtures/reference.json");
 
 fn device_ops(signer: &Signer, user: &str, n: usize) -> Vec<PushOp> {
@@ -227,20 +232,9 @@ enum Db {
     Postgres,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Photos {
-    Disk,
-    S3,
-}
-
-/// `replicas` stores on one fresh database (and one photo store), reference data loaded and
-/// every device enrolled.
-fn fresh_stores(
-    devices: &[Device],
-    db: Db,
-    photos: Photos,
-    replicas: usize,
-) -> (tempfile::TempDir, Vec<Arc<Store>>) {
+/// `replicas` stores on one fresh database (photos in the data folder), reference data loaded
+/// and every device enrolled.
+fn fresh_stores(devices: &[Device], db: Db, replicas: usize) -> (tempfile::TempDir, Vec<Arc<Store>>) {
     let dir = tempfile::tempdir().unwrap();
     let database = match db {
         Db::Sqlite => None,
@@ -252,7 +246,7 @@ fn fresh_stores(
             // replicas have their own folders and one database.
             let folder = if database.is_some() { i } else { 0 };
             let data_dir = dir.path().join(format!("replica-{folder}"));
-            Arc::new(open_store(&data_dir, database.as_deref(), photos))
+            Arc::new(open_store(&data_dir, database.as_deref()))
         })
         .collect();
     let store = &stores[0];
@@ -266,7 +260,7 @@ fn fresh_stores(
 }
 
 fn fresh_store(devices: &[Device]) -> (tempfile::TempDir, Arc<Store>) {
-    let (dir, mut stores) = fresh_stores(devices, Db::Sqlite, Photos::Disk, 1);
+    let (dir, mut stores) = fresh_stores(devices, Db::Sqlite, 1);
     (dir, stores.remove(0))
 }
 
@@ -285,12 +279,7 @@ fn fresh_postgres_database() -> String {
     format!("{base}/{name}")
 }
 
-fn open_store(data_dir: &std::path::Path, database: Option<&str>, photos: Photos) -> Store {
-    assert_eq!(
-        photos,
-        Photos::Disk,
-        "photos on S3 need the BlobStore branch merged"
-    );
+fn open_store(data_dir: &std::path::Path, database: Option<&str>) -> Store {
     let db = Database::from_flag(database, data_dir, "fieldproof.db").unwrap();
     Store::open_in(
         data_dir,
@@ -443,6 +432,68 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize] * 1000.0
 }
 
+/// A real `fieldproof-server serve` on `data_dir` (SQLite) with `--photos photos`, listening on
+/// a free loopback port; `env`: the bucket's address and keys for `s3://…`.
+struct ServerProcess {
+    child: std::process::Child,
+    addr: SocketAddr,
+}
+
+impl ServerProcess {
+    fn start(data_dir: &std::path::Path, photos: &str, env: &[(String, String)]) -> ServerProcess {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fieldproof-server"))
+            .env_remove("FIELDPROOF_DATABASE")
+            .env_remove("FIELDPROOF_PHOTOS")
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .env("RUST_LOG", "warn")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .arg("--photos")
+            .arg(photos)
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let addr = loop {
+            let line = lines.next().expect("the server exited before listening").unwrap();
+            if let Some(a) = line.trim().strip_prefix("listening on http://") {
+                break a.parse().unwrap();
+            }
+        };
+        // Keep reading its output so it never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        ServerProcess { child, addr }
+    }
+
+    /// SIGTERM, as systemd stops it, and wait for it to finish.
+    fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(killed.is_ok_and(|s| s.success()));
+        assert!(self.child.wait().unwrap().success());
+    }
+}
+
+/// The photo files under the data folder's `photos/`.
+fn photos_on_disk(dir: &std::path::Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                photos_on_disk(&p)
+            } else {
+                usize::from(p.extension().is_some_and(|x| x == "jpg"))
+            }
+        })
+        .sum()
+}
+
 /// Whether the shared back ends are there (the same switches as the tests:
 /// `bash tests/pg.sh -- bash tests/s3.sh -- cargo bench …` sets them).
 fn have(var: &str) -> bool {
@@ -452,7 +503,7 @@ fn have(var: &str) -> bool {
 /// Push every device's batches over HTTP to `replicas` stores on `db`; print and return ops/s.
 fn ingest_run(label: &str, devices: &[Device], db: Db, replicas: usize, workers: usize) -> (f64, HttpRun) {
     let total = count(devices);
-    let (_dir, stores) = fresh_stores(devices, db, Photos::Disk, replicas);
+    let (_dir, stores) = fresh_stores(devices, db, replicas);
     let run = over_http(&stores, devices, workers);
     let stats = stores[0].stats().unwrap();
     assert_eq!(stats.ops as usize, total);
@@ -608,23 +659,45 @@ fn main() {
         .sum::<usize>() as f64
         / 1e6;
     let enrolled: Vec<Device> = signers.iter().map(|s| (s.clone(), Vec::new())).collect();
-    for (where_, kind) in [("disk", Photos::Disk), ("S3", Photos::S3)] {
-        if kind == Photos::S3 && !s3 {
+    let mut disk_rate = None;
+    for (where_, on_s3) in [("disk", false), ("S3", true)] {
+        if on_s3 && !s3 {
             continue;
         }
-        let (_dir, stores) = fresh_stores(&enrolled, Db::Sqlite, kind, 1);
-        let replicas = Replicas::start(&stores);
-        let secs = upload_photos(replicas.addrs[0], &photos, 256 * 1024, 4);
-        replicas.stop();
-        let stats = stores[0].stats().unwrap();
+        // The data folder made in process (reference data, devices), then served by the real
+        // binary with `--photos`: `data-dir`, or `s3://bucket/prefix` with the bucket's
+        // variables, exactly as the tests switch it.
+        let (dir, store) = fresh_store(&enrolled);
+        drop(store);
+        let data_dir = dir.path().join("replica-0");
+        let env = if on_s3 {
+            s3_env::server_env(&data_dir)
+        } else {
+            Vec::new()
+        };
+        let photos_flag = env
+            .iter()
+            .find(|(k, _)| k == "FIELDPROOF_PHOTOS")
+            .map_or("data-dir".to_string(), |(_, v)| v.clone());
+        let server = ServerProcess::start(&data_dir, &photos_flag, &env);
+        let secs = upload_photos(server.addr, &photos, 256 * 1024, 4);
+        server.stop();
+        let stats = open_store(&data_dir, None).stats().unwrap();
         assert_eq!(
             (stats.photo_blobs as usize, stats.uploads_in_progress),
             (n_photos, 0)
         );
+        // Where the bytes went: all in the folder, or none of them there.
+        let on_disk = photos_on_disk(&data_dir.join("photos"));
+        assert_eq!(on_disk, if on_s3 { 0 } else { n_photos }, "photos on disk");
+        let rate = mb / secs;
         println!(
-            "photo upload to {where_}: {n_photos} photos ({mb:.0} MB) in {secs:.2} s = {:.1} photos/s, {:.1} MB/s",
+            "photo upload to {where_} ({photos_flag}): {n_photos} photos ({mb:.0} MB) in {secs:.2} s = {:.1} photos/s, {rate:.1} MB/s{}",
             n_photos as f64 / secs,
-            mb / secs
+            disk_rate.map_or(String::new(), |d: f64| format!(" = {:.2}x disk", rate / d))
         );
+        if !on_s3 {
+            disk_rate = Some(rate);
+        }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::db::{Connection, OptionalExtension, params};
+use crate::db::{Connection, Dialect, OptionalExtension, params};
 use fieldproof_core::clock::{CLOCK_JUMP_TOLERANCE_MS, clock_drift_ms};
 use fieldproof_core::evidence::{self, ChainHead, KnownKey, SignedEntry};
 use fieldproof_core::model::{FlagCode, GeofenceMode, LocationFix, Store as StoreRecord, TemplateRules};
@@ -21,6 +21,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::store::{NewException, raise, resolve, settle_visit_day, visit_day};
 
 use super::MAX_CLOCK_SKEW_MS;
+use super::held::{AnswerRow, Held, OpRow};
 use super::parse::Candidate;
 
 /// Longest entry kept in `rejected_ops` (a rejected entry may be garbage of any size).
@@ -59,6 +60,56 @@ pub(super) fn device_state(c: &Connection, device_id: &str) -> ApiResult<Option<
     .optional()?)
 }
 
+/// The stored ops a batch's ops could repeat, read once per batch instead of once per op: by
+/// op id (any device's), and this device's by position in its chain. The batch adds its own
+/// ops as it applies them, so each op is checked against exactly what one statement per op
+/// would have found.
+#[derive(Default)]
+pub(super) struct StoredOps {
+    /// op id → (entry hash, device).
+    by_op: HashMap<String, (String, String)>,
+    /// This device's seq → op id.
+    by_seq: HashMap<i64, String>,
+}
+
+pub(super) fn stored_ops(c: &Connection, device_id: &str, cands: &[Candidate<'_>]) -> ApiResult<StoredOps> {
+    let parsed = || cands.iter().filter_map(|c| c.parsed.as_ref().ok());
+    let op_ids: Vec<&str> = parsed().map(|p| p.fields.op_id.as_str()).collect();
+    let seqs: Vec<i64> = parsed().map(|p| p.fields.seq).collect();
+    let mut stored = StoredOps::default();
+    if op_ids.is_empty() {
+        return Ok(stored);
+    }
+    // The lists go as one JSON array each: one statement text whatever the batch's size.
+    let sql = match c.dialect() {
+        Dialect::Sqlite => {
+            "SELECT op_id, entry_hash, device_id, seq FROM ops WHERE op_id IN (SELECT value FROM json_each(?1))
+             UNION ALL SELECT op_id, entry_hash, device_id, seq FROM ops
+             WHERE device_id = ?2 AND seq IN (SELECT value FROM json_each(?3))"
+        }
+        Dialect::Postgres => {
+            "SELECT op_id, entry_hash, device_id, seq FROM ops WHERE op_id IN (SELECT json_array_elements_text(?1::json))
+             UNION ALL SELECT op_id, entry_hash, device_id, seq FROM ops
+             WHERE device_id = ?2 AND seq IN (SELECT json_array_elements_text(?3::json)::bigint)"
+        }
+    };
+    let mut st = c.prepare_cached(sql)?;
+    let mut rows = st.query(params![
+        serde_json::to_string(&op_ids)?,
+        device_id,
+        serde_json::to_string(&seqs)?
+    ])?;
+    while let Some(r) = rows.next()? {
+        let (op_id, hash, dev, seq): (String, String, String, i64) =
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+        if dev == device_id {
+            stored.by_seq.insert(seq, op_id.clone());
+        }
+        stored.by_op.insert(op_id, (hash, dev));
+    }
+    Ok(stored)
+}
+
 fn rejected(op: Option<&ParsedOp>, reason: &str, exceptions: Vec<String>) -> OpResult {
     OpResult {
         op_id: op.map(|p| p.fields.op_id.clone()),
@@ -83,7 +134,13 @@ pub(super) struct ApplyCtx<'t, 'c> {
     pub(super) touched: BTreeSet<String>,
     /// (user, store) of visits looked up in this batch; a batch is mostly a few visits' ops.
     pub(super) visits: HashMap<String, (String, String)>,
+    /// Store records read in this batch (`None`: not in the reference data).
+    pub(super) stores: HashMap<String, Option<std::sync::Arc<StoreRecord>>>,
     pub(super) exceptions: Vec<String>,
+    /// The ops stored before the batch and by it so far (duplicate checks).
+    pub(super) stored: StoredOps,
+    /// Rows of `ops` and the answer tables not yet sent (PostgreSQL).
+    pub(super) held: Held,
 }
 
 /// Where an exception points, for one op.
@@ -96,7 +153,20 @@ struct Scope<'a> {
     event_ms: i64,
 }
 
-impl ApplyCtx<'_, '_> {
+impl<'t, 'c> ApplyCtx<'t, 'c> {
+    /// The transaction, once every held row is sent: for statements that read `ops` or the
+    /// answer tables, or run code elsewhere (exceptions and their alerts, photo reviews,
+    /// retakes), which might. Statements on other tables use `self.tx` directly.
+    fn db(&mut self) -> ApiResult<&'t crate::db::Transaction<'c>> {
+        self.held.send(self.tx)?;
+        Ok(self.tx)
+    }
+
+    /// Send every held row (the batch's end, before anything reads them).
+    pub(super) fn send_held(&mut self) -> ApiResult<()> {
+        self.held.send(self.tx)
+    }
+
     /// A visit's user and store never change once it exists, so they are cached per batch.
     fn visit(&mut self, visit_id: &str) -> ApiResult<Option<(String, String)>> {
         if let Some(v) = self.visits.get(visit_id) {
@@ -125,9 +195,10 @@ impl ApplyCtx<'_, '_> {
         params: impl Into<Option<P>>,
     ) -> ApiResult<()> {
         let params = params.into().map(|p| p.to_json());
+        let tx = self.db()?;
         let e = NewException {
             event_ms: scope.event_ms,
-            visit_day: visit_day(self.tx, self.calendar, Some(scope.visit_id), scope.event_ms)?,
+            visit_day: visit_day(tx, self.calendar, Some(scope.visit_id), scope.event_ms)?,
             code,
             device_id: Some(self.device_id),
             user_id: scope.user_id,
@@ -139,7 +210,7 @@ impl ApplyCtx<'_, '_> {
             detail,
             params,
         };
-        if raise(self.tx, self.calendar, &e, self.now_ms)? {
+        if raise(tx, self.calendar, &e, self.now_ms)? {
             self.exceptions.push(code.to_string());
         }
         Ok(())
@@ -208,24 +279,14 @@ impl ApplyCtx<'_, '_> {
             return self.reject(c, "bad_signature", vec!["bad_signature".into()]);
         }
 
-        // Idempotency: by op id, and by position in the device's chain (one statement).
-        let mut same_op: Option<(String, String)> = None;
-        let mut same_seq: Option<String> = None;
-        {
-            let mut st = self.tx.prepare_cached(
-                "SELECT op_id, entry_hash, device_id FROM ops WHERE op_id = ?1
-                 UNION ALL SELECT op_id, entry_hash, device_id FROM ops WHERE device_id = ?2 AND seq = ?3",
-            )?;
-            let mut rows = st.query(params![f.op_id, self.device_id, f.seq])?;
-            while let Some(r) = rows.next()? {
-                let (op_id, hash, dev): (String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
-                if op_id == f.op_id {
-                    same_op = Some((hash, dev));
-                } else {
-                    same_seq = Some(op_id);
-                }
-            }
-        }
+        // Idempotency: by op id, and by position in the device's chain.
+        let same_op: Option<(String, String)> = self.stored.by_op.get(&f.op_id).cloned();
+        let same_seq: Option<String> = self
+            .stored
+            .by_seq
+            .get(&f.seq)
+            .filter(|other| **other != f.op_id)
+            .cloned();
         let conflict = match (same_op, same_seq) {
             (Some((hash, dev)), None) if hash == c.entry_hash && dev == self.device_id => {
                 return Ok(OpResult {
@@ -308,7 +369,7 @@ impl ApplyCtx<'_, '_> {
                 op_id: &f.op_id,
             };
             match crate::retakes::review_in(
-                self.tx,
+                self.db()?,
                 self.calendar,
                 reviewer,
                 &p.photo_id,
@@ -342,26 +403,28 @@ impl ApplyCtx<'_, '_> {
             event_ms: f.time.wall_ms,
         };
         let mut codes: Vec<String> = Vec::new();
-        self.tx
-            .prepare_cached(
-                "INSERT INTO ops (op_id, device_id, seq, kind, entity_id, user_id, wall_ms, hlc, entry, entry_hash,
-                    signature, received_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            )?
-            .execute(params![
-                f.op_id,
-                self.device_id,
-                f.seq,
-                f.kind,
-                f.entity_id,
-                self.device_user,
-                f.time.wall_ms,
-                f.time.hlc,
-                c.signed.entry,
-                c.entry_hash,
-                c.signed.signature_hex,
-                self.now_ms
-            ])?;
+        self.held.op(
+            self.tx,
+            OpRow {
+                op_id: f.op_id.clone(),
+                device_id: self.device_id.to_string(),
+                seq: f.seq,
+                kind: f.kind.clone(),
+                entity_id: f.entity_id.clone(),
+                user_id: self.device_user.to_string(),
+                wall_ms: f.time.wall_ms,
+                hlc: f.time.hlc,
+                entry: c.signed.entry.clone(),
+                entry_hash: c.entry_hash.clone(),
+                signature: c.signed.signature_hex.clone(),
+                received_ms: self.now_ms,
+            },
+        )?;
+        self.stored.by_op.insert(
+            f.op_id.clone(),
+            (c.entry_hash.clone(), self.device_id.to_string()),
+        );
+        self.stored.by_seq.insert(f.seq, f.op_id.clone());
 
         for code in &c.chain {
             let detail = match *code {
@@ -546,13 +609,22 @@ impl ApplyCtx<'_, '_> {
         })
     }
 
-    fn store_record(&self, store_id: &str) -> ApiResult<Option<StoreRecord>> {
+    /// A store's record, read once per batch (a push does not change reference data, and a
+    /// rep's batch is mostly visits to a few stores).
+    fn store_record(&mut self, store_id: &str) -> ApiResult<Option<std::sync::Arc<StoreRecord>>> {
+        if let Some(s) = self.stores.get(store_id) {
+            return Ok(s.clone());
+        }
         let body: Option<String> = self
             .tx
             .prepare_cached("SELECT body FROM stores WHERE id = ?1")?
             .query_row([store_id], |r| r.get(0))
             .optional()?;
-        Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
+        let record = body
+            .and_then(|b| serde_json::from_str::<StoreRecord>(&b).ok())
+            .map(std::sync::Arc::new);
+        self.stores.insert(store_id.to_string(), record.clone());
+        Ok(record)
     }
 
     fn template_rules(&mut self, id: &str, version: u32) -> ApiResult<(TemplateRules, Option<GeofenceMode>)> {
@@ -655,6 +727,9 @@ impl ApplyCtx<'_, '_> {
             ])?;
         if inserted == 1 {
             settle_visit_day(self.tx, self.calendar, &p.visit_id, f.time.wall_ms)?;
+            // Just stored with these: later ops of the batch need not read them back.
+            self.visits
+                .insert(p.visit_id.clone(), (p.user_id.clone(), p.store_id.clone()));
         }
         self.device_flags(&p.flags, f.seq, scope, codes)
     }
@@ -704,8 +779,9 @@ impl ApplyCtx<'_, '_> {
     /// item): the prices are the visit's answers as the server holds them now, the threshold the
     /// visit's template's. What the server lacks stays absent.
     fn price_gap(&mut self, scope: &Scope<'_>, item_id: &str) -> ApiResult<codes::PriceGap> {
-        let template: Option<(String, u32)> = self
-            .tx
+        // It reads the visit's answers.
+        let tx = self.db()?;
+        let template: Option<(String, u32)> = tx
             .prepare_cached("SELECT template_id, template_version FROM visits WHERE id = ?1")?
             .query_row([scope.visit_id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
@@ -718,8 +794,7 @@ impl ApplyCtx<'_, '_> {
             .and_then(|t| t.item(item_id))
             .and_then(|i| i.compare_to_item_id.clone());
         let price = |item: &str| -> ApiResult<Option<i64>> {
-            let value: Option<String> = self
-                .tx
+            let value: Option<String> = tx
                 .prepare_cached("SELECT value FROM answers WHERE visit_id = ?1 AND item_id = ?2")?
                 .query_row([scope.visit_id, item], |r| r.get(0))
                 .optional()?;
@@ -756,46 +831,24 @@ impl ApplyCtx<'_, '_> {
         scope: &Scope<'_>,
         codes: &mut Vec<String>,
     ) -> ApiResult<()> {
-        let value = serde_json::to_string(&p.value)?;
-        self.tx
-            .prepare_cached(
-                "INSERT INTO answer_history (op_id, visit_id, item_id, value, note, revision, answered_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![
-                f.op_id,
-                p.visit_id,
-                p.item_id,
-                value,
-                p.note,
-                p.revision,
-                f.time.wall_ms
-            ])?;
-        // Latest by the device's logical clock, whatever order the ops arrived in.
-        self.tx
-            .prepare_cached(
-                "INSERT INTO answers (visit_id, item_id, value, note, revision, answered_ms, hlc, op_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT (visit_id, item_id) DO UPDATE SET value = excluded.value, note = excluded.note,
-                   revision = excluded.revision, answered_ms = excluded.answered_ms, hlc = excluded.hlc,
-                   op_id = excluded.op_id
-                 WHERE excluded.hlc > answers.hlc",
-            )?
-            .execute(params![
-                p.visit_id,
-                p.item_id,
-                value,
-                p.note,
-                p.revision,
-                f.time.wall_ms,
-                f.time.hlc,
-                f.op_id
-            ])?;
+        self.held.answer(
+            self.tx,
+            AnswerRow {
+                op_id: f.op_id.clone(),
+                visit_id: p.visit_id.clone(),
+                item_id: p.item_id.clone(),
+                value: serde_json::to_string(&p.value)?,
+                note: p.note.clone(),
+                revision: i64::from(p.revision),
+                answered_ms: f.time.wall_ms,
+                hlc: f.time.hlc,
+            },
+        )?;
         // The visit's answer count is brought up to date once per batch (publish_team_visits).
         self.device_flags(&p.raised, f.seq, scope, codes)?;
         for item in &p.cleared {
             resolve(
-                self.tx,
+                self.db()?,
                 "price_gap_unexplained",
                 &p.visit_id,
                 item,
@@ -855,7 +908,7 @@ impl ApplyCtx<'_, '_> {
             ])?;
         if let Some(request) = &p.retake_request_id {
             crate::retakes::link_photo(
-                self.tx,
+                self.db()?,
                 request,
                 &p.photo_id,
                 self.device_user,
