@@ -465,11 +465,13 @@ fn dropped_database_connections_are_replaced() {
         .unwrap();
     assert!(ended >= 2, "the server's writer and a reader: {ended}");
 
-    // The requests that meet the broken connections fail (one for the readers, one for the
-    // writer: a sign-in uses both); then the server works on new ones, with no restart.
-    let failures = (0..4).take_while(|_| !signs_in()).count();
+    // The requests that meet the broken connections fail: one for the readers, one for the
+    // writer (a sign-in uses both), perhaps one more for a reader a background task had out
+    // while the idle ones were closed. Then the server works on new ones, with no restart
+    // (without the reconnect every request fails from here on).
+    let failures = (0..6).take_while(|_| !signs_in()).count();
     assert!(
-        failures <= 2,
+        failures <= 3,
         "{failures} sign-ins failed after the sessions ended"
     );
     for _ in 0..5 {
