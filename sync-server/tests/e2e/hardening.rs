@@ -214,8 +214,8 @@ fn two_hundred_concurrent_sign_ins_keep_memory_bounded() {
 
 #[test]
 fn slow_header_connections_do_not_lock_out_other_clients() {
-    // The review's setting: a 256 open-file limit. Headers must arrive within 3 s here.
-    let (_dir, s) = server_with_user(&["--header-timeout-secs", "3"], Some(256));
+    // The review's setting: a 256 open-file limit. Headers must arrive within 6 s here.
+    let (_dir, s) = server_with_user(&["--header-timeout-secs", "6"], Some(256));
     let addr = s.addr;
     // 300 connections from 127.0.0.2, each stuck in its request head.
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -243,13 +243,13 @@ fn slow_header_connections_do_not_lock_out_other_clients() {
                             return match r {
                                 Ok(n) if n > 0 && buf[..n].starts_with(b"HTTP/1.1 503") => "refused",
                                 // Closed or reset: cut off by the header timeout.
-                                _ if started.elapsed() >= Duration::from_millis(2500) => "cut",
+                                _ if started.elapsed() >= Duration::from_millis(5500) => "cut",
                                 _ => "refused",
                             };
                         }
                         () = tokio::time::sleep(Duration::from_millis(200)) => {
                             if stream.write_all(b"s").await.is_err() {
-                                return if started.elapsed() >= Duration::from_millis(2500) { "cut" } else { "refused" };
+                                return if started.elapsed() >= Duration::from_millis(5500) { "cut" } else { "refused" };
                             }
                             if started.elapsed() > Duration::from_secs(20) {
                                 return "held forever";
@@ -259,13 +259,15 @@ fn slow_header_connections_do_not_lock_out_other_clients() {
                 }
             }));
         }
-        // Meanwhile another client's /healthz answers promptly, again and again.
+        // Meanwhile another client's /healthz answers promptly, again and again: well inside
+        // the header timeout (a client locked out would wait until the slow ones are cut, 6 s),
+        // with room for a machine busy with other suites.
         tokio::time::sleep(Duration::from_millis(500)).await;
         for _ in 0..5 {
             let t = Instant::now();
             let r = tokio::task::spawn_blocking(move || get(addr, "/healthz")).await.unwrap();
             assert_eq!(r.status, 200);
-            assert!(t.elapsed() < Duration::from_secs(1), "/healthz took {:?}", t.elapsed());
+            assert!(t.elapsed() < Duration::from_secs(3), "/healthz took {:?}", t.elapsed());
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
         let mut out = (0, 0, 0);
