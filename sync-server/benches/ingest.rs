@@ -1,4 +1,4 @@
-//! Push ingest throughput, in process (`Store::push`) and over HTTP (the real router on a
+//! Push ingest throughput, in process (`ingest::push`) and over HTTP (the real router on a
 //! loopback socket), with every signature checked; on SQLite and on PostgreSQL; a morning
 //! sync through one server and through three replicas; photo uploads to disk and to an
 //! S3-compatible bucket.
@@ -310,9 +310,13 @@ fn in_process(store: &Store, devices: &[Device], workers: usize) -> f64 {
                         break;
                     };
                     for b in batches {
-                        let r = store
-                            .push(&signer.device_id, &PushRequest { ops: b.clone() }, now_ms())
-                            .unwrap();
+                        let r = fieldproof_server::ingest::push(
+                            store,
+                            &signer.device_id,
+                            &PushRequest { ops: b.clone() },
+                            now_ms(),
+                        )
+                        .unwrap();
                         assert!(r.results.iter().all(|r| r.status == wire::OpStatus::Applied));
                     }
                 }
@@ -582,7 +586,7 @@ fn main() {
     assert_eq!(store.stats().unwrap().ops as usize, total);
     let lib_rate = total as f64 / lib_secs;
     println!(
-        "in-process Store::push on SQLite, {n_devices} devices at once: {total} ops in {lib_secs:.2} s = {lib_rate:.0} ops/s"
+        "in-process ingest::push on SQLite, {n_devices} devices at once: {total} ops in {lib_secs:.2} s = {lib_rate:.0} ops/s"
     );
     let (sqlite_rate, run) = ingest_run(
         &format!("HTTP POST /v1/push on SQLite, {n_devices} devices at once"),

@@ -246,7 +246,7 @@ async fn push(State(store): State<Arc<Store>>, req: Request) -> ApiResult<Json<P
                 return Err(e);
             }
         };
-        store.push_signed(&auth, &push, now)
+        crate::ingest::push_signed(&store, &auth, &push, now)
     })
     .await
     .map(Json)

@@ -1,9 +1,9 @@
 //! fieldproof-server: the head-office end of `docs/sync-protocol.md`.
 //!
-//! - [`Store`] is everything the server does, without HTTP: push (verify, store, project,
-//!   flag) and the admin operations, with the device requests' services taking it
-//!   ([`auth`]: enrolment and request signatures, [`photos`]: upload, [`pull`]: the scoped
-//!   change feed). Benchmarks and end-to-end tests can drive them in process.
+//! - [`Store`] is everything the server keeps, without HTTP: the database, the photo store,
+//!   limits and the admin operations; the device requests' services take it ([`ingest`]: push
+//!   (verify, store, project, flag), [`auth`]: enrolment and request signatures, [`photos`]:
+//!   upload, [`pull`]: the scoped change feed). Benchmarks and end-to-end tests can drive them in process.
 //! - [`app`] wraps a `Store` in the axum router (request signing, size limits, JSON errors,
 //!   metrics); [`serve`] binds, prints `listening on http://IP:PORT` and runs until SIGTERM or
 //!   SIGINT, finishing the requests in flight.
@@ -30,7 +30,7 @@ pub mod geo;
 mod http;
 pub mod i18n;
 pub mod import;
-mod ingest;
+pub mod ingest;
 mod keys;
 mod limits;
 mod listen;

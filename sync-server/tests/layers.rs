@@ -549,7 +549,7 @@ fn graph(sources: &[Source], split: &[&str]) -> Graph {
         }
     }
     // Methods written outside their type's module are a dependency no `use` line shows: whoever
-    // holds a `Store` calls `store.push()` in ingest.rs. So a type's home depends on every module
+    // holds a `Store` would call methods another module added to it. So a type's home depends on every module
     // that adds inherent methods to it.
     let defined: Vec<(String, BTreeSet<String>)> = sources
         .iter()
@@ -567,9 +567,6 @@ fn graph(sources: &[Source], split: &[&str]) -> Graph {
                 continue;
             }
             for home in homes {
-                if LEFT_FOR_THE_STORAGE_PORT.contains(&(home.as_str(), from.as_str())) {
-                    continue;
-                }
                 g.entry(home.clone())
                     .or_default()
                     .entry(from.clone())
@@ -582,12 +579,6 @@ fn graph(sources: &[Source], split: &[&str]) -> Graph {
     }
     g
 }
-
-/// `impl Store` blocks still outside store.rs: push (`ingest`), whose SQL moves with the port to
-/// the storage interface (issue 14); authentication, photo upload and pull are already services
-/// taking the store. Each entry is (the type's module, the module adding methods to it); the
-/// list only shrinks.
-const LEFT_FOR_THE_STORAGE_PORT: &[(&str, &str)] = &[("store", "ingest")];
 
 /// Strongly connected components with more than one node (Tarjan), each sorted.
 fn cycles(g: &Graph) -> Vec<Vec<String>> {

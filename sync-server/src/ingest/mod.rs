@@ -45,145 +45,144 @@ struct Tally {
     exceptions: Vec<String>,
 }
 
-impl Store {
-    /// Apply a batch of the device's ops exactly as `POST /v1/push` does, minus HTTP and
-    /// request signing: the device must be enrolled and not revoked. `now_ms` is the server
-    /// clock (clock-skew checks, timestamps).
-    pub fn push(&self, device_id: &str, req: &PushRequest, now_ms: i64) -> ApiResult<PushResponse> {
-        self.push_inner(device_id, None, req, now_ms)
-    }
+/// Apply a batch of the device's ops exactly as `POST /v1/push` does, minus HTTP and
+/// request signing: the device must be enrolled and not revoked. `now_ms` is the server
+/// clock (clock-skew checks, timestamps).
+pub fn push(store: &Store, device_id: &str, req: &PushRequest, now_ms: i64) -> ApiResult<PushResponse> {
+    push_inner(store, device_id, None, req, now_ms)
+}
 
-    /// `POST /v1/push` after the request signature verified: the nonce is recorded in the
-    /// batch's own transaction (one commit per request).
-    pub(crate) fn push_signed(
-        &self,
-        auth: &Authenticated,
-        req: &PushRequest,
-        now_ms: i64,
-    ) -> ApiResult<PushResponse> {
-        let result = self.push_inner(&auth.device_id, Some(auth), req, now_ms);
-        if let Err(e) = &result
-            && !matches!(
-                e,
-                ApiError::ReplayedRequest | ApiError::Busy | ApiError::Internal(_)
-            )
-        {
-            // Refused before the transaction: the nonce is spent all the same. (If that fails
-            // too, the refusal is still the better answer.)
-            let _ = crate::auth::consume_nonce(self, auth, now_ms);
-        }
-        result
+/// `POST /v1/push` after the request signature verified: the nonce is recorded in the
+/// batch's own transaction (one commit per request).
+pub(crate) fn push_signed(
+    store: &Store,
+    auth: &Authenticated,
+    req: &PushRequest,
+    now_ms: i64,
+) -> ApiResult<PushResponse> {
+    let result = push_inner(store, &auth.device_id, Some(auth), req, now_ms);
+    if let Err(e) = &result
+        && !matches!(
+            e,
+            ApiError::ReplayedRequest | ApiError::Busy | ApiError::Internal(_)
+        )
+    {
+        // Refused before the transaction: the nonce is spent all the same. (If that fails
+        // too, the refusal is still the better answer.)
+        let _ = crate::auth::consume_nonce(store, auth, now_ms);
     }
+    result
+}
 
-    fn push_inner(
-        &self,
-        device_id: &str,
-        auth: Option<&Authenticated>,
-        req: &PushRequest,
-        now_ms: i64,
-    ) -> ApiResult<PushResponse> {
-        if req.ops.len() > MAX_PUSH_OPS {
-            return Err(ApiError::TooManyOps {
-                count: req.ops.len(),
-                max: MAX_PUSH_OPS,
-            });
+fn push_inner(
+    store: &Store,
+    device_id: &str,
+    auth: Option<&Authenticated>,
+    req: &PushRequest,
+    now_ms: i64,
+) -> ApiResult<PushResponse> {
+    if req.ops.len() > MAX_PUSH_OPS {
+        return Err(ApiError::TooManyOps {
+            count: req.ops.len(),
+            max: MAX_PUSH_OPS,
+        });
+    }
+    // 1. Without the lock.
+    let mut cands = parse::parse_batch(device_id, req)?;
+    let snapshot = {
+        let r = store.reader()?;
+        apply::device_state(&r, device_id)?.ok_or(ApiError::UnknownDevice)?
+    };
+    if snapshot.revoked {
+        return Err(ApiError::DeviceRevoked);
+    }
+    parse::check_chain(&mut cands, &snapshot.public_key_hex, &snapshot.head, false);
+
+    // 2. Under the lock, one transaction.
+    let mut tally = Tally::default();
+    let mut w = store.writer();
+    let results = {
+        let Writer { conn, templates, .. } = &mut *w;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(a) = auth {
+            crate::auth::insert_nonce(&tx, a, now_ms)?;
         }
-        // 1. Without the lock.
-        let mut cands = parse::parse_batch(device_id, req)?;
-        let snapshot = {
-            let r = self.reader()?;
-            apply::device_state(&r, device_id)?.ok_or(ApiError::UnknownDevice)?
-        };
-        if snapshot.revoked {
+        let device = apply::device_state(&tx, device_id)?.ok_or(ApiError::UnknownDevice)?;
+        if device.revoked {
             return Err(ApiError::DeviceRevoked);
         }
-        parse::check_chain(&mut cands, &snapshot.public_key_hex, &snapshot.head, false);
-
-        // 2. Under the lock, one transaction.
-        let mut tally = Tally::default();
-        let mut w = self.writer();
-        let results = {
-            let Writer { conn, templates, .. } = &mut *w;
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            if let Some(a) = auth {
-                crate::auth::insert_nonce(&tx, a, now_ms)?;
-            }
-            let device = apply::device_state(&tx, device_id)?.ok_or(ApiError::UnknownDevice)?;
-            if device.revoked {
-                return Err(ApiError::DeviceRevoked);
-            }
-            if device.head != snapshot.head {
-                // Another push of this device committed meanwhile: links are checked against
-                // the head as it is now (signatures are already known).
-                parse::check_chain(&mut cands, &device.public_key_hex, &device.head, true);
-            }
-            let stored = apply::stored_ops(&tx, device_id, &cands)?;
-            let mut ctx = apply::ApplyCtx {
-                tx: &tx,
-                templates,
-                blobs: &*self.blobs,
-                device_id,
-                device_user: &device.user_id,
-                now_ms,
-                calendar: self.calendar(),
-                touched: BTreeSet::new(),
-                visits: HashMap::new(),
-                stores: HashMap::new(),
-                exceptions: Vec::new(),
-                stored,
-                held: Default::default(),
-            };
-            let mut head = device.head.clone();
-            let mut head_time = (device.head_wall_ms, device.head_boot_ms);
-            let mut results = Vec::with_capacity(cands.len());
-            for c in &cands {
-                let result = ctx.one(c, &mut head, &mut head_time)?;
-                match result.status {
-                    OpStatus::Applied => tally.applied += 1,
-                    OpStatus::Duplicate => tally.duplicate += 1,
-                    OpStatus::Rejected => {
-                        *tally
-                            .rejected
-                            .entry(result.reason.clone().unwrap_or_default())
-                            .or_default() += 1;
-                    }
-                }
-                results.push(result);
-            }
-            ctx.send_held()?;
-            publish_team_visits(&tx, &ctx.touched, now_ms)?;
-            tally.exceptions = std::mem::take(&mut ctx.exceptions);
-            tx.prepare_cached(
-                "UPDATE devices SET head_seq = ?1, head_hash = ?2, head_hlc = ?3, head_wall_ms = ?4,
-                    head_boot_ms = ?5, last_seen_ms = ?6 WHERE device_id = ?7",
-            )?
-            .execute(params![
-                head.seq,
-                head.entry_hash,
-                head.hlc,
-                head_time.0,
-                head_time.1,
-                now_ms,
-                device_id
-            ])?;
-            tx.commit()?;
-            results
-        };
-        if auth.is_some() {
-            crate::auth::maybe_prune_nonces(&mut w, now_ms);
+        if device.head != snapshot.head {
+            // Another push of this device committed meanwhile: links are checked against
+            // the head as it is now (signatures are already known).
+            parse::check_chain(&mut cands, &device.public_key_hex, &device.head, true);
         }
-        drop(w);
-        self.metrics
-            .record_push(tally.applied, tally.duplicate, &tally.rejected, &tally.exceptions);
-        tracing::debug!(
-            applied = tally.applied,
-            duplicate = tally.duplicate,
-            rejected = tally.rejected.values().sum::<u64>(),
-            "push applied"
-        );
-        Ok(PushResponse {
-            results,
-            server_time_ms: now_ms,
-        })
+        let stored = apply::stored_ops(&tx, device_id, &cands)?;
+        let mut ctx = apply::ApplyCtx {
+            tx: &tx,
+            templates,
+            blobs: &*store.blobs,
+            device_id,
+            device_user: &device.user_id,
+            now_ms,
+            calendar: store.calendar(),
+            touched: BTreeSet::new(),
+            visits: HashMap::new(),
+            stores: HashMap::new(),
+            exceptions: Vec::new(),
+            stored,
+            held: Default::default(),
+        };
+        let mut head = device.head.clone();
+        let mut head_time = (device.head_wall_ms, device.head_boot_ms);
+        let mut results = Vec::with_capacity(cands.len());
+        for c in &cands {
+            let result = ctx.one(c, &mut head, &mut head_time)?;
+            match result.status {
+                OpStatus::Applied => tally.applied += 1,
+                OpStatus::Duplicate => tally.duplicate += 1,
+                OpStatus::Rejected => {
+                    *tally
+                        .rejected
+                        .entry(result.reason.clone().unwrap_or_default())
+                        .or_default() += 1;
+                }
+            }
+            results.push(result);
+        }
+        ctx.send_held()?;
+        publish_team_visits(&tx, &ctx.touched, now_ms)?;
+        tally.exceptions = std::mem::take(&mut ctx.exceptions);
+        tx.prepare_cached(
+            "UPDATE devices SET head_seq = ?1, head_hash = ?2, head_hlc = ?3, head_wall_ms = ?4,
+                head_boot_ms = ?5, last_seen_ms = ?6 WHERE device_id = ?7",
+        )?
+        .execute(params![
+            head.seq,
+            head.entry_hash,
+            head.hlc,
+            head_time.0,
+            head_time.1,
+            now_ms,
+            device_id
+        ])?;
+        tx.commit()?;
+        results
+    };
+    if auth.is_some() {
+        crate::auth::maybe_prune_nonces(&mut w, now_ms);
     }
+    drop(w);
+    store
+        .metrics
+        .record_push(tally.applied, tally.duplicate, &tally.rejected, &tally.exceptions);
+    tracing::debug!(
+        applied = tally.applied,
+        duplicate = tally.duplicate,
+        rejected = tally.rejected.values().sum::<u64>(),
+        "push applied"
+    );
+    Ok(PushResponse {
+        results,
+        server_time_ms: now_ms,
+    })
 }

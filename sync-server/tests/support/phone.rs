@@ -1,5 +1,5 @@
 //! A device making signed ops like a phone, for tests that seed visits through the real ingest
-//! (`Store::push`). Included with `#[path]` by the tests that need it: the signed op and the
+//! (`ingest::push`). Included with `#[path]` by the tests that need it: the signed op and the
 //! steps of a store check here, each test's visit shapes made of them in its own `impl Phone`.
 
 #![allow(dead_code)]
@@ -68,15 +68,15 @@ impl Phone {
 
     /// Push what is queued, the server's clock reading `server_now`; every op must apply.
     pub fn push(&mut self, store: &Store, server_now: i64) {
-        let r = store
-            .push(
-                &self.signer.device_id,
-                &PushRequest {
-                    ops: std::mem::take(&mut self.ops),
-                },
-                server_now,
-            )
-            .unwrap();
+        let r = fieldproof_server::ingest::push(
+            store,
+            &self.signer.device_id,
+            &PushRequest {
+                ops: std::mem::take(&mut self.ops),
+            },
+            server_now,
+        )
+        .unwrap();
         for res in &r.results {
             assert_eq!(res.status, OpStatus::Applied, "{res:?}");
         }
