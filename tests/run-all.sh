@@ -10,7 +10,7 @@
 # aarch64 and armv7 cross-builds with the core's tests under qemu, the demo; and last, that the
 # suites left the working tree as they found it (on a clean clone: `git status --porcelain` empty).
 #
-#   bash tests/run-all.sh          under an hour on 2 cores from a cold build, ~21 min warm (README)
+#   bash tests/run-all.sh          under an hour on 2 cores from a cold build, ~15 min warm (README)
 #
 # Needs what .ci/run installs (the README lists it): cmake + nasm (libjpeg-turbo), a CJK font
 # (fonts-wqy-microhei), a JDK, JNA (Debian libjna-java), kotlinc (npm kotlin-compiler), pytest
