@@ -55,13 +55,16 @@ SCALED_ENV = ("FIELDPROOF_TEST_POSTGRES", "FIELDPROOF_TEST_S3")
 
 def cargo_binaries(selection):
     """(package, target name, kind, executable, package folder) of each test binary."""
-    out = subprocess.run(
+    built = subprocess.run(
         ["cargo", "test", *selection, "--no-run", "--message-format=json-render-diagnostics"],
         cwd=REPO,
         stdout=subprocess.PIPE,
-        check=True,
         text=True,
-    ).stdout
+    )
+    if built.returncode != 0:
+        # cargo printed the compiler's errors on stderr, above.
+        sys.exit(f"test-pool: building the tests failed: cargo test {' '.join(selection)} --no-run")
+    out = built.stdout
     found = []
     for line in out.splitlines():
         msg = json.loads(line)
