@@ -425,7 +425,8 @@ impl Store {
         };
         let conn = match pooled {
             Some(c) => c,
-            None => crate::db::open_reader(&self.database).map_err(|e| ApiError::Internal(e.to_string()))?,
+            // Unreachable (the database restarting): 503, retried; anything else a bug, 500.
+            None => crate::db::open_reader(&self.database).map_err(ApiError::from)?,
         };
         Ok(Reader {
             conn: Some(conn),

@@ -19,6 +19,9 @@ use super::value::{ToSql as DbToSql, ValueRef};
 /// time, e.g. an `IN` list per length, must not grow it without bound).
 const STATEMENT_CACHE: usize = 512;
 
+/// How long a new connection may take when the address sets no `connect_timeout`.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub struct PgConn {
     /// Always `Some` but in `Drop`.
     client: RefCell<Option<postgres::Client>>,
@@ -42,7 +45,14 @@ impl Drop for PgConn {
 
 impl PgConn {
     pub fn connect(url: &str) -> Result<PgConn> {
-        let client = postgres::Client::connect(url, postgres::NoTls)?;
+        let mut config: postgres::Config = url.parse()?;
+        // A database host that does not answer at all (a failover in progress, a dropped
+        // route) must not hold the writer for the system's TCP timeout, minutes: the store
+        // reconnects under the writer lock. The address may set its own `connect_timeout`.
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        let client = config.connect(postgres::NoTls)?;
         Ok(PgConn {
             client: RefCell::new(Some(client)),
             statements: RefCell::new(HashMap::new()),
@@ -353,6 +363,26 @@ fn decode_numeric(raw: &[u8]) -> std::result::Result<ValueRef<'static>, BoxError
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    /// A database nobody answers for is an outage (503, retried), not a bug: the store's
+    /// reconnect after a restart meets exactly this while the database is still down.
+    #[test]
+    fn a_refused_connection_is_unreachable_and_a_bad_address_is_not() {
+        // A port just freed: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let e = PgConn::connect(&format!("postgres://fieldproof@127.0.0.1:{port}/x"))
+            .err()
+            .expect("nothing listens there");
+        assert!(e.is_unreachable(), "{e}");
+        let e = PgConn::connect("postgres://[not an address")
+            .err()
+            .expect("bad address");
+        assert!(!e.is_unreachable(), "{e}");
+    }
 
     #[test]
     fn placeholders_are_numbered_outside_literals() {
