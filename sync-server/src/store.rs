@@ -918,6 +918,49 @@ pub(crate) fn append_change(
     Ok(())
 }
 
+/// A change-feed row about to be appended (`append_changes`).
+#[derive(Serialize)]
+pub(crate) struct NewChange {
+    pub kind: &'static str,
+    pub id: String,
+    pub scope_user: Option<String>,
+    pub scope_territory: Option<String>,
+    pub body: String,
+}
+
+/// Append several change-feed rows, in order: on PostgreSQL in one statement (the rows as one
+/// JSON array; one statement text whatever their number), on SQLite one call each.
+pub(crate) fn append_changes(tx: &Connection, rows: &[NewChange], now_ms: i64) -> crate::db::Result<()> {
+    match tx.dialect() {
+        crate::db::Dialect::Sqlite => {
+            for r in rows {
+                append_change(
+                    tx,
+                    r.kind,
+                    &r.id,
+                    r.scope_user.as_deref(),
+                    r.scope_territory.as_deref(),
+                    &r.body,
+                    now_ms,
+                )?;
+            }
+        }
+        crate::db::Dialect::Postgres if !rows.is_empty() => {
+            let json = serde_json::to_string(rows)
+                .map_err(|e| crate::db::Error::ToSqlConversionFailure(e.into()))?;
+            tx.prepare_cached(
+                "INSERT INTO changes (kind, id, scope_user, scope_territory, body, created_ms)
+                 SELECT kind, id, scope_user, scope_territory, body, ?2
+                 FROM json_to_recordset(?1::json) AS r(kind text, id text, scope_user text, scope_territory text,
+                    body text)",
+            )?
+            .execute(params![json, now_ms])?;
+        }
+        crate::db::Dialect::Postgres => {}
+    }
+    Ok(())
+}
+
 /// An exception about to be recorded.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct NewException<'a> {
@@ -1087,108 +1130,123 @@ pub(crate) fn record_history(
 }
 
 pub(crate) fn team_visit(c: &Connection, visit_id: &str) -> crate::db::Result<Option<TeamVisit>> {
-    type Row = (
-        String,
-        String,
-        String,
-        String,
-        i64,
-        Option<i64>,
-        String,
-        i32,
-        Option<String>,
-    );
-    let row: Option<Row> = c
-        .prepare_cached(
-            "SELECT user_id, store_id, kind, status, started_wall_ms, coalesce(ended_wall_ms, completed_wall_ms),
-                    geofence, answers, report_summary
-             FROM visits WHERE id = ?1",
-        )?
-        .query_row([visit_id], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-                r.get(8)?,
-            ))
-        })
-        .optional()?;
-    let Some((rep_id, store_id, kind, status, started, ended, geofence, answers, report_summary)) = row
-    else {
-        return Ok(None);
-    };
-    let mut exceptions = Vec::new();
-    {
-        let mut st = c.prepare_cached(
-            "SELECT DISTINCT code FROM exceptions WHERE visit_id = ?1 AND resolved_ms IS NULL ORDER BY code",
-        )?;
-        let rows = st.query_map([visit_id], |r| r.get::<_, String>(0))?;
-        for code in rows {
-            exceptions.push(code?);
-        }
-    }
-    let mut photos = Vec::new();
-    {
-        let mut st = c.prepare_cached(
-            "SELECT photo_id, sha256, evidence_code, photo_kind, verified,
-                    (SELECT verdict FROM photo_reviews r WHERE r.photo_id = photos.photo_id
-                     ORDER BY r.reviewed_ms DESC, r.id DESC LIMIT 1)
-             FROM photos WHERE visit_id = ?1 ORDER BY rowid",
-        )?;
-        let rows = st.query_map([visit_id], |r| {
-            Ok(TeamVisitPhoto {
-                photo_id: r.get(0)?,
-                sha256: r.get(1)?,
-                evidence_code: r.get(2)?,
-                photo_kind: r.get(3)?,
-                verified: r.get(4)?,
-                review: r.get(5)?,
-            })
-        })?;
-        for p in rows {
-            photos.push(p?);
-        }
-    }
-    Ok(Some(TeamVisit {
-        visit_id: visit_id.to_string(),
-        rep_id,
-        store_id,
-        kind,
-        status,
-        started_wall_ms: started,
-        ended_wall_ms: ended,
-        geofence,
-        exceptions,
-        photos,
-        answers,
-        report_summary,
-    }))
+    Ok(team_visits(c, &[visit_id])?.pop())
 }
 
-/// Append the current summary of each visit to the change feed, for the rep's supervisor.
+/// The team-visit records of these visits (those the server has), in the order given: three
+/// statements whatever their number (a push touches ~20 visits, and on PostgreSQL each
+/// statement is a round trip under the write lock).
+pub(crate) fn team_visits(c: &Connection, visit_ids: &[&str]) -> crate::db::Result<Vec<TeamVisit>> {
+    if visit_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids =
+        serde_json::to_string(visit_ids).map_err(|e| crate::db::Error::ToSqlConversionFailure(e.into()))?;
+    let list = c.dialect().text_list("?1");
+    let mut visits: HashMap<String, TeamVisit> = HashMap::new();
+    {
+        let mut st = c.prepare_cached(&format!(
+            "SELECT id, user_id, store_id, kind, status, started_wall_ms, coalesce(ended_wall_ms, completed_wall_ms),
+                    geofence, answers, report_summary
+             FROM visits WHERE id IN {list}"
+        ))?;
+        let mut rows = st.query([&ids])?;
+        while let Some(r) = rows.next()? {
+            let visit_id: String = r.get(0)?;
+            visits.insert(
+                visit_id.clone(),
+                TeamVisit {
+                    visit_id,
+                    rep_id: r.get(1)?,
+                    store_id: r.get(2)?,
+                    kind: r.get(3)?,
+                    status: r.get(4)?,
+                    started_wall_ms: r.get(5)?,
+                    ended_wall_ms: r.get(6)?,
+                    geofence: r.get(7)?,
+                    exceptions: Vec::new(),
+                    photos: Vec::new(),
+                    answers: r.get(8)?,
+                    report_summary: r.get(9)?,
+                },
+            );
+        }
+    }
+    if visits.is_empty() {
+        return Ok(Vec::new());
+    }
+    {
+        let mut st = c.prepare_cached(&format!(
+            "SELECT DISTINCT visit_id, code FROM exceptions WHERE visit_id IN {list} AND resolved_ms IS NULL
+             ORDER BY visit_id, code"
+        ))?;
+        let mut rows = st.query([&ids])?;
+        while let Some(r) = rows.next()? {
+            let visit_id: String = r.get(0)?;
+            if let Some(v) = visits.get_mut(&visit_id) {
+                v.exceptions.push(r.get(1)?);
+            }
+        }
+    }
+    {
+        let mut st = c.prepare_cached(&format!(
+            "SELECT visit_id, photo_id, sha256, evidence_code, photo_kind, verified,
+                    (SELECT verdict FROM photo_reviews r WHERE r.photo_id = photos.photo_id
+                     ORDER BY r.reviewed_ms DESC, r.id DESC LIMIT 1)
+             FROM photos WHERE visit_id IN {list} ORDER BY rowid"
+        ))?;
+        let mut rows = st.query([&ids])?;
+        while let Some(r) = rows.next()? {
+            let visit_id: String = r.get(0)?;
+            if let Some(v) = visits.get_mut(&visit_id) {
+                v.photos.push(TeamVisitPhoto {
+                    photo_id: r.get(1)?,
+                    sha256: r.get(2)?,
+                    evidence_code: r.get(3)?,
+                    photo_kind: r.get(4)?,
+                    verified: r.get(5)?,
+                    review: r.get(6)?,
+                });
+            }
+        }
+    }
+    Ok(visit_ids.iter().filter_map(|id| visits.remove(*id)).collect())
+}
+
+/// Visits whose summary changed in this transaction: bring their answer count up to date and
+/// append their `team_visit` change (the supervisor's phone replaces its copy). A handful of
+/// statements for any number of visits.
 pub(crate) fn publish_team_visits<'a>(
     tx: &Transaction<'_>,
     visits: impl IntoIterator<Item = &'a String>,
     now_ms: i64,
 ) -> crate::db::Result<()> {
-    for visit_id in visits {
-        tx.prepare_cached(
-            "UPDATE visits SET answers = (SELECT count(*) FROM answers WHERE visit_id = ?1), updated_ms = ?2
-             WHERE id = ?1",
-        )?
-        .execute(params![visit_id, now_ms])?;
-        if let Some(tv) = team_visit(tx, visit_id)? {
-            let body =
-                serde_json::to_string(&tv).map_err(|e| crate::db::Error::ToSqlConversionFailure(e.into()))?;
-            append_change(tx, "team_visit", visit_id, Some(&tv.rep_id), None, &body, now_ms)?;
-        }
+    let mut ids: Vec<&str> = visits.into_iter().map(String::as_str).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let json = serde_json::to_string(&ids).map_err(|e| crate::db::Error::ToSqlConversionFailure(e.into()))?;
+    tx.prepare_cached(&format!(
+        "UPDATE visits SET answers = (SELECT count(*) FROM answers a WHERE a.visit_id = visits.id), updated_ms = ?2
+         WHERE id IN {}",
+        tx.dialect().text_list("?1")
+    ))?
+    .execute(params![json, now_ms])?;
+    let mut changes = Vec::new();
+    for tv in team_visits(tx, &ids)? {
+        let body =
+            serde_json::to_string(&tv).map_err(|e| crate::db::Error::ToSqlConversionFailure(e.into()))?;
+        changes.push(NewChange {
+            kind: "team_visit",
+            id: tv.visit_id,
+            scope_user: Some(tv.rep_id),
+            scope_territory: None,
+            body,
+        });
+    }
+    append_changes(tx, &changes, now_ms)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -31,6 +31,23 @@ impl Dialect {
         }
     }
 
+    /// The texts of a JSON array parameter (`param` holds `["a","b"]`) as a subquery for `IN`:
+    /// one statement text whatever the list's length, so it stays prepared.
+    pub fn text_list(self, param: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("(SELECT value FROM json_each({param}))"),
+            Dialect::Postgres => format!("(SELECT json_array_elements_text({param}::json))"),
+        }
+    }
+
+    /// The integers of a JSON array parameter (`[1,2]`) as a subquery for `IN`.
+    pub fn integer_list(self, param: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("(SELECT value FROM json_each({param}))"),
+            Dialect::Postgres => format!("(SELECT json_array_elements_text({param}::json)::bigint)"),
+        }
+    }
+
     /// A true/false field of a JSON document column, as 1/0 (SQLite's reading of it).
     pub fn json_flag(self, doc: &str, path: &str) -> String {
         match self {

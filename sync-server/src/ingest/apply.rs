@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::db::{Connection, Dialect, OptionalExtension, params};
+use crate::db::{Connection, OptionalExtension, params};
 use fieldproof_core::clock::{CLOCK_JUMP_TOLERANCE_MS, clock_drift_ms};
 use fieldproof_core::evidence::{self, ChainHead, KnownKey, SignedEntry};
 use fieldproof_core::model::{FlagCode, GeofenceMode, LocationFix, Store as StoreRecord, TemplateRules};
@@ -21,7 +21,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::store::{NewException, raise, resolve, settle_visit_day, visit_day};
 
 use super::MAX_CLOCK_SKEW_MS;
-use super::held::{AnswerRow, Held, OpRow};
+use super::held::{AnswerRow, Held, OpRow, ReportRow, VisitRow};
+use super::known::{BatchVisits, KnownVisit};
 use super::parse::Candidate;
 
 /// Longest entry kept in `rejected_ops` (a rejected entry may be garbage of any size).
@@ -81,19 +82,14 @@ pub(super) fn stored_ops(c: &Connection, device_id: &str, cands: &[Candidate<'_>
         return Ok(stored);
     }
     // The lists go as one JSON array each: one statement text whatever the batch's size.
-    let sql = match c.dialect() {
-        Dialect::Sqlite => {
-            "SELECT op_id, entry_hash, device_id, seq FROM ops WHERE op_id IN (SELECT value FROM json_each(?1))
-             UNION ALL SELECT op_id, entry_hash, device_id, seq FROM ops
-             WHERE device_id = ?2 AND seq IN (SELECT value FROM json_each(?3))"
-        }
-        Dialect::Postgres => {
-            "SELECT op_id, entry_hash, device_id, seq FROM ops WHERE op_id IN (SELECT json_array_elements_text(?1::json))
-             UNION ALL SELECT op_id, entry_hash, device_id, seq FROM ops
-             WHERE device_id = ?2 AND seq IN (SELECT json_array_elements_text(?3::json)::bigint)"
-        }
-    };
-    let mut st = c.prepare_cached(sql)?;
+    let d = c.dialect();
+    let sql = format!(
+        "SELECT op_id, entry_hash, device_id, seq FROM ops WHERE op_id IN {}
+         UNION ALL SELECT op_id, entry_hash, device_id, seq FROM ops WHERE device_id = ?2 AND seq IN {}",
+        d.text_list("?1"),
+        d.integer_list("?3")
+    );
+    let mut st = c.prepare_cached(&sql)?;
     let mut rows = st.query(params![
         serde_json::to_string(&op_ids)?,
         device_id,
@@ -132,8 +128,11 @@ pub(super) struct ApplyCtx<'t, 'c> {
     pub(super) calendar: crate::calendar::Calendar,
     /// Visits whose summary changed: one `team_visit` change each at the end of the batch.
     pub(super) touched: BTreeSet<String>,
-    /// (user, store) of visits looked up in this batch; a batch is mostly a few visits' ops.
-    pub(super) visits: HashMap<String, (String, String)>,
+    /// The batch's visits as the server has them (read once at its start, kept up to date).
+    pub(super) visits: BatchVisits,
+    /// The batch ran code whose writes are not tracked here (`db`): exceptions may have been
+    /// raised, so no shortcut of `visits` that depends on them is taken.
+    pub(super) ran_elsewhere: bool,
     /// Store records read in this batch (`None`: not in the reference data).
     pub(super) stores: HashMap<String, Option<std::sync::Arc<StoreRecord>>>,
     pub(super) exceptions: Vec<String>,
@@ -158,6 +157,7 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
     /// answer tables, or run code elsewhere (exceptions and their alerts, photo reviews,
     /// retakes), which might. Statements on other tables use `self.tx` directly.
     fn db(&mut self) -> ApiResult<&'t crate::db::Transaction<'c>> {
+        self.ran_elsewhere = true;
         self.held.send(self.tx)?;
         Ok(self.tx)
     }
@@ -167,18 +167,28 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
         self.held.send(self.tx)
     }
 
-    /// A visit's user and store never change once it exists, so they are cached per batch.
-    fn visit(&mut self, visit_id: &str) -> ApiResult<Option<(String, String)>> {
-        if let Some(v) = self.visits.get(visit_id) {
-            return Ok(Some(v.clone()));
+    /// A visit's user, store and template never change once it exists: from what the batch
+    /// read at its start, else looked up (and kept).
+    fn visit(&mut self, visit_id: &str) -> ApiResult<Option<KnownVisit>> {
+        if let Some(known) = self.visits.get(visit_id) {
+            return Ok(known.cloned());
         }
-        let v: Option<(String, String)> = self
+        let v: Option<KnownVisit> = self
             .tx
-            .prepare_cached("SELECT user_id, store_id FROM visits WHERE id = ?1")?
-            .query_row([visit_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .prepare_cached(
+                "SELECT user_id, store_id, template_id, template_version FROM visits WHERE id = ?1",
+            )?
+            .query_row([visit_id], |r| {
+                Ok(KnownVisit {
+                    user_id: r.get(0)?,
+                    store_id: r.get(1)?,
+                    template_id: r.get(2)?,
+                    template_version: r.get(3)?,
+                })
+            })
             .optional()?;
         if let Some(v) = &v {
-            self.visits.insert(visit_id.to_string(), v.clone());
+            self.visits.stored(visit_id, v.clone());
         }
         Ok(v)
     }
@@ -331,7 +341,7 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
         let visit = self.visit(visit_id)?;
         let acting = match (op.action.named_user(), &visit) {
             (Some(u), _) => Some(u.to_string()),
-            (None, Some((u, _))) => Some(u.clone()),
+            (None, Some(v)) => Some(v.user_id.clone()),
             (None, None) => {
                 // The check-in may have been refused for this reason already.
                 let refused: Option<i64> = self
@@ -392,7 +402,7 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
         let store_id = match (&op.action, &visit) {
             (Action::CheckIn(p), _) => Some(p.store_id.clone()),
             (Action::Photo(p), _) => Some(p.store_id.clone()),
-            (_, Some((_, s))) => Some(s.clone()),
+            (_, Some(v)) => Some(v.store_id.clone()),
             _ => None,
         };
         let scope = Scope {
@@ -502,35 +512,48 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
             Action::Answer(p) => self.answer(p, f, &scope, &mut codes)?,
             Action::Photo(p) => self.photo(p, f, c, &scope, &mut codes)?,
             Action::Report(p) => {
-                self.tx
-                    .prepare_cached(
-                        "INSERT INTO reports (op_id, visit_id, body, saved_ms) VALUES (?1, ?2, ?3, ?4)",
-                    )?
-                    .execute(params![
-                        f.op_id,
-                        visit_id,
-                        serde_json::to_string(&p.report)?,
-                        f.time.wall_ms
-                    ])?;
-                self.tx
-                    .prepare_cached("UPDATE visits SET report_summary = ?1, updated_ms = ?2 WHERE id = ?3")?
-                    .execute(params![report_summary(&p.report), self.now_ms, visit_id])?;
+                self.held.report(
+                    self.tx,
+                    ReportRow {
+                        op_id: f.op_id.clone(),
+                        visit_id: visit_id.to_string(),
+                        body: serde_json::to_string(&p.report)?,
+                        saved_ms: f.time.wall_ms,
+                    },
+                )?;
+                let summary = report_summary(&p.report);
+                if let Some(v) = self.held.visit_mut(visit_id) {
+                    v.report_summary = Some(summary);
+                    v.updated_ms = self.now_ms;
+                } else {
+                    self.tx
+                        .prepare_cached(
+                            "UPDATE visits SET report_summary = ?1, updated_ms = ?2 WHERE id = ?3",
+                        )?
+                        .execute(params![summary, self.now_ms, visit_id])?;
+                }
             }
             Action::Complete(p) => {
-                self.tx
-                    .prepare_cached(
-                        "UPDATE visits SET status = 'completed', completed_wall_ms = ?1, score = ?2, updated_ms = ?3
-                         WHERE id = ?4",
-                    )?
-                    .execute(params![
-                        f.time.wall_ms,
-                        p.score.as_ref().and_then(|s| s.total),
-                        self.now_ms,
-                        visit_id
-                    ])?;
+                let score = p.score.as_ref().and_then(|s| s.total);
+                if let Some(v) = self.held.visit_mut(visit_id) {
+                    v.status = "completed".into();
+                    v.completed_wall_ms = Some(f.time.wall_ms);
+                    v.score = score;
+                    v.updated_ms = self.now_ms;
+                } else {
+                    self.tx
+                        .prepare_cached(
+                            "UPDATE visits SET status = 'completed', completed_wall_ms = ?1, score = ?2, updated_ms = ?3
+                             WHERE id = ?4",
+                        )?
+                        .execute(params![f.time.wall_ms, score, self.now_ms, visit_id])?;
+                }
                 // The client uploads a photo before pushing its op, so a completed visit's
                 // photo without bytes by now is missing (resolved if the bytes come later).
-                let missing: Vec<(String, String)> = {
+                // (Not asked of a visit known to have no such photo.)
+                let missing: Vec<(String, String)> = if !self.visits.may_await_photos(visit_id) {
+                    Vec::new()
+                } else {
                     let mut st = self.tx.prepare_cached(
                         "SELECT photo_id, sha256 FROM photos WHERE visit_id = ?1 AND received = 0",
                     )?;
@@ -554,12 +577,19 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
             }
             Action::CheckOut(p) => self.check_out(p, f, &scope, &mut codes)?,
             Action::Cancel(p) => {
-                self.tx
-                    .prepare_cached(
-                        "UPDATE visits SET status = 'cancelled', ended_wall_ms = ?1, cancel_reason = ?2, updated_ms = ?3
-                         WHERE id = ?4",
-                    )?
-                    .execute(params![f.time.wall_ms, p.reason, self.now_ms, visit_id])?;
+                if let Some(v) = self.held.visit_mut(visit_id) {
+                    v.status = "cancelled".into();
+                    v.ended_wall_ms = Some(f.time.wall_ms);
+                    v.cancel_reason = Some(p.reason.clone());
+                    v.updated_ms = self.now_ms;
+                } else {
+                    self.tx
+                        .prepare_cached(
+                            "UPDATE visits SET status = 'cancelled', ended_wall_ms = ?1, cancel_reason = ?2, updated_ms = ?3
+                             WHERE id = ?4",
+                        )?
+                        .execute(params![f.time.wall_ms, p.reason, self.now_ms, visit_id])?;
+                }
             }
             // Recorded before the op row, above.
             Action::PhotoReview(_) => {}
@@ -701,35 +731,48 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
                 ("not_checked", None)
             }
         };
-        let inserted = self
-            .tx
-            .prepare_cached(
-                "INSERT INTO visits (id, device_id, user_id, store_id, kind, template_id, template_version, plan_id,
-                    status, started_wall_ms, geofence, distance_m, device_geofence, check_in_op, updated_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'in_progress', ?9, ?10, ?11, ?12, ?13, ?14)
-                 ON CONFLICT (id) DO NOTHING",
-            )?
-            .execute(params![
-                p.visit_id,
-                self.device_id,
-                p.user_id,
-                p.store_id,
-                p.kind.as_str(),
-                p.template_id,
-                p.template_version,
-                p.plan_id,
-                f.time.wall_ms,
-                verdict,
-                distance,
-                p.geofence.as_ref().map(|g| g.as_str()),
-                f.op_id,
-                self.now_ms
-            ])?;
-        if inserted == 1 {
-            settle_visit_day(self.tx, self.calendar, &p.visit_id, f.time.wall_ms)?;
+        // Looked up under the write lock: nothing else can store it before the batch commits.
+        if self.visit(&p.visit_id)?.is_none() {
+            self.held.visit(
+                self.tx,
+                VisitRow {
+                    id: p.visit_id.clone(),
+                    device_id: self.device_id.to_string(),
+                    user_id: p.user_id.clone(),
+                    store_id: p.store_id.clone(),
+                    kind: p.kind.as_str().to_string(),
+                    template_id: p.template_id.clone(),
+                    template_version: i64::from(p.template_version),
+                    plan_id: p.plan_id.clone(),
+                    status: "in_progress".into(),
+                    started_wall_ms: f.time.wall_ms,
+                    geofence: verdict.to_string(),
+                    distance_m: distance,
+                    device_geofence: p.geofence.as_ref().map(|g| g.as_str().to_string()),
+                    check_in_op: f.op_id.clone(),
+                    updated_ms: self.now_ms,
+                    completed_wall_ms: None,
+                    ended_wall_ms: None,
+                    report_summary: None,
+                    score: None,
+                    cancel_reason: None,
+                },
+            )?;
+            // Exceptions raised before the check-in arrived (ops that overtook it) count on its
+            // day from now on; not asked when the visit had none and the batch raised none.
+            if self.ran_elsewhere || self.visits.had_exceptions(&p.visit_id) {
+                settle_visit_day(self.tx, self.calendar, &p.visit_id, f.time.wall_ms)?;
+            }
             // Just stored with these: later ops of the batch need not read them back.
-            self.visits
-                .insert(p.visit_id.clone(), (p.user_id.clone(), p.store_id.clone()));
+            self.visits.stored(
+                &p.visit_id,
+                KnownVisit {
+                    user_id: p.user_id.clone(),
+                    store_id: p.store_id.clone(),
+                    template_id: p.template_id.clone(),
+                    template_version: p.template_version,
+                },
+            );
         }
         self.device_flags(&p.flags, f.seq, scope, codes)
     }
@@ -781,12 +824,8 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
     fn price_gap(&mut self, scope: &Scope<'_>, item_id: &str) -> ApiResult<codes::PriceGap> {
         // It reads the visit's answers.
         let tx = self.db()?;
-        let template: Option<(String, u32)> = tx
-            .prepare_cached("SELECT template_id, template_version FROM visits WHERE id = ?1")?
-            .query_row([scope.visit_id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        let template = match template {
-            Some((id, version)) => self.template(&id, version)?,
+        let template = match self.visit(scope.visit_id)? {
+            Some(v) => self.template(&v.template_id, v.template_version)?,
             None => None,
         };
         let own_item_id = template
@@ -906,6 +945,7 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
                 verified,
                 problems
             ])?;
+        self.visits.photo_added(&p.visit_id);
         if let Some(request) = &p.retake_request_id {
             crate::retakes::link_photo(
                 self.db()?,
@@ -966,11 +1006,17 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
         scope: &Scope<'_>,
         codes: &mut Vec<String>,
     ) -> ApiResult<()> {
-        self.tx
-            .prepare_cached(
-                "UPDATE visits SET status = 'checked_out', ended_wall_ms = ?1, updated_ms = ?2 WHERE id = ?3",
-            )?
-            .execute(params![f.time.wall_ms, self.now_ms, p.visit_id])?;
+        if let Some(v) = self.held.visit_mut(&p.visit_id) {
+            v.status = "checked_out".into();
+            v.ended_wall_ms = Some(f.time.wall_ms);
+            v.updated_ms = self.now_ms;
+        } else {
+            self.tx
+                .prepare_cached(
+                    "UPDATE visits SET status = 'checked_out', ended_wall_ms = ?1, updated_ms = ?2 WHERE id = ?3",
+                )?
+                .execute(params![f.time.wall_ms, self.now_ms, p.visit_id])?;
+        }
         let Some(fix) = &p.fix else { return Ok(()) };
         if fix.is_mock {
             self.raise(
@@ -987,11 +1033,9 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
             )?;
             push_code(codes, "mock_location");
         }
-        let template: Option<(String, u32)> = self
-            .tx
-            .prepare_cached("SELECT template_id, template_version FROM visits WHERE id = ?1")?
-            .query_row([&p.visit_id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
+        let template = self
+            .visit(&p.visit_id)?
+            .map(|v| (v.template_id, v.template_version));
         let (Some(store_id), Some((tid, tver))) = (scope.store_id.as_deref(), template) else {
             return Ok(());
         };

@@ -1,17 +1,21 @@
-//! The rows a push batch adds to `ops`, `answer_history` and `answers`, the three written for
-//! almost every op.
+//! The rows a push batch adds to `ops`, `answer_history`, `answers`, `visits` and `reports`:
+//! one of the first three for almost every op, and a visit row with its later changes (report
+//! summary, completion) for every visit.
 //!
 //! On SQLite each row is written as soon as it is decided: a statement is a call into the
 //! library, cheaper than holding the row. On PostgreSQL every statement is a round trip to
-//! another process, and a batch of 200 ops wrote ~600 of these rows one statement each; there
-//! they are held and sent a table at a time, all held rows in one statement (a JSON array read
-//! by `json_to_recordset`: one statement text whatever the number of rows, so it stays
-//! prepared).
+//! another process, and a batch of 200 ops wrote ~700 of these rows or changes one statement
+//! each; there they are held and sent a table at a time, all held rows in one statement (a JSON
+//! array read by `json_to_recordset`: one statement text whatever the number of rows, so it
+//! stays prepared). A change to a visit still held is made to the held row ([`Held::visit_mut`]):
+//! the row sent is the row the insert and the updates would have left.
 //!
 //! Nothing in the batch may see the difference: [`Held::send`] runs before any statement that
 //! reads these tables or runs code whose reads are not listed here (`ApplyCtx::db` in
-//! `apply`), and before the batch's end. No trigger or foreign key ties these tables to
-//! others, so sending a table's rows later, still in order, leaves the same rows.
+//! `apply`), and before the batch's end. No foreign key ties these tables to others, and the
+//! one trigger pair (a visit's `photo_received`, `migrations-postgres/009`) gives the same
+//! result whichever of the visit and its photos is written first; so sending a table's rows
+//! later, still in order, leaves the same rows.
 
 use crate::db::{Dialect, Transaction, params};
 use crate::error::ApiResult;
@@ -89,14 +93,143 @@ const UPSERT_ANSWERS_JSON: &str = "INSERT INTO answers (visit_id, item_id, value
        op_id = excluded.op_id
      WHERE excluded.hlc > answers.hlc";
 
+/// A visit as its check-in creates it, with the columns later ops of the batch may change.
+#[derive(serde::Serialize)]
+pub(super) struct VisitRow {
+    pub(super) id: String,
+    pub(super) device_id: String,
+    pub(super) user_id: String,
+    pub(super) store_id: String,
+    pub(super) kind: String,
+    pub(super) template_id: String,
+    pub(super) template_version: i64,
+    pub(super) plan_id: Option<String>,
+    pub(super) status: String,
+    pub(super) started_wall_ms: i64,
+    pub(super) geofence: String,
+    pub(super) distance_m: Option<f64>,
+    pub(super) device_geofence: Option<String>,
+    pub(super) check_in_op: String,
+    pub(super) updated_ms: i64,
+    pub(super) completed_wall_ms: Option<i64>,
+    pub(super) ended_wall_ms: Option<i64>,
+    pub(super) report_summary: Option<String>,
+    pub(super) score: Option<f64>,
+    pub(super) cancel_reason: Option<String>,
+}
+
+/// A row of `reports`.
+#[derive(serde::Serialize)]
+pub(super) struct ReportRow {
+    pub(super) op_id: String,
+    pub(super) visit_id: String,
+    pub(super) body: String,
+    pub(super) saved_ms: i64,
+}
+
+/// A check-in's visit: a new one only (the caller looked it up, under the write lock); the
+/// conflict clause is a second guard.
+const INSERT_VISIT: &str =
+    "INSERT INTO visits (id, device_id, user_id, store_id, kind, template_id, template_version, plan_id,
+        status, started_wall_ms, geofence, distance_m, device_geofence, check_in_op, updated_ms)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+     ON CONFLICT (id) DO NOTHING";
+
+const INSERT_VISITS_JSON: &str =
+    "INSERT INTO visits (id, device_id, user_id, store_id, kind, template_id, template_version,
+        plan_id, status, started_wall_ms, geofence, distance_m, device_geofence, check_in_op, updated_ms,
+        completed_wall_ms, ended_wall_ms, report_summary, score, cancel_reason)
+     SELECT id, device_id, user_id, store_id, kind, template_id, template_version, plan_id, status,
+        started_wall_ms, geofence, distance_m, device_geofence, check_in_op, updated_ms, completed_wall_ms,
+        ended_wall_ms, report_summary, score, cancel_reason
+     FROM json_to_recordset(?1::json) AS r(id text, device_id text, user_id text, store_id text, kind text,
+        template_id text, template_version bigint, plan_id text, status text, started_wall_ms bigint,
+        geofence text, distance_m double precision, device_geofence text, check_in_op text, updated_ms bigint,
+        completed_wall_ms bigint, ended_wall_ms bigint, report_summary text, score double precision,
+        cancel_reason text)
+     ON CONFLICT (id) DO NOTHING";
+
+const INSERT_REPORT: &str = "INSERT INTO reports (op_id, visit_id, body, saved_ms) VALUES (?1, ?2, ?3, ?4)";
+
+const INSERT_REPORTS_JSON: &str = "INSERT INTO reports (op_id, visit_id, body, saved_ms)
+     SELECT op_id, visit_id, body, saved_ms
+     FROM json_to_recordset(?1::json) AS r(op_id text, visit_id text, body text, saved_ms bigint)";
+
 /// Rows decided but not yet sent (PostgreSQL only; always empty on SQLite).
 #[derive(Default)]
 pub(super) struct Held {
+    visits: Vec<VisitRow>,
+    reports: Vec<ReportRow>,
     ops: Vec<OpRow>,
     answers: Vec<AnswerRow>,
 }
 
 impl Held {
+    /// Write (SQLite) or hold (PostgreSQL) a new visit's row.
+    pub(super) fn visit(&mut self, tx: &Transaction<'_>, row: VisitRow) -> ApiResult<()> {
+        match tx.dialect() {
+            Dialect::Sqlite => {
+                tx.prepare_cached(INSERT_VISIT)?.execute(params![
+                    row.id,
+                    row.device_id,
+                    row.user_id,
+                    row.store_id,
+                    row.kind,
+                    row.template_id,
+                    row.template_version,
+                    row.plan_id,
+                    row.status,
+                    row.started_wall_ms,
+                    row.geofence,
+                    row.distance_m,
+                    row.device_geofence,
+                    row.check_in_op,
+                    row.updated_ms
+                ])?;
+            }
+            Dialect::Postgres => self.visits.push(VisitRow {
+                id: pg_text(row.id),
+                device_id: pg_text(row.device_id),
+                user_id: pg_text(row.user_id),
+                store_id: pg_text(row.store_id),
+                kind: pg_text(row.kind),
+                template_id: pg_text(row.template_id),
+                plan_id: row.plan_id.map(pg_text),
+                device_geofence: row.device_geofence.map(pg_text),
+                check_in_op: pg_text(row.check_in_op),
+                ..row
+            }),
+        }
+        Ok(())
+    }
+
+    /// The visit's row while it is held (not yet sent): a change to the visit is made to it
+    /// instead of by an `UPDATE`. `None` on SQLite, and once sent.
+    pub(super) fn visit_mut(&mut self, visit_id: &str) -> Option<&mut VisitRow> {
+        self.visits.iter_mut().find(|v| v.id == visit_id)
+    }
+
+    /// Write (SQLite) or hold (PostgreSQL) a report's row.
+    pub(super) fn report(&mut self, tx: &Transaction<'_>, row: ReportRow) -> ApiResult<()> {
+        match tx.dialect() {
+            Dialect::Sqlite => {
+                tx.prepare_cached(INSERT_REPORT)?.execute(params![
+                    row.op_id,
+                    row.visit_id,
+                    row.body,
+                    row.saved_ms
+                ])?;
+            }
+            Dialect::Postgres => self.reports.push(ReportRow {
+                op_id: pg_text(row.op_id),
+                visit_id: pg_text(row.visit_id),
+                body: pg_text(row.body),
+                ..row
+            }),
+        }
+        Ok(())
+    }
+
     /// Write (SQLite) or hold (PostgreSQL) an op's row.
     pub(super) fn op(&mut self, tx: &Transaction<'_>, row: OpRow) -> ApiResult<()> {
         match tx.dialect() {
@@ -179,6 +312,22 @@ impl Held {
 
     /// Send every held row (nothing to do on SQLite).
     pub(super) fn send(&mut self, tx: &Transaction<'_>) -> ApiResult<()> {
+        if !self.visits.is_empty() {
+            // Changed after they were held (`visit_mut`), so cleaned now.
+            for v in &mut self.visits {
+                v.status = pg_text(std::mem::take(&mut v.status));
+                v.report_summary = v.report_summary.take().map(pg_text);
+                v.cancel_reason = v.cancel_reason.take().map(pg_text);
+            }
+            tx.prepare_cached(INSERT_VISITS_JSON)?
+                .execute([serde_json::to_string(&self.visits)?])?;
+            self.visits.clear();
+        }
+        if !self.reports.is_empty() {
+            tx.prepare_cached(INSERT_REPORTS_JSON)?
+                .execute([serde_json::to_string(&self.reports)?])?;
+            self.reports.clear();
+        }
         if !self.ops.is_empty() {
             tx.prepare_cached(INSERT_OPS_JSON)?
                 .execute([serde_json::to_string(&self.ops)?])?;

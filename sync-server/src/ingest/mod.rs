@@ -21,6 +21,7 @@
 
 mod apply;
 mod held;
+mod known;
 mod parse;
 
 use std::collections::{BTreeSet, HashMap};
@@ -126,7 +127,8 @@ fn push_inner(
             now_ms,
             calendar: store.calendar(),
             touched: BTreeSet::new(),
-            visits: HashMap::new(),
+            visits: known::BatchVisits::read(&tx, &cands)?,
+            ran_elsewhere: false,
             stores: HashMap::new(),
             exceptions: Vec::new(),
             stored,
