@@ -302,7 +302,7 @@ impl Held {
                     .iter()
                     .any(|a| a.visit_id == row.visit_id && a.item_id == row.item_id)
                 {
-                    self.send(tx)?;
+                    self.send_answers(tx)?;
                 }
                 self.answers.push(row);
             }
@@ -333,6 +333,11 @@ impl Held {
                 .execute([serde_json::to_string(&self.ops)?])?;
             self.ops.clear();
         }
+        self.send_answers(tx)
+    }
+
+    /// Send the held answers only (the other tables' rows do not depend on them).
+    fn send_answers(&mut self, tx: &Transaction<'_>) -> ApiResult<()> {
         if !self.answers.is_empty() {
             let rows = serde_json::to_string(&self.answers)?;
             tx.prepare_cached(INSERT_HISTORY_JSON)?.execute([&rows])?;

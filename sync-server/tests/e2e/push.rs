@@ -1,3 +1,5 @@
+use std::collections::BTreeMap;
+
 use fieldproof_core::evidence::{EntryHeader, entry_bytes};
 use fieldproof_core::model::EventTime;
 use fieldproof_core::sync::wire::PushOp;
@@ -504,4 +506,208 @@ fn findings_are_stored_with_their_parameters() {
     for code in ["code_mismatch", "photo_unreadable"] {
         assert_eq!(params(code, "photo_id", "ph-1")["sha256"], sha);
     }
+}
+
+/// A batch holds or skips some of its writes (PostgreSQL sends a new visit's row once, with
+/// the report and completion already in it; the batch's visits are read once at its start):
+/// the same ops pushed as one batch and one op per push leave the same visits, answers,
+/// exceptions (with their days), photos and supervisor's records. Covers a visit done within
+/// the batch, a cancelled one, an answer that overtook its check-in, a photo whose bytes never
+/// came, a second check-in of a stored visit, and visits only partly in one push.
+#[test]
+fn one_batch_or_one_op_per_push_leaves_the_same_records() {
+    let (_whole_dir, whole) = server();
+    let (_single_dir, single) = server();
+    let device = Device::random();
+    for s in [&whole, &single] {
+        s.enrol_as(&device, "rep-li");
+    }
+    let mut chain = Chain {
+        device: &device,
+        seq: 0,
+        prev: fieldproof_core::evidence::GENESIS_HASH.to_string(),
+        ops: Vec::new(),
+    };
+    let t0 = now_ms() - 3_600_000;
+    // Op n (from 1) is made at t0 + n minutes; a fix is taken by st-001 when its op is made.
+    let at = |chain: &Chain| t0 + (chain.seq + 1) * 60_000;
+    let fix = |t: i64| {
+        json!({"latitude": 31.2304, "longitude": 121.52, "accuracy_m": 10.0, "provider": "gps",
+               "is_mock": false, "fix_time_ms": t})
+    };
+    let check_in = |visit: &str, t: i64| {
+        json!({"visit_id": visit, "kind": "store_check", "user_id": "rep-li", "store_id": "st-001",
+               "template_id": "tpl-store-check", "template_version": 1, "fix": fix(t)})
+    };
+    let answer = |visit: &str, item: &str, cents: i64| json!({"visit_id": visit, "item_id": item, "value": {"kind": "price", "cents": cents}, "revision": 1});
+    let op = |chain: &mut Chain, kind: &str, visit: &str, payload: Value| {
+        let t = at(chain);
+        chain.op(kind, visit, t, t - t0 + 1_000_000, 0, payload);
+    };
+    // v-1: the whole visit, a price changed twice, then a second check-in op for it.
+    let t = at(&chain);
+    op(&mut chain, "visit.check_in", "v-1", check_in("v-1", t));
+    op(
+        &mut chain,
+        "visit.answer",
+        "v-1",
+        answer("v-1", "own_price", 1500),
+    );
+    op(
+        &mut chain,
+        "visit.answer",
+        "v-1",
+        answer("v-1", "own_price", 1450),
+    );
+    op(
+        &mut chain,
+        "visit.answer",
+        "v-1",
+        answer("v-1", "comp_price", 1400),
+    );
+    op(
+        &mut chain,
+        "visit.report",
+        "v-1",
+        json!({"visit_id": "v-1", "report": {"notes": "货架整齐", "next_steps": ["reorder"]}}),
+    );
+    op(
+        &mut chain,
+        "visit.complete",
+        "v-1",
+        json!({"visit_id": "v-1", "score": {"total": 87.5}}),
+    );
+    let t = at(&chain);
+    op(
+        &mut chain,
+        "visit.check_out",
+        "v-1",
+        json!({"visit_id": "v-1", "fix": fix(t)}),
+    );
+    let t = at(&chain);
+    op(&mut chain, "visit.check_in", "v-1", check_in("v-1", t));
+    // v-2: checked in, reported on and cancelled.
+    let t = at(&chain);
+    op(&mut chain, "visit.check_in", "v-2", check_in("v-2", t));
+    op(
+        &mut chain,
+        "visit.report",
+        "v-2",
+        json!({"visit_id": "v-2", "report": {"notes": "店主不在"}}),
+    );
+    op(
+        &mut chain,
+        "visit.cancel",
+        "v-2",
+        json!({"visit_id": "v-2", "reason": "门店关门"}),
+    );
+    // v-3: an answer signed before its check-in (the phone's clock order is the chain's).
+    op(&mut chain, "visit.answer", "v-3", answer("v-3", "own_price", 990));
+    let t = at(&chain);
+    op(&mut chain, "visit.check_in", "v-3", check_in("v-3", t));
+    op(
+        &mut chain,
+        "visit.complete",
+        "v-3",
+        json!({"visit_id": "v-3", "score": null}),
+    );
+    // v-4: a photo whose bytes never come, then completed.
+    let t = at(&chain);
+    op(&mut chain, "visit.check_in", "v-4", check_in("v-4", t));
+    op(
+        &mut chain,
+        "visit.photo",
+        "v-4",
+        json!({"photo_id": "ph-4", "visit_id": "v-4", "store_id": "st-001", "user_id": "rep-li",
+               "photo_kind": "shelf_overview", "image_sha256": "ab".repeat(32), "byte_len": 1000,
+               "evidence_code": "AAAA-BBBB"}),
+    );
+    op(&mut chain, "visit.complete", "v-4", json!({"visit_id": "v-4"}));
+    let ops = chain.ops.clone();
+
+    // One batch, except the last three ops (v-4's photo and completion come in a second push:
+    // its visit is then stored, not held); and one op per push.
+    let (first, rest) = ops.split_at(ops.len() - 2);
+    for part in [first, rest] {
+        let r = device.push(whole.addr, part);
+        assert_eq!(statuses(&r.json()), vec!["applied"; part.len()], "{}", r.text());
+    }
+    for one in &ops {
+        let r = device.push(single.addr, std::slice::from_ref(one));
+        assert_eq!(statuses(&r.json()), vec!["applied"], "{}", r.text());
+    }
+
+    let wang = Device::random();
+    let mut seen = Vec::new();
+    for s in [&whole, &single] {
+        s.enrol_as(&wang, "sup-wang");
+        // The supervisor's latest record of each visit.
+        let mut team: BTreeMap<String, Value> = BTreeMap::new();
+        for c in wang.pull_all(s.addr) {
+            if c["kind"] == "team_visit" {
+                team.insert(c["id"].as_str().unwrap().to_string(), c["body"].clone());
+            }
+        }
+        let mut exceptions: Vec<String> = s
+            .exceptions()
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {} {} {} {}",
+                    e["code"], e["visit_id"], e["subject"], e["visit_day"], e["status"]
+                )
+            })
+            .collect();
+        exceptions.sort();
+        let csv = |kind: &str| {
+            let out = s.data_dir.join(format!("{kind}.csv"));
+            s.admin(&["export-csv", "--kind", kind, "--out", out.to_str().unwrap()]);
+            std::fs::read_to_string(&out).unwrap()
+        };
+        let mut stats = s.stats();
+        stats.as_object_mut().unwrap().remove("changes");
+        seen.push((
+            team,
+            exceptions,
+            csv("visits"),
+            csv("answers"),
+            csv("photos"),
+            stats,
+        ));
+    }
+    let (team, exceptions, visits, answers, _, stats) = &seen[0];
+    assert_eq!(
+        team.keys().collect::<Vec<_>>(),
+        vec!["v-1", "v-2", "v-3", "v-4"],
+        "{team:#?}"
+    );
+    assert_eq!(team["v-1"]["status"], "checked_out");
+    assert_eq!(team["v-1"]["answers"], 2);
+    assert_eq!(
+        team["v-1"]["report_summary"]
+            .as_str()
+            .map(|s| s.contains("货架整齐")),
+        Some(true)
+    );
+    assert_eq!(team["v-2"]["status"], "cancelled");
+    assert_eq!(
+        team["v-2"]["report_summary"]
+            .as_str()
+            .map(|s| s.contains("店主不在")),
+        Some(true)
+    );
+    assert_eq!(team["v-3"]["answers"], 1);
+    assert_eq!(team["v-4"]["exceptions"], json!(["photo_missing"]));
+    assert!(visits.contains("87.5"), "{visits}");
+    assert!(answers.contains(",14.5,"), "the later price: {answers}");
+    assert!(
+        exceptions.iter().any(|e| e.contains("unknown_visit")),
+        "{exceptions:?}"
+    );
+    assert_eq!(stats["visits"], 4);
+    assert_eq!(stats["ops"], ops.len());
+    assert_eq!(
+        seen[0], seen[1],
+        "one batch (left) and one op per push (right) differ"
+    );
 }
