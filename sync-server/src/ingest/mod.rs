@@ -5,11 +5,13 @@
 //! 1. without the lock: parse every entry, check every signature and the chain links against the
 //!    device's stored head (`evidence::verify_chain`, the same function phones use);
 //! 2. under the lock, in one transaction: re-read the head (if another request moved it, redo
-//!    the chain check), read the stored ops the batch's could repeat (one statement), then per
-//!    op in order: duplicate / conflicting duplicate / wrong user / apply (op row, projection,
-//!    exceptions), then visit summaries for supervisors, the new head and the request nonce.
-//!    Commit. The answer is sent only after the commit. On PostgreSQL the op and answer rows
-//!    go a table at a time (`held`): a round trip per statement was most of a push's time.
+//!    the chain check), read the stored ops the batch's could repeat and the visits its ops
+//!    name (one statement each: `apply::stored_ops`, `known`), then per op in order: duplicate
+//!    / conflicting duplicate / wrong user / apply (op row, projection, exceptions), then visit
+//!    summaries for supervisors (all the batch's visits at once), the new head and the request
+//!    nonce. Commit. The answer is sent only after the commit. On PostgreSQL the visit, report,
+//!    op and answer rows go a table at a time (`held`): a round trip per statement was most of
+//!    a push's time (~24 statements per 200-op push now, from ~1,000).
 //!
 //! Nothing authentic is refused for being suspicious: a chain gap, a fix outside the geofence, a
 //! skewed clock are stored with the op as exceptions. Only what is not evidence at all
