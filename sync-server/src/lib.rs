@@ -153,6 +153,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     // awaited (its sends in flight finish, or their leases make them due again after restart).
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = alerts::worker::spawn(store.clone(), web::digest_sources(), stop_rx);
+    spawn_upload_sweeper(store.clone());
     let shutdown = async move {
         shutdown.await;
         let _ = stop_tx.send(true);
@@ -168,6 +169,31 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     }
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// Remove abandoned photo uploads (`Limits::abandoned_upload_after`) a minute after start and
+/// then hourly. Safe beside other replicas doing the same (see the sweep); a sweep cut short by
+/// shutdown leaves nothing half done that the next one does not finish.
+fn spawn_upload_sweeper(store: Arc<Store>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval_at(
+            tokio::time::Instant::now() + std::time::Duration::from_secs(60),
+            std::time::Duration::from_secs(3600),
+        );
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let store = store.clone();
+            let before = clock::now_ms() - store.limits().abandoned_upload_after.as_millis() as i64;
+            match tokio::task::spawn_blocking(move || photos::sweep_abandoned_uploads(&store, before)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "sweeping abandoned photo uploads failed; tried again in an hour")
+                }
+                Err(e) => tracing::warn!(error = %e, "the abandoned upload sweep stopped"),
+            }
+        }
+    });
 }
 
 /// Serve an already bound listener until `shutdown` resolves, then finish the requests in

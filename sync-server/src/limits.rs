@@ -61,6 +61,11 @@ pub struct Limits {
     pub map_tiles: Option<crate::geo::TileSource>,
     /// The alert worker's retries, lease and timeouts, and the daily digest's hour.
     pub alerts: AlertLimits,
+    /// A photo upload started this long ago and not finished is abandoned: its partial bytes
+    /// and its row are removed (hourly, `photos::sweep_abandoned_uploads`). A phone that comes
+    /// back offers the photo again and sends it from the start. An honest upload of the
+    /// largest photo takes minutes even on 2G.
+    pub abandoned_upload_after: Duration,
 }
 
 /// How the alert worker (`crate::alerts::worker`) sends: `serve` takes each from a flag.
@@ -120,6 +125,7 @@ impl Default for Limits {
             public_url: None,
             map_tiles: None,
             alerts: AlertLimits::default(),
+            abandoned_upload_after: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }

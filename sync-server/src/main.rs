@@ -122,6 +122,12 @@ struct ServeArgs {
     #[arg(long, env = "FIELDPROOF_LOGIN_WINDOW_MINUTES", default_value_t = Limits::default().login_window.as_secs() / 60,
           value_parser = clap::value_parser!(u64).range(1..=1440))]
     login_window_minutes: u64,
+    /// A photo upload started this many hours ago and never finished is abandoned: the server
+    /// removes its partial bytes hourly (the phone sends the photo again from the start).
+    #[arg(long, env = "FIELDPROOF_ABANDONED_UPLOAD_HOURS",
+          default_value_t = Limits::default().abandoned_upload_after.as_secs() / 3600,
+          value_parser = clap::value_parser!(u64).range(1..=8760))]
+    abandoned_upload_hours: u64,
     /// Take the client address for throttling from the last X-Forwarded-For hop. Only behind a
     /// reverse proxy that sets it.
     #[arg(long, env = "FIELDPROOF_TRUST_FORWARDED_FOR")]
@@ -231,6 +237,7 @@ impl ServeArgs {
             login_failures_per_user: self.login_failures_per_user,
             login_failures_per_ip: self.login_failures_per_ip,
             login_window: Duration::from_secs(self.login_window_minutes * 60),
+            abandoned_upload_after: Duration::from_secs(self.abandoned_upload_hours * 3600),
             trust_forwarded_for: self.trust_forwarded_for,
             public_url: self.public_url.clone(),
             map_tiles,
@@ -296,6 +303,13 @@ enum AdminCommand {
     /// Re-read and re-hash every stored photo (in the data directory or the bucket of
     /// --photos); prints the intact and the damaged ones.
     CheckPhotos,
+    /// Remove photo uploads started more than --older-than-hours ago and never finished (their
+    /// partial bytes and their record); the server does it hourly for uploads a week old. A
+    /// phone that comes back sends the photo again from the start. Prints what was removed.
+    SweepUploads {
+        #[arg(long, default_value_t = 168)]
+        older_than_hours: u32,
+    },
     /// Export visits (with scores), answers, exceptions and photos' metadata as one XLSX
     /// workbook, one sheet per kind. Dates are local (--time-zone).
     Export {
@@ -760,6 +774,12 @@ fn admin(
         AdminCommand::Devices => json(&store.devices()?),
         AdminCommand::Stats => json(&store.stats()?),
         AdminCommand::CheckPhotos => json(&store.check_photos()?),
+        AdminCommand::SweepUploads { older_than_hours } => {
+            let before = now_ms() - i64::from(older_than_hours) * 3_600_000;
+            json(&fieldproof_server::photos::sweep_abandoned_uploads(
+                &store, before,
+            )?)
+        }
         AdminCommand::Export { out, filter } => {
             let bytes = fieldproof_server::export::export_xlsx(&store, &filter.filter()?)
                 .map_err(|e| AdminError::Invalid(e.to_string()))?;

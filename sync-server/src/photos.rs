@@ -74,6 +74,69 @@ fn answer(sha256: &str, size: u64, offset: u64, complete: bool, now_ms: i64) -> 
     }
 }
 
+/// What a sweep of abandoned uploads removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct UploadSweep {
+    pub uploads: usize,
+    /// Partial bytes removed (a disk file's length, or the S3 chunks').
+    pub bytes: u64,
+}
+
+/// Uploads removed per sweep at most; the rest wait for the next one.
+const SWEEP_BATCH: usize = 1000;
+
+/// Remove the uploads started before `started_before_ms` that never finished: their partial
+/// bytes (a file under the data folder, or chunk objects in the bucket) and their row. Without
+/// this a phone that never came back would hold disk or bucket space forever. Nothing is lost
+/// but the partial transfer: the photo's op and evidence are in the phone's chain, and its
+/// next offer starts the upload again from zero.
+///
+/// Each upload is removed under its lock (which on PostgreSQL every server of the database
+/// shares) and only if it is still that old there, so a chunk in flight on any replica
+/// finishes first, and a sweep on several replicas at once removes each upload once. The bytes
+/// go before the row: a crash between leaves a row whose offset is 0, which is what a resumed
+/// upload then gets.
+pub fn sweep_abandoned_uploads(store: &Store, started_before_ms: i64) -> ApiResult<UploadSweep> {
+    let old: Vec<String> = {
+        let r = store.reader()?;
+        let mut st = r.prepare_cached(
+            "SELECT sha256 FROM uploads WHERE started_ms < ?1 ORDER BY started_ms LIMIT ?2",
+        )?;
+        let rows = st.query_map(params![started_before_ms, SWEEP_BATCH as i64], |row| row.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let mut swept = UploadSweep::default();
+    for sha256 in old {
+        let guard = store.upload_lock(&sha256)?;
+        let _held = lock(&guard);
+        let still_old = {
+            let r = store.reader()?;
+            r.prepare_cached("SELECT 1 FROM uploads WHERE sha256 = ?1 AND started_ms < ?2")?
+                .exists(params![sha256, started_before_ms])?
+        };
+        if !still_old {
+            continue;
+        }
+        let bytes = partial_len(store, &sha256)?;
+        store.blobs.upload_discard(&sha256)?;
+        let w = store.writer();
+        w.conn.execute(
+            "DELETE FROM uploads WHERE sha256 = ?1 AND started_ms < ?2",
+            params![sha256, started_before_ms],
+        )?;
+        swept.uploads += 1;
+        swept.bytes += bytes;
+    }
+    if swept.uploads > 0 {
+        tracing::info!(
+            uploads = swept.uploads,
+            bytes = swept.bytes,
+            "abandoned photo uploads removed"
+        );
+    }
+    Ok(swept)
+}
+
 /// `POST /v1/photos`: check the manifest before taking a byte.
 pub fn offer(store: &Store, device_id: &str, offer: &PhotoOffer, now_ms: i64) -> ApiResult<PhotoStatus> {
     if !is_lower_hex(&offer.sha256, 64) {

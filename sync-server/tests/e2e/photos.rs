@@ -111,6 +111,74 @@ fn a_photo_upload_resumes_across_a_server_restart() {
     );
 }
 
+/// A phone that never finishes an upload does not hold the server's disk or bucket forever: the
+/// sweep removes the partial bytes and the record of uploads older than its age (and no
+/// younger one), and the phone, coming back, is told to start from zero and completes.
+#[test]
+fn an_abandoned_upload_is_removed_and_the_photo_is_sent_again_from_the_start() {
+    let (dir, s) = server();
+    let phone = Phone::new();
+    s.enrol_as(&phone.device, "rep-li");
+    let v = store_check(&phone.core, "rep-li", "st-001", Some("plan-li-1"), fix_st001());
+    let ev = phone.core.photo_evidence(&v.photo_id).unwrap();
+    let bytes = std::fs::read(&ev.path).unwrap();
+    let sha = sha256_hex(&bytes);
+    let half = bytes.len() / 2;
+    let r = phone.device.push(s.addr, &phone.ops());
+    assert_eq!(statuses(&r.json()), vec!["applied"; 9]);
+    let offer =
+        json!({"sha256": sha, "size": bytes.len(), "entry": ev.manifest, "signature_hex": ev.signature_hex});
+    assert_eq!(
+        phone
+            .device
+            .call_json(s.addr, "POST", "/v1/photos", &offer)
+            .json()["offset"],
+        0
+    );
+    let r = phone.device.call(
+        s.addr,
+        "PUT",
+        &format!("/v1/photos/{sha}?offset=0"),
+        &bytes[..half],
+    );
+    assert_eq!(r.json()["offset"], half, "{}", r.text());
+    let photos = photo_store(dir.path());
+    assert_eq!(photos.upload_len(&sha).unwrap(), half as u64);
+
+    let sweep = |hours: &str| -> Value {
+        serde_json::from_str(&s.admin(&["sweep-uploads", "--older-than-hours", hours])).unwrap()
+    };
+    // Younger than a day: kept.
+    assert_eq!(sweep("24"), json!({"uploads": 0, "bytes": 0}));
+    assert_eq!(s.stats()["uploads_in_progress"], 1);
+    assert_eq!(photos.upload_len(&sha).unwrap(), half as u64);
+    // Any age: removed, bytes and record.
+    assert_eq!(sweep("0"), json!({"uploads": 1, "bytes": half}));
+    assert_eq!(s.stats()["uploads_in_progress"], 0);
+    assert_eq!(photos.upload_len(&sha).unwrap(), 0);
+    assert_eq!(sweep("0"), json!({"uploads": 0, "bytes": 0}));
+    let r = phone
+        .device
+        .call(s.addr, "GET", &format!("/v1/photos/{sha}"), b"");
+    assert_eq!(r.status, 404, "{}", r.text());
+
+    // The phone comes back: offered again, from zero, and completed.
+    assert_eq!(
+        phone
+            .device
+            .call_json(s.addr, "POST", "/v1/photos", &offer)
+            .json()["offset"],
+        0
+    );
+    let r = phone
+        .device
+        .call(s.addr, "PUT", &format!("/v1/photos/{sha}?offset=0"), &bytes);
+    assert_eq!(r.json()["complete"], true, "{}", r.text());
+    let stats = s.stats();
+    assert_eq!(stats["photos_verified"], 1, "{stats}");
+    assert_eq!(stats["open_exceptions"], 0, "{stats}");
+}
+
 #[test]
 fn the_same_shelf_photo_in_visits_of_two_devices_is_flagged_as_possible_reuse() {
     let (_dir, s) = server();
