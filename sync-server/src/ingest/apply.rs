@@ -21,7 +21,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::store::{NewException, raise, resolve, settle_visit_day, visit_day};
 
 use super::MAX_CLOCK_SKEW_MS;
-use super::held::{AnswerRow, Held, OpRow, ReportRow, VisitRow};
+use super::held::{AnswerRow, Held, OpRow, ReportRow, VisitChange, VisitRow};
 use super::known::{BatchVisits, KnownVisit};
 use super::parse::Candidate;
 
@@ -522,32 +522,15 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
                     },
                 )?;
                 let summary = report_summary(&p.report);
-                if let Some(v) = self.held.visit_mut(visit_id) {
-                    v.report_summary = Some(summary);
-                    v.updated_ms = self.now_ms;
-                } else {
-                    self.tx
-                        .prepare_cached(
-                            "UPDATE visits SET report_summary = ?1, updated_ms = ?2 WHERE id = ?3",
-                        )?
-                        .execute(params![summary, self.now_ms, visit_id])?;
-                }
+                self.held
+                    .change_visit(self.tx, visit_id, VisitChange::Report { summary }, self.now_ms)?;
             }
             Action::Complete(p) => {
-                let score = p.score.as_ref().and_then(|s| s.total);
-                if let Some(v) = self.held.visit_mut(visit_id) {
-                    v.status = "completed".into();
-                    v.completed_wall_ms = Some(f.time.wall_ms);
-                    v.score = score;
-                    v.updated_ms = self.now_ms;
-                } else {
-                    self.tx
-                        .prepare_cached(
-                            "UPDATE visits SET status = 'completed', completed_wall_ms = ?1, score = ?2, updated_ms = ?3
-                             WHERE id = ?4",
-                        )?
-                        .execute(params![f.time.wall_ms, score, self.now_ms, visit_id])?;
-                }
+                let change = VisitChange::Complete {
+                    at_ms: f.time.wall_ms,
+                    score: p.score.as_ref().and_then(|s| s.total),
+                };
+                self.held.change_visit(self.tx, visit_id, change, self.now_ms)?;
                 // The client uploads a photo before pushing its op, so a completed visit's
                 // photo without bytes by now is missing (resolved if the bytes come later).
                 // (Not asked of a visit known to have no such photo.)
@@ -577,19 +560,11 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
             }
             Action::CheckOut(p) => self.check_out(p, f, &scope, &mut codes)?,
             Action::Cancel(p) => {
-                if let Some(v) = self.held.visit_mut(visit_id) {
-                    v.status = "cancelled".into();
-                    v.ended_wall_ms = Some(f.time.wall_ms);
-                    v.cancel_reason = Some(p.reason.clone());
-                    v.updated_ms = self.now_ms;
-                } else {
-                    self.tx
-                        .prepare_cached(
-                            "UPDATE visits SET status = 'cancelled', ended_wall_ms = ?1, cancel_reason = ?2, updated_ms = ?3
-                             WHERE id = ?4",
-                        )?
-                        .execute(params![f.time.wall_ms, p.reason, self.now_ms, visit_id])?;
-                }
+                let change = VisitChange::Cancel {
+                    at_ms: f.time.wall_ms,
+                    reason: p.reason.clone(),
+                };
+                self.held.change_visit(self.tx, visit_id, change, self.now_ms)?;
             }
             // Recorded before the op row, above.
             Action::PhotoReview(_) => {}
@@ -1006,17 +981,11 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
         scope: &Scope<'_>,
         codes: &mut Vec<String>,
     ) -> ApiResult<()> {
-        if let Some(v) = self.held.visit_mut(&p.visit_id) {
-            v.status = "checked_out".into();
-            v.ended_wall_ms = Some(f.time.wall_ms);
-            v.updated_ms = self.now_ms;
-        } else {
-            self.tx
-                .prepare_cached(
-                    "UPDATE visits SET status = 'checked_out', ended_wall_ms = ?1, updated_ms = ?2 WHERE id = ?3",
-                )?
-                .execute(params![f.time.wall_ms, self.now_ms, p.visit_id])?;
-        }
+        let change = VisitChange::CheckOut {
+            at_ms: f.time.wall_ms,
+        };
+        self.held
+            .change_visit(self.tx, &p.visit_id, change, self.now_ms)?;
         let Some(fix) = &p.fix else { return Ok(()) };
         if fix.is_mock {
             self.raise(

@@ -7,7 +7,7 @@
 //! another process, and a batch of 200 ops wrote ~700 of these rows or changes one statement
 //! each; there they are held and sent a table at a time, all held rows in one statement (a JSON
 //! array read by `json_to_recordset`: one statement text whatever the number of rows, so it
-//! stays prepared). A change to a visit still held is made to the held row ([`Held::visit_mut`]):
+//! stays prepared). A change to a visit still held is made to the held row ([`Held::change_visit`]):
 //! the row sent is the row the insert and the updates would have left.
 //!
 //! Nothing in the batch may see the difference: [`Held::send`] runs before any statement that
@@ -118,6 +118,18 @@ pub(super) struct VisitRow {
     pub(super) cancel_reason: Option<String>,
 }
 
+/// What a later op of a visit changes in its row.
+pub(super) enum VisitChange {
+    /// `visit.report`: the summary head office's lists show.
+    Report { summary: String },
+    /// `visit.complete`, at the device's time, with the score fixed then.
+    Complete { at_ms: i64, score: Option<f64> },
+    /// `visit.check_out`.
+    CheckOut { at_ms: i64 },
+    /// `visit.cancel`, with the rep's reason.
+    Cancel { at_ms: i64, reason: String },
+}
+
 /// A row of `reports`.
 #[derive(serde::Serialize)]
 pub(super) struct ReportRow {
@@ -203,10 +215,59 @@ impl Held {
         Ok(())
     }
 
-    /// The visit's row while it is held (not yet sent): a change to the visit is made to it
-    /// instead of by an `UPDATE`. `None` on SQLite, and once sent.
-    pub(super) fn visit_mut(&mut self, visit_id: &str) -> Option<&mut VisitRow> {
-        self.visits.iter_mut().find(|v| v.id == visit_id)
+    /// Change a visit: its held row while it is held (not yet sent), else by an `UPDATE`. The
+    /// one place that says which columns each change sets, for both.
+    pub(super) fn change_visit(
+        &mut self,
+        tx: &Transaction<'_>,
+        visit_id: &str,
+        change: VisitChange,
+        now_ms: i64,
+    ) -> ApiResult<()> {
+        if let Some(v) = self.visits.iter_mut().find(|v| v.id == visit_id) {
+            match change {
+                VisitChange::Report { summary } => v.report_summary = Some(summary),
+                VisitChange::Complete { at_ms, score } => {
+                    v.status = "completed".into();
+                    v.completed_wall_ms = Some(at_ms);
+                    v.score = score;
+                }
+                VisitChange::CheckOut { at_ms } => {
+                    v.status = "checked_out".into();
+                    v.ended_wall_ms = Some(at_ms);
+                }
+                VisitChange::Cancel { at_ms, reason } => {
+                    v.status = "cancelled".into();
+                    v.ended_wall_ms = Some(at_ms);
+                    v.cancel_reason = Some(reason);
+                }
+            }
+            v.updated_ms = now_ms;
+            return Ok(());
+        }
+        match change {
+            VisitChange::Report { summary } => tx
+                .prepare_cached("UPDATE visits SET report_summary = ?1, updated_ms = ?2 WHERE id = ?3")?
+                .execute(params![summary, now_ms, visit_id])?,
+            VisitChange::Complete { at_ms, score } => tx
+                .prepare_cached(
+                    "UPDATE visits SET status = 'completed', completed_wall_ms = ?1, score = ?2, updated_ms = ?3
+                     WHERE id = ?4",
+                )?
+                .execute(params![at_ms, score, now_ms, visit_id])?,
+            VisitChange::CheckOut { at_ms } => tx
+                .prepare_cached(
+                    "UPDATE visits SET status = 'checked_out', ended_wall_ms = ?1, updated_ms = ?2 WHERE id = ?3",
+                )?
+                .execute(params![at_ms, now_ms, visit_id])?,
+            VisitChange::Cancel { at_ms, reason } => tx
+                .prepare_cached(
+                    "UPDATE visits SET status = 'cancelled', ended_wall_ms = ?1, cancel_reason = ?2, updated_ms = ?3
+                     WHERE id = ?4",
+                )?
+                .execute(params![at_ms, reason, now_ms, visit_id])?,
+        };
+        Ok(())
     }
 
     /// Write (SQLite) or hold (PostgreSQL) a report's row.

@@ -3,14 +3,21 @@ use serde_json::{Value, json};
 
 use crate::common::*;
 
-#[test]
-fn a_photo_upload_resumes_across_a_server_restart() {
-    let (dir, mut s) = server();
+/// rep-li's phone, enrolled, after a store check with a shelf photo: the photo's evidence
+/// and bytes.
+fn rep_li_with_a_photo(s: &Server) -> (Phone, fieldproof_core::PhotoEvidence, Vec<u8>) {
     let phone = Phone::new();
     s.enrol_as(&phone.device, "rep-li");
     let v = store_check(&phone.core, "rep-li", "st-001", Some("plan-li-1"), fix_st001());
     let ev = phone.core.photo_evidence(&v.photo_id).unwrap();
     let bytes = std::fs::read(&ev.path).unwrap();
+    (phone, ev, bytes)
+}
+
+#[test]
+fn a_photo_upload_resumes_across_a_server_restart() {
+    let (dir, mut s) = server();
+    let (phone, ev, bytes) = rep_li_with_a_photo(&s);
     let sha = sha256_hex(&bytes);
     let half = bytes.len() / 2;
 
@@ -117,11 +124,7 @@ fn a_photo_upload_resumes_across_a_server_restart() {
 #[test]
 fn an_abandoned_upload_is_removed_and_the_photo_is_sent_again_from_the_start() {
     let (dir, s) = server();
-    let phone = Phone::new();
-    s.enrol_as(&phone.device, "rep-li");
-    let v = store_check(&phone.core, "rep-li", "st-001", Some("plan-li-1"), fix_st001());
-    let ev = phone.core.photo_evidence(&v.photo_id).unwrap();
-    let bytes = std::fs::read(&ev.path).unwrap();
+    let (phone, ev, bytes) = rep_li_with_a_photo(&s);
     let sha = sha256_hex(&bytes);
     let half = bytes.len() / 2;
     let r = phone.device.push(s.addr, &phone.ops());

@@ -309,7 +309,17 @@ struct Chain<'a> {
     ops: Vec<PushOp>,
 }
 
-impl Chain<'_> {
+impl<'a> Chain<'a> {
+    /// The device's chain from its start.
+    fn new(device: &'a Device) -> Chain<'a> {
+        Chain {
+            device,
+            seq: 0,
+            prev: fieldproof_core::evidence::GENESIS_HASH.to_string(),
+            ops: Vec::new(),
+        }
+    }
+
     fn op(&mut self, kind: &str, entity: &str, wall_ms: i64, boot_ms: i64, offset_ms: i64, payload: Value) {
         self.seq += 1;
         let time = EventTime {
@@ -346,12 +356,7 @@ impl Chain<'_> {
 fn findings_are_stored_with_their_parameters() {
     let (_dir, s) = server();
     let device = s.enrolled("rep-li");
-    let mut chain = Chain {
-        device: &device,
-        seq: 0,
-        prev: fieldproof_core::evidence::GENESIS_HASH.to_string(),
-        ops: Vec::new(),
-    };
+    let mut chain = Chain::new(&device);
     let t0 = now_ms() - 3_600_000;
     // ~7.7 km north of st-001, 250 m accuracy, simulated, 10 minutes old.
     let far = |t: i64| {
@@ -522,12 +527,7 @@ fn one_batch_or_one_op_per_push_leaves_the_same_records() {
     for s in [&whole, &single] {
         s.enrol_as(&device, "rep-li");
     }
-    let mut chain = Chain {
-        device: &device,
-        seq: 0,
-        prev: fieldproof_core::evidence::GENESIS_HASH.to_string(),
-        ops: Vec::new(),
-    };
+    let mut chain = Chain::new(&device);
     let t0 = now_ms() - 3_600_000;
     // Op n (from 1) is made at t0 + n minutes; a fix is taken by st-001 when its op is made.
     let at = |chain: &Chain| t0 + (chain.seq + 1) * 60_000;
