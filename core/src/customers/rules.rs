@@ -164,7 +164,7 @@ pub enum StageMoveRefusal {
     ReasonRequired { from: String, to: String },
 }
 
-/// Whether a customer in stage `from` may move to `to` (§ stages in `docs/ARCHITECTURE.md`):
+/// Whether a customer in stage `from` may move to `to`:
 /// one open stage forward; a terminal stage other than `lost` only from the last open stage;
 /// `lost` from any open stage and any backward move only with a reason (not blank); nothing
 /// leaves a terminal stage. Evidence is checked separately ([`missing_for_stage`]).

@@ -7,7 +7,7 @@
 //! `fpsc1:{store}:{kid}:{step}:{sig}` with `step = ⌊unix_ms / 30 000⌋` and `sig` the Ed25519
 //! signature (128 lower-case hex) over `fieldproof-store-code-v1\n{store}\n{kid}\n{step}`. It is
 //! valid while its step is within one of the current step (by the wall clock plus the server
-//! offset): a photographed code is refused 60–90 s later. `docs/evidence-format.md` has it too.
+//! offset): a photographed code is refused a minute later at the latest. `docs/evidence-format.md` has it too.
 
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
