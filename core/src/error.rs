@@ -77,7 +77,10 @@ pub enum Error {
     },
     /// The move itself is not allowed (skips a stage, leaves 成交/流失, lacks its reason…).
     #[error("stage move refused: {why}")]
-    StageNotAllowed { customer_id: String, why: StageMoveRefusal },
+    StageNotAllowed {
+        customer_id: String,
+        why: StageMoveRefusal,
+    },
     /// The customer entered is one that exists already (same phone or company).
     #[error("customer matches {} on {:?}", matched.customer_id, matched.matched_on)]
     DuplicateCustomer { matched: DuplicateMatch },

@@ -11,8 +11,8 @@ pub mod rules;
 pub mod store_code;
 
 pub use rules::{
-    EvidenceOnHand, MatchOn, StageMoveRefusal, StageStep, counts_as_interaction, dedupe_keys, missing_for_stage,
-    normalize_company, normalize_phone, stage_move,
+    EvidenceOnHand, MatchOn, StageMoveRefusal, StageStep, counts_as_interaction, dedupe_keys,
+    missing_for_stage, normalize_company, normalize_phone, stage_move,
 };
 pub use store_code::{
     STORE_CODE_STEP_MS, StoreCodeCheck, StoreCodeProblem, StoreKey, format_store_code, sign_store_code,

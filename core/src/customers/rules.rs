@@ -47,11 +47,7 @@ fn half_width(c: char) -> char {
 /// `１３８００１３８０００` are one number. The country code is dropped before an 11-digit
 /// mainland mobile; landlines keep their area code. `None` when there are no digits.
 pub fn normalize_phone(raw: &str) -> Option<String> {
-    let digits: String = raw
-        .chars()
-        .map(half_width)
-        .filter(char::is_ascii_digit)
-        .collect();
+    let digits: String = raw.chars().map(half_width).filter(char::is_ascii_digit).collect();
     let is_mobile = |d: &str| d.len() == 11 && d.starts_with('1');
     for prefix in ["0086", "86"] {
         if let Some(rest) = digits.strip_prefix(prefix)
@@ -120,13 +116,23 @@ pub fn dedupe_keys(customer: &NewCustomer) -> Vec<(MatchOn, String)> {
         .iter()
         .chain(customer.contacts.iter().flat_map(|c| c.phones.iter()))
         .filter_map(|p| normalize_phone(p))
-        .map(|p| (MatchOn::Phone, sha256_hex(format!("{KEY_PREFIX}p:{p}").as_bytes())));
+        .map(|p| {
+            (
+                MatchOn::Phone,
+                sha256_hex(format!("{KEY_PREFIX}p:{p}").as_bytes()),
+            )
+        });
     let company = customer
         .company
         .as_deref()
         .map(normalize_company)
         .filter(|c| !c.is_empty())
-        .map(|c| (MatchOn::Company, sha256_hex(format!("{KEY_PREFIX}c:{c}").as_bytes())));
+        .map(|c| {
+            (
+                MatchOn::Company,
+                sha256_hex(format!("{KEY_PREFIX}c:{c}").as_bytes()),
+            )
+        });
     let mut keys: Vec<(MatchOn, String)> = phones.chain(company).collect();
     keys.sort();
     keys.dedup();
@@ -168,27 +174,40 @@ pub enum StageMoveRefusal {
 /// one open stage forward; a terminal stage other than `lost` only from the last open stage;
 /// `lost` from any open stage and any backward move only with a reason (not blank); nothing
 /// leaves a terminal stage. Evidence is checked separately ([`missing_for_stage`]).
-pub fn stage_move(cfg: &PipelineConfig, from: &str, to: &str, reason: Option<&str>) -> Result<StageStep, StageMoveRefusal> {
+pub fn stage_move(
+    cfg: &PipelineConfig,
+    from: &str,
+    to: &str,
+    reason: Option<&str>,
+) -> Result<StageStep, StageMoveRefusal> {
     let position = |key: &str| {
         cfg.stages
             .iter()
             .position(|s| s.key == key)
-            .ok_or_else(|| StageMoveRefusal::UnknownStage { stage: key.to_string() })
+            .ok_or_else(|| StageMoveRefusal::UnknownStage {
+                stage: key.to_string(),
+            })
     };
     let (from_at, to_at) = (position(from)?, position(to)?);
     let (from_stage, to_stage) = (&cfg.stages[from_at], &cfg.stages[to_at]);
     if from_at == to_at {
-        return Err(StageMoveRefusal::SameStage { stage: from.to_string() });
+        return Err(StageMoveRefusal::SameStage {
+            stage: from.to_string(),
+        });
     }
     if from_stage.terminal {
-        return Err(StageMoveRefusal::FromTerminal { stage: from.to_string() });
+        return Err(StageMoveRefusal::FromTerminal {
+            stage: from.to_string(),
+        });
     }
     let has_reason = reason.is_some_and(|r| !r.trim().is_empty());
     let needs_reason = || StageMoveRefusal::ReasonRequired {
         from: from.to_string(),
         to: to.to_string(),
     };
-    let open: Vec<usize> = (0..cfg.stages.len()).filter(|&i| !cfg.stages[i].terminal).collect();
+    let open: Vec<usize> = (0..cfg.stages.len())
+        .filter(|&i| !cfg.stages[i].terminal)
+        .collect();
     let step = if to_stage.terminal && to_stage.key == STAGE_LOST {
         StageStep::Lost
     } else if to_stage.terminal {
@@ -367,7 +386,10 @@ mod tests {
         );
         assert_eq!(
             a[1],
-            (MatchOn::Company, sha256_hex("fp-customer-key-v1\nc:上海某某科技".as_bytes()))
+            (
+                MatchOn::Company,
+                sha256_hex("fp-customer-key-v1\nc:上海某某科技".as_bytes())
+            )
         );
         // A contact's phone is a key too; the same number twice is one key.
         let mut c = entry(None, &["13800138000"]);
@@ -423,10 +445,29 @@ mod tests {
                 Some("x"),
                 Err(R::FromTerminal { stage: "won".into() }),
             ),
-            ("lost", "explore", Some("x"), Err(R::FromTerminal { stage: "lost".into() })),
+            (
+                "lost",
+                "explore",
+                Some("x"),
+                Err(R::FromTerminal { stage: "lost".into() }),
+            ),
             ("demo", "demo", None, Err(R::SameStage { stage: "demo".into() })),
-            ("demo", "signed", None, Err(R::UnknownStage { stage: "signed".into() })),
-            ("draft", "demo", None, Err(R::UnknownStage { stage: "draft".into() })),
+            (
+                "demo",
+                "signed",
+                None,
+                Err(R::UnknownStage {
+                    stage: "signed".into(),
+                }),
+            ),
+            (
+                "draft",
+                "demo",
+                None,
+                Err(R::UnknownStage {
+                    stage: "draft".into(),
+                }),
+            ),
         ] {
             assert_eq!(stage_move(&cfg, from, to, why), want, "{from} → {to} ({why:?})");
         }
@@ -454,7 +495,10 @@ mod tests {
         };
         assert!(missing_for_stage(&cfg, "negotiation", &photo).is_empty());
         // The contract photo does not unlock 报价谈判, and the form does not unlock 成交.
-        assert_eq!(missing_for_stage(&cfg, "won", &photo)[0].item_id.as_deref(), Some("contract"));
+        assert_eq!(
+            missing_for_stage(&cfg, "won", &photo)[0].item_id.as_deref(),
+            Some("contract")
+        );
 
         // Configured requirements of every kind, checked in order.
         let demo = cfg.stages.iter_mut().find(|s| s.key == "demo").unwrap();
@@ -501,10 +545,13 @@ mod tests {
             fields: vec!["budget_cents".into()],
             ..EvidenceOnHand::default()
         };
-        assert_eq!(kinds(&partly), [
-            (MissingKind::EvidenceFollowUp, "met".to_string()),
-            (MissingKind::Reason, "why".to_string()),
-        ]);
+        assert_eq!(
+            kinds(&partly),
+            [
+                (MissingKind::EvidenceFollowUp, "met".to_string()),
+                (MissingKind::Reason, "why".to_string()),
+            ]
+        );
         let all = EvidenceOnHand {
             follow_ups: vec![(FollowUpChannel::Visit, FollowUpOutcome::Meeting)],
             fields: vec!["budget_cents".into()],

@@ -96,10 +96,14 @@ pub fn verify_store_code(
     keys: &[StoreKey],
     now_ms: i64,
 ) -> Result<StoreCodeCheck, StoreCodeProblem> {
-    let body = text.trim().strip_prefix(PREFIX).ok_or(StoreCodeProblem::Malformed)?;
+    let body = text
+        .trim()
+        .strip_prefix(PREFIX)
+        .ok_or(StoreCodeProblem::Malformed)?;
     // From the right: a store id may itself hold a colon, a key id and a step never do.
     let mut parts = body.rsplitn(4, ':');
-    let (Some(sig), Some(step), Some(kid), Some(code_store)) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(sig), Some(step), Some(kid), Some(code_store)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(StoreCodeProblem::Malformed);
     };
@@ -196,15 +200,32 @@ mod tests {
         let k = keys();
         let check = |text: &str| verify_store_code(text, "st-201", &k, NOW).err();
         // A photo of the screen from 90 s ago, or a code from the future.
-        assert_eq!(check(&code("st-201", "k1", NOW - 90_000)), Some(StoreCodeProblem::Expired));
-        assert_eq!(check(&code("st-201", "k1", NOW - 120_000)), Some(StoreCodeProblem::Expired));
-        assert_eq!(check(&code("st-201", "k1", NOW + 90_000)), Some(StoreCodeProblem::Expired));
+        assert_eq!(
+            check(&code("st-201", "k1", NOW - 90_000)),
+            Some(StoreCodeProblem::Expired)
+        );
+        assert_eq!(
+            check(&code("st-201", "k1", NOW - 120_000)),
+            Some(StoreCodeProblem::Expired)
+        );
+        assert_eq!(
+            check(&code("st-201", "k1", NOW + 90_000)),
+            Some(StoreCodeProblem::Expired)
+        );
         // Another store's genuine code.
         let other = {
             let step = store_code_step(NOW);
-            format_store_code("st-202", "k1", step, &sign_store_code(&[9; 32], "st-202", "k1", step))
+            format_store_code(
+                "st-202",
+                "k1",
+                step,
+                &sign_store_code(&[9; 32], "st-202", "k1", step),
+            )
         };
-        assert_eq!(verify_store_code(&other, "st-202", &k, NOW).unwrap().store_id, "st-202");
+        assert_eq!(
+            verify_store_code(&other, "st-202", &k, NOW).unwrap().store_id,
+            "st-202"
+        );
         assert_eq!(check(&other), Some(StoreCodeProblem::WrongStore));
         // A flipped signature byte; a code signed by a key that is not the store's.
         let good = code("st-201", "k1", NOW);
@@ -213,13 +234,21 @@ mod tests {
         let forged = format!("{}{}", &good[..good.len() - 128], hex::encode(&flipped));
         assert_eq!(check(&forged), Some(StoreCodeProblem::BadSignature));
         let step = store_code_step(NOW);
-        let minted = format_store_code("st-201", "k1", step, &sign_store_code(&[1; 32], "st-201", "k1", step));
+        let minted = format_store_code(
+            "st-201",
+            "k1",
+            step,
+            &sign_store_code(&[1; 32], "st-201", "k1", step),
+        );
         assert_eq!(check(&minted), Some(StoreCodeProblem::BadSignature));
         // A step changed after signing.
         let moved = good.replace(&format!(":{step}:"), &format!(":{}:", step + 1));
         assert_eq!(check(&moved), Some(StoreCodeProblem::BadSignature));
         // A key this phone does not hold, or one retired.
-        assert_eq!(check(&code("st-201", "k2", NOW)), Some(StoreCodeProblem::UnknownKey));
+        assert_eq!(
+            check(&code("st-201", "k2", NOW)),
+            Some(StoreCodeProblem::UnknownKey)
+        );
         let mut retired = keys();
         retired[0].retired = true;
         assert_eq!(
@@ -254,11 +283,19 @@ mod tests {
     #[test]
     fn a_store_id_with_a_colon_still_reads() {
         let step = store_code_step(NOW);
-        let text = format_store_code("sh:201", "k1", step, &sign_store_code(&SEED, "sh:201", "k1", step));
+        let text = format_store_code(
+            "sh:201",
+            "k1",
+            step,
+            &sign_store_code(&SEED, "sh:201", "k1", step),
+        );
         let key = StoreKey {
             store_id: "sh:201".into(),
             ..keys()[0].clone()
         };
-        assert_eq!(verify_store_code(&text, "sh:201", &[key], NOW).unwrap().step, step);
+        assert_eq!(
+            verify_store_code(&text, "sh:201", &[key], NOW).unwrap().step,
+            step
+        );
     }
 }

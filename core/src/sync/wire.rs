@@ -408,7 +408,10 @@ mod tests {
             (ChangeKind::Retake, "retake"),
         ] {
             assert_eq!(serde_json::to_string(&kind).unwrap(), format!("\"{word}\""));
-            assert_eq!(serde_json::from_str::<ChangeKind>(&format!("\"{word}\"")).unwrap(), kind);
+            assert_eq!(
+                serde_json::from_str::<ChangeKind>(&format!("\"{word}\"")).unwrap(),
+                kind
+            );
         }
         // A kind a still newer server adds is skipped as before.
         assert_eq!(

@@ -947,7 +947,10 @@ mod tests {
             let back = OpPayload::decode(kind, serde_json::from_str(&bytes).unwrap()).unwrap();
             assert_eq!(back, op, "{kind}");
             assert_eq!(crate::evidence::canonical_json(&back.to_value().unwrap()), bytes);
-            assert_eq!((back.kind(), back.entity_id(), back.visit_id()), (kind, entity, None));
+            assert_eq!(
+                (back.kind(), back.entity_id(), back.visit_id()),
+                (kind, entity, None)
+            );
             assert_eq!(back.named_user(), Some("rep-li"), "{kind}");
         }
     }
@@ -960,11 +963,10 @@ mod tests {
                 "channel": "wechat_video", "outcome": "signed", "mood": "good"}),
         )
         .unwrap();
-        let OpPayload::FollowUp(f) = p else { panic!("{p:?}") };
-        assert_eq!(
-            (f.channel.as_str(), f.outcome.known()),
-            ("wechat_video", None)
-        );
+        let OpPayload::FollowUp(f) = p else {
+            panic!("{p:?}")
+        };
+        assert_eq!((f.channel.as_str(), f.outcome.known()), ("wechat_video", None));
         assert_eq!(f.note, "");
         // A follow-up about nothing has no entity, so no entry can carry it.
         let p = OpPayload::decode(
@@ -985,7 +987,9 @@ mod tests {
         });
         let bytes = crate::evidence::canonical_json(&old);
         let p = OpPayload::decode("visit.check_in", old).unwrap();
-        let OpPayload::CheckIn(c) = &p else { panic!("{p:?}") };
+        let OpPayload::CheckIn(c) = &p else {
+            panic!("{p:?}")
+        };
         assert_eq!(c.store_code, None);
         assert_eq!(crate::evidence::canonical_json(&p.to_value().unwrap()), bytes);
         assert!(!bytes.contains("store_code"));
@@ -1034,7 +1038,10 @@ mod tests {
                 "user_id": "u", "photo_kind": "document", "image_sha256": "ab",
                 "byte_len": -1, "evidence_code": "X", "orientation": 300}),
             ),
-            ("customer.release", serde_json::json!({"customer_id": "c", "user_id": "u"})),
+            (
+                "customer.release",
+                serde_json::json!({"customer_id": "c", "user_id": "u"}),
+            ),
             ("lead.close", serde_json::json!({"lead_id": "l", "user_id": "u"})),
         ] {
             assert!(OpPayload::decode(kind, payload).is_err(), "{kind}");
