@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::code::Code;
-use crate::customers::{Contact, EvidenceRef, FollowUpChannel, FollowUpOutcome};
+use crate::customers::{Contact, EvidenceRef, FollowUpChannel, FollowUpOutcome, NewCustomer, StoreCodeCheck};
 use crate::model::{
     AnswerValue, EventTime, FlagCode, GeofenceVerdict, LocationFix, LocationProvider, ObjectionKind,
     PhotoKind, PhotoReviewVerdict, ReviewVerdict, SectionScore, TemplateKind,
@@ -96,6 +96,16 @@ pub struct StoreCodeProof {
     pub text: String,
     pub kid: String,
     pub step: i64,
+}
+
+impl From<&StoreCodeCheck> for StoreCodeProof {
+    fn from(c: &StoreCodeCheck) -> Self {
+        StoreCodeProof {
+            text: c.text.clone(),
+            kid: c.kid.clone(),
+            step: c.step,
+        }
+    }
 }
 
 /// An answer's value: the model's typed value, or a newer app's kind of answer as its JSON.
@@ -362,6 +372,24 @@ pub struct CustomerCreatePayload {
     pub stage: String,
     #[serde(default)]
     pub time: Option<EventTime>,
+}
+
+impl CustomerCreatePayload {
+    /// The customer as entered, for the duplicate check (`customers::dedupe_keys`) the server
+    /// runs again.
+    pub fn new_customer(&self) -> NewCustomer {
+        NewCustomer {
+            name: self.name.clone(),
+            company: self.company.clone(),
+            phones: self.phones.clone(),
+            contacts: self.contacts.clone(),
+            industry: self.industry.clone(),
+            region: self.region.clone(),
+            budget_cents: self.budget_cents,
+            store_id: self.store_id.clone(),
+            from_lead_id: self.from_lead_id.clone(),
+        }
+    }
 }
 
 /// `customer.update`: the customer's contacts and budget as they are now (replacing both).
@@ -952,6 +980,14 @@ mod tests {
                 (kind, entity, None)
             );
             assert_eq!(back.named_user(), Some("rep-li"), "{kind}");
+            if let OpPayload::CustomerCreate(c) = &back {
+                let entered = c.new_customer();
+                assert_eq!(
+                    (entered.company.as_deref(), entered.from_lead_id.as_deref()),
+                    (Some("上海某某科技有限公司"), Some("l-1"))
+                );
+                assert_eq!(crate::customers::dedupe_keys(&entered).len(), 3);
+            }
         }
     }
 
@@ -995,11 +1031,13 @@ mod tests {
         assert!(!bytes.contains("store_code"));
 
         let mut scanned = c.clone();
-        scanned.store_code = Some(StoreCodeProof {
+        scanned.store_code = Some(StoreCodeProof::from(&StoreCodeCheck {
             text: "fpsc1:s:k1:59866666:00".into(),
+            store_id: "s".into(),
             kid: "k1".into(),
             step: 59_866_666,
-        });
+            steps_off: 0,
+        }));
         let value = serde_json::to_value(&scanned).unwrap();
         assert_eq!(value["store_code"]["step"], 59_866_666);
         let back = OpPayload::decode("visit.check_in", value).unwrap();
