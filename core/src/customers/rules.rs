@@ -201,10 +201,6 @@ pub fn stage_move(
         });
     }
     let has_reason = reason.is_some_and(|r| !r.trim().is_empty());
-    let needs_reason = || StageMoveRefusal::ReasonRequired {
-        from: from.to_string(),
-        to: to.to_string(),
-    };
     let open: Vec<usize> = (0..cfg.stages.len())
         .filter(|&i| !cfg.stages[i].terminal)
         .collect();
@@ -232,7 +228,10 @@ pub fn stage_move(
         }
     };
     if step != StageStep::Forward && !has_reason {
-        return Err(needs_reason());
+        return Err(StageMoveRefusal::ReasonRequired {
+            from: from.to_string(),
+            to: to.to_string(),
+        });
     }
     Ok(step)
 }
