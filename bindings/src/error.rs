@@ -61,7 +61,19 @@ impl From<fieldproof_core::Error> for FieldproofError {
                 detail,
                 missing,
             },
-            E::VisitAlreadyOpen { .. }
+            E::StageLocked { missing, .. } => FieldproofError::Refused {
+                code,
+                detail,
+                missing,
+            },
+            E::StoreCode(_) => FieldproofError::InvalidInput { code, detail },
+            E::StageNotAllowed { .. }
+            | E::DuplicateCustomer { .. }
+            | E::CustomerOwnedByOther { .. }
+            | E::NotCustomerOwner { .. }
+            | E::LeadNotClaimable { .. }
+            | E::ClaimCooldown { .. }
+            | E::VisitAlreadyOpen { .. }
             | E::VisitNotEditable { .. }
             | E::NotCompleted { .. }
             | E::OutsideGeofence { .. }

@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/005_retakes.sql"),
     include_str!("../migrations/006_plan_window.sql"),
     include_str!("../migrations/007_sealed_device_key.sql"),
+    include_str!("../migrations/008_customers.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use crate::customers::{DuplicateMatch, StageMoveRefusal, StoreCodeProblem};
 use crate::model::MissingItem;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -65,6 +66,39 @@ pub enum Error {
     PhotoNotInTeam { photo_id: String },
     #[error("a {verdict} decision needs a reason")]
     ReasonRequired { verdict: &'static str },
+
+    // --- refused by the pipeline (customers and leads) -------------------------------------
+    /// The stage's evidence is not all there: `missing` lists it (as for `CompletionLocked`).
+    #[error("customer {customer_id} cannot enter stage {to} yet: {} thing(s) missing", missing.len())]
+    StageLocked {
+        customer_id: String,
+        to: String,
+        missing: Vec<MissingItem>,
+    },
+    /// The move itself is not allowed (skips a stage, leaves 成交/流失, lacks its reason…).
+    #[error("stage move refused: {why}")]
+    StageNotAllowed {
+        customer_id: String,
+        why: StageMoveRefusal,
+    },
+    /// The customer entered is one that exists already (same phone or company).
+    #[error("customer matches {} on {:?}", matched.customer_id, matched.matched_on)]
+    DuplicateCustomer { matched: DuplicateMatch },
+    #[error("customer {customer_id} is owned by another rep")]
+    CustomerOwnedByOther {
+        customer_id: String,
+        owner_name: Option<String>,
+    },
+    #[error("customer {customer_id} is not this rep's")]
+    NotCustomerOwner { customer_id: String },
+    #[error("lead {lead_id} cannot be claimed now")]
+    LeadNotClaimable { lead_id: String },
+    /// The rep released (or lost) this customer recently and may claim it again from `until_ms`.
+    #[error("customer {customer_id} cannot be claimed again before {until_ms}")]
+    ClaimCooldown { customer_id: String, until_ms: i64 },
+    /// A scanned store check-in code was refused.
+    #[error("store code refused: {0}")]
+    StoreCode(StoreCodeProblem),
 
     // --- sync (`Core::enrol`, `Core::sync`) ---------------------------------------------------
     #[error("this device is not enrolled with a server")]
@@ -140,6 +174,8 @@ impl Error {
                 "choice" => "unknown_choice",
                 "photo" => "unknown_photo",
                 "retake_request" => "unknown_retake_request",
+                "customer" => "unknown_customer",
+                "lead" => "unknown_lead",
                 _ => "not_found",
             },
             Error::VisitAlreadyOpen { .. } => "visit_already_open",
@@ -154,6 +190,20 @@ impl Error {
             Error::RetakeNotForVisit { .. } => "retake_not_for_visit",
             Error::PhotoNotInTeam { .. } => "photo_not_in_team",
             Error::ReasonRequired { .. } => "reason_required",
+            Error::StageLocked { .. } => "stage_locked",
+            Error::StageNotAllowed { .. } => "stage_not_allowed",
+            Error::DuplicateCustomer { .. } => "duplicate_customer",
+            Error::CustomerOwnedByOther { .. } => "customer_owned_by_other",
+            Error::NotCustomerOwner { .. } => "not_customer_owner",
+            Error::LeadNotClaimable { .. } => "lead_not_claimable",
+            Error::ClaimCooldown { .. } => "claim_cooldown",
+            Error::StoreCode(problem) => match problem {
+                StoreCodeProblem::Malformed => "store_code_malformed",
+                StoreCodeProblem::WrongStore => "store_code_wrong_store",
+                StoreCodeProblem::UnknownKey => "store_code_unknown_key",
+                StoreCodeProblem::BadSignature => "store_code_invalid",
+                StoreCodeProblem::Expired => "store_code_expired",
+            },
             Error::NotEnrolled => "not_enrolled",
             Error::SyncInProgress => "sync_in_progress",
             Error::SyncCancelled => "sync_cancelled",
@@ -233,6 +283,8 @@ pub const ERROR_CODES: &[&str] = &[
     "unknown_choice",
     "unknown_photo",
     "unknown_retake_request",
+    "unknown_customer",
+    "unknown_lead",
     "not_found",
     "visit_already_open",
     "visit_not_editable",
@@ -246,6 +298,19 @@ pub const ERROR_CODES: &[&str] = &[
     "retake_not_for_visit",
     "photo_not_in_team",
     "reason_required",
+    // Customers and leads.
+    "stage_locked",
+    "stage_not_allowed",
+    "duplicate_customer",
+    "customer_owned_by_other",
+    "not_customer_owner",
+    "lead_not_claimable",
+    "claim_cooldown",
+    "store_code_malformed",
+    "store_code_wrong_store",
+    "store_code_unknown_key",
+    "store_code_invalid",
+    "store_code_expired",
     // Photos (`imaging::ImageError::code`).
     "image_empty",
     "not_jpeg",
@@ -285,6 +350,12 @@ pub(crate) fn is_corruption(e: &rusqlite::Error) -> bool {
         e.sqlite_error_code(),
         Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
     )
+}
+
+impl From<StoreCodeProblem> for Error {
+    fn from(p: StoreCodeProblem) -> Error {
+        Error::StoreCode(p)
+    }
 }
 
 impl From<crate::migrations::TooNew> for Error {

@@ -239,7 +239,8 @@ fn verify_signature(bytes: &[u8], signature_hex: &str, public_key_hex: &str) -> 
     key.verify_strict(bytes, &Signature::from_bytes(&sig)).is_ok()
 }
 
-/// Verify a photo file against its manifest (the entry of its `visit.photo` op) and signature:
+/// Verify a photo file against its manifest (the entry of its `visit.photo` or `customer.photo`
+/// op) and signature:
 /// key known and not revoked, signature over the exact manifest bytes, image hash, evidence code.
 pub fn verify_photo(image: &[u8], signed: &SignedEntry, keys: &[KnownKey]) -> PhotoVerdict {
     let image_sha256 = sha256_hex(image);
@@ -267,7 +268,8 @@ pub fn verify_photo(image: &[u8], signed: &SignedEntry, keys: &[KnownKey]) -> Ph
             }
         }
     }
-    if entry["kind"].as_str() != Some("visit.photo") {
+    // A customer's stage-evidence photo has the same evidence fields as a visit's.
+    if !matches!(entry["kind"].as_str(), Some("visit.photo" | "customer.photo")) {
         verdict.problems.push(VerifyCode::NotAPhoto);
         return verdict;
     }
@@ -404,6 +406,54 @@ mod tests {
         assert!(
             c.chars()
                 .all(|ch| ch == '-' || "0123456789ABCDEFGHJKMNPQRSTVWXYZ".contains(ch))
+        );
+    }
+
+    #[test]
+    fn a_customer_photo_verifies_like_a_visit_photo_and_nothing_else_does() {
+        let signer = Signer::from_seed("dev".into(), [7; 32]);
+        let image = b"jpeg bytes";
+        let keys = [KnownKey {
+            device_id: "dev".into(),
+            public_key_hex: signer.public_key_hex(),
+            revoked: false,
+        }];
+        let signed = |kind: &str| {
+            let payload = serde_json::json!({
+                "photo_id": "p-1", "customer_id": "c-1", "requirement_id": "contract",
+                "image_sha256": sha256_hex(image), "original_sha256": "ab",
+                "evidence_code": evidence_code("ab", "dev", "p-1"),
+            });
+            let header = EntryHeader {
+                device_id: "dev",
+                seq: 1,
+                op_id: "o-1",
+                kind,
+                entity_id: "c-1",
+                time: crate::model::EventTime {
+                    wall_ms: 1,
+                    boot_ms: 1,
+                    hlc: 1,
+                    server_offset_ms: None,
+                },
+                prev_hash: GENESIS_HASH,
+            };
+            let entry = entry_bytes(&header, &payload);
+            SignedEntry {
+                signature_hex: signer.sign_hex(entry.as_bytes()),
+                entry,
+            }
+        };
+        let v = verify_photo(image, &signed("customer.photo"), &keys);
+        assert!(v.verified, "{:?}", v.problems);
+        assert!(verify_photo(image, &signed("visit.photo"), &keys).verified);
+        assert_eq!(
+            verify_photo(image, &signed("customer.stage"), &keys).problems,
+            [VerifyCode::NotAPhoto]
+        );
+        assert_eq!(
+            verify_photo(b"other bytes", &signed("customer.photo"), &keys).problems,
+            [VerifyCode::ImageHashMismatch]
         );
     }
 

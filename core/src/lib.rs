@@ -7,6 +7,7 @@
 
 mod capture;
 pub mod clock;
+pub mod customers;
 pub mod db;
 mod device_key;
 mod error;
@@ -33,6 +34,12 @@ use rusqlite::Connection;
 
 pub use capture::{CaptureOutcome, CaptureRequest, PhotoEvidence};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use customers::{
+    BusinessHours, Contact, Customer, CustomerPhotoRequest, CustomerState, DuplicateMatch, EvidenceOnHand,
+    EvidenceRef, FollowUp, FollowUpChannel, FollowUpOutcome, FollowUpRequest, Lead, LeadState, MatchOn,
+    NewCustomer, PipelineConfig, RequirementKind, StageChange, StageDef, StageMoveRefusal, StageRequirement,
+    StageStep, StoreCodeCheck, StoreCodeProblem, StoreKey,
+};
 pub use device_key::{SealError, SeedSealer};
 pub use error::{ERROR_CODES, Error, Result, SERVER_CODES};
 pub use model::*;

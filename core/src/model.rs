@@ -532,6 +532,8 @@ pub enum PhotoKind {
     CompetitorCloseUp,
     DisplayMeasurement,
     Other,
+    /// A paper document: a signed form, a contract (stage evidence of a customer).
+    Document,
 }
 
 impl PhotoKind {
@@ -542,6 +544,7 @@ impl PhotoKind {
             "shelf_overview" => PhotoKind::ShelfOverview,
             "competitor_close_up" => PhotoKind::CompetitorCloseUp,
             "display_measurement" => PhotoKind::DisplayMeasurement,
+            "document" => PhotoKind::Document,
             _ => PhotoKind::Other,
         }
     }
@@ -578,6 +581,15 @@ pub enum MissingKind {
     Report,
     /// A photo a supervisor sent back for a retake at this store ([`RetakeRequest`]).
     RetakePhoto,
+    /// Stage evidence (`customers`): a `customer.photo` for the requirement `item_id` names.
+    EvidencePhoto,
+    /// Stage evidence: a follow-up of the requirement's channel and outcome since entering the
+    /// current stage.
+    EvidenceFollowUp,
+    /// Stage evidence: a customer field to fill in.
+    EvidenceField,
+    /// The move needs a reason (going back, or to `lost`).
+    Reason,
 }
 
 /// What still keeps a visit from being completed ("the next step stays locked").

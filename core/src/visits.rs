@@ -224,6 +224,7 @@ impl Core {
             distance_m: outcome.distance_m,
             flags: flags.iter().map(wire::DeviceFlag::from).collect(),
             time: Some(action.time),
+            store_code: None,
         });
         action.finish(&self.signer, &visit_id, &payload)?;
         tracing::info!(
@@ -650,6 +651,7 @@ pub(crate) fn photo_kind_str(k: PhotoKind) -> &'static str {
         PhotoKind::CompetitorCloseUp => "competitor_close_up",
         PhotoKind::DisplayMeasurement => "display_measurement",
         PhotoKind::Other => "other",
+        PhotoKind::Document => "document",
     }
 }
 

@@ -30,6 +30,7 @@ const WORDS: &[(&str, &str, &str)] = &[
         "陈列测量",
     ),
     ("photo_kind.other", "Other photo", "其他照片"),
+    ("photo_kind.document", "Signed document", "单据照片"),
     ("objection.price", "Price", "价格"),
     ("objection.delivery", "Delivery", "配送"),
     ("objection.qualification", "Qualification", "资质"),

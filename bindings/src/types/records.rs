@@ -186,6 +186,8 @@ pub enum PhotoKind {
     CompetitorCloseUp,
     DisplayMeasurement,
     Other,
+    /// A paper document: a signed form, a contract (a customer's stage evidence).
+    Document,
 }
 
 /// A stored photo.
@@ -220,6 +222,14 @@ pub enum MissingKind {
     Report,
     /// A retake a supervisor asked for at this store: capture with `retake_request_id`.
     RetakePhoto,
+    /// Stage evidence: a customer photo for the requirement `item_id` names.
+    EvidencePhoto,
+    /// Stage evidence: a follow-up of the requirement's channel and outcome.
+    EvidenceFollowUp,
+    /// Stage evidence: a customer field to fill in.
+    EvidenceField,
+    /// The stage move needs a reason.
+    Reason,
 }
 
 /// What still keeps a visit from being completed ("the next step stays locked").

@@ -455,7 +455,14 @@ pub(crate) fn apply_pull_page(tx: &Transaction<'_>, page: &PullResponse, now_ms:
                 }
                 retakes.put(r.id.clone(), (c.seq, r));
             }
-            ChangeKind::Newer => {}
+            // Customers, leads and store keys are not kept on the phone yet: skipped like a
+            // newer server's kinds, and the cursor moves past them.
+            ChangeKind::Customer
+            | ChangeKind::Lead
+            | ChangeKind::CustomerKey
+            | ChangeKind::StoreKey
+            | ChangeKind::PipelineConfig
+            | ChangeKind::Newer => {}
         }
     }
     let data = ReferenceData {

@@ -7,7 +7,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::customers::{Contact, CustomerState, LeadState, StoreKey};
 use crate::model::User;
+use code::Code;
 
 pub mod code;
 pub mod payload;
@@ -176,6 +178,18 @@ pub enum ChangeKind {
     TeamVisit,
     /// A [`RetakeChange`]: to the rep it is for, and their supervisor.
     Retake,
+    /// A [`CustomerChange`]: to its owner (the whole record), and to its territory while in the
+    /// pool or as a status only (no phones, no contacts).
+    Customer,
+    /// A [`LeadChange`]: to the rep it is assigned to, and to its territory while in the pool.
+    Lead,
+    /// A [`CustomerKeyChange`]: the hashed phone and company keys of every customer a phone
+    /// must not enter twice (其他业务员的客户 as hashes only).
+    CustomerKey,
+    /// A [`StoreKeyChange`]: a store's public QR check-in key, like the store itself.
+    StoreKey,
+    /// The [`crate::customers::PipelineConfig`]: to everyone; `id` is its version.
+    PipelineConfig,
     /// A kind this core does not know: a newer server's. Skipped, and the cursor moves past
     /// it, so a server can add kinds without stopping older phones' pulls. Never sent.
     #[serde(other)]
@@ -265,6 +279,97 @@ pub struct RetakeChange {
     pub fulfilled_photo_id: Option<String>,
 }
 
+/// A customer as the feed carries it (change kind `customer`). The territory's copy of an owned
+/// customer has no phones and no contacts (PIPL); the owner's copy has everything.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerChange {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub company: Option<String>,
+    #[serde(default)]
+    pub phones: Vec<String>,
+    #[serde(default)]
+    pub contacts: Vec<Contact>,
+    #[serde(default)]
+    pub industry: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub budget_cents: Option<i64>,
+    #[serde(default)]
+    pub store_id: Option<String>,
+    #[serde(default)]
+    pub from_lead_id: Option<String>,
+    #[serde(default)]
+    pub owner_id: Option<String>,
+    #[serde(default)]
+    pub owner_name: Option<String>,
+    pub state: Code<CustomerState>,
+    #[serde(default)]
+    pub duplicate_of: Option<String>,
+    pub stage: String,
+    pub stage_entered_ms: i64,
+    #[serde(default)]
+    pub claimed_ms: Option<i64>,
+    #[serde(default)]
+    pub last_interaction_ms: Option<i64>,
+    #[serde(default)]
+    pub release_due_ms: Option<i64>,
+    #[serde(default)]
+    pub health_grade: Option<String>,
+    #[serde(default)]
+    pub health_score: Option<f64>,
+    pub created_ms: i64,
+}
+
+/// A lead as the feed carries it (change kind `lead`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeadChange {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub company: Option<String>,
+    #[serde(default)]
+    pub phones: Vec<String>,
+    #[serde(default)]
+    pub industry: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub budget_cents: Option<i64>,
+    #[serde(default)]
+    pub source: Option<String>,
+    pub state: Code<LeadState>,
+    #[serde(default)]
+    pub assigned_rep: Option<String>,
+    #[serde(default)]
+    pub assigned_ms: Option<i64>,
+    #[serde(default)]
+    pub deadline_ms: Option<i64>,
+    #[serde(default)]
+    pub claimed_ms: Option<i64>,
+    #[serde(default)]
+    pub customer_id: Option<String>,
+    pub created_ms: i64,
+}
+
+/// One hashed key of a customer (`customers::dedupe_keys`), so a phone finds a duplicate
+/// offline without holding other reps' phone numbers (change kind `customer_key`; `id` is the
+/// key).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerKeyChange {
+    /// 64 lower-case hex.
+    pub key: String,
+    pub customer_id: String,
+    #[serde(default)]
+    pub owner_name: Option<String>,
+    pub state: Code<CustomerState>,
+}
+
+/// A store's public QR check-in key (change kind `store_key`; `id` is `{store_id}:{kid}`).
+pub type StoreKeyChange = StoreKey;
+
 // --- health ------------------------------------------------------------------------------------
 
 /// `GET /healthz`
@@ -290,6 +395,60 @@ mod tests {
             enrol_signing_bytes("K7QF", "dev", "00ff"),
             "fieldproof-enrol-v1\nK7QF\ndev\n00ff"
         );
+    }
+
+    #[test]
+    fn pipeline_change_kinds_read_by_name_and_unknown_ones_stay_newer() {
+        for (kind, word) in [
+            (ChangeKind::Customer, "customer"),
+            (ChangeKind::Lead, "lead"),
+            (ChangeKind::CustomerKey, "customer_key"),
+            (ChangeKind::StoreKey, "store_key"),
+            (ChangeKind::PipelineConfig, "pipeline_config"),
+            (ChangeKind::Retake, "retake"),
+        ] {
+            assert_eq!(serde_json::to_string(&kind).unwrap(), format!("\"{word}\""));
+            assert_eq!(
+                serde_json::from_str::<ChangeKind>(&format!("\"{word}\"")).unwrap(),
+                kind
+            );
+        }
+        // A kind a still newer server adds is skipped as before.
+        assert_eq!(
+            serde_json::from_str::<ChangeKind>("\"customer_contract\"").unwrap(),
+            ChangeKind::Newer
+        );
+    }
+
+    #[test]
+    fn pipeline_change_bodies_read_tolerantly() {
+        // A territory's copy: no phones, no contacts; a state this build does not know is kept.
+        let c: CustomerChange = serde_json::from_value(serde_json::json!({
+            "id": "c-1", "name": "王经理", "state": "frozen", "stage": "demo",
+            "stage_entered_ms": 5, "created_ms": 1, "vip": true
+        }))
+        .unwrap();
+        assert_eq!(c.state.as_str(), "frozen");
+        assert!(c.phones.is_empty() && c.owner_id.is_none());
+        let l: LeadChange = serde_json::from_value(serde_json::json!({
+            "id": "l-1", "name": "李总", "state": "assigned", "assigned_rep": "rep-li",
+            "deadline_ms": 7_200_000, "created_ms": 0
+        }))
+        .unwrap();
+        assert_eq!(l.state, Code::Known(LeadState::Assigned));
+        let k: CustomerKeyChange = serde_json::from_value(serde_json::json!({
+            "key": "ab", "customer_id": "c-1", "state": "owned", "owner_name": "李雷"
+        }))
+        .unwrap();
+        assert_eq!(k.state, Code::Known(CustomerState::Owned));
+        let s: StoreKeyChange = serde_json::from_value(serde_json::json!({
+            "store_id": "st-1", "kid": "k1", "public_key_hex": "00"
+        }))
+        .unwrap();
+        assert!(!s.retired);
+        let cfg: crate::customers::PipelineConfig =
+            serde_json::from_value(serde_json::json!({"version": 3, "stall_days": 9, "newer": 1})).unwrap();
+        assert_eq!((cfg.version, cfg.stall_days, cfg.release_days), (3, 9, 7));
     }
 
     #[test]

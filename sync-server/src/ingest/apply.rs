@@ -568,6 +568,16 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
             }
             // Recorded before the op row, above.
             Action::PhotoReview(_) => {}
+            // Refused as an unknown kind when parsed (`entry::parse_action`): never here.
+            Action::CustomerCreate(_)
+            | Action::CustomerUpdate(_)
+            | Action::FollowUp(_)
+            | Action::StageChange(_)
+            | Action::CustomerPhoto(_)
+            | Action::CustomerClaim(_)
+            | Action::CustomerRelease(_)
+            | Action::LeadClaim(_)
+            | Action::LeadClose(_) => {}
             Action::Review(p) => {
                 let r = &p.review;
                 self.tx

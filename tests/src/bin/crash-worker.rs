@@ -104,6 +104,13 @@ fn run(db: &str, seed: u64) -> Result<()> {
                             };
                             core.answer(&visit.id, &item, &value, None)?;
                         }
+                        // Stage evidence is a customer's; a visit never misses it.
+                        MissingKind::EvidencePhoto
+                        | MissingKind::EvidenceFollowUp
+                        | MissingKind::EvidenceField
+                        | MissingKind::Reason => {
+                            return Err(Error::Internal(format!("a visit misses {:?}", m.kind)));
+                        }
                     }
                     ack(&core)?;
                 }

@@ -728,6 +728,10 @@ fn missing_list(m: &[MissingItem]) -> String {
             (MissingKind::Photo, id) => format!("photo {}", id.as_deref().unwrap_or("")),
             (MissingKind::Answer, id) => format!("answer {}", id.as_deref().unwrap_or("")),
             (MissingKind::RetakePhoto, _) => format!("retake photo ({})", m.label),
+            (MissingKind::EvidencePhoto, _) => format!("evidence photo ({})", m.label),
+            (MissingKind::EvidenceFollowUp, _) => format!("follow-up ({})", m.label),
+            (MissingKind::EvidenceField, _) => format!("field ({})", m.label),
+            (MissingKind::Reason, _) => "reason".to_string(),
         })
         .collect::<Vec<_>>()
         .join(", ")

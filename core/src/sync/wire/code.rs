@@ -7,6 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::customers::{CustomerState, FollowUpChannel, FollowUpOutcome, LeadState, MatchOn};
 use crate::model::{
     FlagCode, GeofenceVerdict, LocationProvider, ObjectionKind, PhotoKind, PhotoReviewVerdict, ReviewVerdict,
     TemplateKind,
@@ -109,7 +110,27 @@ wire_codes! {
         CompetitorCloseUp => "competitor_close_up",
         DisplayMeasurement => "display_measurement",
         Other => "other",
+        Document => "document",
     }
+    FollowUpChannel { Call => "call", Visit => "visit", Message => "message" }
+    FollowUpOutcome {
+        Reached => "reached",
+        Meeting => "meeting",
+        NoAnswer => "no_answer",
+        Declined => "declined",
+        Other => "other",
+    }
+    CustomerState { Owned => "owned", Pool => "pool", Duplicate => "duplicate", Closed => "closed" }
+    LeadState {
+        New => "new",
+        Assigned => "assigned",
+        Claimed => "claimed",
+        Pool => "pool",
+        Converted => "converted",
+        Lost => "lost",
+        Duplicate => "duplicate",
+    }
+    MatchOn { Phone => "phone", Company => "company" }
 }
 
 impl WireCode for FlagCode {
@@ -169,6 +190,11 @@ mod tests {
         agrees::<FlagCode>();
         agrees::<GeofenceVerdict>();
         agrees::<PhotoReviewVerdict>();
+        agrees::<FollowUpChannel>();
+        agrees::<FollowUpOutcome>();
+        agrees::<CustomerState>();
+        agrees::<LeadState>();
+        agrees::<MatchOn>();
     }
 
     #[test]
