@@ -7624,6 +7624,22 @@ public enum MissingKind: Equatable, Hashable {
      * A retake a supervisor asked for at this store: capture with `retake_request_id`.
      */
     case retakePhoto
+    /**
+     * Stage evidence: a customer photo for the requirement `item_id` names.
+     */
+    case evidencePhoto
+    /**
+     * Stage evidence: a follow-up of the requirement's channel and outcome.
+     */
+    case evidenceFollowUp
+    /**
+     * Stage evidence: a customer field to fill in.
+     */
+    case evidenceField
+    /**
+     * The stage move needs a reason.
+     */
+    case reason
 
 
 
@@ -7653,6 +7669,14 @@ public struct FfiConverterTypeMissingKind: FfiConverterRustBuffer {
         
         case 4: return .retakePhoto
         
+        case 5: return .evidencePhoto
+        
+        case 6: return .evidenceFollowUp
+        
+        case 7: return .evidenceField
+        
+        case 8: return .reason
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -7675,6 +7699,22 @@ public struct FfiConverterTypeMissingKind: FfiConverterRustBuffer {
         
         case .retakePhoto:
             writeInt(&buf, Int32(4))
+        
+        
+        case .evidencePhoto:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .evidenceFollowUp:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .evidenceField:
+            writeInt(&buf, Int32(7))
+        
+        
+        case .reason:
+            writeInt(&buf, Int32(8))
         
         }
     }
@@ -7875,6 +7915,10 @@ public enum PhotoKind: Equatable, Hashable {
     case competitorCloseUp
     case displayMeasurement
     case other
+    /**
+     * A paper document: a signed form, a contract (a customer's stage evidence).
+     */
+    case document
 
 
 
@@ -7904,6 +7948,8 @@ public struct FfiConverterTypePhotoKind: FfiConverterRustBuffer {
         
         case 4: return .other
         
+        case 5: return .document
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -7926,6 +7972,10 @@ public struct FfiConverterTypePhotoKind: FfiConverterRustBuffer {
         
         case .other:
             writeInt(&buf, Int32(4))
+        
+        
+        case .document:
+            writeInt(&buf, Int32(5))
         
         }
     }

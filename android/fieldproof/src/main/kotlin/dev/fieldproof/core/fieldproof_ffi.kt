@@ -8349,7 +8349,23 @@ enum class MissingKind {
     /**
      * A retake a supervisor asked for at this store: capture with `retake_request_id`.
      */
-    RETAKE_PHOTO;
+    RETAKE_PHOTO,
+    /**
+     * Stage evidence: a customer photo for the requirement `item_id` names.
+     */
+    EVIDENCE_PHOTO,
+    /**
+     * Stage evidence: a follow-up of the requirement's channel and outcome.
+     */
+    EVIDENCE_FOLLOW_UP,
+    /**
+     * Stage evidence: a customer field to fill in.
+     */
+    EVIDENCE_FIELD,
+    /**
+     * The stage move needs a reason.
+     */
+    REASON;
 
     
 
@@ -8474,7 +8490,11 @@ enum class PhotoKind {
     SHELF_OVERVIEW,
     COMPETITOR_CLOSE_UP,
     DISPLAY_MEASUREMENT,
-    OTHER;
+    OTHER,
+    /**
+     * A paper document: a signed form, a contract (a customer's stage evidence).
+     */
+    DOCUMENT;
 
     
 
