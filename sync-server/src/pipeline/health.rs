@@ -358,11 +358,329 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
+    /// SplitMix64: reproducible data without a dependency.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            (z ^ (z >> 31)) % n
+        }
+    }
+
+    const TODAY: i64 = 20_800;
+
+    /// 500 customers, each with up to 12 activities over the last 150 days (some in the future
+    /// of `TODAY`, which must not count).
+    fn seeded_customers() -> Vec<Vec<Activity>> {
+        let mut rng = Rng(500);
+        (0..500)
+            .map(|_| {
+                let n = rng.below(13);
+                (0..n)
+                    .map(|_| Activity {
+                        kind: ["purchase", "purchase", "trial", "event"][rng.below(4) as usize].to_string(),
+                        day: TODAY - 150 + rng.below(153) as i64,
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The formula written out here, with its own window test, for (purchase, trial, event)
+    /// weights and caps and one window.
+    fn by_hand(
+        acts: &[Activity],
+        weights: [f64; 3],
+        caps: [f64; 3],
+        window: i64,
+        lines: (f64, f64),
+    ) -> (f64, Grade) {
+        let mut x = [0.0f64; 3];
+        for a in acts {
+            let age = TODAY - a.day;
+            if (0..window).contains(&age) {
+                let i = ["purchase", "trial", "event"]
+                    .iter()
+                    .position(|k| *k == a.kind)
+                    .unwrap();
+                x[i] += 1.0;
+            }
+        }
+        let mut weighted = 0.0;
+        for i in 0..3 {
+            weighted += weights[i] * if x[i] >= caps[i] { 1.0 } else { x[i] / caps[i] };
+        }
+        let raw = 100.0 * weighted / (weights[0] + weights[1] + weights[2]);
+        let score = (raw * 100.0).round() / 100.0;
+        let grade = if score >= lines.0 {
+            Grade::A
+        } else if score >= lines.1 {
+            Grade::B
+        } else {
+            Grade::C
+        };
+        (score, grade)
+    }
+
+    fn with_weights(weights: [f64; 3]) -> HealthModel {
+        let mut m = HealthModel::default();
+        for (c, w) in m.components.iter_mut().zip(weights) {
+            c.weight = w;
+        }
+        m
+    }
+
     #[test]
     fn the_default_model_is_valid_and_round_trips_as_json() {
         let m = HealthModel::default();
         assert_eq!(m.validate(), Ok(()));
         let back: HealthModel = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
         assert_eq!(back, m);
+    }
+
+    #[test]
+    fn five_hundred_customers_score_as_the_formula_says() {
+        let model = HealthModel::default();
+        let customers = seeded_customers();
+        let mut grades = BTreeMap::new();
+        for acts in &customers {
+            let got = score(&model, &Inputs::from_activities(&model, TODAY, acts));
+            let (want, grade) = by_hand(acts, [0.4, 0.3, 0.3], [3.0, 1.0, 1.0], 90, (70.0, 40.0));
+            assert!((got.score - want).abs() < 1e-9, "{got:?} vs {want} for {acts:?}");
+            assert_eq!(got.grade, grade, "{got:?}");
+            let points: f64 = got.components.iter().map(|c| c.points).sum();
+            assert!((points - got.score).abs() < 0.006);
+            assert!((0.0..=100.0).contains(&got.score));
+            *grades.entry(got.grade).or_insert(0) += 1;
+        }
+        // The seed spreads the customers over all three grades.
+        assert_eq!(grades.len(), 3, "{grades:?}");
+    }
+
+    #[test]
+    fn changed_weights_change_the_grades() {
+        let customers = seeded_customers();
+        let before = HealthModel::default();
+        let weights = [0.1, 0.1, 0.8];
+        let after = with_weights(weights);
+        assert_eq!(after.validate(), Ok(()));
+        let mut changed = 0;
+        for acts in &customers {
+            let g0 = score(&before, &Inputs::from_activities(&before, TODAY, acts)).grade;
+            let got = score(&after, &Inputs::from_activities(&after, TODAY, acts));
+            let (want, grade) = by_hand(acts, weights, [3.0, 1.0, 1.0], 90, (70.0, 40.0));
+            assert!((got.score - want).abs() < 1e-9);
+            assert_eq!(got.grade, grade);
+            changed += usize::from(g0 != got.grade);
+        }
+        assert!(changed > 0);
+        // The grade lines are configuration too.
+        let mut strict = HealthModel::default();
+        strict.grade_a = 95.0;
+        strict.grade_b = 60.0;
+        let full = Inputs::from_activities(
+            &strict,
+            TODAY,
+            &[("purchase", 3), ("trial", 1)]
+                .iter()
+                .flat_map(|(k, n)| {
+                    (0..*n).map(|_| Activity {
+                        kind: k.to_string(),
+                        day: TODAY,
+                    })
+                })
+                .collect::<Vec<_>>(),
+        );
+        assert_eq!(score(&HealthModel::default(), &full).grade, Grade::A);
+        assert_eq!(score(&strict, &full).grade, Grade::B);
+    }
+
+    #[test]
+    fn a_score_on_the_line_takes_the_higher_grade() {
+        // Three purchases only: 40 points, B, though 100·0.4/(0.4+0.3+0.3) is 39.999… in floats.
+        let model = HealthModel::default();
+        let three: Vec<Activity> = (0..3)
+            .map(|d| Activity {
+                kind: "purchase".into(),
+                day: TODAY - d,
+            })
+            .collect();
+        let r = score(&model, &Inputs::from_activities(&model, TODAY, &three));
+        assert_eq!((r.score, r.grade), (40.0, Grade::B));
+        assert_eq!(r.components[0].value, 3);
+        // A fourth counts no further (cap 3).
+        let mut four = three.clone();
+        four.push(Activity {
+            kind: "purchase".into(),
+            day: TODAY,
+        });
+        assert_eq!(
+            score(&model, &Inputs::from_activities(&model, TODAY, &four)).score,
+            40.0
+        );
+        // Everything: 100, A; nothing: 0, C.
+        let all = Inputs {
+            counts: [("purchases", 9), ("trials", 2), ("events", 1)]
+                .map(|(k, n)| (k.to_string(), n))
+                .into(),
+        };
+        assert_eq!(score(&model, &all).score, 100.0);
+        let none = score(&model, &Inputs::default());
+        assert_eq!((none.score, none.grade), (0.0, Grade::C));
+    }
+
+    #[test]
+    fn the_window_includes_today_and_its_first_day_only() {
+        let model = HealthModel::default();
+        let at = |day| {
+            vec![Activity {
+                kind: "event".into(),
+                day,
+            }]
+        };
+        let count = |day| Inputs::from_activities(&model, TODAY, &at(day)).count("events");
+        assert_eq!(count(TODAY), 1);
+        assert_eq!(count(TODAY - 89), 1);
+        assert_eq!(count(TODAY - 90), 0);
+        assert_eq!(count(TODAY + 1), 0);
+        // Another kind is not counted.
+        let trial = Inputs::from_activities(
+            &model,
+            TODAY,
+            &[Activity {
+                kind: "trial".into(),
+                day: TODAY,
+            }],
+        );
+        assert_eq!((trial.count("events"), trial.count("trials")), (0, 1));
+    }
+
+    #[test]
+    fn models_with_problems_are_refused_with_each_problem() {
+        let mut m = HealthModel::default();
+        m.components[0].weight = 0.0;
+        m.components[1].cap = -1.0;
+        m.components[1].activity_kind = "visit".into();
+        m.components[2].key = "purchases".into();
+        m.components[2].window_days = 0;
+        m.components[2].weight = f64::NAN;
+        m.grade_a = 30.0;
+        m.zero_warning_days = 0;
+        let problems = m.validate().unwrap_err();
+        let codes: Vec<&str> = problems.iter().map(ModelProblem::code).collect();
+        assert_eq!(
+            codes,
+            [
+                "health_weight_not_positive",
+                "health_unknown_kind",
+                "health_cap_not_positive",
+                "health_duplicate_key",
+                "health_weight_not_positive",
+                "health_empty_window",
+                "health_grade_lines",
+                "health_no_warning_days",
+            ]
+        );
+        assert_eq!(
+            problems[1],
+            ModelProblem::UnknownKind {
+                key: "trials".into(),
+                kind: "visit".into()
+            }
+        );
+        let empty = HealthModel {
+            components: vec![],
+            ..HealthModel::default()
+        };
+        assert_eq!(empty.validate(), Err(vec![ModelProblem::NoComponents]));
+        // A refused model never divides by zero: it scores 0.
+        let zero = with_weights([0.0, 0.0, 0.0]);
+        let r = score(
+            &zero,
+            &Inputs {
+                counts: [("purchases".to_string(), 3)].into(),
+            },
+        );
+        assert_eq!(r.score, 0.0);
+        // From JSON as head office would save it: an unknown kind is a typed problem, not a parse error.
+        let json = serde_json::to_string(&HealthModel::default())
+            .unwrap()
+            .replace("\"event\"", "\"party\"");
+        let parsed: HealthModel = serde_json::from_str(&json).unwrap();
+        assert_eq!(parsed.validate().unwrap_err()[0].code(), "health_unknown_kind");
+    }
+
+    #[test]
+    fn zero_streak_counts_days_since_the_last_non_zero_record() {
+        let days = |v: &[(i64, u32)]| v.to_vec();
+        assert_eq!(zero_streak(&[], TODAY), 0);
+        assert_eq!(zero_streak(&days(&[(TODAY, 2)]), TODAY), 0);
+        assert_eq!(zero_streak(&days(&[(TODAY - 1, 2), (TODAY, 0)]), TODAY), 1);
+        // 14 zero days, unordered, with a non-zero day before them.
+        let mut h: Vec<(i64, u32)> = (0..14).map(|d| (TODAY - d, 0)).collect();
+        h.push((TODAY - 20, 1));
+        h.reverse();
+        assert_eq!(zero_streak(&h, TODAY), 14);
+        // A missing night inside the run neither breaks it nor adds to it.
+        h.retain(|(d, _)| *d != TODAY - 5);
+        assert_eq!(zero_streak(&h, TODAY), 14);
+        // Records after today are ignored; a non-zero one today ends the run.
+        h.push((TODAY + 1, 5));
+        assert_eq!(zero_streak(&h, TODAY), 14);
+        h.push((TODAY, 1));
+        assert_eq!(zero_streak(&h, TODAY), 0);
+    }
+
+    #[test]
+    fn a_component_at_zero_for_two_weeks_gives_a_red_warning() {
+        let model = HealthModel::default();
+        // Purchases every night; events at zero from TODAY-13 (a 14-day run), at one before.
+        let night = |day: i64| {
+            let events = u32::from(day < TODAY - 13);
+            (
+                day,
+                Inputs {
+                    counts: [("purchases".to_string(), 2), ("events".to_string(), events)].into(),
+                },
+            )
+        };
+        let history: Vec<(i64, Inputs)> = (TODAY - 30..=TODAY).map(night).collect();
+        let warnings = zero_warnings(&model, &history, TODAY);
+        // Trials were never recorded above zero: at zero for all 31 recorded days.
+        assert_eq!(
+            warnings,
+            [
+                ZeroWarning {
+                    key: "trials".into(),
+                    zero_since: TODAY - 30,
+                    days: 31
+                },
+                ZeroWarning {
+                    key: "events".into(),
+                    zero_since: TODAY - 13,
+                    days: 14
+                },
+            ]
+        );
+        // A day earlier the events run was 13 days: no warning yet, and the same run keeps the
+        // same zero_since the next night (one warning per run).
+        let yesterday = zero_warnings(&model, &history[..history.len() - 1], TODAY - 1);
+        assert!(yesterday.iter().all(|w| w.key != "events"));
+        let mut next = history.clone();
+        next.push(night(TODAY + 1));
+        let tomorrow = zero_warnings(&model, &next, TODAY + 1);
+        assert!(tomorrow.contains(&ZeroWarning {
+            key: "events".into(),
+            zero_since: TODAY - 13,
+            days: 15
+        }));
+        // Weekly warning days are configuration.
+        let mut patient = HealthModel::default();
+        patient.zero_warning_days = 40;
+        assert!(zero_warnings(&patient, &history, TODAY).is_empty());
     }
 }
