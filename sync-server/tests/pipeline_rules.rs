@@ -454,7 +454,7 @@ fn the_dry_run_applies_real_closes_at_their_time() {
         rep: "li".into(),
         at_ms: 200,
     };
-    let with = dry_run(&[r.clone()], &[rep("li")], &leads, &[close.clone()]);
+    let with = dry_run(&[r.clone()], &[rep("li")], &leads, std::slice::from_ref(&close));
     assert_eq!((with.matched, with.per_rule[0].no_capacity), (2, 0));
     // A close after the second lead comes too late.
     let late = LeadClose { at_ms: 301, ..close };
@@ -628,7 +628,7 @@ fn filters_hold(r: &Rule, l: &LeadFacts) -> bool {
         |list: &[String], v: &Option<String>| list.is_empty() || v.as_ref().is_some_and(|v| list.contains(v));
     let budget = match l.budget_cents {
         None => r.budget_min_cents.is_none() && r.budget_max_cents.is_none(),
-        Some(b) => r.budget_min_cents.map_or(true, |m| b >= m) && r.budget_max_cents.map_or(true, |m| b < m),
+        Some(b) => r.budget_min_cents.is_none_or(|m| b >= m) && r.budget_max_cents.is_none_or(|m| b < m),
     };
     r.enabled
         && budget
@@ -640,7 +640,7 @@ fn filters_hold(r: &Rule, l: &LeadFacts) -> bool {
 fn has_qualified_rep(r: &Rule, reps: &[RepProfile]) -> bool {
     reps.iter().any(|p| {
         p.active
-            && r.team.as_ref().map_or(true, |t| p.team.as_ref() == Some(t))
+            && r.team.as_ref().is_none_or(|t| p.team.as_ref() == Some(t))
             && r.required_tags.iter().all(|t| p.tags.contains(t))
     })
 }

@@ -14,9 +14,9 @@
 //! weight. The cap is our addition to the seeds' "purchases × 0.4 + trials × 0.3 + events × 0.3":
 //! without it one busy customer's raw counts would leave the 0–100 scale and no grade line
 //! could hold for long. The score is rounded to 0.01 (what the pages show) and graded on that
-//! rounded value: A from `grade_a`, B from `grade_b`, else C. Rounding first means that three
-//! purchases with the default model grade B at exactly 40.00, whatever order the floating-point
-//! sum took.
+//! rounded value: A from `grade_a`, B from `grade_b`, else C. Rounding first keeps a score that is
+//! exactly on a line on it: with weights 0.1, 0.2 and 0.9 and A from 75, a customer with only the
+//! third component full scores 75 (A), not the 74.999… the floating-point sum gives.
 //!
 //! A component counted at zero on every daily run for `zero_warning_days` days running (a red
 //! warning, [`zero_warnings`]) tells the owner and the supervisor that the customer has stopped
@@ -479,9 +479,11 @@ mod tests {
         }
         assert!(changed > 0);
         // The grade lines are configuration too.
-        let mut strict = HealthModel::default();
-        strict.grade_a = 95.0;
-        strict.grade_b = 60.0;
+        let strict = HealthModel {
+            grade_a: 95.0,
+            grade_b: 60.0,
+            ..HealthModel::default()
+        };
         let full = Inputs::from_activities(
             &strict,
             TODAY,
@@ -501,7 +503,7 @@ mod tests {
 
     #[test]
     fn a_score_on_the_line_takes_the_higher_grade() {
-        // Three purchases only: 40 points, B, though 100·0.4/(0.4+0.3+0.3) is 39.999… in floats.
+        // Three purchases only: 40 points, B.
         let model = HealthModel::default();
         let three: Vec<Activity> = (0..3)
             .map(|d| Activity {
@@ -531,6 +533,20 @@ mod tests {
         assert_eq!(score(&model, &all).score, 100.0);
         let none = score(&model, &Inputs::default());
         assert_eq!((none.score, none.grade), (0.0, Grade::C));
+        // 100·0.9/(0.1+0.2+0.9) is 74.999… in floats: rounded first, it is on the A line.
+        let mut tight = with_weights([0.1, 0.2, 0.9]);
+        tight.grade_a = 75.0;
+        let one_event = Inputs {
+            counts: [("events".to_string(), 1)].into(),
+        };
+        let raw: f64 = score(&tight, &one_event)
+            .components
+            .iter()
+            .map(|c| c.points)
+            .sum();
+        assert!(raw < 75.0, "{raw}");
+        let r = score(&tight, &one_event);
+        assert_eq!((r.score, r.grade), (75.0, Grade::A));
     }
 
     #[test]
@@ -679,8 +695,10 @@ mod tests {
             days: 15
         }));
         // Weekly warning days are configuration.
-        let mut patient = HealthModel::default();
-        patient.zero_warning_days = 40;
+        let patient = HealthModel {
+            zero_warning_days: 40,
+            ..HealthModel::default()
+        };
         assert!(zero_warnings(&patient, &history, TODAY).is_empty());
     }
 }

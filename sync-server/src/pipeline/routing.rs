@@ -656,7 +656,7 @@ pub fn dry_run(
         })
         .collect();
     // Most first; equal counts keep the map's order (reason, then industry).
-    unmatched_top.sort_by(|a, b| b.leads.cmp(&a.leads));
+    unmatched_top.sort_by_key(|g| std::cmp::Reverse(g.leads));
     unmatched_top.truncate(UNMATCHED_TOP);
     let mut per_rule = stats;
     per_rule.sort_by_key(|s| s.position);
