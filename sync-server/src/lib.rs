@@ -43,6 +43,7 @@ mod password;
 pub mod people;
 mod photo_reuse;
 pub mod photos;
+pub mod pipeline;
 pub mod pull;
 pub mod queue;
 pub mod retakes;
