@@ -142,6 +142,8 @@ impl FaultStats {
 
 struct Shared {
     plan: Mutex<(FaultPlan, u64)>,
+    /// Connections drawn since the plan was set (see [`Shared::draw`]).
+    drawn_under_plan: AtomicU64,
     upstreams: Mutex<Vec<SocketAddr>>,
     stats: FaultStats,
     stopped: AtomicBool,
@@ -168,6 +170,7 @@ impl FaultProxy {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             plan: Mutex::new((plan, plan.seed.max(1))),
+            drawn_under_plan: AtomicU64::new(0),
             upstreams: Mutex::new(upstreams.to_vec()),
             stats: FaultStats::new(upstreams.len()),
             stopped: AtomicBool::new(false),
@@ -199,6 +202,7 @@ impl FaultProxy {
     pub fn set_plan(&self, plan: FaultPlan) {
         if let Ok(mut p) = self.shared.plan.lock() {
             *p = (plan, plan.seed.max(1));
+            self.shared.drawn_under_plan.store(0, Ordering::Relaxed);
         }
     }
 
@@ -241,9 +245,28 @@ impl Shared {
         (p, (r >> 11) as f64 / (1u64 << 53) as f64)
     }
 
+    /// The fate of the next connection. The first connections under a plan meet each kind of
+    /// fault the plan has once, in the order below, and the rest are drawn at random: a run
+    /// that opens few connections (clients keep theirs alive, or the phones drain fast)
+    /// still meets every kind.
     fn draw(&self) -> Fate {
         let (plan, u) = self.unit();
         let (_, r) = self.next();
+        let forced = [
+            (plan.reset_before_request, Fate::ResetBeforeRequest),
+            (
+                plan.cut_upload,
+                Fate::CutUpload {
+                    after: 1 + r % 300_000,
+                },
+            ),
+            (plan.drop_response, Fate::DropResponse),
+            (plan.truncate_response, Fate::TruncateResponse { keep: r % 400 }),
+        ];
+        let n = self.drawn_under_plan.fetch_add(1, Ordering::Relaxed) as usize;
+        if let Some((_, fate)) = forced.iter().filter(|(p, _)| *p > 0.0).nth(n) {
+            return *fate;
+        }
         let mut edge = plan.reset_before_request;
         if u < edge {
             return Fate::ResetBeforeRequest;

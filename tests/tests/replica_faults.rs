@@ -103,9 +103,9 @@ fn every_op_and_photo_arrives_exactly_once_through_three_replicas_faults_and_kil
         proxy.stats().summary()
     );
     fleet::assert_only_transient(&drained);
-    // Through three replicas the phones need only ~30 connections (kept alive), so one kind of
-    // fault can miss a run by chance (p ≈ 2 % each); the single-server fault test, with ~200
-    // connections, requires every kind. Here: faults of at least three kinds, and several.
+    // Through three replicas the phones need few connections (~20-30: they keep them alive);
+    // the proxy gives the first ones under the hostile plan each kind of fault, so every kind
+    // is met whatever the count.
     let st = proxy.stats();
     let kinds = [
         &st.reset_before_request,
@@ -115,8 +115,8 @@ fn every_op_and_photo_arrives_exactly_once_through_three_replicas_faults_and_kil
     ]
     .map(|n| n.load(Ordering::Relaxed));
     assert!(
-        kinds.iter().filter(|n| **n > 0).count() >= 3 && kinds.iter().sum::<u64>() >= 5,
-        "too few faults through the replicas: {}",
+        kinds.iter().all(|n| *n > 0),
+        "a kind of fault never happened through the replicas: {}",
         st.summary()
     );
     assert!(
