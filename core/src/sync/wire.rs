@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::customers::{Contact, CustomerState, LeadState, StoreKey};
+use crate::customers::{CustomerState, LeadState, NewCustomer, StoreKey};
 use crate::model::User;
 use code::Code;
 
@@ -284,23 +284,9 @@ pub struct RetakeChange {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CustomerChange {
     pub id: String,
-    pub name: String,
-    #[serde(default)]
-    pub company: Option<String>,
-    #[serde(default)]
-    pub phones: Vec<String>,
-    #[serde(default)]
-    pub contacts: Vec<Contact>,
-    #[serde(default)]
-    pub industry: Option<String>,
-    #[serde(default)]
-    pub region: Option<String>,
-    #[serde(default)]
-    pub budget_cents: Option<i64>,
-    #[serde(default)]
-    pub store_id: Option<String>,
-    #[serde(default)]
-    pub from_lead_id: Option<String>,
+    /// As entered (the territory's copy without phones and contacts), at the top level.
+    #[serde(flatten)]
+    pub customer: NewCustomer,
     #[serde(default)]
     pub owner_id: Option<String>,
     #[serde(default)]
@@ -429,7 +415,7 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(c.state.as_str(), "frozen");
-        assert!(c.phones.is_empty() && c.owner_id.is_none());
+        assert!(c.customer.phones.is_empty() && c.owner_id.is_none());
         let l: LeadChange = serde_json::from_value(serde_json::json!({
             "id": "l-1", "name": "李总", "state": "assigned", "assigned_rep": "rep-li",
             "deadline_ms": 7_200_000, "created_ms": 0

@@ -351,45 +351,13 @@ pub struct PhotoReviewPayload {
 pub struct CustomerCreatePayload {
     pub customer_id: String,
     pub user_id: String,
-    pub name: String,
-    #[serde(default)]
-    pub company: Option<String>,
-    #[serde(default)]
-    pub phones: Vec<String>,
-    #[serde(default)]
-    pub contacts: Vec<Contact>,
-    #[serde(default)]
-    pub industry: Option<String>,
-    #[serde(default)]
-    pub region: Option<String>,
-    #[serde(default)]
-    pub budget_cents: Option<i64>,
-    #[serde(default)]
-    pub store_id: Option<String>,
-    #[serde(default)]
-    pub from_lead_id: Option<String>,
+    /// The customer as the rep entered it: the same fields, at the top level of the payload.
+    #[serde(flatten)]
+    pub customer: NewCustomer,
     /// The stage it starts in.
     pub stage: String,
     #[serde(default)]
     pub time: Option<EventTime>,
-}
-
-impl CustomerCreatePayload {
-    /// The customer as entered, for the duplicate check (`customers::dedupe_keys`) the server
-    /// runs again.
-    pub fn new_customer(&self) -> NewCustomer {
-        NewCustomer {
-            name: self.name.clone(),
-            company: self.company.clone(),
-            phones: self.phones.clone(),
-            contacts: self.contacts.clone(),
-            industry: self.industry.clone(),
-            region: self.region.clone(),
-            budget_cents: self.budget_cents,
-            store_id: self.store_id.clone(),
-            from_lead_id: self.from_lead_id.clone(),
-        }
-    }
 }
 
 /// `customer.update`: the customer's contacts and budget as they are now (replacing both).
@@ -821,15 +789,17 @@ mod tests {
                 OpPayload::CustomerCreate(CustomerCreatePayload {
                     customer_id: "c-1".into(),
                     user_id: "rep-li".into(),
-                    name: "王经理".into(),
-                    company: Some("上海某某科技有限公司".into()),
-                    phones: vec!["+86 138-0013-8000".into()],
-                    contacts: vec![contact.clone()],
-                    industry: Some("医疗".into()),
-                    region: Some("SH-E".into()),
-                    budget_cents: Some(50_000_000),
-                    store_id: Some("st-201".into()),
-                    from_lead_id: Some("l-1".into()),
+                    customer: NewCustomer {
+                        name: "王经理".into(),
+                        company: Some("上海某某科技有限公司".into()),
+                        phones: vec!["+86 138-0013-8000".into()],
+                        contacts: vec![contact.clone()],
+                        industry: Some("医疗".into()),
+                        region: Some("SH-E".into()),
+                        budget_cents: Some(50_000_000),
+                        store_id: Some("st-201".into()),
+                        from_lead_id: Some("l-1".into()),
+                    },
                     stage: "explore".into(),
                     time: time(),
                 }),
@@ -981,7 +951,7 @@ mod tests {
             );
             assert_eq!(back.named_user(), Some("rep-li"), "{kind}");
             if let OpPayload::CustomerCreate(c) = &back {
-                let entered = c.new_customer();
+                let entered = c.customer.clone();
                 assert_eq!(
                     (entered.company.as_deref(), entered.from_lead_id.as_deref()),
                     (Some("上海某某科技有限公司"), Some("l-1"))
