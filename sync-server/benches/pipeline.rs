@@ -16,22 +16,12 @@ use std::time::{Duration, Instant};
 use fieldproof_server::pipeline::health::{self, Activity, HealthModel, Inputs};
 use fieldproof_server::pipeline::routing::{LeadFacts, RepProfile, RouteDecision, Router, Rule, dry_run};
 
-/// SplitMix64: reproducible data without a dependency.
-struct Rng(u64);
+#[path = "../tests/support/seeded.rs"]
+mod seeded;
+use seeded::Rng;
 
+/// Draws of this file on the shared seeded generator.
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
     fn some<T: Clone>(&mut self, items: &[T], n: usize) -> Vec<T> {
         (0..n)
             .map(|_| items[self.below(items.len() as u64) as usize].clone())

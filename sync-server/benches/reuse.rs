@@ -25,22 +25,12 @@ use std::time::{Duration, Instant};
 use fieldproof_core::imaging::{REUSE_THRESHOLD, hamming};
 use reuse::ReuseIndex;
 
-/// SplitMix64: reproducible data without a dependency.
-struct Rng(u64);
+#[path = "../tests/support/seeded.rs"]
+mod seeded;
+use seeded::Rng;
 
+/// Draws of this file on the shared seeded generator.
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
     /// A pHash-like value: 63 bits, exactly 31 set (the core's hash sets the bits above the
     /// median of 63 coefficients).
     fn phash(&mut self) -> u64 {

@@ -464,22 +464,12 @@ fn the_dry_run_applies_real_closes_at_their_time() {
 // ---------------------------------------------------------------------------------------------
 // 30 seeded days of 2,000 leads.
 
-/// SplitMix64: reproducible data without a dependency.
-struct Rng(u64);
+#[path = "support/seeded.rs"]
+mod seeded;
+use seeded::Rng;
 
+/// Draws of this file on the shared seeded generator.
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
     /// One of `items`, with the given weights.
     fn pick<'a>(&mut self, items: &[(&'a str, u64)]) -> &'a str {
         let total: u64 = items.iter().map(|(_, w)| w).sum();
