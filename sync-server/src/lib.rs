@@ -22,6 +22,7 @@ mod body;
 pub mod calendar;
 mod clock;
 pub mod codes;
+pub mod customers;
 pub mod db;
 mod entry;
 mod error;
