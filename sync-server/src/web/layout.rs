@@ -34,6 +34,11 @@ pub fn menu(user: &WebUser) -> Vec<(&'static str, &'static str)> {
         ("/app/health", "nav_health"),
         ("/app/plan", "nav_plan"),
         ("/app/ranking", "nav_ranking"),
+        // Customers and leads.
+        ("/app/leads", "nav_leads"),
+        ("/app/pipeline", "nav_pipeline"),
+        ("/app/customers", "nav_customers"),
+        ("/app/pool", "nav_pool"),
     ];
     m.push(if user.sees_all() {
         ("/app/data", "nav_data")
@@ -339,6 +344,9 @@ td.pick input{width:1.3rem;height:1.3rem}th.pick{white-space:nowrap}
 .rt-cancelled{background:#e4e7eb;color:#52606d;text-decoration:line-through}p.review{margin:.3rem 0;overflow-wrap:anywhere}
 form.review{display:flex;flex-wrap:wrap;gap:.3rem;margin:.3rem 0}form.review input[name=reason]{flex:1;min-width:8rem}
 .retake{background:#fff;padding:.6rem;margin:.5rem 0;border:1px solid #e4e7eb}.retake.closed{color:#7b8794}.retake p{margin:.3rem 0;overflow-wrap:anywhere}
+/* Customers and leads: health grades, the red warning, the store's QR check-in code. */
+.grade{display:inline-block;min-width:1.5rem;text-align:center;border-radius:.3rem;font-weight:700;color:#fff}.g-A{background:#2f855a}.g-B{background:#b7791f}.g-C{background:#c53030}
+.flag.warn{background:#c53030;color:#fff}.trend{white-space:nowrap}.store-qr svg{width:min(100%,420px);display:block}
 @media (max-width:700px){
 main{padding:.8rem}header{padding:.5rem .8rem}header nav{flex-basis:100%;order:3}
 table.rows,table.rows tbody,table.rows tr,table.rows td{display:block;width:100%}

@@ -115,6 +115,13 @@ pub const WEB_ROUTES: &[(&str, &str)] = &[
     ("POST", "/app/alerts/rules/{id}"),
     ("POST", "/app/alerts/rules/{id}/enable"),
     ("POST", "/app/alerts/deliveries/{id}/retry"),
+    // Customers and leads (issue 15).
+    ("GET", "/app/leads"),
+    ("GET", "/app/pipeline"),
+    ("GET", "/app/customers"),
+    ("GET", "/app/customers/{id}"),
+    ("GET", "/app/pool"),
+    ("GET", "/app/stores/{id}/code"),
 ];
 
 pub fn routes() -> Router<Arc<Store>> {
@@ -142,6 +149,7 @@ pub fn routes() -> Router<Arc<Store>> {
         .route("/app/photo-reviews", post(pages::retakes::review))
         .route("/app/retakes", get(pages::retakes::list))
         .merge(alert_routes())
+        .merge(customer_routes())
         // The import handler bounds its own body (size and time); axum's default 2 MB cap on
         // Multipart would refuse uploads long before the import's limit.
         .route(
@@ -204,4 +212,16 @@ fn alert_routes() -> Router<Arc<Store>> {
         )
         .route("/app/alerts/rules/{id}/enable", post(alerts::toggle_rule))
         .route("/app/alerts/deliveries/{id}/retry", post(alerts::retry))
+}
+
+/// Customers and leads (see [`pages::leads`], [`pages::customers`]).
+fn customer_routes() -> Router<Arc<Store>> {
+    use pages::{customers, leads, pipeline, pool, store_code};
+    Router::new()
+        .route("/app/leads", get(leads::page))
+        .route("/app/pipeline", get(pipeline::page))
+        .route("/app/customers", get(customers::list))
+        .route("/app/customers/{id}", get(customers::show))
+        .route("/app/pool", get(pool::page))
+        .route("/app/stores/{id}/code", get(store_code::page))
 }

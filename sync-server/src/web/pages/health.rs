@@ -19,6 +19,9 @@ use crate::web::components::{DayNav, Pager, day_nav, pager};
 use crate::web::day_string;
 use crate::web::extract::{PageQuery, SignedIn, Viewer, opt_day, opt_page};
 use crate::web::read::health::{DAYS, KAC_GOAL, RESOLUTION_GOAL, Ratio, figures};
+use crate::web::read::leads::{ResponseRate, response_rate};
+use crate::web::read::names::Names;
+use crate::web::read::pipeline::pipeline_config;
 use crate::web::read::visits::default_day;
 
 #[derive(Deserialize)]
@@ -85,6 +88,63 @@ fn metric(page: &Viewer, m: &Metric<'_>) -> Markup {
     }
 }
 
+/// The lead-response rate per team (the rep's supervisor) and per rep, against its goal.
+fn response_breakdown(page: &Viewer, names: &Names, r: &ResponseRate, goal: f64) -> Markup {
+    let t = |k| page.t(k);
+    let table = |id: &str, head: &str, rows: Vec<(String, Ratio)>| {
+        html! {
+            table.rows id=(id) {
+                thead { tr { th { (head) } th { (t("leads_due")) } th { (t("in_time")) } th { (t("rate")) } } }
+                tbody {
+                    @for (name, ratio) in &rows {
+                        tr {
+                            td.name data-label=(head) { (name) }
+                            td data-label=(t("leads_due")) { (ratio.den) }
+                            td data-label=(t("in_time")) { (ratio.num) }
+                            td data-label=(t("rate")) {
+                                @match ratio.rate() {
+                                    Some(x) if x >= goal => span.ok { (pct(Some(x))) },
+                                    x => span.bad { (pct(x)) },
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let team = |sup: &String| {
+        if sup.is_empty() {
+            t("no_team").to_string()
+        } else {
+            names.user(sup)
+        }
+    };
+    // The weakest first: who needs a word.
+    let order = |mut v: Vec<(String, Ratio)>| {
+        v.sort_by(|a, b| {
+            a.1.rate()
+                .unwrap_or(0.0)
+                .total_cmp(&b.1.rate().unwrap_or(0.0))
+                .then_with(|| a.0.cmp(&b.0))
+        });
+        v
+    };
+    html! {
+        @if !r.reps.is_empty() {
+            section id="response-breakdown" {
+                details open {
+                    summary { (t("response_rate")) " · " (t("by_team")) " / " (t("by_rep")) }
+                    h3 { (t("by_team")) }
+                    (table("response-teams", t("team"), order(r.teams.iter().map(|(s, x)| (team(s), *x)).collect())))
+                    h3 { (t("by_rep")) }
+                    (table("response-reps", t("field_rep"), order(r.reps.iter().map(|(u, x)| (names.user(u), *x)).collect())))
+                }
+            }
+        }
+    }
+}
+
 pub async fn page(
     State(store): State<Arc<Store>>,
     who: SignedIn,
@@ -100,12 +160,20 @@ pub async fn page(
             Some(d) => d,
             None => default_day(c, cal, scope.as_deref(), today)?,
         };
-        Ok((last, figures(c, cal, scope.as_deref(), last - (DAYS - 1), last)?))
+        let first = last - (DAYS - 1);
+        let (from, _) = cal.day_bounds(first);
+        let (_, to) = cal.day_bounds(last);
+        let mut leads = response_rate(c, scope.as_deref(), from, to, |ms| cal.day_of(ms))?;
+        for d in first..=last {
+            leads.days.entry(d).or_default();
+        }
+        let goal = pipeline_config(c)?.response_goal;
+        Ok((last, figures(c, cal, scope.as_deref(), first, last)?, leads, goal))
     })
     .await;
     let WithNames {
         names,
-        data: (last, f),
+        data: (last, f, leads, response_goal),
     } = match read {
         Ok(d) => d,
         Err(e) => return page.error(&e),
@@ -133,6 +201,13 @@ pub async fn page(
             formula_key: "resolution_formula",
             days: &f.resolution,
             goal: Some(RESOLUTION_GOAL),
+        },
+        Metric {
+            id: "response",
+            title_key: "response_rate",
+            formula_key: "response_formula",
+            days: &leads.days,
+            goal: Some(response_goal),
         },
     ];
     // Past the end shows the last page (a link from a period that has since shrunk).
@@ -168,6 +243,7 @@ pub async fn page(
         p.muted { (t("last_14_days")) " " (day_string(last)) }
         (day_nav(page.lang, DayNav { path: "/app/health", day: last, today, keep: &[], controls: html! {} }))
         @for m in &metrics { (metric(&page, m)) }
+        (response_breakdown(&page, &names, &leads, response_goal))
         section id="compliance" {
             h2 { (t("compliance")) }
             p.muted { (t("compliance_note")) " " (t("compliance_order")) }

@@ -22,6 +22,12 @@ pub mod store_profile;
 pub mod structure;
 pub mod today;
 pub mod visit;
+// Customers and leads (issue 15).
+pub mod customers;
+pub mod leads;
+pub mod pipeline;
+pub mod pool;
+pub mod store_code;
 
 use std::sync::Arc;
 

@@ -106,6 +106,7 @@ pub async fn page(
         points: scores.clone(),
     }];
     let body = html! {
+        p { a id="store-code-link" href={ (path) "/code" } { (t("store_code_link")) } }
         (period_nav(&page, &path, period, today, &PlanFilter::default(), None))
         section id="score-trend" {
             h2 { (t("score_trend")) }

@@ -15,3 +15,7 @@ pub mod plans;
 pub mod retakes;
 pub mod scorecards;
 pub mod visits;
+// Customers and leads (issue 15).
+pub mod customers;
+pub mod leads;
+pub mod pipeline;
