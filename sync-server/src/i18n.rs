@@ -288,6 +288,57 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "\"{value}\" is not a time (HH:MM, for example 09:30).",
         "“{value}”不是时间（HH:MM，例如 09:30）。",
     ),
+    // Customers, activities and leads (import/pipeline.rs, issue 15).
+    (
+        "import_pipeline_separate",
+        "Customers, activities and leads are imported in a file of their own, without the sheet \"{sheet}\": import the two files one after the other.",
+        "客户、客户活动和线索须单独成一个文件导入，不能与“{sheet}”工作表放在一起：请分两个文件依次导入。",
+    ),
+    (
+        "import_needs_phone_or_company",
+        "Give a phone or the company: duplicates are found by them.",
+        "请填写电话或公司名称：系统据此查重。",
+    ),
+    (
+        "import_duplicate_customer",
+        "The same customer as on row {first_row} (\"{value}\"). Keep one row.",
+        "与第 {first_row} 行是同一客户（“{value}”），请只保留一行。",
+    ),
+    (
+        "import_customer_exists",
+        "The system already has this customer (\"{value}\"): {name}. Leave the row out.",
+        "系统中已有该客户（“{value}”）：{name}。请删除此行。",
+    ),
+    (
+        "import_duplicate_lead",
+        "The same lead as on row {first_row} (\"{value}\"). Keep one row.",
+        "与第 {first_row} 行是同一线索（“{value}”），请只保留一行。",
+    ),
+    (
+        "import_lead_exists",
+        "An open lead already has this (\"{value}\"): {name}. Leave the row out.",
+        "已有未关闭的线索使用该信息（“{value}”）：{name}。请删除此行。",
+    ),
+    (
+        "import_unknown_customer",
+        "There is no customer \"{value}\" (by phone, company or ID, in the Customers sheet or the system).",
+        "没有客户“{value}”（按电话、公司名称或系统编号，客户表和系统中均没有）。",
+    ),
+    (
+        "import_bad_activity_kind",
+        "\"{value}\" is not an activity type: purchase, trial or event (采购、试用、活动).",
+        "“{value}”不是有效的活动类型：采购、试用或活动（purchase / trial / event）。",
+    ),
+    (
+        "import_unknown_stage",
+        "There is no stage \"{value}\". The stages: {expected}.",
+        "没有阶段“{value}”。可用阶段：{expected}。",
+    ),
+    (
+        "import_id_exists",
+        "The ID \"{value}\" is already in use. Leave it blank and the system gives one.",
+        "系统编号“{value}”已被使用。留空则由系统生成。",
+    ),
     (
         "import_window_half",
         "A plan's window needs both a start and an end time (only \"{value}\" is given).",

@@ -46,8 +46,10 @@ use fieldproof_sheets::{Grid, Raw};
 use crate::people::StructureChange;
 use crate::store::{AdminError, Store};
 
+mod pipeline;
 mod template;
-pub use template::template_xlsx;
+pub use pipeline::IMPORTED_BY;
+pub use template::{pipeline_template_xlsx, template_xlsx};
 
 /// One thing wrong with an imported file: where, and what as a code with parameters (the
 /// catalogue's `import_*` messages; `Display` is the English).
@@ -90,6 +92,9 @@ pub struct ImportReport {
     pub stores: u32,
     pub products: u32,
     pub plans: u32,
+    pub customers: u32,
+    pub activities: u32,
+    pub leads: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -499,6 +504,21 @@ fn header<'a>(grid: &'a Grid, problems: &'a mut Vec<CellProblem>) -> Option<Shee
 type Origins = HashMap<&'static str, Vec<(String, u32)>>;
 
 fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportReport, ImportError> {
+    // Customers and leads are imported on their own: a file of both would need the reference
+    // data's transaction and theirs to be one.
+    let (pipeline, grids): (Vec<Grid>, Vec<Grid>) = grids.into_iter().partition(|g| g.kind.is_pipeline());
+    if let Some(first) = pipeline.first() {
+        if let Some(other) = grids.first() {
+            return Err(ImportError::Refused(vec![CellProblem {
+                sheet: first.sheet.clone(),
+                row: 0,
+                column: String::new(),
+                code: "import_pipeline_separate",
+                params: vec![("sheet", other.sheet.clone())],
+            }]));
+        }
+        return pipeline::import(store, pipeline, now_ms);
+    }
     let storage = |e: &dyn std::fmt::Display| ImportError::Storage(e.to_string());
     let existing = store.reference_data().map_err(|e| storage(&e))?;
     let teams = crate::people::teams(store).map_err(|e| storage(&e))?;
@@ -877,6 +897,8 @@ fn import_grids(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<ImportRe
                             .push((grid.sheet.clone(), row));
                     }
                 }
+                // Customers and leads went to `pipeline::import` above.
+                ImportKind::Customers | ImportKind::Activities | ImportKind::Leads => {}
                 ImportKind::Plans => {
                     let rep_id = sheet.required(row, cells, "rep_id");
                     if let Some(rep) = &rep_id {

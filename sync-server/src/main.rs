@@ -328,13 +328,14 @@ enum AdminCommand {
         #[command(flatten)]
         filter: FilterArgs,
     },
-    /// Import territories, supervisors, teams, reps, stores, products and plans from XLSX (one
-    /// sheet per kind, named in English or Chinese) or CSV: validated as a whole, all or
-    /// nothing; a bad file is refused with every problem listed.
+    /// Import territories, supervisors, teams, reps, stores, products and plans — or, in a file
+    /// of their own, customers, customer activities and leads — from XLSX (one sheet per kind,
+    /// named in English or Chinese) or CSV: validated as a whole, all or nothing; a bad file is
+    /// refused with every problem listed.
     Import {
         file: PathBuf,
         /// What a CSV holds (a workbook's sheet names say it): territories, supervisors, teams,
-        /// reps, stores, products or plans.
+        /// reps, stores, products, plans, customers, activities or leads.
         #[arg(long)]
         kind: Option<String>,
     },
@@ -799,7 +800,7 @@ fn admin(
                 .map(|k| {
                     ImportKind::parse(&k).ok_or_else(|| {
                         AdminError::Invalid(format!(
-                            "unknown kind {k:?} (territories, supervisors, teams, reps, stores, products, plans)"
+                            "unknown kind {k:?} (territories, supervisors, teams, reps, stores, products, plans, customers, activities, leads)"
                         ))
                     })
                 })

@@ -13,6 +13,11 @@ pub enum ImportKind {
     Stores,
     Products,
     Plans,
+    // Customers and leads (issue 15): imported on their own (never with the sheets above),
+    // customers before the activities that name them.
+    Customers,
+    Activities,
+    Leads,
 }
 
 /// A sheet's column: its key (the English header in snake_case is accepted too), its headers,
@@ -357,8 +362,125 @@ const PLANS: &[Column] = &[
     ),
 ];
 
+const PHONES_NOTE_EN: &str =
+    "Optional. One or more numbers, separated by ; or 、. A phone or the company is needed to find duplicates.";
+const PHONES_NOTE_ZH: &str = "选填。可填多个号码，用 ; 或 、 分隔。电话和公司名称至少填一项，用于查重。";
+const REGION_NOTE_EN: &str = "Optional. A territory code the system has: where the customer goes when released.";
+const REGION_NOTE_ZH: &str = "选填。系统中已有的区域代码：客户被释放时进入该区域的公海。";
+const BUDGET_NOTE_EN: &str = "Optional. Yuan, at most 2 decimals.";
+const BUDGET_NOTE_ZH: &str = "选填。单位元，最多两位小数。";
+
+const CUSTOMERS: &[Column] = &[
+    col("name", "Customer name", "客户名称", true, "张伟", "Who the rep deals with.", "业务员对接的客户。"),
+    col(
+        "company",
+        "Company",
+        "公司名称",
+        false,
+        "上海启明科技有限公司",
+        "Optional. Names that differ only in legal form or punctuation are one company (duplicates).",
+        "选填。仅公司类型或标点不同的名称视为同一公司（查重）。",
+    ),
+    col("phone", "Phone", "电话", false, "138 0013 8000", PHONES_NOTE_EN, PHONES_NOTE_ZH),
+    col("industry", "Industry", "行业", false, "零售", "Optional.", "选填。"),
+    col("region", "Territory", "区域", false, "shanghai-east", REGION_NOTE_EN, REGION_NOTE_ZH),
+    col("budget", "Budget (yuan)", "预算（元）", false, "50000", BUDGET_NOTE_EN, BUDGET_NOTE_ZH),
+    col(
+        "owner",
+        "Owner (rep ID)",
+        "负责人编号",
+        false,
+        "rep-li",
+        "Optional. The rep who owns the customer; blank: the customer goes to the pool (公海).",
+        "选填。负责该客户的业务员编号；留空则进入公海。",
+    ),
+    col(
+        "stage",
+        "Stage",
+        "阶段",
+        false,
+        "意向初探",
+        "Optional. A stage of the pipeline settings, by its name or key (default: the first).",
+        "选填。销售阶段设置中的阶段名称或代码（默认第一个阶段）。",
+    ),
+    col(
+        "store_code",
+        "Store code",
+        "门店编码",
+        false,
+        "",
+        "Optional. The customer's store, if it is one the system has.",
+        "选填。客户对应的门店（系统中已有的门店编码）。",
+    ),
+    col("id", "ID", "系统编号", false, "", "Optional. Blank: the system gives one.", "选填。留空则由系统生成。"),
+];
+
+const ACTIVITIES: &[Column] = &[
+    col(
+        "customer",
+        "Customer",
+        "客户",
+        true,
+        "138 0013 8000",
+        "The customer's phone, company name or system ID (the Customers sheet or the system).",
+        "客户的电话、公司名称或系统编号（客户表中或系统已有的）。",
+    ),
+    col(
+        "kind",
+        "Type",
+        "类型",
+        true,
+        "采购",
+        "purchase, trial (new-product trial) or event (event participation); also 采购 / 试用 / 活动.",
+        "采购、试用（新品试用）或活动（活动参与）；也可写 purchase / trial / event。",
+    ),
+    col("date", "Date", "日期", true, "2026-11-20", "YYYY-MM-DD or a date cell.", "YYYY-MM-DD 或日期格式的单元格。"),
+    col("note", "Note", "备注", false, "", "Optional.", "选填。"),
+];
+
+const LEADS: &[Column] = &[
+    col("name", "Lead name", "线索名称", true, "王芳", "The person or business to contact.", "需要联系的人或企业。"),
+    col(
+        "company",
+        "Company",
+        "公司名称",
+        false,
+        "杭州云帆贸易有限公司",
+        "Optional. Used to find duplicates, like the phone.",
+        "选填。与电话一样用于查重。",
+    ),
+    col("phone", "Phone", "电话", false, "139 0000 1234", PHONES_NOTE_EN, PHONES_NOTE_ZH),
+    col("industry", "Industry", "行业", false, "餐饮", "Optional. Routing rules may match on it.", "选填。分配规则可按行业匹配。"),
+    col(
+        "region",
+        "Territory",
+        "区域",
+        false,
+        "shanghai-east",
+        "Optional. A territory code the system has; routing rules may match on it.",
+        "选填。系统中已有的区域代码；分配规则可按区域匹配。",
+    ),
+    col("budget", "Budget (yuan)", "预算（元）", false, "20000", BUDGET_NOTE_EN, BUDGET_NOTE_ZH),
+    col("source", "Source", "来源", false, "展会", "Optional. Where the lead came from.", "选填。线索来源。"),
+    col("id", "ID", "系统编号", false, "", "Optional. Blank: the system gives one.", "选填。留空则由系统生成。"),
+];
+
 impl ImportKind {
-    pub const ALL: [ImportKind; 7] = [
+    pub const ALL: [ImportKind; 10] = [
+        ImportKind::Territories,
+        ImportKind::Supervisors,
+        ImportKind::Teams,
+        ImportKind::Reps,
+        ImportKind::Stores,
+        ImportKind::Products,
+        ImportKind::Plans,
+        ImportKind::Customers,
+        ImportKind::Activities,
+        ImportKind::Leads,
+    ];
+
+    /// The reference data: territories to plans (the first template workbook).
+    pub const REFERENCE: [ImportKind; 7] = [
         ImportKind::Territories,
         ImportKind::Supervisors,
         ImportKind::Teams,
@@ -367,6 +489,15 @@ impl ImportKind {
         ImportKind::Products,
         ImportKind::Plans,
     ];
+
+    /// Customers and leads (the second template workbook): a file holds these or the
+    /// reference data, not both.
+    pub const PIPELINE: [ImportKind; 3] = [ImportKind::Customers, ImportKind::Activities, ImportKind::Leads];
+
+    /// Whether this is a customers-and-leads kind.
+    pub fn is_pipeline(self) -> bool {
+        ImportKind::PIPELINE.contains(&self)
+    }
 
     /// The form's and the CLI's value: `territories`, `supervisors`, `teams`, `reps`,
     /// `stores`, `products`, `plans`.
@@ -379,6 +510,9 @@ impl ImportKind {
             ImportKind::Stores => "stores",
             ImportKind::Products => "products",
             ImportKind::Plans => "plans",
+            ImportKind::Customers => "customers",
+            ImportKind::Activities => "activities",
+            ImportKind::Leads => "leads",
         }
     }
 
@@ -404,6 +538,12 @@ impl ImportKind {
             (ImportKind::Products, true) => "产品",
             (ImportKind::Plans, false) => "Plans",
             (ImportKind::Plans, true) => "计划",
+            (ImportKind::Customers, false) => "Customers",
+            (ImportKind::Customers, true) => "客户",
+            (ImportKind::Activities, false) => "Activities",
+            (ImportKind::Activities, true) => "客户活动",
+            (ImportKind::Leads, false) => "Leads",
+            (ImportKind::Leads, true) => "线索",
         }
     }
 
@@ -425,6 +565,9 @@ impl ImportKind {
             ImportKind::Stores => "store",
             ImportKind::Products => "product",
             ImportKind::Plans => "plan",
+            ImportKind::Customers => "customer",
+            ImportKind::Activities => "activity",
+            ImportKind::Leads => "lead",
         }
     }
 
@@ -444,6 +587,9 @@ impl ImportKind {
             ImportKind::Stores => STORES,
             ImportKind::Products => PRODUCTS,
             ImportKind::Plans => PLANS,
+            ImportKind::Customers => CUSTOMERS,
+            ImportKind::Activities => ACTIVITIES,
+            ImportKind::Leads => LEADS,
         }
     }
 
@@ -477,6 +623,20 @@ impl ImportKind {
             (ImportKind::Products, true) => "产品，包括本品和竞品。",
             (ImportKind::Plans, false) => "Planned visits: which rep visits which store on which day.",
             (ImportKind::Plans, true) => "拜访计划：哪个业务员哪天拜访哪家门店。",
+            (ImportKind::Customers, false) => {
+                "Customers, with their owner (blank: the pool) and stage. A phone or company the system already has is refused as a duplicate."
+            }
+            (ImportKind::Customers, true) => {
+                "客户及其负责人（留空则进入公海）和阶段。系统中已有的电话或公司会作为重复客户被拒绝。"
+            }
+            (ImportKind::Activities, false) => {
+                "Customer activities the health score counts: purchases, new-product trials, event participation."
+            }
+            (ImportKind::Activities, true) => "健康度计算所用的客户活动：采购、新品试用、活动参与。",
+            (ImportKind::Leads, false) => {
+                "New leads: the routing rules give them to reps (while routing is not live they wait as new leads)."
+            }
+            (ImportKind::Leads, true) => "新线索：由分配规则分配给业务员（规则未启用时作为新线索等待分配）。",
         }
     }
 }

@@ -1,8 +1,8 @@
 //! Head office's import files read within limits, before anything is checked against the
 //! server's data: the pure half of an import, with no database.
 //!
-//! - [`kinds`]: the seven kinds of sheet (territories, supervisors, teams, reps, stores,
-//!   products, plans), their names and column headers in English and Chinese.
+//! - [`kinds`]: the ten kinds of sheet (territories, supervisors, teams, reps, stores,
+//!   products, plans; customers, customer activities, leads), their names and column headers in English and Chinese.
 //! - [`read`]: [`parse_file`] (XLSX, or CSV of a chosen kind) and [`parse_csv`] into [`Parsed`]
 //!   grids of cells, each sheet's rows with their Excel row numbers.
 //! - [`limits`]: [`ImportLimits`] and the refusals, [`ReadError`]: a file that is not a

@@ -7,6 +7,17 @@ use fieldproof_sheets::ImportKind;
 /// notes sheet (说明 / Notes) describing every sheet and column, in Chinese (`zh`) or English.
 /// The example rows import as they are into a system holding the demo's templates.
 pub fn template_xlsx(zh: bool) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    template_of(&ImportKind::REFERENCE, zh)
+}
+
+/// The customers-and-leads template (客户、客户活动、线索), imported on its own; its example
+/// activity names the example customer by phone, so the example rows import as they are into
+/// a system holding the demo's reps and territories.
+pub fn pipeline_template_xlsx(zh: bool) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    template_of(&ImportKind::PIPELINE, zh)
+}
+
+fn template_of(kinds: &[ImportKind], zh: bool) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     use rust_xlsxwriter::{Format, Workbook};
     let mut book = Workbook::new();
     let bold = Format::new().set_bold();
@@ -29,7 +40,7 @@ pub fn template_xlsx(zh: bool) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
         };
         notes.write_string_with_format(1, 0, intro, &wrap)?;
         let mut row = 3u32;
-        for kind in ImportKind::ALL {
+        for kind in kinds.iter().copied() {
             notes.write_string_with_format(row, 0, kind.sheet_name_in(zh), &bold)?;
             notes.write_string(row, 3, kind.note(zh))?;
             row += 1;
@@ -52,7 +63,7 @@ pub fn template_xlsx(zh: bool) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
         notes.set_column_width(2, 8)?;
         notes.set_column_width(3, 90)?;
     }
-    for kind in ImportKind::ALL {
+    for kind in kinds.iter().copied() {
         let sheet = book.add_worksheet();
         sheet.set_name(kind.sheet_name_in(zh))?;
         for (c, column) in kind.columns().iter().enumerate() {
@@ -61,7 +72,7 @@ pub fn template_xlsx(zh: bool) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
             if !column.example.is_empty() {
                 // Numbers as numbers, so the example reads as Excel users would type it.
                 match column.example.parse::<f64>() {
-                    Ok(n) if column.key != "sku" && column.key != "phone" => sheet.write_number(1, c, n)?,
+                    Ok(n) if column.key != "sku" && column.key != "phone" && column.key != "customer" => sheet.write_number(1, c, n)?,
                     _ => sheet.write_string(1, c, column.example)?,
                 };
             }

@@ -297,7 +297,7 @@ pub async fn show(State(store): State<Arc<Store>>, who: SignedIn, Path(id): Path
                 dt { (t("company")) } dd { (c.company.clone().unwrap_or_default()) }
                 dt { (t("customer_state")) } dd { (customer_state(&page, &c.state)) }
                 dt { (t("owner")) } dd { @match &c.owner_id { Some(o) => (names.user(o)), None => span.muted { (t("nobody_yet")) } } }
-                dt { (t("entered_by")) } dd { (names.user(&c.created_by)) " · " (fmt_datetime(page.cal, d.created_ms)) }
+                dt { (t("entered_by")) } dd { (entered_by(&page, &names, &c.created_by)) " · " (fmt_datetime(page.cal, d.created_ms)) }
                 dt { (t("stage")) } dd { (stage(&c.stage)) " · " (t("days_n").replace("{n}", &c.days_in_stage(now).to_string())) }
                 dt { (t("region")) } dd { (c.region.as_deref().map(|r| terr.name(r)).unwrap_or_default()) }
                 dt { (t("industry")) } dd { (d.industry.clone().unwrap_or_default()) }
@@ -328,7 +328,7 @@ pub async fn show(State(store): State<Arc<Store>>, who: SignedIn, Path(id): Path
         @if !d.duplicates.is_empty() {
             section id="duplicates" {
                 h2 { (t("duplicates")) }
-                ul { @for (did, name, by) in &d.duplicates { li { a href=(customer_href(did)) { (name) } " · " (t("entered_by")) " " (names.user(by)) } } }
+                ul { @for (did, name, by) in &d.duplicates { li { a href=(customer_href(did)) { (name) } " · " (t("entered_by")) " " (entered_by(&page, &names, by)) } } }
             }
         }
         section id="stage-moves" {
@@ -416,4 +416,13 @@ pub fn words_or_text(page: &Viewer, reason: &str) -> String {
     let k = format!("reason_{reason}");
     let w = page.t(&k);
     if w == k { reason.to_string() } else { w.to_string() }
+}
+
+/// Who entered a customer: a rep, or head office's import.
+fn entered_by(page: &Viewer, names: &Names, who: &str) -> String {
+    if who == crate::import::IMPORTED_BY {
+        page.t("imported_by_head_office").to_string()
+    } else {
+        names.user(who)
+    }
 }

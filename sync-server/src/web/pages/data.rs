@@ -213,6 +213,12 @@ fn data_page(
                 " · "
                 a id="import-template-en" href="/app/import/template.xlsx?lang=en" { "English" }
             }
+            p {
+                (t("import_template_pipeline")) ": "
+                a id="import-pipeline-template-zh" href="/app/import/template.xlsx?set=pipeline&lang=zh-CN" { "中文" }
+                " · "
+                a id="import-pipeline-template-en" href="/app/import/template.xlsx?set=pipeline&lang=en" { "English" }
+            }
         }
     };
     page.page(status, t("nav_data"), body)
@@ -429,6 +435,9 @@ pub async fn import(State(store): State<Arc<Store>>, who: SignedIn, req: Request
                     (ImportKind::Stores, report.stores),
                     (ImportKind::Products, report.products),
                     (ImportKind::Plans, report.plans),
+                    (ImportKind::Customers, report.customers),
+                    (ImportKind::Activities, report.activities),
+                    (ImportKind::Leads, report.leads),
                 ]
                 .into_iter()
                 .filter(|(_, n)| *n > 0)
@@ -490,21 +499,35 @@ pub async fn import(State(store): State<Arc<Store>>, who: SignedIn, req: Request
 
 /// `GET /app/import/template.xlsx?lang=zh-CN|en`: the import's template workbook (one sheet per
 /// kind with headers and an example row, and a notes sheet), in the chosen language.
-pub async fn import_template(who: SignedIn) -> Response {
+pub async fn import_template(who: SignedIn, RawQuery(query): RawQuery) -> Response {
     let zh = who.page.lang == Lang::Zh;
-    match blocking(move || import::template_xlsx(zh).map_err(|e| ApiError::Internal(e.to_string()))).await {
+    // `set=pipeline`: the customers-and-leads workbook, imported on its own.
+    let pipeline = query
+        .unwrap_or_default()
+        .split('&')
+        .any(|kv| kv == "set=pipeline");
+    let make = move || {
+        if pipeline {
+            import::pipeline_template_xlsx(zh)
+        } else {
+            import::template_xlsx(zh)
+        }
+    };
+    match blocking(move || make().map_err(|e| ApiError::Internal(e.to_string()))).await {
         Ok(bytes) => download(
             bytes,
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            if zh {
-                "fieldproof-import-template-zh.xlsx"
-            } else {
-                "fieldproof-import-template-en.xlsx"
+            match (pipeline, zh) {
+                (false, true) => "fieldproof-import-template-zh.xlsx",
+                (false, false) => "fieldproof-import-template-en.xlsx",
+                (true, true) => "fieldproof-customers-template-zh.xlsx",
+                (true, false) => "fieldproof-customers-template-en.xlsx",
             },
-            if zh {
-                "导入模板.xlsx"
-            } else {
-                "import-template.xlsx"
+            match (pipeline, zh) {
+                (false, true) => "导入模板.xlsx",
+                (false, false) => "import-template.xlsx",
+                (true, true) => "客户与线索导入模板.xlsx",
+                (true, false) => "customers-and-leads-template.xlsx",
             },
         ),
         Err(e) => who.page.error(&e),
