@@ -362,16 +362,24 @@ const PLANS: &[Column] = &[
     ),
 ];
 
-const PHONES_NOTE_EN: &str =
-    "Optional. One or more numbers, separated by ; or 、. A phone or the company is needed to find duplicates.";
+const PHONES_NOTE_EN: &str = "Optional. One or more numbers, separated by ; or 、. A phone or the company is needed to find duplicates.";
 const PHONES_NOTE_ZH: &str = "选填。可填多个号码，用 ; 或 、 分隔。电话和公司名称至少填一项，用于查重。";
-const REGION_NOTE_EN: &str = "Optional. A territory code the system has: where the customer goes when released.";
+const REGION_NOTE_EN: &str =
+    "Optional. A territory code the system has: where the customer goes when released.";
 const REGION_NOTE_ZH: &str = "选填。系统中已有的区域代码：客户被释放时进入该区域的公海。";
 const BUDGET_NOTE_EN: &str = "Optional. Yuan, at most 2 decimals.";
 const BUDGET_NOTE_ZH: &str = "选填。单位元，最多两位小数。";
 
 const CUSTOMERS: &[Column] = &[
-    col("name", "Customer name", "客户名称", true, "张伟", "Who the rep deals with.", "业务员对接的客户。"),
+    col(
+        "name",
+        "Customer name",
+        "客户名称",
+        true,
+        "张伟",
+        "Who the rep deals with.",
+        "业务员对接的客户。",
+    ),
     col(
         "company",
         "Company",
@@ -381,10 +389,42 @@ const CUSTOMERS: &[Column] = &[
         "Optional. Names that differ only in legal form or punctuation are one company (duplicates).",
         "选填。仅公司类型或标点不同的名称视为同一公司（查重）。",
     ),
-    col("phone", "Phone", "电话", false, "138 0013 8000", PHONES_NOTE_EN, PHONES_NOTE_ZH),
-    col("industry", "Industry", "行业", false, "零售", "Optional.", "选填。"),
-    col("region", "Territory", "区域", false, "shanghai-east", REGION_NOTE_EN, REGION_NOTE_ZH),
-    col("budget", "Budget (yuan)", "预算（元）", false, "50000", BUDGET_NOTE_EN, BUDGET_NOTE_ZH),
+    col(
+        "phone",
+        "Phone",
+        "电话",
+        false,
+        "138 0013 8000",
+        PHONES_NOTE_EN,
+        PHONES_NOTE_ZH,
+    ),
+    col(
+        "industry",
+        "Industry",
+        "行业",
+        false,
+        "零售",
+        "Optional.",
+        "选填。",
+    ),
+    col(
+        "region",
+        "Territory",
+        "区域",
+        false,
+        "shanghai-east",
+        REGION_NOTE_EN,
+        REGION_NOTE_ZH,
+    ),
+    col(
+        "budget",
+        "Budget (yuan)",
+        "预算（元）",
+        false,
+        "50000",
+        BUDGET_NOTE_EN,
+        BUDGET_NOTE_ZH,
+    ),
     col(
         "owner",
         "Owner (rep ID)",
@@ -412,7 +452,15 @@ const CUSTOMERS: &[Column] = &[
         "Optional. The customer's store, if it is one the system has.",
         "选填。客户对应的门店（系统中已有的门店编码）。",
     ),
-    col("id", "ID", "系统编号", false, "", "Optional. Blank: the system gives one.", "选填。留空则由系统生成。"),
+    col(
+        "id",
+        "ID",
+        "系统编号",
+        false,
+        "",
+        "Optional. Blank: the system gives one.",
+        "选填。留空则由系统生成。",
+    ),
 ];
 
 const ACTIVITIES: &[Column] = &[
@@ -434,12 +482,28 @@ const ACTIVITIES: &[Column] = &[
         "purchase, trial (new-product trial) or event (event participation); also 采购 / 试用 / 活动.",
         "采购、试用（新品试用）或活动（活动参与）；也可写 purchase / trial / event。",
     ),
-    col("date", "Date", "日期", true, "2026-11-20", "YYYY-MM-DD or a date cell.", "YYYY-MM-DD 或日期格式的单元格。"),
+    col(
+        "date",
+        "Date",
+        "日期",
+        true,
+        "2026-11-20",
+        "YYYY-MM-DD or a date cell.",
+        "YYYY-MM-DD 或日期格式的单元格。",
+    ),
     col("note", "Note", "备注", false, "", "Optional.", "选填。"),
 ];
 
 const LEADS: &[Column] = &[
-    col("name", "Lead name", "线索名称", true, "王芳", "The person or business to contact.", "需要联系的人或企业。"),
+    col(
+        "name",
+        "Lead name",
+        "线索名称",
+        true,
+        "王芳",
+        "The person or business to contact.",
+        "需要联系的人或企业。",
+    ),
     col(
         "company",
         "Company",
@@ -449,8 +513,24 @@ const LEADS: &[Column] = &[
         "Optional. Used to find duplicates, like the phone.",
         "选填。与电话一样用于查重。",
     ),
-    col("phone", "Phone", "电话", false, "139 0000 1234", PHONES_NOTE_EN, PHONES_NOTE_ZH),
-    col("industry", "Industry", "行业", false, "餐饮", "Optional. Routing rules may match on it.", "选填。分配规则可按行业匹配。"),
+    col(
+        "phone",
+        "Phone",
+        "电话",
+        false,
+        "139 0000 1234",
+        PHONES_NOTE_EN,
+        PHONES_NOTE_ZH,
+    ),
+    col(
+        "industry",
+        "Industry",
+        "行业",
+        false,
+        "餐饮",
+        "Optional. Routing rules may match on it.",
+        "选填。分配规则可按行业匹配。",
+    ),
     col(
         "region",
         "Territory",
@@ -460,9 +540,33 @@ const LEADS: &[Column] = &[
         "Optional. A territory code the system has; routing rules may match on it.",
         "选填。系统中已有的区域代码；分配规则可按区域匹配。",
     ),
-    col("budget", "Budget (yuan)", "预算（元）", false, "20000", BUDGET_NOTE_EN, BUDGET_NOTE_ZH),
-    col("source", "Source", "来源", false, "展会", "Optional. Where the lead came from.", "选填。线索来源。"),
-    col("id", "ID", "系统编号", false, "", "Optional. Blank: the system gives one.", "选填。留空则由系统生成。"),
+    col(
+        "budget",
+        "Budget (yuan)",
+        "预算（元）",
+        false,
+        "20000",
+        BUDGET_NOTE_EN,
+        BUDGET_NOTE_ZH,
+    ),
+    col(
+        "source",
+        "Source",
+        "来源",
+        false,
+        "展会",
+        "Optional. Where the lead came from.",
+        "选填。线索来源。",
+    ),
+    col(
+        "id",
+        "ID",
+        "系统编号",
+        false,
+        "",
+        "Optional. Blank: the system gives one.",
+        "选填。留空则由系统生成。",
+    ),
 ];
 
 impl ImportKind {

@@ -86,7 +86,9 @@ fn known(store: &Store) -> Result<Known, ImportError> {
                 .collect::<Result<_, _>>()?;
             Ok(v)
         };
-        let mut st = c.prepare("SELECT k.key, c.id, c.name FROM customer_keys k JOIN customers c ON c.id = k.customer_id")?;
+        let mut st = c.prepare(
+            "SELECT k.key, c.id, c.name FROM customer_keys k JOIN customers c ON c.id = k.customer_id",
+        )?;
         let customer_keys = st
             .query_map(params![], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?
             .collect::<Result<_, _>>()?;
@@ -186,7 +188,12 @@ fn phones(sheet: &mut Sheet<'_>, row: u32, cells: &[Raw]) -> Option<Vec<String>>
                 .all(|c| c.is_ascii_digit() || " +-()（）０１２３４５６７８９".contains(c))
             && normalize_phone(part).is_some_and(|d| d.len() >= 5);
         if !ok {
-            sheet.problem(row, "phone", "import_bad_phone", vec![("value", part.to_string())]);
+            sheet.problem(
+                row,
+                "phone",
+                "import_bad_phone",
+                vec![("value", part.to_string())],
+            );
             return None;
         }
         out.push(part.to_string());
@@ -199,13 +206,23 @@ fn budget(sheet: &mut Sheet<'_>, row: u32, cells: &[Raw]) -> Option<Option<i64>>
     match sheet.number(row, cells, "budget")? {
         None => Some(None),
         Some(yuan) if yuan < 0.0 => {
-            sheet.problem(row, "budget", "import_negative_price", vec![("value", yuan.to_string())]);
+            sheet.problem(
+                row,
+                "budget",
+                "import_negative_price",
+                vec![("value", yuan.to_string())],
+            );
             None
         }
         Some(yuan) => {
             let cents = yuan * 100.0;
             if (cents - cents.round()).abs() > 1e-6 || cents > 1e15 {
-                sheet.problem(row, "budget", "import_price_decimals", vec![("value", yuan.to_string())]);
+                sheet.problem(
+                    row,
+                    "budget",
+                    "import_price_decimals",
+                    vec![("value", yuan.to_string())],
+                );
                 None
             } else {
                 Some(Some(cents.round() as i64))
@@ -215,7 +232,13 @@ fn budget(sheet: &mut Sheet<'_>, row: u32, cells: &[Raw]) -> Option<Option<i64>>
 }
 
 /// An optional text of at most `limit` characters.
-fn short_text(sheet: &mut Sheet<'_>, row: u32, cells: &[Raw], key: &str, limit: usize) -> Option<Option<String>> {
+fn short_text(
+    sheet: &mut Sheet<'_>,
+    row: u32,
+    cells: &[Raw],
+    key: &str,
+    limit: usize,
+) -> Option<Option<String>> {
     match sheet.text(cells, key).map(|v| v.trim().to_string()) {
         None => Some(None),
         Some(v) if v.is_empty() => Some(None),
@@ -228,7 +251,14 @@ fn short_text(sheet: &mut Sheet<'_>, row: u32, cells: &[Raw], key: &str, limit: 
 }
 
 /// The columns a customer and a lead share; `None` after recording the row's problems.
-fn party(sheet: &mut Sheet<'_>, row: u32, cells: &[Raw], known: &Known, ids: &HashSet<String>, prefix: &str) -> Result<Option<Party>, ImportError> {
+fn party(
+    sheet: &mut Sheet<'_>,
+    row: u32,
+    cells: &[Raw],
+    known: &Known,
+    ids: &HashSet<String>,
+    prefix: &str,
+) -> Result<Option<Party>, ImportError> {
     let name = sheet.required(row, cells, "name").map(|n| n.trim().to_string());
     let name = match name {
         Some(n) if n.chars().count() > 200 => {
@@ -244,7 +274,12 @@ fn party(sheet: &mut Sheet<'_>, row: u32, cells: &[Raw], known: &Known, ids: &Ha
     if let Some(Some(r)) = &region
         && !known.territories.contains(r)
     {
-        sheet.problem(row, "region", "import_unknown_territory", vec![("value", r.clone())]);
+        sheet.problem(
+            row,
+            "region",
+            "import_unknown_territory",
+            vec![("value", r.clone())],
+        );
     }
     let budget = budget(sheet, row, cells);
     let id = short_text(sheet, row, cells, "id", 128);
@@ -339,8 +374,15 @@ pub(super) fn import(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<Imp
                     if let Some(Some(o)) = &owner {
                         match known.roles.get(o).map(String::as_str) {
                             Some("rep") => {}
-                            Some(_) => sheet.problem(row, "owner", "import_is_supervisor", vec![("value", o.clone())]),
-                            None => sheet.problem(row, "owner", "import_unknown_rep", vec![("value", o.clone())]),
+                            Some(_) => sheet.problem(
+                                row,
+                                "owner",
+                                "import_is_supervisor",
+                                vec![("value", o.clone())],
+                            ),
+                            None => {
+                                sheet.problem(row, "owner", "import_unknown_rep", vec![("value", o.clone())])
+                            }
                         }
                     }
                     let stage = match short_text(&mut sheet, row, cells, "stage", 128) {
@@ -349,7 +391,8 @@ pub(super) fn import(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<Imp
                         Some(Some(s)) => match stage_of(&known.cfg, &s) {
                             Some(k) => Some(k),
                             None => {
-                                let expected: Vec<&str> = known.cfg.stages.iter().map(|s| s.label.as_str()).collect();
+                                let expected: Vec<&str> =
+                                    known.cfg.stages.iter().map(|s| s.label.as_str()).collect();
                                 sheet.problem(
                                     row,
                                     "stage",
@@ -366,7 +409,12 @@ pub(super) fn import(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<Imp
                         Some(Some(code)) => match known.store_codes.get(&code) {
                             Some(id) => Some(Some(id.clone())),
                             None => {
-                                sheet.problem(row, "store_code", "import_unknown_store_code", vec![("value", code)]);
+                                sheet.problem(
+                                    row,
+                                    "store_code",
+                                    "import_unknown_store_code",
+                                    vec![("value", code)],
+                                );
                                 None
                             }
                         },
@@ -376,7 +424,12 @@ pub(super) fn import(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<Imp
                     };
                     let mut ok = true;
                     if let Some(first) = file_ids.get(&p.id) {
-                        sheet.problem(row, "id", "import_duplicate", vec![("value", p.id.clone()), ("first_row", first.to_string())]);
+                        sheet.problem(
+                            row,
+                            "id",
+                            "import_duplicate",
+                            vec![("value", p.id.clone()), ("first_row", first.to_string())],
+                        );
                         ok = false;
                     }
                     for (on, key) in &p.keys {
@@ -402,10 +455,14 @@ pub(super) fn import(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<Imp
                             break;
                         }
                     }
-                    let (Some(owner), Some(stage), Some(store_id), true) = (owner, stage, store_id, ok) else {
+                    let (Some(owner), Some(stage), Some(store_id), true) = (owner, stage, store_id, ok)
+                    else {
                         continue;
                     };
-                    if owner.as_ref().is_some_and(|o| known.roles.get(o).map(String::as_str) != Some("rep")) {
+                    if owner
+                        .as_ref()
+                        .is_some_and(|o| known.roles.get(o).map(String::as_str) != Some("rep"))
+                    {
                         continue;
                     }
                     file_ids.insert(p.id.clone(), row);
@@ -420,7 +477,9 @@ pub(super) fn import(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<Imp
                     });
                 }
                 ImportKind::Activities => {
-                    let customer = sheet.required(row, cells, "customer").map(|c| c.trim().to_string());
+                    let customer = sheet
+                        .required(row, cells, "customer")
+                        .map(|c| c.trim().to_string());
                     let customer_id = customer.as_ref().and_then(|c| {
                         if known.customer_ids.contains(c) || file_ids.contains_key(c) {
                             return Some(c.clone());
@@ -438,7 +497,12 @@ pub(super) fn import(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<Imp
                         })
                     });
                     if let (Some(c), None) = (&customer, &customer_id) {
-                        sheet.problem(row, "customer", "import_unknown_customer", vec![("value", c.clone())]);
+                        sheet.problem(
+                            row,
+                            "customer",
+                            "import_unknown_customer",
+                            vec![("value", c.clone())],
+                        );
                     }
                     let kind = match sheet.text(cells, "kind") {
                         None => {
@@ -468,7 +532,9 @@ pub(super) fn import(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<Imp
                         }
                     };
                     let note = short_text(&mut sheet, row, cells, "note", 500);
-                    if let (Some(customer_id), Some(kind), Some(day), Some(note)) = (customer_id, kind, day, note) {
+                    if let (Some(customer_id), Some(kind), Some(day), Some(note)) =
+                        (customer_id, kind, day, note)
+                    {
                         activities.push(ActivityRow {
                             customer_id,
                             kind,
@@ -484,7 +550,12 @@ pub(super) fn import(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<Imp
                     };
                     let mut ok = true;
                     if let Some(first) = file_lead_ids.get(&p.id) {
-                        sheet.problem(row, "id", "import_duplicate", vec![("value", p.id.clone()), ("first_row", first.to_string())]);
+                        sheet.problem(
+                            row,
+                            "id",
+                            "import_duplicate",
+                            vec![("value", p.id.clone()), ("first_row", first.to_string())],
+                        );
                         ok = false;
                     }
                     for (on, key) in &p.keys {
@@ -500,7 +571,12 @@ pub(super) fn import(store: &Store, grids: Vec<Grid>, now_ms: i64) -> Result<Imp
                             break;
                         }
                         if let Some(name) = known.lead_keys.get(key) {
-                            sheet.problem(row, column, "import_lead_exists", vec![("value", value), ("name", name.clone())]);
+                            sheet.problem(
+                                row,
+                                column,
+                                "import_lead_exists",
+                                vec![("value", value), ("name", name.clone())],
+                            );
                             ok = false;
                             break;
                         }

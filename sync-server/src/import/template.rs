@@ -72,7 +72,9 @@ fn template_of(kinds: &[ImportKind], zh: bool) -> Result<Vec<u8>, rust_xlsxwrite
             if !column.example.is_empty() {
                 // Numbers as numbers, so the example reads as Excel users would type it.
                 match column.example.parse::<f64>() {
-                    Ok(n) if column.key != "sku" && column.key != "phone" && column.key != "customer" => sheet.write_number(1, c, n)?,
+                    Ok(n) if column.key != "sku" && column.key != "phone" && column.key != "customer" => {
+                        sheet.write_number(1, c, n)?
+                    }
                     _ => sheet.write_string(1, c, column.example)?,
                 };
             }

@@ -1193,7 +1193,11 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("no_team", "No team", "无团队"),
     ("leads_due", "Leads due", "到期线索"),
     ("in_time", "In time", "按时认领"),
-    ("import_template_pipeline", "Template for customers, activities and leads (a file of its own)", "客户、客户活动与线索模板（单独导入）"),
+    (
+        "import_template_pipeline",
+        "Template for customers, activities and leads (a file of its own)",
+        "客户、客户活动与线索模板（单独导入）",
+    ),
     ("imported_by_head_office", "Head office (import)", "总部（导入）"),
 ];
 

@@ -50,19 +50,20 @@ impl LeadTab {
         LeadTab::ALL.into_iter().find(|t| t.as_str() == s)
     }
 
-    /// SQL over lead `l` at `?N` (now, ms).
+    /// SQL over lead `l` at `?N` (now, ms). Every tab names `?N` (the tabs without a clock
+    /// in a test that is always true), so one parameter list serves all of them.
     fn sql(self, n: usize) -> String {
+        let bound = format!("CAST(?{n} AS BIGINT) IS NOT NULL");
         match self {
-            LeadTab::New => "l.state = 'new'".into(),
+            LeadTab::New => format!("l.state = 'new' AND {bound}"),
             LeadTab::Waiting => {
                 format!("(l.state = 'assigned' AND (l.deadline_ms IS NULL OR l.deadline_ms >= ?{n}))")
             }
             LeadTab::Overdue => format!(
                 "((l.state = 'assigned' AND l.deadline_ms < ?{n}) OR (l.overdue_ms IS NOT NULL AND l.state IN ('assigned', 'pool')))"
             ),
-            LeadTab::Pool => "l.state = 'pool'".into(),
-            // `?N` is bound by every tab's query; this keeps its number in use.
-            LeadTab::All => format!("CAST(?{n} AS BIGINT) IS NOT NULL"),
+            LeadTab::Pool => format!("l.state = 'pool' AND {bound}"),
+            LeadTab::All => bound,
         }
     }
 }
