@@ -92,9 +92,18 @@ pub struct ImportReport {
     pub stores: u32,
     pub products: u32,
     pub plans: u32,
+    // A file holds the reference sheets or these (never both): left out of the JSON at zero,
+    // so a reference import's report reads as it always has.
+    #[serde(skip_serializing_if = "is_zero")]
     pub customers: u32,
+    #[serde(skip_serializing_if = "is_zero")]
     pub activities: u32,
+    #[serde(skip_serializing_if = "is_zero")]
     pub leads: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

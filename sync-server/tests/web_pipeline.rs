@@ -75,19 +75,13 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
     p.to_str().unwrap().to_string()
 }
 
-const CUSTOMERS_CSV: &str = "客户名称,公司名称,电话,行业,区域,预算（元）,负责人编号,阶段\n\
-张伟,上海启明科技有限公司,138 0013 8000,零售,shanghai-east,50000,rep-li,意向初探\n\
-吴敏,杭州云帆贸易有限公司,+86 139-0000-1111,餐饮,shanghai-east,,rep-chen,需求确认\n\
-<b>郑浩</b>,北京远景有限公司,137 0000 2222,,shanghai-west,,,\n";
+const CUSTOMERS_CSV: &str = include_str!("../../tests/data/pipeline-customers.csv");
 
-const ACTIVITIES_CSV: &str = "customer,type,date,note\n\
-13800138000,purchase,2026-11-20,first order\n\
-上海启明科技,试用,2026-11-25,\n";
+const ACTIVITIES_CSV: &str = include_str!("../../tests/data/pipeline-activities.csv");
 
-const LEADS_CSV: &str = "Lead name,Company,Phone,Industry,Territory,Budget (yuan),Source\n\
-孙悦,苏州新禾有限公司,136 0000 3333,餐饮,shanghai-east,20000,展会\n\
-周杰,,135 0000 4444,零售,shanghai-west,,官网\n";
+const LEADS_CSV: &str = include_str!("../../tests/data/pipeline-leads.csv");
 
+// The same files the browser test imports (tests/browser/run.sh).
 /// Customers, activities and leads through the CLI (the browser test seeds the same way).
 fn import_all(dir: &Path) {
     for (kind, name, text) in [
@@ -792,4 +786,29 @@ fn a_supervisor_may_not_import_customers() {
     let r = upload(&wang, "customers", "c.csv", CUSTOMERS_CSV.as_bytes());
     assert!(r.status == 403 || r.status == 404, "{}", r.status);
     assert_eq!(count(dir.path(), "customers"), 0);
+}
+
+/// The browser test's seeding (tests/browser/run.sh), after it imported the three files of
+/// tests/data into the demo's data directory: the later states of those leads and customers
+/// and a QR check-in key for st-001. Ignored in normal runs; needs FP_SEED_DATA_DIR.
+#[test]
+#[ignore]
+fn seed_browser_states() {
+    let Ok(dir) = std::env::var("FP_SEED_DATA_DIR") else {
+        return;
+    };
+    let d = Path::new(&dir);
+    seed_states(d);
+    let seed = [42u8; 32];
+    let c = common::test_db::connect(d);
+    c.execute(
+        "INSERT INTO store_keys (store_id, kid, seed_hex, public_key_hex, created_ms) VALUES ('st-001', 'browser-k1', ?1, ?2, ?3)",
+        params![
+            fieldproof_core::hex::encode(&seed),
+            fieldproof_core::customers::store_key_public_hex(&seed),
+            now_ms()
+        ],
+    )
+    .unwrap();
+    println!("seeded customers and leads");
 }

@@ -271,6 +271,10 @@ try {
   await page.goto(`${base}/app/devices?lang=en`);
   const revokeHref = await page.getAttribute('a.revoke', 'href');
   check(revokeHref, 'the devices page links a device to revoke');
+  // The customer with stage moves, follow-ups and health (seed_browser_states).
+  await page.goto(`${base}/app/customers?warning=1&lang=en`);
+  const customerHref = await page.getAttribute('#customers td.name a', 'href');
+  check(customerHref && customerHref.startsWith('/app/customers/'), `the customers page links a customer (${customerHref})`);
   const pages = [
     ['today', `/app?date=${day}`],
     ['today-default', '/app'],
@@ -311,6 +315,17 @@ try {
     ['alerts-pending', '/app/alerts?state=pending'],
     ['alert-channel', '/app/alerts/channels/1'],
     ['alert-rule', '/app/alerts/rules/1'],
+    // Customers and leads (issue 15), from tests/data/pipeline-*.csv and seed_browser_states.
+    ['leads', '/app/leads'],
+    ['leads-overdue', '/app/leads?tab=overdue'],
+    ['leads-all', '/app/leads?tab=all'],
+    ['pipeline', '/app/pipeline'],
+    ['customers', '/app/customers'],
+    ['customers-warnings', '/app/customers?warning=1'],
+    ['customer', customerHref],
+    ['pool', '/app/pool'],
+    ['store-code', '/app/stores/st-001/code'],
+    ['store-no-code', '/app/stores/st-002/code'],
   ];
   let visited = 0;
   for (const lang of ['zh-CN', 'en']) {
@@ -373,6 +388,15 @@ try {
           for (const item of items) check(templateLabels.has(item), `${where}: answer item "${item}" is a template label`);
           const titles = await page.$$eval('main h3', (hs) => hs.map((h) => h.innerText.trim()));
           check(titles.some((t) => sectionTitles.has(t)), `${where}: section titles shown (${titles.join(', ')})`);
+        }
+        if (name === 'store-code') {
+          const qr = await page.$eval('#store-code svg', (el) => el.getBoundingClientRect().width).catch(() => 0);
+          check(qr >= 200 && qr <= width, `${where}: the QR code is drawn and fits (${qr} px)`);
+        }
+        if (name === 'store-no-code') check(await page.$('#no-store-key'), `${where}: says the store has no key`);
+        if (name === 'leads') check(text.includes(lang === 'zh-CN' ? '剩余' : 'left'), `${where}: the deadline countdown`);
+        if (name === 'customer') {
+          check(text.includes(lang === 'zh-CN' ? '缺少' : 'Missing'), `${where}: the evidence flagged missing`);
         }
         visited += 1;
       }

@@ -73,6 +73,14 @@ password="browser-test-$(date +%s)-pw"
 printf '%s\n' "$password" | "$bin" admin --data-dir "$data" create-user --id ho-admin --name "Head Office 总部" \
   --role admin --password-stdin > /dev/null
 
+echo "== importing customers, activities and leads (tests/data/pipeline-*.csv), then their later states"
+for kind in customers activities leads; do
+  "$bin" admin --data-dir "$data" import --kind "$kind" "$root/tests/data/pipeline-$kind.csv" > /dev/null
+done
+FP_SEED_DATA_DIR="$data" cargo test -q --test web_pipeline -- --ignored --exact seed_browser_states --nocapture \
+  > "$work/seed-pipeline.log" 2>&1 || { cat "$work/seed-pipeline.log"; exit 1; }
+grep -q '^seeded customers and leads' "$work/seed-pipeline.log" || { cat "$work/seed-pipeline.log"; exit 1; }
+
 # Every code the seeding produced must be listed (queried, not hard-coded, and checked non-empty).
 codes="$("$bin" admin --data-dir "$data" stats \
   | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(Object.keys(JSON.parse(s).exceptions_by_code).join(",")))')"
