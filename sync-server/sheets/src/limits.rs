@@ -31,8 +31,9 @@ pub struct ImportLimits {
     /// All cells' text together, bytes. A shared string used by many cells counts each time:
     /// this is what stops a small string table from being copied into a huge import.
     pub max_text_bytes: u64,
-    /// Sheets of the names an import reads (Stores, Reps, 门店, 业务员, …: ten kinds, each
-    /// perhaps in both languages): each is read through, so a workbook naming the same huge
+    /// Sheets of the names an import reads (Stores, Reps, 门店, 业务员, …: seven reference
+    /// kinds, or the three of customers and leads, each perhaps in both languages; a file
+    /// holds one set or the other): each is read through, so a workbook naming the same huge
     /// sheet thousands of times would cost that many reads.
     pub max_sheets: usize,
     /// Members (files) in an XLSX zip; a workbook from Excel has about ten.
@@ -56,7 +57,7 @@ impl Default for ImportLimits {
             max_cells: 1_000_000,
             max_cell_bytes: 4 * 1024,
             max_text_bytes: 32 * MIB,
-            max_sheets: 20,
+            max_sheets: 14,
             max_members: 1_000,
             max_member_bytes: 32 * MIB,
             max_unpacked_bytes: 64 * MIB,

@@ -1188,8 +1188,6 @@ pub const TABLE: &[(&str, &str, &str)] = &[
         "leads claimed within the deadline / leads that fell due",
         "按时认领的线索数 / 到期的线索数",
     ),
-    ("by_team", "By team", "按团队"),
-    ("by_rep", "By rep", "按业务员"),
     ("no_team", "No team", "无团队"),
     ("leads_due", "Leads due", "到期线索"),
     ("in_time", "In time", "按时认领"),
