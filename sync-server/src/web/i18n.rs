@@ -1033,7 +1033,7 @@ pub const TABLE: &[(&str, &str, &str)] = &[
         "平均天数 = 在该阶段停留时长的平均值（含已结束和仍在进行的，括号内为停留次数）。转化率 = 到达该阶段的客户数 / 到达上一阶段的客户数（括号内为到达数）；流失按全部客户计。",
     ),
     ("stage", "Stage", "阶段"),
-    ("customers_now", "Customers now", "当前客户数"),
+    ("customers_now", "Customers", "当前客户数"),
     ("avg_days", "Average days", "平均天数"),
     ("conversion", "Conversion", "转化率"),
     ("stalled", "Stalled", "停滞"),

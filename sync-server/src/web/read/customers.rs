@@ -125,8 +125,7 @@ pub fn customer_list(
         values.push(v);
         clause.push_str(&sql.replace("?N", &format!("?{}", values.len())));
     };
-    if filter.q.is_empty() {
-    } else {
+    if !filter.q.is_empty() {
         let like = format!("%{}%", filter.q.replace(['%', '_'], ""));
         bind(
             &mut clause,

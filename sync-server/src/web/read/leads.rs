@@ -120,7 +120,7 @@ fn filter_sql(f: &LeadFilter, first: usize) -> (String, Vec<String>) {
         clause.push_str(&format!(
             " AND (l.name LIKE ?{n} OR COALESCE(l.company, '') LIKE ?{n} OR COALESCE(l.source, '') LIKE ?{n})"
         ));
-        values.push(format!("%{}%", f.q.replace('%', "").replace('_', "")));
+        values.push(format!("%{}%", f.q.replace(['%', '_'], "")));
         n += 1;
     }
     for (col, v) in [
