@@ -914,3 +914,47 @@ fn a_scanned_store_code_is_verified_offline_and_recorded_in_the_check_in() {
         h.core.audit().unwrap()
     );
 }
+
+#[test]
+fn the_day_plan_shows_follow_ups_due_with_customers_of_each_stop() {
+    let h = harness(Backend::Memory);
+    let mut at_store = entry("门店客户", Some("一号店老板"), Some("13300133000"));
+    at_store.store_id = Some("st-001".into());
+    let c = h.core.create_customer("rep-li", &at_store).unwrap();
+    let other = h.core.create_customer("rep-li", &wang()).unwrap();
+    for id in [&c.id, &other.id] {
+        h.core
+            .log_follow_up(
+                "rep-li",
+                &FollowUpRequest {
+                    customer_id: Some(id.to_string()),
+                    lead_id: None,
+                    channel: FollowUpChannel::Call,
+                    outcome: FollowUpOutcome::Reached,
+                    note: String::new(),
+                    next_step: Some("到店拜访时谈补货".into()),
+                    next_date: Some(DAY.into()),
+                    visit_id: None,
+                },
+            )
+            .unwrap();
+    }
+    let plan = h.core.day_plan("rep-li", DAY).unwrap();
+    let stop = plan.iter().find(|e| e.store.id == "st-001").unwrap();
+    assert_eq!(
+        stop.follow_ups_due
+            .iter()
+            .map(|f| f.customer_id.clone())
+            .collect::<Vec<_>>(),
+        vec![Some(c.id.clone())],
+        "only the customer linked to the stop's store"
+    );
+    assert!(
+        plan.iter()
+            .filter(|e| e.store.id != "st-001")
+            .all(|e| e.follow_ups_due.is_empty())
+    );
+    // The day before, nothing is due yet.
+    let before = h.core.day_plan("rep-li", "2026-11-22").unwrap();
+    assert!(before.iter().all(|e| e.follow_ups_due.is_empty()));
+}

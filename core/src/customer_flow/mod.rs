@@ -12,6 +12,8 @@ mod photo;
 pub(crate) mod pull;
 mod reads;
 
+pub(crate) use reads::due_follow_ups;
+
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 

@@ -89,36 +89,7 @@ impl Core {
         let me = user(&inner.conn, user_id)?;
         let cfg = pipeline_config(&inner.conn)?;
         let now = self.clock.wall_ms();
-        // The latest follow-up of each of the rep's customers and leads says what comes next.
-        let mut st = inner.conn.prepare(
-            "SELECT f.id, f.customer_id, f.lead_id, coalesce(c.name, json_extract(l.body, '$.name'), ''),
-                    f.next_step, f.next_date
-             FROM follow_ups f
-             LEFT JOIN customers c ON c.id = f.customer_id
-             LEFT JOIN leads l ON l.id = f.lead_id
-             WHERE f.user_id = ?1 AND f.next_date IS NOT NULL AND f.next_date <= ?2
-               AND NOT EXISTS (SELECT 1 FROM follow_ups g WHERE g.user_id = f.user_id
-                   AND coalesce(g.customer_id, '') = coalesce(f.customer_id, '')
-                   AND coalesce(g.lead_id, '') = coalesce(f.lead_id, '')
-                   AND (g.at_ms > f.at_ms OR (g.at_ms = f.at_ms AND g.id > f.id)))
-               AND (f.customer_id IS NULL OR (c.owner_id = ?1 AND c.state = 'owned'))
-               AND (f.lead_id IS NULL OR l.state IN ('assigned', 'claimed'))
-             ORDER BY f.next_date, f.at_ms",
-        )?;
-        let follow_ups_due = st
-            .query_map(params![me.id, day], |r| {
-                let next_date: String = r.get(5)?;
-                Ok(DueFollowUp {
-                    follow_up_id: r.get(0)?,
-                    customer_id: r.get(1)?,
-                    lead_id: r.get(2)?,
-                    name: r.get(3)?,
-                    next_step: r.get(4)?,
-                    overdue: next_date.as_str() < day,
-                    next_date,
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
+        let follow_ups_due = due_follow_ups(&inner.conn, &me.id, day, None)?;
         let open_stages: Vec<String> = cfg
             .stages
             .iter()
@@ -153,4 +124,44 @@ impl Core {
             near_release,
         })
     }
+}
+
+/// The follow-ups `user_id` planned on or before `day` (`YYYY-MM-DD`): the latest follow-up of
+/// each of their customers and open leads, when it set a next date. With `store_id`, only
+/// customers linked to that store (the day plan's stop).
+pub(crate) fn due_follow_ups(
+    conn: &rusqlite::Connection,
+    user_id: &str,
+    day: &str,
+    store_id: Option<&str>,
+) -> Result<Vec<DueFollowUp>> {
+    let mut st = conn.prepare_cached(
+        "SELECT f.id, f.customer_id, f.lead_id, coalesce(c.name, json_extract(l.body, '$.name'), ''),
+                f.next_step, f.next_date
+         FROM follow_ups f
+         LEFT JOIN customers c ON c.id = f.customer_id
+         LEFT JOIN leads l ON l.id = f.lead_id
+         WHERE f.user_id = ?1 AND f.next_date IS NOT NULL AND f.next_date <= ?2
+           AND NOT EXISTS (SELECT 1 FROM follow_ups g WHERE g.user_id = f.user_id
+               AND coalesce(g.customer_id, '') = coalesce(f.customer_id, '')
+               AND coalesce(g.lead_id, '') = coalesce(f.lead_id, '')
+               AND (g.at_ms > f.at_ms OR (g.at_ms = f.at_ms AND g.id > f.id)))
+           AND (f.customer_id IS NULL OR (c.owner_id = ?1 AND c.state = 'owned'))
+           AND (f.lead_id IS NULL OR l.state IN ('assigned', 'claimed'))
+           AND (?3 IS NULL OR c.store_id = ?3)
+         ORDER BY f.next_date, f.at_ms",
+    )?;
+    let rows = st.query_map(params![user_id, day, store_id], |r| {
+        let next_date: String = r.get(5)?;
+        Ok(DueFollowUp {
+            follow_up_id: r.get(0)?,
+            customer_id: r.get(1)?,
+            lead_id: r.get(2)?,
+            name: r.get(3)?,
+            next_step: r.get(4)?,
+            overdue: next_date.as_str() < day,
+            next_date,
+        })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
