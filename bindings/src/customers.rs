@@ -30,7 +30,7 @@ impl FieldproofCore {
     }
 
     /// Enter a customer (or convert a lead: `from_lead_id`), owned by `user_id`, in the first
-    /// stage. Refused with `Conflict` `duplicate_customer` (its `duplicate` names the match)
+    /// stage. Refused with `Conflict` `duplicate_customer` (its `duplicates` names the match)
     /// when the phone knows the customer already.
     pub async fn create_customer(
         self: Arc<Self>,

@@ -27,14 +27,14 @@ pub enum FieldproofError {
         missing: Vec<MissingItem>,
     },
     /// Someone else's hold on a customer or lead refused the action; nothing was written.
-    /// `duplicate_customer`: `duplicate` names the customer the entry matches (its owner's name,
-    /// never their phone numbers); `customer_owned_by_other`: `owner_name`; `claim_cooldown`:
+    /// `duplicate_customer`: `duplicates` names the customer the entry matches (its owner's name,
+    /// never their phone numbers; a list, so the error stays small); `customer_owned_by_other`: `owner_name`; `claim_cooldown`:
     /// the rep may claim it again from `until_ms`; `lead_not_claimable`.
     #[error("{code}: {detail}")]
     Conflict {
         code: String,
         detail: String,
-        duplicate: Option<DuplicateMatch>,
+        duplicates: Vec<DuplicateMatch>,
         owner_name: Option<String>,
         until_ms: Option<i64>,
     },
@@ -84,28 +84,28 @@ impl From<fieldproof_core::Error> for FieldproofError {
             E::DuplicateCustomer { matched } => FieldproofError::Conflict {
                 code,
                 detail,
-                duplicate: Some(matched),
+                duplicates: vec![matched],
                 owner_name: None,
                 until_ms: None,
             },
             E::CustomerOwnedByOther { owner_name, .. } => FieldproofError::Conflict {
                 code,
                 detail,
-                duplicate: None,
+                duplicates: Vec::new(),
                 owner_name,
                 until_ms: None,
             },
             E::ClaimCooldown { until_ms, .. } => FieldproofError::Conflict {
                 code,
                 detail,
-                duplicate: None,
+                duplicates: Vec::new(),
                 owner_name: None,
                 until_ms: Some(until_ms),
             },
             E::LeadNotClaimable { .. } => FieldproofError::Conflict {
                 code,
                 detail,
-                duplicate: None,
+                duplicates: Vec::new(),
                 owner_name: None,
                 until_ms: None,
             },

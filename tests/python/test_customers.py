@@ -114,12 +114,13 @@ async def test_a_duplicate_is_refused_with_its_match_and_nothing_written(core):
     first = await core.create_customer("rep-li", wang())
     e = await refused(core, FieldproofError.Conflict, "duplicate_customer",
                       core.create_customer, "rep-li", wang(phone="0086 13800138000", company=None))
-    assert e.duplicate.customer_id == first.id
-    assert e.duplicate.matched_on == MatchOn.PHONE
-    assert e.duplicate.owner_name == "李娜"
+    [match] = e.duplicates
+    assert match.customer_id == first.id
+    assert match.matched_on == MatchOn.PHONE
+    assert match.owner_name == "李娜"
     e = await refused(core, FieldproofError.Conflict, "duplicate_customer",
                       core.create_customer, "rep-li", wang(phone="13900000000", company="上海某某科技"))
-    assert e.duplicate.matched_on == MatchOn.COMPANY
+    assert [m.matched_on for m in e.duplicates] == [MatchOn.COMPANY]
     matches = await core.check_customer_duplicates(wang(phone="13900000000", company="别的公司"))
     assert matches == []
     assert [c.id for c in await core.customers("rep-li", CustomerList.MINE)] == [first.id]

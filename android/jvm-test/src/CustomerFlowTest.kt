@@ -123,7 +123,7 @@ private suspend fun duplicates(core: FieldproofCore) {
     val e = refusal("the same phone written another way") { core.createCustomer("rep-li", wang(phone = "0086 13800138000", company = null)) }
     check("duplicate_customer is a Conflict", e is FieldproofException.Conflict) { e }
     checkEq("code", e?.code, ErrorCodes.DUPLICATE_CUSTOMER)
-    val match = (e as? FieldproofException.Conflict)?.duplicate
+    val match = (e as? FieldproofException.Conflict)?.duplicates?.singleOrNull()
     checkEq("the match is the first entry", match?.customerId, first.id)
     checkEq("matched on the phone", match?.matchedOn, MatchOn.PHONE)
     checkEq("naming the owner", match?.ownerName, "李娜")

@@ -18,7 +18,7 @@ final class ErrorTests: XCTestCase {
             (.Refused(code: "completion_locked", detail: "d3", missing: missing), "d3"),
             (.Storage(code: "database_too_new", detail: "d4"), "d4"),
             (.Sync(code: "sync_cancelled", detail: "d5"), "d5"),
-            (.Conflict(code: "claim_cooldown", detail: "d6", duplicate: nil, ownerName: nil, untilMs: 5), "d6"),
+            (.Conflict(code: "claim_cooldown", detail: "d6", duplicates: [], ownerName: nil, untilMs: 5), "d6"),
         ]
         XCTAssertEqual(cases.map { $0.0.code },
                        ["wrong_value_kind", "unknown_visit", "completion_locked", "database_too_new", "sync_cancelled",

@@ -693,7 +693,7 @@ public protocol FieldproofCoreProtocol: AnyObject, Sendable {
     
     /**
      * Enter a customer (or convert a lead: `from_lead_id`), owned by `user_id`, in the first
-     * stage. Refused with `Conflict` `duplicate_customer` (its `duplicate` names the match)
+     * stage. Refused with `Conflict` `duplicate_customer` (its `duplicates` names the match)
      * when the phone knows the customer already.
      */
     func createCustomer(userId: String, customer: NewCustomer) async throws  -> Customer
@@ -1309,7 +1309,7 @@ open func closeLead(userId: String, leadId: String, reason: String)async throws 
     
     /**
      * Enter a customer (or convert a lead: `from_lead_id`), owned by `user_id`, in the first
-     * stage. Refused with `Conflict` `duplicate_customer` (its `duplicate` names the match)
+     * stage. Refused with `Conflict` `duplicate_customer` (its `duplicates` names the match)
      * when the phone knows the customer already.
      */
 open func createCustomer(userId: String, customer: NewCustomer)async throws  -> Customer  {
@@ -8971,11 +8971,11 @@ enum FieldproofError: Swift.Error, Equatable, Hashable {
     )
     /**
      * Someone else's hold on a customer or lead refused the action; nothing was written.
-     * `duplicate_customer`: `duplicate` names the customer the entry matches (its owner's name,
-     * never their phone numbers); `customer_owned_by_other`: `owner_name`; `claim_cooldown`:
+     * `duplicate_customer`: `duplicates` names the customer the entry matches (its owner's name,
+     * never their phone numbers; a list, so the error stays small); `customer_owned_by_other`: `owner_name`; `claim_cooldown`:
      * the rep may claim it again from `until_ms`; `lead_not_claimable`.
      */
-    case Conflict(code: String, detail: String, duplicate: DuplicateMatch?, ownerName: String?, untilMs: Int64?
+    case Conflict(code: String, detail: String, duplicates: [DuplicateMatch], ownerName: String?, untilMs: Int64?
     )
     /**
      * The database or the file system failed (`database_corrupt`, `database_too_new`,
@@ -9036,7 +9036,7 @@ public struct FfiConverterTypeFieldproofError: FfiConverterRustBuffer {
         case 4: return .Conflict(
             code: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf), 
-            duplicate: try FfiConverterOptionTypeDuplicateMatch.read(from: &buf), 
+            duplicates: try FfiConverterSequenceTypeDuplicateMatch.read(from: &buf), 
             ownerName: try FfiConverterOptionString.read(from: &buf), 
             untilMs: try FfiConverterOptionInt64.read(from: &buf)
             )
@@ -9079,11 +9079,11 @@ public struct FfiConverterTypeFieldproofError: FfiConverterRustBuffer {
             FfiConverterSequenceTypeMissingItem.write(missing, into: &buf)
             
         
-        case let .Conflict(code,detail,duplicate,ownerName,untilMs):
+        case let .Conflict(code,detail,duplicates,ownerName,untilMs):
             writeInt(&buf, Int32(4))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(detail, into: &buf)
-            FfiConverterOptionTypeDuplicateMatch.write(duplicate, into: &buf)
+            FfiConverterSequenceTypeDuplicateMatch.write(duplicates, into: &buf)
             FfiConverterOptionString.write(ownerName, into: &buf)
             FfiConverterOptionInt64.write(untilMs, into: &buf)
             
@@ -11582,30 +11582,6 @@ fileprivate struct FfiConverterOptionTypeChainHead: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterOptionTypeDuplicateMatch: FfiConverterRustBuffer {
-    typealias SwiftType = DuplicateMatch?
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        guard let value = value else {
-            writeInt(&buf, Int8(0))
-            return
-        }
-        writeInt(&buf, Int8(1))
-        FfiConverterTypeDuplicateMatch.write(value, into: &buf)
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
-        switch try readInt(&buf) as Int8 {
-        case 0: return nil
-        case 1: return try FfiConverterTypeDuplicateMatch.read(from: &buf)
-        default: throw UniffiInternalError.unexpectedOptionalTag
-        }
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
 fileprivate struct FfiConverterOptionTypeLocationFix: FfiConverterRustBuffer {
     typealias SwiftType = LocationFix?
 
@@ -12996,7 +12972,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_close_lead() != 13154) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_create_customer() != 27045) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_create_customer() != 54858) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_customer_detail() != 11945) {

@@ -1209,7 +1209,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_close_lead() and 0xFFFF) != 13154) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_create_customer() and 0xFFFF) != 27045) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_create_customer() and 0xFFFF) != 54858) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_customer_detail() and 0xFFFF) != 11945) {
@@ -1940,7 +1940,7 @@ public interface FieldproofCoreInterface {
     
     /**
      * Enter a customer (or convert a lead: `from_lead_id`), owned by `user_id`, in the first
-     * stage. Refused with `Conflict` `duplicate_customer` (its `duplicate` names the match)
+     * stage. Refused with `Conflict` `duplicate_customer` (its `duplicates` names the match)
      * when the phone knows the customer already.
      */
     suspend fun `createCustomer`(`userId`: kotlin.String, `customer`: NewCustomer): Customer
@@ -2647,7 +2647,7 @@ open class FieldproofCore: Disposable, AutoCloseable, FieldproofCoreInterface
     
     /**
      * Enter a customer (or convert a lead: `from_lead_id`), owned by `user_id`, in the first
-     * stage. Refused with `Conflict` `duplicate_customer` (its `duplicate` names the match)
+     * stage. Refused with `Conflict` `duplicate_customer` (its `duplicates` names the match)
      * when the phone knows the customer already.
      */
     @Throws(FieldproofException::class)
@@ -9861,8 +9861,8 @@ sealed class FieldproofException: kotlin.Exception() {
     
     /**
      * Someone else's hold on a customer or lead refused the action; nothing was written.
-     * `duplicate_customer`: `duplicate` names the customer the entry matches (its owner's name,
-     * never their phone numbers); `customer_owned_by_other`: `owner_name`; `claim_cooldown`:
+     * `duplicate_customer`: `duplicates` names the customer the entry matches (its owner's name,
+     * never their phone numbers; a list, so the error stays small); `customer_owned_by_other`: `owner_name`; `claim_cooldown`:
      * the rep may claim it again from `until_ms`; `lead_not_claimable`.
      */
     class Conflict(
@@ -9871,14 +9871,14 @@ sealed class FieldproofException: kotlin.Exception() {
         
         val `detail`: kotlin.String, 
         
-        val `duplicate`: DuplicateMatch?, 
+        val `duplicates`: List<DuplicateMatch>, 
         
         val `ownerName`: kotlin.String?, 
         
         val `untilMs`: kotlin.Long?
         ) : FieldproofException() {
         override val message
-            get() = "code=${ `code` }, detail=${ `detail` }, duplicate=${ `duplicate` }, ownerName=${ `ownerName` }, untilMs=${ `untilMs` }"
+            get() = "code=${ `code` }, detail=${ `detail` }, duplicates=${ `duplicates` }, ownerName=${ `ownerName` }, untilMs=${ `untilMs` }"
     }
     
     /**
@@ -9950,7 +9950,7 @@ public object FfiConverterTypeFieldproofError : FfiConverterRustBuffer<Fieldproo
             4 -> FieldproofException.Conflict(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
-                FfiConverterOptionalTypeDuplicateMatch.read(buf),
+                FfiConverterSequenceTypeDuplicateMatch.read(buf),
                 FfiConverterOptionalString.read(buf),
                 FfiConverterOptionalLong.read(buf),
                 )
@@ -9992,7 +9992,7 @@ public object FfiConverterTypeFieldproofError : FfiConverterRustBuffer<Fieldproo
                 4UL
                 + FfiConverterString.allocationSize(value.`code`)
                 + FfiConverterString.allocationSize(value.`detail`)
-                + FfiConverterOptionalTypeDuplicateMatch.allocationSize(value.`duplicate`)
+                + FfiConverterSequenceTypeDuplicateMatch.allocationSize(value.`duplicates`)
                 + FfiConverterOptionalString.allocationSize(value.`ownerName`)
                 + FfiConverterOptionalLong.allocationSize(value.`untilMs`)
             )
@@ -10036,7 +10036,7 @@ public object FfiConverterTypeFieldproofError : FfiConverterRustBuffer<Fieldproo
                 buf.putInt(4)
                 FfiConverterString.write(value.`code`, buf)
                 FfiConverterString.write(value.`detail`, buf)
-                FfiConverterOptionalTypeDuplicateMatch.write(value.`duplicate`, buf)
+                FfiConverterSequenceTypeDuplicateMatch.write(value.`duplicates`, buf)
                 FfiConverterOptionalString.write(value.`ownerName`, buf)
                 FfiConverterOptionalLong.write(value.`untilMs`, buf)
                 Unit
@@ -11451,38 +11451,6 @@ public object FfiConverterOptionalTypeChainHead: FfiConverterRustBuffer<ChainHea
         } else {
             buf.put(1)
             FfiConverterTypeChainHead.write(value, buf)
-        }
-    }
-}
-
-
-
-
-/**
- * @suppress
- */
-public object FfiConverterOptionalTypeDuplicateMatch: FfiConverterRustBuffer<DuplicateMatch?> {
-    override fun read(buf: ByteBuffer): DuplicateMatch? {
-        if (buf.get().toInt() == 0) {
-            return null
-        }
-        return FfiConverterTypeDuplicateMatch.read(buf)
-    }
-
-    override fun allocationSize(value: DuplicateMatch?): ULong {
-        if (value == null) {
-            return 1UL
-        } else {
-            return 1UL + FfiConverterTypeDuplicateMatch.allocationSize(value)
-        }
-    }
-
-    override fun write(value: DuplicateMatch?, buf: ByteBuffer) {
-        if (value == null) {
-            buf.put(0)
-        } else {
-            buf.put(1)
-            FfiConverterTypeDuplicateMatch.write(value, buf)
         }
     }
 }
