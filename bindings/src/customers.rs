@@ -99,7 +99,8 @@ impl FieldproofCore {
     }
 
     /// Claim a customer from the pool. `Conflict`: `customer_owned_by_other` (`owner_name`),
-    /// `claim_cooldown` (`until_ms`); `not_allowed` when the rep holds the most they may.
+    /// `claim_cooldown` (`until_ms`); `customer_limit_reached` (Refused) when the rep holds the most
+    /// they may.
     pub async fn claim_customer(self: Arc<Self>, user_id: String, customer_id: String) -> Result<Customer> {
         self.run(move |core| core.claim_customer(&user_id, &customer_id))
             .await

@@ -111,6 +111,7 @@ impl From<fieldproof_core::Error> for FieldproofError {
             },
             E::StageNotAllowed { .. }
             | E::NotCustomerOwner { .. }
+            | E::CustomerLimit { .. }
             | E::VisitAlreadyOpen { .. }
             | E::VisitNotEditable { .. }
             | E::NotCompleted { .. }

@@ -573,9 +573,10 @@ fn claims_and_releases_follow_the_pool_rules() {
         ],
     );
     h.core.create_customer("rep-li", &wang()).unwrap();
-    refused(&h.core, "not_allowed", |core| {
+    let e = refused(&h.core, "customer_limit_reached", |core| {
         core.claim_customer("rep-li", "c-pool-2").map(|_| ())
     });
+    assert!(matches!(e, Error::CustomerLimit { held: 1, max: 1 }), "{e:?}");
     assert!(
         h.core.audit().unwrap().is_clean(),
         "{:?}",

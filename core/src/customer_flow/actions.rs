@@ -546,7 +546,7 @@ impl Core {
     /// Take a customer from the pool (公海). Refused when another rep owns it
     /// (`customer_owned_by_other`), when this rep released it less than `reclaim_cooldown_days`
     /// ago (`claim_cooldown`), and when the rep already holds `max_customers_per_rep`
-    /// (`not_allowed`).
+    /// (`customer_limit_reached`).
     pub fn claim_customer(&self, user_id: &str, customer_id: &str) -> Result<Customer> {
         let mut inner = self.lock();
         let me = user(&inner.conn, user_id)?;
@@ -592,9 +592,7 @@ impl Core {
                 |r| r.get(0),
             )?;
             if held >= i64::from(max) {
-                return Err(Error::NotAllowed(format!(
-                    "the rep already holds {held} customers (at most {max})"
-                )));
+                return Err(Error::CustomerLimit { held, max });
             }
         }
         let action = Action::begin(&mut inner.conn, self.clock.as_ref())?;

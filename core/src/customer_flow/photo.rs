@@ -38,14 +38,17 @@ fn check_requirement(cfg: &PipelineConfig, requirement_id: &str) -> Result<()> {
     }
 }
 
-fn checked(core: &Core, user_id: &str, req: &CustomerPhotoRequest) -> Result<(User, Customer)> {
-    let inner = core.lock();
-    let me = user(&inner.conn, user_id)?;
-    let c = customer(&inner.conn, &req.customer_id)?;
+fn checked(
+    conn: &rusqlite::Connection,
+    user_id: &str,
+    req: &CustomerPhotoRequest,
+) -> Result<(User, Customer)> {
+    let me = user(conn, user_id)?;
+    let c = customer(conn, &req.customer_id)?;
     if c.state != crate::customers::CustomerState::Owned || c.owner_id.as_deref() != Some(me.id.as_str()) {
         return Err(Error::NotCustomerOwner { customer_id: c.id });
     }
-    check_requirement(&pipeline_config(&inner.conn)?, &req.requirement_id)?;
+    check_requirement(&pipeline_config(conn)?, &req.requirement_id)?;
     Ok((me, c))
 }
 
@@ -69,7 +72,9 @@ impl Core {
                 "UTC offset {utc_offset_minutes} min is not a real time zone"
             )));
         }
-        let (me, c) = checked(self, user_id, req)?;
+        // 1. Everything the stamp needs, under the lock; nothing written.
+        let (me, c) = checked(&self.lock().conn, user_id, req)?;
+        // 2. The image work, without the lock.
         let original_sha256 = evidence::hex(&Sha256::digest(jpeg));
         let photo_id = uuid::Uuid::now_v7().to_string();
         let code = evidence::evidence_code(&original_sha256, self.device_id(), &photo_id);
@@ -97,8 +102,9 @@ impl Core {
         write_durably(&path, &processed.jpeg)?;
         let phash = format!("{:016x}", processed.phash);
 
-        checked(self, user_id, req)?;
+        // 3. Record it all in one action, if the customer is still the rep's.
         let mut inner = self.lock();
+        checked(&inner.conn, user_id, req)?;
         let action = Action::begin(&mut inner.conn, self.clock.as_ref())?;
         let photo = CustomerPhoto {
             id: photo_id.clone(),

@@ -677,7 +677,8 @@ public protocol FieldproofCoreProtocol: AnyObject, Sendable {
     
     /**
      * Claim a customer from the pool. `Conflict`: `customer_owned_by_other` (`owner_name`),
-     * `claim_cooldown` (`until_ms`); `not_allowed` when the rep holds the most they may.
+     * `claim_cooldown` (`until_ms`); `customer_limit_reached` (Refused) when the rep holds the most
+     * they may.
      */
     func claimCustomer(userId: String, customerId: String) async throws  -> Customer
     
@@ -1251,7 +1252,8 @@ open func checkCustomerDuplicates(customer: NewCustomer)async throws  -> [Duplic
     
     /**
      * Claim a customer from the pool. `Conflict`: `customer_owned_by_other` (`owner_name`),
-     * `claim_cooldown` (`until_ms`); `not_allowed` when the rep holds the most they may.
+     * `claim_cooldown` (`until_ms`); `customer_limit_reached` (Refused) when the rep holds the most
+     * they may.
      */
 open func claimCustomer(userId: String, customerId: String)async throws  -> Customer  {
     return
@@ -12963,7 +12965,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_check_customer_duplicates() != 44630) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_claim_customer() != 15260) {
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_claim_customer() != 46306) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_claim_lead() != 24458) {

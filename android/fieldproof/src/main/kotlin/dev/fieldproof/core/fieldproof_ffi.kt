@@ -1200,7 +1200,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_check_customer_duplicates() and 0xFFFF) != 44630) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_claim_customer() and 0xFFFF) != 15260) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_claim_customer() and 0xFFFF) != 46306) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_claim_lead() and 0xFFFF) != 24458) {
@@ -1924,7 +1924,8 @@ public interface FieldproofCoreInterface {
     
     /**
      * Claim a customer from the pool. `Conflict`: `customer_owned_by_other` (`owner_name`),
-     * `claim_cooldown` (`until_ms`); `not_allowed` when the rep holds the most they may.
+     * `claim_cooldown` (`until_ms`); `customer_limit_reached` (Refused) when the rep holds the most
+     * they may.
      */
     suspend fun `claimCustomer`(`userId`: kotlin.String, `customerId`: kotlin.String): Customer
     
@@ -2567,7 +2568,8 @@ open class FieldproofCore: Disposable, AutoCloseable, FieldproofCoreInterface
     
     /**
      * Claim a customer from the pool. `Conflict`: `customer_owned_by_other` (`owner_name`),
-     * `claim_cooldown` (`until_ms`); `not_allowed` when the rep holds the most they may.
+     * `claim_cooldown` (`until_ms`); `customer_limit_reached` (Refused) when the rep holds the most
+     * they may.
      */
     @Throws(FieldproofException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")

@@ -58,6 +58,7 @@ object ErrorCodes {
     const val NOT_CUSTOMER_OWNER = "not_customer_owner"
     const val LEAD_NOT_CLAIMABLE = "lead_not_claimable"
     const val CLAIM_COOLDOWN = "claim_cooldown"
+    const val CUSTOMER_LIMIT_REACHED = "customer_limit_reached"
     const val STORE_CODE_EXPIRED = "store_code_expired"
     const val STORE_CODE_WRONG_STORE = "store_code_wrong_store"
     const val STORE_CODE_UNKNOWN_KEY = "store_code_unknown_key"
