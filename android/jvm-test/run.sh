@@ -3,7 +3,7 @@
 # java directly). Builds fieldproof-ffi and fieldproof-server, generates Kotlin into
 # target/bindings/kotlin, compiles it with the SDK's platform-free files (dev/fieldproof/sdk/*.kt)
 # and src/*.kt into one jar and runs each test's main:
-# VisitFlowTestKt (the core alone), SyncFlowTestKt, RetakeFlowTestKt and SyncProgressTestKt (against the real
+# VisitFlowTestKt and CustomerFlowTestKt (the core alone), SyncFlowTestKt, RetakeFlowTestKt and SyncProgressTestKt (against the real
 # fieldproof-server binary, started on 127.0.0.1:0 with a temporary data folder). Fails if any fails.
 #
 # Needs: cargo, a JDK (java), kotlinc (on PATH, or $KOTLINC, or the npm package
@@ -78,6 +78,8 @@ java -Djna.library.path="$target/debug" -cp "$jar:$jna:$coroutines" RetakeFlowTe
 echo "== java SyncProgressTestKt"
 java -Djna.library.path="$target/debug" -cp "$jar:$jna:$coroutines" SyncProgressTestKt "$server" "$fixture" "$photo" \
     "$repo/tests/data/photo-4000x3000.jpg" || status=1
+echo "== java CustomerFlowTestKt (customers offline: stage lock, duplicates, QR check-in)"
+java -Djna.library.path="$target/debug" -cp "$jar:$jna:$coroutines" CustomerFlowTestKt "$fixture" "$photo" || status=1
 echo "== java KeySealerTestKt (the device key sealed by a javax.crypto AES-GCM sealer)"
 java -Djna.library.path="$target/debug" -cp "$jar:$jna:$coroutines" KeySealerTestKt "$fixture" "$photo" || status=1
 exit "$status"

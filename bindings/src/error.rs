@@ -1,6 +1,6 @@
 //! The one error the apps see, and the one place core errors become it.
 
-use fieldproof_core::MissingItem;
+use fieldproof_core::{DuplicateMatch, MissingItem};
 
 /// The one error the apps see. `code` is the core's stable reason code (`wrong_value_kind`,
 /// `unknown_visit`, `completion_locked`, `visit_already_open`, `database_corrupt`, …): match on
@@ -15,14 +15,28 @@ pub enum FieldproofError {
     /// `unknown_item`, `unknown_template`, `unknown_plan`, `unknown_choice`).
     #[error("{code}: {detail}")]
     NotFound { code: String, detail: String },
-    /// The visit flow refused the action (`visit_already_open`, `completion_locked`,
-    /// `outside_geofence`, `not_allowed`…). Nothing was written. `missing` lists what keeps a
-    /// visit from completion for `completion_locked` and is empty otherwise.
+    /// The visit flow or the pipeline refused the action (`visit_already_open`,
+    /// `completion_locked`, `outside_geofence`, `not_allowed`, `stage_locked`,
+    /// `stage_not_allowed`, `not_customer_owner`…). Nothing was written. `missing` lists what
+    /// keeps a visit from completion (`completion_locked`) or a customer from its next stage
+    /// (`stage_locked`), and is empty otherwise.
     #[error("{code}: {detail}")]
     Refused {
         code: String,
         detail: String,
         missing: Vec<MissingItem>,
+    },
+    /// Someone else's hold on a customer or lead refused the action; nothing was written.
+    /// `duplicate_customer`: `duplicates` names the customer the entry matches (its owner's name,
+    /// never their phone numbers; a list, so the error stays small); `customer_owned_by_other`: `owner_name`; `claim_cooldown`:
+    /// the rep may claim it again from `until_ms`; `lead_not_claimable`.
+    #[error("{code}: {detail}")]
+    Conflict {
+        code: String,
+        detail: String,
+        duplicates: Vec<DuplicateMatch>,
+        owner_name: Option<String>,
+        until_ms: Option<i64>,
     },
     /// The database or the file system failed (`database_corrupt`, `database_too_new`,
     /// `storage`, `io`), or a bug (`internal`); or the device key could not be opened at open:
@@ -67,12 +81,37 @@ impl From<fieldproof_core::Error> for FieldproofError {
                 missing,
             },
             E::StoreCode(_) => FieldproofError::InvalidInput { code, detail },
+            E::DuplicateCustomer { matched } => FieldproofError::Conflict {
+                code,
+                detail,
+                duplicates: vec![matched],
+                owner_name: None,
+                until_ms: None,
+            },
+            E::CustomerOwnedByOther { owner_name, .. } => FieldproofError::Conflict {
+                code,
+                detail,
+                duplicates: Vec::new(),
+                owner_name,
+                until_ms: None,
+            },
+            E::ClaimCooldown { until_ms, .. } => FieldproofError::Conflict {
+                code,
+                detail,
+                duplicates: Vec::new(),
+                owner_name: None,
+                until_ms: Some(until_ms),
+            },
+            E::LeadNotClaimable { .. } => FieldproofError::Conflict {
+                code,
+                detail,
+                duplicates: Vec::new(),
+                owner_name: None,
+                until_ms: None,
+            },
             E::StageNotAllowed { .. }
-            | E::DuplicateCustomer { .. }
-            | E::CustomerOwnedByOther { .. }
             | E::NotCustomerOwner { .. }
-            | E::LeadNotClaimable { .. }
-            | E::ClaimCooldown { .. }
+            | E::CustomerLimit { .. }
             | E::VisitAlreadyOpen { .. }
             | E::VisitNotEditable { .. }
             | E::NotCompleted { .. }

@@ -11,6 +11,7 @@
 
 mod blocking;
 mod core;
+mod customers;
 mod error;
 mod evidence;
 mod key_sealer;

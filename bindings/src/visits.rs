@@ -30,6 +30,19 @@ impl FieldproofCore {
         self.run(move |core| core.check_in(&request)).await
     }
 
+    /// Check in with the store's rotating QR code scanned (扫码签到): verified offline, refused
+    /// with `store_code_expired` (an old or photographed code), `store_code_wrong_store`,
+    /// `store_code_unknown_key`, `store_code_invalid` (forged) or `store_code_malformed`, nothing
+    /// written. A valid code goes into the check-in's signed op. Otherwise as `check_in`.
+    pub async fn check_in_scanned(
+        self: Arc<Self>,
+        request: CheckInRequest,
+        store_code: String,
+    ) -> Result<Visit> {
+        self.run(move |core| core.check_in_scanned(&request, &store_code))
+            .await
+    }
+
     /// Answer (or correct) one item. Returns what is still missing, which items are hidden and
     /// the visit's open flags (a price gap shows at once).
     pub async fn answer(

@@ -96,6 +96,9 @@ pub enum Error {
     /// The rep released (or lost) this customer recently and may claim it again from `until_ms`.
     #[error("customer {customer_id} cannot be claimed again before {until_ms}")]
     ClaimCooldown { customer_id: String, until_ms: i64 },
+    /// The rep already holds the most customers head office allows (保有量).
+    #[error("the rep holds {held} customers, the most allowed is {max}")]
+    CustomerLimit { held: i64, max: u32 },
     /// A scanned store check-in code was refused.
     #[error("store code refused: {0}")]
     StoreCode(StoreCodeProblem),
@@ -197,6 +200,7 @@ impl Error {
             Error::NotCustomerOwner { .. } => "not_customer_owner",
             Error::LeadNotClaimable { .. } => "lead_not_claimable",
             Error::ClaimCooldown { .. } => "claim_cooldown",
+            Error::CustomerLimit { .. } => "customer_limit_reached",
             Error::StoreCode(problem) => match problem {
                 StoreCodeProblem::Malformed => "store_code_malformed",
                 StoreCodeProblem::WrongStore => "store_code_wrong_store",
@@ -306,6 +310,7 @@ pub const ERROR_CODES: &[&str] = &[
     "not_customer_owner",
     "lead_not_claimable",
     "claim_cooldown",
+    "customer_limit_reached",
     "store_code_malformed",
     "store_code_wrong_store",
     "store_code_unknown_key",

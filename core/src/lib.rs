@@ -1,12 +1,13 @@
 //! fieldproof-core: the offline-first field-sales core.
 //!
 //! One [`Core`] per phone database. Every user action (check in, answer, photo, report, complete,
-//! check out, cancel, review) is one SQLite transaction that writes its rows, its outbox operation
+//! check out, cancel, review; enter a customer, follow up, move a stage, claim, release) is one SQLite transaction that writes its rows, its outbox operation
 //! and its flags together: kill the process at any instant and the action happened completely or
 //! not at all. Reads never write. No FFI in here: `bindings/` wraps this crate for Kotlin/Swift.
 
 mod capture;
 pub mod clock;
+mod customer_flow;
 pub mod customers;
 pub mod db;
 mod device_key;
@@ -34,6 +35,9 @@ use rusqlite::Connection;
 
 pub use capture::{CaptureOutcome, CaptureRequest, PhotoEvidence};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use customer_flow::{
+    CustomerDetail, CustomerList, CustomerPhoto, CustomerUpdate, DueFollowUp, LeadList, PipelineDay,
+};
 pub use customers::{
     BusinessHours, Contact, Customer, CustomerPhotoRequest, CustomerState, DuplicateMatch, EvidenceOnHand,
     EvidenceRef, FollowUp, FollowUpChannel, FollowUpOutcome, FollowUpRequest, Lead, LeadState, MatchOn,

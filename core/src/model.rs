@@ -676,6 +676,9 @@ pub struct DayPlanEntry {
     /// Retakes this rep still owes at this store (open or overdue): each is a required photo of
     /// the store's next visit.
     pub retakes: Vec<RetakeRequest>,
+    /// Follow-ups due on or before the day with the rep's customers linked to this store
+    /// (`NewCustomer::store_id`): the visit is the moment for them.
+    pub follow_ups_due: Vec<crate::customer_flow::DueFollowUp>,
 }
 
 /// A supervisor's decision on one photo (照片审核).

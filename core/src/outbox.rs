@@ -224,16 +224,52 @@ impl AuditReport {
     }
 }
 
-/// Each outbox kind and the row that must carry its op id (and vice versa).
-const OP_ROWS: &[(&str, &str, &str)] = &[
-    ("visit.check_in", "visits", "check_in_op"),
-    ("visit.answer", "answer_history", "op_id"),
-    ("visit.photo", "photos", "op_id"),
-    ("visit.report", "report_revisions", "op_id"),
-    ("visit.complete", "visits", "complete_op"),
-    ("visit.check_out", "visits", "check_out_op"),
-    ("visit.cancel", "visits", "cancel_op"),
-    ("visit.review", "reviews", "op_id"),
+/// Each outbox kind and the row that must carry its op id (and vice versa); the last field
+/// narrows a table several kinds share.
+const OP_ROWS: &[(&str, &str, &str, &str)] = &[
+    ("visit.check_in", "visits", "check_in_op", ""),
+    ("visit.answer", "answer_history", "op_id", ""),
+    ("visit.photo", "photos", "op_id", ""),
+    ("visit.report", "report_revisions", "op_id", ""),
+    ("visit.complete", "visits", "complete_op", ""),
+    ("visit.check_out", "visits", "check_out_op", ""),
+    ("visit.cancel", "visits", "cancel_op", ""),
+    ("visit.review", "reviews", "op_id", ""),
+    ("visit.photo_review", "photo_reviews", "op_id", ""),
+    ("customer.create", "customers", "create_op", ""),
+    (
+        "customer.update",
+        "customer_events",
+        "op_id",
+        "AND t.kind = 'customer.update'",
+    ),
+    ("customer.follow_up", "follow_ups", "op_id", ""),
+    ("customer.stage", "stage_changes", "op_id", ""),
+    ("customer.photo", "customer_photos", "op_id", ""),
+    (
+        "customer.claim",
+        "customer_events",
+        "op_id",
+        "AND t.kind = 'customer.claim'",
+    ),
+    (
+        "customer.release",
+        "customer_events",
+        "op_id",
+        "AND t.kind = 'customer.release'",
+    ),
+    (
+        "lead.claim",
+        "customer_events",
+        "op_id",
+        "AND t.kind = 'lead.claim'",
+    ),
+    (
+        "lead.close",
+        "customer_events",
+        "op_id",
+        "AND t.kind = 'lead.close'",
+    ),
 ];
 
 pub(crate) fn audit(conn: &Connection, public_key_hex: &str) -> Result<AuditReport> {
@@ -259,7 +295,7 @@ pub(crate) fn audit(conn: &Connection, public_key_hex: &str) -> Result<AuditRepo
             "SELECT count(*) FROM outbox WHERE kind NOT IN ({})",
             OP_ROWS
                 .iter()
-                .map(|(k, _, _)| format!("'{k}'"))
+                .map(|(k, _, _, _)| format!("'{k}'"))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
@@ -269,7 +305,7 @@ pub(crate) fn audit(conn: &Connection, public_key_hex: &str) -> Result<AuditRepo
     if unknown > 0 {
         problems.push(format!("{unknown} outbox ops of unknown kind"));
     }
-    for (kind, table, column) in OP_ROWS {
+    for (kind, table, column, narrow) in OP_ROWS {
         // An op without its row: the action's data is missing.
         let orphan_ops: i64 = conn.query_row(
             &format!(
@@ -285,7 +321,7 @@ pub(crate) fn audit(conn: &Connection, public_key_hex: &str) -> Result<AuditRepo
         // A row without its op: the server would never hear of it.
         let orphan_rows: i64 = conn.query_row(
             &format!(
-                "SELECT count(*) FROM {table} t WHERE t.{column} IS NOT NULL
+                "SELECT count(*) FROM {table} t WHERE t.{column} IS NOT NULL {narrow}
                  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.op_id = t.{column} AND o.kind = ?1)"
             ),
             [kind],

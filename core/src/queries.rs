@@ -262,8 +262,9 @@ pub(crate) fn report(conn: &Connection, visit_id: &str) -> Result<Option<VisitRe
 }
 
 impl Core {
-    /// A rep's plan for one local date (`YYYY-MM-DD`), in route order, with each stop's status
-    /// and the retakes the rep owes at its store (open, or overdue on `date`).
+    /// A rep's plan for one local date (`YYYY-MM-DD`), in route order, with each stop's status,
+    /// the retakes the rep owes at its store (open, or overdue on `date`) and the follow-ups due
+    /// with the rep's customers linked to the store (the rest: `pipeline_day`).
     pub fn day_plan(&self, rep_id: &str, date: &str) -> Result<Vec<DayPlanEntry>> {
         rules::validate_date(date).map_err(Error::InvalidInput)?;
         let inner = self.lock();
@@ -294,11 +295,14 @@ impl Core {
                 window_end: r.get(6)?,
                 store: store_from_row(r, 7)?,
                 retakes: Vec::new(),
+                follow_ups_due: Vec::new(),
             })
         })?;
         let mut entries = rows.collect::<Result<Vec<_>, _>>()?;
         for e in &mut entries {
             e.retakes = crate::retakes::requests(&inner.conn, rep_id, Some(&e.store.id), true, Some(date))?;
+            e.follow_ups_due =
+                crate::customer_flow::due_follow_ups(&inner.conn, rep_id, date, Some(&e.store.id))?;
         }
         Ok(entries)
     }

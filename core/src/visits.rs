@@ -18,7 +18,7 @@ use crate::outbox::Action;
 use crate::queries::{self, VisitRow};
 use crate::sync::wire::payload::{
     self as wire, CancelPayload, CheckInPayload, CheckOutPayload, CompletePayload, OpPayload, ReportPayload,
-    ReviewPayload,
+    ReviewPayload, StoreCodeProof,
 };
 use crate::{Core, Inner, rules};
 
@@ -106,6 +106,20 @@ impl Core {
     /// the location rules, and opens the visit. Refused when the user already has an open visit,
     /// or when the geofence is in block mode and the fix is outside or missing.
     pub fn check_in(&self, req: &CheckInRequest) -> Result<Visit> {
+        self.check_in_with(req, None)
+    }
+
+    /// Check in with the store's rotating code scanned (扫码签到): the code is verified offline
+    /// against the store's keys at the device's time (corrected by the server's clock when
+    /// known) and refused with its `store_code_*` error, nothing written, when it is malformed,
+    /// another store's, signed by a key the phone does not know, forged, or not current (a
+    /// photographed code is stale a minute later). A valid code goes into the check-in's
+    /// signed op, so the server verifies it again. Otherwise as [`Core::check_in`].
+    pub fn check_in_scanned(&self, req: &CheckInRequest, store_code: &str) -> Result<Visit> {
+        self.check_in_with(req, Some(store_code))
+    }
+
+    fn check_in_with(&self, req: &CheckInRequest, store_code: Option<&str>) -> Result<Visit> {
         validated_fix(req.fix.as_ref())?;
         let mut inner = self.lock();
         let user = user(&inner.conn, &req.user_id)?;
@@ -179,13 +193,31 @@ impl Core {
             }
         }
 
+        let scanned = match store_code {
+            Some(text) => {
+                let offset: Option<i64> =
+                    inner
+                        .conn
+                        .query_row("SELECT server_offset_ms FROM device WHERE id = 1", [], |r| {
+                            r.get(0)
+                        })?;
+                let now = self.clock.wall_ms() + offset.unwrap_or(0);
+                let keys = crate::customer_flow::pull::store_keys(&inner.conn, &store.id)?;
+                Some(
+                    crate::customers::verify_store_code(text, &store.id, &keys, now)
+                        .map_err(Error::StoreCode)?,
+                )
+            }
+            None => None,
+        };
+
         let visit_id = uuid::Uuid::now_v7().to_string();
         let action = Action::begin(&mut inner.conn, self.clock.as_ref())?;
         action.tx.execute(
             "INSERT INTO visits (id, kind, user_id, store_id, template_id, template_version, plan_id, status,
                 check_in_wall_ms, check_in_boot_ms, check_in_hlc, server_offset_ms, check_in_fix, geofence,
-                distance_m, check_in_op)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'in_progress', ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                distance_m, check_in_op, store_code)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'in_progress', ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             params![
                 visit_id,
                 kind_str(template.kind),
@@ -202,6 +234,7 @@ impl Core {
                 outcome.verdict.as_str(),
                 outcome.distance_m,
                 action.op_id,
+                scanned.as_ref().map(|c| c.text.clone()),
             ],
         )?;
         let mut flags = outcome.flags.clone();
@@ -224,7 +257,7 @@ impl Core {
             distance_m: outcome.distance_m,
             flags: flags.iter().map(wire::DeviceFlag::from).collect(),
             time: Some(action.time),
-            store_code: None,
+            store_code: scanned.as_ref().map(StoreCodeProof::from),
         });
         action.finish(&self.signer, &visit_id, &payload)?;
         tracing::info!(

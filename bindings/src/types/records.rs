@@ -4,8 +4,8 @@
 //! is not mirrored here fails to compile.
 
 use fieldproof_core::{
-    Answer, AnswerOutcome, AnswerValue, CheckInRequest, CheckTemplate, DayPlanEntry, EventTime, Flag,
-    FlagCode, GeofenceVerdict, LocationFix, LocationProvider, MissingItem, MissingKind, Objection,
+    Answer, AnswerOutcome, AnswerValue, CheckInRequest, CheckTemplate, DayPlanEntry, DueFollowUp, EventTime,
+    Flag, FlagCode, GeofenceVerdict, LocationFix, LocationProvider, MissingItem, MissingKind, Objection,
     ObjectionKind, OpenException, Photo, PhotoKind, PhotoReview, PhotoReviewVerdict, PlanStatus,
     RetakeRequest, RetakeState, Review, ReviewVerdict, Score, SectionScore, Store, TemplateKind, Visit,
     VisitDetail, VisitReport, VisitStatus, VisitSummary,
@@ -323,6 +323,8 @@ pub struct DayPlanEntry {
     pub visit_id: Option<String>,
     /// Retakes the rep owes at this store (open or overdue): required photos of its next visit.
     pub retakes: Vec<RetakeRequest>,
+    /// Follow-ups due with the rep's customers linked to this store.
+    pub follow_ups_due: Vec<DueFollowUp>,
 }
 
 /// A supervisor's decision on one photo.

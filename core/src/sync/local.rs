@@ -233,15 +233,18 @@ pub(crate) struct PhotoToSend {
     pub size: u64,
     /// File name inside the photo folder.
     pub file: String,
-    /// The `visit.photo` op's signed entry: the upload's manifest.
+    /// The `visit.photo` (or `customer.photo`) op's signed entry: the upload's manifest.
     pub entry: String,
     pub signature_hex: String,
 }
 
 /// The photos whose bytes may still have to go: one definition for the uploads and the totals.
-const PHOTOS_TO_SEND: &str = "FROM outbox o JOIN photos p ON p.op_id = o.op_id
+/// Visit photos and customers' stage-evidence photos go through the one queue.
+const PHOTOS_TO_SEND: &str = "FROM outbox o
+     JOIN (SELECT op_id, sha256, byte_len, path FROM photos
+           UNION ALL SELECT op_id, sha256, byte_len, path FROM customer_photos) p ON p.op_id = o.op_id
      LEFT JOIN photo_uploads u ON u.op_id = o.op_id
-     WHERE o.kind = 'visit.photo' AND o.entry IS NOT NULL AND o.signature IS NOT NULL
+     WHERE o.kind IN ('visit.photo', 'customer.photo') AND o.entry IS NOT NULL AND o.signature IS NOT NULL
        AND o.state <> 'rejected' AND (u.state IS NULL OR u.state = 'pending')";
 
 const PHOTO_COLUMNS: &str = "SELECT o.op_id, p.sha256, p.byte_len, p.path, o.entry, o.signature";
@@ -261,7 +264,10 @@ fn photo_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PhotoToSend> {
 pub(crate) fn photos_of_ops(conn: &Connection, ops: &[OutboxOp]) -> Result<Vec<PhotoToSend>> {
     let mut st = conn.prepare_cached(&format!("{PHOTO_COLUMNS} {PHOTOS_TO_SEND} AND o.op_id = ?1"))?;
     let mut out = Vec::new();
-    for op in ops.iter().filter(|o| o.kind == "visit.photo") {
+    for op in ops
+        .iter()
+        .filter(|o| o.kind == "visit.photo" || o.kind == "customer.photo")
+    {
         if let Some(p) = st.query_row([&op.op_id], photo_row).optional()? {
             out.push(p);
         }
@@ -413,6 +419,7 @@ pub(crate) fn apply_pull_page(tx: &Transaction<'_>, page: &PullResponse, now_ms:
     let mut plans = Latest::new();
     let mut visits: Latest<(i64, TeamVisit)> = Latest::new();
     let mut retakes: Latest<(i64, RetakeChange)> = Latest::new();
+    let mut pipeline = Vec::new();
     for c in &page.changes {
         match c.kind {
             ChangeKind::User => {
@@ -455,14 +462,11 @@ pub(crate) fn apply_pull_page(tx: &Transaction<'_>, page: &PullResponse, now_ms:
                 }
                 retakes.put(r.id.clone(), (c.seq, r));
             }
-            // Customers, leads and store keys are not kept on the phone yet: skipped like a
-            // newer server's kinds, and the cursor moves past them.
-            ChangeKind::Customer
-            | ChangeKind::Lead
-            | ChangeKind::CustomerKey
-            | ChangeKind::StoreKey
-            | ChangeKind::PipelineConfig
-            | ChangeKind::Newer => {}
+            kind if crate::customer_flow::pull::is_pipeline_kind(kind) => {
+                pipeline.push(c);
+            }
+            // A newer server's kind: skipped, and the cursor moves past it.
+            _ => {}
         }
     }
     let data = ReferenceData {
@@ -495,6 +499,10 @@ pub(crate) fn apply_pull_page(tx: &Transaction<'_>, page: &PullResponse, now_ms:
     }
     for (seq, r) in &retakes.items {
         crate::retakes::store_pulled(tx, *seq, r)?;
+    }
+    // In feed order: the newest copy of a record is the last one applied.
+    for c in pipeline {
+        crate::customer_flow::pull::apply(tx, c, Some(&user_id))?;
     }
     // The user's own record keeps the enrolment's copy current (a role or team change).
     if let Some(me) = data.users.iter().find(|u| u.id == user_id) {
@@ -533,8 +541,10 @@ pub(crate) fn sync_state(conn: &Connection) -> Result<SyncState> {
     let summary = crate::outbox::summary(conn)?;
     let (not_uploaded, failed): (i32, i32) = conn.query_row(
         "SELECT coalesce(sum(u.state IS NULL OR u.state = 'pending'), 0), coalesce(sum(u.state = 'failed'), 0)
-         FROM outbox o JOIN photos p ON p.op_id = o.op_id LEFT JOIN photo_uploads u ON u.op_id = o.op_id
-         WHERE o.kind = 'visit.photo' AND o.entry IS NOT NULL AND o.state <> 'rejected'",
+         FROM outbox o
+         JOIN (SELECT op_id FROM photos UNION ALL SELECT op_id FROM customer_photos) p ON p.op_id = o.op_id
+         LEFT JOIN photo_uploads u ON u.op_id = o.op_id
+         WHERE o.kind IN ('visit.photo', 'customer.photo') AND o.entry IS NOT NULL AND o.state <> 'rejected'",
         [],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;

@@ -10,7 +10,7 @@ extension FieldproofError {
     public var code: String {
         switch self {
         case .InvalidInput(let code, _), .NotFound(let code, _), .Refused(let code, _, _),
-             .Storage(let code, _), .Sync(let code, _):
+             .Conflict(let code, _, _, _, _), .Storage(let code, _), .Sync(let code, _):
             return code
         }
     }
@@ -19,12 +19,13 @@ extension FieldproofError {
     public var detail: String {
         switch self {
         case .InvalidInput(_, let detail), .NotFound(_, let detail), .Refused(_, let detail, _),
-             .Storage(_, let detail), .Sync(_, let detail):
+             .Conflict(_, let detail, _, _, _), .Storage(_, let detail), .Sync(_, let detail):
             return detail
         }
     }
 
-    /// For `completion_locked`: what keeps the visit from completion (empty for every other code).
+    /// For `completion_locked`: what keeps the visit from completion; for `stage_locked`: what
+    /// the customer's next stage still needs (empty for every other code).
     public var missing: [MissingItem] {
         if case .Refused(_, _, let missing) = self { return missing }
         return []

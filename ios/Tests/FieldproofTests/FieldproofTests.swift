@@ -18,13 +18,15 @@ final class ErrorTests: XCTestCase {
             (.Refused(code: "completion_locked", detail: "d3", missing: missing), "d3"),
             (.Storage(code: "database_too_new", detail: "d4"), "d4"),
             (.Sync(code: "sync_cancelled", detail: "d5"), "d5"),
+            (.Conflict(code: "claim_cooldown", detail: "d6", duplicates: [], ownerName: nil, untilMs: 5), "d6"),
         ]
         XCTAssertEqual(cases.map { $0.0.code },
-                       ["wrong_value_kind", "unknown_visit", "completion_locked", "database_too_new", "sync_cancelled"])
+                       ["wrong_value_kind", "unknown_visit", "completion_locked", "database_too_new", "sync_cancelled",
+                        "claim_cooldown"])
         XCTAssertEqual(cases.map { $0.0.detail }, cases.map { $0.1 })
         XCTAssertEqual(cases[2].0.missing, missing)
         XCTAssertEqual(cases[0].0.missing, [])
-        XCTAssertEqual(cases.map { $0.0.isSyncCancelled }, [false, false, false, false, true])
+        XCTAssertEqual(cases.map { $0.0.isSyncCancelled }, [false, false, false, false, true, false])
     }
 
     func testSentencesInBothLanguagesByCode() throws {

@@ -663,3 +663,224 @@ fn a_pulled_retake_locks_the_stores_next_visit_until_its_photo_is_taken() {
         .unwrap();
     assert_eq!(r2.state, RetakeState::Cancelled);
 }
+
+// --- customers and leads down the feed --------------------------------------------------------
+
+fn customer_change(id: &str, owner: Option<(&str, &str)>, state: &str, name: &str) -> serde_json::Value {
+    json!({"id": id, "name": name, "company": "某某科技", "phones": ["13800138000"],
+           "contacts": [{"name": "李工", "phones": ["13900139000"]}],
+           "owner_id": owner.map(|o| o.0), "owner_name": owner.map(|o| o.1), "state": state,
+           "stage": "needs", "stage_entered_ms": 1, "created_ms": 1})
+}
+
+fn pull(seq: i64, changes: Vec<Change>) -> PullResponse {
+    PullResponse {
+        changes,
+        cursor: seq,
+        has_more: false,
+        server_time_ms: 1,
+    }
+}
+
+#[test]
+fn pulled_customers_leads_keys_and_settings_are_kept_another_reps_as_status_only() {
+    let core = core();
+    enrol(&core, "rep-li");
+    let key = "ab".repeat(32);
+    let cfg = crate::PipelineConfig {
+        version: 4,
+        release_days: 10,
+        ..crate::PipelineConfig::default()
+    };
+    let out = core
+        .apply_pull_page(&pull(
+            25,
+            vec![
+                change(
+                    20,
+                    ChangeKind::Customer,
+                    "c-mine",
+                    customer_change("c-mine", Some(("rep-li", "李娜")), "owned", "我的"),
+                ),
+                change(
+                    21,
+                    ChangeKind::Customer,
+                    "c-zhao",
+                    customer_change("c-zhao", Some(("rep-zhao", "赵强")), "owned", "赵的"),
+                ),
+                change(
+                    22,
+                    ChangeKind::Lead,
+                    "l-1",
+                    json!({"id": "l-1", "name": "线索", "state": "assigned", "assigned_rep": "rep-li",
+                           "deadline_ms": 99, "created_ms": 1}),
+                ),
+                change(
+                    23,
+                    ChangeKind::CustomerKey,
+                    &key,
+                    json!({"key": key, "customer_id": "c-zhao", "owner_name": "赵强", "state": "owned"}),
+                ),
+                change(
+                    24,
+                    ChangeKind::PipelineConfig,
+                    "4",
+                    serde_json::to_value(&cfg).unwrap(),
+                ),
+                change(
+                    25,
+                    ChangeKind::StoreKey,
+                    "st-001:k1",
+                    json!({"store_id": "st-001", "kid": "k1", "public_key_hex": "cd".repeat(32)}),
+                ),
+            ],
+        ))
+        .unwrap();
+    assert_eq!(out.changes, 6);
+    let mine = crate::customer_flow::customer(&core.lock().conn, "c-mine").unwrap();
+    assert_eq!(mine.phones, ["13800138000"]);
+    assert_eq!(mine.contacts.len(), 1);
+    // Another rep's customer keeps no phone or contact on this phone, whatever was sent.
+    let zhao = crate::customer_flow::customer(&core.lock().conn, "c-zhao").unwrap();
+    assert!(zhao.phones.is_empty() && zhao.contacts.is_empty());
+    assert_eq!(zhao.owner_name.as_deref(), Some("赵强"));
+    assert_eq!(core.pipeline_config().unwrap().release_days, 10);
+    let lead = crate::customer_flow::lead(&core.lock().conn, "l-1").unwrap();
+    assert_eq!(
+        (lead.state, lead.deadline_ms),
+        (crate::LeadState::Assigned, Some(99))
+    );
+    let keys = crate::customer_flow::pull::store_keys(&core.lock().conn, "st-001").unwrap();
+    assert_eq!(keys.len(), 1);
+    let held: i64 = core
+        .lock()
+        .conn
+        .query_row(
+            "SELECT count(*) FROM customer_keys WHERE customer_id = 'c-zhao'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(held, 1);
+    assert_eq!(core.sync_state().unwrap().pull_cursor, 25);
+
+    // A local change waiting in the outbox is not overwritten by the server's earlier copy; once
+    // the server acknowledged it, the next copy replaces the local row.
+    core.claim_lead("rep-li", "l-1").unwrap();
+    core.release_customer("rep-li", "c-mine", "客户搬走了").unwrap();
+    core.apply_pull_page(&pull(
+        27,
+        vec![
+            change(26, ChangeKind::Customer, "c-mine", customer_change("c-mine", Some(("rep-li", "李娜")), "owned", "我的")),
+            change(
+                27,
+                ChangeKind::Lead,
+                "l-1",
+                json!({"id": "l-1", "name": "线索", "state": "assigned", "assigned_rep": "rep-li", "created_ms": 1}),
+            ),
+        ],
+    ))
+    .unwrap();
+    let c = crate::customer_flow::customer(&core.lock().conn, "c-mine").unwrap();
+    assert_eq!((c.state, c.pending_sync), (crate::CustomerState::Pool, true));
+    let lead = crate::customer_flow::lead(&core.lock().conn, "l-1").unwrap();
+    assert_eq!(lead.state, crate::LeadState::Claimed);
+
+    let ops = core.pending_ops(10).unwrap();
+    let applied = PushResponse {
+        results: ops
+            .iter()
+            .map(|o| result(o, OpStatus::Applied, None, &[]))
+            .collect(),
+        server_time_ms: 1,
+    };
+    core.apply_push_answer(&ops, Some(&applied), &[], &[]).unwrap();
+    // The server's copy made after it applied the release: another rep claimed it since.
+    core.apply_pull_page(&pull(
+        28,
+        vec![change(
+            28,
+            ChangeKind::Customer,
+            "c-mine",
+            customer_change("c-mine", Some(("rep-chen", "陈静")), "owned", "我的"),
+        )],
+    ))
+    .unwrap();
+    let c = crate::customer_flow::customer(&core.lock().conn, "c-mine").unwrap();
+    assert_eq!(c.owner_id.as_deref(), Some("rep-chen"));
+    assert!(!c.pending_sync);
+    assert!(c.phones.is_empty() && c.contacts.is_empty(), "status only now");
+    // An older copy arriving late changes nothing.
+    core.apply_pull_page(&pull(
+        29,
+        vec![change(
+            5,
+            ChangeKind::Customer,
+            "c-mine",
+            customer_change("c-mine", None, "pool", "旧"),
+        )],
+    ))
+    .unwrap();
+    let c = crate::customer_flow::customer(&core.lock().conn, "c-mine").unwrap();
+    assert_eq!(c.owner_id.as_deref(), Some("rep-chen"));
+
+    // A bad record refuses the page, cursor included.
+    let e = core
+        .apply_pull_page(&pull(
+            30,
+            vec![change(
+                30,
+                ChangeKind::CustomerKey,
+                "x",
+                json!({"key": "short", "customer_id": "c", "state": "owned"}),
+            )],
+        ))
+        .unwrap_err();
+    assert_eq!(e.code(), "bad_reference_data");
+    assert_eq!(core.sync_state().unwrap().pull_cursor, 29);
+}
+
+#[test]
+fn customer_photos_go_through_the_photo_upload_queue() {
+    let core = core();
+    let c = core
+        .create_customer(
+            "rep-li",
+            &crate::NewCustomer {
+                name: "王经理".into(),
+                company: None,
+                phones: vec![],
+                contacts: vec![],
+                industry: None,
+                region: None,
+                budget_cents: None,
+                store_id: None,
+                from_lead_id: None,
+            },
+        )
+        .unwrap();
+    let jpeg = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/data/photo-1920x1080.jpg"
+    ))
+    .expect("tests/data/photo-1920x1080.jpg in the repository");
+    let photo = core
+        .capture_customer_photo(
+            "rep-li",
+            &crate::CustomerPhotoRequest {
+                customer_id: c.id.clone(),
+                requirement_id: "tech_spec_form".into(),
+            },
+            None,
+            480,
+            &jpeg,
+        )
+        .unwrap();
+    let ops = core.pending_ops(10).unwrap();
+    let photos = photos_of_ops(&core.lock().conn, &ops).unwrap();
+    assert_eq!(photos.len(), 1);
+    assert_eq!(photos[0].sha256, photo.sha256);
+    assert_eq!(photos[0].entry, ops[1].entry.clone().unwrap());
+    assert_eq!(core.sync_state().unwrap().photos_not_uploaded, 1);
+    assert_eq!(sync_totals(&core.lock().conn).unwrap().photos, 1);
+}

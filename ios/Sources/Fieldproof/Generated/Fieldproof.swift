@@ -664,6 +664,98 @@ public protocol FieldproofCoreProtocol: AnyObject, Sendable {
     func tableRowCounts() async throws  -> [TableRowCount]
     
     /**
+     * Take a stage's evidence photo (the signed form, the contract) from the camera's JPEG:
+     * stamped, signed, chained, uploaded with the next sync like a visit photo.
+     */
+    func captureCustomerPhoto(userId: String, request: CustomerPhotoRequest, fix: LocationFix?, utcOffsetMinutes: Int32, jpeg: Data) async throws  -> CustomerPhoto
+    
+    /**
+     * The customers this phone knows that `customer` would duplicate, as the rep types (writes
+     * nothing). A match names the owner, never their phone numbers.
+     */
+    func checkCustomerDuplicates(customer: NewCustomer) async throws  -> [DuplicateMatch]
+    
+    /**
+     * Claim a customer from the pool. `Conflict`: `customer_owned_by_other` (`owner_name`),
+     * `claim_cooldown` (`until_ms`); `customer_limit_reached` (Refused) when the rep holds the most
+     * they may.
+     */
+    func claimCustomer(userId: String, customerId: String) async throws  -> Customer
+    
+    /**
+     * Claim a lead routed to the rep or from the pool (`Conflict` `lead_not_claimable`).
+     */
+    func claimLead(userId: String, leadId: String) async throws  -> Lead
+    
+    /**
+     * Close one of the rep's leads that came to nothing, with a reason.
+     */
+    func closeLead(userId: String, leadId: String, reason: String) async throws  -> Lead
+    
+    /**
+     * Enter a customer (or convert a lead: `from_lead_id`), owned by `user_id`, in the first
+     * stage. Refused with `Conflict` `duplicate_customer` (its `duplicates` names the match)
+     * when the phone knows the customer already.
+     */
+    func createCustomer(userId: String, customer: NewCustomer) async throws  -> Customer
+    
+    /**
+     * One customer with its follow-ups, stage moves, photos and what its next stage needs.
+     */
+    func customerDetail(customerId: String) async throws  -> CustomerDetail
+    
+    /**
+     * The rep's customers, the pool, or the duplicates linked to the rep, by name.
+     */
+    func customers(userId: String, list: CustomerList) async throws  -> [Customer]
+    
+    /**
+     * Leads routed to or claimed by the rep (soonest deadline first), or the pool.
+     */
+    func leads(userId: String, list: LeadList) async throws  -> [Lead]
+    
+    /**
+     * Load customer and lead records, customer keys, store keys and the pipeline settings as
+     * the feed carries them (a JSON array of `{seq, kind, id, body}`), for a phone set up from
+     * a file and for tests; all or nothing (`bad_reference_data`). Returns the count applied.
+     */
+    func loadPipelineRecords(json: String) async throws  -> Int32
+    
+    /**
+     * Log a call, visit or message with its outcome and next step + date.
+     */
+    func logFollowUp(userId: String, request: FollowUpRequest) async throws  -> FollowUp
+    
+    /**
+     * Move a customer to another stage. Refused with `stage_locked` carrying the `missing`
+     * list while the stage's evidence is not on the phone (offline), `stage_not_allowed` for a
+     * move the pipeline does not allow (skipping, back or to 流失 without a reason).
+     */
+    func moveCustomerStage(userId: String, customerId: String, toStage: String, reason: String?) async throws  -> StageChange
+    
+    /**
+     * The pipeline's part of the rep's day (`YYYY-MM-DD`): follow-ups due, stalled customers,
+     * leads waiting for the claim, customers near their release.
+     */
+    func pipelineDay(userId: String, day: String) async throws  -> PipelineDay
+    
+    /**
+     * The pipeline's stages in order (open ones first), with what entering each needs.
+     */
+    func pipelineStages() async throws  -> [StageDef]
+    
+    /**
+     * Give one of the rep's customers back to the pool, with a reason (`reason_required`).
+     */
+    func releaseCustomer(userId: String, customerId: String, reason: String) async throws  -> Customer
+    
+    /**
+     * Replace the contacts and budget of one of the rep's customers (`not_customer_owner`
+     * otherwise).
+     */
+    func updateCustomer(userId: String, customerId: String, update: CustomerUpdate) async throws  -> Customer
+    
+    /**
      * Capture a shelf photo from the camera's JPEG bytes: orient, downscale, burn the
      * watermark, encode, hash, sign, store, chain. Flags reuse of a photo from another visit.
      * The bytes cross the FFI in one copy ([`PhotoBytes`]); a file path
@@ -784,6 +876,14 @@ public protocol FieldproofCoreProtocol: AnyObject, Sendable {
      * and the fix is outside or missing.
      */
     func checkIn(request: CheckInRequest) async throws  -> Visit
+    
+    /**
+     * Check in with the store's rotating QR code scanned (扫码签到): verified offline, refused
+     * with `store_code_expired` (an old or photographed code), `store_code_wrong_store`,
+     * `store_code_unknown_key`, `store_code_invalid` (forged) or `store_code_malformed`, nothing
+     * written. A valid code goes into the check-in's signed op. Otherwise as `check_in`.
+     */
+    func checkInScanned(request: CheckInRequest, storeCode: String) async throws  -> Visit
     
     /**
      * Leave the store. Only a completed visit can be checked out (`visit_not_completed`
@@ -1106,6 +1206,322 @@ open func tableRowCounts()async throws  -> [TableRowCount]  {
             completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
             liftFunc: FfiConverterSequenceTypeTableRowCount.lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * Take a stage's evidence photo (the signed form, the contract) from the camera's JPEG:
+     * stamped, signed, chained, uploaded with the next sync like a visit photo.
+     */
+open func captureCustomerPhoto(userId: String, request: CustomerPhotoRequest, fix: LocationFix?, utcOffsetMinutes: Int32, jpeg: Data)async throws  -> CustomerPhoto  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_capture_customer_photo(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(userId),FfiConverterTypeCustomerPhotoRequest_lower(request),FfiConverterOptionTypeLocationFix.lower(fix),FfiConverterInt32.lower(utcOffsetMinutes),FfiConverterData.lower(jpeg)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeCustomerPhoto_lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * The customers this phone knows that `customer` would duplicate, as the rep types (writes
+     * nothing). A match names the owner, never their phone numbers.
+     */
+open func checkCustomerDuplicates(customer: NewCustomer)async throws  -> [DuplicateMatch]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_check_customer_duplicates(
+                        self.uniffiCloneHandle(),FfiConverterTypeNewCustomer_lower(customer)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeDuplicateMatch.lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * Claim a customer from the pool. `Conflict`: `customer_owned_by_other` (`owner_name`),
+     * `claim_cooldown` (`until_ms`); `customer_limit_reached` (Refused) when the rep holds the most
+     * they may.
+     */
+open func claimCustomer(userId: String, customerId: String)async throws  -> Customer  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_claim_customer(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(userId),FfiConverterString.lower(customerId)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeCustomer_lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * Claim a lead routed to the rep or from the pool (`Conflict` `lead_not_claimable`).
+     */
+open func claimLead(userId: String, leadId: String)async throws  -> Lead  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_claim_lead(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(userId),FfiConverterString.lower(leadId)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeLead_lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * Close one of the rep's leads that came to nothing, with a reason.
+     */
+open func closeLead(userId: String, leadId: String, reason: String)async throws  -> Lead  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_close_lead(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(userId),FfiConverterString.lower(leadId),FfiConverterString.lower(reason)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeLead_lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * Enter a customer (or convert a lead: `from_lead_id`), owned by `user_id`, in the first
+     * stage. Refused with `Conflict` `duplicate_customer` (its `duplicates` names the match)
+     * when the phone knows the customer already.
+     */
+open func createCustomer(userId: String, customer: NewCustomer)async throws  -> Customer  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_create_customer(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(userId),FfiConverterTypeNewCustomer_lower(customer)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeCustomer_lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * One customer with its follow-ups, stage moves, photos and what its next stage needs.
+     */
+open func customerDetail(customerId: String)async throws  -> CustomerDetail  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_customer_detail(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(customerId)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeCustomerDetail_lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * The rep's customers, the pool, or the duplicates linked to the rep, by name.
+     */
+open func customers(userId: String, list: CustomerList)async throws  -> [Customer]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_customers(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(userId),FfiConverterTypeCustomerList_lower(list)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeCustomer.lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * Leads routed to or claimed by the rep (soonest deadline first), or the pool.
+     */
+open func leads(userId: String, list: LeadList)async throws  -> [Lead]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_leads(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(userId),FfiConverterTypeLeadList_lower(list)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeLead.lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * Load customer and lead records, customer keys, store keys and the pipeline settings as
+     * the feed carries them (a JSON array of `{seq, kind, id, body}`), for a phone set up from
+     * a file and for tests; all or nothing (`bad_reference_data`). Returns the count applied.
+     */
+open func loadPipelineRecords(json: String)async throws  -> Int32  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_load_pipeline_records(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(json)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_i32,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_i32,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_i32,
+            liftFunc: FfiConverterInt32.lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * Log a call, visit or message with its outcome and next step + date.
+     */
+open func logFollowUp(userId: String, request: FollowUpRequest)async throws  -> FollowUp  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_log_follow_up(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(userId),FfiConverterTypeFollowUpRequest_lower(request)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeFollowUp_lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * Move a customer to another stage. Refused with `stage_locked` carrying the `missing`
+     * list while the stage's evidence is not on the phone (offline), `stage_not_allowed` for a
+     * move the pipeline does not allow (skipping, back or to 流失 without a reason).
+     */
+open func moveCustomerStage(userId: String, customerId: String, toStage: String, reason: String?)async throws  -> StageChange  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_move_customer_stage(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(userId),FfiConverterString.lower(customerId),FfiConverterString.lower(toStage),FfiConverterOptionString.lower(reason)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeStageChange_lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * The pipeline's part of the rep's day (`YYYY-MM-DD`): follow-ups due, stalled customers,
+     * leads waiting for the claim, customers near their release.
+     */
+open func pipelineDay(userId: String, day: String)async throws  -> PipelineDay  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_pipeline_day(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(userId),FfiConverterString.lower(day)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePipelineDay_lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * The pipeline's stages in order (open ones first), with what entering each needs.
+     */
+open func pipelineStages()async throws  -> [StageDef]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_pipeline_stages(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeStageDef.lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * Give one of the rep's customers back to the pool, with a reason (`reason_required`).
+     */
+open func releaseCustomer(userId: String, customerId: String, reason: String)async throws  -> Customer  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_release_customer(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(userId),FfiConverterString.lower(customerId),FfiConverterString.lower(reason)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeCustomer_lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * Replace the contacts and budget of one of the rep's customers (`not_customer_owner`
+     * otherwise).
+     */
+open func updateCustomer(userId: String, customerId: String, update: CustomerUpdate)async throws  -> Customer  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_update_customer(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(userId),FfiConverterString.lower(customerId),FfiConverterTypeCustomerUpdate_lower(update)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeCustomer_lift,
             errorHandler: FfiConverterTypeFieldproofError_lift
         )
 }
@@ -1467,6 +1883,28 @@ open func checkIn(request: CheckInRequest)async throws  -> Visit  {
             rustFutureFunc: {
                 uniffi_fieldproof_ffi_fn_method_fieldproofcore_check_in(
                         self.uniffiCloneHandle(),FfiConverterTypeCheckInRequest_lower(request)
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeVisit_lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
+    /**
+     * Check in with the store's rotating QR code scanned (扫码签到): verified offline, refused
+     * with `store_code_expired` (an old or photographed code), `store_code_wrong_store`,
+     * `store_code_unknown_key`, `store_code_invalid` (forged) or `store_code_malformed`, nothing
+     * written. A valid code goes into the check-in's signed op. Otherwise as `check_in`.
+     */
+open func checkInScanned(request: CheckInRequest, storeCode: String)async throws  -> Visit  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_check_in_scanned(
+                        self.uniffiCloneHandle(),FfiConverterTypeCheckInRequest_lower(request),FfiConverterString.lower(storeCode)
                 )
             },
             pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
@@ -3297,6 +3735,518 @@ public func FfiConverterTypeChoice_lower(_ value: Choice) -> RustBuffer {
 
 
 /**
+ * A person at the customer.
+ */
+public struct Contact: Equatable, Hashable {
+    public var name: String
+    /**
+     * Job title (职务).
+     */
+    public var title: String?
+    public var phones: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(name: String, 
+        /**
+         * Job title (职务).
+         */title: String?, phones: [String]) {
+        self.name = name
+        self.title = title
+        self.phones = phones
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Contact: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeContact: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Contact {
+        return
+            try Contact(
+                name: FfiConverterString.read(from: &buf), 
+                title: FfiConverterOptionString.read(from: &buf), 
+                phones: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Contact, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterOptionString.write(value.title, into: &buf)
+        FfiConverterSequenceString.write(value.phones, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeContact_lift(_ buf: RustBuffer) throws -> Contact {
+    return try FfiConverterTypeContact.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeContact_lower(_ value: Contact) -> RustBuffer {
+    return FfiConverterTypeContact.lower(value)
+}
+
+
+/**
+ * A customer. Another rep's customer comes without phones and contacts.
+ */
+public struct Customer: Equatable, Hashable {
+    public var id: String
+    public var name: String
+    public var company: String?
+    public var phones: [String]
+    public var contacts: [Contact]
+    public var industry: String?
+    public var region: String?
+    public var budgetCents: Int64?
+    public var storeId: String?
+    public var fromLeadId: String?
+    /**
+     * `null` in the pool.
+     */
+    public var ownerId: String?
+    public var ownerName: String?
+    public var state: CustomerState
+    public var duplicateOf: String?
+    /**
+     * The stage key (`explore`, `needs`, `demo`, `negotiation`, `won`, `lost` by default).
+     */
+    public var stage: String
+    public var stageEnteredMs: Int64
+    public var lastInteractionMs: Int64?
+    /**
+     * When it goes back to the pool without a real interaction.
+     */
+    public var releaseDueMs: Int64?
+    /**
+     * `A`, `B` or `C` from the nightly health score.
+     */
+    public var healthGrade: String?
+    public var healthScore: Double?
+    public var createdMs: Int64
+    /**
+     * Changed on this phone and not yet accepted by the server.
+     */
+    public var pendingSync: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: String, name: String, company: String?, phones: [String], contacts: [Contact], industry: String?, region: String?, budgetCents: Int64?, storeId: String?, fromLeadId: String?, 
+        /**
+         * `null` in the pool.
+         */ownerId: String?, ownerName: String?, state: CustomerState, duplicateOf: String?, 
+        /**
+         * The stage key (`explore`, `needs`, `demo`, `negotiation`, `won`, `lost` by default).
+         */stage: String, stageEnteredMs: Int64, lastInteractionMs: Int64?, 
+        /**
+         * When it goes back to the pool without a real interaction.
+         */releaseDueMs: Int64?, 
+        /**
+         * `A`, `B` or `C` from the nightly health score.
+         */healthGrade: String?, healthScore: Double?, createdMs: Int64, 
+        /**
+         * Changed on this phone and not yet accepted by the server.
+         */pendingSync: Bool) {
+        self.id = id
+        self.name = name
+        self.company = company
+        self.phones = phones
+        self.contacts = contacts
+        self.industry = industry
+        self.region = region
+        self.budgetCents = budgetCents
+        self.storeId = storeId
+        self.fromLeadId = fromLeadId
+        self.ownerId = ownerId
+        self.ownerName = ownerName
+        self.state = state
+        self.duplicateOf = duplicateOf
+        self.stage = stage
+        self.stageEnteredMs = stageEnteredMs
+        self.lastInteractionMs = lastInteractionMs
+        self.releaseDueMs = releaseDueMs
+        self.healthGrade = healthGrade
+        self.healthScore = healthScore
+        self.createdMs = createdMs
+        self.pendingSync = pendingSync
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Customer: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCustomer: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Customer {
+        return
+            try Customer(
+                id: FfiConverterString.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                company: FfiConverterOptionString.read(from: &buf), 
+                phones: FfiConverterSequenceString.read(from: &buf), 
+                contacts: FfiConverterSequenceTypeContact.read(from: &buf), 
+                industry: FfiConverterOptionString.read(from: &buf), 
+                region: FfiConverterOptionString.read(from: &buf), 
+                budgetCents: FfiConverterOptionInt64.read(from: &buf), 
+                storeId: FfiConverterOptionString.read(from: &buf), 
+                fromLeadId: FfiConverterOptionString.read(from: &buf), 
+                ownerId: FfiConverterOptionString.read(from: &buf), 
+                ownerName: FfiConverterOptionString.read(from: &buf), 
+                state: FfiConverterTypeCustomerState.read(from: &buf), 
+                duplicateOf: FfiConverterOptionString.read(from: &buf), 
+                stage: FfiConverterString.read(from: &buf), 
+                stageEnteredMs: FfiConverterInt64.read(from: &buf), 
+                lastInteractionMs: FfiConverterOptionInt64.read(from: &buf), 
+                releaseDueMs: FfiConverterOptionInt64.read(from: &buf), 
+                healthGrade: FfiConverterOptionString.read(from: &buf), 
+                healthScore: FfiConverterOptionDouble.read(from: &buf), 
+                createdMs: FfiConverterInt64.read(from: &buf), 
+                pendingSync: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Customer, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterOptionString.write(value.company, into: &buf)
+        FfiConverterSequenceString.write(value.phones, into: &buf)
+        FfiConverterSequenceTypeContact.write(value.contacts, into: &buf)
+        FfiConverterOptionString.write(value.industry, into: &buf)
+        FfiConverterOptionString.write(value.region, into: &buf)
+        FfiConverterOptionInt64.write(value.budgetCents, into: &buf)
+        FfiConverterOptionString.write(value.storeId, into: &buf)
+        FfiConverterOptionString.write(value.fromLeadId, into: &buf)
+        FfiConverterOptionString.write(value.ownerId, into: &buf)
+        FfiConverterOptionString.write(value.ownerName, into: &buf)
+        FfiConverterTypeCustomerState.write(value.state, into: &buf)
+        FfiConverterOptionString.write(value.duplicateOf, into: &buf)
+        FfiConverterString.write(value.stage, into: &buf)
+        FfiConverterInt64.write(value.stageEnteredMs, into: &buf)
+        FfiConverterOptionInt64.write(value.lastInteractionMs, into: &buf)
+        FfiConverterOptionInt64.write(value.releaseDueMs, into: &buf)
+        FfiConverterOptionString.write(value.healthGrade, into: &buf)
+        FfiConverterOptionDouble.write(value.healthScore, into: &buf)
+        FfiConverterInt64.write(value.createdMs, into: &buf)
+        FfiConverterBool.write(value.pendingSync, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCustomer_lift(_ buf: RustBuffer) throws -> Customer {
+    return try FfiConverterTypeCustomer.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCustomer_lower(_ value: Customer) -> RustBuffer {
+    return FfiConverterTypeCustomer.lower(value)
+}
+
+
+/**
+ * One customer with its follow-ups, stage moves, photos, and what its next stage needs.
+ */
+public struct CustomerDetail: Equatable, Hashable {
+    public var customer: Customer
+    public var followUps: [FollowUp]
+    public var stageChanges: [StageChange]
+    public var photos: [CustomerPhoto]
+    public var nextStage: String?
+    /**
+     * Empty: the move to `next_stage` is unlocked.
+     */
+    public var missingForNext: [MissingItem]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(customer: Customer, followUps: [FollowUp], stageChanges: [StageChange], photos: [CustomerPhoto], nextStage: String?, 
+        /**
+         * Empty: the move to `next_stage` is unlocked.
+         */missingForNext: [MissingItem]) {
+        self.customer = customer
+        self.followUps = followUps
+        self.stageChanges = stageChanges
+        self.photos = photos
+        self.nextStage = nextStage
+        self.missingForNext = missingForNext
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CustomerDetail: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCustomerDetail: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CustomerDetail {
+        return
+            try CustomerDetail(
+                customer: FfiConverterTypeCustomer.read(from: &buf), 
+                followUps: FfiConverterSequenceTypeFollowUp.read(from: &buf), 
+                stageChanges: FfiConverterSequenceTypeStageChange.read(from: &buf), 
+                photos: FfiConverterSequenceTypeCustomerPhoto.read(from: &buf), 
+                nextStage: FfiConverterOptionString.read(from: &buf), 
+                missingForNext: FfiConverterSequenceTypeMissingItem.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CustomerDetail, into buf: inout [UInt8]) {
+        FfiConverterTypeCustomer.write(value.customer, into: &buf)
+        FfiConverterSequenceTypeFollowUp.write(value.followUps, into: &buf)
+        FfiConverterSequenceTypeStageChange.write(value.stageChanges, into: &buf)
+        FfiConverterSequenceTypeCustomerPhoto.write(value.photos, into: &buf)
+        FfiConverterOptionString.write(value.nextStage, into: &buf)
+        FfiConverterSequenceTypeMissingItem.write(value.missingForNext, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCustomerDetail_lift(_ buf: RustBuffer) throws -> CustomerDetail {
+    return try FfiConverterTypeCustomerDetail.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCustomerDetail_lower(_ value: CustomerDetail) -> RustBuffer {
+    return FfiConverterTypeCustomerDetail.lower(value)
+}
+
+
+/**
+ * A stage-evidence photo taken on this phone.
+ */
+public struct CustomerPhoto: Equatable, Hashable {
+    public var id: String
+    public var customerId: String
+    public var requirementId: String
+    public var kind: PhotoKind
+    public var sha256: String
+    public var byteLen: Int64
+    public var path: String
+    public var takenAtMs: Int64
+    public var evidenceCode: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: String, customerId: String, requirementId: String, kind: PhotoKind, sha256: String, byteLen: Int64, path: String, takenAtMs: Int64, evidenceCode: String?) {
+        self.id = id
+        self.customerId = customerId
+        self.requirementId = requirementId
+        self.kind = kind
+        self.sha256 = sha256
+        self.byteLen = byteLen
+        self.path = path
+        self.takenAtMs = takenAtMs
+        self.evidenceCode = evidenceCode
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CustomerPhoto: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCustomerPhoto: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CustomerPhoto {
+        return
+            try CustomerPhoto(
+                id: FfiConverterString.read(from: &buf), 
+                customerId: FfiConverterString.read(from: &buf), 
+                requirementId: FfiConverterString.read(from: &buf), 
+                kind: FfiConverterTypePhotoKind.read(from: &buf), 
+                sha256: FfiConverterString.read(from: &buf), 
+                byteLen: FfiConverterInt64.read(from: &buf), 
+                path: FfiConverterString.read(from: &buf), 
+                takenAtMs: FfiConverterInt64.read(from: &buf), 
+                evidenceCode: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CustomerPhoto, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.customerId, into: &buf)
+        FfiConverterString.write(value.requirementId, into: &buf)
+        FfiConverterTypePhotoKind.write(value.kind, into: &buf)
+        FfiConverterString.write(value.sha256, into: &buf)
+        FfiConverterInt64.write(value.byteLen, into: &buf)
+        FfiConverterString.write(value.path, into: &buf)
+        FfiConverterInt64.write(value.takenAtMs, into: &buf)
+        FfiConverterOptionString.write(value.evidenceCode, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCustomerPhoto_lift(_ buf: RustBuffer) throws -> CustomerPhoto {
+    return try FfiConverterTypeCustomerPhoto.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCustomerPhoto_lower(_ value: CustomerPhoto) -> RustBuffer {
+    return FfiConverterTypeCustomerPhoto.lower(value)
+}
+
+
+/**
+ * A stage-evidence photo to take (the requirement's id, e.g. `tech_spec_form`).
+ */
+public struct CustomerPhotoRequest: Equatable, Hashable {
+    public var customerId: String
+    public var requirementId: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(customerId: String, requirementId: String) {
+        self.customerId = customerId
+        self.requirementId = requirementId
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CustomerPhotoRequest: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCustomerPhotoRequest: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CustomerPhotoRequest {
+        return
+            try CustomerPhotoRequest(
+                customerId: FfiConverterString.read(from: &buf), 
+                requirementId: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CustomerPhotoRequest, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.customerId, into: &buf)
+        FfiConverterString.write(value.requirementId, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCustomerPhotoRequest_lift(_ buf: RustBuffer) throws -> CustomerPhotoRequest {
+    return try FfiConverterTypeCustomerPhotoRequest.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCustomerPhotoRequest_lower(_ value: CustomerPhotoRequest) -> RustBuffer {
+    return FfiConverterTypeCustomerPhotoRequest.lower(value)
+}
+
+
+/**
+ * What `update_customer` replaces.
+ */
+public struct CustomerUpdate: Equatable, Hashable {
+    public var contacts: [Contact]
+    public var budgetCents: Int64?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(contacts: [Contact], budgetCents: Int64?) {
+        self.contacts = contacts
+        self.budgetCents = budgetCents
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CustomerUpdate: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCustomerUpdate: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CustomerUpdate {
+        return
+            try CustomerUpdate(
+                contacts: FfiConverterSequenceTypeContact.read(from: &buf), 
+                budgetCents: FfiConverterOptionInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CustomerUpdate, into buf: inout [UInt8]) {
+        FfiConverterSequenceTypeContact.write(value.contacts, into: &buf)
+        FfiConverterOptionInt64.write(value.budgetCents, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCustomerUpdate_lift(_ buf: RustBuffer) throws -> CustomerUpdate {
+    return try FfiConverterTypeCustomerUpdate.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCustomerUpdate_lower(_ value: CustomerUpdate) -> RustBuffer {
+    return FfiConverterTypeCustomerUpdate.lower(value)
+}
+
+
+/**
  * One stop of a rep's day plan.
  */
 public struct DayPlanEntry: Equatable, Hashable {
@@ -3318,6 +4268,10 @@ public struct DayPlanEntry: Equatable, Hashable {
      * Retakes the rep owes at this store (open or overdue): required photos of its next visit.
      */
     public var retakes: [RetakeRequest]
+    /**
+     * Follow-ups due with the rep's customers linked to this store.
+     */
+    public var followUpsDue: [DueFollowUp]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3330,7 +4284,10 @@ public struct DayPlanEntry: Equatable, Hashable {
          */visitId: String?, 
         /**
          * Retakes the rep owes at this store (open or overdue): required photos of its next visit.
-         */retakes: [RetakeRequest]) {
+         */retakes: [RetakeRequest], 
+        /**
+         * Follow-ups due with the rep's customers linked to this store.
+         */followUpsDue: [DueFollowUp]) {
         self.planId = planId
         self.sequence = sequence
         self.windowStart = windowStart
@@ -3340,6 +4297,7 @@ public struct DayPlanEntry: Equatable, Hashable {
         self.status = status
         self.visitId = visitId
         self.retakes = retakes
+        self.followUpsDue = followUpsDue
     }
 
     
@@ -3366,7 +4324,8 @@ public struct FfiConverterTypeDayPlanEntry: FfiConverterRustBuffer {
                 templateId: FfiConverterString.read(from: &buf), 
                 status: FfiConverterTypePlanStatus.read(from: &buf), 
                 visitId: FfiConverterOptionString.read(from: &buf), 
-                retakes: FfiConverterSequenceTypeRetakeRequest.read(from: &buf)
+                retakes: FfiConverterSequenceTypeRetakeRequest.read(from: &buf), 
+                followUpsDue: FfiConverterSequenceTypeDueFollowUp.read(from: &buf)
         )
     }
 
@@ -3380,6 +4339,7 @@ public struct FfiConverterTypeDayPlanEntry: FfiConverterRustBuffer {
         FfiConverterTypePlanStatus.write(value.status, into: &buf)
         FfiConverterOptionString.write(value.visitId, into: &buf)
         FfiConverterSequenceTypeRetakeRequest.write(value.retakes, into: &buf)
+        FfiConverterSequenceTypeDueFollowUp.write(value.followUpsDue, into: &buf)
     }
 }
 
@@ -3396,6 +4356,154 @@ public func FfiConverterTypeDayPlanEntry_lift(_ buf: RustBuffer) throws -> DayPl
 #endif
 public func FfiConverterTypeDayPlanEntry_lower(_ value: DayPlanEntry) -> RustBuffer {
     return FfiConverterTypeDayPlanEntry.lower(value)
+}
+
+
+/**
+ * A planned follow-up that is due.
+ */
+public struct DueFollowUp: Equatable, Hashable {
+    public var followUpId: String
+    public var customerId: String?
+    public var leadId: String?
+    public var name: String
+    public var nextStep: String?
+    public var nextDate: String
+    public var overdue: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(followUpId: String, customerId: String?, leadId: String?, name: String, nextStep: String?, nextDate: String, overdue: Bool) {
+        self.followUpId = followUpId
+        self.customerId = customerId
+        self.leadId = leadId
+        self.name = name
+        self.nextStep = nextStep
+        self.nextDate = nextDate
+        self.overdue = overdue
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DueFollowUp: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDueFollowUp: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DueFollowUp {
+        return
+            try DueFollowUp(
+                followUpId: FfiConverterString.read(from: &buf), 
+                customerId: FfiConverterOptionString.read(from: &buf), 
+                leadId: FfiConverterOptionString.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                nextStep: FfiConverterOptionString.read(from: &buf), 
+                nextDate: FfiConverterString.read(from: &buf), 
+                overdue: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DueFollowUp, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.followUpId, into: &buf)
+        FfiConverterOptionString.write(value.customerId, into: &buf)
+        FfiConverterOptionString.write(value.leadId, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterOptionString.write(value.nextStep, into: &buf)
+        FfiConverterString.write(value.nextDate, into: &buf)
+        FfiConverterBool.write(value.overdue, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDueFollowUp_lift(_ buf: RustBuffer) throws -> DueFollowUp {
+    return try FfiConverterTypeDueFollowUp.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDueFollowUp_lower(_ value: DueFollowUp) -> RustBuffer {
+    return FfiConverterTypeDueFollowUp.lower(value)
+}
+
+
+/**
+ * An existing customer a new entry matches: its owner's name, never their phone numbers.
+ */
+public struct DuplicateMatch: Equatable, Hashable {
+    public var customerId: String
+    /**
+     * `null` in the pool.
+     */
+    public var ownerName: String?
+    public var state: CustomerState
+    public var matchedOn: MatchOn
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(customerId: String, 
+        /**
+         * `null` in the pool.
+         */ownerName: String?, state: CustomerState, matchedOn: MatchOn) {
+        self.customerId = customerId
+        self.ownerName = ownerName
+        self.state = state
+        self.matchedOn = matchedOn
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DuplicateMatch: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDuplicateMatch: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DuplicateMatch {
+        return
+            try DuplicateMatch(
+                customerId: FfiConverterString.read(from: &buf), 
+                ownerName: FfiConverterOptionString.read(from: &buf), 
+                state: FfiConverterTypeCustomerState.read(from: &buf), 
+                matchedOn: FfiConverterTypeMatchOn.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DuplicateMatch, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.customerId, into: &buf)
+        FfiConverterOptionString.write(value.ownerName, into: &buf)
+        FfiConverterTypeCustomerState.write(value.state, into: &buf)
+        FfiConverterTypeMatchOn.write(value.matchedOn, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDuplicateMatch_lift(_ buf: RustBuffer) throws -> DuplicateMatch {
+    return try FfiConverterTypeDuplicateMatch.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDuplicateMatch_lower(_ value: DuplicateMatch) -> RustBuffer {
+    return FfiConverterTypeDuplicateMatch.lower(value)
 }
 
 
@@ -3489,6 +4597,67 @@ public func FfiConverterTypeEventTime_lower(_ value: EventTime) -> RustBuffer {
 
 
 /**
+ * What satisfied one requirement of a stage move.
+ */
+public struct EvidenceRef: Equatable, Hashable {
+    public var requirementId: String
+    public var photoId: String?
+    public var followUpId: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(requirementId: String, photoId: String?, followUpId: String?) {
+        self.requirementId = requirementId
+        self.photoId = photoId
+        self.followUpId = followUpId
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension EvidenceRef: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeEvidenceRef: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> EvidenceRef {
+        return
+            try EvidenceRef(
+                requirementId: FfiConverterString.read(from: &buf), 
+                photoId: FfiConverterOptionString.read(from: &buf), 
+                followUpId: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: EvidenceRef, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.requirementId, into: &buf)
+        FfiConverterOptionString.write(value.photoId, into: &buf)
+        FfiConverterOptionString.write(value.followUpId, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEvidenceRef_lift(_ buf: RustBuffer) throws -> EvidenceRef {
+    return try FfiConverterTypeEvidenceRef.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEvidenceRef_lower(_ value: EvidenceRef) -> RustBuffer {
+    return FfiConverterTypeEvidenceRef.lower(value)
+}
+
+
+/**
  * A rule's finding on a visit.
  */
 public struct Flag: Equatable, Hashable {
@@ -3561,6 +4730,193 @@ public func FfiConverterTypeFlag_lower(_ value: Flag) -> RustBuffer {
 }
 
 
+public struct FollowUp: Equatable, Hashable {
+    public var id: String
+    public var customerId: String?
+    public var leadId: String?
+    public var userId: String
+    public var channel: FollowUpChannel
+    public var outcome: FollowUpOutcome
+    public var note: String
+    public var nextStep: String?
+    public var nextDate: String?
+    public var visitId: String?
+    public var atMs: Int64
+    public var pendingSync: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: String, customerId: String?, leadId: String?, userId: String, channel: FollowUpChannel, outcome: FollowUpOutcome, note: String, nextStep: String?, nextDate: String?, visitId: String?, atMs: Int64, pendingSync: Bool) {
+        self.id = id
+        self.customerId = customerId
+        self.leadId = leadId
+        self.userId = userId
+        self.channel = channel
+        self.outcome = outcome
+        self.note = note
+        self.nextStep = nextStep
+        self.nextDate = nextDate
+        self.visitId = visitId
+        self.atMs = atMs
+        self.pendingSync = pendingSync
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FollowUp: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFollowUp: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FollowUp {
+        return
+            try FollowUp(
+                id: FfiConverterString.read(from: &buf), 
+                customerId: FfiConverterOptionString.read(from: &buf), 
+                leadId: FfiConverterOptionString.read(from: &buf), 
+                userId: FfiConverterString.read(from: &buf), 
+                channel: FfiConverterTypeFollowUpChannel.read(from: &buf), 
+                outcome: FfiConverterTypeFollowUpOutcome.read(from: &buf), 
+                note: FfiConverterString.read(from: &buf), 
+                nextStep: FfiConverterOptionString.read(from: &buf), 
+                nextDate: FfiConverterOptionString.read(from: &buf), 
+                visitId: FfiConverterOptionString.read(from: &buf), 
+                atMs: FfiConverterInt64.read(from: &buf), 
+                pendingSync: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FollowUp, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterOptionString.write(value.customerId, into: &buf)
+        FfiConverterOptionString.write(value.leadId, into: &buf)
+        FfiConverterString.write(value.userId, into: &buf)
+        FfiConverterTypeFollowUpChannel.write(value.channel, into: &buf)
+        FfiConverterTypeFollowUpOutcome.write(value.outcome, into: &buf)
+        FfiConverterString.write(value.note, into: &buf)
+        FfiConverterOptionString.write(value.nextStep, into: &buf)
+        FfiConverterOptionString.write(value.nextDate, into: &buf)
+        FfiConverterOptionString.write(value.visitId, into: &buf)
+        FfiConverterInt64.write(value.atMs, into: &buf)
+        FfiConverterBool.write(value.pendingSync, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFollowUp_lift(_ buf: RustBuffer) throws -> FollowUp {
+    return try FfiConverterTypeFollowUp.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFollowUp_lower(_ value: FollowUp) -> RustBuffer {
+    return FfiConverterTypeFollowUp.lower(value)
+}
+
+
+/**
+ * A follow-up to log, on a customer or on a lead (exactly one of the two).
+ */
+public struct FollowUpRequest: Equatable, Hashable {
+    public var customerId: String?
+    public var leadId: String?
+    public var channel: FollowUpChannel
+    public var outcome: FollowUpOutcome
+    public var note: String
+    /**
+     * 下一步.
+     */
+    public var nextStep: String?
+    /**
+     * `YYYY-MM-DD`.
+     */
+    public var nextDate: String?
+    public var visitId: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(customerId: String?, leadId: String?, channel: FollowUpChannel, outcome: FollowUpOutcome, note: String, 
+        /**
+         * 下一步.
+         */nextStep: String?, 
+        /**
+         * `YYYY-MM-DD`.
+         */nextDate: String?, visitId: String?) {
+        self.customerId = customerId
+        self.leadId = leadId
+        self.channel = channel
+        self.outcome = outcome
+        self.note = note
+        self.nextStep = nextStep
+        self.nextDate = nextDate
+        self.visitId = visitId
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FollowUpRequest: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFollowUpRequest: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FollowUpRequest {
+        return
+            try FollowUpRequest(
+                customerId: FfiConverterOptionString.read(from: &buf), 
+                leadId: FfiConverterOptionString.read(from: &buf), 
+                channel: FfiConverterTypeFollowUpChannel.read(from: &buf), 
+                outcome: FfiConverterTypeFollowUpOutcome.read(from: &buf), 
+                note: FfiConverterString.read(from: &buf), 
+                nextStep: FfiConverterOptionString.read(from: &buf), 
+                nextDate: FfiConverterOptionString.read(from: &buf), 
+                visitId: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FollowUpRequest, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.customerId, into: &buf)
+        FfiConverterOptionString.write(value.leadId, into: &buf)
+        FfiConverterTypeFollowUpChannel.write(value.channel, into: &buf)
+        FfiConverterTypeFollowUpOutcome.write(value.outcome, into: &buf)
+        FfiConverterString.write(value.note, into: &buf)
+        FfiConverterOptionString.write(value.nextStep, into: &buf)
+        FfiConverterOptionString.write(value.nextDate, into: &buf)
+        FfiConverterOptionString.write(value.visitId, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFollowUpRequest_lift(_ buf: RustBuffer) throws -> FollowUpRequest {
+    return try FfiConverterTypeFollowUpRequest.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFollowUpRequest_lower(_ value: FollowUpRequest) -> RustBuffer {
+    return FfiConverterTypeFollowUpRequest.lower(value)
+}
+
+
 /**
  * A device public key as a verifier knows it.
  */
@@ -3619,6 +4975,127 @@ public func FfiConverterTypeKnownKey_lift(_ buf: RustBuffer) throws -> KnownKey 
 #endif
 public func FfiConverterTypeKnownKey_lower(_ value: KnownKey) -> RustBuffer {
     return FfiConverterTypeKnownKey.lower(value)
+}
+
+
+/**
+ * A lead (线索).
+ */
+public struct Lead: Equatable, Hashable {
+    public var id: String
+    public var name: String
+    public var company: String?
+    public var phones: [String]
+    public var industry: String?
+    public var region: String?
+    public var budgetCents: Int64?
+    /**
+     * Where the lead came from (来源).
+     */
+    public var source: String?
+    public var state: LeadState
+    public var assignedRep: String?
+    public var assignedMs: Int64?
+    /**
+     * Claim before this (Unix ms), or the lead goes back to the pool.
+     */
+    public var deadlineMs: Int64?
+    public var claimedMs: Int64?
+    public var customerId: String?
+    public var createdMs: Int64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: String, name: String, company: String?, phones: [String], industry: String?, region: String?, budgetCents: Int64?, 
+        /**
+         * Where the lead came from (来源).
+         */source: String?, state: LeadState, assignedRep: String?, assignedMs: Int64?, 
+        /**
+         * Claim before this (Unix ms), or the lead goes back to the pool.
+         */deadlineMs: Int64?, claimedMs: Int64?, customerId: String?, createdMs: Int64) {
+        self.id = id
+        self.name = name
+        self.company = company
+        self.phones = phones
+        self.industry = industry
+        self.region = region
+        self.budgetCents = budgetCents
+        self.source = source
+        self.state = state
+        self.assignedRep = assignedRep
+        self.assignedMs = assignedMs
+        self.deadlineMs = deadlineMs
+        self.claimedMs = claimedMs
+        self.customerId = customerId
+        self.createdMs = createdMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Lead: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLead: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Lead {
+        return
+            try Lead(
+                id: FfiConverterString.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                company: FfiConverterOptionString.read(from: &buf), 
+                phones: FfiConverterSequenceString.read(from: &buf), 
+                industry: FfiConverterOptionString.read(from: &buf), 
+                region: FfiConverterOptionString.read(from: &buf), 
+                budgetCents: FfiConverterOptionInt64.read(from: &buf), 
+                source: FfiConverterOptionString.read(from: &buf), 
+                state: FfiConverterTypeLeadState.read(from: &buf), 
+                assignedRep: FfiConverterOptionString.read(from: &buf), 
+                assignedMs: FfiConverterOptionInt64.read(from: &buf), 
+                deadlineMs: FfiConverterOptionInt64.read(from: &buf), 
+                claimedMs: FfiConverterOptionInt64.read(from: &buf), 
+                customerId: FfiConverterOptionString.read(from: &buf), 
+                createdMs: FfiConverterInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Lead, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterOptionString.write(value.company, into: &buf)
+        FfiConverterSequenceString.write(value.phones, into: &buf)
+        FfiConverterOptionString.write(value.industry, into: &buf)
+        FfiConverterOptionString.write(value.region, into: &buf)
+        FfiConverterOptionInt64.write(value.budgetCents, into: &buf)
+        FfiConverterOptionString.write(value.source, into: &buf)
+        FfiConverterTypeLeadState.write(value.state, into: &buf)
+        FfiConverterOptionString.write(value.assignedRep, into: &buf)
+        FfiConverterOptionInt64.write(value.assignedMs, into: &buf)
+        FfiConverterOptionInt64.write(value.deadlineMs, into: &buf)
+        FfiConverterOptionInt64.write(value.claimedMs, into: &buf)
+        FfiConverterOptionString.write(value.customerId, into: &buf)
+        FfiConverterInt64.write(value.createdMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLead_lift(_ buf: RustBuffer) throws -> Lead {
+    return try FfiConverterTypeLead.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLead_lower(_ value: Lead) -> RustBuffer {
+    return FfiConverterTypeLead.lower(value)
 }
 
 
@@ -3862,6 +5339,109 @@ public func FfiConverterTypeMissingItem_lift(_ buf: RustBuffer) throws -> Missin
 #endif
 public func FfiConverterTypeMissingItem_lower(_ value: MissingItem) -> RustBuffer {
     return FfiConverterTypeMissingItem.lower(value)
+}
+
+
+/**
+ * A customer as the rep enters it (also a lead converted: `from_lead_id`).
+ */
+public struct NewCustomer: Equatable, Hashable {
+    public var name: String
+    public var company: String?
+    public var phones: [String]
+    public var contacts: [Contact]
+    public var industry: String?
+    /**
+     * Territory code.
+     */
+    public var region: String?
+    /**
+     * Budget in fen (分).
+     */
+    public var budgetCents: Int64?
+    /**
+     * The store the customer is linked to (its QR check-in code).
+     */
+    public var storeId: String?
+    public var fromLeadId: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(name: String, company: String?, phones: [String], contacts: [Contact], industry: String?, 
+        /**
+         * Territory code.
+         */region: String?, 
+        /**
+         * Budget in fen (分).
+         */budgetCents: Int64?, 
+        /**
+         * The store the customer is linked to (its QR check-in code).
+         */storeId: String?, fromLeadId: String?) {
+        self.name = name
+        self.company = company
+        self.phones = phones
+        self.contacts = contacts
+        self.industry = industry
+        self.region = region
+        self.budgetCents = budgetCents
+        self.storeId = storeId
+        self.fromLeadId = fromLeadId
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension NewCustomer: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNewCustomer: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NewCustomer {
+        return
+            try NewCustomer(
+                name: FfiConverterString.read(from: &buf), 
+                company: FfiConverterOptionString.read(from: &buf), 
+                phones: FfiConverterSequenceString.read(from: &buf), 
+                contacts: FfiConverterSequenceTypeContact.read(from: &buf), 
+                industry: FfiConverterOptionString.read(from: &buf), 
+                region: FfiConverterOptionString.read(from: &buf), 
+                budgetCents: FfiConverterOptionInt64.read(from: &buf), 
+                storeId: FfiConverterOptionString.read(from: &buf), 
+                fromLeadId: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: NewCustomer, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterOptionString.write(value.company, into: &buf)
+        FfiConverterSequenceString.write(value.phones, into: &buf)
+        FfiConverterSequenceTypeContact.write(value.contacts, into: &buf)
+        FfiConverterOptionString.write(value.industry, into: &buf)
+        FfiConverterOptionString.write(value.region, into: &buf)
+        FfiConverterOptionInt64.write(value.budgetCents, into: &buf)
+        FfiConverterOptionString.write(value.storeId, into: &buf)
+        FfiConverterOptionString.write(value.fromLeadId, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNewCustomer_lift(_ buf: RustBuffer) throws -> NewCustomer {
+    return try FfiConverterTypeNewCustomer.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNewCustomer_lower(_ value: NewCustomer) -> RustBuffer {
+    return FfiConverterTypeNewCustomer.lower(value)
 }
 
 
@@ -4557,6 +6137,71 @@ public func FfiConverterTypePhotoVerdict_lift(_ buf: RustBuffer) throws -> Photo
 #endif
 public func FfiConverterTypePhotoVerdict_lower(_ value: PhotoVerdict) -> RustBuffer {
     return FfiConverterTypePhotoVerdict.lower(value)
+}
+
+
+/**
+ * The pipeline's part of a rep's day.
+ */
+public struct PipelineDay: Equatable, Hashable {
+    public var followUpsDue: [DueFollowUp]
+    public var stalled: [Customer]
+    public var leadsWaiting: [Lead]
+    public var nearRelease: [Customer]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(followUpsDue: [DueFollowUp], stalled: [Customer], leadsWaiting: [Lead], nearRelease: [Customer]) {
+        self.followUpsDue = followUpsDue
+        self.stalled = stalled
+        self.leadsWaiting = leadsWaiting
+        self.nearRelease = nearRelease
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PipelineDay: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePipelineDay: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PipelineDay {
+        return
+            try PipelineDay(
+                followUpsDue: FfiConverterSequenceTypeDueFollowUp.read(from: &buf), 
+                stalled: FfiConverterSequenceTypeCustomer.read(from: &buf), 
+                leadsWaiting: FfiConverterSequenceTypeLead.read(from: &buf), 
+                nearRelease: FfiConverterSequenceTypeCustomer.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PipelineDay, into buf: inout [UInt8]) {
+        FfiConverterSequenceTypeDueFollowUp.write(value.followUpsDue, into: &buf)
+        FfiConverterSequenceTypeCustomer.write(value.stalled, into: &buf)
+        FfiConverterSequenceTypeLead.write(value.leadsWaiting, into: &buf)
+        FfiConverterSequenceTypeCustomer.write(value.nearRelease, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePipelineDay_lift(_ buf: RustBuffer) throws -> PipelineDay {
+    return try FfiConverterTypePipelineDay.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePipelineDay_lower(_ value: PipelineDay) -> RustBuffer {
+    return FfiConverterTypePipelineDay.lower(value)
 }
 
 
@@ -5400,6 +7045,228 @@ public func FfiConverterTypeSignedEntry_lift(_ buf: RustBuffer) throws -> Signed
 #endif
 public func FfiConverterTypeSignedEntry_lower(_ value: SignedEntry) -> RustBuffer {
     return FfiConverterTypeSignedEntry.lower(value)
+}
+
+
+/**
+ * A stage move.
+ */
+public struct StageChange: Equatable, Hashable {
+    public var id: String
+    public var customerId: String
+    public var from: String
+    public var to: String
+    public var reason: String?
+    public var evidence: [EvidenceRef]
+    public var userId: String
+    public var atMs: Int64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: String, customerId: String, from: String, to: String, reason: String?, evidence: [EvidenceRef], userId: String, atMs: Int64) {
+        self.id = id
+        self.customerId = customerId
+        self.from = from
+        self.to = to
+        self.reason = reason
+        self.evidence = evidence
+        self.userId = userId
+        self.atMs = atMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension StageChange: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStageChange: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StageChange {
+        return
+            try StageChange(
+                id: FfiConverterString.read(from: &buf), 
+                customerId: FfiConverterString.read(from: &buf), 
+                from: FfiConverterString.read(from: &buf), 
+                to: FfiConverterString.read(from: &buf), 
+                reason: FfiConverterOptionString.read(from: &buf), 
+                evidence: FfiConverterSequenceTypeEvidenceRef.read(from: &buf), 
+                userId: FfiConverterString.read(from: &buf), 
+                atMs: FfiConverterInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: StageChange, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.customerId, into: &buf)
+        FfiConverterString.write(value.from, into: &buf)
+        FfiConverterString.write(value.to, into: &buf)
+        FfiConverterOptionString.write(value.reason, into: &buf)
+        FfiConverterSequenceTypeEvidenceRef.write(value.evidence, into: &buf)
+        FfiConverterString.write(value.userId, into: &buf)
+        FfiConverterInt64.write(value.atMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStageChange_lift(_ buf: RustBuffer) throws -> StageChange {
+    return try FfiConverterTypeStageChange.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStageChange_lower(_ value: StageChange) -> RustBuffer {
+    return FfiConverterTypeStageChange.lower(value)
+}
+
+
+/**
+ * One stage of the pipeline, in order.
+ */
+public struct StageDef: Equatable, Hashable {
+    public var key: String
+    public var label: String
+    public var terminal: Bool
+    public var requirements: [StageRequirement]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(key: String, label: String, terminal: Bool, requirements: [StageRequirement]) {
+        self.key = key
+        self.label = label
+        self.terminal = terminal
+        self.requirements = requirements
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension StageDef: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStageDef: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StageDef {
+        return
+            try StageDef(
+                key: FfiConverterString.read(from: &buf), 
+                label: FfiConverterString.read(from: &buf), 
+                terminal: FfiConverterBool.read(from: &buf), 
+                requirements: FfiConverterSequenceTypeStageRequirement.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: StageDef, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.key, into: &buf)
+        FfiConverterString.write(value.label, into: &buf)
+        FfiConverterBool.write(value.terminal, into: &buf)
+        FfiConverterSequenceTypeStageRequirement.write(value.requirements, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStageDef_lift(_ buf: RustBuffer) throws -> StageDef {
+    return try FfiConverterTypeStageDef.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStageDef_lower(_ value: StageDef) -> RustBuffer {
+    return FfiConverterTypeStageDef.lower(value)
+}
+
+
+public struct StageRequirement: Equatable, Hashable {
+    /**
+     * A photo taken for the requirement names it (`CustomerPhotoRequest::requirement_id`).
+     */
+    public var id: String
+    public var label: String
+    public var kind: RequirementKind
+    public var channels: [FollowUpChannel]
+    public var outcomes: [FollowUpOutcome]
+    public var field: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * A photo taken for the requirement names it (`CustomerPhotoRequest::requirement_id`).
+         */id: String, label: String, kind: RequirementKind, channels: [FollowUpChannel], outcomes: [FollowUpOutcome], field: String?) {
+        self.id = id
+        self.label = label
+        self.kind = kind
+        self.channels = channels
+        self.outcomes = outcomes
+        self.field = field
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension StageRequirement: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStageRequirement: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StageRequirement {
+        return
+            try StageRequirement(
+                id: FfiConverterString.read(from: &buf), 
+                label: FfiConverterString.read(from: &buf), 
+                kind: FfiConverterTypeRequirementKind.read(from: &buf), 
+                channels: FfiConverterSequenceTypeFollowUpChannel.read(from: &buf), 
+                outcomes: FfiConverterSequenceTypeFollowUpOutcome.read(from: &buf), 
+                field: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: StageRequirement, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.label, into: &buf)
+        FfiConverterTypeRequirementKind.write(value.kind, into: &buf)
+        FfiConverterSequenceTypeFollowUpChannel.write(value.channels, into: &buf)
+        FfiConverterSequenceTypeFollowUpOutcome.write(value.outcomes, into: &buf)
+        FfiConverterOptionString.write(value.field, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStageRequirement_lift(_ buf: RustBuffer) throws -> StageRequirement {
+    return try FfiConverterTypeStageRequirement.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStageRequirement_lower(_ value: StageRequirement) -> RustBuffer {
+    return FfiConverterTypeStageRequirement.lower(value)
 }
 
 
@@ -6906,6 +8773,174 @@ public func FfiConverterTypeAnswerValue_lower(_ value: AnswerValue) -> RustBuffe
 
 
 /**
+ * Which customers a list shows.
+ */
+
+public enum CustomerList: Equatable, Hashable {
+    
+    case mine
+    case pool
+    case duplicates
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension CustomerList: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCustomerList: FfiConverterRustBuffer {
+    typealias SwiftType = CustomerList
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CustomerList {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .mine
+        
+        case 2: return .pool
+        
+        case 3: return .duplicates
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: CustomerList, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .mine:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .pool:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .duplicates:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCustomerList_lift(_ buf: RustBuffer) throws -> CustomerList {
+    return try FfiConverterTypeCustomerList.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCustomerList_lower(_ value: CustomerList) -> RustBuffer {
+    return FfiConverterTypeCustomerList.lower(value)
+}
+
+
+
+/**
+ * Where a customer stands.
+ */
+
+public enum CustomerState: Equatable, Hashable {
+    
+    /**
+     * Held by one rep (一客一主).
+     */
+    case owned
+    /**
+     * In the pool (公海): any rep of the territory may claim it.
+     */
+    case pool
+    /**
+     * Another entry of a customer someone already owns; `duplicate_of` links it.
+     */
+    case duplicate
+    case closed
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension CustomerState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCustomerState: FfiConverterRustBuffer {
+    typealias SwiftType = CustomerState
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CustomerState {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .owned
+        
+        case 2: return .pool
+        
+        case 3: return .duplicate
+        
+        case 4: return .closed
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: CustomerState, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .owned:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .pool:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .duplicate:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .closed:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCustomerState_lift(_ buf: RustBuffer) throws -> CustomerState {
+    return try FfiConverterTypeCustomerState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCustomerState_lower(_ value: CustomerState) -> RustBuffer {
+    return FfiConverterTypeCustomerState.lower(value)
+}
+
+
+
+/**
  * The one error the apps see. `code` is the core's stable reason code (`wrong_value_kind`,
  * `unknown_visit`, `completion_locked`, `visit_already_open`, `database_corrupt`, …): match on
  * it. `detail` is for logs and developers, never for parsing or for showing as is.
@@ -6928,11 +8963,21 @@ enum FieldproofError: Swift.Error, Equatable, Hashable {
     case NotFound(code: String, detail: String
     )
     /**
-     * The visit flow refused the action (`visit_already_open`, `completion_locked`,
-     * `outside_geofence`, `not_allowed`…). Nothing was written. `missing` lists what keeps a
-     * visit from completion for `completion_locked` and is empty otherwise.
+     * The visit flow or the pipeline refused the action (`visit_already_open`,
+     * `completion_locked`, `outside_geofence`, `not_allowed`, `stage_locked`,
+     * `stage_not_allowed`, `not_customer_owner`…). Nothing was written. `missing` lists what
+     * keeps a visit from completion (`completion_locked`) or a customer from its next stage
+     * (`stage_locked`), and is empty otherwise.
      */
     case Refused(code: String, detail: String, missing: [MissingItem]
+    )
+    /**
+     * Someone else's hold on a customer or lead refused the action; nothing was written.
+     * `duplicate_customer`: `duplicates` names the customer the entry matches (its owner's name,
+     * never their phone numbers; a list, so the error stays small); `customer_owned_by_other`: `owner_name`; `claim_cooldown`:
+     * the rep may claim it again from `until_ms`; `lead_not_claimable`.
+     */
+    case Conflict(code: String, detail: String, duplicates: [DuplicateMatch], ownerName: String?, untilMs: Int64?
     )
     /**
      * The database or the file system failed (`database_corrupt`, `database_too_new`,
@@ -6990,11 +9035,18 @@ public struct FfiConverterTypeFieldproofError: FfiConverterRustBuffer {
             detail: try FfiConverterString.read(from: &buf), 
             missing: try FfiConverterSequenceTypeMissingItem.read(from: &buf)
             )
-        case 4: return .Storage(
+        case 4: return .Conflict(
+            code: try FfiConverterString.read(from: &buf), 
+            detail: try FfiConverterString.read(from: &buf), 
+            duplicates: try FfiConverterSequenceTypeDuplicateMatch.read(from: &buf), 
+            ownerName: try FfiConverterOptionString.read(from: &buf), 
+            untilMs: try FfiConverterOptionInt64.read(from: &buf)
+            )
+        case 5: return .Storage(
             code: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 5: return .Sync(
+        case 6: return .Sync(
             code: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
@@ -7029,14 +9081,23 @@ public struct FfiConverterTypeFieldproofError: FfiConverterRustBuffer {
             FfiConverterSequenceTypeMissingItem.write(missing, into: &buf)
             
         
-        case let .Storage(code,detail):
+        case let .Conflict(code,detail,duplicates,ownerName,untilMs):
             writeInt(&buf, Int32(4))
+            FfiConverterString.write(code, into: &buf)
+            FfiConverterString.write(detail, into: &buf)
+            FfiConverterSequenceTypeDuplicateMatch.write(duplicates, into: &buf)
+            FfiConverterOptionString.write(ownerName, into: &buf)
+            FfiConverterOptionInt64.write(untilMs, into: &buf)
+            
+        
+        case let .Storage(code,detail):
+            writeInt(&buf, Int32(5))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         
         case let .Sync(code,detail):
-            writeInt(&buf, Int32(5))
+            writeInt(&buf, Int32(6))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
@@ -7174,6 +9235,172 @@ public func FfiConverterTypeFlagCode_lift(_ buf: RustBuffer) throws -> FlagCode 
 #endif
 public func FfiConverterTypeFlagCode_lower(_ value: FlagCode) -> RustBuffer {
     return FfiConverterTypeFlagCode.lower(value)
+}
+
+
+
+/**
+ * How the rep reached the customer (跟进方式).
+ */
+
+public enum FollowUpChannel: Equatable, Hashable {
+    
+    case call
+    case visit
+    case message
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension FollowUpChannel: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFollowUpChannel: FfiConverterRustBuffer {
+    typealias SwiftType = FollowUpChannel
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FollowUpChannel {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .call
+        
+        case 2: return .visit
+        
+        case 3: return .message
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: FollowUpChannel, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .call:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .visit:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .message:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFollowUpChannel_lift(_ buf: RustBuffer) throws -> FollowUpChannel {
+    return try FfiConverterTypeFollowUpChannel.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFollowUpChannel_lower(_ value: FollowUpChannel) -> RustBuffer {
+    return FfiConverterTypeFollowUpChannel.lower(value)
+}
+
+
+
+/**
+ * What came of a follow-up; `Reached` and `Meeting` are real interactions.
+ */
+
+public enum FollowUpOutcome: Equatable, Hashable {
+    
+    case reached
+    case meeting
+    case noAnswer
+    case declined
+    case other
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension FollowUpOutcome: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFollowUpOutcome: FfiConverterRustBuffer {
+    typealias SwiftType = FollowUpOutcome
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FollowUpOutcome {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .reached
+        
+        case 2: return .meeting
+        
+        case 3: return .noAnswer
+        
+        case 4: return .declined
+        
+        case 5: return .other
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: FollowUpOutcome, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .reached:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .meeting:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .noAnswer:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .declined:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .other:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFollowUpOutcome_lift(_ buf: RustBuffer) throws -> FollowUpOutcome {
+    return try FfiConverterTypeFollowUpOutcome.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFollowUpOutcome_lower(_ value: FollowUpOutcome) -> RustBuffer {
+    return FfiConverterTypeFollowUpOutcome.lower(value)
 }
 
 
@@ -7529,6 +9756,179 @@ public func FfiConverterTypeKeySealerError_lower(_ value: KeySealerError) -> Rus
 
 
 /**
+ * Which leads a list shows.
+ */
+
+public enum LeadList: Equatable, Hashable {
+    
+    case mine
+    case pool
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension LeadList: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLeadList: FfiConverterRustBuffer {
+    typealias SwiftType = LeadList
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LeadList {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .mine
+        
+        case 2: return .pool
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: LeadList, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .mine:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .pool:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLeadList_lift(_ buf: RustBuffer) throws -> LeadList {
+    return try FfiConverterTypeLeadList.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLeadList_lower(_ value: LeadList) -> RustBuffer {
+    return FfiConverterTypeLeadList.lower(value)
+}
+
+
+
+
+public enum LeadState: Equatable, Hashable {
+    
+    case new
+    /**
+     * Routed to a rep, waiting for the claim (the response clock runs).
+     */
+    case assigned
+    case claimed
+    case pool
+    case converted
+    case lost
+    case duplicate
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension LeadState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLeadState: FfiConverterRustBuffer {
+    typealias SwiftType = LeadState
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LeadState {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .new
+        
+        case 2: return .assigned
+        
+        case 3: return .claimed
+        
+        case 4: return .pool
+        
+        case 5: return .converted
+        
+        case 6: return .lost
+        
+        case 7: return .duplicate
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: LeadState, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .new:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .assigned:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .claimed:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .pool:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .converted:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .lost:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .duplicate:
+            writeInt(&buf, Int32(7))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLeadState_lift(_ buf: RustBuffer) throws -> LeadState {
+    return try FfiConverterTypeLeadState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLeadState_lower(_ value: LeadState) -> RustBuffer {
+    return FfiConverterTypeLeadState.lower(value)
+}
+
+
+
+/**
  * Which location provider produced a fix.
  */
 
@@ -7607,6 +10007,75 @@ public func FfiConverterTypeLocationProvider_lift(_ buf: RustBuffer) throws -> L
 #endif
 public func FfiConverterTypeLocationProvider_lower(_ value: LocationProvider) -> RustBuffer {
     return FfiConverterTypeLocationProvider.lower(value)
+}
+
+
+
+/**
+ * What a duplicate matched on.
+ */
+
+public enum MatchOn: Equatable, Hashable {
+    
+    case phone
+    case company
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension MatchOn: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMatchOn: FfiConverterRustBuffer {
+    typealias SwiftType = MatchOn
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MatchOn {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .phone
+        
+        case 2: return .company
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: MatchOn, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .phone:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .company:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMatchOn_lift(_ buf: RustBuffer) throws -> MatchOn {
+    return try FfiConverterTypeMatchOn.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMatchOn_lower(_ value: MatchOn) -> RustBuffer {
+    return FfiConverterTypeMatchOn.lower(value)
 }
 
 
@@ -8153,6 +10622,89 @@ public func FfiConverterTypePlanStatus_lift(_ buf: RustBuffer) throws -> PlanSta
 #endif
 public func FfiConverterTypePlanStatus_lower(_ value: PlanStatus) -> RustBuffer {
     return FfiConverterTypePlanStatus.lower(value)
+}
+
+
+
+/**
+ * What a stage asks for before a customer may enter it.
+ */
+
+public enum RequirementKind: Equatable, Hashable {
+    
+    case photo
+    case followUp
+    case field
+    case reason
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension RequirementKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRequirementKind: FfiConverterRustBuffer {
+    typealias SwiftType = RequirementKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RequirementKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .photo
+        
+        case 2: return .followUp
+        
+        case 3: return .field
+        
+        case 4: return .reason
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: RequirementKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .photo:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .followUp:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .field:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .reason:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRequirementKind_lift(_ buf: RustBuffer) throws -> RequirementKind {
+    return try FfiConverterTypeRequirementKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRequirementKind_lower(_ value: RequirementKind) -> RustBuffer {
+    return FfiConverterTypeRequirementKind.lower(value)
 }
 
 
@@ -9351,6 +11903,81 @@ fileprivate struct FfiConverterSequenceTypeChoice: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeContact: FfiConverterRustBuffer {
+    typealias SwiftType = [Contact]
+
+    public static func write(_ value: [Contact], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeContact.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Contact] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Contact]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeContact.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeCustomer: FfiConverterRustBuffer {
+    typealias SwiftType = [Customer]
+
+    public static func write(_ value: [Customer], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeCustomer.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Customer] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Customer]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeCustomer.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeCustomerPhoto: FfiConverterRustBuffer {
+    typealias SwiftType = [CustomerPhoto]
+
+    public static func write(_ value: [CustomerPhoto], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeCustomerPhoto.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [CustomerPhoto] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [CustomerPhoto]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeCustomerPhoto.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeDayPlanEntry: FfiConverterRustBuffer {
     typealias SwiftType = [DayPlanEntry]
 
@@ -9368,6 +11995,81 @@ fileprivate struct FfiConverterSequenceTypeDayPlanEntry: FfiConverterRustBuffer 
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeDayPlanEntry.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeDueFollowUp: FfiConverterRustBuffer {
+    typealias SwiftType = [DueFollowUp]
+
+    public static func write(_ value: [DueFollowUp], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeDueFollowUp.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [DueFollowUp] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [DueFollowUp]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeDueFollowUp.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeDuplicateMatch: FfiConverterRustBuffer {
+    typealias SwiftType = [DuplicateMatch]
+
+    public static func write(_ value: [DuplicateMatch], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeDuplicateMatch.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [DuplicateMatch] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [DuplicateMatch]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeDuplicateMatch.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeEvidenceRef: FfiConverterRustBuffer {
+    typealias SwiftType = [EvidenceRef]
+
+    public static func write(_ value: [EvidenceRef], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeEvidenceRef.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [EvidenceRef] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [EvidenceRef]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeEvidenceRef.read(from: &buf))
         }
         return seq
     }
@@ -9401,6 +12103,31 @@ fileprivate struct FfiConverterSequenceTypeFlag: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeFollowUp: FfiConverterRustBuffer {
+    typealias SwiftType = [FollowUp]
+
+    public static func write(_ value: [FollowUp], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeFollowUp.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FollowUp] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [FollowUp]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeFollowUp.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeKnownKey: FfiConverterRustBuffer {
     typealias SwiftType = [KnownKey]
 
@@ -9418,6 +12145,31 @@ fileprivate struct FfiConverterSequenceTypeKnownKey: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeKnownKey.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeLead: FfiConverterRustBuffer {
+    typealias SwiftType = [Lead]
+
+    public static func write(_ value: [Lead], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeLead.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Lead] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Lead]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeLead.read(from: &buf))
         }
         return seq
     }
@@ -9751,6 +12503,81 @@ fileprivate struct FfiConverterSequenceTypeSignedEntry: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeStageChange: FfiConverterRustBuffer {
+    typealias SwiftType = [StageChange]
+
+    public static func write(_ value: [StageChange], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeStageChange.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [StageChange] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [StageChange]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeStageChange.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeStageDef: FfiConverterRustBuffer {
+    typealias SwiftType = [StageDef]
+
+    public static func write(_ value: [StageDef], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeStageDef.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [StageDef] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [StageDef]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeStageDef.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeStageRequirement: FfiConverterRustBuffer {
+    typealias SwiftType = [StageRequirement]
+
+    public static func write(_ value: [StageRequirement], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeStageRequirement.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [StageRequirement] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [StageRequirement]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeStageRequirement.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeStore: FfiConverterRustBuffer {
     typealias SwiftType = [Store]
 
@@ -9926,6 +12753,56 @@ fileprivate struct FfiConverterSequenceTypeFlagCode: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeFollowUpChannel: FfiConverterRustBuffer {
+    typealias SwiftType = [FollowUpChannel]
+
+    public static func write(_ value: [FollowUpChannel], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeFollowUpChannel.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FollowUpChannel] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [FollowUpChannel]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeFollowUpChannel.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeFollowUpOutcome: FfiConverterRustBuffer {
+    typealias SwiftType = [FollowUpOutcome]
+
+    public static func write(_ value: [FollowUpOutcome], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeFollowUpOutcome.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FollowUpOutcome] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [FollowUpOutcome]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeFollowUpOutcome.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeVerifyCode: FfiConverterRustBuffer {
     typealias SwiftType = [VerifyCode]
 
@@ -10082,6 +12959,54 @@ private let initializationResult: InitializationResult = {
     if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_table_row_counts() != 20517) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_capture_customer_photo() != 63041) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_check_customer_duplicates() != 44630) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_claim_customer() != 46306) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_claim_lead() != 24458) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_close_lead() != 13154) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_create_customer() != 54858) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_customer_detail() != 11945) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_customers() != 65249) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_leads() != 25173) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_load_pipeline_records() != 41113) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_log_follow_up() != 648) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_move_customer_stage() != 39809) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_pipeline_day() != 64126) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_pipeline_stages() != 39468) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_release_customer() != 34250) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_update_customer() != 16885) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_capture_photo() != 34241) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -10137,6 +13062,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_check_in() != 21244) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_check_in_scanned() != 2650) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_check_out() != 39387) {

@@ -754,6 +754,38 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_table_row_counts(
     ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_capture_customer_photo(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_check_customer_duplicates(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_claim_customer(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_claim_lead(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_close_lead(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_create_customer(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_customer_detail(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_customers(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_leads(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_load_pipeline_records(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_log_follow_up(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_move_customer_stage(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_pipeline_day(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_pipeline_stages(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_release_customer(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_update_customer(
+    ): Int
     external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_capture_photo(
     ): Int
     external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_capture_photo_file(
@@ -791,6 +823,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_cancel_visit(
     ): Int
     external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_check_in(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_check_in_scanned(
     ): Int
     external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_check_out(
     ): Int
@@ -880,6 +914,38 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_table_row_counts(`ptr`: Long,
     ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_capture_customer_photo(`ptr`: Long,`userId`: RustBuffer.ByValue,`request`: RustBuffer.ByValue,`fix`: RustBuffer.ByValue,`utcOffsetMinutes`: Int,`jpeg`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_check_customer_duplicates(`ptr`: Long,`customer`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_claim_customer(`ptr`: Long,`userId`: RustBuffer.ByValue,`customerId`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_claim_lead(`ptr`: Long,`userId`: RustBuffer.ByValue,`leadId`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_close_lead(`ptr`: Long,`userId`: RustBuffer.ByValue,`leadId`: RustBuffer.ByValue,`reason`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_create_customer(`ptr`: Long,`userId`: RustBuffer.ByValue,`customer`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_customer_detail(`ptr`: Long,`customerId`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_customers(`ptr`: Long,`userId`: RustBuffer.ByValue,`list`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_leads(`ptr`: Long,`userId`: RustBuffer.ByValue,`list`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_load_pipeline_records(`ptr`: Long,`json`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_log_follow_up(`ptr`: Long,`userId`: RustBuffer.ByValue,`request`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_move_customer_stage(`ptr`: Long,`userId`: RustBuffer.ByValue,`customerId`: RustBuffer.ByValue,`toStage`: RustBuffer.ByValue,`reason`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_pipeline_day(`ptr`: Long,`userId`: RustBuffer.ByValue,`day`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_pipeline_stages(`ptr`: Long,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_release_customer(`ptr`: Long,`userId`: RustBuffer.ByValue,`customerId`: RustBuffer.ByValue,`reason`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_update_customer(`ptr`: Long,`userId`: RustBuffer.ByValue,`customerId`: RustBuffer.ByValue,`update`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_capture_photo(`ptr`: Long,`request`: RustBuffer.ByValue,`jpeg`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_capture_photo_file(`ptr`: Long,`request`: RustBuffer.ByValue,`path`: RustBuffer.ByValue,
@@ -917,6 +983,8 @@ internal object UniffiLib {
     external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_cancel_visit(`ptr`: Long,`visitId`: RustBuffer.ByValue,`reason`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_check_in(`ptr`: Long,`request`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_check_in_scanned(`ptr`: Long,`request`: RustBuffer.ByValue,`storeCode`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_check_out(`ptr`: Long,`visitId`: RustBuffer.ByValue,`fix`: RustBuffer.ByValue,
     ): Long
@@ -1126,6 +1194,54 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_table_row_counts() and 0xFFFF) != 20517) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_capture_customer_photo() and 0xFFFF) != 63041) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_check_customer_duplicates() and 0xFFFF) != 44630) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_claim_customer() and 0xFFFF) != 46306) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_claim_lead() and 0xFFFF) != 24458) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_close_lead() and 0xFFFF) != 13154) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_create_customer() and 0xFFFF) != 54858) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_customer_detail() and 0xFFFF) != 11945) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_customers() and 0xFFFF) != 65249) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_leads() and 0xFFFF) != 25173) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_load_pipeline_records() and 0xFFFF) != 41113) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_log_follow_up() and 0xFFFF) != 648) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_move_customer_stage() and 0xFFFF) != 39809) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_pipeline_day() and 0xFFFF) != 64126) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_pipeline_stages() and 0xFFFF) != 39468) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_release_customer() and 0xFFFF) != 34250) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_update_customer() and 0xFFFF) != 16885) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_capture_photo() and 0xFFFF) != 34241) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1181,6 +1297,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_check_in() and 0xFFFF) != 21244) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_check_in_scanned() and 0xFFFF) != 2650) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_check_out() and 0xFFFF) != 39387) {
@@ -1792,6 +1911,98 @@ public interface FieldproofCoreInterface {
     suspend fun `tableRowCounts`(): List<TableRowCount>
     
     /**
+     * Take a stage's evidence photo (the signed form, the contract) from the camera's JPEG:
+     * stamped, signed, chained, uploaded with the next sync like a visit photo.
+     */
+    suspend fun `captureCustomerPhoto`(`userId`: kotlin.String, `request`: CustomerPhotoRequest, `fix`: LocationFix?, `utcOffsetMinutes`: kotlin.Int, `jpeg`: kotlin.ByteArray): CustomerPhoto
+    
+    /**
+     * The customers this phone knows that `customer` would duplicate, as the rep types (writes
+     * nothing). A match names the owner, never their phone numbers.
+     */
+    suspend fun `checkCustomerDuplicates`(`customer`: NewCustomer): List<DuplicateMatch>
+    
+    /**
+     * Claim a customer from the pool. `Conflict`: `customer_owned_by_other` (`owner_name`),
+     * `claim_cooldown` (`until_ms`); `customer_limit_reached` (Refused) when the rep holds the most
+     * they may.
+     */
+    suspend fun `claimCustomer`(`userId`: kotlin.String, `customerId`: kotlin.String): Customer
+    
+    /**
+     * Claim a lead routed to the rep or from the pool (`Conflict` `lead_not_claimable`).
+     */
+    suspend fun `claimLead`(`userId`: kotlin.String, `leadId`: kotlin.String): Lead
+    
+    /**
+     * Close one of the rep's leads that came to nothing, with a reason.
+     */
+    suspend fun `closeLead`(`userId`: kotlin.String, `leadId`: kotlin.String, `reason`: kotlin.String): Lead
+    
+    /**
+     * Enter a customer (or convert a lead: `from_lead_id`), owned by `user_id`, in the first
+     * stage. Refused with `Conflict` `duplicate_customer` (its `duplicates` names the match)
+     * when the phone knows the customer already.
+     */
+    suspend fun `createCustomer`(`userId`: kotlin.String, `customer`: NewCustomer): Customer
+    
+    /**
+     * One customer with its follow-ups, stage moves, photos and what its next stage needs.
+     */
+    suspend fun `customerDetail`(`customerId`: kotlin.String): CustomerDetail
+    
+    /**
+     * The rep's customers, the pool, or the duplicates linked to the rep, by name.
+     */
+    suspend fun `customers`(`userId`: kotlin.String, `list`: CustomerList): List<Customer>
+    
+    /**
+     * Leads routed to or claimed by the rep (soonest deadline first), or the pool.
+     */
+    suspend fun `leads`(`userId`: kotlin.String, `list`: LeadList): List<Lead>
+    
+    /**
+     * Load customer and lead records, customer keys, store keys and the pipeline settings as
+     * the feed carries them (a JSON array of `{seq, kind, id, body}`), for a phone set up from
+     * a file and for tests; all or nothing (`bad_reference_data`). Returns the count applied.
+     */
+    suspend fun `loadPipelineRecords`(`json`: kotlin.String): kotlin.Int
+    
+    /**
+     * Log a call, visit or message with its outcome and next step + date.
+     */
+    suspend fun `logFollowUp`(`userId`: kotlin.String, `request`: FollowUpRequest): FollowUp
+    
+    /**
+     * Move a customer to another stage. Refused with `stage_locked` carrying the `missing`
+     * list while the stage's evidence is not on the phone (offline), `stage_not_allowed` for a
+     * move the pipeline does not allow (skipping, back or to 流失 without a reason).
+     */
+    suspend fun `moveCustomerStage`(`userId`: kotlin.String, `customerId`: kotlin.String, `toStage`: kotlin.String, `reason`: kotlin.String?): StageChange
+    
+    /**
+     * The pipeline's part of the rep's day (`YYYY-MM-DD`): follow-ups due, stalled customers,
+     * leads waiting for the claim, customers near their release.
+     */
+    suspend fun `pipelineDay`(`userId`: kotlin.String, `day`: kotlin.String): PipelineDay
+    
+    /**
+     * The pipeline's stages in order (open ones first), with what entering each needs.
+     */
+    suspend fun `pipelineStages`(): List<StageDef>
+    
+    /**
+     * Give one of the rep's customers back to the pool, with a reason (`reason_required`).
+     */
+    suspend fun `releaseCustomer`(`userId`: kotlin.String, `customerId`: kotlin.String, `reason`: kotlin.String): Customer
+    
+    /**
+     * Replace the contacts and budget of one of the rep's customers (`not_customer_owner`
+     * otherwise).
+     */
+    suspend fun `updateCustomer`(`userId`: kotlin.String, `customerId`: kotlin.String, `update`: CustomerUpdate): Customer
+    
+    /**
      * Capture a shelf photo from the camera's JPEG bytes: orient, downscale, burn the
      * watermark, encode, hash, sign, store, chain. Flags reuse of a photo from another visit.
      * The bytes cross the FFI in one copy ([`PhotoBytes`]); a file path
@@ -1912,6 +2123,14 @@ public interface FieldproofCoreInterface {
      * and the fix is outside or missing.
      */
     suspend fun `checkIn`(`request`: CheckInRequest): Visit
+    
+    /**
+     * Check in with the store's rotating QR code scanned (扫码签到): verified offline, refused
+     * with `store_code_expired` (an old or photographed code), `store_code_wrong_store`,
+     * `store_code_unknown_key`, `store_code_invalid` (forged) or `store_code_malformed`, nothing
+     * written. A valid code goes into the check-in's signed op. Otherwise as `check_in`.
+     */
+    suspend fun `checkInScanned`(`request`: CheckInRequest, `storeCode`: kotlin.String): Visit
     
     /**
      * Leave the store. Only a completed visit can be checked out (`visit_not_completed`
@@ -2285,6 +2504,437 @@ open class FieldproofCore: Disposable, AutoCloseable, FieldproofCoreInterface
         { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
         // lift function
         { FfiConverterSequenceTypeTableRowCount.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Take a stage's evidence photo (the signed form, the contract) from the camera's JPEG:
+     * stamped, signed, chained, uploaded with the next sync like a visit photo.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `captureCustomerPhoto`(`userId`: kotlin.String, `request`: CustomerPhotoRequest, `fix`: LocationFix?, `utcOffsetMinutes`: kotlin.Int, `jpeg`: kotlin.ByteArray) : CustomerPhoto {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_capture_customer_photo(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`userId`),
+        FfiConverterTypeCustomerPhotoRequest.lower(`request`),
+        FfiConverterOptionalTypeLocationFix.lower(`fix`),
+        FfiConverterInt.lower(`utcOffsetMinutes`),
+        FfiConverterByteArray.lower(`jpeg`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeCustomerPhoto.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * The customers this phone knows that `customer` would duplicate, as the rep types (writes
+     * nothing). A match names the owner, never their phone numbers.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `checkCustomerDuplicates`(`customer`: NewCustomer) : List<DuplicateMatch> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_check_customer_duplicates(
+                uniffiHandle,
+                
+        FfiConverterTypeNewCustomer.lower(`customer`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeDuplicateMatch.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Claim a customer from the pool. `Conflict`: `customer_owned_by_other` (`owner_name`),
+     * `claim_cooldown` (`until_ms`); `customer_limit_reached` (Refused) when the rep holds the most
+     * they may.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `claimCustomer`(`userId`: kotlin.String, `customerId`: kotlin.String) : Customer {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_claim_customer(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`userId`),
+        FfiConverterString.lower(`customerId`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeCustomer.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Claim a lead routed to the rep or from the pool (`Conflict` `lead_not_claimable`).
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `claimLead`(`userId`: kotlin.String, `leadId`: kotlin.String) : Lead {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_claim_lead(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`userId`),
+        FfiConverterString.lower(`leadId`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeLead.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Close one of the rep's leads that came to nothing, with a reason.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `closeLead`(`userId`: kotlin.String, `leadId`: kotlin.String, `reason`: kotlin.String) : Lead {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_close_lead(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`userId`),
+        FfiConverterString.lower(`leadId`),
+        FfiConverterString.lower(`reason`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeLead.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Enter a customer (or convert a lead: `from_lead_id`), owned by `user_id`, in the first
+     * stage. Refused with `Conflict` `duplicate_customer` (its `duplicates` names the match)
+     * when the phone knows the customer already.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `createCustomer`(`userId`: kotlin.String, `customer`: NewCustomer) : Customer {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_create_customer(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`userId`),
+        FfiConverterTypeNewCustomer.lower(`customer`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeCustomer.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * One customer with its follow-ups, stage moves, photos and what its next stage needs.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `customerDetail`(`customerId`: kotlin.String) : CustomerDetail {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_customer_detail(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`customerId`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeCustomerDetail.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * The rep's customers, the pool, or the duplicates linked to the rep, by name.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `customers`(`userId`: kotlin.String, `list`: CustomerList) : List<Customer> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_customers(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`userId`),
+        FfiConverterTypeCustomerList.lower(`list`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeCustomer.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Leads routed to or claimed by the rep (soonest deadline first), or the pool.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `leads`(`userId`: kotlin.String, `list`: LeadList) : List<Lead> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_leads(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`userId`),
+        FfiConverterTypeLeadList.lower(`list`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeLead.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Load customer and lead records, customer keys, store keys and the pipeline settings as
+     * the feed carries them (a JSON array of `{seq, kind, id, body}`), for a phone set up from
+     * a file and for tests; all or nothing (`bad_reference_data`). Returns the count applied.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `loadPipelineRecords`(`json`: kotlin.String) : kotlin.Int {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_load_pipeline_records(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`json`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_i32(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_i32(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_i32(future) },
+        // lift function
+        { FfiConverterInt.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Log a call, visit or message with its outcome and next step + date.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `logFollowUp`(`userId`: kotlin.String, `request`: FollowUpRequest) : FollowUp {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_log_follow_up(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`userId`),
+        FfiConverterTypeFollowUpRequest.lower(`request`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeFollowUp.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Move a customer to another stage. Refused with `stage_locked` carrying the `missing`
+     * list while the stage's evidence is not on the phone (offline), `stage_not_allowed` for a
+     * move the pipeline does not allow (skipping, back or to 流失 without a reason).
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `moveCustomerStage`(`userId`: kotlin.String, `customerId`: kotlin.String, `toStage`: kotlin.String, `reason`: kotlin.String?) : StageChange {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_move_customer_stage(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`userId`),
+        FfiConverterString.lower(`customerId`),
+        FfiConverterString.lower(`toStage`),
+        FfiConverterOptionalString.lower(`reason`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeStageChange.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * The pipeline's part of the rep's day (`YYYY-MM-DD`): follow-ups due, stalled customers,
+     * leads waiting for the claim, customers near their release.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `pipelineDay`(`userId`: kotlin.String, `day`: kotlin.String) : PipelineDay {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_pipeline_day(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`userId`),
+        FfiConverterString.lower(`day`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypePipelineDay.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * The pipeline's stages in order (open ones first), with what entering each needs.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `pipelineStages`() : List<StageDef> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_pipeline_stages(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeStageDef.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Give one of the rep's customers back to the pool, with a reason (`reason_required`).
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `releaseCustomer`(`userId`: kotlin.String, `customerId`: kotlin.String, `reason`: kotlin.String) : Customer {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_release_customer(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`userId`),
+        FfiConverterString.lower(`customerId`),
+        FfiConverterString.lower(`reason`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeCustomer.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Replace the contacts and budget of one of the rep's customers (`not_customer_owner`
+     * otherwise).
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `updateCustomer`(`userId`: kotlin.String, `customerId`: kotlin.String, `update`: CustomerUpdate) : Customer {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_update_customer(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`userId`),
+        FfiConverterString.lower(`customerId`),
+        FfiConverterTypeCustomerUpdate.lower(`update`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeCustomer.lift(it) },
         // Error FFI converter
         FieldproofException.ErrorHandler,
     )
@@ -2766,6 +3416,35 @@ open class FieldproofCore: Disposable, AutoCloseable, FieldproofCoreInterface
                 uniffiHandle,
                 
         FfiConverterTypeCheckInRequest.lower(`request`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeVisit.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Check in with the store's rotating QR code scanned (扫码签到): verified offline, refused
+     * with `store_code_expired` (an old or photographed code), `store_code_wrong_store`,
+     * `store_code_unknown_key`, `store_code_invalid` (forged) or `store_code_malformed`, nothing
+     * written. A valid code goes into the check-in's signed op. Otherwise as `check_in`.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `checkInScanned`(`request`: CheckInRequest, `storeCode`: kotlin.String) : Visit {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_check_in_scanned(
+                uniffiHandle,
+                
+        FfiConverterTypeCheckInRequest.lower(`request`),
+        FfiConverterString.lower(`storeCode`),
             )
         },
         { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
@@ -4871,6 +5550,433 @@ public object FfiConverterTypeChoice: FfiConverterRustBuffer<Choice> {
 
 
 /**
+ * A person at the customer.
+ */
+data class Contact (
+    val `name`: kotlin.String
+    , 
+    /**
+     * Job title (职务).
+     */
+    val `title`: kotlin.String?
+    , 
+    val `phones`: List<kotlin.String>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeContact: FfiConverterRustBuffer<Contact> {
+    override fun read(buf: ByteBuffer): Contact {
+        return Contact(
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterSequenceString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Contact) = (
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterOptionalString.allocationSize(value.`title`) +
+            FfiConverterSequenceString.allocationSize(value.`phones`)
+    )
+
+    override fun write(value: Contact, buf: ByteBuffer) {
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterOptionalString.write(value.`title`, buf)
+            FfiConverterSequenceString.write(value.`phones`, buf)
+    }
+}
+
+
+
+/**
+ * A customer. Another rep's customer comes without phones and contacts.
+ */
+data class Customer (
+    val `id`: kotlin.String
+    , 
+    val `name`: kotlin.String
+    , 
+    val `company`: kotlin.String?
+    , 
+    val `phones`: List<kotlin.String>
+    , 
+    val `contacts`: List<Contact>
+    , 
+    val `industry`: kotlin.String?
+    , 
+    val `region`: kotlin.String?
+    , 
+    val `budgetCents`: kotlin.Long?
+    , 
+    val `storeId`: kotlin.String?
+    , 
+    val `fromLeadId`: kotlin.String?
+    , 
+    /**
+     * `null` in the pool.
+     */
+    val `ownerId`: kotlin.String?
+    , 
+    val `ownerName`: kotlin.String?
+    , 
+    val `state`: CustomerState
+    , 
+    val `duplicateOf`: kotlin.String?
+    , 
+    /**
+     * The stage key (`explore`, `needs`, `demo`, `negotiation`, `won`, `lost` by default).
+     */
+    val `stage`: kotlin.String
+    , 
+    val `stageEnteredMs`: kotlin.Long
+    , 
+    val `lastInteractionMs`: kotlin.Long?
+    , 
+    /**
+     * When it goes back to the pool without a real interaction.
+     */
+    val `releaseDueMs`: kotlin.Long?
+    , 
+    /**
+     * `A`, `B` or `C` from the nightly health score.
+     */
+    val `healthGrade`: kotlin.String?
+    , 
+    val `healthScore`: kotlin.Double?
+    , 
+    val `createdMs`: kotlin.Long
+    , 
+    /**
+     * Changed on this phone and not yet accepted by the server.
+     */
+    val `pendingSync`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCustomer: FfiConverterRustBuffer<Customer> {
+    override fun read(buf: ByteBuffer): Customer {
+        return Customer(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterSequenceTypeContact.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterTypeCustomerState.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Customer) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterOptionalString.allocationSize(value.`company`) +
+            FfiConverterSequenceString.allocationSize(value.`phones`) +
+            FfiConverterSequenceTypeContact.allocationSize(value.`contacts`) +
+            FfiConverterOptionalString.allocationSize(value.`industry`) +
+            FfiConverterOptionalString.allocationSize(value.`region`) +
+            FfiConverterOptionalLong.allocationSize(value.`budgetCents`) +
+            FfiConverterOptionalString.allocationSize(value.`storeId`) +
+            FfiConverterOptionalString.allocationSize(value.`fromLeadId`) +
+            FfiConverterOptionalString.allocationSize(value.`ownerId`) +
+            FfiConverterOptionalString.allocationSize(value.`ownerName`) +
+            FfiConverterTypeCustomerState.allocationSize(value.`state`) +
+            FfiConverterOptionalString.allocationSize(value.`duplicateOf`) +
+            FfiConverterString.allocationSize(value.`stage`) +
+            FfiConverterLong.allocationSize(value.`stageEnteredMs`) +
+            FfiConverterOptionalLong.allocationSize(value.`lastInteractionMs`) +
+            FfiConverterOptionalLong.allocationSize(value.`releaseDueMs`) +
+            FfiConverterOptionalString.allocationSize(value.`healthGrade`) +
+            FfiConverterOptionalDouble.allocationSize(value.`healthScore`) +
+            FfiConverterLong.allocationSize(value.`createdMs`) +
+            FfiConverterBoolean.allocationSize(value.`pendingSync`)
+    )
+
+    override fun write(value: Customer, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterOptionalString.write(value.`company`, buf)
+            FfiConverterSequenceString.write(value.`phones`, buf)
+            FfiConverterSequenceTypeContact.write(value.`contacts`, buf)
+            FfiConverterOptionalString.write(value.`industry`, buf)
+            FfiConverterOptionalString.write(value.`region`, buf)
+            FfiConverterOptionalLong.write(value.`budgetCents`, buf)
+            FfiConverterOptionalString.write(value.`storeId`, buf)
+            FfiConverterOptionalString.write(value.`fromLeadId`, buf)
+            FfiConverterOptionalString.write(value.`ownerId`, buf)
+            FfiConverterOptionalString.write(value.`ownerName`, buf)
+            FfiConverterTypeCustomerState.write(value.`state`, buf)
+            FfiConverterOptionalString.write(value.`duplicateOf`, buf)
+            FfiConverterString.write(value.`stage`, buf)
+            FfiConverterLong.write(value.`stageEnteredMs`, buf)
+            FfiConverterOptionalLong.write(value.`lastInteractionMs`, buf)
+            FfiConverterOptionalLong.write(value.`releaseDueMs`, buf)
+            FfiConverterOptionalString.write(value.`healthGrade`, buf)
+            FfiConverterOptionalDouble.write(value.`healthScore`, buf)
+            FfiConverterLong.write(value.`createdMs`, buf)
+            FfiConverterBoolean.write(value.`pendingSync`, buf)
+    }
+}
+
+
+
+/**
+ * One customer with its follow-ups, stage moves, photos, and what its next stage needs.
+ */
+data class CustomerDetail (
+    val `customer`: Customer
+    , 
+    val `followUps`: List<FollowUp>
+    , 
+    val `stageChanges`: List<StageChange>
+    , 
+    val `photos`: List<CustomerPhoto>
+    , 
+    val `nextStage`: kotlin.String?
+    , 
+    /**
+     * Empty: the move to `next_stage` is unlocked.
+     */
+    val `missingForNext`: List<MissingItem>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCustomerDetail: FfiConverterRustBuffer<CustomerDetail> {
+    override fun read(buf: ByteBuffer): CustomerDetail {
+        return CustomerDetail(
+            FfiConverterTypeCustomer.read(buf),
+            FfiConverterSequenceTypeFollowUp.read(buf),
+            FfiConverterSequenceTypeStageChange.read(buf),
+            FfiConverterSequenceTypeCustomerPhoto.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterSequenceTypeMissingItem.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CustomerDetail) = (
+            FfiConverterTypeCustomer.allocationSize(value.`customer`) +
+            FfiConverterSequenceTypeFollowUp.allocationSize(value.`followUps`) +
+            FfiConverterSequenceTypeStageChange.allocationSize(value.`stageChanges`) +
+            FfiConverterSequenceTypeCustomerPhoto.allocationSize(value.`photos`) +
+            FfiConverterOptionalString.allocationSize(value.`nextStage`) +
+            FfiConverterSequenceTypeMissingItem.allocationSize(value.`missingForNext`)
+    )
+
+    override fun write(value: CustomerDetail, buf: ByteBuffer) {
+            FfiConverterTypeCustomer.write(value.`customer`, buf)
+            FfiConverterSequenceTypeFollowUp.write(value.`followUps`, buf)
+            FfiConverterSequenceTypeStageChange.write(value.`stageChanges`, buf)
+            FfiConverterSequenceTypeCustomerPhoto.write(value.`photos`, buf)
+            FfiConverterOptionalString.write(value.`nextStage`, buf)
+            FfiConverterSequenceTypeMissingItem.write(value.`missingForNext`, buf)
+    }
+}
+
+
+
+/**
+ * A stage-evidence photo taken on this phone.
+ */
+data class CustomerPhoto (
+    val `id`: kotlin.String
+    , 
+    val `customerId`: kotlin.String
+    , 
+    val `requirementId`: kotlin.String
+    , 
+    val `kind`: PhotoKind
+    , 
+    val `sha256`: kotlin.String
+    , 
+    val `byteLen`: kotlin.Long
+    , 
+    val `path`: kotlin.String
+    , 
+    val `takenAtMs`: kotlin.Long
+    , 
+    val `evidenceCode`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCustomerPhoto: FfiConverterRustBuffer<CustomerPhoto> {
+    override fun read(buf: ByteBuffer): CustomerPhoto {
+        return CustomerPhoto(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypePhotoKind.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CustomerPhoto) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterString.allocationSize(value.`customerId`) +
+            FfiConverterString.allocationSize(value.`requirementId`) +
+            FfiConverterTypePhotoKind.allocationSize(value.`kind`) +
+            FfiConverterString.allocationSize(value.`sha256`) +
+            FfiConverterLong.allocationSize(value.`byteLen`) +
+            FfiConverterString.allocationSize(value.`path`) +
+            FfiConverterLong.allocationSize(value.`takenAtMs`) +
+            FfiConverterOptionalString.allocationSize(value.`evidenceCode`)
+    )
+
+    override fun write(value: CustomerPhoto, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterString.write(value.`customerId`, buf)
+            FfiConverterString.write(value.`requirementId`, buf)
+            FfiConverterTypePhotoKind.write(value.`kind`, buf)
+            FfiConverterString.write(value.`sha256`, buf)
+            FfiConverterLong.write(value.`byteLen`, buf)
+            FfiConverterString.write(value.`path`, buf)
+            FfiConverterLong.write(value.`takenAtMs`, buf)
+            FfiConverterOptionalString.write(value.`evidenceCode`, buf)
+    }
+}
+
+
+
+/**
+ * A stage-evidence photo to take (the requirement's id, e.g. `tech_spec_form`).
+ */
+data class CustomerPhotoRequest (
+    val `customerId`: kotlin.String
+    , 
+    val `requirementId`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCustomerPhotoRequest: FfiConverterRustBuffer<CustomerPhotoRequest> {
+    override fun read(buf: ByteBuffer): CustomerPhotoRequest {
+        return CustomerPhotoRequest(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CustomerPhotoRequest) = (
+            FfiConverterString.allocationSize(value.`customerId`) +
+            FfiConverterString.allocationSize(value.`requirementId`)
+    )
+
+    override fun write(value: CustomerPhotoRequest, buf: ByteBuffer) {
+            FfiConverterString.write(value.`customerId`, buf)
+            FfiConverterString.write(value.`requirementId`, buf)
+    }
+}
+
+
+
+/**
+ * What `update_customer` replaces.
+ */
+data class CustomerUpdate (
+    val `contacts`: List<Contact>
+    , 
+    val `budgetCents`: kotlin.Long?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCustomerUpdate: FfiConverterRustBuffer<CustomerUpdate> {
+    override fun read(buf: ByteBuffer): CustomerUpdate {
+        return CustomerUpdate(
+            FfiConverterSequenceTypeContact.read(buf),
+            FfiConverterOptionalLong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CustomerUpdate) = (
+            FfiConverterSequenceTypeContact.allocationSize(value.`contacts`) +
+            FfiConverterOptionalLong.allocationSize(value.`budgetCents`)
+    )
+
+    override fun write(value: CustomerUpdate, buf: ByteBuffer) {
+            FfiConverterSequenceTypeContact.write(value.`contacts`, buf)
+            FfiConverterOptionalLong.write(value.`budgetCents`, buf)
+    }
+}
+
+
+
+/**
  * One stop of a rep's day plan.
  */
 data class DayPlanEntry (
@@ -4900,6 +6006,11 @@ data class DayPlanEntry (
      * Retakes the rep owes at this store (open or overdue): required photos of its next visit.
      */
     val `retakes`: List<RetakeRequest>
+    , 
+    /**
+     * Follow-ups due with the rep's customers linked to this store.
+     */
+    val `followUpsDue`: List<DueFollowUp>
     
 ){
     
@@ -4925,6 +6036,7 @@ public object FfiConverterTypeDayPlanEntry: FfiConverterRustBuffer<DayPlanEntry>
             FfiConverterTypePlanStatus.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterSequenceTypeRetakeRequest.read(buf),
+            FfiConverterSequenceTypeDueFollowUp.read(buf),
         )
     }
 
@@ -4937,7 +6049,8 @@ public object FfiConverterTypeDayPlanEntry: FfiConverterRustBuffer<DayPlanEntry>
             FfiConverterString.allocationSize(value.`templateId`) +
             FfiConverterTypePlanStatus.allocationSize(value.`status`) +
             FfiConverterOptionalString.allocationSize(value.`visitId`) +
-            FfiConverterSequenceTypeRetakeRequest.allocationSize(value.`retakes`)
+            FfiConverterSequenceTypeRetakeRequest.allocationSize(value.`retakes`) +
+            FfiConverterSequenceTypeDueFollowUp.allocationSize(value.`followUpsDue`)
     )
 
     override fun write(value: DayPlanEntry, buf: ByteBuffer) {
@@ -4950,6 +6063,127 @@ public object FfiConverterTypeDayPlanEntry: FfiConverterRustBuffer<DayPlanEntry>
             FfiConverterTypePlanStatus.write(value.`status`, buf)
             FfiConverterOptionalString.write(value.`visitId`, buf)
             FfiConverterSequenceTypeRetakeRequest.write(value.`retakes`, buf)
+            FfiConverterSequenceTypeDueFollowUp.write(value.`followUpsDue`, buf)
+    }
+}
+
+
+
+/**
+ * A planned follow-up that is due.
+ */
+data class DueFollowUp (
+    val `followUpId`: kotlin.String
+    , 
+    val `customerId`: kotlin.String?
+    , 
+    val `leadId`: kotlin.String?
+    , 
+    val `name`: kotlin.String
+    , 
+    val `nextStep`: kotlin.String?
+    , 
+    val `nextDate`: kotlin.String
+    , 
+    val `overdue`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDueFollowUp: FfiConverterRustBuffer<DueFollowUp> {
+    override fun read(buf: ByteBuffer): DueFollowUp {
+        return DueFollowUp(
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: DueFollowUp) = (
+            FfiConverterString.allocationSize(value.`followUpId`) +
+            FfiConverterOptionalString.allocationSize(value.`customerId`) +
+            FfiConverterOptionalString.allocationSize(value.`leadId`) +
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterOptionalString.allocationSize(value.`nextStep`) +
+            FfiConverterString.allocationSize(value.`nextDate`) +
+            FfiConverterBoolean.allocationSize(value.`overdue`)
+    )
+
+    override fun write(value: DueFollowUp, buf: ByteBuffer) {
+            FfiConverterString.write(value.`followUpId`, buf)
+            FfiConverterOptionalString.write(value.`customerId`, buf)
+            FfiConverterOptionalString.write(value.`leadId`, buf)
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterOptionalString.write(value.`nextStep`, buf)
+            FfiConverterString.write(value.`nextDate`, buf)
+            FfiConverterBoolean.write(value.`overdue`, buf)
+    }
+}
+
+
+
+/**
+ * An existing customer a new entry matches: its owner's name, never their phone numbers.
+ */
+data class DuplicateMatch (
+    val `customerId`: kotlin.String
+    , 
+    /**
+     * `null` in the pool.
+     */
+    val `ownerName`: kotlin.String?
+    , 
+    val `state`: CustomerState
+    , 
+    val `matchedOn`: MatchOn
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDuplicateMatch: FfiConverterRustBuffer<DuplicateMatch> {
+    override fun read(buf: ByteBuffer): DuplicateMatch {
+        return DuplicateMatch(
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterTypeCustomerState.read(buf),
+            FfiConverterTypeMatchOn.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: DuplicateMatch) = (
+            FfiConverterString.allocationSize(value.`customerId`) +
+            FfiConverterOptionalString.allocationSize(value.`ownerName`) +
+            FfiConverterTypeCustomerState.allocationSize(value.`state`) +
+            FfiConverterTypeMatchOn.allocationSize(value.`matchedOn`)
+    )
+
+    override fun write(value: DuplicateMatch, buf: ByteBuffer) {
+            FfiConverterString.write(value.`customerId`, buf)
+            FfiConverterOptionalString.write(value.`ownerName`, buf)
+            FfiConverterTypeCustomerState.write(value.`state`, buf)
+            FfiConverterTypeMatchOn.write(value.`matchedOn`, buf)
     }
 }
 
@@ -5019,6 +6253,52 @@ public object FfiConverterTypeEventTime: FfiConverterRustBuffer<EventTime> {
 
 
 /**
+ * What satisfied one requirement of a stage move.
+ */
+data class EvidenceRef (
+    val `requirementId`: kotlin.String
+    , 
+    val `photoId`: kotlin.String?
+    , 
+    val `followUpId`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeEvidenceRef: FfiConverterRustBuffer<EvidenceRef> {
+    override fun read(buf: ByteBuffer): EvidenceRef {
+        return EvidenceRef(
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: EvidenceRef) = (
+            FfiConverterString.allocationSize(value.`requirementId`) +
+            FfiConverterOptionalString.allocationSize(value.`photoId`) +
+            FfiConverterOptionalString.allocationSize(value.`followUpId`)
+    )
+
+    override fun write(value: EvidenceRef, buf: ByteBuffer) {
+            FfiConverterString.write(value.`requirementId`, buf)
+            FfiConverterOptionalString.write(value.`photoId`, buf)
+            FfiConverterOptionalString.write(value.`followUpId`, buf)
+    }
+}
+
+
+
+/**
  * A rule's finding on a visit.
  */
 data class Flag (
@@ -5070,6 +6350,171 @@ public object FfiConverterTypeFlag: FfiConverterRustBuffer<Flag> {
 
 
 
+data class FollowUp (
+    val `id`: kotlin.String
+    , 
+    val `customerId`: kotlin.String?
+    , 
+    val `leadId`: kotlin.String?
+    , 
+    val `userId`: kotlin.String
+    , 
+    val `channel`: FollowUpChannel
+    , 
+    val `outcome`: FollowUpOutcome
+    , 
+    val `note`: kotlin.String
+    , 
+    val `nextStep`: kotlin.String?
+    , 
+    val `nextDate`: kotlin.String?
+    , 
+    val `visitId`: kotlin.String?
+    , 
+    val `atMs`: kotlin.Long
+    , 
+    val `pendingSync`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFollowUp: FfiConverterRustBuffer<FollowUp> {
+    override fun read(buf: ByteBuffer): FollowUp {
+        return FollowUp(
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeFollowUpChannel.read(buf),
+            FfiConverterTypeFollowUpOutcome.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: FollowUp) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterOptionalString.allocationSize(value.`customerId`) +
+            FfiConverterOptionalString.allocationSize(value.`leadId`) +
+            FfiConverterString.allocationSize(value.`userId`) +
+            FfiConverterTypeFollowUpChannel.allocationSize(value.`channel`) +
+            FfiConverterTypeFollowUpOutcome.allocationSize(value.`outcome`) +
+            FfiConverterString.allocationSize(value.`note`) +
+            FfiConverterOptionalString.allocationSize(value.`nextStep`) +
+            FfiConverterOptionalString.allocationSize(value.`nextDate`) +
+            FfiConverterOptionalString.allocationSize(value.`visitId`) +
+            FfiConverterLong.allocationSize(value.`atMs`) +
+            FfiConverterBoolean.allocationSize(value.`pendingSync`)
+    )
+
+    override fun write(value: FollowUp, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterOptionalString.write(value.`customerId`, buf)
+            FfiConverterOptionalString.write(value.`leadId`, buf)
+            FfiConverterString.write(value.`userId`, buf)
+            FfiConverterTypeFollowUpChannel.write(value.`channel`, buf)
+            FfiConverterTypeFollowUpOutcome.write(value.`outcome`, buf)
+            FfiConverterString.write(value.`note`, buf)
+            FfiConverterOptionalString.write(value.`nextStep`, buf)
+            FfiConverterOptionalString.write(value.`nextDate`, buf)
+            FfiConverterOptionalString.write(value.`visitId`, buf)
+            FfiConverterLong.write(value.`atMs`, buf)
+            FfiConverterBoolean.write(value.`pendingSync`, buf)
+    }
+}
+
+
+
+/**
+ * A follow-up to log, on a customer or on a lead (exactly one of the two).
+ */
+data class FollowUpRequest (
+    val `customerId`: kotlin.String?
+    , 
+    val `leadId`: kotlin.String?
+    , 
+    val `channel`: FollowUpChannel
+    , 
+    val `outcome`: FollowUpOutcome
+    , 
+    val `note`: kotlin.String
+    , 
+    /**
+     * 下一步.
+     */
+    val `nextStep`: kotlin.String?
+    , 
+    /**
+     * `YYYY-MM-DD`.
+     */
+    val `nextDate`: kotlin.String?
+    , 
+    val `visitId`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFollowUpRequest: FfiConverterRustBuffer<FollowUpRequest> {
+    override fun read(buf: ByteBuffer): FollowUpRequest {
+        return FollowUpRequest(
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterTypeFollowUpChannel.read(buf),
+            FfiConverterTypeFollowUpOutcome.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: FollowUpRequest) = (
+            FfiConverterOptionalString.allocationSize(value.`customerId`) +
+            FfiConverterOptionalString.allocationSize(value.`leadId`) +
+            FfiConverterTypeFollowUpChannel.allocationSize(value.`channel`) +
+            FfiConverterTypeFollowUpOutcome.allocationSize(value.`outcome`) +
+            FfiConverterString.allocationSize(value.`note`) +
+            FfiConverterOptionalString.allocationSize(value.`nextStep`) +
+            FfiConverterOptionalString.allocationSize(value.`nextDate`) +
+            FfiConverterOptionalString.allocationSize(value.`visitId`)
+    )
+
+    override fun write(value: FollowUpRequest, buf: ByteBuffer) {
+            FfiConverterOptionalString.write(value.`customerId`, buf)
+            FfiConverterOptionalString.write(value.`leadId`, buf)
+            FfiConverterTypeFollowUpChannel.write(value.`channel`, buf)
+            FfiConverterTypeFollowUpOutcome.write(value.`outcome`, buf)
+            FfiConverterString.write(value.`note`, buf)
+            FfiConverterOptionalString.write(value.`nextStep`, buf)
+            FfiConverterOptionalString.write(value.`nextDate`, buf)
+            FfiConverterOptionalString.write(value.`visitId`, buf)
+    }
+}
+
+
+
 /**
  * A device public key as a verifier knows it.
  */
@@ -5111,6 +6556,118 @@ public object FfiConverterTypeKnownKey: FfiConverterRustBuffer<KnownKey> {
             FfiConverterString.write(value.`deviceId`, buf)
             FfiConverterString.write(value.`publicKeyHex`, buf)
             FfiConverterBoolean.write(value.`revoked`, buf)
+    }
+}
+
+
+
+/**
+ * A lead (线索).
+ */
+data class Lead (
+    val `id`: kotlin.String
+    , 
+    val `name`: kotlin.String
+    , 
+    val `company`: kotlin.String?
+    , 
+    val `phones`: List<kotlin.String>
+    , 
+    val `industry`: kotlin.String?
+    , 
+    val `region`: kotlin.String?
+    , 
+    val `budgetCents`: kotlin.Long?
+    , 
+    /**
+     * Where the lead came from (来源).
+     */
+    val `source`: kotlin.String?
+    , 
+    val `state`: LeadState
+    , 
+    val `assignedRep`: kotlin.String?
+    , 
+    val `assignedMs`: kotlin.Long?
+    , 
+    /**
+     * Claim before this (Unix ms), or the lead goes back to the pool.
+     */
+    val `deadlineMs`: kotlin.Long?
+    , 
+    val `claimedMs`: kotlin.Long?
+    , 
+    val `customerId`: kotlin.String?
+    , 
+    val `createdMs`: kotlin.Long
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLead: FfiConverterRustBuffer<Lead> {
+    override fun read(buf: ByteBuffer): Lead {
+        return Lead(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterTypeLeadState.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterLong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Lead) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterOptionalString.allocationSize(value.`company`) +
+            FfiConverterSequenceString.allocationSize(value.`phones`) +
+            FfiConverterOptionalString.allocationSize(value.`industry`) +
+            FfiConverterOptionalString.allocationSize(value.`region`) +
+            FfiConverterOptionalLong.allocationSize(value.`budgetCents`) +
+            FfiConverterOptionalString.allocationSize(value.`source`) +
+            FfiConverterTypeLeadState.allocationSize(value.`state`) +
+            FfiConverterOptionalString.allocationSize(value.`assignedRep`) +
+            FfiConverterOptionalLong.allocationSize(value.`assignedMs`) +
+            FfiConverterOptionalLong.allocationSize(value.`deadlineMs`) +
+            FfiConverterOptionalLong.allocationSize(value.`claimedMs`) +
+            FfiConverterOptionalString.allocationSize(value.`customerId`) +
+            FfiConverterLong.allocationSize(value.`createdMs`)
+    )
+
+    override fun write(value: Lead, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterOptionalString.write(value.`company`, buf)
+            FfiConverterSequenceString.write(value.`phones`, buf)
+            FfiConverterOptionalString.write(value.`industry`, buf)
+            FfiConverterOptionalString.write(value.`region`, buf)
+            FfiConverterOptionalLong.write(value.`budgetCents`, buf)
+            FfiConverterOptionalString.write(value.`source`, buf)
+            FfiConverterTypeLeadState.write(value.`state`, buf)
+            FfiConverterOptionalString.write(value.`assignedRep`, buf)
+            FfiConverterOptionalLong.write(value.`assignedMs`, buf)
+            FfiConverterOptionalLong.write(value.`deadlineMs`, buf)
+            FfiConverterOptionalLong.write(value.`claimedMs`, buf)
+            FfiConverterOptionalString.write(value.`customerId`, buf)
+            FfiConverterLong.write(value.`createdMs`, buf)
     }
 }
 
@@ -5297,6 +6854,91 @@ public object FfiConverterTypeMissingItem: FfiConverterRustBuffer<MissingItem> {
             FfiConverterOptionalString.write(value.`itemId`, buf)
             FfiConverterString.write(value.`label`, buf)
             FfiConverterOptionalString.write(value.`retakeRequestId`, buf)
+    }
+}
+
+
+
+/**
+ * A customer as the rep enters it (also a lead converted: `from_lead_id`).
+ */
+data class NewCustomer (
+    val `name`: kotlin.String
+    , 
+    val `company`: kotlin.String?
+    , 
+    val `phones`: List<kotlin.String>
+    , 
+    val `contacts`: List<Contact>
+    , 
+    val `industry`: kotlin.String?
+    , 
+    /**
+     * Territory code.
+     */
+    val `region`: kotlin.String?
+    , 
+    /**
+     * Budget in fen (分).
+     */
+    val `budgetCents`: kotlin.Long?
+    , 
+    /**
+     * The store the customer is linked to (its QR check-in code).
+     */
+    val `storeId`: kotlin.String?
+    , 
+    val `fromLeadId`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeNewCustomer: FfiConverterRustBuffer<NewCustomer> {
+    override fun read(buf: ByteBuffer): NewCustomer {
+        return NewCustomer(
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterSequenceTypeContact.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: NewCustomer) = (
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterOptionalString.allocationSize(value.`company`) +
+            FfiConverterSequenceString.allocationSize(value.`phones`) +
+            FfiConverterSequenceTypeContact.allocationSize(value.`contacts`) +
+            FfiConverterOptionalString.allocationSize(value.`industry`) +
+            FfiConverterOptionalString.allocationSize(value.`region`) +
+            FfiConverterOptionalLong.allocationSize(value.`budgetCents`) +
+            FfiConverterOptionalString.allocationSize(value.`storeId`) +
+            FfiConverterOptionalString.allocationSize(value.`fromLeadId`)
+    )
+
+    override fun write(value: NewCustomer, buf: ByteBuffer) {
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterOptionalString.write(value.`company`, buf)
+            FfiConverterSequenceString.write(value.`phones`, buf)
+            FfiConverterSequenceTypeContact.write(value.`contacts`, buf)
+            FfiConverterOptionalString.write(value.`industry`, buf)
+            FfiConverterOptionalString.write(value.`region`, buf)
+            FfiConverterOptionalLong.write(value.`budgetCents`, buf)
+            FfiConverterOptionalString.write(value.`storeId`, buf)
+            FfiConverterOptionalString.write(value.`fromLeadId`, buf)
     }
 }
 
@@ -5860,6 +7502,57 @@ public object FfiConverterTypePhotoVerdict: FfiConverterRustBuffer<PhotoVerdict>
             FfiConverterOptionalString.write(value.`deviceId`, buf)
             FfiConverterOptionalString.write(value.`evidenceCode`, buf)
             FfiConverterString.write(value.`imageSha256`, buf)
+    }
+}
+
+
+
+/**
+ * The pipeline's part of a rep's day.
+ */
+data class PipelineDay (
+    val `followUpsDue`: List<DueFollowUp>
+    , 
+    val `stalled`: List<Customer>
+    , 
+    val `leadsWaiting`: List<Lead>
+    , 
+    val `nearRelease`: List<Customer>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePipelineDay: FfiConverterRustBuffer<PipelineDay> {
+    override fun read(buf: ByteBuffer): PipelineDay {
+        return PipelineDay(
+            FfiConverterSequenceTypeDueFollowUp.read(buf),
+            FfiConverterSequenceTypeCustomer.read(buf),
+            FfiConverterSequenceTypeLead.read(buf),
+            FfiConverterSequenceTypeCustomer.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PipelineDay) = (
+            FfiConverterSequenceTypeDueFollowUp.allocationSize(value.`followUpsDue`) +
+            FfiConverterSequenceTypeCustomer.allocationSize(value.`stalled`) +
+            FfiConverterSequenceTypeLead.allocationSize(value.`leadsWaiting`) +
+            FfiConverterSequenceTypeCustomer.allocationSize(value.`nearRelease`)
+    )
+
+    override fun write(value: PipelineDay, buf: ByteBuffer) {
+            FfiConverterSequenceTypeDueFollowUp.write(value.`followUpsDue`, buf)
+            FfiConverterSequenceTypeCustomer.write(value.`stalled`, buf)
+            FfiConverterSequenceTypeLead.write(value.`leadsWaiting`, buf)
+            FfiConverterSequenceTypeCustomer.write(value.`nearRelease`, buf)
     }
 }
 
@@ -6530,6 +8223,189 @@ public object FfiConverterTypeSignedEntry: FfiConverterRustBuffer<SignedEntry> {
     override fun write(value: SignedEntry, buf: ByteBuffer) {
             FfiConverterString.write(value.`entry`, buf)
             FfiConverterString.write(value.`signatureHex`, buf)
+    }
+}
+
+
+
+/**
+ * A stage move.
+ */
+data class StageChange (
+    val `id`: kotlin.String
+    , 
+    val `customerId`: kotlin.String
+    , 
+    val `from`: kotlin.String
+    , 
+    val `to`: kotlin.String
+    , 
+    val `reason`: kotlin.String?
+    , 
+    val `evidence`: List<EvidenceRef>
+    , 
+    val `userId`: kotlin.String
+    , 
+    val `atMs`: kotlin.Long
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeStageChange: FfiConverterRustBuffer<StageChange> {
+    override fun read(buf: ByteBuffer): StageChange {
+        return StageChange(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterSequenceTypeEvidenceRef.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterLong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: StageChange) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterString.allocationSize(value.`customerId`) +
+            FfiConverterString.allocationSize(value.`from`) +
+            FfiConverterString.allocationSize(value.`to`) +
+            FfiConverterOptionalString.allocationSize(value.`reason`) +
+            FfiConverterSequenceTypeEvidenceRef.allocationSize(value.`evidence`) +
+            FfiConverterString.allocationSize(value.`userId`) +
+            FfiConverterLong.allocationSize(value.`atMs`)
+    )
+
+    override fun write(value: StageChange, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterString.write(value.`customerId`, buf)
+            FfiConverterString.write(value.`from`, buf)
+            FfiConverterString.write(value.`to`, buf)
+            FfiConverterOptionalString.write(value.`reason`, buf)
+            FfiConverterSequenceTypeEvidenceRef.write(value.`evidence`, buf)
+            FfiConverterString.write(value.`userId`, buf)
+            FfiConverterLong.write(value.`atMs`, buf)
+    }
+}
+
+
+
+/**
+ * One stage of the pipeline, in order.
+ */
+data class StageDef (
+    val `key`: kotlin.String
+    , 
+    val `label`: kotlin.String
+    , 
+    val `terminal`: kotlin.Boolean
+    , 
+    val `requirements`: List<StageRequirement>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeStageDef: FfiConverterRustBuffer<StageDef> {
+    override fun read(buf: ByteBuffer): StageDef {
+        return StageDef(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterSequenceTypeStageRequirement.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: StageDef) = (
+            FfiConverterString.allocationSize(value.`key`) +
+            FfiConverterString.allocationSize(value.`label`) +
+            FfiConverterBoolean.allocationSize(value.`terminal`) +
+            FfiConverterSequenceTypeStageRequirement.allocationSize(value.`requirements`)
+    )
+
+    override fun write(value: StageDef, buf: ByteBuffer) {
+            FfiConverterString.write(value.`key`, buf)
+            FfiConverterString.write(value.`label`, buf)
+            FfiConverterBoolean.write(value.`terminal`, buf)
+            FfiConverterSequenceTypeStageRequirement.write(value.`requirements`, buf)
+    }
+}
+
+
+
+data class StageRequirement (
+    /**
+     * A photo taken for the requirement names it (`CustomerPhotoRequest::requirement_id`).
+     */
+    val `id`: kotlin.String
+    , 
+    val `label`: kotlin.String
+    , 
+    val `kind`: RequirementKind
+    , 
+    val `channels`: List<FollowUpChannel>
+    , 
+    val `outcomes`: List<FollowUpOutcome>
+    , 
+    val `field`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeStageRequirement: FfiConverterRustBuffer<StageRequirement> {
+    override fun read(buf: ByteBuffer): StageRequirement {
+        return StageRequirement(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeRequirementKind.read(buf),
+            FfiConverterSequenceTypeFollowUpChannel.read(buf),
+            FfiConverterSequenceTypeFollowUpOutcome.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: StageRequirement) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterString.allocationSize(value.`label`) +
+            FfiConverterTypeRequirementKind.allocationSize(value.`kind`) +
+            FfiConverterSequenceTypeFollowUpChannel.allocationSize(value.`channels`) +
+            FfiConverterSequenceTypeFollowUpOutcome.allocationSize(value.`outcomes`) +
+            FfiConverterOptionalString.allocationSize(value.`field`)
+    )
+
+    override fun write(value: StageRequirement, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterString.write(value.`label`, buf)
+            FfiConverterTypeRequirementKind.write(value.`kind`, buf)
+            FfiConverterSequenceTypeFollowUpChannel.write(value.`channels`, buf)
+            FfiConverterSequenceTypeFollowUpOutcome.write(value.`outcomes`, buf)
+            FfiConverterOptionalString.write(value.`field`, buf)
     }
 }
 
@@ -7843,6 +9719,92 @@ public object FfiConverterTypeAnswerValue : FfiConverterRustBuffer<AnswerValue>{
 
 
 
+/**
+ * Which customers a list shows.
+ */
+
+enum class CustomerList {
+    
+    MINE,
+    POOL,
+    DUPLICATES;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCustomerList: FfiConverterRustBuffer<CustomerList> {
+    override fun read(buf: ByteBuffer) = try {
+        CustomerList.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: CustomerList) = 4UL
+
+    override fun write(value: CustomerList, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * Where a customer stands.
+ */
+
+enum class CustomerState {
+    
+    /**
+     * Held by one rep (一客一主).
+     */
+    OWNED,
+    /**
+     * In the pool (公海): any rep of the territory may claim it.
+     */
+    POOL,
+    /**
+     * Another entry of a customer someone already owns; `duplicate_of` links it.
+     */
+    DUPLICATE,
+    CLOSED;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCustomerState: FfiConverterRustBuffer<CustomerState> {
+    override fun read(buf: ByteBuffer) = try {
+        CustomerState.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: CustomerState) = 4UL
+
+    override fun write(value: CustomerState, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
 
 
 /**
@@ -7881,9 +9843,11 @@ sealed class FieldproofException: kotlin.Exception() {
     }
     
     /**
-     * The visit flow refused the action (`visit_already_open`, `completion_locked`,
-     * `outside_geofence`, `not_allowed`…). Nothing was written. `missing` lists what keeps a
-     * visit from completion for `completion_locked` and is empty otherwise.
+     * The visit flow or the pipeline refused the action (`visit_already_open`,
+     * `completion_locked`, `outside_geofence`, `not_allowed`, `stage_locked`,
+     * `stage_not_allowed`, `not_customer_owner`…). Nothing was written. `missing` lists what
+     * keeps a visit from completion (`completion_locked`) or a customer from its next stage
+     * (`stage_locked`), and is empty otherwise.
      */
     class Refused(
         
@@ -7895,6 +9859,28 @@ sealed class FieldproofException: kotlin.Exception() {
         ) : FieldproofException() {
         override val message
             get() = "code=${ `code` }, detail=${ `detail` }, missing=${ `missing` }"
+    }
+    
+    /**
+     * Someone else's hold on a customer or lead refused the action; nothing was written.
+     * `duplicate_customer`: `duplicates` names the customer the entry matches (its owner's name,
+     * never their phone numbers; a list, so the error stays small); `customer_owned_by_other`: `owner_name`; `claim_cooldown`:
+     * the rep may claim it again from `until_ms`; `lead_not_claimable`.
+     */
+    class Conflict(
+        
+        val `code`: kotlin.String, 
+        
+        val `detail`: kotlin.String, 
+        
+        val `duplicates`: List<DuplicateMatch>, 
+        
+        val `ownerName`: kotlin.String?, 
+        
+        val `untilMs`: kotlin.Long?
+        ) : FieldproofException() {
+        override val message
+            get() = "code=${ `code` }, detail=${ `detail` }, duplicates=${ `duplicates` }, ownerName=${ `ownerName` }, untilMs=${ `untilMs` }"
     }
     
     /**
@@ -7963,11 +9949,18 @@ public object FfiConverterTypeFieldproofError : FfiConverterRustBuffer<Fieldproo
                 FfiConverterString.read(buf),
                 FfiConverterSequenceTypeMissingItem.read(buf),
                 )
-            4 -> FieldproofException.Storage(
+            4 -> FieldproofException.Conflict(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                FfiConverterSequenceTypeDuplicateMatch.read(buf),
+                FfiConverterOptionalString.read(buf),
+                FfiConverterOptionalLong.read(buf),
+                )
+            5 -> FieldproofException.Storage(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            5 -> FieldproofException.Sync(
+            6 -> FieldproofException.Sync(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
@@ -7995,6 +9988,15 @@ public object FfiConverterTypeFieldproofError : FfiConverterRustBuffer<Fieldproo
                 + FfiConverterString.allocationSize(value.`code`)
                 + FfiConverterString.allocationSize(value.`detail`)
                 + FfiConverterSequenceTypeMissingItem.allocationSize(value.`missing`)
+            )
+            is FieldproofException.Conflict -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterString.allocationSize(value.`detail`)
+                + FfiConverterSequenceTypeDuplicateMatch.allocationSize(value.`duplicates`)
+                + FfiConverterOptionalString.allocationSize(value.`ownerName`)
+                + FfiConverterOptionalLong.allocationSize(value.`untilMs`)
             )
             is FieldproofException.Storage -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
@@ -8032,14 +10034,23 @@ public object FfiConverterTypeFieldproofError : FfiConverterRustBuffer<Fieldproo
                 FfiConverterSequenceTypeMissingItem.write(value.`missing`, buf)
                 Unit
             }
-            is FieldproofException.Storage -> {
+            is FieldproofException.Conflict -> {
                 buf.putInt(4)
+                FfiConverterString.write(value.`code`, buf)
+                FfiConverterString.write(value.`detail`, buf)
+                FfiConverterSequenceTypeDuplicateMatch.write(value.`duplicates`, buf)
+                FfiConverterOptionalString.write(value.`ownerName`, buf)
+                FfiConverterOptionalLong.write(value.`untilMs`, buf)
+                Unit
+            }
+            is FieldproofException.Storage -> {
+                buf.putInt(5)
                 FfiConverterString.write(value.`code`, buf)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
             is FieldproofException.Sync -> {
-                buf.putInt(5)
+                buf.putInt(6)
                 FfiConverterString.write(value.`code`, buf)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
@@ -8087,6 +10098,84 @@ public object FfiConverterTypeFlagCode: FfiConverterRustBuffer<FlagCode> {
     override fun allocationSize(value: FlagCode) = 4UL
 
     override fun write(value: FlagCode, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * How the rep reached the customer (跟进方式).
+ */
+
+enum class FollowUpChannel {
+    
+    CALL,
+    VISIT,
+    MESSAGE;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFollowUpChannel: FfiConverterRustBuffer<FollowUpChannel> {
+    override fun read(buf: ByteBuffer) = try {
+        FollowUpChannel.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: FollowUpChannel) = 4UL
+
+    override fun write(value: FollowUpChannel, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * What came of a follow-up; `Reached` and `Meeting` are real interactions.
+ */
+
+enum class FollowUpOutcome {
+    
+    REACHED,
+    MEETING,
+    NO_ANSWER,
+    DECLINED,
+    OTHER;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFollowUpOutcome: FfiConverterRustBuffer<FollowUpOutcome> {
+    override fun read(buf: ByteBuffer) = try {
+        FollowUpOutcome.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: FollowUpOutcome) = 4UL
+
+    override fun write(value: FollowUpOutcome, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
     }
 }
@@ -8299,6 +10388,85 @@ public object FfiConverterTypeKeySealerError : FfiConverterRustBuffer<KeySealerE
 
 
 /**
+ * Which leads a list shows.
+ */
+
+enum class LeadList {
+    
+    MINE,
+    POOL;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLeadList: FfiConverterRustBuffer<LeadList> {
+    override fun read(buf: ByteBuffer) = try {
+        LeadList.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: LeadList) = 4UL
+
+    override fun write(value: LeadList, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+
+enum class LeadState {
+    
+    NEW,
+    /**
+     * Routed to a rep, waiting for the claim (the response clock runs).
+     */
+    ASSIGNED,
+    CLAIMED,
+    POOL,
+    CONVERTED,
+    LOST,
+    DUPLICATE;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLeadState: FfiConverterRustBuffer<LeadState> {
+    override fun read(buf: ByteBuffer) = try {
+        LeadState.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: LeadState) = 4UL
+
+    override fun write(value: LeadState, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * Which location provider produced a fix.
  */
 
@@ -8329,6 +10497,43 @@ public object FfiConverterTypeLocationProvider: FfiConverterRustBuffer<LocationP
     override fun allocationSize(value: LocationProvider) = 4UL
 
     override fun write(value: LocationProvider, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * What a duplicate matched on.
+ */
+
+enum class MatchOn {
+    
+    PHONE,
+    COMPANY;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMatchOn: FfiConverterRustBuffer<MatchOn> {
+    override fun read(buf: ByteBuffer) = try {
+        MatchOn.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: MatchOn) = 4UL
+
+    override fun write(value: MatchOn, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
     }
 }
@@ -8593,6 +10798,45 @@ public object FfiConverterTypePlanStatus: FfiConverterRustBuffer<PlanStatus> {
     override fun allocationSize(value: PlanStatus) = 4UL
 
     override fun write(value: PlanStatus, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * What a stage asks for before a customer may enter it.
+ */
+
+enum class RequirementKind {
+    
+    PHOTO,
+    FOLLOW_UP,
+    FIELD,
+    REASON;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRequirementKind: FfiConverterRustBuffer<RequirementKind> {
+    override fun read(buf: ByteBuffer) = try {
+        RequirementKind.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: RequirementKind) = 4UL
+
+    override fun write(value: RequirementKind, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
     }
 }
@@ -9607,6 +11851,90 @@ public object FfiConverterSequenceTypeChoice: FfiConverterRustBuffer<List<Choice
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeContact: FfiConverterRustBuffer<List<Contact>> {
+    override fun read(buf: ByteBuffer): List<Contact> {
+        val len = buf.getInt()
+        return List<Contact>(len) {
+            FfiConverterTypeContact.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Contact>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeContact.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Contact>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeContact.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeCustomer: FfiConverterRustBuffer<List<Customer>> {
+    override fun read(buf: ByteBuffer): List<Customer> {
+        val len = buf.getInt()
+        return List<Customer>(len) {
+            FfiConverterTypeCustomer.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Customer>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeCustomer.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Customer>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeCustomer.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeCustomerPhoto: FfiConverterRustBuffer<List<CustomerPhoto>> {
+    override fun read(buf: ByteBuffer): List<CustomerPhoto> {
+        val len = buf.getInt()
+        return List<CustomerPhoto>(len) {
+            FfiConverterTypeCustomerPhoto.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<CustomerPhoto>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeCustomerPhoto.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<CustomerPhoto>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeCustomerPhoto.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeDayPlanEntry: FfiConverterRustBuffer<List<DayPlanEntry>> {
     override fun read(buf: ByteBuffer): List<DayPlanEntry> {
         val len = buf.getInt()
@@ -9625,6 +11953,90 @@ public object FfiConverterSequenceTypeDayPlanEntry: FfiConverterRustBuffer<List<
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeDayPlanEntry.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeDueFollowUp: FfiConverterRustBuffer<List<DueFollowUp>> {
+    override fun read(buf: ByteBuffer): List<DueFollowUp> {
+        val len = buf.getInt()
+        return List<DueFollowUp>(len) {
+            FfiConverterTypeDueFollowUp.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<DueFollowUp>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeDueFollowUp.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<DueFollowUp>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeDueFollowUp.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeDuplicateMatch: FfiConverterRustBuffer<List<DuplicateMatch>> {
+    override fun read(buf: ByteBuffer): List<DuplicateMatch> {
+        val len = buf.getInt()
+        return List<DuplicateMatch>(len) {
+            FfiConverterTypeDuplicateMatch.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<DuplicateMatch>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeDuplicateMatch.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<DuplicateMatch>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeDuplicateMatch.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeEvidenceRef: FfiConverterRustBuffer<List<EvidenceRef>> {
+    override fun read(buf: ByteBuffer): List<EvidenceRef> {
+        val len = buf.getInt()
+        return List<EvidenceRef>(len) {
+            FfiConverterTypeEvidenceRef.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<EvidenceRef>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeEvidenceRef.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<EvidenceRef>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeEvidenceRef.write(it, buf)
         }
     }
 }
@@ -9663,6 +12075,34 @@ public object FfiConverterSequenceTypeFlag: FfiConverterRustBuffer<List<Flag>> {
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeFollowUp: FfiConverterRustBuffer<List<FollowUp>> {
+    override fun read(buf: ByteBuffer): List<FollowUp> {
+        val len = buf.getInt()
+        return List<FollowUp>(len) {
+            FfiConverterTypeFollowUp.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<FollowUp>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeFollowUp.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<FollowUp>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeFollowUp.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeKnownKey: FfiConverterRustBuffer<List<KnownKey>> {
     override fun read(buf: ByteBuffer): List<KnownKey> {
         val len = buf.getInt()
@@ -9681,6 +12121,34 @@ public object FfiConverterSequenceTypeKnownKey: FfiConverterRustBuffer<List<Know
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeKnownKey.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeLead: FfiConverterRustBuffer<List<Lead>> {
+    override fun read(buf: ByteBuffer): List<Lead> {
+        val len = buf.getInt()
+        return List<Lead>(len) {
+            FfiConverterTypeLead.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Lead>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeLead.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Lead>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeLead.write(it, buf)
         }
     }
 }
@@ -10055,6 +12523,90 @@ public object FfiConverterSequenceTypeSignedEntry: FfiConverterRustBuffer<List<S
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeStageChange: FfiConverterRustBuffer<List<StageChange>> {
+    override fun read(buf: ByteBuffer): List<StageChange> {
+        val len = buf.getInt()
+        return List<StageChange>(len) {
+            FfiConverterTypeStageChange.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<StageChange>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeStageChange.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<StageChange>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeStageChange.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeStageDef: FfiConverterRustBuffer<List<StageDef>> {
+    override fun read(buf: ByteBuffer): List<StageDef> {
+        val len = buf.getInt()
+        return List<StageDef>(len) {
+            FfiConverterTypeStageDef.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<StageDef>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeStageDef.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<StageDef>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeStageDef.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeStageRequirement: FfiConverterRustBuffer<List<StageRequirement>> {
+    override fun read(buf: ByteBuffer): List<StageRequirement> {
+        val len = buf.getInt()
+        return List<StageRequirement>(len) {
+            FfiConverterTypeStageRequirement.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<StageRequirement>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeStageRequirement.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<StageRequirement>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeStageRequirement.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeStore: FfiConverterRustBuffer<List<Store>> {
     override fun read(buf: ByteBuffer): List<Store> {
         val len = buf.getInt()
@@ -10241,6 +12793,62 @@ public object FfiConverterSequenceTypeFlagCode: FfiConverterRustBuffer<List<Flag
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeFlagCode.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeFollowUpChannel: FfiConverterRustBuffer<List<FollowUpChannel>> {
+    override fun read(buf: ByteBuffer): List<FollowUpChannel> {
+        val len = buf.getInt()
+        return List<FollowUpChannel>(len) {
+            FfiConverterTypeFollowUpChannel.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<FollowUpChannel>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeFollowUpChannel.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<FollowUpChannel>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeFollowUpChannel.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeFollowUpOutcome: FfiConverterRustBuffer<List<FollowUpOutcome>> {
+    override fun read(buf: ByteBuffer): List<FollowUpOutcome> {
+        val len = buf.getInt()
+        return List<FollowUpOutcome>(len) {
+            FfiConverterTypeFollowUpOutcome.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<FollowUpOutcome>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeFollowUpOutcome.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<FollowUpOutcome>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeFollowUpOutcome.write(it, buf)
         }
     }
 }

@@ -16,6 +16,7 @@ val FieldproofException.code: String
         is FieldproofException.InvalidInput -> code
         is FieldproofException.NotFound -> code
         is FieldproofException.Refused -> code
+        is FieldproofException.Conflict -> code
         is FieldproofException.Storage -> code
         is FieldproofException.Sync -> code
     }
@@ -26,6 +27,7 @@ val FieldproofException.detail: String
         is FieldproofException.InvalidInput -> detail
         is FieldproofException.NotFound -> detail
         is FieldproofException.Refused -> detail
+        is FieldproofException.Conflict -> detail
         is FieldproofException.Storage -> detail
         is FieldproofException.Sync -> detail
     }
@@ -49,6 +51,19 @@ object ErrorCodes {
     const val FIX_REQUIRED = "fix_required"
     const val DATABASE_CORRUPT = "database_corrupt"
     const val DATABASE_TOO_NEW = "database_too_new"
+    const val STAGE_LOCKED = "stage_locked"
+    const val STAGE_NOT_ALLOWED = "stage_not_allowed"
+    const val DUPLICATE_CUSTOMER = "duplicate_customer"
+    const val CUSTOMER_OWNED_BY_OTHER = "customer_owned_by_other"
+    const val NOT_CUSTOMER_OWNER = "not_customer_owner"
+    const val LEAD_NOT_CLAIMABLE = "lead_not_claimable"
+    const val CLAIM_COOLDOWN = "claim_cooldown"
+    const val CUSTOMER_LIMIT_REACHED = "customer_limit_reached"
+    const val STORE_CODE_EXPIRED = "store_code_expired"
+    const val STORE_CODE_WRONG_STORE = "store_code_wrong_store"
+    const val STORE_CODE_UNKNOWN_KEY = "store_code_unknown_key"
+    const val STORE_CODE_INVALID = "store_code_invalid"
+    const val STORE_CODE_MALFORMED = "store_code_malformed"
 }
 
 /**

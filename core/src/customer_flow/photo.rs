@@ -1,0 +1,216 @@
+//! A stage-evidence photo (the signed 技术参数确认单, the contract): the visit photo's evidence
+//! path for a customer. Stamped (time, fix, customer, rep, device, evidence code), hashed,
+//! signed as a `customer.photo` manifest in the device's chain, and sent through the same upload
+//! queue as visit photos. The image work runs without the core's lock; the customer is checked
+//! again under the lock before anything is recorded.
+
+use rusqlite::params;
+use sha2::{Digest, Sha256};
+
+use super::{CustomerPhoto, customer, pipeline_config, user};
+use crate::customers::{Customer, CustomerPhotoRequest, PipelineConfig, RequirementKind};
+use crate::error::{Error, Result};
+use crate::evidence;
+use crate::imaging::{self, Fonts};
+use crate::model::{LocationFix, PhotoKind, User};
+use crate::outbox::Action;
+use crate::sync::wire::payload::{CustomerPhotoManifest, ManifestLocation, OpPayload};
+use crate::visits::{photo_kind_str, write_durably};
+use crate::{Core, rules};
+
+fn e7(deg: f64) -> i64 {
+    (deg * 1e7).round() as i64
+}
+
+/// The requirement must be a photo some stage asks for.
+fn check_requirement(cfg: &PipelineConfig, requirement_id: &str) -> Result<()> {
+    let asked = cfg
+        .stages
+        .iter()
+        .flat_map(|s| s.requirements.iter())
+        .any(|r| r.kind == RequirementKind::Photo && r.id == requirement_id);
+    if asked {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(format!(
+            "no stage asks for a photo {requirement_id:?}"
+        )))
+    }
+}
+
+fn checked(
+    conn: &rusqlite::Connection,
+    user_id: &str,
+    req: &CustomerPhotoRequest,
+) -> Result<(User, Customer)> {
+    let me = user(conn, user_id)?;
+    let c = customer(conn, &req.customer_id)?;
+    if c.state != crate::customers::CustomerState::Owned || c.owner_id.as_deref() != Some(me.id.as_str()) {
+        return Err(Error::NotCustomerOwner { customer_id: c.id });
+    }
+    check_requirement(&pipeline_config(conn)?, &req.requirement_id)?;
+    Ok((me, c))
+}
+
+impl Core {
+    /// Take a stage's evidence photo of one of the rep's customers from the camera's JPEG:
+    /// stamp, sign, store, chain (`customer.photo`), upload with the next sync. The photo counts
+    /// toward the customer's next stage (see `move_customer_stage`).
+    pub fn capture_customer_photo(
+        &self,
+        user_id: &str,
+        req: &CustomerPhotoRequest,
+        fix: Option<&LocationFix>,
+        utc_offset_minutes: i32,
+        jpeg: &[u8],
+    ) -> Result<CustomerPhoto> {
+        if let Some(f) = fix {
+            rules::validate_fix(f).map_err(Error::InvalidLocation)?;
+        }
+        if !(-14 * 60..=14 * 60).contains(&utc_offset_minutes) {
+            return Err(Error::InvalidInput(format!(
+                "UTC offset {utc_offset_minutes} min is not a real time zone"
+            )));
+        }
+        // 1. Everything the stamp needs, under the lock; nothing written.
+        let (me, c) = checked(&self.lock().conn, user_id, req)?;
+        // 2. The image work, without the lock.
+        let original_sha256 = evidence::hex(&Sha256::digest(jpeg));
+        let photo_id = uuid::Uuid::now_v7().to_string();
+        let code = evidence::evidence_code(&original_sha256, self.device_id(), &photo_id);
+        let fonts = self.fonts.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let options = self
+            .photo_options
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let captured_at = self.clock.wall_ms();
+        let lines = watermark_lines(
+            &fonts,
+            &c,
+            &me,
+            self.device_id(),
+            fix,
+            utc_offset_minutes,
+            captured_at,
+            &code,
+        );
+        let processed = imaging::process(jpeg, &lines, &fonts, &options)?;
+        let image_sha256 = evidence::hex(&Sha256::digest(&processed.jpeg));
+        let file_name = format!("{image_sha256}.jpg");
+        let path = self.photo_dir.join(&file_name);
+        write_durably(&path, &processed.jpeg)?;
+        let phash = format!("{:016x}", processed.phash);
+
+        // 3. Record it all in one action, if the customer is still the rep's.
+        let mut inner = self.lock();
+        checked(&inner.conn, user_id, req)?;
+        let action = Action::begin(&mut inner.conn, self.clock.as_ref())?;
+        let photo = CustomerPhoto {
+            id: photo_id.clone(),
+            customer_id: c.id.clone(),
+            requirement_id: req.requirement_id.clone(),
+            kind: PhotoKind::Document,
+            sha256: image_sha256.clone(),
+            byte_len: processed.jpeg.len() as i64,
+            path: path.to_string_lossy().into_owned(),
+            taken_at_ms: action.time.wall_ms,
+            evidence_code: Some(code.clone()),
+        };
+        action.tx.execute(
+            "INSERT INTO customer_photos (id, customer_id, requirement_id, kind, sha256, byte_len, path, taken_at_ms,
+                original_sha256, width, height, phash, evidence_code, op_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            params![
+                photo.id,
+                photo.customer_id,
+                photo.requirement_id,
+                photo_kind_str(photo.kind),
+                photo.sha256,
+                photo.byte_len,
+                file_name,
+                photo.taken_at_ms,
+                original_sha256,
+                processed.width,
+                processed.height,
+                phash,
+                code,
+                action.op_id
+            ],
+        )?;
+        let manifest = OpPayload::CustomerPhoto(CustomerPhotoManifest {
+            photo_id: photo.id.clone(),
+            customer_id: c.id.clone(),
+            requirement_id: req.requirement_id.clone(),
+            user_id: me.id.clone(),
+            photo_kind: PhotoKind::Document.into(),
+            image_sha256,
+            original_sha256,
+            byte_len: photo.byte_len,
+            width: processed.width,
+            height: processed.height,
+            source_width: processed.source_width,
+            source_height: processed.source_height,
+            orientation: processed.orientation,
+            phash,
+            evidence_code: code,
+            utc_offset_minutes,
+            location: fix.map(|f| ManifestLocation {
+                lat_e7: Some(e7(f.latitude)),
+                lon_e7: Some(e7(f.longitude)),
+                accuracy_cm: Some((f.accuracy_m * 100.0).round() as i64),
+                provider: Some(f.provider.into()),
+                is_mock: f.is_mock,
+                fix_time_ms: Some(f.fix_time_ms),
+            }),
+            time: Some(action.time),
+        });
+        action.finish(&self.signer, &c.id, &manifest)?;
+        tracing::info!(bytes = photo.byte_len, "customer photo captured");
+        Ok(photo)
+    }
+}
+
+/// The watermark, top to bottom; a name the fonts cannot draw is left out rather than boxed.
+#[allow(clippy::too_many_arguments)]
+fn watermark_lines(
+    fonts: &Fonts,
+    c: &Customer,
+    me: &User,
+    device_id: &str,
+    fix: Option<&LocationFix>,
+    utc_offset_minutes: i32,
+    captured_at_ms: i64,
+    code: &str,
+) -> Vec<String> {
+    let mut lines = vec![crate::clock::format_local(captured_at_ms, utc_offset_minutes)];
+    lines.push(match fix {
+        Some(f) => format!(
+            "{:.6}{} {:.6}{} ±{:.0} m{}",
+            f.latitude.abs(),
+            if f.latitude >= 0.0 { "N" } else { "S" },
+            f.longitude.abs(),
+            if f.longitude >= 0.0 { "E" } else { "W" },
+            f.accuracy_m,
+            if f.is_mock { " MOCK LOCATION" } else { "" }
+        ),
+        None => "no location fix".to_string(),
+    });
+    let name = c.company.as_deref().unwrap_or(&c.name);
+    if fonts.covers(name) {
+        lines.push(name.to_string());
+    }
+    let rep = if fonts.covers(&me.name) {
+        format!("{} ({})", me.name, me.id)
+    } else {
+        me.id.clone()
+    };
+    let short_device: String = device_id.chars().take(8).collect();
+    lines.push(format!("Rep {rep} · Device {short_device}"));
+    lines.push(if fonts.covers("防伪码") {
+        format!("防伪码 Evidence code {code}")
+    } else {
+        format!("Evidence code {code}")
+    });
+    lines
+}
