@@ -4,9 +4,9 @@
 //! gets a pooled record, and a status-only copy (no phones, no contacts) of an owned one, so
 //! other reps see 已有负责人 without the customer's numbers (PIPL).
 
-use fieldproof_core::customers::{Contact, CustomerState, LeadState, NewCustomer};
+use fieldproof_core::customers::{Contact, CustomerState, LeadState, NewCustomer, PipelineConfig};
 use fieldproof_core::sync::wire::code::Code;
-use fieldproof_core::sync::wire::{CustomerChange, LeadChange};
+use fieldproof_core::sync::wire::{CustomerChange, CustomerKeyChange, LeadChange, StoreKeyChange};
 
 use crate::db::{Connection, OptionalExtension};
 use crate::store::{NewChange, append_changes};
@@ -97,6 +97,17 @@ pub(crate) fn publish_customer(tx: &Connection, id: &str, now_ms: i64) -> crate:
     if matches!(change.state, Code::Known(CustomerState::Duplicate)) && !to_users.contains(&created_by) {
         to_users.push(created_by);
     }
+    // The territory's copy first: the owner, who is in the territory too, applies the rows in
+    // feed order, so the whole record is the last it reads.
+    if let Some(territory) = change.customer.region.clone() {
+        rows.push(NewChange {
+            kind: "customer",
+            id: id.to_string(),
+            scope_user: None,
+            scope_territory: Some(territory),
+            body: to_json(&territory_copy(&change))?,
+        });
+    }
     for user in to_users {
         rows.push(NewChange {
             kind: "customer",
@@ -106,21 +117,148 @@ pub(crate) fn publish_customer(tx: &Connection, id: &str, now_ms: i64) -> crate:
             body: whole.clone(),
         });
     }
-    if let Some(territory) = change.customer.region.clone() {
-        let mut status = change;
-        if !matches!(status.state, Code::Known(CustomerState::Pool)) {
-            status.customer.phones.clear();
-            status.customer.contacts.clear();
-        }
+    append_changes(tx, &rows, now_ms)
+}
+
+/// What a rep who does not hold the customer sees: the whole record while it is in the pool
+/// (anyone may claim it), else its status only, without phones or contacts.
+fn territory_copy(change: &CustomerChange) -> CustomerChange {
+    let mut status = change.clone();
+    if !matches!(status.state, Code::Known(CustomerState::Pool)) {
+        status.customer.phones.clear();
+        status.customer.contacts.clear();
+    }
+    status
+}
+
+/// Send one rep the customer as a rep who does not hold it sees it (a claim that did not take
+/// must overwrite the claimant's own optimistic copy, even outside the customer's territory).
+pub(crate) fn publish_customer_status_to(
+    tx: &Connection,
+    id: &str,
+    user_id: &str,
+    now_ms: i64,
+) -> crate::db::Result<()> {
+    let Some((change, _, _)) = customer_change(tx, id)? else {
+        return Ok(());
+    };
+    let row = NewChange {
+        kind: "customer",
+        id: id.to_string(),
+        scope_user: Some(user_id.to_string()),
+        scope_territory: None,
+        body: to_json(&territory_copy(&change))?,
+    };
+    append_changes(tx, &[row], now_ms)
+}
+
+/// Append the customer's duplicate keys (hashes only) to the feed for its territory (to its
+/// owner when it has none), so phones find duplicates offline without other reps' numbers.
+pub(crate) fn publish_customer_keys(
+    tx: &Connection,
+    customer_id: &str,
+    now_ms: i64,
+) -> crate::db::Result<()> {
+    let Some((change, owner, _)) = customer_change(tx, customer_id)? else {
+        return Ok(());
+    };
+    let keys: Vec<String> = {
+        let mut st =
+            tx.prepare_cached("SELECT key FROM customer_keys WHERE customer_id = ?1 ORDER BY key")?;
+        let rows = st.query_map([customer_id], |r| r.get::<_, String>(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let mut rows = Vec::with_capacity(keys.len());
+    for key in keys {
+        let body = to_json(&CustomerKeyChange {
+            key: key.clone(),
+            customer_id: customer_id.to_string(),
+            owner_name: change.owner_name.clone(),
+            state: change.state.clone(),
+        })?;
+        let (scope_user, scope_territory) = match (&change.customer.region, &owner) {
+            (Some(t), _) => (None, Some(t.clone())),
+            (None, Some(o)) => (Some(o.clone()), None),
+            (None, None) => (Some(change_creator(tx, customer_id)?), None),
+        };
         rows.push(NewChange {
-            kind: "customer",
-            id: id.to_string(),
-            scope_user: None,
-            scope_territory: Some(territory),
-            body: to_json(&status)?,
+            kind: "customer_key",
+            id: key,
+            scope_user,
+            scope_territory,
+            body,
         });
     }
     append_changes(tx, &rows, now_ms)
+}
+
+fn change_creator(tx: &Connection, customer_id: &str) -> crate::db::Result<String> {
+    tx.prepare_cached("SELECT created_by FROM customers WHERE id = ?1")?
+        .query_row([customer_id], |r| r.get(0))
+}
+
+/// The pipeline's settings as phones hold them: head office's 'pipeline' row, else the
+/// defaults (`PipelineConfig::default`).
+pub(crate) fn pipeline_config(c: &Connection) -> crate::db::Result<PipelineConfig> {
+    let row: Option<(i64, String)> = c
+        .prepare_cached("SELECT version, body FROM pipeline_settings WHERE name = 'pipeline'")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(match row {
+        Some((version, body)) => {
+            let mut cfg: PipelineConfig = serde_json::from_str(&body).unwrap_or_default();
+            cfg.version = version;
+            cfg
+        }
+        None => PipelineConfig::default(),
+    })
+}
+
+/// Append the pipeline's settings to the feed, for everyone (`id` is the version). Called when
+/// head office changes them (`crate::pipeline_jobs`).
+pub fn publish_pipeline_config(tx: &Connection, cfg: &PipelineConfig, now_ms: i64) -> crate::db::Result<()> {
+    let row = NewChange {
+        kind: "pipeline_config",
+        id: cfg.version.to_string(),
+        scope_user: None,
+        scope_territory: None,
+        body: to_json(cfg)?,
+    };
+    append_changes(tx, &[row], now_ms)
+}
+
+/// Append a store's public check-in key to the feed, scoped like the store itself (its
+/// territory; the pull adds the stores of a rep's plans). `id` is `{store_id}:{kid}`.
+pub(crate) fn publish_store_key(
+    tx: &Connection,
+    store_id: &str,
+    kid: &str,
+    now_ms: i64,
+) -> crate::db::Result<()> {
+    let row: Option<(String, Option<i64>, Option<String>)> = tx
+        .prepare_cached(
+            "SELECT k.public_key_hex, k.retired_ms, s.territory FROM store_keys k
+             LEFT JOIN stores s ON s.id = k.store_id WHERE k.store_id = ?1 AND k.kid = ?2",
+        )?
+        .query_row([store_id, kid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((public_key_hex, retired_ms, territory)) = row else {
+        return Ok(());
+    };
+    let body = to_json(&StoreKeyChange {
+        store_id: store_id.to_string(),
+        kid: kid.to_string(),
+        public_key_hex,
+        retired: retired_ms.is_some(),
+    })?;
+    let row = NewChange {
+        kind: "store_key",
+        id: format!("{store_id}:{kid}"),
+        scope_user: None,
+        scope_territory: territory,
+        body,
+    };
+    append_changes(tx, &[row], now_ms)
 }
 
 /// Append the lead's current record to the feed: to the rep it is assigned to, and to its
