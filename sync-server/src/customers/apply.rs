@@ -8,9 +8,12 @@
 //! got) is kept as the op row (and its history row, where it has one) with a finding that says
 //! why. The rules are the core's (`fieldproof_core::customers`), so phone and server decide alike.
 //!
-//! Statements: the batch's customers are read once at its start ([`Batch::read`]); each op
-//! writes its rows directly (on both back ends) and the feed rows go once per touched customer
-//! or lead at the batch's end ([`Batch::publish`]).
+//! Statements: the batch's customers are read once at its start ([`Batch::read`]). Follow-ups,
+//! the bulk of what a rep logs, are held: their rows, and each customer's latest real
+//! interaction, go in two statements when the next other op runs or the batch ends
+//! ([`Batch::flush`]; on PostgreSQL as JSON record sets, like `ingest::held`). The rarer ops
+//! write directly, and the feed rows go once per touched customer or lead at the batch's end
+//! ([`Batch::publish`]).
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -67,11 +70,63 @@ struct Row {
     fields: Vec<String>,
 }
 
+/// A held row of `customer_follow_ups`.
+#[derive(serde::Serialize)]
+struct FollowUpRow {
+    id: String,
+    customer_id: Option<String>,
+    lead_id: Option<String>,
+    user_id: String,
+    channel: String,
+    outcome: String,
+    note: String,
+    next_step: Option<String>,
+    next_date: Option<String>,
+    visit_id: Option<String>,
+    at_ms: i64,
+    op_id: String,
+}
+
+/// A customer's latest real interaction in the batch, and the release date it sets.
+#[derive(serde::Serialize)]
+struct InteractionRow {
+    id: String,
+    at_ms: i64,
+    due_ms: i64,
+}
+
+const INSERT_FOLLOW_UP: &str =
+    "INSERT INTO customer_follow_ups (id, customer_id, lead_id, user_id, channel, outcome,
+        note, next_step, next_date, visit_id, at_ms, op_id)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT DO NOTHING";
+
+const INSERT_FOLLOW_UPS_JSON: &str = "INSERT INTO customer_follow_ups (id, customer_id, lead_id, user_id, channel,
+        outcome, note, next_step, next_date, visit_id, at_ms, op_id)
+     SELECT id, customer_id, lead_id, user_id, channel, outcome, note, next_step, next_date, visit_id, at_ms, op_id
+     FROM json_to_recordset(?1::json) AS r(id text, customer_id text, lead_id text, user_id text, channel text,
+        outcome text, note text, next_step text, next_date text, visit_id text, at_ms bigint, op_id text)
+     ON CONFLICT DO NOTHING";
+
+/// Only a later interaction moves the dates (ops may arrive out of order).
+const UPDATE_INTERACTION: &str =
+    "UPDATE customers SET last_interaction_ms = ?1, release_due_ms = ?2, updated_ms = ?3
+     WHERE id = ?4 AND state = 'owned' AND (last_interaction_ms IS NULL OR last_interaction_ms < ?1)";
+
+const UPDATE_INTERACTIONS_JSON: &str = "UPDATE customers c SET last_interaction_ms = r.at_ms, release_due_ms = r.due_ms,
+        updated_ms = ?2
+     FROM json_to_recordset(?1::json) AS r(id text, at_ms bigint, due_ms bigint)
+     WHERE c.id = r.id AND c.state = 'owned' AND (c.last_interaction_ms IS NULL OR c.last_interaction_ms < r.at_ms)";
+
 /// The batch's customer work: the rows it read or wrote, and what goes down the feed at its end.
 #[derive(Default)]
 pub(crate) struct Batch {
     cfg: Option<PipelineConfig>,
     rows: HashMap<String, Option<Row>>,
+    /// Held follow-ups and interactions (see the module's header).
+    follow_ups: Vec<FollowUpRow>,
+    interactions: HashMap<String, InteractionRow>,
+    /// Leads the batch asked about: whether the server has them.
+    leads_known: HashMap<String, bool>,
     touched: BTreeSet<String>,
     keys_touched: BTreeSet<String>,
     leads_touched: BTreeSet<String>,
@@ -216,6 +271,10 @@ impl Batch {
         info: &OpInfo<'_>,
         action: &OpPayload,
     ) -> ApiResult<Vec<Finding>> {
+        // Every other op may read what the held follow-ups change (evidence, release dates).
+        if !matches!(action, OpPayload::FollowUp(_)) {
+            self.flush(c, info.now_ms)?;
+        }
         match action {
             OpPayload::CustomerCreate(p) => self.create(c, info, p),
             OpPayload::CustomerUpdate(p) => self.update(c, info, p),
@@ -384,34 +443,38 @@ impl Batch {
         p: &FollowUpPayload,
     ) -> ApiResult<Vec<Finding>> {
         // Recorded whatever else is true of the customer: it happened.
-        c.prepare_cached(
-            "INSERT INTO customer_follow_ups (id, customer_id, lead_id, user_id, channel, outcome, note, next_step,
-                next_date, visit_id, at_ms, op_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT DO NOTHING",
-        )?
-        .execute(params![
-            p.follow_up_id,
-            p.customer_id,
-            p.lead_id,
-            info.user_id,
-            p.channel.as_str(),
-            p.outcome.as_str(),
-            p.note,
-            p.next_step,
-            p.next_date,
-            p.visit_id,
-            info.at_ms,
-            info.op_id
-        ])?;
+        self.follow_ups.push(FollowUpRow {
+            id: p.follow_up_id.clone(),
+            customer_id: p.customer_id.clone(),
+            lead_id: p.lead_id.clone(),
+            user_id: info.user_id.to_string(),
+            channel: p.channel.as_str().to_string(),
+            outcome: p.outcome.as_str().to_string(),
+            note: p.note.clone(),
+            next_step: p.next_step.clone(),
+            next_date: p.next_date.clone(),
+            visit_id: p.visit_id.clone(),
+            at_ms: info.at_ms,
+            op_id: info.op_id.to_string(),
+        });
         let Some(customer_id) = &p.customer_id else {
-            let known: Option<i64> = c
-                .prepare_cached("SELECT 1 FROM leads WHERE id = ?1")?
-                .query_row([p.lead_id.as_deref().unwrap_or("")], |r| r.get(0))
-                .optional()?;
             let lead_id = p.lead_id.as_deref().unwrap_or("");
-            return Ok(match known {
-                Some(_) => Vec::new(),
-                None => vec![not_applied(info, lead_id, NotApplied::Unknown, None)],
+            let known = match self.leads_known.get(lead_id) {
+                Some(k) => *k,
+                None => {
+                    let k = c
+                        .prepare_cached("SELECT 1 FROM leads WHERE id = ?1")?
+                        .query_row([lead_id], |r| r.get::<_, i64>(0))
+                        .optional()?
+                        .is_some();
+                    self.leads_known.insert(lead_id.to_string(), k);
+                    k
+                }
+            };
+            return Ok(if known {
+                Vec::new()
+            } else {
+                vec![not_applied(info, lead_id, NotApplied::Unknown, None)]
             });
         };
         let row = match self.held_by(c, info, customer_id)? {
@@ -424,20 +487,69 @@ impl Batch {
         };
         // Only a real interaction (reached, met) keeps an owned customer from the pool.
         if row.state == "owned" && p.outcome.known().is_some_and(counts_as_interaction) {
-            let release_days = i64::from(self.cfg(c)?.release_days);
-            c.prepare_cached(
-                "UPDATE customers SET last_interaction_ms = ?1, release_due_ms = ?2, updated_ms = ?3
-                 WHERE id = ?4 AND (last_interaction_ms IS NULL OR last_interaction_ms < ?1)",
-            )?
-            .execute(params![
-                info.at_ms,
-                info.at_ms + release_days * DAY_MS,
-                info.now_ms,
-                customer_id
-            ])?;
-            self.changed(customer_id);
+            let due_ms = info.at_ms + i64::from(self.cfg(c)?.release_days) * DAY_MS;
+            let later = self
+                .interactions
+                .get(customer_id)
+                .is_none_or(|held| held.at_ms < info.at_ms);
+            if later {
+                self.interactions.insert(
+                    customer_id.clone(),
+                    InteractionRow {
+                        id: customer_id.clone(),
+                        at_ms: info.at_ms,
+                        due_ms,
+                    },
+                );
+            }
+            // The row's owner, state and stage do not change: the cache stays.
+            self.touched.insert(customer_id.clone());
         }
         Ok(Vec::new())
+    }
+
+    /// Write the held follow-ups and interactions (before anything reads them).
+    pub(crate) fn flush(&mut self, c: &Connection, now_ms: i64) -> ApiResult<()> {
+        let follow_ups = std::mem::take(&mut self.follow_ups);
+        let mut interactions: Vec<InteractionRow> =
+            std::mem::take(&mut self.interactions).into_values().collect();
+        interactions.sort_by(|a, b| a.id.cmp(&b.id));
+        match c.dialect() {
+            crate::db::Dialect::Sqlite => {
+                let mut st = c.prepare_cached(INSERT_FOLLOW_UP)?;
+                for f in &follow_ups {
+                    st.execute(params![
+                        f.id,
+                        f.customer_id,
+                        f.lead_id,
+                        f.user_id,
+                        f.channel,
+                        f.outcome,
+                        f.note,
+                        f.next_step,
+                        f.next_date,
+                        f.visit_id,
+                        f.at_ms,
+                        f.op_id
+                    ])?;
+                }
+                let mut st = c.prepare_cached(UPDATE_INTERACTION)?;
+                for i in &interactions {
+                    st.execute(params![i.at_ms, i.due_ms, now_ms, i.id])?;
+                }
+            }
+            crate::db::Dialect::Postgres => {
+                if !follow_ups.is_empty() {
+                    c.prepare_cached(INSERT_FOLLOW_UPS_JSON)?
+                        .execute(params![serde_json::to_string(&follow_ups)?])?;
+                }
+                if !interactions.is_empty() {
+                    c.prepare_cached(UPDATE_INTERACTIONS_JSON)?
+                        .execute(params![serde_json::to_string(&interactions)?, now_ms])?;
+                }
+            }
+        }
+        Ok(())
     }
 
     fn stage(
@@ -771,6 +883,7 @@ impl Batch {
     /// The batch's end: every customer and lead it changed goes down the feed once, as it is
     /// now (and the duplicate keys of customers whose holder changed).
     pub(crate) fn publish(&mut self, c: &Connection, now_ms: i64) -> ApiResult<()> {
+        self.flush(c, now_ms)?;
         for id in std::mem::take(&mut self.touched) {
             feed::publish_customer(c, &id, now_ms)?;
         }
