@@ -162,7 +162,9 @@ fn two_reps_enter_the_same_customer_offline_one_owner_and_a_linked_duplicate() {
     );
 
     let conn = crate::common::test_db::connect(dir.path());
-    let rows: Vec<(String, String, Option<String>, Option<String>, String)> = {
+    /// id, state, owner, duplicate of, phones.
+    type CustomerRow = (String, String, Option<String>, Option<String>, String);
+    let rows: Vec<CustomerRow> = {
         let mut st = conn
             .prepare("SELECT id, state, owner_id, duplicate_of, phones FROM customers ORDER BY id")
             .unwrap();
@@ -793,4 +795,77 @@ fn replay_is_exactly_once() {
         );
     }
     assert_eq!(counts(&conn), before);
+}
+
+/// A full push of customer work (10 new customers and 190 follow-ups, 200 ops): every op
+/// applied once, each customer's release date set by its latest real interaction whatever the
+/// order the follow-ups came in, and the feed carrying each customer once for the batch.
+#[test]
+fn a_full_push_of_follow_ups_applies_every_op_once() {
+    let (dir, s) = server();
+    let li = s.enrolled("rep-li");
+    let mut a = Chain::new(&li);
+    for i in 0..10 {
+        let id = format!("c-{i}");
+        let mut p = create("rep-li", &id, &id, None, &[&format!("1380000{i:04}")]);
+        p["contacts"] = json!([]);
+        a.op("customer.create", &id, t(0.0), p);
+    }
+    let mut latest_meeting = [0i64; 10];
+    for n in 0..190 {
+        let i = n % 10;
+        // Wall times go up with the chain; the outcome alternates, so only some count.
+        let at = t(1.0) + n as i64 * 60_000;
+        let outcome = if n % 3 == 0 { "meeting" } else { "no_answer" };
+        if outcome == "meeting" {
+            latest_meeting[i] = at;
+        }
+        let id = format!("c-{i}");
+        a.op(
+            "customer.follow_up",
+            &id,
+            at,
+            json!({"follow_up_id": format!("f-{n}"), "customer_id": id, "user_id": "rep-li",
+                   "channel": "call", "outcome": outcome}),
+        );
+    }
+    let before: i64 = {
+        let conn = crate::common::test_db::connect(dir.path());
+        conn.query_row("SELECT count(*) FROM changes WHERE kind = 'customer'", [], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    };
+    let ops = a.ops.clone();
+    let r = results(&a.push(&s));
+    assert_eq!(r.len(), 200);
+    assert!(r.iter().all(|(st, ex)| st == "applied" && ex.is_empty()), "{r:?}");
+    let conn = crate::common::test_db::connect(dir.path());
+    let follow_ups: i64 = conn
+        .query_row("SELECT count(*) FROM customer_follow_ups", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(follow_ups, 190);
+    for (i, at) in latest_meeting.iter().enumerate() {
+        let due: i64 = conn
+            .query_row(
+                "SELECT release_due_ms FROM customers WHERE id = ?1",
+                [format!("c-{i}")],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(due, at + 7 * DAY, "c-{i}");
+    }
+    // One whole record for the owner and one for the territory per customer, not one per op.
+    let after: i64 = conn
+        .query_row("SELECT count(*) FROM changes WHERE kind = 'customer'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(after - before, 20);
+    let again = li.push(s.addr, &ops);
+    assert!(statuses(&again.json()).iter().all(|st| st == "duplicate"));
+    let follow_ups: i64 = conn
+        .query_row("SELECT count(*) FROM customer_follow_ups", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(follow_ups, 190);
 }
