@@ -463,6 +463,8 @@ pub enum NotApplied {
     StageMove,
     /// The lead is not open for this rep (new, lost, converted).
     LeadClosed,
+    /// The rep gave the customer up too recently to claim it back (`reclaim_cooldown_days`).
+    ReclaimCooldown,
 }
 
 /// `customer_op_not_applied`.

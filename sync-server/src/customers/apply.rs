@@ -68,6 +68,10 @@ struct Row {
     created_by: String,
     /// Customer fields that are filled in (a stage's `Field` requirement).
     fields: Vec<String>,
+    /// What its duplicate keys come from besides the contacts.
+    name: String,
+    company: Option<String>,
+    phones: Vec<String>,
 }
 
 /// A held row of `customer_follow_ups`.
@@ -136,7 +140,7 @@ pub(crate) struct Batch {
 
 const SELECT_ROW: &str =
     "SELECT id, owner_id, state, stage, stage_entered_ms, created_by, company, phones, contacts,
-        industry, region, budget_cents, store_id FROM customers";
+        industry, region, budget_cents, store_id, name FROM customers";
 
 fn read_row(r: &crate::db::Row<'_>) -> crate::db::Result<(String, Row)> {
     let mut fields = vec!["name".to_string()];
@@ -170,6 +174,9 @@ fn read_row(r: &crate::db::Row<'_>) -> crate::db::Result<(String, Row)> {
             stage_entered_ms: r.get(4)?,
             created_by: r.get(5)?,
             fields,
+            name: r.get(13)?,
+            phones: serde_json::from_str(&phones).unwrap_or_default(),
+            company,
         },
     ))
 }
@@ -420,8 +427,26 @@ impl Batch {
         info: &OpInfo<'_>,
         p: &CustomerUpdatePayload,
     ) -> ApiResult<Vec<Finding>> {
-        if let Err(f) = self.held_by(c, info, &p.customer_id)? {
-            return Ok(vec![f]);
+        let row = match self.held_by(c, info, &p.customer_id)? {
+            Ok(row) => row,
+            Err(f) => return Ok(vec![f]),
+        };
+        // A new contact's number is a key of this customer from now on (unless another
+        // customer holds it already: the first holder keeps a key).
+        if row.state != "duplicate" {
+            let keys = fieldproof_core::customers::dedupe_keys(&fieldproof_core::customers::NewCustomer {
+                name: row.name.clone(),
+                company: row.company.clone(),
+                phones: row.phones.clone(),
+                contacts: p.contacts.clone(),
+                industry: None,
+                region: None,
+                budget_cents: None,
+                store_id: None,
+                from_lead_id: None,
+            });
+            duplicates::hold(c, &p.customer_id, &keys)?;
+            self.keys_touched.insert(p.customer_id.clone());
         }
         c.prepare_cached(
             "UPDATE customers SET contacts = ?1, budget_cents = ?2, updated_ms = ?3 WHERE id = ?4",
@@ -506,6 +531,43 @@ impl Batch {
             self.touched.insert(customer_id.clone());
         }
         Ok(Vec::new())
+    }
+
+    /// A check-in whose store code the server verified (扫码签到) is a real interaction with the
+    /// rep's customers linked to that store: it moves their release dates like a meeting.
+    pub(crate) fn verified_visit(
+        &mut self,
+        c: &Connection,
+        user_id: &str,
+        store_id: &str,
+        at_ms: i64,
+    ) -> ApiResult<()> {
+        let ids: Vec<String> = {
+            let mut st = c.prepare_cached(
+                "SELECT id FROM customers WHERE store_id = ?1 AND owner_id = ?2 AND state = 'owned' ORDER BY id",
+            )?;
+            let rows = st.query_map(params![store_id, user_id], |r| r.get::<_, String>(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let due_ms = at_ms + i64::from(self.cfg(c)?.release_days) * DAY_MS;
+        for id in ids {
+            let later = self.interactions.get(&id).is_none_or(|held| held.at_ms < at_ms);
+            if later {
+                self.interactions.insert(
+                    id.clone(),
+                    InteractionRow {
+                        id: id.clone(),
+                        at_ms,
+                        due_ms,
+                    },
+                );
+            }
+            self.touched.insert(id);
+        }
+        Ok(())
     }
 
     /// Write the held follow-ups and interactions (before anything reads them).
@@ -729,6 +791,22 @@ impl Batch {
             return Ok(Vec::new());
         }
         if row.state == "pool" {
+            // A rep who gave the customer up (or let it go) cannot take it back at once.
+            let cooldown_ms = i64::from(self.cfg(c)?.reclaim_cooldown_days) * DAY_MS;
+            let released: Option<i64> = c
+                .prepare_cached(
+                    "SELECT max(at_ms) FROM customer_events WHERE customer_id = ?1 AND user_id = ?2
+                       AND kind IN ('release', 'auto_release')",
+                )?
+                .query_row(params![p.customer_id, info.user_id], |r| r.get(0))?;
+            if released.is_some_and(|at| info.at_ms < at + cooldown_ms) {
+                return Ok(vec![not_applied(
+                    info,
+                    &p.customer_id,
+                    NotApplied::ReclaimCooldown,
+                    None,
+                )]);
+            }
             let release_days = i64::from(self.cfg(c)?.release_days);
             c.prepare_cached(
                 "UPDATE customers SET owner_id = ?1, state = 'owned', claimed_ms = ?2, release_due_ms = ?3,

@@ -681,6 +681,12 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
             Ok((kid, step)) => (kid.clone(), *step, true),
             Err(_) => (proof.kid.clone(), proof.step, false),
         };
+        if verified {
+            // The scan proves the rep stood at the store: a real interaction with their
+            // customers linked to it.
+            self.customers
+                .verified_visit(self.tx, &p.user_id, &p.store_id, at_ms)?;
+        }
         self.tx
             .prepare_cached(
                 "INSERT INTO visit_store_codes (visit_id, store_id, kid, step, verified)

@@ -250,6 +250,26 @@ fn two_reps_enter_the_same_customer_offline_one_owner_and_a_linked_duplicate() {
         .collect();
     assert_eq!(dupes.len(), 2, "{dupes:?}");
     assert!(dupes.iter().all(|e| e["params"]["duplicate_of"] == "c-li-1"));
+
+    // A contact added later is found too: its number became a key of rep-li's customer.
+    a.op(
+        "customer.update",
+        "c-li-1",
+        t(0.3),
+        json!({"customer_id": "c-li-1", "user_id": "rep-li", "budget_cents": 5_000_000,
+               "contacts": [{"name": "刘工", "phones": ["139 1111 2222"]}]}),
+    );
+    assert_eq!(results(&a.push(&s)), [("applied".to_string(), vec![])]);
+    b.op("customer.create", "c-chen-2", t(0.4), {
+        // Only the new contact's number in common.
+        let mut p = create("rep-chen", "c-chen-2", "刘工", None, &["13911112222"]);
+        p["contacts"] = json!([]);
+        p
+    });
+    assert_eq!(
+        results(&b.push(&s)),
+        [("applied".to_string(), vec!["customer_duplicate".to_string()])]
+    );
 }
 
 /// Claims: a pool customer becomes the claimant's; a claim of a customer another rep holds is
@@ -353,6 +373,37 @@ fn claims_conflicts_and_releases() {
         )
         .unwrap();
     assert_eq!(ops, 2, "both claims are kept");
+
+    // rep-chen gives it up and cannot take it straight back (7-day cooldown); rep-li, whose
+    // own release is more than 7 days old by then, can.
+    b.op(
+        "customer.release",
+        "c-1",
+        t(2.0),
+        json!({"customer_id": "c-1", "user_id": "rep-chen", "reason": "客户无意向"}),
+    );
+    b.op(
+        "customer.claim",
+        "c-1",
+        t(2.5),
+        json!({"customer_id": "c-1", "user_id": "rep-chen"}),
+    );
+    assert_eq!(
+        results(&b.push(&s)),
+        [
+            ("applied".to_string(), vec![]),
+            ("applied".to_string(), vec!["customer_op_not_applied".to_string()]),
+        ]
+    );
+    assert_eq!(state(&conn).0, "pool");
+    a.op(
+        "customer.claim",
+        "c-1",
+        t(8.0),
+        json!({"customer_id": "c-1", "user_id": "rep-li"}),
+    );
+    assert_eq!(results(&a.push(&s)), [("applied".to_string(), vec![])]);
+    assert_eq!(state(&conn).1.as_deref(), Some("rep-li"));
 }
 
 /// Stage moves are checked with the core's rules from the stage the server has: a move into
@@ -655,6 +706,10 @@ fn store_codes_at_check_in_are_verified_by_the_server() {
         chain.op("visit.check_in", visit, wall, p);
     };
     let mut a = Chain::new(&li);
+    // rep-li's customer linked to the store: a verified scan there is a real interaction.
+    let mut linked = create("rep-li", "c-shop", "华联店长", None, &[]);
+    linked["store_id"] = json!("st-001");
+    a.op("customer.create", "c-shop", now - 700_000, linked);
     // A photo of the code, used at a check-in ten minutes earlier than the code's time.
     check_in(&mut a, "v-old", now - 600_000, Some(proof(&code)));
     check_in(&mut a, "v-ok", now - 5_000, Some(proof(&code)));
@@ -671,8 +726,21 @@ fn store_codes_at_check_in_are_verified_by_the_server() {
         .iter()
         .map(|(_, ex)| ex.contains(&"store_code_invalid".to_string()))
         .collect();
-    assert_eq!(store_code_findings, [true, false, true, true, false], "{r:?}");
+    assert_eq!(
+        store_code_findings,
+        [false, true, false, true, true, false],
+        "{r:?}"
+    );
     let conn = crate::common::test_db::connect(dir.path());
+    let (last, due): (Option<i64>, Option<i64>) = conn
+        .query_row(
+            "SELECT last_interaction_ms, release_due_ms FROM customers WHERE id = 'c-shop'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(last, Some(now - 5_000), "only the verified scan counts");
+    assert_eq!(due, Some(now - 5_000 + 7 * DAY));
     let recorded = |conn: &fieldproof_server::db::Connection| -> Vec<(String, bool)> {
         let mut st = conn
             .prepare("SELECT visit_id, verified FROM visit_store_codes ORDER BY visit_id")
