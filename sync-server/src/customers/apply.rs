@@ -142,6 +142,26 @@ const SELECT_ROW: &str =
     "SELECT id, owner_id, state, stage, stage_entered_ms, created_by, company, phones, contacts,
         industry, region, budget_cents, store_id, name FROM customers";
 
+/// The fields of an entry that are filled in, as `read_row` finds them in its row.
+fn filled_fields(n: &fieldproof_core::customers::NewCustomer) -> Vec<String> {
+    let filled = |s: &Option<String>| s.as_deref().is_some_and(|s| !s.trim().is_empty());
+    let mut fields = vec!["name".to_string()];
+    for (name, on) in [
+        ("company", filled(&n.company)),
+        ("phones", !n.phones.is_empty()),
+        ("contacts", !n.contacts.is_empty()),
+        ("industry", filled(&n.industry)),
+        ("region", filled(&n.region)),
+        ("budget_cents", n.budget_cents.is_some()),
+        ("store_id", filled(&n.store_id)),
+    ] {
+        if on {
+            fields.push(name.to_string());
+        }
+    }
+    fields
+}
+
 fn read_row(r: &crate::db::Row<'_>) -> crate::db::Result<(String, Row)> {
     let mut fields = vec!["name".to_string()];
     let company: Option<String> = r.get(6)?;
@@ -388,7 +408,20 @@ impl Batch {
             duplicates::hold(c, &p.customer_id, &keys)?;
             self.keys_touched.insert(p.customer_id.clone());
         }
-        self.changed(&p.customer_id);
+        // Just written with these values: later ops of the batch need not read it back.
+        let row = Row {
+            owner_id: owner.clone(),
+            state: state.to_string(),
+            stage: stage.clone(),
+            stage_entered_ms: info.at_ms,
+            created_by: info.user_id.to_string(),
+            fields: filled_fields(n),
+            name: n.name.clone(),
+            company: n.company.clone(),
+            phones: n.phones.clone(),
+        };
+        self.rows.insert(p.customer_id.clone(), Some(row));
+        self.touched.insert(p.customer_id.clone());
         if let Some(lead_id) = &n.from_lead_id {
             // A lead the rep holds becomes this customer.
             let n = c
@@ -962,11 +995,10 @@ impl Batch {
     /// now (and the duplicate keys of customers whose holder changed).
     pub(crate) fn publish(&mut self, c: &Connection, now_ms: i64) -> ApiResult<()> {
         self.flush(c, now_ms)?;
-        for id in std::mem::take(&mut self.touched) {
-            feed::publish_customer(c, &id, now_ms)?;
-        }
-        for id in std::mem::take(&mut self.keys_touched) {
-            feed::publish_customer_keys(c, &id, now_ms)?;
+        let records = std::mem::take(&mut self.touched);
+        let keys = std::mem::take(&mut self.keys_touched);
+        for id in records.union(&keys) {
+            feed::publish_customer_parts(c, id, records.contains(id), keys.contains(id), now_ms)?;
         }
         for id in std::mem::take(&mut self.leads_touched) {
             feed::publish_lead(c, &id, now_ms)?;

@@ -131,15 +131,45 @@ pub(crate) fn customer_change(
 
 /// Append the customer's current record to the feed: whole to its owner (and, for a duplicate,
 /// to the rep who entered it), status-only to its territory.
-pub(crate) fn publish_customer(tx: &Connection, id: &str, now_ms: i64) -> crate::db::Result<()> {
+pub fn publish_customer(tx: &Connection, id: &str, now_ms: i64) -> crate::db::Result<()> {
+    publish_customer_parts(tx, id, true, false, now_ms)
+}
+
+/// The customer's record (`record`) and its duplicate keys (`keys`) down the feed, read once and
+/// appended in one go (a push batch's end: one read and one append per customer it touched).
+pub(crate) fn publish_customer_parts(
+    tx: &Connection,
+    id: &str,
+    record: bool,
+    keys: bool,
+    now_ms: i64,
+) -> crate::db::Result<()> {
     let Some((change, owner, created_by)) = customer_change(tx, id)? else {
         return Ok(());
     };
     let mut rows = Vec::with_capacity(3);
-    let whole = to_json(&change)?;
-    let mut to_users: Vec<String> = owner.into_iter().collect();
-    if matches!(change.state, Code::Known(CustomerState::Duplicate)) && !to_users.contains(&created_by) {
-        to_users.push(created_by);
+    if record {
+        customer_rows(id, &change, owner.as_deref(), &created_by, &mut rows)?;
+    }
+    if keys {
+        key_rows(tx, id, &change, owner.as_deref(), &created_by, &mut rows)?;
+    }
+    append_changes(tx, &rows, now_ms)
+}
+
+fn customer_rows(
+    id: &str,
+    change: &CustomerChange,
+    owner: Option<&str>,
+    created_by: &str,
+    rows: &mut Vec<NewChange>,
+) -> crate::db::Result<()> {
+    let whole = to_json(change)?;
+    let mut to_users: Vec<String> = owner.map(str::to_string).into_iter().collect();
+    if matches!(change.state, Code::Known(CustomerState::Duplicate))
+        && !to_users.iter().any(|u| u == created_by)
+    {
+        to_users.push(created_by.to_string());
     }
     // The territory's copy first: the owner, who is in the territory too, applies the rows in
     // feed order, so the whole record is the last it reads.
@@ -149,7 +179,7 @@ pub(crate) fn publish_customer(tx: &Connection, id: &str, now_ms: i64) -> crate:
             id: id.to_string(),
             scope_user: None,
             scope_territory: Some(territory),
-            body: to_json(&territory_copy(&change))?,
+            body: to_json(&territory_copy(change))?,
         });
     }
     for user in to_users {
@@ -161,7 +191,7 @@ pub(crate) fn publish_customer(tx: &Connection, id: &str, now_ms: i64) -> crate:
             body: whole.clone(),
         });
     }
-    append_changes(tx, &rows, now_ms)
+    Ok(())
 }
 
 /// What a rep who does not hold the customer sees: the whole record while it is in the pool
@@ -197,22 +227,30 @@ pub(crate) fn publish_customer_status_to(
 }
 
 /// Append the customer's duplicate keys (hashes only) to the feed for its territory (to its
-/// owner when it has none), so phones find duplicates offline without other reps' numbers.
-pub(crate) fn publish_customer_keys(
+/// owner, or the rep who entered it, when it has none), so phones find duplicates offline
+/// without other reps' numbers.
+pub fn publish_customer_keys(
     tx: &Connection,
     customer_id: &str,
     now_ms: i64,
 ) -> crate::db::Result<()> {
-    let Some((change, owner, _)) = customer_change(tx, customer_id)? else {
-        return Ok(());
-    };
+    publish_customer_parts(tx, customer_id, false, true, now_ms)
+}
+
+fn key_rows(
+    tx: &Connection,
+    customer_id: &str,
+    change: &CustomerChange,
+    owner: Option<&str>,
+    created_by: &str,
+    rows: &mut Vec<NewChange>,
+) -> crate::db::Result<()> {
     let keys: Vec<String> = {
         let mut st =
             tx.prepare_cached("SELECT key FROM customer_keys WHERE customer_id = ?1 ORDER BY key")?;
-        let rows = st.query_map([customer_id], |r| r.get::<_, String>(0))?;
-        rows.collect::<Result<_, _>>()?
+        let found = st.query_map([customer_id], |r| r.get::<_, String>(0))?;
+        found.collect::<Result<_, _>>()?
     };
-    let mut rows = Vec::with_capacity(keys.len());
     for key in keys {
         let body = to_json(&CustomerKeyChange {
             key: key.clone(),
@@ -220,10 +258,9 @@ pub(crate) fn publish_customer_keys(
             owner_name: change.owner_name.clone(),
             state: change.state.clone(),
         })?;
-        let (scope_user, scope_territory) = match (&change.customer.region, &owner) {
-            (Some(t), _) => (None, Some(t.clone())),
-            (None, Some(o)) => (Some(o.clone()), None),
-            (None, None) => (Some(change_creator(tx, customer_id)?), None),
+        let (scope_user, scope_territory) = match &change.customer.region {
+            Some(t) => (None, Some(t.clone())),
+            None => (Some(owner.unwrap_or(created_by).to_string()), None),
         };
         rows.push(NewChange {
             kind: "customer_key",
@@ -233,12 +270,7 @@ pub(crate) fn publish_customer_keys(
             body,
         });
     }
-    append_changes(tx, &rows, now_ms)
-}
-
-fn change_creator(tx: &Connection, customer_id: &str) -> crate::db::Result<String> {
-    tx.prepare_cached("SELECT created_by FROM customers WHERE id = ?1")?
-        .query_row([customer_id], |r| r.get(0))
+    Ok(())
 }
 
 /// The pipeline's settings as phones hold them: head office's 'pipeline' row, else the
@@ -307,7 +339,7 @@ pub(crate) fn publish_store_key(
 
 /// Append the lead's current record to the feed: to the rep it is assigned to, and to its
 /// territory while in the pool.
-pub(crate) fn publish_lead(tx: &Connection, id: &str, now_ms: i64) -> crate::db::Result<()> {
+pub fn publish_lead(tx: &Connection, id: &str, now_ms: i64) -> crate::db::Result<()> {
     let row = tx
         .prepare_cached(
             "SELECT name, company, phones, industry, region, budget_cents, source, state, assigned_rep, assigned_ms,
