@@ -229,11 +229,7 @@ pub(crate) fn publish_customer_status_to(
 /// Append the customer's duplicate keys (hashes only) to the feed for its territory (to its
 /// owner, or the rep who entered it, when it has none), so phones find duplicates offline
 /// without other reps' numbers.
-pub fn publish_customer_keys(
-    tx: &Connection,
-    customer_id: &str,
-    now_ms: i64,
-) -> crate::db::Result<()> {
+pub fn publish_customer_keys(tx: &Connection, customer_id: &str, now_ms: i64) -> crate::db::Result<()> {
     publish_customer_parts(tx, customer_id, false, true, now_ms)
 }
 

@@ -223,6 +223,14 @@ fn two_reps_enter_the_same_customer_offline_one_owner_and_a_linked_duplicate() {
     assert_eq!(chen_keys.len(), 3, "two phones and the company: {chen_keys:?}");
     assert!(chen_keys.values().all(|k| k["customer_id"] == "c-li-1"));
     assert!(!all_text(&chen_keys.values().cloned().collect::<Vec<_>>()).contains("1380013"));
+    // rep-chen's supervisor sees the team's entry whole, the other team's customer by status.
+    let sup = s.enrolled("sup-liu");
+    let sup_feed = sup.pull_all(s.addr);
+    let sup_customers = latest(&sup_feed, "customer");
+    assert_eq!(sup_customers["c-chen-1"]["phones"], json!(["+86 138-0013-8000"]));
+    let sup_li_rows: Vec<Value> = sup_feed.iter().filter(|c| c["id"] == "c-li-1").cloned().collect();
+    assert!(!sup_li_rows.is_empty());
+    assert!(!all_text(&sup_li_rows).contains("13800138000"));
     // A rep of another territory sees none of it.
     let zhao_feed = zhao.pull_all(s.addr);
     assert!(
@@ -309,6 +317,22 @@ fn claims_conflicts_and_releases() {
         .unwrap()
     };
     assert_eq!(state(&conn), ("pool".to_string(), None, None));
+    // An op in another rep's name is not this device's to make: refused, nothing changed.
+    let mut forged = Chain::new(&li);
+    forged.seq = a.seq;
+    forged.prev = a.prev.clone();
+    forged.op(
+        "customer.claim",
+        "c-1",
+        t(0.6),
+        json!({"customer_id": "c-1", "user_id": "rep-chen"}),
+    );
+    let r = forged.push(&s);
+    assert_eq!(r["results"][0]["status"], "rejected");
+    assert_eq!(r["results"][0]["reason"], "wrong_user");
+    assert_eq!(state(&conn).0, "pool");
+    a.seq = forged.seq;
+    a.prev = forged.prev.clone();
     // In the pool the territory sees it whole: anyone may claim it.
     let pooled = latest(&chen.pull_all(s.addr), "customer");
     assert_eq!(pooled["c-1"]["state"], "pool");
