@@ -696,6 +696,25 @@ fn follow_ups_move_release_due_and_lead_claims_record_the_response_time() {
     );
     a.push(&s);
     assert_eq!(lead("l-3").0, "lost");
+    // A claimed lead entered as a customer is converted and names it.
+    let mut converted = create("rep-li", "c-from-l-1", "线索客户", None, &["13600136000"]);
+    converted["from_lead_id"] = json!("l-1");
+    converted["contacts"] = json!([]);
+    a.op("customer.create", "c-from-l-1", t(5.3), converted);
+    assert_eq!(results(&a.push(&s)), [("applied".to_string(), vec![])]);
+    let (state, customer): (String, Option<String>) = conn
+        .query_row("SELECT state, customer_id FROM leads WHERE id = 'l-1'", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(
+        (state.as_str(), customer.as_deref()),
+        ("converted", Some("c-from-l-1"))
+    );
+    assert_eq!(
+        latest(&li.pull_all(s.addr), "lead")["l-1"]["customer_id"],
+        "c-from-l-1"
+    );
 }
 
 /// QR check-in: every store has a key after the reference load, its public half goes down the
