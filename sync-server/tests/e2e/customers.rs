@@ -730,6 +730,11 @@ fn store_codes_at_check_in_are_verified_by_the_server() {
     assert_eq!(st001.len(), 1, "{keys:?}");
     assert_eq!(st001[0]["public_key_hex"].as_str().unwrap().len(), 64);
     assert!(st001[0].get("seed_hex").is_none());
+    // Like the stores themselves: rep-zhao (shanghai-west) gets only st-101's key.
+    let zhao = s.enrolled("rep-zhao");
+    let zhao_keys = latest(&zhao.pull_all(s.addr), "store_key");
+    assert_eq!(zhao_keys.len(), 1, "{zhao_keys:?}");
+    assert!(zhao_keys.values().all(|k| k["store_id"] == "st-101"));
 
     let code = s.admin(&["store-keys", "code", "st-001"]).trim().to_string();
     let other = s.admin(&["store-keys", "code", "st-002"]).trim().to_string();
