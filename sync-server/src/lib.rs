@@ -20,6 +20,7 @@ mod blob_paths;
 pub mod blobs;
 mod body;
 pub mod calendar;
+mod change_feed;
 mod clock;
 pub mod codes;
 pub mod customers;
