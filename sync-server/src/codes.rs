@@ -37,6 +37,12 @@ pub const EXCEPTION_CODES: &[&str] = &[
     "possible_reuse",
     // Raised on the phone by a supervisor's review; kept so old rows and future ones read.
     "supervisor_flag",
+    // The pipeline's scheduled jobs (`crate::pipeline_jobs`, issue 15).
+    "lead_overdue",
+    "customer_released",
+    "customer_stalled",
+    "pipeline_escalated",
+    "health_zero",
 ];
 
 /// How urgent an exception is for the people alerts go to (`crate::alerts`): a rule sends codes
@@ -112,6 +118,13 @@ pub const EXCEPTION_SEVERITY: &[(&str, Severity)] = &[
     ("photo_unreadable", Severity::Info),
     ("possible_reuse", Severity::Critical),
     ("supervisor_flag", Severity::Warning),
+    // A lead nobody answered in time: the supervisor should act today.
+    ("lead_overdue", Severity::Warning),
+    // The 7-day rule did what it says: worth knowing, nothing to act on.
+    ("customer_released", Severity::Info),
+    ("customer_stalled", Severity::Warning),
+    ("pipeline_escalated", Severity::Warning),
+    ("health_zero", Severity::Warning),
 ];
 
 /// An exception code's severity; a code not in the table (a newer server's) is a warning, so a
@@ -406,6 +419,27 @@ pub enum ExceptionParams {
     UnknownVisit(UnknownVisit),
     PriceGap(PriceGap),
     Reuse(ReuseParams),
+    Pipeline(PipelineParams),
+}
+
+/// The `params` of the pipeline jobs' exceptions (`lead_overdue`, `customer_released`,
+/// `customer_stalled`, `pipeline_escalated`, `health_zero`): the customer's or lead's name and
+/// the figures the sentence names; a stage by its label, a component by its two labels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PipelineParams {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minutes: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component_zh: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component_en: Option<String>,
 }
 
 impl ExceptionParams {
@@ -440,6 +474,8 @@ impl ExceptionParams {
             "unknown_visit" => Self::UnknownVisit(from(j).ok()?),
             "price_gap_unexplained" => Self::PriceGap(from(j).ok()?),
             "possible_reuse" => Self::Reuse(from(j).ok()?),
+            "lead_overdue" | "customer_released" | "customer_stalled" | "pipeline_escalated"
+            | "health_zero" => Self::Pipeline(from(j).ok()?),
             _ => return None,
         })
     }
@@ -462,6 +498,7 @@ impl ExceptionParams {
             Self::UnknownVisit(p) => serde_json::to_string(p),
             Self::PriceGap(p) => serde_json::to_string(p),
             Self::Reuse(p) => serde_json::to_string(p),
+            Self::Pipeline(p) => serde_json::to_string(p),
         };
         // Plain structs of strings and numbers always serialize; NaN becomes null.
         v.unwrap_or_else(|_| "{}".to_string())

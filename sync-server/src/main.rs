@@ -183,6 +183,10 @@ struct ServeArgs {
     /// or `off`.
     #[arg(long, env = "FIELDPROOF_ALERT_DIGEST_HOUR", default_value = "19", value_parser = digest_hour)]
     alert_digest_hour: DigestHour,
+    /// Tests only: the pipeline jobs (lead deadlines, releases, stalls, the nightly health
+    /// score) read "now" from this file (Unix ms) instead of the wall clock.
+    #[arg(long, hide = true)]
+    pipeline_clock_file: Option<PathBuf>,
 }
 
 /// `--alert-digest-hour`: 0–23, or `off`.
@@ -250,6 +254,7 @@ impl ServeArgs {
                 poll: Duration::from_millis(self.alert_poll_ms),
                 digest_hour: self.alert_digest_hour.0,
             },
+            pipeline_clock_file: self.pipeline_clock_file.clone(),
             ..Limits::default()
         }
     }
