@@ -27,7 +27,8 @@ pub use routing_admin::{
 };
 pub use settings::{
     RoutingSettings, SettingsError, SettingsProblem, Versioned, list_rep_tags, load_health, load_pipeline,
-    load_routing, save_health, save_pipeline, save_routing_rules, set_rep_tags,
+    load_routing, save_from_json, save_health, save_pipeline, save_routing_rules, set_rep_tags,
+    settings_document,
 };
 
 pub(crate) const MINUTE_MS: i64 = 60_000;

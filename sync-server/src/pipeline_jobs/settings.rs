@@ -500,3 +500,52 @@ pub fn list_rep_tags(c: &Connection) -> crate::db::Result<Vec<(String, Vec<Strin
     }
     Ok(out)
 }
+
+/// Everything head office set, as one JSON document (`admin pipeline show`): each setting with
+/// its version, the reps' tags and the latest dry run.
+pub fn settings_document(store: &Store) -> crate::db::Result<serde_json::Value> {
+    let w = store.writer();
+    let c = &w.conn;
+    let pipeline = load_pipeline(c)?;
+    let health = load_health(c)?;
+    let routing = load_routing(c)?;
+    let tags: serde_json::Map<String, serde_json::Value> = list_rep_tags(c)?
+        .into_iter()
+        .map(|(u, t)| (u, serde_json::json!(t)))
+        .collect();
+    let last = super::routing_admin::last_dry_run(c)?;
+    Ok(serde_json::json!({
+        "pipeline": {"version": pipeline.version, "body": pipeline.body},
+        "health": {"version": health.version, "body": health.body},
+        "routing": {"version": routing.version, "body": routing.body},
+        "rep_tags": tags,
+        "last_dry_run": last,
+    }))
+}
+
+/// Save one setting from a JSON document (`admin pipeline set`): `pipeline`, `health`, or
+/// `routing` (a rule list, or `{"rules": [...]}`; saving rules always pauses routing).
+pub fn save_from_json(
+    store: &Store,
+    name: &str,
+    text: &str,
+    by: Option<&str>,
+    now_ms: i64,
+) -> Result<i64, SettingsError> {
+    match name {
+        "pipeline" => save_pipeline(store, &parse_json(text)?, None, by, now_ms),
+        "health" => save_health(store, &parse_json(text)?, None, by, now_ms),
+        "routing" => {
+            let rules: Vec<Rule> = match parse_json::<Vec<Rule>>(text) {
+                Ok(rules) => rules,
+                Err(_) => parse_json::<RoutingSettings>(text)?.rules,
+            };
+            save_routing_rules(store, &rules, None, by, now_ms)
+        }
+        _ => Err(SettingsError::BadJson {
+            line: 0,
+            column: 0,
+            message: format!("no setting {name:?} (pipeline, health, routing)"),
+        }),
+    }
+}
