@@ -185,7 +185,7 @@ struct ServeArgs {
     alert_digest_hour: DigestHour,
     /// Tests only: the pipeline jobs (lead deadlines, releases, stalls, the nightly health
     /// score) read "now" from this file (Unix ms) instead of the wall clock.
-    #[arg(long, hide = true)]
+    #[arg(long, hide = true, env = "FIELDPROOF_PIPELINE_CLOCK_FILE")]
     pipeline_clock_file: Option<PathBuf>,
 }
 
