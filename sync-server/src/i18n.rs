@@ -928,6 +928,11 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "规则匹配但业务员已满负荷",
     ),
     (
+        "pipeline_not_a_number",
+        "Enter a number here.",
+        "此处请输入数字。",
+    ),
+    (
         "routing_customer_in_pool",
         "Customer is in the pool",
         "客户在公海中",

@@ -446,6 +446,29 @@ pub fn save_routing_rules(
     Ok(version)
 }
 
+/// Add `rule` to the saved list, or replace the rule with its position; the whole list checked
+/// and saved as [`save_routing_rules`] does (routing pauses). One transaction.
+pub fn upsert_routing_rule(
+    store: &Store,
+    rule: Rule,
+    expected: Option<i64>,
+    by: Option<&str>,
+    now_ms: i64,
+) -> Result<i64, SettingsError> {
+    let mut w = store.writer();
+    let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let current = load_routing(&tx)?;
+    let mut rules = current.body.rules;
+    rules.retain(|r| r.position != rule.position);
+    rules.push(rule);
+    rules.sort_by_key(|r| r.position);
+    validate_rules(&rules).map_err(|ps| SettingsError::Invalid(ps.iter().map(rule_problem).collect()))?;
+    let body = RoutingSettings { rules, live: false };
+    let version = write(&tx, "routing", current.version, expected, &body, by, now_ms)?;
+    tx.commit()?;
+    Ok(version)
+}
+
 /// Write the routing row with `live` set (the rules unchanged), inside the caller's transaction.
 pub(crate) fn write_routing_live(
     tx: &Connection,
