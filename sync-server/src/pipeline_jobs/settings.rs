@@ -215,6 +215,21 @@ fn range(problems: &mut Vec<SettingsProblem>, setting: &'static str, value: f64,
     }
 }
 
+/// A share (0–1), said as a percentage (what the page asks for).
+fn share(problems: &mut Vec<SettingsProblem>, setting: &'static str, value: f64) {
+    if !(value.is_finite() && (0.0..=1.0).contains(&value)) {
+        problems.push(SettingsProblem::new(
+            "pipeline_out_of_range",
+            setting,
+            vec![
+                ("setting", setting.to_string()),
+                ("min", "0%".to_string()),
+                ("max", "100%".to_string()),
+            ],
+        ));
+    }
+}
+
 /// Every problem of a pipeline configuration, stages first.
 pub fn validate_pipeline(cfg: &PipelineConfig) -> Result<(), Vec<SettingsProblem>> {
     let mut p = Vec::new();
@@ -312,14 +327,8 @@ pub fn validate_pipeline(cfg: &PipelineConfig) -> Result<(), Vec<SettingsProblem
         0.0,
         365.0,
     );
-    range(
-        &mut p,
-        "routing_live_threshold",
-        cfg.routing_live_threshold,
-        0.0,
-        1.0,
-    );
-    range(&mut p, "response_goal", cfg.response_goal, 0.0, 1.0);
+    share(&mut p, "routing_live_threshold", cfg.routing_live_threshold);
+    share(&mut p, "response_goal", cfg.response_goal);
     if p.is_empty() { Ok(()) } else { Err(p) }
 }
 
