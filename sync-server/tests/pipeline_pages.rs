@@ -330,3 +330,77 @@ fn pipeline_settings_page_shows_stages_and_saves_deadlines_and_weights_field_by_
     let html = get(&ho, "/app/pipeline-settings", "en").text();
     assert!(html.contains("name=\"weight_0\" value=\"0.8\""), "{html}");
 }
+
+#[test]
+fn admin_pipeline_cli_sets_tags_and_rules_dry_runs_refuses_go_live_and_runs_jobs() {
+    let (dir, _s) = seeded();
+    let d = dir.path();
+    seed_leads(d);
+    let out = admin_ok(
+        d,
+        &[
+            "pipeline",
+            "rep-tags",
+            "--user",
+            "rep-li",
+            "--tags",
+            "food, drink,",
+        ],
+    );
+    let tags: Vec<String> = serde_json::from_str(&out).unwrap();
+    assert_eq!(tags, ["drink", "food"]);
+    let refused = common::admin(d, &["pipeline", "rep-tags", "--user", "sup-wang", "--tags", "x"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("No field rep"));
+
+    let rules = d.join("rules.json");
+    std::fs::write(
+        &rules,
+        r#"[{"position": 10, "name": "华东食品", "industries": ["food"]}]"#,
+    )
+    .unwrap();
+    assert!(admin_ok(d, &["pipeline", "rules", rules.to_str().unwrap()]).contains("version 1"));
+    let report: serde_json::Value = serde_json::from_str(&admin_ok(d, &["pipeline", "dry-run"])).unwrap();
+    assert_eq!(report["report"]["leads"], 100);
+    assert_eq!(report["report"]["matched"], 50);
+    let refused = common::admin(d, &["pipeline", "go-live"]);
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("50%") && err.contains("91%"), "{err}");
+
+    // A document that is not JSON: refused with its line and column, nothing saved.
+    let bad = d.join("bad.json");
+    std::fs::write(&bad, "{\n  \"stall_days\": ,\n}").unwrap();
+    let refused = common::admin(
+        d,
+        &["pipeline", "set", "--name", "pipeline", bad.to_str().unwrap()],
+    );
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("line 2"));
+    let good = d.join("pipeline.json");
+    std::fs::write(&good, r#"{"stall_days": 3}"#).unwrap();
+    assert!(
+        admin_ok(
+            d,
+            &["pipeline", "set", "--name", "pipeline", good.to_str().unwrap()]
+        )
+        .contains("version 1")
+    );
+
+    let show: serde_json::Value = serde_json::from_str(&admin_ok(d, &["pipeline", "show"])).unwrap();
+    assert_eq!(show["pipeline"]["body"]["stall_days"], 3);
+    assert_eq!(show["pipeline"]["body"]["lead_response_minutes"], 120);
+    assert_eq!(show["rep_tags"]["rep-li"], serde_json::json!(["drink", "food"]));
+    assert_eq!(show["last_dry_run"]["report"]["matched"], 50);
+
+    // The scheduler's runs for a given moment: each job once; again at the same minute, none.
+    // Ten days ahead: the running server's own scheduler (wall clock) never takes these runs.
+    let now = (fieldproof_server::now_ms() / 60_000 * 60_000 + 10 * 86_400_000 + 5_000).to_string();
+    let runs: Vec<serde_json::Value> =
+        serde_json::from_str(&admin_ok(d, &["pipeline", "run-jobs-now", "--now-ms", &now])).unwrap();
+    assert_eq!(runs.len(), 6);
+    assert!(runs.iter().all(|r| r["outcome"] == "ran"), "{runs:?}");
+    let again: Vec<serde_json::Value> =
+        serde_json::from_str(&admin_ok(d, &["pipeline", "run-jobs-now", "--now-ms", &now])).unwrap();
+    assert!(again.iter().all(|r| r["outcome"] == "taken"), "{again:?}");
+}
