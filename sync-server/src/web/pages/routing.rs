@@ -107,7 +107,7 @@ pub struct NoFields {}
 /// A refused save: which form, what was typed, the problems by field.
 enum Failed {
     None,
-    Rule(RuleForm, Vec<SettingsProblem>),
+    Rule(Box<RuleForm>, Vec<SettingsProblem>),
     Json(JsonForm, Vec<SettingsProblem>),
     /// A refusal of a button (go live): its sentence.
     Action(String),
@@ -183,7 +183,7 @@ fn render(
     let rules = &v.routing.body.rules;
     let (rule_form, rule_problems, json_text, json_problems, action_err) = match failed {
         Failed::None => (RuleForm::default(), vec![], None, vec![], None),
-        Failed::Rule(f, p) => (f, p, None, vec![], None),
+        Failed::Rule(f, p) => (*f, p, None, vec![], None),
         Failed::Json(f, p) => (RuleForm::default(), vec![], Some(f.rules_json), p, None),
         Failed::Action(m) => (RuleForm::default(), vec![], None, vec![], Some(m)),
     };
@@ -452,7 +452,7 @@ pub async fn save_rule(State(store): State<Arc<Store>>, f: SignedForm<RuleForm>)
         return refused(
             &store,
             &who,
-            Failed::Rule(form, problems),
+            Failed::Rule(Box::new(form), problems),
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
@@ -470,7 +470,7 @@ pub async fn save_rule(State(store): State<Arc<Store>>, f: SignedForm<RuleForm>)
         return refused(
             &store,
             &who,
-            Failed::Rule(form, problems),
+            Failed::Rule(Box::new(form), problems),
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
@@ -493,7 +493,7 @@ pub async fn save_rule(State(store): State<Arc<Store>>, f: SignedForm<RuleForm>)
             refused(
                 &store,
                 &who,
-                Failed::Rule(form, problems),
+                Failed::Rule(Box::new(form), problems),
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
