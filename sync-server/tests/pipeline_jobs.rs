@@ -515,6 +515,32 @@ fn an_unclaimed_lead_alerts_at_2h_and_a_silent_customer_is_released_at_7_days_ex
         )
     };
 
+    // The supervisors' alert rules: one for rep-li's team (sup-wang's), one for another team.
+    // The overdue lead's alert must reach the first channel only.
+    let now = T0 - DAY;
+    for (id, name) in [(1, "王磊的企业微信"), (2, "刘洋的企业微信")] {
+        c.execute(
+            "INSERT INTO alert_channels (id, kind, name, webhook_url, lang, created_ms, updated_ms)
+             VALUES (?1, 'wecom', ?2, 'http://127.0.0.1:9/hook', 'zh-CN', ?3, ?3)",
+            params![id, name, now],
+        )
+        .unwrap();
+    }
+    let team = |sup: &str| -> String {
+        c.query_row("SELECT code FROM teams WHERE supervisor_id = ?1", [sup], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    };
+    for (id, channel, sup) in [(1, 1, "sup-wang"), (2, 2, "sup-liu")] {
+        c.execute(
+            "INSERT INTO alert_rules (id, name, channel_id, codes, team, min_severity, created_ms, updated_ms)
+             VALUES (?1, 'pipeline', ?2, 'lead_overdue,customer_stalled', ?3, 1, ?4, ?4)",
+            params![id, channel, team(sup), now],
+        )
+        .unwrap();
+    }
+
     // One minute before the deadline: nothing. Every job ran once, by one of the two.
     let ran = race(&a, &b, T0 + 119 * MIN);
     assert!(ran.values().all(|n| *n == 1), "{ran:?}");
@@ -540,6 +566,19 @@ fn an_unclaimed_lead_alerts_at_2h_and_a_silent_customer_is_released_at_7_days_ex
     assert_eq!((overdue, in_time), (Some(T0 + 120 * MIN), Some(0)));
     assert_eq!(overdue_alerts(), 1);
     assert_eq!(lead_state("lead-2"), "claimed");
+    // Delivered through the alert channels: to the rep's supervisor's channel, once.
+    assert_eq!(
+        count(
+            &c,
+            "SELECT count(*) FROM alert_deliveries d JOIN exceptions e ON e.id = d.exception_id
+             WHERE e.code = 'lead_overdue' AND d.channel_id = 1"
+        ),
+        1
+    );
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM alert_deliveries WHERE channel_id = 2"),
+        0
+    );
     // The rep's phone hears it went to the pool, and so does the territory.
     assert_eq!(
         count(
