@@ -972,3 +972,58 @@ fn a_component_at_zero_for_14_days_warns_once() {
         7
     );
 }
+
+/// The nightly job writes in transactions of 5,000 customers: past one part, every customer
+/// still gets its row and its grade, once, and the run is marked done with the last part.
+#[test]
+fn the_health_job_writes_every_customer_across_its_parts() {
+    let (dir, a) = setup();
+    let b = test_db::store(dir.path());
+    let mut c = db(dir.path());
+    {
+        let tx = c.transaction().unwrap();
+        for k in 0..5_003 {
+            tx.execute(
+                "INSERT INTO customers (id, name, owner_id, state, stage, stage_entered_ms, created_by, created_ms, updated_ms)
+                 VALUES (?1, '客户', 'rep-li', 'owned', 'explore', ?2, 'rep-li', ?2, ?2)",
+                params![format!("p-{k:05}"), T0],
+            )
+            .unwrap();
+        }
+        tx.execute(
+            "INSERT INTO customer_activities (customer_id, kind, day, created_ms) VALUES ('p-05002', 'event', ?1, ?2)",
+            params![a.calendar().day_of(T0), T0],
+        )
+        .unwrap();
+        tx.commit().unwrap();
+    }
+    let ran = race(&a, &b, T0 + 30 * 60_000);
+    assert_eq!(ran.get("health"), Some(&1), "{ran:?}");
+    let day = a.calendar().day_of(T0);
+    assert_eq!(
+        count(
+            &c,
+            &format!("SELECT count(*) FROM customer_health WHERE day = {day}")
+        ),
+        5_003
+    );
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM customers WHERE health_grade = 'C'"),
+        5_003
+    );
+    // Events weigh 0.3 of 1.0 (full marks at 1): 30 points.
+    assert_eq!(
+        count(
+            &c,
+            "SELECT count(*) FROM customers WHERE id = 'p-05002' AND health_score = 30"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &c,
+            "SELECT count(*) FROM pipeline_jobs WHERE job = 'health' AND done_ms IS NOT NULL"
+        ),
+        1
+    );
+}

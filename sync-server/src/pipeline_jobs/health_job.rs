@@ -51,15 +51,25 @@ fn grade_text(g: Grade) -> &'static str {
 /// breaks nor extends a run of zeros, and a week of them is still read through.
 const HISTORY_SLACK_DAYS: i64 = 7;
 
-/// Run the health score for the day of `now_ms` now, in one transaction, whatever the scheduler
-/// did (the admin's `run-jobs-now` goes through the scheduler instead; this is for tests and
-/// benchmarks that time the job itself).
+/// Run the health score for the day of `now_ms` now, whatever the scheduler did (the admin's
+/// `run-jobs-now` goes through the scheduler instead; this is for tests and benchmarks that time
+/// the job itself): read and scored on a reader, written in transactions of [`CHUNK`]
+/// customers.
 pub fn run_health(store: &Store, now_ms: i64) -> crate::db::Result<HealthRunSummary> {
-    let mut w = store.writer();
-    let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let s = health_in(&tx, store.calendar(), now_ms)?;
-    tx.commit()?;
-    Ok(s)
+    let cal = store.calendar();
+    let plan = {
+        let r = store
+            .reader()
+            .map_err(|e| crate::db::Error::ToSqlConversionFailure(e.to_string().into()))?;
+        plan(&r, cal, now_ms)?
+    };
+    for part in 0..plan.parts() {
+        let mut w = store.writer();
+        let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        plan.apply(&tx, cal, part, now_ms)?;
+        tx.commit()?;
+    }
+    Ok(plan.summary)
 }
 
 struct Row {
@@ -70,8 +80,80 @@ struct Row {
     score: Option<f64>,
 }
 
-/// The job in the caller's transaction.
-pub(crate) fn health_in(tx: &Connection, cal: Calendar, now_ms: i64) -> crate::db::Result<HealthRunSummary> {
+/// A red warning to raise (the customer's, one component's run of zeros).
+pub(crate) struct WarningOut {
+    owner: Option<String>,
+    customer_id: String,
+    name: String,
+    label_zh: String,
+    label_en: String,
+    key: String,
+    zero_since: i64,
+    days: u32,
+}
+
+/// Everything one night's run writes, computed from reads alone (so the writes can go in short
+/// transactions: pushes do not wait seconds for the writer).
+pub(crate) struct HealthPlan {
+    pub summary: HealthRunSummary,
+    rows: Vec<HealthOut>,
+    /// (customer, grade, score) whose grade or score changed.
+    changed: Vec<(String, &'static str, f64)>,
+    warnings: Vec<WarningOut>,
+}
+
+/// Customers' rows written per transaction (a few hundred ms on PostgreSQL).
+pub(crate) const CHUNK: usize = 5_000;
+
+impl HealthPlan {
+    /// How many write transactions [`HealthPlan::apply`] takes (`part` 0..parts).
+    pub(crate) fn parts(&self) -> usize {
+        self.rows
+            .len()
+            .div_ceil(CHUNK)
+            .max(self.changed.len().div_ceil(CHUNK))
+            .max(1)
+    }
+
+    /// Write part `part` of the plan: its day rows and its changed grades (each down the feed);
+    /// the last part also raises the warnings. Re-running a part writes the same again.
+    pub(crate) fn apply(
+        &self,
+        tx: &Connection,
+        cal: Calendar,
+        part: usize,
+        now_ms: i64,
+    ) -> crate::db::Result<()> {
+        let slice = |n: usize| (part * CHUNK).min(n)..((part + 1) * CHUNK).min(n);
+        write_health_rows(tx, &self.rows[slice(self.rows.len())])?;
+        for (id, grade, score) in &self.changed[slice(self.changed.len())] {
+            tx.prepare_cached("UPDATE customers SET health_grade = ?2, health_score = ?3 WHERE id = ?1")?
+                .execute(params![id, grade, score])?;
+            crate::customers::feed::publish_customer(tx, id, now_ms)?;
+        }
+        if part + 1 == self.parts() {
+            for w in &self.warnings {
+                super::jobs::raise_health_zero(
+                    tx,
+                    cal,
+                    w.owner.as_deref(),
+                    &w.customer_id,
+                    &w.name,
+                    &w.label_zh,
+                    &w.label_en,
+                    &w.key,
+                    w.zero_since,
+                    w.days,
+                    now_ms,
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Read and score: what the night's run will write.
+pub(crate) fn plan(tx: &Connection, cal: Calendar, now_ms: i64) -> crate::db::Result<HealthPlan> {
     let today = cal.day_of(now_ms);
     let model: HealthModel = load_health(tx)?.body;
     let customers: Vec<Row> = {
@@ -138,6 +220,7 @@ pub(crate) fn health_in(tx: &Connection, cal: Calendar, now_ms: i64) -> crate::d
     };
     let mut out_rows: Vec<HealthOut> = Vec::with_capacity(customers.len());
     let mut changed: Vec<(String, &'static str, f64)> = Vec::new();
+    let mut warnings_out: Vec<WarningOut> = Vec::new();
     for c in &customers {
         let inputs = Inputs {
             counts: model
@@ -189,19 +272,16 @@ pub(crate) fn health_in(tx: &Connection, cal: Calendar, now_ms: i64) -> crate::d
             }
             summary.warnings += 1;
             let comp = model.components.iter().find(|x| x.key == w.key);
-            super::jobs::raise_health_zero(
-                tx,
-                cal,
-                c.owner.as_deref(),
-                &c.id,
-                &c.name,
-                comp.map_or(w.key.as_str(), |x| x.label_zh.as_str()),
-                comp.map_or(w.key.as_str(), |x| x.label_en.as_str()),
-                &w.key,
-                w.zero_since,
-                w.days,
-                now_ms,
-            )?;
+            warnings_out.push(WarningOut {
+                owner: c.owner.clone(),
+                customer_id: c.id.clone(),
+                name: c.name.clone(),
+                label_zh: comp.map_or(w.key.clone(), |x| x.label_zh.clone()),
+                label_en: comp.map_or(w.key.clone(), |x| x.label_en.clone()),
+                key: w.key.clone(),
+                zero_since: w.zero_since,
+                days: w.days,
+            });
         }
         let stored: Vec<StoredComponent> = result
             .components
@@ -228,14 +308,13 @@ pub(crate) fn health_in(tx: &Connection, cal: Calendar, now_ms: i64) -> crate::d
         });
         summary.customers += 1;
     }
-    write_health_rows(tx, &out_rows)?;
-    for (id, grade, score) in &changed {
-        tx.prepare_cached("UPDATE customers SET health_grade = ?2, health_score = ?3 WHERE id = ?1")?
-            .execute(params![id, grade, score])?;
-        crate::customers::feed::publish_customer(tx, id, now_ms)?;
-    }
     summary.changed = changed.len() as u32;
-    Ok(summary)
+    Ok(HealthPlan {
+        summary,
+        rows: out_rows,
+        changed,
+        warnings: warnings_out,
+    })
 }
 
 #[derive(Serialize)]

@@ -120,7 +120,6 @@ fn run_taken(
         "customer_release" => to_json(&customer_release(&tx, cal, now_ms)?),
         "stall" => to_json(&stall(&tx, cal, now_ms)?),
         "escalation" => to_json(&escalation(&tx, cal, now_ms)?),
-        "health" => to_json(&super::health_job::health_in(&tx, cal, now_ms)?),
         _ => "{}".to_string(),
     };
     tx.prepare_cached(
@@ -129,6 +128,49 @@ fn run_taken(
     .execute(params![job, key, crate::clock::now_ms(), summary])?;
     tx.commit()?;
     Ok(Some(summary))
+}
+
+/// Whether the run is still this process's (leased, not done), inside a write transaction.
+fn still_mine(tx: &Connection, job: &str, key: &str, owner: &str) -> crate::db::Result<bool> {
+    tx.prepare_cached(
+        "SELECT 1 FROM pipeline_jobs WHERE job = ?1 AND run_key = ?2 AND lease_owner = ?3 AND done_ms IS NULL",
+    )?
+    .exists(params![job, key, owner])
+}
+
+/// The nightly health run, taken: read and scored on a reader, written in short transactions
+/// (pushes do not wait seconds for the writer), the last part and `done_ms` together. Each
+/// part first checks the lease is still this process's; a part written twice (a lease lost and
+/// the run taken again) writes the same values again.
+fn run_health_taken(store: &Store, key: &str, owner: &str, now_ms: i64) -> crate::db::Result<Option<String>> {
+    let cal = store.calendar();
+    let plan = {
+        let r = store
+            .reader()
+            .map_err(|e| crate::db::Error::ToSqlConversionFailure(e.to_string().into()))?;
+        super::health_job::plan(&r, cal, now_ms)?
+    };
+    let parts = plan.parts();
+    for part in 0..parts {
+        let mut w = store.writer();
+        let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if !still_mine(&tx, "health", key, owner)? {
+            return Ok(None);
+        }
+        plan.apply(&tx, cal, part, now_ms)?;
+        if part + 1 == parts {
+            let summary = to_json(&plan.summary);
+            tx.prepare_cached(
+                "UPDATE pipeline_jobs SET done_ms = ?3, outcome = ?4, lease_until_ms = NULL
+                 WHERE job = ?1 AND run_key = ?2",
+            )?
+            .execute(params!["health", key, crate::clock::now_ms(), summary])?;
+            tx.commit()?;
+            return Ok(Some(summary));
+        }
+        tx.commit()?;
+    }
+    Ok(None)
 }
 
 fn to_json<T: Serialize>(v: &T) -> String {
@@ -157,7 +199,12 @@ pub fn run_due_jobs(store: &Store, owner: &str, now_ms: i64) -> crate::db::Resul
             Err(_) => false,
         };
         let outcome = if !done && take(store, job, &key, due, owner)? {
-            match run_taken(store, job, &key, owner, now_ms)? {
+            let ran = if job == "health" {
+                run_health_taken(store, &key, owner, now_ms)?
+            } else {
+                run_taken(store, job, &key, owner, now_ms)?
+            };
+            match ran {
                 Some(summary) => JobOutcome::Ran { summary },
                 None => JobOutcome::Taken,
             }
