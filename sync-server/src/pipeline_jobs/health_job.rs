@@ -126,9 +126,31 @@ impl HealthPlan {
     ) -> crate::db::Result<()> {
         let slice = |n: usize| (part * CHUNK).min(n)..((part + 1) * CHUNK).min(n);
         write_health_rows(tx, &self.rows[slice(self.rows.len())])?;
-        for (id, grade, score) in &self.changed[slice(self.changed.len())] {
-            tx.prepare_cached("UPDATE customers SET health_grade = ?2, health_score = ?3 WHERE id = ?1")?
-                .execute(params![id, grade, score])?;
+        let changed = &self.changed[slice(self.changed.len())];
+        match tx.dialect() {
+            Dialect::Sqlite => {
+                for (id, grade, score) in changed {
+                    tx.prepare_cached(
+                        "UPDATE customers SET health_grade = ?2, health_score = ?3 WHERE id = ?1",
+                    )?
+                    .execute(params![id, grade, score])?;
+                }
+            }
+            // One statement for the part: 5,000 round trips fewer.
+            Dialect::Postgres if !changed.is_empty() => {
+                let json = serde_json::to_string(changed)
+                    .map_err(|e| crate::db::Error::ToSqlConversionFailure(e.into()))?;
+                tx.prepare_cached(
+                    "UPDATE customers AS c SET health_grade = r.grade, health_score = r.score
+                     FROM (SELECT x->>0 AS id, x->>1 AS grade, (x->>2)::double precision AS score
+                           FROM json_array_elements(?1::json) AS x) AS r
+                     WHERE c.id = r.id",
+                )?
+                .execute(params![json])?;
+            }
+            Dialect::Postgres => {}
+        }
+        for (id, _, _) in changed {
             crate::customers::feed::publish_customer(tx, id, now_ms)?;
         }
         if part + 1 == self.parts() {
