@@ -225,23 +225,6 @@ fn key_rows(
     Ok(())
 }
 
-/// The pipeline's settings as phones hold them: head office's 'pipeline' row, else the
-/// defaults (`PipelineConfig::default`).
-pub(crate) fn pipeline_config(c: &Connection) -> crate::db::Result<PipelineConfig> {
-    let row: Option<(i64, String)> = c
-        .prepare_cached("SELECT version, body FROM pipeline_settings WHERE name = 'pipeline'")?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    Ok(match row {
-        Some((version, body)) => {
-            let mut cfg: PipelineConfig = serde_json::from_str(&body).unwrap_or_default();
-            cfg.version = version;
-            cfg
-        }
-        None => PipelineConfig::default(),
-    })
-}
-
 /// Append the pipeline's settings to the feed, for everyone (`id` is the version). Called when
 /// head office changes them (`crate::pipeline_jobs`).
 pub fn publish_pipeline_config(tx: &Connection, cfg: &PipelineConfig, now_ms: i64) -> crate::db::Result<()> {
