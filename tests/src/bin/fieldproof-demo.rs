@@ -13,6 +13,7 @@
 
 use std::sync::Arc;
 
+use fieldproof_core::customers;
 use fieldproof_core::*;
 use fieldproof_tests::day::{self, DayClock};
 use fieldproof_tests::server::ServerProcess;
@@ -351,6 +352,72 @@ fn run(opts: Options) -> Result<()> {
     }
     core.cancel_visit(&v3.id, "门店装修，暂停营业")?;
     println!("  cancelled: store closed for renovation");
+
+    // --- Lunch: a customer in the pipeline (客户与线索), entered and moved offline ---------------
+    println!("\n[12:30] Lunch meeting: 李娜 enters a new customer, offline");
+    let prospect = |phone: &str| customers::NewCustomer {
+        name: "王建国".into(),
+        company: Some("上海禾丰餐饮管理有限公司".into()),
+        phones: vec![phone.into()],
+        contacts: Vec::new(),
+        industry: Some("餐饮".into()),
+        region: Some("shanghai-east".into()),
+        budget_cents: Some(5_000_000),
+        store_id: None,
+        from_lead_id: None,
+    };
+    let customer = core.create_customer("rep-li", &prospect("+86 186-2100-7788"))?;
+    println!(
+        "  customer entered: 上海禾丰餐饮管理有限公司, stage {}",
+        customer.stage
+    );
+    match core.create_customer("rep-li", &prospect("18621007788")) {
+        Err(e) => println!(
+            "  the same customer again as 18621007788 → refused [{}]",
+            e.code()
+        ),
+        Ok(_) => println!("  a duplicate unexpectedly accepted"),
+    }
+    core.log_follow_up(
+        "rep-li",
+        &customers::FollowUpRequest {
+            customer_id: Some(customer.id.clone()),
+            lead_id: None,
+            channel: customers::FollowUpChannel::Visit,
+            outcome: customers::FollowUpOutcome::Meeting,
+            note: "需要 20 家门店的冷柜方案".into(),
+            next_step: Some("方案演示".into()),
+            next_date: Some(day.clone()),
+            visit_id: None,
+        },
+    )?;
+    for to in ["needs", "demo"] {
+        core.move_customer_stage("rep-li", &customer.id, to, None)?;
+    }
+    println!("  follow-up logged (meeting, next step 方案演示); moved 意向初探 → 需求确认 → 方案演示");
+    match core.move_customer_stage("rep-li", &customer.id, "negotiation", None) {
+        Err(e @ Error::StageLocked { .. }) => {
+            let missing = match &e {
+                Error::StageLocked { missing, .. } => missing_list(missing),
+                _ => String::new(),
+            };
+            println!("  → 报价谈判 refused [{}]: missing {missing}", e.code());
+        }
+        Err(e) => return Err(e),
+        Ok(_) => println!("  → 报价谈判 unexpectedly allowed without its evidence"),
+    }
+    core.capture_customer_photo(
+        "rep-li",
+        &customers::CustomerPhotoRequest {
+            customer_id: customer.id.clone(),
+            requirement_id: "tech_spec_form".into(),
+        },
+        Some(&fix(31.2304, 121.52, 200.0, false)),
+        480,
+        &photo,
+    )?;
+    core.move_customer_stage("rep-li", &customer.id, "negotiation", None)?;
+    println!("  the signed 技术参数确认单 photographed (stamped, signed, chained) → 报价谈判 unlocked");
 
     // --- What the phone now holds -------------------------------------------------------------------
     println!("\nPlan at the end of the day:");
