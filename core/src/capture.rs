@@ -140,7 +140,16 @@ impl Core {
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         let captured_at = self.clock.wall_ms();
-        let lines = watermark_lines(&fonts, &store, &user, self.device_id(), req, captured_at, &code);
+        let lines = watermark_lines(
+            &fonts,
+            StampPlace::Store(&store),
+            &user,
+            self.device_id(),
+            req.fix.as_ref(),
+            req.utc_offset_minutes,
+            captured_at,
+            &code,
+        );
         let processed = imaging::process(jpeg, &lines, &fonts, &options)?;
         let image_sha256 = evidence::hex(&Sha256::digest(&processed.jpeg));
         let file_name = format!("{image_sha256}.jpg");
@@ -374,18 +383,28 @@ fn reuse_matches(
     Ok(out)
 }
 
-/// The watermark, top to bottom. A name the fonts cannot draw is left out rather than boxed.
-fn watermark_lines(
+/// What the stamp says the photo is of: a store (its code, and its name when the fonts can draw
+/// it) or a customer (its name only, and only when drawable).
+pub(crate) enum StampPlace<'a> {
+    Store(&'a Store),
+    Customer(&'a str),
+}
+
+/// The watermark, top to bottom, for a visit photo and a customer's evidence photo alike. A name
+/// the fonts cannot draw is left out rather than boxed.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn watermark_lines(
     fonts: &Fonts,
-    store: &Store,
+    place: StampPlace<'_>,
     user: &User,
     device_id: &str,
-    req: &CaptureRequest,
+    fix: Option<&LocationFix>,
+    utc_offset_minutes: i32,
     captured_at_ms: i64,
     code: &str,
 ) -> Vec<String> {
-    let mut lines = vec![crate::clock::format_local(captured_at_ms, req.utc_offset_minutes)];
-    lines.push(match &req.fix {
+    let mut lines = vec![crate::clock::format_local(captured_at_ms, utc_offset_minutes)];
+    lines.push(match fix {
         Some(f) => format!(
             "{:.6}{} {:.6}{} ±{:.0} m{}",
             f.latitude.abs(),
@@ -397,11 +416,18 @@ fn watermark_lines(
         ),
         None => "no location fix".to_string(),
     });
-    lines.push(if fonts.covers(&store.name) {
-        format!("{} {}", store.code, store.name)
-    } else {
-        store.code.clone()
-    });
+    match place {
+        StampPlace::Store(store) => lines.push(if fonts.covers(&store.name) {
+            format!("{} {}", store.code, store.name)
+        } else {
+            store.code.clone()
+        }),
+        StampPlace::Customer(name) => {
+            if fonts.covers(name) {
+                lines.push(name.to_string());
+            }
+        }
+    }
     let rep = if fonts.covers(&user.name) {
         format!("{} ({})", user.name, user.id)
     } else {

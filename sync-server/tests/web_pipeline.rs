@@ -59,7 +59,10 @@ fn server() -> (tempfile::TempDir, Server) {
             ],
         );
     }
-    let server = Server::start(d);
+    // The scheduler stopped (its clock file is never written): the pages are checked against the
+    // states seeded here, not against what a nightly run or a deadline would make of them.
+    let stopped = d.join("pipeline-clock-never-written");
+    let server = Server::start_with(d, &["--pipeline-clock-file", stopped.to_str().unwrap()], None);
     (dir, server)
 }
 
@@ -374,6 +377,13 @@ fn a_stores_qr_code_page_shows_the_current_code_or_says_there_is_no_key() {
     let seed = [7u8; 32];
     {
         let c = common::test_db::connect(dir.path());
+        // Instead of the keys the reference load issued: st-001's known ones, none for st-002 (a
+        // store from before QR check-in, until the next reference load).
+        c.execute(
+            "DELETE FROM store_keys WHERE store_id IN ('st-001', 'st-002')",
+            params![],
+        )
+        .unwrap();
         c.execute(
             "INSERT INTO store_keys (store_id, kid, seed_hex, public_key_hex, created_ms, retired_ms)
              VALUES ('st-001', 'k-old', ?1, 'x', 1, 2), ('st-001', 'k1', ?2, 'x', 3, NULL)",
@@ -810,5 +820,9 @@ fn seed_browser_states() {
         ],
     )
     .unwrap();
+    // A store whose key was never issued (one from before QR check-in, until the next reference
+    // load): its code page says so.
+    c.execute("DELETE FROM store_keys WHERE store_id = 'st-002'", params![])
+        .unwrap();
     println!("seeded customers and leads");
 }

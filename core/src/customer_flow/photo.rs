@@ -11,7 +11,7 @@ use super::{CustomerPhoto, customer, pipeline_config, user};
 use crate::customers::{Customer, CustomerPhotoRequest, PipelineConfig, RequirementKind};
 use crate::error::{Error, Result};
 use crate::evidence;
-use crate::imaging::{self, Fonts};
+use crate::imaging;
 use crate::model::{LocationFix, PhotoKind, User};
 use crate::outbox::Action;
 use crate::sync::wire::payload::{CustomerPhotoManifest, ManifestLocation, OpPayload};
@@ -85,9 +85,9 @@ impl Core {
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         let captured_at = self.clock.wall_ms();
-        let lines = watermark_lines(
+        let lines = crate::capture::watermark_lines(
             &fonts,
-            &c,
+            crate::capture::StampPlace::Customer(c.company.as_deref().unwrap_or(&c.name)),
             &me,
             self.device_id(),
             fix,
@@ -169,48 +169,4 @@ impl Core {
         tracing::info!(bytes = photo.byte_len, "customer photo captured");
         Ok(photo)
     }
-}
-
-/// The watermark, top to bottom; a name the fonts cannot draw is left out rather than boxed.
-#[allow(clippy::too_many_arguments)]
-fn watermark_lines(
-    fonts: &Fonts,
-    c: &Customer,
-    me: &User,
-    device_id: &str,
-    fix: Option<&LocationFix>,
-    utc_offset_minutes: i32,
-    captured_at_ms: i64,
-    code: &str,
-) -> Vec<String> {
-    let mut lines = vec![crate::clock::format_local(captured_at_ms, utc_offset_minutes)];
-    lines.push(match fix {
-        Some(f) => format!(
-            "{:.6}{} {:.6}{} ±{:.0} m{}",
-            f.latitude.abs(),
-            if f.latitude >= 0.0 { "N" } else { "S" },
-            f.longitude.abs(),
-            if f.longitude >= 0.0 { "E" } else { "W" },
-            f.accuracy_m,
-            if f.is_mock { " MOCK LOCATION" } else { "" }
-        ),
-        None => "no location fix".to_string(),
-    });
-    let name = c.company.as_deref().unwrap_or(&c.name);
-    if fonts.covers(name) {
-        lines.push(name.to_string());
-    }
-    let rep = if fonts.covers(&me.name) {
-        format!("{} ({})", me.name, me.id)
-    } else {
-        me.id.clone()
-    };
-    let short_device: String = device_id.chars().take(8).collect();
-    lines.push(format!("Rep {rep} · Device {short_device}"));
-    lines.push(if fonts.covers("防伪码") {
-        format!("防伪码 Evidence code {code}")
-    } else {
-        format!("Evidence code {code}")
-    });
-    lines
 }
