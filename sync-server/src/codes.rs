@@ -37,6 +37,13 @@ pub const EXCEPTION_CODES: &[&str] = &[
     "possible_reuse",
     // Raised on the phone by a supervisor's review; kept so old rows and future ones read.
     "supervisor_flag",
+    // Customers and leads (issue 15, `crate::customers::apply`).
+    "customer_duplicate",
+    "customer_claim_conflict",
+    "stage_evidence_missing",
+    "customer_op_not_applied",
+    // QR check-in (`crate::customers::store_keys`).
+    "store_code_invalid",
 ];
 
 /// How urgent an exception is for the people alerts go to (`crate::alerts`): a rule sends codes
@@ -112,6 +119,15 @@ pub const EXCEPTION_SEVERITY: &[(&str, Severity)] = &[
     ("photo_unreadable", Severity::Info),
     ("possible_reuse", Severity::Critical),
     ("supervisor_flag", Severity::Warning),
+    // Nothing lost and nothing wrong on the phone's side: a second rep entered a customer
+    // someone has, or two reps claimed one customer while offline.
+    ("customer_duplicate", Severity::Info),
+    ("customer_claim_conflict", Severity::Info),
+    // The phone refuses such a move: an old or altered client made it.
+    ("stage_evidence_missing", Severity::Warning),
+    ("customer_op_not_applied", Severity::Info),
+    // The scan that proves presence did not verify: a photographed, forged or other store's code.
+    ("store_code_invalid", Severity::Critical),
 ];
 
 /// An exception code's severity; a code not in the table (a newer server's) is a warning, so a
@@ -387,6 +403,104 @@ impl ReuseParams {
     }
 }
 
+/// What a customer entry matched (`customer_duplicate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchedOn {
+    Phone,
+    Company,
+}
+
+/// `customer_duplicate`: a rep entered a customer another customer already holds a key of; the
+/// entry is kept as a linked duplicate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerDuplicate {
+    pub customer_id: String,
+    pub duplicate_of: String,
+    pub matched_on: MatchedOn,
+    /// The rep who entered the duplicate.
+    pub entered_by: String,
+    /// The original's owner; `None` while it is in the pool.
+    #[serde(default)]
+    pub owner_id: Option<String>,
+}
+
+/// `customer_claim_conflict`: a claim (of a customer or a lead) that did not take because another
+/// rep has it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimConflict {
+    /// `customer` or `lead`.
+    pub what: String,
+    pub id: String,
+    pub claimant_id: String,
+    #[serde(default)]
+    pub holder_id: Option<String>,
+}
+
+/// `stage_evidence_missing`: a stage move applied without the evidence its stage asks for. The
+/// labels are head office's own words for the stages and requirements.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageEvidenceMissing {
+    pub customer_id: String,
+    pub from_stage: String,
+    pub to_stage: String,
+    pub to_label: String,
+    /// Requirement ids.
+    pub missing: Vec<String>,
+    /// Their labels, in the same order.
+    pub missing_labels: Vec<String>,
+}
+
+/// Why an op on a customer or lead was kept without changing it (`customer_op_not_applied`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotApplied {
+    /// The server does not have the customer or lead (its creation has not arrived).
+    Unknown,
+    /// The rep does not hold it (released, claimed by another, a duplicate).
+    NotOwner,
+    /// The stage move is not allowed from the stage the server has (`stage_move`).
+    StageMove,
+    /// The lead is not open for this rep (new, lost, converted).
+    LeadClosed,
+    /// The rep gave the customer up too recently to claim it back (`reclaim_cooldown_days`).
+    ReclaimCooldown,
+}
+
+/// `customer_op_not_applied`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerOpNotApplied {
+    /// The op's kind, e.g. `customer.stage`.
+    pub op_kind: String,
+    pub id: String,
+    pub why: NotApplied,
+    /// For a refused stage move: the core's reason (`skips`, `same_stage`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage_refusal: Option<String>,
+}
+
+/// What was wrong with a check-in's store code (the core's `StoreCodeProblem`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreCodeFault {
+    Malformed,
+    WrongStore,
+    UnknownKey,
+    BadSignature,
+    Expired,
+}
+
+/// `store_code_invalid`: the code the check-in carried does not verify for its store at the
+/// check-in's time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoreCodeInvalid {
+    pub store_id: String,
+    pub problem: StoreCodeFault,
+    /// The step the code claims, when it could be read.
+    #[serde(default)]
+    pub step: Option<i64>,
+}
+
 /// An exception's parameters, typed by its code. Stored untagged (the row's `code` says which);
 /// [`ExceptionParams::parse`] reads them back by code.
 #[derive(Debug, Clone, PartialEq)]
@@ -406,6 +520,11 @@ pub enum ExceptionParams {
     UnknownVisit(UnknownVisit),
     PriceGap(PriceGap),
     Reuse(ReuseParams),
+    CustomerDuplicate(CustomerDuplicate),
+    ClaimConflict(ClaimConflict),
+    StageEvidenceMissing(StageEvidenceMissing),
+    CustomerOpNotApplied(CustomerOpNotApplied),
+    StoreCodeInvalid(StoreCodeInvalid),
 }
 
 impl ExceptionParams {
@@ -440,6 +559,11 @@ impl ExceptionParams {
             "unknown_visit" => Self::UnknownVisit(from(j).ok()?),
             "price_gap_unexplained" => Self::PriceGap(from(j).ok()?),
             "possible_reuse" => Self::Reuse(from(j).ok()?),
+            "customer_duplicate" => Self::CustomerDuplicate(from(j).ok()?),
+            "customer_claim_conflict" => Self::ClaimConflict(from(j).ok()?),
+            "stage_evidence_missing" => Self::StageEvidenceMissing(from(j).ok()?),
+            "customer_op_not_applied" => Self::CustomerOpNotApplied(from(j).ok()?),
+            "store_code_invalid" => Self::StoreCodeInvalid(from(j).ok()?),
             _ => return None,
         })
     }
@@ -462,6 +586,11 @@ impl ExceptionParams {
             Self::UnknownVisit(p) => serde_json::to_string(p),
             Self::PriceGap(p) => serde_json::to_string(p),
             Self::Reuse(p) => serde_json::to_string(p),
+            Self::CustomerDuplicate(p) => serde_json::to_string(p),
+            Self::ClaimConflict(p) => serde_json::to_string(p),
+            Self::StageEvidenceMissing(p) => serde_json::to_string(p),
+            Self::CustomerOpNotApplied(p) => serde_json::to_string(p),
+            Self::StoreCodeInvalid(p) => serde_json::to_string(p),
         };
         // Plain structs of strings and numbers always serialize; NaN becomes null.
         v.unwrap_or_else(|_| "{}".to_string())

@@ -4,9 +4,7 @@
 
 use fieldproof_core::evidence::{self, VerifyCode};
 use fieldproof_core::rules;
-use fieldproof_core::sync::wire::payload::{
-    CheckInPayload, CheckOutPayload, Entry, OpPayload, PhotoManifest,
-};
+use fieldproof_core::sync::wire::payload::{CheckInPayload, CheckOutPayload, Entry, OpPayload};
 use serde_json::Value;
 
 use crate::keys::is_lower_hex;
@@ -30,10 +28,8 @@ pub(crate) fn bounded_id(s: &str) -> bool {
 /// The payload of `kind`, with the bounds the core's schema does not express.
 pub(crate) fn parse_action(kind: &str, payload: Value) -> Result<OpPayload, String> {
     let action = OpPayload::decode(kind, payload)?;
-    // Customer and lead ops (issue 15) are not applied here yet: refused as `malformed_entry`,
-    // exactly like any op kind this server does not know.
-    if action.visit_id().is_none() {
-        return Err(format!("unknown op kind {kind:?}"));
+    if action.entity_id().is_empty() || !bounded_id(action.entity_id()) {
+        return Err("the op's customer, lead or visit id must be 1-128 bytes".into());
     }
     match &action {
         OpPayload::CheckIn(CheckInPayload { fix: Some(f), .. })
@@ -43,6 +39,23 @@ pub(crate) fn parse_action(kind: &str, payload: Value) -> Result<OpPayload, Stri
         }
         OpPayload::PhotoReview(r) if !bounded_id(&r.review_id) || !bounded_id(&r.photo_id) => {
             return Err("photo review: review_id or photo_id must be 1-128 bytes".into());
+        }
+        OpPayload::CustomerPhoto(m)
+            if !is_lower_hex(&m.image_sha256, 64)
+                || m.byte_len < 0
+                || !bounded_id(&m.photo_id)
+                || !bounded_id(&m.requirement_id) =>
+        {
+            return Err(
+                "customer photo manifest: image_sha256, byte_len, photo_id or requirement_id is not valid"
+                    .into(),
+            );
+        }
+        OpPayload::FollowUp(p) if !bounded_id(&p.follow_up_id) => {
+            return Err("follow-up: follow_up_id must be 1-128 bytes".into());
+        }
+        OpPayload::StageChange(p) if !bounded_id(&p.stage_change_id) => {
+            return Err("stage change: stage_change_id must be 1-128 bytes".into());
         }
         _ => {}
     }
@@ -81,7 +94,7 @@ pub(crate) fn parse_entry(entry: &str) -> Result<ParsedOp, String> {
     let payload = std::mem::take(&mut fields.payload);
     let action = parse_action(&fields.kind, payload)?;
     if action.entity_id() != fields.entity_id {
-        return Err("the payload's visit is not the entry's entity".into());
+        return Err("the payload's visit, customer or lead is not the entry's entity".into());
     }
     Ok(ParsedOp { fields, action })
 }
@@ -96,12 +109,49 @@ pub(crate) fn entry_wall_ms(entry: &str) -> Option<i64> {
     parse_entry(entry).ok().map(|op| op.fields.time.wall_ms)
 }
 
-pub(crate) fn parse_photo_manifest(entry: &str) -> Result<(String, String, PhotoManifest), String> {
+/// What the photo upload needs of a photo's manifest (`visit.photo` or `customer.photo`).
+#[derive(Debug, Clone)]
+pub(crate) struct PhotoEntry {
+    pub(crate) device_id: String,
+    pub(crate) op_id: String,
+    pub(crate) photo_id: String,
+    pub(crate) user_id: String,
+    pub(crate) image_sha256: String,
+    pub(crate) byte_len: i64,
+    /// Empty for a customer's photo (it belongs to no visit).
+    pub(crate) visit_id: String,
+    /// `None` for a customer's photo.
+    pub(crate) store_id: Option<String>,
+}
+
+/// The manifest of a photo's bytes: a `visit.photo` entry, or a `customer.photo` one (a stage's
+/// evidence, uploaded and verified the same way).
+pub(crate) fn parse_photo_manifest(entry: &str) -> Result<PhotoEntry, String> {
     let op = parse_entry(entry)?;
+    let (device_id, op_id) = (op.fields.device_id, op.fields.op_id);
     match op.action {
-        OpPayload::Photo(m) => Ok((op.fields.device_id, op.fields.op_id, m)),
+        OpPayload::Photo(m) => Ok(PhotoEntry {
+            device_id,
+            op_id,
+            photo_id: m.photo_id,
+            user_id: m.user_id,
+            image_sha256: m.image_sha256,
+            byte_len: m.byte_len,
+            visit_id: m.visit_id,
+            store_id: Some(m.store_id),
+        }),
+        OpPayload::CustomerPhoto(m) => Ok(PhotoEntry {
+            device_id,
+            op_id,
+            photo_id: m.photo_id,
+            user_id: m.user_id,
+            image_sha256: m.image_sha256,
+            byte_len: m.byte_len,
+            visit_id: String::new(),
+            store_id: None,
+        }),
         _ => Err(format!(
-            "the manifest is a {} entry, not visit.photo",
+            "the manifest is a {} entry, not visit.photo or customer.photo",
             op.fields.kind
         )),
     }
@@ -127,14 +177,23 @@ mod tests {
     }
 
     #[test]
-    fn customer_and_lead_ops_are_refused_like_an_unknown_kind_until_applied() {
-        let e = parse_entry(
+    fn customer_and_lead_ops_are_read() {
+        let op = parse_entry(
             r#"{"v":1,"device_id":"d","seq":1,"op_id":"o","kind":"customer.claim","entity_id":"c-1",
                "time":{"wall_ms":1,"boot_ms":1,"hlc":1,"server_offset_ms":null},
                "prev_hash":"0000000000000000000000000000000000000000000000000000000000000000",
                "payload":{"customer_id":"c-1","user_id":"rep-li"}}"#,
         )
+        .unwrap();
+        assert_eq!(op.action.kind(), "customer.claim");
+        // The payload's customer must be the entry's entity.
+        let e = parse_entry(
+            r#"{"v":1,"device_id":"d","seq":1,"op_id":"o","kind":"customer.claim","entity_id":"c-2",
+               "time":{"wall_ms":1,"boot_ms":1,"hlc":1,"server_offset_ms":null},
+               "prev_hash":"0000000000000000000000000000000000000000000000000000000000000000",
+               "payload":{"customer_id":"c-1","user_id":"rep-li"}}"#,
+        )
         .unwrap_err();
-        assert!(e.contains("unknown op kind"), "{e}");
+        assert!(e.contains("entity"), "{e}");
     }
 }

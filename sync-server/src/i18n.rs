@@ -812,6 +812,19 @@ pub const CODES: &[(&str, &str, &str)] = &[
     ("unknown_store", "Unknown store", "未知门店"),
     ("unknown_visit", "Unknown visit", "未知拜访"),
     ("supervisor_flag", "Flagged by a supervisor", "督导标记"),
+    ("customer_duplicate", "Duplicate customer", "重复客户"),
+    ("customer_claim_conflict", "Claim conflict", "认领冲突"),
+    ("stage_evidence_missing", "Stage evidence missing", "阶段凭证缺失"),
+    (
+        "customer_op_not_applied",
+        "Customer record not applied",
+        "客户记录未生效",
+    ),
+    (
+        "store_code_invalid",
+        "Store code did not verify",
+        "门店码验证未通过",
+    ),
     ("file_missing", "Photo file missing", "照片文件缺失"),
     (
         "conflicting_duplicate",

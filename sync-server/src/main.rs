@@ -283,6 +283,9 @@ enum AdminCommand {
     },
     /// Load reference data (the JSON the core loads): validated as a whole, all or nothing.
     LoadReference { file: PathBuf },
+    /// Stores' QR check-in keys (扫码签到).
+    #[command(subcommand)]
+    StoreKeys(StoreKeysCommand),
     /// Issue a one-time enrolment code for a user; prints the code.
     EnrolCode {
         #[arg(long)]
@@ -438,6 +441,15 @@ enum AlertChannelCommand {
     Add(Box<AlertChannelArgs>),
     /// The channels (JSON; secrets masked).
     List,
+}
+
+#[derive(Subcommand)]
+enum StoreKeysCommand {
+    /// Retire the store's key and issue a new one; prints the new key id. Codes scanned with
+    /// the old key before now still verify.
+    Rotate { store_id: String },
+    /// Print the store's current code (what its screen shows now).
+    Code { store_id: String },
 }
 
 #[derive(Subcommand)]
@@ -765,6 +777,12 @@ fn admin(
                 .map_err(|e| AdminError::Invalid(format!("cannot read {}: {e}", file.display())))?;
             json(&store.load_reference_json(&text, now_ms())?)
         }
+        AdminCommand::StoreKeys(StoreKeysCommand::Rotate { store_id }) => {
+            store.rotate_store_key(&store_id, now_ms())
+        }
+        AdminCommand::StoreKeys(StoreKeysCommand::Code { store_id }) => store
+            .store_code(&store_id, now_ms())?
+            .ok_or_else(|| AdminError::Invalid(format!("store {store_id:?} has no check-in key"))),
         AdminCommand::EnrolCode { user, ttl_hours } => {
             store.issue_enrol_code(&user, i64::from(ttl_hours) * 3_600_000, now_ms())
         }

@@ -266,6 +266,32 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
         "A retake was asked of a photo that already has an open retake request; it was refused.",
         "该照片已有未完成的重拍要求，新的重拍要求已拒收。",
     ),
+    // --- customers and leads (issue 15) ---
+    (
+        "customer_duplicate",
+        "A rep entered a customer that is already in the system; the entry is kept, linked to the existing customer.",
+        "业务员录入的客户已存在，该录入已保留并关联到已有客户。",
+    ),
+    (
+        "customer_claim_conflict",
+        "A claim did not take: another rep already has the customer or lead.",
+        "认领未成功：该客户或线索已由其他业务员负责。",
+    ),
+    (
+        "stage_evidence_missing",
+        "A customer was moved to a stage without the evidence that stage needs.",
+        "客户进入阶段时缺少该阶段所需的凭证。",
+    ),
+    (
+        "customer_op_not_applied",
+        "A record about a customer or lead was kept but changed nothing.",
+        "一条客户或线索记录已保存，但未生效。",
+    ),
+    (
+        "store_code_invalid",
+        "The store code scanned at check-in did not verify.",
+        "签到时扫描的门店码验证未通过。",
+    ),
     // --- sentences with parameters ---
     (
         "bad_signature.op",
@@ -497,6 +523,98 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
         "拍照定位过时",
     ),
     // --- words filled into sentences ---
+    ("word.a_rep", "A rep", "一名业务员"),
+    ("word.matched.phone", "phone number", "电话号码"),
+    ("word.matched.company", "company name", "公司名称"),
+    (
+        "customer_duplicate.owner",
+        "{rep} entered a customer that {owner} already has (same {matched}); the entry is kept, linked to it.",
+        "{rep}录入的客户已由{owner}负责（{matched}相同），该录入已保留并关联到已有客户。",
+    ),
+    (
+        "customer_duplicate.pool",
+        "{rep} entered a customer already in the pool (same {matched}); the entry is kept, linked to it.",
+        "{rep}录入的客户已在公海中（{matched}相同），该录入已保留并关联到已有客户。",
+    ),
+    (
+        "customer_claim_conflict.customer",
+        "{rep} claimed a customer that {holder} already has; the claim did not take.",
+        "{rep}认领的客户已由{holder}负责，认领未成功。",
+    ),
+    (
+        "customer_claim_conflict.lead",
+        "{rep} claimed a lead that {holder} already has; the claim did not take.",
+        "{rep}认领的线索已由{holder}负责，认领未成功。",
+    ),
+    (
+        "stage_evidence_missing.list",
+        "A customer was moved to “{stage}” without: {missing}.",
+        "客户进入“{stage}”阶段时缺少：{missing}。",
+    ),
+    (
+        "customer_op_not_applied.unknown",
+        "The server kept {op} about a customer or lead it does not have.",
+        "服务器已保存{op}，但没有对应的客户或线索。",
+    ),
+    (
+        "customer_op_not_applied.not_owner",
+        "The server kept {op} from a rep who does not hold the customer or lead; it changed nothing.",
+        "服务器已保存{op}，但该业务员并不负责该客户或线索，记录未生效。",
+    ),
+    (
+        "customer_op_not_applied.stage_move",
+        "A stage move was not allowed from the customer's current stage; it is kept but changed nothing.",
+        "该阶段变更不符合客户当前阶段的规则，记录已保存但未生效。",
+    ),
+    (
+        "customer_op_not_applied.lead_closed",
+        "The server kept {op} about a lead that is no longer open; it changed nothing.",
+        "服务器已保存{op}，但对应的线索已不再开放，记录未生效。",
+    ),
+    (
+        "customer_op_not_applied.reclaim_cooldown",
+        "The rep gave this customer up too recently to claim it back; the claim is kept but did not take.",
+        "该业务员释放此客户的时间太近，暂不能重新认领，认领记录已保存但未生效。",
+    ),
+    (
+        "store_code_invalid.expired",
+        "The store code scanned at check-in at {store} was not current: possibly a photo of an old code.",
+        "在{store}签到时扫描的门店码已过期，可能是旧码的照片。",
+    ),
+    (
+        "store_code_invalid.wrong_store",
+        "The code scanned at check-in at {store} belongs to another store.",
+        "在{store}签到时扫描的是其他门店的码。",
+    ),
+    (
+        "store_code_invalid.bad_signature",
+        "The store code scanned at check-in at {store} is forged or altered.",
+        "在{store}签到时扫描的门店码是伪造或被篡改的。",
+    ),
+    (
+        "store_code_invalid.unknown_key",
+        "The store code scanned at check-in at {store} was signed by a key the server does not know for this store.",
+        "在{store}签到时扫描的门店码所用密钥不属于该门店。",
+    ),
+    (
+        "store_code_invalid.malformed",
+        "What was scanned at check-in at {store} is not a store code.",
+        "在{store}签到时扫描的不是门店码。",
+    ),
+    ("op.customer.create", "a new customer", "新客户记录"),
+    ("op.customer.update", "a customer update", "客户信息更新"),
+    ("op.customer.follow_up", "a follow-up", "跟进记录"),
+    ("op.customer.stage", "a stage move", "阶段变更"),
+    ("op.customer.photo", "a stage photo", "阶段凭证照片"),
+    ("op.customer.claim", "a claim", "认领记录"),
+    ("op.customer.release", "a release", "释放记录"),
+    ("op.lead.claim", "a lead claim", "线索认领"),
+    ("op.lead.close", "a lead closing", "线索关闭记录"),
+    ("tech.customer", "Customer id", "客户编号"),
+    ("tech.duplicate_of", "Existing customer id", "已有客户编号"),
+    ("tech.lead", "Lead id", "线索编号"),
+    ("tech.requirement", "Requirement id", "凭证要求编号"),
+    ("tech.step", "Code step", "码序号"),
     ("word.store", "the store", "门店"),
     ("word.rep", "another rep", "其他业务员"),
     ("word.item", "a competitor's item", "竞品项目"),
@@ -817,6 +935,94 @@ pub fn render(lang: Lang, code: &str, params: Option<&serde_json::Value>, names:
                 ));
             }
         }
+        ExceptionParams::CustomerDuplicate(d) => {
+            let rep = names.user(&d.entered_by).unwrap_or_else(|| t("word.a_rep"));
+            let matched = match d.matched_on {
+                crate::codes::MatchedOn::Phone => t("word.matched.phone"),
+                crate::codes::MatchedOn::Company => t("word.matched.company"),
+            };
+            out.sentence = match &d.owner_id {
+                Some(owner) => {
+                    let owner = names.user(owner).unwrap_or_else(|| t("word.rep"));
+                    fill(
+                        lang,
+                        "customer_duplicate.owner",
+                        code,
+                        &[("rep", rep), ("owner", owner), ("matched", matched)],
+                    )
+                }
+                None => fill(
+                    lang,
+                    "customer_duplicate.pool",
+                    code,
+                    &[("rep", rep), ("matched", matched)],
+                ),
+            };
+            out.technical.push((t("tech.customer"), d.customer_id));
+            out.technical.push((t("tech.duplicate_of"), d.duplicate_of));
+        }
+        ExceptionParams::ClaimConflict(c) => {
+            let rep = names.user(&c.claimant_id).unwrap_or_else(|| t("word.a_rep"));
+            let holder = c
+                .holder_id
+                .as_deref()
+                .and_then(|h| names.user(h))
+                .unwrap_or_else(|| t("word.rep"));
+            let key = if c.what == "lead" {
+                "customer_claim_conflict.lead"
+            } else {
+                "customer_claim_conflict.customer"
+            };
+            out.sentence = fill(lang, key, code, &[("rep", rep), ("holder", holder)]);
+            let label = if c.what == "lead" {
+                "tech.lead"
+            } else {
+                "tech.customer"
+            };
+            out.technical.push((t(label), c.id));
+        }
+        ExceptionParams::StageEvidenceMissing(m) => {
+            let sep = if lang == Lang::Zh { "、" } else { ", " };
+            out.sentence = fill(
+                lang,
+                "stage_evidence_missing.list",
+                code,
+                &[("stage", m.to_label), ("missing", m.missing_labels.join(sep))],
+            );
+            out.technical.push((t("tech.customer"), m.customer_id));
+            for r in m.missing {
+                out.technical.push((t("tech.requirement"), r));
+            }
+        }
+        ExceptionParams::CustomerOpNotApplied(n) => {
+            let op = text(lang, &format!("op.{}", n.op_kind))
+                .unwrap_or_else(|| text(lang, "op.other").unwrap_or(""));
+            let key = match n.why {
+                crate::codes::NotApplied::Unknown => "customer_op_not_applied.unknown",
+                crate::codes::NotApplied::NotOwner => "customer_op_not_applied.not_owner",
+                crate::codes::NotApplied::StageMove => "customer_op_not_applied.stage_move",
+                crate::codes::NotApplied::LeadClosed => "customer_op_not_applied.lead_closed",
+                crate::codes::NotApplied::ReclaimCooldown => "customer_op_not_applied.reclaim_cooldown",
+            };
+            out.sentence = fill(lang, key, code, &[("op", op.to_string())]);
+            out.technical.push((t("tech.op_kind"), n.op_kind));
+            out.technical.push((t("tech.customer"), n.id));
+        }
+        ExceptionParams::StoreCodeInvalid(s) => {
+            let store = names.store(&s.store_id).unwrap_or_else(|| t("word.store"));
+            let key = match s.problem {
+                crate::codes::StoreCodeFault::Expired => "store_code_invalid.expired",
+                crate::codes::StoreCodeFault::WrongStore => "store_code_invalid.wrong_store",
+                crate::codes::StoreCodeFault::BadSignature => "store_code_invalid.bad_signature",
+                crate::codes::StoreCodeFault::UnknownKey => "store_code_invalid.unknown_key",
+                crate::codes::StoreCodeFault::Malformed => "store_code_invalid.malformed",
+            };
+            out.sentence = fill(lang, key, code, &[("store", store)]);
+            out.technical.push((t("tech.store"), s.store_id));
+            if let Some(step) = s.step {
+                out.technical.push((t("tech.step"), step.to_string()));
+            }
+        }
     }
     out
 }
@@ -891,6 +1097,27 @@ mod tests {
                        "device_id": "dev-1", "user_id": "rep-chen"}]}),
                 json!({"photo_id": "p", "sha256": sha, "threshold": 12, "matches_total": 1, "matches": []}),
             ],
+            "customer_duplicate" => vec![
+                json!({"customer_id": "c-2", "duplicate_of": "c-1", "matched_on": "phone",
+                       "entered_by": "rep-chen", "owner_id": "rep-wang"}),
+                json!({"customer_id": "c-2", "duplicate_of": "c-1", "matched_on": "company",
+                       "entered_by": "rep-chen", "owner_id": null}),
+            ],
+            "customer_claim_conflict" => vec![
+                json!({"what": "customer", "id": "c-1", "claimant_id": "rep-chen", "holder_id": "rep-wang"}),
+                json!({"what": "lead", "id": "l-1", "claimant_id": "rep-x", "holder_id": null}),
+            ],
+            "stage_evidence_missing" => vec![json!({"customer_id": "c-1", "from_stage": "demo",
+                "to_stage": "negotiation", "to_label": "报价谈判", "missing": ["tech_spec_form"],
+                "missing_labels": ["签字的技术参数确认单"]})],
+            "customer_op_not_applied" => ["unknown", "not_owner", "stage_move", "lead_closed", "reclaim_cooldown"]
+                .iter()
+                .map(|w| json!({"op_kind": "customer.stage", "id": "c-1", "why": w, "stage_refusal": "skips"}))
+                .collect(),
+            "store_code_invalid" => ["malformed", "wrong_store", "unknown_key", "bad_signature", "expired"]
+                .iter()
+                .map(|p| json!({"store_id": "store-1", "problem": p, "step": 59866666}))
+                .collect(),
             _ => vec![],
         }
     }

@@ -153,9 +153,9 @@ pub fn offer(store: &Store, device_id: &str, offer: &PhotoOffer, now_ms: i64) ->
             max: store.limits.max_photo_bytes,
         });
     }
-    let (entry_device, _, manifest) = parse_photo_manifest(&offer.entry)
+    let manifest = parse_photo_manifest(&offer.entry)
         .map_err(|e| ApiError::ManifestMismatch(format!("manifest: {e}")))?;
-    if entry_device != device_id {
+    if manifest.device_id != device_id {
         return Err(ApiError::ManifestMismatch(
             "the manifest is another device's entry".into(),
         ));
@@ -330,9 +330,9 @@ fn finish(store: &Store, sha256: &str, upload: &Upload, already_stored: bool, no
         store.blobs.upload_discard(sha256)?;
         let mut w = store.writer();
         let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let m = manifest.as_ref().map(|(_, _, m)| m);
+        let m = manifest.as_ref();
         let event_ms = entry_wall_ms(&upload.entry).unwrap_or(now_ms);
-        let visit = m.map(|m| m.visit_id.as_str());
+        let visit = m.map(|m| m.visit_id.as_str()).filter(|v| !v.is_empty());
         raise(
             &tx,
             store.calendar(),
@@ -343,8 +343,8 @@ fn finish(store: &Store, sha256: &str, upload: &Upload, already_stored: bool, no
                 device_id: Some(&upload.device_id),
                 user_id: m.map(|m| m.user_id.as_str()),
                 visit_id: visit,
-                store_id: m.map(|m| m.store_id.as_str()),
-                op_id: manifest.as_ref().map(|(_, op, _)| op.as_str()),
+                store_id: m.and_then(|m| m.store_id.as_deref()),
+                op_id: m.map(|m| m.op_id.as_str()),
                 photo_sha256: Some(sha256),
                 subject: sha256,
                 detail: format!("uploaded bytes hash to {actual}; the upload starts again"),
@@ -403,13 +403,15 @@ fn finish(store: &Store, sha256: &str, upload: &Upload, already_stored: bool, no
         .ok()
         .and_then(Result::ok);
     let manifest_hash = evidence::sha256_hex(upload.entry.as_bytes());
+    // A customer's photo (`customer.photo`) has no visit: its visit id is empty, as for a
+    // manifest that cannot be read, and its reuse check compares it with every photo.
     let (visit_id, photo_id, user_id, store_id, op_id) = match &manifest {
-        Some((_, op, m)) => (
+        Some(m) => (
             m.visit_id.clone(),
             m.photo_id.clone(),
             Some(m.user_id.clone()),
-            Some(m.store_id.clone()),
-            Some(op.clone()),
+            m.store_id.clone(),
+            Some(m.op_id.clone()),
         ),
         None => (String::new(), String::new(), None, None, None),
     };

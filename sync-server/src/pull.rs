@@ -17,6 +17,9 @@ struct Scope {
     plan_stores: Vec<String>,
     plan_reps: Vec<String>,
     team: Vec<String>,
+    /// Whose customers and leads arrive whole: the user's own, and a supervisor's team's
+    /// (never a rep's supervisor's: `users` has them for the user records only).
+    holders: Vec<String>,
 }
 
 fn kind_from_str(s: &str) -> Option<ChangeKind> {
@@ -28,6 +31,11 @@ fn kind_from_str(s: &str) -> Option<ChangeKind> {
         "plan" => ChangeKind::Plan,
         "team_visit" => ChangeKind::TeamVisit,
         "retake" => ChangeKind::Retake,
+        "customer" => ChangeKind::Customer,
+        "lead" => ChangeKind::Lead,
+        "customer_key" => ChangeKind::CustomerKey,
+        "store_key" => ChangeKind::StoreKey,
+        "pipeline_config" => ChangeKind::PipelineConfig,
         _ => return None,
     })
 }
@@ -47,6 +55,7 @@ fn scope_of(c: &crate::db::Connection, user_id: &str) -> ApiResult<Scope> {
     };
     let mut s = Scope {
         users: vec![user_id.to_string()],
+        holders: vec![user_id.to_string()],
         territories: territory.into_iter().collect(),
         ..Scope::default()
     };
@@ -59,6 +68,7 @@ fn scope_of(c: &crate::db::Connection, user_id: &str) -> ApiResult<Scope> {
         for row in rows {
             let (id, territory) = row?;
             s.users.push(id.clone());
+            s.holders.push(id.clone());
             s.team.push(id.clone());
             s.plan_reps.push(id);
             if let Some(t) = territory
@@ -110,6 +120,14 @@ pub fn changes_after(
                                         OR id IN (SELECT value FROM json_each(?4))))
                 OR (kind IN ('plan', 'retake') AND scope_user IN (SELECT value FROM json_each(?5)))
                 OR (kind = 'team_visit' AND scope_user IN (SELECT value FROM json_each(?6)))
+                OR kind = 'pipeline_config'
+                OR (kind IN ('customer', 'lead') AND (scope_user IN (SELECT value FROM json_each(?8))
+                                                     OR scope_territory IN (SELECT value FROM json_each(?3))))
+                OR (kind = 'customer_key' AND (scope_territory IN (SELECT value FROM json_each(?3))
+                                               OR scope_user IN (SELECT value FROM json_each(?8))))
+                -- A store key's id is `{store}:{kid}`, the kid 9 characters (`customers::store_keys`).
+                OR (kind = 'store_key' AND (scope_territory IN (SELECT value FROM json_each(?3))
+                                            OR substr(id, 1, length(id) - 10) IN (SELECT value FROM json_each(?4))))
              ) ORDER BY seq LIMIT ?7",
         )?;
         let mut rows = st.query(params![
@@ -119,7 +137,8 @@ pub fn changes_after(
             json_list(&scope.plan_stores),
             json_list(&scope.plan_reps),
             json_list(&scope.team),
-            i64::from(limit) + 1
+            i64::from(limit) + 1,
+            json_list(&scope.holders)
         ])?;
         while let Some(row) = rows.next()? {
             let kind: String = row.get(1)?;

@@ -525,6 +525,23 @@ impl Store {
         })
     }
 
+    /// `admin store-keys rotate STORE_ID`: retire the store's QR check-in key and issue a new
+    /// one (codes already scanned with the old key still verify); returns the new key id.
+    pub fn rotate_store_key(&self, store_id: &str, now_ms: i64) -> Result<String, AdminError> {
+        let mut w = self.writer();
+        let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let kid = crate::customers::store_keys::rotate(&tx, store_id, now_ms)?;
+        tx.commit()?;
+        Ok(kid)
+    }
+
+    /// The store's current QR check-in code (what its screen shows at `now_ms`); `None` when
+    /// the store has no key.
+    pub fn store_code(&self, store_id: &str, now_ms: i64) -> Result<Option<String>, AdminError> {
+        let r = self.reader()?;
+        Ok(crate::customers::store_keys::current_code(&r, store_id, now_ms)?)
+    }
+
     /// The same from the JSON document (`tests/fixtures/reference.json` format).
     pub fn load_reference_json(&self, json: &str, now_ms: i64) -> Result<LoadReport, AdminError> {
         if !json.trim_start().starts_with('{') {
@@ -806,6 +823,8 @@ pub(crate) fn write_reference(
         report.changes += 1;
     }
     crate::structure::ensure_territories(tx, data.stores.iter().map(|s| s.territory.as_str()), now_ms)?;
+    // Every store gets its QR check-in key with the reference data that brings it (issue 15).
+    crate::customers::store_keys::ensure_for_stores(tx, data.stores.iter().map(|s| s.id.as_str()), now_ms)?;
     for p in &data.products {
         let body = serde_json::to_string(p).map_err(ApiError::from)?;
         if body_unchanged(tx, "products", &p.id, &body)? {

@@ -4,12 +4,56 @@
 //! gets a pooled record, and a status-only copy (no phones, no contacts) of an owned one, so
 //! other reps see 已有负责人 without the customer's numbers (PIPL).
 
-use fieldproof_core::customers::{Contact, CustomerState, LeadState, NewCustomer};
+use fieldproof_core::customers::{Contact, CustomerState, LeadState, NewCustomer, PipelineConfig};
 use fieldproof_core::sync::wire::code::Code;
-use fieldproof_core::sync::wire::{CustomerChange, LeadChange};
+use fieldproof_core::sync::wire::{CustomerChange, CustomerKeyChange, LeadChange, StoreKeyChange};
 
-use crate::db::{Connection, OptionalExtension};
-use crate::store::{NewChange, append_changes};
+use crate::db::{Connection, OptionalExtension, params};
+
+/// A change-feed row about to be appended.
+#[derive(serde::Serialize)]
+struct NewChange {
+    kind: &'static str,
+    id: String,
+    scope_user: Option<String>,
+    scope_territory: Option<String>,
+    body: String,
+}
+
+/// Append change-feed rows in order, as `store::append_changes` does (on PostgreSQL in one
+/// statement). Written here rather than called: `customers` sits below `store` (the store's
+/// reference load issues the stores' check-in keys), and layers point down.
+fn append_changes(tx: &Connection, rows: &[NewChange], now_ms: i64) -> crate::db::Result<()> {
+    match tx.dialect() {
+        crate::db::Dialect::Sqlite => {
+            let mut st = tx.prepare_cached(
+                "INSERT INTO changes (kind, id, scope_user, scope_territory, body, created_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for r in rows {
+                st.execute(params![
+                    r.kind,
+                    r.id,
+                    r.scope_user,
+                    r.scope_territory,
+                    r.body,
+                    now_ms
+                ])?;
+            }
+        }
+        crate::db::Dialect::Postgres if !rows.is_empty() => {
+            tx.prepare_cached(
+                "INSERT INTO changes (kind, id, scope_user, scope_territory, body, created_ms)
+                 SELECT kind, id, scope_user, scope_territory, body, ?2
+                 FROM json_to_recordset(?1::json) AS r(kind text, id text, scope_user text, scope_territory text,
+                    body text)",
+            )?
+            .execute(params![to_json(&rows)?, now_ms])?;
+        }
+        crate::db::Dialect::Postgres => {}
+    }
+    Ok(())
+}
 
 fn json_or_default<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
     serde_json::from_str(text).unwrap_or_default()
@@ -87,15 +131,56 @@ pub(crate) fn customer_change(
 
 /// Append the customer's current record to the feed: whole to its owner (and, for a duplicate,
 /// to the rep who entered it), status-only to its territory.
-pub(crate) fn publish_customer(tx: &Connection, id: &str, now_ms: i64) -> crate::db::Result<()> {
+pub fn publish_customer(tx: &Connection, id: &str, now_ms: i64) -> crate::db::Result<()> {
+    publish_customer_parts(tx, id, true, false, now_ms)
+}
+
+/// The customer's record (`record`) and its duplicate keys (`keys`) down the feed, read once and
+/// appended in one go (a push batch's end: one read and one append per customer it touched).
+pub(crate) fn publish_customer_parts(
+    tx: &Connection,
+    id: &str,
+    record: bool,
+    keys: bool,
+    now_ms: i64,
+) -> crate::db::Result<()> {
     let Some((change, owner, created_by)) = customer_change(tx, id)? else {
         return Ok(());
     };
     let mut rows = Vec::with_capacity(3);
-    let whole = to_json(&change)?;
-    let mut to_users: Vec<String> = owner.into_iter().collect();
-    if matches!(change.state, Code::Known(CustomerState::Duplicate)) && !to_users.contains(&created_by) {
-        to_users.push(created_by);
+    if record {
+        customer_rows(id, &change, owner.as_deref(), &created_by, &mut rows)?;
+    }
+    if keys {
+        key_rows(tx, id, &change, owner.as_deref(), &created_by, &mut rows)?;
+    }
+    append_changes(tx, &rows, now_ms)
+}
+
+fn customer_rows(
+    id: &str,
+    change: &CustomerChange,
+    owner: Option<&str>,
+    created_by: &str,
+    rows: &mut Vec<NewChange>,
+) -> crate::db::Result<()> {
+    let whole = to_json(change)?;
+    let mut to_users: Vec<String> = owner.map(str::to_string).into_iter().collect();
+    if matches!(change.state, Code::Known(CustomerState::Duplicate))
+        && !to_users.iter().any(|u| u == created_by)
+    {
+        to_users.push(created_by.to_string());
+    }
+    // The territory's copy first: the owner, who is in the territory too, applies the rows in
+    // feed order, so the whole record is the last it reads.
+    if let Some(territory) = change.customer.region.clone() {
+        rows.push(NewChange {
+            kind: "customer",
+            id: id.to_string(),
+            scope_user: None,
+            scope_territory: Some(territory),
+            body: to_json(&territory_copy(change))?,
+        });
     }
     for user in to_users {
         rows.push(NewChange {
@@ -106,26 +191,151 @@ pub(crate) fn publish_customer(tx: &Connection, id: &str, now_ms: i64) -> crate:
             body: whole.clone(),
         });
     }
-    if let Some(territory) = change.customer.region.clone() {
-        let mut status = change;
-        if !matches!(status.state, Code::Known(CustomerState::Pool)) {
-            status.customer.phones.clear();
-            status.customer.contacts.clear();
-        }
+    Ok(())
+}
+
+/// What a rep who does not hold the customer sees: the whole record while it is in the pool
+/// (anyone may claim it), else its status only, without phones or contacts.
+fn territory_copy(change: &CustomerChange) -> CustomerChange {
+    let mut status = change.clone();
+    if !matches!(status.state, Code::Known(CustomerState::Pool)) {
+        status.customer.phones.clear();
+        status.customer.contacts.clear();
+    }
+    status
+}
+
+/// Send one rep the customer as a rep who does not hold it sees it (a claim that did not take
+/// must overwrite the claimant's own optimistic copy, even outside the customer's territory).
+pub(crate) fn publish_customer_status_to(
+    tx: &Connection,
+    id: &str,
+    user_id: &str,
+    now_ms: i64,
+) -> crate::db::Result<()> {
+    let Some((change, _, _)) = customer_change(tx, id)? else {
+        return Ok(());
+    };
+    let row = NewChange {
+        kind: "customer",
+        id: id.to_string(),
+        scope_user: Some(user_id.to_string()),
+        scope_territory: None,
+        body: to_json(&territory_copy(&change))?,
+    };
+    append_changes(tx, &[row], now_ms)
+}
+
+/// Append the customer's duplicate keys (hashes only) to the feed for its territory (to its
+/// owner, or the rep who entered it, when it has none), so phones find duplicates offline
+/// without other reps' numbers.
+pub fn publish_customer_keys(tx: &Connection, customer_id: &str, now_ms: i64) -> crate::db::Result<()> {
+    publish_customer_parts(tx, customer_id, false, true, now_ms)
+}
+
+fn key_rows(
+    tx: &Connection,
+    customer_id: &str,
+    change: &CustomerChange,
+    owner: Option<&str>,
+    created_by: &str,
+    rows: &mut Vec<NewChange>,
+) -> crate::db::Result<()> {
+    let keys: Vec<String> = {
+        let mut st =
+            tx.prepare_cached("SELECT key FROM customer_keys WHERE customer_id = ?1 ORDER BY key")?;
+        let found = st.query_map([customer_id], |r| r.get::<_, String>(0))?;
+        found.collect::<Result<_, _>>()?
+    };
+    for key in keys {
+        let body = to_json(&CustomerKeyChange {
+            key: key.clone(),
+            customer_id: customer_id.to_string(),
+            owner_name: change.owner_name.clone(),
+            state: change.state.clone(),
+        })?;
+        let (scope_user, scope_territory) = match &change.customer.region {
+            Some(t) => (None, Some(t.clone())),
+            None => (Some(owner.unwrap_or(created_by).to_string()), None),
+        };
         rows.push(NewChange {
-            kind: "customer",
-            id: id.to_string(),
-            scope_user: None,
-            scope_territory: Some(territory),
-            body: to_json(&status)?,
+            kind: "customer_key",
+            id: key,
+            scope_user,
+            scope_territory,
+            body,
         });
     }
-    append_changes(tx, &rows, now_ms)
+    Ok(())
+}
+
+/// The pipeline's settings as phones hold them: head office's 'pipeline' row, else the
+/// defaults (`PipelineConfig::default`).
+pub(crate) fn pipeline_config(c: &Connection) -> crate::db::Result<PipelineConfig> {
+    let row: Option<(i64, String)> = c
+        .prepare_cached("SELECT version, body FROM pipeline_settings WHERE name = 'pipeline'")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(match row {
+        Some((version, body)) => {
+            let mut cfg: PipelineConfig = serde_json::from_str(&body).unwrap_or_default();
+            cfg.version = version;
+            cfg
+        }
+        None => PipelineConfig::default(),
+    })
+}
+
+/// Append the pipeline's settings to the feed, for everyone (`id` is the version). Called when
+/// head office changes them (`crate::pipeline_jobs`).
+pub fn publish_pipeline_config(tx: &Connection, cfg: &PipelineConfig, now_ms: i64) -> crate::db::Result<()> {
+    let row = NewChange {
+        kind: "pipeline_config",
+        id: cfg.version.to_string(),
+        scope_user: None,
+        scope_territory: None,
+        body: to_json(cfg)?,
+    };
+    append_changes(tx, &[row], now_ms)
+}
+
+/// Append a store's public check-in key to the feed, scoped like the store itself (its
+/// territory; the pull adds the stores of a rep's plans). `id` is `{store_id}:{kid}`.
+pub(crate) fn publish_store_key(
+    tx: &Connection,
+    store_id: &str,
+    kid: &str,
+    now_ms: i64,
+) -> crate::db::Result<()> {
+    let row: Option<(String, Option<i64>, Option<String>)> = tx
+        .prepare_cached(
+            "SELECT k.public_key_hex, k.retired_ms, s.territory FROM store_keys k
+             LEFT JOIN stores s ON s.id = k.store_id WHERE k.store_id = ?1 AND k.kid = ?2",
+        )?
+        .query_row([store_id, kid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((public_key_hex, retired_ms, territory)) = row else {
+        return Ok(());
+    };
+    let body = to_json(&StoreKeyChange {
+        store_id: store_id.to_string(),
+        kid: kid.to_string(),
+        public_key_hex,
+        retired: retired_ms.is_some(),
+    })?;
+    let row = NewChange {
+        kind: "store_key",
+        id: format!("{store_id}:{kid}"),
+        scope_user: None,
+        scope_territory: territory,
+        body,
+    };
+    append_changes(tx, &[row], now_ms)
 }
 
 /// Append the lead's current record to the feed: to the rep it is assigned to, and to its
 /// territory while in the pool.
-pub(crate) fn publish_lead(tx: &Connection, id: &str, now_ms: i64) -> crate::db::Result<()> {
+pub fn publish_lead(tx: &Connection, id: &str, now_ms: i64) -> crate::db::Result<()> {
     let row = tx
         .prepare_cached(
             "SELECT name, company, phones, industry, region, budget_cents, source, state, assigned_rep, assigned_ms,

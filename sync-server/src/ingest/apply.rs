@@ -140,12 +140,17 @@ pub(super) struct ApplyCtx<'t, 'c> {
     pub(super) stored: StoredOps,
     /// Rows of `ops` and the answer tables not yet sent (PostgreSQL).
     pub(super) held: Held,
+    /// The batch's customers and leads (`crate::customers::apply`).
+    pub(super) customers: crate::customers::apply::Batch,
 }
 
 /// Where an exception points, for one op.
 struct Scope<'a> {
     user_id: Option<&'a str>,
+    /// The op's entity: a visit, or for customer and lead ops their customer or lead (then
+    /// `on_visit` is false and the exception names no visit).
     visit_id: &'a str,
+    on_visit: bool,
     store_id: Option<String>,
     op_id: &'a str,
     /// The op's device wall time: when what its exceptions are about happened.
@@ -206,13 +211,14 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
     ) -> ApiResult<()> {
         let params = params.into().map(|p| p.to_json());
         let tx = self.db()?;
+        let visit = scope.on_visit.then_some(scope.visit_id);
         let e = NewException {
             event_ms: scope.event_ms,
-            visit_day: visit_day(tx, self.calendar, Some(scope.visit_id), scope.event_ms)?,
+            visit_day: visit_day(tx, self.calendar, visit, scope.event_ms)?,
             code,
             device_id: Some(self.device_id),
             user_id: scope.user_id,
-            visit_id: Some(scope.visit_id),
+            visit_id: visit,
             store_id: scope.store_id.as_deref(),
             op_id: Some(scope.op_id),
             photo_sha256: photo,
@@ -270,10 +276,13 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
         };
         let f = &op.fields;
         let visit_id = f.entity_id.as_str();
+        // Customer and lead ops are about no visit.
+        let on_visit = op.action.visit_id().is_some();
         if c.bad_signature {
             let scope = Scope {
                 user_id: op.action.named_user(),
                 visit_id,
+                on_visit,
                 store_id: None,
                 op_id: &f.op_id,
                 event_ms: f.time.wall_ms,
@@ -323,6 +332,7 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
             let scope = Scope {
                 user_id: Some(self.device_user),
                 visit_id,
+                on_visit,
                 store_id: None,
                 op_id: &f.op_id,
                 event_ms: f.time.wall_ms,
@@ -338,7 +348,7 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
         }
 
         // The acting user must be the device's user.
-        let visit = self.visit(visit_id)?;
+        let visit = if on_visit { self.visit(visit_id)? } else { None };
         let acting = match (op.action.named_user(), &visit) {
             (Some(u), _) => Some(u.to_string()),
             (None, Some(v)) => Some(v.user_id.clone()),
@@ -408,6 +418,7 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
         let scope = Scope {
             user_id: Some(self.device_user),
             visit_id,
+            on_visit,
             store_id,
             op_id: &f.op_id,
             event_ms: f.time.wall_ms,
@@ -568,7 +579,6 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
             }
             // Recorded before the op row, above.
             Action::PhotoReview(_) => {}
-            // Refused as an unknown kind when parsed (`entry::parse_action`): never here.
             Action::CustomerCreate(_)
             | Action::CustomerUpdate(_)
             | Action::FollowUp(_)
@@ -577,7 +587,7 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
             | Action::CustomerClaim(_)
             | Action::CustomerRelease(_)
             | Action::LeadClaim(_)
-            | Action::LeadClose(_) => {}
+            | Action::LeadClose(_) => self.customer_op(op, &scope, &mut codes)?,
             Action::Review(p) => {
                 let r = &p.review;
                 self.tx
@@ -596,7 +606,9 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
                     ])?;
             }
         }
-        if visit.is_some() || matches!(op.action, Action::CheckIn(_)) {
+        if !on_visit {
+            // Customer and lead ops: published at the batch's end (`customers::apply`).
+        } else if visit.is_some() || matches!(op.action, Action::CheckIn(_)) {
             if !matches!(op.action, Action::Review(_)) {
                 self.touched.insert(visit_id.to_string());
             }
@@ -622,6 +634,89 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
             reason: None,
             exceptions: codes,
         })
+    }
+
+    /// A customer or lead op (`crate::customers::apply`), its findings raised on the op.
+    fn customer_op(&mut self, op: &ParsedOp, scope: &Scope<'_>, codes: &mut Vec<String>) -> ApiResult<()> {
+        let f = &op.fields;
+        let info = crate::customers::apply::OpInfo {
+            op_id: &f.op_id,
+            kind: &f.kind,
+            user_id: self.device_user,
+            device_id: self.device_id,
+            at_ms: event_time(f, self.now_ms),
+            now_ms: self.now_ms,
+        };
+        let findings = self.customers.apply(self.tx, &info, &op.action)?;
+        for finding in findings {
+            self.raise(
+                scope,
+                finding.code,
+                &finding.subject,
+                None,
+                finding.detail,
+                finding.params,
+            )?;
+            push_code(codes, finding.code);
+        }
+        Ok(())
+    }
+
+    /// The check-in's scanned store code (扫码签到), verified against the store's keys as they
+    /// were at the check-in's time and recorded in `visit_store_codes`; a code that does not
+    /// verify is kept, with a `store_code_invalid` exception.
+    fn store_code(
+        &mut self,
+        p: &CheckInPayload,
+        f: &Entry,
+        scope: &Scope<'_>,
+        codes: &mut Vec<String>,
+    ) -> ApiResult<()> {
+        let Some(proof) = &p.store_code else {
+            return Ok(());
+        };
+        let at_ms = event_time(f, self.now_ms);
+        let verdict = crate::customers::store_keys::verify(self.tx, &p.store_id, proof, at_ms)?;
+        let (kid, step, verified) = match &verdict {
+            Ok((kid, step)) => (kid.clone(), *step, true),
+            Err(_) => (proof.kid.clone(), proof.step, false),
+        };
+        if verified {
+            // The scan proves the rep stood at the store: a real interaction with their
+            // customers linked to it.
+            self.customers
+                .verified_visit(self.tx, &p.user_id, &p.store_id, at_ms)?;
+        }
+        self.tx
+            .prepare_cached(
+                "INSERT INTO visit_store_codes (visit_id, store_id, kid, step, verified)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![p.visit_id, p.store_id, kid, step, verified])?;
+        if let Err(problem) = verdict {
+            use fieldproof_core::customers::StoreCodeProblem as Pr;
+            let fault = match problem {
+                Pr::Malformed => codes::StoreCodeFault::Malformed,
+                Pr::WrongStore => codes::StoreCodeFault::WrongStore,
+                Pr::UnknownKey => codes::StoreCodeFault::UnknownKey,
+                Pr::BadSignature => codes::StoreCodeFault::BadSignature,
+                Pr::Expired => codes::StoreCodeFault::Expired,
+            };
+            self.raise(
+                scope,
+                "store_code_invalid",
+                "check_in",
+                None,
+                format!("store code at check-in: {problem}"),
+                P::StoreCodeInvalid(codes::StoreCodeInvalid {
+                    store_id: p.store_id.clone(),
+                    problem: fault,
+                    step: Some(proof.step),
+                }),
+            )?;
+            push_code(codes, "store_code_invalid");
+        }
+        Ok(())
     }
 
     /// A store's record, read once per batch (a push does not change reference data, and a
@@ -759,6 +854,7 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
                 },
             );
         }
+        self.store_code(p, f, scope, codes)?;
         self.device_flags(&p.flags, f.seq, scope, codes)
     }
 
@@ -1096,6 +1192,15 @@ fn device_drift_s(detail: &str) -> Option<i64> {
     let (n, tail) = rest.split_once(' ')?;
     tail.starts_with("s ").then_some(())?;
     n.trim_start_matches('+').parse().ok()
+}
+
+/// When an op happened: the device's wall time corrected by the server offset it last learnt,
+/// never later than the server's own clock (a clock set forward does not buy time).
+fn event_time(f: &Entry, now_ms: i64) -> i64 {
+    f.time
+        .wall_ms
+        .saturating_add(f.time.server_offset_ms.unwrap_or(0))
+        .min(now_ms)
 }
 
 fn push_code(codes: &mut Vec<String>, code: &str) {

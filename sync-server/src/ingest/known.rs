@@ -43,6 +43,8 @@ impl BatchVisits {
         let mut ids: Vec<&str> = cands
             .iter()
             .filter_map(|c| c.parsed.as_ref().ok())
+            // Customer and lead ops are about no visit (`crate::customers::apply` reads theirs).
+            .filter(|p| p.action.visit_id().is_some())
             .map(|p| p.fields.entity_id.as_str())
             .collect();
         ids.sort_unstable();

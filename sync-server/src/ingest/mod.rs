@@ -77,6 +77,19 @@ pub(crate) fn push_signed(
     result
 }
 
+/// The customers the batch's customer ops name (a follow-up's may be a lead's id: not found).
+fn customer_ids<'a>(cands: &'a [parse::Candidate<'_>]) -> Vec<&'a str> {
+    let mut ids: Vec<&str> = cands
+        .iter()
+        .filter_map(|c| c.parsed.as_ref().ok())
+        .filter(|p| p.action.visit_id().is_none() && !p.fields.kind.starts_with("lead."))
+        .map(|p| p.fields.entity_id.as_str())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
 fn push_inner(
     store: &Store,
     device_id: &str,
@@ -135,6 +148,7 @@ fn push_inner(
             exceptions: Vec::new(),
             stored,
             held: Default::default(),
+            customers: crate::customers::apply::Batch::read(&tx, &customer_ids(&cands))?,
         };
         let mut head = device.head.clone();
         let mut head_time = (device.head_wall_ms, device.head_boot_ms);
@@ -155,6 +169,7 @@ fn push_inner(
         }
         ctx.send_held()?;
         publish_team_visits(&tx, &ctx.touched, now_ms)?;
+        ctx.customers.publish(&tx, now_ms)?;
         tally.exceptions = std::mem::take(&mut ctx.exceptions);
         tx.prepare_cached(
             "UPDATE devices SET head_seq = ?1, head_hash = ?2, head_hlc = ?3, head_wall_ms = ?4,

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+mod customers;
 mod enrol;
 mod hardening;
 mod lifecycle;
