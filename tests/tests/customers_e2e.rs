@@ -480,6 +480,10 @@ fn two_reps_enter_the_same_customer_offline_one_owner_and_a_linked_duplicate_bot
         [(b.id.as_str(), Some(a.id.as_str()))],
         "li sees chen's entry linked to li's customer"
     );
+    assert_eq!(
+        li_dups[0].phones, b_entry.phones,
+        "whole: the entry is of li's own customer"
+    );
     let li_mine = li.customers("rep-li", CustomerList::Mine).unwrap();
     assert_eq!(
         li_mine.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
@@ -523,32 +527,20 @@ fn a_lead_assigned_on_the_server_reaches_the_phone_and_its_claim_is_timed() {
     let window = i64::from(cfg.lead_response_minutes) * MIN;
     let late_deadline = now + 2_000;
     for (id, assigned_ms) in [("lead-fresh", now), ("lead-late", late_deadline - window)] {
-        let (name, company, phones, region, budget, source, created): (
-            String,
-            Option<String>,
-            String,
-            Option<String>,
-            Option<i64>,
-            Option<String>,
-            i64,
-        ) = {
-            let r: (String, Option<String>, String, Option<String>) = db.one(
-                "SELECT name, company, phones, region FROM leads WHERE id = $1",
-                &[id.into()],
-            );
-            let s: (Option<i64>, Option<String>, i64) = db.one(
-                "SELECT budget_cents, source, created_ms FROM leads WHERE id = $1",
-                &[id.into()],
-            );
-            (r.0, r.1, r.2, r.3, s.0, s.1, s.2)
-        };
-        let industry: (Option<String>,) = db.one("SELECT industry FROM leads WHERE id = $1", &[id.into()]);
+        let (name, company, phones, region): (String, Option<String>, String, Option<String>) = db.one(
+            "SELECT name, company, phones, region FROM leads WHERE id = $1",
+            &[id.into()],
+        );
+        let (budget, source, created, industry): (Option<i64>, Option<String>, i64, Option<String>) = db.one(
+            "SELECT budget_cents, source, created_ms, industry FROM leads WHERE id = $1",
+            &[id.into()],
+        );
         let body = fieldproof_core::sync::wire::LeadChange {
             id: id.into(),
             name,
             company,
             phones: serde_json::from_str(&phones).unwrap(),
-            industry: industry.0,
+            industry,
             region,
             budget_cents: budget,
             source,
