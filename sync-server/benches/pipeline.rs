@@ -1,6 +1,8 @@
-//! The pipeline's pure engines at the issue's volumes (issue 15, acceptance 7): routing 10,000
-//! leads against 50 rules and 500 reps (goal < 1 s), and the health score of 100,000 customers
-//! (the pure part of the nightly job; its reads and writes are measured with storage later).
+//! The pipeline's engines at the issue's volumes (issue 15, acceptance 7): routing 10,000
+//! leads against 50 rules and 500 reps (goal < 1 s), the health score of 100,000 customers (the
+//! pure part), and the nightly health job with storage (`pipeline_jobs::run_health`: reading
+//! the activities, scoring, writing the day's rows, grades and feed; goal < 30 s) on SQLite and,
+//! under `tests/pg.sh` (`FIELDPROOF_TEST_POSTGRES`), on PostgreSQL too.
 //!
 //!     cargo bench -p fieldproof-server --bench pipeline [-- LEADS RULES REPS CUSTOMERS]
 //!
@@ -15,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use fieldproof_server::pipeline::health::{self, Activity, HealthModel, Inputs};
 use fieldproof_server::pipeline::routing::{LeadFacts, RepProfile, RouteDecision, Router, Rule, dry_run};
+use fieldproof_server::{Store, db, pipeline_jobs};
 
 #[path = "../tests/support/seeded.rs"]
 mod seeded;
@@ -288,4 +291,185 @@ fn main() {
     println!("machine: {cores} cores; one thread; best of {runs} run(s)");
     routing(leads, rules, reps, runs);
     health_scores(customers, runs);
+    health_job(customers, None);
+    if let Some(server) = std::env::var("FIELDPROOF_TEST_POSTGRES")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    {
+        health_job(customers, Some(fresh_postgres_database(&server)));
+    } else {
+        println!("health job on PostgreSQL: off (FIELDPROOF_TEST_POSTGRES unset; run under tests/pg.sh)");
+    }
+}
+
+/// A new database on the PostgreSQL server `server` names; its URL.
+fn fresh_postgres_database(server: &str) -> String {
+    let name = format!("bench_pipeline_{}", std::process::id());
+    let mut c = postgres::Client::connect(server, postgres::NoTls).unwrap();
+    c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    let base = server.rsplit_once('/').map_or(server, |(b, _)| b);
+    format!("{base}/{name}")
+}
+
+/// The nightly job with storage: `n` customers (owned by 500 reps in 20 territories) and 0–15
+/// activities each over the last 150 days, seeded in one transaction; then two nights timed
+/// (the first grades everyone, so every customer goes down the feed; the second changes few).
+/// Reference, same run and data: one plain read of every customer and every activity row (the
+/// floor of any job that reads its inputs from the database).
+fn health_job(n: usize, postgres: Option<String>) {
+    let back_end = if postgres.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let database = db::Database::from_flag(postgres.as_deref(), dir.path(), "fieldproof.db").unwrap();
+    let store = Store::open_in(
+        dir.path(),
+        database.clone(),
+        fieldproof_server::Limits::default(),
+        &fieldproof_server::blobs::PhotoLocation::DataDir,
+    )
+    .unwrap();
+    let cal = store.calendar();
+    let now = T0;
+    let today = cal.day_of(now);
+    let mut rng = Rng(100_000);
+    let kinds = ["purchase", "purchase", "trial", "event"];
+    let seeding = Instant::now();
+    let mut activities = 0usize;
+    {
+        let mut c = db::open(&database).unwrap();
+        let tx = c.transaction().unwrap();
+        for i in 0..500 {
+            tx.execute(
+                "INSERT INTO users (id, role, territory, body) VALUES (?1, 'rep', ?2, ?3)",
+                db::params![
+                    format!("rep-{i:04}"),
+                    format!("region-{:02}", i % 20),
+                    format!(r#"{{"id":"rep-{i:04}","name":"业务员{i}","role":"rep"}}"#)
+                ],
+            )
+            .unwrap();
+        }
+        // Rows as JSON arrays in chunks, one statement each (json_each on SQLite through the
+        // shim, json_to_recordset on PostgreSQL): seeding 850,000 rows one statement each would
+        // take longer than the job.
+        let pg = postgres.is_some();
+        let customers_sql = if pg {
+            "INSERT INTO customers (id, name, region, owner_id, state, stage, stage_entered_ms, claimed_ms, created_by,
+                created_ms, updated_ms)
+             SELECT id, name, region, owner_id, 'owned', 'explore', ?2, ?2, owner_id, ?2, ?2
+             FROM json_to_recordset(?1::json) AS r(id text, name text, region text, owner_id text)"
+        } else {
+            "INSERT INTO customers (id, name, region, owner_id, state, stage, stage_entered_ms, claimed_ms, created_by,
+                created_ms, updated_ms)
+             SELECT json_extract(value, '$.id'), json_extract(value, '$.name'), json_extract(value, '$.region'),
+                json_extract(value, '$.owner_id'), 'owned', 'explore', ?2, ?2, json_extract(value, '$.owner_id'), ?2, ?2
+             FROM json_each(?1)"
+        };
+        let activities_sql = if pg {
+            "INSERT INTO customer_activities (customer_id, kind, day, created_ms)
+             SELECT customer_id, kind, day, ?2 FROM json_to_recordset(?1::json) AS r(customer_id text, kind text, day bigint)"
+        } else {
+            "INSERT INTO customer_activities (customer_id, kind, day, created_ms)
+             SELECT json_extract(value, '$.customer_id'), json_extract(value, '$.kind'), json_extract(value, '$.day'), ?2
+             FROM json_each(?1)"
+        };
+        let mut cs = Vec::new();
+        let mut acts = Vec::new();
+        let flush = |cs: &mut Vec<serde_json::Value>, acts: &mut Vec<serde_json::Value>| {
+            if !cs.is_empty() {
+                tx.execute(
+                    customers_sql,
+                    db::params![serde_json::to_string(&*cs).unwrap(), now],
+                )
+                .unwrap();
+                cs.clear();
+            }
+            if !acts.is_empty() {
+                tx.execute(
+                    activities_sql,
+                    db::params![serde_json::to_string(&*acts).unwrap(), now],
+                )
+                .unwrap();
+                acts.clear();
+            }
+        };
+        for i in 0..n {
+            let id = format!("cust-{i:06}");
+            cs.push(serde_json::json!({
+                "id": id, "name": format!("客户{i}"), "region": format!("region-{:02}", i % 20),
+                "owner_id": format!("rep-{:04}", i % 500)
+            }));
+            for _ in 0..rng.below(16) {
+                acts.push(serde_json::json!({
+                    "customer_id": id, "kind": kinds[rng.below(4) as usize], "day": today - rng.below(150) as i64
+                }));
+                activities += 1;
+            }
+            if cs.len() == 5_000 {
+                flush(&mut cs, &mut acts);
+            }
+        }
+        flush(&mut cs, &mut acts);
+        tx.commit().unwrap();
+    }
+    println!(
+        "health job on {back_end}: {n} customers, {activities} activities (seeded in {:.1} s)",
+        seeding.elapsed().as_secs_f64()
+    );
+    // Reference: read every customer and every activity row once.
+    let (floor, rows) = best(1, || {
+        let c = db::open(&database).unwrap();
+        let mut rows = 0usize;
+        let mut st = c
+            .prepare("SELECT id, name, owner_id, health_grade, health_score FROM customers")
+            .unwrap();
+        let mut q = st.query([]).unwrap();
+        while let Some(r) = q.next().unwrap() {
+            black_box(r.get::<_, String>(0).unwrap());
+            rows += 1;
+        }
+        let mut st = c
+            .prepare("SELECT customer_id, kind, day FROM customer_activities")
+            .unwrap();
+        let mut q = st.query([]).unwrap();
+        while let Some(r) = q.next().unwrap() {
+            black_box(r.get::<_, String>(0).unwrap());
+            rows += 1;
+        }
+        rows
+    });
+    let first = Instant::now();
+    let s1 = pipeline_jobs::run_health(&store, now).unwrap();
+    let first = first.elapsed();
+    let second = Instant::now();
+    let s2 = pipeline_jobs::run_health(&store, now + 86_400_000).unwrap();
+    let second = second.elapsed();
+    let goal = |d: Duration| {
+        if d < Duration::from_secs(30) {
+            "met"
+        } else {
+            "NOT met"
+        }
+    };
+    println!(
+        "  first night: {:.2} s ({} graded, {} changed and sent down the feed); goal < 30 s: {}",
+        first.as_secs_f64(),
+        s1.customers,
+        s1.changed,
+        goal(first)
+    );
+    println!(
+        "  second night: {:.2} s ({} changed); goal < 30 s: {}",
+        second.as_secs_f64(),
+        s2.changed,
+        goal(second)
+    );
+    println!(
+        "  reference: reading the {rows} customer and activity rows once: {:.2} s (first night = {:.1}x that)",
+        floor.as_secs_f64(),
+        first.as_secs_f64() / floor.as_secs_f64()
+    );
 }

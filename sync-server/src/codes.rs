@@ -44,6 +44,12 @@ pub const EXCEPTION_CODES: &[&str] = &[
     "customer_op_not_applied",
     // QR check-in (`crate::customers::store_keys`).
     "store_code_invalid",
+    // The pipeline's scheduled jobs (`crate::pipeline_jobs`, issue 15).
+    "lead_overdue",
+    "customer_released",
+    "customer_stalled",
+    "pipeline_escalated",
+    "health_zero",
 ];
 
 /// How urgent an exception is for the people alerts go to (`crate::alerts`): a rule sends codes
@@ -128,6 +134,13 @@ pub const EXCEPTION_SEVERITY: &[(&str, Severity)] = &[
     ("customer_op_not_applied", Severity::Info),
     // The scan that proves presence did not verify: a photographed, forged or other store's code.
     ("store_code_invalid", Severity::Critical),
+    // A lead nobody answered in time: the supervisor should act today.
+    ("lead_overdue", Severity::Warning),
+    // The 7-day rule did what it says: worth knowing, nothing to act on.
+    ("customer_released", Severity::Info),
+    ("customer_stalled", Severity::Warning),
+    ("pipeline_escalated", Severity::Warning),
+    ("health_zero", Severity::Warning),
 ];
 
 /// An exception code's severity; a code not in the table (a newer server's) is a warning, so a
@@ -525,6 +538,27 @@ pub enum ExceptionParams {
     StageEvidenceMissing(StageEvidenceMissing),
     CustomerOpNotApplied(CustomerOpNotApplied),
     StoreCodeInvalid(StoreCodeInvalid),
+    Pipeline(PipelineParams),
+}
+
+/// The `params` of the pipeline jobs' exceptions (`lead_overdue`, `customer_released`,
+/// `customer_stalled`, `pipeline_escalated`, `health_zero`): the customer's or lead's name and
+/// the figures the sentence names; a stage by its label, a component by its two labels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PipelineParams {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minutes: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component_zh: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component_en: Option<String>,
 }
 
 impl ExceptionParams {
@@ -564,6 +598,8 @@ impl ExceptionParams {
             "stage_evidence_missing" => Self::StageEvidenceMissing(from(j).ok()?),
             "customer_op_not_applied" => Self::CustomerOpNotApplied(from(j).ok()?),
             "store_code_invalid" => Self::StoreCodeInvalid(from(j).ok()?),
+            "lead_overdue" | "customer_released" | "customer_stalled" | "pipeline_escalated"
+            | "health_zero" => Self::Pipeline(from(j).ok()?),
             _ => return None,
         })
     }
@@ -591,6 +627,7 @@ impl ExceptionParams {
             Self::StageEvidenceMissing(p) => serde_json::to_string(p),
             Self::CustomerOpNotApplied(p) => serde_json::to_string(p),
             Self::StoreCodeInvalid(p) => serde_json::to_string(p),
+            Self::Pipeline(p) => serde_json::to_string(p),
         };
         // Plain structs of strings and numbers always serialize; NaN becomes null.
         v.unwrap_or_else(|_| "{}".to_string())

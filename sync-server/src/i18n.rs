@@ -761,6 +761,232 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "alert_storage",
         "The server could not save this. Try again.",
         "服务器无法保存，请重试。",
+    ), // --- the pipeline's settings and routing (crate::pipeline_jobs) ---------------------------
+    (
+        "pipeline_settings_invalid",
+        "The settings were not saved: correct the marked fields.",
+        "设置未保存：请修改标出的字段。",
+    ),
+    (
+        "pipeline_bad_json",
+        "This is not a valid settings document (line {line}, column {column}).",
+        "这不是有效的设置文档（第 {line} 行，第 {column} 列）。",
+    ),
+    (
+        "pipeline_version_conflict",
+        "Someone saved these settings meanwhile. Reload the page and make your change again.",
+        "其他人已同时保存了这些设置。请刷新页面后重新修改。",
+    ),
+    (
+        "pipeline_unknown_rep",
+        "No field rep with this account.",
+        "没有该账号的业务员。",
+    ),
+    (
+        "pipeline_storage",
+        "The server could not save this. Try again.",
+        "服务器无法保存，请重试。",
+    ),
+    (
+        "pipeline_out_of_range",
+        "{setting} must be between {min} and {max}.",
+        "{setting}必须在 {min} 到 {max} 之间。",
+    ),
+    (
+        "pipeline_setting_lead_response_minutes",
+        "Lead response time (minutes)",
+        "线索响应时限（分钟）",
+    ),
+    (
+        "pipeline_setting_release_days",
+        "Days before an idle customer is released",
+        "客户无跟进释放天数",
+    ),
+    (
+        "pipeline_setting_release_warning_days",
+        "Release warning (days before)",
+        "释放提前提醒天数",
+    ),
+    (
+        "pipeline_setting_stall_days",
+        "Days in a stage before a stall",
+        "阶段停滞天数",
+    ),
+    (
+        "pipeline_setting_escalate_follow_ups",
+        "Follow-ups before escalation",
+        "升级前跟进次数",
+    ),
+    (
+        "pipeline_setting_escalate_window_days",
+        "Escalation window (days)",
+        "升级统计天数",
+    ),
+    (
+        "pipeline_setting_reclaim_cooldown_days",
+        "Reclaim cooldown (days)",
+        "重新认领冷却天数",
+    ),
+    (
+        "pipeline_setting_routing_live_threshold",
+        "Matched share needed to go live",
+        "上线所需匹配率",
+    ),
+    (
+        "pipeline_setting_response_goal",
+        "Lead response rate goal",
+        "线索响应率目标",
+    ),
+    (
+        "pipeline_no_stages",
+        "The pipeline needs at least one stage.",
+        "销售流程至少需要一个阶段。",
+    ),
+    (
+        "pipeline_stage_no_key",
+        "Stage {n} has no code.",
+        "第 {n} 个阶段没有代码。",
+    ),
+    (
+        "pipeline_duplicate_stage",
+        "Stage {n} has the same code as an earlier stage.",
+        "第 {n} 个阶段的代码与前面的阶段重复。",
+    ),
+    (
+        "pipeline_stage_no_label",
+        "Stage {n} has no name.",
+        "第 {n} 个阶段没有名称。",
+    ),
+    (
+        "pipeline_requirement_id",
+        "Requirement {n} of “{stage}” has no code or repeats one.",
+        "“{stage}”的第 {n} 项要求没有代码或代码重复。",
+    ),
+    (
+        "pipeline_requirement_no_label",
+        "Requirement {n} of “{stage}” has no name.",
+        "“{stage}”的第 {n} 项要求没有名称。",
+    ),
+    (
+        "pipeline_requirement_no_field",
+        "Requirement {n} of “{stage}” does not say which customer field must be filled.",
+        "“{stage}”的第 {n} 项要求未指明必须填写的客户字段。",
+    ),
+    (
+        "pipeline_no_open_stage",
+        "The pipeline needs at least one open (not final) stage.",
+        "销售流程至少需要一个未结束的阶段。",
+    ),
+    (
+        "routing_duplicate_position",
+        "Two rules have the order number {position}.",
+        "有两条规则的顺序号都是 {position}。",
+    ),
+    (
+        "routing_rule_no_name",
+        "Rule {position} has no name.",
+        "第 {position} 条规则没有名称。",
+    ),
+    (
+        "routing_negative_budget",
+        "Rule {position} has a budget below zero.",
+        "第 {position} 条规则的预算小于零。",
+    ),
+    (
+        "routing_empty_budget",
+        "Rule {position} accepts no budget: from {min} up to (not including) {max}.",
+        "第 {position} 条规则的预算范围为空：从 {min} 到 {max}（不含）。",
+    ),
+    (
+        "routing_zero_max_load",
+        "Rule {position} has a maximum load of 0, so it could never assign a lead.",
+        "第 {position} 条规则的最大负荷为 0，无法分配任何线索。",
+    ),
+    (
+        "health_no_components",
+        "The health model needs at least one component.",
+        "健康度模型至少需要一项指标。",
+    ),
+    (
+        "health_no_key",
+        "Component {n} has no code.",
+        "第 {n} 项指标没有代码。",
+    ),
+    (
+        "health_duplicate_key",
+        "Two components have the code “{component}”.",
+        "有两项指标的代码都是“{component}”。",
+    ),
+    (
+        "health_no_label",
+        "Component “{component}” needs a name in Chinese and in English.",
+        "指标“{component}”需要中文和英文名称。",
+    ),
+    (
+        "health_unknown_kind",
+        "Component “{component}” counts an unknown activity; choose purchase, trial or event.",
+        "指标“{component}”统计的活动类型无效，请选择采购、试用或活动。",
+    ),
+    (
+        "health_weight_not_positive",
+        "Component “{component}” has weight {weight}; weights must be above 0.",
+        "指标“{component}”的权重为 {weight}，权重必须大于 0。",
+    ),
+    (
+        "health_cap_not_positive",
+        "Component “{component}” has full marks at {cap}; it must be above 0.",
+        "指标“{component}”的满分次数为 {cap}，必须大于 0。",
+    ),
+    (
+        "health_empty_window",
+        "Component “{component}” counts over 0 days.",
+        "指标“{component}”的统计天数为 0。",
+    ),
+    (
+        "health_grade_lines",
+        "Grade lines A {a} and B {b}: B must not be above A, both between 0 and 100.",
+        "等级线 A {a}、B {b}：B 不能高于 A，且都在 0 到 100 之间。",
+    ),
+    (
+        "health_no_warning_days",
+        "The zero warning needs at least 1 day.",
+        "零值预警至少需要 1 天。",
+    ),
+    (
+        "routing_no_dry_run",
+        "Run a dry run of the rules before going live.",
+        "上线前请先试运行规则。",
+    ),
+    (
+        "routing_dry_run_stale",
+        "The rules changed since the last dry run. Run it again before going live.",
+        "规则在上次试运行后已修改，请重新试运行后再上线。",
+    ),
+    (
+        "routing_below_threshold",
+        "The last dry run matched {share} of leads, below the {goal} needed to go live.",
+        "上次试运行匹配了 {share} 的线索，低于上线所需的 {goal}。",
+    ),
+    (
+        "routing_no_rules",
+        "There is no enabled rule to go live with.",
+        "没有可上线的已启用规则。",
+    ),
+    ("routing_no_rule", "No rule matched", "没有匹配的规则"),
+    (
+        "routing_no_capacity",
+        "Rules matched, no rep had room",
+        "规则匹配但业务员已满负荷",
+    ),
+    (
+        "pipeline_not_a_number",
+        "Enter a number here.",
+        "此处请输入数字。",
+    ),
+    (
+        "routing_customer_in_pool",
+        "Customer is in the pool",
+        "客户在公海中",
     ),
 ];
 
@@ -852,6 +1078,20 @@ pub const CODES: &[(&str, &str, &str)] = &[
         "重拍只能要求业务员",
     ),
     ("retake_already_open", "Retake already requested", "已要求重拍"),
+    // --- the pipeline's scheduled jobs (crate::pipeline_jobs) ---------------------------------
+    ("lead_overdue", "Lead not claimed in time", "线索超时未认领"),
+    (
+        "customer_released",
+        "Customer released to the pool",
+        "客户释放到公海",
+    ),
+    ("customer_stalled", "Customer stalled in a stage", "客户阶段停滞"),
+    (
+        "pipeline_escalated",
+        "Follow-ups without progress",
+        "跟进无进展升级",
+    ),
+    ("health_zero", "Health component at zero", "健康度指标持续为零"),
 ];
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ mod blob_paths;
 pub mod blobs;
 mod body;
 pub mod calendar;
+mod change_feed;
 mod clock;
 pub mod codes;
 pub mod customers;
@@ -45,6 +46,7 @@ pub mod people;
 mod photo_reuse;
 pub mod photos;
 pub mod pipeline;
+pub mod pipeline_jobs;
 pub mod pull;
 pub mod queue;
 pub mod retakes;
@@ -156,6 +158,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = alerts::worker::spawn(store.clone(), web::digest_sources(), stop_rx);
     spawn_upload_sweeper(store.clone());
+    spawn_pipeline_scheduler(store.clone());
     let shutdown = async move {
         shutdown.await;
         let _ = stop_tx.send(true);
@@ -196,6 +199,20 @@ fn spawn_upload_sweeper(store: Arc<Store>) {
             }
         }
     });
+}
+
+/// The pipeline's scheduler (`pipeline_jobs`): a tick every 15 s on the wall clock, every 200 ms
+/// on a test clock file (a test moves it and expects the jobs soon after). Several replicas run
+/// it side by side; each due run is taken by one (see `pipeline_jobs::jobs`).
+fn spawn_pipeline_scheduler(store: Arc<Store>) {
+    let (clock, poll) = match store.limits().pipeline_clock_file.clone() {
+        Some(p) => (
+            pipeline_jobs::Clock::File(p),
+            std::time::Duration::from_millis(200),
+        ),
+        None => (pipeline_jobs::Clock::Wall, std::time::Duration::from_secs(15)),
+    };
+    pipeline_jobs::spawn_scheduler(store, clock, poll);
 }
 
 /// Serve an already bound listener until `shutdown` resolves, then finish the requests in

@@ -66,6 +66,10 @@ pub struct Limits {
     /// back offers the photo again and sends it from the start. An honest upload of the
     /// largest photo takes minutes even on 2G.
     pub abandoned_upload_after: Duration,
+    /// Tests only (`serve --pipeline-clock-file`): the pipeline jobs read "now" from this file
+    /// (Unix ms) instead of the wall clock, so several server processes share a clock a test
+    /// moves (`crate::pipeline_jobs::Clock`).
+    pub pipeline_clock_file: Option<std::path::PathBuf>,
 }
 
 /// How the alert worker (`crate::alerts::worker`) sends: `serve` takes each from a flag.
@@ -126,6 +130,7 @@ impl Default for Limits {
             map_tiles: None,
             alerts: AlertLimits::default(),
             abandoned_upload_after: Duration::from_secs(7 * 24 * 3600),
+            pipeline_clock_file: None,
         }
     }
 }

@@ -183,6 +183,10 @@ struct ServeArgs {
     /// or `off`.
     #[arg(long, env = "FIELDPROOF_ALERT_DIGEST_HOUR", default_value = "19", value_parser = digest_hour)]
     alert_digest_hour: DigestHour,
+    /// Tests only: the pipeline jobs (lead deadlines, releases, stalls, the nightly health
+    /// score) read "now" from this file (Unix ms) instead of the wall clock.
+    #[arg(long, hide = true, env = "FIELDPROOF_PIPELINE_CLOCK_FILE")]
+    pipeline_clock_file: Option<PathBuf>,
 }
 
 /// `--alert-digest-hour`: 0–23, or `off`.
@@ -250,6 +254,7 @@ impl ServeArgs {
                 poll: Duration::from_millis(self.alert_poll_ms),
                 digest_hour: self.alert_digest_hour.0,
             },
+            pipeline_clock_file: self.pipeline_clock_file.clone(),
             ..Limits::default()
         }
     }
@@ -362,6 +367,11 @@ enum AdminCommand {
         #[command(subcommand)]
         command: AlertRuleCommand,
     },
+    /// Customers and leads: the pipeline's settings, routing rules, reps' tags, the scheduler.
+    Pipeline {
+        #[command(subcommand)]
+        command: PipelineCommand,
+    },
     /// Print a one-time sign-in link path (`/app/login/link?token=...`) for a web user.
     SignInLink {
         #[arg(long)]
@@ -450,6 +460,80 @@ enum StoreKeysCommand {
     Rotate { store_id: String },
     /// Print the store's current code (what its screen shows now).
     Code { store_id: String },
+}
+
+#[derive(Subcommand)]
+enum PipelineCommand {
+    /// Print the settings (pipeline, health model, routing), reps' tags and the last dry run.
+    Show,
+    /// Save one setting from a JSON file: checked whole, all or nothing; prints the version.
+    Set {
+        /// pipeline, health or routing.
+        #[arg(long, value_parser = ["pipeline", "health", "routing"])]
+        name: String,
+        file: PathBuf,
+    },
+    /// Replace a rep's qualification tags (资质标签), comma-separated (empty: none).
+    RepTags {
+        #[arg(long)]
+        user: String,
+        #[arg(long, default_value = "")]
+        tags: String,
+    },
+    /// Save the routing rules from a JSON file (a list of rules); routing pauses until go-live.
+    Rules { file: PathBuf },
+    /// Replay the last 30 days of leads through the saved rules; prints the report.
+    DryRun,
+    /// Route new leads by the rules: only when the last dry run matched enough of its leads.
+    GoLive,
+    /// Stop routing by the rules (new leads stay unassigned and go to the pool at the deadline).
+    Pause,
+    /// Run the scheduler's due jobs now (each run still once only, whoever takes it).
+    RunJobsNow {
+        /// "Now" for the jobs, Unix ms (default: the wall clock).
+        #[arg(long)]
+        now_ms: Option<i64>,
+    },
+}
+
+fn pipeline_admin(store: &Store, c: PipelineCommand) -> Result<String, AdminError> {
+    use fieldproof_server::pipeline_jobs as pj;
+    let lang = fieldproof_server::i18n::Lang::En;
+    let settings = |e: pj::SettingsError| AdminError::Invalid(e.messages(lang).join("\n"));
+    let read = |path: &std::path::Path| {
+        std::fs::read_to_string(path)
+            .map_err(|e| AdminError::Invalid(format!("cannot read {}: {e}", path.display())))
+    };
+    let now = now_ms();
+    match c {
+        PipelineCommand::Show => json(&pj::settings_document(store)?),
+        PipelineCommand::Set { name, file } => {
+            let v = pj::save_from_json(store, &name, &read(&file)?, None, now).map_err(settings)?;
+            Ok(format!("{name}: version {v}"))
+        }
+        PipelineCommand::RepTags { user, tags } => {
+            let tags: Vec<String> = tags.split(',').map(str::to_string).collect();
+            json(&pj::set_rep_tags(store, &user, &tags).map_err(settings)?)
+        }
+        PipelineCommand::Rules { file } => {
+            let v = pj::save_from_json(store, "routing", &read(&file)?, None, now).map_err(settings)?;
+            Ok(format!("routing: version {v} (paused until go-live)"))
+        }
+        PipelineCommand::DryRun => json(&pj::dry_run_routing(store, None, now)?),
+        PipelineCommand::GoLive => {
+            let v = pj::go_live(store, None, now).map_err(|e| AdminError::Invalid(e.message(lang)))?;
+            Ok(format!("routing live: version {v}"))
+        }
+        PipelineCommand::Pause => {
+            let v = pj::set_routing_paused(store, None, now).map_err(settings)?;
+            Ok(format!("routing paused: version {v}"))
+        }
+        PipelineCommand::RunJobsNow { now_ms } => json(&pj::run_due_jobs(
+            store,
+            &pj::jobs::process_owner(),
+            now_ms.unwrap_or(now),
+        )?),
+    }
 }
 
 #[derive(Subcommand)]
@@ -831,6 +915,7 @@ fn admin(
         AdminCommand::CreateUser(args) => create_user(&store, args),
         AdminCommand::AlertChannel { command } => alert_channel(&store, command),
         AdminCommand::AlertRule { command } => alert_rule(&store, command),
+        AdminCommand::Pipeline { command } => pipeline_admin(&store, command),
         AdminCommand::SignInLink { user, ttl_minutes } => fieldproof_server::web::auth::issue_sign_in_link(
             &store,
             &user,

@@ -216,6 +216,31 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
         "督导标记了本次拜访，需要跟进。",
     ),
     (
+        "lead_overdue",
+        "A lead was not claimed in time; it went back to the pool.",
+        "线索未在时限内认领，已退回公海。",
+    ),
+    (
+        "customer_released",
+        "A customer had no real interaction in time; it went back to the pool.",
+        "客户在时限内没有有效跟进，已释放到公海。",
+    ),
+    (
+        "customer_stalled",
+        "A customer has stayed too long in one stage.",
+        "客户在同一阶段停留过久。",
+    ),
+    (
+        "pipeline_escalated",
+        "Repeated follow-ups without progress; escalated.",
+        "多次跟进仍无进展，已升级处理。",
+    ),
+    (
+        "health_zero",
+        "A part of a customer's health score has stayed at zero.",
+        "客户健康度的某项指标持续为零。",
+    ),
+    (
         "file_missing",
         "The photo's file was not found on the server.",
         "服务器上找不到该照片文件。",
@@ -457,6 +482,31 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
         "possible_reuse.count",
         "This photo looks like {count} earlier photo(s) of other visits.",
         "该照片与其他拜访中 {count} 张较早的照片相似。",
+    ),
+    (
+        "lead_overdue.full",
+        "The lead “{name}” was not claimed within {time}; it went back to the pool.",
+        "线索“{name}”未在 {time} 内认领，已退回公海。",
+    ),
+    (
+        "customer_released.full",
+        "“{name}” had no real interaction for {days} days; it went back to the pool.",
+        "“{name}”连续 {days} 天没有有效跟进，已释放到公海。",
+    ),
+    (
+        "customer_stalled.full",
+        "“{name}” has been in the stage “{stage}” for {days} days.",
+        "“{name}”已在“{stage}”阶段停留 {days} 天。",
+    ),
+    (
+        "pipeline_escalated.full",
+        "“{name}” was followed up {count} times in {days} days without progress.",
+        "“{name}”在 {days} 天内跟进了 {count} 次仍无进展。",
+    ),
+    (
+        "health_zero.full",
+        "“{name}”: {component} has been at zero for {days} days.",
+        "“{name}”：{component}已连续 {days} 天为零。",
     ),
     // --- titles that name the action ---
     (
@@ -1023,6 +1073,38 @@ pub fn render(lang: Lang, code: &str, params: Option<&serde_json::Value>, names:
                 out.technical.push((t("tech.step"), step.to_string()));
             }
         }
+        ExceptionParams::Pipeline(p) => {
+            let days = p.days.unwrap_or(0).to_string();
+            let filled: Vec<(&str, String)> = match code {
+                "lead_overdue" => vec![
+                    ("name", p.name),
+                    ("time", values::duration_s(lang, p.minutes.unwrap_or(0) * 60)),
+                ],
+                "customer_stalled" => vec![
+                    ("name", p.name),
+                    ("stage", p.stage.unwrap_or_default()),
+                    ("days", days),
+                ],
+                "pipeline_escalated" => vec![
+                    ("name", p.name),
+                    ("count", p.count.unwrap_or(0).to_string()),
+                    ("days", days),
+                ],
+                "health_zero" => {
+                    let component = match lang {
+                        Lang::En => p.component_en,
+                        Lang::Zh => p.component_zh,
+                    };
+                    vec![
+                        ("name", p.name),
+                        ("component", component.unwrap_or_default()),
+                        ("days", days),
+                    ]
+                }
+                _ => vec![("name", p.name), ("days", days)],
+            };
+            out.sentence = fill(lang, &format!("{code}.full"), code, &filled);
+        }
     }
     out
 }
@@ -1118,6 +1200,12 @@ mod tests {
                 .iter()
                 .map(|p| json!({"store_id": "store-1", "problem": p, "step": 59866666}))
                 .collect(),
+            "lead_overdue" => vec![json!({"name": "华东食品", "minutes": 120})],
+            "customer_released" => vec![json!({"name": "华东食品", "days": 7})],
+            "customer_stalled" => vec![json!({"name": "华东食品", "stage": "需求确认", "days": 6})],
+            "pipeline_escalated" => vec![json!({"name": "华东食品", "count": 3, "days": 7})],
+            "health_zero" => vec![json!({"name": "华东食品", "component_zh": "新品试用",
+                "component_en": "New-product trials", "days": 14})],
             _ => vec![],
         }
     }

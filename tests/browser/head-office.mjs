@@ -326,6 +326,8 @@ try {
     ['pool', '/app/pool'],
     ['store-code', '/app/stores/st-001/code'],
     ['store-no-code', '/app/stores/st-002/code'],
+    ['routing', '/app/routing'],
+    ['pipeline-settings', '/app/pipeline-settings'],
   ];
   let visited = 0;
   for (const lang of ['zh-CN', 'en']) {

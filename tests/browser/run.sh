@@ -80,6 +80,15 @@ done
 FP_SEED_DATA_DIR="$data" cargo test -q --test web_pipeline -- --ignored --exact seed_browser_states --nocapture \
   > "$work/seed-pipeline.log" 2>&1 || { cat "$work/seed-pipeline.log"; exit 1; }
 grep -q '^seeded customers and leads' "$work/seed-pipeline.log" || { cat "$work/seed-pipeline.log"; exit 1; }
+# Routing rules and a dry run over the imported leads, for the routing page's report.
+cat > "$work/rules.json" <<'RULES'
+[
+  {"position": 1, "name": "餐饮 · 预算一万元以上", "industries": ["餐饮"], "budget_min_cents": 1000000},
+  {"position": 2, "name": "上海西区", "regions": ["shanghai-west"], "max_load": 20}
+]
+RULES
+"$bin" admin --data-dir "$data" pipeline rules "$work/rules.json" > /dev/null
+"$bin" admin --data-dir "$data" pipeline dry-run > /dev/null
 
 # Every code the seeding produced must be listed (queried, not hard-coded, and checked non-empty).
 codes="$("$bin" admin --data-dir "$data" stats \

@@ -242,7 +242,7 @@ impl Batch {
 
     fn cfg(&mut self, c: &Connection) -> ApiResult<&PipelineConfig> {
         if self.cfg.is_none() {
-            self.cfg = Some(feed::pipeline_config(c)?);
+            self.cfg = Some(super::config::pipeline_config(c)?);
         }
         // Set just above.
         Ok(self.cfg.get_or_insert_with(PipelineConfig::default))

@@ -8,52 +8,8 @@ use fieldproof_core::customers::{Contact, CustomerState, LeadState, NewCustomer,
 use fieldproof_core::sync::wire::code::Code;
 use fieldproof_core::sync::wire::{CustomerChange, CustomerKeyChange, LeadChange, StoreKeyChange};
 
-use crate::db::{Connection, OptionalExtension, params};
-
-/// A change-feed row about to be appended.
-#[derive(serde::Serialize)]
-struct NewChange {
-    kind: &'static str,
-    id: String,
-    scope_user: Option<String>,
-    scope_territory: Option<String>,
-    body: String,
-}
-
-/// Append change-feed rows in order, as `store::append_changes` does (on PostgreSQL in one
-/// statement). Written here rather than called: `customers` sits below `store` (the store's
-/// reference load issues the stores' check-in keys), and layers point down.
-fn append_changes(tx: &Connection, rows: &[NewChange], now_ms: i64) -> crate::db::Result<()> {
-    match tx.dialect() {
-        crate::db::Dialect::Sqlite => {
-            let mut st = tx.prepare_cached(
-                "INSERT INTO changes (kind, id, scope_user, scope_territory, body, created_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?;
-            for r in rows {
-                st.execute(params![
-                    r.kind,
-                    r.id,
-                    r.scope_user,
-                    r.scope_territory,
-                    r.body,
-                    now_ms
-                ])?;
-            }
-        }
-        crate::db::Dialect::Postgres if !rows.is_empty() => {
-            tx.prepare_cached(
-                "INSERT INTO changes (kind, id, scope_user, scope_territory, body, created_ms)
-                 SELECT kind, id, scope_user, scope_territory, body, ?2
-                 FROM json_to_recordset(?1::json) AS r(kind text, id text, scope_user text, scope_territory text,
-                    body text)",
-            )?
-            .execute(params![to_json(&rows)?, now_ms])?;
-        }
-        crate::db::Dialect::Postgres => {}
-    }
-    Ok(())
-}
+use crate::change_feed::{NewChange, append_changes};
+use crate::db::{Connection, OptionalExtension};
 
 fn json_or_default<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
     serde_json::from_str(text).unwrap_or_default()
@@ -267,23 +223,6 @@ fn key_rows(
         });
     }
     Ok(())
-}
-
-/// The pipeline's settings as phones hold them: head office's 'pipeline' row, else the
-/// defaults (`PipelineConfig::default`).
-pub(crate) fn pipeline_config(c: &Connection) -> crate::db::Result<PipelineConfig> {
-    let row: Option<(i64, String)> = c
-        .prepare_cached("SELECT version, body FROM pipeline_settings WHERE name = 'pipeline'")?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    Ok(match row {
-        Some((version, body)) => {
-            let mut cfg: PipelineConfig = serde_json::from_str(&body).unwrap_or_default();
-            cfg.version = version;
-            cfg
-        }
-        None => PipelineConfig::default(),
-    })
 }
 
 /// Append the pipeline's settings to the feed, for everyone (`id` is the version). Called when

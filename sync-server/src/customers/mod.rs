@@ -6,6 +6,7 @@
 //! score) is `crate::pipeline_jobs`.
 
 pub(crate) mod apply;
+pub mod config;
 pub(crate) mod duplicates;
 pub mod feed;
 pub mod store_keys;

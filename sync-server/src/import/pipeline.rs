@@ -26,27 +26,13 @@ use fieldproof_core::customers::{MatchOn, NewCustomer, PipelineConfig, dedupe_ke
 use fieldproof_sheets::{Grid, ImportKind, Raw};
 
 use super::{CellProblem, ImportError, ImportReport, Sheet, excel_day, header, show};
-use crate::db::{Connection, OptionalExtension, TransactionBehavior, params};
+use crate::db::{TransactionBehavior, params};
 use crate::store::Store;
 
 const DAY_MS: i64 = 86_400_000;
 
 /// Who `created_by` names for an imported customer (no rep entered it).
 pub const IMPORTED_BY: &str = "import";
-
-/// Head office's pipeline settings (the `pipeline` row), else the defaults.
-fn pipeline_config(c: &Connection) -> crate::db::Result<PipelineConfig> {
-    let body: Option<String> = c
-        .query_row(
-            "SELECT body FROM pipeline_settings WHERE name = 'pipeline'",
-            params![],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(body
-        .and_then(|b| serde_json::from_str(&b).ok())
-        .unwrap_or_default())
-}
 
 fn new_id(prefix: &str) -> Result<String, ImportError> {
     let mut bytes = [0u8; 10];
@@ -118,7 +104,7 @@ fn known(store: &Store) -> Result<Known, ImportError> {
             customer_ids: strings("SELECT id FROM customers")?,
             lead_keys,
             lead_ids: strings("SELECT id FROM leads")?,
-            cfg: pipeline_config(&c)?,
+            cfg: crate::customers::config::pipeline_config(&c)?,
         })
     };
     read().map_err(|e| storage(&e))

@@ -53,6 +53,8 @@ pub fn menu(user: &WebUser) -> Vec<(&'static str, &'static str)> {
             ("/app/structure", "nav_structure"),
             ("/app/devices", "nav_devices"),
             ("/app/alerts", "nav_alerts"),
+            ("/app/routing", "nav_routing"),
+            ("/app/pipeline-settings", "nav_pipeline_settings"),
         ]);
     }
     m
@@ -343,6 +345,9 @@ td.pick input{width:1.3rem;height:1.3rem}th.pick{white-space:nowrap}
 .rv-approve,.rt-done{background:#e3f9e5;color:#276749}.rv-reject,.rt-overdue{background:#fde8e8;color:#9b1c1c}.rv-retake,.rt-open{background:#fefcbf;color:#744210}
 .rt-cancelled{background:#e4e7eb;color:#52606d;text-decoration:line-through}p.review{margin:.3rem 0;overflow-wrap:anywhere}
 form.review{display:flex;flex-wrap:wrap;gap:.3rem;margin:.3rem 0}form.review input[name=reason]{flex:1;min-width:8rem}
+/* Settings as JSON (routing rules, stages, the health model) and a problem beside its field. */
+textarea.json{display:block;width:100%;min-height:12rem;font:.85rem/1.35 ui-monospace,monospace;margin:.4rem 0}
+.field-err{display:block;font-size:.85rem}
 .retake{background:#fff;padding:.6rem;margin:.5rem 0;border:1px solid #e4e7eb}.retake.closed{color:#7b8794}.retake p{margin:.3rem 0;overflow-wrap:anywhere}
 /* Customers and leads: health grades, the red warning, the store's QR check-in code. */
 .grade{display:inline-block;min-width:1.5rem;text-align:center;border-radius:.3rem;font-weight:700;color:#fff}.g-A{background:#2f855a}.g-B{background:#b7791f}.g-C{background:#c53030}

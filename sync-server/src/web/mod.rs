@@ -122,6 +122,17 @@ pub const WEB_ROUTES: &[(&str, &str)] = &[
     ("GET", "/app/customers/{id}"),
     ("GET", "/app/pool"),
     ("GET", "/app/stores/{id}/code"),
+    // Customers and leads: routing rules and pipeline settings (admin and head office).
+    ("GET", "/app/routing"),
+    ("POST", "/app/routing/rule"),
+    ("POST", "/app/routing/rules"),
+    ("POST", "/app/routing/dry-run"),
+    ("POST", "/app/routing/go-live"),
+    ("POST", "/app/routing/pause"),
+    ("GET", "/app/pipeline-settings"),
+    ("POST", "/app/pipeline-settings/rules"),
+    ("POST", "/app/pipeline-settings/stages"),
+    ("POST", "/app/pipeline-settings/health"),
 ];
 
 pub fn routes() -> Router<Arc<Store>> {
@@ -150,6 +161,7 @@ pub fn routes() -> Router<Arc<Store>> {
         .route("/app/retakes", get(pages::retakes::list))
         .merge(alert_routes())
         .merge(customer_routes())
+        .merge(pipeline_admin_routes())
         // The import handler bounds its own body (size and time); axum's default 2 MB cap on
         // Multipart would refuse uploads long before the import's limit.
         .route(
@@ -191,6 +203,32 @@ fn people_routes() -> Router<Arc<Store>> {
             get(devices::confirm).post(devices::revoke),
         )
         .route("/app/password", get(password::form).post(password::set))
+}
+
+/// The routing rules and pipeline settings pages (admin and head office; see
+/// [`pages::routing`], [`pages::pipeline_settings`]).
+fn pipeline_admin_routes() -> Router<Arc<Store>> {
+    use pages::{pipeline_settings, routing};
+    Router::new()
+        .route("/app/routing", get(routing::page))
+        .route("/app/routing/rule", post(routing::save_rule))
+        .route("/app/routing/rules", post(routing::save_json))
+        .route("/app/routing/dry-run", post(routing::dry_run))
+        .route("/app/routing/go-live", post(routing::go_live))
+        .route("/app/routing/pause", post(routing::pause))
+        .route("/app/pipeline-settings", get(pipeline_settings::page))
+        .route(
+            "/app/pipeline-settings/rules",
+            post(pipeline_settings::save_rules),
+        )
+        .route(
+            "/app/pipeline-settings/stages",
+            post(pipeline_settings::save_stages),
+        )
+        .route(
+            "/app/pipeline-settings/health",
+            post(pipeline_settings::save_health),
+        )
 }
 
 /// The alerts page's routes (admin and head office; see [`pages::alerts`]).

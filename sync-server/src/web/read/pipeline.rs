@@ -11,25 +11,14 @@ use std::collections::HashMap;
 
 use fieldproof_core::customers::{PipelineConfig, STAGE_LOST};
 
-use crate::db::{Connection, OptionalExtension, params};
+use crate::db::{Connection, params};
 use crate::error::ApiResult;
 
 pub const DAY_MS: i64 = 86_400_000;
 
-/// Head office's pipeline settings (the `pipeline` row of `pipeline_settings`), else the
-/// defaults. A row that does not read as settings (written by a newer server) is the defaults
-/// too: the pages still show something sensible, and the settings page says what is wrong.
+/// Head office's pipeline settings, else the defaults (`crate::customers::config`).
 pub fn pipeline_config(c: &Connection) -> ApiResult<PipelineConfig> {
-    let body: Option<String> = c
-        .query_row(
-            "SELECT body FROM pipeline_settings WHERE name = 'pipeline'",
-            params![],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(body
-        .and_then(|b| serde_json::from_str::<PipelineConfig>(&b).ok())
-        .unwrap_or_default())
+    Ok(crate::customers::config::pipeline_config(c)?)
 }
 
 /// SQL: may scope parameter `?N` see customer `c` (the alias)? Head office (NULL) sees every
