@@ -10,16 +10,21 @@
 //! - duplicates across reps (acceptance 4): two phones enter the same customer offline, the
 //!   number written differently; the server keeps one owner and links the other entry, both
 //!   phones see the link after a pull, nothing is lost;
-//! - a lead assigned on the server reaches the rep's phone, is claimed there, and the server
-//!   records whether the claim came within the response deadline;
+//! - leads imported by head office and routed by the server's scheduler under live routing
+//!   rules (its pipeline clock moved by the test) reach the rep's phone, are claimed there, and
+//!   the server records whether each claim came within the response deadline;
 //! - QR check-in: the phone verifies the server's rotating store code offline, refuses an old,
 //!   another store's or an altered one, and the server verifies the check-in's code again.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::path::Path;
+use std::time::{Duration, Instant};
+
 use fieldproof_core::*;
 use fieldproof_tests::day::{self, DayClock};
 use fieldproof_tests::server::ServerProcess;
+use fieldproof_tests::storage::fresh_database;
 
 const MIN: i64 = 60_000;
 
@@ -40,8 +45,30 @@ struct World {
 }
 
 fn world() -> World {
+    world_with(None)
+}
+
+/// With `pipeline_clock_ms`, the server's pipeline jobs (routing, deadlines) read "now" from a
+/// file the test moves (`World::set_pipeline_clock`), starting there.
+fn world_with(pipeline_clock_ms: Option<i64>) -> World {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = ServerProcess::start(&dir.path().join("server-data")).expect("server starts");
+    let data = dir.path().join("server-data");
+    let server = match pipeline_clock_ms {
+        None => ServerProcess::start(&data),
+        Some(ms) => {
+            let clock = dir.path().join("pipeline-clock");
+            set_clock(&clock, ms);
+            let clock = clock.to_str().expect("utf-8").to_string();
+            // As `ServerProcess::start` does: its own PostgreSQL database under tests/pg.sh.
+            let url = fresh_database("customers_e2e").expect("database");
+            let mut env = vec![("FIELDPROOF_PIPELINE_CLOCK_FILE", clock.as_str())];
+            if let Some(url) = &url {
+                env.push(("FIELDPROOF_DATABASE", url.as_str()));
+            }
+            ServerProcess::start_with(&data, "127.0.0.1:0", &env)
+        }
+    }
+    .expect("server starts");
     let mut r: ReferenceData = serde_json::from_str(fieldproof_tests::REFERENCE_JSON).expect("fixture");
     let today = clock::civil_date(SystemClock.wall_ms(), 480);
     for p in &mut r.plans {
@@ -59,7 +86,32 @@ fn world() -> World {
     }
 }
 
+/// Move the pipeline's clock (write then rename: the server never reads half a number).
+fn set_clock(path: &Path, ms: i64) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, ms.to_string()).expect("clock");
+    std::fs::rename(&tmp, path).expect("clock");
+}
+
 impl World {
+    fn set_pipeline_clock(&self, ms: i64) {
+        set_clock(&self.dir.path().join("pipeline-clock"), ms);
+    }
+
+    /// Wait until `sql` counts `want` (the scheduler polls a few times a second).
+    fn wait_for(&self, sql: &str, want: i64) {
+        let db = self.server.records().expect("server db");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let n = db.count(sql);
+            if n == want {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{sql}: {n}, waited for {want}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// A phone enrolled for `user` with its first sync done.
     fn phone(&self, user: &str) -> (Core, DayClock) {
         let clock = DayClock::real_time();
@@ -79,60 +131,6 @@ impl World {
         assert_eq!(report.pending, 0, "{report:?}");
         report
     }
-
-    /// Write to the server's database as head office's tools would (one transaction): for what
-    /// this branch has no command or page for. `$N` placeholders.
-    fn server_write(&self, statements: &[(&str, Vec<Param>)]) {
-        match self.server.database_url() {
-            Some(url) => {
-                let mut c = postgres::Client::connect(url, postgres::NoTls).expect("postgres");
-                let mut tx = c.transaction().expect("begin");
-                for (sql, params) in statements {
-                    let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
-                        .iter()
-                        .map(|p| -> &(dyn postgres::types::ToSql + Sync) {
-                            match p {
-                                Param::Text(s) => s,
-                                Param::Int(i) => i,
-                            }
-                        })
-                        .collect();
-                    tx.execute(*sql, &refs).unwrap_or_else(|e| panic!("{sql}: {e}"));
-                }
-                tx.commit().expect("commit");
-            }
-            None => {
-                let mut c =
-                    rusqlite::Connection::open(self.server.data_dir().join("fieldproof.db")).expect("sqlite");
-                c.busy_timeout(std::time::Duration::from_secs(30))
-                    .expect("timeout");
-                let tx = c
-                    .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                    .expect("begin");
-                for (sql, params) in statements {
-                    let values: Vec<rusqlite::types::Value> = params
-                        .iter()
-                        .map(|p| match p {
-                            Param::Text(s) => rusqlite::types::Value::Text(s.clone()),
-                            Param::Int(i) => rusqlite::types::Value::Integer(*i),
-                        })
-                        .collect();
-                    tx.execute(&sql.replace('$', "?"), rusqlite::params_from_iter(values))
-                        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-                }
-                tx.commit().expect("commit");
-            }
-        }
-    }
-}
-
-enum Param {
-    Text(String),
-    Int(i64),
-}
-
-fn text(s: &str) -> Param {
-    Param::Text(s.to_string())
 }
 
 // --- acceptance 3: the stage lock ----------------------------------------------------------------
@@ -495,85 +493,102 @@ fn two_reps_enter_the_same_customer_offline_one_owner_and_a_linked_duplicate_bot
 
 #[test]
 fn a_lead_assigned_on_the_server_reaches_the_phone_and_its_claim_is_timed() {
-    let w = world();
+    // The pipeline's clock starts three hours back; the scheduler routes when it moves.
+    let w = world_with(Some(SystemClock.wall_ms() - 180 * MIN));
     let (li, li_clock) = w.phone("rep-li");
-
-    // Two leads through head office's import (they arrive `new`).
-    let csv = w.dir.path().join("leads.csv");
-    std::fs::write(
-        &csv,
-        "Lead name,Company,Phone,Industry,Territory,Budget (yuan),Source,ID\n\
-         孙悦,苏州新禾有限公司,136 0000 3333,餐饮,shanghai-east,20000,展会,lead-fresh\n\
-         周杰,杭州远景科技有限公司,135 0000 4444,零售,shanghai-east,,官网,lead-late\n",
-    )
-    .unwrap();
-    w.server
-        .admin(&["import", csv.to_str().unwrap(), "--kind", "leads"])
-        .expect("leads import");
+    let window = i64::from(PipelineConfig::default().lead_response_minutes) * MIN;
+    let import = |name: &str, row: &str| {
+        let csv = w.dir.path().join(name);
+        std::fs::write(
+            &csv,
+            format!("Lead name,Company,Phone,Industry,Territory,Budget (yuan),Source,ID\n{row}\n"),
+        )
+        .unwrap();
+        w.server
+            .admin(&["import", csv.to_str().unwrap(), "--kind", "leads"])
+            .expect("leads import");
+    };
+    // Head office's import: the lead arrives `new`.
+    import(
+        "late.csv",
+        "周杰,杭州远景科技有限公司,135 0000 4444,零售,shanghai-east,,官网,lead-late",
+    );
     let db = w.server.records().unwrap();
     assert_eq!(
         db.count("SELECT count(*) FROM leads WHERE state = 'new' AND assigned_rep IS NULL"),
-        2
+        1
     );
 
-    // Routing them to rep-li as the scheduler's routing job does: `assigned`, the deadline
-    // `lead_response_minutes` after the assignment, and the record down the feed to the rep.
-    // (The routing job and its `admin pipeline` commands live on another branch; this writes
-    // what they write.) lead-late was assigned almost two hours ago: its deadline is two
-    // seconds away, so the phone gets it in time and claims it after (the deadline job of a
-    // server that has one may send it to the pool meanwhile: the claim is late either way).
-    let now = SystemClock.wall_ms();
-    let cfg = PipelineConfig::default();
-    let window = i64::from(cfg.lead_response_minutes) * MIN;
-    let late_deadline = now + 2_000;
-    for (id, assigned_ms) in [("lead-fresh", now), ("lead-late", late_deadline - window)] {
-        let (name, company, phones, region): (String, Option<String>, String, Option<String>) = db.one(
-            "SELECT name, company, phones, region FROM leads WHERE id = $1",
-            &[id.into()],
-        );
-        let (budget, source, created, industry): (Option<i64>, Option<String>, i64, Option<String>) = db.one(
-            "SELECT budget_cents, source, created_ms, industry FROM leads WHERE id = $1",
-            &[id.into()],
-        );
-        let body = fieldproof_core::sync::wire::LeadChange {
-            id: id.into(),
-            name,
-            company,
-            phones: serde_json::from_str(&phones).unwrap(),
-            industry,
-            region,
-            budget_cents: budget,
-            source,
-            state: fieldproof_core::sync::wire::code::Code::Known(LeadState::Assigned),
-            assigned_rep: Some("rep-li".into()),
-            assigned_ms: Some(assigned_ms),
-            deadline_ms: Some(assigned_ms + window),
-            claimed_ms: None,
-            customer_id: None,
-            created_ms: created,
-        };
-        w.server_write(&[
+    // Head office's routing: one rule for the territory's leads, to reps with the 餐饮零售
+    // qualification (rep-li has it, rep-chen of the same territory not); the dry run over the
+    // last 30 days matches the lead (100 % ≥ 91 %), so the rules may go live.
+    w.server
+        .admin(&["pipeline", "rep-tags", "--user", "rep-li", "--tags", "餐饮零售"])
+        .expect("tags");
+    let rules = w.dir.path().join("rules.json");
+    std::fs::write(
+        &rules,
+        r#"[{"position": 1, "name": "浦东 餐饮零售", "regions": ["shanghai-east"], "required_tags": ["餐饮零售"]}]"#,
+    )
+    .unwrap();
+    w.server
+        .admin(&["pipeline", "rules", rules.to_str().unwrap()])
+        .expect("rules");
+    let dry = w.server.admin(&["pipeline", "dry-run"]).expect("dry run");
+    let dry: serde_json::Value = serde_json::from_str(&dry).expect("dry run JSON");
+    assert_eq!(
+        (dry["report"]["leads"].as_i64(), dry["report"]["matched"].as_i64()),
+        (Some(1), Some(1)),
+        "{dry}"
+    );
+    w.server
+        .admin(&["pipeline", "go-live"])
+        .expect("the rules go live");
+
+    // The scheduler routes lead-late with its clock almost two hours back: its deadline is
+    // three seconds from now, so the phone gets it in time and claims it after.
+    let routed_late = SystemClock.wall_ms() - window + 3_000;
+    w.set_pipeline_clock(routed_late);
+    w.wait_for(
+        "SELECT count(*) FROM leads WHERE id = 'lead-late' AND state = 'assigned'",
+        1,
+    );
+    // Another lead, routed now.
+    import(
+        "fresh.csv",
+        "孙悦,苏州新禾有限公司,136 0000 3333,餐饮,shanghai-east,20000,展会,lead-fresh",
+    );
+    let routed_fresh = SystemClock.wall_ms();
+    w.set_pipeline_clock(routed_fresh);
+    w.wait_for(
+        "SELECT count(*) FROM leads WHERE id = 'lead-fresh' AND state = 'assigned'",
+        1,
+    );
+    // (lead, rep, deadline, the rule that routed it)
+    type Routed = (String, Option<String>, Option<i64>, Option<String>);
+    let assigned: Vec<Routed> = db.query(
+        "SELECT id, assigned_rep, deadline_ms, routed_by FROM leads ORDER BY id",
+        &[],
+    );
+    assert_eq!(
+        assigned,
+        [
             (
-                "UPDATE leads SET state = 'assigned', assigned_rep = 'rep-li', assigned_ms = $1,
-                    routed_by = 'e2e', deadline_ms = $2, updated_ms = $3 WHERE id = $4",
-                vec![
-                    Param::Int(assigned_ms),
-                    Param::Int(assigned_ms + window),
-                    Param::Int(now),
-                    text(id),
-                ],
+                "lead-fresh".to_string(),
+                Some("rep-li".to_string()),
+                Some(routed_fresh + window),
+                Some("浦东 餐饮零售".to_string())
             ),
             (
-                "INSERT INTO changes (kind, id, scope_user, scope_territory, body, created_ms)
-                 VALUES ('lead', $1, 'rep-li', NULL, $2, $3)",
-                vec![
-                    text(id),
-                    text(&serde_json::to_string(&body).unwrap()),
-                    Param::Int(now),
-                ],
+                "lead-late".to_string(),
+                Some("rep-li".to_string()),
+                Some(routed_late + window),
+                Some("浦东 餐饮零售".to_string())
             ),
-        ]);
-    }
+        ]
+    );
+    let late_deadline = routed_late + window;
+    let now = routed_fresh;
 
     // --- the phone pulls them: waiting for the claim, soonest deadline first
     w.sync(&li);
@@ -600,13 +615,14 @@ fn a_lead_assigned_on_the_server_reaches_the_phone_and_its_claim_is_timed() {
         "unknown_lead"
     );
 
-    // --- the rep claims both (offline), then syncs
+    // --- the rep claims both (offline), then syncs. The phone's clock follows the real one
+    // (the test's clock moves when told).
+    li_clock.pass(0);
     let claimed = li.claim_lead("rep-li", "lead-fresh").expect("claims");
     assert_eq!(claimed.state, LeadState::Claimed);
     while SystemClock.wall_ms() <= late_deadline + 500 {
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(100));
     }
-    // The phone's clock follows the real one (the test's clock moves when told).
     li_clock.pass(0);
     li.claim_lead("rep-li", "lead-late").expect("claims late");
     assert_eq!(
