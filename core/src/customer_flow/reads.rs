@@ -31,9 +31,11 @@ impl Core {
                 [&me.id],
             ),
             CustomerList::Pool => customers_where(&inner.conn, "c.state = 'pool' ORDER BY c.name, c.id", []),
+            // The rep's own entries are those entered on this phone (`create_op`): the server
+            // gives a linked duplicate the original's owner, not the rep who entered it.
             CustomerList::Duplicates => customers_where(
                 &inner.conn,
-                "c.state = 'duplicate' AND (c.owner_id = ?1 OR c.duplicate_of IN
+                "c.state = 'duplicate' AND (c.owner_id = ?1 OR c.create_op IS NOT NULL OR c.duplicate_of IN
                     (SELECT o.id FROM customers o WHERE o.owner_id = ?1)) ORDER BY c.name, c.id",
                 [&me.id],
             ),
