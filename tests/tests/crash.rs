@@ -85,7 +85,7 @@ fn kill_nine_never_leaves_a_partial_action() {
             .pending_ops(1_000_000)
             .unwrap()
             .iter()
-            .filter(|o| o.kind == "visit.photo")
+            .filter(|o| o.kind == "visit.photo" || o.kind == "customer.photo")
         {
             let p: serde_json::Value = serde_json::from_str(&v.payload_json).unwrap();
             let file = core
@@ -102,13 +102,21 @@ fn kill_nine_never_leaves_a_partial_action() {
         .iter()
         .filter(|o| o.kind == "visit.photo")
         .count();
+    // The worker's pipeline rounds (customer entered, follow-up, stage moves, evidence photo).
+    let customer_ops = core
+        .pending_ops(1_000_000)
+        .unwrap()
+        .iter()
+        .filter(|o| o.kind.starts_with("customer."))
+        .count();
     println!(
         "crash test: {kills} SIGKILLs ({kills_mid_run} in the middle of the action loop) in {:.1} s; \
          {} actions committed ({photos} stamped, signed photos), every one intact and its chain \
-         unbroken; integrity_check ok after every kill",
+         unbroken ({customer_ops} of them customers' ops); integrity_check ok after every kill",
         started.elapsed().as_secs_f64(),
         s.last_seq
     );
+    assert!(customer_ops > 0, "the worker reached the pipeline rounds");
     assert!(
         kills_mid_run >= kills / 2,
         "too few kills landed mid-run: {kills_mid_run}"

@@ -2,6 +2,7 @@
 //! prints `ack <last_seq>` after every committed action. The crash test kills it with SIGKILL
 //! at random moments and checks what the file holds.
 
+use fieldproof_core::customers;
 use fieldproof_core::*;
 use std::io::Write;
 
@@ -134,7 +135,72 @@ fn run(db: &str, seed: u64) -> Result<()> {
             core.review_visit("sup-wang", &visit.id, ReviewVerdict::Accept, "ok")?;
             ack(&core)?;
         }
+        pipeline_round(&core, rep, &photo, fix(lat, lon), &mut rng)?;
     }
+}
+
+/// A customer through the pipeline: entered, a follow-up, three stage moves, the evidence photo
+/// that unlocks 报价谈判, and the move: each one action (its rows, its op) that a kill must
+/// leave whole or absent.
+fn pipeline_round(
+    core: &Core,
+    rep: &str,
+    photo: &[u8],
+    at: LocationFix,
+    rng: &mut impl FnMut() -> u64,
+) -> Result<()> {
+    let entered = core.create_customer(
+        rep,
+        &customers::NewCustomer {
+            name: format!("客户 {}", rng() % 1_000_000),
+            company: None,
+            phones: vec![format!("139{:08}", rng() % 100_000_000)],
+            contacts: Vec::new(),
+            industry: Some("零售".into()),
+            region: None,
+            budget_cents: None,
+            store_id: None,
+            from_lead_id: None,
+        },
+    );
+    let customer = match entered {
+        Ok(c) => c,
+        // A random phone number drawn twice: the phone refuses the second entry, as it should.
+        Err(Error::DuplicateCustomer { .. }) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    ack(core)?;
+    core.log_follow_up(
+        rep,
+        &customers::FollowUpRequest {
+            customer_id: Some(customer.id.clone()),
+            lead_id: None,
+            channel: customers::FollowUpChannel::Call,
+            outcome: customers::FollowUpOutcome::Reached,
+            note: "电话沟通".into(),
+            next_step: None,
+            next_date: None,
+            visit_id: None,
+        },
+    )?;
+    ack(core)?;
+    for to in ["needs", "demo"] {
+        core.move_customer_stage(rep, &customer.id, to, None)?;
+        ack(core)?;
+    }
+    core.capture_customer_photo(
+        rep,
+        &customers::CustomerPhotoRequest {
+            customer_id: customer.id.clone(),
+            requirement_id: "tech_spec_form".into(),
+        },
+        Some(&at),
+        480,
+        photo,
+    )?;
+    ack(core)?;
+    core.move_customer_stage(rep, &customer.id, "negotiation", None)?;
+    ack(core)
 }
 
 fn ack(core: &Core) -> Result<()> {
