@@ -39,7 +39,7 @@ pub use customer_flow::{
     CustomerDetail, CustomerList, CustomerPhoto, CustomerUpdate, DueFollowUp, LeadList, PipelineDay,
 };
 pub use customers::{
-    BusinessHours, Contact, Customer, CustomerPhotoRequest, CustomerState, DuplicateMatch, EvidenceOnHand,
+    Contact, Customer, CustomerPhotoRequest, CustomerState, DuplicateMatch, EvidenceOnHand,
     EvidenceRef, FollowUp, FollowUpChannel, FollowUpOutcome, FollowUpRequest, Lead, LeadState, MatchOn,
     NewCustomer, PipelineConfig, RequirementKind, StageChange, StageDef, StageMoveRefusal, StageRequirement,
     StageStep, StoreCodeCheck, StoreCodeProblem, StoreKey,

@@ -72,16 +72,6 @@ pub struct StageDef {
     pub requirements: Vec<StageRequirement>,
 }
 
-/// Working hours that pause the lead-response clock. Off by default: the 2 h are wall-clock.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BusinessHours {
-    /// ISO weekdays that are working days (1 = Monday … 7 = Sunday).
-    pub weekdays: Vec<u8>,
-    /// Minutes after local midnight.
-    pub start_minute: u16,
-    pub end_minute: u16,
-}
-
 /// The pipeline's settings. Fields missing from a stored or pulled copy take their default, so
 /// a newer server's config (with fields this build does not know) still reads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,8 +81,10 @@ pub struct PipelineConfig {
     /// In order: open stages first, then the terminal ones.
     pub stages: Vec<StageDef>,
     /// A lead not claimed within this long goes back to the pool (and alerts the supervisor).
+    /// Wall-clock minutes: working hours do not pause it (a lead arriving at 17:30 is overdue at
+    /// 19:30). A copy stored by a build that had a `business_hours` field still reads (serde
+    /// skips the field).
     pub lead_response_minutes: u32,
-    pub business_hours: Option<BusinessHours>,
     /// A claimed customer with no real interaction for this long is released to the pool.
     pub release_days: u32,
     /// The phone warns this long before the release.
@@ -106,8 +98,6 @@ pub struct PipelineConfig {
     pub reclaim_cooldown_days: u32,
     /// Most customers one rep may hold (保有量); `None`: no limit (the default).
     pub max_customers_per_rep: Option<u32>,
-    /// A lead returned to the pool by its deadline is routed again.
-    pub reroute_returned: bool,
     /// Routing rules go live only when a dry run matches at least this share of leads.
     pub routing_live_threshold: f64,
     /// The lead-response rate head office aims for.
@@ -146,7 +136,6 @@ impl Default for PipelineConfig {
                 stage(STAGE_LOST, "流失", true, vec![]),
             ],
             lead_response_minutes: 120,
-            business_hours: None,
             release_days: 7,
             release_warning_days: 1,
             stall_days: 5,
@@ -154,7 +143,6 @@ impl Default for PipelineConfig {
             escalate_window_days: 7,
             reclaim_cooldown_days: 7,
             max_customers_per_rep: None,
-            reroute_returned: false,
             routing_live_threshold: 0.91,
             response_goal: 0.85,
         }
