@@ -39,10 +39,10 @@ pub use customer_flow::{
     CustomerDetail, CustomerList, CustomerPhoto, CustomerUpdate, DueFollowUp, LeadList, PipelineDay,
 };
 pub use customers::{
-    Contact, Customer, CustomerPhotoRequest, CustomerState, DuplicateMatch, EvidenceOnHand,
-    EvidenceRef, FollowUp, FollowUpChannel, FollowUpOutcome, FollowUpRequest, Lead, LeadState, MatchOn,
-    NewCustomer, PipelineConfig, RequirementKind, StageChange, StageDef, StageMoveRefusal, StageRequirement,
-    StageStep, StoreCodeCheck, StoreCodeProblem, StoreKey,
+    Contact, Customer, CustomerPhotoRequest, CustomerState, DuplicateMatch, EvidenceOnHand, EvidenceRef,
+    FollowUp, FollowUpChannel, FollowUpOutcome, FollowUpRequest, Lead, LeadState, MatchOn, NewCustomer,
+    PipelineConfig, RequirementKind, StageChange, StageDef, StageMoveRefusal, StageRequirement, StageStep,
+    StoreCodeCheck, StoreCodeProblem, StoreKey,
 };
 pub use device_key::{SealError, SeedSealer};
 pub use error::{ERROR_CODES, Error, Result, SERVER_CODES};

@@ -59,10 +59,8 @@ fn server() -> (tempfile::TempDir, Server) {
             ],
         );
     }
-    // The scheduler stopped (its clock file is never written): the pages are checked against the
-    // states seeded here, not against what a nightly run or a deadline would make of them.
-    let stopped = d.join("pipeline-clock-never-written");
-    let server = Server::start_with(d, &["--pipeline-clock-file", stopped.to_str().unwrap()], None);
+    // The harness stops the scheduler: the pages are checked against the states seeded here.
+    let server = Server::start(d);
     (dir, server)
 }
 

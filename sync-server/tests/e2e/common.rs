@@ -493,10 +493,22 @@ impl Server {
             None => Command::new(BIN),
         };
         backend.apply(&mut cmd, data_dir);
+        // The pipeline's scheduler stopped unless a test gives it a clock: its clock file is never
+        // written, so it never runs. On the wall clock it would judge the tests' backdated
+        // customers and leads (a stall, a deadline) at a moment of its own choosing, racing the
+        // test's reads; the scheduler's own tests drive it (tests/pipeline_jobs.rs, and
+        // tests/tests/pipeline_replicas.rs with real replicas).
+        let stopped_clock = data_dir.join("pipeline-clock-never-written");
+        let scheduler: Vec<&std::ffi::OsStr> = if args.contains(&"--pipeline-clock-file") {
+            Vec::new()
+        } else {
+            vec!["--pipeline-clock-file".as_ref(), stopped_clock.as_os_str()]
+        };
         let mut child = cmd
             .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(args)
+            .args(scheduler)
             .envs(env.iter().copied())
             .env("FIELDPROOF_LOG", "info")
             .env("RUST_BACKTRACE", "0")
