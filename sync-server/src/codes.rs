@@ -478,6 +478,9 @@ pub enum NotApplied {
     LeadClosed,
     /// The rep gave the customer up too recently to claim it back (`reclaim_cooldown_days`).
     ReclaimCooldown,
+    /// The rep already holds the most customers the settings allow (`max_customers_per_rep`,
+    /// 保有量): a phone with older settings, or an altered one, claimed past it.
+    LimitReached,
 }
 
 /// `customer_op_not_applied`.

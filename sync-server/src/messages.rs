@@ -627,6 +627,11 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
         "该业务员释放此客户的时间太近，暂不能重新认领，认领记录已保存但未生效。",
     ),
     (
+        "customer_op_not_applied.limit_reached",
+        "The rep already holds as many customers as the settings allow; the claim is kept but did not take.",
+        "该业务员持有的客户已达设置上限，认领记录已保存但未生效。",
+    ),
+    (
         "store_code_invalid.expired",
         "The store code scanned at check-in at {store} was not current: possibly a photo of an old code.",
         "在{store}签到时扫描的门店码已过期，可能是旧码的照片。",
@@ -1053,6 +1058,7 @@ pub fn render(lang: Lang, code: &str, params: Option<&serde_json::Value>, names:
                 crate::codes::NotApplied::StageMove => "customer_op_not_applied.stage_move",
                 crate::codes::NotApplied::LeadClosed => "customer_op_not_applied.lead_closed",
                 crate::codes::NotApplied::ReclaimCooldown => "customer_op_not_applied.reclaim_cooldown",
+                crate::codes::NotApplied::LimitReached => "customer_op_not_applied.limit_reached",
             };
             out.sentence = fill(lang, key, code, &[("op", op.to_string())]);
             out.technical.push((t("tech.op_kind"), n.op_kind));
@@ -1192,7 +1198,14 @@ mod tests {
             "stage_evidence_missing" => vec![json!({"customer_id": "c-1", "from_stage": "demo",
                 "to_stage": "negotiation", "to_label": "报价谈判", "missing": ["tech_spec_form"],
                 "missing_labels": ["签字的技术参数确认单"]})],
-            "customer_op_not_applied" => ["unknown", "not_owner", "stage_move", "lead_closed", "reclaim_cooldown"]
+            "customer_op_not_applied" => [
+                "unknown",
+                "not_owner",
+                "stage_move",
+                "lead_closed",
+                "reclaim_cooldown",
+                "limit_reached",
+            ]
                 .iter()
                 .map(|w| json!({"op_kind": "customer.stage", "id": "c-1", "why": w, "stage_refusal": "skips"}))
                 .collect(),

@@ -840,6 +840,24 @@ impl Batch {
                     None,
                 )]);
             }
+            // 保有量: the phone refuses a claim past the limit, but its copy of the settings may be
+            // older than head office's (or the client altered); the server's count decides, and the
+            // claimant gets the record back as it is (in the pool).
+            if let Some(max) = self.cfg(c)?.max_customers_per_rep {
+                let held: i64 = c
+                    .prepare_cached("SELECT count(*) FROM customers WHERE owner_id = ?1 AND state = 'owned'")?
+                    .query_row(params![info.user_id], |r| r.get(0))?;
+                if held >= i64::from(max) {
+                    self.status_to
+                        .push((p.customer_id.clone(), info.user_id.to_string()));
+                    return Ok(vec![not_applied(
+                        info,
+                        &p.customer_id,
+                        NotApplied::LimitReached,
+                        None,
+                    )]);
+                }
+            }
             let release_days = i64::from(self.cfg(c)?.release_days);
             c.prepare_cached(
                 "UPDATE customers SET owner_id = ?1, state = 'owned', claimed_ms = ?2, release_due_ms = ?3,

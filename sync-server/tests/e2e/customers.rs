@@ -430,6 +430,94 @@ fn claims_conflicts_and_releases() {
     assert_eq!(state(&conn).1.as_deref(), Some("rep-li"));
 }
 
+/// 保有量: with head office's limit at one customer per rep, a claim past it (from a phone whose
+/// settings are older, or an altered one) is kept but does not take: the customer stays in the
+/// pool, `customer_op_not_applied` says why, and the claimant's phone gets the record back.
+#[test]
+fn a_claim_past_the_customer_limit_is_kept_but_does_not_take() {
+    let (dir, s) = server();
+    let li = s.enrolled("rep-li");
+    let chen = s.enrolled("rep-chen");
+    let mut cfg = fieldproof_core::customers::PipelineConfig {
+        max_customers_per_rep: Some(1),
+        ..Default::default()
+    };
+    let file = dir.path().join("pipeline.json");
+    std::fs::write(&file, serde_json::to_string(&cfg).unwrap()).unwrap();
+    admin_ok(
+        dir.path(),
+        &["pipeline", "set", "--name", "pipeline", file.to_str().unwrap()],
+    );
+    let mut a = Chain::new(&li);
+    let mut b = Chain::new(&chen);
+    a.op(
+        "customer.create",
+        "c-1",
+        t(0.0),
+        create("rep-li", "c-1", "赵老板", Some("浦东五金"), &["13900139000"]),
+    );
+    // Another customer altogether (not even the contact's number in common).
+    let mut other = create("rep-chen", "c-2", "钱老板", Some("张江茶社"), &["13900139002"]);
+    other["contacts"] = json!([]);
+    b.op("customer.create", "c-2", t(0.0), other);
+    b.op(
+        "customer.release",
+        "c-2",
+        t(0.1),
+        json!({"customer_id": "c-2", "user_id": "rep-chen", "reason": "不在我的片区"}),
+    );
+    assert!(
+        results(&a.push(&s))
+            .iter()
+            .all(|(st, ex)| st == "applied" && ex.is_empty())
+    );
+    let pushed = results(&b.push(&s));
+    assert!(
+        pushed.iter().all(|(st, ex)| st == "applied" && ex.is_empty()),
+        "{pushed:?}"
+    );
+    a.op(
+        "customer.claim",
+        "c-2",
+        t(1.0),
+        json!({"customer_id": "c-2", "user_id": "rep-li"}),
+    );
+    assert_eq!(
+        results(&a.push(&s)),
+        [("applied".to_string(), vec!["customer_op_not_applied".to_string()])]
+    );
+    let conn = crate::common::test_db::connect(dir.path());
+    let (state, owner): (String, Option<String>) = conn
+        .query_row(
+            "SELECT state, owner_id FROM customers WHERE id = 'c-2'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((state.as_str(), owner), ("pool", None));
+    let why = s
+        .exceptions()
+        .into_iter()
+        .find(|e| e["code"] == "customer_op_not_applied")
+        .unwrap();
+    assert_eq!(why["params"]["why"], "limit_reached");
+    assert_eq!(latest(&li.pull_all(s.addr), "customer")["c-2"]["state"], "pool");
+    // With room (the limit raised), the same claim takes.
+    cfg.max_customers_per_rep = Some(2);
+    std::fs::write(&file, serde_json::to_string(&cfg).unwrap()).unwrap();
+    admin_ok(
+        dir.path(),
+        &["pipeline", "set", "--name", "pipeline", file.to_str().unwrap()],
+    );
+    a.op(
+        "customer.claim",
+        "c-2",
+        t(1.5),
+        json!({"customer_id": "c-2", "user_id": "rep-li"}),
+    );
+    assert_eq!(results(&a.push(&s)), [("applied".to_string(), vec![])]);
+}
+
 /// Stage moves are checked with the core's rules from the stage the server has: a move into
 /// 报价谈判 without the signed form's photo is applied and kept with `missing` and a
 /// `stage_evidence_missing` exception; with the photo (uploaded and verified like a visit
