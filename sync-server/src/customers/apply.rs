@@ -34,7 +34,7 @@ use crate::error::ApiResult;
 use super::duplicates;
 use super::feed;
 
-const DAY_MS: i64 = 86_400_000;
+use crate::calendar::DAY_MS;
 
 /// The op being applied, as the ingest checked it.
 pub(crate) struct OpInfo<'a> {

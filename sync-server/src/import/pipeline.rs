@@ -29,7 +29,7 @@ use super::{CellProblem, ImportError, ImportReport, Sheet, excel_day, header, sh
 use crate::db::{TransactionBehavior, params};
 use crate::store::Store;
 
-const DAY_MS: i64 = 86_400_000;
+use crate::calendar::DAY_MS;
 
 /// Who `created_by` names for an imported customer (no rep entered it).
 pub const IMPORTED_BY: &str = "import";

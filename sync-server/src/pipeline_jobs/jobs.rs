@@ -105,12 +105,7 @@ fn run_taken(
 ) -> crate::db::Result<Option<String>> {
     let mut w = store.writer();
     let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let still_mine: bool = tx
-        .prepare_cached(
-            "SELECT 1 FROM pipeline_jobs WHERE job = ?1 AND run_key = ?2 AND lease_owner = ?3 AND done_ms IS NULL",
-        )?
-        .exists(params![job, key, owner])?;
-    if !still_mine {
+    if !still_mine(&tx, job, key, owner)? {
         return Ok(None);
     }
     let cal = store.calendar();

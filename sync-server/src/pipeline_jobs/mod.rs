@@ -32,4 +32,4 @@ pub use settings::{
 };
 
 pub(crate) const MINUTE_MS: i64 = 60_000;
-pub(crate) const DAY_MS: i64 = 86_400_000;
+pub(crate) use crate::calendar::DAY_MS;

@@ -14,7 +14,7 @@ use fieldproof_core::customers::{PipelineConfig, STAGE_LOST};
 use crate::db::{Connection, params};
 use crate::error::ApiResult;
 
-pub const DAY_MS: i64 = 86_400_000;
+pub use crate::calendar::DAY_MS;
 
 /// Head office's pipeline settings, else the defaults (`crate::customers::config`).
 pub fn pipeline_config(c: &Connection) -> ApiResult<PipelineConfig> {
