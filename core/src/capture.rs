@@ -60,6 +60,32 @@ fn e7(deg: f64) -> i64 {
     (deg * 1e7).round() as i64
 }
 
+/// The fix and the time zone a photo is captured with, checked before any image work (a visit
+/// photo and a customer's evidence photo alike).
+pub(crate) fn check_capture_inputs(fix: Option<&LocationFix>, utc_offset_minutes: i32) -> Result<()> {
+    if let Some(f) = fix {
+        rules::validate_fix(f).map_err(Error::InvalidLocation)?;
+    }
+    if !(-14 * 60..=14 * 60).contains(&utc_offset_minutes) {
+        return Err(Error::InvalidInput(format!(
+            "UTC offset {utc_offset_minutes} min is not a real time zone"
+        )));
+    }
+    Ok(())
+}
+
+/// Where a photo was taken, as its signed manifest says it.
+pub(crate) fn manifest_location(f: &LocationFix) -> ManifestLocation {
+    ManifestLocation {
+        lat_e7: Some(e7(f.latitude)),
+        lon_e7: Some(e7(f.longitude)),
+        accuracy_cm: Some((f.accuracy_m * 100.0).round() as i64),
+        provider: Some(f.provider.into()),
+        is_mock: f.is_mock,
+        fix_time_ms: Some(f.fix_time_ms),
+    }
+}
+
 impl Core {
     /// The fonts the watermark uses. Apps call this once with a CJK font from the system
     /// (Android: `/system/fonts/NotoSansCJK-Regular.ttc`, face 2 = Simplified Chinese) or their
@@ -106,15 +132,7 @@ impl Core {
 
     /// Capture a shelf photo from the camera's JPEG bytes: stamp, sign, store, chain.
     pub fn capture_photo(&self, req: &CaptureRequest, jpeg: &[u8]) -> Result<CaptureOutcome> {
-        if let Some(f) = &req.fix {
-            rules::validate_fix(f).map_err(Error::InvalidLocation)?;
-        }
-        if !(-14 * 60..=14 * 60).contains(&req.utc_offset_minutes) {
-            return Err(Error::InvalidInput(format!(
-                "UTC offset {} min is not a real time zone",
-                req.utc_offset_minutes
-            )));
-        }
+        check_capture_inputs(req.fix.as_ref(), req.utc_offset_minutes)?;
         // 1. Everything the stamp needs, under the lock; nothing written.
         let (store, user) = {
             let mut inner = self.lock();
@@ -251,14 +269,7 @@ impl Core {
             phash: phash.clone(),
             evidence_code: code.clone(),
             utc_offset_minutes: req.utc_offset_minutes,
-            location: req.fix.as_ref().map(|f| ManifestLocation {
-                lat_e7: Some(e7(f.latitude)),
-                lon_e7: Some(e7(f.longitude)),
-                accuracy_cm: Some((f.accuracy_m * 100.0).round() as i64),
-                provider: Some(f.provider.into()),
-                is_mock: f.is_mock,
-                fix_time_ms: Some(f.fix_time_ms),
-            }),
+            location: req.fix.as_ref().map(manifest_location),
             possible_reuse_of: matches
                 .iter()
                 .map(|(p, v, d)| ReuseMatch {

@@ -8,19 +8,15 @@ use rusqlite::params;
 use sha2::{Digest, Sha256};
 
 use super::{CustomerPhoto, customer, pipeline_config, user};
+use crate::Core;
 use crate::customers::{Customer, CustomerPhotoRequest, PipelineConfig, RequirementKind};
 use crate::error::{Error, Result};
 use crate::evidence;
 use crate::imaging;
 use crate::model::{LocationFix, PhotoKind, User};
 use crate::outbox::Action;
-use crate::sync::wire::payload::{CustomerPhotoManifest, ManifestLocation, OpPayload};
+use crate::sync::wire::payload::{CustomerPhotoManifest, OpPayload};
 use crate::visits::{photo_kind_str, write_durably};
-use crate::{Core, rules};
-
-fn e7(deg: f64) -> i64 {
-    (deg * 1e7).round() as i64
-}
 
 /// The requirement must be a photo some stage asks for.
 fn check_requirement(cfg: &PipelineConfig, requirement_id: &str) -> Result<()> {
@@ -64,14 +60,7 @@ impl Core {
         utc_offset_minutes: i32,
         jpeg: &[u8],
     ) -> Result<CustomerPhoto> {
-        if let Some(f) = fix {
-            rules::validate_fix(f).map_err(Error::InvalidLocation)?;
-        }
-        if !(-14 * 60..=14 * 60).contains(&utc_offset_minutes) {
-            return Err(Error::InvalidInput(format!(
-                "UTC offset {utc_offset_minutes} min is not a real time zone"
-            )));
-        }
+        crate::capture::check_capture_inputs(fix, utc_offset_minutes)?;
         // 1. Everything the stamp needs, under the lock; nothing written.
         let (me, c) = checked(&self.lock().conn, user_id, req)?;
         // 2. The image work, without the lock.
@@ -155,14 +144,7 @@ impl Core {
             phash,
             evidence_code: code,
             utc_offset_minutes,
-            location: fix.map(|f| ManifestLocation {
-                lat_e7: Some(e7(f.latitude)),
-                lon_e7: Some(e7(f.longitude)),
-                accuracy_cm: Some((f.accuracy_m * 100.0).round() as i64),
-                provider: Some(f.provider.into()),
-                is_mock: f.is_mock,
-                fix_time_ms: Some(f.fix_time_ms),
-            }),
+            location: fix.map(crate::capture::manifest_location),
             time: Some(action.time),
         });
         action.finish(&self.signer, &c.id, &manifest)?;
