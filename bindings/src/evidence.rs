@@ -6,20 +6,25 @@ use fieldproof_core::evidence::{ChainFinding, ChainHead, KnownKey, PhotoVerdict,
 use crate::blocking::blocking;
 use crate::{PhotoBytes, Result};
 
-/// Verify a photo file against its signed manifest with the verifier's device keys. Reason
-/// codes: `unknown_key`, `revoked_key`, `bad_signature`, `image_hash_mismatch`, `code_mismatch`.
+/// Verify a photo file against its signed manifest with the verifier's device keys and when the
+/// server received the manifest (`received_ms`, `None` if unknown: a revoked key then counts).
+/// Reason codes: `malformed_entry`, `unknown_key`, `revoked_key`, `bad_signature`,
+/// `not_a_photo`, `image_hash_mismatch`, `code_mismatch`; `key_revoked_later` marks a photo
+/// received before its key's revocation (still verified).
 /// Async (hashing a photo takes a while on a phone); fails only with `internal`.
 #[uniffi::export(async_runtime = "tokio")]
 pub async fn verify_photo_evidence(
     image: PhotoBytes,
     manifest: SignedEntry,
     keys: Vec<KnownKey>,
+    received_ms: Option<i64>,
 ) -> Result<PhotoVerdict> {
     blocking(move || {
         Ok(fieldproof_core::evidence::verify_photo(
             image.as_slice(),
             &manifest,
             &keys,
+            received_ms,
         ))
     })
     .await

@@ -328,8 +328,9 @@ impl Core {
             &[KnownKey {
                 device_id: ev.device_id,
                 public_key_hex: ev.public_key_hex,
-                revoked: false,
+                revoked_ms: None,
             }],
+            None,
         ))
     }
 }

@@ -17,7 +17,6 @@ pub const ENTRY_VERSION: i64 = 1;
 /// `prev_hash` of a device's first entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-use crate::hex::decode as unhex;
 /// Lower-case hex ([`crate::hex`]: the one spelling of hashes, keys and signatures).
 pub(crate) use crate::hex::encode as hex;
 
@@ -128,6 +127,175 @@ pub fn entry_bytes(h: &EntryHeader<'_>, payload: &Value) -> String {
     canonical_json(&entry)
 }
 
+/// A signed chain entry, as read back: everything the device signed. The core writes it with
+/// [`entry_bytes`]; the payload stays JSON until its kind is known
+/// (`sync::wire::payload::OpPayload::decode`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Entry {
+    /// [`ENTRY_VERSION`].
+    pub v: i64,
+    pub device_id: String,
+    pub seq: i64,
+    pub op_id: String,
+    /// `visit.check_in`, … (`OpPayload::kind`).
+    pub kind: String,
+    pub entity_id: String,
+    pub time: EventTime,
+    pub prev_hash: String,
+    pub payload: Value,
+}
+
+/// Longest entry accepted, in bytes. A photo manifest is ~1 KB and the largest report a few
+/// KB; anything near this is not an entry a phone wrote.
+pub const MAX_ENTRY_BYTES: usize = 256 * 1024;
+/// Highest sequence number (2^53: far beyond any device, and exact in every JSON reader).
+pub const MAX_SEQ: i64 = 1 << 53;
+/// Year 2200 in Unix ms; also the bound on boot time and on the server offset.
+pub const MAX_WALL_MS: i64 = 7_258_118_400_000;
+/// Longest id (device, op, entity), in bytes.
+pub const MAX_ID_BYTES: usize = 128;
+
+/// Why an entry is `malformed_entry` (docs/evidence-format.md, "Malformed entries"). The case
+/// is kept beside the finding (a rejected op's reason detail); the finding is one code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MalformedCase {
+    /// Longer than [`MAX_ENTRY_BYTES`].
+    TooLarge,
+    /// Not a UTF-8 JSON object.
+    NotJson,
+    /// Valid JSON, but not its canonical form (whitespace, key order, escapes, number
+    /// spelling, duplicate keys, an integer outside the signed 64-bit range).
+    NotCanonical,
+    /// A field of the envelope missing or of the wrong type.
+    MissingField,
+    /// `v` is not a version this verifier knows.
+    UnsupportedVersion,
+    /// A number or id outside its bounds (seq, times, id lengths, `prev_hash` not a SHA-256).
+    OutOfRange,
+    /// The payload does not read as its kind's (an unknown kind, a missing field, another
+    /// entity than the entry's). Only a reader that knows the kinds' schemas (the server) finds
+    /// this; a verifier that does not treats the payload as opaque.
+    BadPayload,
+}
+
+impl MalformedCase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MalformedCase::TooLarge => "too_large",
+            MalformedCase::NotJson => "not_json",
+            MalformedCase::NotCanonical => "not_canonical",
+            MalformedCase::MissingField => "missing_field",
+            MalformedCase::UnsupportedVersion => "unsupported_version",
+            MalformedCase::OutOfRange => "out_of_range",
+            MalformedCase::BadPayload => "bad_payload",
+        }
+    }
+}
+
+/// A `malformed_entry` finding: its case and, for logs and the rejected op's row, what exactly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Malformed {
+    pub case: MalformedCase,
+    pub detail: String,
+}
+
+impl Malformed {
+    pub fn new(case: MalformedCase, detail: impl Into<String>) -> Malformed {
+        Malformed {
+            case,
+            detail: detail.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Malformed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.case.as_str(), self.detail)
+    }
+}
+
+/// `entry` is in canonical form: parsing and re-encoding it ([`canonical_json`]) gives the same
+/// bytes, and every integer is within the signed 64-bit range. A device writes only canonical
+/// entries, so anything else was written by something else; the server rejects it on receipt.
+pub fn is_canonical(entry: &str) -> bool {
+    let Ok(v) = serde_json::from_str::<Value>(entry) else {
+        return false;
+    };
+    integers_in_range(&v) && canonical_json(&v) == entry
+}
+
+fn integers_in_range(v: &Value) -> bool {
+    match v {
+        Value::Number(n) => !(n.is_u64() && n.as_i64().is_none()),
+        Value::Array(items) => items.iter().all(integers_in_range),
+        Value::Object(map) => map.values().all(integers_in_range),
+        _ => true,
+    }
+}
+
+/// Read an entry's envelope, with every check the format makes of it (docs/evidence-format.md,
+/// "Malformed entries"): size, JSON object, canonical form, fields and their bounds. The payload
+/// is not read here: its schema is the kind's (`sync::wire::payload`).
+pub fn read_entry(entry: &str) -> Result<Entry, Malformed> {
+    use MalformedCase as C;
+    if entry.len() > MAX_ENTRY_BYTES {
+        return Err(Malformed::new(
+            C::TooLarge,
+            format!("{} bytes, at most {MAX_ENTRY_BYTES}", entry.len()),
+        ));
+    }
+    let value: Value = serde_json::from_str(entry).map_err(|e| Malformed::new(C::NotJson, e.to_string()))?;
+    if !value.is_object() {
+        return Err(Malformed::new(C::NotJson, "not a JSON object"));
+    }
+    if !integers_in_range(&value) || canonical_json(&value) != entry {
+        return Err(Malformed::new(
+            C::NotCanonical,
+            "the bytes are not the entry's canonical form",
+        ));
+    }
+    if value
+        .get("v")
+        .and_then(Value::as_i64)
+        .is_some_and(|v| v != ENTRY_VERSION)
+    {
+        return Err(Malformed::new(
+            C::UnsupportedVersion,
+            format!("entry version {} is not supported", value["v"]),
+        ));
+    }
+    let fields: Entry =
+        serde_json::from_value(value).map_err(|e| Malformed::new(C::MissingField, e.to_string()))?;
+    let bounded = |s: &str| !s.is_empty() && s.len() <= MAX_ID_BYTES;
+    if !(1..=MAX_SEQ).contains(&fields.seq) {
+        return Err(Malformed::new(
+            C::OutOfRange,
+            format!("seq {} is not in 1..=2^53", fields.seq),
+        ));
+    }
+    if !bounded(&fields.op_id) || !bounded(&fields.entity_id) || !bounded(&fields.device_id) {
+        return Err(Malformed::new(
+            C::OutOfRange,
+            "op_id, entity_id and device_id must be 1-128 bytes",
+        ));
+    }
+    if !crate::hex::is_lower_hex(&fields.prev_hash, 64) {
+        return Err(Malformed::new(C::OutOfRange, "prev_hash is not a SHA-256"));
+    }
+    // Bounds far beyond any real device keep clock arithmetic clear of overflow whatever a
+    // forged entry says.
+    let t = &fields.time;
+    if !(0..=MAX_WALL_MS).contains(&t.wall_ms)
+        || !(0..=MAX_WALL_MS).contains(&t.boot_ms)
+        || t.hlc < 0
+        || t.server_offset_ms
+            .is_some_and(|o| o.unsigned_abs() > MAX_WALL_MS as u64)
+    {
+        return Err(Malformed::new(C::OutOfRange, "time fields are out of range"));
+    }
+    Ok(fields)
+}
+
 /// The short code burned into a photo (防伪码): 8 Crockford base32 characters, `XXXX-XXXX`,
 /// from SHA-256 over the original image's hash, the device and the photo id. It is known before
 /// the image is stamped, and the signed manifest binds it, so a code on a print-out can be
@@ -159,7 +327,9 @@ pub struct KnownKey {
     pub device_id: String,
     /// Ed25519 public key, 64 lowercase hex characters.
     pub public_key_hex: String,
-    pub revoked: bool,
+    /// Revoked from this server time on (Unix ms), if revoked: entries the server received from
+    /// then on are `revoked_key`; those it received before stay valid ("key revoked later").
+    pub revoked_ms: Option<i64>,
 }
 
 /// One signed entry as stored and uploaded: the exact bytes and the signature over them.
@@ -178,8 +348,9 @@ pub struct ChainHead {
     pub hlc: i64,
 }
 
-/// Stable verification reason codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The findings of evidence verification: the one list the core, the server, its pages, the
+/// evidence bundles and docs/evidence-format.md use. Stable codes ([`VerifyCode::as_str`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum VerifyCode {
     BadSignature,
     ImageHashMismatch,
@@ -195,6 +366,21 @@ pub enum VerifyCode {
 }
 
 impl VerifyCode {
+    /// Every finding, in the order docs/evidence-format.md lists them.
+    pub const ALL: [VerifyCode; 11] = [
+        VerifyCode::MalformedEntry,
+        VerifyCode::UnknownKey,
+        VerifyCode::RevokedKey,
+        VerifyCode::BadSignature,
+        VerifyCode::NotAPhoto,
+        VerifyCode::ImageHashMismatch,
+        VerifyCode::CodeMismatch,
+        VerifyCode::ChainGap,
+        VerifyCode::ChainFork,
+        VerifyCode::Reordered,
+        VerifyCode::Backdated,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             VerifyCode::BadSignature => "bad_signature",
@@ -210,6 +396,11 @@ impl VerifyCode {
             VerifyCode::Backdated => "backdated",
         }
     }
+
+    /// The finding a code names; `None` for a code this version does not know.
+    pub fn parse(code: &str) -> Option<VerifyCode> {
+        VerifyCode::ALL.into_iter().find(|c| c.as_str() == code)
+    }
 }
 
 /// The verdict on one photo. `verified` only when `problems` is empty.
@@ -220,29 +411,66 @@ pub struct PhotoVerdict {
     pub device_id: Option<String>,
     pub evidence_code: Option<String>,
     pub image_sha256: String,
+    /// The device's key was revoked after the server received this photo's manifest: the
+    /// photo stays verified, and says so ("verified, key revoked later").
+    pub key_revoked_later: bool,
 }
 
-fn verify_signature(bytes: &[u8], signature_hex: &str, public_key_hex: &str) -> bool {
-    let (Some(sig), Some(key)) = (unhex(signature_hex), unhex(public_key_hex)) else {
-        return false;
-    };
-    let (Ok(sig), Ok(key)) = (
-        <[u8; 64]>::try_from(sig.as_slice()),
-        <[u8; 32]>::try_from(key.as_slice()),
+/// What a key's revocation means for one entry, by when the server received it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revocation {
+    NotRevoked,
+    /// Received before the revocation took effect: still valid.
+    RevokedLater,
+    /// Received at or after it, or at an unknown time: `revoked_key`.
+    Revoked,
+}
+
+/// Revocation has a time: an entry received before it stays valid. An entry whose receipt
+/// time is unknown counts as received after (nothing shows it came before).
+pub fn revocation(revoked_ms: Option<i64>, received_ms: Option<i64>) -> Revocation {
+    match (revoked_ms, received_ms) {
+        (None, _) => Revocation::NotRevoked,
+        (Some(r), Some(t)) if t < r => Revocation::RevokedLater,
+        (Some(_), _) => Revocation::Revoked,
+    }
+}
+
+/// An Ed25519 public key as the format accepts it: the canonical encoding of a point that is
+/// not of small order. `ed25519-dalek` decompresses a non-canonical encoding (y ≥ p) without
+/// complaint, so it is compared with the point's own encoding here.
+pub fn strict_public_key(public_key_hex: &str) -> Option<VerifyingKey> {
+    let bytes = crate::hex::decode_array::<32>(public_key_hex)?;
+    let key = VerifyingKey::from_bytes(&bytes).ok()?;
+    if key.to_edwards().compress().to_bytes() != bytes || key.is_weak() {
+        return None;
+    }
+    Some(key)
+}
+
+/// Ed25519 as the format requires (docs/evidence-format.md, "Signature and hash"): the key as
+/// [`strict_public_key`] takes it, `S` below the group order, `R` not of small order and equal,
+/// byte for byte, to the recomputed one (`verify_strict`, cofactorless).
+pub fn verify_signature(bytes: &[u8], signature_hex: &str, public_key_hex: &str) -> bool {
+    let (Some(key), Some(sig)) = (
+        strict_public_key(public_key_hex),
+        crate::hex::decode_array::<64>(signature_hex),
     ) else {
         return false;
     };
-    let Ok(key) = VerifyingKey::from_bytes(&key) else {
-        return false;
-    };
-    // verify_strict: no small-order keys, no malleable signatures.
     key.verify_strict(bytes, &Signature::from_bytes(&sig)).is_ok()
 }
 
 /// Verify a photo file against its manifest (the entry of its `visit.photo` or `customer.photo`
-/// op) and signature:
-/// key known and not revoked, signature over the exact manifest bytes, image hash, evidence code.
-pub fn verify_photo(image: &[u8], signed: &SignedEntry, keys: &[KnownKey]) -> PhotoVerdict {
+/// op) and signature: key known and not revoked when the server received the manifest
+/// (`received_ms`, `None` if unknown), signature over the exact manifest bytes, image hash,
+/// evidence code.
+pub fn verify_photo(
+    image: &[u8],
+    signed: &SignedEntry,
+    keys: &[KnownKey],
+    received_ms: Option<i64>,
+) -> PhotoVerdict {
     let image_sha256 = sha256_hex(image);
     let mut verdict = PhotoVerdict {
         verified: false,
@@ -250,18 +478,23 @@ pub fn verify_photo(image: &[u8], signed: &SignedEntry, keys: &[KnownKey]) -> Ph
         device_id: None,
         evidence_code: None,
         image_sha256: image_sha256.clone(),
+        key_revoked_later: false,
     };
-    let Ok(entry) = serde_json::from_str::<Value>(&signed.entry) else {
-        verdict.problems.push(VerifyCode::MalformedEntry);
-        return verdict;
+    let entry = match read_entry(&signed.entry) {
+        Ok(entry) => entry,
+        Err(_) => {
+            verdict.problems.push(VerifyCode::MalformedEntry);
+            return verdict;
+        }
     };
-    let device_id = entry["device_id"].as_str().map(str::to_string);
-    verdict.device_id = device_id.clone();
-    match device_id.and_then(|d| keys.iter().find(|k| k.device_id == d)) {
+    verdict.device_id = Some(entry.device_id.clone());
+    match keys.iter().find(|k| k.device_id == entry.device_id) {
         None => verdict.problems.push(VerifyCode::UnknownKey),
         Some(k) => {
-            if k.revoked {
-                verdict.problems.push(VerifyCode::RevokedKey);
+            match revocation(k.revoked_ms, received_ms) {
+                Revocation::NotRevoked => {}
+                Revocation::RevokedLater => verdict.key_revoked_later = true,
+                Revocation::Revoked => verdict.problems.push(VerifyCode::RevokedKey),
             }
             if !verify_signature(signed.entry.as_bytes(), &signed.signature_hex, &k.public_key_hex) {
                 verdict.problems.push(VerifyCode::BadSignature);
@@ -269,21 +502,17 @@ pub fn verify_photo(image: &[u8], signed: &SignedEntry, keys: &[KnownKey]) -> Ph
         }
     }
     // A customer's stage-evidence photo has the same evidence fields as a visit's.
-    if !matches!(entry["kind"].as_str(), Some("visit.photo" | "customer.photo")) {
+    if !matches!(entry.kind.as_str(), "visit.photo" | "customer.photo") {
         verdict.problems.push(VerifyCode::NotAPhoto);
         return verdict;
     }
-    let p = &entry["payload"];
+    let p = &entry.payload;
     if p["image_sha256"].as_str() != Some(image_sha256.as_str()) {
         verdict.problems.push(VerifyCode::ImageHashMismatch);
     }
     let code = p["evidence_code"].as_str().map(str::to_string);
-    let expected = match (
-        p["original_sha256"].as_str(),
-        entry["device_id"].as_str(),
-        p["photo_id"].as_str(),
-    ) {
-        (Some(o), Some(d), Some(id)) => Some(evidence_code(o, d, id)),
+    let expected = match (p["original_sha256"].as_str(), p["photo_id"].as_str()) {
+        (Some(o), Some(id)) => Some(evidence_code(o, &entry.device_id, id)),
         _ => None,
     };
     if code.is_none() || code != expected {
@@ -302,16 +531,22 @@ pub struct ChainFinding {
     pub code: VerifyCode,
 }
 
-/// Verify a run of one device's entries in the order received (normally its upload order):
-/// each signature, then the links. `after` is where the verifier's copy of the chain ends, if it
-/// has one; without it the first entry is taken as it is (or must be the genesis entry, seq 1).
+/// Verify a run of one device's entries in the order the server received them: each entry's
+/// form and signature, then the links (docs/evidence-format.md, "Verifying a chain"). `after`
+/// is where the verifier's copy of the chain ends, if it has one; without it the first entry
+/// that reads and verifies is the anchor (and must be the genesis entry if it is seq 1).
 ///
+/// - `malformed_entry`, `bad_signature`: the entry is not part of the chain; it is reported
+///   and skipped (it neither links nor moves the head), as the server rejects it;
 /// - `chain_gap`: a sequence number was skipped (an entry removed);
 /// - `chain_fork`: the entry does not link to the previous one's hash, or two entries share a
 ///   sequence number (a rewritten history);
 /// - `reordered`: a sequence number lower than its predecessor's;
-/// - `backdated`: a hybrid-logical-clock time earlier than its predecessor's, which an honest
+/// - `backdated`: a hybrid-logical-clock time not above its predecessor's, which an honest
 ///   device never produces.
+///
+/// "Its predecessor" is the entry with the highest sequence number received so far (so after a
+/// gap, the entry before the gap), which makes one out-of-place entry one finding.
 pub fn verify_chain(
     entries: &[SignedEntry],
     public_key_hex: &str,
@@ -324,21 +559,16 @@ pub fn verify_chain(
         let index = i32::try_from(i).unwrap_or(i32::MAX);
         let push =
             |findings: &mut Vec<ChainFinding>, seq, code| findings.push(ChainFinding { index, seq, code });
-        if !verify_signature(signed.entry.as_bytes(), &signed.signature_hex, public_key_hex) {
-            push(&mut findings, None, VerifyCode::BadSignature);
-        }
-        let parsed = serde_json::from_str::<Value>(&signed.entry).ok();
-        let fields = parsed.as_ref().and_then(|e| {
-            Some((
-                e["seq"].as_i64()?,
-                e["prev_hash"].as_str()?.to_string(),
-                e["time"]["hlc"].as_i64()?,
-            ))
-        });
-        let Some((seq, prev_hash, hlc)) = fields else {
+        let Ok(entry) = read_entry(&signed.entry) else {
             push(&mut findings, None, VerifyCode::MalformedEntry);
             continue;
         };
+        let seq = entry.seq;
+        if !verify_signature(signed.entry.as_bytes(), &signed.signature_hex, public_key_hex) {
+            push(&mut findings, Some(seq), VerifyCode::BadSignature);
+            continue;
+        }
+        let (prev_hash, hlc) = (entry.prev_hash, entry.time.hlc);
         let hash = sha256_hex(signed.entry.as_bytes());
         if let Some(other) = seen.insert(seq, hash.clone())
             && other != hash
@@ -367,12 +597,11 @@ pub fn verify_chain(
                 } else if prev_hash != p.entry_hash {
                     push(&mut findings, Some(seq), VerifyCode::ChainFork);
                 }
-                if seq > p.seq && hlc < p.hlc {
+                if seq > p.seq && hlc <= p.hlc {
                     push(&mut findings, Some(seq), VerifyCode::Backdated);
                 }
             }
         }
-        // Follow the highest position reached, so one out-of-place entry is one finding.
         if prev.as_ref().is_none_or(|p| seq > p.seq) {
             prev = Some(ChainHead {
                 seq,
@@ -416,7 +645,7 @@ mod tests {
         let keys = [KnownKey {
             device_id: "dev".into(),
             public_key_hex: signer.public_key_hex(),
-            revoked: false,
+            revoked_ms: None,
         }];
         let signed = |kind: &str| {
             let payload = serde_json::json!({
@@ -444,15 +673,15 @@ mod tests {
                 entry,
             }
         };
-        let v = verify_photo(image, &signed("customer.photo"), &keys);
+        let v = verify_photo(image, &signed("customer.photo"), &keys, None);
         assert!(v.verified, "{:?}", v.problems);
-        assert!(verify_photo(image, &signed("visit.photo"), &keys).verified);
+        assert!(verify_photo(image, &signed("visit.photo"), &keys, None).verified);
         assert_eq!(
-            verify_photo(image, &signed("customer.stage"), &keys).problems,
+            verify_photo(image, &signed("customer.stage"), &keys, None).problems,
             [VerifyCode::NotAPhoto]
         );
         assert_eq!(
-            verify_photo(b"other bytes", &signed("customer.photo"), &keys).problems,
+            verify_photo(b"other bytes", &signed("customer.photo"), &keys, None).problems,
             [VerifyCode::ImageHashMismatch]
         );
     }

@@ -445,8 +445,9 @@ fn a_stage_stays_locked_offline_until_its_evidence_photo_is_taken() {
         &[evidence::KnownKey {
             device_id: h.core.device_id().into(),
             public_key_hex: h.core.device_public_key(),
-            revoked: false,
+            revoked_ms: None,
         }],
+        None,
     );
     assert!(verdict.verified, "{verdict:?}");
     assert!(h.core.customer_detail(&c.id).unwrap().missing_for_next.is_empty());

@@ -24,7 +24,7 @@ fn evidence_of(core: &Core, photo: &Photo) -> (Vec<u8>, SignedEntry, Vec<KnownKe
         vec![KnownKey {
             device_id: ev.device_id,
             public_key_hex: ev.public_key_hex,
-            revoked: false,
+            revoked_ms: None,
         }],
     )
 }
@@ -120,24 +120,24 @@ both_backends!(every_kind_of_tampering_has_its_code, |h| {
         .add_photo(&v.id, None, PhotoKind::CompetitorCloseUp, &other_scene(1))
         .unwrap();
     let (image, signed, keys) = evidence_of(&h.core, &p);
-    assert!(verify_photo(&image, &signed, &keys).verified);
+    assert!(verify_photo(&image, &signed, &keys, None).verified);
 
     // One flipped byte in the image.
     let mut flipped = image.clone();
     let mid = flipped.len() / 2;
     flipped[mid] ^= 0x01;
     assert_eq!(
-        problems(&verify_photo(&flipped, &signed, &keys)),
+        problems(&verify_photo(&flipped, &signed, &keys, None)),
         ["image_hash_mismatch"]
     );
 
     // A swapped photo: another real capture's file under this manifest.
     let (other_image, other_signed, _) = evidence_of(&h.core, &q);
     assert_eq!(
-        problems(&verify_photo(&other_image, &signed, &keys)),
+        problems(&verify_photo(&other_image, &signed, &keys, None)),
         ["image_hash_mismatch"]
     );
-    assert!(verify_photo(&other_image, &other_signed, &keys).verified);
+    assert!(verify_photo(&other_image, &other_signed, &keys, None).verified);
 
     // One changed manifest field.
     let moved = SignedEntry {
@@ -147,7 +147,10 @@ both_backends!(every_kind_of_tampering_has_its_code, |h| {
         signature_hex: signed.signature_hex.clone(),
     };
     assert_ne!(moved.entry, signed.entry);
-    assert_eq!(problems(&verify_photo(&image, &moved, &keys)), ["bad_signature"]);
+    assert_eq!(
+        problems(&verify_photo(&image, &moved, &keys, None)),
+        ["bad_signature"]
+    );
 
     // A manifest signed by another key that claims to be this device.
     let forger = Signer::from_seed(h.core.device_id().into(), [42u8; 32]);
@@ -155,16 +158,22 @@ both_backends!(every_kind_of_tampering_has_its_code, |h| {
         entry: signed.entry.clone(),
         signature_hex: forger.sign_hex(signed.entry.as_bytes()),
     };
-    assert_eq!(problems(&verify_photo(&image, &forged, &keys)), ["bad_signature"]);
+    assert_eq!(
+        problems(&verify_photo(&image, &forged, &keys, None)),
+        ["bad_signature"]
+    );
 
     // A device the verifier never enrolled, and a revoked one.
-    assert_eq!(problems(&verify_photo(&image, &signed, &[])), ["unknown_key"]);
+    assert_eq!(
+        problems(&verify_photo(&image, &signed, &[], None)),
+        ["unknown_key"]
+    );
     let revoked = vec![KnownKey {
-        revoked: true,
+        revoked_ms: Some(0),
         ..keys[0].clone()
     }];
     assert_eq!(
-        problems(&verify_photo(&image, &signed, &revoked)),
+        problems(&verify_photo(&image, &signed, &revoked, None)),
         ["revoked_key"]
     );
 
@@ -174,14 +183,14 @@ both_backends!(every_kind_of_tampering_has_its_code, |h| {
     let holder_keys = vec![KnownKey {
         device_id: h.core.device_id().into(),
         public_key_hex: forger.public_key_hex(),
-        revoked: false,
+        revoked_ms: None,
     }];
     let resigned = SignedEntry {
         signature_hex: forger.sign_hex(recoded.as_bytes()),
         entry: recoded,
     };
     assert_eq!(
-        problems(&verify_photo(&image, &resigned, &holder_keys)),
+        problems(&verify_photo(&image, &resigned, &holder_keys, None)),
         ["code_mismatch"]
     );
 

@@ -2,16 +2,12 @@
 //! the bounds that keep a forged entry's numbers harmless. A leaf below the push (`ingest`) and
 //! the photo upload (`photos`), which both read entries and store what verification found.
 
-use fieldproof_core::evidence::{self, VerifyCode};
+use fieldproof_core::evidence::{self, Malformed, MalformedCase, VerifyCode};
 use fieldproof_core::rules;
 use fieldproof_core::sync::wire::payload::{CheckInPayload, CheckOutPayload, Entry, OpPayload};
 use serde_json::Value;
 
 use crate::keys::is_lower_hex;
-
-pub(crate) const MAX_SEQ: i64 = 1 << 53;
-/// Year 2200 in Unix ms; also the bound on boot time and on the server offset.
-pub(crate) const MAX_WALL_MS: i64 = 7_258_118_400_000;
 
 /// An entry read far enough to apply: its signed fields and its typed payload (the core's
 /// schema, `fieldproof_core::sync::wire::payload`).
@@ -62,39 +58,18 @@ pub(crate) fn parse_action(kind: &str, payload: Value) -> Result<OpPayload, Stri
     Ok(action)
 }
 
-/// Parse an entry far enough to apply it. `Err` is a `malformed_entry`.
-pub(crate) fn parse_entry(entry: &str) -> Result<ParsedOp, String> {
-    let mut fields: Entry = serde_json::from_str(entry).map_err(|e| e.to_string())?;
-    if fields.v != evidence::ENTRY_VERSION {
-        return Err(format!("entry version {} is not supported", fields.v));
-    }
-    if fields.seq < 1 {
-        return Err(format!("seq {} is not positive", fields.seq));
-    }
-    if !bounded_id(&fields.op_id) || !bounded_id(&fields.entity_id) || !bounded_id(&fields.device_id) {
-        return Err("op_id, entity_id and device_id must be 1-128 bytes".into());
-    }
-    if !is_lower_hex(&fields.prev_hash, 64) {
-        return Err("prev_hash is not a SHA-256".into());
-    }
-    // Bounds far beyond any real device keep the clock arithmetic (here and in the core's
-    // checks) clear of overflow whatever a forged entry says.
-    if fields.seq > MAX_SEQ {
-        return Err(format!("seq {} is out of range", fields.seq));
-    }
-    let t = &fields.time;
-    if !(0..=MAX_WALL_MS).contains(&t.wall_ms)
-        || !(0..=MAX_WALL_MS).contains(&t.boot_ms)
-        || t.hlc < 0
-        || t.server_offset_ms
-            .is_some_and(|o| o.unsigned_abs() > MAX_WALL_MS as u64)
-    {
-        return Err("time fields are out of range".into());
-    }
+/// Parse an entry far enough to apply it: the envelope as the format reads it (canonical form
+/// and bounds: `evidence::read_entry`, the one reader of entries), then the payload as its
+/// kind's. `Err` is a `malformed_entry`, with its case.
+pub(crate) fn parse_entry(entry: &str) -> Result<ParsedOp, Malformed> {
+    let mut fields = evidence::read_entry(entry)?;
     let payload = std::mem::take(&mut fields.payload);
-    let action = parse_action(&fields.kind, payload)?;
+    let bad = |detail: String| Malformed::new(MalformedCase::BadPayload, detail);
+    let action = parse_action(&fields.kind, payload).map_err(bad)?;
     if action.entity_id() != fields.entity_id {
-        return Err("the payload's visit, customer or lead is not the entry's entity".into());
+        return Err(bad(
+            "the payload's visit, customer or lead is not the entry's entity".into(),
+        ));
     }
     Ok(ParsedOp { fields, action })
 }
@@ -127,7 +102,7 @@ pub(crate) struct PhotoEntry {
 /// The manifest of a photo's bytes: a `visit.photo` entry, or a `customer.photo` one (a stage's
 /// evidence, uploaded and verified the same way).
 pub(crate) fn parse_photo_manifest(entry: &str) -> Result<PhotoEntry, String> {
-    let op = parse_entry(entry)?;
+    let op = parse_entry(entry).map_err(|e| e.to_string())?;
     let (device_id, op_id) = (op.fields.device_id, op.fields.op_id);
     match op.action {
         OpPayload::Photo(m) => Ok(PhotoEntry {
@@ -163,37 +138,59 @@ mod tests {
 
     use super::*;
 
+    /// Test entries are written readably; a device sends them in canonical form.
+    fn canon(entry: &str) -> String {
+        evidence::canonical_json(&serde_json::from_str(entry).unwrap())
+    }
+
     #[test]
     fn malformed_entries_are_named() {
-        assert!(parse_entry("{}").is_err());
-        assert!(parse_entry("[1]").is_err());
-        let e = parse_entry(
+        assert_eq!(parse_entry("{}").unwrap_err().case, MalformedCase::MissingField);
+        assert_eq!(parse_entry("[1]").unwrap_err().case, MalformedCase::NotJson);
+        let claim = r#"{"v":1,"device_id":"d","seq":1,"op_id":"o","kind":"customer.claim","entity_id":"c-1",
+               "time":{"wall_ms":1,"boot_ms":1,"hlc":1,"server_offset_ms":null},
+               "prev_hash":"0000000000000000000000000000000000000000000000000000000000000000",
+               "payload":{"customer_id":"c-1","user_id":"rep-li"}}"#;
+        assert!(parse_entry(&canon(claim)).is_ok());
+        // The same entry with whitespace, or a key out of order, is not what a device writes.
+        assert_eq!(parse_entry(claim).unwrap_err().case, MalformedCase::NotCanonical);
+        let reordered = canon(claim).replacen(
+            r#"{"device_id":"d","entity_id":"c-1""#,
+            r#"{"entity_id":"c-1","device_id":"d""#,
+            1,
+        );
+        assert_eq!(
+            parse_entry(&reordered).unwrap_err().case,
+            MalformedCase::NotCanonical
+        );
+        let e = parse_entry(&canon(
             r#"{"v":1,"device_id":"d","seq":1,"op_id":"o","kind":"visit.nope","entity_id":"v",
                "time":{"wall_ms":1,"boot_ms":1,"hlc":1,"server_offset_ms":null},
                "prev_hash":"0000000000000000000000000000000000000000000000000000000000000000","payload":{}}"#,
-        )
+        ))
         .unwrap_err();
-        assert!(e.contains("unknown op kind"), "{e}");
+        assert_eq!(e.case, MalformedCase::BadPayload);
+        assert!(e.detail.contains("unknown op kind"), "{e}");
     }
 
     #[test]
     fn customer_and_lead_ops_are_read() {
-        let op = parse_entry(
+        let op = parse_entry(&canon(
             r#"{"v":1,"device_id":"d","seq":1,"op_id":"o","kind":"customer.claim","entity_id":"c-1",
                "time":{"wall_ms":1,"boot_ms":1,"hlc":1,"server_offset_ms":null},
                "prev_hash":"0000000000000000000000000000000000000000000000000000000000000000",
                "payload":{"customer_id":"c-1","user_id":"rep-li"}}"#,
-        )
+        ))
         .unwrap();
         assert_eq!(op.action.kind(), "customer.claim");
         // The payload's customer must be the entry's entity.
-        let e = parse_entry(
+        let e = parse_entry(&canon(
             r#"{"v":1,"device_id":"d","seq":1,"op_id":"o","kind":"customer.claim","entity_id":"c-2",
                "time":{"wall_ms":1,"boot_ms":1,"hlc":1,"server_offset_ms":null},
                "prev_hash":"0000000000000000000000000000000000000000000000000000000000000000",
                "payload":{"customer_id":"c-1","user_id":"rep-li"}}"#,
-        )
+        ))
         .unwrap_err();
-        assert!(e.contains("entity"), "{e}");
+        assert!(e.detail.contains("entity"), "{e}");
     }
 }

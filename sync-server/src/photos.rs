@@ -377,9 +377,9 @@ fn finish(store: &Store, sha256: &str, upload: &Upload, already_stored: bool, no
     }
 
     // The image work, before the write lock.
-    let key: (String, bool) = {
+    let key: (String, Option<i64>) = {
         let r = store.reader()?;
-        r.prepare_cached("SELECT public_key_hex, revoked_ms IS NOT NULL FROM devices WHERE device_id = ?1")?
+        r.prepare_cached("SELECT public_key_hex, revoked_ms FROM devices WHERE device_id = ?1")?
             .query_row([&upload.device_id], |row| Ok((row.get(0)?, row.get(1)?)))
             .optional()?
             .unwrap_or_default()
@@ -387,7 +387,7 @@ fn finish(store: &Store, sha256: &str, upload: &Upload, already_stored: bool, no
     let keys = [KnownKey {
         device_id: upload.device_id.clone(),
         public_key_hex: key.0,
-        revoked: key.1,
+        revoked_ms: key.1,
     }];
     let verdict = evidence::verify_photo(
         &bytes,
@@ -396,6 +396,7 @@ fn finish(store: &Store, sha256: &str, upload: &Upload, already_stored: bool, no
             signature_hex: upload.signature.clone(),
         },
         &keys,
+        None,
     );
     // The decoder is the core's, fuzzed there; should it still panic on some file, the
     // photo is flagged unreadable instead of failing every retry of this upload.
@@ -553,9 +554,9 @@ fn finish(store: &Store, sha256: &str, upload: &Upload, already_stored: bool, no
                     Ok((r.get(0)?, r.get(1)?))
                 })
                 .optional()?;
-            let dev_key: Option<(String, bool)> = tx
+            let dev_key: Option<(String, Option<i64>)> = tx
                 .query_row(
-                    "SELECT public_key_hex, revoked_ms IS NOT NULL FROM devices WHERE device_id = ?1",
+                    "SELECT public_key_hex, revoked_ms FROM devices WHERE device_id = ?1",
                     [&dev],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
@@ -568,8 +569,9 @@ fn finish(store: &Store, sha256: &str, upload: &Upload, already_stored: bool, no
                         &[KnownKey {
                             device_id: dev.clone(),
                             public_key_hex: k,
-                            revoked,
+                            revoked_ms: revoked,
                         }],
+                        None,
                     );
                     (v.verified, problems_text(&v.problems))
                 }

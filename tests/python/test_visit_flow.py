@@ -482,19 +482,25 @@ async def test_captured_photo_verifies_and_tampering_fails(core, photo, tmp_path
     assert ev.public_key_hex == core.device_public_key()
     image = Path(ev.path).read_bytes()
     manifest = SignedEntry(entry=ev.manifest, signature_hex=ev.signature_hex)
-    keys = [KnownKey(device_id=ev.device_id, public_key_hex=ev.public_key_hex, revoked=False)]
-    assert (await verify_photo_evidence(image, manifest, keys)).verified
+    keys = [KnownKey(device_id=ev.device_id, public_key_hex=ev.public_key_hex, revoked_ms=None)]
+    assert (await verify_photo_evidence(image, manifest, keys, None)).verified
+    # Revocation has a time: received before it, still verified and marked; after it, revoked_key.
+    revoked = [KnownKey(device_id=ev.device_id, public_key_hex=ev.public_key_hex, revoked_ms=2_000)]
+    earlier = await verify_photo_evidence(image, manifest, revoked, 1_999)
+    assert earlier.verified and earlier.key_revoked_later
+    assert (await verify_photo_evidence(image, manifest, revoked, 2_000)).problems == [VerifyCode.REVOKED_KEY]
+    assert (await verify_photo_evidence(image, manifest, revoked, None)).problems == [VerifyCode.REVOKED_KEY]
 
     flipped = bytearray(image)
     flipped[len(flipped) // 2] ^= 1
-    assert (await verify_photo_evidence(bytes(flipped), manifest, keys)).problems == [VerifyCode.IMAGE_HASH_MISMATCH]
+    assert (await verify_photo_evidence(bytes(flipped), manifest, keys, None)).problems == [VerifyCode.IMAGE_HASH_MISMATCH]
     changed = SignedEntry(entry=ev.manifest.replace('"store_code":"SH-E-001"', '"store_code":"SH-E-009"'),
                           signature_hex=ev.signature_hex)
     assert changed.entry != ev.manifest
-    assert (await verify_photo_evidence(image, changed, keys)).problems == [VerifyCode.BAD_SIGNATURE]
-    assert (await verify_photo_evidence(image, manifest, [])).problems == [VerifyCode.UNKNOWN_KEY]
-    other_key = KnownKey(device_id=ev.device_id, public_key_hex="11" * 32, revoked=False)
-    assert (await verify_photo_evidence(image, manifest, [other_key])).problems == [VerifyCode.BAD_SIGNATURE]
+    assert (await verify_photo_evidence(image, changed, keys, None)).problems == [VerifyCode.BAD_SIGNATURE]
+    assert (await verify_photo_evidence(image, manifest, [], None)).problems == [VerifyCode.UNKNOWN_KEY]
+    other_key = KnownKey(device_id=ev.device_id, public_key_hex="11" * 32, revoked_ms=None)
+    assert (await verify_photo_evidence(image, manifest, [other_key], None)).problems == [VerifyCode.BAD_SIGNATURE]
 
     # Tamper with the file on the device itself: the device's own check sees it.
     Path(ev.path).write_bytes(bytes(flipped))

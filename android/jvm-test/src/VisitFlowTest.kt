@@ -286,23 +286,23 @@ private suspend fun flow(core: FieldproofCore, referenceJson: String, photo: Byt
     check("captured photo verifies", core.verifyPhoto(stored.id).verified)
     val ev = core.photoEvidence(stored.id)
     val manifest = SignedEntry(ev.manifest, ev.signatureHex)
-    val keys = listOf(KnownKey(ev.deviceId, ev.publicKeyHex, false))
-    check("verifies with the enrolled key", verifyPhotoEvidence(stamped, manifest, keys).verified)
+    val keys = listOf(KnownKey(ev.deviceId, ev.publicKeyHex, null))
+    check("verifies with the enrolled key", verifyPhotoEvidence(stamped, manifest, keys, null).verified)
     val flipped = stamped.copyOf().also { it[it.size / 2] = (it[it.size / 2].toInt() xor 1).toByte() }
     checkEq(
         "one flipped byte → IMAGE_HASH_MISMATCH",
-        verifyPhotoEvidence(flipped, manifest, keys).problems,
+        verifyPhotoEvidence(flipped, manifest, keys, null).problems,
         listOf(VerifyCode.IMAGE_HASH_MISMATCH),
     )
     val changed = SignedEntry(ev.manifest.replace("\"store_code\":\"SH-E-001\"", "\"store_code\":\"SH-E-009\""), ev.signatureHex)
     checkEq(
         "changed manifest field → BAD_SIGNATURE",
-        verifyPhotoEvidence(stamped, changed, keys).problems,
+        verifyPhotoEvidence(stamped, changed, keys, null).problems,
         listOf(VerifyCode.BAD_SIGNATURE),
     )
     checkEq(
         "unknown device → UNKNOWN_KEY",
-        verifyPhotoEvidence(stamped, manifest, emptyList()).problems,
+        verifyPhotoEvidence(stamped, manifest, emptyList(), null).problems,
         listOf(VerifyCode.UNKNOWN_KEY),
     )
     val chain = core.pendingOps(1000).map { SignedEntry(it.entry!!, it.signatureHex!!) }

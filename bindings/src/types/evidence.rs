@@ -10,7 +10,9 @@ use fieldproof_core::evidence::{ChainFinding, ChainHead, KnownKey, PhotoVerdict,
 pub struct KnownKey {
     pub device_id: String,
     pub public_key_hex: String,
-    pub revoked: bool,
+    /// Revoked from this server time on (Unix ms): entries received from then on are
+    /// `revoked_key`, earlier ones stay valid ("key revoked later").
+    pub revoked_ms: Option<i64>,
 }
 
 /// One signed entry: the exact bytes and the Ed25519 signature over them.
@@ -50,6 +52,7 @@ pub struct PhotoVerdict {
     pub device_id: Option<String>,
     pub evidence_code: Option<String>,
     pub image_sha256: String,
+    pub key_revoked_later: bool,
 }
 
 #[uniffi::remote(Record)]

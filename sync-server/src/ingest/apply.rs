@@ -1074,8 +1074,9 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
             &[KnownKey {
                 device_id: self.device_id.to_string(),
                 public_key_hex: key,
-                revoked: false,
+                revoked_ms: None,
             }],
+            None,
         );
         Ok((verdict.verified, problems_text(&verdict.problems)))
     }

@@ -12,7 +12,7 @@ use crate::error::{ApiError, ApiResult};
 /// One op of the batch on its way through.
 pub(super) struct Candidate<'a> {
     pub(super) signed: &'a fieldproof_core::sync::wire::PushOp,
-    pub(super) parsed: Result<ParsedOp, String>,
+    pub(super) parsed: Result<ParsedOp, evidence::Malformed>,
     pub(super) entry_hash: String,
     pub(super) bad_signature: bool,
     /// Chain findings (`chain_gap`, ...) for this op, from `verify_chain`.

@@ -24,22 +24,8 @@ use crate::model::{
     PhotoKind, PhotoReviewVerdict, ReviewVerdict, SectionScore, TemplateKind,
 };
 
-/// A signed chain entry, as read back: everything the device signed. The core writes it with
-/// `evidence::entry_bytes`; the payload stays JSON until its kind is known ([`OpPayload::decode`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Entry {
-    /// `evidence::ENTRY_VERSION`.
-    pub v: i64,
-    pub device_id: String,
-    pub seq: i64,
-    pub op_id: String,
-    /// `visit.check_in`, … ([`OpPayload::kind`]).
-    pub kind: String,
-    pub entity_id: String,
-    pub time: EventTime,
-    pub prev_hash: String,
-    pub payload: Value,
-}
+/// A signed chain entry, as read back (`evidence::read_entry` checks it).
+pub use crate::evidence::Entry;
 
 /// A flag as the device recorded it (the model's `Flag` with a code that may be newer).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
