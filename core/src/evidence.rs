@@ -55,10 +55,12 @@ impl Signer {
     }
 }
 
-/// Canonical JSON: object keys sorted by their UTF-8 bytes, no insignificant whitespace,
-/// strings escaped as serde_json escapes them (`"`, `\`, control characters; other characters
-/// as raw UTF-8), integers in plain decimal, other numbers in shortest round-trip form.
-/// Written independently of serde_json's map order, which a crate feature could change.
+/// Canonical JSON (docs/evidence-format.md, "Canonical form"): object keys sorted by their
+/// UTF-8 bytes, no insignificant whitespace, strings escaped as serde_json escapes them (`"`,
+/// `\`, control characters; other characters as raw UTF-8), integers in plain decimal, other
+/// numbers as [`write_float`] spells them. Written independently of serde_json's map order,
+/// which a crate feature could change, and of its float formatter, which changed between
+/// releases (ryu's `1e16`, then zmij's `1e+16`).
 pub fn canonical_json(v: &Value) -> String {
     let mut out = String::new();
     write_canonical(v, &mut out);
@@ -91,7 +93,66 @@ fn write_canonical(v: &Value, out: &mut String) {
             }
             out.push(']');
         }
+        Value::Number(n) if n.is_f64() => write_float(n.as_f64().unwrap_or(f64::NAN), out),
         other => out.push_str(&other.to_string()),
+    }
+}
+
+/// A non-integer number in its one spelling: the shortest digits that read back as the same
+/// f64, the one with the even last digit when two are equally close (`d.ddd × 10^E`), written
+/// plainly with at least one digit after the point when E is in -5..=15 (`12.5`, `100.0`,
+/// `0.00001`), else as `d.ddde+E` / `d.ddde-E` (`1e+16`, `1.2345e-7`: the exponent always
+/// signed, no leading zeros). The digits are serde_json's (shortest round-trip, as every such
+/// formatter finds them); the layout is written here, so a serde_json release that lays them
+/// out otherwise cannot change what is canonical. Today both agree (checked over every kind of
+/// f64 in `core/tests/evidence_vectors.rs`).
+fn write_float(x: f64, out: &mut String) {
+    use std::fmt::Write as _;
+    if !x.is_finite() {
+        // JSON has no spelling for these; serde_json's Value never holds one.
+        out.push_str("null");
+        return;
+    }
+    let text = Value::from(x).to_string();
+    let (mantissa, exp) = match text.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
+        None => (text.as_str(), 0),
+    };
+    let mantissa = mantissa.trim_start_matches('-');
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all = format!("{int}{frac}");
+    let significant = all.trim_start_matches('0');
+    let digits = significant.trim_end_matches('0');
+    if x.is_sign_negative() {
+        out.push('-');
+    }
+    if digits.is_empty() {
+        out.push_str("0.0");
+        return;
+    }
+    // The decimal exponent of the first significant digit.
+    let e = exp + int.len() as i32 - (all.len() - significant.len()) as i32 - 1;
+    let n = digits.len() as i32;
+    if (-5..=15).contains(&e) {
+        if e < 0 {
+            out.push_str("0.");
+            out.extend(std::iter::repeat_n('0', (-e - 1) as usize));
+            out.push_str(digits);
+        } else if e + 1 >= n {
+            out.push_str(digits);
+            out.extend(std::iter::repeat_n('0', (e + 1 - n) as usize));
+            out.push_str(".0");
+        } else {
+            let (whole, fraction) = digits.split_at((e + 1) as usize);
+            let _ = write!(out, "{whole}.{fraction}");
+        }
+    } else {
+        let (first, rest) = digits.split_at(1);
+        out.push_str(first);
+        if !rest.is_empty() {
+            let _ = write!(out, ".{rest}");
+        }
+        let _ = write!(out, "e{}{}", if e < 0 { '-' } else { '+' }, e.unsigned_abs());
     }
 }
 

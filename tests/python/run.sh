@@ -3,6 +3,8 @@
 # target/bindings/python, copies libfieldproof_ffi.so next to it (uniffi's Python loads the library
 # from its own folder), builds fieldproof-server (test_sync_server.py starts the real binary, path
 # in FIELDPROOF_SERVER_BIN) and runs pytest on tests/python. Extra arguments go to pytest.
+# test_evidence_vectors.py (the independent verifier of docs/evidence-vectors.json) needs none of
+# the builds: `python3 -m pytest tests/python/test_evidence_vectors.py` runs it alone.
 #
 # Needs: cargo, python3 with pytest and cryptography (pip install pytest cryptography; the key
 # sealer test's AES-GCM stands in for the phone's keystore).
