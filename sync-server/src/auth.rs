@@ -12,7 +12,7 @@ use fieldproof_core::sync::wire::{
 use crate::error::{ApiError, ApiResult};
 // Handed on: the request checks and the web's photo routes name the hex check from here.
 pub(crate) use crate::keys::is_lower_hex;
-use crate::keys::{enrol_code_hash, verify_strict, verifying_key};
+use crate::keys::{enrol_code_hash, strict_public_key, verify_signature};
 use crate::store::Store;
 
 /// Nonces are remembered this long: past the ±5 min window a replay is refused as stale anyway.
@@ -112,9 +112,11 @@ pub fn authenticate(
     let Some((key_hex, user_id, revoked)) = device else {
         return Err(ApiError::UnknownDevice);
     };
-    let key = verifying_key(&key_hex).ok_or_else(|| ApiError::internal("stored device key is invalid"))?;
+    if strict_public_key(&key_hex).is_none() {
+        return Err(ApiError::internal("stored device key is invalid"));
+    }
     let signing = wire::request_signing_bytes(method, path_and_query, h.time_ms, &h.nonce, &sha256_hex(body));
-    if !verify_strict(&key, signing.as_bytes(), &h.signature_hex) {
+    if !verify_signature(signing.as_bytes(), &h.signature_hex, &key_hex) {
         return Err(ApiError::BadRequestSignature);
     }
     if revoked.is_some() {
@@ -192,10 +194,17 @@ pub fn enrol(store: &Store, req: &EnrolRequest, now_ms: i64) -> ApiResult<EnrolR
             "signature_hex must be 128 lowercase hex characters".into(),
         ));
     }
-    let key = verifying_key(&req.public_key_hex)
-        .ok_or_else(|| ApiError::InvalidInput("public_key_hex is not an Ed25519 public key".into()))?;
+    // A small-order key would let anyone forge its signatures; a non-canonical encoding is
+    // two spellings of one key. The evidence format refuses both (`strict_public_key`).
+    if strict_public_key(&req.public_key_hex).is_none() {
+        return Err(ApiError::InvalidInput(
+            "public_key_hex is not an Ed25519 key the evidence format accepts: \
+             a small-order point or a non-canonical encoding"
+                .into(),
+        ));
+    }
     let proof = wire::enrol_signing_bytes(&req.code, &req.device_id, &req.public_key_hex);
-    if !verify_strict(&key, proof.as_bytes(), &req.signature_hex) {
+    if !verify_signature(proof.as_bytes(), &req.signature_hex, &req.public_key_hex) {
         return Err(ApiError::BadEnrolSignature);
     }
     let mut w = store.writer();

@@ -183,6 +183,22 @@ impl Calendar {
         format!("{} {}", self.date(ms), self.time(ms))
     }
 
+    /// `YYYY-MM-DD HH:MM`, local, to Unix ms ([`Calendar::datetime`] read back); `None` for
+    /// another shape or an impossible date or time.
+    pub fn parse_datetime(self, s: &str) -> Option<i64> {
+        let (date, time) = s.trim().split_once(' ')?;
+        let day = parse_day(date)?;
+        let (h, m) = time.trim().split_once(':')?;
+        let num = |t: &str| -> Option<i64> {
+            (t.len() == 2 && t.bytes().all(|c| c.is_ascii_digit())).then(|| t.parse().ok())?
+        };
+        let (h, m) = (num(h)?, num(m)?);
+        if h > 23 || m > 59 {
+            return None;
+        }
+        Some(self.day_bounds(day).0 + (h * 60 + m) * 60_000)
+    }
+
     /// `YYYY-MM-DD HH:MM:SS`, local.
     pub fn datetime_secs(self, ms: i64) -> String {
         let secs = self.ms_of_day(ms) / 1000;
@@ -270,6 +286,24 @@ pub fn day_of_excel_serial(serial: f64) -> i64 {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    #[test]
+    fn local_times_read_back() {
+        let cal = Calendar::CHINA;
+        let ms = cal.parse_datetime("2026-03-01 14:30").unwrap();
+        assert_eq!(cal.datetime(ms), "2026-03-01 14:30");
+        // 14:30 in Shanghai is 06:30 UTC.
+        assert_eq!(Calendar::UTC.datetime(ms), "2026-03-01 06:30");
+        for bad in [
+            "2026-03-01",
+            "2026-03-01 24:00",
+            "2026-02-30 10:00",
+            "2026-03-01 9:00",
+            "x y",
+        ] {
+            assert_eq!(cal.parse_datetime(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn zones_parse_and_print() {

@@ -26,7 +26,6 @@ pub const EXCEPTION_CODES: &[&str] = &[
     "stale_fix",
     "outside_geofence",
     "price_gap_unexplained",
-    "photo_hash_mismatch",
     "image_hash_mismatch",
     "code_mismatch",
     "unknown_key",
@@ -115,7 +114,6 @@ pub const EXCEPTION_SEVERITY: &[(&str, Severity)] = &[
     ("stale_fix", Severity::Info),
     ("outside_geofence", Severity::Warning),
     ("price_gap_unexplained", Severity::Warning),
-    ("photo_hash_mismatch", Severity::Info),
     ("image_hash_mismatch", Severity::Critical),
     ("code_mismatch", Severity::Critical),
     ("unknown_key", Severity::Critical),
@@ -328,7 +326,9 @@ pub struct PhotoRef {
     pub sha256: String,
 }
 
-/// `photo_hash_mismatch`: the uploaded bytes hash to something else than announced.
+/// `image_hash_mismatch` found on upload: the uploaded bytes hash to something else than the
+/// image hash the signed manifest announced (they are refused; the phone sends them again).
+/// Verification's `image_hash_mismatch` on stored bytes carries a [`PhotoRef`] instead.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PhotoHashMismatch {
     #[serde(default)]
@@ -582,16 +582,13 @@ impl ExceptionParams {
             "chain_gap" | "chain_fork" | "reordered" | "backdated" => Self::Chain(from(j).ok()?),
             // An op's bad signature carries its seq; a photo's, the photo.
             "bad_signature" if json.get("seq").is_some() => Self::BadSignature(from(j).ok()?),
-            "bad_signature"
-            | "photo_missing"
-            | "photo_unreadable"
-            | "image_hash_mismatch"
-            | "code_mismatch"
-            | "unknown_key"
-            | "revoked_key"
-            | "malformed_entry"
-            | "not_a_photo" => Self::Photo(from(j).ok()?),
-            "photo_hash_mismatch" => Self::PhotoHashMismatch(from(j).ok()?),
+            "bad_signature" | "photo_missing" | "photo_unreadable" | "code_mismatch" | "unknown_key"
+            | "revoked_key" | "malformed_entry" | "not_a_photo" => Self::Photo(from(j).ok()?),
+            // On upload it names the two hashes; on stored bytes, the photo.
+            "image_hash_mismatch" if json.get("expected_sha256").is_some() => {
+                Self::PhotoHashMismatch(from(j).ok()?)
+            }
+            "image_hash_mismatch" => Self::Photo(from(j).ok()?),
             "unknown_store" => Self::UnknownStore(from(j).ok()?),
             "unknown_visit" => Self::UnknownVisit(from(j).ok()?),
             "price_gap_unexplained" => Self::PriceGap(from(j).ok()?),

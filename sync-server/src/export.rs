@@ -642,11 +642,12 @@ fn visits(
         "SELECT v.id, v.started_wall_ms, coalesce(v.ended_wall_ms, v.completed_wall_ms), v.user_id,
                 v.store_id, v.kind, v.status, v.geofence, v.distance_m, v.score, v.answers,
                 (SELECT count(*) FROM photos p WHERE p.visit_id = v.id),
-                (SELECT count(*) FROM photos p WHERE p.visit_id = v.id AND p.verified = 1),
+                (SELECT count(*) FROM photos p WHERE p.visit_id = v.id AND p.verified = 1 AND NOT {revoked}),
                 (SELECT group_concat(code, ',') FROM
                    (SELECT DISTINCT e.code FROM exceptions e
                     WHERE e.visit_id = v.id AND e.resolved_ms IS NULL ORDER BY e.code) AS codes)
-         FROM visits v WHERE {cond} ORDER BY v.started_wall_ms, v.id"
+         FROM visits v WHERE {cond} ORDER BY v.started_wall_ms, v.id",
+        revoked = crate::photos::verdict::REVOKED_SQL
     );
     let mut st = conn.prepare(&sql)?;
     let mut rows = st.query(params_from_iter(args))?;
@@ -803,7 +804,9 @@ fn photos(
     let (cond, args) = filter.sql(cal, When::Instant("v.started_wall_ms"), "v.user_id", "v.store_id")?;
     let sql = format!(
         "SELECT p.photo_id, p.visit_id, v.started_wall_ms, p.user_id, p.store_id, p.photo_kind,
-                p.sha256, p.byte_len, p.evidence_code, p.received, p.verified, p.problems
+                p.sha256, p.byte_len, p.evidence_code, p.received, p.verified, p.problems,
+                (SELECT d.revoked_ms FROM devices d WHERE d.device_id = p.device_id),
+                (SELECT o.received_ms FROM ops o WHERE o.op_id = p.op_id)
          FROM photos p JOIN visits v ON v.id = p.visit_id
          WHERE {cond} ORDER BY v.started_wall_ms, p.visit_id, p.photo_id"
     );
@@ -812,6 +815,14 @@ fn photos(
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
         let store_id: String = r.get(4)?;
+        // As shown: the device's revocation applied (`photos::verdict`).
+        let problems: Option<String> = r.get(11)?;
+        let shown = crate::photos::verdict::shown(
+            r.get::<_, i64>(10)? != 0,
+            problems.as_deref(),
+            r.get(12)?,
+            r.get(13)?,
+        );
         out.push(vec![
             Cell::Text(r.get(0)?),
             Cell::Text(r.get(1)?),
@@ -823,8 +834,8 @@ fn photos(
             Cell::Number(r.get::<_, i64>(7)? as f64),
             Cell::Text(r.get(8)?),
             Cell::Bool(r.get::<_, i64>(9)? != 0),
-            Cell::Bool(r.get::<_, i64>(10)? != 0),
-            lk.code_list(r.get(11)?),
+            Cell::Bool(shown.verified),
+            lk.code_list(shown.problems),
         ]);
     }
     Ok(out)

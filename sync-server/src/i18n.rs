@@ -1027,11 +1027,6 @@ pub const CODES: &[(&str, &str, &str)] = &[
     ("not_a_photo", "Not a photo", "不是照片"),
     ("photo_missing", "Photo not received", "照片未上传"),
     ("photo_unreadable", "Photo cannot be decoded", "照片无法解码"),
-    (
-        "photo_hash_mismatch",
-        "Upload did not match its hash",
-        "上传内容与哈希不符",
-    ),
     ("no_fix", "No location fix", "无定位"),
     ("low_accuracy", "Low location accuracy", "定位精度低"),
     ("stale_fix", "Stale location fix", "定位过时"),

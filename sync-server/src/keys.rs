@@ -2,24 +2,12 @@
 //! code a device enrols with and the hash the database keeps of it. A leaf: the store issues
 //! codes and checks keys with these, the request checks and the photo upload verify with them.
 
-use ed25519_dalek::{Signature, VerifyingKey};
 use fieldproof_core::evidence::sha256_hex;
 
-// The one hex helper, the core's: lower case written, only lower case read.
-use fieldproof_core::hex::decode_array as unhex;
 pub(crate) use fieldproof_core::hex::is_lower_hex;
-
-pub(crate) fn verifying_key(public_key_hex: &str) -> Option<VerifyingKey> {
-    VerifyingKey::from_bytes(&unhex::<32>(public_key_hex)?).ok()
-}
-
-/// Strict Ed25519 (no small-order keys, no malleable signatures), as the evidence format asks.
-pub(crate) fn verify_strict(key: &VerifyingKey, message: &[u8], signature_hex: &str) -> bool {
-    let Some(sig) = unhex::<64>(signature_hex) else {
-        return false;
-    };
-    key.verify_strict(message, &Signature::from_bytes(&sig)).is_ok()
-}
+// The one implementation of the format's key and signature rules, the core's: a key is the
+// canonical encoding of a point not of small order; a signature verifies strictly.
+pub(crate) use fieldproof_core::evidence::{strict_public_key, verify_signature};
 
 pub(crate) fn new_enrol_code() -> std::io::Result<String> {
     const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -48,6 +36,22 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
+
+    #[test]
+    fn keys_the_format_refuses_are_refused() {
+        // The identity point (small order) and a non-canonical encoding of a valid point
+        // (y + p for y = 1: the identity again, spelled with the high value).
+        let identity = format!("01{}", "00".repeat(31));
+        assert!(strict_public_key(&identity).is_none());
+        let non_canonical = format!("ee{}7f", "ff".repeat(30));
+        assert!(strict_public_key(&non_canonical).is_none());
+        let signer = fieldproof_core::evidence::Signer::from_seed("d".into(), [7u8; 32]);
+        let key = signer.public_key_hex();
+        assert!(strict_public_key(&key).is_some());
+        let sig = signer.sign_hex(b"entry");
+        assert!(verify_signature(b"entry", &sig, &key));
+        assert!(!verify_signature(b"entrY", &sig, &key));
+    }
 
     #[test]
     fn enrol_codes_are_readable_and_normalised() {

@@ -299,10 +299,16 @@ enum AdminCommand {
         #[arg(long, env = "FIELDPROOF_ENROL_CODE_TTL_HOURS", default_value_t = 72)]
         ttl_hours: u32,
     },
-    /// Revoke a device: its requests are refused from now on.
+    /// Revoke a device: its requests are refused from now on, and its key counts as revoked
+    /// from now, or from --from (photos received before then stay verified, "key revoked
+    /// later"; later ones are revoked_key).
     Revoke {
         #[arg(long)]
         device: String,
+        /// When the key stopped being trustworthy, "YYYY-MM-DD HH:MM" in the field calendar's
+        /// local time (--time-zone), not in the future: a phone lost yesterday afternoon.
+        #[arg(long)]
+        from: Option<String>,
     },
     /// List enrolled devices (JSON).
     Devices,
@@ -870,9 +876,16 @@ fn admin(
         AdminCommand::EnrolCode { user, ttl_hours } => {
             store.issue_enrol_code(&user, i64::from(ttl_hours) * 3_600_000, now_ms())
         }
-        AdminCommand::Revoke { device } => {
-            store.revoke_device(&device, now_ms())?;
-            Ok(format!("revoked {device}"))
+        AdminCommand::Revoke { device, from } => {
+            let now = now_ms();
+            let from_ms = match from {
+                None => now,
+                Some(text) => calendar.parse_datetime(&text).ok_or_else(|| {
+                    AdminError::Invalid(format!("--from {text:?} is not a time \"YYYY-MM-DD HH:MM\""))
+                })?,
+            };
+            store.revoke_device_from(&device, from_ms, now)?;
+            Ok(format!("revoked {device} from {}", calendar.datetime(from_ms)))
         }
         AdminCommand::Devices => json(&store.devices()?),
         AdminCommand::Stats => json(&store.stats()?),

@@ -166,11 +166,6 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
         "竞品价格远低于我方价格，且未填写议价说明。",
     ),
     (
-        "photo_hash_mismatch",
-        "An upload did not match the photo it announced; the phone sends the photo again.",
-        "上传的内容与所声明的照片不符，手机将重新上传该照片。",
-    ),
-    (
         "image_hash_mismatch",
         "The photo was changed after it was signed on the phone.",
         "照片在手机上签名后被修改过。",
@@ -322,6 +317,11 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
         "bad_signature.op",
         "Record no. {seq} from this phone does not carry a valid signature: it may have been altered. It was refused.",
         "该手机的第 {seq} 条记录签名无效，可能被篡改，已拒收。",
+    ),
+    (
+        "image_hash_mismatch.upload",
+        "An upload did not match the photo its signed record announced; it was refused and the phone sends the photo again.",
+        "上传的内容与签名记录所声明的照片不符，已拒收，手机将重新上传该照片。",
     ),
     (
         "bad_signature.photo",
@@ -906,6 +906,7 @@ pub fn render(lang: Lang, code: &str, params: Option<&serde_json::Value>, names:
             out.technical.push((t("tech.sha256"), ph.sha256));
         }
         ExceptionParams::PhotoHashMismatch(h) => {
+            out.sentence = fill(lang, "image_hash_mismatch.upload", code, &[]);
             if let Some(id) = h.photo_id {
                 out.technical.push((t("tech.photo"), id));
             }
@@ -1164,10 +1165,13 @@ mod tests {
                        "other_op_id": "0193a2b4-5c6d-7e8f-9012-3456789abcdf"}),
             ],
             "bad_signature" => vec![json!({"seq": 3}), photo],
-            "photo_missing" | "photo_unreadable" | "image_hash_mismatch" | "code_mismatch" | "unknown_key"
-            | "revoked_key" | "malformed_entry" | "not_a_photo" => vec![photo],
-            "photo_hash_mismatch" => vec![json!({"photo_id": "0193a2b4-5c6d-7e8f-9012-3456789abcde",
-                "expected_sha256": sha, "actual_sha256": "00aa".repeat(16)})],
+            "photo_missing" | "photo_unreadable" | "code_mismatch" | "unknown_key" | "revoked_key"
+            | "malformed_entry" | "not_a_photo" => vec![photo],
+            "image_hash_mismatch" => vec![
+                photo,
+                json!({"photo_id": "0193a2b4-5c6d-7e8f-9012-3456789abcde",
+                    "expected_sha256": sha, "actual_sha256": "00aa".repeat(16)}),
+            ],
             "unknown_store" => vec![json!({"store_id": "0193a2b4-5c6d-7e8f-9012-000000000001"})],
             "unknown_visit" => vec![
                 json!({"op_kind": "visit.answer", "seq": 2}),

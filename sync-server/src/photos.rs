@@ -8,7 +8,7 @@
 //! picks up again.
 
 use crate::db::{OptionalExtension, TransactionBehavior, params};
-use fieldproof_core::evidence::{self, KnownKey, SignedEntry};
+use fieldproof_core::evidence::{self, KnownKey, SignedEntry, VerifyCode};
 use fieldproof_core::imaging;
 use fieldproof_core::sync::wire::{PhotoOffer, PhotoStatus};
 use sha2::{Digest, Sha256};
@@ -17,11 +17,12 @@ use crate::blob_paths;
 use crate::codes::{ExceptionParams, PhotoHashMismatch, PhotoRef, ReuseMatch, ReuseParams};
 use crate::entry::{entry_wall_ms, parse_photo_manifest, problems_text};
 use crate::error::{ApiError, ApiResult};
-use crate::keys::{is_lower_hex, verify_strict, verifying_key};
+use crate::keys::{is_lower_hex, strict_public_key, verify_signature};
 use crate::lock::lock;
 use crate::store::{NewException, Store, publish_team_visits, raise, refresh_reuse, resolve, visit_day};
 
 pub(crate) mod thumbs;
+pub mod verdict;
 
 /// How many matches one `possible_reuse` exception lists (the closest); `matches_total` counts
 /// them all. A scene photographed a thousand times is one exception per photo naming a
@@ -173,8 +174,10 @@ pub fn offer(store: &Store, device_id: &str, offer: &PhotoOffer, now_ms: i64) ->
             .optional()?
             .ok_or(ApiError::UnknownDevice)?
     };
-    let key = verifying_key(&key).ok_or_else(|| ApiError::internal("stored device key is invalid"))?;
-    if !verify_strict(&key, offer.entry.as_bytes(), &offer.signature_hex) {
+    if strict_public_key(&key).is_none() {
+        return Err(ApiError::internal("stored device key is invalid"));
+    }
+    if !verify_signature(offer.entry.as_bytes(), &offer.signature_hex, &key) {
         return Err(ApiError::BadSignature);
     }
 
@@ -339,12 +342,14 @@ fn finish(store: &Store, sha256: &str, upload: &Upload, already_stored: bool, no
             &NewException {
                 event_ms,
                 visit_day: visit_day(&tx, store.calendar(), visit, event_ms)?,
-                code: "photo_hash_mismatch",
+                // The same finding as verification's: bytes that are not the signed image.
+                code: VerifyCode::ImageHashMismatch.as_str(),
                 device_id: Some(&upload.device_id),
                 user_id: m.map(|m| m.user_id.as_str()),
                 visit_id: visit,
                 store_id: m.and_then(|m| m.store_id.as_deref()),
                 op_id: m.map(|m| m.op_id.as_str()),
+                rejected_op: None,
                 photo_sha256: Some(sha256),
                 subject: sha256,
                 detail: format!("uploaded bytes hash to {actual}; the upload starts again"),
@@ -363,7 +368,7 @@ fn finish(store: &Store, sha256: &str, upload: &Upload, already_stored: bool, no
         drop(w);
         store
             .metrics
-            .record_exceptions(&["photo_hash_mismatch".to_string()]);
+            .record_exceptions(&[VerifyCode::ImageHashMismatch.as_str().to_string()]);
         return Err(ApiError::PhotoHashMismatch {
             expected: sha256.to_string(),
             actual,
@@ -377,17 +382,19 @@ fn finish(store: &Store, sha256: &str, upload: &Upload, already_stored: bool, no
     }
 
     // The image work, before the write lock.
-    let key: (String, Option<i64>) = {
+    // The stored verdict is the cryptographic one: revocation, which has a time and may be
+    // set later, is applied where the verdict is shown (`verdict::shown`).
+    let key: String = {
         let r = store.reader()?;
-        r.prepare_cached("SELECT public_key_hex, revoked_ms FROM devices WHERE device_id = ?1")?
-            .query_row([&upload.device_id], |row| Ok((row.get(0)?, row.get(1)?)))
+        r.prepare_cached("SELECT public_key_hex FROM devices WHERE device_id = ?1")?
+            .query_row([&upload.device_id], |row| row.get(0))
             .optional()?
             .unwrap_or_default()
     };
     let keys = [KnownKey {
         device_id: upload.device_id.clone(),
-        public_key_hex: key.0,
-        revoked_ms: key.1,
+        public_key_hex: key,
+        revoked_ms: None,
     }];
     let verdict = evidence::verify_photo(
         &bytes,
@@ -524,6 +531,7 @@ fn finish(store: &Store, sha256: &str, upload: &Upload, already_stored: bool, no
             visit_id: Some(visit_id.as_str()),
             store_id: store_id.as_deref(),
             op_id: op_id.as_deref(),
+            rejected_op: None,
             photo_sha256: Some(sha256),
             subject: sha256,
             detail,
@@ -554,22 +562,23 @@ fn finish(store: &Store, sha256: &str, upload: &Upload, already_stored: bool, no
                     Ok((r.get(0)?, r.get(1)?))
                 })
                 .optional()?;
-            let dev_key: Option<(String, Option<i64>)> = tx
+            let dev_key: Option<String> = tx
                 .query_row(
-                    "SELECT public_key_hex, revoked_ms FROM devices WHERE device_id = ?1",
+                    "SELECT public_key_hex FROM devices WHERE device_id = ?1",
                     [&dev],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
+                    |r| r.get(0),
                 )
                 .optional()?;
             match (stored_op, dev_key) {
-                (Some((entry, signature_hex)), Some((k, revoked))) => {
+                (Some((entry, signature_hex)), Some(k)) => {
+                    // Cryptographic, as above (revocation is applied when shown).
                     let v = evidence::verify_photo(
                         &bytes,
                         &SignedEntry { entry, signature_hex },
                         &[KnownKey {
                             device_id: dev.clone(),
                             public_key_hex: k,
-                            revoked_ms: revoked,
+                            revoked_ms: None,
                         }],
                         None,
                     );

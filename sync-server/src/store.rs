@@ -611,10 +611,25 @@ impl Store {
     }
 
     /// Revoke a device: every later request of it is refused with `403 device_revoked`, and its
-    /// key shows as revoked when its photos are verified.
+    /// key counts as revoked from now on (`revoke_device_from`).
     pub fn revoke_device(&self, device_id: &str, now_ms: i64) -> Result<(), AdminError> {
+        self.revoke_device_from(device_id, now_ms, now_ms)
+    }
+
+    /// Revoke a device with its key counting as revoked from `from_ms` (not after `now_ms`):
+    /// photos whose manifests the server received before then stay verified ("key revoked
+    /// later"), later ones are `revoked_key`. A phone lost yesterday afternoon is revoked from
+    /// then. An earlier time than an existing revocation's moves it earlier; a later one
+    /// changes nothing (it would make findings valid again).
+    pub fn revoke_device_from(&self, device_id: &str, from_ms: i64, now_ms: i64) -> Result<(), AdminError> {
+        if from_ms > now_ms {
+            return Err(AdminError::Invalid(
+                "the revocation time is in the future: a key counts as revoked from a time that has come"
+                    .into(),
+            ));
+        }
         let w = self.writer();
-        let n = revoke(&w.conn, device_id, now_ms)?;
+        let n = revoke_from(&w.conn, device_id, from_ms, now_ms)?;
         if n == 0 {
             return Err(AdminError::UnknownDevice(device_id.to_string()));
         }
@@ -736,7 +751,8 @@ impl Store {
         let r = self.reader()?;
         let mut st = r.prepare(
             "SELECT id, code, device_id, user_id, visit_id, store_id, op_id, photo_sha256, detail, created_ms,
-                    resolved_by, resolved_ms, resolution_comment, params, event_ms, visit_day, status, assignee_id
+                    resolved_by, resolved_ms, resolution_comment, params, event_ms, visit_day, status, assignee_id,
+                    rejected_op
              FROM exceptions WHERE (?1 = 0 OR resolved_ms IS NULL) ORDER BY id DESC LIMIT ?2",
         )?;
         let rows = st.query_map(params![only_open, limit], |r| {
@@ -761,6 +777,7 @@ impl Store {
                 visit_date: r.get::<_, Option<i64>>(15)?.map(crate::calendar::day_string),
                 status: r.get(16)?,
                 assignee_id: r.get(17)?,
+                rejected_op: r.get(18)?,
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -910,8 +927,19 @@ pub(crate) fn write_reference(
 /// Revoke one device in the caller's transaction (kept revoked at its first revocation time);
 /// the number of devices of that id (0: unknown).
 pub(crate) fn revoke(tx: &Connection, device_id: &str, now_ms: i64) -> crate::db::Result<usize> {
-    tx.prepare_cached("UPDATE devices SET revoked_ms = coalesce(revoked_ms, ?1) WHERE device_id = ?2")?
-        .execute(params![now_ms, device_id])
+    revoke_from(tx, device_id, now_ms, now_ms)
+}
+
+/// `devices.revoked_ms`: from when the key counts as revoked (only ever moved earlier);
+/// `revoked_recorded_ms`: when head office recorded that time.
+fn revoke_from(tx: &Connection, device_id: &str, from_ms: i64, now_ms: i64) -> crate::db::Result<usize> {
+    tx.prepare_cached(
+        "UPDATE devices SET
+            revoked_recorded_ms = CASE WHEN revoked_ms IS NULL OR revoked_ms > ?1 THEN ?2 ELSE revoked_recorded_ms END,
+            revoked_ms = CASE WHEN revoked_ms IS NULL OR revoked_ms > ?1 THEN ?1 ELSE revoked_ms END
+         WHERE device_id = ?3",
+    )?
+    .execute(params![from_ms, now_ms, device_id])
 }
 
 pub(crate) fn role_str(r: Role) -> &'static str {
@@ -933,7 +961,11 @@ pub(crate) struct NewException<'a> {
     pub user_id: Option<&'a str>,
     pub visit_id: Option<&'a str>,
     pub store_id: Option<&'a str>,
+    /// The op it is about, when that op was applied (stored in `ops`).
     pub op_id: Option<&'a str>,
+    /// The rejected entry it is about (`rejected_ops.id`), when the op was rejected: not its op
+    /// id, which a valid op may take later.
+    pub rejected_op: Option<i64>,
     pub photo_sha256: Option<&'a str>,
     pub subject: &'a str,
     pub detail: String,
@@ -953,8 +985,8 @@ pub(crate) fn raise(
     let n = tx
         .prepare_cached(
             "INSERT INTO exceptions (code, device_id, user_id, visit_id, store_id, op_id, photo_sha256, subject,
-                detail, created_ms, params, event_ms, visit_day)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT DO NOTHING",
+                detail, created_ms, params, event_ms, visit_day, rejected_op)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) ON CONFLICT DO NOTHING",
         )?
         .execute(params![
             e.code,
@@ -969,7 +1001,8 @@ pub(crate) fn raise(
             now_ms,
             e.params,
             e.event_ms,
-            e.visit_day
+            e.visit_day,
+            e.rejected_op
         ])?;
     if n == 1 {
         let raised = crate::alert_queue::Raised {
@@ -1152,7 +1185,10 @@ pub(crate) fn team_visits(c: &Connection, visit_ids: &[&str]) -> crate::db::Resu
         let mut st = c.prepare_cached(&format!(
             "SELECT visit_id, photo_id, sha256, evidence_code, photo_kind, verified,
                     (SELECT verdict FROM photo_reviews r WHERE r.photo_id = photos.photo_id
-                     ORDER BY r.reviewed_ms DESC, r.id DESC LIMIT 1)
+                     ORDER BY r.reviewed_ms DESC, r.id DESC LIMIT 1),
+                    problems,
+                    (SELECT d.revoked_ms FROM devices d WHERE d.device_id = photos.device_id),
+                    (SELECT o.received_ms FROM ops o WHERE o.op_id = photos.op_id)
              FROM photos WHERE visit_id IN {list} ORDER BY rowid"
         ))?;
         let mut rows = st.query([&ids])?;
@@ -1164,7 +1200,14 @@ pub(crate) fn team_visits(c: &Connection, visit_ids: &[&str]) -> crate::db::Resu
                     sha256: r.get(2)?,
                     evidence_code: r.get(3)?,
                     photo_kind: r.get(4)?,
-                    verified: r.get(5)?,
+                    // As shown, with the device's revocation applied.
+                    verified: crate::photos::verdict::shown(
+                        r.get(5)?,
+                        r.get::<_, Option<String>>(7)?.as_deref(),
+                        r.get(8)?,
+                        r.get(9)?,
+                    )
+                    .verified,
                     review: r.get(6)?,
                 });
             }
@@ -1264,7 +1307,10 @@ pub struct ExceptionRow {
     pub user_id: Option<String>,
     pub visit_id: Option<String>,
     pub store_id: Option<String>,
+    /// The applied op it is about.
     pub op_id: Option<String>,
+    /// The rejected entry it is about (`rejected_ops.id`), for a finding on a rejected op.
+    pub rejected_op: Option<i64>,
     pub photo_sha256: Option<String>,
     pub detail: String,
     pub created_ms: i64,

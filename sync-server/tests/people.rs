@@ -126,8 +126,8 @@ fn migration_backfills_territories_and_teams_from_data_already_held() {
         store.load_reference_json(REFERENCE, now_ms()).unwrap();
     }
     // The database as it was before migration 007: no structure tables, no new columns, nor
-    // 009's column and triggers, nor 011's and 012's tables (008 and 010 run again: they are
-    // written to be idempotent).
+    // 009's column and triggers, nor 011's and 012's tables, nor 014's columns (008, 010 and 013
+    // run again: they are written to be idempotent).
     let c = rusqlite::Connection::open(dir.path().join("fieldproof.db")).unwrap();
     c.execute_batch(
         "DROP TABLE territories; DROP TABLE teams;
@@ -136,7 +136,12 @@ fn migration_backfills_territories_and_teams_from_data_already_held() {
          DROP TRIGGER photos_received_on_insert; DROP TRIGGER photos_received_on_update;
          DROP TRIGGER visits_photo_received_on_insert; ALTER TABLE visits DROP COLUMN photo_received;
          DROP TABLE retake_requests; DROP TABLE photo_reviews;
-         DROP TABLE alert_deliveries; DROP TABLE alert_rules; DROP TABLE alert_channels;",
+         DROP TABLE alert_deliveries; DROP TABLE alert_rules; DROP TABLE alert_channels;
+         DROP INDEX ops_receive_order; DROP INDEX rejected_ops_receive_order;
+         ALTER TABLE ops DROP COLUMN recv_index; ALTER TABLE rejected_ops DROP COLUMN recv_index;
+         ALTER TABLE rejected_ops DROP COLUMN signature; ALTER TABLE rejected_ops DROP COLUMN detail;
+         ALTER TABLE devices DROP COLUMN recv_count; ALTER TABLE devices DROP COLUMN revoked_recorded_ms;
+         ALTER TABLE exceptions DROP COLUMN rejected_op;",
     )
     .unwrap();
     c.pragma_update(None, "user_version", 6).unwrap();

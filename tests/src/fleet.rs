@@ -254,7 +254,7 @@ pub fn check_server(fleet: &Fleet, db: &ServerDb, stored_photos: &BTreeSet<Strin
     assert_eq!(
         db.count(
             "SELECT count(*) FROM exceptions WHERE code IN
-             ('chain_gap','chain_fork','reordered','backdated','bad_signature','photo_hash_mismatch')"
+             ('chain_gap','chain_fork','reordered','backdated','bad_signature','image_hash_mismatch')"
         ),
         0
     );

@@ -197,7 +197,7 @@ fn server_holds_everything_once(s: &Setup, photos: &[Photo]) {
     assert_eq!(
         count(
             "SELECT count(*) FROM exceptions WHERE code IN
-             ('chain_gap','chain_fork','reordered','backdated','bad_signature','photo_hash_mismatch')"
+             ('chain_gap','chain_fork','reordered','backdated','bad_signature','image_hash_mismatch')"
         ),
         0
     );

@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use crate::db::{Connection, OptionalExtension, params};
 use fieldproof_core::clock::{CLOCK_JUMP_TOLERANCE_MS, clock_drift_ms};
-use fieldproof_core::evidence::{self, ChainHead, KnownKey, SignedEntry};
+use fieldproof_core::evidence::{self, ChainHead, KnownKey, SignedEntry, VerifyCode};
 use fieldproof_core::model::{FlagCode, GeofenceMode, LocationFix, Store as StoreRecord, TemplateRules};
 use fieldproof_core::rules;
 use fieldproof_core::sync::wire::payload::{
@@ -25,8 +25,14 @@ use super::held::{AnswerRow, Held, OpRow, ReportRow, VisitChange, VisitRow};
 use super::known::{BatchVisits, KnownVisit};
 use super::parse::Candidate;
 
-/// Longest entry kept in `rejected_ops` (a rejected entry may be garbage of any size).
-const MAX_REJECTED_ENTRY: usize = 16 * 1024;
+/// Longest entry kept in `rejected_ops`: the longest the format reads
+/// (`evidence::MAX_ENTRY_BYTES`), so every entry rejected for what it says is kept whole; only
+/// a `too_large` one (the push body limit bounds it) is cut there.
+const MAX_REJECTED_ENTRY: usize = evidence::MAX_ENTRY_BYTES;
+/// Longest signature kept as received with a rejected entry. A signature is 128 hex
+/// characters; twice that still shows what a faulty client sent, and nothing longer is a
+/// signature (it is not kept: NULL).
+const MAX_REJECTED_SIGNATURE: usize = 256;
 
 /// What the batch found out about a device before taking the lock.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,13 +41,16 @@ pub(super) struct DeviceState {
     pub(super) user_id: String,
     pub(super) revoked: bool,
     pub(super) head: ChainHead,
+    /// The last receive index given to an entry of this device (`devices.recv_count`).
+    pub(super) recv_count: i64,
     pub(super) head_wall_ms: Option<i64>,
     pub(super) head_boot_ms: Option<i64>,
 }
 
 pub(super) fn device_state(c: &Connection, device_id: &str) -> ApiResult<Option<DeviceState>> {
     Ok(c.prepare_cached(
-        "SELECT public_key_hex, user_id, revoked_ms, head_seq, head_hash, head_hlc, head_wall_ms, head_boot_ms
+        "SELECT public_key_hex, user_id, revoked_ms, head_seq, head_hash, head_hlc, head_wall_ms, head_boot_ms,
+            recv_count
          FROM devices WHERE device_id = ?1",
     )?
     .query_row([device_id], |r| {
@@ -56,6 +65,7 @@ pub(super) fn device_state(c: &Connection, device_id: &str) -> ApiResult<Option<
             },
             head_wall_ms: r.get(6)?,
             head_boot_ms: r.get(7)?,
+            recv_count: r.get(8)?,
         })
     })
     .optional()?)
@@ -142,6 +152,8 @@ pub(super) struct ApplyCtx<'t, 'c> {
     pub(super) held: Held,
     /// The batch's customers and leads (`crate::customers::apply`).
     pub(super) customers: crate::customers::apply::Batch,
+    /// The last receive index given (`devices.recv_count`, written with the new head).
+    pub(super) recv_count: i64,
 }
 
 /// Where an exception points, for one op.
@@ -153,6 +165,9 @@ struct Scope<'a> {
     on_visit: bool,
     store_id: Option<String>,
     op_id: &'a str,
+    /// The rejected entry's row when the op was rejected: its exceptions point there, not at
+    /// the op id, which a valid op may take later.
+    rejected_op: Option<i64>,
     /// The op's device wall time: when what its exceptions are about happened.
     event_ms: i64,
 }
@@ -220,7 +235,8 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
             user_id: scope.user_id,
             visit_id: visit,
             store_id: scope.store_id.as_deref(),
-            op_id: Some(scope.op_id),
+            op_id: scope.rejected_op.is_none().then_some(scope.op_id),
+            rejected_op: scope.rejected_op,
             photo_sha256: photo,
             subject,
             detail,
@@ -232,7 +248,16 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
         Ok(())
     }
 
-    fn reject(&mut self, c: &Candidate<'_>, reason: &str, exceptions: Vec<String>) -> ApiResult<OpResult> {
+    /// The next index in the device's receive order: every entry received, applied or
+    /// rejected, takes one (a duplicate of a stored one is not received again).
+    fn next_recv_index(&mut self) -> i64 {
+        self.recv_count += 1;
+        self.recv_count
+    }
+
+    /// Keep a rejected entry whole, with its signature, reason and the reason's detail, so the
+    /// verdict can be checked again; returns its row (`rejected_ops.id`).
+    fn store_rejected(&mut self, c: &Candidate<'_>, reason: &str, detail: Option<&str>) -> ApiResult<i64> {
         let parsed = c.parsed.as_ref().ok();
         let mut entry = c.signed.entry.as_str();
         if entry.len() > MAX_REJECTED_ENTRY {
@@ -242,22 +267,37 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
             }
             entry = &entry[..end];
         }
-        self.tx
+        let signature = Some(c.signed.signature_hex.as_str()).filter(|s| s.len() <= MAX_REJECTED_SIGNATURE);
+        let recv_index = self.next_recv_index();
+        let id: i64 = self
+            .tx
             .prepare_cached(
-                "INSERT INTO rejected_ops (device_id, op_id, seq, kind, entity_id, reason, entry, received_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO rejected_ops (device_id, op_id, seq, kind, entity_id, reason, entry, received_ms,
+                    recv_index, signature, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id",
             )?
-            .execute(params![
-                self.device_id,
-                parsed.map(|p| &p.fields.op_id),
-                parsed.map(|p| p.fields.seq),
-                parsed.map(|p| &p.fields.kind),
-                parsed.map(|p| &p.fields.entity_id),
-                reason,
-                entry,
-                self.now_ms
-            ])?;
-        Ok(rejected(parsed, reason, exceptions))
+            .query_row(
+                params![
+                    self.device_id,
+                    parsed.map(|p| &p.fields.op_id),
+                    parsed.map(|p| p.fields.seq),
+                    parsed.map(|p| &p.fields.kind),
+                    parsed.map(|p| &p.fields.entity_id),
+                    reason,
+                    entry,
+                    self.now_ms,
+                    recv_index,
+                    signature,
+                    detail
+                ],
+                |r| r.get(0),
+            )?;
+        Ok(id)
+    }
+
+    fn reject(&mut self, c: &Candidate<'_>, reason: &str, detail: Option<&str>) -> ApiResult<OpResult> {
+        self.store_rejected(c, reason, detail)?;
+        Ok(rejected(c.parsed.as_ref().ok(), reason, vec![]))
     }
 
     /// Decide and apply one op.
@@ -271,7 +311,8 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
             Ok(op) => op,
             Err(why) => {
                 tracing::debug!(why = %why, "malformed entry");
-                return self.reject(c, "malformed_entry", vec![]);
+                // The case first ("not_canonical: …"): what a reader of the row sorts by.
+                return self.reject(c, VerifyCode::MalformedEntry.as_str(), Some(&why.to_string()));
             }
         };
         let f = &op.fields;
@@ -279,23 +320,27 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
         // Customer and lead ops are about no visit.
         let on_visit = op.action.visit_id().is_some();
         if c.bad_signature {
+            let code = VerifyCode::BadSignature.as_str();
+            let detail = format!("op seq {} does not verify with the device key", f.seq);
+            let row = self.store_rejected(c, code, Some(&detail))?;
             let scope = Scope {
                 user_id: op.action.named_user(),
                 visit_id,
                 on_visit,
                 store_id: None,
                 op_id: &f.op_id,
+                rejected_op: Some(row),
                 event_ms: f.time.wall_ms,
             };
             self.raise(
                 &scope,
-                "bad_signature",
+                code,
                 &f.op_id,
                 None,
-                format!("op seq {} does not verify with the device key", f.seq),
+                detail,
                 P::BadSignature(codes::BadSignature { seq: f.seq }),
             )?;
-            return self.reject(c, "bad_signature", vec!["bad_signature".into()]);
+            return Ok(rejected(Some(op), code, vec![code.into()]));
         }
 
         // Idempotency: by op id, and by position in the device's chain.
@@ -329,12 +374,14 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
             (None, None) => None,
         };
         if let Some((detail, fork, other_op_id)) = conflict {
+            let row = self.store_rejected(c, "conflicting_duplicate", Some(&detail))?;
             let scope = Scope {
                 user_id: Some(self.device_user),
                 visit_id,
                 on_visit,
                 store_id: None,
                 op_id: &f.op_id,
+                rejected_op: Some(row),
                 event_ms: f.time.wall_ms,
             };
             let params = P::Chain(codes::Chain {
@@ -343,8 +390,9 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
                 fork: Some(fork),
                 other_op_id,
             });
-            self.raise(&scope, "chain_fork", &f.op_id, None, detail, params)?;
-            return self.reject(c, "conflicting_duplicate", vec!["chain_fork".into()]);
+            let code = VerifyCode::ChainFork.as_str();
+            self.raise(&scope, code, &f.op_id, None, detail, params)?;
+            return Ok(rejected(Some(op), "conflicting_duplicate", vec![code.into()]));
         }
 
         // The acting user must be the device's user.
@@ -378,7 +426,7 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
         if acting.as_deref().is_some_and(|u| u != self.device_user) {
             // Authentic, so it still links the chain: the next op must not show a gap.
             advance(head, head_time);
-            return self.reject(c, "wrong_user", vec![]);
+            return self.reject(c, "wrong_user", None);
         }
 
         // A supervisor's photo review follows the web's rules (`crate::retakes`); a refused
@@ -403,7 +451,7 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
                 Err(crate::retakes::ReviewError::Storage(e)) => return Err(ApiError::Internal(e)),
                 Err(e) => {
                     advance(head, head_time);
-                    return self.reject(c, e.code(), vec![]);
+                    return self.reject(c, e.code(), None);
                 }
             }
         }
@@ -421,9 +469,11 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
             on_visit,
             store_id,
             op_id: &f.op_id,
+            rejected_op: None,
             event_ms: f.time.wall_ms,
         };
         let mut codes: Vec<String> = Vec::new();
+        let recv_index = self.next_recv_index();
         self.held.op(
             self.tx,
             OpRow {
@@ -439,6 +489,7 @@ impl<'t, 'c> ApplyCtx<'t, 'c> {
                 entry_hash: c.entry_hash.clone(),
                 signature: c.signed.signature_hex.clone(),
                 received_ms: self.now_ms,
+                recv_index,
             },
         )?;
         self.stored.by_op.insert(

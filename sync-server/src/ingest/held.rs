@@ -35,6 +35,8 @@ pub(super) struct OpRow {
     pub(super) entry_hash: String,
     pub(super) signature: String,
     pub(super) received_ms: i64,
+    /// Its place in the device's receive order (`ApplyCtx::next_recv_index`).
+    pub(super) recv_index: i64,
 }
 
 /// An answer: a row of `answer_history`, and the `answers` row it replaces when its logical
@@ -54,14 +56,16 @@ pub(super) struct AnswerRow {
 
 const INSERT_OP: &str =
     "INSERT INTO ops (op_id, device_id, seq, kind, entity_id, user_id, wall_ms, hlc, entry,
-        entry_hash, signature, received_ms)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+        entry_hash, signature, received_ms, recv_index)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 
 const INSERT_OPS_JSON: &str = "INSERT INTO ops (op_id, device_id, seq, kind, entity_id, user_id, wall_ms, hlc, entry,
-        entry_hash, signature, received_ms)
-     SELECT op_id, device_id, seq, kind, entity_id, user_id, wall_ms, hlc, entry, entry_hash, signature, received_ms
+        entry_hash, signature, received_ms, recv_index)
+     SELECT op_id, device_id, seq, kind, entity_id, user_id, wall_ms, hlc, entry, entry_hash, signature, received_ms,
+        recv_index
      FROM json_to_recordset(?1::json) AS r(op_id text, device_id text, seq bigint, kind text, entity_id text,
-        user_id text, wall_ms bigint, hlc bigint, entry text, entry_hash text, signature text, received_ms bigint)";
+        user_id text, wall_ms bigint, hlc bigint, entry text, entry_hash text, signature text, received_ms bigint,
+        recv_index bigint)";
 
 const INSERT_HISTORY: &str =
     "INSERT INTO answer_history (op_id, visit_id, item_id, value, note, revision, answered_ms)
@@ -307,7 +311,8 @@ impl Held {
                     row.entry,
                     row.entry_hash,
                     row.signature,
-                    row.received_ms
+                    row.received_ms,
+                    row.recv_index
                 ])?;
             }
             Dialect::Postgres => self.ops.push(OpRow {

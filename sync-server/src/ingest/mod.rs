@@ -8,8 +8,9 @@
 //!    the chain check), read the stored ops the batch's could repeat and the visits its ops
 //!    name (one statement each: `apply::stored_ops`, `known`), then per op in order: duplicate
 //!    / conflicting duplicate / wrong user / apply (op row, projection, exceptions), then visit
-//!    summaries for supervisors (all the batch's visits at once), the new head and the request
-//!    nonce. Commit. The answer is sent only after the commit. On PostgreSQL the visit, report,
+//!    summaries for supervisors (all the batch's visits at once), the new head (with the
+//!    device's receive count: each entry received, applied or rejected, takes the next index)
+//!    and the request nonce. Commit. The answer is sent only after the commit. On PostgreSQL the visit, report,
 //!    op and answer rows go a table at a time (`held`): a round trip per statement was most of
 //!    a push's time (~24 statements per 200-op push now, from ~1,000).
 //!
@@ -149,6 +150,7 @@ fn push_inner(
             stored,
             held: Default::default(),
             customers: crate::customers::apply::Batch::read(&tx, &customer_ids(&cands))?,
+            recv_count: device.recv_count,
         };
         let mut head = device.head.clone();
         let mut head_time = (device.head_wall_ms, device.head_boot_ms);
@@ -171,9 +173,10 @@ fn push_inner(
         publish_team_visits(&tx, &ctx.touched, now_ms)?;
         ctx.customers.publish(&tx, now_ms)?;
         tally.exceptions = std::mem::take(&mut ctx.exceptions);
+        // The receive order's count goes with the head: no statement of its own.
         tx.prepare_cached(
             "UPDATE devices SET head_seq = ?1, head_hash = ?2, head_hlc = ?3, head_wall_ms = ?4,
-                head_boot_ms = ?5, last_seen_ms = ?6 WHERE device_id = ?7",
+                head_boot_ms = ?5, last_seen_ms = ?6, recv_count = ?7 WHERE device_id = ?8",
         )?
         .execute(params![
             head.seq,
@@ -182,6 +185,7 @@ fn push_inner(
             head_time.0,
             head_time.1,
             now_ms,
+            ctx.recv_count,
             device_id
         ])?;
         tx.commit()?;

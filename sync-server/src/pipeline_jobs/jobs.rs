@@ -275,6 +275,7 @@ fn exception(
             visit_id: None,
             store_id: None,
             op_id: None,
+            rejected_op: None,
             photo_sha256: None,
             subject,
             detail,

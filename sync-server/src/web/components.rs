@@ -91,10 +91,19 @@ pub fn day_nav(lang: Lang, n: DayNav<'_>) -> Markup {
     }
 }
 
-/// The badge of a photo: (class, page-string key).
-pub fn badge(received: bool, verified: bool, problems: Option<&str>) -> (&'static str, &'static str) {
+/// The badge of a photo as shown (`photos::verdict::shown`): (class, page-string key).
+/// `key_revoked_later`: verified, with the device's key revoked after the photo arrived.
+pub fn badge(
+    received: bool,
+    verified: bool,
+    problems: Option<&str>,
+    key_revoked_later: bool,
+) -> (&'static str, &'static str) {
     if !received {
         return ("not_received", "badge_not_received");
+    }
+    if verified && key_revoked_later {
+        return ("verified_revoked_later", "badge_verified_revoked_later");
     }
     if verified {
         return ("verified", "badge_verified");
@@ -112,7 +121,9 @@ pub fn badge(received: bool, verified: bool, problems: Option<&str>) -> (&'stati
         )
     }) {
         ("tampered", "badge_tampered")
-    } else if list.iter().any(|p| matches!(*p, "unknown_key" | "revoked_key")) {
+    } else if list.contains(&"revoked_key") {
+        ("revoked_key", "badge_revoked_key")
+    } else if list.contains(&"unknown_key") {
         ("unknown_key", "badge_unknown_key")
     } else {
         ("unverified", "badge_unverified")
@@ -127,9 +138,10 @@ pub fn badge_html(
     received: bool,
     verified: bool,
     problems: Option<&str>,
+    key_revoked_later: bool,
     open_codes: &[String],
 ) -> Markup {
-    let (class, key) = badge(received, verified, problems);
+    let (class, key) = badge(received, verified, problems, key_revoked_later);
     let mut wrong = crate::messages::photo_problems(lang, problems);
     for c in open_codes {
         let w = lang.code_words(c);
@@ -137,7 +149,7 @@ pub fn badge_html(
             wrong.push(w);
         }
     }
-    let flagged = class == "verified" && !wrong.is_empty();
+    let flagged = verified && !wrong.is_empty();
     html! {
         span.badges {
             span class={ "badge b-" (class) @if flagged { " b-flagged" } } data-badge=(class) { (lang.t(key)) }
@@ -259,18 +271,29 @@ mod tests {
 
     #[test]
     fn badges_follow_the_verdict() {
-        assert_eq!(badge(false, false, None).0, "not_received");
-        assert_eq!(badge(true, true, None).0, "verified");
-        assert_eq!(badge(true, false, Some("image_hash_mismatch")).0, "tampered");
-        assert_eq!(badge(true, false, Some("chain_gap,bad_signature")).0, "tampered");
-        assert_eq!(badge(true, false, Some("code_mismatch")).0, "tampered");
-        assert_eq!(badge(true, false, Some("unknown_key")).0, "unknown_key");
-        assert_eq!(badge(true, false, Some("chain_gap")).0, "unverified");
+        assert_eq!(badge(false, false, None, false).0, "not_received");
+        assert_eq!(badge(true, true, None, false).0, "verified");
+        assert_eq!(
+            badge(true, false, Some("image_hash_mismatch"), false).0,
+            "tampered"
+        );
+        assert_eq!(
+            badge(true, false, Some("chain_gap,bad_signature"), false).0,
+            "tampered"
+        );
+        assert_eq!(badge(true, false, Some("code_mismatch"), false).0, "tampered");
+        assert_eq!(badge(true, false, Some("unknown_key"), false).0, "unknown_key");
+        assert_eq!(badge(true, false, Some("chain_gap"), false).0, "unverified");
+        // Revocation, as `photos::verdict::shown` applied it.
+        assert_eq!(badge(true, true, None, true).0, "verified_revoked_later");
+        assert_eq!(badge(true, false, Some("revoked_key"), false).0, "revoked_key");
+        let later = badge_html(Lang::Zh, true, true, None, true, &[]).into_string();
+        assert!(later.contains("已验证（设备密钥后来被吊销）"), "{later}");
     }
 
     #[test]
     fn a_flagged_verified_photo_lists_what_is_wrong() {
-        let clean = badge_html(Lang::Zh, true, true, None, &[]).into_string();
+        let clean = badge_html(Lang::Zh, true, true, None, false, &[]).into_string();
         assert!(
             clean.contains("b-verified\"") && !clean.contains("flag"),
             "{clean}"
@@ -280,6 +303,7 @@ mod tests {
             true,
             true,
             None,
+            false,
             &["possible_reuse".into(), "mock_location".into()],
         )
         .into_string();
@@ -293,6 +317,7 @@ mod tests {
             true,
             false,
             Some("code_mismatch"),
+            false,
             &["code_mismatch".into()],
         )
         .into_string();

@@ -276,6 +276,12 @@ pub const TABLE: &[(&str, &str, &str)] = &[
         "页码须为从 1 开始的整数。",
     ),
     ("badge_verified", "verified", "已验证"),
+    (
+        "badge_verified_revoked_later",
+        "verified, key revoked later",
+        "已验证（设备密钥后来被吊销）",
+    ),
+    ("badge_revoked_key", "key revoked", "密钥已吊销"),
     ("badge_tampered", "tampered", "已篡改"),
     ("badge_unknown_key", "unknown key", "未知密钥"),
     ("badge_not_received", "not received", "未收到"),

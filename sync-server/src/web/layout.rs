@@ -292,7 +292,7 @@ table{border-collapse:collapse;width:100%;background:#fff;margin:.5rem 0}th,td{b
 th{background:#eef2f7}form.inline{display:inline}button,input,select{font:inherit;padding:.25rem .5rem;max-width:100%}
 form.filters{display:flex;flex-wrap:wrap;gap:.4rem .8rem;align-items:flex-end}
 .badge{display:inline-block;padding:.1rem .5rem;border-radius:.8rem;font-size:.8rem;font-weight:600;color:#fff}
-.b-verified{background:#2f855a}.b-tampered{background:#c53030}.b-unknown_key{background:#b7791f}.b-not_received,.b-unverified{background:#718096}
+.b-verified{background:#2f855a}.b-verified_revoked_later{background:#276749;white-space:normal}.b-revoked_key{background:#b7791f}.b-tampered{background:#c53030}.b-unknown_key{background:#b7791f}.b-not_received,.b-unverified{background:#718096}
 .code{display:inline-block;background:#fde8e8;color:#9b1c1c;border-radius:.3rem;padding:0 .35rem;margin:1px;font-size:.82rem}
 .code.closed{background:#eef2f7;color:#7b8794;text-decoration:line-through}.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 .ok{color:#2f855a}.bad{color:#c53030}.muted{color:#7b8794}.err{background:#fde8e8;padding:.5rem;border-left:4px solid #c53030}
@@ -322,7 +322,7 @@ details.tech{margin:.4rem 0;font-size:.85rem;color:#52606d}details.tech summary{
 .st-resolved,.st-dismissed{background:#e4e7eb;color:#52606d;text-decoration:line-through}
 tr.closed,.pair.closed{color:#7b8794;background:#f8f9fb}tr.closed img.thumb,.pair.closed img.thumb{opacity:.6}
 .code.closed{background:#e4e7eb;color:#52606d;text-decoration:line-through}
-.badges{display:inline-flex;flex-wrap:wrap;gap:.2rem;align-items:center}.b-verified.b-flagged{background:#b7791f}
+.badges{display:inline-flex;flex-wrap:wrap;gap:.2rem;align-items:center}.b-verified.b-flagged,.b-verified_revoked_later.b-flagged{background:#b7791f}
 .flag{display:inline-block;background:#fde8e8;color:#9b1c1c;border-radius:.3rem;padding:0 .35rem;font-size:.8rem}
 .thumbs{display:flex;flex-wrap:wrap;gap:.4rem}.thumbs figure{margin:0}.thumbs img.thumb{max-width:96px;max-height:72px;min-width:0;min-height:0}
 table.exceptions td.long{min-width:19em}

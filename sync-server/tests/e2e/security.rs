@@ -138,7 +138,9 @@ fn photo_bytes_that_do_not_match_their_hash_are_refused_and_discarded() {
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["offset"], 0);
     assert_eq!(r.json()["complete"], false);
-    assert!(s.exceptions().iter().any(|e| e["code"] == "photo_hash_mismatch"));
+    // The refusal keeps its wire code; the finding has the format's one name.
+    assert!(s.exceptions().iter().any(|e| e["code"] == "image_hash_mismatch"));
+    assert!(!s.exceptions().iter().any(|e| e["code"] == "photo_hash_mismatch"));
 
     // A manifest that does not name these bytes is refused before any byte is taken.
     let wrong = json!({"sha256": "ab".repeat(32), "size": 10, "entry": ev.manifest, "signature_hex": ev.signature_hex});

@@ -64,7 +64,7 @@ fn photo_card(page: &Viewer, names: &Names, p: &GalleryPhoto) -> Markup {
             p {
                 a href=(visit_href(&p.visit_id)) { (fmt_time(page.cal, p.visit_started)) }
                 " · " (names.user(&p.user_id)) " · " (kind) " "
-                (badge_html(page.lang, p.received, p.verified, p.problems.as_deref(), &p.open_codes))
+                (badge_html(page.lang, p.received, p.verified, p.problems.as_deref(), p.key_revoked_later, &p.open_codes))
             }
         }
     }

@@ -215,7 +215,7 @@ fn photos(page: &Viewer, d: &VisitDetail, ex: &ExceptionsView, reviews: &Reviews
             @for p in &d.photos {
                 div.card.photo data-sha=(p.sha256) {
                     @if p.received { (thumb_link(&p.sha256, &photo_kind(page.lang, &p.kind))) }
-                    p { (badge_html(page.lang, p.received, p.verified, p.problems.as_deref(), &ex.open_codes_of(&p.sha256))) }
+                    p { (badge_html(page.lang, p.received, p.verified, p.problems.as_deref(), p.key_revoked_later, &ex.open_codes_of(&p.sha256))) }
                     @match reviews.latest.get(&p.photo_id) {
                         Some(r) => { (review_line(page, r)) }
                         None => { p.muted.review { (t("not_reviewed")) } }

@@ -22,8 +22,11 @@ pub struct GalleryPhoto {
     pub visit_id: String,
     pub user_id: String,
     pub received: bool,
+    /// As shown (`photos::verdict::shown`: the device's revocation applied).
     pub verified: bool,
     pub problems: Option<String>,
+    /// Verified, and the device's key was revoked after the server received the photo.
+    pub key_revoked_later: bool,
     /// `photos.photo_kind` (`shelf_overview`…).
     pub kind: String,
     pub visit_started: i64,
@@ -84,7 +87,9 @@ pub fn gallery(
     let sql = format!(
         "SELECT p.store_id, p.sha256, p.visit_id, p.user_id, p.received, p.verified, p.problems, v.started_wall_ms, p.photo_kind,
                 (SELECT group_concat(DISTINCT e.code) FROM exceptions e
-                 WHERE e.visit_id = p.visit_id AND e.photo_sha256 = p.sha256 AND e.resolved_ms IS NULL)
+                 WHERE e.visit_id = p.visit_id AND e.photo_sha256 = p.sha256 AND e.resolved_ms IS NULL),
+                (SELECT d.revoked_ms FROM devices d WHERE d.device_id = p.device_id),
+                (SELECT o.received_ms FROM ops o WHERE o.op_id = p.op_id)
          {matching} ORDER BY p.store_id, v.started_wall_ms, p.photo_id LIMIT ?5 OFFSET ?6"
     );
     let mut st = c.prepare(&sql)?;
@@ -99,14 +104,18 @@ pub fn gallery(
                 ((page - 1) * GALLERY_PAGE) as i64
             ],
             |r| {
+                let problems: Option<String> = r.get(6)?;
+                let shown =
+                    crate::photos::verdict::shown(r.get(5)?, problems.as_deref(), r.get(10)?, r.get(11)?);
                 Ok(GalleryPhoto {
                     store_id: r.get(0)?,
                     sha256: r.get(1)?,
                     visit_id: r.get(2)?,
                     user_id: r.get(3)?,
                     received: r.get(4)?,
-                    verified: r.get(5)?,
-                    problems: r.get(6)?,
+                    verified: shown.verified,
+                    problems: shown.problems,
+                    key_revoked_later: shown.key_revoked_later,
                     visit_started: r.get(7)?,
                     kind: r.get(8)?,
                     open_codes: r

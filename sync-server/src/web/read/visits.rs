@@ -150,8 +150,11 @@ pub struct VisitPhoto {
     pub evidence_code: String,
     pub kind: String,
     pub received: bool,
+    /// As shown (`photos::verdict::shown`: the device's revocation applied).
     pub verified: bool,
     pub problems: Option<String>,
+    /// Verified, and the device's key was revoked after the server received the photo.
+    pub key_revoked_later: bool,
     /// The op's entry JSON (time, location), when the op has arrived.
     pub entry: Option<String>,
     pub device_id: Option<String>,
@@ -227,20 +230,26 @@ pub fn visit_detail(c: &Connection, scope: Option<&str>, id: &str) -> ApiResult<
             |r| r.get(0),
         )
         .optional()?;
-    let mut st = c.prepare(
-        "SELECT p.photo_id, p.sha256, p.evidence_code, p.photo_kind, p.received, p.verified, p.problems, o.entry, o.device_id
-         FROM photos p LEFT JOIN ops o ON o.op_id = p.op_id WHERE p.visit_id = ?1 ORDER BY p.rowid",
-    )?;
+    let mut st = c.prepare(&format!(
+        "SELECT p.photo_id, p.sha256, p.evidence_code, p.photo_kind, p.received, p.verified, p.problems, o.entry,
+            o.device_id, {}
+         FROM photos p {} WHERE p.visit_id = ?1 ORDER BY p.rowid",
+        crate::photos::verdict::COLUMNS,
+        crate::photos::verdict::JOINS
+    ))?;
     let photos = st
         .query_map([vid], |r| {
+            let problems: Option<String> = r.get(6)?;
+            let shown = crate::photos::verdict::shown(r.get(5)?, problems.as_deref(), r.get(9)?, r.get(10)?);
             Ok(VisitPhoto {
                 photo_id: r.get(0)?,
                 sha256: r.get(1)?,
                 evidence_code: r.get(2)?,
                 kind: r.get(3)?,
                 received: r.get(4)?,
-                verified: r.get(5)?,
-                problems: r.get(6)?,
+                verified: shown.verified,
+                problems: shown.problems,
+                key_revoked_later: shown.key_revoked_later,
                 entry: r.get(7)?,
                 device_id: r.get(8)?,
             })
