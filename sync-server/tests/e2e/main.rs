@@ -6,6 +6,7 @@
 mod common;
 mod customers;
 mod enrol;
+mod evidence_bundle;
 mod hardening;
 mod lifecycle;
 mod operations;
