@@ -508,9 +508,10 @@ fn received_of(c: &Connection, device: &str) -> Result<Vec<Received>, BundleErro
 fn entry_record(c: &Connection, r: &Received, selected: bool) -> Result<EntryRecord, BundleError> {
     let (entry, signature_hex, reason, detail): (String, Option<String>, Option<String>, Option<String>) =
         if r.rejected {
+            let id: i64 = r.key.parse().map_err(storage)?;
             c.query_row(
-                "SELECT entry, signature, reason, detail FROM rejected_ops WHERE CAST(id AS TEXT) = ?1",
-                [&r.key],
+                "SELECT entry, signature, reason, detail FROM rejected_ops WHERE id = ?1",
+                [id],
                 |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
             )
         } else {

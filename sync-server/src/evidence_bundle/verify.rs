@@ -126,6 +126,8 @@ pub enum PhotoOutcome {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PhotoCheck {
     pub photo_id: String,
+    /// The code stamped on the photo (防伪码): how a reader finds it.
+    pub evidence_code: String,
     pub visit_id: String,
     pub device_id: String,
     pub seq: i64,
@@ -365,6 +367,7 @@ fn check_photo(
 ) -> PhotoCheck {
     let mut check = PhotoCheck {
         photo_id: p.photo_id.clone(),
+        evidence_code: p.evidence_code.clone(),
         visit_id: p.visit_id.clone(),
         device_id: p.device_id.clone(),
         seq: p.seq,

@@ -48,8 +48,8 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("photos", "Photos", "照片"),
     (
         "photo.line",
-        "{n}. {rep} · {store} · {time} · photo ({id}): {verdict}",
-        "{n}. {rep} · {store} · {time} · 照片（{id}）：{verdict}",
+        "{n}. {rep} · {store} · {time} · photo {code}: {verdict}",
+        "{n}. {rep} · {store} · {time} · 照片（防伪码 {code}）：{verdict}",
     ),
     ("verdict.verified", "verified", "已验证"),
     (
@@ -434,7 +434,7 @@ pub fn report_text(lang: Lang, r: &Report) -> String {
                     ("rep", rep_of(&p.device_id)),
                     ("store", store),
                     ("time", time),
-                    ("id", short(&p.photo_id).to_string()),
+                    ("code", p.evidence_code.clone()),
                     ("verdict", verdict),
                 ],
             )
@@ -490,12 +490,15 @@ pub fn report_text(lang: Lang, r: &Report) -> String {
     out.join("\n")
 }
 
+/// A visit's store and start time in words, by its id.
+type VisitWords<'a> = dyn Fn(Option<&str>) -> Option<(String, String)> + 'a;
+
 /// A finding that is not a photo's: on a record, a phone, or the summary.
 fn entry_finding(
     lang: Lang,
     f: &Finding,
     rep_of: &dyn Fn(&str) -> String,
-    visit_words: &dyn Fn(Option<&str>) -> Option<(String, String)>,
+    visit_words: &VisitWords<'_>,
 ) -> String {
     let problem = code_words(lang, f.code);
     if let Some((what, stated, counted)) = &f.count {
