@@ -70,6 +70,27 @@ pub struct Limits {
     /// (Unix ms) instead of the wall clock, so several server processes share a clock a test
     /// moves (`crate::pipeline_jobs::Clock`).
     pub pipeline_clock_file: Option<std::path::PathBuf>,
+    /// How large an evidence bundle may be (`crate::evidence_bundle`).
+    pub evidence_bundle: BundleLimits,
+}
+
+/// An evidence bundle larger than this is refused before a byte is written: its photos are
+/// streamed one at a time, but it must stay a file someone can download and verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BundleLimits {
+    /// Photos (a day of a large team is a few hundred).
+    pub max_photos: usize,
+    /// Photo bytes, all files together.
+    pub max_photo_bytes: u64,
+}
+
+impl Default for BundleLimits {
+    fn default() -> Self {
+        BundleLimits {
+            max_photos: 2_000,
+            max_photo_bytes: 2 * 1024 * 1024 * 1024,
+        }
+    }
 }
 
 /// How the alert worker (`crate::alerts::worker`) sends: `serve` takes each from a flag.
@@ -131,6 +152,7 @@ impl Default for Limits {
             alerts: AlertLimits::default(),
             abandoned_upload_after: Duration::from_secs(7 * 24 * 3600),
             pipeline_clock_file: None,
+            evidence_bundle: BundleLimits::default(),
         }
     }
 }

@@ -63,11 +63,78 @@ enum Command {
     /// Apply the database migrations this release brings and exit; prints the schema versions
     /// before and after. Refuses a database a newer release migrated.
     Migrate,
+    /// Check an evidence bundle (`admin export-evidence`, or head office's download) offline,
+    /// with nothing but the file: prints every finding; exit code 0 when there is none, 1 when
+    /// there are findings, 2 when the file cannot be read as a bundle.
+    Verify(VerifyArgs),
     /// Head-office administration on the data directory.
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
     },
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// The bundle (a ZIP file).
+    bundle: PathBuf,
+    /// zh-CN or en; without it, LANG when it names English, else zh-CN.
+    #[arg(long)]
+    lang: Option<String>,
+    /// Print the findings as JSON (for machines) instead of sentences.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The verifier's language: `--lang`, else LANG when it is English, else Chinese (the readers
+/// this is for read Chinese first).
+fn verify_lang(flag: Option<&str>) -> Result<fieldproof_server::i18n::Lang, String> {
+    use fieldproof_server::i18n::Lang;
+    if let Some(l) = flag {
+        return Lang::parse(l).ok_or_else(|| format!("--lang {l:?}: zh-CN or en"));
+    }
+    let env = std::env::var("LANG").unwrap_or_default().replace('_', "-");
+    let env = env.split('.').next().unwrap_or("");
+    Ok(match Lang::parse(env) {
+        Some(Lang::En) => Lang::En,
+        _ => Lang::Zh,
+    })
+}
+
+fn verify(args: VerifyArgs) -> ExitCode {
+    use fieldproof_server::evidence_bundle::{verify_file, words};
+    let lang = match verify_lang(args.lang.as_deref()) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("fieldproof-server verify: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let shown = args.bundle.display().to_string();
+    match verify_file(&args.bundle) {
+        Ok(report) => {
+            if args.json {
+                match serde_json::to_string_pretty(&report) {
+                    Ok(j) => println!("{j}"),
+                    Err(e) => {
+                        eprintln!("fieldproof-server verify: {e}");
+                        return ExitCode::from(2);
+                    }
+                }
+            } else {
+                println!("{}", words::report_text(lang, &report));
+            }
+            if report.clean() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("{}", words::read_error(lang, &shown, &e));
+            ExitCode::from(2)
+        }
+    }
 }
 
 #[derive(Args)]
@@ -187,6 +254,11 @@ struct ServeArgs {
     /// score) read "now" from this file (Unix ms) instead of the wall clock.
     #[arg(long, hide = true, env = "FIELDPROOF_PIPELINE_CLOCK_FILE")]
     pipeline_clock_file: Option<PathBuf>,
+    /// Evidence bundles: the most photos one bundle may hold (head office's download); a
+    /// larger selection is refused with the reason.
+    #[arg(long, env = "FIELDPROOF_EVIDENCE_MAX_PHOTOS", default_value_t = Limits::default().evidence_bundle.max_photos as u32,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    evidence_max_photos: u32,
 }
 
 /// `--alert-digest-hour`: 0–23, or `off`.
@@ -255,6 +327,10 @@ impl ServeArgs {
                 digest_hour: self.alert_digest_hour.0,
             },
             pipeline_clock_file: self.pipeline_clock_file.clone(),
+            evidence_bundle: fieldproof_server::BundleLimits {
+                max_photos: self.evidence_max_photos as usize,
+                ..Limits::default().evidence_bundle
+            },
             ..Limits::default()
         }
     }
@@ -341,6 +417,34 @@ enum AdminCommand {
         out: PathBuf,
         #[command(flatten)]
         filter: FilterArgs,
+    },
+    /// Write an evidence bundle (docs/evidence-bundle.md): the selected visits' photos, their
+    /// phones' signed records in receive order with the context a verifier needs, the phones'
+    /// keys and a summary, as one ZIP that `fieldproof-server verify` checks offline. Give at
+    /// least one of --visit, --store, --rep, --from/--to; all given apply together.
+    ExportEvidence {
+        /// One visit (its id).
+        #[arg(long)]
+        visit: Option<String>,
+        /// A store: its id or its code.
+        #[arg(long)]
+        store: Option<String>,
+        /// A rep: their id or their name.
+        #[arg(long)]
+        rep: Option<String>,
+        /// First local date (YYYY-MM-DD, --time-zone) a visit started on, inclusive.
+        #[arg(long)]
+        from: Option<String>,
+        /// Last local date, inclusive.
+        #[arg(long)]
+        to: Option<String>,
+        /// The bundle file to create; an existing file is refused, never overwritten.
+        #[arg(long)]
+        out: PathBuf,
+        /// The most photos the bundle may hold; a larger selection is refused.
+        #[arg(long, default_value_t = Limits::default().evidence_bundle.max_photos as u32,
+              value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        max_photos: u32,
     },
     /// Import territories, supervisors, teams, reps, stores, products and plans — or, in a file
     /// of their own, customers, customer activities and leads — from XLSX (one sheet per kind,
@@ -754,6 +858,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Verify(args) => verify(args),
         Command::Admin { command } => {
             init_logging("warn");
             match admin(
@@ -784,6 +889,50 @@ fn write_out(out: &std::path::Path, bytes: &[u8]) -> Result<String, AdminError> 
     std::fs::write(out, bytes)
         .map_err(|e| AdminError::Invalid(format!("cannot write {}: {e}", out.display())))?;
     Ok(format!("wrote {} ({} bytes)", out.display(), bytes.len()))
+}
+
+/// `admin export-evidence`: planned (and refused) before the file is created; a bundle that
+/// fails while being written leaves no file behind.
+fn export_evidence(
+    store: &Store,
+    request: &fieldproof_server::evidence_bundle::Request,
+    out: &std::path::Path,
+) -> Result<String, AdminError> {
+    use fieldproof_server::evidence_bundle::{Exporter, plan};
+    let lang = fieldproof_server::i18n::Lang::En;
+    let started = std::time::Instant::now();
+    let plan = plan(store, &Exporter::AdminCli, request, now_ms())
+        .map_err(|e| AdminError::Invalid(e.words(lang)))?;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(out)
+        .map_err(|e| AdminError::Invalid(format!("cannot create {}: {e}", out.display())))?;
+    let written = plan
+        .write(store, std::io::BufWriter::new(file))
+        .and_then(|w| {
+            w.into_inner()
+                .map_err(|e| fieldproof_server::evidence_bundle::BundleError::Write(e.to_string()))
+        })
+        .and_then(|f| {
+            f.sync_all()
+                .map_err(|e| fieldproof_server::evidence_bundle::BundleError::Write(e.to_string()))
+        });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(out);
+        return Err(AdminError::Invalid(e.words(lang)));
+    }
+    let bytes = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
+    let b = &plan.bundle;
+    Ok(format!(
+        "wrote {} ({bytes} bytes in {} ms): {} visits, {} photos, {} records, {} phones",
+        out.display(),
+        started.elapsed().as_millis(),
+        b.summary.visits,
+        b.summary.photos,
+        b.summary.entries,
+        b.summary.devices
+    ))
 }
 
 /// `admin init`: the one admin command that may create a database.
@@ -848,11 +997,19 @@ fn admin(
         }
         _ => {}
     }
+    let evidence_bundle = match &command {
+        AdminCommand::ExportEvidence { max_photos, .. } => fieldproof_server::BundleLimits {
+            max_photos: *max_photos as usize,
+            ..Limits::default().evidence_bundle
+        },
+        _ => Limits::default().evidence_bundle,
+    };
     let store = Store::open_existing_in(
         data_dir,
         Store::database_for(data_dir, database)?,
         Limits {
             calendar,
+            evidence_bundle,
             ..Limits::default()
         },
         photos,
@@ -906,6 +1063,25 @@ fn admin(
             let text = fieldproof_server::export::export_csv(&store, kind, &filter.filter()?)
                 .map_err(|e| AdminError::Invalid(e.to_string()))?;
             write_out(&out, text.as_bytes())
+        }
+        AdminCommand::ExportEvidence {
+            visit,
+            store: store_sel,
+            rep,
+            from,
+            to,
+            out,
+            // In the store's limits (opened above).
+            max_photos: _,
+        } => {
+            let request = fieldproof_server::evidence_bundle::Request {
+                visit,
+                store: store_sel,
+                rep,
+                from,
+                to,
+            };
+            export_evidence(&store, &request, &out)
         }
         AdminCommand::Import { file, kind } => {
             // Within the import's file limit: never a whole huge file (or device) in memory.

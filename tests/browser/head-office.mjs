@@ -289,6 +289,9 @@ try {
     ['health', `/app/health?date=${day}`],
     ['health-paged', `/app/health?date=${day}&page=2`],
     ['data', '/app/data'],
+    // Evidence bundles (issue 16): the form, and a selection refused with its reason.
+    ['evidence', '/app/evidence'],
+    ['evidence-refused', '/app/evidence.zip?from=2020-01-01&to=2020-01-02'],
     ['bad-query', '/app/gallery?page=0'],
     ['not-found', '/app/visits/no-such-visit'],
     ['people', '/app/people?active=all'],

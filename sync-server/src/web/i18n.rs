@@ -382,6 +382,28 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("import_products", "Products", "产品"),
     ("import_plans", "Plans", "拜访计划"),
     ("download_xlsx", "Download XLSX", "下载 XLSX"),
+    // Evidence bundles (docs/evidence-bundle.md).
+    ("evidence_page", "Evidence bundles", "证据包"),
+    (
+        "download_evidence_bundle",
+        "Download evidence bundle",
+        "下载证据包",
+    ),
+    (
+        "evidence_note",
+        "One file with the photos, the phones' signed records and their keys, which anyone can check without this server: a brand, an auditor, a court. Choose a store, a rep or dates (at least one).",
+        "一个文件，包含照片、手机的签名记录及其密钥，任何人无需本服务器即可核验（品牌方、审计、法院）。请选择门店、业务员或日期（至少一项）。",
+    ),
+    (
+        "evidence_short_note",
+        "photos and signed records anyone can check offline",
+        "照片与签名记录，任何人可离线核验",
+    ),
+    (
+        "evidence_verify_hint",
+        "To check a bundle offline (exit code 0: no findings):",
+        "离线核验证据包（退出码 0 表示未发现问题）：",
+    ),
     (
         "import_refused",
         "Import refused; nothing was changed. Problems:",

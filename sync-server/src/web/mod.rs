@@ -76,6 +76,9 @@ pub const WEB_ROUTES: &[(&str, &str)] = &[
     ("GET", "/app/data"),
     ("GET", "/app/export.xlsx"),
     ("GET", "/app/export/{file}"),
+    // Evidence bundles (issue 16).
+    ("GET", "/app/evidence"),
+    ("GET", "/app/evidence.zip"),
     ("POST", "/app/import"),
     ("GET", "/app/import/template.xlsx"),
     // People and structure (admin and head office).
@@ -155,6 +158,8 @@ pub fn routes() -> Router<Arc<Store>> {
         .route("/app/data", get(data::page))
         .route("/app/export.xlsx", get(data::export_xlsx))
         .route("/app/export/{file}", get(data::export_csv))
+        .route("/app/evidence", get(pages::evidence::page))
+        .route("/app/evidence.zip", get(pages::evidence::download))
         .route("/app/import/template.xlsx", get(data::import_template))
         .merge(people_routes())
         .route("/app/photo-reviews", post(pages::retakes::review))

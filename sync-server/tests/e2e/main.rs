@@ -7,6 +7,7 @@ mod common;
 mod customers;
 mod enrol;
 mod evidence;
+mod evidence_bundle;
 mod hardening;
 mod lifecycle;
 mod operations;

@@ -74,7 +74,7 @@ fn export_error(e: export::ExportError) -> ApiError {
 /// `attachment` with an ASCII file name every client takes (`fieldproof-visits.csv`) and the
 /// name in the reader's language (`拜访.csv`) as RFC 6266 / 5987 `filename*`, which browsers
 /// prefer.
-fn disposition(ascii: &str, named: &str) -> String {
+pub(super) fn disposition(ascii: &str, named: &str) -> String {
     format!(
         "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
         crate::web::url_enc(named)
@@ -190,6 +190,7 @@ fn data_page(
             button { (t("download_xlsx")) }
         }
         (export_links(page.lang, &ExportFilter::default()))
+        p { a id="evidence-link" href="/app/evidence" { (t("evidence_page")) } " · " (t("evidence_short_note")) }
         @if user.sees_all() {
             h2 { (t("import")) }
             (result)

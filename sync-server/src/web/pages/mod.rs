@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod alerts;
 pub mod data;
 pub mod devices;
+pub mod evidence;
 pub mod exceptions;
 pub mod gallery;
 pub mod health;

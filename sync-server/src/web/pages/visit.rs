@@ -24,11 +24,11 @@ use crate::values::{self, AnswerView, ReportView, metres, number, photo_kind, vi
 use crate::web::components::{badge_html, geofence, status_words, tech_details, thumb_link};
 use crate::web::exception_view::{RowOptions, exception_table};
 use crate::web::extract::{SignedIn, Viewer};
-use crate::web::fmt_datetime;
 use crate::web::read::exceptions::{ExceptionsView, visit_exceptions};
 use crate::web::read::names::Names;
 use crate::web::read::retakes::{PhotoReviewView, RetakeView, latest_reviews, visit_retakes};
 use crate::web::read::visits::{VisitDetail, VisitPhoto, visit_detail};
+use crate::web::{fmt_datetime, url_enc};
 
 /// A photo's manifest facts a person reads: (label, value) in the page's language. Its hash,
 /// ids and device go to [`photo_technical`].
@@ -208,6 +208,10 @@ fn photos(page: &Viewer, d: &VisitDetail, ex: &ExceptionsView, reviews: &Reviews
     let t = |k| page.t(k);
     html! {
         h2 { (t("photos")) }
+        // The visit's evidence for someone outside: photos, signed records, keys (one file).
+        p.evidence {
+            a id="evidence-bundle" href={ "/app/evidence.zip?visit=" (url_enc(&d.visit.id)) } { (t("download_evidence_bundle")) }
+        }
         @if d.photos.is_empty() {
             p.muted { (t("no_photos")) }
         }
