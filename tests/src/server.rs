@@ -197,6 +197,11 @@ impl ServerProcess {
         admin_with(&self.bin, &self.data_dir, &env, args)
     }
 
+    /// The `fieldproof-server` binary this process runs (for its other commands, `verify`).
+    pub fn binary(&self) -> &Path {
+        &self.bin
+    }
+
     /// A one-time enrolment code for `user_id`.
     pub fn enrol_code(&self, user_id: &str) -> Result<String, String> {
         let out = self.admin(&["enrol-code", "--user", user_id])?;

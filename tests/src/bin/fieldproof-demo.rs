@@ -681,6 +681,55 @@ fn run(opts: Options) -> Result<()> {
             println!("  {code:<24} {n}");
         }
     }
+    // --- Evidence anyone can check: the day as one bundle, verified offline ---------------------
+    // What a brand auditing its distributor gets: the photos, each entry's signed bytes, the
+    // phones' keys; `fieldproof-server verify` needs nothing of the server's. The demo's data
+    // has no evidence finding, so anything the check finds fails the demo (and the test command).
+    let bundle = dir.join(format!("evidence-{day}.zip"));
+    let _ = std::fs::remove_file(&bundle);
+    let bundle_text = bundle.to_string_lossy().into_owned();
+    server
+        .admin(&[
+            "export-evidence",
+            "--from",
+            &day,
+            "--to",
+            &day,
+            "--out",
+            &bundle_text,
+        ])
+        .map_err(Error::Internal)?;
+    let verified = std::process::Command::new(server.binary())
+        .args(["verify", &bundle_text])
+        .output()
+        .map_err(|e| Error::Internal(format!("verify: {e}")))?;
+    let bytes = std::fs::metadata(&bundle).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "\nEvidence bundle of the day for a third party ({:.1} MB): {}",
+        bytes as f64 / 1_048_576.0,
+        bundle.display()
+    );
+    let report = String::from_utf8_lossy(&verified.stdout);
+    // verify's heading (what, when, how much) and its verdict, its last line.
+    let lines: Vec<&str> = report.lines().filter(|l| !l.trim().is_empty()).collect();
+    for line in lines
+        .iter()
+        .take(4)
+        .chain(lines.last().filter(|_| lines.len() > 4))
+    {
+        println!("  {line}");
+    }
+    if !verified.status.success() {
+        return Err(Error::Internal(format!(
+            "fieldproof-server verify found something in the demo's bundle:\n{report}{}",
+            String::from_utf8_lossy(&verified.stderr)
+        )));
+    }
+    println!(
+        "  check it yourself: {SERVER_CMD} verify {}",
+        shell_word(&bundle_text)
+    );
+
     // Head office's own account for the web pages (issue 5): a fresh password per demo run.
     let password = format!(
         "demo-{}",
