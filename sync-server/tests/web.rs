@@ -1247,6 +1247,54 @@ fn seed_forged_evidence_code_photo() {
     println!("tampered photo {sha} on visit {visit}");
 }
 
+/// Seeding for tests/browser/run.sh: two more phones of rep-li, each with a whole store check
+/// whose photo the server received and verified; then head office revokes the first from now
+/// (it was lost after its photo arrived: "verified, key revoked later") and the second from a
+/// minute before it sent anything (stolen earlier: `revoked_key`), through `admin revoke`.
+/// Prints each visit, for the run to screenshot its page and badge.
+#[test]
+#[ignore = "seeding step of tests/browser/run.sh; needs FP_SEED_DATA_DIR and FP_SEED_ADDR"]
+fn seed_revoked_phones() {
+    let dir = std::path::PathBuf::from(std::env::var("FP_SEED_DATA_DIR").expect("FP_SEED_DATA_DIR"));
+    let addr: SocketAddr = std::env::var("FP_SEED_ADDR")
+        .expect("FP_SEED_ADDR")
+        .parse()
+        .unwrap();
+    let before_any = now_ms();
+    let mut visits = Vec::new();
+    for _ in 0..2 {
+        let phone = common::Phone::new();
+        let code = admin_ok(&dir, &["enrol-code", "--user", "rep-li"]);
+        let r = phone.device.enrol(addr, code.trim());
+        assert_eq!(r.status, 200, "{}", r.text());
+        // The other test photo: the one the demo and the tampered photo use would add
+        // possible-reuse findings to the queue, which is not what these visits are about.
+        let other = common::test_photo().with_file_name("photo-4000x3000.jpg");
+        let v = common::store_check_with_photo(
+            &phone.core,
+            "rep-li",
+            "st-001",
+            None,
+            common::fix_st001(),
+            &other,
+        );
+        let r = phone.device.push(addr, &phone.ops());
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert!(
+            common::statuses(&r.json()).iter().all(|s| s == "applied"),
+            "{}",
+            r.text()
+        );
+        assert_eq!(phone.upload_photo(addr, &v.photo_id, 1)["complete"], true);
+        visits.push((phone.device.id().to_string(), v.visit_id));
+    }
+    admin_ok(&dir, &["revoke", "--device", &visits[0].0]);
+    let from = fieldproof_server::calendar::Calendar::CHINA.datetime(before_any - 60_000);
+    admin_ok(&dir, &["revoke", "--device", &visits[1].0, "--from", &from]);
+    println!("revoked-later visit {}", visits[0].1);
+    println!("revoked-key visit {}", visits[1].1);
+}
+
 /// The bytes a response put on the wire: status line, headers, body.
 fn wire_bytes(r: &common::Resp) -> usize {
     let headers: usize = r.headers.iter().map(|(k, v)| k.len() + v.len() + 4).sum();

@@ -127,6 +127,25 @@ try {
   await shot(page, 'visit-tampered-photo');
   ok('tampered badge on the visit page');
 
+  // 3b. Revoked phones (`seed_revoked_phones`): the photo that arrived before its phone was
+  // revoked stays verified and says so; the one sent after the time the key counts as revoked
+  // from is `revoked_key`. Both pages offer the evidence bundle.
+  const revokedPages = [
+    ['visit-revoked-later', process.env.REVOKED_LATER_VISIT, 'verified_revoked_later', '已验证（设备密钥后来被吊销）'],
+    ['visit-revoked-key', process.env.REVOKED_KEY_VISIT, 'revoked_key', '密钥已吊销'],
+  ];
+  for (const [, visit, badge, words] of revokedPages) {
+    check(visit, `a seeded ${badge} visit`);
+    await page.goto(`${base}/app/visits/${encodeURIComponent(visit)}?lang=zh-CN`);
+    const text = await page.textContent(`[data-badge="${badge}"]`);
+    check(text && text.trim() === words, `the ${badge} badge says ${text}`);
+    const link = await page.getAttribute('a[href^="/app/evidence.zip?visit="]', 'href');
+    check(link === `/app/evidence.zip?visit=${encodeURIComponent(visit)}`, `the visit page links its bundle (${link})`);
+  }
+  // Back to English: `?lang=` is remembered (a cookie), and the steps below start in English.
+  await page.goto(`${base}/app/exceptions?lang=en`);
+  ok('revoked phones: "verified, key revoked later" and "key revoked" badges, each with the bundle link');
+
   // 4. Resolve an exception with a comment; who and when are shown.
   await page.goto(`${base}/app/exceptions?status=open&code=mock_location`);
   const before = await page.$$eval('#exceptions tr[data-code]', (r) => r.length);
@@ -284,6 +303,7 @@ try {
     ['exceptions-filtered', '/app/exceptions?status=all&code=possible_reuse&sort=store&dir=asc&pick=all'],
     ['exceptions-paged', '/app/exceptions?status=all&per_page=5&page=2'],
     ['visit', `/app/visits/${encodeURIComponent(tampered)}`],
+    ...revokedPages.map(([name, visit]) => [name, `/app/visits/${encodeURIComponent(visit)}`]),
     ['gallery', `/app/gallery?date=${day}`],
     ['map', `/app/map?date=${day}`],
     ['health', `/app/health?date=${day}`],
@@ -363,6 +383,7 @@ try {
             bulkInView: inView('form.bulk button'),
             signOutInView: inView('#sign-out'),
             switchInView: inView('#lang-switch'),
+            bundleInView: inView('a[href^="/app/evidence.zip"]'),
             squeezed,
           };
         });
@@ -372,6 +393,7 @@ try {
         check(m.signOutInView !== false && m.switchInView !== false, `${where}: header controls on screen`);
         check(m.resolveInView !== false, `${where}: the resolve button is on screen`);
         check(m.bulkInView !== false, `${where}: the bulk actions are on screen`);
+        check(m.bundleInView !== false, `${where}: the evidence bundle's link is on screen`);
         check(m.squeezed === 0, `${where}: ${m.squeezed} table cells squeezed to a character or two per line`);
         if (name.startsWith('exceptions') && width === 390) {
           check(m.resolveInView === true || name === 'exceptions', `${where}: an open exception to resolve`);

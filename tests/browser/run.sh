@@ -8,6 +8,8 @@
 # a price gap explained later); 3. serves it on a free port and adds a tampered photo (a
 # second phone of rep-li attaches a picture whose evidence code it forged: the server marks it
 # `code_mismatch` on receipt; see `seed_forged_evidence_code_photo` in sync-server/tests/web.rs);
+# `admin revoke` revokes two more phones of rep-li, one from now (its photo "verified, key
+# revoked later") and one from before its photo arrived (`revoked_key`: `seed_revoked_phones`);
 # 4. creates an admin web user; 5. runs head-office.mjs (Playwright driving /usr/bin/chromium).
 # The server draws the day's map over tiles from tiles.mjs, a local tile server started first
 # (`--map-tiles http://127.0.0.1:PORT/{z}/{x}/{y}.png`): the map's step checks the browser
@@ -69,6 +71,14 @@ FP_SEED_DATA_DIR="$data" FP_SEED_ADDR="${url#http://}" \
 tampered_visit="$(sed -n 's/^tampered photo [0-9a-f]* on visit //p' "$work/seed.log" | head -n1)"
 [ -n "$tampered_visit" ] || { cat "$work/seed.log"; exit 1; }
 
+echo "== seeding two revoked phones (one after its photo arrived, one from before)"
+FP_SEED_DATA_DIR="$data" FP_SEED_ADDR="${url#http://}" \
+  cargo test -q --test web -- --ignored --exact seed_revoked_phones --nocapture \
+  > "$work/seed-revoked.log" 2>&1 || { cat "$work/seed-revoked.log"; exit 1; }
+revoked_later_visit="$(sed -n 's/^revoked-later visit //p' "$work/seed-revoked.log" | head -n1)"
+revoked_key_visit="$(sed -n 's/^revoked-key visit //p' "$work/seed-revoked.log" | head -n1)"
+[ -n "$revoked_later_visit" ] && [ -n "$revoked_key_visit" ] || { cat "$work/seed-revoked.log"; exit 1; }
+
 password="browser-test-$(date +%s)-pw"
 printf '%s\n' "$password" | "$bin" admin --data-dir "$data" create-user --id ho-admin --name "Head Office 总部" \
   --role admin --password-stdin > /dev/null
@@ -105,7 +115,8 @@ FP_CATALOGUE_OUT="$work/en-catalogue.json" \
 echo "== browser"
 rm -rf "$here/artifacts"
 BASE_URL="$url" FP_USER=ho-admin FP_PASSWORD="$password" EXPECT_CODES="$codes" \
-  TAMPERED_VISIT="$tampered_visit" TILES_URL="$tiles_url" CHROMIUM="$chromium_bin" ARTIFACTS="$here/artifacts" \
+  TAMPERED_VISIT="$tampered_visit" REVOKED_LATER_VISIT="$revoked_later_visit" REVOKED_KEY_VISIT="$revoked_key_visit" \
+  TILES_URL="$tiles_url" CHROMIUM="$chromium_bin" ARTIFACTS="$here/artifacts" \
   EN_CATALOGUE="$work/en-catalogue.json" REFERENCE_JSON="$root/tests/fixtures/reference.json" \
   node "$here/head-office.mjs"
 

@@ -576,8 +576,8 @@ fn devices<'a>(
     Ok(out)
 }
 
-/// The server's own findings on the selection, per code: photo verdicts, rejected entries'
-/// reasons (of selected entries) and chain exceptions on the selected visits.
+/// The server's own findings on the selection, per code: photo verdicts, the reasons of the
+/// rejected entries in the chains and chain exceptions on the selected visits.
 fn server_findings(
     c: &Connection,
     visits: &[VisitRecord],
@@ -590,7 +590,9 @@ fn server_findings(
             *out.entry(code.clone()).or_default() += 1;
         }
     }
-    for e in chains.iter().flat_map(|c| &c.entries).filter(|e| e.selected) {
+    // Every rejected entry the bundle carries, context included: a verifier checks them all,
+    // so its findings on them and these counts are about the same entries.
+    for e in chains.iter().flat_map(|c| &c.entries) {
         if let Some(r) = &e.reason {
             *out.entry(r.clone()).or_default() += 1;
         }

@@ -94,6 +94,10 @@ pub struct Finding {
     pub visit_id: Option<String>,
     /// For `summary_mismatch`: which count, what the summary says, what the bundle holds.
     pub count: Option<(String, usize, usize)>,
+    /// When the finding is on an entry the bundle lists as rejected: the reason the server gave
+    /// when it received it (the bundle's `reason`; the server's statement, not checked). Such a
+    /// finding is still a finding, but one the server made and kept, not a change to the bundle.
+    pub server_rejected: Option<String>,
 }
 
 impl Finding {
@@ -106,7 +110,14 @@ impl Finding {
             photo_id: None,
             visit_id: None,
             count: None,
+            server_rejected: None,
         }
+    }
+
+    /// The server rejected the entry on receipt for this very finding (as against a finding
+    /// this verifier makes that the server did not).
+    pub fn found_on_receipt(&self) -> bool {
+        self.server_rejected.as_deref() == Some(self.code.as_str())
     }
 }
 
@@ -151,6 +162,9 @@ pub struct Report {
     /// Per chain: its device and how many entries it holds.
     pub chains: Vec<(String, usize)>,
     pub server_findings: BTreeMap<String, usize>,
+    /// How many of `findings` the server itself made when it received the entry, and so
+    /// rejected it (see [`Finding::found_on_receipt`]).
+    pub found_on_receipt: usize,
 }
 
 impl Report {
@@ -276,7 +290,9 @@ pub fn check(
         .map(|p| check_photo(bundle, p, &keys, &mut file, &mut findings))
         .collect();
     check_summary(bundle, &mut findings);
+    let found_on_receipt = findings.iter().filter(|f| f.found_on_receipt()).count();
     Report {
+        found_on_receipt,
         exported_ms: bundle.exported_ms,
         utc_offset_minutes: bundle.utc_offset_minutes,
         selection: bundle.selection.clone(),
@@ -312,6 +328,11 @@ fn check_chain(
         seq,
         position: Some(i),
         visit_id: chain.entries.get(i).and_then(|e| entity_of(&e.entry)),
+        server_rejected: chain
+            .entries
+            .get(i)
+            .filter(|e| e.status == EntryStatus::Rejected)
+            .map(|e| e.reason.clone().unwrap_or_default()),
         ..Finding::new(FindingCode::Evidence(code))
     };
     let Some(key) = keys.iter().find(|k| k.device_id == chain.device_id) else {

@@ -55,7 +55,7 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     (
         "verdict.revoked_later",
         "verified, key revoked later",
-        "已验证（设备密钥在此之后被吊销）",
+        "已验证（设备密钥后来被吊销）",
     ),
     (
         "verdict.not_received",
@@ -75,10 +75,25 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ),
     (
         "entry.line",
-        "{rep}'s phone ({device}), record no. {seq}{visit}: {problem}",
-        "{rep} 的手机（{device}），第 {seq} 条记录{visit}：{problem}",
+        "{rep}'s phone ({device}), {record}{visit}: {problem}",
+        "{rep} 的手机（{device}），{record}{visit}：{problem}",
     ),
-    ("entry.unreadable_seq", "?", "?"),
+    ("entry.record", "record no. {seq}", "第 {seq} 条记录"),
+    (
+        "entry.unreadable",
+        "a record whose number cannot be read (no. {n} of this phone's records in the bundle)",
+        "一条无法读出编号的记录（证据包中该手机的第 {n} 条）",
+    ),
+    (
+        "entry.rejected_for_this",
+        " (the server found this too when the record arrived, rejected it and never applied it)",
+        "（服务器接收此记录时已发现同一问题并拒收，从未采用）",
+    ),
+    (
+        "entry.rejected_on_receipt",
+        " (the server rejected this record when it arrived: {reason}; it was never applied)",
+        "（服务器接收时已拒收此记录：{reason}；从未采用）",
+    ),
     (
         "entry.visit",
         " (visit: {store}, {time})",
@@ -120,6 +135,11 @@ pub const TABLE: &[(&str, &str, &str)] = &[
         "result.findings",
         "Result: {n} findings: {list}",
         "结果：发现 {n} 个问题：{list}",
+    ),
+    (
+        "result.found_on_receipt",
+        "Of these, {n} are the server's own findings on records it rejected when they arrived (marked above): kept in the bundle so that anyone can check them again, they do not show that the bundle was changed.",
+        "其中 {n} 个是服务器在接收时已发现并拒收的记录（上文已注明）：证据包保留它们以便任何人复核，并不表示证据包被改动。",
     ),
     (
         "manifest_missing",
@@ -486,6 +506,13 @@ pub fn report_text(lang: Lang, r: &Report) -> String {
                 ("list", list.join(list_sep(lang))),
             ],
         ));
+        if r.found_on_receipt > 0 {
+            out.push(say(
+                lang,
+                "result.found_on_receipt",
+                &[("n", r.found_on_receipt.to_string())],
+            ));
+        }
     }
     out.join("\n")
 }
@@ -527,21 +554,39 @@ fn entry_finding(
     let visit = visit_words(f.visit_id.as_deref())
         .map(|(store, time)| say(lang, "entry.visit", &[("store", store), ("time", time)]))
         .unwrap_or_default();
-    say(
+    let record = match (f.seq, f.position) {
+        (Some(seq), _) => say(lang, "entry.record", &[("seq", seq.to_string())]),
+        (None, at) => say(
+            lang,
+            "entry.unreadable",
+            &[("n", at.map_or(0, |i| i + 1).to_string())],
+        ),
+    };
+    let line = say(
         lang,
         "entry.line",
         &[
             ("rep", rep_of(&device)),
             ("device", short(&device).to_string()),
-            (
-                "seq",
-                f.seq
-                    .map_or_else(|| say(lang, "entry.unreadable_seq", &[]), |s| s.to_string()),
-            ),
+            ("record", record),
             ("visit", visit),
             ("problem", problem),
         ],
-    )
+    );
+    match &f.server_rejected {
+        Some(_) if f.found_on_receipt() => format!("{line}{}", say(lang, "entry.rejected_for_this", &[])),
+        // The server's reason in words (a finding code, or another refusal such as
+        // `wrong_user`), so a reader sees the server flagged it, not the bundle's handling.
+        Some(reason) => format!(
+            "{line}{}",
+            say(
+                lang,
+                "entry.rejected_on_receipt",
+                &[("reason", lang.code_words(reason))]
+            )
+        ),
+        None => line,
+    }
 }
 
 /// `README.txt`, Chinese half.

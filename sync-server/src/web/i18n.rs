@@ -390,6 +390,11 @@ pub const TABLE: &[(&str, &str, &str)] = &[
         "下载证据包",
     ),
     (
+        "evidence_bundle_hint",
+        "(the photos, signed records and phone keys in one file that anyone can check offline)",
+        "（照片、签名记录和手机公钥打包为一个文件，任何人都可离线核验）",
+    ),
+    (
         "evidence_note",
         "One file with the photos, the phones' signed records and their keys, which anyone can check without this server: a brand, an auditor, a court. Choose a store, a rep or dates (at least one).",
         "一个文件，包含照片、手机的签名记录及其密钥，任何人无需本服务器即可核验（品牌方、审计、法院）。请选择门店、业务员或日期（至少一项）。",

@@ -805,6 +805,18 @@ pub fn store_check(
     plan: Option<&str>,
     fix: LocationFix,
 ) -> VisitOutcome {
+    store_check_with_photo(core, user, store, plan, fix, &test_photo())
+}
+
+/// [`store_check`] with the shelf photo taken from `photo`.
+pub fn store_check_with_photo(
+    core: &Core,
+    user: &str,
+    store: &str,
+    plan: Option<&str>,
+    fix: LocationFix,
+    photo: &Path,
+) -> VisitOutcome {
     let v = core
         .check_in(&CheckInRequest {
             user_id: user.into(),
@@ -839,7 +851,7 @@ pub fn store_check(
                 utc_offset_minutes: 480,
                 retake_request_id: None,
             },
-            &test_photo(),
+            photo,
         )
         .unwrap();
     core.save_report(

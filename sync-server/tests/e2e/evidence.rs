@@ -12,7 +12,7 @@ const PW: &str = "a long enough password";
 /// A `rejected_ops` row: id, reason, entry, signature, detail, receive index.
 type RejectedRow = (i64, String, String, Option<String>, Option<String>, i64);
 
-fn head_office(s: &Server) -> Session {
+pub fn head_office(s: &Server) -> Session {
     s.admin(&[
         "create-user",
         "--id",
@@ -29,7 +29,7 @@ fn head_office(s: &Server) -> Session {
 
 /// The same entry with whitespace between its tokens (`to_string_pretty`), signed validly by
 /// the device: what a device never writes.
-fn non_canonical(phone: &Phone, op: &PushOp) -> PushOp {
+pub fn non_canonical(phone: &Phone, op: &PushOp) -> PushOp {
     let entry = serde_json::to_string_pretty(&serde_json::from_str::<Value>(&op.entry).unwrap()).unwrap();
     assert_ne!(entry, op.entry);
     PushOp {
@@ -180,7 +180,7 @@ fn phone_with_a_received_photo(s: &Server, user: &str, store: &str, plan: &str) 
     (phone, v.visit_id)
 }
 
-fn badge_of(session: &Session, visit_id: &str) -> String {
+pub fn badge_of(session: &Session, visit_id: &str) -> String {
     let page = session.get(&format!("/app/visits/{visit_id}")).text();
     let at = page.find("data-badge=\"").expect("a photo badge");
     let rest = &page[at + "data-badge=\"".len()..];

@@ -7,10 +7,12 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use fieldproof_core::evidence::{EntryHeader, Signer, entry_bytes, read_entry, sha256_hex};
+use fieldproof_core::evidence::{EntryHeader, Signer, entry_bytes, read_entry, sha256_hex, verify_signature};
+use fieldproof_core::sync::wire::PushOp;
 use serde_json::Value;
 
 use crate::common::*;
+use crate::evidence::{badge_of, head_office, non_canonical};
 
 const PW: &str = "correct horse battery";
 
@@ -166,7 +168,7 @@ fn backdated_after(last: &str, signer: &Signer, device_id: &str) -> Value {
 
 #[test]
 fn an_exported_bundle_verifies_offline_and_each_tampering_gives_its_finding() {
-    let (dir, s) = server();
+    let (_dir, s) = server();
     let (li, chen, visits) = a_day(&s);
     let work = tempfile::tempdir().unwrap();
     let bundle = export(&s, work.path(), "li.zip", &["--rep", "李娜"]);
@@ -307,41 +309,6 @@ fn an_exported_bundle_verifies_offline_and_each_tampering_gives_its_finding() {
     let (code, r) = verify(&t("without.zip"));
     assert_eq!((code, codes(&r)), (1, vec!["file_missing".to_string()]), "{r:#}");
 
-    // Revocation with a time: revoked after the server received li's entries, the photos
-    // stay verified and say so; revoked from before, every entry and photo is revoked_key.
-    let db = test_db::connect(dir.path());
-    let now = fieldproof_server::now_ms();
-    db.execute(
-        "UPDATE devices SET revoked_ms = ?1, revoked_recorded_ms = ?1 WHERE device_id = ?2",
-        fieldproof_server::db::params![now, li_id],
-    )
-    .unwrap();
-    let later = export(&s, work.path(), "revoked-later.zip", &["--rep", "rep-li"]);
-    let (code, r) = verify(&later);
-    assert_eq!(code, 0, "{r:#}");
-    for p in r["photos"].as_array().unwrap() {
-        assert_eq!(p["outcome"], "verified_key_revoked_later", "{r:#}");
-    }
-    let out = Command::new(BIN)
-        .args(["verify", later.to_str().unwrap(), "--lang", "zh-CN"])
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).contains("已验证（设备密钥在此之后被吊销）"));
-    db.execute(
-        "UPDATE devices SET revoked_ms = 1 WHERE device_id = ?1",
-        fieldproof_server::db::params![li_id],
-    )
-    .unwrap();
-    let before = export(&s, work.path(), "revoked-before.zip", &["--rep", "rep-li"]);
-    let (code, r) = verify(&before);
-    assert_eq!((code, codes(&r)), (1, vec!["revoked_key".to_string()]), "{r:#}");
-    let revoked_photos = r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["photo_id"].is_string())
-        .count();
-    assert_eq!(revoked_photos, 2, "{r:#}");
     let _ = visits;
 }
 
@@ -500,4 +467,238 @@ fn head_office_downloads_from_the_visit_page_and_a_supervisor_only_their_team() 
     let r = http(s.addr, "GET", &link, &[], b"");
     assert_eq!(r.status, 303);
     assert!(r.header("location").unwrap().starts_with("/app/login"));
+}
+
+/// `verify BUNDLE` in words, in `lang`: (exit code, what it printed).
+fn verify_text(bundle: &Path, lang: &str) -> (i32, String) {
+    let out = Command::new(BIN)
+        .args(["verify", bundle.to_str().unwrap(), "--lang", lang])
+        .output()
+        .unwrap();
+    (out.status.code().unwrap(), String::from_utf8(out.stdout).unwrap())
+}
+
+/// Acceptance 3 of issue 16 through the real commands: `admin revoke` (from now) keeps the
+/// photos received before it verified, saying so on the page, in the bundle and in `verify`;
+/// `admin revoke --from` a time before they arrived makes them `revoked_key` everywhere.
+#[test]
+fn revocation_shows_on_the_page_in_the_bundle_and_in_verify() {
+    let (_dir, s) = server();
+    let before_any = fieldproof_server::now_ms();
+    let (li, _chen, visits) = a_day(&s);
+    let ho = head_office(&s);
+    let work = tempfile::tempdir().unwrap();
+    let li_visit = &visits[0].visit_id;
+    let li_id = li.device.id().to_string();
+    assert_eq!(badge_of(&ho, li_visit), "verified");
+
+    // Lost today: revoked from now, after the server received everything the phone sent.
+    s.admin(&["revoke", "--device", &li_id]);
+    let revoked_at = fieldproof_server::now_ms();
+    assert_eq!(badge_of(&ho, li_visit), "verified_revoked_later");
+    let page = ho.get(&format!("/app/visits/{li_visit}?lang=zh-CN")).text();
+    assert!(page.contains("已验证（设备密钥后来被吊销）"), "{page}");
+    let later = export(&s, work.path(), "revoked-later.zip", &["--rep", "rep-li"]);
+    let b = bundle_json(&members(&later));
+    let device = &b["devices"][0];
+    assert_eq!(device["device_id"], li_id.as_str());
+    let (revoked_ms, recorded_ms) = (
+        device["revoked_ms"].as_i64().unwrap(),
+        device["revoked_recorded_ms"].as_i64().unwrap(),
+    );
+    assert!(before_any < revoked_ms && revoked_ms <= revoked_at, "{device}");
+    assert_eq!(recorded_ms, revoked_ms, "{device}");
+    let (code, r) = verify(&later);
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(r["photos"].as_array().unwrap().len(), 2, "{r:#}");
+    for p in r["photos"].as_array().unwrap() {
+        assert_eq!(p["outcome"], "verified_key_revoked_later", "{r:#}");
+    }
+    let (code, text) = verify_text(&later, "zh-CN");
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("已验证（设备密钥后来被吊销）") && text.contains("结果：未发现问题"),
+        "{text}"
+    );
+    let (_, text) = verify_text(&later, "en");
+    assert!(text.contains("verified, key revoked later"), "{text}");
+
+    // Stolen yesterday, found out today: head office moves the revocation to before the phone
+    // sent anything (the field's local time, to the minute).
+    let from = fieldproof_server::calendar::Calendar::CHINA.datetime(before_any - 60_000);
+    s.admin(&["revoke", "--device", &li_id, "--from", &from]);
+    assert_eq!(badge_of(&ho, li_visit), "revoked_key");
+    let page = ho.get(&format!("/app/visits/{li_visit}?lang=zh-CN")).text();
+    assert!(page.contains("密钥已吊销"), "{page}");
+    let before = export(&s, work.path(), "revoked-before.zip", &["--rep", "rep-li"]);
+    let b = bundle_json(&members(&before));
+    let device = &b["devices"][0];
+    let moved = device["revoked_ms"].as_i64().unwrap();
+    assert!(moved < before_any, "{device}");
+    // When head office recorded it: now, not the time it counts from.
+    assert!(
+        device["revoked_recorded_ms"].as_i64().unwrap() >= revoked_at,
+        "{device}"
+    );
+    let (code, r) = verify(&before);
+    assert_eq!((code, codes(&r)), (1, vec!["revoked_key".to_string()]), "{r:#}");
+    let on_photos = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["photo_id"].is_string())
+        .count();
+    assert_eq!(on_photos, 2, "{r:#}");
+    // Every other entry of li's window is revoked_key too (the photos' manifests are on
+    // their photos' lines).
+    let entries = b["chains"][0]["entries"].as_array().unwrap().len();
+    assert_eq!(r["findings"].as_array().unwrap().len(), entries, "{r:#}");
+    let (code, text) = verify_text(&before, "zh-CN");
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("未通过：已吊销设备签名"), "{text}");
+    // chen's phone is untouched.
+    let chen = export(&s, work.path(), "chen.zip", &["--rep", "rep-chen"]);
+    assert_eq!(verify(&chen).0, 0);
+}
+
+/// A rejected entry travels in the bundle with its signature, reason and detail, in receive
+/// order; `verify` finds exactly what the server found on receipt, says so, and the kept
+/// signature checks again: the non-canonical entry is the phone's own (rejected for its form),
+/// the forged one is not.
+#[test]
+fn rejected_entries_are_in_the_bundle_and_verify_finds_what_the_server_found() {
+    let (_dir, s) = server();
+    let phone = Phone::new();
+    s.enrol_as(&phone.device, "rep-li");
+    let v = store_check(&phone.core, "rep-li", "st-001", None, fix_st001());
+    let ops = phone.ops();
+    assert_eq!(ops.len(), 9);
+    let push = |ops: &[PushOp]| {
+        let r = phone.device.push(s.addr, ops);
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json()
+    };
+    // Check-in and the first answer; then the second answer forged (a signature over other
+    // bytes) and, validly signed, laid out with whitespace; then everything from the second
+    // answer on, as the phone wrote it.
+    assert_eq!(statuses(&push(&ops[..2])), vec!["applied"; 2]);
+    let mut forged = ops[2].clone();
+    forged.signature_hex = phone.device.signer.sign_hex(b"not this entry");
+    assert_eq!(
+        push(std::slice::from_ref(&forged))["results"][0]["reason"],
+        "bad_signature"
+    );
+    let spaced = non_canonical(&phone, &ops[2]);
+    assert_eq!(
+        push(std::slice::from_ref(&spaced))["results"][0]["reason"],
+        "malformed_entry"
+    );
+    assert_eq!(statuses(&push(&ops[2..])), vec!["applied"; 7]);
+    assert_eq!(phone.upload_photo(s.addr, &v.photo_id, 2)["complete"], true);
+
+    let work = tempfile::tempdir().unwrap();
+    let bundle = export(&s, work.path(), "visit.zip", &["--visit", &v.visit_id]);
+    let b = bundle_json(&members(&bundle));
+    let key = b["devices"][0]["public_key_hex"].as_str().unwrap().to_string();
+    assert_eq!(key, phone.device.signer.public_key_hex());
+    let entries = b["chains"][0]["entries"].as_array().unwrap().clone();
+    assert_eq!(entries.len(), 11);
+    // In receive order, the two refused entries where they arrived, each whole.
+    let recv: Vec<i64> = entries
+        .iter()
+        .map(|e| e["recv_index"].as_i64().unwrap())
+        .collect();
+    assert_eq!(recv, (1..=11).collect::<Vec<i64>>());
+    let status: Vec<&str> = entries.iter().map(|e| e["status"].as_str().unwrap()).collect();
+    let mut expected = vec!["applied"; 11];
+    expected[2] = "rejected";
+    expected[3] = "rejected";
+    assert_eq!(status, expected);
+    let (bad, malformed) = (&entries[2], &entries[3]);
+    assert_eq!(bad["reason"], "bad_signature");
+    assert_eq!(bad["entry"], forged.entry.as_str());
+    assert_eq!(bad["signature_hex"], forged.signature_hex.as_str());
+    assert_eq!(malformed["reason"], "malformed_entry");
+    assert!(
+        malformed["detail"].as_str().unwrap().starts_with("not_canonical"),
+        "{malformed}"
+    );
+    assert_eq!(malformed["entry"], spaced.entry.as_str());
+    // The kept signatures, checked again with nothing but the bundle: the spaced entry is the
+    // phone's own signature over its exact bytes (refused for its form, not its origin); the
+    // forged one is not.
+    let sig_ok = |e: &Value| {
+        verify_signature(
+            e["entry"].as_str().unwrap().as_bytes(),
+            e["signature_hex"].as_str().unwrap(),
+            &key,
+        )
+    };
+    assert!(sig_ok(malformed));
+    assert!(!sig_ok(bad));
+    assert!(entries.iter().filter(|e| e["status"] == "applied").all(sig_ok));
+    assert_eq!(
+        b["summary"]["server_findings"],
+        serde_json::json!({"bad_signature": 1, "malformed_entry": 1}),
+        "{b:#}"
+    );
+
+    // verify: exactly the server's findings, at those records, said to be the server's.
+    let (code, r) = verify(&bundle);
+    assert_eq!(code, 1, "{r:#}");
+    let found: Vec<(i64, &str, &str)> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["position"].as_i64().unwrap(),
+                f["code"].as_str().unwrap(),
+                f["server_rejected"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (2, "bad_signature", "bad_signature"),
+            (3, "malformed_entry", "malformed_entry")
+        ],
+        "{r:#}"
+    );
+    assert_eq!(r["found_on_receipt"], 2, "{r:#}");
+    assert_eq!(r["photos"][0]["outcome"], "verified", "{r:#}");
+    let (code, text) = verify_text(&bundle, "zh-CN");
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("第 3 条记录（拜访：")
+            && text.contains("签名无效（服务器接收此记录时已发现同一问题并拒收，从未采用）"),
+        "{text}"
+    );
+    assert!(
+        text.contains("一条无法读出编号的记录（证据包中该手机的第 4 条）")
+            && text.contains("记录格式错误（服务器接收此记录时已发现同一问题并拒收，从未采用）"),
+        "{text}"
+    );
+    assert!(
+        text.contains("其中 2 个是服务器在接收时已发现并拒收的记录"),
+        "{text}"
+    );
+    let (_, text) = verify_text(&bundle, "en");
+    assert!(
+        text.contains("the server found this too when the record arrived")
+            && text.contains("Of these, 2 are the server's own findings"),
+        "{text}"
+    );
+
+    // The same entry marked applied by a tamperer: still found, no longer called the server's.
+    let relabelled = tamper_json(&bundle, &work.path().join("relabelled.zip"), |b| {
+        let e = &mut chain_of(b, phone.device.id())[2];
+        e["status"] = "applied".into();
+        e["reason"] = Value::Null;
+    });
+    let (code, r) = verify(&relabelled);
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(r["found_on_receipt"], 1, "{r:#}");
+    assert!(r["findings"][0]["server_rejected"].is_null(), "{r:#}");
 }

@@ -211,6 +211,8 @@ fn photos(page: &Viewer, d: &VisitDetail, ex: &ExceptionsView, reviews: &Reviews
         // The visit's evidence for someone outside: photos, signed records, keys (one file).
         p.evidence {
             a id="evidence-bundle" href={ "/app/evidence.zip?visit=" (url_enc(&d.visit.id)) } { (t("download_evidence_bundle")) }
+            " "
+            span.muted { (t("evidence_bundle_hint")) }
         }
         @if d.photos.is_empty() {
             p.muted { (t("no_photos")) }
