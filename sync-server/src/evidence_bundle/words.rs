@@ -42,7 +42,7 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("sel.to", "to {date}", "至 {date}"),
     (
         "holds",
-        "{visits} visits, {photos} photos, {entries} signed records, {devices} phones",
+        "Visits: {visits} · photos: {photos} · signed records: {entries} · phones: {devices}",
         "{visits} 次拜访，{photos} 张照片，{entries} 条签名记录，{devices} 部手机",
     ),
     ("photos", "Photos", "照片"),
