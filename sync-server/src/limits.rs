@@ -70,6 +70,12 @@ pub struct Limits {
     /// (Unix ms) instead of the wall clock, so several server processes share a clock a test
     /// moves (`crate::pipeline_jobs::Clock`).
     pub pipeline_clock_file: Option<std::path::PathBuf>,
+    /// The organisation CA's folder (`--org-ca-dir`); `None`: `org-ca/` in the data directory.
+    /// See [`crate::org_ca`].
+    pub org_ca_dir: Option<std::path::PathBuf>,
+    /// The organisation's name in the CA and device certificates (`--org-name`): what a Content
+    /// Credentials reader shows as the photo's signer.
+    pub org_name: String,
 }
 
 /// How the alert worker (`crate::alerts::worker`) sends: `serve` takes each from a flag.
@@ -131,6 +137,8 @@ impl Default for Limits {
             alerts: AlertLimits::default(),
             abandoned_upload_after: Duration::from_secs(7 * 24 * 3600),
             pipeline_clock_file: None,
+            org_ca_dir: None,
+            org_name: "Fieldproof".to_string(),
         }
     }
 }

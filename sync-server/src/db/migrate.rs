@@ -24,6 +24,7 @@ const SQLITE: &[&str] = &[
     include_str!("../../migrations/011_photo_reviews_and_retakes.sql"),
     include_str!("../../migrations/012_alerts.sql"),
     include_str!("../../migrations/013_customers_and_leads.sql"),
+    include_str!("../../migrations/015_device_certificates.sql"),
 ];
 
 /// Step for step the same as [`SQLITE`], in PostgreSQL's spelling.
@@ -41,6 +42,7 @@ const POSTGRES: &[&str] = &[
     include_str!("../../migrations-postgres/011_photo_reviews_and_retakes.sql"),
     include_str!("../../migrations-postgres/012_alerts.sql"),
     include_str!("../../migrations-postgres/013_customers_and_leads.sql"),
+    include_str!("../../migrations-postgres/015_device_certificates.sql"),
 ];
 
 /// The SQLite schema version this server writes.
