@@ -4,7 +4,8 @@
 # from its own folder), builds fieldproof-server (test_sync_server.py starts the real binary, path
 # in FIELDPROOF_SERVER_BIN) and runs pytest on tests/python. Extra arguments go to pytest.
 #
-# Needs: cargo, python3 with pytest and cryptography (pip install pytest cryptography; the key
+# Needs: cargo, python3 with pytest, cryptography and c2pa-python (pip install pytest cryptography
+# c2pa-python; c2pa-python reads the photos' Content Credentials; the key
 # sealer test's AES-GCM stands in for the phone's keystore).
 # Test photo: tests/data/photo-1920x1080.jpg in this repository.
 set -euo pipefail
