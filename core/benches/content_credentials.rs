@@ -50,7 +50,8 @@ fn chain_for(device_public: [u8; 32]) -> String {
     let ca_cert = p.self_signed(&ca).unwrap();
     let issuer = rcgen::Issuer::new(p, ca);
     let mut d = rcgen::CertificateParams::default();
-    d.distinguished_name.push(rcgen::DnType::CommonName, "bench device");
+    d.distinguished_name
+        .push(rcgen::DnType::CommonName, "bench device");
     d.is_ca = rcgen::IsCa::ExplicitNoCa;
     d.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
     d.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::EmailProtection];

@@ -129,10 +129,7 @@ impl Core {
     }
 
     pub fn credential_location(&self) -> CredentialLocation {
-        *self
-            .credential_location
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
+        *self.credential_location.read().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The certificate chain the organisation's CA issued for this device's key (at enrolment,

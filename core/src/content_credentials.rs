@@ -8,9 +8,9 @@
 //! `customer.photo` chain entry still carries the stored file's SHA-256 (which now includes the
 //! embedded C2PA manifest), and the server verifies that as before. See docs/content-credentials.md.
 //!
-//! The C2PA code itself is behind the core's `content-credentials` feature (it adds ~3.5 MB to the
-//! mobile library, docs/PERFORMANCE.md); the device's certificate and the location setting are kept
-//! either way, so a build without it keeps what the server sends.
+//! The C2PA code itself is behind the core's `content-credentials` feature (it adds ~12 MiB to
+//! the stripped mobile library, docs/PERFORMANCE.md); the device's certificate and the location
+//! setting are kept either way, so a build without it keeps what the server sends.
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -109,8 +109,15 @@ pub(crate) struct PhotoFacts<'a> {
 /// Where the photo is of: a store visit, or a customer's stage evidence.
 #[cfg_attr(not(feature = "content-credentials"), allow(dead_code))]
 pub(crate) enum Place<'a> {
-    Store { id: &'a str, code: &'a str, name: &'a str },
-    Customer { id: &'a str, name: &'a str },
+    Store {
+        id: &'a str,
+        code: &'a str,
+        name: &'a str,
+    },
+    Customer {
+        id: &'a str,
+        name: &'a str,
+    },
 }
 
 /// The `cn.fieldproof.evidence` assertion: everything a reader needs to match the photo to

@@ -40,8 +40,8 @@ mod lock;
 pub mod maintenance;
 pub mod messages;
 mod metrics;
-pub mod org_ca;
 pub mod move_to_postgres;
+pub mod org_ca;
 mod password;
 pub mod people;
 mod photo_reuse;
@@ -129,7 +129,9 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
             // devices enrol without a certificate and ask again later.
             match org_ca::OrgCa::load_or_create(&org_ca::store_dir(&store), &store.limits().org_name) {
                 Ok(ca) => tracing::info!(fingerprint = %ca.fingerprint_sha256(), "organisation CA"),
-                Err(e) => tracing::warn!(error = %e, "organisation CA not available: devices get no certificate"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "organisation CA not available: devices get no certificate")
+                }
             }
             // The reuse index is loaded before the first connection, not by the first photo
             // after a restart (seconds at a million photos, under the write lock).

@@ -60,7 +60,12 @@ struct Cli {
     org_ca_dir: Option<PathBuf>,
     /// The organisation's name in the CA and device certificates: what a Content Credentials
     /// reader shows as a photo's signer.
-    #[arg(long, global = true, env = "FIELDPROOF_ORG_NAME", default_value = "Fieldproof")]
+    #[arg(
+        long,
+        global = true,
+        env = "FIELDPROOF_ORG_NAME",
+        default_value = "Fieldproof"
+    )]
     org_name: String,
     #[command(subcommand)]
     command: Command,

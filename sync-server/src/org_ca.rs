@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use ed25519_dalek::Signer as _;
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyIdMethod, KeyUsagePurpose, PublicKeyData, SignatureAlgorithm, SigningKey,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+    KeyIdMethod, KeyUsagePurpose, PublicKeyData, SignatureAlgorithm, SigningKey,
 };
 use sha2::{Digest, Sha256};
 
@@ -152,7 +152,9 @@ impl OrgCa {
         let linked = std::fs::hard_link(&tmp, dir.join(CA_FILE));
         let _ = std::fs::remove_file(&tmp);
         match linked {
-            Ok(()) => tracing::info!(dir = %dir.display(), fingerprint = %ca.fingerprint_sha256(), "organisation CA created"),
+            Ok(()) => {
+                tracing::info!(dir = %dir.display(), fingerprint = %ca.fingerprint_sha256(), "organisation CA created")
+            }
             // Another process made one first: use that one.
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return OrgCa::load(dir),
             Err(e) => return Err(io(e)),
@@ -216,7 +218,10 @@ impl OrgCa {
         let public = key.verifying_key().to_bytes();
         let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();
-        dn.push(DnType::CommonName, format!("{organisation} Content Credentials CA"));
+        dn.push(
+            DnType::CommonName,
+            format!("{organisation} Content Credentials CA"),
+        );
         dn.push(DnType::OrganizationName, organisation);
         params.distinguished_name = dn;
         // Devices only under it: no intermediate CA can be made from it.
@@ -470,12 +475,22 @@ mod tests {
         assert!(ku.digital_signature() && !ku.key_cert_sign());
         let eku = cert.extended_key_usage().unwrap().unwrap().value;
         assert!(eku.email_protection && !eku.any && !eku.time_stamping && !eku.ocsp_signing);
-        assert!(cert.get_extension_unique(&x509_parser::oid_registry::OID_X509_EXT_AUTHORITY_KEY_IDENTIFIER).unwrap().is_some());
+        assert!(
+            cert.get_extension_unique(&x509_parser::oid_registry::OID_X509_EXT_AUTHORITY_KEY_IDENTIFIER)
+                .unwrap()
+                .is_some()
+        );
         // Signed by the CA's key.
         let (_, ca_cert) = x509_parser::parse_x509_certificate(blocks[1].contents()).unwrap();
         assert_eq!(cert.issuer(), ca_cert.subject());
         let ca_key = ed25519_dalek::VerifyingKey::from_bytes(
-            ca_cert.public_key().subject_public_key.data.as_ref().try_into().unwrap(),
+            ca_cert
+                .public_key()
+                .subject_public_key
+                .data
+                .as_ref()
+                .try_into()
+                .unwrap(),
         )
         .unwrap();
         let sig = ed25519_dalek::Signature::from_slice(cert.signature_value.data.as_ref()).unwrap();

@@ -149,7 +149,11 @@ fn stamped_photos_carry_content_credentials_signed_by_the_device_under_the_org_c
     assert_eq!(sig.alg, Some(c2pa::SigningAlg::Ed25519));
     assert_eq!(sig.common_name.as_deref(), Some(core.device_id()));
     assert_eq!(sig.issuer.as_deref(), Some("Fieldproof"));
-    assert_eq!(first_pem(sig.cert_chain()), first_pem(&chain), "signed by the device's certificate");
+    assert_eq!(
+        first_pem(sig.cert_chain()),
+        first_pem(&chain),
+        "signed by the device's certificate"
+    );
     // The capture assertions.
     let actions = manifest
         .assertions()
@@ -172,14 +176,20 @@ fn stamped_photos_carry_content_credentials_signed_by_the_device_under_the_org_c
     assert_eq!(evidence["device_id"], core.device_id());
     assert_eq!(evidence["place"]["store_code"], store.code.as_str());
     assert_eq!(evidence["location_detail"], "coarse");
-    let lat = evidence["location"]["latitude"].as_f64().expect("a coarse latitude");
+    let lat = evidence["location"]["latitude"]
+        .as_f64()
+        .expect("a coarse latitude");
     assert_eq!((lat * 100.0).round() / 100.0, lat, "rounded to 0.01°");
     assert!(evidence["location"].get("accuracy_m").is_none());
 
     // Without the org CA as anchor the same photo is valid but not trusted.
     let untrusted = read_with(&jpeg, None).expect("a manifest");
     assert_eq!(untrusted.validation_state(), c2pa::ValidationState::Valid);
-    assert!(codes(&untrusted).iter().any(|c| c == "signingCredential.untrusted"));
+    assert!(
+        codes(&untrusted)
+            .iter()
+            .any(|c| c == "signingCredential.untrusted")
+    );
 
     // One flipped bit in the image data: the data hash no longer matches.
     let mut tampered = jpeg.clone();
@@ -217,9 +227,19 @@ fn stamped_photos_carry_content_credentials_signed_by_the_device_under_the_org_c
     )
     .expect("a visit without a certificate");
     let bare_jpeg = std::fs::read(&bare.photos[0].path).unwrap();
-    assert!(read(&bare_jpeg, &ca_pem).is_err(), "no manifest without a certificate");
+    assert!(
+        read(&bare_jpeg, &ca_pem).is_err(),
+        "no manifest without a certificate"
+    );
     let report = rt.block_on(core.sync()).expect("sync fetches the certificate");
     assert!(report.rejected.is_empty(), "{:?}", report.rejected);
-    let fetched = core.device_certificate().unwrap().expect("fetched by the sync").chain_pem;
-    assert_eq!(fetched, chain, "the same certificate the server issued at enrolment");
+    let fetched = core
+        .device_certificate()
+        .unwrap()
+        .expect("fetched by the sync")
+        .chain_pem;
+    assert_eq!(
+        fetched, chain,
+        "the same certificate the server issued at enrolment"
+    );
 }

@@ -21,8 +21,8 @@ use self::progress::Progress;
 pub use self::progress::{SyncCancel, SyncObserver};
 use super::local::{self, PhotoToSend, PhotoUploadOutcome, UploadState};
 use super::wire::{
-    self, DeviceCertificateResponse, EnrolRequest, EnrolResponse, Health, PhotoOffer, PhotoStatus, PullResponse, PushOp, PushRequest,
-    PushResponse,
+    self, DeviceCertificateResponse, EnrolRequest, EnrolResponse, Health, PhotoOffer, PhotoStatus,
+    PullResponse, PushOp, PushRequest, PushResponse,
 };
 use super::{SyncPhase, SyncReport, local::BatchOutcome};
 use crate::error::{Error, Result};
