@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use fieldproof_core::content_credentials::{CredentialLocation, DeviceCertificate};
 use fieldproof_core::evidence::PhotoVerdict;
 use fieldproof_core::{CaptureOutcome, CaptureRequest, PhotoEvidence, PhotoReview, PhotoReviewVerdict};
 
@@ -15,6 +16,16 @@ impl FieldproofCore {
     /// limit is refused (`negative_number`).
     pub fn set_photo_max_long_edge(&self, max_long_edge: Option<i32>) -> Result<()> {
         Ok(self.inner.set_photo_max_long_edge(max_long_edge)?)
+    }
+
+    /// How much of the location each photo's Content Credentials (C2PA) say: `EXACT`, `COARSE`
+    /// (about 1 km, the default) or `OMITTED`. The signed Fieldproof manifest keeps the exact fix.
+    pub fn set_credential_location(&self, location: CredentialLocation) {
+        self.inner.set_credential_location(location)
+    }
+
+    pub fn credential_location(&self) -> CredentialLocation {
+        self.inner.credential_location()
     }
 }
 
@@ -55,6 +66,12 @@ impl FieldproofCore {
     /// A photo's evidence for export or a verifier: file path, signed manifest, signature, key.
     pub async fn photo_evidence(self: Arc<Self>, photo_id: String) -> Result<PhotoEvidence> {
         self.run(move |core| core.photo_evidence(&photo_id)).await
+    }
+
+    /// The certificate the organisation's CA issued for this device (at enrolment, or fetched by
+    /// a later sync); `None` until then, and photos taken meanwhile carry no Content Credentials.
+    pub async fn device_certificate(self: Arc<Self>) -> Result<Option<DeviceCertificate>> {
+        self.run(move |core| core.device_certificate()).await
     }
 
     /// Verify one of this device's photos: the file as it is now against its signed manifest.

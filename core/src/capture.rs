@@ -11,6 +11,7 @@ use crate::sync::wire::payload::{ManifestLocation, OpPayload, PhotoManifest, Reu
 use rusqlite::params;
 use sha2::{Digest, Sha256};
 
+use crate::content_credentials::{self, CredentialLocation, DeviceCertificate, PhotoFacts, Place};
 use crate::error::{Error, Result};
 use crate::evidence::{self, KnownKey, PhotoVerdict, SignedEntry};
 use crate::imaging::{self, Fonts};
@@ -118,6 +119,62 @@ impl Core {
         Ok(())
     }
 
+    /// How much of the location a photo's Content Credentials (C2PA) say: exact, about 1 km
+    /// (the default) or none. The signed Fieldproof manifest keeps the exact fix either way.
+    pub fn set_credential_location(&self, location: CredentialLocation) {
+        *self
+            .credential_location
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = location;
+    }
+
+    pub fn credential_location(&self) -> CredentialLocation {
+        *self.credential_location.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The certificate chain the organisation's CA issued for this device's key (at enrolment,
+    /// or fetched by a sync for a device enrolled before certificates existed); `None` until then.
+    pub fn device_certificate(&self) -> Result<Option<DeviceCertificate>> {
+        content_credentials::device_certificate(&self.lock().conn)
+    }
+
+    /// The stamped photo with its Content Credentials embedded, signed by the device key under
+    /// the device certificate. Never fails the capture: without a certificate yet, in a build
+    /// without the `content-credentials` feature, or if C2PA signing fails, the stamped photo is
+    /// kept as it is (logged), because a photo lost in the field cannot be taken again later
+    /// and the signed Fieldproof manifest, not C2PA, is the evidence head office relies on.
+    pub(crate) fn with_content_credentials(&self, stamped: Vec<u8>, facts: &PhotoFacts<'_>) -> Vec<u8> {
+        #[cfg(feature = "content-credentials")]
+        {
+            let chain = match content_credentials::device_certificate(&self.lock().conn) {
+                Ok(Some(c)) => c.chain_pem,
+                Ok(None) => return stamped,
+                Err(e) => {
+                    tracing::warn!(code = e.code(), "photo stored without Content Credentials: {e}");
+                    return stamped;
+                }
+            };
+            match content_credentials::embed(
+                &stamped,
+                &self.signer,
+                &chain,
+                facts,
+                self.credential_location(),
+            ) {
+                Ok(signed) => signed,
+                Err(e) => {
+                    tracing::warn!("photo stored without Content Credentials: {e}");
+                    stamped
+                }
+            }
+        }
+        #[cfg(not(feature = "content-credentials"))]
+        {
+            let _ = facts;
+            stamped
+        }
+    }
+
     /// Capture a shelf photo from a JPEG file the camera wrote (read with the size limit).
     pub fn capture_photo_file(&self, req: &CaptureRequest, path: &std::path::Path) -> Result<CaptureOutcome> {
         let len = std::fs::metadata(path)?.len();
@@ -168,7 +225,24 @@ impl Core {
             captured_at,
             &code,
         );
-        let processed = imaging::process(jpeg, &lines, &fonts, &options)?;
+        let mut processed = imaging::process(jpeg, &lines, &fonts, &options)?;
+        processed.jpeg = self.with_content_credentials(
+            std::mem::take(&mut processed.jpeg),
+            &PhotoFacts {
+                photo_id: &photo_id,
+                device_id: self.device_id(),
+                user_id: &user.id,
+                captured_at_ms: captured_at,
+                utc_offset_minutes: req.utc_offset_minutes,
+                fix: req.fix.as_ref(),
+                place: Place::Store {
+                    id: &store.id,
+                    code: &store.code,
+                    name: &store.name,
+                },
+                evidence_code: &code,
+            },
+        );
         let image_sha256 = evidence::hex(&Sha256::digest(&processed.jpeg));
         let file_name = format!("{image_sha256}.jpg");
         let path = self.photo_dir.join(&file_name);

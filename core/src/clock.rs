@@ -155,6 +155,17 @@ pub fn format_local(ms: i64, offset_minutes: i32) -> String {
     )
 }
 
+/// `YYYY-MM-DDTHH:MM:SSZ`: an instant in UTC as RFC 3339 (and C2PA's `when`) writes it.
+pub fn format_rfc3339_utc(ms: i64) -> String {
+    let (y, m, d, secs) = civil(ms, 0);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
 fn civil(ms: i64, offset_minutes: i32) -> (i64, i64, i64, i64) {
     let local = ms.div_euclid(1000) + i64::from(offset_minutes) * 60;
     let secs = local.rem_euclid(86_400);

@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/006_plan_window.sql"),
     include_str!("../migrations/007_sealed_device_key.sql"),
     include_str!("../migrations/008_customers.sql"),
+    include_str!("../migrations/009_device_certificate.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -51,7 +51,12 @@ impl Signer {
     }
 
     pub fn sign_hex(&self, bytes: &[u8]) -> String {
-        hex(&self.key.sign(bytes).to_bytes())
+        hex(&self.sign_bytes(bytes))
+    }
+
+    /// The raw 64-byte Ed25519 signature (the C2PA manifest's COSE signature uses it as is).
+    pub fn sign_bytes(&self, bytes: &[u8]) -> [u8; 64] {
+        self.key.sign(bytes).to_bytes()
     }
 }
 

@@ -7,6 +7,7 @@
 
 mod capture;
 pub mod clock;
+pub mod content_credentials;
 mod customer_flow;
 pub mod customers;
 pub mod db;
@@ -101,6 +102,8 @@ pub struct Core {
     pub(crate) signer: evidence::Signer,
     pub(crate) fonts: RwLock<imaging::Fonts>,
     pub(crate) photo_options: RwLock<imaging::ProcessOptions>,
+    /// How much location a photo's Content Credentials carry (`set_credential_location`).
+    pub(crate) credential_location: RwLock<content_credentials::CredentialLocation>,
     #[cfg(feature = "sync-client")]
     pub(crate) sync_rt: sync::client::SyncRuntime,
 }
@@ -172,6 +175,7 @@ impl Core {
             signer,
             fonts: RwLock::new(fonts),
             photo_options: RwLock::new(photo_options),
+            credential_location: RwLock::new(content_credentials::CredentialLocation::default()),
             #[cfg(feature = "sync-client")]
             sync_rt: sync::client::SyncRuntime::default(),
         })

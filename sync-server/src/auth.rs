@@ -268,10 +268,21 @@ pub fn enrol(store: &Store, req: &EnrolRequest, now_ms: i64) -> ApiResult<EnrolR
         params![now_ms, req.device_id, enrol_code_hash(&req.code)],
     )?;
     tx.commit()?;
+    drop(w);
     tracing::info!("device enrolled");
+    // After the enrolment is committed (and the writer released: issuing takes it again): a CA that cannot be read must not cost the device its
+    // enrolment (it asks again with `GET /v1/device/certificate`).
+    let certificate_chain_pem = match crate::org_ca::device_chain(store, &req.device_id, now_ms) {
+        Ok(chain) => chain,
+        Err(e) => {
+            tracing::warn!(error = %e, "device enrolled without a certificate");
+            String::new()
+        }
+    };
     Ok(EnrolResponse {
         user,
         server_time_ms: now_ms,
+        certificate_chain_pem,
     })
 }
 

@@ -43,6 +43,10 @@ pub fn app(store: Arc<Store>) -> Router {
         .route("/v1/photos", post(photo_offer))
         .route("/v1/photos/{sha256}", get(photo_status).put(photo_chunk))
         .route("/v1/pull", get(pull))
+        .route(
+            fieldproof_core::sync::wire::DEVICE_CERTIFICATE_PATH,
+            get(device_certificate),
+        )
         .merge(crate::web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -296,6 +300,28 @@ async fn photo_status(State(store): State<Arc<Store>>, req: Request) -> ApiResul
     blocking(move || {
         authenticate_and_consume(&store, &method, &pq, &h, &bytes)?;
         photos::status(&store, &sha, now_ms())
+    })
+    .await
+    .map(Json)
+}
+
+/// `GET /v1/device/certificate`: the device's certificate chain for Content Credentials, issued
+/// now for a device enrolled before the server issued them.
+async fn device_certificate(
+    State(store): State<Arc<Store>>,
+    req: Request,
+) -> ApiResult<Json<fieldproof_core::sync::wire::DeviceCertificateResponse>> {
+    let (parts, body) = req.into_parts();
+    let h = signed_headers(&store, &parts).await?;
+    let bytes = route_body(&store, &parts, body, store.limits.max_other_bytes).await?;
+    let pq = path_and_query(&parts);
+    let method = parts.method.as_str().to_owned();
+    blocking(move || {
+        let auth = authenticate_and_consume(&store, &method, &pq, &h, &bytes)?;
+        let chain = crate::org_ca::device_chain(&store, &auth.device_id, now_ms())?;
+        Ok(fieldproof_core::sync::wire::DeviceCertificateResponse {
+            certificate_chain_pem: chain,
+        })
     })
     .await
     .map(Json)

@@ -42,6 +42,7 @@ pub mod maintenance;
 pub mod messages;
 mod metrics;
 pub mod move_to_postgres;
+pub mod org_ca;
 mod password;
 pub mod people;
 mod photo_reuse;
@@ -122,6 +123,15 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
                 Ok(()) => tracing::info!(photos = %store.photo_store(), "photo store answers"),
                 Err(e) => {
                     tracing::warn!(photos = %store.photo_store(), error = %e, "photo store does not answer")
+                }
+            }
+            // The organisation CA is made now if it has none, so the first enrolment does not
+            // pay for it and the operator sees its fingerprint in the log. Not fatal: without it
+            // devices enrol without a certificate and ask again later.
+            match org_ca::OrgCa::load_or_create(&org_ca::store_dir(&store), &store.limits().org_name) {
+                Ok(ca) => tracing::info!(fingerprint = %ca.fingerprint_sha256(), "organisation CA"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "organisation CA not available: devices get no certificate")
                 }
             }
             // The reuse index is loaded before the first connection, not by the first photo

@@ -72,6 +72,12 @@ pub struct Limits {
     pub pipeline_clock_file: Option<std::path::PathBuf>,
     /// How large an evidence bundle may be (`crate::evidence_bundle`).
     pub evidence_bundle: BundleLimits,
+    /// The organisation CA's folder (`--org-ca-dir`); `None`: `org-ca/` in the data directory.
+    /// See [`crate::org_ca`].
+    pub org_ca_dir: Option<std::path::PathBuf>,
+    /// The organisation's name in the CA and device certificates (`--org-name`): what a Content
+    /// Credentials reader shows as the photo's signer.
+    pub org_name: String,
 }
 
 /// An evidence bundle larger than this is refused before a byte is written: its photos are
@@ -153,6 +159,8 @@ impl Default for Limits {
             abandoned_upload_after: Duration::from_secs(7 * 24 * 3600),
             pipeline_clock_file: None,
             evidence_bundle: BundleLimits::default(),
+            org_ca_dir: None,
+            org_name: "Fieldproof".to_string(),
         }
     }
 }

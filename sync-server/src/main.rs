@@ -20,6 +20,7 @@ use fieldproof_server::blobs::PhotoLocation;
 use fieldproof_server::export::{ExportFilter, ExportKind};
 use fieldproof_server::geo::{TileConfigError, TileSource};
 use fieldproof_server::import::{ImportKind, import_file};
+use fieldproof_server::org_ca::{OrgCa, OrgCaError};
 use fieldproof_server::{AdminError, AlertLimits, Calendar, Config, Limits, Store, now_ms};
 
 #[derive(Parser)]
@@ -52,6 +53,20 @@ struct Cli {
     #[arg(long, global = true, env = "FIELDPROOF_TIME_ZONE", default_value = "+08:00",
           allow_hyphen_values = true, value_parser = Calendar::parse)]
     time_zone: Calendar,
+    /// The organisation CA's folder (its key and certificate, for the devices' Content
+    /// Credentials certificates): made on first start when absent. Replicas must share it.
+    /// Default: `org-ca/` in the data directory.
+    #[arg(long, global = true, env = "FIELDPROOF_ORG_CA_DIR")]
+    org_ca_dir: Option<PathBuf>,
+    /// The organisation's name in the CA and device certificates: what a Content Credentials
+    /// reader shows as a photo's signer.
+    #[arg(
+        long,
+        global = true,
+        env = "FIELDPROOF_ORG_NAME",
+        default_value = "Fieldproof"
+    )]
+    org_name: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -338,6 +353,11 @@ impl ServeArgs {
 
 #[derive(Subcommand)]
 enum AdminCommand {
+    /// The organisation CA that certifies the devices' keys for Content Credentials (C2PA).
+    OrgCa {
+        #[command(subcommand)]
+        command: OrgCaCommand,
+    },
     /// Create the data directory and its database (a new, empty server); does nothing to one
     /// that already holds a database.
     Init,
@@ -812,12 +832,15 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
+            let mut limits = args.limits(cli.time_zone, map_tiles);
+            limits.org_ca_dir = cli.org_ca_dir;
+            limits.org_name = cli.org_name;
             let config = Config {
                 addr: args.addr,
                 data_dir: cli.data_dir,
                 photos: cli.photos,
                 database: cli.database,
-                limits: args.limits(cli.time_zone, map_tiles),
+                limits,
             };
             // Blocking work (SQLite, files, images) is bounded: each blocking thread may hold a
             // database connection and buffers, so an unbounded pool (tokio's default is 512)
@@ -859,6 +882,22 @@ fn main() -> ExitCode {
             }
         }
         Command::Verify(args) => verify(args),
+        Command::Admin {
+            command: AdminCommand::OrgCa { command },
+        } => {
+            init_logging("warn");
+            let dir = fieldproof_server::org_ca::dir_for(&cli.data_dir, cli.org_ca_dir.as_deref());
+            match org_ca_admin(&dir, &cli.org_name, command) {
+                Ok(out) => {
+                    println!("{out}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("fieldproof-server admin org-ca: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Admin { command } => {
             init_logging("warn");
             match admin(
@@ -932,6 +971,29 @@ fn export_evidence(
         b.summary.photos,
         b.summary.entries,
         b.summary.devices
+    ))
+}
+
+#[derive(Subcommand)]
+enum OrgCaCommand {
+    /// Print the CA certificate (PEM), the trust anchor for reading the photos' Content
+    /// Credentials, and its SHA-256 fingerprint.
+    Show,
+    /// Make the CA if the folder has none (`serve` does this on its first start), then show it.
+    Init,
+}
+
+/// `admin org-ca show|init`: works on the CA folder alone (no database needed).
+fn org_ca_admin(dir: &std::path::Path, org_name: &str, command: OrgCaCommand) -> Result<String, OrgCaError> {
+    let ca = match command {
+        OrgCaCommand::Show => OrgCa::load(dir)?,
+        OrgCaCommand::Init => OrgCa::load_or_create(dir, org_name)?,
+    };
+    Ok(format!(
+        "{}SHA-256 fingerprint: {}\nfolder: {}",
+        ca.cert_pem(),
+        ca.fingerprint_sha256(),
+        dir.display()
     ))
 }
 
@@ -1016,7 +1078,7 @@ fn admin(
     )?;
     match command {
         AdminCommand::Init => init(data_dir, database, photos),
-        AdminCommand::Backup { .. } | AdminCommand::MigrateToPostgres { .. } => {
+        AdminCommand::Backup { .. } | AdminCommand::MigrateToPostgres { .. } | AdminCommand::OrgCa { .. } => {
             Err(AdminError::Invalid("handled before the store is opened".into()))
         }
         AdminCommand::LoadReference { file } => {

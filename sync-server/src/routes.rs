@@ -14,4 +14,5 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/photos/{sha256}"),
     ("PUT", "/v1/photos/{sha256}"),
     ("GET", "/v1/pull"),
+    ("GET", "/v1/device/certificate"),
 ];

@@ -6,7 +6,8 @@
 # test_evidence_vectors.py (the independent verifier of docs/evidence-vectors.json) needs none of
 # the builds: `python3 -m pytest tests/python/test_evidence_vectors.py` runs it alone.
 #
-# Needs: cargo, python3 with pytest and cryptography (pip install pytest cryptography; the key
+# Needs: cargo, python3 with pytest, cryptography and c2pa-python (pip install pytest cryptography
+# c2pa-python; c2pa-python reads the photos' Content Credentials; the key
 # sealer test's AES-GCM stands in for the phone's keystore).
 # Test photo: tests/data/photo-1920x1080.jpg in this repository.
 set -euo pipefail

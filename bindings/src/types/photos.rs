@@ -3,7 +3,28 @@
 //! uniffi remote types: the core's own structs described field by field, so a core change that
 //! is not mirrored here fails to compile.
 
+use fieldproof_core::content_credentials::{CredentialLocation, DeviceCertificate};
 use fieldproof_core::{CaptureOutcome, CaptureRequest, Flag, LocationFix, Photo, PhotoEvidence, PhotoKind};
+
+/// How much of the location a photo's Content Credentials (C2PA) say; the signed Fieldproof
+/// manifest keeps the exact fix either way.
+#[uniffi::remote(Enum)]
+pub enum CredentialLocation {
+    /// The fix as measured.
+    Exact,
+    /// Rounded to 0.01° (about 1 km). The default.
+    Coarse,
+    /// No location.
+    Omitted,
+}
+
+/// The X.509 certificate chain the organisation's CA issued for this device's key (PEM: the
+/// device's certificate, then the CA's), and when it arrived.
+#[uniffi::remote(Record)]
+pub struct DeviceCertificate {
+    pub chain_pem: String,
+    pub received_ms: i64,
+}
 
 /// What the app knows when the shutter fires.
 #[uniffi::remote(Record)]

@@ -84,7 +84,23 @@ impl Core {
             captured_at,
             &code,
         );
-        let processed = imaging::process(jpeg, &lines, &fonts, &options)?;
+        let mut processed = imaging::process(jpeg, &lines, &fonts, &options)?;
+        processed.jpeg = self.with_content_credentials(
+            std::mem::take(&mut processed.jpeg),
+            &crate::content_credentials::PhotoFacts {
+                photo_id: &photo_id,
+                device_id: self.device_id(),
+                user_id: &me.id,
+                captured_at_ms: captured_at,
+                utc_offset_minutes,
+                fix,
+                place: crate::content_credentials::Place::Customer {
+                    id: &c.id,
+                    name: c.company.as_deref().unwrap_or(&c.name),
+                },
+                evidence_code: &code,
+            },
+        );
         let image_sha256 = evidence::hex(&Sha256::digest(&processed.jpeg));
         let file_name = format!("{image_sha256}.jpg");
         let path = self.photo_dir.join(&file_name);

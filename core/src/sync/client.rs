@@ -21,13 +21,13 @@ use self::progress::Progress;
 pub use self::progress::{SyncCancel, SyncObserver};
 use super::local::{self, PhotoToSend, PhotoUploadOutcome, UploadState};
 use super::wire::{
-    self, EnrolRequest, EnrolResponse, Health, PhotoOffer, PhotoStatus, PullResponse, PushOp, PushRequest,
-    PushResponse,
+    self, DeviceCertificateResponse, EnrolRequest, EnrolResponse, Health, PhotoOffer, PhotoStatus,
+    PullResponse, PushOp, PushRequest, PushResponse,
 };
 use super::{SyncPhase, SyncReport, local::BatchOutcome};
 use crate::error::{Error, Result};
 use crate::model::{OutboxOp, User};
-use crate::{Core, evidence, outbox};
+use crate::{Core, content_credentials, evidence, outbox};
 
 /// Knobs of the client. The defaults are the protocol's; tests shorten the waits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -235,6 +235,7 @@ impl Core {
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             local::store_enrolment(&tx, &server_url, &answer.user, now)?;
             local::set_server_offset(&tx, answer.server_time_ms - midpoint)?;
+            content_credentials::store_device_certificate(&tx, &answer.certificate_chain_pem, now)?;
             tx.commit()?;
         }
         tracing::info!(role = ?answer.user.role, "device enrolled");
@@ -430,7 +431,45 @@ impl Core {
             }
             cursor = page.cursor;
         }
+
+        // 4. The device certificate, once, for a device enrolled before the server issued them.
+        self.fetch_device_certificate(net).await;
         Ok(())
+    }
+
+    /// Ask the server for this device's certificate if the core has none. Best effort: until it
+    /// arrives photos are stored without Content Credentials, which the sync must not hold up
+    /// (an older server answers 404; the next sync asks again).
+    async fn fetch_device_certificate(&self, net: &mut Net<'_>) {
+        match content_credentials::device_certificate(&self.lock().conn) {
+            Ok(None) => {}
+            Ok(Some(_)) => return,
+            Err(e) => {
+                tracing::warn!(code = e.code(), "device certificate not read: {e}");
+                return;
+            }
+        }
+        let answer: std::result::Result<DeviceCertificateResponse, _> = net
+            .call(
+                "device certificate",
+                reqwest::Method::GET,
+                wire::DEVICE_CERTIFICATE_PATH,
+                None,
+                true,
+            )
+            .await;
+        let stored = answer.map_err(Error::from).and_then(|a| {
+            content_credentials::store_device_certificate(
+                &self.lock().conn,
+                &a.certificate_chain_pem,
+                self.clock.wall_ms(),
+            )
+        });
+        match stored {
+            Ok(true) => tracing::info!("device certificate received"),
+            Ok(false) => tracing::info!("the server has no device certificate to give yet"),
+            Err(e) => tracing::warn!(code = e.code(), "device certificate not received: {e}"),
+        }
     }
 
     /// The sync stops with an error (cancelled, refused, network gone) after some photos went

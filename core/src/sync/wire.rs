@@ -87,6 +87,21 @@ pub struct EnrolResponse {
     /// The user this device now acts for.
     pub user: User,
     pub server_time_ms: i64,
+    /// The X.509 certificate the organisation's CA issued for this device's key, then the CA's
+    /// own (PEM): photos carry Content Credentials (C2PA) signed under it. Empty from a server
+    /// that has none to give (an older one: then the field is missing, hence the default).
+    #[serde(default)]
+    pub certificate_chain_pem: String,
+}
+
+/// `GET /v1/device/certificate` (signed): the device's certificate chain, issued now if the
+/// device was enrolled before the server issued certificates.
+pub const DEVICE_CERTIFICATE_PATH: &str = "/v1/device/certificate";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceCertificateResponse {
+    /// As [`EnrolResponse::certificate_chain_pem`].
+    pub certificate_chain_pem: String,
 }
 
 // --- push --------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ const SQLITE: &[&str] = &[
     include_str!("../../migrations/012_alerts.sql"),
     include_str!("../../migrations/013_customers_and_leads.sql"),
     include_str!("../../migrations/014_evidence_rules.sql"),
+    include_str!("../../migrations/015_device_certificates.sql"),
 ];
 
 /// Step for step the same as [`SQLITE`], in PostgreSQL's spelling.
@@ -43,6 +44,7 @@ const POSTGRES: &[&str] = &[
     include_str!("../../migrations-postgres/012_alerts.sql"),
     include_str!("../../migrations-postgres/013_customers_and_leads.sql"),
     include_str!("../../migrations-postgres/014_evidence_rules.sql"),
+    include_str!("../../migrations-postgres/015_device_certificates.sql"),
 ];
 
 /// The SQLite schema version this server writes.

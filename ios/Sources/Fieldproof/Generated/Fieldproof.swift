@@ -768,6 +768,14 @@ public protocol FieldproofCoreProtocol: AnyObject, Sendable {
      */
     func capturePhotoFile(request: CaptureRequest, path: String) async throws  -> CaptureOutcome
     
+    func credentialLocation()  -> CredentialLocation
+    
+    /**
+     * The certificate the organisation's CA issued for this device (at enrolment, or fetched by
+     * a later sync); `None` until then, and photos taken meanwhile carry no Content Credentials.
+     */
+    func deviceCertificate() async throws  -> DeviceCertificate?
+    
     /**
      * A photo's evidence for export or a verifier: file path, signed manifest, signature, key.
      */
@@ -788,6 +796,12 @@ public protocol FieldproofCoreProtocol: AnyObject, Sendable {
      * font such names are left off the watermark, never drawn as boxes. A negative `face` is refused (`negative_number`).
      */
     func setCjkFontFile(path: String, face: Int32) async throws 
+    
+    /**
+     * How much of the location each photo's Content Credentials (C2PA) say: `EXACT`, `COARSE`
+     * (about 1 km, the default) or `OMITTED`. The signed Fieldproof manifest keeps the exact fix.
+     */
+    func setCredentialLocation(location: CredentialLocation) 
     
     /**
      * Long-edge limit for stored photos in pixels (`None`: full size). Default 2048. A negative
@@ -1567,6 +1581,35 @@ open func capturePhotoFile(request: CaptureRequest, path: String)async throws  -
         )
 }
     
+open func credentialLocation() -> CredentialLocation  {
+    return try!  FfiConverterTypeCredentialLocation_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_fieldproof_ffi_fn_method_fieldproofcore_credential_location(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The certificate the organisation's CA issued for this device (at enrolment, or fetched by
+     * a later sync); `None` until then, and photos taken meanwhile carry no Content Credentials.
+     */
+open func deviceCertificate()async throws  -> DeviceCertificate?  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_fieldproof_ffi_fn_method_fieldproofcore_device_certificate(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_fieldproof_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_fieldproof_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterOptionTypeDeviceCertificate.lift,
+            errorHandler: FfiConverterTypeFieldproofError_lift
+        )
+}
+    
     /**
      * A photo's evidence for export or a verifier: file path, signed manifest, signature, key.
      */
@@ -1628,6 +1671,19 @@ open func setCjkFontFile(path: String, face: Int32)async throws   {
             liftFunc: { $0 },
             errorHandler: FfiConverterTypeFieldproofError_lift
         )
+}
+    
+    /**
+     * How much of the location each photo's Content Credentials (C2PA) say: `EXACT`, `COARSE`
+     * (about 1 km, the default) or `OMITTED`. The signed Fieldproof manifest keeps the exact fix.
+     */
+open func setCredentialLocation(location: CredentialLocation)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_fieldproof_ffi_fn_method_fieldproofcore_set_credential_location(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeCredentialLocation_lower(location),uniffiCallStatus
+    )
+}
 }
     
     /**
@@ -4356,6 +4412,64 @@ public func FfiConverterTypeDayPlanEntry_lift(_ buf: RustBuffer) throws -> DayPl
 #endif
 public func FfiConverterTypeDayPlanEntry_lower(_ value: DayPlanEntry) -> RustBuffer {
     return FfiConverterTypeDayPlanEntry.lower(value)
+}
+
+
+/**
+ * The X.509 certificate chain the organisation's CA issued for this device's key (PEM: the
+ * device's certificate, then the CA's), and when it arrived.
+ */
+public struct DeviceCertificate: Equatable, Hashable {
+    public var chainPem: String
+    public var receivedMs: Int64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(chainPem: String, receivedMs: Int64) {
+        self.chainPem = chainPem
+        self.receivedMs = receivedMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DeviceCertificate: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDeviceCertificate: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DeviceCertificate {
+        return
+            try DeviceCertificate(
+                chainPem: FfiConverterString.read(from: &buf), 
+                receivedMs: FfiConverterInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DeviceCertificate, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.chainPem, into: &buf)
+        FfiConverterInt64.write(value.receivedMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceCertificate_lift(_ buf: RustBuffer) throws -> DeviceCertificate {
+    return try FfiConverterTypeDeviceCertificate.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceCertificate_lower(_ value: DeviceCertificate) -> RustBuffer {
+    return FfiConverterTypeDeviceCertificate.lower(value)
 }
 
 
@@ -8773,6 +8887,92 @@ public func FfiConverterTypeAnswerValue_lower(_ value: AnswerValue) -> RustBuffe
 
 
 /**
+ * How much of the location a photo's Content Credentials (C2PA) say; the signed Fieldproof
+ * manifest keeps the exact fix either way.
+ */
+
+public enum CredentialLocation: Equatable, Hashable {
+    
+    /**
+     * The fix as measured.
+     */
+    case exact
+    /**
+     * Rounded to 0.01° (about 1 km). The default.
+     */
+    case coarse
+    /**
+     * No location.
+     */
+    case omitted
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension CredentialLocation: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCredentialLocation: FfiConverterRustBuffer {
+    typealias SwiftType = CredentialLocation
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CredentialLocation {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .exact
+        
+        case 2: return .coarse
+        
+        case 3: return .omitted
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: CredentialLocation, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .exact:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .coarse:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .omitted:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCredentialLocation_lift(_ buf: RustBuffer) throws -> CredentialLocation {
+    return try FfiConverterTypeCredentialLocation.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCredentialLocation_lower(_ value: CredentialLocation) -> RustBuffer {
+    return FfiConverterTypeCredentialLocation.lower(value)
+}
+
+
+
+/**
  * Which customers a list shows.
  */
 
@@ -11584,6 +11784,30 @@ fileprivate struct FfiConverterOptionTypeChainHead: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeDeviceCertificate: FfiConverterRustBuffer {
+    typealias SwiftType = DeviceCertificate?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeDeviceCertificate.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeDeviceCertificate.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeLocationFix: FfiConverterRustBuffer {
     typealias SwiftType = LocationFix?
 
@@ -13013,6 +13237,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_capture_photo_file() != 2791) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_credential_location() != 7394) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_device_certificate() != 17749) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_photo_evidence() != 52013) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -13020,6 +13250,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_set_cjk_font_file() != 26860) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_set_credential_location() != 65461) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_set_photo_max_long_edge() != 62236) {

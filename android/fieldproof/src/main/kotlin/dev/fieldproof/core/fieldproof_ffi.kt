@@ -790,11 +790,17 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_capture_photo_file(
     ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_credential_location(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_device_certificate(
+    ): Int
     external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_photo_evidence(
     ): Int
     external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_review_photo(
     ): Int
     external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_set_cjk_font_file(
+    ): Int
+    external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_set_credential_location(
     ): Int
     external fun uniffi_fieldproof_ffi_checksum_method_fieldproofcore_set_photo_max_long_edge(
     ): Int
@@ -950,12 +956,18 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_capture_photo_file(`ptr`: Long,`request`: RustBuffer.ByValue,`path`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_credential_location(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_device_certificate(`ptr`: Long,
+    ): Long
     external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_photo_evidence(`ptr`: Long,`photoId`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_review_photo(`ptr`: Long,`reviewerId`: RustBuffer.ByValue,`photoId`: RustBuffer.ByValue,`verdict`: RustBuffer.ByValue,`reason`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_set_cjk_font_file(`ptr`: Long,`path`: RustBuffer.ByValue,`face`: Int,
     ): Long
+    external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_set_credential_location(`ptr`: Long,`location`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_set_photo_max_long_edge(`ptr`: Long,`maxLongEdge`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_fieldproof_ffi_fn_method_fieldproofcore_verify_photo(`ptr`: Long,`photoId`: RustBuffer.ByValue,
@@ -1248,6 +1260,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_capture_photo_file() and 0xFFFF) != 2791) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_credential_location() and 0xFFFF) != 7394) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_device_certificate() and 0xFFFF) != 17749) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_photo_evidence() and 0xFFFF) != 52013) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1255,6 +1273,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_set_cjk_font_file() and 0xFFFF) != 26860) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_set_credential_location() and 0xFFFF) != 65461) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_set_photo_max_long_edge() and 0xFFFF) != 62236) {
@@ -2015,6 +2036,14 @@ public interface FieldproofCoreInterface {
      */
     suspend fun `capturePhotoFile`(`request`: CaptureRequest, `path`: kotlin.String): CaptureOutcome
     
+    fun `credentialLocation`(): CredentialLocation
+    
+    /**
+     * The certificate the organisation's CA issued for this device (at enrolment, or fetched by
+     * a later sync); `None` until then, and photos taken meanwhile carry no Content Credentials.
+     */
+    suspend fun `deviceCertificate`(): DeviceCertificate?
+    
     /**
      * A photo's evidence for export or a verifier: file path, signed manifest, signature, key.
      */
@@ -2035,6 +2064,12 @@ public interface FieldproofCoreInterface {
      * font such names are left off the watermark, never drawn as boxes. A negative `face` is refused (`negative_number`).
      */
     suspend fun `setCjkFontFile`(`path`: kotlin.String, `face`: kotlin.Int)
+    
+    /**
+     * How much of the location each photo's Content Credentials (C2PA) say: `EXACT`, `COARSE`
+     * (about 1 km, the default) or `OMITTED`. The signed Fieldproof manifest keeps the exact fix.
+     */
+    fun `setCredentialLocation`(`location`: CredentialLocation)
     
     /**
      * Long-edge limit for stored photos in pixels (`None`: full size). Default 2048. A negative
@@ -2995,6 +3030,44 @@ open class FieldproofCore: Disposable, AutoCloseable, FieldproofCoreInterface
     )
     }
 
+    override fun `credentialLocation`(): CredentialLocation {
+            return FfiConverterTypeCredentialLocation.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_credential_location(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The certificate the organisation's CA issued for this device (at enrolment, or fetched by
+     * a later sync); `None` until then, and photos taken meanwhile carry no Content Credentials.
+     */
+    @Throws(FieldproofException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `deviceCertificate`() : DeviceCertificate? {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_device_certificate(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterOptionalTypeDeviceCertificate.lift(it) },
+        // Error FFI converter
+        FieldproofException.ErrorHandler,
+    )
+    }
+
     
     /**
      * A photo's evidence for export or a verifier: file path, signed manifest, signature, key.
@@ -3080,6 +3153,23 @@ open class FieldproofCore: Disposable, AutoCloseable, FieldproofCoreInterface
         FieldproofException.ErrorHandler,
     )
     }
+
+    
+    /**
+     * How much of the location each photo's Content Credentials (C2PA) say: `EXACT`, `COARSE`
+     * (about 1 km, the default) or `OMITTED`. The signed Fieldproof manifest keeps the exact fix.
+     */override fun `setCredentialLocation`(`location`: CredentialLocation)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_fieldproof_ffi_fn_method_fieldproofcore_set_credential_location(
+        it,
+        
+        FfiConverterTypeCredentialLocation.lower(`location`),_status)
+}
+    }
+    
+    
 
     
     /**
@@ -6064,6 +6154,48 @@ public object FfiConverterTypeDayPlanEntry: FfiConverterRustBuffer<DayPlanEntry>
             FfiConverterOptionalString.write(value.`visitId`, buf)
             FfiConverterSequenceTypeRetakeRequest.write(value.`retakes`, buf)
             FfiConverterSequenceTypeDueFollowUp.write(value.`followUpsDue`, buf)
+    }
+}
+
+
+
+/**
+ * The X.509 certificate chain the organisation's CA issued for this device's key (PEM: the
+ * device's certificate, then the CA's), and when it arrived.
+ */
+data class DeviceCertificate (
+    val `chainPem`: kotlin.String
+    , 
+    val `receivedMs`: kotlin.Long
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDeviceCertificate: FfiConverterRustBuffer<DeviceCertificate> {
+    override fun read(buf: ByteBuffer): DeviceCertificate {
+        return DeviceCertificate(
+            FfiConverterString.read(buf),
+            FfiConverterLong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: DeviceCertificate) = (
+            FfiConverterString.allocationSize(value.`chainPem`) +
+            FfiConverterLong.allocationSize(value.`receivedMs`)
+    )
+
+    override fun write(value: DeviceCertificate, buf: ByteBuffer) {
+            FfiConverterString.write(value.`chainPem`, buf)
+            FfiConverterLong.write(value.`receivedMs`, buf)
     }
 }
 
@@ -9720,6 +9852,54 @@ public object FfiConverterTypeAnswerValue : FfiConverterRustBuffer<AnswerValue>{
 
 
 /**
+ * How much of the location a photo's Content Credentials (C2PA) say; the signed Fieldproof
+ * manifest keeps the exact fix either way.
+ */
+
+enum class CredentialLocation {
+    
+    /**
+     * The fix as measured.
+     */
+    EXACT,
+    /**
+     * Rounded to 0.01° (about 1 km). The default.
+     */
+    COARSE,
+    /**
+     * No location.
+     */
+    OMITTED;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCredentialLocation: FfiConverterRustBuffer<CredentialLocation> {
+    override fun read(buf: ByteBuffer) = try {
+        CredentialLocation.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: CredentialLocation) = 4UL
+
+    override fun write(value: CredentialLocation, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * Which customers a list shows.
  */
 
@@ -11453,6 +11633,38 @@ public object FfiConverterOptionalTypeChainHead: FfiConverterRustBuffer<ChainHea
         } else {
             buf.put(1)
             FfiConverterTypeChainHead.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeDeviceCertificate: FfiConverterRustBuffer<DeviceCertificate?> {
+    override fun read(buf: ByteBuffer): DeviceCertificate? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeDeviceCertificate.read(buf)
+    }
+
+    override fun allocationSize(value: DeviceCertificate?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeDeviceCertificate.allocationSize(value)
+        }
+    }
+
+    override fun write(value: DeviceCertificate?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeDeviceCertificate.write(value, buf)
         }
     }
 }
