@@ -122,8 +122,16 @@ const PKCS8_ED25519_PREFIX: [u8; 16] = [
 fn key_pem(key: &ed25519_dalek::SigningKey) -> String {
     let mut der = PKCS8_ED25519_PREFIX.to_vec();
     der.extend_from_slice(key.as_bytes());
-    let pem = pem::Pem::new("PRIVATE KEY", der);
-    pem::encode(&pem)
+    pem_text(&pem::Pem::new("PRIVATE KEY", der))
+}
+
+/// PEM with LF line ends, as rcgen writes certificates (the `pem` crate's default is CRLF): the
+/// CA certificate reads the same whether it was just made or read back.
+fn pem_text(block: &pem::Pem) -> String {
+    pem::encode_config(
+        block,
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
 }
 
 /// The CA folder a server uses: `--org-ca-dir`, or `org-ca/` in the data directory.
@@ -198,7 +206,7 @@ impl OrgCa {
             .ok_or_else(|| invalid("no CERTIFICATE block"))?;
         let key = ed25519_dalek::SigningKey::from_bytes(&seed);
         let ca = OrgCa {
-            cert_pem: pem::encode(cert),
+            cert_pem: pem_text(cert),
             cert_der: cert.contents().to_vec(),
             key,
         };
@@ -350,7 +358,7 @@ pub(crate) fn store_dir(store: &Store) -> PathBuf {
 /// certificates). Kept in `devices.certificate_pem`, so every replica answers the same.
 pub(crate) fn device_chain(store: &Store, device_id: &str, now_ms: i64) -> ApiResult<String> {
     let ca = OrgCa::load_or_create(&store_dir(store), &store.limits.org_name)
-        .map_err(|e| ApiError::internal(&format!("the organisation CA is not available: {e}")))?;
+        .map_err(|e| ApiError::internal(format!("the organisation CA is not available: {e}")))?;
     let row: Option<(String, Option<String>)> = store
         .reader()?
         .prepare_cached("SELECT public_key_hex, certificate_pem FROM devices WHERE device_id = ?1")?
@@ -366,7 +374,7 @@ pub(crate) fn device_chain(store: &Store, device_id: &str, now_ms: i64) -> ApiRe
                 .ok_or_else(|| ApiError::internal("stored device key is invalid"))?;
             let issued = ca
                 .issue_device_certificate(device_id, &public, &store.limits.org_name, now_ms)
-                .map_err(|e| ApiError::internal(&format!("device certificate: {e}")))?;
+                .map_err(|e| ApiError::internal(format!("device certificate: {e}")))?;
             let w = store.writer();
             // Two requests at once: the first one stored wins, and both answer with it.
             w.conn.execute(
@@ -463,7 +471,7 @@ mod tests {
         chain.push_str(ca.cert_pem());
         let blocks = pem::parse_many(&chain).unwrap();
         assert_eq!(blocks.len(), 2);
-        assert_eq!(pem::encode(&blocks[1]), ca.cert_pem());
+        assert_eq!(pem_text(&blocks[1]), ca.cert_pem());
         let (_, cert) = x509_parser::parse_x509_certificate(blocks[0].contents()).unwrap();
         assert_eq!(cert.version(), x509_parser::x509::X509Version::V3);
         assert!(!cert.is_ca());
