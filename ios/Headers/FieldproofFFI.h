@@ -682,7 +682,7 @@ uint64_t uniffi_fieldproof_ffi_fn_func_verify_evidence_chain(RustBuffer entries,
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FIELDPROOF_FFI_FN_FUNC_VERIFY_PHOTO_EVIDENCE
 #define UNIFFI_FFIDEF_UNIFFI_FIELDPROOF_FFI_FN_FUNC_VERIFY_PHOTO_EVIDENCE
-uint64_t uniffi_fieldproof_ffi_fn_func_verify_photo_evidence(RustBuffer image, RustBuffer manifest, RustBuffer keys
+uint64_t uniffi_fieldproof_ffi_fn_func_verify_photo_evidence(RustBuffer image, RustBuffer manifest, RustBuffer keys, RustBuffer received_ms
 );
 #endif
 #ifndef UNIFFI_FFIDEF_FFI_FIELDPROOF_FFI_RUSTBUFFER_ALLOC

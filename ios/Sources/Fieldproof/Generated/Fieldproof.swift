@@ -5037,14 +5037,22 @@ public func FfiConverterTypeFollowUpRequest_lower(_ value: FollowUpRequest) -> R
 public struct KnownKey: Equatable, Hashable {
     public var deviceId: String
     public var publicKeyHex: String
-    public var revoked: Bool
+    /**
+     * Revoked from this server time on (Unix ms): entries received from then on are
+     * `revoked_key`, earlier ones stay valid ("key revoked later").
+     */
+    public var revokedMs: Int64?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(deviceId: String, publicKeyHex: String, revoked: Bool) {
+    public init(deviceId: String, publicKeyHex: String, 
+        /**
+         * Revoked from this server time on (Unix ms): entries received from then on are
+         * `revoked_key`, earlier ones stay valid ("key revoked later").
+         */revokedMs: Int64?) {
         self.deviceId = deviceId
         self.publicKeyHex = publicKeyHex
-        self.revoked = revoked
+        self.revokedMs = revokedMs
     }
 
     
@@ -5065,14 +5073,14 @@ public struct FfiConverterTypeKnownKey: FfiConverterRustBuffer {
             try KnownKey(
                 deviceId: FfiConverterString.read(from: &buf), 
                 publicKeyHex: FfiConverterString.read(from: &buf), 
-                revoked: FfiConverterBool.read(from: &buf)
+                revokedMs: FfiConverterOptionInt64.read(from: &buf)
         )
     }
 
     public static func write(_ value: KnownKey, into buf: inout [UInt8]) {
         FfiConverterString.write(value.deviceId, into: &buf)
         FfiConverterString.write(value.publicKeyHex, into: &buf)
-        FfiConverterBool.write(value.revoked, into: &buf)
+        FfiConverterOptionInt64.write(value.revokedMs, into: &buf)
     }
 }
 
@@ -6194,15 +6202,17 @@ public struct PhotoVerdict: Equatable, Hashable {
     public var deviceId: String?
     public var evidenceCode: String?
     public var imageSha256: String
+    public var keyRevokedLater: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(verified: Bool, problems: [VerifyCode], deviceId: String?, evidenceCode: String?, imageSha256: String) {
+    public init(verified: Bool, problems: [VerifyCode], deviceId: String?, evidenceCode: String?, imageSha256: String, keyRevokedLater: Bool) {
         self.verified = verified
         self.problems = problems
         self.deviceId = deviceId
         self.evidenceCode = evidenceCode
         self.imageSha256 = imageSha256
+        self.keyRevokedLater = keyRevokedLater
     }
 
     
@@ -6225,7 +6235,8 @@ public struct FfiConverterTypePhotoVerdict: FfiConverterRustBuffer {
                 problems: FfiConverterSequenceTypeVerifyCode.read(from: &buf), 
                 deviceId: FfiConverterOptionString.read(from: &buf), 
                 evidenceCode: FfiConverterOptionString.read(from: &buf), 
-                imageSha256: FfiConverterString.read(from: &buf)
+                imageSha256: FfiConverterString.read(from: &buf), 
+                keyRevokedLater: FfiConverterBool.read(from: &buf)
         )
     }
 
@@ -6235,6 +6246,7 @@ public struct FfiConverterTypePhotoVerdict: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.deviceId, into: &buf)
         FfiConverterOptionString.write(value.evidenceCode, into: &buf)
         FfiConverterString.write(value.imageSha256, into: &buf)
+        FfiConverterBool.write(value.keyRevokedLater, into: &buf)
     }
 }
 
@@ -13116,15 +13128,18 @@ public func verifyEvidenceChain(entries: [SignedEntry], publicKeyHex: String, af
         )
 }
 /**
- * Verify a photo file against its signed manifest with the verifier's device keys. Reason
- * codes: `unknown_key`, `revoked_key`, `bad_signature`, `image_hash_mismatch`, `code_mismatch`.
+ * Verify a photo file against its signed manifest with the verifier's device keys and when the
+ * server received the manifest (`received_ms`, `None` if unknown: a revoked key then counts).
+ * Reason codes: `malformed_entry`, `unknown_key`, `revoked_key`, `bad_signature`,
+ * `not_a_photo`, `image_hash_mismatch`, `code_mismatch`; `key_revoked_later` marks a photo
+ * received before its key's revocation (still verified).
  * Async (hashing a photo takes a while on a phone); fails only with `internal`.
  */
-public func verifyPhotoEvidence(image: Data, manifest: SignedEntry, keys: [KnownKey])async throws  -> PhotoVerdict  {
+public func verifyPhotoEvidence(image: Data, manifest: SignedEntry, keys: [KnownKey], receivedMs: Int64?)async throws  -> PhotoVerdict  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
-                uniffi_fieldproof_ffi_fn_func_verify_photo_evidence(FfiConverterData.lower(image),FfiConverterTypeSignedEntry_lower(manifest),FfiConverterSequenceTypeKnownKey.lower(keys)
+                uniffi_fieldproof_ffi_fn_func_verify_photo_evidence(FfiConverterData.lower(image),FfiConverterTypeSignedEntry_lower(manifest),FfiConverterSequenceTypeKnownKey.lower(keys),FfiConverterOptionInt64.lower(receivedMs)
                 )
             },
             pollFunc: ffi_fieldproof_ffi_rust_future_poll_rust_buffer,
@@ -13153,7 +13168,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_fieldproof_ffi_checksum_func_verify_evidence_chain() != 44545) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_fieldproof_ffi_checksum_func_verify_photo_evidence() != 23366) {
+    if (uniffi_fieldproof_ffi_checksum_func_verify_photo_evidence() != 16159) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_fieldproof_ffi_checksum_method_fieldproofcore_audit() != 46980) {

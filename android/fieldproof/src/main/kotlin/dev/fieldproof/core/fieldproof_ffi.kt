@@ -1052,7 +1052,7 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_fieldproof_ffi_fn_func_verify_evidence_chain(`entries`: RustBuffer.ByValue,`publicKeyHex`: RustBuffer.ByValue,`after`: RustBuffer.ByValue,
     ): Long
-    external fun uniffi_fieldproof_ffi_fn_func_verify_photo_evidence(`image`: RustBuffer.ByValue,`manifest`: RustBuffer.ByValue,`keys`: RustBuffer.ByValue,
+    external fun uniffi_fieldproof_ffi_fn_func_verify_photo_evidence(`image`: RustBuffer.ByValue,`manifest`: RustBuffer.ByValue,`keys`: RustBuffer.ByValue,`receivedMs`: RustBuffer.ByValue,
     ): Long
     external fun ffi_fieldproof_ffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1176,7 +1176,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_fieldproof_ffi_checksum_func_verify_evidence_chain() and 0xFFFF) != 44545) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_fieldproof_ffi_checksum_func_verify_photo_evidence() and 0xFFFF) != 23366) {
+    if ((lib.uniffi_fieldproof_ffi_checksum_func_verify_photo_evidence() and 0xFFFF) != 16159) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_fieldproof_ffi_checksum_method_fieldproofcore_audit() and 0xFFFF) != 46980) {
@@ -6655,7 +6655,11 @@ data class KnownKey (
     , 
     val `publicKeyHex`: kotlin.String
     , 
-    val `revoked`: kotlin.Boolean
+    /**
+     * Revoked from this server time on (Unix ms): entries received from then on are
+     * `revoked_key`, earlier ones stay valid ("key revoked later").
+     */
+    val `revokedMs`: kotlin.Long?
     
 ){
     
@@ -6674,20 +6678,20 @@ public object FfiConverterTypeKnownKey: FfiConverterRustBuffer<KnownKey> {
         return KnownKey(
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
-            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalLong.read(buf),
         )
     }
 
     override fun allocationSize(value: KnownKey) = (
             FfiConverterString.allocationSize(value.`deviceId`) +
             FfiConverterString.allocationSize(value.`publicKeyHex`) +
-            FfiConverterBoolean.allocationSize(value.`revoked`)
+            FfiConverterOptionalLong.allocationSize(value.`revokedMs`)
     )
 
     override fun write(value: KnownKey, buf: ByteBuffer) {
             FfiConverterString.write(value.`deviceId`, buf)
             FfiConverterString.write(value.`publicKeyHex`, buf)
-            FfiConverterBoolean.write(value.`revoked`, buf)
+            FfiConverterOptionalLong.write(value.`revokedMs`, buf)
     }
 }
 
@@ -7596,6 +7600,8 @@ data class PhotoVerdict (
     val `evidenceCode`: kotlin.String?
     , 
     val `imageSha256`: kotlin.String
+    , 
+    val `keyRevokedLater`: kotlin.Boolean
     
 ){
     
@@ -7617,6 +7623,7 @@ public object FfiConverterTypePhotoVerdict: FfiConverterRustBuffer<PhotoVerdict>
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
         )
     }
 
@@ -7625,7 +7632,8 @@ public object FfiConverterTypePhotoVerdict: FfiConverterRustBuffer<PhotoVerdict>
             FfiConverterSequenceTypeVerifyCode.allocationSize(value.`problems`) +
             FfiConverterOptionalString.allocationSize(value.`deviceId`) +
             FfiConverterOptionalString.allocationSize(value.`evidenceCode`) +
-            FfiConverterString.allocationSize(value.`imageSha256`)
+            FfiConverterString.allocationSize(value.`imageSha256`) +
+            FfiConverterBoolean.allocationSize(value.`keyRevokedLater`)
     )
 
     override fun write(value: PhotoVerdict, buf: ByteBuffer) {
@@ -7634,6 +7642,7 @@ public object FfiConverterTypePhotoVerdict: FfiConverterRustBuffer<PhotoVerdict>
             FfiConverterOptionalString.write(value.`deviceId`, buf)
             FfiConverterOptionalString.write(value.`evidenceCode`, buf)
             FfiConverterString.write(value.`imageSha256`, buf)
+            FfiConverterBoolean.write(value.`keyRevokedLater`, buf)
     }
 }
 
@@ -13124,18 +13133,22 @@ public object FfiConverterSequenceTypeVerifyCode: FfiConverterRustBuffer<List<Ve
     }
 
         /**
-         * Verify a photo file against its signed manifest with the verifier's device keys. Reason
-         * codes: `unknown_key`, `revoked_key`, `bad_signature`, `image_hash_mismatch`, `code_mismatch`.
+         * Verify a photo file against its signed manifest with the verifier's device keys and when the
+         * server received the manifest (`received_ms`, `None` if unknown: a revoked key then counts).
+         * Reason codes: `malformed_entry`, `unknown_key`, `revoked_key`, `bad_signature`,
+         * `not_a_photo`, `image_hash_mismatch`, `code_mismatch`; `key_revoked_later` marks a photo
+         * received before its key's revocation (still verified).
          * Async (hashing a photo takes a while on a phone); fails only with `internal`.
          */
     @Throws(FieldproofException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-     suspend fun `verifyPhotoEvidence`(`image`: kotlin.ByteArray, `manifest`: SignedEntry, `keys`: List<KnownKey>) : PhotoVerdict {
+     suspend fun `verifyPhotoEvidence`(`image`: kotlin.ByteArray, `manifest`: SignedEntry, `keys`: List<KnownKey>, `receivedMs`: kotlin.Long?) : PhotoVerdict {
         return uniffiRustCallAsync(
         UniffiLib.uniffi_fieldproof_ffi_fn_func_verify_photo_evidence(
         FfiConverterByteArray.lower(`image`),
         FfiConverterTypeSignedEntry.lower(`manifest`),
-        FfiConverterSequenceTypeKnownKey.lower(`keys`),),
+        FfiConverterSequenceTypeKnownKey.lower(`keys`),
+        FfiConverterOptionalLong.lower(`receivedMs`),),
         { future, callback, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
         { future, continuation -> UniffiLib.ffi_fieldproof_ffi_rust_future_complete_rust_buffer(future, continuation) },
         { future -> UniffiLib.ffi_fieldproof_ffi_rust_future_free_rust_buffer(future) },
