@@ -1525,8 +1525,22 @@ const MALFORMED_CASES: [MalformedCase; 7] = [
     MalformedCase::BadPayload,
 ];
 
+/// The file with its keys sorted at every level, whatever order serde_json's maps keep: a
+/// dependency turning on its `preserve_order` feature (c2pa does, through the core's
+/// `content-credentials` feature) must not change the file.
 fn render(v: &Value) -> String {
-    format!("{}\n", serde_json::to_string_pretty(v).unwrap())
+    fn sorted(v: &Value) -> Value {
+        match v {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&map[k]))).collect())
+            }
+            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    format!("{}\n", serde_json::to_string_pretty(&sorted(v)).unwrap())
 }
 
 fn committed() -> Value {

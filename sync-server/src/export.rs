@@ -647,7 +647,7 @@ fn visits(
                    (SELECT DISTINCT e.code FROM exceptions e
                     WHERE e.visit_id = v.id AND e.resolved_ms IS NULL ORDER BY e.code) AS codes)
          FROM visits v WHERE {cond} ORDER BY v.started_wall_ms, v.id",
-        revoked = crate::photos::verdict::REVOKED_SQL
+        revoked = crate::photo_verdict::REVOKED_SQL
     );
     let mut st = conn.prepare(&sql)?;
     let mut rows = st.query(params_from_iter(args))?;
@@ -815,9 +815,9 @@ fn photos(
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
         let store_id: String = r.get(4)?;
-        // As shown: the device's revocation applied (`photos::verdict`).
+        // As shown: the device's revocation applied (`photo_verdict`).
         let problems: Option<String> = r.get(11)?;
-        let shown = crate::photos::verdict::shown(
+        let shown = crate::photo_verdict::shown(
             r.get::<_, i64>(10)? != 0,
             problems.as_deref(),
             r.get(12)?,

@@ -46,6 +46,7 @@ pub mod org_ca;
 mod password;
 pub mod people;
 mod photo_reuse;
+pub mod photo_verdict;
 pub mod photos;
 pub mod pipeline;
 pub mod pipeline_jobs;

@@ -22,7 +22,6 @@ use crate::lock::lock;
 use crate::store::{NewException, Store, publish_team_visits, raise, refresh_reuse, resolve, visit_day};
 
 pub(crate) mod thumbs;
-pub mod verdict;
 
 /// How many matches one `possible_reuse` exception lists (the closest); `matches_total` counts
 /// them all. A scene photographed a thousand times is one exception per photo naming a
@@ -383,7 +382,7 @@ fn finish(store: &Store, sha256: &str, upload: &Upload, already_stored: bool, no
 
     // The image work, before the write lock.
     // The stored verdict is the cryptographic one: revocation, which has a time and may be
-    // set later, is applied where the verdict is shown (`verdict::shown`).
+    // set later, is applied where the verdict is shown (`photo_verdict::shown`).
     let key: String = {
         let r = store.reader()?;
         r.prepare_cached("SELECT public_key_hex FROM devices WHERE device_id = ?1")?

@@ -1201,7 +1201,7 @@ pub(crate) fn team_visits(c: &Connection, visit_ids: &[&str]) -> crate::db::Resu
                     evidence_code: r.get(3)?,
                     photo_kind: r.get(4)?,
                     // As shown, with the device's revocation applied.
-                    verified: crate::photos::verdict::shown(
+                    verified: crate::photo_verdict::shown(
                         r.get(5)?,
                         r.get::<_, Option<String>>(7)?.as_deref(),
                         r.get(8)?,

@@ -141,7 +141,8 @@ fn migration_backfills_territories_and_teams_from_data_already_held() {
          ALTER TABLE ops DROP COLUMN recv_index; ALTER TABLE rejected_ops DROP COLUMN recv_index;
          ALTER TABLE rejected_ops DROP COLUMN signature; ALTER TABLE rejected_ops DROP COLUMN detail;
          ALTER TABLE devices DROP COLUMN recv_count; ALTER TABLE devices DROP COLUMN revoked_recorded_ms;
-         ALTER TABLE exceptions DROP COLUMN rejected_op;",
+         ALTER TABLE exceptions DROP COLUMN rejected_op;
+         ALTER TABLE devices DROP COLUMN certificate_pem;",
     )
     .unwrap();
     c.pragma_update(None, "user_version", 6).unwrap();

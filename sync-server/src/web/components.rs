@@ -91,7 +91,7 @@ pub fn day_nav(lang: Lang, n: DayNav<'_>) -> Markup {
     }
 }
 
-/// The badge of a photo as shown (`photos::verdict::shown`): (class, page-string key).
+/// The badge of a photo as shown (`photo_verdict::shown`): (class, page-string key).
 /// `key_revoked_later`: verified, with the device's key revoked after the photo arrived.
 pub fn badge(
     received: bool,
@@ -284,7 +284,7 @@ mod tests {
         assert_eq!(badge(true, false, Some("code_mismatch"), false).0, "tampered");
         assert_eq!(badge(true, false, Some("unknown_key"), false).0, "unknown_key");
         assert_eq!(badge(true, false, Some("chain_gap"), false).0, "unverified");
-        // Revocation, as `photos::verdict::shown` applied it.
+        // Revocation, as `photo_verdict::shown` applied it.
         assert_eq!(badge(true, true, None, true).0, "verified_revoked_later");
         assert_eq!(badge(true, false, Some("revoked_key"), false).0, "revoked_key");
         let later = badge_html(Lang::Zh, true, true, None, true, &[]).into_string();

@@ -22,7 +22,7 @@ pub struct GalleryPhoto {
     pub visit_id: String,
     pub user_id: String,
     pub received: bool,
-    /// As shown (`photos::verdict::shown`: the device's revocation applied).
+    /// As shown (`photo_verdict::shown`: the device's revocation applied).
     pub verified: bool,
     pub problems: Option<String>,
     /// Verified, and the device's key was revoked after the server received the photo.
@@ -106,7 +106,7 @@ pub fn gallery(
             |r| {
                 let problems: Option<String> = r.get(6)?;
                 let shown =
-                    crate::photos::verdict::shown(r.get(5)?, problems.as_deref(), r.get(10)?, r.get(11)?);
+                    crate::photo_verdict::shown(r.get(5)?, problems.as_deref(), r.get(10)?, r.get(11)?);
                 Ok(GalleryPhoto {
                     store_id: r.get(0)?,
                     sha256: r.get(1)?,

@@ -150,7 +150,7 @@ pub struct VisitPhoto {
     pub evidence_code: String,
     pub kind: String,
     pub received: bool,
-    /// As shown (`photos::verdict::shown`: the device's revocation applied).
+    /// As shown (`photo_verdict::shown`: the device's revocation applied).
     pub verified: bool,
     pub problems: Option<String>,
     /// Verified, and the device's key was revoked after the server received the photo.
@@ -234,13 +234,13 @@ pub fn visit_detail(c: &Connection, scope: Option<&str>, id: &str) -> ApiResult<
         "SELECT p.photo_id, p.sha256, p.evidence_code, p.photo_kind, p.received, p.verified, p.problems, o.entry,
             o.device_id, {}
          FROM photos p {} WHERE p.visit_id = ?1 ORDER BY p.rowid",
-        crate::photos::verdict::COLUMNS,
-        crate::photos::verdict::JOINS
+        crate::photo_verdict::COLUMNS,
+        crate::photo_verdict::JOINS
     ))?;
     let photos = st
         .query_map([vid], |r| {
             let problems: Option<String> = r.get(6)?;
-            let shown = crate::photos::verdict::shown(r.get(5)?, problems.as_deref(), r.get(9)?, r.get(10)?);
+            let shown = crate::photo_verdict::shown(r.get(5)?, problems.as_deref(), r.get(9)?, r.get(10)?);
             Ok(VisitPhoto {
                 photo_id: r.get(0)?,
                 sha256: r.get(1)?,
