@@ -1097,14 +1097,18 @@ fn admin(
         }
         AdminCommand::Revoke { device, from } => {
             let now = now_ms();
-            let from_ms = match from {
+            let from_ms = match &from {
                 None => now,
-                Some(text) => calendar.parse_datetime(&text).ok_or_else(|| {
+                Some(text) => calendar.parse_datetime(text).ok_or_else(|| {
                     AdminError::Invalid(format!("--from {text:?} is not a time \"YYYY-MM-DD HH:MM\""))
                 })?,
             };
             store.revoke_device_from(&device, from_ms, now)?;
-            Ok(format!("revoked {device} from {}", calendar.datetime(from_ms)))
+            // Revoked from now: the answer scripts have always read ("revoked DEVICE").
+            Ok(match from {
+                None => format!("revoked {device}"),
+                Some(_) => format!("revoked {device} from {}", calendar.datetime(from_ms)),
+            })
         }
         AdminCommand::Devices => json(&store.devices()?),
         AdminCommand::Stats => json(&store.stats()?),

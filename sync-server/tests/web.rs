@@ -1217,7 +1217,8 @@ fn seed_forged_evidence_code_photo() {
     p["evidence_code"] = json!("7K3M-Q9XP");
     p["possible_reuse_of"] = json!([]);
     assert_eq!(entry["entity_id"].as_str(), Some(visit.as_str()));
-    let entry = serde_json::to_string(&entry).unwrap();
+    // Canonical, as a phone writes it (anything else is rejected as malformed_entry).
+    let entry = fieldproof_core::evidence::canonical_json(&entry);
     let signature_hex = device.signer.sign_hex(entry.as_bytes());
     let op = fieldproof_core::sync::wire::PushOp {
         entry: entry.clone(),
