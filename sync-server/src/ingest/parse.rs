@@ -53,9 +53,10 @@ pub(super) fn parse_batch<'a>(device_id: &str, req: &'a PushRequest) -> ApiResul
     Ok(cands)
 }
 
-/// Signatures and links of the batch's readable entries against `head`. Entries with a bad
-/// signature are not the device's and must not count as links, so they are taken out and the
-/// links checked again (rare: a tampered or corrupted upload).
+/// Signatures and links of the batch's readable entries against `head`. An entry with a bad
+/// signature is not the device's: `verify_chain` reports it and leaves it out of the links (the
+/// format's rule), so one pass finds both. Under the lock (`signatures_known`) the entries
+/// already found bad are left out and only the links are taken again.
 pub(super) fn check_chain(
     cands: &mut [Candidate<'_>],
     public_key_hex: &str,
@@ -65,43 +66,27 @@ pub(super) fn check_chain(
     for c in cands.iter_mut() {
         c.chain.clear();
     }
-    let run = |cands: &mut [Candidate<'_>], record_signatures: bool| -> bool {
-        let idx: Vec<usize> = (0..cands.len())
-            .filter(|&i| cands[i].parsed.is_ok() && !cands[i].bad_signature)
-            .collect();
-        let entries: Vec<SignedEntry> = idx
-            .iter()
-            .map(|&i| SignedEntry {
-                entry: cands[i].signed.entry.clone(),
-                signature_hex: cands[i].signed.signature_hex.clone(),
-            })
-            .collect();
-        let mut found_bad = false;
-        for f in evidence::verify_chain(&entries, public_key_hex, Some(head)) {
-            let c = &mut cands[idx[f.index as usize]];
-            match f.code {
-                VerifyCode::BadSignature if record_signatures => {
-                    c.bad_signature = true;
-                    found_bad = true;
-                }
-                VerifyCode::ChainGap
-                | VerifyCode::ChainFork
-                | VerifyCode::Reordered
-                | VerifyCode::Backdated
-                    if !c.chain.contains(&f.code.as_str()) =>
-                {
-                    c.chain.push(f.code.as_str());
-                }
-                _ => {}
+    let idx: Vec<usize> = (0..cands.len())
+        .filter(|&i| cands[i].parsed.is_ok() && !cands[i].bad_signature)
+        .collect();
+    let entries: Vec<SignedEntry> = idx
+        .iter()
+        .map(|&i| SignedEntry {
+            entry: cands[i].signed.entry.clone(),
+            signature_hex: cands[i].signed.signature_hex.clone(),
+        })
+        .collect();
+    for f in evidence::verify_chain(&entries, public_key_hex, Some(head)) {
+        let c = &mut cands[idx[f.index as usize]];
+        match f.code {
+            VerifyCode::BadSignature if !signatures_known => c.bad_signature = true,
+            VerifyCode::ChainGap | VerifyCode::ChainFork | VerifyCode::Reordered | VerifyCode::Backdated
+                if !c.chain.contains(&f.code.as_str()) =>
+            {
+                c.chain.push(f.code.as_str());
             }
+            _ => {}
         }
-        found_bad
-    };
-    if run(cands, !signatures_known) {
-        for c in cands.iter_mut() {
-            c.chain.clear();
-        }
-        run(cands, false);
     }
 }
 
